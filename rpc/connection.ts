@@ -1,0 +1,170 @@
+// One client TCP connection: record decoding (RFC 5531 §11), flow control and reply writing.
+// Many calls may be in flight; replies go out as each finishes, in any order (§8: the xid
+// matches replies to calls).
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { AuthSysCache } from './auth.js';
+import type { CallSource, Dispatcher } from './dispatch.js';
+import { OutboundQueue } from './outbound.js';
+import { RecordDecoder, RecordTooLargeError } from './record.js';
+import { largeBuffers } from './buffer-pool.js';
+
+export interface ConnectionOptions {
+  maxRecordSize: number;
+  maxInFlight: number;
+}
+
+export class RpcConnection implements CallSource {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly authCache = new AuthSysCache();
+  readonly log: Logger;
+  private isClosed = false;
+  /** asynchronous calls running */
+  inFlight = 0;
+  private readonly decoder: RecordDecoder;
+  private readonly out: OutboundQueue;
+  /** records received while flow control holds dispatch back */
+  private backlog: { rec: Buffer; pooled?: Buffer }[] = [];
+  private writeBlocked = false;
+  private paused = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly dispatcher: Dispatcher,
+    private readonly opts: ConnectionOptions,
+    log: Logger,
+    private readonly onClose: (c: RpcConnection) => void,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.log = log.child({ remote: `${this.remoteAddress}:${this.remotePort}` });
+    this.decoder = new RecordDecoder(this.onRecord, { maxRecordSize: opts.maxRecordSize, pool: largeBuffers });
+    this.out = new OutboundQueue(socket, this.onWriteBlocked);
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onError);
+    socket.on('close', this.onSocketClose);
+    if (this.log.isLevelEnabled('debug')) this.log.debug('rpc: connection opened');
+  }
+
+  /** True once the socket is closed or being destroyed: late replies are dropped. */
+  get closed(): boolean {
+    return this.isClosed || this.socket.destroyed;
+  }
+
+  send(chunks: Buffer[], onSent?: () => void): void {
+    if (!this.closed) this.out.pushAll(chunks, onSent);
+    else onSent?.();
+  }
+
+  sendOne(buf: Buffer): void {
+    if (!this.closed) this.out.push(buf);
+  }
+
+  asyncStarted(): void {
+    this.inFlight++;
+    if (this.inFlight >= this.opts.maxInFlight) this.updateFlow();
+  }
+
+  asyncFinished(): void {
+    this.inFlight--;
+    if (this.backlog.length > 0) this.pump();
+    else if (this.paused) this.updateFlow();
+  }
+
+  /** Closes the connection at once; replies still running are dropped when they finish. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData = (chunk: Buffer): void => {
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      if (err instanceof RecordTooLargeError) {
+        this.log.warn({ size: err.size, max: err.max }, 'rpc: record too large, closing connection');
+      } else {
+        this.log.error({ err }, 'rpc: failed to process input, closing connection');
+      }
+      this.destroy();
+    }
+  };
+
+  private onRecord = (rec: Buffer, pooled?: Buffer): void => {
+    if (this.closed) { if (pooled) largeBuffers.give(pooled); return; }
+    if (this.backlog.length > 0 || !this.canDispatch()) {
+      this.backlog.push({ rec, pooled });
+      this.updateFlow();
+      return;
+    }
+    this.dispatchOne(rec, pooled);
+  };
+
+  private dispatchOne(rec: Buffer, pooled?: Buffer): void {
+    try {
+      this.dispatcher.dispatch(rec, this, pooled ? () => largeBuffers.give(pooled) : undefined);
+    } catch (err) {
+      // the dispatcher answers every expected failure itself; this is a bug, not bad input
+      this.log.error({ err }, 'rpc: dispatch failed');
+    }
+  }
+
+  private canDispatch(): boolean {
+    return this.inFlight < this.opts.maxInFlight && !this.writeBlocked;
+  }
+
+  /** Dispatches held-back records while flow control allows, then pauses or resumes reading. */
+  private pump(): void {
+    while (this.backlog.length > 0 && this.canDispatch() && !this.closed) {
+      const next = this.backlog.shift()!;
+      this.dispatchOne(next.rec, next.pooled);
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    if (this.closed) return;
+    const hold = this.backlog.length > 0 || !this.canDispatch();
+    if (hold && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ inFlight: this.inFlight, writeBlocked: this.writeBlocked }, 'rpc: reading paused');
+      }
+    } else if (!hold && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onWriteBlocked = (): void => {
+    this.writeBlocked = true;
+    this.updateFlow();
+  };
+
+  private onDrain = (): void => {
+    if (!this.writeBlocked) return;
+    this.writeBlocked = false;
+    this.pump();
+  };
+
+  private onError = (err: Error): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNRESET' || code === 'EPIPE') {
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ code }, 'rpc: connection reset');
+    } else {
+      this.log.warn({ err }, 'rpc: socket error');
+    }
+  };
+
+  private onSocketClose = (): void => {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.backlog = [];
+    this.out.discard();
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ inFlight: this.inFlight }, 'rpc: connection closed');
+    this.onClose(this);
+  };
+}

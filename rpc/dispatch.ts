@@ -1,0 +1,207 @@
+// Turns one call record into one reply (or none): header checks (RFC 5531 §9), credential
+// checks (§9 auth_stat, appendix A), program lookup, the duplicate-request cache and the handler.
+import type { Logger } from 'pino';
+import type { AuthSysCache } from './auth.js';
+import { rejectFlavor } from './auth.js';
+import type { DuplicateRequestCache } from './drc.js';
+import {
+  AUTH_BADCRED, AUTH_BADVERF, AUTH_NONE, AUTH_SYS, CALL_BAD_CRED, CALL_BAD_RPCVERS, CALL_BAD_VERF, CALL_GARBAGE,
+  CALL_OK, CallHeader, GARBAGE_ARGS, PROG_MISMATCH, SUCCESS, SYSTEM_ERR, parseCallHeader, writeAcceptedHeader,
+  writeAuthError, writeProgMismatch, writeRpcMismatch,
+} from './message.js';
+import { RegistryMiss, type ProgramRegistry } from './registry.js';
+import type { AuthSys, Procedure, RpcContext } from './types.js';
+import { XdrError, XdrReader, XdrWriter } from './xdr.js';
+
+/** What the dispatcher needs of a connection. */
+export interface CallSource {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly closed: boolean;
+  readonly authCache: AuthSysCache;
+  readonly log: Logger;
+  /** Queues a framed reply (record mark included) for writing. */
+  send(chunks: Buffer[], onSent?: () => void): void;
+  sendOne(buf: Buffer): void;
+  /** An asynchronous handler started / settled (flow control counts these). */
+  asyncStarted(): void;
+  asyncFinished(): void;
+}
+
+const LAST_FRAGMENT = 0x80000000;
+/** Initial reply buffer: enough for most metadata replies without growing. */
+const REPLY_BUFFER_SIZE = 256;
+
+export class Dispatcher {
+  /** Scratch header; only read synchronously before any await. */
+  private readonly hdr = new CallHeader();
+
+  constructor(
+    private readonly registry: ProgramRegistry,
+    private readonly drc: DuplicateRequestCache | null,
+    private readonly log: Logger,
+  ) {}
+
+  /** `done` runs once the record is no longer needed (the handler has finished). */
+  dispatch(rec: Buffer, src: CallSource, done?: () => void): void {
+    const running = this.run(rec, src);
+    if (done) {
+      if (running) running.then(done, done);
+      else done();
+    }
+  }
+
+  private run(rec: Buffer, src: CallSource): Promise<void> | undefined {
+    const h = this.hdr;
+    const parsed = parseCallHeader(rec, h);
+    if (parsed !== CALL_OK) {
+      this.badHeader(parsed, rec, h, src);
+      return undefined;
+    }
+    const xid = h.xid;
+
+    let auth: AuthSys | null = null;
+    if (h.credFlavor === AUTH_SYS) {
+      const a = src.authCache.get(rec, h.credStart, h.credLen);
+      if (typeof a === 'number') { this.sendSmall(src, (w) => writeAuthError(w, xid, a)); return undefined; }
+      auth = a;
+    } else if (h.credFlavor !== AUTH_NONE) {
+      const stat = rejectFlavor(h.credFlavor);
+      if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, flavor: h.credFlavor }, 'rpc: credential flavor rejected');
+      this.sendSmall(src, (w) => writeAuthError(w, xid, stat));
+      return undefined;
+    }
+
+    const found = this.registry.lookup(h.prog, h.vers, h.proc);
+    if (found instanceof RegistryMiss) {
+      if (src.log.isLevelEnabled('debug')) {
+        src.log.debug({ xid, prog: h.prog, vers: h.vers, proc: h.proc, stat: found.stat }, 'rpc: no such procedure');
+      }
+      this.sendSmall(src, (w) =>
+        found.stat === PROG_MISMATCH ? writeProgMismatch(w, xid, found.low, found.high) : writeAcceptedHeader(w, xid, found.stat));
+      return undefined;
+    }
+
+    let drcKey: string | null = null;
+    if (!found.idempotent && this.drc !== null) {
+      drcKey = this.drc.key(src.remoteAddress, xid, h.prog, h.vers, h.proc, rec, h.bodyStart);
+      const seen = this.drc.begin(drcKey);
+      if (seen !== null) {
+        if (seen.state === 'done' && seen.reply !== null) {
+          if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, proc: h.proc }, 'rpc: retransmission answered from the reply cache');
+          src.sendOne(seen.reply);
+        } else if (src.log.isLevelEnabled('debug')) {
+          src.log.debug({ xid, proc: h.proc }, 'rpc: retransmission of a call in progress dropped');
+        }
+        return undefined;
+      }
+    }
+
+    const out = new XdrWriter(REPLY_BUFFER_SIZE);
+    out.u32(0); // record mark, patched in finish()
+    writeAcceptedHeader(out, xid, SUCCESS);
+    const ctx: RpcContext = {
+      xid,
+      prog: h.prog,
+      vers: h.vers,
+      proc: h.proc,
+      flavor: h.credFlavor,
+      auth,
+      remoteAddress: src.remoteAddress,
+      remotePort: src.remotePort,
+    };
+    const args = new XdrReader(rec, h.bodyStart);
+    let result: void | Promise<void>;
+    try {
+      result = found.handler(args, out, ctx);
+    } catch (err) {
+      this.finish(src, this.failed(out, ctx, found, err), drcKey);
+      return undefined;
+    }
+    if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
+      this.finish(src, out, drcKey);
+      return undefined;
+    }
+    src.asyncStarted();
+    return (result as Promise<void>).then(
+      () => {
+        src.asyncFinished();
+        this.finish(src, out, drcKey);
+      },
+      (err: unknown) => {
+        src.asyncFinished();
+        this.finish(src, this.failed(out, ctx, found, err), drcKey);
+      },
+    );
+  }
+
+  /** Rewrites `out` as GARBAGE_ARGS (XdrError) or SYSTEM_ERR (anything else, logged). */
+  private failed(out: XdrWriter, ctx: RpcContext, proc: Procedure, err: unknown): XdrWriter {
+    let stat: number;
+    if (err instanceof XdrError) {
+      stat = GARBAGE_ARGS;
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ xid: ctx.xid, prog: ctx.prog, proc: proc.name, err: err.message }, 'rpc: garbage arguments');
+      }
+    } else {
+      stat = SYSTEM_ERR;
+      this.log.error({ err, xid: ctx.xid, prog: ctx.prog, vers: ctx.vers, proc: proc.name }, 'rpc: handler failed');
+    }
+    // the accept_stat is the last word of the header: 4 (mark) + 24 bytes
+    try {
+      out.truncate(24);
+      out.u32(stat);
+      return out;
+    } catch {
+      // the handler flushed a referenced chunk; start a fresh reply
+      const w = new XdrWriter(64);
+      w.u32(0);
+      writeAcceptedHeader(w, ctx.xid, stat);
+      return w;
+    }
+  }
+
+  private finish(src: CallSource, out: XdrWriter, drcKey: string | null): void {
+    const chunks = out.chunks();
+    chunks[0].writeUInt32BE((LAST_FRAGMENT | (out.length - 4)) >>> 0, 0);
+    const sent = out.releaseCallback();
+    if (drcKey !== null && this.drc !== null) {
+      const reply = chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks);
+      sent?.();
+      this.drc.finish(drcKey, reply);
+      if (!src.closed) src.sendOne(reply);
+    } else if (!src.closed) {
+      src.send(chunks, sent);
+    } else {
+      sent?.();
+    }
+    if (src.closed && src.log.isLevelEnabled('debug')) src.log.debug({ xid: chunks[0].readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
+  }
+
+  private badHeader(parsed: number, rec: Buffer, h: CallHeader, src: CallSource): void {
+    const xid = h.xid;
+    if (parsed === CALL_BAD_RPCVERS) {
+      if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, rpcvers: h.rpcvers }, 'rpc: RPC_MISMATCH');
+      this.sendSmall(src, (w) => writeRpcMismatch(w, xid));
+    } else if (parsed === CALL_BAD_CRED || parsed === CALL_BAD_VERF) {
+      const stat = parsed === CALL_BAD_CRED ? AUTH_BADCRED : AUTH_BADVERF;
+      this.sendSmall(src, (w) => writeAuthError(w, xid, stat));
+    } else if (parsed === CALL_GARBAGE) {
+      src.log.warn({ xid, bytes: rec.length }, 'rpc: malformed call header');
+      this.sendSmall(src, (w) => writeAcceptedHeader(w, xid, GARBAGE_ARGS));
+    } else {
+      src.log.warn({ bytes: rec.length }, 'rpc: record is not a call, dropped');
+    }
+  }
+
+  /** Builds and queues a small framed reply. */
+  private sendSmall(src: CallSource, write: (w: XdrWriter) => void): void {
+    if (src.closed) return;
+    const w = new XdrWriter(64);
+    w.u32(0);
+    write(w);
+    const buf = w.toBuffer();
+    buf.writeUInt32BE((LAST_FRAGMENT | (buf.length - 4)) >>> 0, 0);
+    src.sendOne(buf);
+  }
+}

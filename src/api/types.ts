@@ -1,0 +1,123 @@
+// Request and response bodies of the HTTP API, shared by the server, the typed client and the CLI.
+import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from '../session/record.js';
+import type { ChangeView, ChangeType } from '../session/changes.js';
+import type { Conflict, ConflictKind } from '../session/merge.js';
+import type { RebaseConflict } from '../session/land.js';
+import type { ErrorBody } from '../session/errors.js';
+
+export type { ChangesSummary, SessionDetail, SessionStatus, SessionView, ChangeView, ChangeType, Conflict, ConflictKind, RebaseConflict, ErrorBody };
+
+export interface MessageInput { role: string; content: string; time?: string }
+export interface DecisionInput { decision: string; reasoning?: string; time?: string }
+
+/** seed 000's file shape; encoding and mode are additions */
+export interface FileChangeInput {
+  path: string;
+  change_type: ChangeType;
+  content?: string;
+  encoding?: 'utf8' | 'base64';
+  mode?: number | string;
+}
+
+export interface StartRequest {
+  goal: string;
+  /** with organization, the project's name; alone, "org/name" */
+  project: string;
+  organization?: string;
+  session_id?: string;
+  description?: string;
+  conversation?: MessageInput[];
+  decisions?: DecisionInput[];
+  metadata?: Record<string, string>;
+  tags?: string[];
+  agent?: string;
+  environment?: 'local' | 'vscode';
+  execution_mode?: 'manual' | 'agentic';
+}
+
+/** POST /api/sessions: start, apply the files, land. */
+export interface CreateRequest extends StartRequest { files?: FileChangeInput[]; message?: string }
+
+export interface LandRequest {
+  message?: string;
+  files?: FileChangeInput[];
+  conversation?: MessageInput[];
+  decisions?: DecisionInput[];
+  metadata?: Record<string, string>;
+}
+
+export interface PatchRequest {
+  /** merged into the metadata; null removes a key */
+  metadata?: Record<string, string | null>;
+  /** replaces the tags */
+  tags?: string[];
+  add_tags?: string[];
+  remove_tags?: string[];
+  goal?: string;
+  description?: string;
+}
+
+/** one message, or several under "messages" */
+export type ConversationRequest = MessageInput | { messages: MessageInput[] };
+/** one decision, or several under "decisions" */
+export type DecisionsRequest = DecisionInput | { decisions: DecisionInput[] };
+
+export interface ListQuery { status?: SessionStatus; tag?: string; project?: string; limit?: number; offset?: number }
+
+export interface SessionBody { session: SessionView }
+export interface SessionDetailBody { session: SessionDetail }
+export interface ListBody { sessions: SessionView[]; total: number; limit: number; offset: number; next_offset: number | null }
+
+export interface HeadView {
+  hash: string;
+  tree: string;
+  next_ino: number;
+  parent: string | null;
+  session: string | null;
+  message: string;
+  time: string;
+  /** the landing session's goal */
+  goal?: string | null;
+}
+
+export interface LandBody { session: SessionView; head: HeadView; attempts: number }
+export interface FilesBody { session: SessionView; applied: number }
+export interface ChangesBody { session_id: string; base_tree: string; tree: string; summary: ChangesSummary; changes: ChangeView[] }
+export interface DiffBody { session_id: string; summary: ChangesSummary; diff: string }
+export interface RebaseBody { session: SessionView; from: string; to: string; rebased: boolean; conflicts: RebaseConflict[] }
+export interface HeadBody { project: string; head: HeadView }
+export interface LogBody { project: string; heads: HeadView[]; next: string | null }
+export interface ShowBody { project: string; head: HeadView; session: SessionView | null; summary: ChangesSummary; changes: ChangeView[]; truncated: boolean }
+export interface BlameBody {
+  project: string;
+  path: string;
+  kind: string;
+  /** the head that last changed the path, its session and that session's goal */
+  head: HeadView;
+  session: SessionView | null;
+  goal: string | null;
+}
+export interface ConflictBody extends ErrorBody { conflicts: Conflict[]; session: SessionView }
+
+/** What the CLI needs; implemented by the HTTP client and, in-process, by the session service. */
+export interface SessionApi {
+  start(req: StartRequest): Promise<SessionBody>;
+  create(req: CreateRequest): Promise<SessionBody>;
+  list(q?: ListQuery): Promise<ListBody>;
+  get(id: string): Promise<SessionDetailBody>;
+  patch(id: string, req: PatchRequest): Promise<SessionBody>;
+  conversation(id: string, req: ConversationRequest): Promise<SessionBody>;
+  decisions(id: string, req: DecisionsRequest): Promise<SessionBody>;
+  suspend(id: string): Promise<SessionBody>;
+  resume(id: string): Promise<SessionBody>;
+  abandon(id: string): Promise<SessionBody>;
+  land(id: string, req?: LandRequest): Promise<LandBody>;
+  files(id: string, req: { files: FileChangeInput[] }): Promise<FilesBody>;
+  changes(id: string, q?: { content?: boolean }): Promise<ChangesBody>;
+  diff(id: string): Promise<DiffBody>;
+  rebase(id: string): Promise<RebaseBody>;
+  head(project: string): Promise<HeadBody>;
+  log(project: string, q?: { limit?: number; before?: string }): Promise<LogBody>;
+  showHead(project: string, head: string): Promise<ShowBody>;
+  blame(project: string, path: string): Promise<BlameBody>;
+}

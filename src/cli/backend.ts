@@ -1,0 +1,94 @@
+// Where the CLI sends its requests. When a daemon with an API serves the data directory, everything goes
+// through its HTTP API: the daemon holds the sessions' journals open, and two processes must never open
+// one session's journal. Without a daemon the CLI runs the same service in-process (DirectHost opens a
+// session's filesystem under a lock file). A daemon without an API leaves the CLI read-only.
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Command } from 'commander';
+import { ApiError } from '../session/errors.js';
+import { MicClient } from '../api/client.js';
+import type { SessionApi } from '../api/types.js';
+import { SessionService } from '../session/service.js';
+import { DirectHost } from '../session/host.js';
+import { handleSecret, openCatalog } from '../daemon/data-dir.js';
+import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon.js';
+import { dataDirOf, out, printJson } from './common.js';
+
+export interface Backend {
+  api: SessionApi;
+  via: 'daemon' | 'direct';
+  daemon: DaemonInfo | null;
+  close(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running daemon of a data dir, from <dataDir>/daemon.json, or null. */
+export function runningDaemon(dataDir: string): DaemonInfo | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(daemonInfoPath(dataDir), 'utf8')) as DaemonInfo;
+    return typeof info.pid === 'number' && alive(info.pid) ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+function apiUrl(info: DaemonInfo): string {
+  let host = info.api_bind ?? '127.0.0.1';
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '::') host = '::1';
+  if (net.isIPv6(host)) host = `[${host}]`;
+  return `http://${host}:${info.api_port}`;
+}
+
+export async function backendFor(cmd: Command): Promise<Backend> {
+  const dataDir = dataDirOf(cmd);
+  const daemon = runningDaemon(dataDir);
+  if (daemon && daemon.api_port !== null) {
+    const token = (optOf(cmd, 'apiToken') as string | undefined) ?? process.env.MIC_API_TOKEN;
+    return { api: new MicClient({ baseUrl: apiUrl(daemon), token }), via: 'daemon', daemon, close: async () => {} };
+  }
+  const catalog = openCatalog(dataDir);
+  const host = new DirectHost(catalog, dataDir, handleSecret(dataDir), daemon
+    ? { refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI` }
+    : {});
+  return { api: new SessionService({ catalog, host, dataDir }), via: 'direct', daemon, close: () => host.closeAll() };
+}
+
+function optOf(cmd: Command, name: string): unknown {
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const v = c.opts()[name];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a command against the backend. API errors print their body (with --json, on stdout, as the API
+ * sent it) and set exit status 1, or 2 for landing conflicts.
+ */
+export async function withBackend(cmd: Command, json: boolean, fn: (api: SessionApi, b: Backend) => Promise<void>): Promise<void> {
+  const b = await backendFor(cmd);
+  try {
+    await fn(b.api, b);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    process.exitCode = e.body.error === 'conflict' ? 2 : 1;
+    if (json) printJson(e.body);
+    else {
+      process.stderr.write(`mic: ${e.message}\n`);
+      for (const c of e.body.conflicts ?? []) process.stderr.write(`  ${c.kind.padEnd(14)} ${c.path}\n`);
+    }
+  } finally {
+    await b.close();
+  }
+}
+
+export { out, printJson };

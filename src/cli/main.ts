@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// mic: the command line of mic-fs.
+import { Command } from 'commander';
+import { serveCommand } from './serve.js';
+import { projectCommand } from './project.js';
+import { sessionCommand } from './session.js';
+import { historyCommands } from './history.js';
+
+const program = new Command('mic')
+  .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
+  .option('--data-dir <dir>', 'data directory (env MIC_DATA_DIR, default ~/.mic)')
+  .option('--s3-bucket <bucket>', 'keep objects in this S3 bucket (env MIC_S3_BUCKET); default: the data directory')
+  .option('--s3-endpoint <url>', 'S3 endpoint, path-style (env AWS_ENDPOINT_URL)')
+  .option('--s3-prefix <prefix>', 'key prefix inside the bucket (env MIC_S3_PREFIX)');
+
+// The store is chosen from the environment (src/store/open-backend.ts); the flags set it.
+program.hook('preAction', () => {
+  const o = program.opts();
+  if (o.s3Bucket) process.env.MIC_S3_BUCKET = o.s3Bucket;
+  if (o.s3Endpoint) process.env.AWS_ENDPOINT_URL = o.s3Endpoint;
+  if (o.s3Prefix) process.env.MIC_S3_PREFIX = o.s3Prefix;
+});
+
+program.addCommand(serveCommand());
+program.addCommand(projectCommand());
+program.addCommand(sessionCommand());
+for (const c of historyCommands()) program.addCommand(c);
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`mic: ${e.message}\n`);
+  process.exit(1);
+});

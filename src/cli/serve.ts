@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import pino from 'pino';
+import { startDaemon } from '../daemon/daemon.js';
+import { LOOPBACK } from '../daemon/allow.js';
+import { dataDirOf } from './common.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve every live session over NFSv3 (MOUNT and NFS on one port)')
+    .option('--data-dir <dir>', 'data directory (env MIC_DATA_DIR, default ~/.mic)')
+    .option('--bind <addr>', 'address to listen on', process.env.MIC_BIND ?? '127.0.0.1')
+    .option('--port <n>', 'TCP port for MOUNT and NFS (env MIC_PORT; 0 picks one)', process.env.MIC_PORT ?? '2049')
+    .option('--allow <cidrs>', 'client addresses allowed to mount, comma separated (env MIC_ALLOW)', process.env.MIC_ALLOW ?? LOOPBACK.join(','))
+    .option('--api-port <n>', 'HTTP API port (env MIC_API_PORT; 0 picks one; "off" disables)', process.env.MIC_API_PORT ?? '2050')
+    .option('--api-bind <addr>', 'HTTP API address (env MIC_API_BIND); not loopback requires --api-token', process.env.MIC_API_BIND ?? '127.0.0.1')
+    .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN)', process.env.MIC_API_TOKEN)
+    .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
+    .action(async (o, cmd: Command) => {
+      const log = pino({ level: o.logLevel, base: { name: 'mic-fs' } });
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${o.port}`);
+      const apiPort = o.apiPort === 'off' ? null : Number(o.apiPort);
+      if (apiPort !== null && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)) throw new Error(`--api-port: not a port number: ${o.apiPort}`);
+      const daemon = await startDaemon({
+        dataDir: dataDirOf(cmd), bind: o.bind, port, log, apiPort, apiBind: o.apiBind, apiToken: o.apiToken || undefined,
+        apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
+        allow: String(o.allow).split(',').map((s) => s.trim()).filter(Boolean),
+      });
+      // a log reader that went away (EPIPE) must not keep the daemon from stopping
+      process.stdout.on('error', () => {});
+      const say = (f: () => void) => { try { f(); } catch { /* logging is best effort here */ } };
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        say(() => log.info({ signal }, 'stopping'));
+        daemon.close().then(
+          () => { say(() => { log.info('stopped'); log.flush(); }); process.exit(0); },
+          (e) => { say(() => log.error({ err: e }, 'stop failed')); process.exit(1); },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

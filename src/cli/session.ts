@@ -1,0 +1,236 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { out, printJson } from './common.js';
+import { withBackend } from './backend.js';
+import { exportPath, STATUSES } from '../session/record.js';
+import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../api/types.js';
+
+export function mountHelp(id: string, port: number, host = '127.0.0.1'): string[] {
+  const ex = exportPath(id);
+  return [
+    `Linux:  sudo mkdir -p /mnt/${id} && sudo mount -t nfs -o vers=3,proto=tcp,port=${port},mountport=${port},nolock ${host}:${ex} /mnt/${id}`,
+    `macOS:  mkdir -p ~/mnt/${id} && sudo mount -t nfs -o vers=3,tcp,port=${port},mountport=${port},locallocks ${host}:${ex} ~/mnt/${id}`,
+  ];
+}
+
+/** "k=v,k2=v2" (repeatable) */
+function parseMetadata(v: string, prev: Record<string, string> = {}): Record<string, string> {
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf('=');
+    if (i <= 0) throw new Error(`--metadata: expected key=value, got ${JSON.stringify(part)}`);
+    prev[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return prev;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** --file path[:change_type], content read from --from (default: the current directory). */
+function readFiles(specs: string[], from: string): FileChangeInput[] {
+  return specs.map((spec) => {
+    const m = /^(.*):(added|modified|deleted)$/.exec(spec);
+    const p = m ? m[1] : spec;
+    const local = path.resolve(from, p);
+    const exists = fs.existsSync(local);
+    const change = (m?.[2] ?? (exists ? 'modified' : 'deleted')) as FileChangeInput['change_type'];
+    if (change === 'deleted') return { path: p, change_type: change };
+    if (!exists) throw new Error(`--file ${spec}: ${local} does not exist`);
+    const data = fs.readFileSync(local);
+    const st = fs.statSync(local);
+    return { path: p, change_type: change, content: data.toString('base64'), encoding: 'base64', mode: st.mode & 0o7777 };
+  });
+}
+
+function table(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i]) : v)).join('  ');
+  out(line(header));
+  for (const r of rows) out(line(r));
+}
+
+const summary = (s: SessionView) => `${s.changes.total} changes (+${s.changes.added} ~${s.changes.modified} -${s.changes.deleted})`;
+
+function printSession(s: SessionView | SessionDetail): void {
+  out(`session   ${s.session_id}`);
+  out(`status    ${s.status}`);
+  out(`project   ${s.project}`);
+  out(`goal      ${s.goal}`);
+  if (s.description) out(`about     ${s.description}`);
+  out(`base      ${s.base_head.slice(0, 12)}`);
+  out(`started   ${s.started_at}`);
+  if (s.landed_at) out(`landed    ${s.landed_at} as ${s.landed_head?.slice(0, 12)}`);
+  if (s.ended_at) out(`ended     ${s.ended_at}`);
+  if (s.export) out(`export    ${s.export}`);
+  if (s.tags.length) out(`tags      ${s.tags.join(', ')}`);
+  for (const [k, v] of Object.entries(s.metadata)) out(`meta      ${k}=${v}`);
+  if (s.agent || s.environment) out(`agent     ${s.agent ?? '-'} (${s.environment ?? '-'}, ${s.execution_mode})`);
+  out(`changes   ${summary(s)}`);
+  if ('conversation' in s) {
+    if (s.conversation.length) {
+      out('\nconversation');
+      for (const m of s.conversation) out(`  [${m.time.slice(0, 19)}] ${m.role}: ${m.content}`);
+    }
+    if (s.decisions.length) {
+      out('\ndecisions');
+      for (const d of s.decisions) out(`  [${d.time.slice(0, 19)}] ${d.decision}${d.reasoning ? `\n      because ${d.reasoning}` : ''}`);
+    }
+  }
+}
+
+export function printChanges(changes: ChangeView[]): void {
+  const sign = { added: '+', modified: '~', deleted: '-' } as const;
+  for (const c of changes) {
+    const lines = c.lines_added !== null ? ` (+${c.lines_added} -${c.lines_removed})` : c.binary ? ' (binary)' : '';
+    out(`  ${sign[c.change_type]} ${c.path}  ${c.size} bytes${lines}`);
+  }
+}
+
+export function sessionCommand(): Command {
+  const cmd = new Command('session').description('sessions: units of work with their own copy-on-write mount')
+    .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN)');
+
+  cmd.command('start')
+    .description('start a session from the project head')
+    .requiredOption('--project <org/name>', 'project')
+    .requiredOption('--goal <text>', 'what the session is for')
+    .option('--description <text>', 'longer description')
+    .option('--session-id <id>', 'choose the id')
+    .option('--tag <tag>', 'a tag (repeatable)', collect)
+    .option('--metadata <k=v,...>', 'metadata (repeatable)', parseMetadata)
+    .option('--agent <name>', 'agent driving the session (seed 002, e.g. claude_code)')
+    .addOption(new Option('--environment <env>', 'where it runs').choices(['local', 'vscode']))
+    .addOption(new Option('--execution-mode <mode>', 'manual or agentic').choices(['manual', 'agentic']))
+    .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')
+    .option('--json', 'print the API body')
+    .action(async (o, c: Command) => withBackend(c, o.json, async (api, b) => {
+      const body = await api.start({
+        project: o.project, goal: o.goal, description: o.description, session_id: o.sessionId, tags: o.tag,
+        metadata: o.metadata, agent: o.agent, environment: o.environment, execution_mode: o.executionMode,
+      });
+      if (o.json) return printJson(body);
+      const s = body.session;
+      out(`session ${s.session_id} started on ${s.project} at ${s.base_head.slice(0, 12)}`);
+      out(`export: ${s.export}`);
+      for (const line of mountHelp(s.session_id, b.daemon?.port ?? Number(o.port))) out(line);
+    }));
+
+  cmd.command('list')
+    .description('list sessions')
+    .addOption(new Option('--status <status>', 'only this status').choices([...STATUSES]))
+    .option('--tag <tag>', 'only sessions with this tag')
+    .option('--project <org/name>', 'only this project')
+    .option('--limit <n>', 'page size', '50')
+    .option('--offset <n>', 'skip this many', '0')
+    .option('--json', 'print the API body')
+    .action(async (o, c: Command) => withBackend(c, o.json, async (api) => {
+      const body = await api.list({ status: o.status, tag: o.tag, project: o.project, limit: Number(o.limit), offset: Number(o.offset) });
+      if (o.json) return printJson(body);
+      if (!body.sessions.length) return out('no sessions');
+      table(['ID', 'STATUS', 'PROJECT', 'STARTED', 'CHANGES', 'GOAL'],
+        body.sessions.map((s) => [s.session_id, s.status, s.project, s.started_at.slice(0, 19), String(s.changes.total), s.goal]));
+      if (body.next_offset !== null) out(`(${body.total} in all; next page: --offset ${body.next_offset})`);
+    }));
+
+  cmd.command('show <id>')
+    .description('show a session: goal, conversation, decisions and changes')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      const body = await api.get(id);
+      if (o.json) return printJson(body);
+      printSession(body.session);
+      const ch = await api.changes(id, { content: false });
+      if (ch.changes.length) { out('\nchanges'); printChanges(ch.changes); }
+    }));
+
+  cmd.command('land <id>')
+    .description('land the session into the project head (three-way merge)')
+    .option('-m, --message <text>', 'landing message (default: the goal)')
+    .option('--file <path[:change_type]>', 'apply a file from --from before landing (repeatable)', collect)
+    .option('--from <dir>', 'directory --file paths are read from', '.')
+    .option('--metadata <k=v,...>', 'metadata to add (repeatable)', parseMetadata)
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      const files = o.file ? readFiles(o.file, o.from) : undefined;
+      const body = await api.land(id, { message: o.message, files, metadata: o.metadata });
+      if (o.json) return printJson(body);
+      out(`landed ${id} as ${body.head.hash.slice(0, 12)} (parent ${body.head.parent?.slice(0, 12)}): ${summary(body.session)}`);
+    }));
+
+  for (const [name, what] of [['abandon', 'end the session without landing it'], ['suspend', 'pause the session'], ['resume', 'resume a suspended session']] as const) {
+    cmd.command(`${name} <id>`)
+      .description(what)
+      .option('--json', 'print the API body')
+      .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+        const body = await api[name](id);
+        if (o.json) return printJson(body);
+        out(`session ${id} is ${body.session.status}`);
+      }));
+  }
+
+  cmd.command('diff <id>')
+    .description('the session\'s changes against its base, as a unified diff')
+    .option('--stat', 'only the list of changed files')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      if (o.stat) {
+        const body = await api.changes(id, { content: false });
+        if (o.json) return printJson(body);
+        printChanges(body.changes);
+        out(`${body.summary.total} changes (+${body.summary.added} ~${body.summary.modified} -${body.summary.deleted})`);
+        return;
+      }
+      const body = await api.diff(id);
+      if (o.json) return printJson(body);
+      process.stdout.write(body.diff);
+    }));
+
+  cmd.command('note <id>')
+    .description('add a decision (--decision, --reasoning) or a conversation message (--message, --role)')
+    .option('--decision <text>', 'the decision')
+    .option('--reasoning <text>', 'why', '')
+    .option('--message <text>', 'a conversation message')
+    .option('--role <role>', 'who says it', 'user')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      if (!o.decision && !o.message) throw new Error('give --decision or --message');
+      let body;
+      if (o.decision) body = await api.decisions(id, { decision: o.decision, reasoning: o.reasoning });
+      if (o.message) body = await api.conversation(id, { role: o.role, content: o.message });
+      if (o.json) return printJson(body);
+      out(`session ${id}: ${body!.session.conversation_count} messages, ${body!.session.decisions_count} decisions`);
+    }));
+
+  cmd.command('log <id>')
+    .description('the session\'s timeline: file changes, conversation, decisions, status changes')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      const body = await api.get(id);
+      if (o.json) return printJson({ session_id: id, timeline: body.session.timeline });
+      for (const e of body.session.timeline) {
+        const what = e.type === 'file' ? `${e.change_type} ${e.path}`
+          : e.type === 'status' ? `${e.from} -> ${e.status}`
+          : e.type === 'conversation' ? `message from ${e.role}`
+          : e.type === 'decision' ? `decided: ${e.decision}`
+          : e.type === 'landed' ? `landed as ${e.head?.slice(0, 12)}: ${e.message}`
+          : e.type === 'land_conflict' ? `landing refused: ${e.conflicts} conflicts with ${e.head?.slice(0, 12)}`
+          : e.type === 'rebased' ? `rebased onto ${e.head?.slice(0, 12)} (${e.conflicts} conflicts)`
+          : e.type === 'started' ? `started at ${e.head?.slice(0, 12)}`
+          : e.type;
+        out(`${e.time.slice(0, 19)}  ${e.type.padEnd(13)} ${what}`);
+      }
+    }));
+
+  cmd.command('rebase <id>')
+    .description('move the session\'s base to the current head; conflicted files are left for you to resolve')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      const body = await api.rebase(id);
+      if (o.json) return printJson(body);
+      if (!body.rebased) return out(`session ${id} is already on the head ${body.to.slice(0, 12)}`);
+      out(`session ${id} rebased from ${body.from.slice(0, 12)} onto ${body.to.slice(0, 12)}; mount it again (old handles are stale)`);
+      for (const cf of body.conflicts) out(`  conflict ${cf.kind.padEnd(14)} ${cf.path}: ${cf.resolution === 'markers' ? 'conflict markers written' : `kept the ${cf.resolution}'s version`}`);
+    }));
+
+  return cmd;
+}

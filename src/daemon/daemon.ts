@@ -1,0 +1,93 @@
+// The daemon: one TCP port serving MOUNT v3 and NFSv3 for every live session, and the HTTP API.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { RpcServer } from '../../rpc/server.js';
+import { nfsProgram } from '../nfs/program.js';
+import { mountProgram } from '../mount/program.js';
+import { HandleCodec } from '../fs/handles.js';
+import { SessionExports } from '../session/exports.js';
+import { SessionService } from '../session/service.js';
+import { startApiServer, type ApiServer } from '../api/server.js';
+import { AllowList } from './allow.js';
+import { handleSecret, openCatalog } from './data-dir.js';
+
+export interface DaemonConfig {
+  dataDir: string;
+  bind: string;
+  port: number;
+  allow: string[];
+  log: Logger;
+  /** HTTP API port (0 picks one); null or undefined: no API */
+  apiPort?: number | null;
+  /** API bind address (default 127.0.0.1); a non-loopback address needs apiToken */
+  apiBind?: string;
+  apiToken?: string;
+  /** the API port is only a default: if it is taken, serve without the API (with a warning) */
+  apiPortOptional?: boolean;
+}
+
+export interface Daemon {
+  port: number;
+  apiPort: number | null;
+  exports: SessionExports;
+  service: SessionService;
+  close(): Promise<void>;
+}
+
+/** <dataDir>/daemon.json: how the CLI finds a running daemon. */
+export interface DaemonInfo { pid: number; port: number; bind: string; api_port: number | null; api_bind: string | null; started_at: string }
+
+export function daemonInfoPath(dataDir: string): string { return path.join(dataDir, 'daemon.json'); }
+
+export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
+  const catalog = openCatalog(cfg.dataDir);
+  const handles = new HandleCodec(handleSecret(cfg.dataDir));
+  // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
+  const writeVerifier = randomBytes(8);
+  const exports = new SessionExports({
+    catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow: new AllowList(cfg.allow), log: cfg.log,
+  });
+  await exports.preload();
+  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
+  const server = new RpcServer({ logger: cfg.log });
+  server.register(mountProgram(exports, cfg.log));
+  server.register(nfsProgram(exports, cfg.log));
+  const port = await server.listen(cfg.port, cfg.bind);
+  cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
+  let api: ApiServer | null = null;
+  if (cfg.apiPort !== undefined && cfg.apiPort !== null) {
+    try {
+      api = await startApiServer({ service, bind: cfg.apiBind, port: cfg.apiPort, token: cfg.apiToken, log: cfg.log });
+    } catch (e) {
+      if (cfg.apiPortOptional && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        cfg.log.warn({ apiPort: cfg.apiPort }, 'API port in use: serving without the HTTP API (give --api-port)');
+      } else {
+        await server.close();
+        exports.closeAll();
+        throw e;
+      }
+    }
+  }
+  const info: DaemonInfo = {
+    pid: process.pid, port, bind: cfg.bind, api_port: api?.port ?? null, api_bind: api?.bind ?? null, started_at: new Date().toISOString(),
+  };
+  const infoFile = daemonInfoPath(cfg.dataDir);
+  fs.writeFileSync(infoFile, JSON.stringify(info) + '\n');
+  return {
+    port,
+    apiPort: api?.port ?? null,
+    exports,
+    service,
+    async close() {
+      try {
+        const cur = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as DaemonInfo;
+        if (cur.pid === info.pid && cur.port === info.port) fs.rmSync(infoFile, { force: true });
+      } catch { /* gone already */ }
+      await api?.close();
+      await server.close();
+      exports.closeAll();
+    },
+  };
+}

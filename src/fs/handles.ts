@@ -1,0 +1,46 @@
+// File handles (RFC 1813 2.3.3: opaque, at most 64 bytes). Layout, 33 bytes:
+//   [0] version | [1..8] export fsid | [9..16] fileid | [17..32] HMAC-SHA256 truncated
+// The MAC is keyed with a secret from the data directory, so handles survive restarts
+// and cannot be forged for another export.
+import { createHmac } from 'node:crypto';
+import { FsError, NfsStatus } from './types.js';
+
+export const HANDLE_VERSION = 1;
+export const HANDLE_SIZE = 33;
+const MAC_SIZE = 16;
+const CACHE_MAX = 200_000;
+
+export interface HandleInfo { fsid: bigint; ino: number }
+
+export class HandleCodec {
+  private verified = new Map<string, HandleInfo>();
+
+  constructor(private readonly secret: Buffer) {}
+
+  encode(fsid: bigint, ino: number): Buffer {
+    const fh = Buffer.allocUnsafe(HANDLE_SIZE);
+    fh[0] = HANDLE_VERSION;
+    fh.writeBigUInt64BE(fsid, 1);
+    fh.writeBigUInt64BE(BigInt(ino), 9);
+    this.mac(fh).copy(fh, 17, 0, MAC_SIZE);
+    return fh;
+  }
+
+  /** Verified contents of a handle; BADHANDLE when it is malformed or forged. */
+  decode(fh: Buffer): HandleInfo {
+    const key = fh.toString('latin1');
+    const hit = this.verified.get(key);
+    if (hit) return hit;
+    if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) throw new FsError(NfsStatus.BADHANDLE);
+    const mac = this.mac(fh);
+    if (!mac.subarray(0, MAC_SIZE).equals(fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
+    const info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) };
+    if (this.verified.size >= CACHE_MAX) this.verified.clear();
+    this.verified.set(key, info);
+    return info;
+  }
+
+  private mac(fh: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(fh.subarray(0, 17)).digest();
+  }
+}

@@ -1,0 +1,100 @@
+// An object of a session's filesystem: either still as in the base tree, or changed.
+import { FileType, type Attrs, type NfsTime, type WccAttr } from './types.js';
+import type { Directory } from './directory.js';
+import type { EntryKind, TreeEntry } from '../store/types.js';
+import { fromPair } from './time.js';
+
+export const KIND_TYPE: Record<EntryKind, FileType> = {
+  file: FileType.REG, dir: FileType.DIR, symlink: FileType.LNK, fifo: FileType.FIFO, socket: FileType.SOCK,
+};
+
+export const TYPE_KIND: Partial<Record<FileType, EntryKind>> = {
+  [FileType.REG]: 'file', [FileType.DIR]: 'dir', [FileType.LNK]: 'symlink',
+  [FileType.FIFO]: 'fifo', [FileType.SOCK]: 'socket',
+};
+
+/** The persisted state of an inode (journal and checkpoint records). */
+export interface InodeState {
+  ino: number;
+  type: FileType;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: number;
+  atime: NfsTime;
+  mtime: NfsTime;
+  ctime: NfsTime;
+  /** REG: content blob while the data is not local */
+  blob: string | null;
+  /** REG: content lives in the session's data file */
+  local: boolean;
+  target?: string;
+  /** DIR: parent inode, for '..' */
+  parent: number;
+  /** DIR: base tree of the listing (null for directories made in the session) */
+  tree: string | null;
+  /** exclusive CREATE verifier, hex (RFC 1813 3.3.8) */
+  verf?: string;
+}
+
+export class Inode implements InodeState {
+  ino!: number; type!: FileType; mode!: number; uid!: number; gid!: number; nlink!: number;
+  size!: number; atime!: NfsTime; mtime!: NfsTime; ctime!: NfsTime;
+  blob: string | null = null; local = false; target?: string; parent = 0; tree: string | null = null;
+  verf?: string;
+  /** DIR: loaded listing (null until first needed) */
+  dir: Directory | null = null;
+  /** differs from the base: persisted in the journal and checkpoint */
+  dirty = false;
+  /** data written but not yet made stable */
+  unstable = false;
+  /** this object's file handle, once made */
+  fh: Buffer | null = null;
+  /** cached encodings, cleared on change */
+  private cachedAttrs: Attrs | null = null;
+
+  static fromState(s: InodeState): Inode {
+    const n = new Inode();
+    Object.assign(n, s);
+    return n;
+  }
+
+  static fromEntry(e: TreeEntry, parent: number, uid: number, gid: number): Inode {
+    const n = new Inode();
+    const t = fromPair(e.mtime);
+    n.ino = e.ino; n.type = KIND_TYPE[e.kind]; n.mode = e.mode; n.uid = uid; n.gid = gid;
+    n.size = e.kind === 'dir' ? 4096 : e.size;
+    n.nlink = e.kind === 'dir' ? 2 + (e.dirs ?? 0) : 1;
+    n.atime = t; n.mtime = t; n.ctime = t;
+    if (e.kind === 'file') n.blob = e.hash ?? null;
+    if (e.kind === 'dir') { n.tree = e.hash ?? null; n.parent = parent; }
+    if (e.kind === 'symlink') n.target = e.target ?? '';
+    return n;
+  }
+
+  state(): InodeState {
+    const s: InodeState = {
+      ino: this.ino, type: this.type, mode: this.mode, uid: this.uid, gid: this.gid, nlink: this.nlink,
+      size: this.size, atime: this.atime, mtime: this.mtime, ctime: this.ctime, blob: this.blob,
+      local: this.local, parent: this.parent, tree: this.tree,
+    };
+    if (this.target !== undefined) s.target = this.target;
+    if (this.verf !== undefined) s.verf = this.verf;
+    return s;
+  }
+
+  changed(): void { this.cachedAttrs = null; }
+
+  attrs(fsid: bigint): Attrs {
+    if (this.cachedAttrs) return this.cachedAttrs;
+    this.cachedAttrs = {
+      type: this.type, mode: this.mode, nlink: this.nlink, uid: this.uid, gid: this.gid,
+      size: this.size, used: Math.ceil(this.size / 4096) * 4096, rdev: [0, 0], fsid,
+      fileid: this.ino, atime: this.atime, mtime: this.mtime, ctime: this.ctime,
+    };
+    return this.cachedAttrs;
+  }
+
+  wcc(): WccAttr { return { size: this.size, mtime: this.mtime, ctime: this.ctime }; }
+}

@@ -1,0 +1,6 @@
+// MOUNTPROC3_NULL (RFC 1813 5.2.0).
+import type { Handler } from '../../rpc/types.js';
+
+export function mountNull(): Handler {
+  return () => {};
+}

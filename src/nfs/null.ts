@@ -1,0 +1,6 @@
+// NFSPROC3_NULL (RFC 1813 3.3.0): void in, void out.
+import type { Handler } from '../../rpc/types.js';
+
+export function nullProc(): Handler {
+  return () => {};
+}

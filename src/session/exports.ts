@@ -1,0 +1,134 @@
+// The daemon's export table: one export per live session, /exports/sessions/<id>.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { FileType, FsError, MountError, NfsStatus, type ExportTable, type FileSystem } from '../fs/types.js';
+import type { HandleCodec } from '../fs/handles.js';
+import { SessionFs } from '../fs/session-fs.js';
+import type { AllowList } from '../daemon/allow.js';
+import type { Catalog } from './catalog.js';
+import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
+
+const ROOT = { uid: 0, gid: 0, gids: [] };
+
+export interface SessionExportsOptions {
+  catalog: Catalog;
+  dataDir: string;
+  handles: HandleCodec;
+  writeVerifier: Buffer;
+  allow: AllowList;
+  log: Logger;
+}
+
+export class SessionExports implements ExportTable {
+  private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs }>();
+  /** session id -> the fsid it is served under (changes when a rebase bumps the epoch) */
+  private readonly fsidById = new Map<string, bigint>();
+  private readonly opening = new Map<string, Promise<SessionFs>>();
+  private readonly mountList: { host: string; path: string }[] = [];
+
+  constructor(private readonly o: SessionExportsOptions) {}
+
+  /** Open every live session so that handles held by clients work right after a restart. */
+  async preload(): Promise<void> {
+    for (const id of await this.o.catalog.ids()) {
+      const r = await this.o.catalog.get(id);
+      if (r && isLive(r)) await this.open(r);
+    }
+  }
+
+  open(r: SessionRecord): Promise<SessionFs> {
+    const fsid = fsidOf(r.session_id, r.epoch ?? 0);
+    const open = this.byFsid.get(fsid);
+    if (open) return Promise.resolve(open.fs);
+    let p = this.opening.get(r.session_id);
+    if (!p) {
+      p = SessionFs.open({
+        fsid,
+        dir: path.join(this.o.dataDir, 'sessions', r.session_id),
+        source: this.o.catalog.store(r.project),
+        handles: this.o.handles,
+        base: { tree: r.base.tree, nextIno: r.base.nextIno, time: { sec: r.base.time[0], nsec: r.base.time[1] } },
+        owner: r.owner,
+        writeVerifier: this.o.writeVerifier,
+        log: this.o.log.child({ session: r.session_id }),
+      }).then((fs) => {
+        this.byFsid.set(fsid, { id: r.session_id, fs });
+        this.fsidById.set(r.session_id, fsid);
+        return fs;
+      }).finally(() => this.opening.delete(r.session_id));
+      this.opening.set(r.session_id, p);
+    }
+    return p;
+  }
+
+  /** The open filesystem of a session, if this daemon serves it. */
+  served(id: string): SessionFs | undefined {
+    const fsid = this.fsidById.get(id);
+    return fsid === undefined ? undefined : this.byFsid.get(fsid)?.fs;
+  }
+
+  /** Stop serving a session: its clients get STALE from now on. */
+  close(id: string): void {
+    const fsid = this.fsidById.get(id);
+    if (fsid === undefined) return;
+    this.fsidById.delete(id);
+    const e = this.byFsid.get(fsid);
+    if (!e) return;
+    this.byFsid.delete(fsid);
+    e.fs.close();
+  }
+
+  closeAll(): void {
+    for (const { id } of [...this.byFsid.values()]) this.close(id);
+  }
+
+  async mount(p: string, clientAddress: string): Promise<Buffer> {
+    if (!this.o.allow.allows(clientAddress)) throw new MountError(MountError.ACCES, `client ${clientAddress} not allowed`);
+    const clean = p.replace(/\/+$/, '');
+    if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountError.NOENT, `no export ${p}`);
+    const [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
+    const r = await this.o.catalog.get(id);
+    if (!r || !isLive(r)) throw new MountError(MountError.NOENT, `no live session ${id}`);
+    const fs = await this.open(r);
+    // a directory inside the export may be mounted too, as knfsd allows
+    let fh = fs.rootHandle();
+    for (const name of sub.filter(Boolean)) {
+      try {
+        const found = await fs.lookup(fh, name, ROOT);
+        if (found.node.attrs.type !== FileType.DIR) throw new MountError(MountError.NOTDIR, `${p}: not a directory`);
+        fh = found.node.fh;
+      } catch (e) {
+        if (e instanceof MountError) throw e;
+        throw new MountError(MountError.NOENT, `${p}: ${(e as Error).message}`);
+      }
+    }
+    if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) this.mountList.push({ host: clientAddress, path: clean });
+    this.o.log.info({ session: id, path: clean, client: clientAddress }, 'mounted');
+    return fh;
+  }
+
+  unmount(p: string, clientAddress: string): void {
+    const clean = p.replace(/\/+$/, '');
+    const i = this.mountList.findIndex((m) => m.host === clientAddress && m.path === clean);
+    if (i >= 0) this.mountList.splice(i, 1);
+  }
+
+  unmountAll(clientAddress: string): void {
+    for (let i = this.mountList.length - 1; i >= 0; i--) if (this.mountList[i].host === clientAddress) this.mountList.splice(i, 1);
+  }
+
+  mounts(): { host: string; path: string }[] { return this.mountList.slice(); }
+
+  async exports(): Promise<{ path: string; groups: string[] }[]> {
+    const out: { path: string; groups: string[] }[] = [];
+    for (const r of await this.o.catalog.list()) if (isLive(r)) out.push({ path: exportPath(r.session_id), groups: this.o.allow.specs });
+    return out;
+  }
+
+  resolve(fh: Buffer): FileSystem {
+    const h = this.o.handles.decode(fh);
+    const e = this.byFsid.get(h.fsid);
+    if (!e) throw new FsError(NfsStatus.STALE, 'no such export');
+    return e.fs;
+  }
+}

@@ -1,0 +1,93 @@
+// Who holds a session's filesystem open. In the daemon that is its export table (SessionExports), so
+// files applied through the API are what the mount shows and a closed session's clients get STALE.
+// Without a daemon the CLI opens the filesystem itself (DirectHost), under a lock file, because two
+// processes must never replay and append one session's journal.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import type { Logger } from 'pino';
+import { SessionFs } from '../fs/session-fs.js';
+import { HandleCodec } from '../fs/handles.js';
+import { acquireFileLock, releaseFileLock } from '../store/file-lock.js';
+import type { Catalog } from './catalog.js';
+import { fsidOf, type SessionRecord } from './record.js';
+import { ApiError } from './errors.js';
+
+export interface SessionHost {
+  /** The session's open filesystem (opened on first use). */
+  open(r: SessionRecord): Promise<SessionFs>;
+  /** Stop serving it: durable state is flushed; clients of an export get STALE. */
+  close(id: string): void;
+}
+
+export function sessionDir(dataDir: string, id: string): string {
+  return path.join(dataDir, 'sessions', id);
+}
+
+export class DirectHost implements SessionHost {
+  private readonly open_ = new Map<string, { fs: SessionFs; lock: string; token: string }>();
+  private readonly opening = new Map<string, Promise<SessionFs>>();
+  private readonly handles: HandleCodec;
+  private readonly log: Logger;
+
+  /** refuse: why opening is not allowed (a daemon serves the data dir without an API). */
+  constructor(private readonly catalog: Catalog, private readonly dataDir: string, secret: Buffer,
+    opts: { log?: Logger; refuse?: string } = {}) {
+    this.handles = new HandleCodec(secret);
+    this.log = opts.log ?? pino({ level: 'silent' });
+    this.refuse = opts.refuse;
+  }
+
+  private readonly refuse: string | undefined;
+
+  open(r: SessionRecord): Promise<SessionFs> {
+    const have = this.open_.get(r.session_id);
+    if (have) return Promise.resolve(have.fs);
+    if (this.refuse) return Promise.reject(ApiError.state(this.refuse));
+    let p = this.opening.get(r.session_id);
+    if (!p) {
+      p = (async () => {
+        const dir = sessionDir(this.dataDir, r.session_id);
+        const lock = `${dir}.lock`;
+        await mkdir(path.dirname(dir), { recursive: true });
+        const token = await acquireFileLock(lock, { staleMs: 24 * 3600_000, timeoutMs: 10_000 });
+        try {
+          const fs = await SessionFs.open({
+            fsid: fsidOf(r.session_id, r.epoch ?? 0),
+            dir,
+            source: this.catalog.store(r.project),
+            handles: this.handles,
+            base: { tree: r.base.tree, nextIno: r.base.nextIno, time: { sec: r.base.time[0], nsec: r.base.time[1] } },
+            owner: r.owner,
+            writeVerifier: randomBytes(8),
+            log: this.log,
+          });
+          this.open_.set(r.session_id, { fs, lock, token });
+          return fs;
+        } catch (e) {
+          await releaseFileLock(lock, token);
+          throw e;
+        }
+      })().finally(() => this.opening.delete(r.session_id));
+      this.opening.set(r.session_id, p);
+    }
+    return p;
+  }
+
+  close(id: string): void {
+    const e = this.open_.get(id);
+    if (!e) return;
+    this.open_.delete(id);
+    e.fs.close();
+    void releaseFileLock(e.lock, e.token);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const [id, e] of [...this.open_]) {
+      this.open_.delete(id);
+      e.fs.close();
+      await releaseFileLock(e.lock, e.token);
+    }
+  }
+}

@@ -1,0 +1,218 @@
+// Landing: seal the session, three-way merge it with the current head, move the head by compare-and-swap.
+//
+// The sealed session tree and its change list are computed once. On CAS contention only the head is
+// re-read and the merge redone (a merge costs O(changes on both sides since the base), never O(tree)).
+// Conflicts leave the session active, with nothing changed but its timeline, so the user can resolve them
+// (in the mount, through the API, or with rebase) and land again.
+import { rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { HeadRecord } from '../store/index.js';
+import type { Catalog } from './catalog.js';
+import type { SessionHost } from './host.js';
+import { sessionDir } from './host.js';
+import { recordTree, sealAndRecord, sealSession, type SealedTree } from './seal.js';
+import { diffTrees, summarize, type TreeChange } from './changes.js';
+import { mergeTrees, type Conflict } from './merge.js';
+import { applyTreeDiff, walkDirs, writeFile } from './apply.js';
+import { isText } from './textdiff.js';
+import type { SessionRecord, TimelineEvent } from './record.js';
+
+export interface LandContext { catalog: Catalog; host: SessionHost; dataDir: string }
+
+export type LandOutcome =
+  | { ok: true; record: SessionRecord; head: string; headRecord: HeadRecord; changes: TreeChange[]; attempts: number; timings: LandTimings }
+  | { ok: false; record: SessionRecord; conflicts: Conflict[] };
+
+/** Milliseconds spent in each phase of a landing (for benchmarks and logs). */
+export interface LandTimings { seal: number; changes: number; merge: number; cas: number; finish: number }
+
+/** At most this many file events are added to the timeline on landing. */
+const TIMELINE_FILES = 1000;
+const MAX_ATTEMPTS = 200;
+
+export function addEvent(r: SessionRecord, e: Omit<TimelineEvent, 'time'> & { time?: string }): void {
+  (r.timeline ??= []).push({ time: new Date().toISOString(), ...e } as TimelineEvent);
+}
+
+const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
+/** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
+export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
+  const fs = await ctx.host.open(r);
+  return sealAndRecord(fs, ctx.catalog.store(r.project), r);
+}
+
+/** Land an active session. The caller holds the session's lock and has checked its status. */
+export async function landSession(ctx: LandContext, r: SessionRecord, message: string): Promise<LandOutcome> {
+  const store = ctx.catalog.store(r.project);
+  const timings: LandTimings = { seal: 0, changes: 0, merge: 0, cas: 0, finish: 0 };
+  let t = performance.now();
+  const lap = (k: keyof LandTimings) => { const n = performance.now(); timings[k] += n - t; t = n; };
+  const live = await ctx.host.open(r);
+  live.freeze();
+  try {
+    return await landFrozen(ctx, r, message, live, store, timings, lap);
+  } finally {
+    live.thaw(); // only matters when the landing did not end the session
+  }
+}
+
+async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, live: Awaited<ReturnType<SessionHost['open']>>,
+  store: ReturnType<Catalog['store']>, timings: LandTimings, lap: (k: keyof LandTimings) => void): Promise<LandOutcome> {
+  const sealed = await sealSession(live, store, r.base);
+  lap('seal');
+  const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
+  lap('changes');
+  const B = { tree: r.base.tree, nextIno: r.base.nextIno };
+  for (let attempt = 1; ; attempt++) {
+    const H = await store.getHead();
+    if (!H) throw new Error(`project ${r.project} has no head`);
+    if (H.record.session === r.session_id) {
+      // an earlier landing of this session moved the head but stopped before recording it: finish that one
+      await finishLanding(ctx, r, { head: H.hash, headRecord: H.record, sealed, changes, message: H.record.message });
+      lap('finish');
+      return { ok: true, record: r, head: H.hash, headRecord: H.record, changes, attempts: attempt, timings };
+    }
+    let tree: string, nextIno: number;
+    if (H.hash === r.base.head) {
+      ({ tree, nextIno } = sealed);
+    } else {
+      const m = await mergeTrees(store, B, sealed, H.record);
+      if (m.conflicts.length) {
+        addEvent(r, { type: 'land_conflict', conflicts: m.conflicts.length, head: H.hash });
+        r.updated_at = new Date().toISOString();
+        await ctx.catalog.update(r);
+        return { ok: false, record: r, conflicts: m.conflicts };
+      }
+      ({ tree, nextIno } = m);
+    }
+    lap('merge');
+    const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
+    const head = await store.putHeadRecord(headRecord);
+    const won = await store.casHead(H.version, H.ref.generation, headRecord);
+    lap('cas');
+    if (won) {
+      await finishLanding(ctx, r, { head, headRecord, sealed, changes, message });
+      lap('finish');
+      return { ok: true, record: r, head, headRecord, changes, attempts: attempt, timings };
+    }
+    if (attempt >= MAX_ATTEMPTS) throw new Error(`landing ${r.session_id}: the head kept moving (${attempt} attempts)`);
+    await sleep(Math.random() * Math.min(50, attempt * 2));
+  }
+}
+
+async function finishLanding(ctx: LandContext, r: SessionRecord,
+  o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string }): Promise<void> {
+  const now = o.headRecord.time;
+  for (const c of o.changes.slice(0, TIMELINE_FILES)) {
+    const m = (c.after ?? c.before)!.mtime;
+    const t = c.after ? new Date(m[0] * 1000 + Math.floor(m[1] / 1e6)).toISOString() : now;
+    addEvent(r, { type: 'file', path: c.path, change_type: c.change_type, time: t });
+  }
+  addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
+  addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now });
+  r.status = 'landed';
+  r.landed_at = now;
+  r.landed_head = o.head;
+  r.sealed = { tree: o.sealed.tree, nextIno: o.sealed.nextIno };
+  r.message = o.message;
+  r.changes = summarize(o.changes);
+  r.updated_at = now;
+  await ctx.catalog.update(r);
+  ctx.host.close(r.session_id);
+  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+}
+
+/** End a session without landing: its sealed tree is kept (so its changes stay visible), its export closed. */
+export async function abandonSession(ctx: LandContext, r: SessionRecord): Promise<void> {
+  const store = ctx.catalog.store(r.project);
+  try {
+    const sealed = await sealLive(ctx, r);
+    r.sealed = sealed;
+    r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
+  } catch {
+    // a session whose filesystem cannot be opened is abandoned all the same
+  }
+  const now = new Date().toISOString();
+  addEvent(r, { type: 'status', from: r.status, status: 'abandoned', time: now });
+  r.status = 'abandoned';
+  r.ended_at = now;
+  r.updated_at = now;
+  await ctx.catalog.update(r);
+  ctx.host.close(r.session_id);
+  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- rebase
+
+export interface RebaseConflict extends Conflict {
+  /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
+   *  session (the session's version kept), head (the head's version kept) */
+  resolution: 'markers' | 'session' | 'head';
+}
+
+export interface RebaseOutcome { record: SessionRecord; from: string; to: string; conflicts: RebaseConflict[]; rebased: boolean }
+
+/**
+ * Move the session's base to the current head. The session's changes are merged with everything landed
+ * since its base; the session then holds exactly the merge's difference from the new head.
+ *
+ * Conflicted paths are left for the user: two text versions become one file with conflict markers
+ * (<<<<<<< session / ======= / >>>>>>> head); otherwise the session's version is kept when it has one
+ * (modify/modify of binary files, modify/delete) and the head's otherwise (delete/modify, dir/file).
+ * Landing afterwards lands what the session then holds, markers included, so resolve them first.
+ *
+ * The session's filesystem is rebuilt on the new base under a new fsid: mounted clients get STALE and
+ * must mount again (their old handles could otherwise name objects of the new base).
+ */
+export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise<RebaseOutcome> {
+  const store = ctx.catalog.store(r.project);
+  const H = await store.getHead();
+  if (!H) throw new Error(`project ${r.project} has no head`);
+  const from = r.base.head;
+  if (H.hash === r.base.head) return { record: r, from, to: H.hash, conflicts: [], rebased: false };
+  const sealed = await sealLive(ctx, r);
+  const B = { tree: r.base.tree, nextIno: r.base.nextIno };
+  const m = await mergeTrees(store, B, sealed, H.record, { keepHeadOnConflict: true });
+
+  // start over on the new base
+  ctx.host.close(r.session_id);
+  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  const t = Date.parse(H.record.time);
+  r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
+  r.epoch = (r.epoch ?? 0) + 1;
+  const fs = await ctx.host.open(r);
+  await applyTreeDiff(fs, store, fs.rootHandle(), H.record.tree, m.tree, r.owner);
+
+  const conflicts: RebaseConflict[] = [];
+  for (const c of m.conflicts) {
+    let resolution: RebaseConflict['resolution'] = 'head';
+    const parts = c.path.split('/');
+    if (c.session?.kind === 'file' && c.head?.kind === 'file') {
+      const [sb, hb] = await Promise.all([store.getBlob(c.session.hash!), store.getBlob(c.head.hash!)]);
+      const dir = await walkDirs(fs, parts.slice(0, -1), r.owner, true);
+      if (isText(sb) && isText(hb)) {
+        await writeFile(fs, dir!, parts[parts.length - 1], conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash), c.session.mode, r.owner);
+        resolution = 'markers';
+      } else {
+        await writeFile(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
+        resolution = 'session';
+      }
+    } else if (c.session?.kind === 'file' && !c.head) {
+      const dir = await walkDirs(fs, parts.slice(0, -1), r.owner, true);
+      await writeFile(fs, dir!, parts[parts.length - 1], await store.getBlob(c.session.hash!), c.session.mode, r.owner);
+      resolution = 'session';
+    }
+    conflicts.push({ ...c, resolution });
+  }
+  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length });
+  r.updated_at = new Date().toISOString();
+  await ctx.catalog.update(r);
+  return { record: r, from, to: H.hash, conflicts, rebased: true };
+}
+
+function conflictMarkers(session: string, head: string, headHash: string): Buffer {
+  const nl = (s: string) => (s === '' || s.endsWith('\n') ? s : s + '\n');
+  return Buffer.from(`<<<<<<< session\n${nl(session)}=======\n${nl(head)}>>>>>>> head ${headHash.slice(0, 12)}\n`, 'utf8');
+}
+

@@ -1,0 +1,165 @@
+// The session record: what a unit of work is for, and where it started.
+import { createHash, randomBytes } from 'node:crypto';
+
+export type SessionStatus = 'active' | 'suspended' | 'landed' | 'abandoned';
+
+export const STATUSES: readonly SessionStatus[] = ['active', 'suspended', 'landed', 'abandoned'];
+/** seed 002's optional fields */
+export const ENVIRONMENTS = ['local', 'vscode'] as const;
+export const EXECUTION_MODES = ['manual', 'agentic'] as const;
+
+export interface ChangesSummary { total: number; added: number; modified: number; deleted: number }
+
+export type TimelineType =
+  | 'started' | 'status' | 'conversation' | 'decision' | 'file' | 'metadata' | 'landed' | 'land_conflict' | 'rebased';
+
+/** One event of a session's history. Only the fields that apply to `type` are set. */
+export interface TimelineEvent {
+  time: string;
+  type: TimelineType;
+  /** status: the new status; from: the old one */
+  status?: SessionStatus;
+  from?: SessionStatus;
+  /** file: the path and how it changed (landing adds one per change, at the file's mtime) */
+  path?: string;
+  change_type?: 'added' | 'modified' | 'deleted';
+  /** conversation: who spoke */
+  role?: string;
+  /** decision: the decision */
+  decision?: string;
+  /** landed / rebased: the head */
+  head?: string;
+  message?: string;
+  conflicts?: number;
+}
+
+export interface SessionRecord {
+  session_id: string;
+  project: string;
+  goal: string;
+  description: string;
+  status: SessionStatus;
+  /** the head the session started from */
+  base: { head: string; tree: string; nextIno: number; time: [number, number] };
+  /** owner of the base tree's files as the mount shows them */
+  owner: { uid: number; gid: number };
+  started_at: string;
+  landed_at: string | null;
+  conversation: { role: string; content: string; time: string }[];
+  decisions: { decision: string; reasoning: string; time: string }[];
+  metadata: Record<string, string>;
+  tags: string[];
+  // ---- added with landing; optional so that older records still read ----
+  /** seed 002 */
+  agent?: string;
+  environment?: (typeof ENVIRONMENTS)[number];
+  execution_mode?: (typeof EXECUTION_MODES)[number];
+  /** changes against the base: set on landing (and refreshed whenever computed) */
+  changes?: ChangesSummary | null;
+  timeline?: TimelineEvent[];
+  /** the head the landing created, and the sealed session tree it merged */
+  landed_head?: string | null;
+  sealed?: { tree: string; nextIno: number } | null;
+  /** the landing message */
+  message?: string | null;
+  /** abandoned sessions: when */
+  ended_at?: string | null;
+  updated_at?: string;
+  /** bumped by rebase: the export gets a new fsid so that old handles go STALE */
+  epoch?: number;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function isValidSessionId(id: string): boolean { return ID.test(id); }
+
+export function newSessionId(): string { return `sess-${randomBytes(6).toString('hex')}`; }
+
+export const EXPORT_PREFIX = '/exports/sessions/';
+
+export function exportPath(id: string): string { return EXPORT_PREFIX + id; }
+
+/** Each session export has its own fsid, derived from its id and rebase epoch (never 0). */
+export function fsidOf(id: string, epoch = 0): bigint {
+  const v = createHash('sha256').update(epoch ? `mic-fs fsid:${id}:${epoch}` : `mic-fs fsid:${id}`).digest().readBigUInt64BE(0);
+  return v === 0n ? 1n : v;
+}
+
+export function isLive(r: SessionRecord): boolean { return r.status === 'active' || r.status === 'suspended'; }
+
+export function isEnded(r: SessionRecord): boolean { return r.status === 'landed' || r.status === 'abandoned'; }
+
+export const ZERO_CHANGES: ChangesSummary = Object.freeze({ total: 0, added: 0, modified: 0, deleted: 0 });
+
+/** The public view: seed 000's field names plus the export path and this project's additions. */
+export interface SessionView {
+  id: string;
+  session_id: string;
+  goal: string;
+  description: string;
+  organization: string;
+  project: string;
+  status: SessionStatus;
+  export: string | null;
+  base_head: string;
+  base_tree: string;
+  conversation_count: number;
+  decisions_count: number;
+  changes: ChangesSummary;
+  metadata: Record<string, string>;
+  tags: string[];
+  agent: string | null;
+  environment: string | null;
+  execution_mode: string;
+  started_at: string;
+  landed_at: string | null;
+  landed_head: string | null;
+  ended_at: string | null;
+  updated_at: string;
+}
+
+export function sessionView(r: SessionRecord): SessionView {
+  return {
+    id: r.session_id,
+    session_id: r.session_id,
+    goal: r.goal,
+    description: r.description,
+    organization: r.project.split('/')[0],
+    project: r.project,
+    status: r.status,
+    export: isLive(r) ? exportPath(r.session_id) : null,
+    base_head: r.base.head,
+    base_tree: r.base.tree,
+    conversation_count: r.conversation.length,
+    decisions_count: r.decisions.length,
+    changes: { ...(r.changes ?? ZERO_CHANGES) },
+    metadata: r.metadata,
+    tags: r.tags,
+    agent: r.agent ?? null,
+    environment: r.environment ?? null,
+    execution_mode: r.execution_mode ?? 'manual',
+    started_at: r.started_at,
+    landed_at: r.landed_at,
+    landed_head: r.landed_head ?? null,
+    ended_at: r.ended_at ?? null,
+    updated_at: r.updated_at ?? r.landed_at ?? r.started_at,
+  };
+}
+
+/** The full record as GET /api/sessions/:id shows it: the view plus conversation, decisions and timeline. */
+export interface SessionDetail extends SessionView {
+  conversation: SessionRecord['conversation'];
+  decisions: SessionRecord['decisions'];
+  timeline: TimelineEvent[];
+  message: string | null;
+}
+
+export function sessionDetail(r: SessionRecord): SessionDetail {
+  return {
+    ...sessionView(r),
+    conversation: r.conversation,
+    decisions: r.decisions,
+    timeline: r.timeline ?? [],
+    message: r.message ?? null,
+  };
+}

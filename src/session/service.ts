@@ -1,0 +1,477 @@
+// The session service: every operation of the API, in-process. The HTTP server routes to it, and the
+// CLI calls it directly when no daemon serves the data directory. Inputs are validated here (400 naming
+// the field), each session's operations are serialised, and results are the API's response bodies.
+import { EMPTY_TREE, isHash, type HeadRecord, type ObjectStore, type TreeEntry } from '../store/index.js';
+import type {
+  BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FilesBody, HeadBody, HeadView,
+  LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, SessionApi, SessionBody, SessionDetailBody,
+  ShowBody, StartRequest,
+} from '../api/types.js';
+import type { Catalog } from './catalog.js';
+import type { SessionHost } from './host.js';
+import { ApiError } from './errors.js';
+import * as input from './input.js';
+import { startSession, SessionInputError } from './start.js';
+import {
+  isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView,
+} from './record.js';
+import { addEvent, abandonSession, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
+import { applyFiles, precheckFiles } from './apply.js';
+import { describeChanges, diffText, diffTrees, sameContent, summarize } from './changes.js';
+
+export interface SessionServiceOptions { catalog: Catalog; host: SessionHost; dataDir: string }
+
+const MAX_LOG = 1000;
+const MAX_SHOW_CHANGES = 1000;
+
+export class SessionService implements SessionApi {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly ctx: LandContext;
+
+  constructor(readonly o: SessionServiceOptions) {
+    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir };
+  }
+
+  get catalog(): Catalog { return this.o.catalog; }
+
+  /** Runs fn after every earlier operation on the same session has finished. */
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.catch(() => {}).then(fn);
+    this.locks.set(id, run);
+    const clear = () => { if (this.locks.get(id) === run) this.locks.delete(id); };
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async record(id: string): Promise<SessionRecord> {
+    const r = isValidSessionId(id) ? await this.o.catalog.get(id) : null;
+    if (!r) throw ApiError.notFound('session', `session ${JSON.stringify(id)} not found`);
+    return r;
+  }
+
+  private mutable(r: SessionRecord): void {
+    if (isEnded(r)) throw ApiError.state(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, sessionView(r));
+  }
+
+  private active(r: SessionRecord, what: string): void {
+    this.mutable(r);
+    if (r.status !== 'active') throw ApiError.state(`session ${r.session_id} is ${r.status}; resume it to ${what}`, sessionView(r));
+  }
+
+  private async save(r: SessionRecord): Promise<void> {
+    r.updated_at = new Date().toISOString();
+    await this.o.catalog.update(r);
+  }
+
+  // ---------------------------------------------------------------- start / create
+
+  private parseStart(raw: unknown): { opts: Parameters<typeof startSession>[1]; extra: input.Seed002; b: Record<string, unknown> } {
+    const b = input.body(raw);
+    const now = new Date().toISOString();
+    const goal = input.str(b, 'goal', { required: true, max: 4096 })!;
+    const project = input.projectOf(b);
+    const sessionId = input.str(b, 'session_id', { max: 64 });
+    if (sessionId !== undefined && !isValidSessionId(sessionId)) throw ApiError.invalid('session_id', 'must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit');
+    const opts = {
+      project,
+      goal,
+      description: input.str(b, 'description') ?? '',
+      sessionId,
+      conversation: input.messages(b.conversation, 'conversation', now),
+      decisions: input.decisions(b.decisions, 'decisions', now),
+      metadata: input.metadata(b.metadata, 'metadata') as Record<string, string>,
+      tags: input.tags(b.tags, 'tags'),
+    };
+    return { opts, extra: input.seed002(b), b };
+  }
+
+  private async doStart(opts: Parameters<typeof startSession>[1], extra: input.Seed002): Promise<SessionRecord> {
+    if (!(await this.o.catalog.store(opts.project).getHead())) throw ApiError.notFound('project', `project ${opts.project} not found (it has no head; run mic project init)`);
+    let r: SessionRecord;
+    try {
+      r = await startSession(this.o.catalog, opts);
+    } catch (e) {
+      if (e instanceof SessionInputError) {
+        if (/already exists/.test(e.message)) throw new ApiError(409, { error: 'exists', message: e.message, field: e.field, reason: 'already exists' });
+        throw ApiError.invalid(e.field, e.message);
+      }
+      throw e;
+    }
+    Object.assign(r, extra);
+    r.timeline = [{ time: r.started_at, type: 'started', head: r.base.head }];
+    for (const m of r.conversation) r.timeline.push({ time: m.time, type: 'conversation', role: m.role });
+    for (const d of r.decisions) r.timeline.push({ time: d.time, type: 'decision', decision: d.decision });
+    r.updated_at = r.started_at;
+    await this.o.catalog.update(r);
+    return r;
+  }
+
+  async start(raw: StartRequest | unknown): Promise<SessionBody> {
+    const { opts, extra } = this.parseStart(raw);
+    const r = await this.doStart(opts, extra);
+    if (isLive(r)) await this.o.host.open(r).catch(() => {}); // serve the export right away when a daemon runs
+    return { session: sessionView(r) };
+  }
+
+  async create(raw: CreateRequest | unknown): Promise<SessionBody> {
+    const { opts, extra, b } = this.parseStart(raw);
+    const files = input.files(b.files);
+    const message = input.str(b, 'message', { max: 65536 }) ?? opts.goal;
+    const r = await this.doStart(opts, extra);
+    return this.locked(r.session_id, async () => {
+      await this.applyTo(r, files);
+      const out = await this.landLocked(r, message);
+      return { session: out.session };
+    });
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  async list(q: ListQuery | Record<string, string | number | undefined> = {}): Promise<ListBody> {
+    const qq = q as Record<string, string | number | undefined>;
+    const status = input.statusParam(qq.status === undefined ? undefined : String(qq.status));
+    const tag = qq.tag === undefined || qq.tag === '' ? undefined : String(qq.tag);
+    let project: string | undefined;
+    if (qq.project !== undefined && qq.project !== '') {
+      const [org, name, ...rest] = String(qq.project).split('/');
+      if (rest.length || name === undefined) throw ApiError.invalid('project', 'must be "org/name"');
+      project = input.projectParam(org, name);
+    }
+    const limit = input.intParam(qq.limit as string | number | undefined, 'limit', 50, 1, 1000);
+    const offset = input.intParam(qq.offset as string | number | undefined, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const all = (await this.o.catalog.list()).filter((r) =>
+      (!status || r.status === status) && (!tag || r.tags.includes(tag)) && (!project || r.project === project));
+    const page = all.slice(offset, offset + limit);
+    return {
+      sessions: page.map(sessionView),
+      total: all.length,
+      limit,
+      offset,
+      next_offset: offset + page.length < all.length ? offset + page.length : null,
+    };
+  }
+
+  async get(id: string): Promise<SessionDetailBody> {
+    const r = await this.record(id);
+    const d = sessionDetail(r);
+    if (isLive(r)) {
+      try {
+        const sealed = await sealLive(this.ctx, r);
+        d.changes = summarize(await diffTrees(this.o.catalog.store(r.project), r.base.tree, sealed.tree));
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e; // the filesystem is held elsewhere: the stored summary stands
+      }
+    }
+    return { session: d };
+  }
+
+  /** The tree the session's changes are measured to: sealed now if live, as recorded otherwise. */
+  private async sessionTree(r: SessionRecord): Promise<string> {
+    if (isLive(r)) return (await sealLive(this.ctx, r)).tree;
+    return r.sealed?.tree ?? r.base.tree;
+  }
+
+  async changes(id: string, q: { content?: boolean | string } = {}): Promise<ChangesBody> {
+    const content = input.boolParam(q.content, 'content', true);
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      const store = this.o.catalog.store(r.project);
+      const tree = await this.sessionTree(r);
+      const list = await diffTrees(store, r.base.tree, tree);
+      return {
+        session_id: r.session_id,
+        base_tree: r.base.tree,
+        tree,
+        summary: summarize(list),
+        changes: await describeChanges(store, list, { content }),
+      };
+    });
+  }
+
+  async diff(id: string): Promise<DiffBody> {
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      const store = this.o.catalog.store(r.project);
+      const list = await diffTrees(store, r.base.tree, await this.sessionTree(r));
+      return { session_id: r.session_id, summary: summarize(list), diff: await diffText(store, list) };
+    });
+  }
+
+  // ---------------------------------------------------------------- annotating
+
+  async conversation(id: string, raw: ConversationRequest | unknown): Promise<SessionBody> {
+    const b = input.body(raw);
+    const now = new Date().toISOString();
+    const msgs = b.messages !== undefined ? input.messages(b.messages, 'messages', now) : [input.message(b, '', now)];
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      for (const m of msgs) {
+        r.conversation.push(m);
+        addEvent(r, { type: 'conversation', role: m.role, time: m.time });
+      }
+      await this.save(r);
+      return { session: sessionView(r) };
+    });
+  }
+
+  async decisions(id: string, raw: DecisionsRequest | unknown): Promise<SessionBody> {
+    const b = input.body(raw);
+    const now = new Date().toISOString();
+    const list = b.decisions !== undefined ? input.decisions(b.decisions, 'decisions', now) : [input.decision(b, '', now)];
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      for (const d of list) {
+        r.decisions.push(d);
+        addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
+      }
+      await this.save(r);
+      return { session: sessionView(r) };
+    });
+  }
+
+  async patch(id: string, raw: PatchRequest | unknown): Promise<SessionBody> {
+    const b = input.body(raw);
+    const known = new Set(['metadata', 'tags', 'add_tags', 'remove_tags', 'goal', 'description']);
+    for (const k of Object.keys(b)) if (!known.has(k)) throw ApiError.invalid(k, `unknown field (PATCH takes ${[...known].join(', ')})`);
+    const meta = input.metadata(b.metadata, 'metadata', true);
+    const tags = b.tags === undefined ? undefined : input.tags(b.tags, 'tags');
+    const add = input.tags(b.add_tags, 'add_tags');
+    const remove = input.tags(b.remove_tags, 'remove_tags');
+    const goal = input.str(b, 'goal', { max: 4096 });
+    if (goal !== undefined && goal.trim() === '') throw ApiError.invalid('goal', 'must not be empty');
+    const description = input.str(b, 'description');
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      for (const [k, v] of Object.entries(meta)) {
+        if (v === null) delete r.metadata[k];
+        else r.metadata[k] = v;
+      }
+      if (tags) r.tags = tags;
+      for (const t of add) if (!r.tags.includes(t)) r.tags.push(t);
+      r.tags = r.tags.filter((t) => !remove.includes(t));
+      if (goal !== undefined) r.goal = goal;
+      if (description !== undefined) r.description = description;
+      addEvent(r, { type: 'metadata' });
+      await this.save(r);
+      return { session: sessionView(r) };
+    });
+  }
+
+  // ---------------------------------------------------------------- status
+
+  async suspend(id: string): Promise<SessionBody> {
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      if (r.status !== 'active') throw ApiError.state(`session ${id} is ${r.status}, not active`, sessionView(r));
+      addEvent(r, { type: 'status', from: r.status, status: 'suspended' });
+      r.status = 'suspended';
+      await this.save(r);
+      return { session: sessionView(r) };
+    });
+  }
+
+  async resume(id: string): Promise<SessionBody> {
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      if (r.status !== 'suspended') throw ApiError.state(`session ${id} is ${r.status}, not suspended`, sessionView(r));
+      addEvent(r, { type: 'status', from: r.status, status: 'active' });
+      r.status = 'active';
+      await this.save(r);
+      return { session: sessionView(r) };
+    });
+  }
+
+  async abandon(id: string): Promise<SessionBody> {
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      await abandonSession(this.ctx, r);
+      return { session: sessionView(r) };
+    });
+  }
+
+  // ---------------------------------------------------------------- changing files, landing
+
+  private async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files'): Promise<void> {
+    if (!files.length) return;
+    const fs = await this.o.host.open(r);
+    await precheckFiles(fs, files, field);
+    await applyFiles(fs, r.owner, files);
+    for (const f of files) addEvent(r, { type: 'file', path: f.path, change_type: f.change_type });
+    await this.save(r);
+  }
+
+  async files(id: string, raw: { files: unknown } | unknown): Promise<FilesBody> {
+    const b = input.body(raw);
+    if (b.files === undefined || b.files === null) throw ApiError.invalid('files', 'is required');
+    const files = input.files(b.files);
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.active(r, 'change its files');
+      await this.applyTo(r, files);
+      return { session: sessionView(r), applied: files.length };
+    });
+  }
+
+  async land(id: string, raw: LandRequest | unknown = {}): Promise<LandBody> {
+    const b = input.body(raw);
+    const now = new Date().toISOString();
+    const message = input.str(b, 'message', { max: 65536 });
+    const files = input.files(b.files);
+    const msgs = input.messages(b.conversation, 'conversation', now);
+    const decs = input.decisions(b.decisions, 'decisions', now);
+    const meta = input.metadata(b.metadata, 'metadata') as Record<string, string>;
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      if (r.status === 'landed') throw ApiError.state(`session ${id} has already landed (head ${r.landed_head?.slice(0, 12)}); a landed session is immutable`, sessionView(r));
+      this.active(r, 'land it');
+      for (const m of msgs) { r.conversation.push(m); addEvent(r, { type: 'conversation', role: m.role, time: m.time }); }
+      for (const d of decs) { r.decisions.push(d); addEvent(r, { type: 'decision', decision: d.decision, time: d.time }); }
+      Object.assign(r.metadata, meta);
+      await this.applyTo(r, files);
+      if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
+      return this.landLocked(r, message ?? r.goal);
+    });
+  }
+
+  private async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
+    const out = await landSession(this.ctx, r, message);
+    if (!out.ok) throw ApiError.conflicts(out.conflicts, sessionView(out.record));
+    return { session: sessionView(out.record), head: headView(out.head, out.headRecord, out.record.goal), attempts: out.attempts };
+  }
+
+  async rebase(id: string): Promise<RebaseBody> {
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.active(r, 'rebase it');
+      const out = await rebaseSession(this.ctx, r);
+      return { session: sessionView(out.record), from: out.from, to: out.to, rebased: out.rebased, conflicts: out.conflicts };
+    });
+  }
+
+  // ---------------------------------------------------------------- project history
+
+  private async projectStore(project: string): Promise<ObjectStore> {
+    const [org, name, ...rest] = project.split('/');
+    if (rest.length || name === undefined) throw ApiError.invalid('project', 'must be "org/name"');
+    return this.o.catalog.store(input.projectParam(org, name));
+  }
+
+  private async goalOf(session: string | null): Promise<string | null> {
+    if (!session) return null;
+    return (await this.o.catalog.get(session))?.goal ?? null;
+  }
+
+  async head(project: string): Promise<HeadBody> {
+    const store = await this.projectStore(project);
+    const h = await store.getHead();
+    if (!h) throw ApiError.notFound('project', `project ${project} not found`);
+    return { project, head: headView(h.hash, h.record, await this.goalOf(h.record.session)) };
+  }
+
+  /** A head by full hash, "HEAD", or a prefix of at least 4 hex digits among the last 10 000 heads. */
+  private async resolveHead(store: ObjectStore, ref: string): Promise<{ hash: string; record: HeadRecord }> {
+    const cur = await store.getHead();
+    if (!cur) throw ApiError.notFound('project', `project ${store.project} not found`);
+    if (ref === 'HEAD' || ref === '@') return { hash: cur.hash, record: cur.record };
+    if (!/^[0-9a-f]{4,64}$/.test(ref)) throw ApiError.invalid('head', 'must be a head hash (or a prefix of 4+ hex digits) or HEAD');
+    if (isHash(ref)) {
+      try {
+        return { hash: ref, record: await store.getHeadRecord(ref) };
+      } catch {
+        throw ApiError.notFound('head', `head ${ref} not found`);
+      }
+    }
+    let h: string | null = cur.hash;
+    for (let i = 0; h && i < 10_000; i++) {
+      const rec = await store.getHeadRecord(h);
+      if (h.startsWith(ref)) return { hash: h, record: rec };
+      h = rec.parent;
+    }
+    throw ApiError.notFound('head', `no head ${ref} in the project's history`);
+  }
+
+  async log(project: string, q: { limit?: number | string; before?: string } = {}): Promise<LogBody> {
+    const store = await this.projectStore(project);
+    const limit = input.intParam(q.limit, 'limit', 50, 1, MAX_LOG);
+    let h: string | null = q.before ? (await this.resolveHead(store, q.before)).hash : (await this.resolveHead(store, 'HEAD')).hash;
+    const heads: HeadView[] = [];
+    while (h && heads.length < limit) {
+      const rec: HeadRecord = await store.getHeadRecord(h);
+      heads.push(headView(h, rec, await this.goalOf(rec.session)));
+      h = rec.parent;
+    }
+    return { project, heads, next: h };
+  }
+
+  async showHead(project: string, ref: string): Promise<ShowBody> {
+    const store = await this.projectStore(project);
+    const { hash, record } = await this.resolveHead(store, ref);
+    const parentTree = record.parent ? (await store.getHeadRecord(record.parent)).tree : EMPTY_TREE;
+    const list = await diffTrees(store, parentTree, record.tree);
+    const session = record.session ? await this.o.catalog.get(record.session) : null;
+    return {
+      project,
+      head: headView(hash, record, session?.goal ?? null),
+      session: session ? sessionView(session) : null,
+      summary: summarize(list),
+      changes: await describeChanges(store, list.slice(0, MAX_SHOW_CHANGES), { content: false }),
+      truncated: list.length > MAX_SHOW_CHANGES,
+    };
+  }
+
+  async blame(project: string, path: string): Promise<BlameBody> {
+    const store = await this.projectStore(project);
+    const parts = input.treePath(path, 'path');
+    const cur = await store.getHead();
+    if (!cur) throw ApiError.notFound('project', `project ${project} not found`);
+    const entry = await lookupPath(store, cur.record.tree, parts);
+    if (!entry) throw ApiError.notFound('path', `${parts.join('/')} is not in the head of ${project}`);
+    let h = cur.hash, rec = cur.record;
+    for (let i = 0; i < 100_000 && rec.parent; i++) {
+      const parent = await store.getHeadRecord(rec.parent);
+      const before = await lookupPath(store, parent.tree, parts);
+      if (!sameContent(before, entry)) break;
+      h = rec.parent;
+      rec = parent;
+    }
+    const session = rec.session ? await this.o.catalog.get(rec.session) : null;
+    return {
+      project,
+      path: parts.join('/'),
+      kind: entry.kind,
+      head: headView(h, rec, session?.goal ?? null),
+      session: session ? sessionView(session) : null,
+      goal: session?.goal ?? null,
+    };
+  }
+}
+
+export function headView(hash: string, r: HeadRecord, goal?: string | null): HeadView {
+  const v: HeadView = { hash, tree: r.tree, next_ino: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time };
+  if (goal !== undefined) v.goal = goal;
+  return v;
+}
+
+/** The entry at a path, reading one trie path per component. */
+export async function lookupPath(store: ObjectStore, tree: string, parts: readonly string[]): Promise<TreeEntry | null> {
+  let dir = tree;
+  let e: TreeEntry | null = null;
+  for (let i = 0; i < parts.length; i++) {
+    e = await store.lookupDir(dir, parts[i]);
+    if (!e) return null;
+    if (i < parts.length - 1) {
+      if (e.kind !== 'dir') return null;
+      dir = e.hash ?? EMPTY_TREE;
+    }
+  }
+  return e;
+}
+
+export type { SessionView };

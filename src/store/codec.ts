@@ -1,0 +1,48 @@
+// Hashing and the stored byte format of compressed objects (blobs and tree nodes).
+//
+// Stored format: 1 header byte, then the payload.
+//   0x00 RAW   payload is the content itself
+//   0x01 ZSTD  payload is one zstd frame holding the content
+// Small or incompressible content is stored raw.
+import { createHash } from 'node:crypto';
+import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+
+export const FORMAT_RAW = 0;
+export const FORMAT_ZSTD = 1;
+
+/** Below this size compression is not attempted. */
+export const COMPRESS_MIN_BYTES = 64;
+const ZSTD_LEVEL = 2;
+
+/** SHA-256 of the bytes (or of the UTF-8 of a string), lowercase hex. */
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Raw 32-byte SHA-256 digest. */
+export function sha256Bytes(data: Buffer | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** Encode content into the stored format. */
+export function encodeStored(content: Buffer): Buffer {
+  if (content.length >= COMPRESS_MIN_BYTES) {
+    const z = zstdCompress(content, { compressionLevel: ZSTD_LEVEL });
+    if (z.length < content.length) return Buffer.concat([Buffer.of(FORMAT_ZSTD), z]);
+  }
+  return Buffer.concat([Buffer.of(FORMAT_RAW), content]);
+}
+
+/** Decode the stored format; throws a plain Error on malformed input (callers wrap it). */
+export function decodeStored(stored: Buffer): Buffer {
+  if (stored.length === 0) throw new Error('empty object (no format header)');
+  const payload = stored.subarray(1);
+  switch (stored[0]) {
+    case FORMAT_RAW:
+      return payload;
+    case FORMAT_ZSTD:
+      return zstdDecompress(payload);
+    default:
+      throw new Error(`unknown format header 0x${stored[0]!.toString(16)}`);
+  }
+}

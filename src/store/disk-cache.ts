@@ -1,0 +1,239 @@
+// A local SSD cache of immutable, content-addressed objects (blobs, trees, head records), bounded in
+// bytes with least-recently-used eviction. Files live at <dir>/<key>, so the cache survives restarts:
+// opening it scans the directory and orders entries by modification time, which a hit refreshes.
+// Every entry is verified against the hash in its key when read back; a corrupt one is deleted and
+// reported as a miss, so the caller fetches it again.
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { decodeStored, sha256Hex } from './codec.js';
+import { validateRelKey } from './keys.js';
+
+const CONTENT_KEY = /(?:^|\/)(blobs|trees|heads)\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+
+/** True for keys of immutable objects named by their hash (…/blobs|trees|heads/<h[0:2]>/<h>). */
+export function isContentAddressedKey(key: string): boolean {
+  const m = CONTENT_KEY.exec(key);
+  return m !== null && m[3]!.startsWith(m[2]!);
+}
+
+/**
+ * Does data match the hash its key names? Blobs and trees are stored encoded (codec.ts) and hashed
+ * decoded; head records are hashed as stored.
+ */
+export function verifyContentAddressed(key: string, data: Buffer): boolean {
+  const m = CONTENT_KEY.exec(key);
+  if (!m || !m[3]!.startsWith(m[2]!)) return false;
+  const hash = m[3]!;
+  if (m[1] === 'heads') return sha256Hex(data) === hash;
+  try {
+    return sha256Hex(decodeStored(data)) === hash;
+  } catch {
+    return false;
+  }
+}
+
+export interface DiskCacheOptions {
+  /** Upper bound of the bytes of all entries. */
+  maxBytes: number;
+  /** Checks an entry read back (default verifyContentAddressed). */
+  verify?: (key: string, data: Buffer) => boolean;
+}
+
+export interface DiskCacheStats {
+  hits: number;
+  misses: number;
+  /** entries that failed verification when read back (deleted) */
+  corrupt: number;
+  stores: number;
+  evictions: number;
+}
+
+function isCode(e: unknown, ...codes: string[]): boolean {
+  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
+}
+
+export class DiskCache {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly stats: DiskCacheStats = { hits: 0, misses: 0, corrupt: 0, stores: 0, evictions: 0 };
+  private readonly verify: (key: string, data: Buffer) => boolean;
+  /** key -> size, least recently used first */
+  private readonly entries = new Map<string, number>();
+  private total = 0;
+  private opening: Promise<void> | null = null;
+
+  constructor(dir: string, opts: DiskCacheOptions) {
+    this.dir = resolve(dir);
+    this.maxBytes = Math.max(0, Math.floor(opts.maxBytes));
+    this.verify = opts.verify ?? verifyContentAddressed;
+  }
+
+  /** Creates the directory and indexes what an earlier run left there. */
+  static async open(dir: string, opts: DiskCacheOptions): Promise<DiskCache> {
+    const c = new DiskCache(dir, opts);
+    await c.ready();
+    return c;
+  }
+
+  /** Resolves once the directory is scanned (done once, on first use). */
+  ready(): Promise<void> {
+    if (!this.opening) {
+      this.opening = this.scan();
+      this.opening.catch(() => { this.opening = null; }); // let a later call retry
+    }
+    return this.opening;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** Entries held. */
+  get count(): number {
+    return this.entries.size;
+  }
+
+  /** Keys held, least recently used first. */
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Whether the cache holds the key (without reading it); only meaningful after ready(). */
+  holds(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Can this key be cached at all? */
+  cacheable(key: string, size?: number): boolean {
+    return isContentAddressedKey(key) && (size === undefined || size <= this.maxBytes);
+  }
+
+  /** The verified bytes, or null on a miss (a corrupt entry is deleted and counts as a miss). */
+  async get(key: string): Promise<Buffer | null> {
+    await this.ready();
+    if (!this.entries.has(key)) {
+      this.stats.misses++;
+      return null;
+    }
+    const path = this.pathOf(key);
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (e) {
+      if (!isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw e;
+      this.forget(key); // evicted or removed behind our back
+      this.stats.misses++;
+      return null;
+    }
+    if (!this.verify(key, data)) {
+      this.stats.corrupt++;
+      this.stats.misses++;
+      this.forget(key);
+      await rm(path, { force: true });
+      return null;
+    }
+    this.stats.hits++;
+    this.touch(key);
+    const now = new Date();
+    utimes(path, now, now).catch(() => {}); // recency for the next start
+    return data;
+  }
+
+  /** Stores an entry (unless not cacheable or already held), then evicts down to maxBytes. */
+  async put(key: string, data: Buffer): Promise<boolean> {
+    await this.ready();
+    if (!this.cacheable(key, data.length)) return false;
+    if (this.entries.has(key)) {
+      this.touch(key);
+      return true;
+    }
+    const path = this.pathOf(key);
+    const tmp = `${path}~${randomBytes(6).toString('hex')}`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(tmp, data);
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    if (!this.entries.has(key)) {
+      this.entries.set(key, data.length);
+      this.total += data.length;
+      this.stats.stores++;
+    }
+    await this.evict(key);
+    return true;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.ready();
+    if (!isContentAddressedKey(key)) return;
+    this.forget(key);
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  private pathOf(key: string): string {
+    validateRelKey(key);
+    return join(this.dir, key);
+  }
+
+  private touch(key: string): void {
+    const size = this.entries.get(key);
+    if (size === undefined) return;
+    this.entries.delete(key);
+    this.entries.set(key, size);
+  }
+
+  private forget(key: string): void {
+    const size = this.entries.get(key);
+    if (size === undefined) return;
+    this.entries.delete(key);
+    this.total -= size;
+  }
+
+  /** Removes least recently used entries until the total fits (never `keep`, the entry just added). */
+  private async evict(keep?: string): Promise<void> {
+    const victims: string[] = [];
+    for (const [key, size] of this.entries) {
+      if (this.total <= this.maxBytes) break;
+      if (key === keep) continue;
+      this.entries.delete(key);
+      this.total -= size;
+      victims.push(key);
+    }
+    this.stats.evictions += victims.length;
+    await Promise.all(victims.map((k) => rm(this.pathOf(k), { force: true })));
+  }
+
+  private async scan(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const found: { key: string; size: number; mtimeMs: number }[] = [];
+    const dirents = await readdir(this.dir, { recursive: true, withFileTypes: true });
+    for (const d of dirents) {
+      if (!d.isFile()) continue;
+      const abs = join(d.parentPath ?? (d as unknown as { path: string }).path, d.name);
+      const key = relative(this.dir, abs).split(sep).join('/');
+      if (key.includes('~') || !isContentAddressedKey(key)) {
+        await unlink(abs).catch(() => {}); // an interrupted write, or something that is not ours to keep
+        continue;
+      }
+      try {
+        const st = await stat(abs);
+        found.push({ key, size: st.size, mtimeMs: st.mtimeMs });
+      } catch (e) {
+        if (!isCode(e, 'ENOENT')) throw e;
+      }
+    }
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.key < b.key ? -1 : 1));
+    this.entries.clear();
+    this.total = 0;
+    for (const f of found) {
+      this.entries.set(f.key, f.size);
+      this.total += f.size;
+    }
+    await this.evict();
+  }
+}

@@ -1,0 +1,58 @@
+// Project names and the key layout described in types.ts.
+import { InvalidKeyError } from './errors.js';
+
+const PROJECT_PART = /^[A-Za-z0-9._-]{1,64}$/;
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** True for "org/name" where each part is [A-Za-z0-9._-]{1,64} and not "." or "..". */
+export function isValidProject(project: string): boolean {
+  const parts = project.split('/');
+  return parts.length === 2 && parts.every((p) => PROJECT_PART.test(p) && p !== '.' && p !== '..');
+}
+
+export function validateProject(project: string): void {
+  if (!isValidProject(project)) throw new InvalidKeyError(project, 'project must be "org/name", parts [A-Za-z0-9._-]{1,64}');
+}
+
+/** "projects/<org>/<name>/" (with the trailing slash, ready for list()). */
+export function projectPrefix(project: string): string {
+  validateProject(project);
+  return `projects/${project}/`;
+}
+
+export function isHash(s: string): boolean {
+  return HASH_HEX.test(s);
+}
+
+export function validateHash(hash: string): void {
+  if (!isHash(hash)) throw new InvalidKeyError(hash, 'not a lowercase SHA-256 hex digest');
+}
+
+/** "<kind>/<h[0:2]>/<h>" relative to the project prefix. */
+export function objectRelKey(kind: 'blobs' | 'trees' | 'heads', hash: string): string {
+  validateHash(hash);
+  return `${kind}/${hash.slice(0, 2)}/${hash}`;
+}
+
+/** Key of the mutable head ref, relative to the project prefix. */
+export const HEAD_REF_REL_KEY = 'head';
+
+/** Global key recording which project a session belongs to. */
+export function sessionIndexKey(sessionId: string): string {
+  validateRelKey(sessionId);
+  if (sessionId.includes('/')) throw new InvalidKeyError(sessionId, 'session id must not contain "/"');
+  return `index/sessions/${sessionId}`;
+}
+
+/**
+ * Keys are relative slash-separated paths: no leading "/", no empty, "." or ".." segments,
+ * no NUL or backslash, and no "~" (reserved for LocalBackend temp and lock files).
+ */
+export function validateRelKey(key: string): void {
+  if (key.length === 0 || key.length > 1024) throw new InvalidKeyError(key, 'empty or too long');
+  if (key.startsWith('/')) throw new InvalidKeyError(key, 'absolute');
+  if (/[\0\\~]/.test(key)) throw new InvalidKeyError(key, 'contains NUL, "\\" or "~"');
+  for (const seg of key.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') throw new InvalidKeyError(key, `bad segment "${seg}"`);
+  }
+}

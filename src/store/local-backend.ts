@@ -1,0 +1,214 @@
+// ObjectBackend over a local directory: key = relative path under root (same layout as S3).
+// Objects are written to a temp file, fsynced, renamed into place, then the directory is fsynced.
+// Temp and lock files contain "~", which keys may not, so list() never shows them.
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { ObjectBackend } from './types.js';
+import { validateRelKey } from './keys.js';
+import { InvalidKeyError } from './errors.js';
+import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
+
+export interface LocalBackendOptions {
+  /** fsync files and directories on write (default true). */
+  fsync?: boolean;
+  /** casRef lock considered stale after this many ms (default 10 000). */
+  lockStaleMs?: number;
+  /** casRef gives up waiting for the lock after this many ms (default 30 000). */
+  lockTimeoutMs?: number;
+}
+
+function isCode(e: unknown, ...codes: string[]): boolean {
+  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
+}
+
+/** The version token LocalBackend.getRef returns: SHA-256 hex of the ref's bytes. */
+export function localRefVersion(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class LocalBackend implements ObjectBackend {
+  readonly root: string;
+  private readonly fsync: boolean;
+  private readonly lockStaleMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly knownDirs = new Set<string>();
+  /** Serialises casRef per key inside this process; the lock file covers other processes. */
+  private readonly refQueues = new Map<string, Promise<unknown>>();
+
+  constructor(root: string, opts: LocalBackendOptions = {}) {
+    this.root = resolve(root);
+    this.fsync = opts.fsync ?? true;
+    this.lockStaleMs = opts.lockStaleMs ?? 10_000;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+  }
+
+  /** Absolute path of a key (validated). */
+  pathOf(key: string): string {
+    validateRelKey(key);
+    return join(this.root, key);
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    return readOrNull(this.pathOf(key));
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    await this.writeAtomic(this.pathOf(key), data);
+  }
+
+  async has(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(key))).isFile();
+    } catch (e) {
+      if (isCode(e, 'ENOENT', 'ENOTDIR')) return false;
+      throw e;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+    } catch (e) {
+      if (isCode(e, 'ENOENT', 'ENOTDIR')) return;
+      throw e;
+    }
+    if (this.fsync) await fsyncDir(dirname(path));
+  }
+
+  /** All keys starting with prefix (any string, not only whole segments), in byte order. */
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
+    if (prefix.startsWith('/') || prefix.includes('~') || prefix.split('/').some((s) => s === '..' || s === '.')) {
+      throw new InvalidKeyError(prefix, 'bad list prefix');
+    }
+    const baseRel = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    yield* this.walk(baseRel, prefix);
+  }
+
+  private async *walk(dirRel: string, prefix: string): AsyncGenerator<{ key: string; size: number; mtimeMs: number }> {
+    let dirents;
+    try {
+      dirents = await readdir(join(this.root, dirRel), { withFileTypes: true });
+    } catch (e) {
+      if (isCode(e, 'ENOENT', 'ENOTDIR')) return;
+      throw e;
+    }
+    const items = dirents
+      .filter((d) => !d.name.includes('~') && (d.isFile() || d.isDirectory()))
+      .map((d) => ({ rel: dirRel + d.name + (d.isDirectory() ? '/' : ''), dir: d.isDirectory() }))
+      .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    for (const it of items) {
+      if (it.dir) {
+        if (it.rel.startsWith(prefix) || prefix.startsWith(it.rel)) yield* this.walk(it.rel, prefix);
+      } else if (it.rel.startsWith(prefix)) {
+        try {
+          const st = await stat(join(this.root, it.rel));
+          yield { key: it.rel, size: st.size, mtimeMs: st.mtimeMs };
+        } catch (e) {
+          if (!isCode(e, 'ENOENT')) throw e; // deleted while listing
+        }
+      }
+    }
+  }
+
+  async getRef(key: string): Promise<{ data: Buffer; version: string } | null> {
+    const data = await this.get(key);
+    return data === null ? null : { data, version: localRefVersion(data) };
+  }
+
+  async casRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
+    const path = this.pathOf(key);
+    const prev = this.refQueues.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => {}).then(() => this.casRefLocked(path, data, expect));
+    this.refQueues.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.refQueues.get(key) === run) this.refQueues.delete(key);
+    }
+  }
+
+  private async casRefLocked(path: string, data: Buffer, expect: string | null): Promise<boolean> {
+    await this.ensureDir(dirname(path));
+    const lockPath = `${path}~lock`;
+    for (;;) {
+      const token = await acquireFileLock(lockPath, { staleMs: this.lockStaleMs, timeoutMs: this.lockTimeoutMs });
+      try {
+        const current = await readOrNull(path);
+        const version = current === null ? null : localRefVersion(current);
+        if (version !== expect) return false;
+        // Commit only if nobody broke our lock as stale meanwhile; otherwise start over.
+        if (await this.writeAtomic(path, data, () => holdsFileLock(lockPath, token))) return true;
+      } finally {
+        await releaseFileLock(lockPath, token);
+      }
+    }
+  }
+
+  /** temp file + fsync + rename + fsync(dir). Returns false if beforeRename vetoed the write. */
+  private async writeAtomic(path: string, data: Buffer, beforeRename?: () => Promise<boolean>): Promise<boolean> {
+    const dir = dirname(path);
+    await this.ensureDir(dir);
+    const tmp = `${path}~tmp.${process.pid}.${randomBytes(6).toString('hex')}`;
+    try {
+      let fh;
+      try {
+        fh = await open(tmp, 'wx');
+      } catch (e) {
+        if (!isCode(e, 'ENOENT')) throw e;
+        this.knownDirs.delete(dir); // directory removed behind our back
+        await this.ensureDir(dir);
+        fh = await open(tmp, 'wx');
+      }
+      try {
+        await fh.writeFile(data);
+        if (this.fsync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (beforeRename && !(await beforeRename())) {
+        await rm(tmp, { force: true });
+        return false;
+      }
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    if (this.fsync) await fsyncDir(dir);
+    return true;
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    const created = await mkdir(dir, { recursive: true });
+    if (created !== undefined && this.fsync) {
+      // Make each new directory entry durable, from the deepest up to the pre-existing parent.
+      for (let d = dir; ; d = dirname(d)) {
+        await fsyncDir(dirname(d));
+        if (d === created || d === dirname(d)) break;
+      }
+    }
+    if (this.knownDirs.size > 10_000) this.knownDirs.clear();
+    this.knownDirs.add(dir);
+  }
+}
+
+async function readOrNull(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    if (isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) return null;
+    throw e;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,141 @@
+// Canonical encoding of directory tree nodes.
+//
+// A directory is a hash-array-mapped trie over SHA-256(name):
+//   leaf   {"v":1,"leaf":[E,...]}                           at most LEAF_MAX entries, sorted by name (UTF-8 byte order)
+//   split  {"v":1,"depth":d,"count":n,"buckets":[h|null x16]} n > LEAF_MAX entries; bucket i holds the names whose
+//                                                           SHA-256 has nibble i at position d (high nibble first)
+// E is {"name","kind","mode","ino","size","mtime":[s,ns]} followed by "hash", "target", "dirs" when present,
+// always in this key order. The node for a set of names at a depth is unique (a leaf iff count <= LEAF_MAX,
+// an empty bucket is null), so equal directories always have equal root hashes whatever the edit history.
+// A node's hash is SHA-256 of this JSON; it is stored with the blob format of codec.ts.
+import type { EntryKind, TreeEntry } from './types.js';
+import { InvalidNameError } from './errors.js';
+import { sha256Bytes, sha256Hex } from './codec.js';
+import { isHash } from './keys.js';
+
+export const LEAF_MAX = 512;
+export const FANOUT = 16;
+/** SHA-256 has 64 nibbles; a node this deep is a leaf whatever its size. */
+export const MAX_DEPTH = 64;
+export const MAX_NAME_BYTES = 255;
+
+export interface LeafNode { type: 'leaf'; entries: readonly TreeEntry[] }
+export interface SplitNode { type: 'split'; depth: number; count: number; buckets: readonly (string | null)[] }
+export type TreeNode = LeafNode | SplitNode;
+
+const KINDS: ReadonlySet<string> = new Set<EntryKind>(['file', 'dir', 'symlink', 'fifo', 'socket']);
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Throws InvalidNameError unless name is a valid single path component. */
+export function validateEntryName(name: string): void {
+  if (name.length === 0) throw new InvalidNameError(name, 'empty');
+  if (name.includes('/')) throw new InvalidNameError(name, 'slash');
+  if (name.includes('\0')) throw new InvalidNameError(name, 'nul');
+  if (name === '.' || name === '..') throw new InvalidNameError(name, 'dot');
+  if (LONE_SURROGATE.test(name)) throw new InvalidNameError(name, 'not-utf8');
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw new InvalidNameError(name, 'too-long');
+}
+
+export function isValidEntryName(name: string): boolean {
+  try {
+    validateEntryName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const isUint = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** Validates an entry and returns a frozen copy holding only the known fields, in canonical order. */
+export function normalizeEntry(e: TreeEntry): TreeEntry {
+  validateEntryName(e.name);
+  const bad = (field: string) => new TypeError(`tree entry ${JSON.stringify(e.name)}: bad ${field}`);
+  if (!KINDS.has(e.kind)) throw bad('kind');
+  if (!isUint(e.mode) || e.mode > 0o7777) throw bad('mode');
+  if (!isUint(e.ino)) throw bad('ino');
+  if (!isUint(e.size)) throw bad('size');
+  if (!Array.isArray(e.mtime) || e.mtime.length !== 2 || !Number.isSafeInteger(e.mtime[0]) ||
+      !isUint(e.mtime[1]) || e.mtime[1] > 999_999_999) throw bad('mtime');
+  const out: TreeEntry = {
+    name: e.name, kind: e.kind, mode: e.mode, ino: e.ino, size: e.size,
+    mtime: Object.freeze([e.mtime[0], e.mtime[1]]) as unknown as [number, number],
+  };
+  if (e.hash !== undefined) {
+    if (typeof e.hash !== 'string' || !isHash(e.hash)) throw bad('hash');
+    out.hash = e.hash;
+  }
+  if (e.target !== undefined) {
+    if (typeof e.target !== 'string') throw bad('target');
+    out.target = e.target;
+  }
+  if (e.dirs !== undefined) {
+    if (!isUint(e.dirs)) throw bad('dirs');
+    out.dirs = e.dirs;
+  }
+  return Object.freeze(out);
+}
+
+/** Canonical JSON of a normalized entry (also used to compare entries). */
+export function encodeEntry(e: TreeEntry): string {
+  let s = `{"name":${JSON.stringify(e.name)},"kind":"${e.kind}","mode":${e.mode},"ino":${e.ino},` +
+    `"size":${e.size},"mtime":[${e.mtime[0]},${e.mtime[1]}]`;
+  if (e.hash !== undefined) s += `,"hash":"${e.hash}"`;
+  if (e.target !== undefined) s += `,"target":${JSON.stringify(e.target)}`;
+  if (e.dirs !== undefined) s += `,"dirs":${e.dirs}`;
+  return s + '}';
+}
+
+export function encodeNode(node: TreeNode): Buffer {
+  if (node.type === 'leaf') return Buffer.from(`{"v":1,"leaf":[${node.entries.map(encodeEntry).join(',')}]}`, 'utf8');
+  const buckets = node.buckets.map((b) => (b === null ? 'null' : `"${b}"`)).join(',');
+  return Buffer.from(`{"v":1,"depth":${node.depth},"count":${node.count},"buckets":[${buckets}]}`, 'utf8');
+}
+
+/** Parses a node; throws on anything malformed. Entries come back normalized and frozen. */
+export function decodeNode(bytes: Buffer): TreeNode {
+  const v = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  if (v.v !== 1) throw new Error('unknown tree node version');
+  if (Array.isArray(v.leaf)) {
+    return { type: 'leaf', entries: Object.freeze((v.leaf as TreeEntry[]).map(normalizeEntry)) };
+  }
+  const { depth, count, buckets } = v;
+  if (!isUint(depth) || depth >= MAX_DEPTH || !isUint(count) || count <= LEAF_MAX || !Array.isArray(buckets) ||
+      buckets.length !== FANOUT || !buckets.every((b) => b === null || (typeof b === 'string' && isHash(b)))) {
+    throw new Error('malformed split node');
+  }
+  return { type: 'split', depth, count, buckets: Object.freeze(buckets as (string | null)[]) };
+}
+
+export const EMPTY_LEAF: LeafNode = Object.freeze({ type: 'leaf', entries: Object.freeze([]) as readonly TreeEntry[] });
+
+/** Hash of the empty directory. */
+export const EMPTY_TREE: string = sha256Hex(encodeNode(EMPTY_LEAF));
+
+/** Orders names by their UTF-8 bytes (code point order), which differs from UTF-16 order around surrogates. */
+export function compareNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x < 0xe000 ? x + 0x2000 : x - 0x800;
+        y = y < 0xe000 ? y + 0x2000 : y - 0x800;
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** The digest whose nibbles choose buckets. */
+export function nameDigest(name: string): Buffer {
+  return sha256Bytes(name);
+}
+
+/** Bucket (0..15) of a name digest at a depth: nibble `depth`, high nibble of each byte first. */
+export function bucketAt(digest: Buffer, depth: number): number {
+  const byte = digest[depth >> 1]!;
+  return depth & 1 ? byte & 0x0f : byte >> 4;
+}

@@ -1,0 +1,59 @@
+// Objects, trees and refs. Keys follow the seeds' layout:
+//   projects/<org>/<name>/blobs/<h[0:2]>/<h>     zstd-compressed content, h = SHA-256 of the content
+//   projects/<org>/<name>/trees/<h[0:2]>/<h>     zstd-compressed tree node, h = SHA-256 of its encoding
+//   projects/<org>/<name>/heads/<h[0:2]>/<h>     immutable head records (history)
+//   projects/<org>/<name>/head                   the mutable head ref (compare-and-swap only)
+//   projects/<org>/<name>/sessions/<id>/metadata.json, tree.json
+//   index/sessions/<id>                          which project a session belongs to
+
+/** A byte store addressed by key. Local directory and S3 implement it. */
+export interface ObjectBackend {
+  get(key: string): Promise<Buffer | null>;
+  /** Atomic and durable once resolved; overwrites. */
+  put(key: string, data: Buffer): Promise<void>;
+  has(key: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }>;
+  /** Read a mutable ref with the version token to pass to casRef. */
+  getRef(key: string): Promise<{ data: Buffer; version: string } | null>;
+  /** Compare-and-swap: expect === null means "must not exist yet".
+   *  Resolves false when another writer won; never overwrites a newer ref. */
+  casRef(key: string, data: Buffer, expect: string | null): Promise<boolean>;
+}
+
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket';
+
+/** One name in a directory tree. */
+export interface TreeEntry {
+  name: string;
+  kind: EntryKind;
+  /** permission bits (0o7777) */
+  mode: number;
+  /** fileid: unique within a head, kept for unchanged entries across landings */
+  ino: number;
+  /** file: content bytes; symlink: target bytes; otherwise 0 */
+  size: number;
+  /** modification time [seconds, nanoseconds] */
+  mtime: [number, number];
+  /** file: blob hash; dir: tree hash */
+  hash?: string;
+  /** symlink target */
+  target?: string;
+  /** dir: number of subdirectories, for nlink */
+  dirs?: number;
+}
+
+/** A project head: one immutable record per landing, chained by parent. */
+export interface HeadRecord {
+  tree: string;
+  /** next unused fileid in this tree */
+  nextIno: number;
+  parent: string | null;
+  session: string | null;
+  message: string;
+  time: string;
+}
+
+/** The mutable pointer to the current head record. generation and nonce make every
+ *  ref body unique, so an ETag (an MD5 of the body) never repeats. */
+export interface HeadRef { generation: number; nonce: string; head: string }

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { RecordDecoder, RecordTooLargeError, frame, recordMark } from '../../rpc/record.js';
+
+function fragment(data: Buffer, last: boolean): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(((last ? 0x80000000 : 0) | data.length) >>> 0, 0);
+  return Buffer.concat([h, data]);
+}
+
+const bytes = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
+
+function decodeAll(chunks: Buffer[], max?: number): Buffer[] {
+  const out: Buffer[] = [];
+  const d = new RecordDecoder((r) => out.push(Buffer.from(r)), { maxRecordSize: max });
+  for (const c of chunks) d.push(c);
+  return out;
+}
+
+describe('record marking (RFC 5531 §11)', () => {
+  const r1 = bytes(13, 1);
+  const r2a = bytes(5, 2);
+  const r2b = bytes(0, 3);
+  const r2c = bytes(9, 4);
+  const r3 = bytes(4, 5);
+  // record 2 has three fragments, one of them empty
+  const stream = Buffer.concat([fragment(r1, true), fragment(r2a, false), fragment(r2b, false), fragment(r2c, true), fragment(r3, true)]);
+  const expected = [r1, Buffer.concat([r2a, r2b, r2c]), r3];
+
+  it('decodes whole records, reassembling fragments', () => {
+    expect(decodeAll([stream])).toEqual(expected);
+  });
+
+  it('decodes the same records when the stream is split at every byte boundary', () => {
+    for (let i = 0; i <= stream.length; i++) {
+      expect(decodeAll([stream.subarray(0, i), stream.subarray(i)]), `split at ${i}`).toEqual(expected);
+    }
+    for (let i = 1; i < stream.length; i++) {
+      for (let j = i + 1; j < stream.length; j += 3) {
+        expect(decodeAll([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)]), `split at ${i},${j}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('decodes a stream fed one byte at a time', () => {
+    const chunks = [...stream].map((b) => Buffer.from([b]));
+    expect(decodeAll(chunks)).toEqual(expected);
+  });
+
+  it('hands out a view without copying when a record lies inside one chunk', () => {
+    const chunk = Buffer.concat([fragment(r1, true), fragment(r3, true)]);
+    const seen: Buffer[] = [];
+    new RecordDecoder((r) => seen.push(r)).push(chunk);
+    expect(seen).toHaveLength(2);
+    expect(seen[0].buffer).toBe(chunk.buffer);
+    expect(seen[0].byteOffset).toBe(chunk.byteOffset + 4);
+    expect(seen[1].equals(r3)).toBe(true);
+  });
+
+  it('emits an empty record for an empty last fragment', () => {
+    expect(decodeAll([fragment(Buffer.alloc(0), true)])).toEqual([Buffer.alloc(0)]);
+  });
+
+  it('rejects a record over the maximum as soon as its header arrives', () => {
+    const d = new RecordDecoder(() => {}, { maxRecordSize: 100 });
+    const h = Buffer.alloc(4);
+    h.writeUInt32BE((0x80000000 | 101) >>> 0, 0);
+    expect(() => d.push(h)).toThrow(RecordTooLargeError);
+    // the stream cannot be resynchronised: the decoder stays failed
+    expect(() => d.push(fragment(bytes(4, 0), true))).toThrow(RecordTooLargeError);
+  });
+
+  it('counts every fragment of a record towards the maximum', () => {
+    const seen: Buffer[] = [];
+    const d = new RecordDecoder((r) => seen.push(r), { maxRecordSize: 100 });
+    d.push(fragment(bytes(100, 0), true)); // exactly the maximum is fine
+    expect(seen).toHaveLength(1);
+    d.push(fragment(bytes(60, 0), false));
+    expect(() => d.push(fragment(bytes(60, 0), true))).toThrow(RecordTooLargeError);
+  });
+
+  it('defaults to a 2 MiB + 64 KiB maximum', () => {
+    const d = new RecordDecoder(() => {});
+    expect(d.maxRecordSize).toBe(2 * 1024 * 1024 + 64 * 1024);
+  });
+
+  it('frames chunks as one last fragment without copying them', () => {
+    const a = bytes(8, 1);
+    const b = bytes(12, 2);
+    const f = frame([a, b]);
+    expect(f).toHaveLength(3);
+    expect(f[0].readUInt32BE(0)).toBe((0x80000000 | 20) >>> 0);
+    expect(f[1]).toBe(a);
+    expect(f[2]).toBe(b);
+    expect(decodeAll([Buffer.concat(f)])).toEqual([Buffer.concat([a, b])]);
+    expect(() => recordMark(0x80000000)).toThrow(RangeError);
+  });
+});

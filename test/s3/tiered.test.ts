@@ -1,0 +1,305 @@
+// The read tiers below RAM: DiskCache (local SSD) and TieredBackend over a real radosgw,
+// ObjectStore on top of them, and backend selection from configuration.
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DiskCache, isContentAddressedKey, verifyContentAddressed } from '../../src/store/disk-cache.js';
+import { TieredBackend } from '../../src/store/cached-backend.js';
+import { checkBackend, openBackend, parseBytes, DEFAULT_CACHE_BYTES } from '../../src/store/open-backend.js';
+import { S3Backend } from '../../src/store/s3-backend.js';
+import { LocalBackend } from '../../src/store/local-backend.js';
+import { ObjectStore } from '../../src/store/object-store.js';
+import { encodeStored, sha256Hex } from '../../src/store/codec.js';
+import { CorruptObjectError } from '../../src/store/errors.js';
+import { openCatalog } from '../../src/daemon/data-dir.js';
+import { useCluster } from './cluster.js';
+import { freshPrefix, s3, tempDir } from './helpers.js';
+
+const cluster = useCluster();
+
+/** A content-addressed blob key and its stored bytes. */
+function blob(content: Buffer, project = 'acme/w'): { key: string; stored: Buffer; hash: string } {
+  const hash = sha256Hex(content);
+  return { key: `projects/${project}/blobs/${hash.slice(0, 2)}/${hash}`, stored: encodeStored(content), hash };
+}
+
+describe('DiskCache', () => {
+  it('caches only content-addressed keys and verifies them', () => {
+    const b = blob(Buffer.from('x'.repeat(500)));
+    expect(isContentAddressedKey(b.key)).toBe(true);
+    expect(isContentAddressedKey('projects/acme/w/head')).toBe(false);
+    expect(isContentAddressedKey('projects/acme/w/sessions/s1/metadata.json')).toBe(false);
+    expect(isContentAddressedKey(`projects/acme/w/blobs/00/${b.hash}`)).toBe(false); // fan-out dir must match
+    expect(verifyContentAddressed(b.key, b.stored)).toBe(true);
+    expect(verifyContentAddressed(b.key, encodeStored(Buffer.from('y')))).toBe(false);
+    const headBytes = Buffer.from('{"tree":"…"}');
+    const h = sha256Hex(headBytes);
+    expect(verifyContentAddressed(`projects/acme/w/heads/${h.slice(0, 2)}/${h}`, headBytes)).toBe(true);
+  });
+
+  it('hits after a restart (a new instance on the same directory)', async () => {
+    const dir = await tempDir();
+    const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const items = [0, 1, 2].map((i) => blob(randomBytes(1000 + i)));
+    for (const it of items) expect(await a.put(it.key, it.stored)).toBe(true);
+    expect(await a.put('projects/acme/w/head', Buffer.from('mutable'))).toBe(false);
+    const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    expect(b.count).toBe(3);
+    expect(b.bytes).toBe(items.reduce((n, it) => n + it.stored.length, 0));
+    for (const it of items) expect((await b.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(b.stats.hits).toBe(3);
+    expect(await b.get(blob(Buffer.from('absent')).key)).toBeNull();
+    expect(b.stats.misses).toBe(1);
+  });
+
+  it('keeps within maxBytes, evicting the least recently used, also across a restart', async () => {
+    const dir = await tempDir();
+    const items = Array.from({ length: 12 }, () => blob(randomBytes(1000)));
+    const size = items[0]!.stored.length;
+    const c = await DiskCache.open(dir, { maxBytes: 5 * size });
+    for (const it of items.slice(0, 5)) await c.put(it.key, it.stored);
+    expect(c.count).toBe(5);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await c.get(items[0]!.key)).not.toBeNull(); // 0 becomes the most recent
+    await new Promise((r) => setTimeout(r, 20));
+    await c.put(items[5]!.key, items[5]!.stored); // evicts 1, the least recent
+    expect(c.bytes).toBeLessThanOrEqual(5 * size);
+    expect(c.holds(items[1]!.key)).toBe(false);
+    expect(c.holds(items[0]!.key)).toBe(true);
+    expect(c.stats.evictions).toBe(1);
+    for (const it of items.slice(6)) {
+      await new Promise((r) => setTimeout(r, 5)); // distinct modification times for the restart below
+      await c.put(it.key, it.stored);
+    }
+    expect(c.count).toBe(5);
+    expect(c.bytes).toBeLessThanOrEqual(5 * size);
+    expect(c.keys()).toEqual(items.slice(7).map((it) => it.key));
+    // On disk, too: only the five survivors remain.
+    const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
+    expect(files).toHaveLength(5);
+    // A restart with a smaller bound evicts the oldest first (order from modification times).
+    const d = await DiskCache.open(dir, { maxBytes: 2 * size });
+    expect(d.keys()).toEqual(items.slice(10).map((it) => it.key));
+  });
+
+  it('detects a corrupt entry, deletes it and reports a miss; cleans leftovers at open', async () => {
+    const dir = await tempDir();
+    const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const it = blob(Buffer.from('hello world '.repeat(100)));
+    await c.put(it.key, it.stored);
+    const path = join(dir, it.key);
+    const bad = Buffer.from(await readFile(path));
+    bad[bad.length - 1] ^= 0xff;
+    await writeFile(path, bad);
+    expect(await c.get(it.key)).toBeNull();
+    expect(c.stats.corrupt).toBe(1);
+    expect(c.holds(it.key)).toBe(false);
+    await expect(stat(path)).rejects.toThrow(/ENOENT/);
+    // An interrupted write (temp file) and a foreign file are removed when the cache opens.
+    await writeFile(`${path}~partial`, 'x');
+    await writeFile(join(dir, 'stray'), 'x');
+    const again = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    expect(again.count).toBe(0);
+    expect((await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())).toHaveLength(0);
+  });
+});
+
+describe('TieredBackend over radosgw', () => {
+  it('get: disk cache, then S3 (filling the cache); a restart still hits the disk', async () => {
+    const dir = await tempDir();
+    const prefix = freshPrefix();
+    const remote = s3(cluster(), { prefix });
+    const t = new TieredBackend(remote, new DiskCache(dir, { maxBytes: 1 << 24 }));
+    const it = blob(randomBytes(200_000));
+    await remote.put(it.key, it.stored); // uploaded by someone else: not cached here
+    remote.reset();
+    expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(remote.gets).toEqual([it.key]);
+    expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(remote.gets).toHaveLength(1);
+    expect(t.stats.diskHits).toBe(1);
+
+    const remote2 = s3(cluster(), { prefix });
+    const t2 = new TieredBackend(remote2, new DiskCache(dir, { maxBytes: 1 << 24 })); // "restart"
+    expect((await t2.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(remote2.gets).toEqual([]);
+    // Existence is always the bucket's answer (the cache may hold what the bucket lost).
+    await remote.delete(it.key);
+    expect(await t2.has(it.key)).toBe(false);
+    expect(remote2.heads).toEqual([it.key]);
+  });
+
+  it('concurrent gets of one missing object share a single S3 GET', async () => {
+    const remote = s3(cluster());
+    const t = new TieredBackend(remote, new DiskCache(await tempDir(), { maxBytes: 1 << 24 }));
+    const it = blob(randomBytes(500_000));
+    await remote.put(it.key, it.stored);
+    remote.reset();
+    const got = await Promise.all(Array.from({ length: 10 }, () => t.get(it.key)));
+    expect(got.every((g) => g!.equals(it.stored))).toBe(true);
+    expect(remote.gets).toEqual([it.key]);
+    expect(t.stats.sharedGets).toBe(9);
+  });
+
+  it('a corrupted cache file is detected and fetched again from S3', async () => {
+    const dir = await tempDir();
+    const remote = s3(cluster());
+    const t = new TieredBackend(remote, new DiskCache(dir, { maxBytes: 1 << 24 }));
+    const it = blob(Buffer.from('some file content\n'.repeat(1000)));
+    await t.put(it.key, it.stored); // write-through fills the cache
+    expect(t.cache.holds(it.key)).toBe(true);
+    await writeFile(join(dir, it.key), Buffer.concat([it.stored.subarray(0, 20), Buffer.alloc(10)]));
+    remote.reset();
+    expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(t.cache.stats.corrupt).toBe(1);
+    expect(remote.gets).toEqual([it.key]);
+    expect((await readFile(join(dir, it.key))).equals(it.stored)).toBe(true); // repaired
+    expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(remote.gets).toHaveLength(1);
+  });
+
+  it('mutable keys (refs, documents) always go to S3', async () => {
+    const remote = s3(cluster());
+    const t = new TieredBackend(remote, new DiskCache(await tempDir(), { maxBytes: 1 << 24 }));
+    await t.put('projects/acme/w/sessions/s1/metadata.json', Buffer.from('{"a":1}'));
+    await remote.put('projects/acme/w/sessions/s1/metadata.json', Buffer.from('{"a":2}'));
+    expect((await t.get('projects/acme/w/sessions/s1/metadata.json'))!.toString()).toBe('{"a":2}');
+    expect(t.cache.count).toBe(0);
+    expect(await t.casRef('projects/acme/w/head', Buffer.from('r1'), null)).toBe(true);
+    expect((await t.getRef('projects/acme/w/head'))!.data.toString()).toBe('r1');
+    const keys: string[] = [];
+    for await (const o of t.list('projects/')) keys.push(o.key);
+    expect(keys).toEqual(['projects/acme/w/head', 'projects/acme/w/sessions/s1/metadata.json']);
+  });
+});
+
+describe('ObjectStore over the tiered S3 backend', () => {
+  it('never uploads a blob twice: not from the same store, not from another daemon', async () => {
+    const prefix = freshPrefix();
+    const r1 = s3(cluster(), { prefix });
+    const store1 = new ObjectStore(new TieredBackend(r1, new DiskCache(await tempDir(), { maxBytes: 1 << 24 })), 'acme/dedup');
+    const content = randomBytes(100_000);
+    const h = await store1.putBlob(content);
+    expect(r1.puts).toHaveLength(1);
+    expect(await store1.putBlob(Buffer.from(content))).toBe(h);
+    expect(r1.puts).toHaveLength(1);
+
+    // A second daemon (own RAM and disk cache) storing the same content: one HEAD, no PUT.
+    const r2 = s3(cluster(), { prefix });
+    const store2 = new ObjectStore(new TieredBackend(r2, new DiskCache(await tempDir(), { maxBytes: 1 << 24 })), 'acme/dedup');
+    expect(await store2.putBlob(Buffer.from(content))).toBe(h);
+    expect(r2.puts).toEqual([]);
+    expect(r2.heads).toHaveLength(1);
+    expect((await store2.getBlob(h)).equals(content)).toBe(true);
+  });
+
+  it('a blob corrupted in S3 is detected, never served and never cached', async () => {
+    const prefix = freshPrefix();
+    const r1 = s3(cluster(), { prefix });
+    const store1 = new ObjectStore(r1, 'acme/corrupt');
+    const content = Buffer.from('the real content '.repeat(500));
+    const h = await store1.putBlob(content);
+    const key = `projects/acme/corrupt/blobs/${h.slice(0, 2)}/${h}`;
+    await r1.put(key, encodeStored(Buffer.from('something else entirely '.repeat(500))));
+
+    const cache = new DiskCache(await tempDir(), { maxBytes: 1 << 24 });
+    const r2 = s3(cluster(), { prefix });
+    const tiered = new TieredBackend(r2, cache);
+    const store2 = new ObjectStore(tiered, 'acme/corrupt');
+    await expect(store2.getBlob(h)).rejects.toBeInstanceOf(CorruptObjectError);
+    expect(tiered.stats.remoteCorrupt).toBe(1);
+    expect(cache.holds(key)).toBe(false);
+    // Undecodable bytes too.
+    await r1.put(key, Buffer.from([0x01, 0xde, 0xad]));
+    await expect(new ObjectStore(tiered, 'acme/corrupt').getBlob(h)).rejects.toThrow(CorruptObjectError);
+    // Repaired in S3: the next read fetches again and succeeds.
+    await r1.put(key, encodeStored(content));
+    expect((await new ObjectStore(tiered, 'acme/corrupt').getBlob(h)).equals(content)).toBe(true);
+    expect(cache.holds(key)).toBe(true);
+  });
+
+  it('trees and heads round-trip through S3 and the disk cache', async () => {
+    const prefix = freshPrefix();
+    const dir = await tempDir();
+    const store = new ObjectStore(new TieredBackend(s3(cluster(), { prefix }), new DiskCache(dir, { maxBytes: 1 << 24 })), 'acme/t');
+    const h = await store.putBlob(Buffer.from('file body'));
+    const tree = await store.writeDir([{ name: 'a.txt', kind: 'file', mode: 0o644, ino: 2, size: 9, mtime: [1, 0], hash: h }]);
+    expect(await store.casHead(null, 0, { tree, nextIno: 3, parent: null, session: null, message: 'init', time: 'now' })).toBe(true);
+    const r = s3(cluster(), { prefix });
+    const fresh = new ObjectStore(new TieredBackend(r, new DiskCache(dir, { maxBytes: 1 << 24 })), 'acme/t');
+    const head = (await fresh.getHead())!;
+    expect(head.record.tree).toBe(tree);
+    const entries = await fresh.listDir(head.record.tree);
+    expect(entries.map((e) => e.name)).toEqual(['a.txt']);
+    expect((await fresh.getBlob(entries[0]!.hash!)).toString()).toBe('file body');
+    // head ref from S3; head record, tree node and blob from the disk cache
+    expect(r.gets).toEqual([]);
+  });
+});
+
+describe('backend selection', () => {
+  it('parses byte counts', () => {
+    expect(parseBytes('4294967296')).toBe(4294967296);
+    expect(parseBytes('512M')).toBe(512 * 1024 ** 2);
+    expect(parseBytes('10G')).toBe(10 * 1024 ** 3);
+    expect(parseBytes('1.5GiB')).toBe(1.5 * 1024 ** 3);
+    expect(parseBytes(0)).toBe(0);
+    expect(() => parseBytes('lots')).toThrow(/not a byte count/);
+  });
+
+  it('defaults to the local backend in <data-dir>/objects', async () => {
+    const dataDir = await tempDir();
+    const b = openBackend(dataDir, { env: {} });
+    expect(b).toBeInstanceOf(LocalBackend);
+    expect((b as LocalBackend).root).toBe(join(dataDir, 'objects'));
+    await checkBackend(b);
+  });
+
+  it('MIC_S3_BUCKET selects S3 behind <data-dir>/cache, with prefix, endpoint and cache size from the environment', async () => {
+    const env = cluster();
+    const dataDir = await tempDir();
+    const prefix = freshPrefix();
+    const vars = {
+      MIC_S3_BUCKET: env.bucket, MIC_S3_PREFIX: prefix, AWS_ENDPOINT_URL: env.endpoint, MIC_CACHE_BYTES: '1M',
+    };
+    // the standard credential chain: environment variables
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey });
+    const b = openBackend(dataDir, { env: vars });
+    expect(b).toBeInstanceOf(TieredBackend);
+    const t = b as TieredBackend;
+    expect(t.cache.dir).toBe(join(dataDir, 'cache'));
+    expect(t.cache.maxBytes).toBe(1024 ** 2);
+    const remote = t.remote as S3Backend;
+    expect([remote.bucket, remote.prefix, remote.endpoint, remote.region]).toEqual([env.bucket, `${prefix}/`, env.endpoint, 'us-east-1']);
+    await checkBackend(b); // bucket access + conditional writes
+
+    // openCatalog uses it: a project's blobs land in the bucket under the prefix.
+    const catalog = openCatalog(dataDir, { env: vars });
+    const h = await catalog.store('acme/cfg').putBlob(Buffer.from('via the catalog'));
+    const raw = s3(env, { prefix });
+    expect(await raw.has(`projects/acme/cfg/blobs/${h.slice(0, 2)}/${h}`)).toBe(true);
+    expect(openBackend(dataDir, { env: { ...vars, MIC_CACHE_BYTES: '0' } })).toBeInstanceOf(S3Backend);
+    expect(((openBackend(dataDir, { env: { MIC_S3_BUCKET: 'b' } }) as TieredBackend).cache.maxBytes)).toBe(DEFAULT_CACHE_BYTES);
+  });
+
+  it('bad credentials from the chain: the start-up check fails with one line', async () => {
+    const env = cluster();
+    const b = openBackend(await tempDir(), {
+      s3Bucket: env.bucket, s3Endpoint: env.endpoint, s3Prefix: freshPrefix(), env: {},
+    }) as TieredBackend;
+    const saved = process.env.AWS_SECRET_ACCESS_KEY;
+    process.env.AWS_ACCESS_KEY_ID = env.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = 'wrong';
+    try {
+      const e = await checkBackend(b).then(() => null, (x: Error) => x);
+      expect(e).not.toBeNull();
+      expect(e!.message).toMatch(/^S3 rejected the credentials \(SignatureDoesNotMatch\)/);
+      expect(e!.message).not.toContain('\n');
+      await expect(b.get('projects/acme/x/sessions/s/metadata.json')).rejects.toThrow(/rejected the credentials/);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      else process.env.AWS_SECRET_ACCESS_KEY = saved;
+    }
+  });
+});
