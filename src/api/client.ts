@@ -3,8 +3,8 @@
 import { ApiError, type ErrorBody } from '../session/errors.js';
 import type {
   BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FileChangeInput, FilesBody,
-  HeadBody, LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, SessionApi, SessionBody,
-  SessionDetailBody, ShowBody, StartRequest,
+  HandoffBody, HeadBody, LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, SessionApi, SessionBody,
+  SessionDetailBody, ShowBody, StartRequest, ServeBody, ServeRequest,
 } from './types.js';
 
 export * from './types.js';
@@ -62,6 +62,8 @@ export class MicClient implements SessionApi {
   changes(id: string, q: { content?: boolean } = {}): Promise<ChangesBody> { return this.request('GET', `/api/sessions/${enc(id)}/changes`, undefined, q); }
   diff(id: string): Promise<DiffBody> { return this.request('GET', `/api/sessions/${enc(id)}/diff`); }
   rebase(id: string): Promise<RebaseBody> { return this.request('POST', `/api/sessions/${enc(id)}/rebase`); }
+  handoff(id: string): Promise<HandoffBody> { return this.request('POST', `/api/sessions/${enc(id)}/handoff`); }
+  serve(id: string, req: ServeRequest = {}): Promise<ServeBody> { return this.request('POST', `/api/sessions/${enc(id)}/serve`, req); }
   head(project: string): Promise<HeadBody> { return this.request('GET', `/api/projects/${projectPath(project)}/head`); }
   log(project: string, q: { limit?: number; before?: string } = {}): Promise<LogBody> {
     return this.request('GET', `/api/projects/${projectPath(project)}/log`, undefined, q);

@@ -9,6 +9,7 @@ import { ApiError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
+import { gcRequest } from '../session/gc.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -53,6 +54,8 @@ function routes(s: SessionService): Route[] {
     r('POST', '/api/sessions/:id/resume', async ({ params }) => ({ json: await s.resume(params[0]) })),
     r('POST', '/api/sessions/:id/abandon', async ({ params }) => ({ json: await s.abandon(params[0]) })),
     r('POST', '/api/sessions/:id/rebase', async ({ params }) => ({ json: await s.rebase(params[0]) })),
+    r('POST', '/api/sessions/:id/handoff', async ({ params }) => ({ json: await s.handoff(params[0]) })),
+    r('POST', '/api/sessions/:id/serve', async ({ params, body }) => ({ json: await s.serve(params[0], await body()) })),
     r('GET', '/api/sessions/:id/changes', async ({ params, query }) => ({ json: await s.changes(params[0], { content: q(query, 'content') }) })),
     r('GET', '/api/sessions/:id/diff', async ({ params, query }) => {
       const d = await s.diff(params[0]);
@@ -73,6 +76,7 @@ function routes(s: SessionService): Route[] {
       if (path === null) throw ApiError.invalid('path', 'is required');
       return { json: await s.blame(`${params[0]}/${params[1]}`, path) };
     }),
+    r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body()) })),
     r('GET', '/api/projects/:org/:name/blobs/:hash', async ({ params }) => {
       const project = projectParam(params[0], params[1]);
       if (!isHash(params[2])) throw ApiError.invalid('hash', 'must be a SHA-256 hex digest');

@@ -86,6 +86,11 @@ export interface ChangesBody { session_id: string; base_tree: string; tree: stri
 export interface DiffBody { session_id: string; summary: ChangesSummary; diff: string }
 export interface RebaseBody { session: SessionView; from: string; to: string; rebased: boolean; conflicts: RebaseConflict[] }
 export interface HeadBody { project: string; head: HeadView }
+/** handoff: the tree recorded in sessions/<id>/tree.json and the node id of the data dir that let it go */
+export interface HandoffBody { session: SessionView; tree: string; handed_off_by: string }
+export interface ServeRequest { force?: boolean }
+/** serve: the node now serving it, who held it before (null: handed off), the tree its filesystem starts from */
+export interface ServeBody { session: SessionView; served_by: string; previous: string | null; took_over: boolean; tree: string }
 export interface LogBody { project: string; heads: HeadView[]; next: string | null }
 export interface ShowBody { project: string; head: HeadView; session: SessionView | null; summary: ChangesSummary; changes: ChangeView[]; truncated: boolean }
 export interface BlameBody {
@@ -116,6 +121,8 @@ export interface SessionApi {
   changes(id: string, q?: { content?: boolean }): Promise<ChangesBody>;
   diff(id: string): Promise<DiffBody>;
   rebase(id: string): Promise<RebaseBody>;
+  handoff(id: string): Promise<HandoffBody>;
+  serve(id: string, req?: ServeRequest): Promise<ServeBody>;
   head(project: string): Promise<HeadBody>;
   log(project: string, q?: { limit?: number; before?: string }): Promise<LogBody>;
   showHead(project: string, head: string): Promise<ShowBody>;

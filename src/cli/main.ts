@@ -5,6 +5,7 @@ import { serveCommand } from './serve.js';
 import { projectCommand } from './project.js';
 import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
+import { gcCommand } from './gc.js';
 
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
@@ -25,6 +26,7 @@ program.addCommand(serveCommand());
 program.addCommand(projectCommand());
 program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
+program.addCommand(gcCommand());
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);

@@ -14,6 +14,7 @@ export function serveCommand(): Command {
     .option('--api-port <n>', 'HTTP API port (env MIC_API_PORT; 0 picks one; "off" disables)', process.env.MIC_API_PORT ?? '2050')
     .option('--api-bind <addr>', 'HTTP API address (env MIC_API_BIND); not loopback requires --api-token', process.env.MIC_API_BIND ?? '127.0.0.1')
     .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN)', process.env.MIC_API_TOKEN)
+    .option('--seal-delay <seconds>', 'record a changed session\'s tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)')
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .action(async (o, cmd: Command) => {
       const log = pino({ level: o.logLevel, base: { name: 'mic-fs' } });
@@ -21,9 +22,13 @@ export function serveCommand(): Command {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${o.port}`);
       const apiPort = o.apiPort === 'off' ? null : Number(o.apiPort);
       if (apiPort !== null && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)) throw new Error(`--api-port: not a port number: ${o.apiPort}`);
+      const sealOpt = String(o.sealDelay ?? process.env.MIC_SEAL_DELAY ?? (process.env.MIC_S3_BUCKET ? '3' : 'off'));
+      const sealDelay = sealOpt === 'off' ? 0 : Number(sealOpt);
+      if (!Number.isFinite(sealDelay) || sealDelay < 0) throw new Error(`--seal-delay: not a number of seconds: ${sealOpt}`);
       const daemon = await startDaemon({
         dataDir: dataDirOf(cmd), bind: o.bind, port, log, apiPort, apiBind: o.apiBind, apiToken: o.apiToken || undefined,
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
+        sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
         allow: String(o.allow).split(',').map((s) => s.trim()).filter(Boolean),
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping

@@ -62,6 +62,7 @@ function printSession(s: SessionView | SessionDetail): void {
   if (s.landed_at) out(`landed    ${s.landed_at} as ${s.landed_head?.slice(0, 12)}`);
   if (s.ended_at) out(`ended     ${s.ended_at}`);
   if (s.export) out(`export    ${s.export}`);
+  if ('served_by' in s && s.export) out(`served by ${s.served_by ?? '(handed off: mic session serve, or mount it, on any daemon)'}`);
   if (s.tags.length) out(`tags      ${s.tags.join(', ')}`);
   for (const [k, v] of Object.entries(s.metadata)) out(`meta      ${k}=${v}`);
   if (s.agent || s.environment) out(`agent     ${s.agent ?? '-'} (${s.environment ?? '-'}, ${s.execution_mode})`);
@@ -230,6 +231,31 @@ export function sessionCommand(): Command {
       if (!body.rebased) return out(`session ${id} is already on the head ${body.to.slice(0, 12)}`);
       out(`session ${id} rebased from ${body.from.slice(0, 12)} onto ${body.to.slice(0, 12)}; mount it again (old handles are stale)`);
       for (const cf of body.conflicts) out(`  conflict ${cf.kind.padEnd(14)} ${cf.path}: ${cf.resolution === 'markers' ? 'conflict markers written' : `kept the ${cf.resolution}'s version`}`);
+    }));
+
+  cmd.command('handoff <id>')
+    .description('stop serving the session here so that another daemon on the same store can serve it')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+      const body = await api.handoff(id);
+      if (o.json) return printJson(body);
+      out(`session ${id} handed off by ${body.handed_off_by} at tree ${body.tree.slice(0, 12)}; its export here is closed`);
+      out(`serve it on the other daemon: mic session serve ${id} (or mount ${body.session.export} there)`);
+    }));
+
+  cmd.command('serve <id>')
+    .description('serve a handed-off session on this daemon, from the tree it was handed off with')
+    .option('--force', 'take it even from a daemon that still holds it (one that died): changes it had not recorded are lost')
+    .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')
+    .option('--json', 'print the API body')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api, b) => {
+      const body = await api.serve(id, { force: Boolean(o.force) });
+      if (o.json) return printJson(body);
+      out(body.took_over
+        ? `session ${id} is now served by ${body.served_by} (was ${body.previous ?? 'handed off'}), from tree ${body.tree.slice(0, 12)}`
+        : `session ${id} is already served here (${body.served_by})`);
+      out(`export: ${body.session.export}`);
+      for (const line of mountHelp(id, b.daemon?.port ?? Number(o.port))) out(line);
     }));
 
   return cmd;

@@ -10,6 +10,8 @@ import { HandleCodec } from '../fs/handles.js';
 import { SessionExports } from '../session/exports.js';
 import { SessionService } from '../session/service.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
+import { BackgroundSealer } from '../session/sealer.js';
+import { TieredBackend } from '../store/cached-backend.js';
 import { AllowList } from './allow.js';
 import { handleSecret, openCatalog } from './data-dir.js';
 
@@ -26,6 +28,10 @@ export interface DaemonConfig {
   apiToken?: string;
   /** the API port is only a default: if it is taken, serve without the API (with a warning) */
   apiPortOptional?: boolean;
+  /** background sealer: record a changed session's tree.json this long after its last change (ms); null/undefined: off */
+  sealDelayMs?: number | null;
+  /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
+  uploadDrainMs?: number;
 }
 
 export interface Daemon {
@@ -42,7 +48,12 @@ export interface DaemonInfo { pid: number; port: number; bind: string; api_port:
 export function daemonInfoPath(dataDir: string): string { return path.join(dataDir, 'daemon.json'); }
 
 export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
-  const catalog = openCatalog(cfg.dataDir);
+  const catalog = openCatalog(cfg.dataDir, { log: cfg.log });
+  const tiered = catalog.backend instanceof TieredBackend ? catalog.backend : null;
+  if (tiered) {
+    const n = await tiered.resumeUploads();
+    if (n > 0) cfg.log.info({ objects: n }, 'resuming uploads left in the outbox');
+  }
   const handles = new HandleCodec(handleSecret(cfg.dataDir));
   // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
   const writeVerifier = randomBytes(8);
@@ -51,6 +62,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   });
   await exports.preload();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
+  const sealer = cfg.sealDelayMs ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log }) : null;
+  sealer?.start();
   const server = new RpcServer({ logger: cfg.log });
   server.register(mountProgram(exports, cfg.log));
   server.register(nfsProgram(exports, cfg.log));
@@ -65,6 +78,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         cfg.log.warn({ apiPort: cfg.apiPort }, 'API port in use: serving without the HTTP API (give --api-port)');
       } else {
         await server.close();
+        await sealer?.stop();
         exports.closeAll();
         throw e;
       }
@@ -87,7 +101,11 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       } catch { /* gone already */ }
       await api?.close();
       await server.close();
+      await sealer?.stop();
       exports.closeAll();
+      if (tiered && !(await tiered.close(cfg.uploadDrainMs ?? 5000))) {
+        cfg.log.warn({ ...tiered.uploadStats() }, 'uploads still pending: they stay in the outbox for the next start');
+      }
     },
   };
 }

@@ -1,5 +1,7 @@
 // The copy-on-write filesystem of one session: its base tree (immutable, content-addressed)
 // plus the session's own changes, kept in a journal and local data files.
+// A READ of a base file fetches only the chunks it needs; when they are not in RAM and the store takes
+// longer than readWaitMs, it answers JUKEBOX while the fetch goes on and fills the cache for the retry.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -22,6 +24,10 @@ import { largeBuffers } from '../../rpc/buffer-pool.js';
 /** What the filesystem needs of the store. */
 export interface ContentSource {
   getBlob(hash: string): Promise<Buffer>;
+  /** bytes [offset, offset + length) of a blob, fetching only what they need */
+  readBlob(hash: string, offset: number, length: number): Promise<Buffer>;
+  /** the chunks of a chunked blob, null for a blob stored whole */
+  blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null>;
   listDir(hash: string): Promise<TreeEntry[]>;
 }
 
@@ -36,7 +42,11 @@ export interface SessionFsOptions {
   writeVerifier: Buffer;
   log: Logger;
   readOnly?: boolean;
+  /** How long a READ of a base file waits for the store before answering JUKEBOX (default 1500 ms). */
+  readWaitMs?: number;
 }
+
+const READ_WAIT_MS = 1500;
 
 export const ROOT_INO = 1;
 const MAX_FILE_SIZE = 2 ** 40;
@@ -56,6 +66,8 @@ export class SessionFs implements FileSystem {
   private readonly copying = new Map<number, Promise<void>>();
   private readonly unstable = new Set<Inode>();
   private closed = false;
+  /** Bumped on every change: the daemon's background sealer skips sessions whose count stands still. */
+  generation = 0;
 
   private constructor(private readonly o: SessionFsOptions) {
     this.fsid = o.fsid;
@@ -266,6 +278,7 @@ export class SessionFs implements FileSystem {
   }
 
   private log(n: Inode): void {
+    this.generation++;
     n.dirty = true;
     n.changed();
     this.journal.append({ t: 'i', s: n.state() });
@@ -317,16 +330,53 @@ export class SessionFs implements FileSystem {
     if (n.local) return;
     let p = this.copying.get(n.ino);
     if (!p) {
-      p = (async () => {
-        const content = n.blob ? await this.o.source.getBlob(n.blob) : undefined;
-        if (n.local) return;
-        this.data.create(n.ino, content);
-        n.local = true;
-        n.blob = null;
-      })().finally(() => this.copying.delete(n.ino));
+      p = this.copyUp(n).finally(() => this.copying.delete(n.ino));
       this.copying.set(n.ino, p);
     }
     await p;
+  }
+
+  /** Copies a base file into the session's data files, chunk by chunk for a chunked blob. */
+  private async copyUp(n: Inode): Promise<void> {
+    const hash = n.blob;
+    const chunks = hash ? await this.o.source.blobChunks(hash, n.size) : null;
+    if (!hash || !chunks) {
+      const content = hash ? await this.o.source.getBlob(hash) : undefined;
+      if (n.local) return;
+      this.data.create(n.ino, content);
+    } else {
+      let off = 0;
+      for (const c of chunks) {
+        const part = await this.o.source.readBlob(hash, off, c.length);
+        if (n.local) return; // truncated to zero meanwhile: the data file is no longer ours to fill
+        if (part.length !== c.length) throw new FsError(NfsStatus.IO, `short read of blob ${hash}`);
+        if (off === 0) this.data.create(n.ino);
+        this.data.write(n.ino, off, part);
+        off += part.length;
+      }
+    }
+    n.local = true;
+    n.blob = null;
+  }
+
+  /** A range of a base blob; JUKEBOX when the store takes longer than readWaitMs (the fetch goes on). */
+  private async readBase(hash: string, offset: number, len: number): Promise<Buffer> {
+    const p = this.o.source.readBlob(hash, offset, len);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((res) => { timer = setTimeout(() => res(null), this.o.readWaitMs ?? READ_WAIT_MS); });
+    let data: Buffer | null;
+    try {
+      data = await Promise.race([p, late]);
+    } catch (e) {
+      if (e instanceof FsError) throw e;
+      this.o.log.error({ err: e, blob: hash, offset }, 'read of a base file failed');
+      throw new FsError(NfsStatus.IO, (e as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (data) return data;
+    p.catch((e: unknown) => this.o.log.warn({ err: e, blob: hash, offset }, 'background fetch after JUKEBOX failed'));
+    throw new FsError(NfsStatus.JUKEBOX, 'store is slow; the fetch continues');
   }
 
   private async created(d: Inode, n: Inode, before: Wcc['before']): Promise<CreateResult> {
@@ -433,7 +483,7 @@ export class SessionFs implements FileSystem {
       }
       data = r.data;
     }
-    else if (n.blob) data = (await this.o.source.getBlob(n.blob)).subarray(offset, offset + len);
+    else if (n.blob) data = await this.readBase(n.blob, offset, len);
     else data = Buffer.alloc(len);
     return { data, eof: offset + data.length >= n.size, attrs: n.attrs(this.fsid) };
   }
@@ -451,6 +501,7 @@ export class SessionFs implements FileSystem {
     this.data.write(n.ino, offset, buf);
     if (offset + buf.length > n.size) n.size = offset + buf.length;
     n.mtime = n.ctime = now();
+    this.generation++;
     n.dirty = true;
     n.changed();
     let committed = StableHow.UNSTABLE;

@@ -1,12 +1,16 @@
 // The daemon's export table: one export per live session, /exports/sessions/<id>.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { FileType, FsError, MountError, NfsStatus, type ExportTable, type FileSystem } from '../fs/types.js';
 import type { HandleCodec } from '../fs/handles.js';
-import { SessionFs } from '../fs/session-fs.js';
+import type { SessionFs } from '../fs/session-fs.js';
 import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
+import { ApiError } from './errors.js';
+import { nodeId, Ownership, type OpenMode } from './ownership.js';
+import { openSessionFs } from './fs-base.js';
 
 const ROOT = { uid: 0, gid: 0, gids: [] };
 
@@ -26,32 +30,41 @@ export class SessionExports implements ExportTable {
   private readonly opening = new Map<string, Promise<SessionFs>>();
   private readonly mountList: { host: string; path: string }[] = [];
 
-  constructor(private readonly o: SessionExportsOptions) {}
+  readonly owners: Ownership;
 
-  /** Open every live session so that handles held by clients work right after a restart. */
+  constructor(private readonly o: SessionExportsOptions) {
+    this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
+  }
+
+  private dirOf(id: string): string { return path.join(this.o.dataDir, 'sessions', id); }
+
+  /** Open every live session this data dir holds, so that handles held by clients work right after a restart. */
   async preload(): Promise<void> {
     for (const id of await this.o.catalog.ids()) {
       const r = await this.o.catalog.get(id);
-      if (r && isLive(r)) await this.open(r);
+      if (!r || !isLive(r)) continue;
+      // a session with local state here and no holder ref yet predates holder refs: it is ours
+      const mode: OpenMode = existsSync(this.dirOf(id)) ? 'use' : 'mine';
+      await this.open(r, mode).catch((e) => {
+        if (!(e instanceof ApiError)) throw e;
+      });
     }
   }
 
-  open(r: SessionRecord): Promise<SessionFs> {
+  open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
     const fsid = fsidOf(r.session_id, r.epoch ?? 0);
     const open = this.byFsid.get(fsid);
     if (open) return Promise.resolve(open.fs);
     let p = this.opening.get(r.session_id);
     if (!p) {
-      p = SessionFs.open({
-        fsid,
-        dir: path.join(this.o.dataDir, 'sessions', r.session_id),
-        source: this.o.catalog.store(r.project),
+      p = this.owners.claim(r, mode).then((claimed) => openSessionFs(r, {
+        catalog: this.o.catalog,
+        dir: this.dirOf(r.session_id),
         handles: this.o.handles,
-        base: { tree: r.base.tree, nextIno: r.base.nextIno, time: { sec: r.base.time[0], nsec: r.base.time[1] } },
-        owner: r.owner,
         writeVerifier: this.o.writeVerifier,
         log: this.o.log.child({ session: r.session_id }),
-      }).then((fs) => {
+        claimed,
+      })).then((fs) => {
         this.byFsid.set(fsid, { id: r.session_id, fs });
         this.fsidById.set(r.session_id, fsid);
         return fs;
@@ -60,6 +73,9 @@ export class SessionExports implements ExportTable {
     }
     return p;
   }
+
+  /** Ids of the sessions this daemon serves. */
+  servedIds(): string[] { return [...this.fsidById.keys()]; }
 
   /** The open filesystem of a session, if this daemon serves it. */
   served(id: string): SessionFs | undefined {
@@ -89,7 +105,14 @@ export class SessionExports implements ExportTable {
     const [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
     const r = await this.o.catalog.get(id);
     if (!r || !isLive(r)) throw new MountError(MountError.NOENT, `no live session ${id}`);
-    const fs = await this.open(r);
+    let fs: SessionFs;
+    try {
+      fs = await this.open(r, 'take'); // mounting a handed-off session serves it here
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');
+      throw new MountError(MountError.ACCES, e.message);
+    }
     // a directory inside the export may be mounted too, as knfsd allows
     let fh = fs.rootHandle();
     for (const name of sub.filter(Boolean)) {

@@ -7,18 +7,24 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { SessionFs } from '../fs/session-fs.js';
+import type { SessionFs } from '../fs/session-fs.js';
 import { HandleCodec } from '../fs/handles.js';
 import { acquireFileLock, releaseFileLock } from '../store/file-lock.js';
 import type { Catalog } from './catalog.js';
-import { fsidOf, type SessionRecord } from './record.js';
+import type { SessionRecord } from './record.js';
 import { ApiError } from './errors.js';
+import { nodeId, Ownership, type OpenMode } from './ownership.js';
+import { openSessionFs } from './fs-base.js';
 
 export interface SessionHost {
-  /** The session's open filesystem (opened on first use). */
-  open(r: SessionRecord): Promise<SessionFs>;
+  /** The session's open filesystem (opened on first use, claiming it as far as mode allows: ownership.ts). */
+  open(r: SessionRecord, mode?: OpenMode): Promise<SessionFs>;
   /** Stop serving it: durable state is flushed; clients of an export get STALE. */
   close(id: string): void;
+  /** Its filesystem if open here (never opens). */
+  served(id: string): SessionFs | undefined;
+  /** Which data dir holds which session. */
+  readonly owners: Ownership;
 }
 
 export function sessionDir(dataDir: string, id: string): string {
@@ -37,11 +43,15 @@ export class DirectHost implements SessionHost {
     this.handles = new HandleCodec(secret);
     this.log = opts.log ?? pino({ level: 'silent' });
     this.refuse = opts.refuse;
+    this.owners = new Ownership(catalog, nodeId(dataDir));
   }
 
   private readonly refuse: string | undefined;
+  readonly owners: Ownership;
 
-  open(r: SessionRecord): Promise<SessionFs> {
+  served(id: string): SessionFs | undefined { return this.open_.get(id)?.fs; }
+
+  open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
     const have = this.open_.get(r.session_id);
     if (have) return Promise.resolve(have.fs);
     if (this.refuse) return Promise.reject(ApiError.state(this.refuse));
@@ -53,16 +63,8 @@ export class DirectHost implements SessionHost {
         await mkdir(path.dirname(dir), { recursive: true });
         const token = await acquireFileLock(lock, { staleMs: 24 * 3600_000, timeoutMs: 10_000 });
         try {
-          const fs = await SessionFs.open({
-            fsid: fsidOf(r.session_id, r.epoch ?? 0),
-            dir,
-            source: this.catalog.store(r.project),
-            handles: this.handles,
-            base: { tree: r.base.tree, nextIno: r.base.nextIno, time: { sec: r.base.time[0], nsec: r.base.time[1] } },
-            owner: r.owner,
-            writeVerifier: randomBytes(8),
-            log: this.log,
-          });
+          const claimed = await this.owners.claim(r, mode);
+          const fs = await openSessionFs(r, { catalog: this.catalog, dir, handles: this.handles, writeVerifier: randomBytes(8), log: this.log, claimed });
           this.open_.set(r.session_id, { fs, lock, token });
           return fs;
         } catch (e) {

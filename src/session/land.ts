@@ -10,7 +10,9 @@ import type { HeadRecord } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
-import { recordTree, sealAndRecord, sealSession, type SealedTree } from './seal.js';
+import { drainUploads, recordTree, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
+import { ApiError } from './errors.js';
+import { readTreeDoc } from './fs-base.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff, walkDirs, writeFile } from './apply.js';
@@ -36,6 +38,16 @@ export function addEvent(r: SessionRecord, e: Omit<TimelineEvent, 'time'> & { ti
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
+/** Throws 409 (and stops serving it) unless this data dir still holds the session (see ownership.ts). */
+export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<void> {
+  try {
+    await ctx.host.owners.check(r);
+  } catch (e) {
+    if (e instanceof ApiError) ctx.host.close(r.session_id);
+    throw e;
+  }
+}
+
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
 export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r);
@@ -51,6 +63,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   const live = await ctx.host.open(r);
   live.freeze();
   try {
+    await ensureHeld(ctx, r); // never land a session another daemon has taken over
     return await landFrozen(ctx, r, message, live, store, timings, lap);
   } finally {
     live.thaw(); // only matters when the landing did not end the session
@@ -59,7 +72,8 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
 
 async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, live: Awaited<ReturnType<SessionHost['open']>>,
   store: ReturnType<Catalog['store']>, timings: LandTimings, lap: (k: keyof LandTimings) => void): Promise<LandOutcome> {
-  const sealed = await sealSession(live, store, r.base);
+  const sealed = await sealOpen(live, store, r);
+  await drainUploads(store); // a head must never name objects still queued for upload
   lap('seal');
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
   lap('changes');
@@ -130,8 +144,16 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
     const sealed = await sealLive(ctx, r);
     r.sealed = sealed;
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
-  } catch {
-    // a session whose filesystem cannot be opened is abandoned all the same
+  } catch (e) {
+    // another daemon serves it: abandon it there, or its export would outlive it
+    if (e instanceof ApiError && e.body.error === 'served_elsewhere') throw e;
+    // handed off: its recorded tree is what it holds; otherwise a session whose filesystem cannot be
+    // opened is abandoned all the same
+    const doc = e instanceof ApiError && e.body.error === 'handed_off' ? await readTreeDoc(store, r) : null;
+    if (doc) {
+      r.sealed = { tree: doc.tree, nextIno: doc.nextIno };
+      r.changes = summarize(await diffTrees(store, r.base.tree, doc.tree));
+    }
   }
   const now = new Date().toISOString();
   addEvent(r, { type: 'status', from: r.status, status: 'abandoned', time: now });

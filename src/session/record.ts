@@ -11,7 +11,8 @@ export const EXECUTION_MODES = ['manual', 'agentic'] as const;
 export interface ChangesSummary { total: number; added: number; modified: number; deleted: number }
 
 export type TimelineType =
-  | 'started' | 'status' | 'conversation' | 'decision' | 'file' | 'metadata' | 'landed' | 'land_conflict' | 'rebased';
+  | 'started' | 'status' | 'conversation' | 'decision' | 'file' | 'metadata' | 'landed' | 'land_conflict' | 'rebased'
+  | 'handed_off' | 'served';
 
 /** One event of a session's history. Only the fields that apply to `type` are set. */
 export interface TimelineEvent {
@@ -31,6 +32,9 @@ export interface TimelineEvent {
   head?: string;
   message?: string;
   conflicts?: number;
+  /** handed_off / served: the data dir's node id (ownership.ts); handed_off: the tree recorded */
+  node?: string;
+  tree?: string;
 }
 
 export interface SessionRecord {
@@ -152,6 +156,8 @@ export interface SessionDetail extends SessionView {
   decisions: SessionRecord['decisions'];
   timeline: TimelineEvent[];
   message: string | null;
+  /** live sessions: the node id of the data dir serving it, null when handed off (or never opened) */
+  served_by: string | null;
 }
 
 export function sessionDetail(r: SessionRecord): SessionDetail {
@@ -161,5 +167,6 @@ export function sessionDetail(r: SessionRecord): SessionDetail {
     decisions: r.decisions,
     timeline: r.timeline ?? [],
     message: r.message ?? null,
+    served_by: null,
   };
 }

@@ -13,6 +13,7 @@ import { FileType } from '../fs/types.js';
 import { TYPE_KIND } from '../fs/inode.js';
 import { EMPTY_TREE, sha256Hex, type ObjectStore, type TreeEntry } from '../store/index.js';
 import type { SessionRecord } from './record.js';
+import { fsBaseOf } from './fs-base.js';
 
 export interface SealedTree {
   tree: string;
@@ -20,8 +21,8 @@ export interface SealedTree {
   nextIno: number;
 }
 
-/** sessions/<id>/tree.json */
-export interface TreeDoc { base: string; tree: string; nextIno: number; sealed_at: string }
+/** sessions/<id>/tree.json: the session's tree, and the base (tree and head) it is measured against */
+export interface TreeDoc { base: string; base_head?: string; tree: string; nextIno: number; sealed_at: string }
 
 /** Blob hashes of local files, keyed by the state that produced them (so a second seal does not re-hash). */
 const blobMemo = new WeakMap<Inode, { key: string; hash: string }>();
@@ -136,13 +137,26 @@ export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
 
 /** Write sessions/<id>/tree.json for a sealed tree. */
 export async function recordTree(store: ObjectStore, r: SessionRecord, sealed: SealedTree): Promise<void> {
-  const doc: TreeDoc = { base: r.base.tree, tree: sealed.tree, nextIno: sealed.nextIno, sealed_at: new Date().toISOString() };
+  const doc: TreeDoc = { base: r.base.tree, base_head: r.base.head, tree: sealed.tree, nextIno: sealed.nextIno, sealed_at: new Date().toISOString() };
   await store.putJson(`sessions/${r.session_id}/tree.json`, doc);
+}
+
+/** Seal the open filesystem of r (from the tree it started from: see fs-base.ts). */
+export function sealOpen(fs: SessionFs, store: ObjectStore, r: SessionRecord): Promise<SealedTree> {
+  return sealSession(fs, store, fsBaseOf(fs, r));
+}
+
+/** Waits for queued uploads, if the backend queues them, so that a recorded tree is complete in the store. */
+export async function drainUploads(store: ObjectStore): Promise<void> {
+  const b = store.backend as { drain?: () => Promise<void>; flush?: () => Promise<void> };
+  if (typeof b.drain === 'function') await b.drain();
+  else if (typeof b.flush === 'function') await b.flush();
 }
 
 /** Seal and record sessions/<id>/tree.json. */
 export async function sealAndRecord(fs: SessionFs, store: ObjectStore, r: SessionRecord): Promise<SealedTree> {
-  const sealed = await sealSession(fs, store, r.base);
+  const sealed = await sealOpen(fs, store, r);
+  await drainUploads(store);
   await recordTree(store, r, sealed);
   return sealed;
 }

@@ -4,8 +4,8 @@
 import { EMPTY_TREE, isHash, type HeadRecord, type ObjectStore, type TreeEntry } from '../store/index.js';
 import type {
   BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FilesBody, HeadBody, HeadView,
-  LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, SessionApi, SessionBody, SessionDetailBody,
-  ShowBody, StartRequest,
+  HandoffBody, LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, ServeBody, ServeRequest, SessionApi,
+  SessionBody, SessionDetailBody, ShowBody, StartRequest,
 } from '../api/types.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
@@ -15,7 +15,10 @@ import { startSession, SessionInputError } from './start.js';
 import {
   isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView,
 } from './record.js';
-import { addEvent, abandonSession, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
+import { addEvent, abandonSession, ensureHeld, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
+import { handoffSession, serveSession } from './handoff.js';
+import { readTreeDoc } from './fs-base.js';
+import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { describeChanges, diffText, diffTrees, sameContent, summarize } from './changes.js';
 
@@ -156,20 +159,26 @@ export class SessionService implements SessionApi {
     const r = await this.record(id);
     const d = sessionDetail(r);
     if (isLive(r)) {
+      d.served_by = await this.o.host.owners.holder(r);
       try {
-        const sealed = await sealLive(this.ctx, r);
-        d.changes = summarize(await diffTrees(this.o.catalog.store(r.project), r.base.tree, sealed.tree));
+        d.changes = summarize(await diffTrees(this.o.catalog.store(r.project), r.base.tree, await this.sessionTree(r)));
       } catch (e) {
-        if (!(e instanceof ApiError)) throw e; // the filesystem is held elsewhere: the stored summary stands
+        if (!(e instanceof ApiError)) throw e; // the filesystem cannot be opened here: the stored summary stands
       }
     }
     return { session: d };
   }
 
-  /** The tree the session's changes are measured to: sealed now if live, as recorded otherwise. */
+  /** The tree the session's changes are measured to: sealed now if live and held here, its recorded
+   *  tree.json if another daemon serves it (or it was handed off), as recorded if it ended. */
   private async sessionTree(r: SessionRecord): Promise<string> {
-    if (isLive(r)) return (await sealLive(this.ctx, r)).tree;
-    return r.sealed?.tree ?? r.base.tree;
+    if (!isLive(r)) return r.sealed?.tree ?? r.base.tree;
+    try {
+      return (await sealLive(this.ctx, r)).tree;
+    } catch (e) {
+      if (!(e instanceof ApiError) || !['handed_off', 'served_elsewhere'].includes(e.body.error)) throw e;
+      return (await readTreeDoc(this.o.catalog.store(r.project), r))?.tree ?? r.base.tree;
+    }
   }
 
   async changes(id: string, q: { content?: boolean | string } = {}): Promise<ChangesBody> {
@@ -352,6 +361,42 @@ export class SessionService implements SessionApi {
       this.active(r, 'rebase it');
       const out = await rebaseSession(this.ctx, r);
       return { session: sessionView(out.record), from: out.from, to: out.to, rebased: out.rebased, conflicts: out.conflicts };
+    });
+  }
+
+  // ---------------------------------------------------------------- handoff between daemons
+
+  async handoff(id: string): Promise<HandoffBody> {
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      if (!isLive(r)) throw ApiError.state(`session ${id} is ${r.status}; only a live session can be handed off`, sessionView(r));
+      const sealed = await handoffSession(this.ctx, r);
+      return { session: sessionView(r), tree: sealed.tree, handed_off_by: this.o.host.owners.node };
+    });
+  }
+
+  async serve(id: string, raw: ServeRequest | unknown = {}): Promise<ServeBody> {
+    const b = input.body(raw);
+    const force = input.boolParam(b.force as boolean | string | undefined, 'force', false);
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      if (!isLive(r)) throw ApiError.state(`session ${id} is ${r.status}; only a live session can be served`, sessionView(r));
+      const out = await serveSession(this.ctx, r, force);
+      return { session: sessionView(r), served_by: this.o.host.owners.node, previous: out.previous, took_over: out.tookOver, tree: out.tree };
+    });
+  }
+
+  /** The daemon's background sealer: seal a session served here and record its tree.json.
+   *  False when it is not served here (any more) or not live. */
+  async sealServed(id: string): Promise<boolean> {
+    return this.locked(id, async () => {
+      const fs = this.o.host.served(id);
+      if (!fs) return false;
+      const r = await this.record(id);
+      if (!isLive(r)) return false;
+      await ensureHeld(this.ctx, r);
+      await sealAndRecord(fs, this.o.catalog.store(r.project), r);
+      return true;
     });
   }
 

@@ -1,10 +1,24 @@
 // Read tiers below ObjectStore's RAM cache: the local SSD cache (DiskCache), then the remote backend (S3).
 // Immutable content-addressed objects are served from the disk cache when present and verified, and
 // otherwise fetched once (concurrent gets of a key share the fetch), verified, and cached.
-// Writes go through to the remote and are cached. Refs, documents, listings and existence checks always
-// go to the remote.
+// With an outbox (opts.outboxDir), immutable objects are written to it durably and to the cache, and
+// uploaded in the background (upload-queue.ts); mutable writes (refs, documents) first wait for the
+// uploads queued before them. Without one, writes go through to the remote. Refs, documents, listings and
+// existence checks go to the remote, except that queued objects exist.
+import type { Logger } from 'pino';
 import type { ObjectBackend } from './types.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
+import { LocalBackend } from './local-backend.js';
+import { UploadQueue, type UploadQueueOptions, type UploadStats } from './upload-queue.js';
+import { S3BackendError } from './s3-backend.js';
+
+export interface TieredOptions {
+  /** Directory of the upload outbox; none: synchronous write-through. */
+  outboxDir?: string;
+  log?: Logger;
+  /** Tuning of the upload queue (concurrency, backoff, barrier timeout). */
+  upload?: Omit<UploadQueueOptions, 'outbox' | 'remote' | 'log' | 'fallback'>;
+}
 
 export interface TieredStats {
   /** gets answered by the disk cache */
@@ -22,8 +36,41 @@ export interface TieredStats {
 export class TieredBackend implements ObjectBackend {
   readonly stats: TieredStats = { diskHits: 0, remoteGets: 0, sharedGets: 0, remoteCorrupt: 0, cacheErrors: 0 };
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
+  /** Background uploads (with opts.outboxDir), else null. */
+  readonly uploads: UploadQueue | null;
 
-  constructor(readonly remote: ObjectBackend, readonly cache: DiskCache) {}
+  constructor(readonly remote: ObjectBackend, readonly cache: DiskCache, opts: TieredOptions = {}) {
+    this.uploads = opts.outboxDir === undefined ? null : new UploadQueue({
+      ...opts.upload,
+      outbox: new LocalBackend(opts.outboxDir),
+      remote,
+      log: opts.log,
+      fallback: (key) => this.cache.get(key),
+    });
+  }
+
+  /** Queues what an earlier process left in the outbox (call once, at start-up); returns how many. */
+  resumeUploads(): Promise<number> {
+    return this.uploads?.resume() ?? Promise.resolve(0);
+  }
+
+  /** Waits until every object queued so far is uploaded; false if timeoutMs passed first. */
+  drain(timeoutMs?: number): Promise<boolean> {
+    return this.uploads?.drain(timeoutMs) ?? Promise.resolve(true);
+  }
+
+  uploadStats(): UploadStats | null {
+    return this.uploads?.stats() ?? null;
+  }
+
+  /** Drains for up to drainMs, then stops uploading (the rest stays in the outbox) and closes the remote. */
+  async close(drainMs = 0): Promise<boolean> {
+    const drained = await this.drain(drainMs);
+    this.uploads?.close();
+    const r = this.remote as ObjectBackend & { close?: () => Promise<void> };
+    await r.close?.();
+    return drained;
+  }
 
   /** Scans the cache and runs the remote's own start-up checks (S3Backend.ready), if any. */
   async ready(): Promise<void> {
@@ -41,6 +88,10 @@ export class TieredBackend implements ObjectBackend {
       }
     } catch {
       this.stats.cacheErrors++; // an unreadable cache must not stop reads
+    }
+    if (this.uploads) {
+      const queued = await this.uploads.read(key); // not uploaded yet, or evicted from the cache meanwhile
+      if (queued) return queued;
     }
     const running = this.inflight.get(key);
     if (running) {
@@ -68,20 +119,59 @@ export class TieredBackend implements ObjectBackend {
   }
 
   async put(key: string, data: Buffer): Promise<void> {
-    await this.remote.put(key, data);
-    if (isContentAddressedKey(key)) await this.cachePut(key, data);
+    const ca = isContentAddressedKey(key);
+    if (ca && this.uploads) {
+      await this.uploads.enqueue(key, data);
+    } else {
+      if (!ca) await this.uploads?.barrier();
+      await this.remote.put(key, data);
+    }
+    if (ca) await this.cachePut(key, data);
   }
 
   /**
-   * Always asks the remote: ObjectStore skips an upload when has() is true, and the disk cache may hold
-   * objects the bucket does not (another bucket or prefix with the same data directory, a deletion).
+   * Queued objects exist; otherwise asks the remote: ObjectStore skips an upload when has() is true, and
+   * the disk cache may hold objects the bucket does not (another bucket or prefix, a deletion). With an
+   * outbox, an unreachable remote answers false for immutable objects: the put that follows is queued,
+   * and the upload checks again.
    */
-  has(key: string): Promise<boolean> {
-    return this.remote.has(key);
+  async has(key: string): Promise<boolean> {
+    if (!this.uploads || !isContentAddressedKey(key)) return this.remote.has(key);
+    if (this.uploads.has(key)) return true;
+    if (this.uploads.failing) return false; // don't wait for an unreachable remote
+    try {
+      return await this.remote.has(key);
+    } catch (e) {
+      if (e instanceof S3BackendError && (e.status === 0 || e.status >= 500)) return false;
+      throw e;
+    }
+  }
+
+  /** Like has(): a queued object counts as just written. */
+  async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
+    const queued = this.uploads && isContentAddressedKey(key) && this.uploads.has(key);
+    if (queued) return { size: 0, mtimeMs: Date.now() };
+    if (!this.remote.stat) return (await this.has(key)) ? { size: 0, mtimeMs: Date.now() } : null;
+    if (this.uploads?.failing && isContentAddressedKey(key)) return null;
+    try {
+      return await this.remote.stat(key);
+    } catch (e) {
+      if (this.uploads && isContentAddressedKey(key) && e instanceof S3BackendError && (e.status === 0 || e.status >= 500)) return null;
+      throw e;
+    }
+  }
+
+  async touch(key: string): Promise<void> {
+    if (this.uploads && isContentAddressedKey(key) && this.uploads.has(key)) return;
+    if (!this.remote.touch) throw new Error('the remote cannot touch objects');
+    await this.remote.touch(key);
   }
 
   async delete(key: string): Promise<void> {
-    if (isContentAddressedKey(key)) await this.cache.delete(key).catch(() => { this.stats.cacheErrors++; });
+    if (isContentAddressedKey(key)) {
+      await this.uploads?.cancel(key);
+      await this.cache.delete(key).catch(() => { this.stats.cacheErrors++; });
+    }
     await this.remote.delete(key);
   }
 
@@ -93,7 +183,8 @@ export class TieredBackend implements ObjectBackend {
     return this.remote.getRef(key);
   }
 
-  casRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
+  async casRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
+    await this.uploads?.barrier();
     return this.remote.casRef(key, data, expect);
   }
 

@@ -3,12 +3,14 @@
 // Stored format: 1 header byte, then the payload.
 //   0x00 RAW   payload is the content itself
 //   0x01 ZSTD  payload is one zstd frame holding the content
+//   0x02 CHUNKED  a chunk manifest (manifest.ts): large blobs only, never decoded here
 // Small or incompressible content is stored raw.
 import { createHash } from 'node:crypto';
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 
 export const FORMAT_RAW = 0;
 export const FORMAT_ZSTD = 1;
+export const FORMAT_CHUNKED = 2;
 
 /** Below this size compression is not attempted. */
 export const COMPRESS_MIN_BYTES = 64;
@@ -42,6 +44,8 @@ export function decodeStored(stored: Buffer): Buffer {
       return payload;
     case FORMAT_ZSTD:
       return zstdDecompress(payload);
+    case FORMAT_CHUNKED:
+      throw new Error('a chunk manifest, not content');
     default:
       throw new Error(`unknown format header 0x${stored[0]!.toString(16)}`);
   }

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile }
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeStored, sha256Hex } from './codec.js';
+import { storedBlobMatches } from './manifest.js';
 import { validateRelKey } from './keys.js';
 
 const CONTENT_KEY = /(?:^|\/)(blobs|trees|heads)\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
@@ -26,6 +27,7 @@ export function verifyContentAddressed(key: string, data: Buffer): boolean {
   if (!m || !m[3]!.startsWith(m[2]!)) return false;
   const hash = m[3]!;
   if (m[1] === 'heads') return sha256Hex(data) === hash;
+  if (m[1] === 'blobs') return storedBlobMatches(data, hash); // a chunk manifest too (manifest.ts)
   try {
     return sha256Hex(decodeStored(data)) === hash;
   } catch {

@@ -1,7 +1,7 @@
 // ObjectBackend over a local directory: key = relative path under root (same layout as S3).
 // Objects are written to a temp file, fsynced, renamed into place, then the directory is fsynced.
 // Temp and lock files contain "~", which keys may not, so list() never shows them.
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectBackend } from './types.js';
@@ -64,6 +64,21 @@ export class LocalBackend implements ObjectBackend {
       if (isCode(e, 'ENOENT', 'ENOTDIR')) return false;
       throw e;
     }
+  }
+
+  async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
+    try {
+      const st = await stat(this.pathOf(key));
+      return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
+    } catch (e) {
+      if (isCode(e, 'ENOENT', 'ENOTDIR')) return null;
+      throw e;
+    }
+  }
+
+  async touch(key: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.pathOf(key), now, now);
   }
 
   async delete(key: string): Promise<void> {

@@ -1,14 +1,31 @@
 // One project's objects: blobs, directory trees, head records and the head ref, plus JSON docs.
 // Everything under projects/<org>/<name>/ (layout in types.ts). Reads are verified against their hash.
+//
+// Large blobs: content above CHUNK_THRESHOLD is cut by content-defined chunking (chunker.ts); each chunk
+// is an ordinary blob and blobs/<sha256(content)> holds a manifest (manifest.ts), written after its
+// chunks. An edit in the middle of a large file therefore uploads only the chunks near it. getBlob
+// assembles and verifies the whole content; readBlob fetches only the chunks a range needs (each verified
+// by its own hash), and sequential readBlobs fetch a few MiB ahead into the RAM cache.
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
 import type { HeadRecord, HeadRef, ObjectBackend, TreeEntry } from './types.js';
 import { decodeStored, encodeStored, sha256Hex } from './codec.js';
+import { CHUNK_MAX, cutLength } from './chunker.js';
+import {
+  CHUNK_THRESHOLD, chunkIndexAt, decodeManifest, encodeManifest, isManifest, makeManifest, type ChunkRef, type Manifest,
+} from './manifest.js';
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { HEAD_REF_REL_KEY, isHash, objectRelKey, projectPrefix, validateHash, validateRelKey } from './keys.js';
 import { Limiter } from './limiter.js';
 import { EMPTY_LEAF, EMPTY_TREE, decodeNode, encodeNode, type TreeNode } from './tree-codec.js';
 import { TreeStore, type DirChange } from './tree.js';
+
+/** Objects reused after this age are touched first; gc's grace period must exceed it plus PRESENT_TTL_MS. */
+export const FRESHEN_AFTER_MS = 60 * 60_000;
+const PRESENT_TTL_MS = 15 * 60_000;
+/** The shortest grace period that is safe while sessions are writing. */
+export const SAFE_GC_GRACE_MS = 2 * 60 * 60_000;
 
 export { projectPrefix, validateProject, isValidProject } from './keys.js';
 
@@ -19,7 +36,16 @@ export interface ObjectStoreOptions {
   treeCacheEntries?: number;
   /** Concurrent backend writes (default 8). */
   putConcurrency?: number;
+  /** How far sequential reads of a chunked blob fetch ahead, in bytes (default 4 MiB; 0: never). */
+  readAheadBytes?: number;
+  /** Background failures (read-ahead) are logged here at debug level. */
+  log?: Logger;
 }
+
+/** Reads within this distance of where the last read of a blob ended count as sequential. */
+const SEQ_SLACK = 4 * 1024 * 1024;
+/** Chunks fetched concurrently by read-ahead, and by getBlob while assembling. */
+const PREFETCH_MAX = 4;
 
 export interface HeadState { ref: HeadRef; record: HeadRecord; version: string; hash: string }
 
@@ -27,10 +53,18 @@ export class ObjectStore {
   /** "projects/<org>/<name>/" */
   readonly prefix: string;
   private readonly blobCache: LRUCache<string, Buffer>;
+  /** Manifests of chunked blobs, sized by chunk count. */
+  private readonly manifests = new LRUCache<string, Manifest>({ maxSize: 200_000, sizeCalculation: (m) => m.chunks.length + 1 });
+  /** Where the last read of each chunked blob ended (sequential detection). */
+  private readonly streams = new LRUCache<string, { end: number }>({ max: 1024 });
+  private prefetching = 0;
+  private readonly readAheadBytes: number;
+  private readonly log: Logger | undefined;
   private readonly nodeCache: LRUCache<string, TreeNode>;
   private readonly headCache = new LRUCache<string, HeadRecord>({ max: 1024 });
   /** Object keys known to exist in the backend (objects are immutable). */
-  private readonly present = new LRUCache<string, true>({ max: 200_000 });
+  /** Expires well inside FRESHEN_AFTER_MS, so a reused object is checked for age again (see ensureObject). */
+  private readonly present = new LRUCache<string, true>({ max: 200_000, ttl: PRESENT_TTL_MS });
   private readonly inflightGets = new Map<string, Promise<unknown>>();
   private readonly inflightPuts = new Map<string, Promise<void>>();
   private readonly putLimiter: Limiter;
@@ -41,7 +75,8 @@ export class ObjectStore {
     const cacheBytes = Math.max(1, opts.cacheBytes ?? 64 * 1024 * 1024);
     this.blobCache = new LRUCache({
       maxSize: cacheBytes,
-      maxEntrySize: Math.max(1, Math.floor(cacheBytes / 4)),
+      // a whole chunk must fit, or read-ahead and JUKEBOX retries could never hit
+      maxEntrySize: Math.min(cacheBytes, Math.max(CHUNK_MAX, Math.floor(cacheBytes / 4))),
       sizeCalculation: (b) => Math.max(1, b.length),
     });
     const treeEntries = opts.treeCacheEntries ?? 200_000;
@@ -50,6 +85,8 @@ export class ObjectStore {
       sizeCalculation: (n) => (n.type === 'leaf' ? n.entries.length + 1 : 1),
     });
     this.putLimiter = new Limiter(opts.putConcurrency ?? 8);
+    this.readAheadBytes = opts.readAheadBytes ?? 4 * 1024 * 1024;
+    this.log = opts.log;
     this.trees = new TreeStore(
       { readNode: (h) => this.readNode(h), writeNode: (n) => this.writeNode(n) },
       { listCacheEntries: treeEntries },
@@ -64,30 +101,148 @@ export class ObjectStore {
 
   // ---- blobs ----
 
-  /** Stores content (deduplicated); returns its SHA-256 hex. */
+  /** Stores content (deduplicated; large content as chunks); returns its SHA-256 hex. */
   async putBlob(data: Buffer): Promise<string> {
     const hash = sha256Hex(data);
-    await this.putObject(this.key(objectRelKey('blobs', hash)), () => encodeStored(data));
+    const key = this.key(objectRelKey('blobs', hash));
+    if (data.length <= CHUNK_THRESHOLD) await this.putObject(key, () => encodeStored(data));
+    else await this.putShared(key, () => this.putChunked(key, hash, data));
     return hash;
+  }
+
+  /** Chunks first (each deduplicated), then the manifest, so a manifest never names a missing chunk. */
+  private async putChunked(key: string, hash: string, data: Buffer): Promise<void> {
+    if (await this.putLimiter.run(() => this.existsFresh(key))) return;
+    const chunks: ChunkRef[] = [];
+    const puts: Promise<void>[] = [];
+    for (let pos = 0; pos < data.length;) {
+      const part = data.subarray(pos, pos + cutLength(data, pos, data.length));
+      pos += part.length;
+      const h = sha256Hex(part);
+      chunks.push({ hash: h, length: part.length });
+      puts.push(this.putObject(this.key(objectRelKey('blobs', h)), () => encodeStored(part)));
+      if (chunks.length % 16 === 0) await new Promise((r) => setImmediate(r)); // let other calls run
+    }
+    await Promise.all(puts);
+    const m = makeManifest(hash, chunks);
+    await this.putLimiter.run(() => this.backend.put(key, encodeManifest(m)));
+    this.manifests.set(hash, m);
   }
 
   /** Verified content. The Buffer may be shared with the cache: do not modify it. */
   async getBlob(hash: string): Promise<Buffer> {
+    const r = await this.resolve(hash);
+    if (Buffer.isBuffer(r)) return r;
+    return this.blobCache.get(hash) ?? this.once(`w:${hash}`, async () => {
+      const out = Buffer.allocUnsafe(r.size);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < r.chunks.length; i = next++) (await this.chunk(r.chunks[i]!, false)).copy(out, r.starts[i]);
+      };
+      await Promise.all(Array.from({ length: Math.min(PREFETCH_MAX, r.chunks.length) }, worker));
+      if (sha256Hex(out) !== hash) throw new CorruptObjectError(this.key(objectRelKey('blobs', hash)), 'chunks do not match the content hash');
+      this.blobCache.set(hash, out);
+      return out;
+    });
+  }
+
+  /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
+  async readBlob(hash: string, offset: number, length: number): Promise<Buffer> {
+    const r = await this.resolve(hash);
+    if (Buffer.isBuffer(r)) return r.subarray(offset, offset + length);
+    const end = Math.min(r.size, offset + length);
+    if (offset >= end) return Buffer.alloc(0);
+    const first = chunkIndexAt(r, offset);
+    const last = chunkIndexAt(r, end - 1);
+    const parts: Promise<Buffer>[] = [];
+    for (let i = first; i <= last; i++) parts.push(this.chunk(r.chunks[i]!));
+    this.readAhead(r, offset, end);
+    const got = await Promise.all(parts);
+    const base = r.starts[first]!;
+    if (got.length === 1) return got[0]!.subarray(offset - base, end - base);
+    return Buffer.concat(got).subarray(offset - base, end - base);
+  }
+
+  /** The chunks of a chunked blob in order, or null for a blob stored whole. A sizeHint (the file's size)
+   *  at or below the threshold answers null without a fetch. */
+  async blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null> {
     validateHash(hash);
-    const hit = this.blobCache.get(hash);
-    if (hit) return hit;
+    if (sizeHint !== undefined && sizeHint <= CHUNK_THRESHOLD) return null;
+    const r = this.manifests.get(hash) ?? (await this.resolve(hash));
+    return Buffer.isBuffer(r) ? null : r.chunks.map((c) => ({ hash: c.hash, length: c.length }));
+  }
+
+  /** Content size, from the manifest for a chunked blob. */
+  async blobSize(hash: string): Promise<number> {
+    const r = await this.resolve(hash);
+    return Buffer.isBuffer(r) ? r.length : r.size;
+  }
+
+  /** A chunked blob's manifest, or the whole content of one stored whole (small, or stored before chunking). */
+  private resolve(hash: string): Promise<Manifest | Buffer> {
+    validateHash(hash);
+    const hit = this.manifests.get(hash) ?? this.blobCache.get(hash);
+    if (hit) return Promise.resolve(hit);
     return this.once(`b:${hash}`, async () => {
       const key = this.key(objectRelKey('blobs', hash));
-      const data = await this.fetchVerified(key, hash);
-      this.blobCache.set(hash, data);
+      const stored = await this.backend.get(key);
+      if (!stored) throw new MissingObjectError(key);
+      this.present.set(key, true);
+      if (!isManifest(stored)) {
+        const data = decodeVerified(key, hash, stored);
+        this.blobCache.set(hash, data);
+        return data;
+      }
+      let m: Manifest;
+      try {
+        m = decodeManifest(stored);
+      } catch (e) {
+        throw new CorruptObjectError(key, (e as Error).message);
+      }
+      if (m.hash !== hash) throw new CorruptObjectError(key, 'manifest of another blob');
+      this.manifests.set(hash, m);
+      return m;
+    });
+  }
+
+  /** One verified chunk; concurrent readers share one fetch. */
+  private chunk(c: ChunkRef, cache = true): Promise<Buffer> {
+    const hit = this.blobCache.get(c.hash);
+    if (hit) return Promise.resolve(hit);
+    return this.once(`c:${c.hash}`, async () => {
+      const key = this.key(objectRelKey('blobs', c.hash));
+      const stored = await this.backend.get(key);
+      if (!stored) throw new MissingObjectError(key);
+      const data = decodeVerified(key, c.hash, stored);
+      if (data.length !== c.length) throw new CorruptObjectError(key, 'chunk length differs from its manifest');
+      if (cache) this.blobCache.set(c.hash, data);
       return data;
     });
+  }
+
+  /** After a sequential read ending at `end`, fetches the next readAheadBytes of chunks in the background. */
+  private readAhead(m: Manifest, offset: number, end: number): void {
+    if (this.readAheadBytes <= 0) return;
+    const s = this.streams.get(m.hash);
+    const seq = s !== undefined && offset >= s.end - SEQ_SLACK && offset <= s.end + SEQ_SLACK;
+    this.streams.set(m.hash, { end: seq ? Math.max(s.end, end) : end });
+    if (!seq || end >= m.size) return;
+    const to = Math.min(m.size, end + this.readAheadBytes);
+    for (let i = chunkIndexAt(m, end); i < m.chunks.length && m.starts[i]! < to; i++) {
+      const c = m.chunks[i]!;
+      if (this.blobCache.has(c.hash) || this.inflightGets.has(`c:${c.hash}`)) continue;
+      if (this.prefetching >= PREFETCH_MAX) return;
+      this.prefetching++;
+      this.chunk(c)
+        .catch((e: unknown) => this.log?.debug({ err: e, blob: m.hash, chunk: c.hash }, 'read-ahead failed'))
+        .finally(() => { this.prefetching--; });
+    }
   }
 
   async hasBlob(hash: string): Promise<boolean> {
     validateHash(hash);
     const key = this.key(objectRelKey('blobs', hash));
-    if (this.present.has(key) || this.blobCache.has(hash)) return true;
+    if (this.present.has(key) || this.manifests.has(hash) || this.blobCache.has(hash)) return true;
     const found = await this.backend.has(key);
     if (found) this.present.set(key, true);
     return found;
@@ -223,31 +378,47 @@ export class ObjectStore {
   // ---- helpers ----
 
   /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. */
-  private async putObject(key: string, encode: () => Buffer): Promise<void> {
-    if (this.present.has(key)) return;
+  private putObject(key: string, encode: () => Buffer): Promise<void> {
+    return this.putShared(key, () => this.putLimiter.run(async () => {
+      if (!(await this.existsFresh(key))) await this.backend.put(key, encode());
+    }));
+  }
+
+  /**
+   * True when the object exists. An existing object older than FRESHEN_AFTER_MS may be garbage that gc
+   * is about to delete, so reusing it first resets its age (touch), as git does with loose objects.
+   */
+  private async existsFresh(key: string): Promise<boolean> {
+    if (!this.backend.stat) return this.backend.has(key);
+    const st = await this.backend.stat(key);
+    if (!st) return false;
+    if (Date.now() - st.mtimeMs < FRESHEN_AFTER_MS) return true;
+    if (!this.backend.touch) return false; // put it again: that resets the age too
+    try {
+      await this.backend.touch(key);
+      return true;
+    } catch {
+      return false; // e.g. S3 unreachable: put it again (queued), which resets the age as well
+    }
+  }
+
+  /** Runs put unless the key is known to exist; concurrent callers for one key share it. */
+  private putShared(key: string, put: () => Promise<void>): Promise<void> {
+    if (this.present.has(key)) return Promise.resolve();
     let p = this.inflightPuts.get(key);
     if (!p) {
-      p = this.putLimiter.run(async () => {
-        if (!(await this.backend.has(key))) await this.backend.put(key, encode());
-        this.present.set(key, true);
-      });
+      p = put().then(() => { this.present.set(key, true); });
       this.inflightPuts.set(key, p);
       p.then(() => this.inflightPuts.delete(key), () => this.inflightPuts.delete(key));
     }
-    await p;
+    return p;
   }
 
   /** get + decode + verify SHA-256 of the content. */
   private async fetchVerified(key: string, hash: string): Promise<Buffer> {
     const stored = await this.backend.get(key);
     if (!stored) throw new MissingObjectError(key);
-    let data: Buffer;
-    try {
-      data = decodeStored(stored);
-    } catch (e) {
-      throw new CorruptObjectError(key, (e as Error).message);
-    }
-    if (sha256Hex(data) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
+    const data = decodeVerified(key, hash, stored);
     this.present.set(key, true);
     return data;
   }
@@ -263,6 +434,18 @@ export class ObjectStore {
     }
     return p;
   }
+}
+
+/** Decodes stored bytes (RAW/ZSTD) and checks the content's SHA-256. */
+function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {
+  let data: Buffer;
+  try {
+    data = decodeStored(stored);
+  } catch (e) {
+    throw new CorruptObjectError(key, (e as Error).message);
+  }
+  if (sha256Hex(data) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
+  return data;
 }
 
 /** Validates and rebuilds a head record with its keys in canonical order. */

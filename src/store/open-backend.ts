@@ -1,9 +1,11 @@
 // Chooses the object backend from configuration:
 //   no bucket          -> LocalBackend at <dataDir>/objects (the embedded default)
 //   MIC_S3_BUCKET set  -> S3 (bucket, optional MIC_S3_PREFIX, AWS_ENDPOINT_URL, AWS_REGION, the standard
-//                         credential chain) behind a disk cache at <dataDir>/cache of MIC_CACHE_BYTES.
+//                         credential chain) behind a disk cache at <dataDir>/cache of MIC_CACHE_BYTES, with
+//                         immutable objects uploaded in the background from <dataDir>/outbox (upload-queue.ts).
 // Options given explicitly (e.g. from --s3-bucket / --s3-endpoint) win over the environment.
 import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
 import type { ObjectBackend } from './types.js';
 import { LocalBackend } from './local-backend.js';
 import { S3Backend } from './s3-backend.js';
@@ -30,6 +32,10 @@ export interface BackendOptions {
    * every operation then fails with the one-line reason if the check fails.
    */
   verify?: boolean;
+  /** Upload outbox directory (default <dataDir>/outbox); null: synchronous uploads. */
+  outboxDir?: string | null;
+  /** Logger for upload failures (default: warnings to stderr). */
+  log?: Logger;
   /** Where to read the defaults (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -60,7 +66,11 @@ export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectB
   });
   const cacheBytes = parseBytes(opts.cacheBytes ?? (env.MIC_CACHE_BYTES || DEFAULT_CACHE_BYTES));
   if (cacheBytes === 0) return s3;
-  return new TieredBackend(s3, new DiskCache(opts.cacheDir ?? join(dataDir, 'cache'), { maxBytes: cacheBytes }));
+  const outboxDir = opts.outboxDir === undefined ? join(dataDir, 'outbox') : opts.outboxDir ?? undefined;
+  return new TieredBackend(s3, new DiskCache(opts.cacheDir ?? join(dataDir, 'cache'), { maxBytes: cacheBytes }), {
+    outboxDir,
+    log: opts.log ?? pino({ level: 'warn', base: { name: 'mic-fs' } }, pino.destination(2)),
+  });
 }
 
 /**

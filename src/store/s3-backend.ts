@@ -246,6 +246,34 @@ export class S3Backend implements ObjectBackend {
     return this.doHas(key);
   }
 
+  async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
+    await this.ready();
+    const k = this.s3Key(key);
+    const { sdk, client } = await this.sdk();
+    try {
+      const h = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: k }));
+      return { size: h.ContentLength ?? 0, mtimeMs: h.LastModified?.getTime() ?? 0 };
+    } catch (e) {
+      if (statusOf(e) === 404 && codeOf(e) !== 'NoSuchBucket') return null;
+      throw this.explain(e, 'HEAD', k);
+    }
+  }
+
+  /** A copy onto itself with new metadata: a new LastModified, no bytes sent. */
+  async touch(key: string): Promise<void> {
+    await this.ready();
+    const k = this.s3Key(key);
+    const { sdk, client } = await this.sdk();
+    try {
+      await client.send(new sdk.CopyObjectCommand({
+        Bucket: this.bucket, Key: k, CopySource: `${this.bucket}/${k.split('/').map(encodeURIComponent).join('/')}`,
+        MetadataDirective: 'REPLACE', Metadata: { touched: new Date().toISOString() },
+      }));
+    } catch (e) {
+      throw this.explain(e, 'COPY', k);
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await this.ready();
     return this.doDelete(key);

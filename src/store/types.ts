@@ -12,6 +12,10 @@ export interface ObjectBackend {
   /** Atomic and durable once resolved; overwrites. */
   put(key: string, data: Buffer): Promise<void>;
   has(key: string): Promise<boolean>;
+  /** Size and last write time, or null when absent. */
+  stat?(key: string): Promise<{ size: number; mtimeMs: number } | null>;
+  /** Sets the last write time to now (garbage collection's grace period counts from it). */
+  touch?(key: string): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }>;
   /** Read a mutable ref with the version token to pass to casRef. */

@@ -17,6 +17,10 @@ export interface S3Env {
   region: string;
   bucket: string;
   base: string;
+  /** Stops only the radosgw process (mon and memstore OSD keep the data): the endpoint refuses connections. */
+  stopGateway(): Promise<void>;
+  /** Starts radosgw again on the same port and cluster; resolves once it answers HTTP. */
+  startGateway(): Promise<void>;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; out: string; err: string }> {
@@ -71,6 +75,47 @@ async function claimSlot(): Promise<{ slot: number; lock: string }> {
   throw new Error('no free port slot for a test radosgw');
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The radosgw PID from BASE/run, if that process is still this cluster's radosgw. */
+async function gatewayPid(base: string): Promise<number | null> {
+  const pid = Number(await readFile(join(base, 'run', 'client.rgw.a.pid'), 'utf8').catch(() => '0'));
+  if (!pid || !alive(pid)) return null;
+  const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmd.includes(join(base, 'ceph.conf')) ? pid : null;
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    await fetch(endpoint + '/', { signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopGateway(base: string, endpoint: string): Promise<void> {
+  const pid = await gatewayPid(base);
+  if (!pid) throw new Error(`radosgw of ${base} is not running`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+  if (await answers(endpoint)) throw new Error(`${endpoint} still answers after radosgw ${pid} stopped`);
+}
+
+async function startGateway(base: string, endpoint: string): Promise<void> {
+  if (await gatewayPid(base)) throw new Error(`radosgw of ${base} is already running`);
+  // radosgw daemonizes and writes BASE/run/client.rgw.a.pid, as in scripts/s3-start.sh
+  const r = await run('radosgw', ['-c', join(base, 'ceph.conf'), '-n', 'client.rgw.a'], {}, 60_000);
+  if (r.code !== 0) throw new Error(`radosgw failed to start (${r.code}): ${r.err.slice(-2000)}`);
+  for (let i = 0; i < 300; i++) {
+    if (await answers(endpoint)) return;
+    await sleep(200);
+  }
+  throw new Error(`radosgw did not answer on ${endpoint} after a restart`);
+}
+
 /** Starts a cluster; resolves with its endpoint and a stop function. */
 export async function startCluster(): Promise<S3Env & { stop: () => Promise<void> }> {
   const { slot, lock } = await claimSlot();
@@ -93,8 +138,11 @@ export async function startCluster(): Promise<S3Env & { stop: () => Promise<void
   const vars = Object.fromEntries(
     r.out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   ) as Record<string, string>;
+  const endpoint = vars.AWS_ENDPOINT_URL!;
   return {
-    endpoint: vars.AWS_ENDPOINT_URL!,
+    endpoint,
+    stopGateway: () => stopGateway(base, endpoint),
+    startGateway: () => startGateway(base, endpoint),
     accessKeyId: vars.AWS_ACCESS_KEY_ID!,
     secretAccessKey: vars.AWS_SECRET_ACCESS_KEY!,
     region: vars.AWS_REGION ?? 'us-east-1',

@@ -57,6 +57,10 @@ export class CountingS3 extends S3Backend {
     this.heads.push(key);
     return super.has(key);
   }
+  override async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
+    this.heads.push(key);
+    return super.stat(key);
+  }
   reset(): void {
     this.puts = [];
     this.gets = [];

@@ -277,6 +277,8 @@ describe('backend selection', () => {
     // openCatalog uses it: a project's blobs land in the bucket under the prefix.
     const catalog = openCatalog(dataDir, { env: vars });
     const h = await catalog.store('acme/cfg').putBlob(Buffer.from('via the catalog'));
+    expect(await (catalog.backend as TieredBackend).drain(30_000)).toBe(true); // uploaded in the background
+    expect((catalog.backend as TieredBackend).uploads).not.toBeNull();
     const raw = s3(env, { prefix });
     expect(await raw.has(`projects/acme/cfg/blobs/${h.slice(0, 2)}/${h}`)).toBe(true);
     expect(openBackend(dataDir, { env: { ...vars, MIC_CACHE_BYTES: '0' } })).toBeInstanceOf(S3Backend);

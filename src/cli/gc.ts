@@ -1,0 +1,61 @@
+// mic gc: delete blobs and trees nothing references (src/store/gc.ts, src/session/gc.ts). Runs on the store
+// directly, also while a daemon serves the data dir: the grace period keeps what a landing has just uploaded.
+import { SAFE_GC_GRACE_MS } from '../store/object-store.js';
+import { Command } from 'commander';
+import { dataDirOf, out, printJson } from './common.js';
+import { openCatalog } from '../daemon/data-dir.js';
+import { runGc, type GcRun } from '../session/gc.js';
+import { parseDuration } from '../store/gc.js';
+import { validateProject } from '../store/index.js';
+
+export function gcCommand(): Command {
+  return new Command('gc')
+    .description('delete unreferenced blobs and trees older than the grace period')
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .option('--grace <duration>', 'keep unreferenced objects younger than this (e.g. 30m, 2h, 7d, 0)', '24h')
+    .option('--project <org/name>', 'only this project (default: every project)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o, c: Command) => {
+      const graceMs = parseDuration(o.grace);
+      if (o.project) validateProject(o.project);
+      if (graceMs < SAFE_GC_GRACE_MS && !o.dryRun) {
+        process.stderr.write(`mic gc: warning: a grace period under ${SAFE_GC_GRACE_MS / 3_600_000}h is safe only while no session is sealing or landing\n`);
+      }
+      const catalog = openCatalog(dataDirOf(c));
+      const run = await runGc(catalog.backend, { graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined });
+      if (o.json) printJson(run);
+      else printRun(run);
+      if (run.totals.refused) process.exitCode = 1;
+    });
+}
+
+function printRun(run: GcRun): void {
+  const verb = run.dry_run ? 'would delete' : 'deleted';
+  for (const p of run.projects) {
+    out(`${p.project}: ${p.heads} heads, ${p.sessions} sessions; ${p.listed.objects} objects (${bytes(p.listed.bytes)}), ` +
+      `${p.referenced.objects} referenced (${bytes(p.referenced.bytes)}), ${p.young.objects} unreferenced within the grace period, ` +
+      `${verb} ${p.deleted.objects} (${bytes(p.deleted.bytes)})`);
+    if (run.dry_run) for (const d of p.objects) out(`  ${d.key}  ${bytes(d.size)}  ${age(d.age_ms)} old`);
+    for (const k of p.missing) out(`  missing: ${k}`);
+    if (p.refused) out(`  nothing deleted: ${p.refused}`);
+  }
+  const t = run.totals;
+  if (run.projects.length !== 1) out(`total: ${verb} ${t.deleted.objects} of ${t.listed.objects} objects (${bytes(t.deleted.bytes)} of ${bytes(t.listed.bytes)})`);
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+function age(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}

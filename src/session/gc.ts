@@ -1,0 +1,119 @@
+// Garbage collection with the sessions as roots. Every document under a project's sessions/<id>/
+// (metadata.json, tree.json, anything added later) protects what it names, whatever the session's
+// status (active, suspended, landed, abandoned): the known fields directly, and any other SHA-256 hex in
+// the document as a head, tree or blob if one exists under that hash.
+import { ObjectStore, type ObjectBackend } from '../store/index.js';
+import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/gc.js';
+import { isValidProject } from '../store/keys.js';
+import { ApiError } from './errors.js';
+import { Limiter } from '../store/limiter.js';
+import type { SessionRecord } from './record.js';
+import type { TreeDoc } from './seal.js';
+
+export interface GcRunOptions {
+  graceMs: number;
+  dryRun: boolean;
+  /** only these projects (default: every project in the store) */
+  projects?: string[];
+  concurrency?: number;
+  now?: number;
+}
+
+export interface GcProjectReport extends GcReport { sessions: number }
+
+export interface GcRun {
+  dry_run: boolean;
+  grace_ms: number;
+  projects: GcProjectReport[];
+  totals: { listed: GcCount; referenced: GcCount; young: GcCount; deleted: GcCount; missing: number; refused: number };
+}
+
+const HEX64 = /\b[0-9a-f]{64}\b/g;
+
+/** Marks what the project's session documents name; returns how many sessions there are. */
+export async function markSessions(m: Marker, concurrency = 16): Promise<number> {
+  const store = m.store;
+  const docs: string[] = [];
+  const ids = new Set<string>();
+  for await (const it of store.backend.list(store.prefix + 'sessions/')) {
+    docs.push(it.key);
+    ids.add(it.key.slice(store.prefix.length).split('/')[1]);
+  }
+  const limiter = new Limiter(concurrency);
+  await Promise.all(docs.map(async (key) => {
+    const bytes = await limiter.run(() => store.backend.get(key));
+    if (!bytes) return; // removed since the listing
+    const text = bytes.toString('utf8');
+    const known: Promise<void>[] = [];
+    try {
+      const doc = JSON.parse(text) as Partial<SessionRecord> & Partial<TreeDoc>;
+      if (key.endsWith('/metadata.json')) {
+        const r = doc as Partial<SessionRecord>;
+        if (r.base?.head) known.push(m.head(r.base.head));
+        if (r.base?.tree) known.push(m.tree(r.base.tree));
+        if (r.sealed?.tree) known.push(m.tree(r.sealed.tree));
+        if (r.landed_head) known.push(m.head(r.landed_head));
+      } else if (key.endsWith('/tree.json')) {
+        const t = doc as Partial<TreeDoc>;
+        if (t.base) known.push(m.tree(t.base));
+        if (t.tree) known.push(m.tree(t.tree));
+      }
+    } catch {
+      // not JSON: the hex scan below still protects what it names
+    }
+    await Promise.all(known);
+    await Promise.all([...new Set(text.match(HEX64) ?? [])].map((h) => m.any(h)));
+  }));
+  return ids.size;
+}
+
+/** Collects garbage in each project (all of them by default), sessions included as roots. */
+export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<GcRun> {
+  const projects = o.projects ?? (await listProjects(backend));
+  const run: GcRun = {
+    dry_run: o.dryRun, grace_ms: o.graceMs, projects: [],
+    totals: { listed: zero(), referenced: zero(), young: zero(), deleted: zero(), missing: 0, refused: 0 },
+  };
+  for (const project of projects) {
+    // a store of its own: GC reads must not evict the daemon's working set (when run in the daemon)
+    const store = new ObjectStore(backend, project, { cacheBytes: 1, treeCacheEntries: 1 });
+    let sessions = 0;
+    const r = await collectGarbage(store, {
+      graceMs: o.graceMs, dryRun: o.dryRun, concurrency: o.concurrency, now: o.now,
+      roots: async (m) => { sessions = await markSessions(m, o.concurrency); },
+    });
+    run.projects.push({ ...r, sessions });
+    for (const k of ['listed', 'referenced', 'young', 'deleted'] as const) {
+      run.totals[k].objects += r[k].objects;
+      run.totals[k].bytes += r[k].bytes;
+    }
+    run.totals.missing += r.missing.length;
+    if (r.refused) run.totals.refused++;
+  }
+  return run;
+}
+
+const running = new WeakSet<ObjectBackend>();
+
+/** POST /api/gc: {dry_run?: boolean (false), grace?: "24h" (a number is seconds), project?: "org/name"}. */
+export async function gcRequest(backend: ObjectBackend, raw: unknown): Promise<GcRun> {
+  const b = (raw ?? {}) as Record<string, unknown>;
+  if (typeof b !== 'object' || Array.isArray(b)) throw ApiError.invalid('body', 'must be a JSON object');
+  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw ApiError.invalid('dry_run', 'must be a boolean');
+  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project))) throw ApiError.invalid('project', 'must be "org/name"');
+  let graceMs: number;
+  try {
+    graceMs = parseDuration((b.grace ?? '24h') as string | number);
+  } catch (e) {
+    throw ApiError.invalid('grace', (e as Error).message);
+  }
+  if (running.has(backend)) throw new ApiError(409, { error: 'invalid_state', message: 'a garbage collection is already running' });
+  running.add(backend);
+  try {
+    return await runGc(backend, { graceMs, dryRun: b.dry_run === true, projects: b.project ? [b.project as string] : undefined });
+  } finally {
+    running.delete(backend);
+  }
+}
+
+function zero(): GcCount { return { objects: 0, bytes: 0 }; }

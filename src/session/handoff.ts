@@ -1,0 +1,53 @@
+// Handing a live session from one daemon (data dir) to another on the same store.
+//   handoff: freeze, seal, wait for uploads, record tree.json, close the export (clients get STALE),
+//            drop the local state, release the holder ref.
+//   serve:   claim the holder ref (a handed-off session, or with force one held elsewhere) and open the
+//            filesystem on the recorded tree (fs-base.ts). Landing still merges against r.base.
+import { rm } from 'node:fs/promises';
+import type { SessionFs } from '../fs/session-fs.js';
+import { sessionDir } from './host.js';
+import { addEvent, ensureHeld, type LandContext } from './land.js';
+import { sealAndRecord, type SealedTree } from './seal.js';
+import { diffTrees, summarize } from './changes.js';
+import { fsBaseOf } from './fs-base.js';
+import type { SessionRecord } from './record.js';
+
+/** The caller holds the session's lock and has checked that it is live. */
+export async function handoffSession(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
+  const fs = await ctx.host.open(r, 'mine');
+  fs.freeze();
+  try {
+    await ensureHeld(ctx, r);
+    const store = ctx.catalog.store(r.project);
+    const sealed = await sealAndRecord(fs, store, r);
+    r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
+    addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
+    r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here
+    r.updated_at = new Date().toISOString();
+    await ctx.catalog.update(r);
+    ctx.host.close(r.session_id);
+    await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+    await ctx.host.owners.release(r, sealed.tree);
+    return sealed;
+  } finally {
+    fs.thaw();
+  }
+}
+
+export interface ServeOutcome { fs: SessionFs; previous: string | null; tookOver: boolean; tree: string }
+
+/** Serve the session here. The caller holds the session's lock and has checked that it is live. */
+export async function serveSession(ctx: LandContext, r: SessionRecord, force: boolean): Promise<ServeOutcome> {
+  const node = ctx.host.owners.node;
+  const previous = await ctx.host.owners.holder(r);
+  if (previous !== node) ctx.host.close(r.session_id); // open here from an earlier stay: out of date
+  const fs = await ctx.host.open(r, force ? 'force' : 'take');
+  const tookOver = previous !== node;
+  if (tookOver) {
+    // the tree this daemon's view starts from: named in the record, so gc keeps it while the session lives
+    addEvent(r, { type: 'served', node, tree: fsBaseOf(fs, r).tree });
+    r.updated_at = new Date().toISOString();
+    await ctx.catalog.update(r);
+  }
+  return { fs, previous, tookOver, tree: fsBaseOf(fs, r).tree };
+}

@@ -1,0 +1,212 @@
+// Background uploads (UploadQueue behind TieredBackend) against a real radosgw that is stopped and
+// started again: writes are acknowledged while it is down, mutable writes wait for the uploads before
+// them, everything arrives once it is back, and a new process resumes what an old one left in the outbox.
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DiskCache } from '../../src/store/disk-cache.js';
+import { TieredBackend, type TieredOptions } from '../../src/store/cached-backend.js';
+import { ObjectStore } from '../../src/store/object-store.js';
+import { S3Backend, type S3BackendOptions } from '../../src/store/s3-backend.js';
+import { encodeStored, sha256Hex } from '../../src/store/codec.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import pino from 'pino';
+import { useCluster } from './cluster.js';
+import { CountingS3, s3Options, tempDir } from './helpers.js';
+
+const cluster = useCluster();
+const FAST: TieredOptions['upload'] = { baseDelayMs: 100, maxDelayMs: 800 };
+
+/** CountingS3 that also records the most uploads it saw at once. */
+class PeakS3 extends CountingS3 {
+  now = 0;
+  peak = 0;
+  override async put(key: string, data: Buffer): Promise<void> {
+    this.peak = Math.max(this.peak, ++this.now);
+    try {
+      return await super.put(key, data);
+    } finally {
+      this.now--;
+    }
+  }
+}
+
+async function tiered(opts: S3BackendOptions, outboxDir: string, cacheDir?: string) {
+  const remote = new PeakS3(opts);
+  const t = new TieredBackend(remote, new DiskCache(cacheDir ?? await tempDir(), { maxBytes: 1 << 26 }), { outboxDir, upload: FAST });
+  return { remote, t };
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** Settles within ms? */
+async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let done = false;
+  void p.then(() => { done = true; }, () => { done = true; });
+  await new Promise((r) => setTimeout(r, ms));
+  return done;
+}
+
+function blobKey(project: string, content: Buffer): { key: string; stored: Buffer } {
+  const h = sha256Hex(content);
+  return { key: `projects/${project}/blobs/${h.slice(0, 2)}/${h}`, stored: encodeStored(content) };
+}
+
+describe('upload queue over a real radosgw', () => {
+  it('acknowledges puts while radosgw is down; head and documents wait; all arrive once it is back', async () => {
+    const env = cluster();
+    const opts = s3Options(env);
+    const outbox = await tempDir();
+    const { remote, t } = await tiered(opts, outbox);
+    const store = new ObjectStore(t, 'acme/q');
+    const before = await store.putBlob(Buffer.from('uploaded before the outage'));
+    expect(await t.drain(10_000)).toBe(true);
+
+    const contents = Array.from({ length: 40 }, (_, i) => randomBytes(2000 + i * 100));
+    await env.stopGateway();
+    let head: Promise<boolean> | null = null;
+    let doc: Promise<void> | null = null;
+    try {
+      const t0 = Date.now();
+      const hashes = await Promise.all(contents.map((c) => store.putBlob(c)));
+      const tree = await store.writeDir(hashes.map((hash, i) => ({
+        name: `f${i}`, kind: 'file' as const, mode: 0o644, ino: 10 + i, size: contents[i]!.length, mtime: [1, 0] as [number, number], hash,
+      })));
+      expect(Date.now() - t0).toBeLessThan(15_000); // acknowledged, not waiting for the gateway
+      const queued = t.uploadStats()!.queued;
+      expect(queued).toBeGreaterThanOrEqual(41); // 40 blobs and the tree
+      expect(await filesUnder(outbox)).toHaveLength(queued); // each durably in the outbox
+      // Readable back from this process (outbox + disk cache), without the remote.
+      const fresh = new ObjectStore(t, 'acme/q');
+      expect((await fresh.getBlob(hashes[7]!)).equals(contents[7]!)).toBe(true);
+      expect((await fresh.listDir(tree)).map((e) => e.name).sort()).toEqual(contents.map((_, i) => `f${i}`).sort());
+      expect(await t.has(blobKey('acme/q', contents[3]!).key)).toBe(true); // queued counts as present
+
+      head = store.casHead(null, 0, { tree, nextIno: 100, parent: null, session: null, message: 'during outage', time: new Date().toISOString() });
+      doc = store.putJson('sessions/s1/tree.json', { tree });
+      expect(await settles(Promise.race([head, doc]), 2500)).toBe(false); // both wait for the uploads
+      const s = t.uploadStats()!;
+      expect(s.queued).toBeGreaterThanOrEqual(41);
+      expect(s.retries).toBeGreaterThan(0);
+      expect(s.oldestPendingMs).toBeGreaterThan(1000);
+      expect(remote.puts.filter((k) => k.includes('/blobs/'))).toHaveLength(1); // only the one before the outage
+    } finally {
+      await env.startGateway();
+    }
+    expect(await head).toBe(true);
+    await doc;
+    // When the head moved, everything it names was already in S3: check with a plain S3 reader.
+    const plain = new ObjectStore(new S3Backend(opts), 'acme/q');
+    const h = (await plain.getHead())!;
+    expect(h.record.message).toBe('during outage');
+    const entries = await plain.listDir(h.record.tree);
+    expect(entries).toHaveLength(40);
+    for (const e of entries) expect((await plain.getBlob(e.hash!)).equals(contents[Number(e.name.slice(1))]!)).toBe(true);
+    expect((await plain.getBlob(before)).toString()).toBe('uploaded before the outage');
+    const s = t.uploadStats()!;
+    expect(s.queued).toBe(0);
+    expect(s.oldestPendingMs).toBe(0);
+    expect(s.uploaded).toBeGreaterThanOrEqual(43); // 1 + 40 blobs + tree + head record
+    expect(remote.peak).toBeLessThanOrEqual(8);
+    expect(await filesUnder(outbox)).toEqual([]);
+    await t.close();
+  }, 120_000);
+
+  it('a new process resumes what the outbox holds; objects already in S3 are not sent again', async () => {
+    const env = cluster();
+    const opts = s3Options(env);
+    const outbox = await tempDir();
+    const cacheDir = await tempDir();
+    const items = Array.from({ length: 12 }, () => blobKey('acme/r', randomBytes(3000)));
+    const already = blobKey('acme/r', Buffer.from('already in S3'));
+    await new S3Backend(opts).put(already.key, already.stored);
+
+    await env.stopGateway();
+    try {
+      const a = await tiered(opts, outbox, cacheDir);
+      for (const it of [...items, already]) await a.t.put(it.key, it.stored);
+      expect(a.t.uploadStats()!.queued).toBe(13);
+      await a.t.close(); // "crash": nothing uploaded, everything stays in the outbox
+      expect(await filesUnder(outbox)).toHaveLength(13);
+    } finally {
+      await env.startGateway();
+    }
+
+    const b = await tiered(opts, outbox, cacheDir);
+    expect(await b.t.resumeUploads()).toBe(13);
+    expect(await b.t.has(items[0]!.key)).toBe(true);
+    expect(await b.t.drain(30_000)).toBe(true);
+    const s = b.t.uploadStats()!;
+    expect(s).toMatchObject({ queued: 0, uploaded: 12, skipped: 1, lost: 0 });
+    expect(b.remote.puts).not.toContain(already.key);
+    const plain = new S3Backend(opts);
+    for (const it of items) expect((await plain.get(it.key))!.equals(it.stored)).toBe(true);
+    expect(await filesUnder(outbox)).toEqual([]);
+    await b.t.close();
+  }, 120_000);
+
+  it('without an outbox, puts still go straight to S3', async () => {
+    const opts = s3Options(cluster());
+    const remote = new CountingS3(opts);
+    const t = new TieredBackend(remote, new DiskCache(await tempDir(), { maxBytes: 1 << 20 }));
+    const it = blobKey('acme/s', Buffer.from('sync'));
+    await t.put(it.key, it.stored);
+    expect(remote.puts).toEqual([it.key]);
+    expect(t.uploadStats()).toBeNull();
+  });
+
+  it('the daemon resumes the outbox at start and leaves what it cannot upload at shutdown', async () => {
+    const env = cluster();
+    const opts = s3Options(env);
+    const dataDir = await tempDir();
+    const outbox = join(dataDir, 'outbox');
+    Object.assign(process.env, {
+      MIC_S3_BUCKET: env.bucket, MIC_S3_PREFIX: opts.prefix, AWS_ENDPOINT_URL: env.endpoint, AWS_REGION: env.region,
+      AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey,
+    });
+    const first = Array.from({ length: 5 }, () => blobKey('acme/d', randomBytes(2000)));
+    const second = Array.from({ length: 3 }, () => blobKey('acme/d', randomBytes(2000)));
+    const plain = new S3Backend(opts);
+    const log = pino({ level: 'silent' });
+    const daemonOpts = { dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log, uploadDrainMs: 1000 };
+    const waitEmpty = async () => {
+      for (let i = 0; i < 300 && (await filesUnder(outbox)).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      return filesUnder(outbox);
+    };
+
+    await env.stopGateway();
+    try {
+      const a = await tiered(opts, outbox); // an earlier process that died with a full outbox
+      for (const it of first) await a.t.put(it.key, it.stored);
+      await a.t.close();
+    } finally {
+      await env.startGateway();
+    }
+    let d = await startDaemon(daemonOpts);
+    expect(await waitEmpty()).toEqual([]);
+    for (const it of first) expect((await plain.get(it.key))!.equals(it.stored)).toBe(true);
+
+    const backend = d.service.o.catalog.backend as TieredBackend;
+    await env.stopGateway();
+    try {
+      for (const it of second) await backend.put(it.key, it.stored); // acknowledged while down
+      const t0 = Date.now();
+      await d.close(); // drains for uploadDrainMs, then gives up
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(await filesUnder(outbox)).toHaveLength(3);
+    } finally {
+      await env.startGateway();
+    }
+    d = await startDaemon(daemonOpts);
+    expect(await waitEmpty()).toEqual([]);
+    for (const it of second) expect((await plain.get(it.key))!.equals(it.stored)).toBe(true);
+    await d.close();
+  }, 120_000);
+});
