@@ -36,6 +36,7 @@ export interface TieredStats {
 export class TieredBackend implements ObjectBackend {
   readonly stats: TieredStats = { diskHits: 0, remoteGets: 0, sharedGets: 0, remoteCorrupt: 0, cacheErrors: 0 };
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
+  private readonly caching = new Map<string, Promise<void>>();
   /** Background uploads (with opts.outboxDir), else null. */
   readonly uploads: UploadQueue | null;
 
@@ -100,8 +101,9 @@ export class TieredBackend implements ObjectBackend {
     }
     const p = this.fetch(key);
     this.inflight.set(key, p);
-    const done = () => this.inflight.delete(key);
-    p.then(done, done);
+    const done = () => { if (this.inflight.get(key) === p) this.inflight.delete(key); };
+    // kept until the disk copy is written, so a get meanwhile neither misses the cache nor fetches again
+    p.then(() => this.caching.get(key)).then(done, done);
     return p;
   }
 
@@ -114,8 +116,16 @@ export class TieredBackend implements ObjectBackend {
       this.stats.remoteCorrupt++;
       return data;
     }
-    await this.cachePut(key, data);
+    // the disk write is off the read's path; a get of the key meanwhile still shares this fetch
+    const write = this.cachePut(key, data);
+    this.caching.set(key, write);
+    void write.finally(() => { if (this.caching.get(key) === write) this.caching.delete(key); });
     return data;
+  }
+
+  /** Resolves when the disk-cache writes of fetched objects have finished. */
+  async cacheSettled(): Promise<void> {
+    await Promise.all([...this.caching.values()]);
   }
 
   async put(key: string, data: Buffer): Promise<void> {

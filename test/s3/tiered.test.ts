@@ -116,6 +116,7 @@ describe('TieredBackend over radosgw', () => {
     remote.reset();
     expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
     expect(remote.gets).toEqual([it.key]);
+    await t.cacheSettled(); // the disk copy is written off the read's path
     expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
     expect(remote.gets).toHaveLength(1);
     expect(t.stats.diskHits).toBe(1);
@@ -154,6 +155,7 @@ describe('TieredBackend over radosgw', () => {
     expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
     expect(t.cache.stats.corrupt).toBe(1);
     expect(remote.gets).toEqual([it.key]);
+    await t.cacheSettled();
     expect((await readFile(join(dir, it.key))).equals(it.stored)).toBe(true); // repaired
     expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
     expect(remote.gets).toHaveLength(1);
@@ -216,6 +218,7 @@ describe('ObjectStore over the tiered S3 backend', () => {
     // Repaired in S3: the next read fetches again and succeeds.
     await r1.put(key, encodeStored(content));
     expect((await new ObjectStore(tiered, 'acme/corrupt').getBlob(h)).equals(content)).toBe(true);
+    await tiered.cacheSettled();
     expect(cache.holds(key)).toBe(true);
   });
 
