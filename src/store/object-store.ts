@@ -45,7 +45,7 @@ export interface ObjectStoreOptions {
 /** Reads within this distance of where the last read of a blob ended count as sequential. */
 const SEQ_SLACK = 4 * 1024 * 1024;
 /** Chunks fetched concurrently by read-ahead, and by getBlob while assembling. */
-const PREFETCH_MAX = 4;
+const PREFETCH_MAX = 8;
 
 export interface HeadState { ref: HeadRef; record: HeadRecord; version: string; hash: string }
 
@@ -85,7 +85,7 @@ export class ObjectStore {
       sizeCalculation: (n) => (n.type === 'leaf' ? n.entries.length + 1 : 1),
     });
     this.putLimiter = new Limiter(opts.putConcurrency ?? 8);
-    this.readAheadBytes = opts.readAheadBytes ?? 4 * 1024 * 1024;
+    this.readAheadBytes = opts.readAheadBytes ?? 8 * 1024 * 1024;
     this.log = opts.log;
     this.trees = new TreeStore(
       { readNode: (h) => this.readNode(h), writeNode: (n) => this.writeNode(n) },
