@@ -26,6 +26,8 @@ export interface ContentSource {
   getBlob(hash: string): Promise<Buffer>;
   /** bytes [offset, offset + length) of a blob, fetching only what they need */
   readBlob(hash: string, offset: number, length: number): Promise<Buffer>;
+  /** readBlob when no I/O is needed (all in RAM), else null */
+  readCached(hash: string, offset: number, length: number): Buffer | null;
   /** the chunks of a chunked blob, null for a blob stored whole */
   blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null>;
   listDir(hash: string): Promise<TreeEntry[]>;
@@ -361,6 +363,8 @@ export class SessionFs implements FileSystem {
 
   /** A range of a base blob; JUKEBOX when the store takes longer than readWaitMs (the fetch goes on). */
   private async readBase(hash: string, offset: number, len: number): Promise<Buffer> {
+    const hit = this.o.source.readCached(hash, offset, len);
+    if (hit) return hit; // no timer for data already in RAM
     const p = this.o.source.readBlob(hash, offset, len);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<null>((res) => { timer = setTimeout(() => res(null), this.o.readWaitMs ?? READ_WAIT_MS); });

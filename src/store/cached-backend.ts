@@ -90,8 +90,8 @@ export class TieredBackend implements ObjectBackend {
     } catch {
       this.stats.cacheErrors++; // an unreadable cache must not stop reads
     }
-    if (this.uploads) {
-      const queued = await this.uploads.read(key); // not uploaded yet, or evicted from the cache meanwhile
+    if (this.uploads?.has(key)) {
+      const queued = await this.uploads.read(key); // not uploaded yet, and evicted from the cache meanwhile
       if (queued) return queued;
     }
     const running = this.inflight.get(key);
@@ -147,26 +147,21 @@ export class TieredBackend implements ObjectBackend {
    */
   async has(key: string): Promise<boolean> {
     if (!this.uploads || !isContentAddressedKey(key)) return this.remote.has(key);
-    if (this.uploads.has(key)) return true;
-    if (this.uploads.failing) return false; // don't wait for an unreachable remote
-    try {
-      return await this.remote.has(key);
-    } catch (e) {
-      if (e instanceof S3BackendError && (e.status === 0 || e.status >= 500)) return false;
-      throw e;
-    }
+    return (await this.stat(key)) !== null;
   }
 
-  /** Like has(): a queued object counts as just written. */
+  /** A queued object counts as just written; an unreachable remote as absent (see has). */
   async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
-    const queued = this.uploads && isContentAddressedKey(key) && this.uploads.has(key);
-    if (queued) return { size: 0, mtimeMs: Date.now() };
-    if (!this.remote.stat) return (await this.has(key)) ? { size: 0, mtimeMs: Date.now() } : null;
-    if (this.uploads?.failing && isContentAddressedKey(key)) return null;
+    const remote = async () => this.remote.stat
+      ? this.remote.stat(key)
+      : ((await this.remote.has(key)) ? { size: 0, mtimeMs: Date.now() } : null);
+    if (!this.uploads || !isContentAddressedKey(key)) return remote();
+    if (this.uploads.has(key)) return { size: 0, mtimeMs: Date.now() };
+    if (this.uploads.failing) return null; // don't wait for an unreachable remote
     try {
-      return await this.remote.stat(key);
+      return await remote();
     } catch (e) {
-      if (this.uploads && isContentAddressedKey(key) && e instanceof S3BackendError && (e.status === 0 || e.status >= 500)) return null;
+      if (e instanceof S3BackendError && (e.status === 0 || e.status >= 500)) return null;
       throw e;
     }
   }

@@ -58,12 +58,7 @@ export class LocalBackend implements ObjectBackend {
   }
 
   async has(key: string): Promise<boolean> {
-    try {
-      return (await stat(this.pathOf(key))).isFile();
-    } catch (e) {
-      if (isCode(e, 'ENOENT', 'ENOTDIR')) return false;
-      throw e;
-    }
+    return (await this.stat(key)) !== null;
   }
 
   async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {

@@ -148,19 +148,35 @@ export class ObjectStore {
 
   /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
   async readBlob(hash: string, offset: number, length: number): Promise<Buffer> {
+    const hit = this.readCached(hash, offset, length);
+    if (hit) return hit;
     const r = await this.resolve(hash);
     if (Buffer.isBuffer(r)) return r.subarray(offset, offset + length);
     const end = Math.min(r.size, offset + length);
     if (offset >= end) return Buffer.alloc(0);
     const first = chunkIndexAt(r, offset);
-    const last = chunkIndexAt(r, end - 1);
     const parts: Promise<Buffer>[] = [];
-    for (let i = first; i <= last; i++) parts.push(this.chunk(r.chunks[i]!));
+    for (let i = first; i <= chunkIndexAt(r, end - 1); i++) parts.push(this.chunk(r.chunks[i]!));
     this.readAhead(r, offset, end);
-    const got = await Promise.all(parts);
-    const base = r.starts[first]!;
-    if (got.length === 1) return got[0]!.subarray(offset - base, end - base);
-    return Buffer.concat(got).subarray(offset - base, end - base);
+    return joinRange(await Promise.all(parts), r.starts[first]!, offset, end);
+  }
+
+  /** readBlob without I/O: the bytes when the blob or every chunk they need is in RAM, else null. */
+  readCached(hash: string, offset: number, length: number): Buffer | null {
+    const r = this.manifests.get(hash) ?? this.blobCache.get(hash);
+    if (!r) return null;
+    if (Buffer.isBuffer(r)) return r.subarray(offset, offset + length);
+    const end = Math.min(r.size, offset + length);
+    if (offset >= end) return Buffer.alloc(0);
+    const first = chunkIndexAt(r, offset);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= chunkIndexAt(r, end - 1); i++) {
+      const b = this.blobCache.get(r.chunks[i]!.hash);
+      if (!b) return null;
+      parts.push(b);
+    }
+    this.readAhead(r, offset, end);
+    return joinRange(parts, r.starts[first]!, offset, end);
   }
 
   /** The chunks of a chunked blob in order, or null for a blob stored whole. A sizeHint (the file's size)
@@ -446,6 +462,11 @@ function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {
   }
   if (sha256Hex(data) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
   return data;
+}
+
+/** Bytes [offset, end) of consecutive chunks whose first starts at base. */
+function joinRange(parts: Buffer[], base: number, offset: number, end: number): Buffer {
+  return (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).subarray(offset - base, end - base);
 }
 
 /** Validates and rebuilds a head record with its keys in canonical order. */
