@@ -97,7 +97,7 @@ osd max object namespace len = 64
 osd op num threads per shard = 1
 osd op num shards = 2
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw data = $BASE/rgw
 rgw dns name = localhost
 rgw thread pool size = 64

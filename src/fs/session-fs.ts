@@ -26,8 +26,10 @@ export interface ContentSource {
   getBlob(hash: string): Promise<Buffer>;
   /** bytes [offset, offset + length) of a blob, fetching only what they need */
   readBlob(hash: string, offset: number, length: number): Promise<Buffer>;
-  /** readBlob when no I/O is needed (all in RAM), else null */
-  readCached(hash: string, offset: number, length: number): Buffer | null;
+  /** readBlob as consecutive slices of cached data (not to be modified) */
+  readSlices(hash: string, offset: number, length: number): Promise<Buffer[]>;
+  /** readSlices when no I/O is needed (all in RAM), else null */
+  cachedSlices(hash: string, offset: number, length: number): Buffer[] | null;
   /** the chunks of a chunked blob, null for a blob stored whole */
   blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null>;
   listDir(hash: string): Promise<TreeEntry[]>;
@@ -362,15 +364,15 @@ export class SessionFs implements FileSystem {
   }
 
   /** A range of a base blob; JUKEBOX when the store takes longer than readWaitMs (the fetch goes on). */
-  private async readBase(hash: string, offset: number, len: number): Promise<Buffer> {
-    const hit = this.o.source.readCached(hash, offset, len);
-    if (hit) return hit; // no timer for data already in RAM
-    const p = this.o.source.readBlob(hash, offset, len);
+  private async readBase(hash: string, offset: number, len: number): Promise<{ data: Buffer; release?: () => void }> {
+    const hit = this.o.source.cachedSlices(hash, offset, len);
+    if (hit) return joinPooled(hit); // no timer for data already in RAM
+    const p = this.o.source.readSlices(hash, offset, len);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<null>((res) => { timer = setTimeout(() => res(null), this.o.readWaitMs ?? READ_WAIT_MS); });
-    let data: Buffer | null;
+    let parts: Buffer[] | null;
     try {
-      data = await Promise.race([p, late]);
+      parts = await Promise.race([p, late]);
     } catch (e) {
       if (e instanceof FsError) throw e;
       this.o.log.error({ err: e, blob: hash, offset }, 'read of a base file failed');
@@ -378,7 +380,7 @@ export class SessionFs implements FileSystem {
     } finally {
       clearTimeout(timer);
     }
-    if (data) return data;
+    if (parts) return joinPooled(parts);
     p.catch((e: unknown) => this.o.log.warn({ err: e, blob: hash, offset }, 'background fetch after JUKEBOX failed'));
     throw new FsError(NfsStatus.JUKEBOX, 'store is slow; the fetch continues');
   }
@@ -487,8 +489,10 @@ export class SessionFs implements FileSystem {
       }
       data = r.data;
     }
-    else if (n.blob) data = await this.readBase(n.blob, offset, len);
-    else data = Buffer.alloc(len);
+    else if (n.blob) {
+      const r = await this.readBase(n.blob, offset, len);
+      return { data: r.data, eof: offset + r.data.length >= n.size, attrs: n.attrs(this.fsid), release: r.release };
+    } else data = Buffer.alloc(len);
     return { data, eof: offset + data.length >= n.size, attrs: n.attrs(this.fsid) };
   }
 
@@ -776,4 +780,16 @@ export class SessionFs implements FileSystem {
     for (const n of this.inodes.values()) if (n.dirty) out.push(n);
     return out;
   }
+}
+
+/** Slices as one Buffer: the slice itself, or a copy into a pooled buffer (faulted in already) to give back. */
+function joinPooled(parts: Buffer[]): { data: Buffer; release?: () => void } {
+  if (parts.length === 1) return { data: parts[0]! };
+  let total = 0;
+  for (const p of parts) total += p.length;
+  if (total > largeBuffers.size) return { data: Buffer.concat(parts, total) };
+  const pooled = largeBuffers.take();
+  let at = 0;
+  for (const p of parts) at += p.copy(pooled, at);
+  return { data: pooled.subarray(0, total), release: () => largeBuffers.give(pooled) };
 }

@@ -1,11 +1,18 @@
 // Where sessions and projects are found: session records live with their project
 // (projects/<p>/sessions/<id>/metadata.json); index/sessions/<id> names the project.
+import { LRUCache } from 'lru-cache';
 import { ObjectStore, type ObjectBackend } from '../store/index.js';
+import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { isValidSessionId } from './record.js';
 
+/** Session records read at once by list(). */
+const LIST_CONCURRENCY = 16;
+
 export class Catalog {
   private stores = new Map<string, ObjectStore>();
+  /** session id -> project: an index entry never changes once written */
+  private readonly projects = new LRUCache<string, string>({ max: 100_000 });
 
   constructor(readonly backend: ObjectBackend, private readonly cacheBytes = 256 * 1024 * 1024) {}
 
@@ -20,9 +27,13 @@ export class Catalog {
 
   async projectOf(id: string): Promise<string | null> {
     if (!isValidSessionId(id)) return null;
+    const known = this.projects.get(id);
+    if (known) return known;
     const raw = await this.backend.get(`index/sessions/${id}`);
     if (!raw) return null;
-    return (JSON.parse(raw.toString('utf8')) as { project: string }).project;
+    const project = (JSON.parse(raw.toString('utf8')) as { project: string }).project;
+    this.projects.set(id, project);
+    return project;
   }
 
   async get(id: string): Promise<SessionRecord | null> {
@@ -34,6 +45,7 @@ export class Catalog {
   async put(r: SessionRecord): Promise<void> {
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
     await this.backend.put(`index/sessions/${r.session_id}`, Buffer.from(JSON.stringify({ project: r.project })));
+    this.projects.set(r.session_id, r.project);
   }
 
   /** Rewrite an existing record (its index entry is already there). */
@@ -48,11 +60,9 @@ export class Catalog {
   }
 
   async list(): Promise<SessionRecord[]> {
-    const out: SessionRecord[] = [];
-    for (const id of await this.ids()) {
-      const r = await this.get(id);
-      if (r) out.push(r);
-    }
+    const limiter = new Limiter(LIST_CONCURRENCY);
+    const got = await Promise.all((await this.ids()).map((id) => limiter.run(() => this.get(id))));
+    const out = got.filter((r): r is SessionRecord => r !== null);
     out.sort((a, b) => a.started_at.localeCompare(b.started_at));
     return out;
   }

@@ -31,10 +31,12 @@ export interface TieredStats {
   remoteCorrupt: number;
   /** cache writes that failed (the operation itself still succeeded) */
   cacheErrors: number;
+  /** cached copies dropped because they failed the caller's check (getUnchecked, then discard) */
+  discarded: number;
 }
 
 export class TieredBackend implements ObjectBackend {
-  readonly stats: TieredStats = { diskHits: 0, remoteGets: 0, sharedGets: 0, remoteCorrupt: 0, cacheErrors: 0 };
+  readonly stats: TieredStats = { diskHits: 0, remoteGets: 0, sharedGets: 0, remoteCorrupt: 0, cacheErrors: 0, discarded: 0 };
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
   private readonly caching = new Map<string, Promise<void>>();
   /** Background uploads (with opts.outboxDir), else null. */
@@ -80,9 +82,27 @@ export class TieredBackend implements ObjectBackend {
   }
 
   async get(key: string): Promise<Buffer | null> {
+    return this.read(key, true);
+  }
+
+  /** get, except that the disk copy and the fetched bytes are not hashed here: the caller checks them. */
+  getUnchecked(key: string): Promise<Buffer | null> {
+    return this.read(key, false);
+  }
+
+  /** Drops the cached copy of an object that failed the caller's check (after its cache write, if one runs). */
+  async discard(key: string): Promise<void> {
+    if (!isContentAddressedKey(key)) return;
+    await this.caching.get(key);
+    this.inflight.delete(key); // the next get fetches anew rather than joining the bad fetch
+    this.stats.discarded++;
+    await this.cache.delete(key).catch(() => { this.stats.cacheErrors++; });
+  }
+
+  private async read(key: string, check: boolean): Promise<Buffer | null> {
     if (!isContentAddressedKey(key)) return this.remote.get(key);
     try {
-      const hit = await this.cache.get(key);
+      const hit = await this.cache.get(key, check);
       if (hit) {
         this.stats.diskHits++;
         return hit;
@@ -99,7 +119,7 @@ export class TieredBackend implements ObjectBackend {
       this.stats.sharedGets++;
       return running;
     }
-    const p = this.fetch(key);
+    const p = this.fetch(key, check);
     this.inflight.set(key, p);
     const done = () => { if (this.inflight.get(key) === p) this.inflight.delete(key); };
     // kept until the disk copy is written, so a get meanwhile neither misses the cache nor fetches again
@@ -107,11 +127,11 @@ export class TieredBackend implements ObjectBackend {
     return p;
   }
 
-  private async fetch(key: string): Promise<Buffer | null> {
+  private async fetch(key: string, check: boolean): Promise<Buffer | null> {
     this.stats.remoteGets++;
     const data = await this.remote.get(key);
     if (data === null) return null;
-    if (!verifyContentAddressed(key, data)) {
+    if (check && !verifyContentAddressed(key, data)) {
       // Not cached: the caller's own verification reports it, and the next read fetches it again.
       this.stats.remoteCorrupt++;
       return data;

@@ -64,6 +64,11 @@ export class DiskCache {
   private readonly entries = new Map<string, number>();
   private total = 0;
   private opening: Promise<void> | null = null;
+  /** directories made (or found) by this process, so a put skips its mkdir */
+  private readonly dirs = new Set<string>();
+  /** temporary names: unique per process, then a counter */
+  private readonly tmpPrefix = randomBytes(4).toString('hex');
+  private tmpSeq = 0;
 
   constructor(dir: string, opts: DiskCacheOptions) {
     this.dir = resolve(dir);
@@ -112,8 +117,11 @@ export class DiskCache {
     return isContentAddressedKey(key) && (size === undefined || size <= this.maxBytes);
   }
 
-  /** The verified bytes, or null on a miss (a corrupt entry is deleted and counts as a miss). */
-  async get(key: string): Promise<Buffer | null> {
+  /**
+   * The verified bytes, or null on a miss (a corrupt entry is deleted and counts as a miss).
+   * check=false skips the hash for a caller that checks the bytes itself (and deletes a bad entry).
+   */
+  async get(key: string, check = true): Promise<Buffer | null> {
     await this.ready();
     if (!this.entries.has(key)) {
       this.stats.misses++;
@@ -129,7 +137,7 @@ export class DiskCache {
       this.stats.misses++;
       return null;
     }
-    if (!this.verify(key, data)) {
+    if (check && !this.verify(key, data)) {
       this.stats.corrupt++;
       this.stats.misses++;
       this.forget(key);
@@ -152,10 +160,18 @@ export class DiskCache {
       return true;
     }
     const path = this.pathOf(key);
-    const tmp = `${path}~${randomBytes(6).toString('hex')}`;
+    const tmp = `${path}~${this.tmpPrefix}${(this.tmpSeq++).toString(36)}`;
     try {
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(tmp, data);
+      const dir = dirname(path);
+      if (!this.dirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.dirs.add(dir);
+      }
+      await writeFile(tmp, data).catch(async (e: unknown) => {
+        if (!isCode(e, 'ENOENT')) throw e;
+        await mkdir(dir, { recursive: true }); // removed behind our back
+        await writeFile(tmp, data);
+      });
       await rename(tmp, path);
     } catch (e) {
       await rm(tmp, { force: true });

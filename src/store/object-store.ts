@@ -56,7 +56,7 @@ export class ObjectStore {
   /** Manifests of chunked blobs, sized by chunk count. */
   private readonly manifests = new LRUCache<string, Manifest>({ maxSize: 200_000, sizeCalculation: (m) => m.chunks.length + 1 });
   /** Where the last read of each chunked blob ended (sequential detection). */
-  private readonly streams = new LRUCache<string, { end: number }>({ max: 1024 });
+  private readonly streams = new LRUCache<string, { end: number; dropped: number }>({ max: 1024 });
   private prefetching = 0;
   private readonly readAheadBytes: number;
   private readonly log: Logger | undefined;
@@ -148,26 +148,37 @@ export class ObjectStore {
 
   /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
   async readBlob(hash: string, offset: number, length: number): Promise<Buffer> {
-    const hit = this.readCached(hash, offset, length);
-    if (hit) return hit;
-    const r = await this.resolve(hash);
-    if (Buffer.isBuffer(r)) return r.subarray(offset, offset + length);
-    const end = Math.min(r.size, offset + length);
-    if (offset >= end) return Buffer.alloc(0);
-    const first = chunkIndexAt(r, offset);
-    const parts: Promise<Buffer>[] = [];
-    for (let i = first; i <= chunkIndexAt(r, end - 1); i++) parts.push(this.chunk(r.chunks[i]!));
-    this.readAhead(r, offset, end);
-    return joinRange(await Promise.all(parts), r.starts[first]!, offset, end);
+    return joinSlices(await this.readSlices(hash, offset, length));
   }
 
   /** readBlob without I/O: the bytes when the blob or every chunk they need is in RAM, else null. */
   readCached(hash: string, offset: number, length: number): Buffer | null {
+    const parts = this.cachedSlices(hash, offset, length);
+    return parts && joinSlices(parts);
+  }
+
+  /** readBlob as consecutive slices of cached chunks (no copy; do not modify them). */
+  async readSlices(hash: string, offset: number, length: number): Promise<Buffer[]> {
+    const hit = this.cachedSlices(hash, offset, length);
+    if (hit) return hit;
+    const r = await this.resolve(hash);
+    if (Buffer.isBuffer(r)) return [r.subarray(offset, offset + length)];
+    const end = Math.min(r.size, offset + length);
+    if (offset >= end) return [];
+    const first = chunkIndexAt(r, offset);
+    const parts: Promise<Buffer>[] = [];
+    for (let i = first; i <= chunkIndexAt(r, end - 1); i++) parts.push(this.chunk(r.chunks[i]!));
+    this.readAhead(r, offset, end);
+    return sliceRange(await Promise.all(parts), r.starts[first]!, offset, end);
+  }
+
+  /** readSlices without I/O: null unless the blob or every chunk the range needs is in RAM. */
+  cachedSlices(hash: string, offset: number, length: number): Buffer[] | null {
     const r = this.manifests.get(hash) ?? this.blobCache.get(hash);
     if (!r) return null;
-    if (Buffer.isBuffer(r)) return r.subarray(offset, offset + length);
+    if (Buffer.isBuffer(r)) return [r.subarray(offset, offset + length)];
     const end = Math.min(r.size, offset + length);
-    if (offset >= end) return Buffer.alloc(0);
+    if (offset >= end) return [];
     const first = chunkIndexAt(r, offset);
     const parts: Buffer[] = [];
     for (let i = first; i <= chunkIndexAt(r, end - 1); i++) {
@@ -176,7 +187,7 @@ export class ObjectStore {
       parts.push(b);
     }
     this.readAhead(r, offset, end);
-    return joinRange(parts, r.starts[first]!, offset, end);
+    return sliceRange(parts, r.starts[first]!, offset, end);
   }
 
   /** The chunks of a chunked blob in order, or null for a blob stored whole. A sizeHint (the file's size)
@@ -201,23 +212,20 @@ export class ObjectStore {
     if (hit) return Promise.resolve(hit);
     return this.once(`b:${hash}`, async () => {
       const key = this.key(objectRelKey('blobs', hash));
-      const stored = await this.backend.get(key);
-      if (!stored) throw new MissingObjectError(key);
-      this.present.set(key, true);
-      if (!isManifest(stored)) {
-        const data = decodeVerified(key, hash, stored);
-        this.blobCache.set(hash, data);
-        return data;
-      }
-      let m: Manifest;
-      try {
-        m = decodeManifest(stored);
-      } catch (e) {
-        throw new CorruptObjectError(key, (e as Error).message);
-      }
-      if (m.hash !== hash) throw new CorruptObjectError(key, 'manifest of another blob');
-      this.manifests.set(hash, m);
-      return m;
+      const r = await this.fetchChecked(key, (stored): Manifest | Buffer => {
+        if (!isManifest(stored)) return decodeVerified(key, hash, stored);
+        let m: Manifest;
+        try {
+          m = decodeManifest(stored);
+        } catch (e) {
+          throw new CorruptObjectError(key, (e as Error).message);
+        }
+        if (m.hash !== hash) throw new CorruptObjectError(key, 'manifest of another blob');
+        return m;
+      });
+      if (Buffer.isBuffer(r)) this.blobCache.set(hash, r);
+      else this.manifests.set(hash, r);
+      return r;
     });
   }
 
@@ -227,21 +235,30 @@ export class ObjectStore {
     if (hit) return Promise.resolve(hit);
     return this.once(`c:${c.hash}`, async () => {
       const key = this.key(objectRelKey('blobs', c.hash));
-      const stored = await this.backend.get(key);
-      if (!stored) throw new MissingObjectError(key);
-      const data = decodeVerified(key, c.hash, stored);
+      const data = await this.fetchChecked(key, (stored) => decodeVerified(key, c.hash, stored));
       if (data.length !== c.length) throw new CorruptObjectError(key, 'chunk length differs from its manifest');
       if (cache) this.blobCache.set(c.hash, data);
       return data;
     });
   }
 
-  /** After a sequential read ending at `end`, fetches the next readAheadBytes of chunks in the background. */
+  /**
+   * After a sequential read ending at `end`, fetches the next readAheadBytes of chunks in the background,
+   * and drops from RAM the chunks the stream passed SEQ_SLACK ago (drop-behind): one large streaming read
+   * then neither flushes the hot cache nor keeps taking fresh memory, like the ring buffer PostgreSQL gives
+   * a sequential scan. Dropped chunks stay in the tiers below (disk cache, page cache).
+   */
   private readAhead(m: Manifest, offset: number, end: number): void {
     if (this.readAheadBytes <= 0) return;
     const s = this.streams.get(m.hash);
     const seq = s !== undefined && offset >= s.end - SEQ_SLACK && offset <= s.end + SEQ_SLACK;
-    this.streams.set(m.hash, { end: seq ? Math.max(s.end, end) : end });
+    let dropped = seq ? s.dropped : 0;
+    if (seq) {
+      for (; dropped < m.chunks.length && m.starts[dropped]! + m.chunks[dropped]!.length <= offset - SEQ_SLACK; dropped++) {
+        this.blobCache.delete(m.chunks[dropped]!.hash);
+      }
+    }
+    this.streams.set(m.hash, { end: seq ? Math.max(s.end, end) : end, dropped });
     if (!seq || end >= m.size) return;
     const to = Math.min(m.size, end + this.readAheadBytes);
     for (let i = chunkIndexAt(m, end); i < m.chunks.length && m.starts[i]! < to; i++) {
@@ -431,12 +448,33 @@ export class ObjectStore {
   }
 
   /** get + decode + verify SHA-256 of the content. */
-  private async fetchVerified(key: string, hash: string): Promise<Buffer> {
-    const stored = await this.backend.get(key);
+  private fetchVerified(key: string, hash: string): Promise<Buffer> {
+    return this.fetchChecked(key, (stored) => decodeVerified(key, hash, stored));
+  }
+
+  /**
+   * Gets an immutable object and checks it with `check` (which throws CorruptObjectError on a mismatch).
+   * A backend with a cache tier hands over its cached copy unchecked, since this check covers it; a copy
+   * that fails is discarded and the object fetched again through the tier's own checks.
+   */
+  private async fetchChecked<T>(key: string, check: (stored: Buffer) => T): Promise<T> {
+    const b = this.backend;
+    const unchecked = b.getUnchecked !== undefined && b.discard !== undefined;
+    const stored = await (unchecked ? b.getUnchecked!(key) : b.get(key));
     if (!stored) throw new MissingObjectError(key);
-    const data = decodeVerified(key, hash, stored);
+    let out: T;
+    try {
+      out = check(stored);
+    } catch (e) {
+      if (!unchecked || !(e instanceof CorruptObjectError)) throw e;
+      this.log?.warn({ key, err: e.message }, 'corrupt cached object dropped; fetching it again');
+      await b.discard!(key);
+      const again = await b.get(key);
+      if (!again) throw new MissingObjectError(key);
+      out = check(again);
+    }
     this.present.set(key, true);
-    return data;
+    return out;
   }
 
   /** Runs fn once for concurrent callers with the same id. */
@@ -464,9 +502,23 @@ function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {
   return data;
 }
 
-/** Bytes [offset, end) of consecutive chunks whose first starts at base. */
-function joinRange(parts: Buffer[], base: number, offset: number, end: number): Buffer {
-  return (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).subarray(offset - base, end - base);
+/** The parts of [offset, end) in consecutive chunks whose first starts at base. */
+function sliceRange(parts: Buffer[], base: number, offset: number, end: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = base;
+  for (const p of parts) {
+    const from = Math.max(offset, at);
+    const to = Math.min(end, at + p.length);
+    if (to > from) out.push(p.subarray(from - at, to - at));
+    at += p.length;
+  }
+  return out;
+}
+
+/** One Buffer of slices (copied only when there are several). */
+export function joinSlices(parts: Buffer[]): Buffer {
+  if (parts.length === 1) return parts[0]!;
+  return parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts);
 }
 
 /** Validates and rebuilds a head record with its keys in canonical order. */

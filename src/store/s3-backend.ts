@@ -14,6 +14,7 @@ import type {
 import type { ObjectBackend } from './types.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
+import { S3Fetcher, type S3Credentials } from './s3-fetch.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkPromise: Promise<Sdk> | null = null;
@@ -123,7 +124,7 @@ export class S3Backend implements ObjectBackend {
   readonly endpoint: string | undefined;
   readonly region: string;
   private readonly opts: S3BackendOptions;
-  private clients: Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT }> | null = null;
+  private clients: Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3Fetcher }> | null = null;
   /** How conditional PUTs ended: won at once, lost (412/409/5xx resolved by reading back), re-sent. */
   readonly casStats = { won: 0, lost: 0, wonAfterReadBack: 0, resent: 0, byStatus: {} as Record<string, number> };
   private gate: Promise<void> | null = null;
@@ -170,7 +171,7 @@ export class S3Backend implements ObjectBackend {
     return this.gate;
   }
 
-  private async sdk(): Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT }> {
+  private async sdk(): Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3Fetcher }> {
     this.clients ??= (async () => {
       const sdk = await loadSdk();
       const base: S3ClientConfig = {
@@ -189,7 +190,13 @@ export class S3Backend implements ObjectBackend {
       const client = new sdk.S3Client({ ...base, maxAttempts: this.opts.maxAttempts ?? 4 });
       // A retried conditional PUT could see its own first attempt as a conflict; we resolve outcomes ourselves.
       const casClient = new sdk.S3Client({ ...base, maxAttempts: 1 });
-      return { sdk, client, casClient };
+      // object GETs (the read path) skip the SDK's middleware; credentials still come from its chain
+      const fetcher = new S3Fetcher({
+        bucket: this.bucket, region: this.region, endpoint: this.endpoint, forcePathStyle: base.forcePathStyle ?? false,
+        credentials: () => client.config.credentials() as Promise<S3Credentials>,
+        maxAttempts: this.opts.maxAttempts ?? 4, requestTimeoutMs: this.opts.requestTimeoutMs ?? 60_000,
+      });
+      return { sdk, client, casClient, fetcher };
     })();
     return this.clients;
   }
@@ -197,9 +204,10 @@ export class S3Backend implements ObjectBackend {
   /** Closes the HTTP connections. */
   async close(): Promise<void> {
     if (!this.clients) return;
-    const { client, casClient } = await this.clients;
+    const { client, casClient, fetcher } = await this.clients;
     client.destroy();
     casClient.destroy();
+    fetcher.close();
     this.clients = null;
   }
 
@@ -232,8 +240,14 @@ export class S3Backend implements ObjectBackend {
   // ---- ObjectBackend (each waits for ready()) ----
 
   async get(key: string): Promise<Buffer | null> {
-    const got = await this.getWithEtag(key, 'GET', true);
-    return got ? got.data : null;
+    const k = this.s3Key(key);
+    await this.ready();
+    const { fetcher } = await this.sdk();
+    try {
+      return await fetcher.get(k);
+    } catch (e) {
+      throw this.explain(e, 'GET', k);
+    }
   }
 
   async put(key: string, data: Buffer): Promise<void> {

@@ -9,6 +9,13 @@
 /** A byte store addressed by key. Local directory and S3 implement it. */
 export interface ObjectBackend {
   get(key: string): Promise<Buffer | null>;
+  /**
+   * Optional, for backends with a cache tier: like get, but a content-addressed object may come from the
+   * cache without the cache checking its hash, because the caller checks it and calls discard on a mismatch.
+   */
+  getUnchecked?(key: string): Promise<Buffer | null>;
+  /** Drops any cached copy of a content-addressed object (it failed the caller's check). */
+  discard?(key: string): Promise<void>;
   /** Atomic and durable once resolved; overwrites. */
   put(key: string, data: Buffer): Promise<void>;
   has(key: string): Promise<boolean>;

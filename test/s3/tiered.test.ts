@@ -161,6 +161,33 @@ describe('TieredBackend over radosgw', () => {
     expect(remote.gets).toHaveLength(1);
   });
 
+  it('ObjectStore hashes a disk-cached object once (its own check); a corrupt cache file is discarded and fetched again', async () => {
+    const dir = await tempDir();
+    const remote = s3(cluster());
+    const t = new TieredBackend(remote, new DiskCache(dir, { maxBytes: 1 << 24 }));
+    const content = Buffer.from('a file of the session\n'.repeat(2000));
+    const writer = new ObjectStore(t, 'acme/w');
+    const hash = await writer.putBlob(content);
+    const key = `projects/acme/w/blobs/${hash.slice(0, 2)}/${hash}`;
+    expect(t.cache.holds(key)).toBe(true);
+
+    const reader = new ObjectStore(t, 'acme/w'); // empty RAM cache
+    expect((await reader.getBlob(hash)).equals(content)).toBe(true);
+    expect(t.cache.stats.hits).toBe(1);
+    expect(t.cache.stats.corrupt).toBe(0);
+
+    const stored = await readFile(join(dir, key));
+    stored[stored.length - 1] ^= 0xff; // one flipped byte
+    await writeFile(join(dir, key), stored);
+    remote.reset();
+    const again = new ObjectStore(t, 'acme/w');
+    expect((await again.getBlob(hash)).equals(content)).toBe(true);
+    expect(t.stats.discarded).toBe(1);
+    expect(remote.gets).toEqual([key]); // fetched again from S3
+    await t.cacheSettled();
+    expect(verifyContentAddressed(key, await readFile(join(dir, key)))).toBe(true); // repaired
+  });
+
   it('mutable keys (refs, documents) always go to S3', async () => {
     const remote = s3(cluster());
     const t = new TieredBackend(remote, new DiskCache(await tempDir(), { maxBytes: 1 << 24 }));

@@ -157,4 +157,36 @@ describe('chunked blobs', () => {
     expect((await fresh.readBlob(h, start, 1000)).equals(data.subarray(start, start + 1000))).toBe(true);
     expect(backend.gets.filter((k) => k === blobKey(chunks[ahead]!.hash))).toEqual([]); // already in RAM
   });
+
+  it('readSlices hands out the cached chunks themselves: a range across a boundary is two slices, no copy', async () => {
+    const { root, store } = await setup();
+    const data = seeded(12 * MiB, 21);
+    const h = await store.putBlob(data);
+    const chunks = (await store.blobChunks(h))!;
+    const fresh = new ObjectStore(new CountingBackend(root), PROJECT, { readAheadBytes: 0 });
+    const boundary = chunks[0]!.length;
+    expect(fresh.cachedSlices(h, boundary - 100, 300)).toBeNull(); // nothing in RAM yet
+    const parts = await fresh.readSlices(h, boundary - 100, 300);
+    expect(parts.map((p) => p.length)).toEqual([100, 200]);
+    expect(Buffer.concat(parts).equals(data.subarray(boundary - 100, boundary + 200))).toBe(true);
+    const again = fresh.cachedSlices(h, boundary - 100, 300)!;
+    expect(again[0]!.buffer).toBe(parts[0]!.buffer); // the same memory, from the RAM cache
+    expect(await fresh.readSlices(h, data.length, 10)).toEqual([]); // at the end: nothing
+  });
+
+  it('a sequential stream drops the chunks it has passed from RAM (drop-behind); a later read still gets them', async () => {
+    const { root, store } = await setup();
+    const data = seeded(40 * MiB, 31);
+    const h = await store.putBlob(data);
+    const backend = new CountingBackend(root);
+    const fresh = new ObjectStore(backend, PROJECT, { readAheadBytes: 4 * MiB, cacheBytes: 256 * MiB });
+    for (let off = 0; off < data.length; off += MiB) {
+      expect(Buffer.concat(await fresh.readSlices(h, off, MiB)).equals(data.subarray(off, off + MiB))).toBe(true);
+    }
+    expect(fresh.cachedSlices(h, 0, 4096)).toBeNull(); // passed long ago: gone from RAM
+    expect(fresh.cachedSlices(h, data.length - 4096, 4096)).not.toBeNull(); // just read: still there
+    backend.reset();
+    expect((await fresh.readBlob(h, 0, 4096)).equals(data.subarray(0, 4096))).toBe(true); // from the backend again
+    expect(backend.gets).toHaveLength(1);
+  });
 });
