@@ -51,6 +51,9 @@ export interface DiskCacheStats {
   evictions: number;
 }
 
+/** A hit refreshes its file's mtime only when the last refresh is older than this. */
+const STAMP_MS = 10 * 60_000;
+
 function isCode(e: unknown, ...codes: string[]): boolean {
   return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
 }
@@ -64,6 +67,8 @@ export class DiskCache {
   private readonly entries = new Map<string, number>();
   private total = 0;
   private opening: Promise<void> | null = null;
+  /** key -> when its file's mtime was last set (the order a restart rebuilds) */
+  private readonly stamps = new Map<string, number>();
   /** directories made (or found) by this process, so a put skips its mkdir */
   private readonly dirs = new Set<string>();
   /** temporary names: unique per process, then a counter */
@@ -146,8 +151,12 @@ export class DiskCache {
     }
     this.stats.hits++;
     this.touch(key);
-    const now = new Date();
-    utimes(path, now, now).catch(() => {}); // recency for the next start
+    // recency for the next start, on disk at STAMP_MS granularity (not a metadata write per hit)
+    const now = Date.now();
+    if (now - (this.stamps.get(key) ?? 0) > STAMP_MS) {
+      this.stamps.set(key, now);
+      utimes(path, now / 1000, now / 1000).catch(() => {});
+    }
     return data;
   }
 
@@ -179,6 +188,7 @@ export class DiskCache {
     }
     if (!this.entries.has(key)) {
       this.entries.set(key, data.length);
+      this.stamps.set(key, Date.now());
       this.total += data.length;
       this.stats.stores++;
     }
@@ -209,6 +219,7 @@ export class DiskCache {
     const size = this.entries.get(key);
     if (size === undefined) return;
     this.entries.delete(key);
+    this.stamps.delete(key);
     this.total -= size;
   }
 
@@ -219,6 +230,7 @@ export class DiskCache {
       if (this.total <= this.maxBytes) break;
       if (key === keep) continue;
       this.entries.delete(key);
+      this.stamps.delete(key);
       this.total -= size;
       victims.push(key);
     }
@@ -247,9 +259,11 @@ export class DiskCache {
     }
     found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.key < b.key ? -1 : 1));
     this.entries.clear();
+    this.stamps.clear();
     this.total = 0;
     for (const f of found) {
       this.entries.set(f.key, f.size);
+      this.stamps.set(f.key, f.mtimeMs);
       this.total += f.size;
     }
     await this.evict();

@@ -2,7 +2,7 @@
 // ObjectStore on top of them, and backend selection from configuration.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from '../../src/store/disk-cache.js';
 import { TieredBackend } from '../../src/store/cached-backend.js';
@@ -81,6 +81,25 @@ describe('DiskCache', () => {
     // A restart with a smaller bound evicts the oldest first (order from modification times).
     const d = await DiskCache.open(dir, { maxBytes: 2 * size });
     expect(d.keys()).toEqual(items.slice(10).map((it) => it.key));
+  });
+
+  it('a hit refreshes its file\'s modification time (the order after a restart) only when that is older than 10 minutes', async () => {
+    const dir = await tempDir();
+    const [old, fresh] = [blob(randomBytes(700)), blob(randomBytes(800))];
+    const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    await a.put(old.key, old.stored);
+    await a.put(fresh.key, fresh.stored);
+    const hourAgo = Date.now() / 1000 - 3600;
+    await utimes(join(dir, old.key), hourAgo, hourAgo);
+    const before = (await stat(join(dir, fresh.key))).mtimeMs;
+    const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    expect(b.keys()).toEqual([old.key, fresh.key]); // oldest first
+    expect(await b.get(old.key)).not.toBeNull();
+    expect(await b.get(fresh.key)).not.toBeNull();
+    await expect.poll(async () => (await stat(join(dir, old.key))).mtimeMs, { timeout: 2000 }).toBeGreaterThan(hourAgo * 1000 + 3000_000);
+    expect((await stat(join(dir, fresh.key))).mtimeMs).toBe(before); // written just now: left alone
+    const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    expect(c.keys()).toEqual([fresh.key, old.key]); // the hit made it the most recent
   });
 
   it('detects a corrupt entry, deletes it and reports a miss; cleans leftovers at open', async () => {
