@@ -2,11 +2,12 @@
 // S3 benchmarks (not tests), against a real radosgw started here (scripts/s3-start.sh) and stopped at the end.
 // Prints one JSON object on stdout; progress on stderr. Requires `npm run build`.
 //
-//   node scripts/bench-s3.mjs [--read-mib 256] [--tree-mb 500] [--sessions 20] [--skip read|bucket]
+//   node scripts/bench-s3.mjs [--read-mib 256] [--rounds 5] [--tree-mb 500] [--sessions 20] [--skip read|bucket]
 //
 // 1. Cold read: a file of --read-mib random MiB sits in a head stored in S3. A fresh daemon (empty RAM and
 //    disk cache) serves a session; libnfs's nfs-cat reads the file to /dev/null. Compared with a direct
-//    SDK GET of one object holding the same bytes (streamed and discarded). Target >= 0.8.
+//    SDK GET of one object holding the same bytes (streamed and discarded). Target >= 0.8. Medians of --rounds
+//    rounds, each measuring all four reads in turn.
 // 2. Warm read: the daemon restarted on the same data directory (RAM empty, disk cache full) reads it
 //    again; compared with a daemon on the local backend reading the same file (RAM empty). Target >= 0.9.
 // 3. Bucket size: a --tree-mb tree, then --sessions sessions each changing 1% of the files and landed.
@@ -28,6 +29,7 @@ const arg = (name, dflt) => {
 const READ_MIB = Number(arg('--read-mib', '256'));
 const TREE_MB = Number(arg('--tree-mb', '500'));
 const SESSIONS = Number(arg('--sessions', '20'));
+const ROUNDS = Number(arg('--rounds', '5'));
 const skip = new Set((arg('--skip', '') || '').split(',').filter(Boolean));
 const log = (...m) => process.stderr.write(`bench-s3: ${m.join(' ')}\n`);
 const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
@@ -119,26 +121,25 @@ async function readBench(s3env) {
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'big.bin'), content);
 
-  // the direct SDK GET
+  // the direct SDK GET, mic-fs cold and warm, and the local backend, measured in turns (ROUNDS rounds),
+  // so that a machine that speeds up or slows down during the run weighs on all of them alike
   const client = s3client(S3Client, s3env);
   await client.send(new PutObjectCommand({ Bucket: s3env.MIC_S3_BUCKET, Key: 'bench-raw/big.bin', Body: content }));
-  const sdk = [];
-  for (let k = 0; k < 3; k++) {
+  const env = { ...s3env, MIC_S3_PREFIX: 'read/' };
+  const importDir = join(root, 'import');
+  mic(env, 'project', 'init', 'bench/read', '--from', src, '--data-dir', importDir);
+  const localDir = join(root, 'local');
+  mic({}, 'project', 'init', 'bench/read', '--from', src, '--data-dir', localDir);
+  const localSid = startSessionId({}, localDir, 'bench/read');
+  const sdk = [], cold = [], warm = [], local = [];
+  for (let k = 0; k < ROUNDS; k++) {
     const t0 = performance.now();
     const got = await client.send(new GetObjectCommand({ Bucket: s3env.MIC_S3_BUCKET, Key: 'bench-raw/big.bin' }));
     let n = 0;
     for await (const chunk of got.Body) n += chunk.length;
     if (n !== bytes) throw new Error('short SDK GET');
     sdk.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
-  }
-  client.destroy();
 
-  // the project in S3, imported through a first data directory
-  const env = { ...s3env, MIC_S3_PREFIX: 'read/' };
-  const importDir = join(root, 'import');
-  mic(env, 'project', 'init', 'bench/read', '--from', src, '--data-dir', importDir);
-  const cold = [], warm = [];
-  for (let k = 0; k < 3; k++) {
     const dataDir = join(root, `cold-${k}`);
     const sid = startSessionId(env, dataDir, 'bench/read');
     let d = await serve(env, dataDir);
@@ -152,20 +153,15 @@ async function readBench(s3env) {
     warm.push(w.mbps);
     await d.stop();
     rmSync(dataDir, { recursive: true, force: true });
-  }
 
-  // the local backend, same file, RAM empty
-  const localDir = join(root, 'local');
-  mic({}, 'project', 'init', 'bench/read', '--from', src, '--data-dir', localDir);
-  const sid = startSessionId({}, localDir, 'bench/read');
-  const local = [];
-  for (let k = 0; k < 3; k++) {
-    const d = await serve({}, localDir);
-    const l = nfsCatMBps(d.port, sid, 'big.bin', bytes);
+    d = await serve({}, localDir); // the local backend, same file, RAM empty
+    const l = nfsCatMBps(d.port, localSid, 'big.bin', bytes);
     if (l.sha256 !== sha) throw new Error('local read returned other bytes');
     local.push(l.mbps);
     await d.stop();
+    log(`round ${k + 1}/${ROUNDS}: sdk ${round(sdk[k], 1)} cold ${round(c.mbps, 1)} warm ${round(w.mbps, 1)} local ${round(l.mbps, 1)} MB/s`);
   }
+  client.destroy();
   rmSync(src, { recursive: true, force: true });
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return {

@@ -66,9 +66,12 @@ export class TieredBackend implements ObjectBackend {
     return this.uploads?.stats() ?? null;
   }
 
-  /** Drains for up to drainMs, then stops uploading (the rest stays in the outbox) and closes the remote. */
+  /**
+   * Drains for up to drainMs, then stops uploading (the rest stays in the outbox) and closes the remote.
+   * Disk-cache writes of fetched objects under way are finished first, so the next start finds them.
+   */
   async close(drainMs = 0): Promise<boolean> {
-    const drained = await this.drain(drainMs);
+    const [drained] = await Promise.all([this.drain(drainMs), this.cacheSettled()]);
     this.uploads?.close();
     const r = this.remote as ObjectBackend & { close?: () => Promise<void> };
     await r.close?.();

@@ -14,7 +14,8 @@ import type {
 import type { ObjectBackend } from './types.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
-import { S3Fetcher, type S3Credentials } from './s3-fetch.js';
+import type { S3Credentials } from './s3-fetch.js';
+import { S3FetchPool } from './s3-fetch-pool.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkPromise: Promise<Sdk> | null = null;
@@ -124,7 +125,7 @@ export class S3Backend implements ObjectBackend {
   readonly endpoint: string | undefined;
   readonly region: string;
   private readonly opts: S3BackendOptions;
-  private clients: Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3Fetcher }> | null = null;
+  private clients: Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3FetchPool }> | null = null;
   /** How conditional PUTs ended: won at once, lost (412/409/5xx resolved by reading back), re-sent. */
   readonly casStats = { won: 0, lost: 0, wonAfterReadBack: 0, resent: 0, byStatus: {} as Record<string, number> };
   private gate: Promise<void> | null = null;
@@ -171,7 +172,7 @@ export class S3Backend implements ObjectBackend {
     return this.gate;
   }
 
-  private async sdk(): Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3Fetcher }> {
+  private async sdk(): Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3FetchPool }> {
     this.clients ??= (async () => {
       const sdk = await loadSdk();
       const base: S3ClientConfig = {
@@ -191,7 +192,7 @@ export class S3Backend implements ObjectBackend {
       // A retried conditional PUT could see its own first attempt as a conflict; we resolve outcomes ourselves.
       const casClient = new sdk.S3Client({ ...base, maxAttempts: 1 });
       // object GETs (the read path) skip the SDK's middleware; credentials still come from its chain
-      const fetcher = new S3Fetcher({
+      const fetcher = new S3FetchPool({
         bucket: this.bucket, region: this.region, endpoint: this.endpoint, forcePathStyle: base.forcePathStyle ?? false,
         credentials: () => client.config.credentials() as Promise<S3Credentials>,
         maxAttempts: this.opts.maxAttempts ?? 4, requestTimeoutMs: this.opts.requestTimeoutMs ?? 60_000,

@@ -103,7 +103,7 @@ export class S3Fetcher {
         }
         const declared = Number(res.headers['content-length']);
         const sized = Number.isSafeInteger(declared) && declared >= 0;
-        const out = sized ? Buffer.allocUnsafe(declared) : null;
+        const out = sized ? Buffer.allocUnsafeSlow(declared) : null; // its own memory: transferable
         const parts: Buffer[] = [];
         let got = 0;
         res.on('data', (c: Buffer) => {

@@ -1,0 +1,83 @@
+// Runs S3Fetcher's GETs in a worker thread (s3-fetch-worker.ts) and hands the bodies back without a
+// copy, so the main thread, which answers NFS calls, does not also parse and copy every object body.
+// Credentials are resolved here (the SDK's chain) and sent with each request. Run from the TypeScript
+// sources (the unit tests), where no compiled worker exists, the GETs run in this thread instead.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { S3FetchError, S3Fetcher, type S3FetchOptions } from './s3-fetch.js';
+import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
+
+interface Pending { resolve: (b: Buffer | null) => void; reject: (e: Error) => void }
+
+function workerScript(): URL | null {
+  const url = new URL('./s3-fetch-worker.js', import.meta.url);
+  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
+}
+
+function toError(e: Extract<FetchReply, { error: unknown }>['error']): Error {
+  if (e.Code) return new S3FetchError(e.Code, e.status ?? 0, e.message);
+  return Object.assign(new Error(e.message), { name: e.name, code: e.code });
+}
+
+export class S3FetchPool {
+  private readonly script = workerScript();
+  private readonly local: S3Fetcher | null;
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(private readonly o: S3FetchOptions) {
+    this.local = this.script ? null : new S3Fetcher(o);
+  }
+
+  /** The object's bytes, or null when it does not exist (as S3Fetcher.get). */
+  async get(s3Key: string): Promise<Buffer | null> {
+    if (this.local) return this.local.get(s3Key);
+    const { accessKeyId, secretAccessKey, sessionToken } = await this.o.credentials();
+    const w = this.ensure();
+    const id = this.nextId++;
+    return new Promise<Buffer | null>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) w.ref(); // keep the process alive while a GET is out
+      w.postMessage({ id, key: s3Key, cred: { accessKeyId, secretAccessKey, sessionToken } } satisfies FetchRequest);
+    });
+  }
+
+  close(): void {
+    this.local?.close();
+    const w = this.worker;
+    if (w) this.fail(w, new Error('S3 fetches closed'));
+    void w?.terminate();
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const { credentials: _, ...opts } = this.o;
+    const w = new Worker(this.script!, { workerData: opts });
+    w.unref();
+    w.on('message', (m: FetchReply) => this.settle(m));
+    w.on('error', (e) => this.fail(w, e));
+    w.on('exit', (code) => this.fail(w, new Error(`the S3 fetch worker exited (${code})`)));
+    this.worker = w;
+    return w;
+  }
+
+  private settle(m: FetchReply): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (this.pending.size === 0) this.worker?.unref();
+    if ('error' in m) p.reject(toError(m.error));
+    else p.resolve(m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null);
+  }
+
+  /** The worker failed: its requests fail (callers retry as after a network error); the next starts a new one. */
+  private fail(w: Worker, e: Error): void {
+    if (this.worker !== w) return;
+    this.worker = null;
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(Object.assign(e, { code: (e as { code?: string }).code ?? 'ECONNRESET' }));
+  }
+}
