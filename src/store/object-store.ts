@@ -251,14 +251,15 @@ export class ObjectStore {
   private readAhead(m: Manifest, offset: number, end: number): void {
     if (this.readAheadBytes <= 0) return;
     const s = this.streams.get(m.hash);
-    const seq = s !== undefined && offset >= s.end - SEQ_SLACK && offset <= s.end + SEQ_SLACK;
-    let dropped = seq ? s.dropped : 0;
-    if (seq) {
+    // a first read at offset 0 counts as the start of a stream, as in Linux's initial readahead
+    const seq = s === undefined ? offset === 0 : offset >= s.end - SEQ_SLACK && offset <= s.end + SEQ_SLACK;
+    let dropped = s !== undefined && seq ? s.dropped : 0;
+    if (s !== undefined && seq) {
       for (; dropped < m.chunks.length && m.starts[dropped]! + m.chunks[dropped]!.length <= offset - SEQ_SLACK; dropped++) {
         this.blobCache.delete(m.chunks[dropped]!.hash);
       }
     }
-    this.streams.set(m.hash, { end: seq ? Math.max(s.end, end) : end, dropped });
+    this.streams.set(m.hash, { end: s !== undefined && seq ? Math.max(s.end, end) : end, dropped });
     if (!seq || end >= m.size) return;
     const to = Math.min(m.size, end + this.readAheadBytes);
     for (let i = chunkIndexAt(m, end); i < m.chunks.length && m.starts[i]! < to; i++) {
