@@ -29,6 +29,7 @@ export class S3FetchPool {
 
   constructor(private readonly o: S3FetchOptions) {
     this.local = this.script ? null : new S3Fetcher(o);
+    if (this.script) this.ensure(); // started now, so the first read does not wait for it
   }
 
   /** The object's bytes, or null when it does not exist (as S3Fetcher.get). */
@@ -56,6 +57,8 @@ export class S3FetchPool {
     const { credentials: _, ...opts } = this.o;
     const w = new Worker(this.script!, { workerData: opts });
     w.unref();
+    // an unref before the thread is up does not hold: idle, it must not keep the process alive
+    w.once('online', () => { if (this.pending.size === 0) w.unref(); });
     w.on('message', (m: FetchReply) => this.settle(m));
     w.on('error', (e) => this.fail(w, e));
     w.on('exit', (code) => this.fail(w, new Error(`the S3 fetch worker exited (${code})`)));
