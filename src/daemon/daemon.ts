@@ -30,6 +30,8 @@ export interface DaemonConfig {
   apiPortOptional?: boolean;
   /** background sealer: record a changed session's tree.json this long after its last change (ms); null/undefined: off */
   sealDelayMs?: number | null;
+  /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
+  readWaitMs?: number;
   /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
   uploadDrainMs?: number;
 }
@@ -58,7 +60,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
   const writeVerifier = randomBytes(8);
   const exports = new SessionExports({
-    catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow: new AllowList(cfg.allow), log: cfg.log,
+    catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow: new AllowList(cfg.allow), log: cfg.log, readWaitMs: cfg.readWaitMs,
   });
   await exports.preload();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });

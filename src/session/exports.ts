@@ -21,6 +21,8 @@ export interface SessionExportsOptions {
   writeVerifier: Buffer;
   allow: AllowList;
   log: Logger;
+  /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
+  readWaitMs?: number;
 }
 
 export class SessionExports implements ExportTable {
@@ -62,6 +64,7 @@ export class SessionExports implements ExportTable {
         dir: this.dirOf(r.session_id),
         handles: this.o.handles,
         writeVerifier: this.o.writeVerifier,
+        readWaitMs: this.o.readWaitMs,
         log: this.o.log.child({ session: r.session_id }),
         claimed,
       })).then((fs) => {

@@ -52,6 +52,7 @@ export interface OpenFsOptions {
   writeVerifier: Buffer;
   log: Logger;
   claimed: Claimed;
+  readWaitMs?: number;
 }
 
 /** Opens a session's filesystem on the tree it starts from. */
@@ -67,6 +68,7 @@ export async function openSessionFs(r: SessionRecord, o: OpenFsOptions): Promise
     owner: r.owner,
     writeVerifier: o.writeVerifier,
     log: o.log,
+    readWaitMs: o.readWaitMs,
   });
   bases.set(fs, start);
   if (start.tree !== r.base.tree) o.log.info({ session: r.session_id, tree: start.tree }, 'session resumed from its recorded tree');

@@ -114,6 +114,14 @@ describe('mic CLI without a daemon', () => {
     expect(missing.code).toBe(1);
     expect(missing.json().error).toBe('not_found');
   });
+
+  it('serve refuses a bad --read-wait (or MIC_READ_WAIT_MS) with a one-line reason', async () => {
+    for (const [args, env] of [[['--read-wait', '0'], {}], [['--read-wait', 'soon'], {}], [[], { MIC_READ_WAIT_MS: '-5' }]] as const) {
+      const r = await runMic(['serve', '--port', '0', '--api-port', 'off', ...args, '--data-dir', dataDir], { env: { ...env } });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toMatch(/^mic: --read-wait: not a number of milliseconds from 1 to 600000: /);
+    }
+  });
 });
 
 describe('mic CLI with a daemon serving the data dir', () => {

@@ -21,6 +21,10 @@ export interface S3Env {
   stopGateway(): Promise<void>;
   /** Starts radosgw again on the same port and cluster; resolves once it answers HTTP. */
   startGateway(): Promise<void>;
+  /** Freezes radosgw (SIGSTOP to its PID): connections are accepted, nothing is answered: a hung S3. */
+  pauseGateway(): Promise<void>;
+  /** Lets a paused radosgw run again (SIGCONT). */
+  resumeGateway(): Promise<void>;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; out: string; err: string }> {
@@ -116,6 +120,12 @@ async function startGateway(base: string, endpoint: string): Promise<void> {
   throw new Error(`radosgw did not answer on ${endpoint} after a restart`);
 }
 
+async function signalGateway(base: string, signal: NodeJS.Signals): Promise<void> {
+  const pid = await gatewayPid(base);
+  if (!pid) throw new Error(`radosgw of ${base} is not running`);
+  process.kill(pid, signal);
+}
+
 /** Starts a cluster; resolves with its endpoint and a stop function. */
 export async function startCluster(): Promise<S3Env & { stop: () => Promise<void> }> {
   const { slot, lock } = await claimSlot();
@@ -127,6 +137,7 @@ export async function startCluster(): Promise<S3Env & { stop: () => Promise<void
     MEMSTORE_BYTES: String(1024 ** 3),
   };
   const stop = async () => {
+    await signalGateway(base, 'SIGCONT').catch(() => {}); // never leave it frozen
     await run('bash', [join(ROOT, 'scripts/s3-stop.sh'), base], {}, 60_000);
     await rm(lock, { recursive: true, force: true });
   };
@@ -143,6 +154,8 @@ export async function startCluster(): Promise<S3Env & { stop: () => Promise<void
     endpoint,
     stopGateway: () => stopGateway(base, endpoint),
     startGateway: () => startGateway(base, endpoint),
+    pauseGateway: () => signalGateway(base, 'SIGSTOP'),
+    resumeGateway: () => signalGateway(base, 'SIGCONT'),
     accessKeyId: vars.AWS_ACCESS_KEY_ID!,
     secretAccessKey: vars.AWS_SECRET_ACCESS_KEY!,
     region: vars.AWS_REGION ?? 'us-east-1',
