@@ -1,8 +1,8 @@
 // A local SSD cache of immutable, content-addressed objects (blobs, trees, head records), bounded in
 // bytes with least-recently-used eviction. Files live at <dir>/<key>, so the cache survives restarts:
-// opening it scans the directory and orders entries by modification time, which a hit refreshes.
-// Every entry is verified against the hash in its key when read back; a corrupt one is deleted and
-// reported as a miss, so the caller fetches it again.
+// opening it scans the directory and orders entries by modification time, which a hit refreshes (at most every 10 minutes).
+// Every entry is verified against the hash in its key when read back (unless the caller checks it
+// itself: get(key, false)); a corrupt one is deleted and reported as a miss, so the caller fetches it again.
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
