@@ -63,12 +63,10 @@ export class DiskCache {
   readonly maxBytes: number;
   readonly stats: DiskCacheStats = { hits: 0, misses: 0, corrupt: 0, stores: 0, evictions: 0 };
   private readonly verify: (key: string, data: Buffer) => boolean;
-  /** key -> size, least recently used first */
-  private readonly entries = new Map<string, number>();
+  /** key -> its size and when its file's mtime was last set (the order a restart rebuilds); least recently used first */
+  private readonly entries = new Map<string, { size: number; stamp: number }>();
   private total = 0;
   private opening: Promise<void> | null = null;
-  /** key -> when its file's mtime was last set (the order a restart rebuilds) */
-  private readonly stamps = new Map<string, number>();
   /** directories made (or found) by this process, so a put skips its mkdir */
   private readonly dirs = new Set<string>();
   /** temporary names: unique per process, then a counter */
@@ -150,11 +148,11 @@ export class DiskCache {
       return null;
     }
     this.stats.hits++;
-    this.touch(key);
+    const e = this.touch(key);
     // recency for the next start, on disk at STAMP_MS granularity (not a metadata write per hit)
     const now = Date.now();
-    if (now - (this.stamps.get(key) ?? 0) > STAMP_MS) {
-      this.stamps.set(key, now);
+    if (e && now - e.stamp > STAMP_MS) {
+      e.stamp = now;
       utimes(path, now / 1000, now / 1000).catch(() => {});
     }
     return data;
@@ -187,8 +185,7 @@ export class DiskCache {
       throw e;
     }
     if (!this.entries.has(key)) {
-      this.entries.set(key, data.length);
-      this.stamps.set(key, Date.now());
+      this.entries.set(key, { size: data.length, stamp: Date.now() });
       this.total += data.length;
       this.stats.stores++;
     }
@@ -208,29 +205,29 @@ export class DiskCache {
     return join(this.dir, key);
   }
 
-  private touch(key: string): void {
-    const size = this.entries.get(key);
-    if (size === undefined) return;
+  /** Makes the entry the most recently used; returns it. */
+  private touch(key: string): { size: number; stamp: number } | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
     this.entries.delete(key);
-    this.entries.set(key, size);
+    this.entries.set(key, e);
+    return e;
   }
 
   private forget(key: string): void {
-    const size = this.entries.get(key);
-    if (size === undefined) return;
+    const e = this.entries.get(key);
+    if (e === undefined) return;
     this.entries.delete(key);
-    this.stamps.delete(key);
-    this.total -= size;
+    this.total -= e.size;
   }
 
   /** Removes least recently used entries until the total fits (never `keep`, the entry just added). */
   private async evict(keep?: string): Promise<void> {
     const victims: string[] = [];
-    for (const [key, size] of this.entries) {
+    for (const [key, { size }] of this.entries) {
       if (this.total <= this.maxBytes) break;
       if (key === keep) continue;
       this.entries.delete(key);
-      this.stamps.delete(key);
       this.total -= size;
       victims.push(key);
     }
@@ -259,11 +256,9 @@ export class DiskCache {
     }
     found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.key < b.key ? -1 : 1));
     this.entries.clear();
-    this.stamps.clear();
     this.total = 0;
     for (const f of found) {
-      this.entries.set(f.key, f.size);
-      this.stamps.set(f.key, f.mtimeMs);
+      this.entries.set(f.key, { size: f.size, stamp: f.mtimeMs });
       this.total += f.size;
     }
     await this.evict();

@@ -151,12 +151,6 @@ export class ObjectStore {
     return joinSlices(await this.readSlices(hash, offset, length));
   }
 
-  /** readBlob without I/O: the bytes when the blob or every chunk they need is in RAM, else null. */
-  readCached(hash: string, offset: number, length: number): Buffer | null {
-    const parts = this.cachedSlices(hash, offset, length);
-    return parts && joinSlices(parts);
-  }
-
   /** readBlob as consecutive slices of cached chunks (no copy; do not modify them). */
   async readSlices(hash: string, offset: number, length: number): Promise<Buffer[]> {
     const hit = this.cachedSlices(hash, offset, length);
@@ -251,15 +245,14 @@ export class ObjectStore {
   private readAhead(m: Manifest, offset: number, end: number): void {
     if (this.readAheadBytes <= 0) return;
     const s = this.streams.get(m.hash);
-    // a first read at offset 0 counts as the start of a stream, as in Linux's initial readahead
-    const seq = s === undefined ? offset === 0 : offset >= s.end - SEQ_SLACK && offset <= s.end + SEQ_SLACK;
-    let dropped = s !== undefined && seq ? s.dropped : 0;
-    if (s !== undefined && seq) {
-      for (; dropped < m.chunks.length && m.starts[dropped]! + m.chunks[dropped]!.length <= offset - SEQ_SLACK; dropped++) {
-        this.blobCache.delete(m.chunks[dropped]!.hash);
-      }
+    const goesOn = s !== undefined && offset >= s.end - SEQ_SLACK && offset <= s.end + SEQ_SLACK;
+    // a first read at offset 0 starts a stream, as in Linux's initial readahead
+    const seq = goesOn || (s === undefined && offset === 0);
+    let dropped = goesOn ? s.dropped : 0;
+    for (; goesOn && dropped < m.chunks.length && m.starts[dropped]! + m.chunks[dropped]!.length <= offset - SEQ_SLACK; dropped++) {
+      this.blobCache.delete(m.chunks[dropped]!.hash);
     }
-    this.streams.set(m.hash, { end: s !== undefined && seq ? Math.max(s.end, end) : end, dropped });
+    this.streams.set(m.hash, { end: goesOn ? Math.max(s.end, end) : end, dropped });
     if (!seq || end >= m.size) return;
     const to = Math.min(m.size, end + this.readAheadBytes);
     for (let i = chunkIndexAt(m, end); i < m.chunks.length && m.starts[i]! < to; i++) {
@@ -517,7 +510,7 @@ function sliceRange(parts: Buffer[], base: number, offset: number, end: number):
 }
 
 /** One Buffer of slices (copied only when there are several). */
-export function joinSlices(parts: Buffer[]): Buffer {
+function joinSlices(parts: Buffer[]): Buffer {
   if (parts.length === 1) return parts[0]!;
   return parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts);
 }
