@@ -6,6 +6,7 @@ import { projectCommand } from './project.js';
 import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
+import { exportGitCommand, importGitCommand } from './git.js';
 
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
@@ -23,7 +24,7 @@ program.hook('preAction', () => {
 });
 
 program.addCommand(serveCommand());
-program.addCommand(projectCommand());
+program.addCommand(projectCommand().addCommand(importGitCommand()).addCommand(exportGitCommand()));
 program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());

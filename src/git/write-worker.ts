@@ -1,0 +1,38 @@
+// Worker thread of WriteBehindBackend: compresses blobs and writes objects into the local data directory
+// with synchronous calls (temp file + rename, no fsync: the caller runs one syncfs when it is done).
+import { mkdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { encodeStored } from '../store/codec.js';
+
+export interface WriteItem { path: string; data: Uint8Array; encode: boolean }
+export type WriteRequest = { id: number; items: WriteItem[] };
+export type WriteReply = { id: number; done: number; bytes: number; error?: string };
+
+const dirs = new Set<string>();
+let seq = 0;
+
+function writeOne(it: WriteItem): number {
+  const data = it.encode ? encodeStored(Buffer.from(it.data.buffer, it.data.byteOffset, it.data.byteLength)) : it.data;
+  const dir = dirname(it.path);
+  if (!dirs.has(dir)) { mkdirSync(dir, { recursive: true }); dirs.add(dir); }
+  const tmp = `${it.path}~tmp.${process.pid}.w${seq++}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, it.path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return data.length;
+}
+
+parentPort?.on('message', (m: WriteRequest) => {
+  let bytes = 0;
+  try {
+    for (const it of m.items) bytes += writeOne(it);
+    parentPort!.postMessage({ id: m.id, done: m.items.length, bytes } satisfies WriteReply);
+  } catch (e) {
+    parentPort!.postMessage({ id: m.id, done: 0, bytes, error: (e as Error).message } satisfies WriteReply);
+  }
+});
