@@ -78,6 +78,8 @@ export interface HeadView {
   time: string;
   /** the landing session's goal */
   goal?: string | null;
+  /** heads imported by import-git: the commit they came from */
+  git_commit?: string;
 }
 
 export interface LandBody { session: SessionView; head: HeadView; attempts: number }

@@ -143,8 +143,34 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
       }
     }
 
+    // submodules: an imported head has its commit's; any other head keeps its parent's
+    const links = new Map<string, Record<string, string>>();
+    const gitlinksOf = async (head: string): Promise<Record<string, string>> => {
+      const path: string[] = [];
+      let h: string | null = head;
+      let found: Record<string, string> = {};
+      while (h) {
+        const known = links.get(h) ?? (nodes.get(h)?.info ? nodes.get(h)!.info!.gitlinks ?? {} : undefined);
+        if (known) { found = known; break; }
+        const sha = importedHead.get(h);
+        if (sha) {
+          const rec = await store.getHeadRecord(h);
+          const sess = rec.session ? (await catalog.get(rec.session)) as Rec | null : null;
+          if (sess?.git?.commit === sha) { found = sess.git.gitlinks ?? {}; break; }
+        }
+        path.push(h);
+        h = (nodes.get(h)?.rec ?? await store.getHeadRecord(h)).parent;
+      }
+      for (const p of path) links.set(p, found);
+      links.set(head, found);
+      return found;
+    };
+    for (const n of order) {
+      n.gitlinks = await gitlinksOf(n.head);
+      if (n.rec.parent) await gitlinksOf(n.rec.parent);
+    }
     const tipNode = nodes.get(cur.hash)!;
-    if (order.length) await writeStream(store, dir, branch, order, nodes, missingParents, result, o);
+    if (order.length) await writeStream(store, dir, branch, order, nodes, missingParents, result, o, (h) => links.get(h) ?? {});
     else {
       const ok = await git(['update-ref', `refs/heads/${branch}`, tipNode.oid!], { cwd: dir, allowFail: true });
       if (ok.code !== 0) throw new GitError(`cannot move ${branch}: ${ok.stderr}`);
@@ -166,7 +192,7 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
 interface Prepared { changes: Buffer[]; blobs: Map<string, Buffer> }
 
 async function writeStream(store: ObjectStore, dir: string, branch: string, order: Node[], nodes: Map<string, Node>,
-  missingParents: Set<string>, result: ExportResult, o: ExportOptions): Promise<void> {
+  missingParents: Set<string>, result: ExportResult, o: ExportOptions, parentLinks: (head: string) => Record<string, string>): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'mic-export-'));
   const marksFile = path.join(tmp, 'marks');
   const fi = gitStream(['fast-import', '--quiet', `--export-marks=${marksFile}`], dir);
@@ -201,7 +227,7 @@ async function writeStream(store: ObjectStore, dir: string, branch: string, orde
       }
     }));
     // submodules recorded by import-git
-    const before = n.rec.parent ? nodes.get(n.rec.parent)?.gitlinks ?? {} : {};
+    const before = n.rec.parent ? parentLinks(n.rec.parent) : {};
     for (const [p, sha] of Object.entries(n.gitlinks)) {
       if (before[p] !== sha) mods.push(Buffer.concat([Buffer.from(`M 160000 ${sha} `), quotePath(bytesOf(p)), Buffer.from('\n')]));
     }
