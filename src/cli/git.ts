@@ -40,17 +40,33 @@ export function exportGitCommand(): Command {
     .argument('<project>', 'org/name')
     .argument('<repo-dir>', 'git repository (created when missing)')
     .option('--branch <branch>', 'branch to move to the project head (default mic/<name>)')
+    .option('--after-land', 'keep running: export again after each landing (the head is checked every --interval seconds)')
+    .option('--interval <s>', 'with --after-land: seconds between checks of the head', '2')
     .option('--json', 'print JSON')
     .action(async (project: string, repoDir: string, o, c: Command) => {
       const catalog = openCatalog(dataDirOf(c));
-      const bar = progress('export-git');
-      const r = await exportGit(catalog, project, repoDir, {
-        branch: o.branch, onProgress: (p) => bar.update(p.done, p.total),
-      }).finally(() => bar.stop());
-      if (o.json) printJson(r);
-      else {
-        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-        out(`${project}: exported ${r.exported} heads (${r.reused} already there) to ${r.branch} ${r.commit?.slice(0, 12) ?? ''}`);
+      const once = async () => {
+        const bar = progress('export-git');
+        const r = await exportGit(catalog, project, repoDir, {
+          branch: o.branch, onProgress: (p) => bar.update(p.done, p.total),
+        }).finally(() => bar.stop());
+        if (o.json) out(JSON.stringify(r));
+        else {
+          for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+          out(`${project}: exported ${r.exported} heads (${r.reused} already there) to ${r.branch} ${r.commit?.slice(0, 12) ?? ''}`);
+        }
+      };
+      await once();
+      if (!o.afterLand) return;
+      const store = catalog.store(project);
+      const ms = Math.max(0.1, Number(o.interval) || 2) * 1000;
+      let last = (await store.getHead())?.hash;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, ms));
+        const h = (await store.getHead())?.hash;
+        if (h === last) continue;
+        last = h;
+        await once().catch((e: Error) => process.stderr.write(`mic: export-git: ${e.message}\n`));
       }
     });
 }

@@ -89,7 +89,9 @@ export class WriteBehindBackend implements ObjectBackend {
     this.batch = [];
     this.inflightBatches.set(id, b.map((x) => ({ key: x.key, q: this.queued.get(x.key)! })));
     this.running++;
-    this.worker!.postMessage({ id, items: b.map((x) => x.item) } satisfies WriteRequest);
+    // each item's bytes in an ArrayBuffer of their own, transferred: cloning a view would copy its whole backing buffer
+    const items = b.map((x) => ({ ...x.item, data: new Uint8Array(x.item.data) }));
+    this.worker!.postMessage({ id, items } satisfies WriteRequest, items.map((i) => i.data.buffer as ArrayBuffer));
   }
 
   private onReply(m: WriteReply): void {

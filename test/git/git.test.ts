@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runMic } from '../lib/daemon.js';
+import { spawn } from 'node:child_process';
+import { CLI, runMic } from '../lib/daemon.js';
 import { http, tempDir, testDaemon, type TestDaemon } from '../session/helpers.js';
 import { IMPORT_STATE, type ImportState } from '../../src/git/state.js';
 import { addCommit, git, gitBuf, LATIN1_NAME, lsTree, makeRepo, micTree, projectStore } from './repo.js';
@@ -175,6 +176,24 @@ describe.sequential('import-git and export-git', () => {
       expect(conflict.code).not.toBe(0);
       expect(conflict.stderr).toContain('conflict: README.md');
       expect((await projectStore(dataDir, P).getHead())!.hash).toBe(head.hash);
+    }, 120_000);
+
+    it('export-git --after-land exports each new landing', async () => {
+      const target = join(root, 'export-watch');
+      const child = spawn(process.execPath, [CLI, 'project', 'export-git', P, target, '--after-land', '--interval', '0.2', '--data-dir', dataDir], { stdio: 'ignore' });
+      try {
+        const waitFor = async (pred: () => boolean) => {
+          for (let i = 0; i < 600 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
+          expect(pred()).toBe(true);
+        };
+        const tip = () => { try { return git(target, 'log', '-1', '--format=%B', 'mic/demo'); } catch { return ''; } };
+        await waitFor(() => tip() !== '');
+        const s = await t.api.create({ project: P, goal: 'watched landing', files: [{ path: 'watched.txt', change_type: 'added', content: 'w\n' }] });
+        await waitFor(() => tip().includes(`Mic-Session: ${s.session.session_id}`));
+        expect(git(target, 'show', 'mic/demo:watched.txt')).toBe('w');
+      } finally {
+        child.kill('SIGTERM');
+      }
     }, 120_000);
 
     it('the HTTP API runs both as background jobs with progress', async () => {
