@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { EMPTY_TREE, type HeadRecord, type ObjectStore } from '../store/index.js';
+import { EMPTY_TREE, ObjectStore, type HeadRecord } from '../store/index.js';
+import { syncReads } from './sync-read.js';
 import type { Catalog } from '../session/catalog.js';
 import type { SessionRecord } from '../session/record.js';
 import { diffTrees } from '../session/changes.js';
@@ -82,7 +83,7 @@ function messageOf(n: Node): Buffer {
 
 export async function exportGit(catalog: Catalog, project: string, repoDir: string, o: ExportOptions = {}): Promise<ExportResult> {
   requireGit();
-  const store = catalog.store(project);
+  const store = new ObjectStore(syncReads(catalog.backend), project, { cacheBytes: 64 * 1024 * 1024 });
   const cur = await store.getHead();
   if (!cur) throw new GitError(`project ${project} has no head`);
   const dir = await targetRepo(repoDir);
