@@ -56,11 +56,11 @@ export function exportGitCommand(): Command {
           out(`${project}: exported ${r.exported} heads (${r.reused} already there) to ${r.branch} ${r.commit?.slice(0, 12) ?? ''}`);
         }
       };
+      const store = catalog.store(project);
+      let last = (await store.getHead())?.hash; // read first: a landing during the export is exported next
       await once();
       if (!o.afterLand) return;
-      const store = catalog.store(project);
       const ms = Math.max(0.1, Number(o.interval) || 2) * 1000;
-      let last = (await store.getHead())?.hash;
       for (;;) {
         await new Promise((r) => setTimeout(r, ms));
         const h = (await store.getHead())?.hash;

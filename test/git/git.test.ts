@@ -53,6 +53,12 @@ describe.sequential('import-git and export-git', () => {
     expect(nested).toEqual(['x.txt']);
   });
 
+  it('without git on PATH, the two commands fail with one clear line', async () => {
+    const r = await runMic(['project', 'import-git', 'acme/nogit', repo, '--data-dir', dataDir], { env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('mic: git is not installed or not on PATH (import-git and export-git need it)');
+  });
+
   it('imports every commit as a head whose tree matches git ls-tree -r, one landed session each', async () => {
     const r = await ok(dataDir, 'project', 'import-git', P, repo, '--json');
     const out = JSON.parse(r.stdout);
@@ -103,6 +109,20 @@ describe.sequential('import-git and export-git', () => {
     expect(again.exported).toBe(0);
     expect(gitBuf(target, 'ls-tree', '-r', '--name-only', '-z', 'main').includes(LATIN1_NAME)).toBe(true);
   }, 120_000);
+
+  it('--first-parent imports the chain only; exporting it elsewhere says which merges lost a parent', async () => {
+    const out = JSON.parse((await ok(dataDir, 'project', 'import-git', 'acme/fp', repo, '--first-parent', '--json')).stdout);
+    expect(out.imported).toBe(git(repo, 'rev-list', '--first-parent', 'main').split('\n').length);
+    const r = JSON.parse((await ok(dataDir, 'project', 'export-git', 'acme/fp', join(root, 'export-fp'), '--json')).stdout);
+    const side = git(repo, 'rev-parse', 'feature');
+    expect(r.warnings.join('\n')).toContain(`parent ${side.slice(0, 12)} was not imported`);
+    git(join(root, 'export-fp'), 'fsck', '--strict');
+    // into a clone of the source the side branch is there: every id comes back
+    const clone = join(root, 'clone-fp.git');
+    git(root, 'clone', '-q', '--bare', repo, clone);
+    const again = JSON.parse((await ok(dataDir, 'project', 'export-git', 'acme/fp', clone, '--branch', 'mic-fp', '--json')).stdout);
+    expect(again.commit).toBe(git(repo, 'rev-parse', 'main'));
+  }, 60_000);
 
   it('re-import is incremental: only new commits, onto the same chain', async () => {
     const c1 = addCommit(repo, 'later.txt', 'later\n', 'a later commit');
@@ -180,11 +200,14 @@ describe.sequential('import-git and export-git', () => {
 
     it('export-git --after-land exports each new landing', async () => {
       const target = join(root, 'export-watch');
-      const child = spawn(process.execPath, [CLI, 'project', 'export-git', P, target, '--after-land', '--interval', '0.2', '--data-dir', dataDir], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [CLI, 'project', 'export-git', P, target, '--after-land', '--interval', '0.2', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      child.stdout.on('data', (b: Buffer) => { said += b.toString(); });
+      child.stderr.on('data', (b: Buffer) => { said += b.toString(); });
       try {
         const waitFor = async (pred: () => boolean) => {
-          for (let i = 0; i < 600 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
-          expect(pred()).toBe(true);
+          for (let i = 0; i < 900 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
+          expect(pred(), said).toBe(true);
         };
         const tip = () => { try { return git(target, 'log', '-1', '--format=%B', 'mic/demo'); } catch { return ''; } };
         await waitFor(() => tip() !== '');

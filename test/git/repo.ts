@@ -15,7 +15,7 @@ let clock = 1_700_000_000;
 export function git(cwd: string, ...args: string[]): string {
   clock += 60;
   const date = `${clock} +0200`;
-  return execFileSync('git', args, { cwd, env: { ...ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }, maxBuffer: 1 << 28 }).toString('utf8').trim();
+  return execFileSync('git', args, { cwd, env: { ...ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }, maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'pipe'] }).toString('utf8').trim();
 }
 
 export function gitBuf(cwd: string, ...args: string[]): Buffer {
