@@ -68,6 +68,7 @@ export class SessionExports implements ExportTable {
         log: this.o.log.child({ session: r.session_id }),
         claimed,
       })).then((fs) => {
+        fs.onChange = () => this.o.catalog.events.filesChanged(r.session_id);
         this.byFsid.set(fsid, { id: r.session_id, fs });
         this.fsidById.set(r.session_id, fsid);
         return fs;
