@@ -4,7 +4,7 @@
 // Run by `npm run build`; `--no-check` skips the type check.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -22,12 +22,14 @@ await build({
   bundle: true,
   minify: true,
   format: 'esm',
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   target: ['chrome100', 'firefox100', 'safari15'],
   legalComments: 'linked',
   logLevel: 'warning',
 });
 const weight = {};
-for (const f of ['app.js', 'app.css']) {
+for (const f of readdirSync(out).filter((n) => /\.(js|css)$/.test(n))) {
   const data = readFileSync(path.join(out, f));
   const gz = gzipSync(data, { level: 9 });
   writeFileSync(path.join(out, f + '.gz'), gz);

@@ -1,9 +1,8 @@
 // Actions on a live session: land (conflicts shown file by file with the three versions), rebase,
 // suspend/resume, abandon, a note or a decision. Each asks for confirmation and shows its result.
-import { h, clear, link } from './dom.js';
+import { h, clear, link, loadCode } from './dom.js';
 import { HttpError, asText, blob, enc, post, projPath } from './api.js';
 import { confirmDialog } from './dialog.js';
-import { renderFile } from './diff-view.js';
 import { short } from './format.js';
 
 interface Side { kind: string; hash: string | null; size: number; target?: string }
@@ -17,6 +16,7 @@ async function sideView(project: string, path: string, label: string, s: Side | 
   if (!s.hash) { col.appendChild(h('p', { class: 'muted' }, 'empty file')); return col; }
   if (s.size > 1024 * 1024) { col.appendChild(h('p', { class: 'muted' }, `${s.size} bytes, too large to show`)); return col; }
   const text = asText(await blob(project, s.hash));
+  const { renderFile } = await loadCode();
   col.appendChild(text === null ? h('p', { class: 'muted' }, `binary, ${s.size} bytes`) : renderFile(text, path));
   return col;
 }

@@ -1,9 +1,8 @@
 // A list of file changes (a session's, a head's, or between two heads): badge, path, size and lines,
 // each row expandable to the diff (unified or side by side) or the content. Content is fetched on expand.
-import { h, clear } from './dom.js';
+import { h, clear, loadCode } from './dom.js';
 import { asText, blob, projPath, enc } from './api.js';
 import { changeBadge, size } from './format.js';
-import { renderDiff, renderFile } from './diff-view.js';
 
 export interface Change {
   path: string;
@@ -50,7 +49,7 @@ function viewer(project: string, c: Change, rawHref: string | null): HTMLElement
       c.change_type === 'deleted' ? version(project, null, 'file') : version(project, c.hash, c.kind, c.target),
     ]);
     try {
-      const [before, after] = await versions;
+      const [[before, after], { renderDiff, renderFile }] = await Promise.all([versions, loadCode()]);
       if ((c.change_type !== 'added' && before.text === null) || (c.change_type !== 'deleted' && after.text === null)) {
         clear(out, h('p', { class: 'muted' }, `Binary file (${size(c.change_type === 'deleted' ? before.bytes : after.bytes)}).`));
         return;
@@ -73,35 +72,74 @@ export interface ChangeListOptions {
   open?: Set<string>;
 }
 
+/** One row, cloned from a template: a thousand rows cost a thousand clones and text assignments. */
+let rowTemplate: HTMLLIElement | null = null;
+function rowFor(c: Change): HTMLLIElement {
+  rowTemplate ??= h('li', { class: 'change' },
+    h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false' },
+      h('span', { class: 'badge change' }), h('span', { class: 'path' }), h('span', { class: 'size' }), h('span', { class: 'lines' })));
+  const li = rowTemplate.cloneNode(true) as HTMLLIElement;
+  li.classList.add(c.change_type);
+  li.dataset.path = c.path;
+  li.dataset.change = c.change_type;
+  const btn = li.firstElementChild as HTMLButtonElement;
+  const [badge, path, sz, lines] = btn.children as unknown as HTMLElement[];
+  const ref = changeBadge(c.change_type);
+  badge.className = ref.className;
+  badge.title = ref.title;
+  badge.setAttribute('aria-label', c.change_type);
+  badge.dataset.change = c.change_type;
+  badge.textContent = ref.textContent;
+  path.textContent = c.path;
+  sz.textContent = c.kind === 'file' ? size(c.size) : c.kind;
+  if (c.lines_added !== null) lines.append(h('span', { class: 'added' }, `+${c.lines_added}`), ' ', h('span', { class: 'deleted' }, `−${c.lines_removed}`));
+  else if (c.binary) { lines.textContent = 'binary'; lines.classList.add('muted'); } else lines.remove();
+  return li;
+}
+
 export function changeList(changes: Change[], o: ChangeListOptions): HTMLElement {
   const open = o.open ?? new Set<string>();
   const list = h('ul', { class: 'changes' });
-  for (const c of changes) {
-    const id = `change-${++seq}`;
-    const lines = c.lines_added !== null ? h('span', { class: 'lines' }, h('span', { class: 'added' }, `+${c.lines_added}`), ' ', h('span', { class: 'deleted' }, `−${c.lines_removed}`)) : c.binary ? h('span', { class: 'lines muted' }, 'binary') : null;
-    const btn = h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false', 'aria-controls': id },
-      changeBadge(c.change_type), h('span', { class: 'path' }, c.path), h('span', { class: 'size' }, c.kind === 'file' ? size(c.size) : c.kind), lines);
-    const li = h('li', { class: `change ${c.change_type}`, 'data-path': c.path, 'data-change': c.change_type }, btn);
-    const rawHref = c.change_type !== 'deleted' && c.kind === 'file' && c.hash
-      ? (o.rawHead ? `/ui/raw/${projPath(o.project)}/${enc(o.rawHead)}?path=${enc(c.path)}` : `/api/projects/${projPath(o.project)}/blobs/${c.hash}`)
-      : null;
-    let box: HTMLElement | null = null;
-    const toggle = (to: boolean) => {
-      btn.setAttribute('aria-expanded', String(to));
-      if (to) {
-        open.add(c.path);
-        box ??= viewer(o.project, c, rawHref);
-        box.id = id;
-        li.appendChild(box);
-      } else {
-        open.delete(c.path);
-        box?.remove();
+  const rows = new Map<HTMLLIElement, Change>();
+  const boxes = new Map<HTMLLIElement, HTMLElement>();
+  const toggle = (li: HTMLLIElement, to: boolean) => {
+    const c = rows.get(li)!;
+    const btn = li.firstElementChild as HTMLButtonElement;
+    btn.setAttribute('aria-expanded', String(to));
+    li.classList.toggle('open', to);
+    if (to) {
+      open.add(c.path);
+      let box = boxes.get(li);
+      if (!box) {
+        const rawHref = c.change_type !== 'deleted' && c.kind === 'file' && c.hash
+          ? (o.rawHead ? `/ui/raw/${projPath(o.project)}/${enc(o.rawHead)}?path=${enc(c.path)}` : `/api/projects/${projPath(o.project)}/blobs/${c.hash}`)
+          : null;
+        box = viewer(o.project, c, rawHref);
+        box.id = `change-${++seq}`;
+        btn.setAttribute('aria-controls', box.id);
+        boxes.set(li, box);
       }
-    };
-    btn.addEventListener('click', () => toggle(btn.getAttribute('aria-expanded') !== 'true'));
-    if (open.has(c.path)) toggle(true);
-    list.appendChild(li);
+      li.appendChild(box);
+    } else {
+      open.delete(c.path);
+      boxes.get(li)?.remove();
+    }
+  };
+  // one listener for the whole list
+  list.addEventListener('click', (e) => {
+    const btn = (e.target as Element).closest('button.toggle');
+    const li = btn?.parentElement as HTMLLIElement | null;
+    if (!btn || !li || !rows.has(li)) return;
+    toggle(li, btn.getAttribute('aria-expanded') !== 'true');
+  });
+  const frag = document.createDocumentFragment();
+  for (const c of changes) {
+    const li = rowFor(c);
+    rows.set(li, c);
+    frag.appendChild(li);
   }
+  list.appendChild(frag);
+  for (const [li, c] of rows) if (open.has(c.path)) toggle(li, true);
   if (!changes.length) list.appendChild(h('li', { class: 'muted empty' }, 'No changes.'));
   return list;
 }

@@ -4,6 +4,8 @@ import { diffLines } from 'diff';
 import { h, trustedHtml } from './dom.js';
 import { highlightLines, languageOf } from './highlight.js';
 
+export { highlightCode, highlightLines, languageOf } from './highlight.js';
+
 interface Row { t: ' ' | '-' | '+'; a: number; b: number }
 
 const CONTEXT = 3;

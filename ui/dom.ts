@@ -35,6 +35,13 @@ export function link(href: string, ...children: Child[]): HTMLAnchorElement {
   return h('a', { href }, ...children);
 }
 
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** highlight.js and the diff views, loaded on first use (a separate chunk: the first paint does not wait for them). */
+export const loadCode = () => import('./diff-view.js');
+
 /** Trusted HTML produced by highlight.js or the sanitised markdown renderer only. */
 export function trustedHtml(el: HTMLElement, html: string): HTMLElement {
   el.innerHTML = html;

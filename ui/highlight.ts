@@ -22,7 +22,7 @@ import sql from 'highlight.js/lib/languages/sql';
 import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
-import { escapeHtml } from './markdown.js';
+import { escapeHtml } from './dom.js';
 
 const LANGS = { bash, c, cpp, css, diff, elixir, go, ini, java, javascript, json, lua, makefile, markdown, python, ruby, rust, sql, typescript, xml, yaml };
 for (const [name, def] of Object.entries(LANGS)) hljs.registerLanguage(name, def);

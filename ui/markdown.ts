@@ -1,12 +1,8 @@
 // Conversation turns are markdown (marked). Raw HTML in a turn is shown as text, links and images keep
-// only http(s), mailto and same-site URLs, and code blocks are coloured by highlight.js: the output holds
+// only http(s), mailto and same-site URLs, and code blocks are coloured by highlight.js (colourBlocks, once it is loaded): the output holds
 // no markup that came from the user.
 import { Marked, type Tokens } from 'marked';
-import { highlightCode } from './highlight.js';
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { escapeHtml, loadCode } from './dom.js';
 
 function safeUrl(href: string): string | null {
   const v = href.trim();
@@ -33,11 +29,20 @@ const md = new Marked({
       return url ? `<a href="${escapeHtml(url)}" rel="noopener noreferrer nofollow">${escapeHtml(text || url)}</a>` : escapeHtml(text);
     },
     code({ text, lang }: Tokens.Code) {
-      return `<pre class="code"><code class="hljs">${highlightCode(text, lang ?? '')}</code></pre>`;
+      const l = (lang ?? '').split(/\s/)[0];
+      return `<pre class="code"><code class="hljs"${/^[\w+-]+$/.test(l) ? ` data-lang="${l}"` : ''}>${escapeHtml(text)}</code></pre>`;
     },
   },
 });
 
 export function renderMarkdown(src: string): string {
   return md.parse(src, { async: false }) as string;
+}
+
+/** Colour the code blocks of rendered markdown (highlight.js escapes; the text is the block's own text). */
+export async function colourBlocks(root: HTMLElement): Promise<void> {
+  const blocks = [...root.querySelectorAll<HTMLElement>('pre.code code[data-lang]')];
+  if (!blocks.length) return;
+  const { highlightCode } = await loadCode();
+  for (const b of blocks) b.innerHTML = highlightCode(b.textContent ?? '', b.dataset.lang ?? null);
 }

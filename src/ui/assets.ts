@@ -1,7 +1,7 @@
 // The browser side's files, bundled at build time by scripts/build-ui.mjs into dist/ui-assets (app.js,
-// app.css and their .gz): read once at start, answered from memory, gzip when the browser takes it.
+// app.css, chunks loaded on first use, and their .gz): read once at start, answered from memory, gzip when the browser takes it.
 // Nothing is fetched from elsewhere: the page works on a machine without internet.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -26,7 +26,7 @@ export function loadAssets(): Map<string, Asset> {
   const out = new Map<string, Asset>();
   const dir = assetsDir();
   if (!dir) return out;
-  for (const name of ['app.js', 'app.css']) {
+  for (const name of readdirSync(dir).filter((n) => /\.(js|css)$/.test(n))) {
     const data = readFileSync(path.join(dir, name));
     const gzFile = path.join(dir, name + '.gz');
     const gz = existsSync(gzFile) ? readFileSync(gzFile) : gzipSync(data, { level: 9 });
@@ -76,7 +76,7 @@ export function escapeHtml(s: string): string {
 }
 
 /** The one HTML page of the app; the bundle renders every view from the URL. */
-export function shellHtml(assets: Map<string, Asset>): string {
+export function shellHtml(assets: Map<string, Asset>, preload: string[] = []): string {
   const v = (n: string) => assets.get(n)?.etag.replace(/"/g, '') ?? '0';
   if (!assets.size) {
     return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mic-fs</title></head><body>'
@@ -89,6 +89,7 @@ export function shellHtml(assets: Map<string, Asset>): string {
 <title>mic-fs</title>
 <link rel="stylesheet" href="/assets/app.css?v=${v('app.css')}">
 <script type="module" src="/assets/app.js?v=${v('app.js')}"></script>
+${preload.map((u) => `<link rel="preload" as="fetch" crossorigin href="${escapeHtml(u)}">`).join('\n')}
 </head><body><div id="app" aria-live="polite"></div></body></html>
 `;
 }

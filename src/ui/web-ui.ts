@@ -27,6 +27,14 @@ export class WebUi {
     this.shell = shellHtml(this.assets);
   }
 
+  /** The session page asks for the session and its changes first thing: the browser fetches them while
+   *  it loads the script (the URLs are exactly the ones ui/pages/session.ts requests). */
+  private shellFor(pathname: string): string {
+    const m = /^\/sessions\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/?$/.exec(pathname);
+    if (!m || !this.assets.size) return this.shell;
+    return shellHtml(this.assets, [`/api/sessions/${m[1]}`, `/api/sessions/${m[1]}/changes?content=false`]);
+  }
+
   /** Paths the UI answers: everything but the JSON API. */
   owns(pathname: string): boolean { return pathname !== '/api' && !pathname.startsWith('/api/'); }
 
@@ -37,7 +45,7 @@ export class WebUi {
     if (p.startsWith('/assets/')) {
       const a = this.assets.get(p.slice('/assets/'.length));
       if (!a || !get) throw new ApiError(404, { error: 'not_found', message: `no asset ${p}` });
-      return sendAsset(req, res, a, url.searchParams.has('v'));
+      return sendAsset(req, res, a, url.searchParams.has('v') || /-[A-Z0-9]{8}\.js$/.test(p)); // chunk names carry their hash
     }
     if (p === '/favicon.ico') { res.writeHead(204); res.end(); return; }
     if (p === '/login') return this.login(req, res, url);
@@ -58,7 +66,7 @@ export class WebUi {
     }
     if (page) {
       res.writeHead(200, pageHeaders());
-      res.end(method === 'HEAD' ? undefined : this.shell);
+      res.end(method === 'HEAD' ? undefined : this.shellFor(p));
       return;
     }
     if (!get) throw new ApiError(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${p}` });

@@ -1,11 +1,9 @@
 // A project's history: the head log, a head (its changes against its parent), the file tree of any head
 // with a file view, raw download and line blame, and the comparison of two heads.
-import { h, clear, link, trustedHtml } from '../dom.js';
+import { h, clear, link, loadCode, trustedHtml } from '../dom.js';
 import { asText, blob, enc, get, projPath } from '../api.js';
 import { age, counts, short, size, statusBadge, time } from '../format.js';
 import { changeList } from '../changes.js';
-import { renderFile } from '../diff-view.js';
-import { highlightLines, languageOf } from '../highlight.js';
 
 const base = (project: string) => `/projects/${projPath(project)}`;
 const pathHref = (project: string, view: 'tree' | 'blame', head: string, path: string) =>
@@ -100,12 +98,12 @@ export async function treePage(root: HTMLElement, project: string, head: string,
   if (e.kind === 'symlink') { body.append(h('p', {}, `→ ${e.target ?? ''}`)); return; }
   if (e.kind !== 'file') return;
   if (!e.text) { body.append(h('p', { class: 'muted' }, 'Binary or large file: use Raw to download it.')); return; }
-  const text = e.hash ? asText(await blob(project, e.hash)) ?? '' : '';
+  const [text, { renderFile }] = await Promise.all([e.hash ? blob(project, e.hash).then((b) => asText(b) ?? '') : '', loadCode()]);
   body.append(renderFile(text, t.path));
 }
 
 export async function blamePage(root: HTMLElement, project: string, head: string, path: string): Promise<void> {
-  const b = await get(`/ui/api/projects/${projPath(project)}/blame/${enc(head)}?path=${enc(path)}`);
+  const [b, { highlightLines, languageOf }] = await Promise.all([get(`/ui/api/projects/${projPath(project)}/blame/${enc(head)}?path=${enc(path)}`), loadCode()]);
   document.title = `blame ${b.path} · ${project} · mic-fs`;
   const lines = highlightLines(b.content, languageOf(b.path));
   const body = h('tbody');
@@ -117,7 +115,7 @@ export async function blamePage(root: HTMLElement, project: string, head: string
         o.session ? h('a', { href: `/sessions/${enc(o.session)}`, class: 'goal' }, o.goal ?? o.session) : h('span', { class: 'muted' }, o.message),
         o.decision && o.session ? h('div', { class: 'decision' }, link(`/sessions/${enc(o.session)}#decision-${o.decision.index}`, `decision: ${o.decision.decision}`)) : null,
         h('div', { class: 'muted' }, age(o.time))) : null;
-      body.appendChild(h('tr', { 'data-origin': r.origin }, info, h('td', { class: 'ln' }, String(i)), trustedHtml(h('td', { class: 'code' }), lines[i - 1] ?? '')));
+      body.appendChild(h('tr', { 'data-origin': r.origin, class: i === r.start ? 'first' : null }, info, h('td', { class: 'ln' }, String(i)), trustedHtml(h('td', { class: 'code' }), lines[i - 1] ?? '')));
     }
   }
   clear(root, crumbs(project, b.head, b.path), h('h1', {}, `Blame: ${b.path}`),

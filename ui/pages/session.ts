@@ -4,7 +4,7 @@
 import { h, clear, link, trustedHtml } from '../dom.js';
 import { get, enc, projPath } from '../api.js';
 import { changeBadge, short, size, statusBadge, time } from '../format.js';
-import { renderMarkdown } from '../markdown.js';
+import { colourBlocks, renderMarkdown } from '../markdown.js';
 import { changeList, type Change } from '../changes.js';
 import { actionsPanel } from '../actions.js';
 
@@ -38,6 +38,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
     timeline: h('section', { class: 'timeline', 'aria-label': 'timeline' }),
   };
   let lastStatus = '';
+  let timelineShown = 50;
   let es: EventSource | null = null;
 
   const render = async () => {
@@ -46,6 +47,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
       get(`/api/sessions/${enc(id)}/changes?content=false`),
     ]);
     const changes: Change[] = ch.changes;
+    performance.mark('mic:session-data');
     document.title = `${s.goal} · mic-fs`;
     const proj = `/projects/${projPath(s.project)}`;
     clear(sections.header,
@@ -78,6 +80,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
           h('div', { class: 'who' }, h('span', { class: 'role' }, m.role), ' ', h('time', { datetime: m.time, title: m.time }, new Date(m.time).toLocaleTimeString())),
           trustedHtml(h('div', { class: 'md' }), renderMarkdown(m.content)))))
         : h('p', { class: 'muted' }, 'No conversation recorded.'));
+    void colourBlocks(sections.conversation);
 
     clear(sections.decisions, h('h2', {}, `Decisions (${s.decisions.length})`),
       s.decisions.length
@@ -90,9 +93,23 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
       changeList(changes, { project: s.project, rawHead: s.status === 'landed' ? s.landed_head : null, open }));
 
     const tl = [...(s.timeline ?? [])].reverse();
-    clear(sections.timeline, h('h2', {}, 'Timeline'), h('ol', { class: 'events' }, ...tl.slice(0, 500).map((e: any) => h('li', { 'data-type': e.type },
-      h('time', { datetime: e.time, title: e.time }, new Date(e.time).toLocaleString()), ' ', ...timelineText(e)))),
-      tl.length > 500 ? h('p', { class: 'muted' }, `${tl.length - 500} older events not shown`) : null);
+    const events = h('ol', { class: 'events' });
+    let shown = 0;
+    const more = h('button', { type: 'button', class: 'more' });
+    const showMore = (n: number) => {
+      const frag = document.createDocumentFragment();
+      for (const e of tl.slice(shown, shown + n)) {
+        frag.appendChild(h('li', { 'data-type': e.type }, h('time', { datetime: e.time, title: e.time }, e.time.slice(0, 19).replace('T', ' ')), ' ', ...timelineText(e)));
+      }
+      events.appendChild(frag);
+      shown = Math.min(tl.length, shown + n);
+      more.textContent = `Show ${Math.min(500, tl.length - shown)} older events (${tl.length - shown} in all)`;
+      more.hidden = shown >= tl.length;
+    };
+    more.addEventListener('click', () => showMore(500));
+    showMore(timelineShown);
+    more.addEventListener('click', () => { timelineShown = shown; });
+    clear(sections.timeline, h('h2', {}, `Timeline (${tl.length})`), events, more);
 
     if (s.status !== lastStatus) {
       lastStatus = s.status;
@@ -102,6 +119,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
       if (!live && es) { es.close(); es = null; delete root.dataset.live; }
     }
     root.dataset.version = String(Number(root.dataset.version ?? 0) + 1);
+    performance.mark('mic:session-rendered');
   };
 
   // one refresh at a time; events during one schedule another
