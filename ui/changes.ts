@@ -72,28 +72,26 @@ export interface ChangeListOptions {
   open?: Set<string>;
 }
 
-/** One row, cloned from a template: a thousand rows cost a thousand clones and text assignments. */
-let rowTemplate: HTMLLIElement | null = null;
+/** One row per change type, cloned: a thousand rows cost a thousand clones and text assignments. */
+const templates = new Map<string, HTMLLIElement>();
 function rowFor(c: Change): HTMLLIElement {
-  rowTemplate ??= h('li', { class: 'change' },
-    h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false' },
-      h('span', { class: 'badge change' }), h('span', { class: 'path' }), h('span', { class: 'size' }), h('span', { class: 'lines' })));
-  const li = rowTemplate.cloneNode(true) as HTMLLIElement;
-  li.classList.add(c.change_type);
+  let tpl = templates.get(c.change_type);
+  if (!tpl) {
+    tpl = h('li', { class: `change ${c.change_type}`, 'data-change': c.change_type },
+      h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false' },
+        changeBadge(c.change_type), h('span', { class: 'path' }), h('span', { class: 'size' }),
+        h('span', { class: 'lines' }, h('span', { class: 'added' }), ' ', h('span', { class: 'deleted' }))));
+    templates.set(c.change_type, tpl);
+  }
+  const li = tpl.cloneNode(true) as HTMLLIElement;
   li.dataset.path = c.path;
-  li.dataset.change = c.change_type;
-  const btn = li.firstElementChild as HTMLButtonElement;
-  const [badge, path, sz, lines] = btn.children as unknown as HTMLElement[];
-  const ref = changeBadge(c.change_type);
-  badge.className = ref.className;
-  badge.title = ref.title;
-  badge.setAttribute('aria-label', c.change_type);
-  badge.dataset.change = c.change_type;
-  badge.textContent = ref.textContent;
+  const [, path, sz, lines] = li.firstElementChild!.children as unknown as HTMLElement[];
   path.textContent = c.path;
   sz.textContent = c.kind === 'file' ? size(c.size) : c.kind;
-  if (c.lines_added !== null) lines.append(h('span', { class: 'added' }, `+${c.lines_added}`), ' ', h('span', { class: 'deleted' }, `−${c.lines_removed}`));
-  else if (c.binary) { lines.textContent = 'binary'; lines.classList.add('muted'); } else lines.remove();
+  if (c.lines_added !== null) {
+    (lines.firstChild as HTMLElement).textContent = `+${c.lines_added}`;
+    (lines.lastChild as HTMLElement).textContent = `−${c.lines_removed}`;
+  } else if (c.binary) { lines.textContent = 'binary'; lines.classList.add('muted'); } else lines.remove();
   return li;
 }
 

@@ -58,9 +58,16 @@ export async function listSessions(s: SessionService, q: UiSessionsQuery): Promi
     const c = ka.localeCompare(kb) || a.session_id.localeCompare(b.session_id);
     return order === 'asc' ? c : -c;
   });
-  const page = hits.slice(offset, offset + limit);
+  const page = hits.slice(offset, offset + limit).map(sessionView);
+  // a live session's record holds no current change counts: the shown page's are measured (as GET /api/sessions/:id does)
+  await Promise.all(page.map(async (v, i) => {
+    if (v.status !== 'active' && v.status !== 'suspended') return;
+    try {
+      page[i] = { ...v, changes: (await s.get(v.session_id)).session.changes };
+    } catch { /* handed off or unreadable here: the recorded counts stand */ }
+  }));
   return {
-    sessions: page.map(sessionView),
+    sessions: page,
     total: hits.length,
     limit,
     offset,
