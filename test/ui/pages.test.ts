@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { makeProject, testDaemon, http, type TestDaemon } from '../session/helpers.js';
 import { launchBrowser, watchedPage, type WatchedPage } from '../lib/browser.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
-import { SEED_000_PROJECT, SEED_000_REQUEST, XSS_CONTENT, XSS_GOAL, XSS_NAME, XSS_REQUEST } from './fixtures.js';
+import { SEED_000_PROJECT, SEED_000_REQUEST, XSS_CONTENT, XSS_GOAL, XSS_NAME, XSS_REQUEST } from '../lib/ui-fixtures.js';
 
 let t: TestDaemon;
 let browser: Browser;

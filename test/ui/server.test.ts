@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { makeProject, testDaemon, type TestDaemon } from '../session/helpers.js';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
-import { SEED_000_PROJECT, SEED_000_REQUEST, XSS_NAME, XSS_REQUEST } from './fixtures.js';
+import { SEED_000_PROJECT, SEED_000_REQUEST, XSS_NAME, XSS_REQUEST } from '../lib/ui-fixtures.js';
 
 const TOKEN = 'ui-test-token-0123456789';
 let t: TestDaemon;

@@ -1,4 +1,4 @@
-// Data the UI tests land: seed 000's example request (verbatim) and the XSS fixture.
+// Data the API and UI tests land: seed 000's example request (verbatim) and the UI's XSS fixture.
 export const SEED_000_REQUEST = {
   session_id: 'unique-id',
   goal: 'Add authentication system',
