@@ -1,22 +1,21 @@
 // Who may use the web UI and the API: the same token either way. Without a configured token (loopback
-// binds) everyone on the machine may; with one, a request carries it as `Authorization: Bearer` or as the
-// HttpOnly, SameSite=Strict cookie that the login form sets (its value is derived from the token, so the
-// token itself never sits in the browser). Mutating requests must also come from this origin (CSRF).
+// binds) everyone on the machine may; with one, a request carries it as `Authorization: Bearer` or in the
+// HttpOnly, SameSite=Strict `mic_token` cookie that the login form sets (scripts cannot read it, and a
+// browser never sends it with another site's request). Mutating requests must also come from this origin.
+// (The cookie's name and form match the API guard on branch http, so that one check can serve both.)
 import type http from 'node:http';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
-export const COOKIE = 'mic_session';
+export const COOKIE = 'mic_token';
 const COOKIE_MAX_AGE = 30 * 24 * 3600;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export class UiAuth {
   private readonly tokenDigest: Buffer | null;
-  private readonly cookieValue: string | null;
 
-  constructor(token?: string) {
+  constructor(private readonly token?: string) {
     this.tokenDigest = token ? digest(token) : null;
-    this.cookieValue = token ? createHmac('sha256', token).update('mic-fs ui cookie v1').digest('hex') : null;
   }
 
   /** A token is configured: requests must prove they know it. */
@@ -33,12 +32,17 @@ export class UiAuth {
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (m) return this.tokenMatches(m[1]);
     const c = cookies(req)[COOKIE];
-    return c !== undefined && c.length === this.cookieValue!.length && timingSafeEqual(Buffer.from(c), Buffer.from(this.cookieValue!));
+    if (c === undefined) return false;
+    try {
+      return this.tokenMatches(decodeURIComponent(c));
+    } catch {
+      return false; // malformed percent-encoding
+    }
   }
 
   /** Set-Cookie for a successful login; clear() for logout. */
   setCookie(): string {
-    return `${COOKIE}=${this.cookieValue ?? ''}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE}`;
+    return `${COOKIE}=${encodeURIComponent(this.token ?? '')}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE}`;
   }
 
   clearCookie(): string { return `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`; }

@@ -215,6 +215,35 @@ describe.sequential('web UI', () => {
     expect(cmp.errors).toEqual([]);
   });
 
+  it('signs in through the login form when a token is configured; the cookie serves pages, data and events', async () => {
+    const token = 'browser-login-token';
+    const td = await testDaemon({ token });
+    try {
+      await makeProject(td.dataDir, 'myorg/myapp', SEED_000_PROJECT);
+      const s = (await td.api.start({ project: 'myorg/myapp', goal: 'behind a login' })).session;
+      const w = await watchedPage(browser);
+      pages.push(w);
+      await w.page.goto(`${td.url}/sessions/${s.session_id}`);
+      await w.page.waitForSelector('input#token');
+      await w.page.fill('input#token', 'wrong');
+      await w.page.click('button[type=submit]');
+      await w.page.waitForSelector('.error[role=alert]');
+      await w.page.fill('input#token', token);
+      await w.page.click('button[type=submit]');
+      await w.page.waitForSelector('#main[data-live=connected]');
+      expect(new URL(w.page.url()).pathname).toBe(`/sessions/${s.session_id}`);
+      await expect(w.page.locator('h1.goal').textContent()).resolves.toBe('behind a login');
+      const cookies = await w.page.context().cookies();
+      expect(cookies.find((c) => c.name === 'mic_token')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+      // the wrong token's 401 is the only error the browser reported
+      expect(w.errors).toEqual(['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
+      w.errors.length = 0;
+      await w.page.close(); // before its daemon goes away (its event stream would break)
+    } finally {
+      await td.close();
+    }
+  });
+
   it('fits a phone-width screen and works with the keyboard', async () => {
     const { page, errors } = await open('/sessions/unique-id', { width: 375, height: 740 });
     // no horizontal scrolling of the page
