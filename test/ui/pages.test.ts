@@ -123,7 +123,7 @@ describe.sequential('web UI', () => {
     expect(errors).toEqual([]);
   });
 
-  it('asks before acting and shows conflicts with the three versions', async () => {
+  it('asks before acting; shows conflicts with the three versions; rebases, suspends, notes, decides, abandons', async () => {
     const a = (await t.api.start({ project: 'acme/app', goal: 'one side' })).session;
     const b = (await t.api.start({ project: 'acme/app', goal: 'other side' })).session;
     await t.api.files(a.session_id, { files: [{ path: 'README.md', change_type: 'modified', content: 'from a\n' }] });
@@ -140,7 +140,13 @@ describe.sequential('web UI', () => {
     await conflict.waitFor();
     expect(await conflict.locator('.side table.file td.code').allTextContents()).toEqual(['hello', 'from b', 'from a']);
     expect((await t.api.get(b.session_id)).session.status).toBe('active');
-    // suspend and resume, with a note and a decision
+    // rebase onto the head that conflicts: the conflict is left in the file, with markers
+    await page.click('button[data-action=rebase]');
+    await page.click('dialog.confirm button[data-confirm=ok]');
+    await page.waitForSelector('.result .ok >> text=/^Rebased from/');
+    expect(await page.locator('.result li.conflict[data-path="README.md"]').count()).toBe(1);
+    expect((await t.api.get(b.session_id)).session.base_head).toBe((await t.api.head('acme/app')).head.hash);
+    // suspend, with a note and a decision, then abandon
     await page.click('button[data-action=suspend]');
     await page.click('dialog.confirm button[data-confirm=ok]');
     await page.waitForSelector('button[data-action=resume]');
@@ -156,6 +162,11 @@ describe.sequential('web UI', () => {
     expect(rec.status).toBe('suspended');
     expect(rec.conversation.at(-1)).toMatchObject({ role: 'user', content: 'a **note**' });
     expect(rec.decisions.at(-1)).toMatchObject({ decision: 'keep b' });
+    await page.click('button[data-action=abandon]');
+    await page.click('dialog.confirm button[data-confirm=ok]');
+    await page.waitForSelector('.badge.status[data-status=abandoned]');
+    expect((await t.api.get(b.session_id)).session.status).toBe('abandoned');
+    expect(await page.locator('button[data-action]').count()).toBe(0);
     // the browser reports the 409 answer of the refused landing itself; nothing else went wrong
     expect(errors).toEqual(['console: Failed to load resource: the server responded with a status of 409 (Conflict)']);
     errors.length = 0;

@@ -131,6 +131,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
       do {
         again = false;
         try { await render(); } catch (e) { console.warn('refresh failed', e); }
+        if (again) await new Promise((r) => setTimeout(r, 250)); // a busy mount: at most about 4 re-reads a second
       } while (again);
     })().finally(() => { running = null; });
     return running;
