@@ -72,8 +72,6 @@ export class SessionFs implements FileSystem {
   private closed = false;
   /** Bumped on every change: the daemon's background sealer skips sessions whose count stands still. */
   generation = 0;
-  /** Called after every change (the daemon reports it as a session event: session/events.ts). */
-  onChange: (() => void) | null = null;
 
   private constructor(private readonly o: SessionFsOptions) {
     this.fsid = o.fsid;
@@ -285,7 +283,6 @@ export class SessionFs implements FileSystem {
 
   private log(n: Inode): void {
     this.generation++;
-    this.onChange?.();
     n.dirty = true;
     n.changed();
     this.journal.append({ t: 'i', s: n.state() });
@@ -513,7 +510,6 @@ export class SessionFs implements FileSystem {
     if (offset + buf.length > n.size) n.size = offset + buf.length;
     n.mtime = n.ctime = now();
     this.generation++;
-    this.onChange?.();
     n.dirty = true;
     n.changed();
     let committed = StableHow.UNSTABLE;

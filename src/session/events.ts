@@ -1,8 +1,11 @@
 // Change notifications inside one daemon: a session's record was written (status, conversation,
-// decisions, landing, rebase: anything Catalog.update/put saves) or its files changed (NFS writes and
-// files applied through the API, reported by the session's filesystem). Listeners run synchronously and
-// must be cheap; consumers that do real work (server-sent events, an /api/events stream) coalesce.
-// With no listener, emit costs one Set size check: the NFS write path calls it on every change.
+// decisions, landing, rebase: anything Catalog.update/put saves) or its files changed (through its mount
+// or the API). Listeners run synchronously and must be cheap; consumers that do real work (server-sent
+// events, an /api/events stream) coalesce.
+//
+// File changes are seen through the change counter every served session filesystem keeps (the one the
+// background sealer reads): while anyone listens, the counters of the served sessions are compared every
+// WATCH_MS, so NFS WRITEs cost nothing extra and nothing runs when nobody listens.
 import type { SessionStatus } from './record.js';
 
 export type SessionEvent =
@@ -13,13 +16,28 @@ export type SessionEvent =
 
 export type SessionEventListener = (e: SessionEvent) => void;
 
+/** What serves session filesystems: their ids and change counters (SessionExports). */
+export interface GenerationSource {
+  servedIds(): string[];
+  served(id: string): { generation: number } | undefined;
+}
+
+export const WATCH_MS = 100;
+
 export class SessionEvents {
   private readonly listeners = new Set<SessionEventListener>();
+  private readonly sources = new Set<GenerationSource>();
+  private readonly seen = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
 
   /** Adds a listener; returns the function that removes it. */
   on(listener: SessionEventListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    this.startWatching();
+    return () => {
+      this.listeners.delete(listener);
+      if (!this.listeners.size) this.stopWatching();
+    };
   }
 
   get listenerCount(): number { return this.listeners.size; }
@@ -32,8 +50,42 @@ export class SessionEvents {
     }
   }
 
-  /** emit a 'files' event, building it only when someone listens (the NFS write path calls this). */
-  filesChanged(session: string): void {
-    if (this.listeners.size) this.emit({ type: 'files', session, time: new Date().toISOString() });
+  /** Report file changes of the sessions a source serves. Returns the function that stops it. */
+  watchFiles(source: GenerationSource): () => void {
+    this.sources.add(source);
+    if (this.listeners.size) this.startWatching();
+    return () => {
+      this.sources.delete(source);
+      if (!this.sources.size) this.stopWatching();
+    };
+  }
+
+  private startWatching(): void {
+    if (this.timer || !this.sources.size) return;
+    this.seen.clear();
+    this.poll(false);
+    this.timer = setInterval(() => this.poll(true), WATCH_MS);
+    this.timer.unref();
+  }
+
+  private stopWatching(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private poll(report: boolean): void {
+    const live = new Set<string>();
+    for (const src of this.sources) {
+      for (const id of src.servedIds()) {
+        const g = src.served(id)?.generation;
+        if (g === undefined) continue;
+        live.add(id);
+        const before = this.seen.get(id);
+        this.seen.set(id, g);
+        // a filesystem opened since the last look starts at 0: anything above is a change
+        if (report && before !== g && (before !== undefined || g > 0)) this.emit({ type: 'files', session: id, time: new Date().toISOString() });
+      }
+    }
+    for (const k of this.seen.keys()) if (!live.has(k)) this.seen.delete(k);
   }
 }
