@@ -35,6 +35,10 @@ for (const f of readdirSync(out).filter((n) => /\.(js|css)$/.test(n))) {
   writeFileSync(path.join(out, f + '.gz'), gz);
   weight[f] = { bytes: data.length, gzip: gz.length };
 }
-const total = Object.values(weight).reduce((a, w) => ({ bytes: a.bytes + w.bytes, gzip: a.gzip + w.gzip }), { bytes: 0, gzip: 0 });
-writeFileSync(path.join(out, 'weight.json'), JSON.stringify({ ...weight, total }, null, 2) + '\n');
-console.error(`ui: ${(total.bytes / 1024).toFixed(1)} KiB (${(total.gzip / 1024).toFixed(1)} KiB gzip) in dist/ui-assets`);
+const sum = (names) => names.reduce((a, n) => ({ bytes: a.bytes + weight[n].bytes, gzip: a.gzip + weight[n].gzip }), { bytes: 0, gzip: 0 });
+const total = sum(Object.keys(weight));
+// what a page loads first: app.js, app.css and the chunks app.js imports statically (the others load on first use)
+const appJs = readFileSync(path.join(out, 'app.js'), 'utf8');
+const initial = sum(Object.keys(weight).filter((n) => n === 'app.js' || n === 'app.css' || new RegExp(`from"\\./${n.replace('.', '\\.')}"`).test(appJs)));
+writeFileSync(path.join(out, 'weight.json'), JSON.stringify({ files: weight, initial, total }, null, 2) + '\n');
+console.error(`ui: ${(total.bytes / 1024).toFixed(1)} KiB (${(total.gzip / 1024).toFixed(1)} KiB gzip) in dist/ui-assets; first load ${(initial.bytes / 1024).toFixed(1)} KiB (${(initial.gzip / 1024).toFixed(1)} KiB gzip)`);
