@@ -27,12 +27,13 @@ export class WebUi {
     this.shell = shellHtml(this.assets);
   }
 
-  /** The session page asks for the session and its changes first thing: the browser fetches them while
-   *  it loads the script (the URLs are exactly the ones ui/pages/session.ts requests). */
+  /** The session page asks for the session, its changes and the markdown chunk first thing: the browser
+   *  fetches them while it loads the script (the URLs are exactly the ones ui/pages/session.ts requests). */
   private shellFor(pathname: string): string {
     const m = /^\/sessions\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/?$/.exec(pathname);
     if (!m || !this.assets.size) return this.shell;
-    return shellHtml(this.assets, [`/api/sessions/${m[1]}`, `/api/sessions/${m[1]}/changes?content=false`]);
+    const markdown = [...this.assets.keys()].filter((n) => n.startsWith('markdown-')).map((n) => `/assets/${n}`);
+    return shellHtml(this.assets, [`/api/sessions/${m[1]}`, `/api/sessions/${m[1]}/changes?content=false`], markdown);
   }
 
   /** Paths the UI answers: everything but the JSON API. */

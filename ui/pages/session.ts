@@ -4,7 +4,6 @@
 import { h, clear, link, trustedHtml } from '../dom.js';
 import { get, enc, projPath } from '../api.js';
 import { changeBadge, short, size, statusBadge, time } from '../format.js';
-import { colourBlocks, renderMarkdown } from '../markdown.js';
 import { changeList, type Change } from '../changes.js';
 import { actionsPanel } from '../actions.js';
 
@@ -42,9 +41,11 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
   let es: EventSource | null = null;
 
   const render = async () => {
-    const [{ session: s }, ch] = await Promise.all([
+    // marked loads while the daemon answers (a chunk of its own: only conversations need it)
+    const [{ session: s }, ch, { colourBlocks, renderMarkdown }] = await Promise.all([
       get(`/api/sessions/${enc(id)}`),
       get(`/api/sessions/${enc(id)}/changes?content=false`),
+      import('../markdown.js'),
     ]);
     const changes: Change[] = ch.changes;
     performance.mark('mic:session-data');
