@@ -8,7 +8,9 @@
 // landed and once live (its tree is sealed on each read). "interactive_ms" is from navigation start to the
 // moment the page has rendered every change row and its main thread is free again (a task queued after
 // the render runs); medians over the warm runs, the first (cold) run reported apart, with the marks of the
-// median run (script ready, data received, rows drawn, ms from navigation start). Also: the page weight.
+// median run (script ready, data received, rows drawn, ms from navigation start) and the CPU time spent
+// (the page's main thread; this process, which runs the daemon and drives the browser): on a busy machine
+// CPU time is the steadier measure of the work itself. Also: the page weight.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
@@ -48,6 +50,9 @@ try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     for (let r = 0; r < RUNS; r++) {
       const page = await ctx.newPage();
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Performance.enable');
+      const cpu0 = process.cpuUsage(); // the daemon runs in this process
       await page.goto(`${f.url}/sessions/${id}`);
       await page.waitForFunction((n) => document.querySelectorAll('li.change').length === n && !document.querySelector('#main[aria-busy]'), N, { timeout: 60_000, polling: 'raf' });
       const t = await page.evaluate(() => new Promise((res) => setTimeout(() => res(performance.now()), 0)));
@@ -56,6 +61,9 @@ try {
         const nav = performance.getEntriesByType('navigation')[0];
         return { script_ready: Math.round(nav.domContentLoadedEventEnd), data: at('mic:session-data'), rendered: at('mic:session-rendered') };
       });
+      const cpu = process.cpuUsage(cpu0);
+      const m = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));
+      marks.cpu_ms = { page_main_thread: Math.round(m.ThreadTime * 1000), daemon_and_driver: Math.round((cpu.user + cpu.system) / 1000) };
       times.push(Math.round(t));
       api.push(marks);
       await page.close();
