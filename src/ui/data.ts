@@ -9,7 +9,9 @@ import { diffTrees, describeChanges, summarize } from '../session/changes.js';
 import { sessionView, STATUSES, type SessionRecord, type SessionStatus, type SessionView } from '../session/record.js';
 import * as input from '../session/input.js';
 import { isText } from '../session/textdiff.js';
-import type { HeadView } from '../api/types.js';
+
+/** A head as the service's log shows it (src/ui sits below src/api: it does not import the API's types). */
+export type HeadView = Awaited<ReturnType<SessionService['log']>>['heads'][number];
 
 export const SORTS = ['started', 'landed', 'updated'] as const;
 type Sort = (typeof SORTS)[number];
