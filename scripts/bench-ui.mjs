@@ -11,6 +11,7 @@
 // median run (script ready, data received, rows drawn, ms from navigation start) and the CPU time spent
 // (the page's main thread; this process, which runs the daemon and drives the browser): on a busy machine
 // CPU time is the steadier measure of the work itself. Also: the page weight.
+/* global document, performance -- in page.evaluate callbacks, which run in the browser */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
@@ -20,7 +21,6 @@ const args = process.argv.slice(2);
 const arg = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
 const N = Number(arg('--changes', '1000'));
 const RUNS = Number(arg('--runs', '7'));
-const log = (...m) => process.stderr.write(`${m.join(' ')}\n`);
 
 const f = await fixtureDaemon();
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });

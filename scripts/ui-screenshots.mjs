@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Screenshots of the web UI for docs/ (sessions list, a session page, a diff), taken in headless chromium
 // against a daemon with sample data. `npm run build` first; then: node scripts/ui-screenshots.mjs
+/* global document -- in page.evaluate callbacks, which run in the browser */
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, fixtureDaemon } from './ui-fixture.mjs';
 

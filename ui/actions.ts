@@ -4,6 +4,7 @@ import { h, clear, link, loadCode } from './dom.js';
 import { HttpError, asText, blob, enc, post, projPath } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { short } from './format.js';
+import type { HeadView, SessionView } from './types.js';
 
 interface Side { kind: string; hash: string | null; size: number; target?: string }
 interface Conflict { path: string; kind: string; base: Side | null; session: Side | null; head: Side | null; resolution?: string }
@@ -31,7 +32,7 @@ export async function conflictsView(project: string, conflicts: Conflict[]): Pro
 }
 
 export interface ActionContext {
-  session: any;
+  session: SessionView;
   /** re-read and re-render the page */
   refresh: () => Promise<void>;
   /** where results go (kept when the panel is rebuilt after a status change) */
@@ -53,7 +54,7 @@ export function actionsPanel(ctx: ActionContext): HTMLElement {
     } catch (e) {
       const err = e as HttpError;
       if (err.status === 409 && err.body?.conflicts?.length) {
-        clear(result, h('p', { class: 'error' }, err.body.message), await conflictsView(s.project, err.body.conflicts));
+        clear(result, h('p', { class: 'error' }, err.message), await conflictsView(s.project, err.body.conflicts as Conflict[]));
       } else clear(result, h('p', { class: 'error' }, `${what} failed: ${err.message}`));
     } finally {
       busy(false);
@@ -67,14 +68,14 @@ export function actionsPanel(ctx: ActionContext): HTMLElement {
     const msg = message.value.trim() || s.goal;
     if (!(await confirmDialog('Land this session?', `Its changes merge into a new head of ${s.project} with the message “${msg}”. A landed session cannot change.`, 'Land'))) return;
     await run('Landing', async () => {
-      const r = await post(`/api/sessions/${id}/land`, { message: msg });
+      const r = await post<{ head: HeadView; attempts: number }>(`/api/sessions/${id}/land`, { message: msg });
       return h('p', { class: 'ok' }, 'Landed as head ', link(`/projects/${projPath(s.project)}/heads/${r.head.hash}`, short(r.head.hash)), ` (${r.attempts} attempt${r.attempts === 1 ? '' : 's'}).`);
     });
   }, 'primary');
   const rebase = btn('Rebase', 'rebase', async () => {
     if (!(await confirmDialog('Rebase onto the current head?', 'The session is rebuilt on the current head; conflicted files are left for you (text with markers). Mounted clients must mount again.', 'Rebase'))) return;
     await run('Rebasing', async () => {
-      const r = await post(`/api/sessions/${id}/rebase`);
+      const r = await post<{ from: string; to: string; rebased: boolean; conflicts: Conflict[] }>(`/api/sessions/${id}/rebase`);
       if (!r.rebased) return 'Already on the current head.';
       const head = h('p', { class: 'ok' }, `Rebased from ${short(r.from)} to ${short(r.to)}${r.conflicts.length ? `, ${r.conflicts.length} conflict(s) left in the files:` : '.'}`);
       return r.conflicts.length ? h('div', {}, head, await conflictsView(s.project, r.conflicts)) : head;

@@ -1,7 +1,9 @@
 // The daemon's JSON: the HTTP API (/api/...) and the UI's extra views (/ui/api/...). Same origin, so the
 // login cookie travels with every request; a 401 sends the browser to the login form.
+import type { ErrorBody } from './types.js';
+
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: any) {
+  constructor(readonly status: number, readonly body: ErrorBody | null) {
     super(body?.message ?? `HTTP ${status}`);
   }
 }
@@ -18,14 +20,14 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     throw new HttpError(401, { message: 'login required' });
   }
   const text = await res.text();
-  let parsed: any = text;
+  let parsed: unknown = text;
   try { parsed = text ? JSON.parse(text) : null; } catch { /* text */ }
-  if (!res.ok) throw new HttpError(res.status, parsed);
+  if (!res.ok) throw new HttpError(res.status, typeof parsed === 'object' ? (parsed as ErrorBody) : { message: String(parsed) });
   return parsed as T;
 }
 
-export const get = <T = any>(path: string) => call<T>('GET', path);
-export const post = <T = any>(path: string, body?: unknown) => call<T>('POST', path, body ?? {});
+export const get = <T>(path: string) => call<T>('GET', path);
+export const post = <T>(path: string, body?: unknown) => call<T>('POST', path, body ?? {});
 
 const enc = encodeURIComponent;
 export const projPath = (project: string) => project.split('/').map(enc).join('/');

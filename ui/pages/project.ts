@@ -3,7 +3,8 @@
 import { h, clear, link, loadCode, trustedHtml } from '../dom.js';
 import { asText, blob, enc, get, projPath } from '../api.js';
 import { age, counts, short, size, statusBadge, time } from '../format.js';
-import { changeList } from '../changes.js';
+import { changeList, type Change } from '../changes.js';
+import type { BlameBody, ChangeCounts, HeadView, LogHead, SessionView, TreeBody } from '../types.js';
 
 const base = (project: string) => `/projects/${projPath(project)}`;
 const pathHref = (project: string, view: 'tree' | 'blame', head: string, path: string) =>
@@ -32,9 +33,9 @@ function compareForm(project: string, a = '', b = 'HEAD'): HTMLElement {
 
 export async function logPage(root: HTMLElement, project: string): Promise<void> {
   const before = new URLSearchParams(location.search).get('before');
-  const data = await get(`/ui/api/projects/${projPath(project)}/log?limit=30${before ? `&before=${enc(before)}` : ''}`);
+  const data = await get<{ heads: LogHead[]; next: string | null }>(`/ui/api/projects/${projPath(project)}/log?limit=30${before ? `&before=${enc(before)}` : ''}`);
   document.title = `${project} · mic-fs`;
-  const rows = data.heads.map((hd: any) => h('li', { class: 'head-row', 'data-head': hd.hash },
+  const rows = data.heads.map((hd) => h('li', { class: 'head-row', 'data-head': hd.hash },
     h('div', { class: 'row-main' },
       link(`${base(project)}/heads/${hd.hash}`, h('code', {}, short(hd.hash))), ' ',
       h('span', { class: 'goal' }, hd.goal ?? hd.message)),
@@ -55,7 +56,7 @@ export async function logPage(root: HTMLElement, project: string): Promise<void>
 }
 
 export async function headPage(root: HTMLElement, project: string, head: string): Promise<void> {
-  const d = await get(`/api/projects/${projPath(project)}/heads/${enc(head)}`);
+  const d = await get<{ head: HeadView; session: SessionView | null; summary: ChangeCounts; changes: Change[]; truncated: boolean }>(`/api/projects/${projPath(project)}/heads/${enc(head)}`);
   const hd = d.head;
   document.title = `${short(hd.hash)} · ${project} · mic-fs`;
   clear(root, crumbs(project, hd.hash), h('h1', {}, hd.goal ?? hd.message),
@@ -73,11 +74,11 @@ export async function headPage(root: HTMLElement, project: string, head: string)
 }
 
 export async function treePage(root: HTMLElement, project: string, head: string, path: string): Promise<void> {
-  const t = await get(`/ui/api/projects/${projPath(project)}/tree/${enc(head)}?path=${enc(path)}`);
+  const t = await get<TreeBody>(`/ui/api/projects/${projPath(project)}/tree/${enc(head)}?path=${enc(path)}`);
   const hh = t.head.hash;
   document.title = `${path || '/'} · ${project} · mic-fs`;
   if (t.entries) {
-    const rows = t.entries.map((e: any) => h('li', { class: `entry ${e.kind}` },
+    const rows = t.entries.map((e) => h('li', { class: `entry ${e.kind}` },
       h('span', { class: 'icon', 'aria-hidden': 'true' }, e.kind === 'dir' ? '▸' : e.kind === 'symlink' ? '↪' : '·'), ' ',
       link(pathHref(project, 'tree', hh, t.path ? `${t.path}/${e.name}` : e.name), e.name + (e.kind === 'dir' ? '/' : '')),
       h('span', { class: 'size' }, e.kind === 'file' ? size(e.size) : e.kind === 'symlink' ? `→ ${e.target ?? ''}` : ''),
@@ -103,7 +104,7 @@ export async function treePage(root: HTMLElement, project: string, head: string,
 }
 
 export async function blamePage(root: HTMLElement, project: string, head: string, path: string): Promise<void> {
-  const [b, { highlightLines, languageOf }] = await Promise.all([get(`/ui/api/projects/${projPath(project)}/blame/${enc(head)}?path=${enc(path)}`), loadCode()]);
+  const [b, { highlightLines, languageOf }] = await Promise.all([get<BlameBody>(`/ui/api/projects/${projPath(project)}/blame/${enc(head)}?path=${enc(path)}`), loadCode()]);
   document.title = `blame ${b.path} · ${project} · mic-fs`;
   const lines = highlightLines(b.content, languageOf(b.path));
   const body = h('tbody');
@@ -128,7 +129,7 @@ export async function comparePage(root: HTMLElement, project: string): Promise<v
   const a = q.get('a') ?? '', b = q.get('b') ?? 'HEAD';
   document.title = `compare · ${project} · mic-fs`;
   if (!a) { clear(root, crumbs(project), h('h1', {}, 'Compare heads'), compareForm(project, a, b)); return; }
-  const d = await get(`/ui/api/projects/${projPath(project)}/compare?a=${enc(a)}&b=${enc(b)}`);
+  const d = await get<{ a: HeadView; b: HeadView; summary: ChangeCounts; changes: Change[]; truncated: boolean }>(`/ui/api/projects/${projPath(project)}/compare?a=${enc(a)}&b=${enc(b)}`);
   clear(root, crumbs(project), h('h1', {}, 'Compare heads'), compareForm(project, a, b),
     h('p', {}, link(`${base(project)}/heads/${d.a.hash}`, h('code', {}, short(d.a.hash))), ` ${d.a.goal ?? d.a.message} → `,
       link(`${base(project)}/heads/${d.b.hash}`, h('code', {}, short(d.b.hash))), ` ${d.b.goal ?? d.b.message}`),

@@ -6,8 +6,9 @@ import { get, enc, projPath } from '../api.js';
 import { changeBadge, short, size, statusBadge, time } from '../format.js';
 import { changeList, type Change } from '../changes.js';
 import { actionsPanel } from '../actions.js';
+import type { ChangesBody, SessionDetail, TimelineEvent } from '../types.js';
 
-function timelineText(e: any): (Node | string)[] {
+function timelineText(e: TimelineEvent): (Node | string)[] {
   switch (e.type) {
     case 'started': return ['started on head ', h('code', {}, short(e.head))];
     case 'status': return [`status ${e.from ?? ''} → ${e.status}`];
@@ -43,8 +44,8 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
   const render = async () => {
     // marked loads while the daemon answers (a chunk of its own: only conversations need it)
     const [{ session: s }, ch, { colourBlocks, renderMarkdown }] = await Promise.all([
-      get(`/api/sessions/${enc(id)}`),
-      get(`/api/sessions/${enc(id)}/changes?content=false`),
+      get<{ session: SessionDetail }>(`/api/sessions/${enc(id)}`),
+      get<ChangesBody>(`/api/sessions/${enc(id)}/changes?content=false`),
       import('../markdown.js'),
     ]);
     const changes: Change[] = ch.changes;
@@ -77,7 +78,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
 
     clear(sections.conversation, h('h2', {}, `Conversation (${s.conversation.length})`),
       s.conversation.length
-        ? h('ol', { class: 'chat' }, ...s.conversation.map((m: any) => h('li', { class: `turn role-${/^[a-z]+$/.test(m.role) ? m.role : 'other'}`, 'data-role': m.role },
+        ? h('ol', { class: 'chat' }, ...s.conversation.map((m) => h('li', { class: `turn role-${/^[a-z]+$/.test(m.role) ? m.role : 'other'}`, 'data-role': m.role },
           h('div', { class: 'who' }, h('span', { class: 'role' }, m.role), ' ', h('time', { datetime: m.time, title: m.time }, new Date(m.time).toLocaleTimeString())),
           trustedHtml(h('div', { class: 'md' }), renderMarkdown(m.content)))))
         : h('p', { class: 'muted' }, 'No conversation recorded.'));
@@ -85,7 +86,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
 
     clear(sections.decisions, h('h2', {}, `Decisions (${s.decisions.length})`),
       s.decisions.length
-        ? h('ol', { class: 'decision-list' }, ...s.decisions.map((d: any, i: number) => h('li', { id: `decision-${i}`, class: 'decision' },
+        ? h('ol', { class: 'decision-list' }, ...s.decisions.map((d, i) => h('li', { id: `decision-${i}`, class: 'decision' },
           h('p', { class: 'what' }, d.decision), d.reasoning ? h('p', { class: 'why' }, d.reasoning) : null,
           h('time', { datetime: d.time, class: 'muted' }, new Date(d.time).toLocaleString()))))
         : h('p', { class: 'muted' }, 'No decisions recorded.'));

@@ -3,6 +3,7 @@
 import { h, clear, link } from '../dom.js';
 import { get, enc } from '../api.js';
 import { age, counts, statusBadge } from '../format.js';
+import type { SessionsBody } from '../types.js';
 
 const STATUSES = ['active', 'suspended', 'landed', 'abandoned'];
 const PAGE = 25;
@@ -12,7 +13,7 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
   const params = new URLSearchParams();
   for (const k of ['project', 'status', 'tag', 'q', 'sort', 'order', 'offset']) { const v = q.get(k); if (v) params.set(k, v); }
   params.set('limit', String(PAGE));
-  const data = await get(`/ui/api/sessions?${params}`);
+  const data = await get<SessionsBody>(`/ui/api/sessions?${params}`);
   document.title = 'Sessions · mic-fs';
 
   const select = (name: string, label: string, options: string[], value: string | null, labels?: Record<string, string>) =>
@@ -33,7 +34,7 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
   form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
   for (const s of form.querySelectorAll('select')) s.addEventListener('change', apply);
 
-  const rows = data.sessions.map((s: any) => h('li', { class: 'session-row', 'data-session': s.session_id },
+  const rows = data.sessions.map((s) => h('li', { class: 'session-row', 'data-session': s.session_id },
     h('div', { class: 'row-main' },
       statusBadge(s.status),
       link(`/sessions/${enc(s.session_id)}`, h('span', { class: 'goal' }, s.goal))),
