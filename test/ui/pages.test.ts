@@ -50,6 +50,10 @@ describe.sequential('web UI', () => {
     await page.waitForSelector('li.session-row[data-session="unique-id"]');
     await page.selectOption('select[name=status]', 'active');
     await page.waitForSelector('li.session-row', { state: 'detached' });
+    // "/" jumps to the goal filter
+    await page.locator('h1').click();
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('q');
     expect(errors).toEqual([]);
   });
 
@@ -255,7 +259,7 @@ describe.sequential('web UI', () => {
     }
   });
 
-  it('fits a phone-width screen and works with the keyboard', async () => {
+  it('fits a phone-width screen, works with the keyboard, follows the system theme', async () => {
     const { page, errors } = await open('/sessions/unique-id', { width: 375, height: 740 });
     // no horizontal scrolling of the page
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
@@ -266,6 +270,12 @@ describe.sequential('web UI', () => {
     }
     await page.keyboard.press('Enter');
     await page.waitForSelector('li.change button.toggle[aria-expanded=true]');
+    // light and dark follow the system
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await bg()).toBe('rgb(255, 255, 255)');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await bg()).toBe('rgb(13, 17, 23)');
     expect(errors).toEqual([]);
   });
 });
