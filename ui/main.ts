@@ -90,6 +90,8 @@ document.addEventListener('keydown', (e) => {
 
 clear(app,
   h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
-  h('header', { class: 'top' }, h('a', { class: 'brand', href: '/' }, 'mic-fs'), h('nav', {}, h('a', { href: '/' }, 'Sessions'), h('form', { method: 'post', action: '/logout', class: 'logout' }, h('button', { type: 'submit', class: 'link' }, 'Sign out')))),
+  h('header', { class: 'top' }, h('a', { class: 'brand', href: '/' }, 'mic-fs'), h('nav', {}, h('a', { href: '/' }, 'Sessions'),
+    // signing out only means something when a token is configured
+    document.body.dataset.auth ? h('form', { method: 'post', action: '/logout', class: 'logout' }, h('button', { type: 'submit', class: 'link' }, 'Sign out')) : null)),
   main);
 void route();

@@ -76,7 +76,7 @@ export function escapeHtml(s: string): string {
 }
 
 /** The one HTML page of the app; the bundle renders every view from the URL. */
-export function shellHtml(assets: Map<string, Asset>, preload: string[] = [], modules: string[] = []): string {
+export function shellHtml(assets: Map<string, Asset>, auth: boolean, preload: string[] = [], modules: string[] = []): string {
   const v = (n: string) => assets.get(n)?.etag.replace(/"/g, '') ?? '0';
   if (!assets.size) {
     return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mic-fs</title></head><body>'
@@ -91,7 +91,7 @@ export function shellHtml(assets: Map<string, Asset>, preload: string[] = [], mo
 <script type="module" src="/assets/app.js?v=${v('app.js')}"></script>
 ${preload.map((u) => `<link rel="preload" as="fetch" crossorigin href="${escapeHtml(u)}">`).join('\n')}
 ${modules.map((u) => `<link rel="modulepreload" href="${escapeHtml(u)}">`).join('\n')}
-</head><body><div id="app" aria-live="polite"></div></body></html>
+</head><body${auth ? ' data-auth="token"' : ''}><div id="app" aria-live="polite"></div></body></html>
 `;
 }
 

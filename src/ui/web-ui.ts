@@ -24,7 +24,7 @@ export class WebUi {
     this.auth = new UiAuth(o.token);
     this.assets = loadAssets();
     if (!this.assets.size) o.log.warn('web UI assets are missing (dist/ui-assets): run npm run build');
-    this.shell = shellHtml(this.assets);
+    this.shell = shellHtml(this.assets, this.auth.required);
   }
 
   /** The session page asks for the session, its changes and the markdown chunk first thing: the browser
@@ -33,7 +33,7 @@ export class WebUi {
     const m = /^\/sessions\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/?$/.exec(pathname);
     if (!m || !this.assets.size) return this.shell;
     const markdown = [...this.assets.keys()].filter((n) => n.startsWith('markdown-')).map((n) => `/assets/${n}`);
-    return shellHtml(this.assets, [`/api/sessions/${m[1]}`, `/api/sessions/${m[1]}/changes?content=false`], markdown);
+    return shellHtml(this.assets, this.auth.required, [`/api/sessions/${m[1]}`, `/api/sessions/${m[1]}/changes?content=false`], markdown);
   }
 
   /** Paths the UI answers: everything but the JSON API. */

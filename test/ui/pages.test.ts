@@ -253,6 +253,10 @@ describe.sequential('web UI', () => {
       // the wrong token's 401 is the only error the browser reported
       expect(w.errors).toEqual(['console: Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
       w.errors.length = 0;
+      // signing out drops the cookie: the next page asks for the token again
+      await w.page.click('form.logout button');
+      await w.page.waitForSelector('input#token');
+      expect((await w.page.context().cookies()).find((c) => c.name === 'mic_token')).toBeUndefined();
       await w.page.close(); // before its daemon goes away (its event stream would break)
     } finally {
       await td.close();
