@@ -150,12 +150,23 @@ export async function treeAt(s: SessionService, project: string, ref: string, pa
   return out;
 }
 
-/** A file's bytes at a head, for the raw download. */
-export async function rawFile(s: SessionService, project: string, ref: string, path: string | null): Promise<{ name: string; data: Buffer }> {
-  const t = await treeAt(s, project, ref, path);
-  if (t.entry.kind !== 'file') throw ApiError.invalid('path', `${t.path || '/'} is a ${t.entry.kind}, not a file`);
-  const data = t.entry.hash ? await s.catalog.store(project).getBlob(t.entry.hash) : Buffer.alloc(0);
-  return { name: t.entry.name, data };
+const RAW_PIECE = 4 * 1024 * 1024;
+
+/** A file at a head, for the raw download: its name, size and its bytes in pieces of 4 MiB (a large
+ *  file is never held whole; a chunked blob fetches only the chunks of each piece). */
+export async function rawFile(s: SessionService, project: string, ref: string, path: string | null): Promise<{ name: string; size: number; pieces: AsyncIterable<Buffer> }> {
+  const head = await resolveHead(s, project, ref);
+  const store = s.catalog.store(project);
+  const parts = pathParts(path);
+  const entry = parts.length ? await lookupPath(store, head.tree, parts) : null;
+  if (!entry) throw parts.length ? ApiError.notFound('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`) : ApiError.invalid('path', 'is required');
+  if (entry.kind !== 'file') throw ApiError.invalid('path', `${parts.join('/')} is a ${entry.kind}, not a file`);
+  const hash = entry.hash;
+  async function* pieces(): AsyncIterable<Buffer> {
+    if (!hash) return;
+    for (let off = 0; off < entry!.size; off += RAW_PIECE) yield await store.readBlob(hash, off, Math.min(RAW_PIECE, entry!.size - off));
+  }
+  return { name: entry.name, size: entry.size, pieces: pieces() };
 }
 
 /** The changes between two heads (a -> b), as the session page lists them. */

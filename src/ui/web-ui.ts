@@ -93,14 +93,25 @@ export class WebUi {
     if (ui !== 'ui') throw notFound(url);
     if (kind === 'raw' && rest.length === 3) {
       const f = await rawFile(s, projectName(rest[0], rest[1]), rest[2], q('path') ?? null);
+      const it = f.pieces[Symbol.asyncIterator]();
+      const first = await it.next(); // a store error before the headers still answers as an error
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
-        'content-length': f.data.length,
+        'content-length': f.size,
         'content-disposition': `attachment; filename="${f.name.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(f.name)}`,
         'content-security-policy': "default-src 'none'; sandbox",
         'x-content-type-options': 'nosniff',
       });
-      res.end(f.data);
+      try {
+        for (let r = first; !r.done; r = await it.next()) {
+          if (!res.write(r.value)) await new Promise((ok) => { res.once('drain', ok); res.once('close', ok); });
+          if (res.destroyed) return;
+        }
+        res.end();
+      } catch (e) {
+        this.o.log.warn({ err: (e as Error).message, url: url.pathname }, 'raw download failed midway');
+        res.destroy();
+      }
       return;
     }
     if (kind !== 'api') throw notFound(url);

@@ -3,6 +3,7 @@
 // and state changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { makeProject, testDaemon, type TestDaemon } from '../session/helpers.js';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { SEED_000_PROJECT, SEED_000_REQUEST, XSS_NAME, XSS_REQUEST } from '../lib/ui-fixtures.js';
@@ -121,6 +122,12 @@ describe('data for the pages', () => {
     expect(r.headers['content-security-policy']).toContain('sandbox');
     expect(r.body).toBe(XSS_REQUEST.files[0].content);
     expect((await req('GET', '/ui/raw/myorg/myapp/HEAD?path=..%2Fetc', auth)).status).toBe(400);
+    // a large (chunked) file comes in pieces, whole
+    const big = randomBytes(9 * 1024 * 1024 + 123);
+    await t.api.create({ project: 'myorg/myapp', goal: 'a large file', files: [{ path: 'big.bin', change_type: 'added', content: big.toString('base64'), encoding: 'base64' }] });
+    const got = await fetch(`${t.url}/ui/raw/myorg/myapp/HEAD?path=big.bin`, { headers: auth });
+    expect(got.headers.get('content-length')).toBe(String(big.length));
+    expect(Buffer.from(await got.arrayBuffer()).equals(big)).toBe(true);
     expect((await req('GET', '/ui/raw/myorg/myapp/HEAD?path=src', auth)).status).toBe(400);
   });
 
