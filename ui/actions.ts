@@ -2,7 +2,7 @@
 // suspend/resume, abandon, a note or a decision. Each asks for confirmation and shows its result.
 import { h, clear, link, loadCode } from './dom.js';
 import { HttpError, asText, blob, enc, post, projPath } from './api.js';
-import { confirmDialog } from './dialog.js';
+import { confirmDialog } from './confirm-dialog.js';
 import { short } from './format.js';
 import type { HeadView, SessionView } from './types.js';
 

@@ -1,6 +1,6 @@
 // The JSON the pages read, as the daemon sends it (src/session/record.ts, src/api/types.ts and
 // src/ui/data.ts on the server; only the fields the pages use).
-import type { Change } from './changes.js';
+import type { Change } from './change-list.js';
 
 export interface ChangeCounts { total: number; added: number; modified: number; deleted: number }
 

@@ -3,7 +3,7 @@
 import { h, clear, link, loadCode, trustedHtml } from '../dom.js';
 import { asText, blob, enc, get, projPath } from '../api.js';
 import { age, counts, short, size, statusBadge, time } from '../format.js';
-import { changeList, type Change } from '../changes.js';
+import { changeList, type Change } from '../change-list.js';
 import type { BlameBody, ChangeCounts, HeadView, LogHead, SessionView, TreeBody } from '../types.js';
 
 const base = (project: string) => `/projects/${projPath(project)}`;

@@ -4,7 +4,7 @@
 import { h, clear, link, trustedHtml } from '../dom.js';
 import { get, enc, projPath } from '../api.js';
 import { changeBadge, short, size, statusBadge, time } from '../format.js';
-import { changeList, type Change } from '../changes.js';
+import { changeList, type Change } from '../change-list.js';
 import { actionsPanel } from '../actions.js';
 import type { ChangesBody, SessionDetail, TimelineEvent } from '../types.js';
 
