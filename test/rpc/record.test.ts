@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordDecoder, RecordTooLargeError, frame, recordMark } from '../../rpc/record.js';
+import { RecordDecoder, RecordTooLargeError, TooManyFragmentsError, frame, recordMark } from '../../rpc/record.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);
@@ -76,6 +76,21 @@ describe('record marking (RFC 5531 §11)', () => {
     expect(seen).toHaveLength(1);
     d.push(fragment(bytes(60, 0), false));
     expect(() => d.push(fragment(bytes(60, 0), true))).toThrow(RecordTooLargeError);
+  });
+
+  it('refuses a record of more fragments than the maximum, and holds its bytes in a few blocks', () => {
+    const seen: Buffer[] = [];
+    const d = new RecordDecoder((r) => seen.push(Buffer.from(r)), { maxFragments: 1000 });
+    const frags: Buffer[] = [];
+    for (let i = 0; i < 999; i++) frags.push(fragment(Buffer.from([i & 0xff]), false));
+    frags.push(fragment(Buffer.from([0xee]), true));
+    d.push(Buffer.concat(frags)); // exactly the maximum is fine
+    expect(seen).toHaveLength(1);
+    expect(seen[0].length).toBe(1000);
+    expect(seen[0][998]).toBe(998 & 0xff);
+    for (let i = 0; i < 1000; i++) d.push(fragment(Buffer.from([1]), false));
+    expect(d.bufferedBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(() => d.push(fragment(Buffer.from([1]), false))).toThrow(TooManyFragmentsError);
   });
 
   it('defaults to a 2 MiB + 64 KiB maximum', () => {
