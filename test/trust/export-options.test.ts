@@ -17,15 +17,19 @@ describe('root_squash', () => {
   beforeAll(async () => { ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'root_squash,anonuid=4242,anongid=4243' } })); });
   afterAll(async () => { await d?.stop(); });
 
-  it('uid 0 is the anonymous user: it cannot write the root-owned 0700 export root, or chmod it', async () => {
+  it('uid 0 is the anonymous user: it reads what others may read, but cannot write or chmod root-owned files', async () => {
     const c = await Nfs3Client.connect(d.port, '127.0.0.1', { auth: ROOT });
     const root = await c.mountRoot(exportPath);
     const attrs = (await c.getattr(root)).attrs!;
     expect(attrs.uid).toBe(0);
-    expect(attrs.mode & 0o777).toBe(0o700);
+    expect(attrs.mode & 0o777).toBe(0o755);
     expect((await c.create(root, 'by-root.txt')).status).toBe(NfsStatus.ACCES);
     expect((await c.setattr(root, { mode: 0o777 })).status).toBe(NfsStatus.PERM);
-    expect((await c.lookup(root, 'README.md')).status).toBe(NfsStatus.ACCES);
+    const readme = await c.lookup(root, 'README.md');
+    expect(readme.status).toBe(NfsStatus.OK);
+    expect(readme.attrs).toMatchObject({ uid: 0, mode: 0o644 });
+    expect((await c.read(readme.fh!, 0, 100)).data!.toString()).toBe('hello\n');
+    expect((await c.write(readme.fh!, 0, Buffer.from('owned'))).status).toBe(NfsStatus.ACCES);
     await c.close();
   });
 });
