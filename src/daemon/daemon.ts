@@ -79,7 +79,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     const n = await tiered.resumeUploads();
     if (n > 0) cfg.log.info({ objects: n }, 'resuming uploads left in the outbox');
   }
-  const handles = new HandleCodec(handleSecret(cfg.dataDir));
+  const handles = new HandleCodec(handleSecret(cfg.dataDir, cfg.log));
   // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
   const writeVerifier = randomBytes(8);
   const exports = new SessionExports({
