@@ -33,6 +33,8 @@ export class RpcConnection implements CallSource {
   /** records received while flow control holds dispatch back */
   private backlog: { rec: Buffer; pooled?: Buffer }[] = [];
   private writeBlocked = false;
+  /** when replies stopped draining (0: they drain), for the stalled-reader check */
+  private blockedSince = 0;
   private paused = false;
   /** when bytes last arrived or a call last finished (ms, Date.now) */
   lastActive = Date.now();
@@ -102,7 +104,9 @@ export class RpcConnection implements CallSource {
    * buffered) for `idleMs`, or a record begun `partialMs` ago and still incomplete while
    * reading was not held back by flow control. 0 disables either check.
    */
-  expired(now: number, idleMs: number, partialMs: number): 'idle' | 'partial record' | null {
+  expired(now: number, idleMs: number, partialMs: number): 'idle' | 'partial record' | 'replies unread' | null {
+    // a peer that reads none of its replies holds them in memory: it gets the partial-record timeout too
+    if (partialMs > 0 && this.blockedSince > 0 && now - this.blockedSince >= partialMs) return 'replies unread';
     if (this.paused) return null;
     if (partialMs > 0 && this.partialSince > 0 && now - this.partialSince >= partialMs) return 'partial record';
     if (idleMs > 0 && this.inFlight === 0 && this.partialSince === 0 && this.backlog.length === 0 && now - this.lastActive >= idleMs) return 'idle';
@@ -179,12 +183,14 @@ export class RpcConnection implements CallSource {
 
   private onWriteBlocked = (): void => {
     this.writeBlocked = true;
+    if (this.blockedSince === 0) this.blockedSince = Date.now();
     this.updateFlow();
   };
 
   private onDrain = (): void => {
     if (!this.writeBlocked) return;
     this.writeBlocked = false;
+    this.blockedSince = 0;
     this.pump();
   };
 

@@ -27,7 +27,7 @@ export interface RpcServerOptions {
   maxConnectionsPerAddress?: number;
   /** close a connection with no call running and nothing buffered for this long (ms; default 0: never) */
   idleTimeoutMs?: number;
-  /** close a connection whose record stays incomplete this long (ms; default 0: never) */
+  /** close a connection whose record stays incomplete, or whose replies stay unread, this long (ms; default 0: never) */
   partialRecordTimeoutMs?: number;
   /** checked once per connection at accept (see PeerVerdict) */
   gate?: (address: string, port: number) => PeerVerdict;
@@ -166,7 +166,8 @@ export class RpcServer {
         const why = c.expired(now, idle, partial);
         if (why === null) continue;
         if (why === 'idle') c.log.info({ idleMs: now - c.lastActive }, 'rpc: idle connection closed');
-        else c.log.warn({ sinceMs: now - c.partialSince, buffered: c.bufferedBytes }, 'rpc: record incomplete for too long, closing connection');
+        else if (why === 'partial record') c.log.warn({ sinceMs: now - c.partialSince, buffered: c.bufferedBytes }, 'rpc: record incomplete for too long, closing connection');
+        else c.log.warn({ inFlight: c.inFlight }, 'rpc: replies unread for too long, closing connection');
         c.destroy();
       }
     }, every);

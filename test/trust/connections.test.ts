@@ -100,4 +100,19 @@ describe('per-address limit, idle and partial-record timeouts', () => {
     }
     expect((await waitForLog(d, (l) => l.msg === 'rpc: record incomplete for too long, closing connection', 2)).length).toBe(2);
   });
+
+  it('a peer that never reads its replies is closed after --record-timeout', async () => {
+    const s = await rawConnect(d.port, '127.0.2.6');
+    // 200k NULL calls (AUTH_NONE): ~9 MB of replies, more than the socket buffers hold
+    const call = Buffer.alloc(44);
+    call.writeUInt32BE((0x80000000 | 40) >>> 0, 0);
+    call.writeUInt32BE(2, 12); // rpcvers
+    call.writeUInt32BE(100003, 16);
+    call.writeUInt32BE(3, 20);
+    const many = Buffer.alloc(44 * 200_000);
+    for (let i = 0; i < 200_000; i++) { call.writeUInt32BE(i + 1, 4); call.copy(many, i * 44); }
+    s.write(many);
+    expect((await waitForLog(d, (l) => l.msg === 'rpc: replies unread for too long, closing connection', 1, 15_000)).length).toBe(1);
+    expect(await closedWithin(s, 10_000)).toBe(true);
+  });
 });
