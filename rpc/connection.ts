@@ -6,12 +6,14 @@ import type { Logger } from 'pino';
 import { AuthSysCache } from './auth.js';
 import type { CallSource, Dispatcher } from './dispatch.js';
 import { OutboundQueue } from './outbound.js';
-import { RecordDecoder, RecordLimitError, TooManyFragmentsError } from './record.js';
+import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record.js';
 import { largeBuffers } from './buffer-pool.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;
   maxFragments?: number;
+  /** memory shared by the partial records of all connections */
+  recordMemory?: RecordMemoryBudget;
   maxInFlight: number;
   /**
    * Non-zero: every call but procedure 0 (NULL) is denied with this auth_stat. Decided once
@@ -53,7 +55,9 @@ export class RpcConnection implements CallSource {
     this.remotePort = socket.remotePort ?? 0;
     this.log = log.child({ remote: `${this.remoteAddress}:${this.remotePort}` });
     this.denyCalls = opts.denyCalls ?? 0;
-    this.decoder = new RecordDecoder(this.onRecord, { maxRecordSize: opts.maxRecordSize, maxFragments: opts.maxFragments, pool: largeBuffers });
+    this.decoder = new RecordDecoder(this.onRecord, {
+      maxRecordSize: opts.maxRecordSize, maxFragments: opts.maxFragments, pool: largeBuffers, budget: opts.recordMemory,
+    });
     this.out = new OutboundQueue(socket, this.onWriteBlocked);
     socket.setNoDelay(true);
     socket.on('data', this.onData);
@@ -122,7 +126,8 @@ export class RpcConnection implements CallSource {
       } else this.partialSince = 0;
     } catch (err) {
       if (err instanceof RecordLimitError) {
-        const what = err instanceof TooManyFragmentsError ? 'too many fragments in a record' : 'record too large';
+        const what = err instanceof TooManyFragmentsError ? 'too many fragments in a record'
+          : err instanceof RecordMemoryError ? 'partial records over their memory budget' : 'record too large';
         this.log.warn({ reason: err.message }, `rpc: ${what}, closing connection`);
       } else {
         this.log.error({ err }, 'rpc: failed to process input, closing connection');
@@ -206,6 +211,7 @@ export class RpcConnection implements CallSource {
   private onSocketClose = (): void => {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.decoder.release();
     this.backlog = [];
     this.out.discard();
     if (this.log.isLevelEnabled('debug')) this.log.debug({ inFlight: this.inFlight }, 'rpc: connection closed');

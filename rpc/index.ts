@@ -4,7 +4,8 @@ export { XdrError, XdrReader, XdrWriter } from './xdr.js';
 export * from './message.js';
 export { AuthSysCache, MAX_GIDS, MAX_MACHINE_NAME, authenticate, encodeAuthSys, parseAuthSys, rejectFlavor } from './auth.js';
 export {
-  DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_RECORD_SIZE, RecordDecoder, RecordLimitError, RecordTooLargeError, TooManyFragmentsError, frame, recordMark,
+  DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_RECORD_SIZE, RecordDecoder, RecordLimitError, RecordMemoryBudget, RecordMemoryError, RecordTooLargeError,
+  TooManyFragmentsError, frame, recordMark,
   type RecordDecoderOptions,
 } from './record.js';
 export { ProgramRegistry, RegistryMiss } from './registry.js';

@@ -31,6 +31,22 @@ export class RecordTooLargeError extends RecordLimitError {
   }
 }
 
+export class RecordMemoryError extends RecordLimitError {
+  constructor(readonly used: number, readonly max: number) {
+    super(`partial RPC records of all connections would hold more than ${max} bytes (${used} held)`);
+  }
+}
+
+/**
+ * Memory shared by the partial records of many decoders (one per connection): a decoder that
+ * would take more than is left fails with RecordMemoryError, so that many connections each
+ * holding a large incomplete record cannot together exhaust memory.
+ */
+export class RecordMemoryBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+}
+
 export class TooManyFragmentsError extends RecordLimitError {
   constructor(readonly fragments: number, readonly max: number) {
     super(`RPC record of more than ${max} fragments (${fragments} so far)`);
@@ -43,6 +59,8 @@ export interface RecordDecoderOptions {
   maxFragments?: number;
   /** large single-fragment records are assembled in buffers from this pool */
   pool?: BufferPool;
+  /** memory budget shared with other decoders (default: none) */
+  budget?: RecordMemoryBudget;
 }
 
 /** Records at least this big that span chunks are assembled in a pooled buffer... */
@@ -82,12 +100,33 @@ export class RecordDecoder {
   private readonly pool: BufferPool | null;
   /** pooled buffer the current record is copied into */
   private slab: Buffer | null = null;
+  private readonly budget: RecordMemoryBudget | null;
+  /** bytes of the budget this decoder holds (its blocks or slab) */
+  private charged = 0;
 
   /** `onRecord` gets the pooled buffer too when the record lives in one; the receiver gives it back. */
   constructor(private readonly onRecord: (record: Buffer, pooled?: Buffer) => void, opts: RecordDecoderOptions = {}) {
     this.maxRecordSize = opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxFragments = opts.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.pool = opts.pool ?? null;
+    this.budget = opts.budget ?? null;
+  }
+
+  /** Takes `n` bytes of the shared budget for the partial record, or fails. */
+  private charge(n: number): void {
+    const b = this.budget;
+    if (b === null) return;
+    if (b.used + n > b.max) this.fail(new RecordMemoryError(b.used, b.max));
+    b.used += n;
+    this.charged += n;
+  }
+
+  /** Gives back what the partial record held (it was emitted or dropped). */
+  release(): void {
+    if (this.budget !== null && this.charged > 0) {
+      this.budget.used -= this.charged;
+      this.charged = 0;
+    }
   }
 
   /** True while part of a record (or of a fragment header) is buffered. */
@@ -160,6 +199,7 @@ export class RecordDecoder {
     this.failed = e;
     this.blocks = [];
     this.slab = null;
+    this.release();
     throw e;
   }
 
@@ -167,6 +207,7 @@ export class RecordDecoder {
   private store(chunk: Buffer, off: number, take: number): void {
     if (this.slab === null && this.pool !== null && this.lastFragment && this.fragments === 1 &&
         this.recordSize >= POOL_MIN && this.recordSize <= this.pool.size && this.received + take >= POOL_AFTER) {
+      this.charge(this.pool.size);
       const slab = this.pool.take();
       let at = 0;
       for (let i = 0; i < this.blocks.length; i++) {
@@ -188,6 +229,7 @@ export class RecordDecoder {
       if (last === null || this.blockHave === last.length) {
         // size the block for what is announced, at most BLOCK: it is only filled by bytes received
         const size = Math.min(BLOCK, Math.max(MIN_BLOCK, this.fragmentLeft));
+        this.charge(size);
         last = Buffer.allocUnsafe(size);
         this.blocks.push(last);
         this.blockHave = 0;
@@ -222,6 +264,7 @@ export class RecordDecoder {
   }
 
   private reset(): void {
+    this.release();
     this.state = WANT_HEADER;
     this.fragmentLeft = 0;
     this.recordSize = 0;

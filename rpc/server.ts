@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { RpcConnection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { DuplicateRequestCache, type DrcOptions } from './drc.js';
-import { DEFAULT_MAX_RECORD_SIZE } from './record.js';
+import { DEFAULT_MAX_RECORD_SIZE, RecordMemoryBudget } from './record.js';
 import { ProgramRegistry } from './registry.js';
 import type { ProgramVersion } from './types.js';
 
@@ -21,6 +21,8 @@ export interface RpcServerOptions {
   maxRecordSize?: number;
   /** fragments per record; more close the connection (default 1024) */
   maxFragments?: number;
+  /** bytes all partial records together may hold; a connection that needs more is closed (default: no limit) */
+  maxRecordMemory?: number;
   /** connections open at once; more are closed at accept (default: no limit) */
   maxConnections?: number;
   /** connections open at once from one address (default: no limit) */
@@ -50,12 +52,14 @@ export class RpcServer {
   private readonly perAddress = new Map<string, number>();
   private readonly opts: RpcServerOptions;
   private sweeper: NodeJS.Timeout | null = null;
+  private readonly recordMemory: RecordMemoryBudget | undefined;
   /** refusals per reason since the last log line about them (see refused()) */
   private readonly refusals = new Map<string, { count: number; loggedAt: number }>();
 
   constructor(opts: RpcServerOptions) {
     this.opts = opts;
     this.log = opts.logger;
+    this.recordMemory = opts.maxRecordMemory ? new RecordMemoryBudget(opts.maxRecordMemory) : undefined;
     this.maxRecordSize = opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? 64);
     this.drc = opts.drc === false ? null : new DuplicateRequestCache(opts.drc ?? {});
@@ -132,7 +136,7 @@ export class RpcServer {
     const conn = new RpcConnection(
       socket,
       this.dispatcher,
-      { maxRecordSize: this.maxRecordSize, maxFragments: o.maxFragments, maxInFlight: this.maxInFlight, denyCalls: verdict && !verdict.close ? verdict.denyCalls : 0 },
+      { maxRecordSize: this.maxRecordSize, maxFragments: o.maxFragments, recordMemory: this.recordMemory, maxInFlight: this.maxInFlight, denyCalls: verdict && !verdict.close ? verdict.denyCalls : 0 },
       this.log,
       (c) => {
         this.connections.delete(c);

@@ -31,6 +31,7 @@ export function serveCommand(): Command {
     .option('--max-connections-per-address <n>', 'NFS connections open at once from one client address (env MIC_MAX_CONNECTIONS_PER_ADDRESS)', env.MIC_MAX_CONNECTIONS_PER_ADDRESS ?? String(DEFAULT_LIMITS.maxConnectionsPerAddress))
     .option('--idle-timeout <seconds>', 'close an NFS connection idle this long; 0: never (env MIC_IDLE_TIMEOUT)', env.MIC_IDLE_TIMEOUT ?? String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
     .option('--record-timeout <seconds>', 'close an NFS connection whose RPC record stays incomplete this long; 0: never (env MIC_RECORD_TIMEOUT)', env.MIC_RECORD_TIMEOUT ?? String(DEFAULT_LIMITS.recordTimeoutMs / 1000))
+    .option('--record-memory <MiB>', 'memory all partially received RPC records may hold together (env MIC_RECORD_MEMORY)', env.MIC_RECORD_MEMORY ?? String(DEFAULT_LIMITS.recordMemory / 1024 / 1024))
     .option('--fd-reserve <n>', 'file descriptors kept free for data files and journals (env MIC_FD_RESERVE; default a quarter of the open-file limit, at least 256)', env.MIC_FD_RESERVE)
     .option('--export-options <opts>', 'exports(5)-style options for every session export: secure|insecure, root_squash|no_root_squash, all_squash, anonuid=N, anongid=N (env MIC_EXPORT_OPTIONS; default insecure,no_root_squash; see docs/security.md)', env.MIC_EXPORT_OPTIONS ?? '')
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
@@ -55,6 +56,7 @@ export function serveCommand(): Command {
         maxConnectionsPerAddress: whole('--max-connections-per-address', o.maxConnectionsPerAddress, 1),
         idleTimeoutMs: seconds('--idle-timeout', o.idleTimeout),
         recordTimeoutMs: seconds('--record-timeout', o.recordTimeout),
+        recordMemory: whole('--record-memory', o.recordMemory, 8, 1 << 20) * 1024 * 1024,
         fdReserve: o.fdReserve === undefined ? null : whole('--fd-reserve', o.fdReserve, 0),
       };
       const exportOptions = parseExportOptions(String(o.exportOptions));

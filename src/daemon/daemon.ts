@@ -95,13 +95,14 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
     idleTimeoutMs: limits.idleTimeoutMs,
     partialRecordTimeoutMs: limits.recordTimeoutMs,
+    maxRecordMemory: limits.recordMemory,
     gate: peerGate(allow, exportOptions.secure),
   });
   server.register(mountProgram(exports, cfg.log));
   server.register(nfsProgram(exports, cfg.log, exportOptions));
   cfg.log.info({
     maxConnections, perAddress: limits.maxConnectionsPerAddress, idleTimeoutMs: limits.idleTimeoutMs, recordTimeoutMs: limits.recordTimeoutMs,
-    openFileLimit: nofile, fdReserve: reserve, allow: allow.specs, exportOptions: formatExportOptions(exportOptions),
+    recordMemory: limits.recordMemory, openFileLimit: nofile, fdReserve: reserve, allow: allow.specs, exportOptions: formatExportOptions(exportOptions),
   }, 'connection limits and export options');
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');

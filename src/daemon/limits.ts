@@ -11,6 +11,8 @@ export interface ConnectionLimits {
   idleTimeoutMs: number;
   /** a record begun and not complete after this long closes its connection (ms; 0: never) */
   recordTimeoutMs: number;
+  /** bytes all partially received RPC records together may hold */
+  recordMemory: number;
   /** descriptors kept free for data files, journals and the store; null: a quarter of the limit, at least 256 */
   fdReserve: number | null;
 }
@@ -20,12 +22,14 @@ export interface ConnectionLimits {
  * server, or `nconnect` up to 16); 128 per address leaves room for many clients behind one
  * address (every local agent on loopback). Idle connections are closed after 6 minutes, as
  * knfsd does (the Linux client reconnects on its next call); a record must arrive within 30 s.
+ * 256 MiB of partial records is 100 clients each in the middle of a 2 MiB WRITE.
  */
 export const DEFAULT_LIMITS: ConnectionLimits = {
   maxConnections: 1024,
   maxConnectionsPerAddress: 128,
   idleTimeoutMs: 360_000,
   recordTimeoutMs: 30_000,
+  recordMemory: 256 * 1024 * 1024,
   fdReserve: null,
 };
 

@@ -56,3 +56,24 @@ describe('record-marking fragments', () => {
     await c.close();
   });
 });
+
+describe('memory of partial records, all connections together', () => {
+  let m: Daemon;
+  let mExport: string;
+  beforeAll(async () => { ({ d: m, exportPath: mExport } = await daemonWithSession({ env: { MIC_RECORD_MEMORY: '8' } })); });
+  afterAll(async () => { await m?.stop(); });
+
+  it('12 connections each holding 1 MiB of an unfinished 2 MiB record: those over the 8 MiB budget are closed', async () => {
+    const { c, root } = await mountFrom(m.port, mExport);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE((0x80000000 | (2 * 1024 * 1024)) >>> 0, 0);
+    const socks = await Promise.all(Array.from({ length: 12 }, () => rawConnect(m.port)));
+    for (const s of socks) s.write(Buffer.concat([head, Buffer.alloc(1024 * 1024, 0x55)]));
+    const closed = (await waitForLog(m, (l) => l.msg === 'rpc: partial records over their memory budget, closing connection', 4)).length;
+    expect(closed).toBeGreaterThanOrEqual(4);
+    expect(closed).toBeLessThanOrEqual(5);
+    expect((await c.getattr(root)).status).toBe(NfsStatus.OK);
+    for (const s of socks) s.destroy();
+    await c.close();
+  });
+});
