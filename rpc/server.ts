@@ -131,12 +131,15 @@ export class RpcServer {
       this.refused(refusal, address, port);
       return;
     }
-    if (verdict && !verdict.close) this.refused(`calls denied: ${verdict.reason}`, address, port);
+    if (verdict && !verdict.close) this.refused(verdict.reason, address, port, 'rpc: connection kept, its calls denied');
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const conn = new RpcConnection(
       socket,
       this.dispatcher,
-      { maxRecordSize: this.maxRecordSize, maxFragments: o.maxFragments, recordMemory: this.recordMemory, maxInFlight: this.maxInFlight, denyCalls: verdict && !verdict.close ? verdict.denyCalls : 0 },
+      {
+        maxRecordSize: this.maxRecordSize, maxFragments: o.maxFragments, recordMemory: this.recordMemory, maxInFlight: this.maxInFlight,
+        denyCalls: verdict && !verdict.close ? verdict.denyCalls : 0,
+      },
       this.log,
       (c) => {
         this.connections.delete(c);
@@ -149,16 +152,16 @@ export class RpcServer {
   }
 
   /** Logs a refused connection: the first of each reason at once, then a count at most every 10 s. */
-  private refused(reason: string, address: string, port: number): void {
+  private refused(reason: string, address: string, port: number, msg = 'rpc: connection refused'): void {
     const now = Date.now();
     const r = this.refusals.get(reason);
     if (r === undefined || now - r.loggedAt >= 10_000) {
-      this.log.warn({ client: `${address}:${port}`, reason, alsoRefused: r?.count ?? 0 }, 'rpc: connection refused');
+      this.log.warn({ client: `${address}:${port}`, reason, alsoRefused: r?.count ?? 0 }, msg);
       this.refusals.set(reason, { count: 0, loggedAt: now });
     } else r.count++;
   }
 
-  /** Closes idle connections and those whose record stays incomplete (RpcServerOptions timeouts). */
+  /** Closes idle connections, and those whose record stays incomplete or replies unread (RpcServerOptions timeouts). */
   private startSweeper(): void {
     const idle = this.opts.idleTimeoutMs ?? 0;
     const partial = this.opts.partialRecordTimeoutMs ?? 0;
