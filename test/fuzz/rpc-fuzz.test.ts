@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => { await d?.stop(); });
 
 describe('RPC fuzzing', () => {
-  it(`${TOTAL} mutated records: no crash, every reply well-formed, RSS bounded`, async () => {
+  it(`${TOTAL} mutated records (MIC_FUZZ_SEED=${SEED}): no crash, every reply well-formed, RSS bounded`, async () => {
     const started = Date.now();
     let peakRss = 0;
     const sampler = setInterval(() => { try { peakRss = Math.max(peakRss, procMem(d.pid, 'VmRSS')); } catch { /* gone: checked below */ } }, 250);
