@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EMPTY_TREE, ObjectStore, type HeadRecord } from '../store/index.js';
 import { syncReads } from './sync-read.js';
-import type { Catalog } from '../session/catalog.js';
+import { Catalog } from '../session/catalog.js';
 import type { SessionRecord } from '../session/record.js';
 import { diffTrees } from '../session/changes.js';
 import { GitError, git, gitStream, gitText, requireGit } from './run.js';
@@ -83,7 +83,9 @@ function messageOf(n: Node): Buffer {
 
 export async function exportGit(catalog: Catalog, project: string, repoDir: string, o: ExportOptions = {}): Promise<ExportResult> {
   requireGit();
-  const store = new ObjectStore(syncReads(catalog.backend), project, { cacheBytes: 64 * 1024 * 1024 });
+  const reads = syncReads(catalog.backend);
+  const store = new ObjectStore(reads, project, { cacheBytes: 64 * 1024 * 1024 });
+  if (reads !== catalog.backend) catalog = new Catalog(reads);
   const cur = await store.getHead();
   if (!cur) throw new GitError(`project ${project} has no head`);
   const dir = await targetRepo(repoDir);
