@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { exportPath, STATUSES } from '../session/record.js';
-import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../api/types.js';
+import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../session/session-api.js';
 
 export function mountHelp(id: string, port: number, host = '127.0.0.1'): string[] {
   const ex = exportPath(id);

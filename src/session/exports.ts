@@ -8,7 +8,7 @@ import type { SessionFs } from '../fs/session-fs.js';
 import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { DomainError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionFs } from './fs-base.js';
 
@@ -48,7 +48,7 @@ export class SessionExports implements ExportTable {
       // a session with local state here and no holder ref yet predates holder refs: it is ours
       const mode: OpenMode = existsSync(this.dirOf(id)) ? 'use' : 'mine';
       await this.open(r, mode).catch((e) => {
-        if (!(e instanceof ApiError)) throw e;
+        if (!(e instanceof DomainError)) throw e;
       });
     }
   }
@@ -112,7 +112,7 @@ export class SessionExports implements ExportTable {
     try {
       fs = await this.open(r, 'take'); // mounting a handed-off session serves it here
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
+      if (!(e instanceof DomainError)) throw e;
       this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');
       throw new MountError(MountError.ACCES, e.message);
     }

@@ -1,9 +1,11 @@
-// Request and response bodies of the HTTP API, shared by the server, the typed client and the CLI.
-import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from '../session/record.js';
-import type { ChangeView, ChangeType } from '../session/changes.js';
-import type { Conflict, ConflictKind } from '../session/merge.js';
-import type { RebaseConflict } from '../session/land.js';
-import type { ErrorBody } from '../session/errors.js';
+// The session contract: SessionApi and its request and response bodies. The session service implements
+// it in-process; the HTTP server (src/api/) routes to it and its typed client implements it over HTTP,
+// so the CLI uses either alike.
+import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from './record.js';
+import type { ChangeView, ChangeType } from './changes.js';
+import type { Conflict, ConflictKind } from './merge.js';
+import type { RebaseConflict } from './land.js';
+import type { ErrorBody } from './errors.js';
 
 export type { ChangesSummary, SessionDetail, SessionStatus, SessionView, ChangeView, ChangeType, Conflict, ConflictKind, RebaseConflict, ErrorBody };
 
