@@ -7,7 +7,7 @@ import { AuthSysCache } from './auth.js';
 import type { CallSource, Dispatcher } from './dispatch.js';
 import { OutboundQueue } from './outbound.js';
 import { RecordDecoder, RecordTooLargeError } from './record.js';
-import { largeBuffers } from './buffer-pool.js';
+import { largeBuffers } from '../util/buffer-pool.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;

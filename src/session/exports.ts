@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { FileType, FsError, MountError, NfsStatus, type ExportTable, type FileSystem } from '../fs/types.js';
 import type { HandleCodec } from '../fs/handles.js';
 import type { SessionFs } from '../fs/session-fs.js';
-import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
 import { DomainError } from './errors.js';
@@ -14,12 +13,15 @@ import { openSessionFs } from './fs-base.js';
 
 const ROOT = { uid: 0, gid: 0, gids: [] };
 
+/** Which client addresses may mount (the daemon's AllowList of CIDR prefixes). */
+export interface AddressFilter { readonly specs: string[]; allows(address: string): boolean }
+
 export interface SessionExportsOptions {
   catalog: Catalog;
   dataDir: string;
   handles: HandleCodec;
   writeVerifier: Buffer;
-  allow: AllowList;
+  allow: AddressFilter;
   log: Logger;
   /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
   readWaitMs?: number;

@@ -111,7 +111,7 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   if (!o.dryRun) {
     // a writer may have reused (and so touched) an object since the listing: look again just before deleting
     const kept = await Promise.all(doomed.map((d) => limiter.run(async () => {
-      const st = backend.stat ? await backend.stat(d.key) : { mtimeMs: now - d.age_ms };
+      const st = await backend.stat(d.key);
       if (!st || Date.now() - st.mtimeMs < o.graceMs) return true;
       await backend.delete(d.key);
       return false;

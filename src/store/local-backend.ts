@@ -71,6 +71,11 @@ export class LocalBackend implements ObjectBackend {
     }
   }
 
+  readonly cacheTier = null;
+
+  /** A local directory has no transient failures: a full or broken disk stays so. */
+  isTransient(): boolean { return false; }
+
   async touch(key: string): Promise<void> {
     const now = new Date();
     await utimes(this.pathOf(key), now, now);

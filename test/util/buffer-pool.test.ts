@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { BufferPool } from '../../rpc/buffer-pool.js';
+import { BufferPool } from '../../util/buffer-pool.js';
 import { RecordDecoder, frame } from '../../rpc/record.js';
 
 describe('pooled record assembly', () => {
