@@ -10,7 +10,7 @@ import { ApiError, httpErrorOf } from './http-errors.js';
 import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
-import { gcRequest } from '../session/gc.js';
+import { gcRequest } from '../session/run-gc.js';
 
 export interface ApiServerOptions {
   service: SessionService;

@@ -1,6 +1,6 @@
 // MOUNTPROC3_MNT (RFC 1813 5.2.1): the export's root handle and the accepted auth flavors.
 import { isUtf8 } from 'node:buffer';
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { MountError } from '../fs/types.js';
 import { MNTPATHLEN, MountStat, type MountDeps } from './common.js';
 

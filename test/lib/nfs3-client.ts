@@ -2,7 +2,7 @@
 // Decoding is written independently of the server's encoders and insists that every reply
 // is consumed exactly: a stray or missing word fails the call.
 import { RpcClient, RpcError, type CallOptions, type RpcClientOptions } from '../../rpc/client.js';
-import type { AuthSys } from '../../rpc/types.js';
+import type { AuthSys } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import {
   FileType, NfsStatus, StableHow,

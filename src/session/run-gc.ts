@@ -3,7 +3,7 @@
 // status (active, suspended, landed, abandoned): the known fields directly, and any other SHA-256 hex in
 // the document as a head, tree or blob if one exists under that hash.
 import { ObjectStore, type ObjectBackend } from '../store/index.js';
-import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/gc.js';
+import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/collect-garbage.js';
 import { isValidProject } from '../store/keys.js';
 import { InvalidInputError, InvalidStateError } from './errors.js';
 import { Limiter } from '../store/limiter.js';
