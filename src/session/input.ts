@@ -130,10 +130,11 @@ export function tags(v: unknown, field: string): string[] {
   return out;
 }
 
-export interface Seed002 { agent?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
+/** Who runs a session and how: the agent's name, its environment and its execution mode. */
+export interface AgentInfo { agent?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
 
-export function seed002(o: Obj): Seed002 {
-  const out: Seed002 = {};
+export function agentInfo(o: Obj): AgentInfo {
+  const out: AgentInfo = {};
   const agent = str(o, 'agent', { max: 64 });
   if (agent !== undefined) {
     if (!AGENT.test(agent)) throw new InvalidInputError('agent', 'must be 1-64 characters of [A-Za-z0-9._-] (e.g. claude_code)');
@@ -142,12 +143,12 @@ export function seed002(o: Obj): Seed002 {
   const env = str(o, 'environment', { max: 64 });
   if (env !== undefined) {
     if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new InvalidInputError('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
-    out.environment = env as Seed002['environment'];
+    out.environment = env as AgentInfo['environment'];
   }
   const mode = str(o, 'execution_mode', { max: 64 });
   if (mode !== undefined) {
     if (!(EXECUTION_MODES as readonly string[]).includes(mode)) throw new InvalidInputError('execution_mode', `must be one of ${EXECUTION_MODES.join(', ')}`);
-    out.execution_mode = mode as Seed002['execution_mode'];
+    out.execution_mode = mode as AgentInfo['execution_mode'];
   }
   return out;
 }
@@ -173,7 +174,7 @@ export function boolParam(v: string | boolean | undefined, field: string, dflt: 
   throw new InvalidInputError(field, 'must be true or false');
 }
 
-// ---------------------------------------------------------------- files (seed 000's shape)
+// ---------------------------------------------------------------- files ({path, change_type, content?})
 
 export interface FileInput {
   path: string;

@@ -69,7 +69,7 @@ export class SessionService implements SessionApi {
 
   // ---------------------------------------------------------------- start / create
 
-  private parseStart(raw: unknown): { opts: Parameters<typeof startSession>[1]; extra: input.Seed002; b: Record<string, unknown> } {
+  private parseStart(raw: unknown): { opts: Parameters<typeof startSession>[1]; extra: input.AgentInfo; b: Record<string, unknown> } {
     const b = input.body(raw);
     const now = new Date().toISOString();
     const goal = input.str(b, 'goal', { required: true, max: 4096 })!;
@@ -86,10 +86,10 @@ export class SessionService implements SessionApi {
       metadata: input.metadata(b.metadata, 'metadata') as Record<string, string>,
       tags: input.tags(b.tags, 'tags'),
     };
-    return { opts, extra: input.seed002(b), b };
+    return { opts, extra: input.agentInfo(b), b };
   }
 
-  private async doStart(opts: Parameters<typeof startSession>[1], extra: input.Seed002): Promise<SessionRecord> {
+  private async doStart(opts: Parameters<typeof startSession>[1], extra: input.AgentInfo): Promise<SessionRecord> {
     if (!(await this.o.catalog.store(opts.project).getHead())) throw new NotFoundError('project', `project ${opts.project} not found (it has no head; run mic project init)`);
     let r: SessionRecord;
     try {

@@ -12,7 +12,7 @@ export type { ChangesSummary, SessionDetail, SessionStatus, SessionView, ChangeV
 export interface MessageInput { role: string; content: string; time?: string }
 export interface DecisionInput { decision: string; reasoning?: string; time?: string }
 
-/** seed 000's file shape; encoding and mode are additions */
+/** One file change: path, change type and (added, modified) content, with its encoding and mode */
 export interface FileChangeInput {
   path: string;
   change_type: ChangeType;

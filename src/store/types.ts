@@ -1,4 +1,4 @@
-// Objects, trees and refs. Keys follow the seeds' layout:
+// Objects, trees and refs. The key layout:
 //   projects/<org>/<name>/blobs/<h[0:2]>/<h>     zstd-compressed content, h = SHA-256 of the content
 //   projects/<org>/<name>/trees/<h[0:2]>/<h>     zstd-compressed tree node, h = SHA-256 of its encoding
 //   projects/<org>/<name>/heads/<h[0:2]>/<h>     immutable head records (history)
