@@ -4,7 +4,7 @@ import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type Attrs, type DirEntry } from '../fs/types.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, xdrOpaqueSize } from './readdir.js';
-import { FATTR3_SIZE, readFh, writeFattr, writePostOpAttr } from './xdr-types.js';
+import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
 
 /** An entry's attributes or handle may be gone by now (raced removal): then omit them. */
 function optional<T>(e: DirEntry, f: (e: DirEntry) => T): T | null {

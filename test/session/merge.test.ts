@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalBackend, ObjectStore, EMPTY_TREE, type TreeEntry } from '../../src/store/index.js';
 import { mergeTrees } from '../../src/session/merge.js';
 import { diffTrees } from '../../src/session/changes.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { tempDir } from './helpers.js';
 
 type Spec = { [name: string]: string | Spec };

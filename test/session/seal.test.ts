@@ -9,7 +9,7 @@ import { sealAndRecord, sealSession } from '../../src/session/seal.js';
 import { applyFiles } from '../../src/session/apply.js';
 import { files as parseFiles } from '../../src/session/input.js';
 import { describeChanges, diffTrees, summarize, INLINE_MAX } from '../../src/session/changes.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { unifiedDiff, diffLines, splitLines, countLines } from '../../src/session/textdiff.js';
 import { importTree, initProject } from '../../src/session/project.js';
 import { randomBytes } from 'node:crypto';
