@@ -178,14 +178,14 @@ describe('session lifecycle', () => {
     expect(s.conversation_count).toBe(1);
     s = (await t.api.conversation(id, { messages: [{ role: 'assistant', content: 'a' }, { role: 'user', content: 'b', time: '2026-01-12T07:30:00Z' }] })).session;
     expect(s.conversation_count).toBe(3);
-    s = (await t.api.decisions(id, { decision: 'd1', reasoning: 'r1' })).session;
+    await t.api.decisions(id, { decision: 'd1', reasoning: 'r1' });
     s = (await t.api.decisions(id, { decisions: [{ decision: 'd2' }] })).session;
     expect(s.decisions_count).toBe(2);
     const full = (await t.api.get(id)).session;
     expect(full.conversation[2]).toEqual({ role: 'user', content: 'b', time: '2026-01-12T07:30:00.000Z' });
     expect(full.decisions[1]).toMatchObject({ decision: 'd2', reasoning: '' });
 
-    s = (await t.api.patch(id, { metadata: { a: '1', b: '2' }, tags: ['one', 'two'] })).session;
+    await t.api.patch(id, { metadata: { a: '1', b: '2' }, tags: ['one', 'two'] });
     s = (await t.api.patch(id, { metadata: { a: null, c: '3' }, add_tags: ['three'], remove_tags: ['one'], goal: 'annotate better' })).session;
     expect(s.metadata).toEqual({ b: '2', c: '3' });
     expect(s.tags).toEqual(['two', 'three']);

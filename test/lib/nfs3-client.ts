@@ -157,7 +157,7 @@ export async function acceptStat(p: Promise<unknown>): Promise<number> {
   }
 }
 
-export interface Nfs3ClientOptions extends RpcClientOptions {}
+export type Nfs3ClientOptions = RpcClientOptions;
 
 export class Nfs3Client {
   private constructor(readonly rpc: RpcClient) {}

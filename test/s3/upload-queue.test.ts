@@ -71,8 +71,8 @@ describe('upload queue over a real radosgw', () => {
 
     const contents = Array.from({ length: 40 }, (_, i) => randomBytes(2000 + i * 100));
     await env.stopGateway();
-    let head: Promise<boolean> | null = null;
-    let doc: Promise<void> | null = null;
+    let head: Promise<boolean> | undefined;
+    let doc: Promise<void> | undefined;
     try {
       const t0 = Date.now();
       const hashes = await Promise.all(contents.map((c) => store.putBlob(c)));

@@ -17,7 +17,7 @@ async function store(): Promise<ObjectStore> {
 async function tree(s: ObjectStore, spec: Spec, inos: { next: number } = { next: 2 }): Promise<{ tree: string; nextIno: number }> {
   async function dir(sp: Spec): Promise<string> {
     const entries: TreeEntry[] = [];
-    for (let [name, v] of Object.entries(sp)) {
+    for (const [name, v] of Object.entries(sp)) {
       if (typeof v === 'string') {
         const [content, at] = v.split('@');
         const ino = at ? Number(at) : inos.next;

@@ -1,7 +1,7 @@
 // Sealing a live session into a tree, and the changes between base and sealed tree.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { LocalBackend, ObjectStore } from '../../src/store/index.js';
+import { LocalBackend } from '../../src/store/index.js';
 import { Catalog } from '../../src/session/catalog.js';
 import { DirectHost } from '../../src/session/host.js';
 import { startSession } from '../../src/session/start.js';
