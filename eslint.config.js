@@ -24,6 +24,10 @@ export default defineConfig(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...node, module: 'writable', require: 'readonly' } },
+  },
+  {
     // tests decode untyped JSON from the wire and from child processes
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
