@@ -1,3 +1,3 @@
-// Moved to util/buffer-pool.ts (shared by rpc/ and src/). This re-export only keeps src/fs/session-fs.ts
-// compiling until its split (branch `core`) imports util/ directly; delete it then.
+// Moved to util/buffer-pool.ts (shared by rpc/ and src/). This re-export keeps code written before the
+// move compiling (src/fs/session-fs.ts, and the copy-on-write core on branch core): delete it once nothing imports it.
 export * from '../util/buffer-pool.js';
