@@ -9,7 +9,7 @@ export function access(deps: NfsDeps): Handler {
     name: 'ACCESS',
     decode: (args) => ({ fh: readFh(args), mask: args.u32() }),
     handles: (a) => [a.fh],
-    async run({ args: { fh, mask }, fs, cred, out }) {
+    async run({ args: { mask }, fh, fs, cred, out }) {
       const res = await fs.access(fh, mask, cred);
       out.u32(NfsStatus.OK);
       out.u32(1);

@@ -11,7 +11,7 @@ export function attrInfoProcedure(name: string, deps: NfsDeps, writeInfo: (out: 
     name,
     decode: readFh,
     handles: (fh) => [fh],
-    async run({ args: fh, fs, out }) {
+    async run({ fh, fs, out }) {
       const attrs = await fs.getattr(fh);
       out.u32(NfsStatus.OK);
       out.u32(1);

@@ -9,7 +9,7 @@ export function commit(deps: NfsDeps): Handler {
     name: 'COMMIT',
     decode: (args) => ({ fh: readFh(args), offset: args.u64n(), count: args.u32() }),
     handles: (a) => [a.fh],
-    async run({ args: { fh, offset, count }, fs, out }) {
+    async run({ args: { offset, count }, fh, fs, out }) {
       const wcc = await fs.commit(fh, offset, count);
       out.u32(NfsStatus.OK);
       writeWcc(out, wcc);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Handler, RpcContext } from '../../rpc/handler.js';
 import type { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import {
-  FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileSystem,
+  FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileHandle, type FileSystem,
 } from '../fs/types.js';
 import { writePostOpAttr, writeWccAfter } from './xdr-types.js';
 
@@ -43,9 +43,9 @@ export function statusOf(e: unknown, log: Logger, proc: string, ctx: RpcContext)
  * Skipped when the handle itself was rejected.
  */
 export async function attrsAfterError(
-  fs: FileSystem | undefined, fh: Buffer, status: NfsStatus,
+  fs: FileSystem | undefined, fh: FileHandle | undefined, status: NfsStatus,
 ): Promise<Attrs | null> {
-  if (!fs || status === NfsStatus.BADHANDLE || status === NfsStatus.STALE) return null;
+  if (!fs || !fh || status === NfsStatus.BADHANDLE || status === NfsStatus.STALE) return null;
   try {
     return await fs.tryGetattr(fh);
   } catch {
@@ -63,8 +63,12 @@ export function checkedName(name: string | NfsStatus): string {
 export interface Call<A> {
   args: A;
   fs: FileSystem;
+  /** the first handle, verified by its export */
+  fh: FileHandle;
   /** the filesystem of each handle, in the order of ProcedureSpec.handles */
   all: FileSystem[];
+  /** each handle, verified */
+  fhs: FileHandle[];
   cred: Cred;
   out: XdrWriter;
 }
@@ -93,14 +97,19 @@ export function nfsProcedure<A>({ exports, log }: NfsDeps, spec: ProcedureSpec<A
     const fhs = spec.handles(a);
     const start = out.length;
     const all: FileSystem[] = [];
+    const verified: FileHandle[] = [];
     try {
-      for (const fh of fhs) all.push(exports.resolve(fh));
-      await spec.run({ args: a, fs: all[0], all, cred: credOf(ctx), out });
+      for (const fh of fhs) {
+        const r = exports.resolve(fh);
+        all.push(r.fs);
+        verified.push(r.fh);
+      }
+      await spec.run({ args: a, fs: all[0], fh: verified[0], all, fhs: verified, cred: credOf(ctx), out });
     } catch (e) {
       if (out.length > start) out.truncate(start); // a partial success reply
       const status = statusOf(e, log, spec.name, ctx);
       const after: (Attrs | null)[] = [];
-      if (spec.fail) for (let i = 0; i < fhs.length; i++) after.push(await attrsAfterError(all[i], fhs[i], status));
+      if (spec.fail) for (let i = 0; i < fhs.length; i++) after.push(await attrsAfterError(all[i], verified[i], status));
       out.u32(status);
       spec.fail?.(out, after);
     }

@@ -9,7 +9,7 @@ export function create(deps: NfsDeps): Handler {
     name: 'CREATE',
     decode: (args) => ({ dir: readFh(args), name: readName(args), how: readCreateHow(args) }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, name, how }, fs, cred, out }) {
+    async run({ args: { name, how }, fh: dir, fs, cred, out }) {
       const res = await fs.create(dir, checkedName(name), how, cred);
       out.u32(NfsStatus.OK);
       writeCreateOk(out, res);

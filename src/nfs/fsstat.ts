@@ -9,7 +9,7 @@ export function fsstat(deps: NfsDeps): Handler {
     name: 'FSSTAT',
     decode: readFh,
     handles: (fh) => [fh],
-    async run({ args: fh, fs, out }) {
+    async run({ fh, fs, out }) {
       const s = await fs.fsstat(fh);
       out.u32(NfsStatus.OK);
       out.u32(1);

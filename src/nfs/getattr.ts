@@ -9,7 +9,7 @@ export function getattr(deps: NfsDeps): Handler {
     name: 'GETATTR',
     decode: readFh,
     handles: (fh) => [fh],
-    async run({ args: fh, fs, out }) {
+    async run({ fh, fs, out }) {
       const attrs = await fs.getattr(fh);
       out.u32(NfsStatus.OK);
       writeFattr(out, attrs);

@@ -9,7 +9,7 @@ export function link(deps: NfsDeps): Handler {
     name: 'LINK',
     decode: (args) => ({ file: readFh(args), dir: readFh(args), name: readName(args) }),
     handles: (a) => [a.file, a.dir],
-    async run({ args: { file, dir, name }, all, cred, out }) {
+    async run({ args: { name }, all, fhs: [file, dir], cred, out }) {
       const n = checkedName(name);
       sameExport(all);
       const res = await all[1].link(file, dir, n, cred);

@@ -9,7 +9,7 @@ export function lookup(deps: NfsDeps): Handler {
     name: 'LOOKUP',
     decode: (args) => ({ dir: readFh(args), name: readName(args) }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, name }, fs, cred, out }) {
+    async run({ args: { name }, fh: dir, fs, cred, out }) {
       const res = await fs.lookup(dir, checkedName(name), cred);
       out.u32(NfsStatus.OK);
       out.opaque(res.node.fh);

@@ -9,7 +9,7 @@ export function mkdir(deps: NfsDeps): Handler {
     name: 'MKDIR',
     decode: (args) => ({ dir: readFh(args), name: readName(args), attrs: readSattr(args) }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, name, attrs }, fs, cred, out }) {
+    async run({ args: { name, attrs }, fh: dir, fs, cred, out }) {
       const res = await fs.mkdir(dir, checkedName(name), attrs, cred);
       out.u32(NfsStatus.OK);
       writeCreateOk(out, res);

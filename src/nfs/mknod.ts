@@ -23,7 +23,7 @@ export function mknod(deps: NfsDeps): Handler {
       return { dir, name, type, attrs, rdev };
     },
     handles: (a) => [a.dir],
-    async run({ args: { dir, name, type, attrs, rdev }, fs, cred, out }) {
+    async run({ args: { name, type, attrs, rdev }, fh: dir, fs, cred, out }) {
       const n = checkedName(name);
       if (attrs === null) throw new FsError(NfsStatus.BADTYPE, `MKNOD of type ${type}`);
       const res = await fs.mknod(dir, n, type as FileType, attrs, rdev, cred);

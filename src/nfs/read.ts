@@ -14,7 +14,7 @@ export function read(deps: NfsDeps): Handler {
       return { fh, offset, count };
     },
     handles: (a) => [a.fh],
-    async run({ args: { fh, offset, count }, fs, cred, out }) {
+    async run({ args: { offset, count }, fh, fs, cred, out }) {
       const res = await fs.read(fh, offset, count, cred);
       if (res.release) out.onRelease(res.release);
       let data = res.data;

@@ -20,7 +20,7 @@ export function readdir(deps: NfsDeps): Handler {
     name: 'READDIR',
     decode: (args) => ({ dir: readFh(args), cookie: args.u64(), verf: args.fixed(COOKIEVERFSIZE), count: Math.min(args.u32(), RTMAX) }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, cookie, verf, count }, fs, cred, out }) {
+    async run({ args: { cookie, verf, count }, fh: dir, fs, cred, out }) {
       const start = out.length;
       const listing = await fs.readdir(dir, cookie, verf, cred);
       if (DIRLIST_OVERHEAD > count) {

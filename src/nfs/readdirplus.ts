@@ -30,7 +30,7 @@ export function readdirplus(deps: NfsDeps): Handler {
       maxcount: Math.min(args.u32(), RTMAX),
     }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, cookie, verf, dircount, maxcount }, fs, cred, out }) {
+    async run({ args: { cookie, verf, dircount, maxcount }, fh: dir, fs, cred, out }) {
       const start = out.length;
       const listing = await fs.readdir(dir, cookie, verf, cred);
       if (DIRLIST_OVERHEAD > maxcount) {

@@ -9,7 +9,7 @@ export function readlink(deps: NfsDeps): Handler {
     name: 'READLINK',
     decode: readFh,
     handles: (fh) => [fh],
-    async run({ args: fh, fs, cred, out }) {
+    async run({ fh, fs, cred, out }) {
       const res = await fs.readlink(fh, cred);
       out.u32(NfsStatus.OK);
       out.u32(1);

@@ -10,7 +10,7 @@ function removeEntry(op: 'remove' | 'rmdir', deps: NfsDeps): Handler {
     name: op.toUpperCase(),
     decode: (args) => ({ dir: readFh(args), entry: readName(args) }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, entry }, fs, cred, out }) {
+    async run({ args: { entry }, fh: dir, fs, cred, out }) {
       const wcc = await fs[op](dir, checkedName(entry), cred);
       out.u32(NfsStatus.OK);
       writeWcc(out, wcc);

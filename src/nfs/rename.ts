@@ -9,7 +9,7 @@ export function rename(deps: NfsDeps): Handler {
     name: 'RENAME',
     decode: (args) => ({ fromDir: readFh(args), fromName: readName(args), toDir: readFh(args), toName: readName(args) }),
     handles: (a) => [a.fromDir, a.toDir],
-    async run({ args: { fromDir, fromName, toDir, toName }, fs, all, cred, out }) {
+    async run({ args: { fromName, toName }, fs, all, fhs: [fromDir, toDir], cred, out }) {
       const f = checkedName(fromName);
       const t = checkedName(toName);
       sameExport(all);

@@ -15,7 +15,7 @@ export function setattr(deps: NfsDeps): Handler {
       return { fh, set, guard };
     },
     handles: (a) => [a.fh],
-    async run({ args: { fh, set, guard }, fs, cred, out }) {
+    async run({ args: { set, guard }, fh, fs, cred, out }) {
       const wcc = await fs.setattr(fh, set, guard, cred);
       out.u32(NfsStatus.OK);
       writeWcc(out, wcc);

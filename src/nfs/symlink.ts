@@ -9,7 +9,7 @@ export function symlink(deps: NfsDeps): Handler {
     name: 'SYMLINK',
     decode: (args) => ({ dir: readFh(args), name: readName(args), attrs: readSattr(args), target: readPath(args) }),
     handles: (a) => [a.dir],
-    async run({ args: { dir, name, attrs, target }, fs, cred, out }) {
+    async run({ args: { name, attrs, target }, fh: dir, fs, cred, out }) {
       const n = checkedName(name);
       const res = await fs.symlink(dir, n, checkedName(target), attrs, cred);
       out.u32(NfsStatus.OK);

@@ -19,7 +19,7 @@ export function write(deps: NfsDeps): Handler {
       return { fh, offset, count, stable, data };
     },
     handles: (a) => [a.fh],
-    async run({ args: { fh, offset, count, stable, data }, fs, cred, out }) {
+    async run({ args: { offset, count, stable, data }, fh, fs, cred, out }) {
       // "count: the number of bytes of data to be written": the opaque must hold them
       if (count > data.length) throw new FsError(NfsStatus.INVAL, 'WRITE count exceeds data length');
       if (count < data.length) data = data.subarray(0, count);

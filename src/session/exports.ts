@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type FileSystem } from '../fs/types.js';
+import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type Resolved } from '../fs/types.js';
 import type { HandleCodec } from '../fs/handles.js';
 import type { SessionFs } from '../fs/session-fs.js';
 import type { Catalog } from './catalog.js';
@@ -152,10 +152,10 @@ export class SessionExports implements ExportTable {
     return out;
   }
 
-  resolve(fh: Buffer): FileSystem {
-    const h = this.o.handles.decode(fh);
-    const e = this.byFsid.get(h.fsid);
+  resolve(raw: Buffer): Resolved {
+    const { fh, info } = this.o.handles.verify(raw);
+    const e = this.byFsid.get(info.fsid);
     if (!e) throw new FsError(NfsStatus.STALE, 'no such export');
-    return e.fs;
+    return { fs: e.fs, fh };
   }
 }

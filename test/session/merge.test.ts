@@ -27,9 +27,8 @@ async function tree(s: ObjectStore, spec: Spec, inos: { next: number } = { next:
         const [dname, at] = name.split('@');
         const ino = at ? Number(at) : inos.next;
         inos.next = Math.max(inos.next, ino + 1);
-        name = dname;
         const hash = await dir(v);
-        entries.push({ name, kind: 'dir', mode: 0o755, ino, size: 0, mtime: [1, 0], hash, dirs: Object.values(v).filter((x) => typeof x !== 'string').length });
+        entries.push({ name: dname, kind: 'dir', mode: 0o755, ino, size: 0, mtime: [1, 0], hash, dirs: Object.values(v).filter((x) => typeof x !== 'string').length });
       }
     }
     return s.writeDir(entries);
