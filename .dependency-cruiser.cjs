@@ -43,6 +43,17 @@ module.exports = {
     forbid('api-no-nfs', 'the HTTP API uses the session service, not the NFS adapter, the daemon or the CLI',
       '^src/api/', '^(rpc/|src/(cli|daemon|nfs|mount)/)'),
     forbid('daemon-no-cli', 'the daemon is started by the CLI, never the reverse', '^src/daemon/', '^src/cli/'),
+    // The top layers, for every folder (also ones added later): only the CLI uses the CLI, only the CLI
+    // and the daemon start a daemon or the HTTP API.
+    { name: 'cli-is-the-top', comment: 'nothing imports the CLI', severity: 'error', from: { pathNot: '^src/cli/' }, to: { path: '^src/cli/' } },
+    {
+      name: 'daemon-from-cli-only', comment: 'only the CLI wires up a daemon', severity: 'error',
+      from: { pathNot: '^src/(cli|daemon)/' }, to: { path: '^src/daemon/' },
+    },
+    {
+      name: 'api-from-top-only', comment: 'only the CLI and the daemon use the HTTP layer', severity: 'error',
+      from: { pathNot: '^src/(cli|daemon|api)/' }, to: { path: '^src/api/' },
+    },
     {
       name: 'no-circular',
       comment: 'modules import each other only one way (session/fs-base.ts <-> seal.ts goes with the core split)',
