@@ -4,7 +4,7 @@ import { ApiError } from '../../src/api/client.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { http, makeProject, silent, tempDir, testDaemon, type TestDaemon } from '../session/helpers.js';
 
-/** seed 000's example request, verbatim */
+/** a typical single-shot request: goal, project, agent, conversation, decisions and files */
 const SEED_000_REQUEST = {
   session_id: 'unique-id',
   goal: 'Add authentication system',
@@ -38,8 +38,8 @@ beforeAll(async () => {
 
 afterAll(async () => { await t?.close(); });
 
-describe('single-shot POST /api/sessions (seed 000)', () => {
-  it('starts, applies the files and lands in one call, answering as seed 000 documents', async () => {
+describe('single-shot POST /api/sessions', () => {
+  it('starts, applies the files and lands in one call, answering with the documented session body (docs/api.md)', async () => {
     const res = await http(t.url, 'POST', '/api/sessions', SEED_000_REQUEST);
     expect(res.status).toBe(201);
     const s = res.body.session;
