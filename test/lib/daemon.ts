@@ -12,7 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from './kernel.js';
+import { MicClient } from '../../src/api/client.js';
 
 export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -76,6 +78,13 @@ if (!process.listeners('exit').some((f) => f.name === 'killLiveDaemons')) {
       }
     }
   });
+}
+
+/** A client of the API of the daemon serving dataDir, with the token it created (daemon.json says where). */
+export function apiClientOf(dataDir: string): MicClient {
+  const info = JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { api_port: number; api_token_file?: string | null };
+  const token = info.api_token_file ? readFileSync(info.api_token_file, 'utf8').trim() : undefined;
+  return new MicClient({ baseUrl: `http://127.0.0.1:${info.api_port}`, token });
 }
 
 function assertBuilt(): void {
