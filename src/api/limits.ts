@@ -8,7 +8,7 @@ import { ApiError } from '../session/errors.js';
 export interface ApiLimits {
   /** body limit of ordinary routes (bytes) */
   maxBody: number;
-  /** body limit of routes that carry file contents (POST /api/sessions, .../files) */
+  /** body limit of routes that carry file contents (POST /api/sessions, .../files, .../land) */
   maxFilesBody: number;
   /** the whole header block must arrive within this (ms): slow-header (slowloris) clients are cut off */
   headersTimeoutMs: number;
