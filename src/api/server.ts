@@ -131,7 +131,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       if (res.headersSent) return void res.destroy();
       // a body left unread (refused before reading, or cut off at the limit) is never read: close instead
       if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
-      if (e instanceof ApiError) return send(e.status, e.body);
+      if (e instanceof ApiError) {
+        if (e.status === 403) o.log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin, reason: e.body.error }, 'api request refused');
+        return send(e.status, e.body);
+      }
       o.log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };

@@ -40,6 +40,8 @@ export interface StartOptions {
   logLevel?: string;
   /** Extra environment for the daemon. */
   env?: Record<string, string>;
+  /** Extra arguments for `mic serve`. */
+  args?: string[];
   /** Milliseconds to wait for the "listening" line (default 30000). */
   startTimeoutMs?: number;
 }
@@ -194,7 +196,7 @@ interface Proc {
 
 function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string[]): Promise<Proc> {
   assertBuilt();
-  const args = [CLI, 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', String(port), '--log-level', o.logLevel ?? 'info'];
+  const args = [CLI, 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', String(port), '--log-level', o.logLevel ?? 'info', ...(o.args ?? [])];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
@@ -223,12 +225,20 @@ function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string
       () => finish(new Error(`daemon did not log "listening" within ${o.startTimeoutMs ?? 30000} ms:\n${sink.join('')}`)),
       o.startTimeoutMs ?? 30_000,
     );
+    // ready once daemon.json (written after the API is up) names this process
+    const whenInfo = (p: number) => {
+      try {
+        if ((JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { pid: number }).pid === child.pid) return finish(null, p);
+      } catch { /* not yet */ }
+      if (!done) setTimeout(() => whenInfo(p), 20);
+    };
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (s: string) => sink.push(s));
     child.stdout!.on('data', (s: string) => {
       sink.push(s);
       if (done) return;
+
       buf += s;
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -236,7 +246,7 @@ function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string
         buf = buf.slice(i + 1);
         try {
           const j = JSON.parse(line) as { msg?: string; port?: number };
-          if (j.msg === 'listening' && typeof j.port === 'number') finish(null, j.port);
+          if (j.msg === 'listening' && typeof j.port === 'number') whenInfo(j.port);
         } catch {
           /* not JSON */
         }
