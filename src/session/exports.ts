@@ -9,6 +9,7 @@ import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
 import { ApiError } from './errors.js';
+import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionFs } from './fs-base.js';
 
@@ -43,7 +44,11 @@ export class SessionExports implements ExportTable {
   /** Open every live session this data dir holds, so that handles held by clients work right after a restart. */
   async preload(): Promise<void> {
     for (const id of await this.o.catalog.ids()) {
-      const r = await this.o.catalog.get(id);
+      const r = await this.o.catalog.get(id).catch((e: unknown) => {
+        if (!(e instanceof CorruptObjectError)) throw e;
+        this.o.log.error({ err: e, session: id }, 'session record refused'); // must not keep the daemon from starting
+        return null;
+      });
       if (!r || !isLive(r)) continue;
       // a session with local state here and no holder ref yet predates holder refs: it is ours
       const mode: OpenMode = existsSync(this.dirOf(id)) ? 'use' : 'mine';

@@ -11,6 +11,7 @@ import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
 import { drainUploads, recordTree, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
+import { findLandedBy, FIRST_ATTEMPT_DEPTH } from './landed-by.js';
 import { ApiError } from './errors.js';
 import { readTreeDoc } from './fs-base.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
@@ -78,14 +79,17 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
   lap('changes');
   const B = { tree: r.base.tree, nextIno: r.base.nextIno };
+  let triedOn: string | null = null; // the head the last attempt's CAS expected
   for (let attempt = 1; ; attempt++) {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
-    if (H.record.session === r.session_id) {
-      // an earlier landing of this session moved the head but stopped before recording it: finish that one
-      await finishLanding(ctx, r, { head: H.hash, headRecord: H.record, sealed, changes, message: H.record.message });
+    // an earlier landing of this session moved the head (and stopped before recording it, or its CAS was
+    // reported lost although it won: landed-by.ts): finish that one instead of landing twice
+    const mine = await findLandedBy(store, H, r.session_id, triedOn ?? r.base.head, triedOn ? undefined : FIRST_ATTEMPT_DEPTH);
+    if (mine) {
+      await finishLanding(ctx, r, { head: mine.hash, headRecord: mine.record, sealed, changes, message: mine.record.message });
       lap('finish');
-      return { ok: true, record: r, head: H.hash, headRecord: H.record, changes, attempts: attempt, timings };
+      return { ok: true, record: r, head: mine.hash, headRecord: mine.record, changes, attempts: attempt, timings };
     }
     let tree: string, nextIno: number;
     if (H.hash === r.base.head) {
@@ -103,6 +107,7 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     lap('merge');
     const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
     const head = await store.putHeadRecord(headRecord);
+    triedOn = H.hash;
     const won = await store.casHead(H.version, H.ref.generation, headRecord);
     lap('cas');
     if (won) {
