@@ -90,7 +90,7 @@ function routes(s: SessionService): Route[] {
       if (path === null) throw ApiError.invalid('path', 'is required');
       return { json: await s.blame(`${params[0]}/${params[1]}`, path) };
     }),
-    r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body()) })),
+    r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body(), () => s.catalog.dropCaches()) })),
     r('GET', '/api/projects/:org/:name/blobs/:hash', async ({ params }) => {
       const project = projectParam(params[0], params[1]);
       if (!isHash(params[2])) throw ApiError.invalid('hash', 'must be a SHA-256 hex digest');

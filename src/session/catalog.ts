@@ -25,6 +25,11 @@ export class Catalog {
     return s;
   }
 
+  /** After a garbage collection: every store forgets which objects exist (ObjectStore.dropCaches). */
+  dropCaches(): void {
+    for (const s of this.stores.values()) s.dropCaches();
+  }
+
   async projectOf(id: string): Promise<string | null> {
     if (!isValidSessionId(id)) return null;
     const known = this.projects.get(id);

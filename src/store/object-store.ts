@@ -275,6 +275,15 @@ export class ObjectStore {
     return found;
   }
 
+  /** Forgets which objects exist (and the content that proves it): after a garbage collection has deleted
+   *  objects, a put must look at the backend again instead of trusting that they are there. */
+  dropCaches(): void {
+    this.present.clear();
+    this.manifests.clear();
+    this.blobCache.clear();
+    this.nodeCache.clear();
+  }
+
   // ---- directory trees (see tree.ts) ----
 
   /** Stores a directory; entries in any order; returns the root hash (EMPTY_TREE for []). */
