@@ -76,6 +76,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow: new AllowList(cfg.allow), log: cfg.log, readWaitMs: cfg.readWaitMs,
   });
   await exports.preload();
+  exports.startLeases();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
   const sealer = cfg.sealDelayMs ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log }) : null;
   sealer?.start();

@@ -35,8 +35,39 @@ export class SessionExports implements ExportTable {
 
   readonly owners: Ownership;
 
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private readonly renewing = new Map<string, Promise<boolean>>();
+
   constructor(private readonly o: SessionExportsOptions) {
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
+  }
+
+  /** Renews the leases of the sessions served here every quarter lease (lease.ts); a session another
+   *  daemon has taken over is closed here (its clients get STALE). */
+  startLeases(): void {
+    if (this.leaseTimer) return;
+    this.leaseTimer = setInterval(() => {
+      for (const id of this.servedIds()) void this.renew(id);
+    }, Math.max(50, Math.floor(this.owners.leases.ms / 4)));
+    this.leaseTimer.unref();
+  }
+
+  private renew(id: string): Promise<boolean> {
+    let p = this.renewing.get(id);
+    if (!p) {
+      p = this.owners.renew(id).then((ok) => {
+        if (!ok && this.fsidById.has(id)) {
+          this.o.log.warn({ session: id }, 'lease lost: another daemon has taken the session over; no longer serving it');
+          this.close(id);
+        }
+        return ok;
+      }, (e: unknown) => {
+        this.o.log.warn({ session: id, err: e }, 'lease renewal failed; retrying');
+        return false;
+      }).finally(() => this.renewing.delete(id));
+      this.renewing.set(id, p);
+    }
+    return p;
   }
 
   private dirOf(id: string): string { return path.join(this.o.dataDir, 'sessions', id); }
@@ -103,6 +134,8 @@ export class SessionExports implements ExportTable {
   }
 
   closeAll(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
     for (const { id } of [...this.byFsid.values()]) this.close(id);
   }
 
@@ -160,6 +193,11 @@ export class SessionExports implements ExportTable {
     const h = this.o.handles.decode(fh);
     const e = this.byFsid.get(h.fsid);
     if (!e) throw new FsError(NfsStatus.STALE, 'no such export');
+    if (!this.owners.leaseValid(e.id)) {
+      // fencing (lease.ts): never serve on a lease that may have run out; the client retries once renewed
+      void this.renew(e.id);
+      throw new FsError(NfsStatus.JUKEBOX, 'the session\'s lease is being renewed');
+    }
     return e.fs;
   }
 }

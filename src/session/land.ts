@@ -108,6 +108,7 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
     const head = await store.putHeadRecord(headRecord);
     triedOn = H.hash;
+    if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r); // fencing: renewed, or 409 (lease.ts)
     const won = await store.casHead(H.version, H.ref.generation, headRecord);
     lap('cas');
     if (won) {
