@@ -44,6 +44,9 @@ export function serveCommand(): Command {
         apiLimits.maxConnections = Number(o.apiMaxConnections);
         if (!Number.isInteger(apiLimits.maxConnections) || apiLimits.maxConnections < 1) throw new Error(`--api-max-connections: not a positive integer: ${o.apiMaxConnections}`);
       }
+      if (cmd.getOptionValueSource('apiToken') === 'cli' && typeof o.apiToken === 'string') {
+        log.warn('--api-token on the command line is visible to every local user (ps): prefer MIC_API_TOKEN or --api-token-file');
+      }
       // the token: given (env or argv), or from a file (created on first start), unless --no-api-token
       const apiToken = typeof o.apiToken === 'string' && o.apiToken ? o.apiToken : undefined;
       const apiTokenFile = o.apiToken === false || apiToken ? undefined : (o.apiTokenFile ?? defaultApiTokenPath(dataDir));

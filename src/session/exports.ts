@@ -92,7 +92,15 @@ export class SessionExports implements ExportTable {
   open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
     const fsid = fsidOf(r.session_id, r.epoch ?? 0);
     const open = this.byFsid.get(fsid);
-    if (open) return Promise.resolve(open.fs);
+    if (open && this.owners.leaseValid(r.session_id)) return Promise.resolve(open.fs);
+    // fencing (lease.ts): on a lapsed lease, renew first; a session taken over is closed and claimed anew
+    if (open) {
+      return this.renew(r.session_id).then((ok) => {
+        if (ok) return open.fs;
+        if (this.byFsid.has(fsid)) throw ApiError.state(`session ${r.session_id}: its lease could not be renewed (the store is unreachable?); try again`);
+        return this.open(r, mode); // taken over: claiming it again says by whom
+      });
+    }
     let p = this.opening.get(r.session_id);
     if (!p) {
       p = this.owners.claim(r, mode).then((claimed) => openSessionFs(r, {
