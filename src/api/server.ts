@@ -12,7 +12,7 @@ import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
 import { gcRequest } from '../session/gc.js';
-import { RequestGuard, hasBody, requireJson } from './guard.js';
+import { RequestGuard, hasBody, requireJson, tokenCookie } from './guard.js';
 import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
 
 export interface ApiServerOptions {
@@ -39,20 +39,22 @@ export function isLoopback(addr: string): boolean {
   return a === '::1';
 }
 
-type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer } }>;
+type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer }; headers?: Record<string, string> }>;
 
 /** files: the body may carry file contents (the larger limit); the first :id of /api/sessions/:id is checked to exist before the body is read */
 interface Route { method: string; pattern: string[]; handler: Handler; files: boolean; session: boolean }
 
 const FILE_ROUTES = new Set(['POST /api/sessions', 'POST /api/sessions/:id/files']);
 
-function routes(s: SessionService): Route[] {
+function routes(s: SessionService, token: string | null): Route[] {
   const r = (method: string, path: string, handler: Handler): Route => ({
     method, pattern: path.split('/').filter(Boolean), handler,
     files: FILE_ROUTES.has(`${method} ${path}`), session: path.startsWith('/api/sessions/:id'),
   });
   const q = (query: URLSearchParams, k: string) => query.get(k) ?? undefined;
   return [
+    // a page this API serves (the web UI) trades the bearer token for an HttpOnly SameSite=Strict cookie (guard.ts)
+    r('POST', '/api/auth/cookie', async () => ({ json: { cookie: token !== null }, headers: token ? { 'set-cookie': tokenCookie(token) } : undefined })),
     r('POST', '/api/sessions/start', async ({ body }) => ({ status: 201, json: await s.start(await body()) })),
     r('POST', '/api/sessions', async ({ body }) => ({ status: 201, json: await s.create(await body()) })),
     r('GET', '/api/sessions', async ({ query }) => ({
@@ -118,7 +120,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const table = routes(o.service);
+  const table = routes(o.service, o.token ?? null);
   const guard = new RequestGuard({ token: o.token ?? null, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -170,6 +172,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       };
       const out = await hit.r.handler({ params: hit.params!, query: url.searchParams, body });
       if (!req.complete && hasBody(req)) res.setHeader('connection', 'close'); // a body the route never read
+      for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
       if (out.raw) {
         res.writeHead(out.status ?? 200, { 'content-type': out.raw.type, 'content-length': out.raw.data.length });
         res.end(out.raw.data);
