@@ -52,7 +52,13 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
 export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r);
-  return sealAndRecord(fs, ctx.catalog.store(r.project), r);
+  return sealAndRecord(fs, ctx.catalog.store(r.project), r, fence(ctx, r));
+}
+
+/** Fencing before a write of the session's shared state: nothing while the lease is valid, else renew it
+ *  or throw 409 (lease.ts). */
+export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
+  return async () => { if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r); };
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
@@ -108,7 +114,7 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
     const head = await store.putHeadRecord(headRecord);
     triedOn = H.hash;
-    if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r); // fencing: renewed, or 409 (lease.ts)
+    await fence(ctx, r)(); // renewed, or 409 (lease.ts)
     const won = await store.casHead(H.version, H.ref.generation, headRecord);
     lap('cas');
     if (won) {
