@@ -5,20 +5,18 @@
 //   Origin  browsers send it on every non-GET request: it must be this server's own origin (same-origin,
 //           e.g. the UI) or a configured one (--api-allow-origin). Sec-Fetch-Site (sent by browsers on every
 //           request) must say same-origin or none (typed by the user) unless the origin is configured.
-//   Auth    a bearer token (Authorization: Bearer <token>), or the same token in the mic_token cookie
-//           (HttpOnly, SameSite=Strict: a browser never sends it along with another site's request).
+//   Auth    a bearer token (Authorization: Bearer <token>), or the same token in the mic_token cookie the
+//           web UI's login sets (HttpOnly, SameSite=Strict): one check for both, src/ui/auth.ts.
 //   Body    a request body must be application/json: a form or a text/plain fetch (which a page may send
 //           cross-origin without a CORS preflight) is refused with 415.
 import type http from 'node:http';
 import net from 'node:net';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../session/errors.js';
-
-export const TOKEN_COOKIE = 'mic_token';
+import type { UiAuth } from '../ui/auth.js';
 
 export interface GuardOptions {
-  /** the bearer token every request must carry; null: none (loopback only) */
-  token: string | null;
+  /** the token check (bearer or login cookie), shared with the web UI */
+  auth: UiAuth;
   /** extra origins allowed to call the API, e.g. "https://ui.example.com"; "*" allows any */
   allowOrigins?: string[];
   /** extra host names the API answers to (beyond IP literals and localhost); "*" allows any */
@@ -26,17 +24,15 @@ export interface GuardOptions {
 }
 
 export class RequestGuard {
-  private readonly digest: Buffer | null;
+  private readonly auth: UiAuth;
   private readonly origins: Set<string>;
   private readonly hosts: Set<string>;
 
   constructor(o: GuardOptions) {
-    this.digest = o.token ? sha256(o.token) : null;
+    this.auth = o.auth;
     this.origins = new Set((o.allowOrigins ?? []).map((s) => s.trim().replace(/\/+$/, '').toLowerCase()).filter(Boolean));
     this.hosts = new Set((o.allowHosts ?? []).map((s) => s.trim().toLowerCase()).filter(Boolean));
   }
-
-  get requiresToken(): boolean { return this.digest !== null; }
 
   /** Every check that needs only the headers, in order: host, origin, token. Throws ApiError (403, 401). */
   check(req: http.IncomingMessage): void {
@@ -72,15 +68,12 @@ export class RequestGuard {
     const site = req.headers['sec-fetch-site'];
     if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
     // same-origin: the page was served by this API (the Host header has passed checkHost)
-    const host = req.headers.host;
-    return host !== undefined && origin === `http://${host.toLowerCase()}`;
+    const host = req.headers.host?.toLowerCase();
+    return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`); // https: behind a TLS proxy
   }
 
   checkAuth(req: http.IncomingMessage): void {
-    if (!this.digest) return;
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    const given = m ? m[1]!.trim() : cookie(req, TOKEN_COOKIE);
-    if (given && timingSafeEqual(sha256(given), this.digest)) return;
+    if (this.auth.allows(req)) return;
     throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required (mic finds it in <data-dir>/api-token)' });
   }
 }
@@ -103,11 +96,6 @@ export function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-/** The Set-Cookie value that lets a page of this server (the UI) call the API without handling the token. */
-export function tokenCookie(token: string): string {
-  return `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
-}
-
 /** The host name of a Host header without its port (IPv6 without brackets), lowercased; null if malformed. */
 export function hostName(host: string): string | null {
   const h = host.trim().toLowerCase();
@@ -116,19 +104,3 @@ export function hostName(host: string): string | null {
   const m = /^([a-z0-9.-]+)(?::\d{1,5})?$/.exec(h);
   return m ? m[1]!.replace(/\.$/, '') : null;
 }
-
-function cookie(req: http.IncomingMessage, name: string): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(i + 1).trim());
-      } catch {
-        return null;
-      }
-    }
-  }
-  return null;
-}
-
-function sha256(s: string): Buffer { return createHash('sha256').update(s).digest(); }

@@ -12,8 +12,9 @@ import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
 import { gcRequest } from '../session/gc.js';
-import { RequestGuard, hasBody, requireJson, tokenCookie } from './guard.js';
+import { RequestGuard, hasBody, requireJson } from './guard.js';
 import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
+import { WebUi } from '../ui/web-ui.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -39,22 +40,20 @@ export function isLoopback(addr: string): boolean {
   return a === '::1';
 }
 
-type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer }; headers?: Record<string, string> }>;
+type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer } }>;
 
 /** files: the body may carry file contents (the larger limit); the first :id of /api/sessions/:id is checked to exist before the body is read */
 interface Route { method: string; pattern: string[]; handler: Handler; files: boolean; session: boolean }
 
 const FILE_ROUTES = new Set(['POST /api/sessions', 'POST /api/sessions/:id/files']);
 
-function routes(s: SessionService, token: string | null): Route[] {
+function routes(s: SessionService): Route[] {
   const r = (method: string, path: string, handler: Handler): Route => ({
     method, pattern: path.split('/').filter(Boolean), handler,
     files: FILE_ROUTES.has(`${method} ${path}`), session: path.startsWith('/api/sessions/:id'),
   });
   const q = (query: URLSearchParams, k: string) => query.get(k) ?? undefined;
   return [
-    // a page this API serves (the web UI) trades the bearer token for an HttpOnly SameSite=Strict cookie (guard.ts)
-    r('POST', '/api/auth/cookie', async () => ({ json: { cookie: token !== null }, headers: token ? { 'set-cookie': tokenCookie(token) } : undefined })),
     r('POST', '/api/sessions/start', async ({ body }) => ({ status: 201, json: await s.start(await body()) })),
     r('POST', '/api/sessions', async ({ body }) => ({ status: 201, json: await s.create(await body()) })),
     r('GET', '/api/sessions', async ({ query }) => ({
@@ -120,8 +119,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const table = routes(o.service, o.token ?? null);
-  const guard = new RequestGuard({ token: o.token ?? null, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
+  const table = routes(o.service);
+  const ui = new WebUi({ service: o.service, token: o.token, log: o.log }); // pages and /ui/: src/ui/
+  const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const send = (status: number, json: unknown) => {
@@ -134,6 +134,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       // a body left unread (refused before reading, or cut off at the limit) is never read: close instead
       if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
       if (e instanceof ApiError) {
+        if (e.status === 401) res.setHeader('www-authenticate', 'Bearer');
         if (e.status === 403) o.log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin, reason: e.body.error }, 'api request refused');
         return send(e.status, e.body);
       }
@@ -141,8 +142,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };
     (async () => {
-      guard.check(req);
+      guard.checkHost(req); // DNS rebinding: the UI's pages too
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (ui.owns(url.pathname)) return ui.handle(req, res, url); // its own login and same-origin rules: src/ui/auth.ts
+      guard.checkOrigin(req);
+      guard.checkAuth(req);
       let parts: string[];
       try {
         parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -172,7 +176,6 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       };
       const out = await hit.r.handler({ params: hit.params!, query: url.searchParams, body });
       if (!req.complete && hasBody(req)) res.setHeader('connection', 'close'); // a body the route never read
-      for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
       if (out.raw) {
         res.writeHead(out.status ?? 200, { 'content-type': out.raw.type, 'content-length': out.raw.data.length });
         res.end(out.raw.data);

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { readOrCreatePrivate } from '../util/private-file.js';
 
 export const API_TOKEN_FILE = 'api-token';
 /** A token shorter than this in a file is refused (a torn or hand-edited file). */
@@ -11,51 +12,25 @@ const MIN_TOKEN_CHARS = 16;
 
 export function defaultApiTokenPath(dataDir: string): string { return path.join(dataDir, API_TOKEN_FILE); }
 
+const valid = (b: Buffer) => b.toString('utf8').trim().length >= MIN_TOKEN_CHARS;
+
 /** The token in file, or null when the file does not exist. Throws on a file too short to be a token. */
 export function readApiToken(file: string): string | null {
-  let text: string;
+  let b: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    b = fs.readFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const token = text.trim();
-  if (token.length < MIN_TOKEN_CHARS) throw new Error(`${file}: not an API token (fewer than ${MIN_TOKEN_CHARS} characters); remove it to have a new one made`);
-  return token;
+  if (!valid(b)) throw new Error(`${file}: not an API token (fewer than ${MIN_TOKEN_CHARS} characters); remove it to have a new one made`);
+  return b.toString('utf8').trim();
 }
 
-/**
- * The token in file, created first when missing: written in full to a temporary 0600 file, fsynced, then
- * linked into place (link fails if another process got there first, whose token is then used), so a
- * crash never leaves a torn token behind. An existing file readable by others is made 0600.
- */
+/** The token in file, created first (atomically, 0600: util/private-file.ts) when missing or torn. An
+ *  existing file readable by others is made 0600. */
 export function ensureApiToken(file: string): string {
-  const have = readApiToken(file);
-  if (have !== null) {
-    const st = fs.statSync(file);
-    if ((st.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
-    return have;
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const token = randomBytes(32).toString('base64url');
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeSync(fd, token + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.linkSync(tmp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    return readApiToken(file)!;
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-  const dir = fs.openSync(path.dirname(file), 'r');
-  try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+  const token = readOrCreatePrivate(file, valid, () => Buffer.from(randomBytes(32).toString('base64url') + '\n')).toString('utf8').trim();
+  if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
   return token;
 }

@@ -40,7 +40,10 @@ export class SessionExports implements ExportTable {
 
   constructor(private readonly o: SessionExportsOptions) {
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
+    this.unwatch = o.catalog.events.watchFiles(this); // file changes through NFS or the API, as session events
   }
+
+  private readonly unwatch: () => void;
 
   /** Renews the leases of the sessions served here every quarter lease (lease.ts); a session another
    *  daemon has taken over is closed here (its clients get STALE). */
@@ -144,6 +147,7 @@ export class SessionExports implements ExportTable {
   closeAll(): void {
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = null;
+    this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
   }
 
