@@ -7,7 +7,8 @@ import type { HandleCodec } from '../fs/handles.js';
 import type { SessionFs } from '../fs/session-fs.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
-import { DomainError } from './errors.js';
+import { DomainError, InvalidStateError } from './errors.js';
+import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionFs } from './fs-base.js';
 
@@ -35,6 +36,9 @@ export class SessionExports implements ExportTable {
 
   readonly owners: Ownership;
 
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private readonly renewing = new Map<string, Promise<boolean>>();
+
   constructor(private readonly o: SessionExportsOptions) {
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
     this.unwatch = o.catalog.events.watchFiles(this); // file changes through NFS or the API, as session events
@@ -42,12 +46,44 @@ export class SessionExports implements ExportTable {
 
   private readonly unwatch: () => void;
 
+  /** Renews the leases of the sessions served here every quarter lease (lease.ts); a session another
+   *  daemon has taken over is closed here (its clients get STALE). */
+  startLeases(): void {
+    if (this.leaseTimer) return;
+    this.leaseTimer = setInterval(() => {
+      for (const id of this.servedIds()) void this.renew(id);
+    }, Math.max(50, Math.floor(this.owners.leases.ms / 4)));
+    this.leaseTimer.unref();
+  }
+
+  private renew(id: string): Promise<boolean> {
+    let p = this.renewing.get(id);
+    if (!p) {
+      p = this.owners.renew(id).then((ok) => {
+        if (!ok && this.fsidById.has(id)) {
+          this.o.log.warn({ session: id }, 'lease lost: another daemon has taken the session over; no longer serving it');
+          this.close(id);
+        }
+        return ok;
+      }, (e: unknown) => {
+        this.o.log.warn({ session: id, err: e }, 'lease renewal failed; retrying');
+        return false;
+      }).finally(() => this.renewing.delete(id));
+      this.renewing.set(id, p);
+    }
+    return p;
+  }
+
   private dirOf(id: string): string { return path.join(this.o.dataDir, 'sessions', id); }
 
   /** Open every live session this data dir holds, so that handles held by clients work right after a restart. */
   async preload(): Promise<void> {
     for (const id of await this.o.catalog.ids()) {
-      const r = await this.o.catalog.get(id);
+      const r = await this.o.catalog.get(id).catch((e: unknown) => {
+        if (!(e instanceof CorruptObjectError)) throw e;
+        this.o.log.error({ err: e, session: id }, 'session record refused'); // must not keep the daemon from starting
+        return null;
+      });
       if (!r || !isLive(r)) continue;
       // a session with local state here and no holder ref yet predates holder refs: it is ours
       const mode: OpenMode = existsSync(this.dirOf(id)) ? 'use' : 'mine';
@@ -60,7 +96,15 @@ export class SessionExports implements ExportTable {
   open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
     const fsid = fsidOf(r.session_id, r.epoch ?? 0);
     const open = this.byFsid.get(fsid);
-    if (open) return Promise.resolve(open.fs);
+    if (open && this.owners.leaseValid(r.session_id)) return Promise.resolve(open.fs);
+    // fencing (lease.ts): on a lapsed lease, renew first; a session taken over is closed and claimed anew
+    if (open) {
+      return this.renew(r.session_id).then((ok) => {
+        if (ok) return open.fs;
+        if (this.byFsid.has(fsid)) throw new InvalidStateError(`session ${r.session_id}: its lease could not be renewed (the store is unreachable?); try again`);
+        return this.open(r, mode); // taken over: claiming it again says by whom
+      });
+    }
     let p = this.opening.get(r.session_id);
     if (!p) {
       p = this.owners.claim(r, mode).then((claimed) => openSessionFs(r, {
@@ -102,6 +146,8 @@ export class SessionExports implements ExportTable {
   }
 
   closeAll(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
     this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
   }
@@ -160,6 +206,11 @@ export class SessionExports implements ExportTable {
     const { fh, info } = this.o.handles.verify(raw);
     const e = this.byFsid.get(info.fsid);
     if (!e) throw new FsError(NfsStatus.STALE, 'no such export');
+    if (!this.owners.leaseValid(e.id)) {
+      // fencing (lease.ts): never serve on a lease that may have run out; the client retries once renewed
+      void this.renew(e.id);
+      throw new FsError(NfsStatus.JUKEBOX, 'the session\'s lease is being renewed');
+    }
     return { fs: e.fs, fh };
   }
 }

@@ -14,6 +14,7 @@ import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
 import { InvalidStateError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
+import { LeaseTable } from './lease.js';
 import { openSessionFs } from './fs-base.js';
 
 export interface SessionHost {
@@ -43,7 +44,9 @@ export class DirectHost implements SessionHost {
     this.handles = new HandleCodec(secret);
     this.log = opts.log ?? pino({ level: 'silent' });
     this.refuse = opts.refuse;
-    this.owners = new Ownership(catalog, nodeId(dataDir));
+    // the CLI does not stay to renew a lease: what it holds stays held (by this data dir) until a daemon on
+    // this data dir takes it up, or it is handed off
+    this.owners = new Ownership(catalog, nodeId(dataDir), new LeaseTable(Infinity));
   }
 
   private readonly refuse: string | undefined;

@@ -14,7 +14,7 @@ import { startSession, SessionInputError } from './start.js';
 import {
   isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView,
 } from './record.js';
-import { addEvent, abandonSession, ensureHeld, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
+import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './fs-base.js';
 import { headView, ProjectHistory } from './history.js';
@@ -394,7 +394,7 @@ export class SessionService implements SessionApi {
       const r = await this.record(id);
       if (!isLive(r)) return false;
       await ensureHeld(this.ctx, r);
-      await sealAndRecord(fs, this.o.catalog.store(r.project), r);
+      await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r));
       return true;
     });
   }

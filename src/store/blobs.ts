@@ -35,6 +35,12 @@ export class BlobStore {
   private prefetching = 0;
   private readonly readAheadBytes: number;
 
+  /** Forgets cached content and manifests (after a gc: what they prove may be gone from the backend). */
+  dropCaches(): void {
+    this.blobCache.clear();
+    this.manifests.clear();
+  }
+
   constructor(private readonly io: ObjectIo, opts: BlobStoreOptions) {
     const cacheBytes = Math.max(1, opts.cacheBytes);
     this.blobCache = new LRUCache({

@@ -35,6 +35,8 @@ export class ObjectIo {
 
   isPresent(key: string): boolean { return this.present.has(key); }
   markPresent(key: string): void { this.present.set(key, true); }
+  /** Forgets which objects are known to exist (after a gc deleted some). */
+  forgetPresent(): void { this.present.clear(); }
   /** True while a fetch with this id (see once) is under way. */
   inFlight(id: string): boolean { return this.inflightGets.has(id); }
 

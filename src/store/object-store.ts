@@ -80,6 +80,14 @@ export class ObjectStore {
   blobSize(hash: string): Promise<number> { return this.blobs.blobSize(hash); }
   hasBlob(hash: string): Promise<boolean> { return this.blobs.hasBlob(hash); }
 
+  /** Forgets which objects exist (and the content that proves it): after a garbage collection has deleted
+   *  objects, a put must look at the backend again instead of trusting that they are there. */
+  dropCaches(): void {
+    this.io.forgetPresent();
+    this.blobs.dropCaches();
+    this.nodeCache.clear();
+  }
+
   // ---- directory trees (see tree.ts) ----
 
   /** Stores a directory; entries in any order; returns the root hash (EMPTY_TREE for []). */
