@@ -1,7 +1,7 @@
 // HTTP routes for import-git and export-git. Both run as background jobs: POST answers 202 with the job,
 // GET of the job shows its progress, then its result or error. One job per project at a time.
 import { randomBytes } from 'node:crypto';
-import { ApiError } from '../session/errors.js';
+import { InvalidInputError, InvalidStateError, NotFoundError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { projectParam } from '../session/input.js';
 import { importGit, ImportRefusedError } from '../git/import.js';
@@ -28,21 +28,21 @@ export function gitRoutes(s: SessionService): { method: string; path: string; ha
   const jobs = new Map<string, GitJob>();
   const obj = (b: unknown): Record<string, unknown> => {
     if (b === undefined) return {};
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw ApiError.invalid('body', 'must be a JSON object');
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
     return b as Record<string, unknown>;
   };
   const str = (b: Record<string, unknown>, k: string, required = false): string | undefined => {
     const v = b[k];
     if (v === undefined || v === null) {
-      if (required) throw ApiError.invalid(k, 'is required');
+      if (required) throw new InvalidInputError(k, 'is required');
       return undefined;
     }
-    if (typeof v !== 'string' || v === '' || v.length > 4096 || v.includes('\0')) throw ApiError.invalid(k, 'must be a non-empty string');
+    if (typeof v !== 'string' || v === '' || v.length > 4096 || v.includes('\0')) throw new InvalidInputError(k, 'must be a non-empty string');
     return v;
   };
   const start = (kind: GitJob['kind'], project: string, run: (job: GitJob) => Promise<unknown>): GitJob => {
     for (const j of jobs.values()) {
-      if (j.project === project && j.status === 'running') throw new ApiError(409, { error: 'busy', message: `${j.kind} job ${j.id} is running for ${project}` });
+      if (j.project === project && j.status === 'running') throw new InvalidStateError(`${j.kind} job ${j.id} is running for ${project}`, { code: 'busy' });
     }
     const job: GitJob = {
       id: `job-${randomBytes(6).toString('hex')}`, kind, project, status: 'running', progress: { done: 0, total: 0 },
@@ -86,7 +86,7 @@ export function gitRoutes(s: SessionService): { method: string; path: string; ha
       method: 'GET', path: '/api/projects/:org/:name/git-jobs/:id', handler: async ({ params }) => {
         const project = projectParam(params[0], params[1]);
         const job = jobs.get(params[2]!);
-        if (!job || job.project !== project) throw ApiError.notFound('job', `no git job ${params[2]} for ${project}`);
+        if (!job || job.project !== project) throw new NotFoundError('job', `no git job ${params[2]} for ${project}`);
         return { json: { job } };
       },
     },

@@ -7,6 +7,7 @@ import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
 import { exportGitCommand, importGitCommand } from './git.js';
+import { fsckCommand } from './fsck.js';
 
 // Everything mic writes (objects, journals, file contents, the handle secret) is its owner's
 // alone, whatever the umask it was started with: files 0600, directories 0700 (issue 8 item 18).
@@ -32,6 +33,7 @@ program.addCommand(projectCommand().addCommand(importGitCommand()).addCommand(ex
 program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());
+program.addCommand(fsckCommand());
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);

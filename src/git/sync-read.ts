@@ -17,7 +17,11 @@ export function syncReads(backend: ObjectBackend): ObjectBackend {
         throw e;
       }
     },
+    cacheTier: backend.cacheTier,
     put: (k, d) => backend.put(k, d),
+    stat: (k) => backend.stat(k),
+    touch: (k) => backend.touch(k),
+    isTransient: () => false, // a local directory never fails for now only
     has: (k) => backend.has(k),
     delete: (k) => backend.delete(k),
     list: (p) => backend.list(p),

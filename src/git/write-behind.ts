@@ -159,7 +159,15 @@ export class WriteBehindBackend implements ObjectBackend {
     if (q) return q.raw ? encodeStored(q.data) : q.data;
     return this.inner.get(key);
   }
+  readonly cacheTier = null;
   async has(key: string): Promise<boolean> { return this.queued.has(key); }
+  /** Queued: present now. Anything else answers absent, so the store writes it (again). */
+  async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
+    const q = this.queued.get(key);
+    return q ? { size: q.data.length, mtimeMs: Date.now() } : null;
+  }
+  touch(key: string): Promise<void> { return this.inner.touch(key); }
+  isTransient(e: unknown): boolean { return this.inner.isTransient(e); }
   async delete(key: string): Promise<void> { this.queued.delete(key); await this.inner.delete(key); }
   list(prefix: string) { return this.inner.list(prefix); }
   getRef(key: string) { return this.inner.getRef(key); }
