@@ -1,9 +1,9 @@
 // Public API of the ONC RPC layer (RFC 5531). Knows nothing of NFS.
-export * from './types.js';
+export * from './handler.js';
 export { XdrError, XdrReader, XdrWriter } from './xdr.js';
 export * from './message.js';
 export { AuthSysCache, MAX_GIDS, MAX_MACHINE_NAME, authenticate, encodeAuthSys, parseAuthSys, rejectFlavor } from './auth.js';
-export { DEFAULT_MAX_RECORD_SIZE, RecordDecoder, RecordTooLargeError, frame, recordMark, type RecordDecoderOptions } from './record.js';
+export { DEFAULT_MAX_RECORD_SIZE, RecordDecoder, RecordTooLargeError, frame, recordMark, type RecordDecoderOptions } from './record-marking.js';
 export { ProgramRegistry, RegistryMiss } from './registry.js';
 export { DuplicateRequestCache, type DrcEntry, type DrcOptions } from './drc.js';
 export { RpcServer, type RpcServerOptions } from './server.js';

@@ -5,11 +5,12 @@ import http from 'node:http';
 import net from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ApiError } from '../session/errors.js';
+import { InvalidInputError, NotFoundError } from '../session/errors.js';
+import { ApiError, httpErrorOf } from './http-errors.js';
 import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
-import { gcRequest } from '../session/gc.js';
+import { gcRequest } from '../session/run-gc.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -73,15 +74,15 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/projects/:org/:name/heads/:head', async ({ params }) => ({ json: await s.showHead(`${params[0]}/${params[1]}`, params[2]) })),
     r('GET', '/api/projects/:org/:name/blame', async ({ params, query }) => {
       const path = query.get('path');
-      if (path === null) throw ApiError.invalid('path', 'is required');
+      if (path === null) throw new InvalidInputError('path', 'is required');
       return { json: await s.blame(`${params[0]}/${params[1]}`, path) };
     }),
     r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body()) })),
     r('GET', '/api/projects/:org/:name/blobs/:hash', async ({ params }) => {
       const project = projectParam(params[0], params[1]);
-      if (!isHash(params[2])) throw ApiError.invalid('hash', 'must be a SHA-256 hex digest');
+      if (!isHash(params[2])) throw new InvalidInputError('hash', 'must be a SHA-256 hex digest');
       const store = s.catalog.store(project);
-      if (!(await store.hasBlob(params[2]))) throw ApiError.notFound('blob');
+      if (!(await store.hasBlob(params[2]))) throw new NotFoundError('blob');
       return { raw: { type: 'application/octet-stream', data: await store.getBlob(params[2]) } };
     }),
   ];
@@ -114,7 +115,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       res.end(data);
     };
     const fail = (e: unknown) => {
-      if (e instanceof ApiError) return send(e.status, e.body);
+      const known = httpErrorOf(e);
+      if (known) return send(known.status, known.body);
       o.log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };
@@ -133,7 +135,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       try {
         parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       } catch {
-        throw ApiError.invalid('path', 'is not valid percent-encoding');
+        throw new InvalidInputError('path', 'is not valid percent-encoding');
       }
       const found = table.map((r) => ({ r, params: match(r, parts) })).filter((x) => x.params !== null);
       if (!found.length) throw new ApiError(404, { error: 'not_found', message: `no route ${url.pathname}` });
@@ -194,7 +196,7 @@ function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
       try {
         resolve(JSON.parse(text));
       } catch (e) {
-        reject(ApiError.invalid('body', `is not valid JSON (${(e as Error).message})`));
+        reject(new InvalidInputError('body', `is not valid JSON (${(e as Error).message})`));
       }
     });
   });

@@ -5,14 +5,14 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Command } from 'commander';
-import { ApiError } from '../session/errors.js';
 import { MicClient } from '../api/client.js';
-import type { SessionApi } from '../api/types.js';
+import type { SessionApi } from '../session/session-api.js';
 import { SessionService } from '../session/service.js';
 import { DirectHost } from '../session/host.js';
 import { handleSecret, openCatalog } from '../daemon/data-dir.js';
 import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon.js';
 import { dataDirOf, out, printJson } from './common.js';
+import { exitCodeOf, failureBodyOf } from './exit-codes.js';
 
 export interface Backend {
   api: SessionApi;
@@ -79,12 +79,13 @@ export async function withBackend(cmd: Command, json: boolean, fn: (api: Session
   try {
     await fn(b.api, b);
   } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    process.exitCode = e.body.error === 'conflict' ? 2 : 1;
-    if (json) printJson(e.body);
+    const body = failureBodyOf(e);
+    if (!body) throw e;
+    process.exitCode = exitCodeOf(body);
+    if (json) printJson(body);
     else {
-      process.stderr.write(`mic: ${e.message}\n`);
-      for (const c of e.body.conflicts ?? []) process.stderr.write(`  ${c.kind.padEnd(14)} ${c.path}\n`);
+      process.stderr.write(`mic: ${body.message}\n`);
+      for (const c of body.conflicts ?? []) process.stderr.write(`  ${c.kind.padEnd(14)} ${c.path}\n`);
     }
   } finally {
     await b.close();

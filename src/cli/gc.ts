@@ -1,11 +1,11 @@
-// mic gc: delete blobs and trees nothing references (src/store/gc.ts, src/session/gc.ts). Runs on the store
+// mic gc: delete blobs and trees nothing references (src/store/collect-garbage.ts, src/session/run-gc.ts). Runs on the store
 // directly, also while a daemon serves the data dir: the grace period keeps what a landing has just uploaded.
 import { SAFE_GC_GRACE_MS } from '../store/object-store.js';
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
 import { openCatalog } from '../daemon/data-dir.js';
-import { runGc, type GcRun } from '../session/gc.js';
-import { parseDuration } from '../store/gc.js';
+import { runGc, type GcRun } from '../session/run-gc.js';
+import { parseDuration } from '../store/collect-garbage.js';
 import { validateProject } from '../store/index.js';
 
 export function gcCommand(): Command {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { printChanges } from './session.js';
-import type { HeadView } from '../api/types.js';
+import type { HeadView } from '../session/session-api.js';
 
 const projectOption = (c: Command) => c
   .option('--project <org/name>', 'project (env MIC_PROJECT)', process.env.MIC_PROJECT)

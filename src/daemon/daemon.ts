@@ -11,7 +11,7 @@ import { SessionExports } from '../session/exports.js';
 import { SessionService } from '../session/service.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { BackgroundSealer } from '../session/sealer.js';
-import { TieredBackend } from '../store/cached-backend.js';
+import { TieredBackend } from '../store/tiered-backend.js';
 import { AllowList } from './allow.js';
 import { handleSecret, openCatalog } from './data-dir.js';
 

@@ -57,6 +57,9 @@ export interface SetAttrs {
 /** Caller identity from AUTH_SYS (AUTH_NONE maps to nobody). */
 export interface Cred { uid: number; gid: number; gids: number[] }
 
+/** The superuser: what the server itself acts as (sealing, API edits, mount-time lookups). */
+export const ROOT_CRED: Cred = Object.freeze({ uid: 0, gid: 0, gids: Object.freeze([]) as unknown as number[] });
+
 export interface NodeResult { fh: Buffer; attrs: Attrs }
 export interface CreateResult extends NodeResult { dir: Wcc }
 
@@ -121,14 +124,14 @@ export interface FileSystem {
   tryGetattr(fh: Buffer): Promise<Attrs | null>;
 }
 
+/** mountstat3 (RFC 1813 5.1.2). */
+export const MountStat = {
+  OK: 0, PERM: 1, NOENT: 2, IO: 5, ACCES: 13, NOTDIR: 20, INVAL: 22, NAMETOOLONG: 63,
+  NOTSUPP: 10004, SERVERFAULT: 10006,
+} as const;
+
+/** A MNT that fails with a mountstat3 (MountStat). */
 export class MountError extends Error {
-  // mountstat3 (RFC 1813 5.1.2)
-  static readonly NOENT = 2;
-  static readonly ACCES = 13;
-  static readonly NOTDIR = 20;
-  static readonly INVAL = 22;
-  static readonly NAMETOOLONG = 63;
-  static readonly SERVERFAULT = 10006;
   constructor(readonly status: number, message?: string) { super(message ?? `mountstat ${status}`); }
 }
 

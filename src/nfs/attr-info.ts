@@ -1,6 +1,6 @@
 // The shape FSINFO (RFC 1813 3.3.19) and PATHCONF (3.3.20) share: one handle in,
 // post_op_attr plus fixed information out; post_op_attr alone on failure.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import type { XdrWriter } from '../../rpc/xdr.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, statusOf, type NfsDeps } from './common.js';

@@ -1,5 +1,5 @@
 // NFSPROC3_COMMIT (RFC 1813 3.3.21): wcc_data in both arms, the write verifier on success.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, statusOf, type NfsDeps } from './common.js';
 import { readFh, writeWcc, writeWccAfter } from './xdr-types.js';

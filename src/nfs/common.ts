@@ -1,6 +1,6 @@
 // Shared pieces of the NFSv3 procedures (RFC 1813 section 3).
 import type { Logger } from 'pino';
-import type { RpcContext } from '../../rpc/types.js';
+import type { RpcContext } from '../../rpc/handler.js';
 import {
   FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileSystem,
 } from '../fs/types.js';

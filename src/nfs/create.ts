@@ -1,5 +1,5 @@
 // NFSPROC3_CREATE (RFC 1813 3.3.8): UNCHECKED / GUARDED with sattr3, EXCLUSIVE with a verifier.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readCreateHow, readFh, readName, writeCreateOk, writeWccAfter } from './xdr-types.js';

@@ -1,5 +1,5 @@
 // NFSPROC3_FSSTAT (RFC 1813 3.3.18).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, statusOf, type NfsDeps } from './common.js';
 import { readFh, writeFattr, writePostOpAttr } from './xdr-types.js';

@@ -1,5 +1,5 @@
 // NFSPROC3_GETATTR (RFC 1813 3.3.1). Hot path: one fs call, no extra allocation.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus } from '../fs/types.js';
 import { statusOf, type NfsDeps } from './common.js';
 import { readFh, writeFattr } from './xdr-types.js';

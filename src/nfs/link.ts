@@ -1,5 +1,5 @@
 // NFSPROC3_LINK (RFC 1813 3.3.15): file post_op_attr and link directory wcc_data in both arms.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, writePostOpAttr, writeWcc, writeWccAfter } from './xdr-types.js';

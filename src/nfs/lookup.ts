@@ -1,5 +1,5 @@
 // NFSPROC3_LOOKUP (RFC 1813 3.3.3). Failure carries the directory's post_op_attr.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, writeFattr, writePostOpAttr } from './xdr-types.js';

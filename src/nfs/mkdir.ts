@@ -1,5 +1,5 @@
 // NFSPROC3_MKDIR (RFC 1813 3.3.9).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, readSattr, writeCreateOk, writeWccAfter } from './xdr-types.js';

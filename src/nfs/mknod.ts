@@ -1,5 +1,5 @@
 // NFSPROC3_MKNOD (RFC 1813 3.3.11): mknoddata3 is a union on ftype3.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { FileType, FsError, NfsStatus, type FileSystem, type SetAttrs } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, readSattr, readSpecData, writeCreateOk, writeWccAfter } from './xdr-types.js';

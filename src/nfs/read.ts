@@ -1,5 +1,5 @@
 // NFSPROC3_READ (RFC 1813 3.3.6). count is capped at rtmax; data goes out by reference.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, RTMAX, statusOf, type NfsDeps } from './common.js';
 import { readFh, writeFattr, writePostOpAttr } from './xdr-types.js';

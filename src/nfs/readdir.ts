@@ -1,6 +1,6 @@
 // NFSPROC3_READDIR (RFC 1813 3.3.16). `count` bounds the encoded READDIR3resok (we also
 // count the status word); entries are taken lazily from the listing, so a page costs O(page).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, RTMAX, statusOf, type NfsDeps } from './common.js';
 import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';

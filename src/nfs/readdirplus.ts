@@ -1,6 +1,6 @@
 // NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the fileid + name + cookie
 // bytes of the entries; `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type Attrs, type DirEntry, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, RTMAX, statusOf, type NfsDeps } from './common.js';
 import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, xdrOpaqueSize } from './readdir.js';

@@ -1,5 +1,5 @@
 // NFSPROC3_READLINK (RFC 1813 3.3.5).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, writeFattr, writePostOpAttr } from './xdr-types.js';

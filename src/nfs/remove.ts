@@ -1,6 +1,6 @@
 // NFSPROC3_REMOVE (RFC 1813 3.3.12) and NFSPROC3_RMDIR (3.3.13): same arguments
 // (diropargs3), wcc_data for the directory in both arms.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, writeWcc, writeWccAfter } from './xdr-types.js';

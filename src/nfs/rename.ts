@@ -1,5 +1,5 @@
 // NFSPROC3_RENAME (RFC 1813 3.3.14): wcc_data for both directories in both arms.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, writeWcc, writeWccAfter } from './xdr-types.js';

@@ -1,5 +1,5 @@
 // NFSPROC3_SETATTR (RFC 1813 3.3.2): sattr3 plus the sattrguard3 ctime guard.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem, type NfsTime } from '../fs/types.js';
 import { attrsAfterError, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readSattr, readTime, writeWcc, writeWccAfter } from './xdr-types.js';

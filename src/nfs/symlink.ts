@@ -1,5 +1,5 @@
 // NFSPROC3_SYMLINK (RFC 1813 3.3.10): symlinkdata3 is sattr3 then the nfspath3 target.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, checkedName, credOf, statusOf, type NfsDeps } from './common.js';
 import { readFh, readName, readPath, readSattr, writeCreateOk, writeWccAfter } from './xdr-types.js';

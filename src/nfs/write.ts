@@ -1,5 +1,5 @@
 // NFSPROC3_WRITE (RFC 1813 3.3.7).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { XdrError } from '../../rpc/xdr.js';
 import { FsError, NfsStatus, StableHow, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, statusOf, WTMAX, type NfsDeps } from './common.js';

@@ -2,24 +2,25 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { FileType, FsError, MountError, NfsStatus, type ExportTable, type FileSystem } from '../fs/types.js';
+import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type FileSystem } from '../fs/types.js';
 import type { HandleCodec } from '../fs/handles.js';
 import type { SessionFs } from '../fs/session-fs.js';
-import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { DomainError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionFs } from './fs-base.js';
 
-const ROOT = { uid: 0, gid: 0, gids: [] };
+
+/** Which client addresses may mount (the daemon's AllowList of CIDR prefixes). */
+export interface AddressFilter { readonly specs: string[]; allows(address: string): boolean }
 
 export interface SessionExportsOptions {
   catalog: Catalog;
   dataDir: string;
   handles: HandleCodec;
   writeVerifier: Buffer;
-  allow: AllowList;
+  allow: AddressFilter;
   log: Logger;
   /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
   readWaitMs?: number;
@@ -48,7 +49,7 @@ export class SessionExports implements ExportTable {
       // a session with local state here and no holder ref yet predates holder refs: it is ours
       const mode: OpenMode = existsSync(this.dirOf(id)) ? 'use' : 'mine';
       await this.open(r, mode).catch((e) => {
-        if (!(e instanceof ApiError)) throw e;
+        if (!(e instanceof DomainError)) throw e;
       });
     }
   }
@@ -102,30 +103,30 @@ export class SessionExports implements ExportTable {
   }
 
   async mount(p: string, clientAddress: string): Promise<Buffer> {
-    if (!this.o.allow.allows(clientAddress)) throw new MountError(MountError.ACCES, `client ${clientAddress} not allowed`);
+    if (!this.o.allow.allows(clientAddress)) throw new MountError(MountStat.ACCES, `client ${clientAddress} not allowed`);
     const clean = p.replace(/\/+$/, '');
-    if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountError.NOENT, `no export ${p}`);
+    if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountStat.NOENT, `no export ${p}`);
     const [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
     const r = await this.o.catalog.get(id);
-    if (!r || !isLive(r)) throw new MountError(MountError.NOENT, `no live session ${id}`);
+    if (!r || !isLive(r)) throw new MountError(MountStat.NOENT, `no live session ${id}`);
     let fs: SessionFs;
     try {
       fs = await this.open(r, 'take'); // mounting a handed-off session serves it here
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
+      if (!(e instanceof DomainError)) throw e;
       this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');
-      throw new MountError(MountError.ACCES, e.message);
+      throw new MountError(MountStat.ACCES, e.message);
     }
     // a directory inside the export may be mounted too, as knfsd allows
     let fh = fs.rootHandle();
     for (const name of sub.filter(Boolean)) {
       try {
-        const found = await fs.lookup(fh, name, ROOT);
-        if (found.node.attrs.type !== FileType.DIR) throw new MountError(MountError.NOTDIR, `${p}: not a directory`);
+        const found = await fs.lookup(fh, name, ROOT_CRED);
+        if (found.node.attrs.type !== FileType.DIR) throw new MountError(MountStat.NOTDIR, `${p}: not a directory`);
         fh = found.node.fh;
       } catch (e) {
         if (e instanceof MountError) throw e;
-        throw new MountError(MountError.NOENT, `${p}: ${(e as Error).message}`);
+        throw new MountError(MountStat.NOENT, `${p}: ${(e as Error).message}`);
       }
     }
     if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) this.mountList.push({ host: clientAddress, path: clean });

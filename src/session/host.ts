@@ -12,7 +12,7 @@ import { HandleCodec } from '../fs/handles.js';
 import { acquireFileLock, releaseFileLock } from '../store/file-lock.js';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { InvalidStateError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionFs } from './fs-base.js';
 
@@ -54,7 +54,7 @@ export class DirectHost implements SessionHost {
   open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
     const have = this.open_.get(r.session_id);
     if (have) return Promise.resolve(have.fs);
-    if (this.refuse) return Promise.reject(ApiError.state(this.refuse));
+    if (this.refuse) return Promise.reject(new InvalidStateError(this.refuse));
     let p = this.opening.get(r.session_id);
     if (!p) {
       p = (async () => {

@@ -11,7 +11,7 @@ import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
 import { drainUploads, recordTree, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
-import { ApiError } from './errors.js';
+import { DomainError, InvalidStateError } from './errors.js';
 import { readTreeDoc } from './fs-base.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
@@ -43,7 +43,7 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
   try {
     await ctx.host.owners.check(r);
   } catch (e) {
-    if (e instanceof ApiError) ctx.host.close(r.session_id);
+    if (e instanceof DomainError) ctx.host.close(r.session_id);
     throw e;
   }
 }
@@ -146,10 +146,10 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
   } catch (e) {
     // another daemon serves it: abandon it there, or its export would outlive it
-    if (e instanceof ApiError && e.body.error === 'served_elsewhere') throw e;
+    if (e instanceof InvalidStateError && e.code === 'served_elsewhere') throw e;
     // handed off: its recorded tree is what it holds; otherwise a session whose filesystem cannot be
     // opened is abandoned all the same
-    const doc = e instanceof ApiError && e.body.error === 'handed_off' ? await readTreeDoc(store, r) : null;
+    const doc = e instanceof InvalidStateError && e.code === 'handed_off' ? await readTreeDoc(store, r) : null;
     if (doc) {
       r.sealed = { tree: doc.tree, nextIno: doc.nextIno };
       r.changes = summarize(await diffTrees(store, r.base.tree, doc.tree));

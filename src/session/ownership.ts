@@ -7,7 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { InvalidStateError } from './errors.js';
 
 /** How an open may claim the session: mine (already held here), use (also a never-held one),
  *  take (also a handed-off one), force (also one held elsewhere). */
@@ -88,22 +88,20 @@ export class Ownership {
   async holder(r: SessionRecord): Promise<string | null> { return (await this.read(r))?.doc.holder ?? null; }
 }
 
-export function handedOff(r: SessionRecord): ApiError {
-  return new ApiError(409, {
-    error: 'handed_off',
-    message: `session ${r.session_id} was handed off; serve it here first (mic session serve ${r.session_id}, or mount its export)`,
-  });
+export function handedOff(r: SessionRecord): InvalidStateError {
+  return new InvalidStateError(
+    `session ${r.session_id} was handed off; serve it here first (mic session serve ${r.session_id}, or mount its export)`,
+    { code: 'handed_off' },
+  );
 }
 
-export function servedElsewhere(r: SessionRecord, holder: string): ApiError {
-  return new ApiError(409, {
-    error: 'served_elsewhere',
-    message: `session ${r.session_id} is served by ${holder}; hand it off there first (mic session handoff ${r.session_id})`,
-  });
+export function servedElsewhere(r: SessionRecord, holder: string): InvalidStateError {
+  return new InvalidStateError(
+    `session ${r.session_id} is served by ${holder}; hand it off there first (mic session handoff ${r.session_id})`,
+    { code: 'served_elsewhere' },
+  );
 }
 
-function notHeld(r: SessionRecord, holder: string | null): ApiError {
-  return holder ? servedElsewhere(r, holder) : new ApiError(409, {
-    error: 'not_served', message: `session ${r.session_id} is not served here`,
-  });
+function notHeld(r: SessionRecord, holder: string | null): InvalidStateError {
+  return holder ? servedElsewhere(r, holder) : new InvalidStateError(`session ${r.session_id} is not served here`, { code: 'not_served' });
 }

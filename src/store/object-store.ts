@@ -416,11 +416,9 @@ export class ObjectStore {
    * is about to delete, so reusing it first resets its age (touch), as git does with loose objects.
    */
   private async existsFresh(key: string): Promise<boolean> {
-    if (!this.backend.stat) return this.backend.has(key);
     const st = await this.backend.stat(key);
     if (!st) return false;
     if (Date.now() - st.mtimeMs < FRESHEN_AFTER_MS) return true;
-    if (!this.backend.touch) return false; // put it again: that resets the age too
     try {
       await this.backend.touch(key);
       return true;
@@ -452,18 +450,17 @@ export class ObjectStore {
    * that fails is discarded and the object fetched again through the tier's own checks.
    */
   private async fetchChecked<T>(key: string, check: (stored: Buffer) => T): Promise<T> {
-    const b = this.backend;
-    const unchecked = b.getUnchecked !== undefined && b.discard !== undefined;
-    const stored = await (unchecked ? b.getUnchecked!(key) : b.get(key));
+    const tier = this.backend.cacheTier;
+    const stored = await (tier ? tier.getUnchecked(key) : this.backend.get(key));
     if (!stored) throw new MissingObjectError(key);
     let out: T;
     try {
       out = check(stored);
     } catch (e) {
-      if (!unchecked || !(e instanceof CorruptObjectError)) throw e;
+      if (!tier || !(e instanceof CorruptObjectError)) throw e;
       this.log?.warn({ key, err: e.message }, 'corrupt cached object dropped; fetching it again');
-      await b.discard!(key);
-      const again = await b.get(key);
+      await tier.discard(key);
+      const again = await this.backend.get(key);
       if (!again) throw new MissingObjectError(key);
       out = check(again);
     }

@@ -2,7 +2,7 @@
 // (no TCP): unexpected exceptions become NFS3ERR_SERVERFAULT and are logged.
 import { describe, expect, it } from 'vitest';
 import type { Logger } from 'pino';
-import type { RpcContext } from '../../rpc/types.js';
+import type { RpcContext } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import { FileType, FsError, NfsStatus, type Attrs, type DirEntry, type ExportTable, type FileSystem } from '../../src/fs/types.js';
 import { mountProgram } from '../../src/mount/program.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordDecoder, RecordTooLargeError, frame, recordMark } from '../../rpc/record.js';
+import { RecordDecoder, RecordTooLargeError, frame, recordMark } from '../../rpc/record-marking.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);

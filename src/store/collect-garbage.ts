@@ -2,17 +2,17 @@
 //
 // Listing comes first, so objects uploaded while the collection runs are never candidates. Marking starts
 // from every head record in heads/ and the head ref (all history is kept: head records are never deleted),
-// plus whatever roots the caller adds (session records: src/session/gc.ts). An unreferenced blob or tree is
+// plus whatever roots the caller adds (session records: src/session/run-gc.ts). An unreferenced blob or tree is
 // deleted only when older than the grace period, which covers objects a landing has uploaded and not yet
 // named. If any referenced object is missing (lost, or not uploaded yet), nothing is deleted: what a
 // missing tree or chunked blob would have named cannot be known.
 import type { ObjectStore } from './object-store.js';
 import { Limiter } from './limiter.js';
-import { Marker } from './gc-mark.js';
+import { Marker } from './marker.js';
 import { isHash, isValidProject, objectRelKey } from './keys.js';
 import type { ObjectBackend } from './types.js';
 
-export { Marker } from './gc-mark.js';
+export { Marker } from './marker.js';
 
 export interface GcOptions {
   /** unreferenced objects younger than this are kept (ms) */
@@ -111,7 +111,7 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   if (!o.dryRun) {
     // a writer may have reused (and so touched) an object since the listing: look again just before deleting
     const kept = await Promise.all(doomed.map((d) => limiter.run(async () => {
-      const st = backend.stat ? await backend.stat(d.key) : { mtimeMs: now - d.age_ms };
+      const st = await backend.stat(d.key);
       if (!st || Date.now() - st.mtimeMs < o.graceMs) return true;
       await backend.delete(d.key);
       return false;

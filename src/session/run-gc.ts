@@ -3,9 +3,9 @@
 // status (active, suspended, landed, abandoned): the known fields directly, and any other SHA-256 hex in
 // the document as a head, tree or blob if one exists under that hash.
 import { ObjectStore, type ObjectBackend } from '../store/index.js';
-import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/gc.js';
+import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/collect-garbage.js';
 import { isValidProject } from '../store/keys.js';
-import { ApiError } from './errors.js';
+import { InvalidInputError, InvalidStateError } from './errors.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import type { TreeDoc } from './seal.js';
@@ -98,16 +98,16 @@ const running = new WeakSet<ObjectBackend>();
 /** POST /api/gc: {dry_run?: boolean (false), grace?: "24h" (a number is seconds), project?: "org/name"}. */
 export async function gcRequest(backend: ObjectBackend, raw: unknown): Promise<GcRun> {
   const b = (raw ?? {}) as Record<string, unknown>;
-  if (typeof b !== 'object' || Array.isArray(b)) throw ApiError.invalid('body', 'must be a JSON object');
-  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw ApiError.invalid('dry_run', 'must be a boolean');
-  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project))) throw ApiError.invalid('project', 'must be "org/name"');
+  if (typeof b !== 'object' || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
+  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw new InvalidInputError('dry_run', 'must be a boolean');
+  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project))) throw new InvalidInputError('project', 'must be "org/name"');
   let graceMs: number;
   try {
     graceMs = parseDuration((b.grace ?? '24h') as string | number);
   } catch (e) {
-    throw ApiError.invalid('grace', (e as Error).message);
+    throw new InvalidInputError('grace', (e as Error).message);
   }
-  if (running.has(backend)) throw new ApiError(409, { error: 'invalid_state', message: 'a garbage collection is already running' });
+  if (running.has(backend)) throw new InvalidStateError('a garbage collection is already running');
   running.add(backend);
   try {
     return await runGc(backend, { graceMs, dryRun: b.dry_run === true, projects: b.project ? [b.project as string] : undefined });
