@@ -17,6 +17,8 @@ const STATUS: Record<ErrorKind, number> = {
   not_found: 404, // §15.5.5
   state: 409, // §15.5.10: the request conflicts with the resource's current state
   conflict: 409,
+  unauthorized: 401, // §15.5.2
+  forbidden: 403, // §15.5.4
 };
 
 /** The status and body to answer with, or null for an unexpected error (a 500). */

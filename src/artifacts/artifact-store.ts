@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Catalog } from '../session/catalog.js';
 import type { ObjectStore } from '../store/index.js';
 import { putBlobFile } from '../store/blob-writer.js';
+import { NotFoundError } from '../session/errors.js';
 
 export const ARTIFACT_TYPES = ['text', 'code', 'data', 'model', 'image', 'log', 'report', 'binary', 'other'] as const;
 export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
@@ -43,8 +44,6 @@ export interface ArtifactQuery {
   limit?: number;
 }
 
-export class ArtifactNotFound extends Error {}
-export class SessionNotFound extends Error {}
 
 /** A stable id per (session, name): art-<16 hex>. */
 export function artifactId(name: string): string {
@@ -62,7 +61,7 @@ export class ArtifactStore {
 
   private async storeOf(session: string): Promise<{ store: ObjectStore; project: string }> {
     const project = await this.catalog.projectOf(session);
-    if (!project) throw new SessionNotFound(`session ${JSON.stringify(session)} not found`);
+    if (!project) throw new NotFoundError('session', `session ${JSON.stringify(session)} not found`);
     return { store: this.catalog.store(project), project };
   }
 
@@ -99,12 +98,12 @@ export class ArtifactStore {
 
   /** The latest version, or the one asked for. */
   async get(session: string, id: string, version?: number): Promise<ArtifactRecord> {
-    if (!isArtifactId(id)) throw new ArtifactNotFound(`artifact ${JSON.stringify(id)} not found`);
+    if (!isArtifactId(id)) throw new NotFoundError('artifact', `artifact ${JSON.stringify(id)} not found`);
     const { store } = await this.storeOf(session);
     const versions = await this.versionNumbers(store, session, id);
     const v = version ?? versions[versions.length - 1];
     const rec = v !== undefined && versions.includes(v) ? await store.getJson<ArtifactRecord>(versionKey(session, id, v)) : null;
-    if (!rec) throw new ArtifactNotFound(`artifact ${id}${version !== undefined ? ` version ${version}` : ''} not found in session ${session}`);
+    if (!rec) throw new NotFoundError('artifact', `artifact ${id}${version !== undefined ? ` version ${version}` : ''} not found in session ${session}`);
     return rec;
   }
 

@@ -10,7 +10,7 @@ import { TokenStore } from '../identity/token-store.js';
 import { GrantStore, type GrantKind } from '../identity/grant-store.js';
 import { formatRole, isRight, isScope, parseRole, type Role } from '../identity/rights.js';
 import { AuditLog } from '../audit/audit-log.js';
-import { parseDuration } from '../store/gc.js';
+import { parseDuration } from '../store/collect-garbage.js';
 
 /** The actor of changes made from this machine's shell. */
 export function localActor(): string {

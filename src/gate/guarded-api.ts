@@ -2,7 +2,7 @@
 // every mutation is written to the audit log with its actor and result, and what happened is published
 // on the event bus. The HTTP API wraps the service in one per request; the CLI, when it works on a data
 // directory in-process, wraps it with the local user as actor. One table says what each call needs.
-import type { SessionApi } from '../api/types.js';
+import type { SessionApi } from '../session/session-api.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { EventBus, EventType } from '../events/event-bus.js';
 import { checkAccess, type Principal, type Target } from '../identity/access.js';
@@ -18,7 +18,7 @@ export interface GateDeps {
   grants: GrantStore;
 }
 
-type Method = keyof SessionApi;
+type Method = keyof SessionApi & string;
 
 interface Rule {
   right: Right;

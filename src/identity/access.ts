@@ -1,7 +1,7 @@
 // Who is calling, and may they? checkAccess is the one place a right is decided (seed 004's
 // checkAccess): the best of the user's roles that cover the project and the grants on the object,
 // capped by what the token allows.
-import { Forbidden } from './errors.js';
+import { ForbiddenError } from './errors.js';
 import type { GrantStore } from './grant-store.js';
 import { includes, RIGHTS, scopeCovers, type Right, type Role, type Scope } from './rights.js';
 
@@ -59,7 +59,7 @@ export async function effectiveRight(p: Principal, t: Target, grants?: GrantStor
 /** Throws Forbidden (naming the right and the target) unless the principal holds `right` on `t`. */
 export async function checkAccess(p: Principal, right: Right, t: Target, grants?: GrantStore): Promise<void> {
   const has = await effectiveRight(p, t, grants);
-  if (has === null || !includes(has, right)) throw new Forbidden(right, describeTarget(t), p.user);
+  if (has === null || !includes(has, right)) throw new ForbiddenError(right, describeTarget(t), p.user);
 }
 
 export { RIGHTS };

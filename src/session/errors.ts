@@ -15,7 +15,7 @@ export interface ErrorBody {
 }
 
 /** What kind of failure: the one thing the HTTP and exit-code mappings look at. */
-export type ErrorKind = 'invalid' | 'not_found' | 'state' | 'conflict';
+export type ErrorKind = 'invalid' | 'not_found' | 'state' | 'conflict' | 'unauthorized' | 'forbidden';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;

@@ -6,7 +6,7 @@ import { UserStore } from '../../src/identity/user-store.js';
 import { TokenStore } from '../../src/identity/token-store.js';
 import { GrantStore } from '../../src/identity/grant-store.js';
 import { checkAccess, effectiveRight, type Principal } from '../../src/identity/access.js';
-import { Forbidden } from '../../src/identity/errors.js';
+import { ForbiddenError } from '../../src/identity/errors.js';
 import { parseRole } from '../../src/identity/rights.js';
 import { tempDir } from '../store/helpers.js';
 
@@ -28,7 +28,7 @@ describe('identity', () => {
     expect(await effectiveRight(p, { project: 'acme/app' })).toBe('land');
     expect(await effectiveRight(p, { project: 'other/x' })).toBe('read');
     await expect(checkAccess(p, 'admin', { project: 'acme/app' })).rejects.toThrow(/dev lacks the "admin" right on project acme\/app/);
-    await expect(checkAccess(p, 'write', { project: 'other/x' })).rejects.toBeInstanceOf(Forbidden);
+    await expect(checkAccess(p, 'write', { project: 'other/x' })).rejects.toBeInstanceOf(ForbiddenError);
 
     const scoped = await tokens.create({ user: 'dev', scope: 'acme/app', right: 'read' });
     const q = (await principalOf(users, tokens, scoped.token))!;
