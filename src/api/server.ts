@@ -1,9 +1,11 @@
 // The HTTP JSON API (node:http). Loopback by default; any other bind address requires a bearer token.
 // Every route maps to one SessionService method; errors are { error, message, field?, reason?, conflicts? }
-// with 400 (invalid input), 401, 404, 405, 409 (state or conflicts), 413; 500 only for server faults.
+// with 400 (invalid input), 401, 403 (foreign Host or Origin), 404, 405, 409 (state or conflicts), 413,
+// 415 (a body that is not JSON); 500 only for server faults.
+// Order of checks (guard.ts, limits.ts): Host, Origin, token, route, Content-Type, declared length, the
+// session named in the path; only then is the body read, up to the route's limit.
 import http from 'node:http';
 import net from 'node:net';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { InvalidInputError, NotFoundError } from '../session/errors.js';
 import { ApiError, httpErrorOf } from './http-errors.js';
@@ -11,6 +13,8 @@ import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
 import { gcRequest } from '../session/run-gc.js';
+import { RequestGuard, hasBody, requireJson } from './guard.js';
+import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -19,8 +23,12 @@ export interface ApiServerOptions {
   /** required when bind is not a loopback address */
   token?: string;
   log: Logger;
-  /** request body limit in bytes (default 256 MiB) */
-  maxBody?: number;
+  /** body limits, timeouts, connection cap (limits.ts) */
+  limits?: Partial<ApiLimits>;
+  /** origins (besides the API's own) whose pages may call the API; "*" any */
+  allowOrigins?: string[];
+  /** host names (besides IP literals and localhost) the API answers to; "*" any */
+  allowHosts?: string[];
 }
 
 export interface ApiServer { port: number; bind: string; close(): Promise<void> }
@@ -34,10 +42,16 @@ export function isLoopback(addr: string): boolean {
 
 type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer } }>;
 
-interface Route { method: string; pattern: string[]; handler: Handler }
+/** files: the body may carry file contents (the larger limit); the first :id of /api/sessions/:id is checked to exist before the body is read */
+interface Route { method: string; pattern: string[]; handler: Handler; files: boolean; session: boolean }
+
+const FILE_ROUTES = new Set(['POST /api/sessions', 'POST /api/sessions/:id/files']);
 
 function routes(s: SessionService): Route[] {
-  const r = (method: string, path: string, handler: Handler): Route => ({ method, pattern: path.split('/').filter(Boolean), handler });
+  const r = (method: string, path: string, handler: Handler): Route => ({
+    method, pattern: path.split('/').filter(Boolean), handler,
+    files: FILE_ROUTES.has(`${method} ${path}`), session: path.startsWith('/api/sessions/:id'),
+  });
   const q = (query: URLSearchParams, k: string) => query.get(k) ?? undefined;
   return [
     r('POST', '/api/sessions/start', async ({ body }) => ({ status: 201, json: await s.start(await body()) })),
@@ -104,32 +118,30 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   if (!isLoopback(bind) && !o.token) {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
-  const maxBody = o.maxBody ?? 256 * 1024 * 1024;
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
   const table = routes(o.service);
-  const tokenDigest = o.token ? createHash('sha256').update(o.token).digest() : null;
+  const guard = new RequestGuard({ token: o.token ?? null, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const send = (status: number, json: unknown) => {
       const data = Buffer.from(JSON.stringify(json) + '\n', 'utf8');
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length });
       res.end(data);
     };
     const fail = (e: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      // a body left unread (refused before reading, or cut off at the limit) is never read: close instead
+      if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
       const known = httpErrorOf(e);
-      if (known) return send(known.status, known.body);
+      if (known) {
+        if (known.status === 403) o.log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin, reason: known.body.error }, 'api request refused');
+        return send(known.status, known.body);
+      }
       o.log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };
     (async () => {
-      if (tokenDigest) {
-        const h = req.headers.authorization ?? '';
-        const m = /^Bearer\s+(.+)$/i.exec(h);
-        const given = m ? createHash('sha256').update(m[1].trim()).digest() : null;
-        if (!given || !timingSafeEqual(given, tokenDigest)) {
-          res.setHeader('www-authenticate', 'Bearer');
-          throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required' });
-        }
-      }
+      guard.check(req);
       const url = new URL(req.url ?? '/', 'http://localhost');
       let parts: string[];
       try {
@@ -144,16 +156,33 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         res.setHeader('allow', [...new Set(found.map((x) => x.r.method))].join(', '));
         throw new ApiError(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${url.pathname}` });
       }
+      const max = hit.r.files ? limits.maxFilesBody : limits.maxBody;
+      requireJson(req);
+      checkDeclaredLength(req, max);
+      if (hit.r.session && !(await o.service.catalog.projectOf(hit.params![0]!))) {
+        throw new NotFoundError('session', `session ${JSON.stringify(hit.params![0])} not found`);
+      }
       let bodyP: Promise<unknown> | null = null;
-      const body = () => (bodyP ??= readJson(req, maxBody));
+      const body = () => {
+        if (!bodyP) {
+          if (req.headers.expect?.toLowerCase() === '100-continue' && hasBody(req)) res.writeContinue();
+          bodyP = readJson(req, max);
+        }
+        return bodyP;
+      };
       const out = await hit.r.handler({ params: hit.params!, query: url.searchParams, body });
+      if (!req.complete && hasBody(req)) res.setHeader('connection', 'close'); // a body the route never read
       if (out.raw) {
         res.writeHead(out.status ?? 200, { 'content-type': out.raw.type, 'content-length': out.raw.data.length });
         res.end(out.raw.data);
       } else send(out.status ?? 200, out.json);
     })().catch(fail);
-  });
-  server.keepAliveTimeout = 5000;
+  };
+  const server = http.createServer({ connectionsCheckingInterval: checkingInterval(limits) }, handle);
+  // Expect: 100-continue goes through the same checks: the client is told to send its body only once
+  // the route, the caller and the session are known to be good
+  server.on('checkContinue', handle);
+  applyServerLimits(server, limits);
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, bind, () => {
@@ -170,34 +199,4 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       server.closeAllConnections();
     }),
   };
-}
-
-function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > max) {
-        failed = true;
-        reject(new ApiError(413, { error: 'too_large', message: `request body is larger than ${max} bytes` }));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', (e) => { if (!failed) { failed = true; reject(e); } });
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch (e) {
-        reject(new InvalidInputError('body', `is not valid JSON (${(e as Error).message})`));
-      }
-    });
-  });
 }

@@ -13,6 +13,7 @@ import { handleSecret, openCatalog } from '../daemon/data-dir.js';
 import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon.js';
 import { dataDirOf, out, printJson } from './common.js';
 import { exitCodeOf, failureBodyOf } from './exit-codes.js';
+import { defaultApiTokenPath, readApiToken } from '../daemon/api-token.js';
 
 export interface Backend {
   api: SessionApi;
@@ -52,7 +53,7 @@ export async function backendFor(cmd: Command): Promise<Backend> {
   const dataDir = dataDirOf(cmd);
   const daemon = runningDaemon(dataDir);
   if (daemon && daemon.api_port !== null) {
-    const token = (optOf(cmd, 'apiToken') as string | undefined) ?? process.env.MIC_API_TOKEN;
+    const token = apiTokenFor(dataDir, daemon, optOf(cmd, 'apiToken') as string | undefined);
     return { api: new MicClient({ baseUrl: apiUrl(daemon), token }), via: 'daemon', daemon, close: async () => {} };
   }
   const catalog = openCatalog(dataDir);
@@ -60,6 +61,14 @@ export async function backendFor(cmd: Command): Promise<Backend> {
     ? { refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI` }
     : {});
   return { api: new SessionService({ catalog, host, dataDir }), via: 'direct', daemon, close: () => host.closeAll() };
+}
+
+/** The API token: --api-token, MIC_API_TOKEN, MIC_API_TOKEN_FILE, the daemon's token file, <dataDir>/api-token. */
+export function apiTokenFor(dataDir: string, daemon: DaemonInfo | null, flag?: string): string | undefined {
+  const given = flag ?? process.env.MIC_API_TOKEN;
+  if (given) return given;
+  const file = process.env.MIC_API_TOKEN_FILE || daemon?.api_token_file || defaultApiTokenPath(dataDir);
+  return readApiToken(file) ?? undefined;
 }
 
 function optOf(cmd: Command, name: string): unknown {

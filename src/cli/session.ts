@@ -89,7 +89,7 @@ export function printChanges(changes: ChangeView[]): void {
 
 export function sessionCommand(): Command {
   const cmd = new Command('session').description('sessions: units of work with their own copy-on-write mount')
-    .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN)');
+    .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon\'s token file)');
 
   cmd.command('start')
     .description('start a session from the project head')
