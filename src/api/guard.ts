@@ -78,10 +78,19 @@ export class RequestGuard {
 
   checkAuth(req: http.IncomingMessage): void {
     if (!this.digest) return;
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    const given = m ? m[1]!.trim() : cookie(req, TOKEN_COOKIE);
-    if (given && timingSafeEqual(sha256(given), this.digest)) return;
+    if (this.isDaemonToken(this.credential(req))) return;
     throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required (mic finds it in <data-dir>/api-token)' });
+  }
+
+  /** The token the request carries: the bearer token, else the cookie; null when none. */
+  credential(req: http.IncomingMessage): string | null {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    return m ? m[1]!.trim() : cookie(req, TOKEN_COOKIE);
+  }
+
+  /** Is this the daemon's own token (every right)? */
+  isDaemonToken(given: string | null): boolean {
+    return given !== null && this.digest !== null && timingSafeEqual(sha256(given), this.digest);
   }
 }
 
