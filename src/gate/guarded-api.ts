@@ -94,11 +94,15 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
     const t = await target(m, args);
     if (m === 'list' && !t.project) return listVisible(inner, p, deps, args[0]);
     // an unknown session has no project: the service answers 404 for it
-    if (t.project || !SESSION_METHODS.has(m)) await checkAccess(p, rule.right, t, deps.grants);
+    const check = () => (t.project || !SESSION_METHODS.has(m) ? checkAccess(p, rule.right, t, deps.grants) : undefined);
     const fn = inner[m] as (...a: unknown[]) => Promise<unknown>;
-    if (!rule.action) return fn.apply(inner, args);
+    if (!rule.action) {
+      await check();
+      return fn.apply(inner, args);
+    }
     const auditTarget = t.session ? `session:${t.session}` : t.project ? `project:${t.project}` : m;
     try {
+      await check(); // a refused mutation is audited too
       const out = await fn.apply(inner, args);
       const f = facts(out);
       const project = f.project ?? t.project ?? null;
