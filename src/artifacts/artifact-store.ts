@@ -89,7 +89,7 @@ export class ArtifactStore {
 
   private async versionNumbers(store: ObjectStore, session: string, id: string): Promise<number[]> {
     const out: number[] = [];
-    for await (const o of store.backend.list(store.key(dirOf(session, id)))) {
+    for await (const o of store.backend.list(store.prefix + dirOf(session, id))) {
       const m = /\/(\d{6})\.json$/.exec(o.key);
       if (m) out.push(Number(m[1]));
     }
@@ -125,7 +125,7 @@ export class ArtifactStore {
 
   private async latestUnder(store: ObjectStore, rel: string): Promise<ArtifactRecord[]> {
     const latest = new Map<string, string>();
-    for await (const o of store.backend.list(store.key(rel))) {
+    for await (const o of store.backend.list(store.prefix + rel)) {
       const m = /sessions\/[^/]+\/artifacts\/(art-[0-9a-f]{16})\/\d{6}\.json$/.exec(o.key);
       if (!m) continue;
       const dir = o.key.slice(0, o.key.lastIndexOf('/'));

@@ -1,7 +1,7 @@
 // Stores a file's content as a blob without holding it in memory: small content in one object, large
 // content cut into the same content-defined chunks ObjectStore.putBlob makes (each cut depends only
 // on the chunk's first CHUNK_MAX bytes, so a window of CHUNK_MAX past the cut point is enough), then
-// its manifest, so a manifest never names a missing chunk. Memory: one window of 2 x CHUNK_MAX.
+// its manifest, so a manifest never names a missing chunk. Memory: one window of 2 x CHUNK_MAX and at most 4 chunks on their way to the store.
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { CHUNK_MAX, cutLength } from './chunker.js';
@@ -39,7 +39,7 @@ export async function putBlobFile(store: ObjectStore, path: string): Promise<{ h
       window.copy(window, 0, len, have);
       have -= len;
       pos += len;
-      if (puts.length >= 8) await Promise.all(puts.splice(0));
+      if (puts.length >= 4) await Promise.all(puts.splice(0));
     }
     await Promise.all(puts);
     const hash = whole.digest('hex');
