@@ -19,6 +19,8 @@ import { artifactRoutes } from './artifact-routes.js';
 import { eventRoutes } from './event-routes.js';
 import { ApiError } from './http-errors.js';
 import { identityRoutes } from './identity-routes.js';
+import { taskRoutes } from './task-routes.js';
+import { statistics, type TaskStore } from '../tasks/task-store.js';
 import type { TableRoute } from './route-table.js';
 
 export interface ApiAccess {
@@ -33,6 +35,7 @@ export interface ApiAccess {
   spoolDir: string;
   /** the largest artifact accepted (bytes) */
   maxArtifactBytes: number;
+  tasks: TaskStore;
 }
 
 /** The service as one caller sees it: its session methods authorised, audited and published. */
@@ -56,6 +59,16 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
     ...identityRoutes({ ...a, catalog }),
     ...artifactRoutes({ artifacts: a.artifacts, catalog, grants: a.grants, audit: a.audit, bus: a.bus, spoolDir: a.spoolDir, maxBytes: a.maxArtifactBytes }),
     ...eventRoutes({ bus: a.bus, hooks: a.hooks, grants: a.grants, audit: a.audit }),
+    ...taskRoutes({ tasks: a.tasks, catalog, grants: a.grants, audit: a.audit, gated: (ctx) => gatedService(service, ctx.principal, a) }),
+    {
+      // the session with seed 003's statistics of its tasks
+      method: 'GET', path: '/api/sessions/:id', handler: async ({ principal: p, params }) => {
+        const body = await gatedService(service, p, a).get(params[0]!);
+        const s = body.session;
+        const stats = statistics(await a.tasks.get(params[0]!), s.started_at, s.ended_at ?? null);
+        return { json: { ...body, session: { ...s, statistics: stats } } };
+      },
+    },
     {
       method: 'POST', path: '/api/gc', handler: async ({ principal: p, body }) => {
         await checkAccess(p, 'admin', {});

@@ -61,7 +61,6 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/sessions', async ({ query }) => ({
       json: await s.list({ status: q(query, 'status'), tag: q(query, 'tag'), project: q(query, 'project'), limit: q(query, 'limit'), offset: q(query, 'offset') }),
     })),
-    r('GET', '/api/sessions/:id', async ({ params }) => ({ json: await s.get(params[0]) })),
     r('PATCH', '/api/sessions/:id', async ({ params, body }) => ({ json: await s.patch(params[0], await body()) })),
     r('POST', '/api/sessions/:id/land', async ({ params, body }) => ({ json: await s.land(params[0], await body()) })),
     r('POST', '/api/sessions/:id/files', async ({ params, body }) => ({ json: await s.files(params[0], await body()) })),

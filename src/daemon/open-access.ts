@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ApiAccess } from '../api/access-routes.js';
 import { ArtifactStore } from '../artifacts/artifact-store.js';
+import { TaskStore } from '../tasks/task-store.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { EventBus } from '../events/event-bus.js';
 import { Webhooks } from '../events/webhooks.js';
@@ -28,6 +29,7 @@ export async function openAccess(catalog: Catalog, dataDir: string, log: Logger,
     bus,
     hooks,
     artifacts: new ArtifactStore(catalog),
+    tasks: new TaskStore(catalog),
     spoolDir: path.join(dataDir, 'spool'),
     maxArtifactBytes: o.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
     close: () => hooks.close(),
