@@ -13,6 +13,9 @@ import { TokenStore } from '../identity/token-store.js';
 import { UserStore } from '../identity/user-store.js';
 import type { Catalog } from '../session/catalog.js';
 
+/** How long after an API change of a session the watcher's report of the same change is dropped (ms). */
+const API_ECHO_MS = 2000;
+
 /** Default largest artifact: 16 GiB (MIC_MAX_ARTIFACT_BYTES). */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 16 * 1024 ** 3;
 
@@ -22,12 +25,21 @@ export async function openAccess(catalog: Catalog, dataDir: string, log: Logger,
   const hooks = new Webhooks(backend, { log });
   await hooks.start(bus);
   // files changed through a mount (the session layer notices them) become session.changed events
-  const off = catalog.events.on((e) => {
+  // (a change made through the API has its own event already: the watcher's report of it is dropped)
+  const viaApi = new Map<string, number>();
+  const offApi = bus.subscribe((e) => {
+    if (e.type === 'session.changed' && e.session_id && e.data.source !== 'mount') viaApi.set(e.session_id, Date.now());
+  });
+  const offFiles = catalog.events.on((e) => {
     if (e.type !== 'files') return;
+    const api = viaApi.get(e.session);
+    if (api !== undefined && Date.now() - api < API_ECHO_MS) return;
+    viaApi.delete(e.session);
     catalog.projectOf(e.session).then((project) => {
       bus.publish('session.changed', { project, session: e.session, data: { source: 'mount' } });
     }, () => {});
   });
+  const off = () => { offApi(); offFiles(); };
   return {
     users: new UserStore(backend),
     tokens: new TokenStore(backend),

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/events/webhooks.js';
+import { NfsStatus, Nfs3Client } from '../lib/nfs3-client.js';
 import { http as call, makeProject, testDaemon, type TestDaemon } from '../session/helpers.js';
 
 const ADMIN = 'daemon-admin-token-events-0123';
@@ -85,6 +86,23 @@ describe.sequential('events', () => {
     again.close();
     expect(again.events[0]!.event).toBe('session.changed');
     expect(again.events.every((e) => e.event.startsWith('session.'))).toBe(true);
+  });
+
+  it('a write through an NFS mount is a session.changed event', async () => {
+    const s = (await call(t.url, 'POST', '/api/sessions/start', { project: 'acme/app', goal: 'mounted' }, auth())).body.session;
+    const stream = await listen(`/api/events?session=${s.session_id}`, auth());
+    const client = await Nfs3Client.connect(t.d.port);
+    try {
+      const root = await client.mountRoot(s.export);
+      const c = await client.create(root, 'from-mount.txt', { kind: 'unchecked', attrs: { mode: 0o644, size: 0 } });
+      expect(c.status).toBe(NfsStatus.OK);
+      expect((await client.write(c.fh!, 0, Buffer.from('written through NFS\n'))).status).toBe(NfsStatus.OK);
+      await until(() => stream.events.some((e) => e.event === 'session.changed'));
+      expect(stream.events.find((e) => e.event === 'session.changed')!.data).toMatchObject({ session_id: s.session_id, project: 'acme/app', data: { source: 'mount' } });
+    } finally {
+      stream.close();
+      await client.close();
+    }
   });
 
   it('a webhook registered through the API receives the landing, signed', async () => {
