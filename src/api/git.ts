@@ -7,6 +7,9 @@ import { projectParam } from '../session/input.js';
 import { importGit, ImportRefusedError } from '../git/import.js';
 import { exportGit } from '../git/export.js';
 import { GitError } from '../git/run.js';
+import { checkAccess } from '../identity/access.js';
+import type { GrantStore } from '../identity/grant-store.js';
+import type { TableRoute } from './route-table.js';
 
 export interface GitJob {
   id: string;
@@ -20,11 +23,12 @@ export interface GitJob {
   finished_at: string | null;
 }
 
-type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown }>;
 
 const MAX_JOBS = 200;
 
-export function gitRoutes(s: SessionService): { method: string; path: string; handler: Handler }[] {
+/** Import reads, and export writes, paths of the daemon's host: both need the admin right. The job's
+ *  state is readable with the project's read right. */
+export function gitRoutes(s: SessionService, grants: GrantStore): TableRoute[] {
   const jobs = new Map<string, GitJob>();
   const obj = (b: unknown): Record<string, unknown> => {
     if (b === undefined) return {};
@@ -58,8 +62,9 @@ export function gitRoutes(s: SessionService): { method: string; path: string; ha
   };
   return [
     {
-      method: 'POST', path: '/api/projects/:org/:name/import-git', handler: async ({ params, body }) => {
-        const project = projectParam(params[0], params[1]);
+      method: 'POST', path: '/api/projects/:org/:name/import-git', handler: async ({ principal, params, body }) => {
+        await checkAccess(principal, 'admin', {});
+        const project = projectParam(params[0]!, params[1]!);
         const b = obj(await body());
         const repo = str(b, 'repo', true)!;
         const ref = str(b, 'ref');
@@ -71,8 +76,9 @@ export function gitRoutes(s: SessionService): { method: string; path: string; ha
       },
     },
     {
-      method: 'POST', path: '/api/projects/:org/:name/export-git', handler: async ({ params, body }) => {
-        const project = projectParam(params[0], params[1]);
+      method: 'POST', path: '/api/projects/:org/:name/export-git', handler: async ({ principal, params, body }) => {
+        await checkAccess(principal, 'admin', {});
+        const project = projectParam(params[0]!, params[1]!);
         const b = obj(await body());
         const repo = str(b, 'repo', true)!;
         const branch = str(b, 'branch');
@@ -83,8 +89,9 @@ export function gitRoutes(s: SessionService): { method: string; path: string; ha
       },
     },
     {
-      method: 'GET', path: '/api/projects/:org/:name/git-jobs/:id', handler: async ({ params }) => {
-        const project = projectParam(params[0], params[1]);
+      method: 'GET', path: '/api/projects/:org/:name/git-jobs/:id', handler: async ({ principal, params }) => {
+        const project = projectParam(params[0]!, params[1]!);
+        await checkAccess(principal, 'read', { project }, grants);
         const job = jobs.get(params[2]!);
         if (!job || job.project !== project) throw new NotFoundError('job', `no git job ${params[2]} for ${project}`);
         return { json: { job } };

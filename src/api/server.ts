@@ -10,11 +10,10 @@ import type { Logger } from 'pino';
 import { InvalidInputError, NotFoundError } from '../session/errors.js';
 import { ApiError, httpErrorOf } from './http-errors.js';
 import type { SessionService } from '../session/service.js';
-import { isHash } from '../store/index.js';
-import { projectParam } from '../session/input.js';
-import { gcRequest } from '../session/run-gc.js';
-import { gitRoutes } from './git.js';
 import { RequestGuard, hasBody, requireJson } from './guard.js';
+import { authenticate } from './principal.js';
+import { accessRoutes, gatedService, refuseSimpleBody, type ApiAccess } from './access-routes.js';
+import { matchPath } from './route-table.js';
 import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
 import { WebUi } from '../ui/web-ui.js';
 
@@ -31,6 +30,8 @@ export interface ApiServerOptions {
   allowOrigins?: string[];
   /** host names (besides IP literals and localhost) the API answers to; "*" any */
   allowHosts?: string[];
+  /** users and tokens, grants, the audit log, events, hooks and artifacts (access.ts) */
+  access: ApiAccess;
 }
 
 export interface ApiServer { port: number; bind: string; close(): Promise<void> }
@@ -61,7 +62,6 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/sessions', async ({ query }) => ({
       json: await s.list({ status: q(query, 'status'), tag: q(query, 'tag'), project: q(query, 'project'), limit: q(query, 'limit'), offset: q(query, 'offset') }),
     })),
-    r('GET', '/api/sessions/:id', async ({ params }) => ({ json: await s.get(params[0]) })),
     r('PATCH', '/api/sessions/:id', async ({ params, body }) => ({ json: await s.patch(params[0], await body()) })),
     r('POST', '/api/sessions/:id/land', async ({ params, body }) => ({ json: await s.land(params[0], await body()) })),
     r('POST', '/api/sessions/:id/files', async ({ params, body }) => ({ json: await s.files(params[0], await body()) })),
@@ -93,15 +93,6 @@ function routes(s: SessionService): Route[] {
       if (path === null) throw new InvalidInputError('path', 'is required');
       return { json: await s.blame(`${params[0]}/${params[1]}`, path) };
     }),
-    r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body(), () => s.catalog.dropCaches()) })),
-    ...gitRoutes(s).map((g) => r(g.method, g.path, g.handler)),
-    r('GET', '/api/projects/:org/:name/blobs/:hash', async ({ params }) => {
-      const project = projectParam(params[0], params[1]);
-      if (!isHash(params[2])) throw new InvalidInputError('hash', 'must be a SHA-256 hex digest');
-      const store = s.catalog.store(project);
-      if (!(await store.hasBlob(params[2]))) throw new NotFoundError('blob');
-      return { raw: { type: 'application/octet-stream', data: await store.getBlob(params[2]) } };
-    }),
   ];
 }
 
@@ -122,9 +113,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const table = routes(o.service);
   const ui = new WebUi({ service: o.service, token: o.token, log: o.log }); // pages and /ui/: src/ui/
   const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
+  const extra = accessRoutes(o.service, o.access);
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const send = (status: number, json: unknown) => {
@@ -150,13 +141,28 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (ui.owns(url.pathname)) return ui.handle(req, res, url); // its own login and same-origin rules: src/ui/auth.ts
       guard.checkOrigin(req);
-      guard.checkAuth(req);
+      const principal = await authenticate(req, ui.auth, o.access);
       let parts: string[];
       try {
         parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       } catch {
         throw new InvalidInputError('path', 'is not valid percent-encoding');
       }
+      for (const r of extra) {
+        const params = r.method === req.method ? matchPath(r.path, parts) : null;
+        if (!params) continue;
+        if (r.rawBody) refuseSimpleBody(req);
+        else {
+          requireJson(req);
+          checkDeclaredLength(req, limits.maxBody);
+        }
+        const out = await r.handler({ params, query: url.searchParams, req, res, principal, body: () => readJson(req, limits.maxBody) });
+        if ('streamed' in out) return;
+        if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
+        return send(out.status ?? 200, out.json);
+      }
+      // the session routes go through the gate: the caller's rights, the audit log, the events
+      const table = routes(gatedService(o.service, principal, o.access));
       const found = table.map((r) => ({ r, params: match(r, parts) })).filter((x) => x.params !== null);
       if (!found.length) throw new ApiError(404, { error: 'not_found', message: `no route ${url.pathname}` });
       const hit = found.find((x) => x.r.method === req.method);

@@ -13,6 +13,11 @@ import { handleSecret, openCatalog } from '../daemon/data-dir.js';
 import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon.js';
 import { dataDirOf, out, printJson } from './common.js';
 import { exitCodeOf, failureBodyOf } from './exit-codes.js';
+import { guardedApi } from '../gate/guarded-api.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { EventBus } from '../events/event-bus.js';
+import { GrantStore } from '../identity/grant-store.js';
+import { localActor } from './identity.js';
 import { defaultApiTokenPath, readApiToken } from '../daemon/api-token.js';
 
 export interface Backend {
@@ -60,7 +65,12 @@ export async function backendFor(cmd: Command): Promise<Backend> {
   const host = new DirectHost(catalog, dataDir, handleSecret(dataDir), daemon
     ? { refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI` }
     : {});
-  return { api: new SessionService({ catalog, host, dataDir }), via: 'direct', daemon, close: () => host.closeAll() };
+  // in-process changes are audited like the API's, with the local user as actor
+  const service = new SessionService({ catalog, host, dataDir });
+  const api = guardedApi(service, { user: localActor(), roles: [{ scope: '*', right: 'admin' }] }, {
+    catalog, audit: new AuditLog(catalog.backend), bus: new EventBus(), grants: new GrantStore(catalog.backend),
+  });
+  return { api, via: 'direct', daemon, close: () => host.closeAll() };
 }
 
 /** The API token: --api-token, MIC_API_TOKEN, MIC_API_TOKEN_FILE, the daemon's token file, <dataDir>/api-token. */

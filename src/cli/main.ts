@@ -8,6 +8,9 @@ import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
 import { exportGitCommand, importGitCommand } from './git.js';
 import { fsckCommand } from './fsck.js';
+import { grantCommand, tokenCommand, userCommand } from './identity.js';
+import { auditCommand } from './audit.js';
+import { artifactCommand } from './artifact.js';
 
 // Everything mic writes (objects, journals, file contents, the handle secret) is its owner's
 // alone, whatever the umask it was started with: files 0600, directories 0700 (issue 8 item 18).
@@ -34,6 +37,7 @@ program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());
 program.addCommand(fsckCommand());
+for (const c of [userCommand(), tokenCommand(), grantCommand(), auditCommand(), artifactCommand()]) program.addCommand(c);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);

@@ -12,6 +12,7 @@ import { SessionService } from '../session/service.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import type { ApiLimits } from '../api/limits.js';
 import { ensureApiToken } from './api-token.js';
+import { openAccess } from './open-access.js';
 import { BackgroundSealer } from '../session/sealer.js';
 import { TieredBackend } from '../store/tiered-backend.js';
 import { AllowList } from './allow.js';
@@ -39,6 +40,8 @@ export interface DaemonConfig {
   /** host names (besides IP literals and localhost) the API answers to */
   apiAllowHosts?: string[];
   apiLimits?: Partial<ApiLimits>;
+  /** the largest artifact the API accepts (bytes; default 16 GiB) */
+  maxArtifactBytes?: number;
   /** the API port is only a default: if it is taken, serve without the API (with a warning) */
   apiPortOptional?: boolean;
   /** background sealer: record a changed session's tree.json this long after its last change (ms); null/undefined: off */
@@ -121,12 +124,13 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
   let api: ApiServer | null = null;
+  const access = await openAccess(catalog, cfg.dataDir, cfg.log, { maxArtifactBytes: cfg.maxArtifactBytes });
   if (cfg.apiPort !== undefined && cfg.apiPort !== null) {
     try {
       const token = cfg.apiToken ?? (cfg.apiTokenFile ? ensureApiToken(cfg.apiTokenFile) : undefined);
       api = await startApiServer({
         service, bind: cfg.apiBind, port: cfg.apiPort, token, log: cfg.log,
-        allowOrigins: cfg.apiAllowOrigins, allowHosts: cfg.apiAllowHosts, limits: cfg.apiLimits,
+        allowOrigins: cfg.apiAllowOrigins, allowHosts: cfg.apiAllowHosts, limits: cfg.apiLimits, access,
       });
     } catch (e) {
       if (cfg.apiPortOptional && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -135,6 +139,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         await server.close();
         await sealer?.stop();
         exports.closeAll();
+        access.close();
         throw e;
       }
     }
@@ -156,6 +161,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         if (cur.pid === info.pid && cur.port === info.port) fs.rmSync(infoFile, { force: true });
       } catch { /* gone already */ }
       await api?.close();
+      access.close();
       await server.close();
       await sealer?.stop();
       exports.closeAll();
