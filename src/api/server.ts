@@ -10,6 +10,7 @@ import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
 import { gcRequest } from '../session/gc.js';
+import { METRICS_CONTENT_TYPE, metricsText } from '../metrics/registry.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -77,6 +78,7 @@ function routes(s: SessionService): Route[] {
       return { json: await s.blame(`${params[0]}/${params[1]}`, path) };
     }),
     r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body()) })),
+    r('GET', '/metrics', async () => ({ raw: { type: METRICS_CONTENT_TYPE, data: Buffer.from(await metricsText(), 'utf8') } })),
     r('GET', '/api/projects/:org/:name/blobs/:hash', async ({ params }) => {
       const project = projectParam(params[0], params[1]);
       if (!isHash(params[2])) throw ApiError.invalid('hash', 'must be a SHA-256 hex digest');

@@ -16,6 +16,8 @@ export function serveCommand(): Command {
     .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN)', process.env.MIC_API_TOKEN)
     .option('--seal-delay <seconds>', 'record a changed session\'s tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)')
     .option('--read-wait <ms>', 'how long a READ of uncached data waits for S3 before answering NFS3ERR_JUKEBOX, so the client retries (env MIC_READ_WAIT_MS)', process.env.MIC_READ_WAIT_MS ?? '1500')
+    .option('--portmap', 'answer the portmapper (PMAP v2) on port 111 so clients mount without port options, or register with a running rpcbind (env MIC_PORTMAP=1)', process.env.MIC_PORTMAP === '1')
+    .option('--portmap-port <n>', 'port of the portmapper (env MIC_PORTMAP_PORT; clients only look at 111)', process.env.MIC_PORTMAP_PORT ?? '111')
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .action(async (o, cmd: Command) => {
       const log = pino({ level: o.logLevel, base: { name: 'mic-fs' } });
@@ -26,6 +28,8 @@ export function serveCommand(): Command {
       const sealOpt = String(o.sealDelay ?? process.env.MIC_SEAL_DELAY ?? (process.env.MIC_S3_BUCKET ? '3' : 'off'));
       const sealDelay = sealOpt === 'off' ? 0 : Number(sealOpt);
       if (!Number.isFinite(sealDelay) || sealDelay < 0) throw new Error(`--seal-delay: not a number of seconds: ${sealOpt}`);
+      const portmapPort = Number(o.portmapPort);
+      if (!Number.isInteger(portmapPort) || portmapPort < 0 || portmapPort > 65535) throw new Error(`--portmap-port: not a port number: ${o.portmapPort}`);
       const readWaitMs = Number(o.readWait);
       if (!Number.isInteger(readWaitMs) || readWaitMs < 1 || readWaitMs > 600_000) throw new Error(`--read-wait: not a number of milliseconds from 1 to 600000: ${o.readWait}`);
       const daemon = await startDaemon({
@@ -33,6 +37,7 @@ export function serveCommand(): Command {
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
         sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
         readWaitMs,
+        portmap: o.portmap ? { port: portmapPort } : null,
         allow: String(o.allow).split(',').map((s) => s.trim()).filter(Boolean),
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping

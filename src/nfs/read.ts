@@ -2,6 +2,7 @@
 import type { Handler } from '../../rpc/types.js';
 import { NfsStatus, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, RTMAX, statusOf, type NfsDeps } from './common.js';
+import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { readFh, writeFattr, writePostOpAttr } from './xdr-types.js';
 
 export function read({ exports, log }: NfsDeps): Handler {
@@ -23,6 +24,7 @@ export function read({ exports, log }: NfsDeps): Handler {
       out.u32(data.length);
       out.bool(res.eof);
       out.opaqueRef(data);
+      nfsBytes.inc({ op: 'read' }, data.length);
     } catch (e) {
       const status = statusOf(e, log, 'READ', ctx);
       const after = await attrsAfterError(fs, fh, status);

@@ -3,6 +3,7 @@ import type { Handler } from '../../rpc/types.js';
 import { XdrError } from '../../rpc/xdr.js';
 import { FsError, NfsStatus, StableHow, type FileSystem } from '../fs/types.js';
 import { attrsAfterError, credOf, statusOf, WTMAX, type NfsDeps } from './common.js';
+import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { readFh, writeWcc, writeWccAfter } from './xdr-types.js';
 
 export function write({ exports, log }: NfsDeps): Handler {
@@ -26,6 +27,7 @@ export function write({ exports, log }: NfsDeps): Handler {
       out.u32(NfsStatus.OK);
       writeWcc(out, res.wcc);
       out.u32(res.count);
+      nfsBytes.inc({ op: 'write' }, res.count);
       out.u32(res.committed);
       out.fixed(fs.writeVerifier);
     } catch (e) {

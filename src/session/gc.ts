@@ -9,6 +9,7 @@ import { ApiError } from './errors.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import type { TreeDoc } from './seal.js';
+import { gcDone } from '../metrics/session-metrics.js';
 
 export interface GcRunOptions {
   graceMs: number;
@@ -90,6 +91,7 @@ export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<Gc
     run.totals.missing += r.missing.length;
     if (r.refused) run.totals.refused++;
   }
+  gcDone(run);
   return run;
 }
 
