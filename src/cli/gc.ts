@@ -7,6 +7,9 @@ import { openCatalog } from '../daemon/data-dir.js';
 import { runGc, type GcRun } from '../session/gc.js';
 import { parseDuration } from '../store/gc.js';
 import { validateProject } from '../store/index.js';
+import { createProgress } from './progress.js';
+
+const PHASES = { list: 'listing objects', mark: 'marking what is referenced', sweep: 'deleting unreferenced objects' } as const;
 
 export function gcCommand(): Command {
   return new Command('gc')
@@ -15,6 +18,7 @@ export function gcCommand(): Command {
     .option('--grace <duration>', 'keep unreferenced objects younger than this (e.g. 30m, 2h, 7d, 0)', '24h')
     .option('--project <org/name>', 'only this project (default: every project)')
     .option('--json', 'print the report as JSON')
+    .option('-q, --quiet', 'no progress output (stderr)')
     .action(async (o, c: Command) => {
       const graceMs = parseDuration(o.grace);
       if (o.project) validateProject(o.project);
@@ -22,7 +26,17 @@ export function gcCommand(): Command {
         process.stderr.write(`mic gc: warning: a grace period under ${SAFE_GC_GRACE_MS / 3_600_000}h is safe only while no session is sealing or landing\n`);
       }
       const catalog = openCatalog(dataDirOf(c));
-      const run = await runGc(catalog.backend, { graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined });
+      const progress = createProgress({ quiet: o.quiet });
+      let current = '';
+      const run = await runGc(catalog.backend, {
+        graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined,
+        onProgress: (project, phase, done, total) => {
+          const label = `gc ${project}: ${PHASES[phase]}`;
+          if (label !== current) { progress.phase(label, total); current = label; }
+          progress.update(done);
+        },
+      });
+      progress.done();
       if (o.json) printJson(run);
       else printRun(run);
       if (run.totals.refused) process.exitCode = 1;

@@ -6,6 +6,7 @@ import { projectCommand } from './project.js';
 import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
+import { mountCommands } from './mount.js';
 
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
@@ -27,6 +28,7 @@ program.addCommand(projectCommand());
 program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());
+for (const c of mountCommands()) program.addCommand(c);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import pino from 'pino';
+import { daemonLogger, logFormatOf } from './log.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { LOOPBACK } from '../daemon/allow.js';
 import { dataDirOf } from './common.js';
@@ -19,8 +19,9 @@ export function serveCommand(): Command {
     .option('--portmap', 'answer the portmapper (PMAP v2) on port 111 so clients mount without port options, or register with a running rpcbind (env MIC_PORTMAP=1)', process.env.MIC_PORTMAP === '1')
     .option('--portmap-port <n>', 'port of the portmapper (env MIC_PORTMAP_PORT; clients only look at 111)', process.env.MIC_PORTMAP_PORT ?? '111')
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
+    .option('--log-format <format>', 'json, pretty or auto: pretty when stdout is a terminal (env MIC_LOG_FORMAT)', process.env.MIC_LOG_FORMAT ?? 'auto')
     .action(async (o, cmd: Command) => {
-      const log = pino({ level: o.logLevel, base: { name: 'mic-fs' } });
+      const log = daemonLogger(o.logLevel, logFormatOf(o.logFormat));
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${o.port}`);
       const apiPort = o.apiPort === 'off' ? null : Number(o.apiPort);

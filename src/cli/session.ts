@@ -1,9 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { out, printJson } from './common.js';
+import { dataDirOf, out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { exportPath, STATUSES } from '../session/record.js';
+import { mountSession } from './mount.js';
+
+/** --port when given (or MIC_PORT), for a mount with no daemon to ask. */
+function cmdPort(c: Command, port: string): string | undefined {
+  return c.getOptionValueSource('port') === 'default' && process.env.MIC_PORT === undefined ? undefined : port;
+}
 import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../api/types.js';
 
 export function mountHelp(id: string, port: number, host = '127.0.0.1'): string[] {
@@ -104,16 +110,23 @@ export function sessionCommand(): Command {
     .addOption(new Option('--execution-mode <mode>', 'manual or agentic').choices(['manual', 'agentic']))
     .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')
     .option('--json', 'print the API body')
+    .option('--mount [dir]', 'mount the session (mic mount) once started; default dir ~/mic/<id>')
     .action(async (o, c: Command) => withBackend(c, o.json, async (api, b) => {
       const body = await api.start({
         project: o.project, goal: o.goal, description: o.description, session_id: o.sessionId, tags: o.tag,
         metadata: o.metadata, agent: o.agent, environment: o.environment, execution_mode: o.executionMode,
       });
-      if (o.json) return printJson(body);
+      if (o.json) printJson(body);
       const s = body.session;
-      out(`session ${s.session_id} started on ${s.project} at ${s.base_head.slice(0, 12)}`);
-      out(`export: ${s.export}`);
-      for (const line of mountHelp(s.session_id, b.daemon?.port ?? Number(o.port))) out(line);
+      if (!o.json) {
+        out(`session ${s.session_id} started on ${s.project} at ${s.base_head.slice(0, 12)}`);
+        out(`export: ${s.export}`);
+        if (!o.mount) for (const line of mountHelp(s.session_id, b.daemon?.port ?? Number(o.port))) out(line);
+      }
+      if (o.mount) {
+        const port = b.daemon ? undefined : cmdPort(c, o.port);
+        process.exitCode = await mountSession(s.session_id, o.mount === true ? undefined : o.mount, { port }, dataDirOf(c));
+      }
     }));
 
   cmd.command('list')

@@ -18,6 +18,8 @@ export interface GcRunOptions {
   projects?: string[];
   concurrency?: number;
   now?: number;
+  /** progress of each project's phases (store/gc.ts GcOptions.onProgress) */
+  onProgress?: (project: string, phase: 'list' | 'mark' | 'sweep', done: number, total: number) => void;
 }
 
 export interface GcProjectReport extends GcReport { sessions: number }
@@ -81,6 +83,7 @@ export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<Gc
     let sessions = 0;
     const r = await collectGarbage(store, {
       graceMs: o.graceMs, dryRun: o.dryRun, concurrency: o.concurrency, now: o.now,
+      onProgress: o.onProgress && ((phase, done, total) => o.onProgress!(project, phase, done, total)),
       roots: async (m) => { sessions = await markSessions(m, o.concurrency); },
     });
     run.projects.push({ ...r, sessions });
