@@ -7,6 +7,7 @@ import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
 import { mountCommands } from './mount.js';
+import { doctorCommand } from './doctor.js';
 
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
@@ -29,6 +30,7 @@ program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());
 for (const c of mountCommands()) program.addCommand(c);
+program.addCommand(doctorCommand());
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);

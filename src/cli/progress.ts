@@ -8,7 +8,7 @@ export interface Progress {
   phase(label: string, total: number): void;
   /** Steps done so far in the current phase. */
   update(done: number): void;
-  /** Ends the current phase (the bar is cleared; a plain line says how it ended). */
+  /** Ends the current phase (the bar is cleared; a plain line says how it ended: `summary`, default "N done"). */
   done(summary?: string): void;
 }
 
@@ -62,7 +62,7 @@ class BarProgress implements Progress {
     if (this.total > 0) this.bar.update(this.total);
     this.bar.stop();
     this.bar = null;
-    this.stream.write(`${this.label}: ${summary ?? (this.total > 0 ? `${this.total}/${this.total}` : `${this.value}`)} done\n`);
+    this.stream.write(`${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`);
   }
 }
 
@@ -99,6 +99,6 @@ class LineProgress implements Progress {
   done(summary?: string): void {
     if (!this.active) return;
     this.active = false;
-    this.stream.write(`${this.label}: ${summary ?? (this.total > 0 ? `${this.total}/${this.total}` : `${this.value}`)} done\n`);
+    this.stream.write(`${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`);
   }
 }

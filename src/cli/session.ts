@@ -5,6 +5,8 @@ import { dataDirOf, out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { exportPath, STATUSES } from '../session/record.js';
 import { mountSession } from './mount.js';
+import { createProgress } from './progress.js';
+import { withUploadProgress } from './handoff-progress.js';
 
 /** --port when given (or MIC_PORT), for a mount with no daemon to ask. */
 function cmdPort(c: Command, port: string): string | undefined {
@@ -249,8 +251,9 @@ export function sessionCommand(): Command {
   cmd.command('handoff <id>')
     .description('stop serving the session here so that another daemon on the same store can serve it')
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
-      const body = await api.handoff(id);
+    .option('-q, --quiet', 'no progress output (stderr)')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api, b) => {
+      const body = await withUploadProgress(`handoff ${id}`, b.daemon, createProgress({ quiet: o.quiet }), api.handoff(id));
       if (o.json) return printJson(body);
       out(`session ${id} handed off by ${body.handed_off_by} at tree ${body.tree.slice(0, 12)}; its export here is closed`);
       out(`serve it on the other daemon: mic session serve ${id} (or mount ${body.session.export} there)`);
