@@ -8,6 +8,7 @@ import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
 import { mountCommands } from './mount.js';
 import { doctorCommand } from './doctor.js';
+import { completionCommand } from './completion.js';
 
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
@@ -31,6 +32,7 @@ for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());
 for (const c of mountCommands()) program.addCommand(c);
 program.addCommand(doctorCommand());
+program.addCommand(completionCommand(program));
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);
