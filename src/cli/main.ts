@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // mic: the command line of mic-fs.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { serveCommand } from './serve.js';
 import { projectCommand } from './project.js';
@@ -10,8 +11,11 @@ import { mountCommands } from './mount.js';
 import { doctorCommand } from './doctor.js';
 import { completionCommand } from './completion.js';
 
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
+  .version(pkg.version, '-V, --version')
   .option('--data-dir <dir>', 'data directory (env MIC_DATA_DIR, default ~/.mic)')
   .option('--s3-bucket <bucket>', 'keep objects in this S3 bucket (env MIC_S3_BUCKET); default: the data directory')
   .option('--s3-endpoint <url>', 'S3 endpoint, path-style (env AWS_ENDPOINT_URL)')
