@@ -13,7 +13,7 @@ COPY package.json package-lock.json ./
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-RUN npm ci --no-audit --no-fund --allow-scripts=zstd-napi
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY rpc ./rpc
 COPY src ./src
