@@ -51,8 +51,9 @@ lap "rootfs ready"
 
 # ---- 2. base image = node:20-bookworm-slim look-alike, rebuilt when this machine's node changes
 NODE_VERSION=$(node -v)
+BASE_REV="$NODE_VERSION-2"
 have=$(buildah inspect --type image --format '{{index .OCIv1.Config.Labels "mic-fs.node"}}' "$BASE_TAG" 2>/dev/null || true)
-if [ "$have" != "$NODE_VERSION" ]; then
+if [ "$have" != "$BASE_REV" ]; then
 	log "making $BASE_TAG from $ROOTFS + node $NODE_VERSION"
 	ctr=$(buildah from scratch)
 	mnt=$(buildah mount "$ctr")
@@ -65,10 +66,14 @@ if [ "$have" != "$NODE_VERSION" ]; then
 	ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$mnt/usr/local/bin/npx"
 	[ -d /usr/include/node ] && cp -a /usr/include/node "$mnt/usr/local/include/node"
 	chroot "$mnt" sh -c 'groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/sh node'
+	# this machine's CA bundle: egress here may go through a TLS-inspecting proxy (npm ci in the build)
+	mkdir -p "$mnt/etc/ssl/certs"
+	cp /etc/ssl/certs/ca-certificates.crt "$mnt/etc/ssl/certs/ca-certificates.crt"
 	rm -rf "$mnt/var/cache/apt/archives/"*.deb
 	buildah umount "$ctr" >/dev/null
 	buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env NODE_VERSION="${NODE_VERSION#v}" \
-		--env npm_config_nodedir=/usr/local --label mic-fs.node="$NODE_VERSION" --cmd node "$ctr"
+		--env npm_config_nodedir=/usr/local --env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+		--env npm_config_cafile=/etc/ssl/certs/ca-certificates.crt --label mic-fs.node="$BASE_REV" --cmd node "$ctr"
 	buildah commit -q "$ctr" "$BASE_TAG" >/dev/null
 	buildah rm "$ctr" >/dev/null
 fi
@@ -114,7 +119,8 @@ log "session $SID"
 TOKEN=image-test-token
 SERVE="node dist/src/cli/main.js serve --bind 0.0.0.0 --portmap --api-bind 0.0.0.0 --api-port 2050 --allow 169.254.77.0/24"
 # the daemon, then (once it answers) the image's healthcheck command and the daemon's uid, from inside the container
-SERVER_CMD="${RUN[*]} --env MIC_API_TOKEN=$TOKEN $ctr -- $SERVE & srv=\$!
+# as docker run --sysctl net.ipv4.ip_unprivileged_port_start=111: uid 1000 may bind the portmapper's port
+SERVER_CMD="sysctl -qw net.ipv4.ip_unprivileged_port_start=111; ${RUN[*]} --env MIC_API_TOKEN=$TOKEN $ctr -- $SERVE & srv=\$!
 for i in \$(seq 120); do
   if ${RUN[*]} $ctr -- node dist/src/cli/main.js doctor --ports-only >$WORK/out/health.txt 2>&1; then echo healthy >>$WORK/out/health.txt; break; fi
   sleep 0.5

@@ -3,14 +3,14 @@
 // how much of it has drained. Without a daemon API (or with nothing queued) it is one phase line.
 import type { DaemonInfo } from '../daemon/daemon.js';
 import type { Progress } from './progress.js';
+import { apiUrl } from './backend.js';
 
 /** mic_upload_queue_depth of a running daemon, or null when its API cannot be read. */
 export async function uploadQueueDepth(d: DaemonInfo | null): Promise<number | null> {
   if (!d?.api_port) return null;
-  const host = !d.api_bind || d.api_bind === '0.0.0.0' ? '127.0.0.1' : d.api_bind === '::' ? '[::1]' : d.api_bind.includes(':') ? `[${d.api_bind}]` : d.api_bind;
   try {
     const token = process.env.MIC_API_TOKEN;
-    const res = await fetch(`http://${host}:${d.api_port}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${apiUrl(d)}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(2000) });
     if (!res.ok) return null;
     const m = /^mic_upload_queue_depth (\S+)$/m.exec(await res.text());
     return m ? Number(m[1]) : null;
