@@ -1,9 +1,10 @@
 // RPC metrics: an RpcObserver (rpc/observer.ts) that counts calls per program/procedure/status, times
 // them, and counts rejected calls and duplicate-request-cache hits. Labels are bounded: program and
 // procedure names come from the registered tables, status from the fixed lists below.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { RejectReason, RpcObserver } from '../../rpc/observer.js';
 import { LATENCY_BUCKETS, registry } from './registry.js';
+import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from './hot.js';
 
 const PROGRAMS: Record<number, string> = { 100000: 'portmap', 100003: 'nfs', 100005: 'mount', 100227: 'nfs_acl', 100021: 'nlm' };
 
@@ -20,25 +21,11 @@ export function programName(prog: number): string {
   return PROGRAMS[prog] ?? 'other';
 }
 
-const calls = new Counter({
-  name: 'mic_rpc_calls_total',
-  help: 'RPC calls handled, by program, procedure and status (ok, an NFS/MOUNT error such as noent, or garbage_args/system_err)',
-  labelNames: ['program', 'procedure', 'status'] as const,
-  registers: [registry],
-});
-const duration = new Histogram({
-  name: 'mic_rpc_call_duration_seconds',
-  help: 'Time from a call\'s dispatch to its reply being queued, by program and procedure',
-  labelNames: ['program', 'procedure'] as const,
-  buckets: LATENCY_BUCKETS,
-  registers: [registry],
-});
-const inFlight = new Gauge({
-  name: 'mic_rpc_calls_in_flight',
-  help: 'RPC calls being handled now, by program',
-  labelNames: ['program'] as const,
-  registers: [registry],
-});
+const calls = new HotCounter('mic_rpc_calls_total',
+  'RPC calls handled, by program, procedure and status (ok, an NFS/MOUNT error such as noent, or garbage_args/system_err)', registry);
+const duration = new HotHistogram('mic_rpc_call_duration_seconds',
+  'Time from a call\'s dispatch to its reply being queued, by program and procedure', registry, LATENCY_BUCKETS);
+const inFlight = new HotCounter('mic_rpc_calls_in_flight', 'RPC calls being handled now, by program', registry, 'gauge');
 const rejected = new Counter({
   name: 'mic_rpc_rejected_calls_total',
   help: 'RPC calls answered without running a procedure (no such program/version/procedure, bad credentials, bad header)',
@@ -73,16 +60,42 @@ export function statusLabel(prog: number, acceptStat: number, result: number): s
   return NFS_STATUS[result] ?? 'other';
 }
 
+/** The series of one program/procedure, bound once: a call then costs no label lookups. */
+interface ProcSeries {
+  inFlight: CounterSeries;
+  duration: HistogramSeries;
+  calls: Map<string, CounterSeries>;
+  program: string;
+  procedure: string;
+}
+
 export class RpcMetrics implements RpcObserver {
-  callStarted(prog: number): void {
-    inFlight.inc({ program: programName(prog) });
+  private readonly series = new Map<number, Map<string, ProcSeries>>();
+
+  private of(prog: number, name: string): ProcSeries {
+    let byName = this.series.get(prog);
+    if (byName === undefined) this.series.set(prog, (byName = new Map()));
+    let s = byName.get(name);
+    if (s === undefined) {
+      const program = programName(prog);
+      s = { inFlight: inFlight.series({ program }), duration: duration.series({ program, procedure: name }), calls: new Map(), program, procedure: name };
+      byName.set(name, s);
+    }
+    return s;
+  }
+
+  callStarted(prog: number, _vers: number, _proc: number, name: string): void {
+    this.of(prog, name).inFlight.n++;
   }
 
   callDone(prog: number, _vers: number, _proc: number, name: string, acceptStat: number, result: number, seconds: number): void {
-    const program = programName(prog);
-    inFlight.dec({ program });
-    calls.inc({ program, procedure: name, status: statusLabel(prog, acceptStat, result) });
-    duration.observe({ program, procedure: name }, seconds);
+    const s = this.of(prog, name);
+    s.inFlight.n--;
+    const status = statusLabel(prog, acceptStat, result);
+    let c = s.calls.get(status);
+    if (c === undefined) s.calls.set(status, (c = calls.series({ program: s.program, procedure: s.procedure, status })));
+    c.n++;
+    s.duration.observe(seconds);
   }
 
   callRejected(_prog: number, _vers: number, _proc: number, reason: RejectReason): void {
