@@ -13,10 +13,15 @@ export function defaultDataDir(): string {
 /** The key that makes file handles unforgeable; created once, kept for the data dir's life. */
 export function handleSecret(dataDir: string): Buffer {
   const file = path.join(dataDir, 'secret');
+  let existing: Buffer | null = null;
   try {
-    const s = fs.readFileSync(file);
-    if (s.length >= 32) return s;
+    existing = fs.readFileSync(file);
   } catch { /* first use */ }
+  if (existing !== null) {
+    if (existing.length >= 32) return existing;
+    // a truncated secret would make handles forgeable: never use it, never silently replace it
+    throw new Error(`${file} holds ${existing.length} bytes, fewer than 32: remove it (mounted clients must mount again; mic doctor checks it)`);
+  }
   const s = randomBytes(32);
   try {
     fs.writeFileSync(file, s, { mode: 0o600, flag: 'wx' });
