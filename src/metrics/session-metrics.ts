@@ -27,6 +27,7 @@ export function landTimer(): (result: 'landed' | 'conflict' | 'error', conflictC
   return (result, conflictCount = 0) => {
     end({ result });
     landings.inc({ result });
+    sessionsChanged();
     if (conflictCount > 0) conflicts.inc(conflictCount);
   };
 }
@@ -46,7 +47,16 @@ export function gcDone(run: { dry_run: boolean; totals: { deleted: { objects: nu
 
 let sessionStates: (() => Promise<string[]>) | null = null;
 /** Sets how the sessions gauge finds every session's state at scrape time (null: none). */
-export function observeSessions(f: (() => Promise<string[]>) | null): void { sessionStates = f; }
+export function observeSessions(f: (() => Promise<string[]>) | null): void { sessionStates = f; counted = null; }
+
+/**
+ * Counting reads every session record (from S3, with an S3 store), so a count serves the scrapes of
+ * the next SESSIONS_TTL_MS, unless a session started or landed here meanwhile. Other state changes
+ * (and other daemons on the bucket) show within that time.
+ */
+const SESSIONS_TTL_MS = 15_000;
+let counted: { at: number; counts: Map<string, number> } | null = null;
+export function sessionsChanged(): void { counted = null; }
 
 new Gauge({
   name: 'mic_sessions',
@@ -56,8 +66,11 @@ new Gauge({
   async collect() {
     this.reset();
     if (!sessionStates) return;
-    const counts = new Map<string, number>();
-    for (const s of await sessionStates()) counts.set(s, (counts.get(s) ?? 0) + 1);
-    for (const [state, n] of counts) this.set({ state }, n);
+    if (counted === null || Date.now() - counted.at > SESSIONS_TTL_MS) {
+      const counts = new Map<string, number>();
+      for (const s of await sessionStates()) counts.set(s, (counts.get(s) ?? 0) + 1);
+      counted = { at: Date.now(), counts };
+    }
+    for (const [state, n] of counted.counts) this.set({ state }, n);
   },
 });
