@@ -121,12 +121,13 @@ SERVE="node dist/src/cli/main.js serve --bind 0.0.0.0 --portmap --api-bind 0.0.0
 # the daemon, then (once it answers) the image's healthcheck command and the daemon's uid, from inside the container
 # as docker run --sysctl net.ipv4.ip_unprivileged_port_start=111: uid 1000 may bind the portmapper's port
 SERVER_CMD="sysctl -qw net.ipv4.ip_unprivileged_port_start=111; ${RUN[*]} --env MIC_API_TOKEN=$TOKEN $ctr -- $SERVE & srv=\$!
+for i in \$(seq 120); do ss -Hltnp 'sport = :2049' | grep -q pid= && break; sleep 0.25; done
+pid=\$(ss -Hltnp 'sport = :2049' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+echo \"\$(awk '/^Uid:/ {print \$2}' /proc/\$pid/status) \$(tr '\\0' ' ' </proc/\$pid/cmdline)\" >$WORK/out/daemon-uid.txt
 for i in \$(seq 120); do
   if ${RUN[*]} $ctr -- node dist/src/cli/main.js doctor --ports-only >$WORK/out/health.txt 2>&1; then echo healthy >>$WORK/out/health.txt; break; fi
   sleep 0.5
 done
-pid=\$(node -e 'console.log(JSON.parse(require(\"fs\").readFileSync(\"$WORK/data/daemon.json\")).pid)')
-awk '/^Uid:/ {print \$2}' /proc/\$pid/status >$WORK/out/daemon-uid.txt
 wait \$srv"
 cp test/integration/guest/portmap-mount.sh "$WORK/guest.sh"
 set +e
@@ -142,7 +143,9 @@ grep -Eq '100005 +3 +tcp +2049 +mountd' "$WORK/guest.out" || fail "rpcinfo -p di
 grep -q "^\\$ mount -t nfs -o vers=3,proto=tcp,mountproto=tcp,nolock 169.254.77.1:/exports/sessions/$SID " "$WORK/out/mic-mount.out" ||
 	fail "mic mount did not print the expected command"
 grep -q healthy "$WORK/out/health.txt" || { cat "$WORK/out/health.txt" >&2; fail "healthcheck did not pass"; }
-[ "$(cat "$WORK/out/daemon-uid.txt")" = 1000 ] || fail "daemon uid is $(cat "$WORK/out/daemon-uid.txt")"
+read -r duid dcmd <"$WORK/out/daemon-uid.txt" || true
+[ "$duid" = 1000 ] && [[ $dcmd == *"dist/src/cli/main.js serve"* ]] || fail "the process on port 2049 is uid '$duid': $dcmd"
+log "ok: the daemon (listening on 2049) runs as uid $duid: $dcmd"
 # /metrics, scraped by the guest while the session was mounted: well-formed, and NFS WRITEs counted
 node --input-type=module -e "
 import { readFileSync } from 'node:fs';
