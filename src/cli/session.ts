@@ -166,9 +166,10 @@ export function sessionCommand(): Command {
     .option('--from <dir>', 'directory --file paths are read from', '.')
     .option('--metadata <k=v,...>', 'metadata to add (repeatable)', parseMetadata)
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+    .option('-q, --quiet', 'no progress output (stderr)')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api, b) => {
       const files = o.file ? readFiles(o.file, o.from) : undefined;
-      const body = await api.land(id, { message: o.message, files, metadata: o.metadata });
+      const body = await withUploadProgress(`land ${id}`, b.daemon, createProgress({ quiet: o.quiet }), api.land(id, { message: o.message, files, metadata: o.metadata }));
       if (o.json) return printJson(body);
       out(`landed ${id} as ${body.head.hash.slice(0, 12)} (parent ${body.head.parent?.slice(0, 12)}): ${summary(body.session)}`);
     }));

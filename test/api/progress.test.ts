@@ -64,6 +64,16 @@ describe('progress output', () => {
     expect(JSON.parse(quiet.stdout).totals.deleted.objects).toBe(ORPHANS);
   });
 
+  it('mic session land reports its phases in a pipe', async () => {
+    const dir = await tempDir('micfs-progress-');
+    await makeProject(dir, 'acme/land', { 'a.txt': 'a\n' });
+    const id = JSON.parse((await runMic(['session', 'start', '--project', 'acme/land', '--goal', 'g', '--json', '--data-dir', dir])).stdout).session.session_id as string;
+    const r = await runMic(['session', 'land', id, '--data-dir', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')).toEqual([`land ${id}: sealing: started`, `land ${id}: sealing: done`, '']);
+    expect(r.stdout).toMatch(new RegExp(`^landed ${id} as `));
+  });
+
   it('mic session handoff reports its phases in a pipe and is silent with --quiet', async () => {
     const dir = await tempDir('micfs-progress-');
     await makeProject(dir, 'acme/hand', { 'a.txt': 'a\n' });
