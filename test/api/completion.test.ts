@@ -40,5 +40,5 @@ describe('mic completion', () => {
     expect(zsh.stdout).toContain('bashcompinit');
     expect(zsh.stdout).toContain('complete -o default -F _mic mic');
     expect((await runMic(['completion', 'fish'])).stderr).toMatch(/unknown shell "fish"/);
-  });
+  }, 120_000);
 });

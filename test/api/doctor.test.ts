@@ -35,7 +35,7 @@ describe('mic doctor', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 120_000);
 
   it('finds a broken secret, a secret others can read, and an unreachable port', async () => {
     const dir = await tempDir('micfs-doctor-');
@@ -62,5 +62,5 @@ describe('mic doctor', () => {
     const k = JSON.parse((await runMic(['doctor', '--json', '--data-dir', dir, '--port', String(port)])).stdout) as DoctorOut;
     expect(check(k, 'handle secret').status).toBe('ok');
     expect(check(k, 'NFS port').status).toBe('fail');
-  });
+  }, 120_000);
 });

@@ -54,5 +54,5 @@ describe('daemon log format', () => {
     expect(pipePretty).toMatch(/INFO.*listening/);
     expect(pipePretty).not.toContain('\x1b['); // no colors when not a terminal
     expect(pipePretty).not.toContain('"msg"');
-  });
+  }, 120_000);
 });

@@ -62,5 +62,5 @@ describe('/metrics', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 120_000);
 });

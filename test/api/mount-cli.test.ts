@@ -16,7 +16,7 @@ describe('mic mount', () => {
     expect(mountCommand({ ...base, port: null, platform: 'darwin', root: false }).argv).toEqual(
       ['sudo', 'mount', '-t', 'nfs', '-o', 'vers=3,tcp,locallocks,resvport', '10.1.2.3:/exports/sessions/sess-1', '/mnt/s']);
     expect(() => mountCommand({ ...base, port: null, platform: 'win32', root: true })).toThrow(/no NFS mount command/);
-  });
+  }, 120_000);
 
   it('names the local daemon\'s port when it runs without a portmapper; session start --mount runs the mount', async () => {
     const t = await testDaemon();
@@ -45,5 +45,5 @@ describe('mic mount', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 120_000);
 });

@@ -62,7 +62,7 @@ describe('progress output', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(JSON.parse(quiet.stdout).totals.deleted.objects).toBe(ORPHANS);
-  });
+  }, 120_000);
 
   it('mic session land reports its phases in a pipe', async () => {
     const dir = await tempDir('micfs-progress-');
@@ -72,7 +72,7 @@ describe('progress output', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.split('\n')).toEqual([`land ${id}: sealing: started`, `land ${id}: sealing: done`, '']);
     expect(r.stdout).toMatch(new RegExp(`^landed ${id} as `));
-  });
+  }, 120_000);
 
   it('mic session handoff reports its phases in a pipe and is silent with --quiet', async () => {
     const dir = await tempDir('micfs-progress-');
@@ -87,5 +87,5 @@ describe('progress output', () => {
     const q = await runMic(['session', 'handoff', id2, '--quiet', '--data-dir', dir]);
     expect(q.code).toBe(0);
     expect(q.stderr).toBe('');
-  });
+  }, 120_000);
 });
