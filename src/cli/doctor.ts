@@ -13,6 +13,7 @@ import { MOUNT_PROGRAM, MOUNT_V3 } from '../mount/common.js';
 import { NFS_PROGRAM, NFS_V3 } from '../nfs/common.js';
 import { XdrWriter } from '../../rpc/xdr.js';
 import { runningDaemon } from './backend.js';
+import { SECRET_SIZE } from '../daemon/data-dir.js';
 import { dataDirOf, out, printJson } from './common.js';
 
 export interface Check { name: string; status: 'ok' | 'warn' | 'fail'; detail: string; fix?: string }
@@ -51,18 +52,18 @@ export function checkDataDir(dir: string): Check[] {
   return checks;
 }
 
-/** <dataDir>/secret: 32+ random bytes, readable only by the daemon's user (file handles are signed with it). */
+/** <dataDir>/secret: SECRET_SIZE+ random bytes, readable only by the daemon's user (file handles are signed with it). */
 export function checkSecret(dir: string): Check {
   const file = path.join(dir, 'secret');
-  const fix = `stop the daemon, remove ${file} (a new one is made on start; mounted clients must mount again)`;
+  const fix = `restart the daemon: it replaces a torn secret (or remove ${file}); mounted clients must mount again`;
   if (!fs.existsSync(file)) return { name: 'handle secret', status: 'ok', detail: `${file} is created on the first start` };
   let data: Buffer;
   try {
     data = fs.readFileSync(file);
   } catch (e) {
-    return { name: 'handle secret', status: 'fail', detail: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`, fix: `run as the owner of ${file}, or ${fix}` };
+    return { name: 'handle secret', status: 'fail', detail: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`, fix: `run as the owner of ${file}` };
   }
-  if (data.length < 32) return { name: 'handle secret', status: 'fail', detail: `${file} holds ${data.length} bytes, fewer than 32: file handles would be forgeable`, fix };
+  if (data.length < SECRET_SIZE) return { name: 'handle secret', status: 'fail', detail: `${file} holds ${data.length} bytes, fewer than ${SECRET_SIZE}: file handles would be forgeable`, fix };
   if (new Set(data).size < 8) return { name: 'handle secret', status: 'fail', detail: `${file} is not random (${new Set(data).size} distinct byte values)`, fix };
   const mode = fs.statSync(file).mode & 0o777;
   if (mode & 0o077) return { name: 'handle secret', status: 'fail', detail: `${file} is readable by others (mode ${mode.toString(8)}): they could forge file handles`, fix: `chmod 600 ${file}` };

@@ -13,6 +13,10 @@ import { completionCommand } from './completion.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+// Everything mic writes (objects, journals, file contents, the handle secret) is its owner's
+// alone, whatever the umask it was started with: files 0600, directories 0700 (issue 8 item 18).
+process.umask(0o077);
+
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
   .version(pkg.version, '-V, --version')

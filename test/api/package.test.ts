@@ -17,7 +17,8 @@ describe('npm package', () => {
     const files = (packed[0].files as { path: string }[]).map((f) => f.path);
     expect(files).toContain('dist/src/cli/main.js');
     expect(files).toContain('package.json');
-    expect(files.filter((f) => !/^(dist\/.*\.js|docs\/.*|package\.json|README\.md|LICENSE)$/.test(f))).toEqual([]);
+    expect(files).toContain('dist/ui-assets/app.js');
+    expect(files.filter((f) => !/^(dist\/.*|docs\/.*|package\.json|README\.md|LICENSE)$/.test(f))).toEqual([]);
     expect(files.some((f) => f.startsWith('dist/test') || f.endsWith('.ts') || f.endsWith('.map'))).toBe(false);
     expect(readFileSync(join(REPO_ROOT, 'dist/src/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
 
