@@ -123,7 +123,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     };
     (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (ui.owns(url.pathname)) return ui.handle(req, res, url);
+      if (url.pathname !== '/metrics' && ui.owns(url.pathname)) return ui.handle(req, res, url);
       if (!ui.auth.allows(req)) {
         res.setHeader('www-authenticate', 'Bearer');
         throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required' });
