@@ -17,6 +17,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY rpc ./rpc
 COPY src ./src
+# the web UI, bundled by scripts/build-ui.mjs into dist/ui-assets
+COPY ui ./ui
+COPY scripts/build-ui.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
