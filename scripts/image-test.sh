@@ -132,7 +132,7 @@ wait \$srv"
 cp test/integration/guest/portmap-mount.sh "$WORK/guest.sh"
 set +e
 bash "$KC" --timeout 180 --mount-cmd none --server-cmd "$SERVER_CMD" --server-log "$WORK/server.log" \
-	--env SID="$SID" --env CLI="$REPO/dist/src/cli/main.js" --env OUT="$WORK/out" --env TOKEN="$TOKEN" --rw "$WORK/out" \
+	--env SID="$SID" --env CLI="$REPO/dist/src/cli/main.js" --env OUT="$WORK/out" --env TOKEN="$TOKEN" --env WAIT_FOR=health.txt --rw "$WORK/out" \
 	169.254.77.1 2049 111 "/exports/sessions/$SID" "$WORK/guest.sh" >"$WORK/guest.out" 2>&1
 rc=$?
 set -e

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { RpcClient } from '../../rpc/client.js';
+import { RpcClient, RpcClosedError } from '../../rpc/client.js';
 import { openBackend, checkBackend } from '../store/open-backend.js';
 import { PMAP_PORT, PMAP_PROGRAM, PMAP_V2, IPPROTO_TCP } from '../portmap/table.js';
 import { MOUNT_PROGRAM, MOUNT_V3 } from '../mount/common.js';
@@ -109,6 +109,7 @@ async function rpcNull(host: string, port: number, prog: number, vers: number): 
     await c.call(prog, vers, 0);
     return null;
   } catch (e) {
+    if (e instanceof RpcClosedError) return 'closed';
     return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
   } finally {
     clearTimeout(timer);
@@ -137,6 +138,8 @@ export async function checkPorts(host: string, port: number, viaDaemon: boolean)
     const err = await rpcNull(host, port, prog, vers);
     checks.push(err === null
       ? { name: `${name} port`, status: 'ok', detail: `${where} answers ${name} v3` }
+      // the server accepted and closed at once: it runs, but this address is not in its --allow
+      : err === 'closed' ? { name: `${name} port`, status: 'warn', detail: `${where} accepted the connection and closed it: ${host} is not allowed to connect`, fix: `add this client's address to the server's --allow (MIC_ALLOW)` }
       : { name: `${name} port`, status: 'fail', detail: `${where} is unreachable for ${name} v3 (${err})`, fix: err === 'ECONNREFUSED' || err === 'ETIMEDOUT' ? `${fixDown}; check firewalls between client and server` : fixDown });
   }
   const p = await pmapGetport(host, NFS_PROGRAM, NFS_V3);

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMic } from '../lib/daemon.js';
-import { makeProject, tempDir, testDaemon } from '../session/helpers.js';
+import { makeProject, silent, tempDir, testDaemon } from '../session/helpers.js';
+import { startDaemon } from '../../src/daemon/daemon.js';
 
 interface DoctorOut { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] }
 const check = (o: DoctorOut, name: string) => o.checks.find((c) => c.name === name)!;
@@ -34,6 +35,19 @@ describe('mic doctor', () => {
       expect(r.code).toBe(0);
     } finally {
       await t.close();
+    }
+  }, 120_000);
+
+  it('says a server that closes the connection runs but does not allow this address (a passing healthcheck)', async () => {
+    const dir = await tempDir('micfs-doctor-');
+    const d = await startDaemon({ dataDir: dir, bind: '127.0.0.1', port: 0, allow: ['10.0.0.0/8'], log: silent, apiPort: null });
+    try {
+      const r = await runMic(['doctor', '--ports-only', '--data-dir', dir]);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stdout).toContain(`warn  NFS port: 127.0.0.1:${d.port} accepted the connection and closed it: 127.0.0.1 is not allowed to connect`);
+      expect(r.stdout).toContain('fix: add this client\'s address to the server\'s --allow (MIC_ALLOW)');
+    } finally {
+      await d.close();
     }
   }, 120_000);
 

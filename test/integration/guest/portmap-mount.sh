@@ -1,6 +1,7 @@
 #!/bin/sh
 # Guest side of ops.test.ts: the daemon runs with --portmap in the guest's network namespace.
-# Env: SID (session id), CLI (mic's main.js), OUT (host dir, writable), TOKEN (API bearer token).
+# Env: SID (session id), CLI (mic's main.js), OUT (host dir, writable), TOKEN (API bearer token),
+# WAIT_FOR (optional: a file in OUT to wait for, until it says "healthy").
 # Mounts with no port options (mount.nfs asks the portmapper), scrapes /metrics while mounted,
 # then mounts again with `mic mount` and unmounts with `mic umount`.
 set -eu
@@ -36,4 +37,9 @@ test "$(stat -c %s "$B/big.bin")" = 1048576
 node "$CLI" umount "$B" >"$OUT/mic-umount.out" 2>&1 || { cat "$OUT/mic-umount.out"; exit 1; }
 cat "$OUT/mic-umount.out"
 if grep -q " $B nfs" /proc/mounts; then echo "still mounted"; exit 1; fi
+# scripts/image-test.sh: the host side checks the container while the guest is up; wait for them
+if [ -n "${WAIT_FOR:-}" ]; then
+	i=0
+	until grep -q healthy "$OUT/$WAIT_FOR" 2>/dev/null || [ $i -ge 240 ]; do sleep 0.5; i=$((i + 1)); done
+fi
 echo ALL-OK
