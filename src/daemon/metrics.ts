@@ -5,7 +5,7 @@ import { countConnections } from '../metrics/rpc-metrics.js';
 import { observeStore } from '../metrics/store-metrics.js';
 import { observeSessions } from '../metrics/session-metrics.js';
 import type { Catalog } from '../session/catalog.js';
-import { TieredBackend } from '../store/cached-backend.js';
+import { TieredBackend } from '../store/tiered-backend.js';
 
 /** Starts feeding the metrics from this daemon; returns the undo (for close). */
 export function watchDaemon(catalog: Catalog, connections: () => number): () => void {

@@ -3,7 +3,7 @@
 // SET and UNSET change the table only for local callers (loopback address and a reserved source
 // port, as rpcbind's "old style" local check); anyone else gets FALSE.
 import net from 'node:net';
-import type { Procedure, ProgramVersion, RpcContext } from '../../rpc/types.js';
+import type { Procedure, ProgramVersion, RpcContext } from '../../rpc/handler.js';
 import type { XdrReader } from '../../rpc/xdr.js';
 import { PMAP_PROGRAM, PMAP_V2, type Mapping, type PortTable } from './table.js';
 

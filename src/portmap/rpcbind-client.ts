@@ -3,7 +3,7 @@
 // (it knows the caller's uid from the socket). One call per connection, record-marked (RFC 5531 §11).
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { RecordDecoder, frame } from '../../rpc/record.js';
+import { RecordDecoder, frame } from '../../rpc/record-marking.js';
 import { parseReply, writeCallHeader, SUCCESS } from '../../rpc/message.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import { PMAP_PROGRAM } from './table.js';

@@ -3,7 +3,7 @@
 import type { SessionFs } from '../fs/session-fs.js';
 import { FileType, FsError, NfsStatus, StableHow, type Cred } from '../fs/types.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
-import { ApiError } from './errors.js';
+import { InvalidInputError } from './errors.js';
 import type { FileInput } from './input.js';
 
 const ROOT: Cred = { uid: 0, gid: 0, gids: [] };
@@ -34,10 +34,10 @@ export async function precheckFiles(fs: SessionFs, files: readonly FileInput[], 
       const n = await lookup(fs, dir, f.parts[k]);
       if (!n) break;
       if (!last) {
-        if (n.type !== FileType.DIR) throw ApiError.invalid(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
+        if (n.type !== FileType.DIR) throw new InvalidInputError(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
         dir = n.fh;
       } else if (n.type === FileType.DIR && f.change_type !== 'deleted') {
-        throw ApiError.invalid(`${field}[${i}].path`, `${f.path} is a directory`);
+        throw new InvalidInputError(`${field}[${i}].path`, `${f.path} is a directory`);
       }
     }
   }

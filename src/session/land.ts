@@ -11,7 +11,8 @@ import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
 import { drainUploads, recordTree, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
-import { ApiError } from './errors.js';
+import { DomainError, InvalidStateError } from './errors.js';
+import { findLandedBy, FIRST_ATTEMPT_DEPTH } from './landed-by.js';
 import { readTreeDoc } from './fs-base.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
@@ -44,7 +45,7 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
   try {
     await ctx.host.owners.check(r);
   } catch (e) {
-    if (e instanceof ApiError) ctx.host.close(r.session_id);
+    if (e instanceof DomainError) ctx.host.close(r.session_id);
     throw e;
   }
 }
@@ -52,7 +53,13 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
 export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r);
-  return sealAndRecord(fs, ctx.catalog.store(r.project), r);
+  return sealAndRecord(fs, ctx.catalog.store(r.project), r, fence(ctx, r));
+}
+
+/** Fencing before a write of the session's shared state: nothing while the lease is valid, else renew it
+ *  or throw 409 (lease.ts). */
+export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
+  return async () => { if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r); };
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
@@ -87,14 +94,17 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
   lap('changes');
   const B = { tree: r.base.tree, nextIno: r.base.nextIno };
+  let triedOn: string | null = null; // the head the last attempt's CAS expected
   for (let attempt = 1; ; attempt++) {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
-    if (H.record.session === r.session_id) {
-      // an earlier landing of this session moved the head but stopped before recording it: finish that one
-      await finishLanding(ctx, r, { head: H.hash, headRecord: H.record, sealed, changes, message: H.record.message });
+    // an earlier landing of this session moved the head (and stopped before recording it, or its CAS was
+    // reported lost although it won: landed-by.ts): finish that one instead of landing twice
+    const mine = await findLandedBy(store, H, r.session_id, triedOn ?? r.base.head, triedOn ? undefined : FIRST_ATTEMPT_DEPTH);
+    if (mine) {
+      await finishLanding(ctx, r, { head: mine.hash, headRecord: mine.record, sealed, changes, message: mine.record.message });
       lap('finish');
-      return { ok: true, record: r, head: H.hash, headRecord: H.record, changes, attempts: attempt, timings };
+      return { ok: true, record: r, head: mine.hash, headRecord: mine.record, changes, attempts: attempt, timings };
     }
     let tree: string, nextIno: number;
     if (H.hash === r.base.head) {
@@ -112,6 +122,8 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     lap('merge');
     const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
     const head = await store.putHeadRecord(headRecord);
+    triedOn = H.hash;
+    await fence(ctx, r)(); // renewed, or 409 (lease.ts)
     const won = await store.casHead(H.version, H.ref.generation, headRecord);
     lap('cas');
     if (won) {
@@ -155,10 +167,10 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
   } catch (e) {
     // another daemon serves it: abandon it there, or its export would outlive it
-    if (e instanceof ApiError && e.body.error === 'served_elsewhere') throw e;
+    if (e instanceof InvalidStateError && e.code === 'served_elsewhere') throw e;
     // handed off: its recorded tree is what it holds; otherwise a session whose filesystem cannot be
     // opened is abandoned all the same
-    const doc = e instanceof ApiError && e.body.error === 'handed_off' ? await readTreeDoc(store, r) : null;
+    const doc = e instanceof InvalidStateError && e.code === 'handed_off' ? await readTreeDoc(store, r) : null;
     if (doc) {
       r.sealed = { tree: doc.tree, nextIno: doc.nextIno };
       r.changes = summarize(await diffTrees(store, r.base.tree, doc.tree));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROC_UNAVAIL, PROG_MISMATCH, SUCCESS, parseReply, writeCallHeader } from '../../rpc/message.js';
-import { RecordDecoder, frame } from '../../rpc/record.js';
+import { RecordDecoder, frame } from '../../rpc/record-marking.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import { startPortmapper, type Portmapper } from '../../src/portmap/portmapper.js';
 import { CLI } from '../lib/daemon.js';
