@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/session/errors.js';
+import { ApiError } from '../../src/api/client.js';
 import { runMic } from '../lib/daemon.js';
 import { parsePrometheusText, sumOf } from '../lib/prom-text.js';
 import { useCluster } from './cluster.js';
