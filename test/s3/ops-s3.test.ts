@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/api/client.js';
 import { runMic } from '../lib/daemon.js';
+import { apiTokenFor } from '../../src/cli/backend.js';
+import type { DaemonInfo } from '../../src/daemon/daemon.js';
 import { parsePrometheusText, sumOf } from '../lib/prom-text.js';
 import { useCluster } from './cluster.js';
 import { initS3Project, s3DaemonEnv, startS3Daemon } from './daemons.js';
@@ -44,9 +46,11 @@ describe.sequential('operations on S3', () => {
     const s = await startS3Daemon(env);
     try {
       await initS3Project(env, s.d.dataDir, 'acme/ops', { 'a.txt': 'base\n' });
-      const info = JSON.parse(readFileSync(join(s.d.dataDir, 'daemon.json'), 'utf8')) as { api_port: number };
+      const info = JSON.parse(readFileSync(join(s.d.dataDir, 'daemon.json'), 'utf8')) as DaemonInfo;
+      const token = apiTokenFor(s.d.dataDir, info);
+      const auth = token ? { authorization: `Bearer ${token}` } : undefined;
       const scrape = async () => {
-        const res = await fetch(`http://127.0.0.1:${info.api_port}/metrics`);
+        const res = await fetch(`http://127.0.0.1:${info.api_port}/metrics`, { headers: auth });
         expect(res.status).toBe(200);
         expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
         return parsePrometheusText(await res.text());
@@ -80,7 +84,7 @@ describe.sequential('operations on S3', () => {
       // tiered store then answers "absent": cached-backend.ts)
       await c.stopGateway();
       try {
-        const res = await fetch(`http://127.0.0.1:${info.api_port}/api/projects/acme/ops/blobs/${'ab'.repeat(32)}`);
+        const res = await fetch(`http://127.0.0.1:${info.api_port}/api/projects/acme/ops/blobs/${'ab'.repeat(32)}`, { headers: auth });
         expect(res.status).toBe(404);
       } finally {
         await c.startGateway();
