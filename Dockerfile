@@ -17,6 +17,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY rpc ./rpc
 COPY util ./util
+COPY util ./util
 COPY src ./src
 # the web UI, bundled by scripts/build-ui.mjs into dist/ui-assets
 COPY ui ./ui
