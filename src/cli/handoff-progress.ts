@@ -2,7 +2,7 @@
 // object store; meanwhile the CLI reads the daemon's upload queue depth from GET /metrics and shows
 // how much of it has drained. Without a daemon API (or with nothing queued) it is one phase line.
 import type { DaemonInfo } from '../daemon/daemon.js';
-import type { Progress } from './progress.js';
+import type { PhasedProgress as Progress } from './progress.js';
 import { apiUrl } from './backend.js';
 
 /** mic_upload_queue_depth of a running daemon, or null when its API cannot be read. */

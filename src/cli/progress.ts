@@ -1,9 +1,11 @@
-// Progress of long CLI work on stderr: a cli-progress bar when stderr is a terminal, plain lines
-// otherwise (one at each tenth of the way and at the end, so logs stay short), nothing with --quiet.
+// Progress of long CLI work on stderr, two shapes:
+//  - createProgress (gc, land, handoff): phases with a bar on a terminal, plain lines otherwise (one at
+//    each tenth of the way and at the end), nothing with --quiet;
+//  - progress (git import/export): one running count, a bar on a terminal, a line every few seconds otherwise.
 // Results still go to stdout, so `mic gc --json | jq` keeps working with a bar on the terminal.
 import cliProgress from 'cli-progress';
 
-export interface Progress {
+export interface PhasedProgress {
   /** Starts (or restarts) a phase of `total` steps; total 0 means unknown. */
   phase(label: string, total: number): void;
   /** Steps done so far in the current phase. */
@@ -19,15 +21,15 @@ export interface ProgressOptions {
   tty?: boolean;
 }
 
-const NONE: Progress = { phase() {}, update() {}, done() {} };
+const NONE: PhasedProgress = { phase() {}, update() {}, done() {} };
 
-export function createProgress(o: ProgressOptions = {}): Progress {
+export function createProgress(o: ProgressOptions = {}): PhasedProgress {
   if (o.quiet) return NONE;
   const stream = o.stream ?? process.stderr;
   return (o.tty ?? !!stream.isTTY) ? new BarProgress(stream) : new LineProgress(stream);
 }
 
-class BarProgress implements Progress {
+class BarProgress implements PhasedProgress {
   private bar: cliProgress.SingleBar | null = null;
   private label = '';
   private total = 0;
@@ -66,7 +68,7 @@ class BarProgress implements Progress {
   }
 }
 
-class LineProgress implements Progress {
+class LineProgress implements PhasedProgress {
   private label = '';
   private total = 0;
   private value = 0;
@@ -101,4 +103,42 @@ class LineProgress implements Progress {
     this.active = false;
     this.stream.write(`${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`);
   }
+}
+
+// ---- progress(what): a running count (src/cli/git.ts)
+
+export interface Progress { update(done: number, total: number, label?: string): void; stop(): void }
+
+export function progress(what: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+  const started = Date.now();
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      format: `${what} {label} [{bar}] {value}/{total} {rate}/s eta {eta_formatted}`,
+      stream, hideCursor: true, clearOnComplete: false,
+    }, cliProgress.Presets.shades_classic);
+    let begun = false;
+    return {
+      update(done, total, label = '') {
+        const rate = (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(0);
+        if (!begun) { bar.start(total, done, { label, rate }); begun = true; }
+        bar.setTotal(total);
+        bar.update(done, { label, rate });
+      },
+      stop() { if (begun) bar.stop(); },
+    };
+  }
+  let last = 0;
+  let lastLine = '';
+  return {
+    update(done, total, label = '') {
+      const t = Date.now();
+      if (t - last < 2000 && done < total) return;
+      last = t;
+      const rate = (done / Math.max(0.001, (t - started) / 1000)).toFixed(0);
+      const line = `${what}${label ? ' ' + label : ''}: ${done}/${total} (${rate}/s)`;
+      if (line !== lastLine) stream.write(line + '\n');
+      lastLine = line;
+    },
+    stop() {},
+  };
 }
