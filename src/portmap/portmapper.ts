@@ -43,8 +43,8 @@ export async function startPortmapper(o: PortmapOptions): Promise<Portmapper> {
     const code = (e as NodeJS.ErrnoException).code;
     const sock = o.rpcbindSocket ?? RPCBIND_SOCKET;
     if (code === 'EADDRINUSE' && existsSync(sock)) return registerWithRpcbind(o, sock, want);
-    if (code === 'EADDRINUSE') throw new Error(`portmapper: port ${want} is in use and no rpcbind socket at ${sock} to register with`);
-    if (code === 'EACCES') throw new Error(`portmapper: binding port ${want} needs root or CAP_NET_BIND_SERVICE (or run rpcbind and let mic register with it)`);
+    if (code === 'EADDRINUSE') throw new Error(`portmapper: port ${want} is in use and no rpcbind socket at ${sock} to register with`, { cause: e });
+    if (code === 'EACCES') throw new Error(`portmapper: binding port ${want} needs root or CAP_NET_BIND_SERVICE (or run rpcbind and let mic register with it)`, { cause: e });
     throw e;
   }
   const udp = new RpcUdpServer(tcp.registry, o.log, o.observer);
@@ -52,7 +52,7 @@ export async function startPortmapper(o: PortmapOptions): Promise<Portmapper> {
     await udp.listen(port, o.bind);
   } catch (e) {
     await tcp.close();
-    throw new Error(`portmapper: UDP port ${port}: ${(e as Error).message}`);
+    throw new Error(`portmapper: UDP port ${port}: ${(e as Error).message}`, { cause: e });
   }
   table.set({ prog: PMAP_PROGRAM, vers: PMAP_V2, prot: IPPROTO_TCP, port });
   table.set({ prog: PMAP_PROGRAM, vers: PMAP_V2, prot: IPPROTO_UDP, port });
