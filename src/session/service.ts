@@ -17,7 +17,7 @@ import {
 } from './record.js';
 import { addEvent, abandonSession, ensureHeld, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
-import { readTreeDoc } from './fs-base.js';
+import { readTreeDoc } from './tree-doc.js';
 import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { describeChanges, diffText, diffTrees, sameContent, summarize } from './changes.js';
