@@ -182,8 +182,12 @@ export class SessionState {
 
   // ---------------------------------------------------------------- freeze and changes in flight
 
-  /** Changes are refused with ROFS from now on (a landing or handoff is sealing). */
-  freeze(): void { this.frozen = true; }
+  /** Changes are refused with ROFS from now on (a landing, rebase or handoff is sealing); resolves once the
+   *  changes already past their check (a WRITE waiting on copy-up, an RMDIR on its listing) have finished. */
+  async freeze(): Promise<void> {
+    this.frozen = true;
+    await this.drained();
+  }
 
   thaw(): void { this.frozen = false; }
 

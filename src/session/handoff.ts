@@ -14,7 +14,7 @@ import type { SessionRecord } from './record.js';
 /** The caller holds the session's lock and has checked that it is live. */
 export async function handoffSession(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r, 'mine');
-  fs.freeze();
+  await fs.freeze();
   try {
     await ensureHeld(ctx, r);
     const store = ctx.catalog.store(r.project);

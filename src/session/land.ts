@@ -62,7 +62,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   let t = performance.now();
   const lap = (k: keyof LandTimings) => { const n = performance.now(); timings[k] += n - t; t = n; };
   const live = await ctx.host.open(r);
-  live.freeze();
+  await live.freeze();
   try {
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     return await landFrozen(ctx, r, message, live, store, timings, lap);
@@ -142,7 +142,9 @@ async function finishLanding(ctx: LandContext, r: SessionRecord,
 export async function abandonSession(ctx: LandContext, r: SessionRecord): Promise<void> {
   const store = ctx.catalog.store(r.project);
   try {
-    const sealed = await sealLive(ctx, r);
+    const live = await ctx.host.open(r);
+    await live.freeze(); // nothing acknowledged after the seal: the state is dropped below
+    const sealed = await sealAndRecord(live, store, r);
     r.sealed = sealed;
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
   } catch (e) {
@@ -194,9 +196,17 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   if (!H) throw new Error(`project ${r.project} has no head`);
   const from = r.base.head;
   if (H.hash === r.base.head) return { record: r, from, to: H.hash, conflicts: [], rebased: false };
-  const sealed = await sealLive(ctx, r);
-  const B = { tree: r.base.tree, nextIno: r.base.nextIno };
-  const m = await mergeTrees(store, B, sealed, H.record, { keepHeadOnConflict: true });
+  // frozen from the seal on: a change acknowledged after it would be lost with the old state
+  const live = await ctx.host.open(r);
+  await live.freeze();
+  let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>;
+  try {
+    sealed = await sealAndRecord(live, store, r);
+    m = await mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, sealed, H.record, { keepHeadOnConflict: true });
+  } catch (e) {
+    live.thaw();
+    throw e;
+  }
 
   // start over on the new base
   ctx.host.close(r.session_id);
