@@ -40,6 +40,8 @@ export class CopyUp {
         off += part.length;
       }
     }
+    // durable before any journal record can say the content is local
+    await this.s.syncData(n.ino);
     n.local = true;
     n.blob = null;
   }

@@ -22,10 +22,16 @@ function mustBeNew(dir: Directory, name: string): void {
 export async function createFile(s: SessionState, d: Inode, dir: Directory, name: string,
   a: NewAttrs & { size?: number; verf?: string }): Promise<{ n: Inode; before: WccAttr }> {
   mustBeNew(dir, name);
+  if (a.size !== undefined && a.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   const before = d.wcc();
   const n = s.newInode(FileType.REG, a);
   if (a.verf !== undefined) n.verf = a.verf;
-  if (a.size) { s.data.create(n.ino); s.data.truncate(n.ino, a.size); n.local = true; n.size = a.size; }
+  if (a.size) {
+    s.data.create(n.ino);
+    s.data.truncate(n.ino, a.size);
+    await s.syncData(n.ino); // recovery takes a local file's size from its data file
+    n.local = true; n.size = a.size;
+  }
   s.addEntry(dir, d, name, n);
   await created(s, d, n);
   return { n, before };
@@ -172,6 +178,7 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
   if (set.size !== undefined && set.size !== n.size) {
     if (!n.local) { s.data.create(n.ino); n.local = true; n.blob = null; }
     s.data.truncate(n.ino, set.size);
+    await s.syncData(n.ino); // recovery takes a local file's size from its data file
     n.size = set.size;
     n.mtime = t;
   } else if (set.size !== undefined) {
@@ -207,7 +214,7 @@ export async function writeData(s: SessionState, n: Inode, offset: number, buf: 
     return { before, committed: StableHow.UNSTABLE };
   }
   // data and metadata on stable storage before replying
-  await s.data.sync(n.ino);
+  await s.syncData(n.ino);
   s.logInode(n);
   await s.durable();
   return { before, committed: StableHow.FILE_SYNC };
@@ -219,7 +226,7 @@ export async function commitData(s: SessionState, n: Inode): Promise<WccAttr> {
   if (n.unstable) {
     n.unstable = false;
     s.unstable.delete(n);
-    if (n.local) await s.data.sync(n.ino);
+    if (n.local) await s.syncData(n.ino);
     s.logInode(n);
   }
   await s.durable();

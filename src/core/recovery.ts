@@ -28,7 +28,7 @@ export async function recover(s: SessionState): Promise<void> {
   for (const n of s.inodes.values()) if (n.dir) await s.materialize(n, n.dir);
   s.journal.gen = gen;
   s.journal.open();
-  if (records.length) writeCheckpoint(s);
+  if (records.length) s.tryCheckpoint();
   if (records.length || cp) s.log.info({ dir, records: records.length }, 'session state recovered');
 }
 

@@ -8,6 +8,7 @@
 // refuses changes while the session is frozen or read-only and counts the changes in flight.
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FileType, FsError, NfsStatus, type NfsTime } from './types.js';
 import { Inode } from './inode.js';
@@ -16,12 +17,16 @@ import { Journal } from './journal.js';
 import { DataFiles } from './data-files.js';
 import { CopyUp } from './copy-up.js';
 import { recover, writeCheckpoint } from './recovery.js';
+import { fsErrorOf, isNoSpace, mkdirDurable, SyncError } from './durable.js';
 import { now } from './time.js';
 import type { ContentSource } from './content-source.js';
 
 export const ROOT_INO = 1;
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
+/** Below this much free space in the data directory the session takes no changes (NOSPC). */
+const MIN_FREE_BYTES = 1024 * 1024;
+const SPACE_RECHECK_MS = 1000;
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
 export interface StartTree { tree: string; nextIno: number }
@@ -61,6 +66,11 @@ export class SessionState {
   private idle: (() => void)[] = [];
   private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
   writeVerifier: Buffer;
+  /** an fsync failed: the session is read-only from then on (see durable.ts) */
+  failed: Error | null = null;
+  /** the disk was full at the last look: changes get NOSPC until space is found again */
+  private noSpaceSince: number | null = null;
+  private spaceCheckedAt = 0;
 
   private constructor(readonly o: SessionStateOptions) {
     this.start = { tree: o.base.tree, nextIno: o.base.nextIno };
@@ -81,8 +91,12 @@ export class SessionState {
 
   /** Open a session's state, replaying its checkpoint and journal. */
   static async open(o: SessionStateOptions): Promise<SessionState> {
-    fs.mkdirSync(o.dir, { recursive: true });
+    mkdirDurable(o.dir);
     const s = new SessionState(o);
+    if (!s.hasSpace()) {
+      s.noSpaceSince = Date.now();
+      o.log.warn({ dir: o.dir }, 'no space left in the data directory: the session is read-only until there is');
+    }
     await recover(s);
     return s;
   }
@@ -90,16 +104,58 @@ export class SessionState {
   get log(): Logger { return this.o.log; }
   get source(): ContentSource { return this.o.source; }
   get owner(): { uid: number; gid: number } { return this.o.owner; }
-  get readOnly(): boolean { return !!this.o.readOnly; }
+  get readOnly(): boolean { return !!this.o.readOnly || this.failed !== null; }
 
   /** Make everything durable and release files (clean shutdown). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const n of this.unstable) this.journal.append({ t: 'i', s: n.state() });
-    writeCheckpoint(this);
-    this.journal.close();
+    this.tryCheckpoint();
+    try { this.journal.close(); } catch (e) { this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close'); }
     this.data.close();
+  }
+
+  /** Checkpoint now; on failure (a full disk) the journal stays as it is, which recovery reads as well. */
+  tryCheckpoint(): void {
+    try {
+      writeCheckpoint(this);
+    } catch (e) {
+      if (e instanceof SyncError) this.fail(e);
+      this.o.log.warn({ err: (e as Error).message, dir: this.o.dir }, 'checkpoint not written');
+    }
+  }
+
+  // ---------------------------------------------------------------- I/O failures
+
+  /** A failed fsync: nothing unsynced can be trusted. The session goes read-only and the write verifier
+   *  changes, so clients resend what they have not committed (RFC 1813 3.3.7) once it is writable again. */
+  fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.writeVerifier = randomBytes(8);
+    this.o.log.error({ err: e, dir: this.o.dir }, 'fsync failed: the session is read-only from now on');
+  }
+
+  private hasSpace(): boolean {
+    try {
+      const st = fs.statfsSync(this.o.dir);
+      return st.bavail * st.bsize >= MIN_FREE_BYTES;
+    } catch {
+      return true;
+    }
+  }
+
+  /** The error to answer for an I/O failure: fsync failures make the session read-only; ENOSPC and
+   *  EDQUOT refuse changes until space is found again. */
+  ioError(e: unknown): unknown {
+    if (e instanceof SyncError) this.fail(e);
+    if (isNoSpace(e)) { this.noSpaceSince ??= Date.now(); this.spaceCheckedAt = Date.now(); }
+    return fsErrorOf(e) ?? e;
+  }
+
+  async syncData(ino: number): Promise<void> {
+    try { await this.data.sync(ino); } catch (e) { throw this.ioError(e); }
   }
 
   // ---------------------------------------------------------------- inodes and listings
@@ -199,7 +255,15 @@ export class SessionState {
 
   /** Throws ROFS unless changes are allowed now. */
   writable(): void {
-    if (this.o.readOnly || this.frozen) throw new FsError(NfsStatus.ROFS);
+    if (this.o.readOnly || this.frozen || this.failed) throw new FsError(NfsStatus.ROFS);
+    if (this.noSpaceSince !== null) {
+      const t = Date.now();
+      if (t - this.spaceCheckedAt < SPACE_RECHECK_MS) throw new FsError(NfsStatus.NOSPC);
+      this.spaceCheckedAt = t;
+      if (!this.hasSpace()) throw new FsError(NfsStatus.NOSPC);
+      this.o.log.info({ dir: this.o.dir }, 'space in the data directory again: the session takes changes');
+      this.noSpaceSince = null;
+    }
   }
 
   /** Runs one change: refused while frozen or read-only, counted while in flight. */
@@ -208,6 +272,8 @@ export class SessionState {
     this.inflight++;
     try {
       return await fn();
+    } catch (e) {
+      throw this.ioError(e);
     } finally {
       if (--this.inflight === 0 && this.idle.length) {
         const w = this.idle;
@@ -234,8 +300,8 @@ export class SessionState {
 
   /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). */
   async durable(): Promise<void> {
-    await this.journal.sync();
-    if (this.journal.bytes > CHECKPOINT_BYTES) writeCheckpoint(this);
+    try { await this.journal.sync(); } catch (e) { throw this.ioError(e); }
+    if (this.journal.bytes > CHECKPOINT_BYTES) this.tryCheckpoint();
   }
 
   newInode(type: FileType, a: NewAttrs): Inode {

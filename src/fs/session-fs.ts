@@ -13,6 +13,7 @@ import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
 import { sameTime } from '../core/time.js';
+import { fsErrorOf } from '../core/durable.js';
 import { HandleCodec } from './handles.js';
 import { accessMask, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
@@ -166,7 +167,8 @@ export class SessionFs implements FileSystem {
     let data: Buffer;
     if (len === 0) data = Buffer.alloc(0);
     else if (n.local) {
-      const r = this.state.data.read(n.ino, offset, len);
+      let r: { data: Buffer; pooled?: Buffer };
+      try { r = this.state.data.read(n.ino, offset, len); } catch (e) { throw fsErrorOf(e) ?? e; }
       if (r.pooled) {
         const pooled = r.pooled;
         return { data: r.data, eof: offset + r.data.length >= n.size, attrs: n.attrs(this.fsid), release: () => largeBuffers.give(pooled) };

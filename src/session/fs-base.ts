@@ -3,7 +3,7 @@
 // relative to that tree, so <session dir>/start.json keeps it; the open state knows it (SessionState.start).
 // Landing still diffs and merges against r.base.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { SessionState, type StartTree } from '../core/session-state.js';
@@ -12,6 +12,7 @@ import type { Catalog } from './catalog.js';
 import type { Claimed } from './ownership.js';
 import type { SessionRecord } from './record.js';
 import { readTreeDoc } from './tree-doc.js';
+import { mkdirDurable, writeFileDurable } from '../core/durable.js';
 
 async function startOf(store: ObjectStore, dir: string, r: SessionRecord, claimed: Claimed): Promise<StartTree> {
   // taking over a handed-off session: local state of an earlier stay here is out of date
@@ -27,8 +28,8 @@ async function startOf(store: ObjectStore, dir: string, r: SessionRecord, claime
   const doc = await readTreeDoc(store, r);
   if (!doc || doc.tree === r.base.tree) return r.base;
   const start = { tree: doc.tree, nextIno: Math.max(doc.nextIno, r.base.nextIno) };
-  await mkdir(dir, { recursive: true });
-  await writeFile(file, JSON.stringify(start));
+  mkdirDurable(dir);
+  writeFileDurable(file, JSON.stringify(start)); // the journal is relative to it
   return start;
 }
 
