@@ -1,7 +1,8 @@
 // LD_PRELOAD shim for fault injection in the real daemon (test/fs/durability.test.ts): with
 // MIC_FAULT_DIR set, marker files in that directory switch faults on and off while the daemon runs:
 //   fsync-eio    fsync/fdatasync of files under a sessions/ directory fail with EIO
-//   short-write  pwrite to a journal file writes half of what was asked (at least 1 byte)
+//   short-write  every third write to a journal file writes half of what was asked, and the write after
+//                it fails with ENOSPC (as a disk filling up mid-write does); each is noted in faults.log
 //   trace        ftruncate, fsync and fdatasync calls are appended to trace.log as "<call> <path>"
 // Built by the test with gcc (scripts/install-deps.sh installs it).
 #define _GNU_SOURCE
@@ -29,11 +30,10 @@ static void path_of(int fd, char *out, size_t n) {
   out[len < 0 ? 0 : len] = 0;
 }
 
-static void trace(const char *call, int fd) {
-  if (!marker("trace")) return;
+static void note(const char *log, const char *call, int fd) {
   char p[4096], file[4096], line[8400];
   path_of(fd, p, sizeof p);
-  snprintf(file, sizeof file, "%s/trace.log", getenv("MIC_FAULT_DIR"));
+  snprintf(file, sizeof file, "%s/%s", getenv("MIC_FAULT_DIR"), log);
   int len = snprintf(line, sizeof line, "%s %s\n", call, p);
   int (*real_open)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
   int t = real_open(file, O_WRONLY | O_APPEND | O_CREAT, 0644);
@@ -42,6 +42,10 @@ static void trace(const char *call, int fd) {
     real_write(t, line, len);
     close(t);
   }
+}
+
+static void trace(const char *call, int fd) {
+  if (marker("trace")) note("trace.log", call, fd);
 }
 
 static int failing_sync(int fd) {
@@ -81,27 +85,39 @@ int ftruncate64(int fd, off_t len) {
   return real(fd, len);
 }
 
-static size_t shortened(int fd, size_t count) {
+static int journal_writes;
+static int fail_next;
+
+/* How many bytes to pass on; -1: fail with ENOSPC. */
+static ssize_t shortened(int fd, size_t count) {
   if (count < 2 || !marker("short-write")) return count;
   char p[4096];
   path_of(fd, p, sizeof p);
-  return strstr(p, "/journal.") ? count / 2 : count;
+  if (!strstr(p, "/journal.")) return count;
+  if (fail_next) { fail_next = 0; errno = ENOSPC; return -1; }
+  if (++journal_writes % 3 != 0) return count;
+  fail_next = 1;
+  note("faults.log", "short-write", fd);
+  return count / 2;
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t count, off_t off) {
   static ssize_t (*real)(int, const void *, size_t, off_t);
   if (!real) real = dlsym(RTLD_NEXT, "pwrite");
-  return real(fd, buf, shortened(fd, count), off);
+  ssize_t n = shortened(fd, count);
+  return n < 0 ? -1 : real(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t count, off_t off) {
   static ssize_t (*real)(int, const void *, size_t, off_t);
   if (!real) real = dlsym(RTLD_NEXT, "pwrite64");
-  return real(fd, buf, shortened(fd, count), off);
+  ssize_t n = shortened(fd, count);
+  return n < 0 ? -1 : real(fd, buf, n, off);
 }
 
 ssize_t write(int fd, const void *buf, size_t count) {
   static ssize_t (*real)(int, const void *, size_t);
   if (!real) real = dlsym(RTLD_NEXT, "write");
-  return real(fd, buf, shortened(fd, count));
+  ssize_t n = shortened(fd, count);
+  return n < 0 ? -1 : real(fd, buf, n);
 }
