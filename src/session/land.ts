@@ -82,23 +82,24 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
   for (let attempt = 1; ; attempt++) {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
-    if (H.record.session === r.session_id) {
-      // an earlier landing of this session moved the head but stopped before recording it: finish that one
-      await finishLanding(ctx, r, { head: H.hash, headRecord: H.record, sealed, changes, message: H.record.message });
-      lap('finish');
-      return { ok: true, record: r, head: H.hash, headRecord: H.record, changes, attempts: attempt, timings };
-    }
     let tree: string, nextIno: number;
-    if (H.hash === r.base.head) {
+    if (H.record.session === r.session_id) {
+      // An earlier landing of this session moved the head but stopped before recording it (a crash, say).
+      // The session may have changed since: what it holds now goes on top of that head; when nothing
+      // changed, that landing is simply finished.
+      const m = await afterEarlierLanding(store, r, sealed, H);
+      if (m.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
+      if (m.tree === H.record.tree) {
+        await finishLanding(ctx, r, { head: H.hash, headRecord: H.record, sealed, changes, message: H.record.message });
+        lap('finish');
+        return { ok: true, record: r, head: H.hash, headRecord: H.record, changes, attempts: attempt, timings };
+      }
+      ({ tree, nextIno } = m);
+    } else if (H.hash === r.base.head) {
       ({ tree, nextIno } = sealed);
     } else {
       const m = await mergeTrees(store, B, sealed, H.record);
-      if (m.conflicts.length) {
-        addEvent(r, { type: 'land_conflict', conflicts: m.conflicts.length, head: H.hash });
-        r.updated_at = new Date().toISOString();
-        await ctx.catalog.update(r);
-        return { ok: false, record: r, conflicts: m.conflicts };
-      }
+      if (m.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
       ({ tree, nextIno } = m);
     }
     lap('merge');
@@ -114,6 +115,21 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     if (attempt >= MAX_ATTEMPTS) throw new Error(`landing ${r.session_id}: the head kept moving (${attempt} attempts)`);
     await sleep(Math.random() * Math.min(50, attempt * 2));
   }
+}
+
+async function conflicted(ctx: LandContext, r: SessionRecord, conflicts: Conflict[], head: string): Promise<LandOutcome> {
+  addEvent(r, { type: 'land_conflict', conflicts: conflicts.length, head });
+  r.updated_at = new Date().toISOString();
+  await ctx.catalog.update(r);
+  return { ok: false, record: r, conflicts };
+}
+
+/** The session's tree merged onto a head that an interrupted landing of this same session made. When that
+ *  landing was a fast-forward (its parent is the session's base), the head's tree is what the session held
+ *  then, so it is the merge base; otherwise the session's base is. */
+async function afterEarlierLanding(store: ReturnType<Catalog['store']>, r: SessionRecord, sealed: SealedTree, H: { record: HeadRecord }): Promise<{ tree: string; nextIno: number; conflicts: Conflict[] }> {
+  const B = H.record.parent === r.base.head ? { tree: H.record.tree, nextIno: H.record.nextIno } : { tree: r.base.tree, nextIno: r.base.nextIno };
+  return mergeTrees(store, B, sealed, H.record);
 }
 
 async function finishLanding(ctx: LandContext, r: SessionRecord,
