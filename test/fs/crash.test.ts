@@ -142,8 +142,11 @@ function nextStep(): Step {
   }
   if (r < 0.75) {
     const to = rand() < 0.3 && names.length > 1 ? pick(names.filter((n) => n !== name)) : `f${nextName++}`;
-    after.names.delete(name);
-    after.names.set(to, id);
+    // POSIX: renaming a name onto another link of the same file does nothing
+    if (shadow.names.get(to) !== id) {
+      after.names.delete(name);
+      after.names.set(to, id);
+    }
     return { after, run: async (dir) => ok((await client.rename(dir, name, dir, to)).status, 'rename') };
   }
   if (r < 0.83) {
