@@ -102,6 +102,11 @@ export class DataFiles {
     fs.rmSync(this.pathOf(ino), { force: true });
   }
 
+  /** Inode numbers of the data files present. */
+  list(): number[] {
+    return fs.readdirSync(this.dir).filter((f) => /^\d+$/.test(f)).map(Number);
+  }
+
   close(): void {
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();

@@ -65,6 +65,9 @@ export class SessionState {
   private inflight = 0;
   private idle: (() => void)[] = [];
   private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
+  /** data files of freed inodes: removed once the records that free them are durable (a crash before
+   *  that brings the inode back, and it must still have its content) */
+  private doomed: number[] = [];
   writeVerifier: Buffer;
   /** an fsync failed: the session is read-only from then on (see durable.ts) */
   failed: Error | null = null;
@@ -112,7 +115,12 @@ export class SessionState {
     this.closed = true;
     for (const n of this.unstable) this.journal.append({ t: 'i', s: n.state() });
     this.tryCheckpoint();
-    try { this.journal.close(); } catch (e) { this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close'); }
+    try {
+      this.journal.close();
+      for (const ino of this.doomed.splice(0)) this.data.remove(ino);
+    } catch (e) {
+      this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close');
+    }
     this.data.close();
   }
 
@@ -300,7 +308,14 @@ export class SessionState {
 
   /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). */
   async durable(): Promise<void> {
-    try { await this.journal.sync(); } catch (e) { throw this.ioError(e); }
+    const doomed = this.doomed.splice(0);
+    try {
+      await this.journal.sync();
+    } catch (e) {
+      this.doomed.push(...doomed);
+      throw this.ioError(e);
+    }
+    for (const ino of doomed) this.data.remove(ino);
     if (this.journal.bytes > CHECKPOINT_BYTES) this.tryCheckpoint();
   }
 
@@ -332,7 +347,7 @@ export class SessionState {
     this.inodes.delete(n.ino);
     this.unstable.delete(n);
     this.sealedBlobs.delete(n.ino);
-    if (n.local) this.data.remove(n.ino);
+    if (n.local) this.doomed.push(n.ino);
     this.journal.append({ t: 'g', i: n.ino });
   }
 
