@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
-import { largeBuffers } from '../../rpc/buffer-pool.js';
+import { largeBuffers } from '../../util/buffer-pool.js';
 
 const MAX_OPEN = 256;
 

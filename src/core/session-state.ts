@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FileType, FsError, NfsStatus, type NfsTime } from './types.js';
-import { Inode } from './inode.js';
+import { Inode, ROOT_INO } from './inode.js';
 import { Directory, type Slot } from './directory.js';
 import { Journal } from './journal.js';
 import { DataFiles } from './data-files.js';
@@ -21,7 +21,7 @@ import { fsErrorOf, isNoSpace, mkdirDurable, SyncError } from './durable.js';
 import { now } from './time.js';
 import type { ContentSource } from './content-source.js';
 
-export const ROOT_INO = 1;
+export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
 /** Below this much free space in the data directory the session takes no changes (NOSPC). */

@@ -325,7 +325,7 @@ describe('SIGKILL at random points', () => {
         if (!killed) throw e; // a failure without a kill is a bug
       }
       clearTimeout(timer);
-      if (!killed) { killed = true; await d.stop('SIGKILL', { cleanup: false }); }
+      if (!killed) await d.stop('SIGKILL', { cleanup: false });
       if (inFlight) stats.inFlight++;
       stats.kills++;
       await d.restart({ signal: 'SIGKILL' });
