@@ -2,7 +2,7 @@
 // already in flight. Driven over the wire (NFSv3 client + HTTP API) against the in-process daemon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCatalog } from '../../src/daemon/data-dir.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { seeded } from '../store/seeded.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function mountSession(goal: string): Promise<{ id: string; root: Buffer }> {
   const s = (await t.api.start({ goal, project: 'frz/p' })).session;
-  return { id: s.session_id, root: await client.mountRoot(s.export) };
+  return { id: s.session_id, root: await client.mountRoot(s.export!) };
 }
 
 describe('freeze', () => {
@@ -60,7 +60,7 @@ describe('freeze', () => {
     expect(acked.length).toBeGreaterThanOrEqual(20);
 
     // every acknowledged CREATE is in the rebased session (mounted again: its fsid changed)
-    const root2 = await client.mountRoot(out.session.export);
+    const root2 = await client.mountRoot(out.session.export!);
     const missing: string[] = [];
     for (const name of acked) if ((await client.lookup(root2, name)).status !== NfsStatus.OK) missing.push(name);
     expect(missing).toEqual([]);
