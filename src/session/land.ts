@@ -10,13 +10,14 @@ import type { HeadRecord } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
-import { drainUploads, recordTree, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
+import { drainUploads, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { DomainError, InvalidStateError } from './errors.js';
 import { findLandedBy, FIRST_ATTEMPT_DEPTH } from './landed-by.js';
-import { readTreeDoc } from './fs-base.js';
+import { readTreeDoc, recordTree } from './tree-doc.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
-import { applyTreeDiff, walkDirs, writeFile } from './apply.js';
+import { applyTreeDiff } from './apply.js';
+import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord, TimelineEvent } from './record.js';
 import { landTimer } from '../metrics/session-metrics.js';
@@ -69,7 +70,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   let t = performance.now();
   const lap = (k: keyof LandTimings) => { const n = performance.now(); timings[k] += n - t; t = n; };
   const live = await ctx.host.open(r);
-  live.freeze();
+  await live.freeze();
   try {
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     const done = landTimer();
@@ -88,7 +89,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
 
 async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, live: Awaited<ReturnType<SessionHost['open']>>,
   store: ReturnType<Catalog['store']>, timings: LandTimings, lap: (k: keyof LandTimings) => void): Promise<LandOutcome> {
-  const sealed = await sealOpen(live, store, r);
+  const sealed = await sealOpen(live, store);
   await drainUploads(store); // a head must never name objects still queued for upload
   lap('seal');
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
@@ -98,25 +99,26 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
   for (let attempt = 1; ; attempt++) {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
-    // an earlier landing of this session moved the head (and stopped before recording it, or its CAS was
-    // reported lost although it won: landed-by.ts): finish that one instead of landing twice
+    // an earlier landing of this session moved the head: its CAS was reported lost although it won (this
+    // call's last attempt: landed-by.ts), or a crash stopped it before recording it (an earlier call)
     const mine = await findLandedBy(store, H, r.session_id, triedOn ?? r.base.head, triedOn ? undefined : FIRST_ATTEMPT_DEPTH);
-    if (mine) {
-      await finishLanding(ctx, r, { head: mine.hash, headRecord: mine.record, sealed, changes, message: mine.record.message });
-      lap('finish');
-      return { ok: true, record: r, head: mine.hash, headRecord: mine.record, changes, attempts: attempt, timings };
-    }
     let tree: string, nextIno: number;
-    if (H.hash === r.base.head) {
+    if (mine) {
+      // what the session changed since an interrupted landing goes on top; when nothing changed (always,
+      // for this call's own attempt), that landing is simply finished
+      const m = triedOn ? null : await afterEarlierLanding(store, r, sealed, mine, H);
+      if (m?.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
+      if (!m || m.tree === H.record.tree) {
+        await finishLanding(ctx, r, { head: mine.hash, headRecord: mine.record, sealed, changes, message: mine.record.message });
+        lap('finish');
+        return { ok: true, record: r, head: mine.hash, headRecord: mine.record, changes, attempts: attempt, timings };
+      }
+      ({ tree, nextIno } = m);
+    } else if (H.hash === r.base.head) {
       ({ tree, nextIno } = sealed);
     } else {
       const m = await mergeTrees(store, B, sealed, H.record);
-      if (m.conflicts.length) {
-        addEvent(r, { type: 'land_conflict', conflicts: m.conflicts.length, head: H.hash });
-        r.updated_at = new Date().toISOString();
-        await ctx.catalog.update(r);
-        return { ok: false, record: r, conflicts: m.conflicts };
-      }
+      if (m.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
       ({ tree, nextIno } = m);
     }
     lap('merge');
@@ -134,6 +136,22 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     if (attempt >= MAX_ATTEMPTS) throw new Error(`landing ${r.session_id}: the head kept moving (${attempt} attempts)`);
     await sleep(Math.random() * Math.min(50, attempt * 2));
   }
+}
+
+async function conflicted(ctx: LandContext, r: SessionRecord, conflicts: Conflict[], head: string): Promise<LandOutcome> {
+  addEvent(r, { type: 'land_conflict', conflicts: conflicts.length, head });
+  r.updated_at = new Date().toISOString();
+  await ctx.catalog.update(r);
+  return { ok: false, record: r, conflicts };
+}
+
+/** The session's tree merged onto the head H, above a head (mine) that an interrupted landing of this same
+ *  session made. When that landing was a fast-forward (its parent is the session's base), its tree is what
+ *  the session held then, so it is the merge base; otherwise the session's base is. */
+async function afterEarlierLanding(store: ReturnType<Catalog['store']>, r: SessionRecord, sealed: SealedTree,
+  mine: { record: HeadRecord }, H: { record: HeadRecord }): Promise<{ tree: string; nextIno: number; conflicts: Conflict[] }> {
+  const B = mine.record.parent === r.base.head ? { tree: mine.record.tree, nextIno: mine.record.nextIno } : { tree: r.base.tree, nextIno: r.base.nextIno };
+  return mergeTrees(store, B, sealed, H.record);
 }
 
 async function finishLanding(ctx: LandContext, r: SessionRecord,
@@ -162,7 +180,9 @@ async function finishLanding(ctx: LandContext, r: SessionRecord,
 export async function abandonSession(ctx: LandContext, r: SessionRecord): Promise<void> {
   const store = ctx.catalog.store(r.project);
   try {
-    const sealed = await sealLive(ctx, r);
+    const live = await ctx.host.open(r);
+    await live.freeze(); // nothing acknowledged after the seal: the state is dropped below
+    const sealed = await sealAndRecord(live, store, r);
     r.sealed = sealed;
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
   } catch (e) {
@@ -214,9 +234,17 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   if (!H) throw new Error(`project ${r.project} has no head`);
   const from = r.base.head;
   if (H.hash === r.base.head) return { record: r, from, to: H.hash, conflicts: [], rebased: false };
-  const sealed = await sealLive(ctx, r);
-  const B = { tree: r.base.tree, nextIno: r.base.nextIno };
-  const m = await mergeTrees(store, B, sealed, H.record, { keepHeadOnConflict: true });
+  // frozen from the seal on: a change acknowledged after it would be lost with the old state
+  const live = await ctx.host.open(r);
+  await live.freeze();
+  let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>;
+  try {
+    sealed = await sealAndRecord(live, store, r);
+    m = await mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, sealed, H.record, { keepHeadOnConflict: true });
+  } catch (e) {
+    live.thaw();
+    throw e;
+  }
 
   // start over on the new base
   ctx.host.close(r.session_id);
@@ -225,7 +253,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
   r.epoch = (r.epoch ?? 0) + 1;
   const fs = await ctx.host.open(r);
-  await applyTreeDiff(fs, store, fs.rootHandle(), H.record.tree, m.tree, r.owner);
+  await applyTreeDiff(fs, store, fs.root, H.record.tree, m.tree, r.owner);
 
   const conflicts: RebaseConflict[] = [];
   for (const c of m.conflicts) {
@@ -233,17 +261,17 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     const parts = c.path.split('/');
     if (c.session?.kind === 'file' && c.head?.kind === 'file') {
       const [sb, hb] = await Promise.all([store.getBlob(c.session.hash!), store.getBlob(c.head.hash!)]);
-      const dir = await walkDirs(fs, parts.slice(0, -1), r.owner, true);
+      const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
       if (isText(sb) && isText(hb)) {
-        await writeFile(fs, dir!, parts[parts.length - 1], conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash), c.session.mode, r.owner);
+        await writeFileIn(fs, dir!, parts[parts.length - 1], conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash), c.session.mode, r.owner);
         resolution = 'markers';
       } else {
-        await writeFile(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
+        await writeFileIn(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
         resolution = 'session';
       }
     } else if (c.session?.kind === 'file' && !c.head) {
-      const dir = await walkDirs(fs, parts.slice(0, -1), r.owner, true);
-      await writeFile(fs, dir!, parts[parts.length - 1], await store.getBlob(c.session.hash!), c.session.mode, r.owner);
+      const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
+      await writeFileIn(fs, dir!, parts[parts.length - 1], await store.getBlob(c.session.hash!), c.session.mode, r.owner);
       resolution = 'session';
     }
     conflicts.push({ ...c, resolution });

@@ -16,7 +16,7 @@ import {
 } from './record.js';
 import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
-import { readTreeDoc } from './fs-base.js';
+import { readTreeDoc } from './tree-doc.js';
 import { headView, ProjectHistory } from './history.js';
 import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';

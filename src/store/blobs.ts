@@ -13,6 +13,7 @@ import {
 import { CorruptObjectError } from './errors.js';
 import { objectRelKey, validateHash } from './keys.js';
 import { decodeVerified, type ObjectIo } from './object-io.js';
+import { streamChunks, type ContentReader } from './chunk-stream.js';
 
 /** Reads within this distance of where the last read of a blob ended count as sequential. */
 const SEQ_SLACK = 4 * 1024 * 1024;
@@ -58,6 +59,38 @@ export class BlobStore {
     const key = this.io.key(objectRelKey('blobs', hash));
     if (data.length <= CHUNK_THRESHOLD) await this.io.putObject(key, () => encodeStored(data));
     else await this.io.putShared(key, () => this.putChunked(key, hash, data));
+    return hash;
+  }
+
+  /** Stores content of `size` bytes read piece by piece (see chunk-stream.ts): memory stays bounded however
+   *  large the content is. Same hash, chunks and manifest as putBlob of the whole content. */
+  async putBlobFrom(size: number, read: ContentReader): Promise<string> {
+    if (size <= CHUNK_THRESHOLD) {
+      const data = Buffer.allocUnsafe(size);
+      for (let got = 0; got < size;) {
+        const n = read(data.subarray(got), size - got, got);
+        if (n <= 0) throw new Error(`content ended at ${got} of ${size} bytes`);
+        got += n;
+      }
+      return this.putBlob(data);
+    }
+    const chunks: ChunkRef[] = [];
+    const puts = new Set<Promise<void>>();
+    const hash = await streamChunks(size, read, async (view, h, kept) => {
+      const part = kept ? view : Buffer.from(view);
+      chunks.push({ hash: h, length: part.length });
+      const p: Promise<void> = this.io.putObject(this.io.key(objectRelKey('blobs', h)), () => encodeStored(part)).finally(() => puts.delete(p));
+      puts.add(p);
+      if (puts.size >= 4) await Promise.race(puts); // at most 4 chunks held for upload
+    });
+    await Promise.all(puts);
+    const key = this.io.key(objectRelKey('blobs', hash));
+    await this.io.putShared(key, () => this.io.putLimiter.run(async () => {
+      if (await this.io.existsFresh(key)) return;
+      const m = makeManifest(hash, chunks);
+      await this.io.backend.put(key, encodeManifest(m));
+      this.manifests.set(hash, m);
+    }));
     return hash;
   }
 

@@ -12,6 +12,7 @@ import { EMPTY_LEAF, EMPTY_TREE, decodeNode, encodeNode, type TreeNode } from '.
 import { TreeStore, type DirChange } from './tree.js';
 import { ObjectIo } from './object-io.js';
 import { BlobStore } from './blobs.js';
+import type { ContentReader } from './chunk-stream.js';
 import { HeadStore, type HeadState } from './heads.js';
 import { DocumentStore } from './documents.js';
 
@@ -66,6 +67,9 @@ export class ObjectStore {
 
   /** Stores content (deduplicated; large content as chunks); returns its SHA-256 hex. */
   putBlob(data: Buffer): Promise<string> { return this.blobs.putBlob(data); }
+
+  /** putBlob of content read piece by piece, with bounded memory (sealing a file of any size). */
+  putBlobFrom(size: number, read: ContentReader): Promise<string> { return this.blobs.putBlobFrom(size, read); }
   /** Verified content. The Buffer may be shared with the cache: do not modify it. */
   getBlob(hash: string): Promise<Buffer> { return this.blobs.getBlob(hash); }
   /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */

@@ -1,0 +1,71 @@
+// What sealing sees of a session: the changed part of its tree, copied at one instant. Directories whose
+// listing was never loaded are unchanged from the base (reaching a file means loading its directory),
+// so they appear as their base tree hash only; a loaded directory lists every entry with its state.
+import { FileType } from './types.js';
+import type { Inode, InodeState } from './inode.js';
+import { ROOT_INO, type SessionState } from './session-state.js';
+
+export interface SnapshotEntry {
+  name: string;
+  node: InodeState;
+  /** DIR only */
+  dir?: SnapshotDir;
+}
+
+export interface SnapshotDir {
+  ino: number;
+  /** the directory's base tree (null for one made in the session) */
+  tree: string | null;
+  nlink: number;
+  /** null: never loaded, so exactly its base tree */
+  entries: SnapshotEntry[] | null;
+}
+
+function build(s: SessionState, d: Inode, reached: Set<number>): SnapshotDir {
+  if (!d.dir) return { ino: d.ino, tree: d.tree, nlink: d.nlink, entries: null };
+  const entries: SnapshotEntry[] = [];
+  for (const slot of d.dir.entries()) {
+    const n = s.get(slot.ino);
+    if (!n) continue;
+    reached.add(n.ino);
+    const e: SnapshotEntry = { name: slot.name, node: n.state() };
+    if (n.type === FileType.DIR) e.dir = build(s, n, reached);
+    entries.push(e);
+  }
+  return { ino: d.ino, tree: d.tree, nlink: d.nlink, entries };
+}
+
+/** The session's tree right now. After a restart a file changed earlier may sit in a directory whose listing
+ *  is not loaded again yet (the checkpoint keeps changed inodes, not their parents' listings): then every
+ *  listing is loaded once, and from then on they stay loaded. */
+export async function snapshot(s: SessionState): Promise<SnapshotDir> {
+  let reached = new Set<number>();
+  let root = build(s, s.root, reached);
+  if (s.changedInodes().some((n) => n.ino !== ROOT_INO && !reached.has(n.ino))) {
+    await s.loadAll();
+    reached = new Set<number>();
+    root = build(s, s.root, reached);
+  }
+  return root;
+}
+
+/** Identifies a local file's content state (sealing remembers the blob it made of it). */
+export function contentKey(n: InodeState): string {
+  return `${n.size}:${n.mtime.sec}.${n.mtime.nsec}:${n.ctime.sec}.${n.ctime.nsec}`;
+}
+
+/** A local file's bytes [offset, offset + len) into buf (for sealing: see ObjectStore.putBlobFrom). */
+export function readLocal(s: SessionState, n: InodeState, buf: Buffer, len: number, offset: number): number {
+  return s.data.readAt(n.ino, buf, len, offset);
+}
+
+/** A file's whole content (small files and tests; sealing streams with readLocal). */
+export async function readContent(s: SessionState, n: InodeState): Promise<Buffer> {
+  if (n.local) {
+    const buf = Buffer.alloc(n.size);
+    readLocal(s, n, buf, n.size, 0);
+    return buf;
+  }
+  if (n.blob) return s.source.getBlob(n.blob);
+  return Buffer.alloc(0);
+}
