@@ -11,6 +11,7 @@ import { startDaemon, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { openCatalog } from '../../src/daemon/data-dir.js';
 import { EMPTY_TREE, type ObjectStore } from '../../src/store/index.js';
+import { fsck } from '../../src/session/fsck.js';
 
 const KILLS = Number(process.env.MIC_CRASH_KILLS ?? 50);
 const SEED = Number(process.env.MIC_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -204,9 +205,12 @@ function diff(want: Map<string, Buffer>, got: Map<string, Buffer>): string {
   return out.join('; ');
 }
 
-/** Every tree and blob the head names reads back (the store checks each hash on read). */
+/** fsck finds nothing missing or corrupt, and every file landed so far reads back from the head. */
 async function checkStore(): Promise<void> {
-  const store: ObjectStore = openCatalog(d.dataDir).store(PROJECT);
+  const catalog = openCatalog(d.dataDir);
+  const check = await fsck(catalog.backend, { projects: [PROJECT] });
+  expect(check.problems, JSON.stringify(check.projects.map((p) => p.problems))).toBe(0);
+  const store: ObjectStore = catalog.store(PROJECT);
   const head = await store.getHead();
   const walk = async (tree: string, prefix: string): Promise<Map<string, Buffer>> => {
     const files = new Map<string, Buffer>();
