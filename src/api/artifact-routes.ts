@@ -142,7 +142,8 @@ export function artifactRoutes(d: ArtifactDeps): TableRoute[] {
           'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(rec.metadata.name)}`,
           ...(range ? { 'content-range': `bytes ${start}-${end - 1}/${rec.size}` } : {}),
         });
-        await pipeline(Readable.from(d.artifacts.content(rec, start, end)), res);
+        // two pieces in flight at most: a slow reader holds 2 MiB here, not the stream's default 16 pieces
+        await pipeline(Readable.from(d.artifacts.content(rec, start, end), { highWaterMark: 2 }), res);
         return { streamed: true };
       },
     },

@@ -181,7 +181,8 @@ async function putFile(store: ObjectStore, file: string): Promise<{ hash: string
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    return { hash: await store.putBlobFrom(size, (buf, len, off) => readSync(fd, buf, 0, len, off)), size };
+    // one chunk on its way to the store at a time: an upload of any size costs the daemon a few MiB
+    return { hash: await store.putBlobFrom(size, (buf, len, off) => readSync(fd, buf, 0, len, off), 1), size };
   } finally {
     closeSync(fd);
   }

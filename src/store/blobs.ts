@@ -64,7 +64,7 @@ export class BlobStore {
 
   /** Stores content of `size` bytes read piece by piece (see chunk-stream.ts): memory stays bounded however
    *  large the content is. Same hash, chunks and manifest as putBlob of the whole content. */
-  async putBlobFrom(size: number, read: ContentReader): Promise<string> {
+  async putBlobFrom(size: number, read: ContentReader, inFlight = 4): Promise<string> {
     if (size <= CHUNK_THRESHOLD) {
       const data = Buffer.allocUnsafe(size);
       for (let got = 0; got < size;) {
@@ -81,7 +81,7 @@ export class BlobStore {
       chunks.push({ hash: h, length: part.length });
       const p: Promise<void> = this.io.putObject(this.io.key(objectRelKey('blobs', h)), () => encodeStored(part)).finally(() => puts.delete(p));
       puts.add(p);
-      if (puts.size >= 4) await Promise.race(puts); // at most 4 chunks held for upload
+      if (puts.size >= inFlight) await Promise.race(puts); // at most inFlight chunks held for upload
     });
     await Promise.all(puts);
     const key = this.io.key(objectRelKey('blobs', hash));

@@ -69,7 +69,7 @@ export class ObjectStore {
   putBlob(data: Buffer): Promise<string> { return this.blobs.putBlob(data); }
 
   /** putBlob of content read piece by piece, with bounded memory (sealing a file of any size). */
-  putBlobFrom(size: number, read: ContentReader): Promise<string> { return this.blobs.putBlobFrom(size, read); }
+  putBlobFrom(size: number, read: ContentReader, inFlight?: number): Promise<string> { return this.blobs.putBlobFrom(size, read, inFlight); }
   /** Verified content. The Buffer may be shared with the cache: do not modify it. */
   getBlob(hash: string): Promise<Buffer> { return this.blobs.getBlob(hash); }
   /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
