@@ -91,6 +91,10 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
 
   const call = async (m: Method, args: unknown[]): Promise<unknown> => {
     const rule = RULES[m];
+    // a new session records who started it (seed 002 user_id), whatever the body says
+    if ((m === 'start' || m === 'create') && args[0] !== null && typeof args[0] === 'object' && !Array.isArray(args[0])) {
+      args = [{ ...(args[0] as object), user: p.user }, ...args.slice(1)];
+    }
     const t = await target(m, args);
     if (m === 'list' && !t.project) return listVisible(inner, p, deps, args[0]);
     // an unknown session has no project: the service answers 404 for it

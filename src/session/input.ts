@@ -133,7 +133,7 @@ export function tags(v: unknown, field: string): string[] {
 }
 
 /** Who runs a session and how: the agent's name, its environment and its execution mode. */
-export interface AgentInfo { agent?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
+export interface AgentInfo { agent?: string; user?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
 
 export function agentInfo(o: Obj): AgentInfo {
   const out: AgentInfo = {};
@@ -142,6 +142,9 @@ export function agentInfo(o: Obj): AgentInfo {
     if (!AGENT.test(agent)) throw new InvalidInputError('agent', 'must be 1-64 characters of [A-Za-z0-9._-] (e.g. claude_code)');
     out.agent = agent;
   }
+  // the gate (src/gate/guarded-api.ts) sets user to the caller; a body cannot choose it
+  const user = str(o, 'user', { max: 128 });
+  if (user !== undefined) out.user = user;
   const env = str(o, 'environment', { max: 64 });
   if (env !== undefined) {
     if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new InvalidInputError('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);

@@ -56,6 +56,8 @@ export interface SessionRecord {
   // ---- added with landing; optional so that older records still read ----
   /** who runs the session, where, and how */
   agent?: string;
+  /** who started it: the API user (or local:<login> for the CLI on a data directory; the author for an imported commit) */
+  user?: string;
   environment?: (typeof ENVIRONMENTS)[number];
   execution_mode?: (typeof EXECUTION_MODES)[number];
   /** changes against the base: set on landing (and refreshed whenever computed) */
@@ -124,6 +126,9 @@ export interface SessionView {
   nfs_export_path: string | null;
   base_tree_hash: string;
   landed_commit: string | null;
+  /** the schema's owner fields: the user who started it, and its account (the organization) */
+  user_id: string | null;
+  account_id: string;
 }
 
 export function sessionView(r: SessionRecord): SessionView {
@@ -154,6 +159,8 @@ export function sessionView(r: SessionRecord): SessionView {
     nfs_export_path: isLive(r) ? exportPath(r.session_id) : null,
     base_tree_hash: r.base.tree,
     landed_commit: r.landed_head ?? null,
+    user_id: r.user ?? null,
+    account_id: r.project.split('/')[0]!,
   };
 }
 

@@ -34,8 +34,10 @@ describe.sequential('identity and rights over HTTP', () => {
 
   it('a read-only user reads but cannot start or land; the 403 names the missing right', async () => {
     const dev = await tokenFor('dev');
-    const s = await call(dev.token, 'POST', '/api/sessions/start', { project: 'acme/app', goal: 'work' });
+    // the session records who started it, whatever the body claims
+    const s = await call(dev.token, 'POST', '/api/sessions/start', { project: 'acme/app', goal: 'work', user: 'mallory' });
     expect(s.status).toBe(201);
+    expect(s.body.session).toMatchObject({ user_id: 'dev', account_id: 'acme' });
     session = s.body.session.session_id;
     const reader = await tokenFor('reader');
     expect((await call(reader.token, 'GET', `/api/sessions/${session}`)).status).toBe(200);
