@@ -16,7 +16,7 @@ import { Directory, type Slot } from './directory.js';
 import { Journal, type Checkpoint, type JournalRecord } from './journal.js';
 import { DataFiles } from './data-files.js';
 import { HandleCodec } from './handles.js';
-import { accessMask, permBits } from './access.js';
+import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { now, sameTime } from './time.js';
 import { largeBuffers } from '../../rpc/buffer-pool.js';
@@ -298,12 +298,13 @@ export class SessionFs implements FileSystem {
     if (this.journal.bytes > CHECKPOINT_BYTES) this.writeCheckpoint();
   }
 
-  private newInode(type: FileType, mode: number, cred: Cred, set: SetAttrs): Inode {
+  /** A new object in directory d: owner and mode by newOwner's rules (SETATTR's, for sattr3 uid/gid). */
+  private newInode(d: Inode, type: FileType, mode: number, cred: Cred, set: SetAttrs): Inode {
+    const own = newOwner(d, type, set, mode, cred);
     const n = new Inode();
     const t = now();
     Object.assign(n, {
-      ino: this.nextIno++, type, mode: (set.mode ?? mode) & 0o7777,
-      uid: set.uid ?? cred.uid, gid: set.gid ?? cred.gid, nlink: 1, size: 0,
+      ino: this.nextIno++, type, mode: own.mode, uid: own.uid, gid: own.gid, nlink: 1, size: 0,
       atime: t, mtime: t, ctime: t,
     });
     this.inodes.set(n.ino, n);
@@ -434,7 +435,9 @@ export class SessionFs implements FileSystem {
     } else if (set.size !== undefined) {
       n.mtime = t; // a truncate to the same size still counts as a change (POSIX)
     }
-    if (set.mode !== undefined) n.mode = set.mode & 0o7777;
+    if (set.mode !== undefined) n.mode = chmodMode(set.mode, set.gid ?? n.gid, cred);
+    if (set.size !== undefined) n.mode = killPriv(n.mode, n.type, cred);
+    if (set.uid !== undefined || set.gid !== undefined) n.mode = chownKillPriv(n.mode, n.type);
     if (set.uid !== undefined) n.uid = set.uid;
     if (set.gid !== undefined) n.gid = set.gid;
     if (set.atime) n.atime = set.atime === 'server' ? t : set.atime;
@@ -508,6 +511,8 @@ export class SessionFs implements FileSystem {
     if (!n.local) await this.makeLocal(n);
     this.data.write(n.ino, offset, buf);
     if (offset + buf.length > n.size) n.size = offset + buf.length;
+    const mode = killPriv(n.mode, n.type, cred);
+    if (mode !== n.mode) { n.mode = mode; this.log(n); } // setuid/setgid go before the write is acknowledged
     n.mtime = n.ctime = now();
     this.generation++;
     n.dirty = true;
@@ -560,7 +565,7 @@ export class SessionFs implements FileSystem {
       return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: { before, after: d.attrs(this.fsid) } };
     }
     const attrs = how.kind === 'exclusive' ? {} : how.attrs;
-    const n = this.newInode(FileType.REG, 0o644, cred, { ...attrs, size: undefined });
+    const n = this.newInode(d, FileType.REG, 0o644, cred, { ...attrs, size: undefined });
     if (how.kind === 'exclusive') n.verf = how.verf.toString('hex');
     if (attrs.size) { this.data.create(n.ino); this.data.truncate(n.ino, attrs.size); n.local = true; n.size = attrs.size; }
     this.addEntry(dir, d, name, n);
@@ -573,7 +578,7 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(d, cred);
     if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
     const before = d.wcc();
-    const n = this.newInode(FileType.DIR, 0o755, cred, set);
+    const n = this.newInode(d, FileType.DIR, 0o755, cred, set);
     n.nlink = 2; n.size = 4096; n.parent = d.ino; n.dir = new Directory();
     this.addEntry(dir, d, name, n);
     d.nlink++;
@@ -587,21 +592,24 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(d, cred);
     if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
     const before = d.wcc();
-    const n = this.newInode(FileType.LNK, 0o777, cred, { ...set, mode: 0o777 });
+    const n = this.newInode(d, FileType.LNK, 0o777, cred, { ...set, mode: 0o777 });
     n.target = target; n.size = Buffer.byteLength(target);
     this.addEntry(dir, d, name, n);
     return this.created(d, n, before);
   }
 
-  async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, _rdev: [number, number], cred: Cred): Promise<CreateResult> {
+  async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
     checkName(name);
-    if (type === FileType.CHR || type === FileType.BLK) throw new FsError(NfsStatus.NOTSUPP, 'device nodes are not kept in a session');
-    if (type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
+    const device = type === FileType.CHR || type === FileType.BLK;
+    if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
     if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+    // device nodes need CAP_MKNOD on Linux: root only
+    if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
     const before = d.wcc();
-    const n = this.newInode(type, 0o644, cred, set);
+    const n = this.newInode(d, type, 0o644, cred, set);
+    if (device) n.rdev = [rdev[0] >>> 0, rdev[1] >>> 0];
     this.addEntry(dir, d, name, n);
     return this.created(d, n, before);
   }
@@ -614,6 +622,7 @@ export class SessionFs implements FileSystem {
     if (!s) throw new FsError(NfsStatus.NOENT);
     const n = this.child(s);
     if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+    checkDelete(d, n, cred);
     const before = d.wcc();
     this.removeEntry(dir, d, name);
     this.dropLink(n);
@@ -630,6 +639,7 @@ export class SessionFs implements FileSystem {
     if (!s) throw new FsError(NfsStatus.NOENT);
     const n = this.child(s);
     if (n.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
+    checkDelete(d, n, cred);
     const sub = await this.listing(n);
     if (dir.get(name) !== s) throw new FsError(NfsStatus.NOENT); // changed while loading
     if (sub.size > 0) throw new FsError(NfsStatus.NOTEMPTY);
@@ -657,6 +667,11 @@ export class SessionFs implements FileSystem {
     const s = fdir.get(fromName);
     if (!s) throw new FsError(NfsStatus.NOENT);
     const n = this.child(s);
+    checkDelete(fd, n, cred);
+    const victim = tdir.get(toName);
+    if (victim && victim.ino !== n.ino) checkDelete(td, this.child(victim), cred);
+    // a directory moving to another parent rewrites its '..': write permission on it (Linux's may_rename)
+    if (n.type === FileType.DIR && fd !== td && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
     const fromBefore = fd.wcc(), toBefore = td.wcc();
     const done = () => ({ from: { before: fromBefore, after: fd.attrs(this.fsid) }, to: { before: toBefore, after: td.attrs(this.fsid) } });
     if (fd === td && fromName === toName) return done();

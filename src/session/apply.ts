@@ -1,6 +1,7 @@
 // Applying changes to a live session through its filesystem, exactly as an NFS client would: whatever is
 // applied here is what the mount shows. Used for the API's inline files and for rebase.
 import type { SessionFs } from '../fs/session-fs.js';
+import { KIND_TYPE } from '../fs/inode.js';
 import { FileType, FsError, NfsStatus, StableHow, type Cred } from '../fs/types.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { ApiError } from './errors.js';
@@ -135,6 +136,6 @@ export async function applyTreeDiff(fs: SessionFs, store: ObjectStore, dir: Buff
     }
     await removePath(fs, dir, c.name);
     if (a.kind === 'symlink') await fs.symlink(dir, c.name, a.target ?? '', { uid: owner.uid, gid: owner.gid }, ROOT);
-    else await fs.mknod(dir, c.name, a.kind === 'fifo' ? FileType.FIFO : FileType.SOCK, { mode: a.mode, uid: owner.uid, gid: owner.gid }, [0, 0], ROOT);
+    else await fs.mknod(dir, c.name, KIND_TYPE[a.kind], { mode: a.mode, uid: owner.uid, gid: owner.gid }, a.rdev ?? [0, 0], ROOT);
   }
 }

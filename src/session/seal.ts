@@ -37,12 +37,14 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
   const writes: Promise<unknown>[] = [];
   let entryHook: (n: Inode) => void = () => {};
 
-  async function entryOf(name: string, n: Inode): Promise<TreeEntry | null> {
+  async function entryOf(name: string, n: Inode): Promise<TreeEntry> {
     entryHook(n);
     if (n.ino > maxIno) maxIno = n.ino;
     const kind = TYPE_KIND[n.type];
-    if (!kind) return null; // device nodes are never created in a session
+    if (!kind) throw new Error(`cannot seal ${JSON.stringify(name)} (inode ${n.ino}): file type ${n.type} has no tree kind`);
     const e: TreeEntry = { name, kind, mode: n.mode & 0o7777, ino: n.ino, size: 0, mtime: [n.mtime.sec, n.mtime.nsec] };
+    // every name of a hard-linked inode records its link count, so the next session loads the right nlink
+    if (n.type !== FileType.DIR && n.nlink > 1) e.links = n.nlink;
     switch (n.type) {
       case FileType.REG: {
         if (n.local) {
@@ -78,6 +80,9 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
         e.target = n.target ?? '';
         e.size = Buffer.byteLength(e.target);
         break;
+      case FileType.CHR: case FileType.BLK:
+        e.rdev = [n.rdev?.[0] ?? 0, n.rdev?.[1] ?? 0];
+        break;
       default:
         break;
     }
@@ -90,9 +95,13 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
     const entries: TreeEntry[] = [];
     await Promise.all(slots.map(async (s) => {
       const n = fs.inodeByIno(s.ino);
-      if (!n) return; // removed while we looked
-      const e = await entryOf(s.name, n);
-      if (e) entries.push(e);
+      if (!n) {
+        // removed while we looked: the name is gone from the listing too
+        if (d.dir?.get(s.name)?.ino !== s.ino) return;
+        // a name whose inode is missing must never vanish from the tree without a word
+        throw new Error(`cannot seal ${JSON.stringify(s.name)} in directory inode ${d.ino}: inode ${s.ino} is missing`);
+      }
+      entries.push(await entryOf(s.name, n));
     }));
     const dirs = entries.filter((e) => e.kind === 'dir').length;
     if (!d.tree) return { hash: await store.writeDir(entries), dirs };
@@ -132,7 +141,8 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
 export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
   return a.kind === b.kind && a.mode === b.mode && a.ino === b.ino && a.size === b.size &&
     a.mtime[0] === b.mtime[0] && a.mtime[1] === b.mtime[1] && (a.hash ?? null) === (b.hash ?? null) &&
-    (a.target ?? null) === (b.target ?? null) && (a.kind !== 'dir' || (a.dirs ?? 0) === (b.dirs ?? 0));
+    (a.target ?? null) === (b.target ?? null) && (a.kind !== 'dir' || (a.dirs ?? 0) === (b.dirs ?? 0)) &&
+    (a.links ?? 1) === (b.links ?? 1) && (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) && (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0);
 }
 
 /** Write sessions/<id>/tree.json for a sealed tree. */
