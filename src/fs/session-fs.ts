@@ -272,8 +272,13 @@ export class SessionFs implements FileSystem {
 
   thaw(): void { this.frozen = false; }
 
+  /** A suspended session's export is read-only (NFS3ERR_ROFS) until it is resumed. */
+  suspended = false;
+
+  private get readOnly(): boolean { return !!this.o.readOnly || this.suspended; }
+
   private writable(): void {
-    if (this.o.readOnly || this.frozen) throw new FsError(NfsStatus.ROFS);
+    if (this.readOnly || this.frozen) throw new FsError(NfsStatus.ROFS);
   }
 
   private mustWriteDir(d: Inode, cred: Cred): void {
@@ -466,7 +471,7 @@ export class SessionFs implements FileSystem {
   async access(fh: Buffer, mask: number, cred: Cred): Promise<{ access: number; attrs: Attrs }> {
     const n = await this.inode(fh);
     let ok = accessMask(n, cred, mask);
-    if (this.o.readOnly) ok &= ~(ACCESS.MODIFY | ACCESS.EXTEND | ACCESS.DELETE);
+    if (this.readOnly) ok &= ~(ACCESS.MODIFY | ACCESS.EXTEND | ACCESS.DELETE);
     return { access: ok, attrs: n.attrs(this.fsid) };
   }
 

@@ -70,6 +70,7 @@ export async function openSessionFs(r: SessionRecord, o: OpenFsOptions): Promise
     log: o.log,
     readWaitMs: o.readWaitMs,
   });
+  fs.suspended = r.status === 'suspended';
   bases.set(fs, start);
   if (start.tree !== r.base.tree) o.log.info({ session: r.session_id, tree: start.tree }, 'session resumed from its recorded tree');
   return fs;
