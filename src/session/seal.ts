@@ -128,7 +128,9 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
   // After a restart, a file changed earlier may sit in a directory whose listing is not loaded again yet
   // (the checkpoint keeps changed inodes, not their parents' listings). Then load every listing once;
   // from then on they stay loaded and sealing is O(touched) again.
-  const missed = fs.changedInodes().some((n) => n.ino !== ROOT_INO && !reached.has(n.ino));
+  // A changed hard-linked file may have names in listings not loaded either: every name must carry its
+  // content and link count, so then too.
+  const missed = fs.changedInodes().some((n) => n.ino !== ROOT_INO && (!reached.has(n.ino) || (n.type !== FileType.DIR && n.nlink > 1)));
   if (missed) {
     await fs.walk(() => {});
     root = await seal();

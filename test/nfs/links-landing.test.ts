@@ -53,6 +53,8 @@ describe('item 4: hard links survive landing', () => {
     expect((await c.write(n.fh!, 0, Buffer.from('new\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     expect((await c.link(n.fh!, d.fh!, 'new2.txt')).status).toBe(NfsStatus.OK);
     expect((await c.link(n.fh!, s1.root, 'new3.txt')).attrs).toMatchObject({ nlink: 3 });
+    const e = await c.mkdir(s1.root, 'e', { mode: 0o755 });
+    expect((await c.link(n.fh!, e.fh!, 'new4.txt')).attrs).toMatchObject({ nlink: 4 });
     await t.api.land(s1.id);
 
     const s2 = await mountNew('after link');
@@ -62,7 +64,8 @@ describe('item 4: hard links survive landing', () => {
     expect(b2.attrs.nlink).toBe(2);
     const [n1, n2, n3] = [await look(s2.root, 'new.txt'), await look(s2.root, 'd', 'new2.txt'), await look(s2.root, 'new3.txt')];
     expect(new Set([n1.attrs.fileid, n2.attrs.fileid, n3.attrs.fileid]).size).toBe(1);
-    expect(n2.attrs.nlink).toBe(3);
+    expect(n3.attrs.nlink).toBe(4);
+    expect(n2.attrs.nlink).toBe(4);
     // one inode: a write through one name is read through the other
     expect((await c.write(n3.fh, 0, Buffer.from('NEW\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     expect(await text(n1.fh)).toBe('NEW\n');
@@ -80,9 +83,36 @@ describe('item 4: hard links survive landing', () => {
     expect(await text(b3.fh)).toBe('hello\n');
     const [m1, m3] = [await look(s3.root, 'new.txt'), await look(s3.root, 'new3.txt')];
     expect(m1.attrs.fileid).toBe(m3.attrs.fileid);
-    expect(m1.attrs.nlink).toBe(2);
+    expect(m1.attrs.nlink).toBe(3);
     expect(await text(m3.fh)).toBe('NEW\n');
     expect((await look(s3.root, 'keep.txt')).attrs.nlink).toBe(1);
+    // a write through one name, while the directory of another name is never listed in the session
+    expect((await c.write(m1.fh, 0, Buffer.from('third'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    await t.api.land(s3.id);
+
+    const s4 = await mountNew('after write');
+    const far = await look(s4.root, 'e', 'new4.txt');
+    expect(await text(far.fh)).toBe('third');
+    expect(far.attrs.nlink).toBe(3);
+  });
+  it('a write through one name reaches a name in a directory the session never listed', async () => {
+    const s1 = await mountNew('far names');
+    const e = await c.mkdir(s1.root, 'far-e', { mode: 0o755 });
+    const g = await c.mkdir(s1.root, 'far-f', { mode: 0o755 });
+    const x = await c.create(e.fh!, 'x.txt', { kind: 'unchecked', attrs: { mode: 0o644 } });
+    expect((await c.write(x.fh!, 0, Buffer.from('one'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    expect((await c.link(x.fh!, g.fh!, 'y.txt')).status).toBe(NfsStatus.OK);
+    await t.api.land(s1.id);
+
+    const s2 = await mountNew('write one name');
+    const x2 = await look(s2.root, 'far-e', 'x.txt');
+    expect((await c.write(x2.fh, 0, Buffer.from('two'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    await t.api.land(s2.id);
+
+    const s3 = await mountNew('read the other');
+    const y3 = await look(s3.root, 'far-f', 'y.txt');
+    expect(await text(y3.fh)).toBe('two');
+    expect(y3.attrs.nlink).toBe(2);
   });
 });
 
