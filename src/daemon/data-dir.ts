@@ -5,6 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openBackend, type BackendOptions } from '../store/open-backend.js';
 import { Catalog } from '../session/catalog.js';
+import { writeFileDurable } from '../core/durable.js';
 
 export function defaultDataDir(): string {
   return process.env.MIC_DATA_DIR || path.join(os.homedir(), '.mic');
@@ -19,7 +20,7 @@ export function handleSecret(dataDir: string): Buffer {
   } catch { /* first use */ }
   const s = randomBytes(32);
   try {
-    fs.writeFileSync(file, s, { mode: 0o600, flag: 'wx' });
+    writeFileDurable(file, s);
     return s;
   } catch {
     return fs.readFileSync(file); // another process created it first

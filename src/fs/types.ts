@@ -1,58 +1,11 @@
 // The filesystem interface the NFS and MOUNT procedures call. Storage-agnostic.
 // Status numbers and types follow RFC 1813 section 2.6 (nfsstat3, ftype3).
 
-export enum NfsStatus {
-  OK = 0, PERM = 1, NOENT = 2, IO = 5, NXIO = 6, ACCES = 13, EXIST = 17, XDEV = 18,
-  NODEV = 19, NOTDIR = 20, ISDIR = 21, INVAL = 22, FBIG = 27, NOSPC = 28, ROFS = 30,
-  MLINK = 31, NAMETOOLONG = 63, NOTEMPTY = 66, DQUOT = 69, STALE = 70, REMOTE = 71,
-  BADHANDLE = 10001, NOT_SYNC = 10002, BAD_COOKIE = 10003, NOTSUPP = 10004,
-  TOOSMALL = 10005, SERVERFAULT = 10006, BADTYPE = 10007, JUKEBOX = 10008,
-}
-
-export enum FileType { REG = 1, DIR = 2, BLK = 3, CHR = 4, LNK = 5, SOCK = 6, FIFO = 7 }
-
-export enum StableHow { UNSTABLE = 0, DATA_SYNC = 1, FILE_SYNC = 2 }
-
-/** An NFS error; the procedure layer encodes `status` in its reply. */
-export class FsError extends Error {
-  constructor(readonly status: NfsStatus, message?: string) {
-    super(message ?? NfsStatus[status]);
-  }
-}
-
-export interface NfsTime { sec: number; nsec: number }
-
-/** fattr3 (RFC 1813 2.6). */
-export interface Attrs {
-  type: FileType;
-  mode: number;          // permission bits only (0o7777)
-  nlink: number;
-  uid: number;
-  gid: number;
-  size: number;
-  used: number;
-  rdev: [number, number];
-  fsid: bigint;
-  fileid: number;
-  atime: NfsTime;
-  mtime: NfsTime;
-  ctime: NfsTime;
-}
-
-/** wcc_attr: the pre-operation subset (RFC 1813 2.6). */
-export interface WccAttr { size: number; mtime: NfsTime; ctime: NfsTime }
-
-export interface Wcc { before: WccAttr | null; after: Attrs | null }
-
-/** sattr3; 'server' means SET_TO_SERVER_TIME. */
-export interface SetAttrs {
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  size?: number;
-  atime?: NfsTime | 'server';
-  mtime?: NfsTime | 'server';
-}
+export {
+  NfsStatus, FileType, StableHow, FsError,
+  type NfsTime, type Attrs, type WccAttr, type Wcc, type SetAttrs,
+} from '../core/types.js';
+import type { Attrs, NfsTime, SetAttrs, Wcc, FileType, StableHow } from '../core/types.js';
 
 /** Caller identity from AUTH_SYS (AUTH_NONE maps to nobody). */
 export interface Cred { uid: number; gid: number; gids: number[] }

@@ -4,13 +4,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { FileType, FsError, MountError, NfsStatus, type ExportTable, type FileSystem } from '../fs/types.js';
 import type { HandleCodec } from '../fs/handles.js';
-import type { SessionFs } from '../fs/session-fs.js';
+import { SessionFs } from '../fs/session-fs.js';
+import type { SessionState } from '../core/session-state.js';
 import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
 import { ApiError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
-import { openSessionFs } from './fs-base.js';
+import { openSessionState } from './fs-base.js';
 
 const ROOT = { uid: 0, gid: 0, gids: [] };
 
@@ -26,7 +27,7 @@ export interface SessionExportsOptions {
 }
 
 export class SessionExports implements ExportTable {
-  private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs }>();
+  private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs }>(); // fs.state: the session's state
   /** session id -> the fsid it is served under (changes when a rebase bumps the epoch) */
   private readonly fsidById = new Map<string, bigint>();
   private readonly opening = new Map<string, Promise<SessionFs>>();
@@ -53,21 +54,26 @@ export class SessionExports implements ExportTable {
     }
   }
 
-  open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
+  /** The session's state, opened (and exported) on first use. */
+  async open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionState> {
+    return (await this.openExport(r, mode)).state;
+  }
+
+  private openExport(r: SessionRecord, mode: OpenMode): Promise<SessionFs> {
     const fsid = fsidOf(r.session_id, r.epoch ?? 0);
     const open = this.byFsid.get(fsid);
     if (open) return Promise.resolve(open.fs);
     let p = this.opening.get(r.session_id);
     if (!p) {
-      p = this.owners.claim(r, mode).then((claimed) => openSessionFs(r, {
+      const log = this.o.log.child({ session: r.session_id });
+      p = this.owners.claim(r, mode).then((claimed) => openSessionState(r, {
         catalog: this.o.catalog,
         dir: this.dirOf(r.session_id),
-        handles: this.o.handles,
         writeVerifier: this.o.writeVerifier,
-        readWaitMs: this.o.readWaitMs,
-        log: this.o.log.child({ session: r.session_id }),
+        log,
         claimed,
-      })).then((fs) => {
+      })).then((state) => {
+        const fs = new SessionFs(state, { fsid, handles: this.o.handles, readWaitMs: this.o.readWaitMs, log });
         this.byFsid.set(fsid, { id: r.session_id, fs });
         this.fsidById.set(r.session_id, fsid);
         return fs;
@@ -81,9 +87,9 @@ export class SessionExports implements ExportTable {
   servedIds(): string[] { return [...this.fsidById.keys()]; }
 
   /** The open filesystem of a session, if this daemon serves it. */
-  served(id: string): SessionFs | undefined {
+  served(id: string): SessionState | undefined {
     const fsid = this.fsidById.get(id);
-    return fsid === undefined ? undefined : this.byFsid.get(fsid)?.fs;
+    return fsid === undefined ? undefined : this.byFsid.get(fsid)?.fs.state;
   }
 
   /** Stop serving a session: its clients get STALE from now on. */
@@ -110,7 +116,7 @@ export class SessionExports implements ExportTable {
     if (!r || !isLive(r)) throw new MountError(MountError.NOENT, `no live session ${id}`);
     let fs: SessionFs;
     try {
-      fs = await this.open(r, 'take'); // mounting a handed-off session serves it here
+      fs = await this.openExport(r, 'take'); // mounting a handed-off session serves it here
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');

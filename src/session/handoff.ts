@@ -2,20 +2,19 @@
 //   handoff: freeze, seal, wait for uploads, record tree.json, close the export (clients get STALE),
 //            drop the local state, release the holder ref.
 //   serve:   claim the holder ref (a handed-off session, or with force one held elsewhere) and open the
-//            filesystem on the recorded tree (fs-base.ts). Landing still merges against r.base.
+//            state on the recorded tree (fs-base.ts). Landing still merges against r.base.
 import { rm } from 'node:fs/promises';
-import type { SessionFs } from '../fs/session-fs.js';
+import type { SessionState } from '../core/session-state.js';
 import { sessionDir } from './host.js';
 import { addEvent, ensureHeld, type LandContext } from './land.js';
 import { sealAndRecord, type SealedTree } from './seal.js';
 import { diffTrees, summarize } from './changes.js';
-import { fsBaseOf } from './fs-base.js';
 import type { SessionRecord } from './record.js';
 
 /** The caller holds the session's lock and has checked that it is live. */
 export async function handoffSession(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r, 'mine');
-  fs.freeze();
+  await fs.freeze();
   try {
     await ensureHeld(ctx, r);
     const store = ctx.catalog.store(r.project);
@@ -34,7 +33,7 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
   }
 }
 
-export interface ServeOutcome { fs: SessionFs; previous: string | null; tookOver: boolean; tree: string }
+export interface ServeOutcome { fs: SessionState; previous: string | null; tookOver: boolean; tree: string }
 
 /** Serve the session here. The caller holds the session's lock and has checked that it is live. */
 export async function serveSession(ctx: LandContext, r: SessionRecord, force: boolean): Promise<ServeOutcome> {
@@ -45,9 +44,9 @@ export async function serveSession(ctx: LandContext, r: SessionRecord, force: bo
   const tookOver = previous !== node;
   if (tookOver) {
     // the tree this daemon's view starts from: named in the record, so gc keeps it while the session lives
-    addEvent(r, { type: 'served', node, tree: fsBaseOf(fs, r).tree });
+    addEvent(r, { type: 'served', node, tree: fs.start.tree });
     r.updated_at = new Date().toISOString();
     await ctx.catalog.update(r);
   }
-  return { fs, previous, tookOver, tree: fsBaseOf(fs, r).tree };
+  return { fs, previous, tookOver, tree: fs.start.tree };
 }

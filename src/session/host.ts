@@ -7,22 +7,21 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import type { SessionFs } from '../fs/session-fs.js';
-import { HandleCodec } from '../fs/handles.js';
+import type { SessionState } from '../core/session-state.js';
 import { acquireFileLock, releaseFileLock } from '../store/file-lock.js';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
 import { ApiError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
-import { openSessionFs } from './fs-base.js';
+import { openSessionState } from './fs-base.js';
 
 export interface SessionHost {
   /** The session's open filesystem (opened on first use, claiming it as far as mode allows: ownership.ts). */
-  open(r: SessionRecord, mode?: OpenMode): Promise<SessionFs>;
+  open(r: SessionRecord, mode?: OpenMode): Promise<SessionState>;
   /** Stop serving it: durable state is flushed; clients of an export get STALE. */
   close(id: string): void;
   /** Its filesystem if open here (never opens). */
-  served(id: string): SessionFs | undefined;
+  served(id: string): SessionState | undefined;
   /** Which data dir holds which session. */
   readonly owners: Ownership;
 }
@@ -32,15 +31,14 @@ export function sessionDir(dataDir: string, id: string): string {
 }
 
 export class DirectHost implements SessionHost {
-  private readonly open_ = new Map<string, { fs: SessionFs; lock: string; token: string }>();
-  private readonly opening = new Map<string, Promise<SessionFs>>();
-  private readonly handles: HandleCodec;
+  private readonly open_ = new Map<string, { fs: SessionState; lock: string; token: string }>();
+  private readonly opening = new Map<string, Promise<SessionState>>();
   private readonly log: Logger;
 
   /** refuse: why opening is not allowed (a daemon serves the data dir without an API). */
-  constructor(private readonly catalog: Catalog, private readonly dataDir: string, secret: Buffer,
+  // _secret: kept for callers; the CLI opens the state only, no NFS handles
+  constructor(private readonly catalog: Catalog, private readonly dataDir: string, _secret: Buffer,
     opts: { log?: Logger; refuse?: string } = {}) {
-    this.handles = new HandleCodec(secret);
     this.log = opts.log ?? pino({ level: 'silent' });
     this.refuse = opts.refuse;
     this.owners = new Ownership(catalog, nodeId(dataDir));
@@ -49,9 +47,9 @@ export class DirectHost implements SessionHost {
   private readonly refuse: string | undefined;
   readonly owners: Ownership;
 
-  served(id: string): SessionFs | undefined { return this.open_.get(id)?.fs; }
+  served(id: string): SessionState | undefined { return this.open_.get(id)?.fs; }
 
-  open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionFs> {
+  open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionState> {
     const have = this.open_.get(r.session_id);
     if (have) return Promise.resolve(have.fs);
     if (this.refuse) return Promise.reject(ApiError.state(this.refuse));
@@ -64,7 +62,7 @@ export class DirectHost implements SessionHost {
         const token = await acquireFileLock(lock, { staleMs: 24 * 3600_000, timeoutMs: 10_000 });
         try {
           const claimed = await this.owners.claim(r, mode);
-          const fs = await openSessionFs(r, { catalog: this.catalog, dir, handles: this.handles, writeVerifier: randomBytes(8), log: this.log, claimed });
+          const fs = await openSessionState(r, { catalog: this.catalog, dir, writeVerifier: randomBytes(8), log: this.log, claimed });
           this.open_.set(r.session_id, { fs, lock, token });
           return fs;
         } catch (e) {

@@ -10,12 +10,13 @@ import type { HeadRecord } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
-import { drainUploads, recordTree, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
+import { drainUploads, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { ApiError } from './errors.js';
-import { readTreeDoc } from './fs-base.js';
+import { readTreeDoc, recordTree } from './tree-doc.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
-import { applyTreeDiff, walkDirs, writeFile } from './apply.js';
+import { applyTreeDiff } from './apply.js';
+import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord, TimelineEvent } from './record.js';
 
@@ -61,7 +62,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   let t = performance.now();
   const lap = (k: keyof LandTimings) => { const n = performance.now(); timings[k] += n - t; t = n; };
   const live = await ctx.host.open(r);
-  live.freeze();
+  await live.freeze();
   try {
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     return await landFrozen(ctx, r, message, live, store, timings, lap);
@@ -72,7 +73,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
 
 async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, live: Awaited<ReturnType<SessionHost['open']>>,
   store: ReturnType<Catalog['store']>, timings: LandTimings, lap: (k: keyof LandTimings) => void): Promise<LandOutcome> {
-  const sealed = await sealOpen(live, store, r);
+  const sealed = await sealOpen(live, store);
   await drainUploads(store); // a head must never name objects still queued for upload
   lap('seal');
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
@@ -141,7 +142,9 @@ async function finishLanding(ctx: LandContext, r: SessionRecord,
 export async function abandonSession(ctx: LandContext, r: SessionRecord): Promise<void> {
   const store = ctx.catalog.store(r.project);
   try {
-    const sealed = await sealLive(ctx, r);
+    const live = await ctx.host.open(r);
+    await live.freeze(); // nothing acknowledged after the seal: the state is dropped below
+    const sealed = await sealAndRecord(live, store, r);
     r.sealed = sealed;
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
   } catch (e) {
@@ -193,9 +196,17 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   if (!H) throw new Error(`project ${r.project} has no head`);
   const from = r.base.head;
   if (H.hash === r.base.head) return { record: r, from, to: H.hash, conflicts: [], rebased: false };
-  const sealed = await sealLive(ctx, r);
-  const B = { tree: r.base.tree, nextIno: r.base.nextIno };
-  const m = await mergeTrees(store, B, sealed, H.record, { keepHeadOnConflict: true });
+  // frozen from the seal on: a change acknowledged after it would be lost with the old state
+  const live = await ctx.host.open(r);
+  await live.freeze();
+  let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>;
+  try {
+    sealed = await sealAndRecord(live, store, r);
+    m = await mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, sealed, H.record, { keepHeadOnConflict: true });
+  } catch (e) {
+    live.thaw();
+    throw e;
+  }
 
   // start over on the new base
   ctx.host.close(r.session_id);
@@ -204,7 +215,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
   r.epoch = (r.epoch ?? 0) + 1;
   const fs = await ctx.host.open(r);
-  await applyTreeDiff(fs, store, fs.rootHandle(), H.record.tree, m.tree, r.owner);
+  await applyTreeDiff(fs, store, fs.root, H.record.tree, m.tree, r.owner);
 
   const conflicts: RebaseConflict[] = [];
   for (const c of m.conflicts) {
@@ -212,17 +223,17 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     const parts = c.path.split('/');
     if (c.session?.kind === 'file' && c.head?.kind === 'file') {
       const [sb, hb] = await Promise.all([store.getBlob(c.session.hash!), store.getBlob(c.head.hash!)]);
-      const dir = await walkDirs(fs, parts.slice(0, -1), r.owner, true);
+      const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
       if (isText(sb) && isText(hb)) {
-        await writeFile(fs, dir!, parts[parts.length - 1], conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash), c.session.mode, r.owner);
+        await writeFileIn(fs, dir!, parts[parts.length - 1], conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash), c.session.mode, r.owner);
         resolution = 'markers';
       } else {
-        await writeFile(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
+        await writeFileIn(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
         resolution = 'session';
       }
     } else if (c.session?.kind === 'file' && !c.head) {
-      const dir = await walkDirs(fs, parts.slice(0, -1), r.owner, true);
-      await writeFile(fs, dir!, parts[parts.length - 1], await store.getBlob(c.session.hash!), c.session.mode, r.owner);
+      const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
+      await writeFileIn(fs, dir!, parts[parts.length - 1], await store.getBlob(c.session.hash!), c.session.mode, r.owner);
       resolution = 'session';
     }
     conflicts.push({ ...c, resolution });

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
 import { ApiError } from './errors.js';
+import { writeFileDurable } from '../core/durable.js';
 
 /** How an open may claim the session: mine (already held here), use (also a never-held one),
  *  take (also a handed-off one), force (also one held elsewhere). */
@@ -27,7 +28,7 @@ export function nodeId(dataDir: string): string {
   const id = `${os.hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'node'}-${randomBytes(4).toString('hex')}`;
   try {
     fs.mkdirSync(dataDir, { recursive: true });
-    fs.writeFileSync(file, id + '\n', { flag: 'wx' });
+    writeFileDurable(file, id + '\n', 0o644);
     return id;
   } catch {
     return fs.readFileSync(file, 'utf8').trim(); // another process created it first

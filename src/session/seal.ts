@@ -1,19 +1,20 @@
-// Sealing: turn a session's live copy-on-write view into a content-addressed tree.
-//
-// Only what the session touched costs anything:
-//   - a directory whose listing was never loaded keeps its base tree hash (nothing below it can have changed:
-//     reaching a file means loading its directory's listing);
+// Sealing: turn a session's live copy-on-write state into a content-addressed tree, from the core's
+// snapshot() (core/snapshot.ts). Only what the session touched costs anything:
+//   - a directory whose listing was never loaded keeps its base tree hash;
 //   - a loaded directory is compared entry by entry with its base listing and written with updateDir
 //     (O(changed entries) new nodes), or keeps its hash when nothing in it changed;
 //   - a file whose data is local (written in the session) becomes a blob; other files keep their blob hash.
 // Inode numbers become TreeEntry.ino, so a landed tree keeps the fileids the mount showed.
-import { ROOT_INO, type SessionFs } from '../fs/session-fs.js';
-import type { Inode } from '../fs/inode.js';
-import { FileType } from '../fs/types.js';
-import { TYPE_KIND } from '../fs/inode.js';
+import type { SessionState } from '../core/session-state.js';
+import { FileType } from '../core/types.js';
+import { TYPE_KIND } from '../core/inode.js';
+import { contentKey, readContent, snapshot, type SnapshotDir, type SnapshotEntry } from '../core/snapshot.js';
 import { EMPTY_TREE, sha256Hex, type ObjectStore, type TreeEntry } from '../store/index.js';
 import type { SessionRecord } from './record.js';
-import { fsBaseOf } from './fs-base.js';
+import { recordTree } from './tree-doc.js';
+
+export type { TreeDoc } from './tree-doc.js';
+export { recordTree };
 
 export interface SealedTree {
   tree: string;
@@ -21,44 +22,33 @@ export interface SealedTree {
   nextIno: number;
 }
 
-/** sessions/<id>/tree.json: the session's tree, and the base (tree and head) it is measured against */
-export interface TreeDoc { base: string; base_head?: string; tree: string; nextIno: number; sealed_at: string }
-
-/** Blob hashes of local files, keyed by the state that produced them (so a second seal does not re-hash). */
-const blobMemo = new WeakMap<Inode, { key: string; hash: string }>();
-
-function stateKey(n: Inode): string {
-  return `${n.size}:${n.mtime.sec}.${n.mtime.nsec}:${n.ctime.sec}.${n.ctime.nsec}`;
-}
-
-/** The session's tree right now. Safe to run while the export serves clients: each listing is copied first. */
-export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tree: string; nextIno: number }): Promise<SealedTree> {
+/** The session's tree right now. Safe to run while the session serves clients: it seals a snapshot. */
+export async function sealSession(s: SessionState, store: ObjectStore, base: { tree: string; nextIno: number }): Promise<SealedTree> {
   let maxIno = base.nextIno - 1;
   const writes: Promise<unknown>[] = [];
-  let entryHook: (n: Inode) => void = () => {};
 
-  async function entryOf(name: string, n: Inode): Promise<TreeEntry> {
-    entryHook(n);
+  async function entryOf(e0: SnapshotEntry): Promise<TreeEntry> {
+    const n = e0.node;
     if (n.ino > maxIno) maxIno = n.ino;
     const kind = TYPE_KIND[n.type];
-    if (!kind) throw new Error(`cannot seal ${JSON.stringify(name)} (inode ${n.ino}): file type ${n.type} has no tree kind`);
-    const e: TreeEntry = { name, kind, mode: n.mode & 0o7777, ino: n.ino, size: 0, mtime: [n.mtime.sec, n.mtime.nsec] };
+    if (!kind) throw new Error(`cannot seal ${JSON.stringify(e0.name)} (inode ${n.ino}): file type ${n.type} has no tree kind`);
+    const e: TreeEntry = { name: e0.name, kind, mode: n.mode & 0o7777, ino: n.ino, size: 0, mtime: [n.mtime.sec, n.mtime.nsec] };
     // every name of a hard-linked inode records its link count, so the next session loads the right nlink
     if (n.type !== FileType.DIR && n.nlink > 1) e.links = n.nlink;
     switch (n.type) {
       case FileType.REG: {
         if (n.local) {
-          const key = stateKey(n);
-          const memo = blobMemo.get(n);
-          if (memo && memo.key === key) {
-            e.hash = memo.hash;
+          const key = contentKey(n);
+          const memo = s.sealedBlob(n.ino, key);
+          if (memo) {
+            e.hash = memo;
             e.size = n.size;
           } else {
-            const content = await fs.readAll(n);
+            const content = await readContent(s, n);
             // the hash now, the write in the background: directory nodes need only the hash, and
             // every write is awaited before sealSession returns (so before any head can name it)
             const hash = sha256Hex(content);
-            writes.push(store.putBlob(content).then(() => blobMemo.set(n, { key, hash })));
+            writes.push(store.putBlob(content).then(() => s.rememberSealedBlob(n.ino, key, hash)));
             e.hash = hash;
             e.size = content.length;
           }
@@ -71,7 +61,7 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
         break;
       }
       case FileType.DIR: {
-        const sub = await sealDir(n);
+        const sub = await sealDir(e0.dir!);
         e.hash = sub.hash;
         e.dirs = sub.dirs;
         break;
@@ -89,20 +79,10 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
     return e;
   }
 
-  async function sealDir(d: Inode): Promise<{ hash: string; dirs: number }> {
-    if (!d.dir) return { hash: d.tree ?? EMPTY_TREE, dirs: Math.max(0, d.nlink - 2) };
-    const slots = [...d.dir.entries()].map((s) => ({ name: s.name, ino: s.ino }));
+  async function sealDir(d: SnapshotDir): Promise<{ hash: string; dirs: number }> {
+    if (!d.entries) return { hash: d.tree ?? EMPTY_TREE, dirs: Math.max(0, d.nlink - 2) };
     const entries: TreeEntry[] = [];
-    await Promise.all(slots.map(async (s) => {
-      const n = fs.inodeByIno(s.ino);
-      if (!n) {
-        // removed while we looked: the name is gone from the listing too
-        if (d.dir?.get(s.name)?.ino !== s.ino) return;
-        // a name whose inode is missing must never vanish from the tree without a word
-        throw new Error(`cannot seal ${JSON.stringify(s.name)} in directory inode ${d.ino}: inode ${s.ino} is missing`);
-      }
-      entries.push(await entryOf(s.name, n));
-    }));
+    await Promise.all(d.entries.map(async (s0) => { entries.push(await entryOf(s0)); }));
     const dirs = entries.filter((e) => e.kind === 'dir').length;
     if (!d.tree) return { hash: await store.writeDir(entries), dirs };
     const baseList = await store.listDir(d.tree);
@@ -117,24 +97,7 @@ export async function sealSession(fs: SessionFs, store: ObjectStore, base: { tre
     return { hash: changes.size ? await store.updateDir(d.tree, changes) : d.tree, dirs };
   }
 
-  const reached = new Set<number>();
-  const seal = async () => {
-    reached.clear();
-    maxIno = base.nextIno - 1;
-    return sealDir(fs.rootInode());
-  };
-  entryHook = (n) => reached.add(n.ino);
-  let root = await seal();
-  // After a restart, a file changed earlier may sit in a directory whose listing is not loaded again yet
-  // (the checkpoint keeps changed inodes, not their parents' listings). Then load every listing once;
-  // from then on they stay loaded and sealing is O(touched) again.
-  // A changed hard-linked file may have names in listings not loaded either: every name must carry its
-  // content and link count, so then too.
-  const missed = fs.changedInodes().some((n) => n.ino !== ROOT_INO && (!reached.has(n.ino) || (n.type !== FileType.DIR && n.nlink > 1)));
-  if (missed) {
-    await fs.walk(() => {});
-    root = await seal();
-  }
+  const root = await sealDir(await snapshot(s));
   await Promise.all(writes);
   return { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
 }
@@ -147,15 +110,9 @@ export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
     (a.links ?? 1) === (b.links ?? 1) && (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) && (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0);
 }
 
-/** Write sessions/<id>/tree.json for a sealed tree. */
-export async function recordTree(store: ObjectStore, r: SessionRecord, sealed: SealedTree): Promise<void> {
-  const doc: TreeDoc = { base: r.base.tree, base_head: r.base.head, tree: sealed.tree, nextIno: sealed.nextIno, sealed_at: new Date().toISOString() };
-  await store.putJson(`sessions/${r.session_id}/tree.json`, doc);
-}
-
-/** Seal the open filesystem of r (from the tree it started from: see fs-base.ts). */
-export function sealOpen(fs: SessionFs, store: ObjectStore, r: SessionRecord): Promise<SealedTree> {
-  return sealSession(fs, store, fsBaseOf(fs, r));
+/** Seal the open state of a session (from the tree it started from: SessionState.start). */
+export function sealOpen(s: SessionState, store: ObjectStore): Promise<SealedTree> {
+  return sealSession(s, store, s.start);
 }
 
 /** Waits for queued uploads, if the backend queues them, so that a recorded tree is complete in the store. */
@@ -166,8 +123,8 @@ export async function drainUploads(store: ObjectStore): Promise<void> {
 }
 
 /** Seal and record sessions/<id>/tree.json. */
-export async function sealAndRecord(fs: SessionFs, store: ObjectStore, r: SessionRecord): Promise<SealedTree> {
-  const sealed = await sealOpen(fs, store, r);
+export async function sealAndRecord(s: SessionState, store: ObjectStore, r: SessionRecord): Promise<SealedTree> {
+  const sealed = await sealOpen(s, store);
   await drainUploads(store);
   await recordTree(store, r, sealed);
   return sealed;

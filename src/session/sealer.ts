@@ -1,20 +1,20 @@
 // The daemon's background sealer: keeps sessions/<id>/tree.json current, so that another daemon can take
 // a session over with little lost should this one die, and handoff has little left to do.
-// A session whose filesystem changed (SessionFs.generation moved) is sealed `delayMs` after its last
+// A session whose filesystem changed (SessionState.generation moved) is sealed `delayMs` after its last
 // change, at most once per `delayMs`, and at the latest 10 x `delayMs` after its first unsealed change
 // while changes keep coming. Idle sessions cost nothing but a counter read per tick.
 import type { Logger } from 'pino';
-import type { SessionFs } from '../fs/session-fs.js';
+import type { SessionState } from '../core/session-state.js';
 
 export interface SealerTarget {
   servedIds(): string[];
-  served(id: string): SessionFs | undefined;
+  served(id: string): SessionState | undefined;
 }
 
 interface State { gen: number; changedAt: number; dirtySince: number | null; sealedGen: number; sealedAt: number }
 
 export class BackgroundSealer {
-  private readonly state = new WeakMap<SessionFs, State>();
+  private readonly state = new WeakMap<SessionState, State>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;

@@ -17,7 +17,7 @@ import {
 } from './record.js';
 import { addEvent, abandonSession, ensureHeld, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
-import { readTreeDoc } from './fs-base.js';
+import { readTreeDoc } from './tree-doc.js';
 import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { describeChanges, diffText, diffTrees, sameContent, summarize } from './changes.js';
@@ -281,7 +281,7 @@ export class SessionService implements SessionApi {
       r.status = 'suspended';
       await this.save(r);
       const fs = this.o.host.served(id);
-      if (fs) fs.suspended = true; // its export is read-only from now on
+      if (fs) fs.suspended = true; // its export is read-only (ROFS) from now on
       return { session: sessionView(r) };
     });
   }

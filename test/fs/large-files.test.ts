@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { LocalBackend, ObjectStore, type ObjectBackend } from '../../src/store/index.js';
+import { readContent } from '../../src/core/snapshot.js';
 import { SessionFs } from '../../src/fs/session-fs.js';
 import { HandleCodec } from '../../src/fs/handles.js';
 import { FsError, NfsStatus, StableHow, type Cred } from '../../src/fs/types.js';
@@ -69,7 +70,7 @@ describe('large base files', () => {
     const { big, backend, store, sfs, look } = await setup(150);
     const file = await look('big.bin');
     const small = await look('small.txt');
-    const h = (await store.blobChunks((sfs.inodeByIno(file.attrs.fileid)!).blob!))!;
+    const h = (await store.blobChunks((sfs.state.get(file.attrs.fileid)!).blob!))!;
     expect(h.length).toBeGreaterThan(2);
     backend.shut();
     backend.gets = [];
@@ -113,14 +114,14 @@ describe('large base files', () => {
   it('copy-up of a chunked base file, then reads and readAll see the edit', async () => {
     const { big, sfs, look } = await setup(5000);
     const file = await look('big.bin');
-    const n = sfs.inodeByIno(file.attrs.fileid)!;
-    expect((await sfs.readAll(n)).equals(big)).toBe(true); // unchanged chunked blob, assembled
+    const n = sfs.state.get(file.attrs.fileid)!;
+    expect((await readContent(sfs.state, n)).equals(big)).toBe(true); // unchanged chunked blob, assembled
     const at = 7 * MiB + 3;
     await sfs.write(file.fh, at, Buffer.from('EDIT'), StableHow.FILE_SYNC, root);
     expect(n.local).toBe(true);
     const expected = Buffer.from(big);
     expected.write('EDIT', at);
-    expect((await sfs.readAll(n)).equals(expected)).toBe(true);
+    expect((await readContent(sfs.state, n)).equals(expected)).toBe(true);
     const r = await sfs.read(file.fh, at - 2, 8, root);
     expect(r.data.equals(expected.subarray(at - 2, at + 6))).toBe(true);
     r.release?.();

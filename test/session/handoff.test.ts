@@ -9,7 +9,7 @@ import { LocalBackend } from '../../src/store/local-backend.js';
 import { DirectHost } from '../../src/session/host.js';
 import { SessionService } from '../../src/session/service.js';
 import { BackgroundSealer } from '../../src/session/sealer.js';
-import type { SessionFs } from '../../src/fs/session-fs.js';
+import type { SessionState } from '../../src/core/session-state.js';
 import { makeProject, silent, tempDir } from './helpers.js';
 
 async function node(objects: string) {
@@ -70,7 +70,7 @@ describe('handoff between data dirs', () => {
 describe('background sealer', () => {
   it('seals a changed session after the delay, not while changes keep coming (up to 10 delays), never when idle', async () => {
     let t = 0;
-    const fs = { generation: 0, changedInodes: () => [] } as unknown as SessionFs & { generation: number };
+    const fs = { generation: 0, changedInodes: () => [] } as unknown as SessionState & { generation: number };
     const sealed: number[] = [];
     const s = new BackgroundSealer({
       target: { servedIds: () => ['x'], served: () => fs },

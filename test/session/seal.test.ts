@@ -6,6 +6,9 @@ import { Catalog } from '../../src/session/catalog.js';
 import { DirectHost } from '../../src/session/host.js';
 import { startSession } from '../../src/session/start.js';
 import { sealAndRecord, sealSession } from '../../src/session/seal.js';
+import { SessionFs } from '../../src/fs/session-fs.js';
+import { HandleCodec } from '../../src/fs/handles.js';
+import pino from 'pino';
 import { applyFiles } from '../../src/session/apply.js';
 import { files as parseFiles } from '../../src/session/input.js';
 import { describeChanges, diffTrees, summarize, INLINE_MAX } from '../../src/session/changes.js';
@@ -38,7 +41,9 @@ async function setup(files: Files) {
   const host = new DirectHost(catalog, dataDir, randomBytes(32));
   const fs = await host.open(r);
   const apply = (specs: unknown[]) => applyFiles(fs, r.owner, parseFiles(specs));
-  return { dataDir, backend, catalog, store, r, host, fs, apply, base: { tree, nextIno } };
+  // the NFS adapter over the same state, for changes made as a client would
+  const nfs = new SessionFs(fs, { fsid: 1n, handles: new HandleCodec(randomBytes(32)), log: pino({ level: 'silent' }) });
+  return { dataDir, backend, catalog, store, r, host, fs, nfs, apply, base: { tree, nextIno } };
 }
 
 const treePuts = (b: CountingBackend) => b.puts.filter((k) => k.includes('/trees/'));
@@ -85,7 +90,7 @@ describe('sealSession', () => {
     const sealed = await sealSession(t.fs, t.store, t.r.base);
     const mod = await lookupPath(t.store, sealed.tree, ['mod.txt']);
     expect(mod?.ino).toBe(before?.ino);
-    const fh = (await t.fs.lookup(t.fs.rootHandle(), 'mod.txt', ROOT)).node;
+    const fh = (await t.nfs.lookup(t.nfs.rootHandle(), 'mod.txt', ROOT)).node;
     expect(fh.attrs.fileid).toBe(mod?.ino);
     const created = await lookupPath(t.store, sealed.tree, ['new', 'deep', 'file.txt']);
     expect(created!.ino).toBeGreaterThanOrEqual(t.base.nextIno);
@@ -96,13 +101,13 @@ describe('sealSession', () => {
 
   it('reports renames, symlinks, empty directories, deletions and mode changes', async () => {
     const t = await setup({ 'old.txt': 'o\n', 'gone/x.txt': 'x\n', 'script.sh': 'echo\n' });
-    const root = t.fs.rootHandle();
-    await t.fs.rename(root, 'old.txt', root, 'renamed.txt', ROOT);
-    await t.fs.symlink(root, 'link', 'renamed.txt', {}, ROOT);
-    await t.fs.mkdir(root, 'empty', {}, ROOT);
+    const root = t.nfs.rootHandle();
+    await t.nfs.rename(root, 'old.txt', root, 'renamed.txt', ROOT);
+    await t.nfs.symlink(root, 'link', 'renamed.txt', {}, ROOT);
+    await t.nfs.mkdir(root, 'empty', {}, ROOT);
     await t.apply([{ path: 'gone', change_type: 'deleted' }]);
-    const sh = (await t.fs.lookup(root, 'script.sh', ROOT)).node.fh;
-    await t.fs.setattr(sh, { mode: 0o755 }, null, ROOT);
+    const sh = (await t.nfs.lookup(root, 'script.sh', ROOT)).node.fh;
+    await t.nfs.setattr(sh, { mode: 0o755 }, null, ROOT);
     const sealed = await sealAndRecord(t.fs, t.store, t.r);
     const changes = await diffTrees(t.store, t.base.tree, sealed.tree);
     expect(changes.map((c) => `${c.change_type} ${c.path}`)).toEqual([

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InodeState } from './inode.js';
-import { fdatasync, isMemoryFs } from './durable.js';
+import { fdatasync, isMemoryFs, SyncError, syncDir } from './durable.js';
 
 export type JournalRecord =
   | { t: 'i'; s: InodeState }                         // inode state
@@ -25,10 +25,14 @@ export class Journal {
   private pending: JournalRecord[] = [];
   /** where each inode's state record sits in `pending`: a later state replaces it */
   private stateAt = new Map<number, number>();
+  /** records drained but not yet written (a write failed, e.g. ENOSPC): written first next time */
+  private unwritten: Buffer | null = null;
   private waiters: (() => void)[] = [];
   private failures: ((e: Error) => void)[] = [];
   private scheduled = false;
   private syncing = false;
+  /** a failed fdatasync: nothing appended since can be trusted to reach the disk */
+  private broken: SyncError | null = null;
   bytes = 0;
 
   private readonly inline: boolean;
@@ -39,12 +43,23 @@ export class Journal {
 
   static journalPath(dir: string, gen: number): string { return path.join(dir, `journal.${gen}`); }
 
+  /** Opens the current generation for appending; a torn last record (a crash mid-write) is cut off first,
+   *  since replay stops at it and would lose whatever came after. A new file's name is made durable. */
   open(): void {
-    this.fd = fs.openSync(Journal.journalPath(this.dir, this.gen), 'a');
-    this.bytes = fs.fstatSync(this.fd).size;
+    const file = Journal.journalPath(this.dir, this.gen);
+    const existed = fs.existsSync(file);
+    this.fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    let size = fs.fstatSync(this.fd).size;
+    if (size > 0) {
+      const text = fs.readFileSync(file);
+      const end = text.lastIndexOf(0x0a) + 1;
+      if (end !== size) { fs.ftruncateSync(this.fd, end); size = end; }
+    }
+    this.bytes = size;
+    if (!existed) syncDir(this.dir);
   }
 
-  /** Queue a record; the promise resolves once it is on stable storage. */
+  /** Queue a record; Journal.sync() resolves once it is on stable storage. */
   append(rec: JournalRecord): void {
     if (rec.t === 'i') {
       // a full inode state supersedes an earlier one still queued (e.g. a directory
@@ -67,8 +82,10 @@ export class Journal {
     return Buffer.from(text);
   }
 
-  /** Resolves when everything appended so far is durable. */
+  /** Resolves when everything appended so far is durable; rejects with the I/O error otherwise
+   *  (SyncError for a failed fdatasync, which stays failed). */
   sync(): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.waiters.push(resolve);
       this.failures.push(reject);
@@ -82,41 +99,70 @@ export class Journal {
     setImmediate(() => this.flush());
   }
 
+  /** Writes the queued records at the end of the journal, all or nothing: a short or failed write is cut
+   *  off again and kept for the next attempt. Throws the write's error. */
+  private writePending(): void {
+    const more = this.drain();
+    if (more) this.unwritten = this.unwritten ? Buffer.concat([this.unwritten, more]) : more;
+    const buf = this.unwritten;
+    if (!buf) return;
+    if (this.fd < 0) this.open();
+    let done = 0;
+    try {
+      while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, this.bytes + done);
+    } catch (e) {
+      if (done > 0) try { fs.ftruncateSync(this.fd, this.bytes); } catch { /* replay stops at the torn record */ }
+      throw e;
+    }
+    this.bytes += buf.length;
+    this.unwritten = null;
+  }
+
+  /** Runs in setImmediate: never throws (an exception here would end the daemon). */
   private flush(): void {
     this.scheduled = false;
-    const buf = this.drain();
-    if (buf) {
-      fs.writeSync(this.fd, buf);
-      this.bytes += buf.length;
-    }
-    if (!this.waiters.length) return;
     const waiters = this.waiters, failures = this.failures;
+    const fail = (err: Error) => {
+      this.waiters = []; this.failures = [];
+      failures.forEach((f) => f(err));
+    };
+    if (this.broken) { fail(this.broken); return; }
+    try {
+      this.writePending();
+    } catch (e) {
+      fail(e as Error);
+      return;
+    }
+    if (!waiters.length) return;
     this.waiters = []; this.failures = [];
     this.syncing = true;
     fdatasync(this.fd, this.inline).then(
       () => waiters.forEach((w) => w()),
-      (err: Error) => failures.forEach((f) => f(err)),
+      (err: Error) => {
+        if (err instanceof SyncError) this.broken = err;
+        failures.forEach((f) => f(err));
+      },
     ).finally(() => {
       this.syncing = false;
       if (this.pending.length || this.waiters.length) this.schedule();
     });
   }
 
-  /** Write everything pending without waiting (used before a checkpoint or close). */
+  /** Write everything pending and sync it, synchronously (before a checkpoint or close). Throws. */
   flushNow(): void {
-    const buf = this.drain();
-    if (buf) {
-      fs.writeSync(this.fd, buf);
-      this.bytes += buf.length;
-    }
-    fs.fdatasyncSync(this.fd);
+    if (this.broken) throw this.broken;
+    this.writePending();
+    try { fs.fdatasyncSync(this.fd); } catch (e) { this.broken = new SyncError(e as Error); throw this.broken; }
   }
 
   close(): void {
     if (this.fd < 0) return;
-    this.flushNow();
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    try {
+      this.flushNow();
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
   }
 
   static read(dir: string, gen: number): JournalRecord[] {
@@ -134,26 +180,33 @@ export class Journal {
     try { return JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')); } catch { return null; }
   }
 
-  /** Atomically replace the checkpoint, then start a fresh journal generation. */
+  /** Atomically replace the checkpoint, then start a fresh journal generation. Throws (and leaves the
+   *  journal as it was) when the checkpoint cannot be written, e.g. on a full disk. */
   checkpoint(cp: Checkpoint): void {
     this.flushNow();
     const file = path.join(this.dir, 'checkpoint.json');
     const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    fs.writeSync(fd, JSON.stringify(cp));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
+    try {
+      const fd = fs.openSync(tmp, 'w', 0o600);
+      try {
+        const data = Buffer.from(JSON.stringify(cp));
+        let done = 0;
+        while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, done);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     fs.renameSync(tmp, file);
     syncDir(this.dir);
     const old = this.gen;
     fs.closeSync(this.fd);
+    this.fd = -1;
     this.gen = cp.gen;
     this.open();
     fs.rmSync(Journal.journalPath(this.dir, old), { force: true });
   }
-}
-
-export function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
 }

@@ -3,18 +3,20 @@
 // microseconds, far less than a thread-pool round trip.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fdatasync, isMemoryFs } from './durable.js';
+import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../rpc/buffer-pool.js';
 
 const MAX_OPEN = 256;
 
 export class DataFiles {
   private fds = new Map<number, number>();
+  /** a data file was created since the directory was last fsynced */
+  private dirDirty = false;
 
   private readonly inline: boolean;
 
   constructor(private readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir);
     this.inline = isMemoryFs(dir);
   }
 
@@ -32,7 +34,13 @@ export class DataFiles {
       this.fds.delete(oldIno);
       fs.closeSync(oldFd);
     }
-    fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+      this.dirDirty = true; // its name is durable once the directory is synced (see sync)
+    }
     this.fds.set(ino, fd);
     return fd;
   }
@@ -69,8 +77,13 @@ export class DataFiles {
     try { return fs.statSync(this.pathOf(ino)).size; } catch { return 0; }
   }
 
-  sync(ino: number): Promise<void> {
-    return fdatasync(this.fd(ino), this.inline);
+  /** The file's data and size on stable storage, and its name when it is new. */
+  async sync(ino: number): Promise<void> {
+    await fdatasync(this.fd(ino), this.inline);
+    if (this.dirDirty) {
+      this.dirDirty = false;
+      try { syncDir(this.dir); } catch (e) { this.dirDirty = true; throw e; }
+    }
   }
 
   remove(ino: number): void {

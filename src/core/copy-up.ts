@@ -1,0 +1,48 @@
+// Copy-up: the first change to a base file copies its content into the session's data files,
+// chunk by chunk for a chunked blob. Concurrent changes of one file share one copy.
+import { FsError, NfsStatus } from './types.js';
+import type { Inode } from './inode.js';
+import type { SessionState } from './session-state.js';
+
+export class CopyUp {
+  private readonly copying = new Map<number, Promise<void>>();
+
+  constructor(private readonly s: SessionState) {}
+
+  /** Makes n's content local (no-op when it is). */
+  async makeLocal(n: Inode): Promise<void> {
+    if (n.local) return;
+    let p = this.copying.get(n.ino);
+    if (!p) {
+      p = this.copy(n).finally(() => this.copying.delete(n.ino));
+      this.copying.set(n.ino, p);
+    }
+    await p;
+  }
+
+  private async copy(n: Inode): Promise<void> {
+    const { source } = this.s;
+    const data = this.s.data;
+    const hash = n.blob;
+    const chunks = hash ? await source.blobChunks(hash, n.size) : null;
+    if (!hash || !chunks) {
+      const content = hash ? await source.getBlob(hash) : undefined;
+      if (n.local) return;
+      data.create(n.ino, content);
+    } else {
+      let off = 0;
+      for (const c of chunks) {
+        const part = await source.readBlob(hash, off, c.length);
+        if (n.local) return; // truncated to zero meanwhile: the data file is no longer ours to fill
+        if (part.length !== c.length) throw new FsError(NfsStatus.IO, `short read of blob ${hash}`);
+        if (off === 0) data.create(n.ino);
+        data.write(n.ino, off, part);
+        off += part.length;
+      }
+    }
+    // durable before any journal record can say the content is local
+    await this.s.syncData(n.ino);
+    n.local = true;
+    n.blob = null;
+  }
+}

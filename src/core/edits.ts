@@ -1,0 +1,236 @@
+// The changes a session's state supports, on inodes: no permissions, no handles (the NFS adapter and
+// path-edits.ts check those first). Each one journals what it did and returns once that is durable;
+// each returns the "before" attributes of what it changed, taken at the moment of the change, for wcc.
+// Callers run them inside SessionState.mutate().
+import { FileType, FsError, NfsStatus, StableHow, type SetAttrs, type WccAttr } from './types.js';
+import { Directory } from './directory.js';
+import type { Inode } from './inode.js';
+import { MAX_FILE_SIZE, ROOT_INO, type NewAttrs, type SessionState } from './session-state.js';
+import { now } from './time.js';
+
+async function created(s: SessionState, d: Inode, n: Inode): Promise<void> {
+  s.logInode(n);
+  s.touch(d);
+  await s.durable();
+}
+
+function mustBeNew(dir: Directory, name: string): void {
+  if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+}
+
+/** A new regular file (of `size` zero bytes when given). */
+export async function createFile(s: SessionState, d: Inode, dir: Directory, name: string,
+  a: NewAttrs & { size?: number; verf?: string }): Promise<{ n: Inode; before: WccAttr }> {
+  mustBeNew(dir, name);
+  if (a.size !== undefined && a.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
+  const before = d.wcc();
+  const n = s.newInode(FileType.REG, a);
+  if (a.verf !== undefined) n.verf = a.verf;
+  if (a.size) {
+    s.data.create(n.ino);
+    s.data.truncate(n.ino, a.size);
+    await s.syncData(n.ino); // recovery takes a local file's size from its data file
+    n.local = true; n.size = a.size;
+  }
+  s.addEntry(dir, d, name, n);
+  await created(s, d, n);
+  return { n, before };
+}
+
+export async function makeDir(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs): Promise<{ n: Inode; before: WccAttr }> {
+  mustBeNew(dir, name);
+  const before = d.wcc();
+  const n = s.newInode(FileType.DIR, a);
+  n.nlink = 2; n.size = 4096; n.parent = d.ino; n.dir = new Directory();
+  s.addEntry(dir, d, name, n);
+  d.nlink++;
+  await created(s, d, n);
+  return { n, before };
+}
+
+export async function makeSymlink(s: SessionState, d: Inode, dir: Directory, name: string, target: string, a: NewAttrs): Promise<{ n: Inode; before: WccAttr }> {
+  if (target.length === 0) throw new FsError(NfsStatus.INVAL);
+  mustBeNew(dir, name);
+  const before = d.wcc();
+  const n = s.newInode(FileType.LNK, a);
+  n.target = target; n.size = Buffer.byteLength(target);
+  s.addEntry(dir, d, name, n);
+  await created(s, d, n);
+  return { n, before };
+}
+
+/** A FIFO, socket or device node (rdev: [major, minor] of a CHR or BLK; stored in the tree like any entry). */
+export async function makeNode(s: SessionState, d: Inode, dir: Directory, name: string, type: FileType, a: NewAttrs,
+  rdev: [number, number] = [0, 0]): Promise<{ n: Inode; before: WccAttr }> {
+  const device = type === FileType.CHR || type === FileType.BLK;
+  if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
+  mustBeNew(dir, name);
+  const before = d.wcc();
+  const n = s.newInode(type, a);
+  if (device) n.rdev = [rdev[0] >>> 0, rdev[1] >>> 0];
+  s.addEntry(dir, d, name, n);
+  await created(s, d, n);
+  return { n, before };
+}
+
+/** Remove a name that is not a directory. */
+export async function unlink(s: SessionState, d: Inode, dir: Directory, name: string): Promise<WccAttr> {
+  const slot = dir.get(name);
+  if (!slot) throw new FsError(NfsStatus.NOENT);
+  const n = s.child(slot);
+  if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+  const before = d.wcc();
+  s.removeEntry(dir, d, name);
+  s.dropLink(n);
+  s.touch(d);
+  await s.durable();
+  return before;
+}
+
+/** Remove an empty directory. */
+export async function removeDir(s: SessionState, d: Inode, dir: Directory, name: string): Promise<WccAttr> {
+  const slot = dir.get(name);
+  if (!slot) throw new FsError(NfsStatus.NOENT);
+  const n = s.child(slot);
+  if (n.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
+  const sub = await s.listing(n);
+  if (dir.get(name) !== slot) throw new FsError(NfsStatus.NOENT); // changed while loading
+  if (sub.size > 0) throw new FsError(NfsStatus.NOTEMPTY);
+  const before = d.wcc();
+  s.removeEntry(dir, d, name);
+  s.dropLink(n);
+  d.nlink--;
+  s.touch(d);
+  await s.durable();
+  return before;
+}
+
+/** Load what rename needs before it changes anything (the listing of a directory it replaces). */
+export async function prepareRename(s: SessionState, tdir: Directory, toName: string): Promise<void> {
+  const target = tdir.get(toName);
+  if (!target) return;
+  const t = s.child(target);
+  if (t.type === FileType.DIR) await s.listing(t);
+}
+
+/** Rename (RFC 1813 3.3.14 semantics); prepareRename first. */
+export async function rename(s: SessionState, fd: Inode, fdir: Directory, fromName: string, td: Inode, tdir: Directory, toName: string): Promise<{ from: WccAttr; to: WccAttr }> {
+  const slot = fdir.get(fromName);
+  if (!slot) throw new FsError(NfsStatus.NOENT);
+  const n = s.child(slot);
+  const out = { from: fd.wcc(), to: td.wcc() };
+  if (fd === td && fromName === toName) return out;
+  if (n.type === FileType.DIR) {
+    // a directory cannot move into its own subtree
+    for (let p = td; ; p = s.parentOf(p)) {
+      if (p === n) throw new FsError(NfsStatus.INVAL);
+      if (p.ino === ROOT_INO) break;
+    }
+  }
+  const ts = tdir.get(toName);
+  if (ts) {
+    const t = s.child(ts);
+    if (t === n) return out; // two links to one file: nothing to do (POSIX)
+    if (n.type === FileType.DIR && t.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
+    if (n.type !== FileType.DIR && t.type === FileType.DIR) throw new FsError(NfsStatus.EXIST);
+    if (t.type === FileType.DIR) {
+      if (!t.dir) throw new FsError(NfsStatus.JUKEBOX); // listing changed under us; the client retries
+      if (t.dir.size > 0) throw new FsError(NfsStatus.NOTEMPTY);
+      td.nlink--;
+    }
+    s.removeEntry(tdir, td, toName);
+    s.dropLink(t);
+  }
+  s.removeEntry(fdir, fd, fromName);
+  s.addEntry(tdir, td, toName, n);
+  if (n.type === FileType.DIR && fd !== td) { n.parent = td.ino; fd.nlink--; td.nlink++; }
+  n.ctime = now();
+  s.logInode(n);
+  s.touch(fd);
+  if (td !== fd) s.touch(td);
+  await s.durable();
+  return out;
+}
+
+/** A new name for a file. */
+export async function link(s: SessionState, n: Inode, d: Inode, dir: Directory, name: string): Promise<WccAttr> {
+  if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+  mustBeNew(dir, name);
+  if (!s.inodes.has(n.ino)) throw new FsError(NfsStatus.STALE);
+  const before = d.wcc();
+  s.addEntry(dir, d, name, n);
+  n.nlink++;
+  n.ctime = now();
+  s.logInode(n);
+  s.touch(d);
+  await s.durable();
+  return before;
+}
+
+/** Change attributes; a size change copies a base file up first (except a truncate to zero). */
+export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): Promise<WccAttr> {
+  if (set.size !== undefined) {
+    if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+    if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
+    if (set.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
+  }
+  if (set.size !== undefined && set.size !== n.size && !(!n.local && set.size === 0)) await s.copyUp.makeLocal(n);
+  const before = n.wcc();
+  const t = now();
+  if (set.size !== undefined && set.size !== n.size) {
+    if (!n.local) { s.data.create(n.ino); n.local = true; n.blob = null; }
+    s.data.truncate(n.ino, set.size);
+    await s.syncData(n.ino); // recovery takes a local file's size from its data file
+    n.size = set.size;
+    n.mtime = t;
+  } else if (set.size !== undefined) {
+    n.mtime = t; // a truncate to the same size still counts as a change (POSIX)
+  }
+  if (set.mode !== undefined) n.mode = set.mode & 0o7777;
+  if (set.uid !== undefined) n.uid = set.uid;
+  if (set.gid !== undefined) n.gid = set.gid;
+  if (set.atime) n.atime = set.atime === 'server' ? t : set.atime;
+  if (set.mtime) n.mtime = set.mtime === 'server' ? t : set.mtime;
+  n.ctime = t;
+  s.logInode(n);
+  await s.durable();
+  return before;
+}
+
+/** Write data; UNSTABLE data is made durable by commitData (RFC 1813 3.3.7). */
+export async function writeData(s: SessionState, n: Inode, offset: number, buf: Buffer, stable: StableHow): Promise<{ before: WccAttr; committed: StableHow }> {
+  if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+  if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
+  if (offset + buf.length > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
+  const before = n.wcc();
+  if (!n.local) await s.copyUp.makeLocal(n);
+  s.data.write(n.ino, offset, buf);
+  if (offset + buf.length > n.size) n.size = offset + buf.length;
+  n.mtime = n.ctime = now();
+  s.generation++;
+  n.dirty = true;
+  n.changed();
+  if (stable === StableHow.UNSTABLE) {
+    n.unstable = true;
+    s.unstable.add(n);
+    return { before, committed: StableHow.UNSTABLE };
+  }
+  // data and metadata on stable storage before replying
+  await s.syncData(n.ino);
+  s.logInode(n);
+  await s.durable();
+  return { before, committed: StableHow.FILE_SYNC };
+}
+
+/** Make a file's UNSTABLE writes durable (RFC 1813 3.3.21). */
+export async function commitData(s: SessionState, n: Inode): Promise<WccAttr> {
+  const before = n.wcc();
+  if (n.unstable) {
+    n.unstable = false;
+    s.unstable.delete(n);
+    if (n.local) await s.syncData(n.ino);
+    s.logInode(n);
+  }
+  await s.durable();
+  return before;
+}

@@ -1,0 +1,358 @@
+// The copy-on-write state of one session: its base tree (immutable, content-addressed) plus the session's
+// own changes, kept in a journal and local data files. It knows nothing of NFS: the adapter in src/fs/
+// (SessionFs) adds handles, permissions and wcc over it; sealing reads it through snapshot();
+// the API edits it by path (path-edits.ts).
+//
+// Pieces: recovery.ts (checkpoint + journal replay), copy-up.ts (base file -> local data file),
+// edits.ts (the changes), snapshot.ts (what sealing sees). Every change runs inside mutate(), which
+// refuses changes while the session is frozen or read-only and counts the changes in flight.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { FileType, FsError, NfsStatus, type NfsTime } from './types.js';
+import { Inode } from './inode.js';
+import { Directory, type Slot } from './directory.js';
+import { Journal } from './journal.js';
+import { DataFiles } from './data-files.js';
+import { CopyUp } from './copy-up.js';
+import { recover, writeCheckpoint } from './recovery.js';
+import { fsErrorOf, isNoSpace, mkdirDurable, SyncError } from './durable.js';
+import { now } from './time.js';
+import type { ContentSource } from './content-source.js';
+
+export const ROOT_INO = 1;
+export const MAX_FILE_SIZE = 2 ** 40;
+const CHECKPOINT_BYTES = 32 * 1024 * 1024;
+/** Below this much free space in the data directory the session takes no changes (NOSPC). */
+const MIN_FREE_BYTES = 1024 * 1024;
+const SPACE_RECHECK_MS = 1000;
+
+/** The tree a session's state starts from (its base, or the tree it was handed off with). */
+export interface StartTree { tree: string; nextIno: number }
+
+export interface SessionStateOptions {
+  /** the session's local directory (journal, checkpoint, data files) */
+  dir: string;
+  source: ContentSource;
+  base: StartTree & { time: NfsTime };
+  owner: { uid: number; gid: number };
+  /** 8-byte write verifier (RFC 1813 3.3.7); replaced when uncommitted data may have been lost */
+  writeVerifier: Buffer;
+  log: Logger;
+  readOnly?: boolean;
+}
+
+/** Attributes of a new object. */
+export interface NewAttrs { mode: number; uid: number; gid: number }
+
+export class SessionState {
+  /** core-internal: the inode table (base objects appear as their directories are listed) */
+  readonly inodes = new Map<number, Inode>();
+  nextIno: number;
+  readonly journal: Journal;
+  readonly data: DataFiles;
+  readonly root: Inode;
+  readonly start: StartTree;
+  readonly copyUp: CopyUp;
+  /** Bumped on every change: the daemon's background sealer skips sessions whose count stands still. */
+  generation = 0;
+  /** files written UNSTABLE since their last COMMIT */
+  readonly unstable = new Set<Inode>();
+  private fullyLoaded: Promise<void> | null = null;
+  private closed = false;
+  private frozen = false;
+  private inflight = 0;
+  private idle: (() => void)[] = [];
+  private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
+  writeVerifier: Buffer;
+  /** an fsync failed: the session is read-only from then on (see durable.ts) */
+  failed: Error | null = null;
+  /** the disk was full at the last look: changes get NOSPC until space is found again */
+  private noSpaceSince: number | null = null;
+  private spaceCheckedAt = 0;
+
+  private constructor(readonly o: SessionStateOptions) {
+    this.start = { tree: o.base.tree, nextIno: o.base.nextIno };
+    this.nextIno = o.base.nextIno;
+    this.writeVerifier = o.writeVerifier;
+    this.data = new DataFiles(path.join(o.dir, 'files'));
+    this.journal = new Journal(o.dir, 0);
+    this.copyUp = new CopyUp(this);
+    const r = new Inode();
+    const t = o.base.time;
+    Object.assign(r, {
+      ino: ROOT_INO, type: FileType.DIR, mode: 0o755, uid: o.owner.uid, gid: o.owner.gid,
+      nlink: 2, size: 4096, atime: t, mtime: t, ctime: t, parent: ROOT_INO, tree: o.base.tree,
+    });
+    this.root = r;
+    this.inodes.set(ROOT_INO, r);
+  }
+
+  /** Open a session's state, replaying its checkpoint and journal. */
+  static async open(o: SessionStateOptions): Promise<SessionState> {
+    mkdirDurable(o.dir);
+    const s = new SessionState(o);
+    if (!s.hasSpace()) {
+      s.noSpaceSince = Date.now();
+      o.log.warn({ dir: o.dir }, 'no space left in the data directory: the session is read-only until there is');
+    }
+    await recover(s);
+    return s;
+  }
+
+  get log(): Logger { return this.o.log; }
+  get source(): ContentSource { return this.o.source; }
+  get owner(): { uid: number; gid: number } { return this.o.owner; }
+  get readOnly(): boolean { return !!this.o.readOnly || this.failed !== null || this.suspended; }
+
+  /** A suspended session is read-only (ROFS) until it is resumed (session/service.ts). */
+  suspended = false;
+
+  /** Make everything durable and release files (clean shutdown). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const n of this.unstable) this.journal.append({ t: 'i', s: n.state() });
+    this.tryCheckpoint();
+    try { this.journal.close(); } catch (e) { this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close'); }
+    this.data.close();
+  }
+
+  /** Checkpoint now; on failure (a full disk) the journal stays as it is, which recovery reads as well. */
+  tryCheckpoint(): void {
+    try {
+      writeCheckpoint(this);
+    } catch (e) {
+      if (e instanceof SyncError) this.fail(e);
+      this.o.log.warn({ err: (e as Error).message, dir: this.o.dir }, 'checkpoint not written');
+    }
+  }
+
+  // ---------------------------------------------------------------- I/O failures
+
+  /** A failed fsync: nothing unsynced can be trusted. The session goes read-only and the write verifier
+   *  changes, so clients resend what they have not committed (RFC 1813 3.3.7) once it is writable again. */
+  fail(e: Error): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.writeVerifier = randomBytes(8);
+    this.o.log.error({ err: e, dir: this.o.dir }, 'fsync failed: the session is read-only from now on');
+  }
+
+  private hasSpace(): boolean {
+    try {
+      const st = fs.statfsSync(this.o.dir);
+      return st.bavail * st.bsize >= MIN_FREE_BYTES;
+    } catch {
+      return true;
+    }
+  }
+
+  /** The error to answer for an I/O failure: fsync failures make the session read-only; ENOSPC and
+   *  EDQUOT refuse changes until space is found again. */
+  ioError(e: unknown): unknown {
+    if (e instanceof SyncError) this.fail(e);
+    if (isNoSpace(e)) { this.noSpaceSince ??= Date.now(); this.spaceCheckedAt = Date.now(); }
+    return fsErrorOf(e) ?? e;
+  }
+
+  async syncData(ino: number): Promise<void> {
+    try { await this.data.sync(ino); } catch (e) { throw this.ioError(e); }
+  }
+
+  // ---------------------------------------------------------------- inodes and listings
+
+  get(ino: number): Inode | undefined { return this.inodes.get(ino); }
+
+  /** An inode by number; after a restart, unchanged objects are found again by walking the tree once. */
+  async find(ino: number): Promise<Inode | null> {
+    const hit = this.inodes.get(ino);
+    if (hit) return hit;
+    await this.loadAll();
+    return this.inodes.get(ino) ?? null;
+  }
+
+  /** Load every directory listing (once). */
+  loadAll(): Promise<void> {
+    if (!this.fullyLoaded) {
+      this.fullyLoaded = (async () => {
+        const queue = [this.root];
+        while (queue.length) {
+          const d = queue.pop()!;
+          const dir = await this.listing(d);
+          for (const s of dir.entries()) {
+            const c = this.inodes.get(s.ino);
+            if (c?.type === FileType.DIR && c !== d) queue.push(c);
+          }
+        }
+      })();
+      this.fullyLoaded.catch(() => { this.fullyLoaded = null; });
+    }
+    return this.fullyLoaded;
+  }
+
+  /** A directory's listing: loaded from its base tree on first use. */
+  async listing(d: Inode): Promise<Directory> {
+    if (d.dir) return d.dir;
+    if (d.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
+    const dir = new Directory();
+    if (d.tree) {
+      const entries = await this.o.source.listDir(d.tree);
+      if (d.dir) return d.dir; // loaded concurrently
+      let subdirs = 0;
+      entries.forEach((e, i) => {
+        dir.add(e.name, e.ino, i + 1);
+        if (!this.inodes.has(e.ino)) this.inodes.set(e.ino, Inode.fromEntry(e, d.ino, this.o.owner.uid, this.o.owner.gid));
+        if (e.kind === 'dir') subdirs++;
+      });
+      if (!d.dirty) { d.nlink = 2 + subdirs; d.changed(); }
+    }
+    d.dir = dir;
+    return dir;
+  }
+
+  /** Create inodes for entries of a recovered listing that are unchanged from the base. */
+  async materialize(d: Inode, dir: Directory): Promise<void> {
+    let missing = false;
+    for (const s of dir.entries()) if (!this.inodes.has(s.ino)) { missing = true; break; }
+    if (!missing || !d.tree) return;
+    for (const e of await this.o.source.listDir(d.tree)) {
+      const s = dir.get(e.name);
+      if (s && s.ino === e.ino && !this.inodes.has(e.ino)) {
+        this.inodes.set(e.ino, Inode.fromEntry(e, d.ino, this.o.owner.uid, this.o.owner.gid));
+      }
+    }
+  }
+
+  child(s: Slot): Inode {
+    const n = this.inodes.get(s.ino);
+    if (!n) throw new FsError(NfsStatus.IO, `inode ${s.ino} missing`);
+    return n;
+  }
+
+  parentOf(d: Inode): Inode { return this.inodes.get(d.parent) ?? this.root; }
+
+  /** The entry `name` of directory d, or null. */
+  async lookup(d: Inode, name: string): Promise<Inode | null> {
+    const s = (await this.listing(d)).get(name);
+    return s ? this.child(s) : null;
+  }
+
+  // ---------------------------------------------------------------- freeze and changes in flight
+
+  /** Changes are refused with ROFS from now on (a landing, rebase or handoff is sealing); resolves once the
+   *  changes already past their check (a WRITE waiting on copy-up, an RMDIR on its listing) have finished. */
+  async freeze(): Promise<void> {
+    this.frozen = true;
+    await this.drained();
+  }
+
+  thaw(): void { this.frozen = false; }
+
+  /** Resolves once no change is in flight. */
+  drained(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((res) => this.idle.push(res));
+  }
+
+  /** Throws ROFS unless changes are allowed now. */
+  writable(): void {
+    if (this.o.readOnly || this.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
+    if (this.noSpaceSince !== null) {
+      const t = Date.now();
+      if (t - this.spaceCheckedAt < SPACE_RECHECK_MS) throw new FsError(NfsStatus.NOSPC);
+      this.spaceCheckedAt = t;
+      if (!this.hasSpace()) throw new FsError(NfsStatus.NOSPC);
+      this.o.log.info({ dir: this.o.dir }, 'space in the data directory again: the session takes changes');
+      this.noSpaceSince = null;
+    }
+  }
+
+  /** Runs one change: refused while frozen or read-only, counted while in flight. */
+  async mutate<T>(fn: () => Promise<T>): Promise<T> {
+    this.writable();
+    this.inflight++;
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.ioError(e);
+    } finally {
+      if (--this.inflight === 0 && this.idle.length) {
+        const w = this.idle;
+        this.idle = [];
+        for (const f of w) f();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- change helpers (used by edits.ts)
+
+  /** Journal an inode's new state. */
+  logInode(n: Inode): void {
+    this.generation++;
+    n.dirty = true;
+    n.changed();
+    this.journal.append({ t: 'i', s: n.state() });
+  }
+
+  touch(d: Inode): void {
+    d.mtime = d.ctime = now();
+    this.logInode(d);
+  }
+
+  /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). */
+  async durable(): Promise<void> {
+    try { await this.journal.sync(); } catch (e) { throw this.ioError(e); }
+    if (this.journal.bytes > CHECKPOINT_BYTES) this.tryCheckpoint();
+  }
+
+  newInode(type: FileType, a: NewAttrs): Inode {
+    const n = new Inode();
+    const t = now();
+    Object.assign(n, {
+      ino: this.nextIno++, type, mode: a.mode & 0o7777, uid: a.uid, gid: a.gid, nlink: 1, size: 0,
+      atime: t, mtime: t, ctime: t,
+    });
+    this.inodes.set(n.ino, n);
+    return n;
+  }
+
+  addEntry(dir: Directory, d: Inode, name: string, n: Inode): void {
+    const slot = dir.add(name, n.ino);
+    this.journal.append({ t: 'a', d: d.ino, n: name, i: n.ino, q: slot.seq });
+  }
+
+  removeEntry(dir: Directory, d: Inode, name: string): void {
+    dir.remove(name);
+    this.journal.append({ t: 'r', d: d.ino, n: name });
+  }
+
+  /** Drop one link to an inode; free it (and its data) at zero. */
+  dropLink(n: Inode): void {
+    n.nlink -= n.type === FileType.DIR ? n.nlink : 1;
+    if (n.nlink > 0) { n.ctime = now(); this.logInode(n); return; }
+    this.inodes.delete(n.ino);
+    this.unstable.delete(n);
+    this.sealedBlobs.delete(n.ino);
+    if (n.local) this.data.remove(n.ino);
+    this.journal.append({ t: 'g', i: n.ino });
+  }
+
+  // ---------------------------------------------------------------- for sealing
+
+  /** Inodes that differ from the base. O(inodes in memory). */
+  changedInodes(): Inode[] {
+    const out: Inode[] = [];
+    for (const n of this.inodes.values()) if (n.dirty) out.push(n);
+    return out;
+  }
+
+  /** The blob hash sealing made of a local file's content in the state `key`, if it still is. */
+  sealedBlob(ino: number, key: string): string | undefined {
+    const m = this.sealedBlobs.get(ino);
+    return m && m.key === key ? m.hash : undefined;
+  }
+
+  rememberSealedBlob(ino: number, key: string, hash: string): void { this.sealedBlobs.set(ino, { key, hash }); }
+}
