@@ -116,6 +116,25 @@ describe('item 4: hard links survive landing', () => {
   });
 });
 
+describe('item 4: hard links through a three-way merge', () => {
+  it('a link made while another session landed first keeps one inode in the merged head', async () => {
+    const sA = await mountNew('link, lands second');
+    const sB = await mountNew('lands first');
+    const keep = await look(sA.root, 'keep.txt');
+    expect((await c.link(keep.fh, sA.root, 'keep-link.txt')).attrs).toMatchObject({ nlink: 2 });
+    expect((await c.create(sB.root, 'other.txt', { kind: 'unchecked', attrs: { mode: 0o644 } })).status).toBe(NfsStatus.OK);
+    await t.api.land(sB.id);
+    await t.api.land(sA.id); // merged with the head sB made
+
+    const s3 = await mountNew('after merge');
+    const [k, l] = [await look(s3.root, 'keep.txt'), await look(s3.root, 'keep-link.txt')];
+    expect(l.attrs.fileid).toBe(k.attrs.fileid);
+    expect(k.attrs.nlink).toBe(2);
+    expect(await text(l.fh)).toBe('keep\n');
+    await look(s3.root, 'other.txt');
+  });
+});
+
 describe('section 4: device nodes, fifos and sockets are stored in the tree', () => {
   it('MKNOD of chr, blk, fifo and sock: attributes and rdev survive landing', async () => {
     const s1 = await mountNew('nodes');
