@@ -69,7 +69,17 @@ export class DataFiles {
     return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
   }
 
-  readAll(ino: number): Buffer { return fs.readFileSync(this.pathOf(ino)); }
+  /** Reads up to len bytes at offset into buf; bytes past the end of the file read as zeros (a sparse tail). */
+  readAt(ino: number, buf: Buffer, len: number, offset: number): number {
+    const fd = this.fd(ino);
+    let got = 0;
+    while (got < len) {
+      const n = fs.readSync(fd, buf, got, len - got, offset + got);
+      if (n === 0) { buf.fill(0, got, len); return len; }
+      got += n;
+    }
+    return got;
+  }
 
   truncate(ino: number, size: number): void { fs.ftruncateSync(this.fd(ino), size); }
 

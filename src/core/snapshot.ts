@@ -59,9 +59,18 @@ export function contentKey(n: InodeState): string {
   return `${n.size}:${n.mtime.sec}.${n.mtime.nsec}:${n.ctime.sec}.${n.ctime.nsec}`;
 }
 
-/** A file's whole content. */
+/** A local file's bytes [offset, offset + len) into buf (for sealing: see ObjectStore.putBlobFrom). */
+export function readLocal(s: SessionState, n: InodeState, buf: Buffer, len: number, offset: number): number {
+  return s.data.readAt(n.ino, buf, len, offset);
+}
+
+/** A file's whole content (small files and tests; sealing streams with readLocal). */
 export async function readContent(s: SessionState, n: InodeState): Promise<Buffer> {
-  if (n.local) return s.data.readAll(n.ino);
+  if (n.local) {
+    const buf = Buffer.alloc(n.size);
+    readLocal(s, n, buf, n.size, 0);
+    return buf;
+  }
   if (n.blob) return s.source.getBlob(n.blob);
   return Buffer.alloc(0);
 }

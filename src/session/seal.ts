@@ -8,8 +8,9 @@
 import type { SessionState } from '../core/session-state.js';
 import { FileType } from '../core/types.js';
 import { TYPE_KIND } from '../core/inode.js';
-import { contentKey, readContent, snapshot, type SnapshotDir, type SnapshotEntry } from '../core/snapshot.js';
-import { EMPTY_TREE, sha256Hex, type ObjectStore, type TreeEntry } from '../store/index.js';
+import { contentKey, readLocal, snapshot, type SnapshotDir, type SnapshotEntry } from '../core/snapshot.js';
+import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
+import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { recordTree } from './tree-doc.js';
 
@@ -25,7 +26,8 @@ export interface SealedTree {
 /** The session's tree right now. Safe to run while the session serves clients: it seals a snapshot. */
 export async function sealSession(s: SessionState, store: ObjectStore, base: { tree: string; nextIno: number }): Promise<SealedTree> {
   let maxIno = base.nextIno - 1;
-  const writes: Promise<unknown>[] = [];
+  // files are read and stored a few at a time, each streamed through the chunker: memory stays bounded
+  const files = new Limiter(4);
 
   async function entryOf(e0: SnapshotEntry): Promise<TreeEntry> {
     const n = e0.node;
@@ -44,13 +46,11 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
             e.hash = memo;
             e.size = n.size;
           } else {
-            const content = await readContent(s, n);
-            // the hash now, the write in the background: directory nodes need only the hash, and
-            // every write is awaited before sealSession returns (so before any head can name it)
-            const hash = sha256Hex(content);
-            writes.push(store.putBlob(content).then(() => s.rememberSealedBlob(n.ino, key, hash)));
+            // stored before the directory naming it (so before any head can name it)
+            const hash = await files.run(() => store.putBlobFrom(n.size, (buf, len, off) => readLocal(s, n, buf, len, off)));
+            s.rememberSealedBlob(n.ino, key, hash);
             e.hash = hash;
-            e.size = content.length;
+            e.size = n.size;
           }
         } else if (n.blob) {
           e.hash = n.blob;
@@ -98,7 +98,6 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
   }
 
   const root = await sealDir(await snapshot(s));
-  await Promise.all(writes);
   return { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
 }
 

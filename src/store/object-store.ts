@@ -18,6 +18,7 @@ import {
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { HEAD_REF_REL_KEY, isHash, objectRelKey, projectPrefix, validateHash, validateRelKey } from './keys.js';
 import { Limiter } from './limiter.js';
+import { streamChunks, type ContentReader } from './chunk-stream.js';
 import { EMPTY_LEAF, EMPTY_TREE, decodeNode, encodeNode, type TreeNode } from './tree-codec.js';
 import { TreeStore, type DirChange } from './tree.js';
 
@@ -127,6 +128,38 @@ export class ObjectStore {
     const m = makeManifest(hash, chunks);
     await this.putLimiter.run(() => this.backend.put(key, encodeManifest(m)));
     this.manifests.set(hash, m);
+  }
+
+  /** Stores content of `size` bytes read piece by piece (see chunk-stream.ts): memory stays bounded however
+   *  large the content is. Same hash, chunks and manifest as putBlob of the whole content. */
+  async putBlobFrom(size: number, read: ContentReader): Promise<string> {
+    if (size <= CHUNK_THRESHOLD) {
+      const data = Buffer.allocUnsafe(size);
+      for (let got = 0; got < size;) {
+        const n = read(data.subarray(got), size - got, got);
+        if (n <= 0) throw new Error(`content ended at ${got} of ${size} bytes`);
+        got += n;
+      }
+      return this.putBlob(data);
+    }
+    const chunks: ChunkRef[] = [];
+    const puts = new Set<Promise<void>>();
+    const hash = await streamChunks(size, read, async (view, h, kept) => {
+      const part = kept ? view : Buffer.from(view);
+      chunks.push({ hash: h, length: part.length });
+      const p: Promise<void> = this.putObject(this.key(objectRelKey('blobs', h)), () => encodeStored(part)).finally(() => puts.delete(p));
+      puts.add(p);
+      if (puts.size >= 4) await Promise.race(puts); // at most 4 chunks held for upload
+    });
+    await Promise.all(puts);
+    const key = this.key(objectRelKey('blobs', hash));
+    await this.putShared(key, () => this.putLimiter.run(async () => {
+      if (await this.existsFresh(key)) return;
+      const m = makeManifest(hash, chunks);
+      await this.backend.put(key, encodeManifest(m));
+      this.manifests.set(hash, m);
+    }));
+    return hash;
   }
 
   /** Verified content. The Buffer may be shared with the cache: do not modify it. */
