@@ -303,10 +303,11 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(td, cred);
     return this.state.mutate(async () => {
       const slot = fdir.get(fromName);
-      if (slot) {
+      // renaming a file onto itself (or onto another of its names) does nothing, so checks nothing (Linux)
+      if (slot && tdir.get(toName)?.ino !== slot.ino) {
         const n = this.state.child(slot);
         checkDelete(fd, n, cred);
-        if (tdir.get(toName)?.ino !== n.ino) this.mayDelete(td, tdir, toName, cred);
+        this.mayDelete(td, tdir, toName, cred);
         // a directory moving to another parent rewrites its '..': write permission on it (Linux's may_rename)
         if (n.type === FileType.DIR && fd !== td && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
       }

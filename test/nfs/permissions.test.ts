@@ -114,6 +114,11 @@ describe('item 13: the sticky bit', () => {
     expect((await f.client.lookup(dir, 'a')).attrs).toMatchObject({ uid: 1000 });
     expect((await f.client.lookup(dir, 'b')).attrs).toMatchObject({ uid: 2000 });
     expect((await f.client.rename(dir, 'b', dir, 'b2', bob)).status).toBe(NfsStatus.OK);
+    // onto itself, or onto another name of the same file: nothing to do, so nothing refused (as Linux)
+    expect((await f.client.link((await f.client.lookup(dir, 'a')).fh!, dir, 'a-link')).status).toBe(NfsStatus.OK);
+    expect((await f.client.rename(dir, 'a', dir, 'a', bob)).status).toBe(NfsStatus.OK);
+    expect((await f.client.rename(dir, 'a', dir, 'a-link', bob)).status).toBe(NfsStatus.OK);
+    expect((await f.client.lookup(dir, 'a')).status).toBe(NfsStatus.OK);
   });
 });
 
