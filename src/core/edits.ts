@@ -225,10 +225,12 @@ export async function writeData(s: SessionState, n: Inode, offset: number, buf: 
 /** Make a file's UNSTABLE writes durable (RFC 1813 3.3.21). */
 export async function commitData(s: SessionState, n: Inode): Promise<WccAttr> {
   const before = n.wcc();
+  // after a failed fsync nothing unsynced can be promised (durable.ts)
+  if (s.failed) throw new FsError(NfsStatus.IO, 'an earlier fsync failed');
   if (n.unstable) {
+    if (n.local) await s.syncData(n.ino);
     n.unstable = false;
     s.unstable.delete(n);
-    if (n.local) await s.syncData(n.ino);
     s.logInode(n);
   }
   await s.durable();

@@ -2,6 +2,7 @@
 // (one WRITE of one byte past 2 GiB makes one) lands; CREATE's size is held to the maximum file size.
 // Over the wire: NFSv3 client + HTTP API against the in-process daemon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { openCatalog } from '../../src/daemon/data-dir.js';
 import { lookupPath } from '../../src/session/service.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
@@ -58,4 +59,27 @@ describe('large files', () => {
     expect((await store.readBlob(e!.hash!, 17, 4)).toString()).toBe('head');
     expect((await store.readBlob(e!.hash!, GiB, 8)).equals(Buffer.alloc(8))).toBe(true);
   }, 240_000);
+});
+
+describe('EFBIG', () => {
+  it('a WRITE the kernel refuses with EFBIG gets NFS3ERR_FBIG, and the daemon goes on', async () => {
+    // RLIMIT_FSIZE on this process (the daemon runs in it): writes past it fail with EFBIG once SIGXFSZ is handled
+    const ignore = () => {};
+    process.on('SIGXFSZ', ignore);
+    const limit = (v: string) => execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${v}`]);
+    const before = execFileSync('prlimit', ['--pid', String(process.pid), '--fsize', '--raw', '--noheadings', '--output=SOFT,HARD']).toString().trim().split(/\s+/);
+    const s = (await t.api.start({ goal: 'efbig', project: 'big/p' })).session;
+    const root = await client.mountRoot(s.export);
+    const fh = (await client.create(root, 'limited.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    limit(`${64 * 1024 * 1024}:${before[1]}`);
+    let w;
+    try {
+      w = await client.write(fh, 100 * 1024 * 1024, Buffer.from('past the limit'), StableHow.FILE_SYNC);
+    } finally {
+      limit(`${before[0]}:${before[1]}`);
+      process.off('SIGXFSZ', ignore);
+    }
+    expect(w.status).toBe(NfsStatus.FBIG);
+    expect((await client.write(fh, 0, Buffer.from('within'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+  });
 });

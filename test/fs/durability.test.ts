@@ -1,0 +1,132 @@
+// Issue 8 item 5: durability gaps, found over the wire in the real daemon (dist/, its own process) with an
+// LD_PRELOAD shim (test/lib/fault-shim.c) that traces ftruncate/fsync/fdatasync and injects faults:
+//   - a size-changing ftruncate is fdatasynced before SETATTR answers;
+//   - names are made durable: the data dir (secret, node-id), sessions/ (a new session), files/ (a new data
+//     file), the session dir (a new journal generation);
+//   - short journal writes lose nothing;
+//   - a failed fsync makes the session read-only (a later sync is never trusted).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startDaemon, type Daemon } from '../lib/daemon.js';
+import { REPO_ROOT } from '../lib/kernel.js';
+import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+
+let tmp: string;
+let faults: string;
+let d: Daemon;
+let client: Nfs3Client;
+let root: Buffer;
+let sessionDir: string;
+
+const on = (m: string) => fs.writeFileSync(path.join(faults, m), '');
+const off = (m: string) => fs.rmSync(path.join(faults, m), { force: true });
+const traceLog = () => path.join(faults, 'trace.log');
+const traced = (): string[] => (fs.existsSync(traceLog()) ? fs.readFileSync(traceLog(), 'utf8').split('\n').filter(Boolean) : []);
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mic-durable-'));
+  faults = path.join(tmp, 'faults');
+  fs.mkdirSync(faults);
+  const shim = path.join(tmp, 'fault-shim.so');
+  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  on('trace');
+  d = await startDaemon({ dataDir: path.join(tmp, 'data'), env: { LD_PRELOAD: shim, MIC_FAULT_DIR: faults } });
+  await d.initProject('dur/p', { 'a.txt': 'a\n' });
+  const s = await d.startSession('dur/p', 'durability');
+  sessionDir = path.join(d.dataDir, 'sessions', s.session_id);
+  client = await Nfs3Client.connect(d.port);
+  root = await client.mountRoot(s.export);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await d?.stop('SIGKILL', { cleanup: false });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function reconnect(): Promise<void> {
+  await client.close();
+  client = await Nfs3Client.connect(d.port);
+}
+
+describe('durability', () => {
+  it('new names are durable: data dir, sessions/, files/, a new journal generation', async () => {
+    const t = traced();
+    expect(t).toContain(`fsync ${d.dataDir}`); // secret and node-id
+    expect(t).toContain(`fsync ${path.join(d.dataDir, 'sessions')}`); // the session's directory
+    fs.rmSync(traceLog(), { force: true });
+    const fh = (await client.create(root, 'new.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    expect((await client.write(fh, 0, Buffer.from('data'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const after = traced();
+    const file = after.findIndex((l) => l.startsWith(`fdatasync ${path.join(sessionDir, 'files')}/`));
+    expect(file).toBeGreaterThanOrEqual(0);
+    expect(after.slice(file)).toContain(`fsync ${path.join(sessionDir, 'files')}`);
+
+    // a restart replays the journal and starts a new generation: its name must be durable too
+    fs.rmSync(traceLog(), { force: true });
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    expect(traced().filter((l) => l === `fsync ${sessionDir}`).length).toBeGreaterThanOrEqual(2); // checkpoint rename + new journal
+  });
+
+  it('a size-changing SETATTR fdatasyncs the data file after its ftruncate, before answering', async () => {
+    const fh = (await client.lookup(root, 'new.bin')).fh!;
+    fs.rmSync(traceLog(), { force: true });
+    expect((await client.setattr(fh, { size: 1 })).status).toBe(NfsStatus.OK);
+    const t = traced();
+    const trunc = t.findIndex((l) => l.startsWith('ftruncate ') && l.includes(`${path.join(sessionDir, 'files')}/`));
+    expect(trunc).toBeGreaterThanOrEqual(0);
+    const file = t[trunc]!.slice('ftruncate '.length);
+    expect(t.slice(trunc + 1)).toContain(`fdatasync ${file}`);
+  });
+
+  it('a short journal write (then ENOSPC) loses no acknowledged CREATE', async () => {
+    off('trace');
+    on('short-write');
+    const names = Array.from({ length: 12 }, (_, i) => `short-${i}.txt`);
+    let refused = 0;
+    for (const n of names) {
+      // as a client would: NOSPC, then try again a little later
+      for (let attempt = 0; ; attempt++) {
+        const st = (await client.create(root, n, { kind: 'unchecked', attrs: { mode: 0o644 } })).status;
+        if (st === NfsStatus.OK) break;
+        expect(st).toBe(NfsStatus.NOSPC);
+        expect(attempt).toBeLessThan(5);
+        refused++;
+        await new Promise((r) => setTimeout(r, 1100));
+      }
+    }
+    off('short-write');
+    // the fault did strike (libuv passes a short write on as a short count, swallowing the ENOSPC after it)
+    expect(fs.readFileSync(path.join(faults, 'faults.log'), 'utf8')).toContain('short-write');
+    expect(refused).toBeLessThan(names.length);
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    for (const n of names) expect((await client.lookup(root, n)).status, n).toBe(NfsStatus.OK);
+  });
+
+  it('a failed fsync makes the session read-only until the daemon restarts; reads go on', async () => {
+    const fh = (await client.create(root, 'eio.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    const w = await client.write(fh, 0, Buffer.from('unstable'), StableHow.UNSTABLE);
+    expect(w.status).toBe(NfsStatus.OK);
+    on('fsync-eio');
+    const c = await client.commit(fh);
+    expect(c.status).toBe(NfsStatus.IO);
+    off('fsync-eio');
+    // the disk answers again, but what the failed fsync covered may be gone: never trusted
+    expect((await client.write(fh, 0, Buffer.from('later'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.ROFS);
+    expect((await client.create(root, 'after-eio', { kind: 'guarded', attrs: { mode: 0o644 } })).status).toBe(NfsStatus.ROFS);
+    expect((await client.commit(fh)).status).not.toBe(NfsStatus.OK);
+    const r = await client.read((await client.lookup(root, 'a.txt')).fh!, 0, 100);
+    expect(r.data!.toString()).toBe('a\n');
+    // a new daemon: a new verifier, and the session takes changes again
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    const w2 = await client.write(fh, 0, Buffer.from('again'), StableHow.FILE_SYNC);
+    expect(w2.status).toBe(NfsStatus.OK);
+    expect(w2.verf!.equals(w.verf!)).toBe(false);
+  });
+});

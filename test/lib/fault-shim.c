@@ -1,0 +1,123 @@
+// LD_PRELOAD shim for fault injection in the real daemon (test/fs/durability.test.ts): with
+// MIC_FAULT_DIR set, marker files in that directory switch faults on and off while the daemon runs:
+//   fsync-eio    fsync/fdatasync of files under a sessions/ directory fail with EIO
+//   short-write  every third write to a journal file writes half of what was asked, and the write after
+//                it fails with ENOSPC (as a disk filling up mid-write does); each is noted in faults.log
+//   trace        ftruncate, fsync and fdatasync calls are appended to trace.log as "<call> <path>"
+// Built by the test with gcc (scripts/install-deps.sh installs it).
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static int marker(const char *name) {
+  const char *dir = getenv("MIC_FAULT_DIR");
+  if (!dir) return 0;
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return access(p, F_OK) == 0;
+}
+
+static void path_of(int fd, char *out, size_t n) {
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t len = readlink(link, out, n - 1);
+  out[len < 0 ? 0 : len] = 0;
+}
+
+static void note(const char *log, const char *call, int fd) {
+  char p[4096], file[4096], line[8400];
+  path_of(fd, p, sizeof p);
+  snprintf(file, sizeof file, "%s/%s", getenv("MIC_FAULT_DIR"), log);
+  int len = snprintf(line, sizeof line, "%s %s\n", call, p);
+  int (*real_open)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
+  int t = real_open(file, O_WRONLY | O_APPEND | O_CREAT, 0644);
+  if (t >= 0) {
+    ssize_t (*real_write)(int, const void *, size_t) = dlsym(RTLD_NEXT, "write");
+    real_write(t, line, len);
+    close(t);
+  }
+}
+
+static void trace(const char *call, int fd) {
+  if (marker("trace")) note("trace.log", call, fd);
+}
+
+static int failing_sync(int fd) {
+  if (!marker("fsync-eio")) return 0;
+  char p[4096];
+  path_of(fd, p, sizeof p);
+  return strstr(p, "/sessions/") != NULL;
+}
+
+int fsync(int fd) {
+  static int (*real)(int);
+  if (!real) real = dlsym(RTLD_NEXT, "fsync");
+  trace("fsync", fd);
+  if (failing_sync(fd)) { errno = EIO; return -1; }
+  return real(fd);
+}
+
+int fdatasync(int fd) {
+  static int (*real)(int);
+  if (!real) real = dlsym(RTLD_NEXT, "fdatasync");
+  trace("fdatasync", fd);
+  if (failing_sync(fd)) { errno = EIO; return -1; }
+  return real(fd);
+}
+
+int ftruncate(int fd, off_t len) {
+  static int (*real)(int, off_t);
+  if (!real) real = dlsym(RTLD_NEXT, "ftruncate");
+  trace("ftruncate", fd);
+  return real(fd, len);
+}
+
+int ftruncate64(int fd, off_t len) {
+  static int (*real)(int, off_t);
+  if (!real) real = dlsym(RTLD_NEXT, "ftruncate64");
+  trace("ftruncate", fd);
+  return real(fd, len);
+}
+
+static int journal_writes;
+static int fail_next;
+
+/* How many bytes to pass on; -1: fail with ENOSPC. */
+static ssize_t shortened(int fd, size_t count) {
+  if (count < 2 || !marker("short-write")) return count;
+  char p[4096];
+  path_of(fd, p, sizeof p);
+  if (!strstr(p, "/journal.")) return count;
+  if (fail_next) { fail_next = 0; errno = ENOSPC; return -1; }
+  if (++journal_writes % 3 != 0) return count;
+  fail_next = 1;
+  note("faults.log", "short-write", fd);
+  return count / 2;
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t count, off_t off) {
+  static ssize_t (*real)(int, const void *, size_t, off_t);
+  if (!real) real = dlsym(RTLD_NEXT, "pwrite");
+  ssize_t n = shortened(fd, count);
+  return n < 0 ? -1 : real(fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t count, off_t off) {
+  static ssize_t (*real)(int, const void *, size_t, off_t);
+  if (!real) real = dlsym(RTLD_NEXT, "pwrite64");
+  ssize_t n = shortened(fd, count);
+  return n < 0 ? -1 : real(fd, buf, n, off);
+}
+
+ssize_t write(int fd, const void *buf, size_t count) {
+  static ssize_t (*real)(int, const void *, size_t);
+  if (!real) real = dlsym(RTLD_NEXT, "write");
+  ssize_t n = shortened(fd, count);
+  return n < 0 ? -1 : real(fd, buf, n);
+}
