@@ -54,6 +54,10 @@ export interface RpcClientOptions {
   /** default per-call timeout in ms; 0 (the default) waits forever */
   timeoutMs?: number;
   maxRecordSize?: number;
+  /** local address to connect from (e.g. 127.0.0.2, to test address-based rules on loopback) */
+  localAddress?: string;
+  /** local port to connect from (e.g. below 1024, to test the privileged-port rule) */
+  localPort?: number;
 }
 
 export interface CallOptions {
@@ -113,7 +117,7 @@ export class RpcClient {
 
   static connect(host: string, port: number, opts: RpcClientOptions = {}): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
+      const socket = net.connect({ host, port, noDelay: true, localAddress: opts.localAddress, localPort: opts.localPort });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);

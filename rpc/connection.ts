@@ -6,12 +6,20 @@ import type { Logger } from 'pino';
 import { AuthSysCache } from './auth.js';
 import type { CallSource, Dispatcher } from './dispatch.js';
 import { OutboundQueue } from './outbound.js';
-import { RecordDecoder, RecordTooLargeError } from './record.js';
+import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record.js';
 import { largeBuffers } from './buffer-pool.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;
+  maxFragments?: number;
+  /** memory shared by the partial records of all connections */
+  recordMemory?: RecordMemoryBudget;
   maxInFlight: number;
+  /**
+   * Non-zero: every call but procedure 0 (NULL) is denied with this auth_stat. Decided once
+   * at accept from the peer's address and port, which cannot change on a TCP connection.
+   */
+  denyCalls?: number;
 }
 
 export class RpcConnection implements CallSource {
@@ -27,7 +35,14 @@ export class RpcConnection implements CallSource {
   /** records received while flow control holds dispatch back */
   private backlog: { rec: Buffer; pooled?: Buffer }[] = [];
   private writeBlocked = false;
+  /** when replies stopped draining (0: they drain), for the stalled-reader check */
+  private blockedSince = 0;
   private paused = false;
+  /** when bytes last arrived or a call last finished (ms, Date.now) */
+  lastActive = Date.now();
+  /** when the record now partly received began (0: none), for the partial-record timeout */
+  partialSince = 0;
+  readonly denyCalls: number;
 
   constructor(
     readonly socket: Socket,
@@ -39,7 +54,10 @@ export class RpcConnection implements CallSource {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.log = log.child({ remote: `${this.remoteAddress}:${this.remotePort}` });
-    this.decoder = new RecordDecoder(this.onRecord, { maxRecordSize: opts.maxRecordSize, pool: largeBuffers });
+    this.denyCalls = opts.denyCalls ?? 0;
+    this.decoder = new RecordDecoder(this.onRecord, {
+      maxRecordSize: opts.maxRecordSize, maxFragments: opts.maxFragments, pool: largeBuffers, budget: opts.recordMemory,
+    });
     this.out = new OutboundQueue(socket, this.onWriteBlocked);
     socket.setNoDelay(true);
     socket.on('data', this.onData);
@@ -70,6 +88,7 @@ export class RpcConnection implements CallSource {
 
   asyncFinished(): void {
     this.inFlight--;
+    this.lastActive = Date.now();
     if (this.backlog.length > 0) this.pump();
     else if (this.paused) this.updateFlow();
   }
@@ -79,12 +98,37 @@ export class RpcConnection implements CallSource {
     this.socket.destroy();
   }
 
+  /** Memory held for the record being received. */
+  get bufferedBytes(): number {
+    return this.decoder.bufferedBytes;
+  }
+
+  /**
+   * Why the connection should be closed now, or null: idle (no call running, nothing
+   * buffered) for `idleMs`, or a record begun `partialMs` ago and still incomplete while
+   * reading was not held back by flow control. 0 disables either check.
+   */
+  expired(now: number, idleMs: number, partialMs: number): 'idle' | 'partial record' | 'replies unread' | null {
+    // a peer that reads none of its replies holds them in memory: it gets the partial-record timeout too
+    if (partialMs > 0 && this.blockedSince > 0 && now - this.blockedSince >= partialMs) return 'replies unread';
+    if (this.paused) return null;
+    if (partialMs > 0 && this.partialSince > 0 && now - this.partialSince >= partialMs) return 'partial record';
+    if (idleMs > 0 && this.inFlight === 0 && this.partialSince === 0 && this.backlog.length === 0 && now - this.lastActive >= idleMs) return 'idle';
+    return null;
+  }
+
   private onData = (chunk: Buffer): void => {
+    this.lastActive = Date.now();
     try {
       this.decoder.push(chunk);
+      if (this.decoder.partial) {
+        if (this.partialSince === 0) this.partialSince = this.lastActive;
+      } else this.partialSince = 0;
     } catch (err) {
-      if (err instanceof RecordTooLargeError) {
-        this.log.warn({ size: err.size, max: err.max }, 'rpc: record too large, closing connection');
+      if (err instanceof RecordLimitError) {
+        const what = err instanceof TooManyFragmentsError ? 'too many fragments in a record'
+          : err instanceof RecordMemoryError ? 'partial records over their memory budget' : 'record too large';
+        this.log.warn({ reason: err.message }, `rpc: ${what}, closing connection`);
       } else {
         this.log.error({ err }, 'rpc: failed to process input, closing connection');
       }
@@ -93,6 +137,7 @@ export class RpcConnection implements CallSource {
   };
 
   private onRecord = (rec: Buffer, pooled?: Buffer): void => {
+    this.partialSince = 0;
     if (this.closed) { if (pooled) largeBuffers.give(pooled); return; }
     if (this.backlog.length > 0 || !this.canDispatch()) {
       this.backlog.push({ rec, pooled });
@@ -135,18 +180,22 @@ export class RpcConnection implements CallSource {
       }
     } else if (!hold && this.paused) {
       this.paused = false;
+      // time spent held back does not count against the partial-record timeout
+      if (this.partialSince > 0) this.partialSince = Date.now();
       this.socket.resume();
     }
   }
 
   private onWriteBlocked = (): void => {
     this.writeBlocked = true;
+    if (this.blockedSince === 0) this.blockedSince = Date.now();
     this.updateFlow();
   };
 
   private onDrain = (): void => {
     if (!this.writeBlocked) return;
     this.writeBlocked = false;
+    this.blockedSince = 0;
     this.pump();
   };
 
@@ -162,6 +211,7 @@ export class RpcConnection implements CallSource {
   private onSocketClose = (): void => {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.decoder.release();
     this.backlog = [];
     this.out.discard();
     if (this.log.isLevelEnabled('debug')) this.log.debug({ inFlight: this.inFlight }, 'rpc: connection closed');

@@ -20,6 +20,8 @@ export interface CallSource {
   readonly closed: boolean;
   readonly authCache: AuthSysCache;
   readonly log: Logger;
+  /** non-zero: deny every call but NULL with this auth_stat (decided once per connection) */
+  readonly denyCalls?: number;
   /** Queues a framed reply (record mark included) for writing. */
   send(chunks: Buffer[], onSent?: () => void): void;
   sendOne(buf: Buffer): void;
@@ -59,6 +61,7 @@ export class Dispatcher {
       return undefined;
     }
     const xid = h.xid;
+    if (src.denyCalls && h.proc !== 0) { this.sendSmall(src, (w) => writeAuthError(w, xid, src.denyCalls!)); return undefined; }
 
     let auth: AuthSys | null = null;
     if (h.credFlavor === AUTH_SYS) {

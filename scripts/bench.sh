@@ -10,7 +10,8 @@
 # the median; > 1 means mic-fs is faster, for every key including latency-free ones);
 # also written to .bench/result.json. Tables and logs go to stderr and .bench/.
 # Env: BENCH_SERVERS=mic,ganesha (subset), BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1),
-# BENCH_S3=0 skips the S3 benchmarks (scripts/bench-s3.mjs, key "s3" in the JSON).
+# BENCH_S3=0 skips the S3 benchmarks (scripts/bench-s3.mjs, key "s3" in the JSON), BENCH_UI=0 the web UI
+# benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -117,6 +118,10 @@ if [ "${BENCH_S3:-1}" != 0 ]; then
 	log "S3 benchmarks (scripts/bench-s3.mjs)"
 	node --no-warnings scripts/bench-s3.mjs >"$OUT/s3.json" 2>"$OUT/s3.log" || { cat "$OUT/s3.log" >&2; log "S3 benchmarks failed"; }
 fi
+if [ "${BENCH_UI:-1}" != 0 ]; then
+	log "web UI benchmark (scripts/bench-ui.mjs)"
+	node --no-warnings scripts/bench-ui.mjs >"$OUT/ui.json" 2>"$OUT/ui.log" || { cat "$OUT/ui.log" >&2; log "UI benchmark failed"; }
+fi
 
 node - "$OUT" <<'EOF' | tee "$OUT/result.json"
 const fs = require('node:fs');
@@ -141,5 +146,6 @@ const ratios_all = Object.fromEntries(keys.map((k) => [k, ratio(k)]));
 const s3 = read('s3');
 if (s3?.read) Object.assign(ratios, { s3_cold_read_vs_sdk_get: s3.read.cold_vs_sdk_get, s3_warm_read_vs_local: s3.read.warm_vs_local });
 if (s3?.bucket) ratios.s3_bucket_vs_compressed_data = s3.bucket.bucket_vs_baseline;
-console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3 }, null, 2));
+const ui = read('ui');
+console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui }, null, 2));
 EOF

@@ -3,13 +3,14 @@
 // with 400 (invalid input), 401, 404, 405, 409 (state or conflicts), 413; 500 only for server faults.
 import http from 'node:http';
 import net from 'node:net';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { isHash } from '../store/index.js';
 import { projectParam } from '../session/input.js';
 import { gcRequest } from '../session/gc.js';
+import { WebUi, forbidden } from '../ui/web-ui.js';
+import { isSafeMethod, sameOrigin } from '../ui/auth.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -105,7 +106,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   }
   const maxBody = o.maxBody ?? 256 * 1024 * 1024;
   const table = routes(o.service);
-  const tokenDigest = o.token ? createHash('sha256').update(o.token).digest() : null;
+  const ui = new WebUi({ service: o.service, token: o.token, log: o.log }); // pages and /ui/: src/ui/
 
   const server = http.createServer((req, res) => {
     const send = (status: number, json: unknown) => {
@@ -119,16 +120,13 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };
     (async () => {
-      if (tokenDigest) {
-        const h = req.headers.authorization ?? '';
-        const m = /^Bearer\s+(.+)$/i.exec(h);
-        const given = m ? createHash('sha256').update(m[1].trim()).digest() : null;
-        if (!given || !timingSafeEqual(given, tokenDigest)) {
-          res.setHeader('www-authenticate', 'Bearer');
-          throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required' });
-        }
-      }
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (ui.owns(url.pathname)) return ui.handle(req, res, url);
+      if (!ui.auth.allows(req)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required' });
+      }
+      if (!isSafeMethod(req.method) && !sameOrigin(req)) throw forbidden();
       let parts: string[];
       try {
         parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);

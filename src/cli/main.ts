@@ -7,6 +7,10 @@ import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
 
+// Everything mic writes (objects, journals, file contents, the handle secret) is its owner's
+// alone, whatever the umask it was started with: files 0600, directories 0700 (issue 8 item 18).
+process.umask(0o077);
+
 const program = new Command('mic')
   .description('mic-fs: copy-on-write NFS sessions over a content-addressed project store')
   .option('--data-dir <dir>', 'data directory (env MIC_DATA_DIR, default ~/.mic)')

@@ -2,6 +2,17 @@ import { Command } from 'commander';
 import pino from 'pino';
 import { startDaemon } from '../daemon/daemon.js';
 import { LOOPBACK } from '../daemon/allow.js';
+import { DEFAULT_LIMITS } from '../daemon/limits.js';
+import { parseExportOptions } from '../daemon/export-options.js';
+
+const env = process.env;
+
+/** A whole number from `min` to `max`, or a clear error naming the flag. */
+function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(String(v).trim()) || n < min || n > max) throw new Error(`${flag}: not a whole number from ${min} to ${max}: ${v}`);
+  return n;
+}
 import { dataDirOf } from './common.js';
 
 export function serveCommand(): Command {
@@ -16,6 +27,13 @@ export function serveCommand(): Command {
     .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN)', process.env.MIC_API_TOKEN)
     .option('--seal-delay <seconds>', 'record a changed session\'s tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)')
     .option('--read-wait <ms>', 'how long a READ of uncached data waits for S3 before answering NFS3ERR_JUKEBOX, so the client retries (env MIC_READ_WAIT_MS)', process.env.MIC_READ_WAIT_MS ?? '1500')
+    .option('--max-connections <n>', 'NFS connections open at once; more are closed at accept (env MIC_MAX_CONNECTIONS; lowered to keep --fd-reserve descriptors free)', env.MIC_MAX_CONNECTIONS ?? String(DEFAULT_LIMITS.maxConnections))
+    .option('--max-connections-per-address <n>', 'NFS connections open at once from one client address (env MIC_MAX_CONNECTIONS_PER_ADDRESS)', env.MIC_MAX_CONNECTIONS_PER_ADDRESS ?? String(DEFAULT_LIMITS.maxConnectionsPerAddress))
+    .option('--idle-timeout <seconds>', 'close an NFS connection idle this long; 0: never (env MIC_IDLE_TIMEOUT)', env.MIC_IDLE_TIMEOUT ?? String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
+    .option('--record-timeout <seconds>', 'close an NFS connection whose RPC record stays incomplete this long; 0: never (env MIC_RECORD_TIMEOUT)', env.MIC_RECORD_TIMEOUT ?? String(DEFAULT_LIMITS.recordTimeoutMs / 1000))
+    .option('--record-memory <MiB>', 'memory all partially received RPC records may hold together (env MIC_RECORD_MEMORY)', env.MIC_RECORD_MEMORY ?? String(DEFAULT_LIMITS.recordMemory / 1024 / 1024))
+    .option('--fd-reserve <n>', 'file descriptors kept free for data files and journals (env MIC_FD_RESERVE; default a quarter of the open-file limit, at least 256)', env.MIC_FD_RESERVE)
+    .option('--export-options <opts>', 'exports(5)-style options for every session export: secure|insecure, root_squash|no_root_squash, all_squash, anonuid=N, anongid=N (env MIC_EXPORT_OPTIONS; default insecure,no_root_squash; see docs/security.md)', env.MIC_EXPORT_OPTIONS ?? '')
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .action(async (o, cmd: Command) => {
       const log = pino({ level: o.logLevel, base: { name: 'mic-fs' } });
@@ -28,12 +46,32 @@ export function serveCommand(): Command {
       if (!Number.isFinite(sealDelay) || sealDelay < 0) throw new Error(`--seal-delay: not a number of seconds: ${sealOpt}`);
       const readWaitMs = Number(o.readWait);
       if (!Number.isInteger(readWaitMs) || readWaitMs < 1 || readWaitMs > 600_000) throw new Error(`--read-wait: not a number of milliseconds from 1 to 600000: ${o.readWait}`);
+      const seconds = (flag: string, v: string): number => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new Error(`${flag}: not a number of seconds from 0 to 86400: ${v}`);
+        return Math.round(n * 1000);
+      };
+      const limits = {
+        maxConnections: whole('--max-connections', o.maxConnections, 1),
+        maxConnectionsPerAddress: whole('--max-connections-per-address', o.maxConnectionsPerAddress, 1),
+        idleTimeoutMs: seconds('--idle-timeout', o.idleTimeout),
+        recordTimeoutMs: seconds('--record-timeout', o.recordTimeout),
+        recordMemory: whole('--record-memory', o.recordMemory, 8, 1 << 20) * 1024 * 1024,
+        fdReserve: o.fdReserve === undefined ? null : whole('--fd-reserve', o.fdReserve, 0),
+      };
+      const exportOptions = parseExportOptions(String(o.exportOptions));
+      const allow = String(o.allow).split(',').map((s) => s.trim()).filter(Boolean);
+      const loopbackBind = o.bind === 'localhost' || /^127\./.test(o.bind) || o.bind === '::1';
+      if (!loopbackBind && !exportOptions.secure && exportOptions.mode === 'none') {
+        log.warn({ bind: o.bind }, 'NFS port reachable from other hosts with insecure,no_root_squash: any allowed host\'s user can claim to be root (see docs/security.md)');
+      }
       const daemon = await startDaemon({
+        limits, exportOptions,
         dataDir: dataDirOf(cmd), bind: o.bind, port, log, apiPort, apiBind: o.apiBind, apiToken: o.apiToken || undefined,
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
         sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
         readWaitMs,
-        allow: String(o.allow).split(',').map((s) => s.trim()).filter(Boolean),
+        allow,
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping
       process.stdout.on('error', () => {});

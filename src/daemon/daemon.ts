@@ -13,6 +13,10 @@ import { startApiServer, type ApiServer } from '../api/server.js';
 import { BackgroundSealer } from '../session/sealer.js';
 import { TieredBackend } from '../store/cached-backend.js';
 import { AllowList } from './allow.js';
+import { DEFAULT_LIMITS, effectiveMaxConnections, openFileLimit, type ConnectionLimits } from './limits.js';
+import { DEFAULT_EXPORT_OPTIONS, formatExportOptions, type ExportOptions } from './export-options.js';
+import { AUTH_TOOWEAK } from '../../rpc/message.js';
+import type { PeerVerdict } from '../../rpc/server.js';
 import { handleSecret, openCatalog } from './data-dir.js';
 
 export interface DaemonConfig {
@@ -34,6 +38,10 @@ export interface DaemonConfig {
   readWaitMs?: number;
   /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
   uploadDrainMs?: number;
+  /** connection limits of the NFS port (defaults: DEFAULT_LIMITS) */
+  limits?: Partial<ConnectionLimits>;
+  /** secure, root_squash, ... (defaults: DEFAULT_EXPORT_OPTIONS) */
+  exportOptions?: ExportOptions;
 }
 
 export interface Daemon {
@@ -49,26 +57,53 @@ export interface DaemonInfo { pid: number; port: number; bind: string; api_port:
 
 export function daemonInfoPath(dataDir: string): string { return path.join(dataDir, 'daemon.json'); }
 
+/** Admission of a new connection: --allow (closed at once) and `secure` (calls denied with AUTH_TOOWEAK). */
+function peerGate(allow: AllowList, secure: boolean): (address: string, port: number) => PeerVerdict {
+  return (address, port) => {
+    if (!allow.allows(address)) return { close: true, reason: 'address not in --allow' };
+    // exports(5) secure: AUTH_SYS is only as good as the client's root, which alone may bind ports below 1024
+    if (secure && port >= 1024) return { close: false, denyCalls: AUTH_TOOWEAK, reason: 'unprivileged source port (export option secure)' };
+    return null;
+  };
+}
+
 export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
+  const allow = new AllowList(cfg.allow);
+  const exportOptions = cfg.exportOptions ?? DEFAULT_EXPORT_OPTIONS;
+  const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...cfg.limits };
+  const nofile = openFileLimit();
+  const { max: maxConnections, reserve } = effectiveMaxConnections(limits, nofile);
   const catalog = openCatalog(cfg.dataDir, { log: cfg.log });
   const tiered = catalog.backend instanceof TieredBackend ? catalog.backend : null;
   if (tiered) {
     const n = await tiered.resumeUploads();
     if (n > 0) cfg.log.info({ objects: n }, 'resuming uploads left in the outbox');
   }
-  const handles = new HandleCodec(handleSecret(cfg.dataDir));
+  const handles = new HandleCodec(handleSecret(cfg.dataDir, cfg.log));
   // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
   const writeVerifier = randomBytes(8);
   const exports = new SessionExports({
-    catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow: new AllowList(cfg.allow), log: cfg.log, readWaitMs: cfg.readWaitMs,
+    catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow, log: cfg.log, readWaitMs: cfg.readWaitMs,
   });
   await exports.preload();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
   const sealer = cfg.sealDelayMs ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log }) : null;
   sealer?.start();
-  const server = new RpcServer({ logger: cfg.log });
+  const server = new RpcServer({
+    logger: cfg.log,
+    maxConnections,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+    idleTimeoutMs: limits.idleTimeoutMs,
+    partialRecordTimeoutMs: limits.recordTimeoutMs,
+    maxRecordMemory: limits.recordMemory,
+    gate: peerGate(allow, exportOptions.secure),
+  });
   server.register(mountProgram(exports, cfg.log));
-  server.register(nfsProgram(exports, cfg.log));
+  server.register(nfsProgram(exports, cfg.log, exportOptions));
+  cfg.log.info({
+    maxConnections, perAddress: limits.maxConnectionsPerAddress, idleTimeoutMs: limits.idleTimeoutMs, recordTimeoutMs: limits.recordTimeoutMs,
+    recordMemory: limits.recordMemory, openFileLimit: nofile, fdReserve: reserve, allow: allow.specs, exportOptions: formatExportOptions(exportOptions),
+  }, 'connection limits and export options');
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
   let api: ApiServer | null = null;

@@ -3,28 +3,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { openBackend, type BackendOptions } from '../store/open-backend.js';
 import { Catalog } from '../session/catalog.js';
-import { writeFileDurable } from '../core/durable.js';
+import { readOrCreatePrivate } from '../util/private-file.js';
 
 export function defaultDataDir(): string {
   return process.env.MIC_DATA_DIR || path.join(os.homedir(), '.mic');
 }
 
-/** The key that makes file handles unforgeable; created once, kept for the data dir's life. */
-export function handleSecret(dataDir: string): Buffer {
-  const file = path.join(dataDir, 'secret');
-  try {
-    const s = fs.readFileSync(file);
-    if (s.length >= 32) return s;
-  } catch { /* first use */ }
-  const s = randomBytes(32);
-  try {
-    writeFileDurable(file, s);
-    return s;
-  } catch {
-    return fs.readFileSync(file); // another process created it first
-  }
+/** Bytes of the handle secret (HMAC-SHA256 key). */
+export const SECRET_SIZE = 32;
+
+/**
+ * The key that makes file handles unforgeable; created once, kept for the data dir's life.
+ * A secret shorter than SECRET_SIZE (a torn first write) is never used: it is replaced
+ * atomically, which makes every handle made with it stale (they were forgeable).
+ */
+export function handleSecret(dataDir: string, log?: Logger): Buffer {
+  return readOrCreatePrivate(path.join(dataDir, 'secret'), (b) => b.length >= SECRET_SIZE, () => randomBytes(SECRET_SIZE), (found) => {
+    log?.warn({ bytes: found.length, want: SECRET_SIZE }, 'handle secret was torn (short write): replaced; clients must mount again');
+  });
 }
 
 /**
@@ -34,6 +33,16 @@ export function handleSecret(dataDir: string): Buffer {
  * to do that eagerly.
  */
 export function openCatalog(dataDir: string, opts?: BackendOptions): Catalog {
-  fs.mkdirSync(dataDir, { recursive: true });
+  privateDataDir(dataDir);
   return new Catalog(openBackend(dataDir, opts));
+}
+
+/**
+ * Creates the data directory, or closes an existing one, to its owner (0700): objects, journals,
+ * file contents and the handle secret are nobody else's business whatever the umask (issue 8
+ * item 18). Files inside get 0600 from the umask the CLI sets (src/cli/main.ts).
+ */
+export function privateDataDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if ((fs.statSync(dataDir).mode & 0o077) !== 0) fs.chmodSync(dataDir, 0o700);
 }

@@ -2,7 +2,7 @@
 //   [0] version | [1..8] export fsid | [9..16] fileid | [17..32] HMAC-SHA256 truncated
 // The MAC is keyed with a secret from the data directory, so handles survive restarts
 // and cannot be forged for another export.
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { FsError, NfsStatus } from './types.js';
 
 export const HANDLE_VERSION = 1;
@@ -15,7 +15,9 @@ export interface HandleInfo { fsid: bigint; ino: number }
 export class HandleCodec {
   private verified = new Map<string, HandleInfo>();
 
-  constructor(private readonly secret: Buffer) {}
+  constructor(private readonly secret: Buffer) {
+    if (secret.length < 32) throw new Error(`handle secret of ${secret.length} bytes: at least 32 are needed`);
+  }
 
   encode(fsid: bigint, ino: number): Buffer {
     const fh = Buffer.allocUnsafe(HANDLE_SIZE);
@@ -33,7 +35,7 @@ export class HandleCodec {
     if (hit) return hit;
     if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) throw new FsError(NfsStatus.BADHANDLE);
     const mac = this.mac(fh);
-    if (!mac.subarray(0, MAC_SIZE).equals(fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
+    if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
     const info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) };
     if (this.verified.size >= CACHE_MAX) this.verified.clear();
     this.verified.set(key, info);

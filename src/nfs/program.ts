@@ -25,6 +25,7 @@ import { rename } from './rename.js';
 import { setattr } from './setattr.js';
 import { symlink } from './symlink.js';
 import { write } from './write.js';
+import { squasher, type Squash } from './squash.js';
 
 /** Procedure numbers (RFC 1813 section 3.3). */
 export const NfsProc = {
@@ -61,12 +62,15 @@ const TABLE: [number, string, Factory, boolean][] = [
   [NfsProc.COMMIT, 'COMMIT', commit, true],
 ];
 
-/** NFS program 100003 version 3 over an export table. */
-export function nfsProgram(exports: ExportTable, log: Logger): ProgramVersion {
+/** NFS program 100003 version 3 over an export table; `squash` maps credentials first (see squash.ts). */
+export function nfsProgram(exports: ExportTable, log: Logger, squash?: Squash): ProgramVersion {
   const deps: NfsDeps = { exports, log };
   const procs = new Map<number, Procedure>();
+  const map = squash ? squasher(squash) : null;
   for (const [num, name, factory, idempotent] of TABLE) {
-    procs.set(num, { name, handler: factory(deps), idempotent });
+    const h = factory(deps);
+    const handler: Handler = map === null ? h : (args, out, ctx) => { map(ctx); return h(args, out, ctx); };
+    procs.set(num, { name, handler, idempotent });
   }
   return { prog: NFS_PROGRAM, vers: NFS_V3, procs };
 }

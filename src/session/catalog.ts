@@ -5,6 +5,7 @@ import { ObjectStore, type ObjectBackend } from '../store/index.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { isValidSessionId } from './record.js';
+import { SessionEvents } from './events.js';
 
 /** Session records read at once by list(). */
 const LIST_CONCURRENCY = 16;
@@ -13,6 +14,8 @@ export class Catalog {
   private stores = new Map<string, ObjectStore>();
   /** session id -> project: an index entry never changes once written */
   private readonly projects = new LRUCache<string, string>({ max: 100_000 });
+  /** fired whenever a record is saved here, and by the session filesystems the daemon serves */
+  readonly events = new SessionEvents();
 
   constructor(readonly backend: ObjectBackend, private readonly cacheBytes = 256 * 1024 * 1024) {}
 
@@ -46,11 +49,18 @@ export class Catalog {
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
     await this.backend.put(`index/sessions/${r.session_id}`, Buffer.from(JSON.stringify({ project: r.project })));
     this.projects.set(r.session_id, r.project);
+    this.saved(r);
   }
 
   /** Rewrite an existing record (its index entry is already there). */
   async update(r: SessionRecord): Promise<void> {
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
+    this.saved(r);
+  }
+
+  private saved(r: SessionRecord): void {
+    if (!this.events.listenerCount) return;
+    this.events.emit({ type: 'session', session: r.session_id, project: r.project, status: r.status, landed_head: r.landed_head ?? null, time: new Date().toISOString() });
   }
 
   async ids(): Promise<string[]> {

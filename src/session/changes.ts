@@ -1,5 +1,6 @@
 // The changes of a session: a recursive diff of its base tree and its sealed tree. Equal subtree hashes
 // are skipped (diffDir reads only differing trie nodes), so the cost follows the number of changes.
+import { LRUCache } from 'lru-cache';
 import { EMPTY_TREE, objectRelKey, type ObjectStore, type TreeEntry } from '../store/index.js';
 import type { ChangesSummary } from './record.js';
 import { countLines, diffLines, isText, splitLines, unifiedDiff } from './textdiff.js';
@@ -93,6 +94,10 @@ export interface ChangeView {
 
 export interface DescribeOptions { content?: boolean }
 
+/** Lines added/removed (and binary-ness) of a (before, after) content pair never change: a listing asked
+ *  again (a page refreshed, a live session re-read) reads and diffs only the pairs it has not seen. */
+const pairs = new LRUCache<string, { binary: boolean; added: number | null; removed: number | null }>({ max: 200_000 });
+
 /** Details of each change: sizes, lines added and removed for text, content inline or by blob hash. */
 export async function describeChanges(store: ObjectStore, changes: readonly TreeChange[], o: DescribeOptions = {}): Promise<ChangeView[]> {
   const withContent = o.content ?? true;
@@ -106,6 +111,13 @@ export async function describeChanges(store: ObjectStore, changes: readonly Tree
       const small = (x: TreeEntry | null) => !!x && x.kind === 'file' && x.size <= 1024 * 1024 && !!x.hash;
       const beforeFile = c.before?.kind === 'file' ? c.before : null;
       const afterFile = after?.kind === 'file' ? after : null;
+      const key = `${beforeFile ? `${beforeFile.hash ?? ''}:${beforeFile.size}` : '-'}>${afterFile ? `${afterFile.hash ?? ''}:${afterFile.size}` : '-'}`;
+      const known = pairs.get(key);
+      if (known && !(withContent && afterFile && afterFile.size < INLINE_MAX)) {
+        ({ binary, added, removed } = known);
+        if (afterFile && afterFile.size >= INLINE_MAX) { blob = afterFile.hash ?? null; storageKey = blob ? objectRelKey('blobs', blob) : null; }
+        return view(c, e, binary, added, removed, content, encoding, storageKey, blob);
+      }
       const [bBuf, aBuf] = await Promise.all([
         small(beforeFile) ? store.getBlob(beforeFile!.hash!) : Promise.resolve(null),
         small(afterFile) ? store.getBlob(afterFile!.hash!) : Promise.resolve(null),
@@ -115,6 +127,7 @@ export async function describeChanges(store: ObjectStore, changes: readonly Tree
         const ops = diffLines(splitLines(bBuf?.toString('utf8') ?? ''), splitLines(aBuf?.toString('utf8') ?? ''));
         ({ added, removed } = countLines(ops));
       } else binary = true;
+      pairs.set(key, { binary, added, removed });
       if (afterFile) {
         if (afterFile.size < INLINE_MAX) {
           if (withContent && aBuf) {
@@ -126,32 +139,38 @@ export async function describeChanges(store: ObjectStore, changes: readonly Tree
         }
       }
     }
-    const v: ChangeView = {
-      path: c.path,
-      file_path: c.path,
-      change_type: c.change_type,
-      kind: e.kind,
+    return view(c, e, binary, added, removed, content, encoding, storageKey, blob);
+  }));
+}
+
+function view(c: TreeChange, e: TreeEntry, binary: boolean, added: number | null, removed: number | null, content: string | null,
+  encoding: 'utf8' | 'base64' | undefined, storageKey: string | null, blob: string | null): ChangeView {
+  const after = c.after;
+  const v: ChangeView = {
+    path: c.path,
+    file_path: c.path,
+    change_type: c.change_type,
+    kind: e.kind,
+    size: after ? after.size : c.before!.size,
+    mode: e.mode,
+    hash: after?.hash ?? null,
+    previous_hash: c.before?.hash ?? null,
+    binary,
+    lines_added: added,
+    lines_removed: removed,
+    content,
+    storage_key: storageKey,
+    blob,
+    metadata: {
       size: after ? after.size : c.before!.size,
-      mode: e.mode,
-      hash: after?.hash ?? null,
-      previous_hash: c.before?.hash ?? null,
-      binary,
       lines_added: added,
       lines_removed: removed,
-      content,
-      storage_key: storageKey,
-      blob,
-      metadata: {
-        size: after ? after.size : c.before!.size,
-        lines_added: added,
-        lines_removed: removed,
-        mtime: after ? new Date(after.mtime[0] * 1000 + Math.floor(after.mtime[1] / 1e6)).toISOString() : null,
-      },
-    };
-    if (encoding) v.content_encoding = encoding;
-    if (e.kind === 'symlink') v.target = e.target;
-    return v;
-  }));
+      mtime: after ? new Date(after.mtime[0] * 1000 + Math.floor(after.mtime[1] / 1e6)).toISOString() : null,
+    },
+  };
+  if (encoding) v.content_encoding = encoding;
+  if (e.kind === 'symlink') v.target = e.target;
+  return v;
 }
 
 /** A unified diff of all text changes; binary files get one "Binary files differ" line. */

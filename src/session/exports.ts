@@ -37,7 +37,10 @@ export class SessionExports implements ExportTable {
 
   constructor(private readonly o: SessionExportsOptions) {
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
+    this.unwatch = o.catalog.events.watchFiles(this); // file changes through NFS or the API, as session events
   }
+
+  private readonly unwatch: () => void;
 
   private dirOf(id: string): string { return path.join(this.o.dataDir, 'sessions', id); }
 
@@ -104,6 +107,7 @@ export class SessionExports implements ExportTable {
   }
 
   closeAll(): void {
+    this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
   }
 

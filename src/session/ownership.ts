@@ -1,14 +1,13 @@
 // Which data directory serves a live session. projects/<p>/sessions/<id>/holder is a ref moved only by
 // compare-and-swap: { holder: <node id> } while a daemon (or the CLI on that data dir) holds it,
 // { holder: null } once handed off. A data dir's node id is <dataDir>/node-id, created on first use.
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { readOrCreatePrivate } from '../util/private-file.js';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
 import { ApiError } from './errors.js';
-import { writeFileDurable } from '../core/durable.js';
 
 /** How an open may claim the session: mine (already held here), use (also a never-held one),
  *  take (also a handed-off one), force (also one held elsewhere). */
@@ -19,20 +18,14 @@ export interface HolderDoc { holder: string | null; since: string; nonce: string
 /** Where the session came from when it was claimed: new (never held), mine, released (handed off), forced. */
 export type Claimed = 'new' | 'mine' | 'released' | 'forced';
 
+/** A node id as nodeId() writes it: host name, a dash, 8 hex digits. */
+const NODE_ID = /^[A-Za-z0-9.-]*-[0-9a-f]{8}$/;
+
+/** This data directory's node id; created once (atomically: a torn file is replaced, never used). */
 export function nodeId(dataDir: string): string {
   const file = path.join(dataDir, 'node-id');
-  try {
-    const s = fs.readFileSync(file, 'utf8').trim();
-    if (s) return s;
-  } catch { /* first use */ }
-  const id = `${os.hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'node'}-${randomBytes(4).toString('hex')}`;
-  try {
-    fs.mkdirSync(dataDir, { recursive: true });
-    writeFileDurable(file, id + '\n', 0o644);
-    return id;
-  } catch {
-    return fs.readFileSync(file, 'utf8').trim(); // another process created it first
-  }
+  const make = (): Buffer => Buffer.from(`${os.hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'node'}-${randomBytes(4).toString('hex')}\n`);
+  return readOrCreatePrivate(file, (b) => NODE_ID.test(b.toString('utf8').trim()), make).toString('utf8').trim();
 }
 
 export class Ownership {

@@ -3,26 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/api/client.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { http, makeProject, silent, tempDir, testDaemon, type TestDaemon } from '../session/helpers.js';
-
-/** seed 000's example request, verbatim */
-const SEED_000_REQUEST = {
-  session_id: 'unique-id',
-  goal: 'Add authentication system',
-  organization: 'myorg',
-  project: 'myapp',
-  conversation: [
-    { role: 'user', content: 'We need JWT-based auth' },
-    { role: 'assistant', content: "I'll implement with bcrypt for passwords" },
-  ],
-  decisions: [
-    { decision: 'Use JWT tokens for stateless auth', reasoning: 'Keeps the system scalable and cloud-friendly' },
-  ],
-  files: [
-    { path: 'src/auth/jwt.ex', change_type: 'added', content: 'defmodule Auth.JWT do...' },
-    { path: 'src/main.ex', change_type: 'modified', content: '# Updated with auth routes...' },
-    { path: 'src/old_auth.ex', change_type: 'deleted' },
-  ],
-};
+import { SEED_000_REQUEST } from '../lib/ui-fixtures.js'; // seed 000's example request, verbatim
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 

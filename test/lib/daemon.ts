@@ -40,6 +40,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for the "listening" line (default 30000). */
   startTimeoutMs?: number;
+  /** Command that execs the daemon (same pid), e.g. ['prlimit', '--nofile=1200:1200', '--']. */
+  wrap?: string[];
 }
 
 export interface Daemon {
@@ -186,7 +188,8 @@ interface Proc {
 function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string[]): Promise<Proc> {
   assertBuilt();
   const args = [CLI, 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', String(port), '--log-level', o.logLevel ?? 'info'];
-  const child = spawn(process.execPath, args, {
+  const wrap = o.wrap ?? [];
+  const child = spawn(wrap.length ? wrap[0] : process.execPath, wrap.length ? [...wrap.slice(1), process.execPath, ...args] : args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],

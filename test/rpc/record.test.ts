@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordDecoder, RecordTooLargeError, frame, recordMark } from '../../rpc/record.js';
+import { RecordDecoder, RecordMemoryBudget, RecordMemoryError, RecordTooLargeError, TooManyFragmentsError, frame, recordMark } from '../../rpc/record.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);
@@ -76,6 +76,37 @@ describe('record marking (RFC 5531 §11)', () => {
     expect(seen).toHaveLength(1);
     d.push(fragment(bytes(60, 0), false));
     expect(() => d.push(fragment(bytes(60, 0), true))).toThrow(RecordTooLargeError);
+  });
+
+  it('refuses a record of more fragments than the maximum, and holds its bytes in a few blocks', () => {
+    const seen: Buffer[] = [];
+    const d = new RecordDecoder((r) => seen.push(Buffer.from(r)), { maxFragments: 1000 });
+    const frags: Buffer[] = [];
+    for (let i = 0; i < 999; i++) frags.push(fragment(Buffer.from([i & 0xff]), false));
+    frags.push(fragment(Buffer.from([0xee]), true));
+    d.push(Buffer.concat(frags)); // exactly the maximum is fine
+    expect(seen).toHaveLength(1);
+    expect(seen[0].length).toBe(1000);
+    expect(seen[0][998]).toBe(998 & 0xff);
+    for (let i = 0; i < 1000; i++) d.push(fragment(Buffer.from([1]), false));
+    expect(d.bufferedBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(() => d.push(fragment(Buffer.from([1]), false))).toThrow(TooManyFragmentsError);
+  });
+
+  it('partial records of several decoders share one memory budget, given back when records complete', () => {
+    const budget = new RecordMemoryBudget(200 * 1024);
+    const seen: Buffer[] = [];
+    const a = new RecordDecoder((r) => seen.push(r), { budget });
+    const b = new RecordDecoder((r) => seen.push(r), { budget });
+    const big = fragment(bytes(150 * 1024, 3), true);
+    a.push(big.subarray(0, 100 * 1024)); // 100 KiB received: two 64 KiB blocks
+    expect(budget.used).toBe(128 * 1024);
+    expect(() => b.push(big.subarray(0, 100 * 1024))).toThrow(RecordMemoryError);
+    expect(budget.used).toBe(128 * 1024); // what b took is given back
+    a.push(big.subarray(100 * 1024));
+    expect(seen).toHaveLength(1);
+    expect(seen[0].equals(bytes(150 * 1024, 3))).toBe(true);
+    expect(budget.used).toBe(0);
   });
 
   it('defaults to a 2 MiB + 64 KiB maximum', () => {

@@ -1,0 +1,91 @@
+// Change notifications inside one daemon: a session's record was written (status, conversation,
+// decisions, landing, rebase: anything Catalog.update/put saves) or its files changed (through its mount
+// or the API). Listeners run synchronously and must be cheap; consumers that do real work (server-sent
+// events, an /api/events stream) coalesce.
+//
+// File changes are seen through the change counter every served session filesystem keeps (the one the
+// background sealer reads): while anyone listens, the counters of the served sessions are compared every
+// WATCH_MS, so NFS WRITEs cost nothing extra and nothing runs when nobody listens.
+import type { SessionStatus } from './record.js';
+
+export type SessionEvent =
+  /** the session's record was saved */
+  | { type: 'session'; session: string; project: string; status: SessionStatus; landed_head: string | null; time: string }
+  /** the session's files changed (through its mount or the API) */
+  | { type: 'files'; session: string; time: string };
+
+export type SessionEventListener = (e: SessionEvent) => void;
+
+/** What serves session filesystems: their ids and change counters (SessionExports). */
+export interface GenerationSource {
+  servedIds(): string[];
+  served(id: string): { generation: number } | undefined;
+}
+
+export const WATCH_MS = 100;
+
+export class SessionEvents {
+  private readonly listeners = new Set<SessionEventListener>();
+  private readonly sources = new Set<GenerationSource>();
+  private readonly seen = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Adds a listener; returns the function that removes it. */
+  on(listener: SessionEventListener): () => void {
+    this.listeners.add(listener);
+    this.startWatching();
+    return () => {
+      this.listeners.delete(listener);
+      if (!this.listeners.size) this.stopWatching();
+    };
+  }
+
+  get listenerCount(): number { return this.listeners.size; }
+
+  emit(e: SessionEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch { /* a listener's fault is its own: the writer that emitted must not fail */ }
+    }
+  }
+
+  /** Report file changes of the sessions a source serves. Returns the function that stops it. */
+  watchFiles(source: GenerationSource): () => void {
+    this.sources.add(source);
+    if (this.listeners.size) this.startWatching();
+    return () => {
+      this.sources.delete(source);
+      if (!this.sources.size) this.stopWatching();
+    };
+  }
+
+  private startWatching(): void {
+    if (this.timer || !this.sources.size) return;
+    this.seen.clear();
+    this.poll(false);
+    this.timer = setInterval(() => this.poll(true), WATCH_MS);
+    this.timer.unref();
+  }
+
+  private stopWatching(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private poll(report: boolean): void {
+    const live = new Set<string>();
+    for (const src of this.sources) {
+      for (const id of src.servedIds()) {
+        const g = src.served(id)?.generation;
+        if (g === undefined) continue;
+        live.add(id);
+        const before = this.seen.get(id);
+        this.seen.set(id, g);
+        // a filesystem opened since the last look starts at 0: anything above is a change
+        if (report && before !== g && (before !== undefined || g > 0)) this.emit({ type: 'files', session: id, time: new Date().toISOString() });
+      }
+    }
+    for (const k of this.seen.keys()) if (!live.has(k)) this.seen.delete(k);
+  }
+}

@@ -1,0 +1,190 @@
+// The web UI's server side, mounted on the API server (src/api/server.ts) for every path outside /api/:
+// the page (one HTML shell; the bundle renders each view), its assets, the login form, and the JSON and
+// server-sent events the pages read under /ui/api/. The pages' actions use the API itself.
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { ApiError } from '../session/errors.js';
+import type { SessionService } from '../session/service.js';
+import { UiAuth, sameOrigin } from './auth.js';
+import { loadAssets, loginHtml, pageHeaders, sendAsset, shellHtml, type Asset } from './assets.js';
+import { compareHeads, headLog, listSessions, projectName, rawFile, treeAt } from './data.js';
+import { blameLines } from './blame.js';
+import { serveEvents } from './sse.js';
+
+export interface WebUiOptions { service: SessionService; token?: string; log: Logger }
+
+const PAGE = /^\/(?:$|sessions\/[^/]+\/?$|projects\/[^/]+\/[^/]+(?:\/.*)?$)/;
+
+export class WebUi {
+  readonly auth: UiAuth;
+  private readonly assets: Map<string, Asset>;
+  private readonly shell: string;
+
+  constructor(private readonly o: WebUiOptions) {
+    this.auth = new UiAuth(o.token);
+    this.assets = loadAssets();
+    if (!this.assets.size) o.log.warn('web UI assets are missing (dist/ui-assets): run npm run build');
+    this.shell = shellHtml(this.assets, this.auth.required);
+  }
+
+  /** The session page asks for the session, its changes and the markdown chunk first thing: the browser
+   *  fetches them while it loads the script (the URLs are exactly the ones ui/pages/session.ts requests). */
+  private shellFor(pathname: string): string {
+    const m = /^\/sessions\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/?$/.exec(pathname);
+    if (!m || !this.assets.size) return this.shell;
+    const markdown = [...this.assets.keys()].filter((n) => n.startsWith('markdown-')).map((n) => `/assets/${n}`);
+    return shellHtml(this.assets, this.auth.required, [`/api/sessions/${m[1]}`, `/api/sessions/${m[1]}/changes?content=false`], markdown);
+  }
+
+  /** Paths the UI answers: everything but the JSON API. */
+  owns(pathname: string): boolean { return pathname !== '/api' && !pathname.startsWith('/api/'); }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const p = url.pathname;
+    const method = req.method ?? 'GET';
+    const get = method === 'GET' || method === 'HEAD';
+    if (p.startsWith('/assets/')) {
+      const a = this.assets.get(p.slice('/assets/'.length));
+      if (!a || !get) throw new ApiError(404, { error: 'not_found', message: `no asset ${p}` });
+      return sendAsset(req, res, a, url.searchParams.has('v') || /-[A-Z0-9]{8}\.js$/.test(p)); // chunk names carry their hash
+    }
+    if (p === '/favicon.ico') { res.writeHead(204); res.end(); return; }
+    if (p === '/login') return this.login(req, res, url);
+    if (p === '/logout' && method === 'POST') {
+      if (!sameOrigin(req)) throw forbidden();
+      res.writeHead(303, { location: '/login', 'set-cookie': this.auth.clearCookie() });
+      res.end();
+      return;
+    }
+    const page = get && PAGE.test(p);
+    if (!this.auth.allows(req)) {
+      if (page) {
+        res.writeHead(303, { location: `/login?next=${encodeURIComponent(p + url.search)}` });
+        res.end();
+        return;
+      }
+      throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token or login is required' });
+    }
+    if (page) {
+      res.writeHead(200, pageHeaders());
+      res.end(method === 'HEAD' ? undefined : this.shellFor(p));
+      return;
+    }
+    if (!get) throw new ApiError(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${p}` });
+    if (p.startsWith('/ui/')) return this.data(req, res, url);
+    throw new ApiError(404, { error: 'not_found', message: `no page ${p}` });
+  }
+
+  private async data(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const s = this.o.service;
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw ApiError.invalid('path', 'is not valid percent-encoding');
+    }
+    const q = (k: string) => url.searchParams.get(k) ?? undefined;
+    const json = (body: unknown) => {
+      const data = Buffer.from(JSON.stringify(body), 'utf8');
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length, 'cache-control': 'no-store' });
+      res.end(data);
+    };
+    const [ui, kind, ...rest] = parts;
+    if (ui !== 'ui') throw notFound(url);
+    if (kind === 'raw' && rest.length === 3) {
+      const f = await rawFile(s, projectName(rest[0], rest[1]), rest[2], q('path') ?? null);
+      const it = f.pieces[Symbol.asyncIterator]();
+      const first = await it.next(); // a store error before the headers still answers as an error
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': f.size,
+        'content-disposition': `attachment; filename="${f.name.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(f.name)}`,
+        'content-security-policy': "default-src 'none'; sandbox",
+        'x-content-type-options': 'nosniff',
+      });
+      try {
+        for (let r = first; !r.done; r = await it.next()) {
+          if (!res.write(r.value)) await new Promise((ok) => { res.once('drain', ok); res.once('close', ok); });
+          if (res.destroyed) return;
+        }
+        res.end();
+      } catch (e) {
+        this.o.log.warn({ err: (e as Error).message, url: url.pathname }, 'raw download failed midway');
+        res.destroy();
+      }
+      return;
+    }
+    if (kind !== 'api') throw notFound(url);
+    const [what, ...args] = rest;
+    if (what === 'sessions' && args.length === 0) {
+      return json(await listSessions(s, { project: q('project'), status: q('status'), tag: q('tag'), q: q('q'), sort: q('sort'), order: q('order'), limit: q('limit'), offset: q('offset') }));
+    }
+    if (what === 'events' && args.length === 0) {
+      const project = q('project');
+      serveEvents(req, res, s.catalog.events, { session: q('session'), project });
+      return;
+    }
+    if (what === 'projects' && args.length >= 3) {
+      const project = projectName(args[0], args[1]);
+      const op = args[2];
+      if (op === 'log' && args.length === 3) return json(await headLog(s, project, { limit: q('limit'), before: q('before') }));
+      if (op === 'tree' && args.length === 4) return json(await treeAt(s, project, args[3], q('path') ?? null));
+      if (op === 'blame' && args.length === 4) return json(await blameLines(s, project, args[3], q('path') ?? ''));
+      if (op === 'compare' && args.length === 3) {
+        const a = q('a'), b = q('b');
+        if (!a || !b) throw ApiError.invalid(a ? 'b' : 'a', 'is required (a head hash, prefix or HEAD)');
+        return json(await compareHeads(s, project, a, b));
+      }
+    }
+    throw notFound(url);
+  }
+
+  private async login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const next = safeNext(url.searchParams.get('next'));
+    const page = (status: number, error: string | null, nextPath: string, cookie?: string) => {
+      res.writeHead(status, { ...pageHeaders(), ...(cookie ? { 'set-cookie': cookie } : {}) });
+      res.end(loginHtml(this.assets, nextPath, error));
+    };
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (!this.auth.required) { res.writeHead(303, { location: next }); res.end(); return; }
+      return page(200, null, next);
+    }
+    if (req.method !== 'POST') throw new ApiError(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on /login` });
+    if (!sameOrigin(req)) throw forbidden();
+    const form = new URLSearchParams(await readSmall(req, 16 * 1024));
+    const to = safeNext(form.get('next'));
+    if (!this.auth.required) { res.writeHead(303, { location: to }); res.end(); return; }
+    if (!this.auth.tokenMatches(form.get('token') ?? '')) {
+      this.o.log.warn({ remote: req.socket.remoteAddress }, 'web UI login with a wrong token');
+      return page(401, 'That token is not the API token.', to);
+    }
+    res.writeHead(303, { location: to, 'set-cookie': this.auth.setCookie(), 'cache-control': 'no-store' });
+    res.end();
+  }
+}
+
+/** Where to go after login: a path on this site only (no //host, no scheme). */
+function safeNext(v: string | null): string {
+  if (!v || !v.startsWith('/') || v.startsWith('//') || v.includes('\\')) return '/';
+  return v;
+}
+
+function notFound(url: URL): ApiError { return new ApiError(404, { error: 'not_found', message: `no route ${url.pathname}` }); }
+
+export function forbidden(): ApiError {
+  return new ApiError(403, { error: 'forbidden', message: 'cross-origin request refused: mutating requests must come from this site' });
+}
+
+function readSmall(req: http.IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) { reject(new ApiError(413, { error: 'too_large', message: `form is larger than ${max} bytes` })); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,143 @@
+// A list of file changes (a session's, a head's, or between two heads): badge, path, size and lines,
+// each row expandable to the diff (unified or side by side) or the content. Content is fetched on expand.
+import { h, clear, loadCode } from './dom.js';
+import { asText, blob, projPath, enc } from './api.js';
+import { changeBadge, size } from './format.js';
+
+export interface Change {
+  path: string;
+  change_type: 'added' | 'modified' | 'deleted';
+  kind: string;
+  size: number;
+  mode: number;
+  hash: string | null;
+  previous_hash: string | null;
+  target?: string;
+  binary: boolean;
+  lines_added: number | null;
+  lines_removed: number | null;
+}
+
+type View = 'unified' | 'split' | 'content';
+
+let seq = 0;
+const MAX_DIFF_BYTES = 2 * 1024 * 1024;
+
+async function version(project: string, hash: string | null, kind: string, target?: string): Promise<{ text: string | null; bytes: number }> {
+  if (kind === 'symlink') return { text: `-> ${target ?? ''}\n`, bytes: 0 };
+  if (!hash) return { text: '', bytes: 0 };
+  const b = await blob(project, hash);
+  return { text: asText(b), bytes: b.length };
+}
+
+function viewer(project: string, c: Change, rawHref: string | null): HTMLElement {
+  const box = h('div', { class: 'viewer', role: 'region', 'aria-label': `${c.change_type} ${c.path}` });
+  const out = h('div', { class: 'viewer-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  const initial: View = c.change_type === 'added' ? 'content' : 'unified';
+  const tabs = (['unified', 'split', 'content'] as View[]).map((v) => h('button', {
+    type: 'button', class: 'tab', 'data-view': v, 'aria-pressed': String(v === initial),
+    onclick: () => void show(v),
+  }, v === 'unified' ? 'Unified' : v === 'split' ? 'Side by side' : c.change_type === 'deleted' ? 'Old content' : 'Content'));
+  box.append(h('div', { class: 'tabs', role: 'toolbar' }, ...tabs, rawHref ? h('a', { class: 'raw', href: rawHref, download: '' }, 'Download') : null), out);
+  let versions: Promise<[Awaited<ReturnType<typeof version>>, Awaited<ReturnType<typeof version>>]> | null = null;
+  const show = async (v: View) => {
+    for (const t of tabs) t.setAttribute('aria-pressed', String(t.dataset.view === v));
+    if (c.kind === 'dir') { clear(out, h('p', { class: 'muted' }, 'An empty directory.')); return; }
+    if (c.size > MAX_DIFF_BYTES) { clear(out, h('p', { class: 'muted' }, `Too large to show here (${size(c.size)}).`)); return; }
+    versions ??= Promise.all([
+      c.change_type === 'added' ? version(project, null, 'file') : version(project, c.previous_hash, c.kind, c.target),
+      c.change_type === 'deleted' ? version(project, null, 'file') : version(project, c.hash, c.kind, c.target),
+    ]);
+    try {
+      const [[before, after], { renderDiff, renderFile }] = await Promise.all([versions, loadCode()]);
+      if ((c.change_type !== 'added' && before.text === null) || (c.change_type !== 'deleted' && after.text === null)) {
+        clear(out, h('p', { class: 'muted' }, `Binary file (${size(c.change_type === 'deleted' ? before.bytes : after.bytes)}).`));
+        return;
+      }
+      if (v === 'content') clear(out, renderFile((c.change_type === 'deleted' ? before.text : after.text) ?? '', c.path));
+      else clear(out, renderDiff(c.change_type === 'added' ? null : before.text, c.change_type === 'deleted' ? null : after.text, c.path, v));
+    } catch (e) {
+      clear(out, h('p', { class: 'error' }, `Could not load the content: ${(e as Error).message}`));
+    }
+  };
+  void show(initial);
+  return box;
+}
+
+export interface ChangeListOptions {
+  project: string;
+  /** raw download of the new version: the head that holds it (null: the blob itself) */
+  rawHead?: string | null;
+  /** rows open at render (kept across live refreshes) */
+  open?: Set<string>;
+}
+
+/** One row per change type, cloned: a thousand rows cost a thousand clones and text assignments. */
+const templates = new Map<string, HTMLLIElement>();
+function rowFor(c: Change): HTMLLIElement {
+  let tpl = templates.get(c.change_type);
+  if (!tpl) {
+    tpl = h('li', { class: `change ${c.change_type}`, 'data-change': c.change_type },
+      h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false' },
+        changeBadge(c.change_type), h('span', { class: 'path' }), h('span', { class: 'size' }),
+        h('span', { class: 'lines' }, h('span', { class: 'added' }), ' ', h('span', { class: 'deleted' }))));
+    templates.set(c.change_type, tpl);
+  }
+  const li = tpl.cloneNode(true) as HTMLLIElement;
+  li.dataset.path = c.path;
+  const [, path, sz, lines] = li.firstElementChild!.children as unknown as HTMLElement[];
+  path.textContent = c.path;
+  sz.textContent = c.kind === 'file' ? size(c.size) : c.kind;
+  if (c.lines_added !== null) {
+    (lines.firstChild as HTMLElement).textContent = `+${c.lines_added}`;
+    (lines.lastChild as HTMLElement).textContent = `−${c.lines_removed}`;
+  } else if (c.binary) { lines.textContent = 'binary'; lines.classList.add('muted'); } else lines.remove();
+  return li;
+}
+
+export function changeList(changes: Change[], o: ChangeListOptions): HTMLElement {
+  const open = o.open ?? new Set<string>();
+  const list = h('ul', { class: 'changes' });
+  const rows = new Map<HTMLLIElement, Change>();
+  const boxes = new Map<HTMLLIElement, HTMLElement>();
+  const toggle = (li: HTMLLIElement, to: boolean) => {
+    const c = rows.get(li)!;
+    const btn = li.firstElementChild as HTMLButtonElement;
+    btn.setAttribute('aria-expanded', String(to));
+    li.classList.toggle('open', to);
+    if (to) {
+      open.add(c.path);
+      let box = boxes.get(li);
+      if (!box) {
+        const rawHref = c.change_type !== 'deleted' && c.kind === 'file' && c.hash
+          ? (o.rawHead ? `/ui/raw/${projPath(o.project)}/${enc(o.rawHead)}?path=${enc(c.path)}` : `/api/projects/${projPath(o.project)}/blobs/${c.hash}`)
+          : null;
+        box = viewer(o.project, c, rawHref);
+        box.id = `change-${++seq}`;
+        btn.setAttribute('aria-controls', box.id);
+        boxes.set(li, box);
+      }
+      li.appendChild(box);
+    } else {
+      open.delete(c.path);
+      boxes.get(li)?.remove();
+    }
+  };
+  // one listener for the whole list
+  list.addEventListener('click', (e) => {
+    const btn = (e.target as Element).closest('button.toggle');
+    const li = btn?.parentElement as HTMLLIElement | null;
+    if (!btn || !li || !rows.has(li)) return;
+    toggle(li, btn.getAttribute('aria-expanded') !== 'true');
+  });
+  const frag = document.createDocumentFragment();
+  for (const c of changes) {
+    const li = rowFor(c);
+    rows.set(li, c);
+    frag.appendChild(li);
+  }
+  list.appendChild(frag);
+  for (const [li, c] of rows) if (open.has(c.path)) toggle(li, true);
+  if (!changes.length) list.appendChild(h('li', { class: 'muted empty' }, 'No changes.'));
+  return list;
+}
