@@ -14,6 +14,7 @@ RUN apt-get update \
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY rpc ./rpc
+COPY util ./util
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -1,6 +1,6 @@
 // Credentials: AUTH_NONE (RFC 5531 §10) and AUTH_SYS (RFC 5531 appendix A).
 // Replies always carry an AUTH_NONE verifier (see message.ts writeAcceptedHeader).
-import type { AuthSys } from './types.js';
+import type { AuthSys } from './handler.js';
 import { XdrError, XdrReader, XdrWriter } from './xdr.js';
 import { AUTH_BADCRED, AUTH_NONE, AUTH_REJECTEDCRED, AUTH_SHORT, AUTH_SYS } from './message.js';
 

@@ -4,8 +4,8 @@ import net from 'node:net';
 import { encodeAuthSys } from './auth.js';
 import { AUTH_NONE, AUTH_SYS, CALL, RPC_VERSION, SUCCESS, parseReply } from './message.js';
 import { OutboundQueue } from './outbound.js';
-import { DEFAULT_MAX_RECORD_SIZE, RecordDecoder } from './record.js';
-import type { AuthSys } from './types.js';
+import { DEFAULT_MAX_RECORD_SIZE, RecordDecoder } from './record-marking.js';
+import type { AuthSys } from './handler.js';
 import { XdrReader, XdrWriter } from './xdr.js';
 
 /** A call that was answered with something other than accepted SUCCESS. */

@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import { AuthSysCache } from './auth.js';
 import type { CallSource, Dispatcher } from './dispatch.js';
 import { OutboundQueue } from './outbound.js';
-import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record.js';
-import { largeBuffers } from './buffer-pool.js';
+import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record-marking.js';
+import { largeBuffers } from '../util/buffer-pool.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;

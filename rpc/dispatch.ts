@@ -10,7 +10,7 @@ import {
   writeAuthError, writeProgMismatch, writeRpcMismatch,
 } from './message.js';
 import { RegistryMiss, type ProgramRegistry } from './registry.js';
-import type { AuthSys, Procedure, RpcContext } from './types.js';
+import type { AuthSys, Procedure, RpcContext } from './handler.js';
 import { XdrError, XdrReader, XdrWriter } from './xdr.js';
 
 /** What the dispatcher needs of a connection. */

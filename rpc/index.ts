@@ -1,5 +1,5 @@
 // Public API of the ONC RPC layer (RFC 5531). Knows nothing of NFS.
-export * from './types.js';
+export * from './handler.js';
 export { XdrError, XdrReader, XdrWriter } from './xdr.js';
 export * from './message.js';
 export { AuthSysCache, MAX_GIDS, MAX_MACHINE_NAME, authenticate, encodeAuthSys, parseAuthSys, rejectFlavor } from './auth.js';
@@ -7,7 +7,7 @@ export {
   DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_RECORD_SIZE, RecordDecoder, RecordLimitError, RecordMemoryBudget, RecordMemoryError, RecordTooLargeError,
   TooManyFragmentsError, frame, recordMark,
   type RecordDecoderOptions,
-} from './record.js';
+} from './record-marking.js';
 export { ProgramRegistry, RegistryMiss } from './registry.js';
 export { DuplicateRequestCache, type DrcEntry, type DrcOptions } from './drc.js';
 export { RpcServer, type PeerVerdict, type RpcServerOptions } from './server.js';

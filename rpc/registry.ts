@@ -1,5 +1,5 @@
 // Program/version/procedure lookup and the accept_stat for misses (RFC 5531 §9).
-import type { Procedure, ProgramVersion } from './types.js';
+import type { Procedure, ProgramVersion } from './handler.js';
 import { PROC_UNAVAIL, PROG_MISMATCH, PROG_UNAVAIL } from './message.js';
 
 /** Why a call found no procedure: accept_stat, plus the supported versions for PROG_MISMATCH. */

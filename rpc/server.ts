@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import { RpcConnection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { DuplicateRequestCache, type DrcOptions } from './drc.js';
-import { DEFAULT_MAX_RECORD_SIZE, RecordMemoryBudget } from './record.js';
+import { DEFAULT_MAX_RECORD_SIZE, RecordMemoryBudget } from './record-marking.js';
 import { ProgramRegistry } from './registry.js';
-import type { ProgramVersion } from './types.js';
+import type { ProgramVersion } from './handler.js';
 
 /**
  * What to do with a new connection, decided once from the peer's address and source port:

@@ -13,7 +13,7 @@
 // 3. Bucket size: a --tree-mb tree, then --sessions sessions each changing 1% of the files and landed.
 //    Compared with the tree's bytes plus every changed file's bytes, each zstd-compressed. Target <= 1.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';

@@ -4,13 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
-[ -f dist/src/cli/main.js ] && [ -z "$(find src rpc -newer dist/src/cli/main.js -name '*.ts' | head -1)" ] || npm run build --silent
+[ -f dist/src/cli/main.js ] && [ -z "$(find src rpc util -newer dist/src/cli/main.js -name '*.ts' | head -1)" ] || npm run build --silent
 export MIC_DATA_DIR=${MIC_DATA_DIR:-$HOME/.mic}
 export MIC_PORT=${MIC_PORT:-2049}
 mic() { node dist/src/cli/main.js "$@"; }
 if ! mic project head demo/app >/dev/null 2>&1; then
   src=$(mktemp -d)
-  cp -r README.md src rpc "$src"/
+  cp -r README.md src rpc util "$src"/
   mic project init demo/app --from "$src"
   rm -rf "$src"
 fi

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The test command (npm test, .ci/run): install what is missing, build, run every
-# vitest suite (unit tests in parallel, then the integration files one at a time:
-# libnfs-utils and the real Linux kernel NFS client against the real daemon).
+# The test command (npm test, .ci/run): install what is missing, build, lint (eslint), check the
+# layering (dependency-cruiser, .dependency-cruiser.cjs), then run every vitest suite (unit tests in
+# parallel, then the integration files one at a time: libnfs-utils and the real Linux kernel NFS client
+# against the real daemon).
 # Extra arguments go to vitest (e.g. a file filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 npm run build
+npm run lint
+npm run depcheck
 npx vitest run "$@"

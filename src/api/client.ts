@@ -1,13 +1,13 @@
-// Typed client of the HTTP API (global fetch). Non-2xx answers throw ApiError with the server's body,
-// the same error type the in-process service throws.
-import { ApiError, type ErrorBody } from '../session/errors.js';
+// Typed client of the HTTP API (global fetch). Non-2xx answers throw ApiError with the server's status
+// and body, the body the in-process service's domain error carries.
+import { ApiError, type ErrorBody } from './http-errors.js';
 import type {
   BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FileChangeInput, FilesBody,
   HandoffBody, HeadBody, LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, SessionApi, SessionBody,
   SessionDetailBody, ShowBody, StartRequest, ServeBody, ServeRequest,
-} from './types.js';
+} from '../session/session-api.js';
 
-export * from './types.js';
+export * from '../session/session-api.js';
 export { ApiError };
 
 export interface MicClientOptions {

@@ -1,16 +1,21 @@
 // The HTTP JSON API (node:http). Loopback by default; any other bind address requires a bearer token.
 // Every route maps to one SessionService method; errors are { error, message, field?, reason?, conflicts? }
-// with 400 (invalid input), 401, 404, 405, 409 (state or conflicts), 413; 500 only for server faults.
+// with 400 (invalid input), 401, 403 (foreign Host or Origin), 404, 405, 409 (state or conflicts), 413,
+// 415 (a body that is not JSON); 500 only for server faults.
+// Order of checks (guard.ts, limits.ts): Host, Origin, token, route, Content-Type, declared length, the
+// session named in the path; only then is the body read, up to the route's limit.
 import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { ApiError } from '../session/errors.js';
+import { InvalidInputError, NotFoundError } from '../session/errors.js';
+import { ApiError, httpErrorOf } from './http-errors.js';
 import type { SessionService } from '../session/service.js';
-import { isHash } from '../store/index.js';
-import { projectParam } from '../session/input.js';
-import { gcRequest } from '../session/gc.js';
-import { WebUi, forbidden } from '../ui/web-ui.js';
-import { isSafeMethod, sameOrigin } from '../ui/auth.js';
+import { RequestGuard, hasBody, requireJson } from './guard.js';
+import { authenticate } from './principal.js';
+import { accessRoutes, gatedService, refuseSimpleBody, type ApiAccess } from './access-routes.js';
+import { matchPath } from './route-table.js';
+import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
+import { WebUi } from '../ui/web-ui.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -19,8 +24,14 @@ export interface ApiServerOptions {
   /** required when bind is not a loopback address */
   token?: string;
   log: Logger;
-  /** request body limit in bytes (default 256 MiB) */
-  maxBody?: number;
+  /** body limits, timeouts, connection cap (limits.ts) */
+  limits?: Partial<ApiLimits>;
+  /** origins (besides the API's own) whose pages may call the API; "*" any */
+  allowOrigins?: string[];
+  /** host names (besides IP literals and localhost) the API answers to; "*" any */
+  allowHosts?: string[];
+  /** users and tokens, grants, the audit log, events, hooks and artifacts (access.ts) */
+  access: ApiAccess;
 }
 
 export interface ApiServer { port: number; bind: string; close(): Promise<void> }
@@ -34,10 +45,16 @@ export function isLoopback(addr: string): boolean {
 
 type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer } }>;
 
-interface Route { method: string; pattern: string[]; handler: Handler }
+/** files: the body may carry file contents (the larger limit); the first :id of /api/sessions/:id is checked to exist before the body is read */
+interface Route { method: string; pattern: string[]; handler: Handler; files: boolean; session: boolean }
+
+const FILE_ROUTES = new Set(['POST /api/sessions', 'POST /api/sessions/:id/files']);
 
 function routes(s: SessionService): Route[] {
-  const r = (method: string, path: string, handler: Handler): Route => ({ method, pattern: path.split('/').filter(Boolean), handler });
+  const r = (method: string, path: string, handler: Handler): Route => ({
+    method, pattern: path.split('/').filter(Boolean), handler,
+    files: FILE_ROUTES.has(`${method} ${path}`), session: path.startsWith('/api/sessions/:id'),
+  });
   const q = (query: URLSearchParams, k: string) => query.get(k) ?? undefined;
   return [
     r('POST', '/api/sessions/start', async ({ body }) => ({ status: 201, json: await s.start(await body()) })),
@@ -45,7 +62,6 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/sessions', async ({ query }) => ({
       json: await s.list({ status: q(query, 'status'), tag: q(query, 'tag'), project: q(query, 'project'), limit: q(query, 'limit'), offset: q(query, 'offset') }),
     })),
-    r('GET', '/api/sessions/:id', async ({ params }) => ({ json: await s.get(params[0]) })),
     r('PATCH', '/api/sessions/:id', async ({ params, body }) => ({ json: await s.patch(params[0], await body()) })),
     r('POST', '/api/sessions/:id/land', async ({ params, body }) => ({ json: await s.land(params[0], await body()) })),
     r('POST', '/api/sessions/:id/files', async ({ params, body }) => ({ json: await s.files(params[0], await body()) })),
@@ -74,16 +90,8 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/projects/:org/:name/heads/:head', async ({ params }) => ({ json: await s.showHead(`${params[0]}/${params[1]}`, params[2]) })),
     r('GET', '/api/projects/:org/:name/blame', async ({ params, query }) => {
       const path = query.get('path');
-      if (path === null) throw ApiError.invalid('path', 'is required');
+      if (path === null) throw new InvalidInputError('path', 'is required');
       return { json: await s.blame(`${params[0]}/${params[1]}`, path) };
-    }),
-    r('POST', '/api/gc', async ({ body }) => ({ json: await gcRequest(s.catalog.backend, await body()) })),
-    r('GET', '/api/projects/:org/:name/blobs/:hash', async ({ params }) => {
-      const project = projectParam(params[0], params[1]);
-      if (!isHash(params[2])) throw ApiError.invalid('hash', 'must be a SHA-256 hex digest');
-      const store = s.catalog.store(project);
-      if (!(await store.hasBlob(params[2]))) throw ApiError.notFound('blob');
-      return { raw: { type: 'application/octet-stream', data: await store.getBlob(params[2]) } };
     }),
   ];
 }
@@ -104,35 +112,57 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   if (!isLoopback(bind) && !o.token) {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
-  const maxBody = o.maxBody ?? 256 * 1024 * 1024;
-  const table = routes(o.service);
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
   const ui = new WebUi({ service: o.service, token: o.token, log: o.log }); // pages and /ui/: src/ui/
+  const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
+  const extra = accessRoutes(o.service, o.access);
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const send = (status: number, json: unknown) => {
       const data = Buffer.from(JSON.stringify(json) + '\n', 'utf8');
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': data.length });
       res.end(data);
     };
     const fail = (e: unknown) => {
-      if (e instanceof ApiError) return send(e.status, e.body);
+      if (res.headersSent) return void res.destroy();
+      // a body left unread (refused before reading, or cut off at the limit) is never read: close instead
+      if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
+      const known = httpErrorOf(e);
+      if (known) {
+        if (known.status === 401) res.setHeader('www-authenticate', 'Bearer');
+        if (known.status === 403) o.log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin, reason: known.body.error }, 'api request refused');
+        return send(known.status, known.body);
+      }
       o.log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };
     (async () => {
+      guard.checkHost(req); // DNS rebinding: the UI's pages too
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (ui.owns(url.pathname)) return ui.handle(req, res, url);
-      if (!ui.auth.allows(req)) {
-        res.setHeader('www-authenticate', 'Bearer');
-        throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token is required' });
-      }
-      if (!isSafeMethod(req.method) && !sameOrigin(req)) throw forbidden();
+      if (ui.owns(url.pathname)) return ui.handle(req, res, url); // its own login and same-origin rules: src/ui/auth.ts
+      guard.checkOrigin(req);
+      const principal = await authenticate(req, ui.auth, o.access);
       let parts: string[];
       try {
         parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       } catch {
-        throw ApiError.invalid('path', 'is not valid percent-encoding');
+        throw new InvalidInputError('path', 'is not valid percent-encoding');
       }
+      for (const r of extra) {
+        const params = r.method === req.method ? matchPath(r.path, parts) : null;
+        if (!params) continue;
+        if (r.rawBody) refuseSimpleBody(req);
+        else {
+          requireJson(req);
+          checkDeclaredLength(req, limits.maxBody);
+        }
+        const out = await r.handler({ params, query: url.searchParams, req, res, principal, body: () => readJson(req, limits.maxBody) });
+        if ('streamed' in out) return;
+        if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
+        return send(out.status ?? 200, out.json);
+      }
+      // the session routes go through the gate: the caller's rights, the audit log, the events
+      const table = routes(gatedService(o.service, principal, o.access));
       const found = table.map((r) => ({ r, params: match(r, parts) })).filter((x) => x.params !== null);
       if (!found.length) throw new ApiError(404, { error: 'not_found', message: `no route ${url.pathname}` });
       const hit = found.find((x) => x.r.method === req.method);
@@ -140,16 +170,33 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         res.setHeader('allow', [...new Set(found.map((x) => x.r.method))].join(', '));
         throw new ApiError(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${url.pathname}` });
       }
+      const max = hit.r.files ? limits.maxFilesBody : limits.maxBody;
+      requireJson(req);
+      checkDeclaredLength(req, max);
+      if (hit.r.session && !(await o.service.catalog.projectOf(hit.params![0]!))) {
+        throw new NotFoundError('session', `session ${JSON.stringify(hit.params![0])} not found`);
+      }
       let bodyP: Promise<unknown> | null = null;
-      const body = () => (bodyP ??= readJson(req, maxBody));
+      const body = () => {
+        if (!bodyP) {
+          if (req.headers.expect?.toLowerCase() === '100-continue' && hasBody(req)) res.writeContinue();
+          bodyP = readJson(req, max);
+        }
+        return bodyP;
+      };
       const out = await hit.r.handler({ params: hit.params!, query: url.searchParams, body });
+      if (!req.complete && hasBody(req)) res.setHeader('connection', 'close'); // a body the route never read
       if (out.raw) {
         res.writeHead(out.status ?? 200, { 'content-type': out.raw.type, 'content-length': out.raw.data.length });
         res.end(out.raw.data);
       } else send(out.status ?? 200, out.json);
     })().catch(fail);
-  });
-  server.keepAliveTimeout = 5000;
+  };
+  const server = http.createServer({ connectionsCheckingInterval: checkingInterval(limits) }, handle);
+  // Expect: 100-continue goes through the same checks: the client is told to send its body only once
+  // the route, the caller and the session are known to be good
+  server.on('checkContinue', handle);
+  applyServerLimits(server, limits);
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, bind, () => {
@@ -166,34 +213,4 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       server.closeAllConnections();
     }),
   };
-}
-
-function readJson(req: http.IncomingMessage, max: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (c: Buffer) => {
-      if (failed) return;
-      size += c.length;
-      if (size > max) {
-        failed = true;
-        reject(new ApiError(413, { error: 'too_large', message: `request body is larger than ${max} bytes` }));
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', (e) => { if (!failed) { failed = true; reject(e); } });
-    req.on('end', () => {
-      if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch (e) {
-        reject(ApiError.invalid('body', `is not valid JSON (${(e as Error).message})`));
-      }
-    });
-  });
 }

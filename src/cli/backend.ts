@@ -5,14 +5,20 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Command } from 'commander';
-import { ApiError } from '../session/errors.js';
 import { MicClient } from '../api/client.js';
-import type { SessionApi } from '../api/types.js';
+import type { SessionApi } from '../session/session-api.js';
 import { SessionService } from '../session/service.js';
 import { DirectHost } from '../session/host.js';
 import { handleSecret, openCatalog } from '../daemon/data-dir.js';
 import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon.js';
 import { dataDirOf, out, printJson } from './common.js';
+import { exitCodeOf, failureBodyOf } from './exit-codes.js';
+import { guardedApi } from '../gate/guarded-api.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { EventBus } from '../events/event-bus.js';
+import { GrantStore } from '../identity/grant-store.js';
+import { localActor } from './identity.js';
+import { defaultApiTokenPath, readApiToken } from '../daemon/api-token.js';
 
 export interface Backend {
   api: SessionApi;
@@ -40,7 +46,7 @@ export function runningDaemon(dataDir: string): DaemonInfo | null {
   }
 }
 
-function apiUrl(info: DaemonInfo): string {
+export function apiUrl(info: DaemonInfo): string {
   let host = info.api_bind ?? '127.0.0.1';
   if (host === '0.0.0.0') host = '127.0.0.1';
   if (host === '::') host = '::1';
@@ -52,14 +58,27 @@ export async function backendFor(cmd: Command): Promise<Backend> {
   const dataDir = dataDirOf(cmd);
   const daemon = runningDaemon(dataDir);
   if (daemon && daemon.api_port !== null) {
-    const token = (optOf(cmd, 'apiToken') as string | undefined) ?? process.env.MIC_API_TOKEN;
+    const token = apiTokenFor(dataDir, daemon, optOf(cmd, 'apiToken') as string | undefined);
     return { api: new MicClient({ baseUrl: apiUrl(daemon), token }), via: 'daemon', daemon, close: async () => {} };
   }
   const catalog = openCatalog(dataDir);
   const host = new DirectHost(catalog, dataDir, handleSecret(dataDir), daemon
     ? { refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI` }
     : {});
-  return { api: new SessionService({ catalog, host, dataDir }), via: 'direct', daemon, close: () => host.closeAll() };
+  // in-process changes are audited like the API's, with the local user as actor
+  const service = new SessionService({ catalog, host, dataDir });
+  const api = guardedApi(service, { user: localActor(), roles: [{ scope: '*', right: 'admin' }] }, {
+    catalog, audit: new AuditLog(catalog.backend), bus: new EventBus(), grants: new GrantStore(catalog.backend),
+  });
+  return { api, via: 'direct', daemon, close: () => host.closeAll() };
+}
+
+/** The API token: --api-token, MIC_API_TOKEN, MIC_API_TOKEN_FILE, the daemon's token file, <dataDir>/api-token. */
+export function apiTokenFor(dataDir: string, daemon: DaemonInfo | null, flag?: string): string | undefined {
+  const given = flag ?? process.env.MIC_API_TOKEN;
+  if (given) return given;
+  const file = process.env.MIC_API_TOKEN_FILE || daemon?.api_token_file || defaultApiTokenPath(dataDir);
+  return readApiToken(file) ?? undefined;
 }
 
 function optOf(cmd: Command, name: string): unknown {
@@ -79,12 +98,13 @@ export async function withBackend(cmd: Command, json: boolean, fn: (api: Session
   try {
     await fn(b.api, b);
   } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    process.exitCode = e.body.error === 'conflict' ? 2 : 1;
-    if (json) printJson(e.body);
+    const body = failureBodyOf(e);
+    if (!body) throw e;
+    process.exitCode = exitCodeOf(body);
+    if (json) printJson(body);
     else {
-      process.stderr.write(`mic: ${e.message}\n`);
-      for (const c of e.body.conflicts ?? []) process.stderr.write(`  ${c.kind.padEnd(14)} ${c.path}\n`);
+      process.stderr.write(`mic: ${body.message}\n`);
+      for (const c of body.conflicts ?? []) process.stderr.write(`  ${c.kind.padEnd(14)} ${c.path}\n`);
     }
   } finally {
     await b.close();

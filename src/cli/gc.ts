@@ -1,28 +1,40 @@
-// mic gc: delete blobs and trees nothing references (src/store/gc.ts, src/session/gc.ts). Runs on the store
-// directly, also while a daemon serves the data dir: the grace period keeps what a landing has just uploaded.
-import { SAFE_GC_GRACE_MS } from '../store/object-store.js';
+// mic gc: delete blobs and trees nothing references (src/store/collect-garbage.ts, src/session/run-gc.ts). When a daemon with
+// an API serves the data dir, it runs there (POST /api/gc), so the daemon's stores forget what was deleted;
+// otherwise on the store directly. The grace period keeps what a landing has just uploaded or reused.
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
 import { openCatalog } from '../daemon/data-dir.js';
-import { runGc, type GcRun } from '../session/gc.js';
-import { parseDuration } from '../store/gc.js';
+import { checkGrace, runGc, type GcRun } from '../session/run-gc.js';
+import { MicClient } from '../api/client.js';
+import { apiTokenFor, apiUrl, runningDaemon } from './backend.js';
+import { parseDuration } from '../store/collect-garbage.js';
 import { validateProject } from '../store/index.js';
 
 export function gcCommand(): Command {
   return new Command('gc')
     .description('delete unreferenced blobs and trees older than the grace period')
     .option('--dry-run', 'list what would be deleted, delete nothing')
-    .option('--grace <duration>', 'keep unreferenced objects younger than this (e.g. 30m, 2h, 7d, 0)', '24h')
+    .option('--grace <duration>', 'keep unreferenced objects younger than this (e.g. 2h, 7d; at least 2h unless --force)', '24h')
+    .option('--force', 'allow a grace period under 2h: only safe while no session is writing')
     .option('--project <org/name>', 'only this project (default: every project)')
     .option('--json', 'print the report as JSON')
     .action(async (o, c: Command) => {
       const graceMs = parseDuration(o.grace);
       if (o.project) validateProject(o.project);
-      if (graceMs < SAFE_GC_GRACE_MS && !o.dryRun) {
-        process.stderr.write(`mic gc: warning: a grace period under ${SAFE_GC_GRACE_MS / 3_600_000}h is safe only while no session is sealing or landing\n`);
+      try {
+        checkGrace(graceMs, { dryRun: !!o.dryRun, force: !!o.force });
+      } catch (e) {
+        throw new Error((e as Error).message, { cause: e });
       }
-      const catalog = openCatalog(dataDirOf(c));
-      const run = await runGc(catalog.backend, { graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined });
+      const dataDir = dataDirOf(c);
+      const daemon = runningDaemon(dataDir);
+      let run: GcRun;
+      if (daemon && daemon.api_port !== null) {
+        const api = new MicClient({ baseUrl: apiUrl(daemon), token: apiTokenFor(dataDir, daemon) });
+        run = await api.request<GcRun>('POST', '/api/gc', { grace: `${graceMs}ms`, dry_run: !!o.dryRun, force: !!o.force, project: o.project });
+      } else {
+        run = await runGc(openCatalog(dataDir).backend, { graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined });
+      }
       if (o.json) printJson(run);
       else printRun(run);
       if (run.totals.refused) process.exitCode = 1;

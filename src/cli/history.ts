@@ -3,11 +3,11 @@ import { Command } from 'commander';
 import { out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { printChanges } from './session.js';
-import type { HeadView } from '../api/types.js';
+import type { HeadView } from '../session/session-api.js';
 
 const projectOption = (c: Command) => c
   .option('--project <org/name>', 'project (env MIC_PROJECT)', process.env.MIC_PROJECT)
-  .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN)')
+  .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon\'s token file)')
   .option('--json', 'print the API body');
 
 function need(project: string | undefined): string {

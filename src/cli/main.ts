@@ -6,6 +6,10 @@ import { projectCommand } from './project.js';
 import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
+import { fsckCommand } from './fsck.js';
+import { grantCommand, tokenCommand, userCommand } from './identity.js';
+import { auditCommand } from './audit.js';
+import { artifactCommand } from './artifact.js';
 
 // Everything mic writes (objects, journals, file contents, the handle secret) is its owner's
 // alone, whatever the umask it was started with: files 0600, directories 0700 (issue 8 item 18).
@@ -31,6 +35,8 @@ program.addCommand(projectCommand());
 program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());
+program.addCommand(fsckCommand());
+for (const c of [userCommand(), tokenCommand(), grantCommand(), auditCommand(), artifactCommand()]) program.addCommand(c);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`mic: ${e.message}\n`);

@@ -14,6 +14,8 @@ function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEG
   return n;
 }
 import { dataDirOf } from './common.js';
+import { defaultApiTokenPath } from '../daemon/api-token.js';
+import { parseBytes } from '../store/open-backend.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -24,7 +26,13 @@ export function serveCommand(): Command {
     .option('--allow <cidrs>', 'client addresses allowed to mount, comma separated (env MIC_ALLOW)', process.env.MIC_ALLOW ?? LOOPBACK.join(','))
     .option('--api-port <n>', 'HTTP API port (env MIC_API_PORT; 0 picks one; "off" disables)', process.env.MIC_API_PORT ?? '2050')
     .option('--api-bind <addr>', 'HTTP API address (env MIC_API_BIND); not loopback requires --api-token', process.env.MIC_API_BIND ?? '127.0.0.1')
-    .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN)', process.env.MIC_API_TOKEN)
+    .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN; prefer the env or --api-token-file: argv is visible to ps)', process.env.MIC_API_TOKEN)
+    .option('--api-token-file <file>', 'file holding the API token, created 0600 when missing (env MIC_API_TOKEN_FILE; default <data-dir>/api-token)', process.env.MIC_API_TOKEN_FILE)
+    .option('--no-api-token', 'no token: any local process may call the API (loopback only)')
+    .option('--api-allow-origin <origins>', 'web origins allowed to call the API besides its own, comma separated (env MIC_API_ALLOW_ORIGIN)', process.env.MIC_API_ALLOW_ORIGIN)
+    .option('--api-allow-host <names>', 'host names the API answers to besides IP addresses and localhost, comma separated; * any (env MIC_API_ALLOW_HOST)', process.env.MIC_API_ALLOW_HOST)
+    .option('--api-max-body <bytes>', 'body limit of API routes that carry file contents (env MIC_API_MAX_BODY; default 64 MiB)', process.env.MIC_API_MAX_BODY)
+    .option('--api-max-connections <n>', 'open API connections at most (env MIC_API_MAX_CONNECTIONS; default 128)', process.env.MIC_API_MAX_CONNECTIONS)
     .option('--seal-delay <seconds>', 'record a changed session\'s tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)')
     .option('--read-wait <ms>', 'how long a READ of uncached data waits for S3 before answering NFS3ERR_JUKEBOX, so the client retries (env MIC_READ_WAIT_MS)', process.env.MIC_READ_WAIT_MS ?? '1500')
     .option('--max-connections <n>', 'NFS connections open at once; more are closed at accept (env MIC_MAX_CONNECTIONS; lowered to keep --fd-reserve descriptors free)', env.MIC_MAX_CONNECTIONS ?? String(DEFAULT_LIMITS.maxConnections))
@@ -65,9 +73,24 @@ export function serveCommand(): Command {
       if (!loopbackBind && !exportOptions.secure && exportOptions.mode === 'none') {
         log.warn({ bind: o.bind }, 'NFS port reachable from other hosts with insecure,no_root_squash: any allowed host\'s user can claim to be root (see docs/security.md)');
       }
+      const dataDir = dataDirOf(cmd);
+      const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+      const apiLimits: { maxFilesBody?: number; maxConnections?: number } = {};
+      if (o.apiMaxBody !== undefined) apiLimits.maxFilesBody = parseBytes(o.apiMaxBody);
+      if (o.apiMaxConnections !== undefined) {
+        apiLimits.maxConnections = Number(o.apiMaxConnections);
+        if (!Number.isInteger(apiLimits.maxConnections) || apiLimits.maxConnections < 1) throw new Error(`--api-max-connections: not a positive integer: ${o.apiMaxConnections}`);
+      }
+      if (cmd.getOptionValueSource('apiToken') === 'cli' && typeof o.apiToken === 'string') {
+        log.warn('--api-token on the command line is visible to every local user (ps): prefer MIC_API_TOKEN or --api-token-file');
+      }
+      // the token: given (env or argv), or from a file (created on first start), unless --no-api-token
+      const apiToken = typeof o.apiToken === 'string' && o.apiToken ? o.apiToken : undefined;
+      const apiTokenFile = o.apiToken === false || apiToken ? undefined : (o.apiTokenFile ?? defaultApiTokenPath(dataDir));
       const daemon = await startDaemon({
         limits, exportOptions,
-        dataDir: dataDirOf(cmd), bind: o.bind, port, log, apiPort, apiBind: o.apiBind, apiToken: o.apiToken || undefined,
+        dataDir, bind: o.bind, port, log, apiPort, apiBind: o.apiBind, apiToken, apiTokenFile,
+        apiAllowOrigins: list(o.apiAllowOrigin), apiAllowHosts: list(o.apiAllowHost), apiLimits,
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
         sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
         readWaitMs,

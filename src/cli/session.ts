@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { exportPath, STATUSES } from '../session/record.js';
-import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../api/types.js';
+import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../session/session-api.js';
 
 export function mountHelp(id: string, port: number, host = '127.0.0.1'): string[] {
   const ex = exportPath(id);
@@ -89,7 +89,7 @@ export function printChanges(changes: ChangeView[]): void {
 
 export function sessionCommand(): Command {
   const cmd = new Command('session').description('sessions: units of work with their own copy-on-write mount')
-    .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN)');
+    .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon\'s token file)');
 
   cmd.command('start')
     .description('start a session from the project head')
@@ -99,7 +99,7 @@ export function sessionCommand(): Command {
     .option('--session-id <id>', 'choose the id')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
     .option('--metadata <k=v,...>', 'metadata (repeatable)', parseMetadata)
-    .option('--agent <name>', 'agent driving the session (seed 002, e.g. claude_code)')
+    .option('--agent <name>', 'agent driving the session (e.g. claude_code)')
     .addOption(new Option('--environment <env>', 'where it runs').choices(['local', 'vscode']))
     .addOption(new Option('--execution-mode <mode>', 'manual or agentic').choices(['manual', 'agentic']))
     .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')

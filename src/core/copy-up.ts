@@ -2,12 +2,20 @@
 // chunk by chunk for a chunked blob. Concurrent changes of one file share one copy.
 import { FsError, NfsStatus } from './types.js';
 import type { Inode } from './inode.js';
-import type { SessionState } from './session-state.js';
+import type { ContentSource } from './content-source.js';
+import type { DataFiles } from './data-files.js';
+
+/** What copy-up needs of the session state (session-state.ts). */
+export interface CopyUpTarget {
+  readonly source: ContentSource;
+  readonly data: DataFiles;
+  syncData(ino: number): Promise<void>;
+}
 
 export class CopyUp {
   private readonly copying = new Map<number, Promise<void>>();
 
-  constructor(private readonly s: SessionState) {}
+  constructor(private readonly s: CopyUpTarget) {}
 
   /** Makes n's content local (no-op when it is). */
   async makeLocal(n: Inode): Promise<void> {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
-import { largeBuffers } from '../../rpc/buffer-pool.js';
+import { largeBuffers } from '../../util/buffer-pool.js';
 
 const MAX_OPEN = 256;
 
@@ -100,6 +100,11 @@ export class DataFiles {
     const fd = this.fds.get(ino);
     if (fd !== undefined) { this.fds.delete(ino); fs.closeSync(fd); }
     fs.rmSync(this.pathOf(ino), { force: true });
+  }
+
+  /** Inode numbers of the data files present. */
+  list(): number[] {
+    return fs.readdirSync(this.dir).filter((f) => /^\d+$/.test(f)).map(Number);
   }
 
   close(): void {

@@ -4,6 +4,9 @@ import type { Directory } from './directory.js';
 import type { EntryKind, TreeEntry } from '../store/types.js';
 import { fromPair } from './time.js';
 
+/** The inode number of a session's root directory. */
+export const ROOT_INO = 1;
+
 export const KIND_TYPE: Record<EntryKind, FileType> = {
   file: FileType.REG, dir: FileType.DIR, symlink: FileType.LNK, fifo: FileType.FIFO, socket: FileType.SOCK,
   chardev: FileType.CHR, blockdev: FileType.BLK,

@@ -1,11 +1,26 @@
 // Recovery: a session's state is its checkpoint (every changed inode and listing) plus the journal
 // records appended since. Replaying them is idempotent: each record carries a whole state.
+import type { Logger } from 'pino';
 import { Directory } from './directory.js';
-import { Inode, type InodeState } from './inode.js';
+import { Inode, ROOT_INO, type InodeState } from './inode.js';
 import { Journal, type Checkpoint, type JournalRecord } from './journal.js';
-import { ROOT_INO, type SessionState } from './session-state.js';
+import type { DataFiles } from './data-files.js';
 
-export async function recover(s: SessionState): Promise<void> {
+/** What recovery needs of the session state (session-state.ts). */
+export interface RecoveryTarget {
+  readonly o: { dir: string };
+  readonly inodes: Map<number, Inode>;
+  nextIno: number;
+  readonly root: Inode;
+  readonly data: DataFiles;
+  readonly journal: Journal;
+  readonly log: Logger;
+  listing(d: Inode): Promise<Directory>;
+  materialize(d: Inode, dir: Directory): Promise<void>;
+  tryCheckpoint(): void;
+}
+
+export async function recover(s: RecoveryTarget): Promise<void> {
   const dir = s.o.dir;
   const cp = Journal.readCheckpoint(dir);
   const gen = cp?.gen ?? 0;
@@ -25,6 +40,8 @@ export async function recover(s: SessionState): Promise<void> {
   for (const rec of records) await replay(s, rec);
   // local data files are the truth for sizes (unstable writes need no journal record)
   for (const n of s.inodes.values()) if (n.local) n.size = s.data.size(n.ino);
+  // data files of inodes freed before the crash (removed only once the freeing was durable)
+  for (const ino of s.data.list()) if (!s.inodes.get(ino)?.local) s.data.remove(ino);
   for (const n of s.inodes.values()) if (n.dir) await s.materialize(n, n.dir);
   s.journal.gen = gen;
   s.journal.open();
@@ -32,7 +49,7 @@ export async function recover(s: SessionState): Promise<void> {
   if (records.length || cp) s.log.info({ dir, records: records.length }, 'session state recovered');
 }
 
-function installState(s: SessionState, st: InodeState): Inode {
+function installState(s: RecoveryTarget, st: InodeState): Inode {
   const old = s.inodes.get(st.ino);
   const n = Inode.fromState(st);
   if (old?.dir) n.dir = old.dir;
@@ -43,7 +60,7 @@ function installState(s: SessionState, st: InodeState): Inode {
   return st.ino === ROOT_INO ? s.root : n;
 }
 
-async function replay(s: SessionState, rec: JournalRecord): Promise<void> {
+async function replay(s: RecoveryTarget, rec: JournalRecord): Promise<void> {
   switch (rec.t) {
     case 'i': installState(s, rec.s); break;
     case 'g': s.inodes.delete(rec.i); if (rec.i >= s.nextIno) s.nextIno = rec.i + 1; break;
@@ -58,7 +75,7 @@ async function replay(s: SessionState, rec: JournalRecord): Promise<void> {
 }
 
 /** Write the whole changed state as a checkpoint; the journal starts a new generation. */
-export function writeCheckpoint(s: SessionState): void {
+export function writeCheckpoint(s: RecoveryTarget): void {
   const cp: Checkpoint = { gen: s.journal.gen + 1, nextIno: s.nextIno, inodes: [], dirs: [] };
   for (const n of s.inodes.values()) {
     if (!n.dirty) continue;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FileType, FsError, NfsStatus, type NfsTime } from './types.js';
-import { Inode } from './inode.js';
+import { Inode, ROOT_INO } from './inode.js';
 import { Directory, type Slot } from './directory.js';
 import { Journal } from './journal.js';
 import { DataFiles } from './data-files.js';
@@ -21,7 +21,7 @@ import { fsErrorOf, isNoSpace, mkdirDurable, SyncError } from './durable.js';
 import { now } from './time.js';
 import type { ContentSource } from './content-source.js';
 
-export const ROOT_INO = 1;
+export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
 /** Below this much free space in the data directory the session takes no changes (NOSPC). */
@@ -65,6 +65,9 @@ export class SessionState {
   private inflight = 0;
   private idle: (() => void)[] = [];
   private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
+  /** data files of freed inodes: removed once the records that free them are durable (a crash before
+   *  that brings the inode back, and it must still have its content) */
+  private doomed: number[] = [];
   writeVerifier: Buffer;
   /** an fsync failed: the session is read-only from then on (see durable.ts) */
   failed: Error | null = null;
@@ -115,7 +118,12 @@ export class SessionState {
     this.closed = true;
     for (const n of this.unstable) this.journal.append({ t: 'i', s: n.state() });
     this.tryCheckpoint();
-    try { this.journal.close(); } catch (e) { this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close'); }
+    try {
+      this.journal.close();
+      for (const ino of this.doomed.splice(0)) this.data.remove(ino);
+    } catch (e) {
+      this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close');
+    }
     this.data.close();
   }
 
@@ -303,7 +311,14 @@ export class SessionState {
 
   /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). */
   async durable(): Promise<void> {
-    try { await this.journal.sync(); } catch (e) { throw this.ioError(e); }
+    const doomed = this.doomed.splice(0);
+    try {
+      await this.journal.sync();
+    } catch (e) {
+      this.doomed.push(...doomed);
+      throw this.ioError(e);
+    }
+    for (const ino of doomed) this.data.remove(ino);
     if (this.journal.bytes > CHECKPOINT_BYTES) this.tryCheckpoint();
   }
 
@@ -335,7 +350,7 @@ export class SessionState {
     this.inodes.delete(n.ino);
     this.unstable.delete(n);
     this.sealedBlobs.delete(n.ino);
-    if (n.local) this.data.remove(n.ino);
+    if (n.local) this.doomed.push(n.ino);
     this.journal.append({ t: 'g', i: n.ino });
   }
 

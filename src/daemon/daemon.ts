@@ -10,8 +10,11 @@ import { HandleCodec } from '../fs/handles.js';
 import { SessionExports } from '../session/exports.js';
 import { SessionService } from '../session/service.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
+import type { ApiLimits } from '../api/limits.js';
+import { ensureApiToken } from './api-token.js';
+import { openAccess } from './open-access.js';
 import { BackgroundSealer } from '../session/sealer.js';
-import { TieredBackend } from '../store/cached-backend.js';
+import { TieredBackend } from '../store/tiered-backend.js';
 import { AllowList } from './allow.js';
 import { DEFAULT_LIMITS, effectiveMaxConnections, openFileLimit, type ConnectionLimits } from './limits.js';
 import { DEFAULT_EXPORT_OPTIONS, formatExportOptions, type ExportOptions } from './export-options.js';
@@ -30,6 +33,15 @@ export interface DaemonConfig {
   /** API bind address (default 127.0.0.1); a non-loopback address needs apiToken */
   apiBind?: string;
   apiToken?: string;
+  /** read the token from this file, creating it (0600) when missing; the CLI finds it through daemon.json */
+  apiTokenFile?: string;
+  /** origins (besides the API's own) whose pages may call the API */
+  apiAllowOrigins?: string[];
+  /** host names (besides IP literals and localhost) the API answers to */
+  apiAllowHosts?: string[];
+  apiLimits?: Partial<ApiLimits>;
+  /** the largest artifact the API accepts (bytes; default 16 GiB) */
+  maxArtifactBytes?: number;
   /** the API port is only a default: if it is taken, serve without the API (with a warning) */
   apiPortOptional?: boolean;
   /** background sealer: record a changed session's tree.json this long after its last change (ms); null/undefined: off */
@@ -53,7 +65,11 @@ export interface Daemon {
 }
 
 /** <dataDir>/daemon.json: how the CLI finds a running daemon. */
-export interface DaemonInfo { pid: number; port: number; bind: string; api_port: number | null; api_bind: string | null; started_at: string }
+export interface DaemonInfo {
+  pid: number; port: number; bind: string; api_port: number | null; api_bind: string | null; started_at: string;
+  /** where the API's token is (absent: none, or given directly) */
+  api_token_file?: string | null;
+}
 
 export function daemonInfoPath(dataDir: string): string { return path.join(dataDir, 'daemon.json'); }
 
@@ -86,6 +102,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow, log: cfg.log, readWaitMs: cfg.readWaitMs,
   });
   await exports.preload();
+  exports.startLeases();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
   const sealer = cfg.sealDelayMs ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log }) : null;
   sealer?.start();
@@ -107,9 +124,14 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
   let api: ApiServer | null = null;
+  const access = await openAccess(catalog, cfg.dataDir, cfg.log, { maxArtifactBytes: cfg.maxArtifactBytes });
   if (cfg.apiPort !== undefined && cfg.apiPort !== null) {
     try {
-      api = await startApiServer({ service, bind: cfg.apiBind, port: cfg.apiPort, token: cfg.apiToken, log: cfg.log });
+      const token = cfg.apiToken ?? (cfg.apiTokenFile ? ensureApiToken(cfg.apiTokenFile) : undefined);
+      api = await startApiServer({
+        service, bind: cfg.apiBind, port: cfg.apiPort, token, log: cfg.log,
+        allowOrigins: cfg.apiAllowOrigins, allowHosts: cfg.apiAllowHosts, limits: cfg.apiLimits, access,
+      });
     } catch (e) {
       if (cfg.apiPortOptional && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         cfg.log.warn({ apiPort: cfg.apiPort }, 'API port in use: serving without the HTTP API (give --api-port)');
@@ -117,12 +139,14 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         await server.close();
         await sealer?.stop();
         exports.closeAll();
+        access.close();
         throw e;
       }
     }
   }
   const info: DaemonInfo = {
     pid: process.pid, port, bind: cfg.bind, api_port: api?.port ?? null, api_bind: api?.bind ?? null, started_at: new Date().toISOString(),
+    api_token_file: api && !cfg.apiToken && cfg.apiTokenFile ? path.resolve(cfg.apiTokenFile) : null,
   };
   const infoFile = daemonInfoPath(cfg.dataDir);
   fs.writeFileSync(infoFile, JSON.stringify(info) + '\n');
@@ -137,6 +161,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         if (cur.pid === info.pid && cur.port === info.port) fs.rmSync(infoFile, { force: true });
       } catch { /* gone already */ }
       await api?.close();
+      access.close();
       await server.close();
       await sealer?.stop();
       exports.closeAll();

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { FsError, NfsStatus } from './types.js';
 import type { ContentSource } from '../core/content-source.js';
-import { largeBuffers } from '../../rpc/buffer-pool.js';
+import { largeBuffers } from '../../util/buffer-pool.js';
 
 export const READ_WAIT_MS = 1500;
 

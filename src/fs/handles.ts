@@ -3,17 +3,21 @@
 // The MAC is keyed with a secret from the data directory, so handles survive restarts
 // and cannot be forged for another export.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { FsError, NfsStatus } from './types.js';
+import { FsError, NfsStatus, type FileHandle, type Ino } from './types.js';
+
+export type { FileHandle, Ino };
 
 export const HANDLE_VERSION = 1;
 export const HANDLE_SIZE = 33;
 const MAC_SIZE = 16;
 const CACHE_MAX = 200_000;
 
-export interface HandleInfo { fsid: bigint; ino: number }
+export interface HandleInfo { fsid: bigint; ino: Ino }
 
 export class HandleCodec {
   private verified = new Map<string, HandleInfo>();
+  /** The same Buffer object decoded again in one call (resolve, then the filesystem): no string key, no MAC. */
+  private readonly byIdentity = new WeakMap<Buffer, HandleInfo>();
 
   constructor(private readonly secret: Buffer) {
     if (secret.length < 32) throw new Error(`handle secret of ${secret.length} bytes: at least 32 are needed`);
@@ -30,16 +34,25 @@ export class HandleCodec {
 
   /** Verified contents of a handle; BADHANDLE when it is malformed or forged. */
   decode(fh: Buffer): HandleInfo {
+    const same = this.byIdentity.get(fh);
+    if (same) return same;
     const key = fh.toString('latin1');
-    const hit = this.verified.get(key);
-    if (hit) return hit;
-    if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) throw new FsError(NfsStatus.BADHANDLE);
-    const mac = this.mac(fh);
-    if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
-    const info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) };
-    if (this.verified.size >= CACHE_MAX) this.verified.clear();
-    this.verified.set(key, info);
+    let info = this.verified.get(key);
+    if (!info) {
+      if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) throw new FsError(NfsStatus.BADHANDLE);
+      const mac = this.mac(fh);
+      if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
+      info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) as Ino };
+      if (this.verified.size >= CACHE_MAX) this.verified.clear();
+      this.verified.set(key, info);
+    }
+    this.byIdentity.set(fh, info);
     return info;
+  }
+
+  /** Decodes a handle once for the whole call: the FileHandle is the same Buffer, now known to be good. */
+  verify(fh: Buffer): { fh: FileHandle; info: HandleInfo } {
+    return { fh: fh as FileHandle, info: this.decode(fh) };
   }
 
   private mac(fh: Buffer): Buffer {

@@ -18,7 +18,7 @@ import { HandleCodec } from './handles.js';
 import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { readBase, READ_WAIT_MS } from './base-read.js';
-import { largeBuffers } from '../../rpc/buffer-pool.js';
+import { largeBuffers } from '../../util/buffer-pool.js';
 
 export { ROOT_INO };
 

@@ -7,8 +7,24 @@ export {
 } from '../core/types.js';
 import type { Attrs, NfsTime, SetAttrs, Wcc, FileType, StableHow } from '../core/types.js';
 
+declare const verifiedHandle: unique symbol;
+declare const inodeNumber: unique symbol;
+
+/**
+ * An nfs_fh3 that ExportTable.resolve has verified (layout, MAC, a served export). FileSystem methods take
+ * only these, so no procedure can hand a filesystem an unchecked handle. The bytes are those the client
+ * sent; HandleCodec remembers what they decoded to for as long as the Buffer object lives.
+ */
+export type FileHandle = Buffer & { readonly [verifiedHandle]: true };
+
+/** An inode number (fileid) decoded from a verified handle. */
+export type Ino = number & { readonly [inodeNumber]: true };
+
 /** Caller identity from AUTH_SYS (AUTH_NONE maps to nobody). */
 export interface Cred { uid: number; gid: number; gids: number[] }
+
+/** The superuser: what the server itself acts as (sealing, API edits, mount-time lookups). */
+export const ROOT_CRED: Cred = Object.freeze({ uid: 0, gid: 0, gids: Object.freeze([]) as unknown as number[] });
 
 export interface NodeResult { fh: Buffer; attrs: Attrs }
 export interface CreateResult extends NodeResult { dir: Wcc }
@@ -50,40 +66,43 @@ export interface FileSystem {
   /** 8-byte write verifier (RFC 1813 3.3.7); changes when uncommitted data may be lost. */
   readonly writeVerifier: Buffer;
   rootHandle(): Buffer;
-  getattr(fh: Buffer): Promise<Attrs>;
-  setattr(fh: Buffer, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc>;
-  lookup(dir: Buffer, name: string, cred: Cred): Promise<{ node: NodeResult; dir: Attrs }>;
-  access(fh: Buffer, mask: number, cred: Cred): Promise<{ access: number; attrs: Attrs }>;
-  readlink(fh: Buffer, cred: Cred): Promise<{ target: string; attrs: Attrs }>;
+  getattr(fh: FileHandle): Promise<Attrs>;
+  setattr(fh: FileHandle, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc>;
+  lookup(dir: FileHandle, name: string, cred: Cred): Promise<{ node: NodeResult; dir: Attrs }>;
+  access(fh: FileHandle, mask: number, cred: Cred): Promise<{ access: number; attrs: Attrs }>;
+  readlink(fh: FileHandle, cred: Cred): Promise<{ target: string; attrs: Attrs }>;
   /** `release`, when present, must be called once the data has been sent (pooled buffer). */
-  read(fh: Buffer, offset: number, count: number, cred: Cred): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }>;
-  write(fh: Buffer, offset: number, data: Buffer, stable: StableHow, cred: Cred): Promise<{ count: number; committed: StableHow; wcc: Wcc }>;
-  create(dir: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult>;
-  mkdir(dir: Buffer, name: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
-  symlink(dir: Buffer, name: string, target: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
-  mknod(dir: Buffer, name: string, type: FileType, attrs: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult>;
-  remove(dir: Buffer, name: string, cred: Cred): Promise<Wcc>;
-  rmdir(dir: Buffer, name: string, cred: Cred): Promise<Wcc>;
-  rename(fromDir: Buffer, fromName: string, toDir: Buffer, toName: string, cred: Cred): Promise<{ from: Wcc; to: Wcc }>;
-  link(fh: Buffer, dir: Buffer, name: string, cred: Cred): Promise<{ attrs: Attrs; dir: Wcc }>;
+  read(fh: FileHandle, offset: number, count: number, cred: Cred): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }>;
+  write(fh: FileHandle, offset: number, data: Buffer, stable: StableHow, cred: Cred): Promise<{ count: number; committed: StableHow; wcc: Wcc }>;
+  create(dir: FileHandle, name: string, how: CreateHow, cred: Cred): Promise<CreateResult>;
+  mkdir(dir: FileHandle, name: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
+  symlink(dir: FileHandle, name: string, target: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
+  mknod(dir: FileHandle, name: string, type: FileType, attrs: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult>;
+  remove(dir: FileHandle, name: string, cred: Cred): Promise<Wcc>;
+  rmdir(dir: FileHandle, name: string, cred: Cred): Promise<Wcc>;
+  rename(fromDir: FileHandle, fromName: string, toDir: FileHandle, toName: string, cred: Cred): Promise<{ from: Wcc; to: Wcc }>;
+  link(fh: FileHandle, dir: FileHandle, name: string, cred: Cred): Promise<{ attrs: Attrs; dir: Wcc }>;
   /** cookie 0 starts at the beginning; a cookie from an older listing stays valid. */
-  readdir(dir: Buffer, cookie: bigint, verf: Buffer, cred: Cred): Promise<DirListing>;
-  fsstat(fh: Buffer): Promise<FsStat>;
-  commit(fh: Buffer, offset: number, count: number): Promise<Wcc>;
+  readdir(dir: FileHandle, cookie: bigint, verf: Buffer, cred: Cred): Promise<DirListing>;
+  fsstat(fh: FileHandle): Promise<FsStat>;
+  commit(fh: FileHandle, offset: number, count: number): Promise<Wcc>;
   /** Post-op attributes for error replies; null when the handle is no good. */
-  tryGetattr(fh: Buffer): Promise<Attrs | null>;
+  tryGetattr(fh: FileHandle): Promise<Attrs | null>;
 }
 
+/** mountstat3 (RFC 1813 5.1.2). */
+export const MountStat = {
+  OK: 0, PERM: 1, NOENT: 2, IO: 5, ACCES: 13, NOTDIR: 20, INVAL: 22, NAMETOOLONG: 63,
+  NOTSUPP: 10004, SERVERFAULT: 10006,
+} as const;
+
+/** A MNT that fails with a mountstat3 (MountStat). */
 export class MountError extends Error {
-  // mountstat3 (RFC 1813 5.1.2)
-  static readonly NOENT = 2;
-  static readonly ACCES = 13;
-  static readonly NOTDIR = 20;
-  static readonly INVAL = 22;
-  static readonly NAMETOOLONG = 63;
-  static readonly SERVERFAULT = 10006;
   constructor(readonly status: number, message?: string) { super(message ?? `mountstat ${status}`); }
 }
+
+/** A handle resolved to its export (ExportTable.resolve). */
+export interface Resolved { fs: FileSystem; fh: FileHandle }
 
 /** What the daemon serves: the session exports. */
 export interface ExportTable {
@@ -93,6 +112,9 @@ export interface ExportTable {
   unmountAll(clientAddress: string): void;
   mounts(): { host: string; path: string }[];
   exports(): Promise<{ path: string; groups: string[] }[]>;
-  /** The filesystem a handle belongs to: FsError BADHANDLE (garbage) or STALE (ended session). */
-  resolve(fh: Buffer): FileSystem;
+  /**
+   * The export a handle belongs to, and the handle verified (decoded once here): FsError BADHANDLE
+   * (garbage, forged) or STALE (ended session).
+   */
+  resolve(fh: Buffer): Resolved;
 }

@@ -2,18 +2,14 @@
 import type { Logger } from 'pino';
 import type { ExportTable } from '../fs/types.js';
 
+export { MountStat } from '../fs/types.js';
+
 export const MOUNT_PROGRAM = 100005;
 export const MOUNT_V3 = 3;
 
 /** MNTPATHLEN and MNTNAMLEN (5.1.1). */
 export const MNTPATHLEN = 1024;
 export const MNTNAMLEN = 255;
-
-/** mountstat3 (5.1.2). */
-export const MountStat = {
-  OK: 0, PERM: 1, NOENT: 2, IO: 5, ACCES: 13, NOTDIR: 20, INVAL: 22, NAMETOOLONG: 63,
-  NOTSUPP: 10004, SERVERFAULT: 10006,
-} as const;
 
 export interface MountDeps {
   exports: ExportTable;

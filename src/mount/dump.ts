@@ -1,5 +1,5 @@
 // MOUNTPROC3_DUMP (RFC 1813 5.2.2): mountlist, a linked list of (hostname, directory).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import type { MountDeps } from './common.js';
 
 export function dump({ exports }: MountDeps): Handler {

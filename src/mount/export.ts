@@ -1,5 +1,5 @@
 // MOUNTPROC3_EXPORT (RFC 1813 5.2.5): exports, a linked list of (dirpath, groups list).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import type { MountDeps } from './common.js';
 
 export function exportProc({ exports }: MountDeps): Handler {

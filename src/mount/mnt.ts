@@ -1,11 +1,9 @@
 // MOUNTPROC3_MNT (RFC 1813 5.2.1): the export's root handle and the accepted auth flavors.
 import { isUtf8 } from 'node:buffer';
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
+import { AUTH_NONE, AUTH_SYS } from '../../rpc/message.js';
 import { MountError } from '../fs/types.js';
 import { MNTPATHLEN, MountStat, type MountDeps } from './common.js';
-
-const AUTH_NONE = 0;
-const AUTH_SYS = 1;
 
 export function mnt({ exports, log }: MountDeps): Handler {
   return async (args, out, ctx) => {

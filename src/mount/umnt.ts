@@ -1,5 +1,5 @@
 // MOUNTPROC3_UMNT (RFC 1813 5.2.3): void result whatever happens.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { MNTPATHLEN, type MountDeps } from './common.js';
 
 export function umnt({ exports, log }: MountDeps): Handler {

@@ -1,5 +1,5 @@
 // MOUNTPROC3_UMNTALL (RFC 1813 5.2.4): void in, void out.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import type { MountDeps } from './common.js';
 
 export function umntall({ exports, log }: MountDeps): Handler {

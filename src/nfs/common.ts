@@ -1,9 +1,11 @@
 // Shared pieces of the NFSv3 procedures (RFC 1813 section 3).
 import type { Logger } from 'pino';
-import type { RpcContext } from '../../rpc/types.js';
+import type { Handler, RpcContext } from '../../rpc/handler.js';
+import type { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import {
-  FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileSystem,
+  FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileHandle, type FileSystem,
 } from '../fs/types.js';
+import { writePostOpAttr, writeWccAfter } from './xdr-types.js';
 
 export const NFS_PROGRAM = 100003;
 export const NFS_V3 = 3;
@@ -41,9 +43,9 @@ export function statusOf(e: unknown, log: Logger, proc: string, ctx: RpcContext)
  * Skipped when the handle itself was rejected.
  */
 export async function attrsAfterError(
-  fs: FileSystem | undefined, fh: Buffer, status: NfsStatus,
+  fs: FileSystem | undefined, fh: FileHandle | undefined, status: NfsStatus,
 ): Promise<Attrs | null> {
-  if (!fs || status === NfsStatus.BADHANDLE || status === NfsStatus.STALE) return null;
+  if (!fs || !fh || status === NfsStatus.BADHANDLE || status === NfsStatus.STALE) return null;
   try {
     return await fs.tryGetattr(fh);
   } catch {
@@ -56,3 +58,71 @@ export function checkedName(name: string | NfsStatus): string {
   if (typeof name !== 'string') throw new FsError(name);
   return name;
 }
+
+/** What a procedure's body gets: its decoded arguments, the filesystem of its first handle (and of each). */
+export interface Call<A> {
+  args: A;
+  fs: FileSystem;
+  /** the first handle, verified by its export */
+  fh: FileHandle;
+  /** the filesystem of each handle, in the order of ProcedureSpec.handles */
+  all: FileSystem[];
+  /** each handle, verified */
+  fhs: FileHandle[];
+  cred: Cred;
+  out: XdrWriter;
+}
+
+/**
+ * One NFSv3 procedure (RFC 1813 section 3.3): every result is an nfsstat3 and then the arm of that
+ * status. The skeleton decodes the arguments (an XdrError there is GARBAGE_ARGS), resolves each handle
+ * to its export, runs the body, and on a thrown error answers the status with the failure arm, whose
+ * post-op attributes (post_op_attr or the `after` half of wcc_data) it fetches for each handle.
+ */
+export interface ProcedureSpec<A> {
+  /** NFSPROC3 name, for logs */
+  name: string;
+  decode(args: XdrReader): A;
+  /** The handles the call works on, in the order the failure arm reports them. */
+  handles(a: A): Buffer[];
+  /** Runs the operation and writes the whole reply, status included (NFS3_OK, or e.g. TOOSMALL). */
+  run(call: Call<A>): Promise<void>;
+  /** Writes the failure arm after the status from each handle's post-op attributes; omitted: void. */
+  fail?(out: XdrWriter, after: (Attrs | null)[]): void;
+}
+
+export function nfsProcedure<A>({ exports, log }: NfsDeps, spec: ProcedureSpec<A>): Handler {
+  return async (args, out, ctx) => {
+    const a = spec.decode(args);
+    const fhs = spec.handles(a);
+    const start = out.length;
+    const all: FileSystem[] = [];
+    const verified: FileHandle[] = [];
+    try {
+      for (const fh of fhs) {
+        const r = exports.resolve(fh);
+        all.push(r.fs);
+        verified.push(r.fh);
+      }
+      await spec.run({ args: a, fs: all[0], fh: verified[0], all, fhs: verified, cred: credOf(ctx), out });
+    } catch (e) {
+      if (out.length > start) out.truncate(start); // a partial success reply
+      const status = statusOf(e, log, spec.name, ctx);
+      const after: (Attrs | null)[] = [];
+      if (spec.fail) for (let i = 0; i < fhs.length; i++) after.push(await attrsAfterError(all[i], verified[i], status));
+      out.u32(status);
+      spec.fail?.(out, after);
+    }
+  };
+}
+
+/** Renames and links never cross exports (NFS3ERR_XDEV). */
+export function sameExport(all: FileSystem[]): void {
+  if (all.some((fs) => fs !== all[0])) throw new FsError(NfsStatus.XDEV);
+}
+
+/** Failure arm of one post_op_attr (LOOKUP3resfail, READ3resfail, ...). */
+export function postOpAttrArm(out: XdrWriter, [after]: (Attrs | null)[]): void { writePostOpAttr(out, after); }
+
+/** Failure arm of one wcc_data (SETATTR3resfail, CREATE3resfail, WRITE3resfail, ...). */
+export function wccArm(out: XdrWriter, [after]: (Attrs | null)[]): void { writeWccAfter(out, after); }

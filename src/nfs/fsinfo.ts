@@ -1,5 +1,5 @@
 // NFSPROC3_FSINFO (RFC 1813 3.3.19).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import { RTMAX, WTMAX, type NfsDeps } from './common.js';
 import { attrInfoProcedure } from './attr-info.js';
 

@@ -1,15 +1,15 @@
 // NFSPROC3_FSSTAT (RFC 1813 3.3.18).
-import type { Handler } from '../../rpc/types.js';
-import { NfsStatus, type FileSystem } from '../fs/types.js';
-import { attrsAfterError, statusOf, type NfsDeps } from './common.js';
-import { readFh, writeFattr, writePostOpAttr } from './xdr-types.js';
+import type { Handler } from '../../rpc/handler.js';
+import { NfsStatus } from '../fs/types.js';
+import { nfsProcedure, postOpAttrArm, type NfsDeps } from './common.js';
+import { readFh, writeFattr } from './xdr-types.js';
 
-export function fsstat({ exports, log }: NfsDeps): Handler {
-  return async (args, out, ctx) => {
-    const fh = readFh(args);
-    let fs: FileSystem | undefined;
-    try {
-      fs = exports.resolve(fh);
+export function fsstat(deps: NfsDeps): Handler {
+  return nfsProcedure(deps, {
+    name: 'FSSTAT',
+    decode: readFh,
+    handles: (fh) => [fh],
+    async run({ fh, fs, out }) {
       const s = await fs.fsstat(fh);
       out.u32(NfsStatus.OK);
       out.u32(1);
@@ -21,11 +21,7 @@ export function fsstat({ exports, log }: NfsDeps): Handler {
       out.u64(s.ffiles);
       out.u64(s.afiles);
       out.u32(s.invarsec);
-    } catch (e) {
-      const status = statusOf(e, log, 'FSSTAT', ctx);
-      const after = await attrsAfterError(fs, fh, status);
-      out.u32(status);
-      writePostOpAttr(out, after);
-    }
-  };
+    },
+    fail: postOpAttrArm, // FSSTAT3resfail: obj_attributes
+  });
 }

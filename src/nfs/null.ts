@@ -1,5 +1,5 @@
 // NFSPROC3_NULL (RFC 1813 3.3.0): void in, void out.
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 
 export function nullProc(): Handler {
   return () => {};

@@ -1,5 +1,5 @@
 // NFSPROC3_PATHCONF (RFC 1813 3.3.20).
-import type { Handler } from '../../rpc/types.js';
+import type { Handler } from '../../rpc/handler.js';
 import type { NfsDeps } from './common.js';
 import { NAME_MAX } from './xdr-types.js';
 import { attrInfoProcedure } from './attr-info.js';

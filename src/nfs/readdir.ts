@@ -1,8 +1,8 @@
 // NFSPROC3_READDIR (RFC 1813 3.3.16). `count` bounds the encoded READDIR3resok (we also
 // count the status word); entries are taken lazily from the listing, so a page costs O(page).
-import type { Handler } from '../../rpc/types.js';
-import { NfsStatus, type FileSystem } from '../fs/types.js';
-import { attrsAfterError, credOf, RTMAX, statusOf, type NfsDeps } from './common.js';
+import type { Handler } from '../../rpc/handler.js';
+import { NfsStatus } from '../fs/types.js';
+import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
 
 export const COOKIEVERFSIZE = 8;
@@ -15,17 +15,14 @@ export function xdrOpaqueSize(n: number): number {
   return 4 + ((n + 3) & ~3);
 }
 
-export function readdir({ exports, log }: NfsDeps): Handler {
-  return async (args, out, ctx) => {
-    const dir = readFh(args);
-    const cookie = args.u64();
-    const verf = args.fixed(COOKIEVERFSIZE);
-    const count = Math.min(args.u32(), RTMAX);
-    const start = out.length;
-    let fs: FileSystem | undefined;
-    try {
-      fs = exports.resolve(dir);
-      const listing = await fs.readdir(dir, cookie, verf, credOf(ctx));
+export function readdir(deps: NfsDeps): Handler {
+  return nfsProcedure(deps, {
+    name: 'READDIR',
+    decode: (args) => ({ dir: readFh(args), cookie: args.u64(), verf: args.fixed(COOKIEVERFSIZE), count: Math.min(args.u32(), RTMAX) }),
+    handles: (a) => [a.dir],
+    async run({ args: { cookie, verf, count }, fh: dir, fs, cred, out }) {
+      const start = out.length;
+      const listing = await fs.readdir(dir, cookie, verf, cred);
       if (DIRLIST_OVERHEAD > count) {
         out.u32(NfsStatus.TOOSMALL);
         writePostOpAttr(out, listing.dir);
@@ -63,12 +60,7 @@ export function readdir({ exports, log }: NfsDeps): Handler {
       }
       out.u32(0);
       out.bool(eof);
-    } catch (e) {
-      out.truncate(start);
-      const status = statusOf(e, log, 'READDIR', ctx);
-      const after = await attrsAfterError(fs, dir, status);
-      out.u32(status);
-      writePostOpAttr(out, after); // READDIR3resfail: dir_attributes
-    }
-  };
+    },
+    fail: postOpAttrArm, // READDIR3resfail: dir_attributes
+  });
 }

@@ -1,10 +1,10 @@
 // NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the fileid + name + cookie
 // bytes of the entries; `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
-import type { Handler } from '../../rpc/types.js';
-import { FsError, NfsStatus, type Attrs, type DirEntry, type FileSystem } from '../fs/types.js';
-import { attrsAfterError, credOf, RTMAX, statusOf, type NfsDeps } from './common.js';
+import type { Handler } from '../../rpc/handler.js';
+import { FsError, NfsStatus, type Attrs, type DirEntry } from '../fs/types.js';
+import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, xdrOpaqueSize } from './readdir.js';
-import { FATTR3_SIZE, readFh, writeFattr, writePostOpAttr } from './xdr-types.js';
+import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
 
 /** An entry's attributes or handle may be gone by now (raced removal): then omit them. */
 function optional<T>(e: DirEntry, f: (e: DirEntry) => T): T | null {
@@ -18,19 +18,21 @@ function optional<T>(e: DirEntry, f: (e: DirEntry) => T): T | null {
 const getAttrs = (e: DirEntry): Attrs => e.attrs();
 const getFh = (e: DirEntry): Buffer => e.fh();
 
-export function readdirplus({ exports, log }: NfsDeps): Handler {
-  return async (args, out, ctx) => {
-    const dir = readFh(args);
-    const cookie = args.u64();
-    const verf = args.fixed(COOKIEVERFSIZE);
-    // dircount 0 (sent by some clients) leaves only the maxcount bound
-    const dircount = args.u32() || Infinity;
-    const maxcount = Math.min(args.u32(), RTMAX);
-    const start = out.length;
-    let fs: FileSystem | undefined;
-    try {
-      fs = exports.resolve(dir);
-      const listing = await fs.readdir(dir, cookie, verf, credOf(ctx));
+export function readdirplus(deps: NfsDeps): Handler {
+  return nfsProcedure(deps, {
+    name: 'READDIRPLUS',
+    decode: (args) => ({
+      dir: readFh(args),
+      cookie: args.u64(),
+      verf: args.fixed(COOKIEVERFSIZE),
+      // dircount 0 (sent by some clients) leaves only the maxcount bound
+      dircount: args.u32() || Infinity,
+      maxcount: Math.min(args.u32(), RTMAX),
+    }),
+    handles: (a) => [a.dir],
+    async run({ args: { cookie, verf, dircount, maxcount }, fh: dir, fs, cred, out }) {
+      const start = out.length;
+      const listing = await fs.readdir(dir, cookie, verf, cred);
       if (DIRLIST_OVERHEAD > maxcount) {
         out.u32(NfsStatus.TOOSMALL);
         writePostOpAttr(out, listing.dir);
@@ -75,12 +77,7 @@ export function readdirplus({ exports, log }: NfsDeps): Handler {
       }
       out.u32(0);
       out.bool(eof);
-    } catch (e) {
-      out.truncate(start);
-      const status = statusOf(e, log, 'READDIRPLUS', ctx);
-      const after = await attrsAfterError(fs, dir, status);
-      out.u32(status);
-      writePostOpAttr(out, after); // READDIRPLUS3resfail: dir_attributes
-    }
-  };
+    },
+    fail: postOpAttrArm, // READDIRPLUS3resfail: dir_attributes
+  });
 }

@@ -1,25 +1,21 @@
 // NFSPROC3_READLINK (RFC 1813 3.3.5).
-import type { Handler } from '../../rpc/types.js';
-import { NfsStatus, type FileSystem } from '../fs/types.js';
-import { attrsAfterError, credOf, statusOf, type NfsDeps } from './common.js';
-import { readFh, writeFattr, writePostOpAttr } from './xdr-types.js';
+import type { Handler } from '../../rpc/handler.js';
+import { NfsStatus } from '../fs/types.js';
+import { nfsProcedure, postOpAttrArm, type NfsDeps } from './common.js';
+import { readFh, writeFattr } from './xdr-types.js';
 
-export function readlink({ exports, log }: NfsDeps): Handler {
-  return async (args, out, ctx) => {
-    const fh = readFh(args);
-    let fs: FileSystem | undefined;
-    try {
-      fs = exports.resolve(fh);
-      const res = await fs.readlink(fh, credOf(ctx));
+export function readlink(deps: NfsDeps): Handler {
+  return nfsProcedure(deps, {
+    name: 'READLINK',
+    decode: readFh,
+    handles: (fh) => [fh],
+    async run({ fh, fs, cred, out }) {
+      const res = await fs.readlink(fh, cred);
       out.u32(NfsStatus.OK);
       out.u32(1);
       writeFattr(out, res.attrs);
       out.string(res.target); // nfspath3
-    } catch (e) {
-      const status = statusOf(e, log, 'READLINK', ctx);
-      const after = await attrsAfterError(fs, fh, status);
-      out.u32(status);
-      writePostOpAttr(out, after); // READLINK3resfail: symlink_attributes
-    }
-  };
+    },
+    fail: postOpAttrArm, // READLINK3resfail: symlink_attributes
+  });
 }

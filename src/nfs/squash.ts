@@ -1,7 +1,7 @@
 // Credential squashing, as knfsd's exports(5) root_squash / all_squash / anonuid / anongid:
 // AUTH_SYS credentials are the client's word (RFC 5531 appendix A), so an export may refuse
 // to take a client's root (or anyone) at its word and map them to an anonymous user.
-import type { AuthSys, RpcContext } from '../../rpc/types.js';
+import type { AuthSys, RpcContext } from '../../rpc/handler.js';
 
 export type SquashMode = 'none' | 'root' | 'all';
 

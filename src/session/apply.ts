@@ -5,7 +5,7 @@ import { KIND_TYPE, type Inode } from '../core/inode.js';
 import { FileType } from '../core/types.js';
 import { dirAt, mkdirIn, nodeIn, removeIn, setAttrsOf, symlinkIn, writeFileIn, type Owner } from '../core/path-edits.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
-import { ApiError } from './errors.js';
+import { InvalidInputError } from './errors.js';
 import type { FileInput } from './input.js';
 
 export type { Owner };
@@ -20,10 +20,10 @@ export async function precheckFiles(s: SessionState, files: readonly FileInput[]
       const n = await s.lookup(dir, f.parts[k]);
       if (!n) break;
       if (!last) {
-        if (n.type !== FileType.DIR) throw ApiError.invalid(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
+        if (n.type !== FileType.DIR) throw new InvalidInputError(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
         dir = n;
       } else if (n.type === FileType.DIR && f.change_type !== 'deleted') {
-        throw ApiError.invalid(`${field}[${i}].path`, `${f.path} is a directory`);
+        throw new InvalidInputError(`${field}[${i}].path`, `${f.path} is a directory`);
       }
     }
   }

@@ -1,7 +1,7 @@
 // Where sessions and projects are found: session records live with their project
 // (projects/<p>/sessions/<id>/metadata.json); index/sessions/<id> names the project.
 import { LRUCache } from 'lru-cache';
-import { ObjectStore, type ObjectBackend } from '../store/index.js';
+import { CorruptObjectError, ObjectStore, type ObjectBackend } from '../store/index.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { isValidSessionId } from './record.js';
@@ -28,6 +28,11 @@ export class Catalog {
     return s;
   }
 
+  /** After a garbage collection: every store forgets which objects exist (ObjectStore.dropCaches). */
+  dropCaches(): void {
+    for (const s of this.stores.values()) s.dropCaches();
+  }
+
   async projectOf(id: string): Promise<string | null> {
     if (!isValidSessionId(id)) return null;
     const known = this.projects.get(id);
@@ -39,10 +44,19 @@ export class Catalog {
     return project;
   }
 
+  /** The record of session id. A record that names another session (or project) than the key it was read
+   *  under is refused with CorruptObjectError: one session's record must never act as another's. */
   async get(id: string): Promise<SessionRecord | null> {
     const project = await this.projectOf(id);
     if (!project) return null;
-    return this.store(project).getJson<SessionRecord>(`sessions/${id}/metadata.json`);
+    const store = this.store(project);
+    const rel = `sessions/${id}/metadata.json`;
+    const r = await store.getJson<SessionRecord>(rel);
+    if (r && (typeof r !== 'object' || r.session_id !== id || r.project !== project)) {
+      throw new CorruptObjectError(store.key(rel), `it is not the record of session ${id} in ${project} ` +
+        `(it names session ${JSON.stringify((r as Partial<SessionRecord>)?.session_id)} in ${JSON.stringify((r as Partial<SessionRecord>)?.project)})`);
+    }
+    return r;
   }
 
   async put(r: SessionRecord): Promise<void> {
@@ -71,7 +85,11 @@ export class Catalog {
 
   async list(): Promise<SessionRecord[]> {
     const limiter = new Limiter(LIST_CONCURRENCY);
-    const got = await Promise.all((await this.ids()).map((id) => limiter.run(() => this.get(id))));
+    // a refused record (see get) is left out of listings; reading that session answers the error
+    const got = await Promise.all((await this.ids()).map((id) => limiter.run(() => this.get(id).catch((e: unknown) => {
+      if (e instanceof CorruptObjectError) return null;
+      throw e;
+    }))));
     const out = got.filter((r): r is SessionRecord => r !== null);
     out.sort((a, b) => a.started_at.localeCompare(b.started_at));
     return out;

@@ -8,7 +8,7 @@ import { countLines, diffLines, isText, splitLines, unifiedDiff } from './textdi
 export type ChangeType = 'added' | 'modified' | 'deleted';
 export const CHANGE_TYPES: readonly ChangeType[] = ['added', 'modified', 'deleted'];
 
-/** Files at most this size are returned inline (seed 000: "< 100KB"). */
+/** Files at most this size are returned inline (below 100 KB). */
 export const INLINE_MAX = 100 * 1024;
 
 export interface TreeChange { path: string; before: TreeEntry | null; after: TreeEntry | null; change_type: ChangeType }
@@ -67,7 +67,7 @@ export function summarize(changes: readonly { change_type: ChangeType }[]): Chan
   return s;
 }
 
-/** One change as the API shows it (seed 000's SessionChange: file_path, change_type, content or storage_key). */
+/** One change as the API shows it (file_path, change_type, content or storage_key). */
 export interface ChangeView {
   path: string;
   file_path: string;

@@ -1,5 +1,6 @@
-// Errors that carry an HTTP status and a JSON body. The service throws them, the HTTP server sends them,
-// and the typed client throws them again on its side, so the CLI handles both paths alike.
+// The session layer's domain errors. They say what went wrong in the domain's terms (not found, wrong
+// state, conflict, bad input); src/api/http-errors.ts maps them to HTTP statuses and src/cli/exit-codes.ts
+// to exit statuses. Each carries the JSON body the API sends, so every path reports a failure alike.
 import type { Conflict } from './merge.js';
 
 export interface ErrorBody {
@@ -13,32 +14,92 @@ export interface ErrorBody {
   session?: unknown;
 }
 
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: ErrorBody) {
+/** What kind of failure: the one thing the HTTP and exit-code mappings look at. */
+export type ErrorKind = 'invalid' | 'not_found' | 'state' | 'conflict' | 'unauthorized' | 'forbidden' | 'method' | 'too_large';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
+  constructor(readonly body: ErrorBody) {
     super(body.message);
   }
 
-  /** 400: names the field and the reason. */
-  static invalid(field: string, reason: string): ApiError {
-    return new ApiError(400, { error: 'invalid_input', message: `${field}: ${reason}`, field, reason });
-  }
+  /** the stable code of the body: invalid_input, not_found, invalid_state, handed_off, ... */
+  get code(): string { return this.body.error; }
+}
 
-  static notFound(what: string, message = `${what} not found`): ApiError {
-    return new ApiError(404, { error: 'not_found', message });
+/** The input is malformed: names the field and the reason. */
+export class InvalidInputError extends DomainError {
+  readonly kind = 'invalid';
+  constructor(field: string, reason: string) {
+    super({ error: 'invalid_input', message: `${field}: ${reason}`, field, reason });
   }
+}
 
-  /** 409: the request does not fit the session's state (landed, suspended, ...). */
-  static state(message: string, session?: unknown): ApiError {
-    return new ApiError(409, { error: 'invalid_state', message, ...(session ? { session } : {}) });
+export class NotFoundError extends DomainError {
+  readonly kind = 'not_found';
+  constructor(what: string, message = `${what} not found`) {
+    super({ error: 'not_found', message });
   }
+}
 
-  static conflicts(conflicts: Conflict[], session: unknown): ApiError {
+/**
+ * The request does not fit the current state (landed, suspended, handed off, already exists, ...).
+ * `code` refines it for callers: invalid_state, exists, handed_off, served_elsewhere, not_served.
+ */
+export class InvalidStateError extends DomainError {
+  readonly kind = 'state';
+  constructor(message: string, opts: { session?: unknown; code?: string; field?: string; reason?: string } = {}) {
+    super({
+      error: opts.code ?? 'invalid_state',
+      message,
+      ...(opts.field !== undefined ? { field: opts.field, reason: opts.reason } : {}),
+      ...(opts.session ? { session: opts.session } : {}),
+    });
+  }
+}
+
+/** Landing met changes of the head it cannot merge. */
+export class ConflictError extends DomainError {
+  readonly kind = 'conflict';
+  constructor(conflicts: Conflict[], session: unknown) {
     const paths = conflicts.slice(0, 5).map((c) => `${c.path} (${c.kind})`).join(', ');
-    return new ApiError(409, {
+    super({
       error: 'conflict',
       message: `${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'} with the head: ${paths}${conflicts.length > 5 ? ', ...' : ''}`,
       conflicts,
       session,
     });
+  }
+}
+
+/** No credential, or one that is unknown, revoked or expired. */
+export class UnauthorizedError extends DomainError {
+  readonly kind = 'unauthorized';
+  constructor(message = 'a valid bearer token is required') {
+    super({ error: 'unauthorized', message });
+  }
+}
+
+/** The resource exists, but not with this method (the HTTP layer adds the Allow header). */
+export class MethodNotAllowedError extends DomainError {
+  readonly kind = 'method';
+  constructor(method: string, path: string) {
+    super({ error: 'method_not_allowed', message: `${method} is not allowed on ${path}` });
+  }
+}
+
+/** A known caller who may not do this. */
+export class ForbiddenError extends DomainError {
+  readonly kind = 'forbidden';
+  constructor(message: string, code = 'forbidden') {
+    super({ error: code, message });
+  }
+}
+
+/** A request body above its limit. */
+export class TooLargeError extends DomainError {
+  readonly kind = 'too_large';
+  constructor(message: string) {
+    super({ error: 'too_large', message });
   }
 }

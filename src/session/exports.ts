@@ -2,25 +2,27 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { FileType, FsError, MountError, NfsStatus, type ExportTable, type FileSystem } from '../fs/types.js';
+import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type Resolved } from '../fs/types.js';
 import type { HandleCodec } from '../fs/handles.js';
 import { SessionFs } from '../fs/session-fs.js';
 import type { SessionState } from '../core/session-state.js';
-import type { AllowList } from '../daemon/allow.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { DomainError, InvalidStateError } from './errors.js';
+import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionState } from './fs-base.js';
 
-const ROOT = { uid: 0, gid: 0, gids: [] };
+
+/** Which client addresses may mount (the daemon's AllowList of CIDR prefixes). */
+export interface AddressFilter { readonly specs: string[]; allows(address: string): boolean }
 
 export interface SessionExportsOptions {
   catalog: Catalog;
   dataDir: string;
   handles: HandleCodec;
   writeVerifier: Buffer;
-  allow: AllowList;
+  allow: AddressFilter;
   log: Logger;
   /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
   readWaitMs?: number;
@@ -35,6 +37,9 @@ export class SessionExports implements ExportTable {
 
   readonly owners: Ownership;
 
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private readonly renewing = new Map<string, Promise<boolean>>();
+
   constructor(private readonly o: SessionExportsOptions) {
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
     this.unwatch = o.catalog.events.watchFiles(this); // file changes through NFS or the API, as session events
@@ -42,17 +47,49 @@ export class SessionExports implements ExportTable {
 
   private readonly unwatch: () => void;
 
+  /** Renews the leases of the sessions served here every quarter lease (lease.ts); a session another
+   *  daemon has taken over is closed here (its clients get STALE). */
+  startLeases(): void {
+    if (this.leaseTimer) return;
+    this.leaseTimer = setInterval(() => {
+      for (const id of this.servedIds()) void this.renew(id);
+    }, Math.max(50, Math.floor(this.owners.leases.ms / 4)));
+    this.leaseTimer.unref();
+  }
+
+  private renew(id: string): Promise<boolean> {
+    let p = this.renewing.get(id);
+    if (!p) {
+      p = this.owners.renew(id).then((ok) => {
+        if (!ok && this.fsidById.has(id)) {
+          this.o.log.warn({ session: id }, 'lease lost: another daemon has taken the session over; no longer serving it');
+          this.close(id);
+        }
+        return ok;
+      }, (e: unknown) => {
+        this.o.log.warn({ session: id, err: e }, 'lease renewal failed; retrying');
+        return false;
+      }).finally(() => this.renewing.delete(id));
+      this.renewing.set(id, p);
+    }
+    return p;
+  }
+
   private dirOf(id: string): string { return path.join(this.o.dataDir, 'sessions', id); }
 
   /** Open every live session this data dir holds, so that handles held by clients work right after a restart. */
   async preload(): Promise<void> {
     for (const id of await this.o.catalog.ids()) {
-      const r = await this.o.catalog.get(id);
+      const r = await this.o.catalog.get(id).catch((e: unknown) => {
+        if (!(e instanceof CorruptObjectError)) throw e;
+        this.o.log.error({ err: e, session: id }, 'session record refused'); // must not keep the daemon from starting
+        return null;
+      });
       if (!r || !isLive(r)) continue;
       // a session with local state here and no holder ref yet predates holder refs: it is ours
       const mode: OpenMode = existsSync(this.dirOf(id)) ? 'use' : 'mine';
       await this.open(r, mode).catch((e) => {
-        if (!(e instanceof ApiError)) throw e;
+        if (!(e instanceof DomainError)) throw e;
       });
     }
   }
@@ -65,7 +102,15 @@ export class SessionExports implements ExportTable {
   private openExport(r: SessionRecord, mode: OpenMode): Promise<SessionFs> {
     const fsid = fsidOf(r.session_id, r.epoch ?? 0);
     const open = this.byFsid.get(fsid);
-    if (open) return Promise.resolve(open.fs);
+    if (open && this.owners.leaseValid(r.session_id)) return Promise.resolve(open.fs);
+    // fencing (lease.ts): on a lapsed lease, renew first; a session taken over is closed and claimed anew
+    if (open) {
+      return this.renew(r.session_id).then((ok) => {
+        if (ok) return open.fs;
+        if (this.byFsid.has(fsid)) throw new InvalidStateError(`session ${r.session_id}: its lease could not be renewed (the store is unreachable?); try again`);
+        return this.openExport(r, mode); // taken over: claiming it again says by whom
+      });
+    }
     let p = this.opening.get(r.session_id);
     if (!p) {
       const log = this.o.log.child({ session: r.session_id });
@@ -107,35 +152,37 @@ export class SessionExports implements ExportTable {
   }
 
   closeAll(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
     this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
   }
 
   async mount(p: string, clientAddress: string): Promise<Buffer> {
-    if (!this.o.allow.allows(clientAddress)) throw new MountError(MountError.ACCES, `client ${clientAddress} not allowed`);
+    if (!this.o.allow.allows(clientAddress)) throw new MountError(MountStat.ACCES, `client ${clientAddress} not allowed`);
     const clean = p.replace(/\/+$/, '');
-    if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountError.NOENT, `no export ${p}`);
+    if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountStat.NOENT, `no export ${p}`);
     const [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
     const r = await this.o.catalog.get(id);
-    if (!r || !isLive(r)) throw new MountError(MountError.NOENT, `no live session ${id}`);
+    if (!r || !isLive(r)) throw new MountError(MountStat.NOENT, `no live session ${id}`);
     let fs: SessionFs;
     try {
       fs = await this.openExport(r, 'take'); // mounting a handed-off session serves it here
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
+      if (!(e instanceof DomainError)) throw e;
       this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');
-      throw new MountError(MountError.ACCES, e.message);
+      throw new MountError(MountStat.ACCES, e.message);
     }
     // a directory inside the export may be mounted too, as knfsd allows
     let fh = fs.rootHandle();
     for (const name of sub.filter(Boolean)) {
       try {
-        const found = await fs.lookup(fh, name, ROOT);
-        if (found.node.attrs.type !== FileType.DIR) throw new MountError(MountError.NOTDIR, `${p}: not a directory`);
+        const found = await fs.lookup(fh, name, ROOT_CRED);
+        if (found.node.attrs.type !== FileType.DIR) throw new MountError(MountStat.NOTDIR, `${p}: not a directory`);
         fh = found.node.fh;
       } catch (e) {
         if (e instanceof MountError) throw e;
-        throw new MountError(MountError.NOENT, `${p}: ${(e as Error).message}`);
+        throw new MountError(MountStat.NOENT, `${p}: ${(e as Error).message}`);
       }
     }
     if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) this.mountList.push({ host: clientAddress, path: clean });
@@ -161,10 +208,15 @@ export class SessionExports implements ExportTable {
     return out;
   }
 
-  resolve(fh: Buffer): FileSystem {
-    const h = this.o.handles.decode(fh);
-    const e = this.byFsid.get(h.fsid);
+  resolve(raw: Buffer): Resolved {
+    const { fh, info } = this.o.handles.verify(raw);
+    const e = this.byFsid.get(info.fsid);
     if (!e) throw new FsError(NfsStatus.STALE, 'no such export');
-    return e.fs;
+    if (!this.owners.leaseValid(e.id)) {
+      // fencing (lease.ts): never serve on a lease that may have run out; the client retries once renewed
+      void this.renew(e.id);
+      throw new FsError(NfsStatus.JUKEBOX, 'the session\'s lease is being renewed');
+    }
+    return { fs: e.fs, fh };
   }
 }

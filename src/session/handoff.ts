@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { SessionState } from '../core/session-state.js';
 import { sessionDir } from './host.js';
-import { addEvent, ensureHeld, type LandContext } from './land.js';
+import { addEvent, ensureHeld, fence, type LandContext } from './land.js';
 import { sealAndRecord, type SealedTree } from './seal.js';
 import { diffTrees, summarize } from './changes.js';
 import type { SessionRecord } from './record.js';
@@ -18,7 +18,7 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
   try {
     await ensureHeld(ctx, r);
     const store = ctx.catalog.store(r.project);
-    const sealed = await sealAndRecord(fs, store, r);
+    const sealed = await sealAndRecord(fs, store, r, fence(ctx, r));
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
     addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
     r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here

@@ -11,8 +11,9 @@ import type { SessionState } from '../core/session-state.js';
 import { acquireFileLock, releaseFileLock } from '../store/file-lock.js';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { InvalidStateError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
+import { LeaseTable } from './lease.js';
 import { openSessionState } from './fs-base.js';
 
 export interface SessionHost {
@@ -41,7 +42,9 @@ export class DirectHost implements SessionHost {
     opts: { log?: Logger; refuse?: string } = {}) {
     this.log = opts.log ?? pino({ level: 'silent' });
     this.refuse = opts.refuse;
-    this.owners = new Ownership(catalog, nodeId(dataDir));
+    // the CLI does not stay to renew a lease: what it holds stays held (by this data dir) until a daemon on
+    // this data dir takes it up, or it is handed off
+    this.owners = new Ownership(catalog, nodeId(dataDir), new LeaseTable(Infinity));
   }
 
   private readonly refuse: string | undefined;
@@ -52,7 +55,7 @@ export class DirectHost implements SessionHost {
   open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionState> {
     const have = this.open_.get(r.session_id);
     if (have) return Promise.resolve(have.fs);
-    if (this.refuse) return Promise.reject(ApiError.state(this.refuse));
+    if (this.refuse) return Promise.reject(new InvalidStateError(this.refuse));
     let p = this.opening.get(r.session_id);
     if (!p) {
       p = (async () => {

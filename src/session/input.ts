@@ -1,7 +1,7 @@
 // Validation of API input. Every failure is a 400 naming the field and the reason; nothing here throws
 // anything else, so bad input never becomes a 500.
 import { isValidProject, MAX_NAME_BYTES } from '../store/index.js';
-import { ApiError } from './errors.js';
+import { InvalidInputError, NotFoundError } from './errors.js';
 import { CHANGE_TYPES, type ChangeType } from './changes.js';
 import { ENVIRONMENTS, EXECUTION_MODES, STATUSES, isValidSessionId, type SessionRecord, type SessionStatus } from './record.js';
 
@@ -17,7 +17,7 @@ export function isObject(v: unknown): v is Obj {
 
 export function body(v: unknown, field = 'body'): Obj {
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw ApiError.invalid(field, 'must be a JSON object');
+  if (!isObject(v)) throw new InvalidInputError(field, 'must be a JSON object');
   return v;
 }
 
@@ -25,12 +25,12 @@ export function str(o: Obj, field: string, opts: { required?: boolean; max?: num
   const name = (opts.prefix ?? '') + field;
   const v = o[field];
   if (v === undefined || v === null) {
-    if (opts.required) throw ApiError.invalid(name, 'is required');
+    if (opts.required) throw new InvalidInputError(name, 'is required');
     return undefined;
   }
-  if (typeof v !== 'string') throw ApiError.invalid(name, 'must be a string');
-  if (!opts.allowEmpty && opts.required && v.trim() === '') throw ApiError.invalid(name, 'must not be empty');
-  if (v.length > (opts.max ?? MAX_TEXT)) throw ApiError.invalid(name, `is longer than ${opts.max ?? MAX_TEXT} characters`);
+  if (typeof v !== 'string') throw new InvalidInputError(name, 'must be a string');
+  if (!opts.allowEmpty && opts.required && v.trim() === '') throw new InvalidInputError(name, 'must not be empty');
+  if (v.length > (opts.max ?? MAX_TEXT)) throw new InvalidInputError(name, `is longer than ${opts.max ?? MAX_TEXT} characters`);
   return v;
 }
 
@@ -38,7 +38,7 @@ function time(o: Obj, field: string, prefix: string): string | undefined {
   const v = str(o, field, { prefix, max: 64 });
   if (v === undefined) return undefined;
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw ApiError.invalid(prefix + field, 'is not an ISO 8601 time');
+  if (Number.isNaN(t)) throw new InvalidInputError(prefix + field, 'is not an ISO 8601 time');
   return new Date(t).toISOString();
 }
 
@@ -48,11 +48,11 @@ export function projectOf(o: Obj): string {
   const project = str(o, 'project', { required: true, max: 129 })!;
   const full = org !== undefined && !project.includes('/') ? `${org}/${project}` : project;
   if (org !== undefined && project.includes('/') && !project.startsWith(`${org}/`)) {
-    throw ApiError.invalid('project', `"${project}" is not in organization "${org}"`);
+    throw new InvalidInputError('project', `"${project}" is not in organization "${org}"`);
   }
-  if (org !== undefined && !isValidProject(`${org}/x`)) throw ApiError.invalid('organization', 'must be 1-64 characters of [A-Za-z0-9._-]');
+  if (org !== undefined && !isValidProject(`${org}/x`)) throw new InvalidInputError('organization', 'must be 1-64 characters of [A-Za-z0-9._-]');
   if (!isValidProject(full)) {
-    throw ApiError.invalid(org === undefined && !project.includes('/') ? 'organization' : 'project',
+    throw new InvalidInputError(org === undefined && !project.includes('/') ? 'organization' : 'project',
       org === undefined && !project.includes('/') ? 'is required (or give project as "org/name")' : 'must be "org/name", each part 1-64 characters of [A-Za-z0-9._-]');
   }
   return full;
@@ -60,12 +60,12 @@ export function projectOf(o: Obj): string {
 
 export function projectParam(org: string, name: string): string {
   const p = `${org}/${name}`;
-  if (!isValidProject(p)) throw ApiError.invalid('project', 'must be "org/name", each part 1-64 characters of [A-Za-z0-9._-]');
+  if (!isValidProject(p)) throw new InvalidInputError('project', 'must be "org/name", each part 1-64 characters of [A-Za-z0-9._-]');
   return p;
 }
 
 export function sessionIdParam(id: string): string {
-  if (!isValidSessionId(id)) throw ApiError.notFound('session', `session ${JSON.stringify(id)} not found`);
+  if (!isValidSessionId(id)) throw new NotFoundError('session', `session ${JSON.stringify(id)} not found`);
   return id;
 }
 
@@ -74,12 +74,12 @@ export type Decision = SessionRecord['decisions'][number];
 
 export function messages(v: unknown, field: string, now: string): Message[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw ApiError.invalid(field, 'must be an array');
+  if (!Array.isArray(v)) throw new InvalidInputError(field, 'must be an array');
   return v.map((m, i) => message(m, `${field}[${i}].`, now));
 }
 
 export function message(v: unknown, prefix: string, now: string): Message {
-  if (!isObject(v)) throw ApiError.invalid(prefix.replace(/\.$/, ''), 'must be an object with role and content');
+  if (!isObject(v)) throw new InvalidInputError(prefix.replace(/\.$/, ''), 'must be an object with role and content');
   const role = str(v, 'role', { required: true, max: 64, prefix })!;
   const content = str(v, 'content', { required: true, prefix, allowEmpty: true })!;
   return { role, content, time: time(v, 'time', prefix) ?? now };
@@ -87,12 +87,12 @@ export function message(v: unknown, prefix: string, now: string): Message {
 
 export function decisions(v: unknown, field: string, now: string): Decision[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw ApiError.invalid(field, 'must be an array');
+  if (!Array.isArray(v)) throw new InvalidInputError(field, 'must be an array');
   return v.map((d, i) => decision(d, `${field}[${i}].`, now));
 }
 
 export function decision(v: unknown, prefix: string, now: string): Decision {
-  if (!isObject(v)) throw ApiError.invalid(prefix.replace(/\.$/, ''), 'must be an object with decision and reasoning');
+  if (!isObject(v)) throw new InvalidInputError(prefix.replace(/\.$/, ''), 'must be an object with decision and reasoning');
   const d = str(v, 'decision', { required: true, prefix })!;
   const reasoning = str(v, 'reasoning', { prefix, allowEmpty: true }) ?? '';
   return { decision: d, reasoning, time: time(v, 'time', prefix) ?? now };
@@ -101,67 +101,68 @@ export function decision(v: unknown, prefix: string, now: string): Decision {
 /** String values; with allowNull, null means "remove this key" (PATCH). */
 export function metadata(v: unknown, field: string, allowNull = false): Record<string, string | null> {
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw ApiError.invalid(field, 'must be an object of string values');
+  if (!isObject(v)) throw new InvalidInputError(field, 'must be an object of string values');
   const out: Record<string, string | null> = {};
   const keys = Object.keys(v);
-  if (keys.length > 1000) throw ApiError.invalid(field, 'has more than 1000 keys');
+  if (keys.length > 1000) throw new InvalidInputError(field, 'has more than 1000 keys');
   for (const k of keys) {
-    if (k.length === 0 || k.length > 128) throw ApiError.invalid(`${field}.${k}`, 'keys must be 1-128 characters');
+    if (k.length === 0 || k.length > 128) throw new InvalidInputError(`${field}.${k}`, 'keys must be 1-128 characters');
     const x = v[k];
     if (x === null && allowNull) out[k] = null;
     else if (typeof x === 'string') {
-      if (x.length > 64 * 1024) throw ApiError.invalid(`${field}.${k}`, 'is longer than 65536 characters');
+      if (x.length > 64 * 1024) throw new InvalidInputError(`${field}.${k}`, 'is longer than 65536 characters');
       out[k] = x;
     } else if (typeof x === 'number' || typeof x === 'boolean') out[k] = String(x);
-    else throw ApiError.invalid(`${field}.${k}`, allowNull ? 'must be a string, number, boolean or null' : 'must be a string, number or boolean');
+    else throw new InvalidInputError(`${field}.${k}`, allowNull ? 'must be a string, number, boolean or null' : 'must be a string, number or boolean');
   }
   return out;
 }
 
 export function tags(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw ApiError.invalid(field, 'must be an array of strings');
+  if (!Array.isArray(v)) throw new InvalidInputError(field, 'must be an array of strings');
   const out: string[] = [];
   v.forEach((t, i) => {
-    if (typeof t !== 'string' || !TAG.test(t)) throw ApiError.invalid(`${field}[${i}]`, 'must be 1-64 characters of [A-Za-z0-9._:/+-], starting with a letter or digit');
+    if (typeof t !== 'string' || !TAG.test(t)) throw new InvalidInputError(`${field}[${i}]`, 'must be 1-64 characters of [A-Za-z0-9._:/+-], starting with a letter or digit');
     if (!out.includes(t)) out.push(t);
   });
-  if (out.length > 100) throw ApiError.invalid(field, 'has more than 100 tags');
+  if (out.length > 100) throw new InvalidInputError(field, 'has more than 100 tags');
   return out;
 }
 
-export interface Seed002 { agent?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
+/** Who runs a session and how: the agent's name, its environment and its execution mode. */
+export interface AgentInfo { agent?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
 
-export function seed002(o: Obj): Seed002 {
-  const out: Seed002 = {};
+export function agentInfo(o: Obj): AgentInfo {
+  const out: AgentInfo = {};
   const agent = str(o, 'agent', { max: 64 });
   if (agent !== undefined) {
-    if (!AGENT.test(agent)) throw ApiError.invalid('agent', 'must be 1-64 characters of [A-Za-z0-9._-] (e.g. claude_code)');
+    if (!AGENT.test(agent)) throw new InvalidInputError('agent', 'must be 1-64 characters of [A-Za-z0-9._-] (e.g. claude_code)');
     out.agent = agent;
   }
   const env = str(o, 'environment', { max: 64 });
   if (env !== undefined) {
-    if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw ApiError.invalid('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
-    out.environment = env as Seed002['environment'];
+    if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new InvalidInputError('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
+    out.environment = env as AgentInfo['environment'];
   }
   const mode = str(o, 'execution_mode', { max: 64 });
   if (mode !== undefined) {
-    if (!(EXECUTION_MODES as readonly string[]).includes(mode)) throw ApiError.invalid('execution_mode', `must be one of ${EXECUTION_MODES.join(', ')}`);
-    out.execution_mode = mode as Seed002['execution_mode'];
+    if (!(EXECUTION_MODES as readonly string[]).includes(mode)) throw new InvalidInputError('execution_mode', `must be one of ${EXECUTION_MODES.join(', ')}`);
+    out.execution_mode = mode as AgentInfo['execution_mode'];
   }
   return out;
 }
 
 export function statusParam(v: string | undefined): SessionStatus | undefined {
   if (v === undefined || v === '') return undefined;
-  if (!(STATUSES as readonly string[]).includes(v)) throw ApiError.invalid('status', `must be one of ${STATUSES.join(', ')}`);
+  if (!(STATUSES as readonly string[]).includes(v)) throw new InvalidInputError('status', `must be one of ${STATUSES.join(', ')}`);
   return v as SessionStatus;
 }
 
 export function intParam(v: string | number | undefined, field: string, dflt: number, min: number, max: number): number {
   if (v === undefined || v === '') return dflt;
   const n = typeof v === 'number' ? v : /^-?\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw ApiError.invalid(field, `must be an integer from ${min} to ${max}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidInputError(field, `must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -170,10 +171,10 @@ export function boolParam(v: string | boolean | undefined, field: string, dflt: 
   if (typeof v === 'boolean') return v;
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  throw ApiError.invalid(field, 'must be true or false');
+  throw new InvalidInputError(field, 'must be true or false');
 }
 
-// ---------------------------------------------------------------- files (seed 000's shape)
+// ---------------------------------------------------------------- files ({path, change_type, content?})
 
 export interface FileInput {
   path: string;
@@ -186,20 +187,20 @@ export interface FileInput {
 
 /** A path inside the tree: relative, no "." or ".." components, no empty components, no NUL. */
 export function treePath(p: unknown, field: string): string[] {
-  if (typeof p !== 'string') throw ApiError.invalid(field, 'must be a string');
-  if (p.length === 0) throw ApiError.invalid(field, 'must not be empty');
-  if (p.length > 4096) throw ApiError.invalid(field, 'is longer than 4096 characters');
-  if (p.includes('\0')) throw ApiError.invalid(field, 'contains a NUL character');
-  if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) throw ApiError.invalid(field, 'must be relative to the project root (absolute paths are not allowed)');
+  if (typeof p !== 'string') throw new InvalidInputError(field, 'must be a string');
+  if (p.length === 0) throw new InvalidInputError(field, 'must not be empty');
+  if (p.length > 4096) throw new InvalidInputError(field, 'is longer than 4096 characters');
+  if (p.includes('\0')) throw new InvalidInputError(field, 'contains a NUL character');
+  if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) throw new InvalidInputError(field, 'must be relative to the project root (absolute paths are not allowed)');
   const parts = p.split('/');
   for (const part of parts) {
-    if (part === '..') throw ApiError.invalid(field, 'escapes the tree ("..")');
+    if (part === '..') throw new InvalidInputError(field, 'escapes the tree ("..")');
   }
   for (const part of parts) {
-    if (part === '' ) throw ApiError.invalid(field, 'has an empty component ("//" or a trailing "/")');
-    if (part === '.') throw ApiError.invalid(field, 'has a "." component');
-    if (Buffer.byteLength(part, 'utf8') > MAX_NAME_BYTES) throw ApiError.invalid(field, `has a component longer than ${MAX_NAME_BYTES} bytes`);
-    if (/\p{Cs}/u.test(part)) throw ApiError.invalid(field, 'is not valid Unicode');
+    if (part === '' ) throw new InvalidInputError(field, 'has an empty component ("//" or a trailing "/")');
+    if (part === '.') throw new InvalidInputError(field, 'has a "." component');
+    if (Buffer.byteLength(part, 'utf8') > MAX_NAME_BYTES) throw new InvalidInputError(field, `has a component longer than ${MAX_NAME_BYTES} bytes`);
+    if (/\p{Cs}/u.test(part)) throw new InvalidInputError(field, 'is not valid Unicode');
   }
   return parts;
 }
@@ -208,32 +209,32 @@ export const MAX_FILES = 10_000;
 
 export function files(v: unknown, field = 'files'): FileInput[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw ApiError.invalid(field, 'must be an array');
-  if (v.length > MAX_FILES) throw ApiError.invalid(field, `has more than ${MAX_FILES} entries`);
+  if (!Array.isArray(v)) throw new InvalidInputError(field, 'must be an array');
+  if (v.length > MAX_FILES) throw new InvalidInputError(field, `has more than ${MAX_FILES} entries`);
   return v.map((f, i) => {
     const prefix = `${field}[${i}]`;
-    if (!isObject(f)) throw ApiError.invalid(prefix, 'must be an object with path and change_type');
+    if (!isObject(f)) throw new InvalidInputError(prefix, 'must be an object with path and change_type');
     const parts = treePath(f.path, `${prefix}.path`);
     const ct = f.change_type;
     if (typeof ct !== 'string' || !(CHANGE_TYPES as readonly string[]).includes(ct)) {
-      throw ApiError.invalid(`${prefix}.change_type`, `unknown change_type ${JSON.stringify(ct)}: must be one of ${CHANGE_TYPES.join(', ')}`);
+      throw new InvalidInputError(`${prefix}.change_type`, `unknown change_type ${JSON.stringify(ct)}: must be one of ${CHANGE_TYPES.join(', ')}`);
     }
     const out: FileInput = { path: parts.join('/'), parts, change_type: ct as ChangeType };
     if (ct !== 'deleted') {
-      if (typeof f.content !== 'string') throw ApiError.invalid(`${prefix}.content`, `is required (a string) for change_type ${ct}`);
+      if (typeof f.content !== 'string') throw new InvalidInputError(`${prefix}.content`, `is required (a string) for change_type ${ct}`);
       const enc = f.encoding ?? f.content_encoding ?? 'utf8';
       if (enc === 'utf8' || enc === 'utf-8') out.content = Buffer.from(f.content, 'utf8');
       else if (enc === 'base64') {
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(f.content.replace(/\s+/g, ''))) throw ApiError.invalid(`${prefix}.content`, 'is not valid base64');
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(f.content.replace(/\s+/g, ''))) throw new InvalidInputError(`${prefix}.content`, 'is not valid base64');
         out.content = Buffer.from(f.content, 'base64');
-      } else throw ApiError.invalid(`${prefix}.encoding`, 'must be utf8 or base64');
+      } else throw new InvalidInputError(`${prefix}.encoding`, 'must be utf8 or base64');
       if (f.mode !== undefined) {
         const m = typeof f.mode === 'string' && /^[0-7]{1,4}$/.test(f.mode) ? parseInt(f.mode, 8) : f.mode;
-        if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0o7777) throw ApiError.invalid(`${prefix}.mode`, 'must be permission bits (0 to 0o7777, or an octal string like "755")');
+        if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0o7777) throw new InvalidInputError(`${prefix}.mode`, 'must be permission bits (0 to 0o7777, or an octal string like "755")');
         out.mode = m;
       }
     } else if (f.content !== undefined && f.content !== null) {
-      throw ApiError.invalid(`${prefix}.content`, 'must be absent for change_type deleted');
+      throw new InvalidInputError(`${prefix}.content`, 'must be absent for change_type deleted');
     }
     return out;
   });

@@ -11,7 +11,8 @@ import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
 import { drainUploads, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
-import { ApiError } from './errors.js';
+import { DomainError, InvalidStateError } from './errors.js';
+import { findLandedBy, FIRST_ATTEMPT_DEPTH } from './landed-by.js';
 import { readTreeDoc, recordTree } from './tree-doc.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
@@ -44,7 +45,7 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
   try {
     await ctx.host.owners.check(r);
   } catch (e) {
-    if (e instanceof ApiError) ctx.host.close(r.session_id);
+    if (e instanceof DomainError) ctx.host.close(r.session_id);
     throw e;
   }
 }
@@ -52,7 +53,13 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
 export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r);
-  return sealAndRecord(fs, ctx.catalog.store(r.project), r);
+  return sealAndRecord(fs, ctx.catalog.store(r.project), r, fence(ctx, r));
+}
+
+/** Fencing before a write of the session's shared state: nothing while the lease is valid, else renew it
+ *  or throw 409 (lease.ts). */
+export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
+  return async () => { if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r); };
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
@@ -79,31 +86,37 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
   lap('changes');
   const B = { tree: r.base.tree, nextIno: r.base.nextIno };
+  let triedOn: string | null = null; // the head the last attempt's CAS expected
   for (let attempt = 1; ; attempt++) {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
-    if (H.record.session === r.session_id) {
-      // an earlier landing of this session moved the head but stopped before recording it: finish that one
-      await finishLanding(ctx, r, { head: H.hash, headRecord: H.record, sealed, changes, message: H.record.message });
-      lap('finish');
-      return { ok: true, record: r, head: H.hash, headRecord: H.record, changes, attempts: attempt, timings };
-    }
+    // an earlier landing of this session moved the head: its CAS was reported lost although it won (this
+    // call's last attempt: landed-by.ts), or a crash stopped it before recording it (an earlier call)
+    const mine = await findLandedBy(store, H, r.session_id, triedOn ?? r.base.head, triedOn ? undefined : FIRST_ATTEMPT_DEPTH);
     let tree: string, nextIno: number;
-    if (H.hash === r.base.head) {
+    if (mine) {
+      // what the session changed since an interrupted landing goes on top; when nothing changed (always,
+      // for this call's own attempt), that landing is simply finished
+      const m = triedOn ? null : await afterEarlierLanding(store, r, sealed, mine, H);
+      if (m?.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
+      if (!m || m.tree === H.record.tree) {
+        await finishLanding(ctx, r, { head: mine.hash, headRecord: mine.record, sealed, changes, message: mine.record.message });
+        lap('finish');
+        return { ok: true, record: r, head: mine.hash, headRecord: mine.record, changes, attempts: attempt, timings };
+      }
+      ({ tree, nextIno } = m);
+    } else if (H.hash === r.base.head) {
       ({ tree, nextIno } = sealed);
     } else {
       const m = await mergeTrees(store, B, sealed, H.record);
-      if (m.conflicts.length) {
-        addEvent(r, { type: 'land_conflict', conflicts: m.conflicts.length, head: H.hash });
-        r.updated_at = new Date().toISOString();
-        await ctx.catalog.update(r);
-        return { ok: false, record: r, conflicts: m.conflicts };
-      }
+      if (m.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
       ({ tree, nextIno } = m);
     }
     lap('merge');
     const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
     const head = await store.putHeadRecord(headRecord);
+    triedOn = H.hash;
+    await fence(ctx, r)(); // renewed, or 409 (lease.ts)
     const won = await store.casHead(H.version, H.ref.generation, headRecord);
     lap('cas');
     if (won) {
@@ -114,6 +127,22 @@ async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, l
     if (attempt >= MAX_ATTEMPTS) throw new Error(`landing ${r.session_id}: the head kept moving (${attempt} attempts)`);
     await sleep(Math.random() * Math.min(50, attempt * 2));
   }
+}
+
+async function conflicted(ctx: LandContext, r: SessionRecord, conflicts: Conflict[], head: string): Promise<LandOutcome> {
+  addEvent(r, { type: 'land_conflict', conflicts: conflicts.length, head });
+  r.updated_at = new Date().toISOString();
+  await ctx.catalog.update(r);
+  return { ok: false, record: r, conflicts };
+}
+
+/** The session's tree merged onto the head H, above a head (mine) that an interrupted landing of this same
+ *  session made. When that landing was a fast-forward (its parent is the session's base), its tree is what
+ *  the session held then, so it is the merge base; otherwise the session's base is. */
+async function afterEarlierLanding(store: ReturnType<Catalog['store']>, r: SessionRecord, sealed: SealedTree,
+  mine: { record: HeadRecord }, H: { record: HeadRecord }): Promise<{ tree: string; nextIno: number; conflicts: Conflict[] }> {
+  const B = mine.record.parent === r.base.head ? { tree: mine.record.tree, nextIno: mine.record.nextIno } : { tree: r.base.tree, nextIno: r.base.nextIno };
+  return mergeTrees(store, B, sealed, H.record);
 }
 
 async function finishLanding(ctx: LandContext, r: SessionRecord,
@@ -149,10 +178,10 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
     r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
   } catch (e) {
     // another daemon serves it: abandon it there, or its export would outlive it
-    if (e instanceof ApiError && e.body.error === 'served_elsewhere') throw e;
+    if (e instanceof InvalidStateError && e.code === 'served_elsewhere') throw e;
     // handed off: its recorded tree is what it holds; otherwise a session whose filesystem cannot be
     // opened is abandoned all the same
-    const doc = e instanceof ApiError && e.body.error === 'handed_off' ? await readTreeDoc(store, r) : null;
+    const doc = e instanceof InvalidStateError && e.code === 'handed_off' ? await readTreeDoc(store, r) : null;
     if (doc) {
       r.sealed = { tree: doc.tree, nextIno: doc.nextIno };
       r.changes = summarize(await diffTrees(store, r.base.tree, doc.tree));

@@ -1,19 +1,28 @@
 // Which data directory serves a live session. projects/<p>/sessions/<id>/holder is a ref moved only by
-// compare-and-swap: { holder: <node id> } while a daemon (or the CLI on that data dir) holds it,
-// { holder: null } once handed off. A data dir's node id is <dataDir>/node-id, created on first use.
+// compare-and-swap: { holder: <node id>, generation, expires } while a daemon (or the CLI on that data dir)
+// holds it, { holder: null } once handed off. A data dir's node id is <dataDir>/node-id, created on first use.
+// The holder renews its lease (lease.ts); once it has expired another daemon may take the session over,
+// raising the generation, and the old holder's renewals then fail (fencing).
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readOrCreatePrivate } from '../util/private-file.js';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
-import { ApiError } from './errors.js';
+import { InvalidStateError } from './errors.js';
+import { LeaseTable, expired } from './lease.js';
 
 /** How an open may claim the session: mine (already held here), use (also a never-held one),
  *  take (also a handed-off one), force (also one held elsewhere). */
 export type OpenMode = 'mine' | 'use' | 'take' | 'force';
 
-export interface HolderDoc { holder: string | null; since: string; nonce: string; by?: string; tree?: string }
+export interface HolderDoc {
+  holder: string | null; since: string; nonce: string; by?: string; tree?: string;
+  /** raised each time another node takes the session (fencing token) */
+  generation?: number;
+  /** the holder's lease runs out then (ISO time) unless renewed */
+  expires?: string;
+}
 
 /** Where the session came from when it was claimed: new (never held), mine, released (handed off), forced. */
 export type Claimed = 'new' | 'mine' | 'released' | 'forced';
@@ -29,25 +38,60 @@ export function nodeId(dataDir: string): string {
 }
 
 export class Ownership {
-  constructor(private readonly catalog: Catalog, readonly node: string) {}
+  readonly leases: LeaseTable;
+
+  constructor(private readonly catalog: Catalog, readonly node: string, leases = new LeaseTable()) {
+    this.leases = leases;
+  }
 
   private key(r: SessionRecord): string { return this.catalog.store(r.project).key(`sessions/${r.session_id}/holder`); }
 
-  async read(r: SessionRecord): Promise<{ doc: HolderDoc; version: string } | null> {
-    const got = await this.catalog.backend.getRef(this.key(r));
+  async read(r: SessionRecord): Promise<{ doc: HolderDoc; version: string } | null> { return this.readKey(this.key(r)); }
+
+  private async readKey(key: string): Promise<{ doc: HolderDoc; version: string } | null> {
+    const got = await this.catalog.backend.getRef(key);
     return got ? { doc: JSON.parse(got.data.toString('utf8')) as HolderDoc, version: got.version } : null;
   }
 
-  private write(r: SessionRecord, doc: Omit<HolderDoc, 'since' | 'nonce'>, expect: string | null): Promise<boolean> {
-    const body: HolderDoc = { ...doc, since: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
-    return this.catalog.backend.casRef(this.key(r), Buffer.from(JSON.stringify(body)), expect);
+  /** CAS of the ref; with a holder, also takes (or renews) the lease and learns the version it wrote. */
+  private async writeKey(id: string, key: string, doc: Omit<HolderDoc, 'since' | 'nonce' | 'expires'>, expect: string | null): Promise<boolean> {
+    const start = Date.now();
+    const until = doc.holder ? this.leases.expiresAt(start) : null;
+    const body: HolderDoc = {
+      ...doc, since: new Date(start).toISOString(), nonce: randomBytes(8).toString('hex'),
+      ...(until !== null ? { expires: new Date(until).toISOString() } : {}),
+    };
+    if (!(await this.catalog.backend.casRef(key, Buffer.from(JSON.stringify(body)), expect))) return false;
+    if (doc.holder !== this.node) {
+      this.leases.drop(id);
+      return true;
+    }
+    const now = await this.readKey(key);
+    if (!now || now.doc.nonce !== body.nonce) { // taken already (only if our lease was shorter than the wait)
+      this.leases.drop(id);
+      return false;
+    }
+    this.leases.set(id, key, now.version, body.generation ?? 0, start);
+    return true;
   }
 
-  /** Claims the session for this node as far as `mode` allows; 409 otherwise. */
+  private write(r: SessionRecord, doc: Omit<HolderDoc, 'since' | 'nonce' | 'expires'>, expect: string | null): Promise<boolean> {
+    return this.writeKey(r.session_id, this.key(r), doc, expect);
+  }
+
+  /** Claims the session for this node as far as `mode` allows; 409 otherwise. A holder whose lease has
+   *  expired counts as gone: any mode but mine takes the session over from it. */
   async claim(r: SessionRecord, mode: OpenMode): Promise<Claimed> {
     for (let i = 0; i < 10; i++) {
       const cur = await this.read(r);
-      if (cur?.doc.holder === this.node) return 'mine';
+      const gen = cur?.doc.generation ?? 0;
+      if (cur?.doc.holder === this.node) {
+        const mine = this.leases.get(r.session_id);
+        if (mine && mine.version === cur.version && mine.generation === gen && this.leases.valid(r.session_id)) return 'mine';
+        // held here before a restart (or the lease lapsed): renew it from the ref as it stands
+        if (await this.write(r, { holder: this.node, generation: gen }, cur.version)) return 'mine';
+        continue;
+      }
       let from: Claimed;
       if (!cur) {
         if (mode === 'mine') throw notHeld(r, null);
@@ -56,24 +100,51 @@ export class Ownership {
         if (mode !== 'take' && mode !== 'force') throw handedOff(r);
         from = 'released';
       } else {
-        if (mode !== 'force') throw servedElsewhere(r, cur.doc.holder);
+        if (mode !== 'force' && !(mode !== 'mine' && expired(cur.doc.expires))) throw servedElsewhere(r, cur.doc.holder);
         from = 'forced';
       }
-      if (await this.write(r, { holder: this.node }, cur?.version ?? null)) return from;
+      if (await this.write(r, { holder: this.node, generation: cur ? gen + 1 : 0 }, cur?.version ?? null)) return from;
     }
     throw new Error(`session ${r.session_id}: its holder ref kept changing`);
   }
 
-  /** Throws 409 unless this node holds the session. */
+  /** Renews this node's lease on a session; false (and the lease forgotten) once another node has the ref. */
+  async renew(id: string): Promise<boolean> {
+    const l = this.leases.get(id);
+    if (!l) return false;
+    if (await this.writeKey(id, l.key, { holder: this.node, generation: l.generation }, l.version)) return true;
+    const cur = await this.readKey(l.key);
+    if (cur?.doc.holder === this.node && (cur.doc.generation ?? 0) === l.generation) {
+      // ours still (our own earlier write whose answer was lost): take it from here
+      return this.writeKey(id, l.key, { holder: this.node, generation: l.generation }, cur.version);
+    }
+    this.leases.drop(id);
+    return false;
+  }
+
+  /** Throws 409 unless this node holds the session: the ref names it at the generation it claimed, and its
+   *  lease is valid (renewed first if it has lapsed). */
   async check(r: SessionRecord): Promise<void> {
     const cur = await this.read(r);
-    if (cur?.doc.holder !== this.node) throw cur?.doc.holder === null ? handedOff(r) : notHeld(r, cur?.doc.holder ?? null);
+    const l = this.leases.get(r.session_id);
+    if (cur?.doc.holder === this.node && l && (cur.doc.generation ?? 0) === l.generation) {
+      if (this.leases.valid(r.session_id) || (await this.renew(r.session_id))) return;
+    } else if (cur?.doc.holder === this.node && !l) {
+      // held here, no lease known (a restart, or the CLI on this data dir): claim it again
+      await this.claim(r, 'mine');
+      return;
+    }
+    const now = cur?.doc.holder === this.node ? await this.read(r) : cur;
+    throw now?.doc.holder === null ? handedOff(r) : notHeld(r, now?.doc.holder === this.node ? null : now?.doc.holder ?? null);
   }
+
+  /** Synchronous fencing check: false once the lease may have run out (see lease.ts). */
+  leaseValid(id: string): boolean { return this.leases.valid(id); }
 
   /** Hands the session off: nobody holds it; the next daemon starts from `tree` (its tree.json). */
   async release(r: SessionRecord, tree: string): Promise<void> {
     const cur = await this.read(r);
-    if (cur?.doc.holder !== this.node || !(await this.write(r, { holder: null, by: this.node, tree }, cur.version))) {
+    if (cur?.doc.holder !== this.node || !(await this.write(r, { holder: null, by: this.node, tree, generation: cur.doc.generation ?? 0 }, cur.version))) {
       throw notHeld(r, cur?.doc.holder ?? null);
     }
   }
@@ -82,22 +153,20 @@ export class Ownership {
   async holder(r: SessionRecord): Promise<string | null> { return (await this.read(r))?.doc.holder ?? null; }
 }
 
-export function handedOff(r: SessionRecord): ApiError {
-  return new ApiError(409, {
-    error: 'handed_off',
-    message: `session ${r.session_id} was handed off; serve it here first (mic session serve ${r.session_id}, or mount its export)`,
-  });
+export function handedOff(r: SessionRecord): InvalidStateError {
+  return new InvalidStateError(
+    `session ${r.session_id} was handed off; serve it here first (mic session serve ${r.session_id}, or mount its export)`,
+    { code: 'handed_off' },
+  );
 }
 
-export function servedElsewhere(r: SessionRecord, holder: string): ApiError {
-  return new ApiError(409, {
-    error: 'served_elsewhere',
-    message: `session ${r.session_id} is served by ${holder}; hand it off there first (mic session handoff ${r.session_id})`,
-  });
+export function servedElsewhere(r: SessionRecord, holder: string): InvalidStateError {
+  return new InvalidStateError(
+    `session ${r.session_id} is served by ${holder}; hand it off there first (mic session handoff ${r.session_id})`,
+    { code: 'served_elsewhere' },
+  );
 }
 
-function notHeld(r: SessionRecord, holder: string | null): ApiError {
-  return holder ? servedElsewhere(r, holder) : new ApiError(409, {
-    error: 'not_served', message: `session ${r.session_id} is not served here`,
-  });
+function notHeld(r: SessionRecord, holder: string | null): InvalidStateError {
+  return holder ? servedElsewhere(r, holder) : new InvalidStateError(`session ${r.session_id} is not served here`, { code: 'not_served' });
 }

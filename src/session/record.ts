@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 export type SessionStatus = 'active' | 'suspended' | 'landed' | 'abandoned';
 
 export const STATUSES: readonly SessionStatus[] = ['active', 'suspended', 'landed', 'abandoned'];
-/** seed 002's optional fields */
+/** the values of a session's environment and execution_mode */
 export const ENVIRONMENTS = ['local', 'vscode'] as const;
 export const EXECUTION_MODES = ['manual', 'agentic'] as const;
 
@@ -54,7 +54,7 @@ export interface SessionRecord {
   metadata: Record<string, string>;
   tags: string[];
   // ---- added with landing; optional so that older records still read ----
-  /** seed 002 */
+  /** who runs the session, where, and how */
   agent?: string;
   environment?: (typeof ENVIRONMENTS)[number];
   execution_mode?: (typeof EXECUTION_MODES)[number];
@@ -95,7 +95,7 @@ export function isEnded(r: SessionRecord): boolean { return r.status === 'landed
 
 export const ZERO_CHANGES: ChangesSummary = Object.freeze({ total: 0, added: 0, modified: 0, deleted: 0 });
 
-/** The public view: seed 000's field names plus the export path and this project's additions. */
+/** The public view of a session record (the API's field names), with its export path. */
 export interface SessionView {
   id: string;
   session_id: string;

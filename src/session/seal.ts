@@ -122,9 +122,11 @@ export async function drainUploads(store: ObjectStore): Promise<void> {
 }
 
 /** Seal and record sessions/<id>/tree.json. */
-export async function sealAndRecord(s: SessionState, store: ObjectStore, r: SessionRecord): Promise<SealedTree> {
+/** fence: runs just before tree.json is written, and throws if this daemon may no longer write it (lease.ts). */
+export async function sealAndRecord(s: SessionState, store: ObjectStore, r: SessionRecord, fence?: () => Promise<void>): Promise<SealedTree> {
   const sealed = await sealOpen(s, store);
   await drainUploads(store);
+  await fence?.();
   await recordTree(store, r, sealed);
   return sealed;
 }

@@ -1,38 +1,37 @@
 // The session service: every operation of the API, in-process. The HTTP server routes to it, and the
-// CLI calls it directly when no daemon serves the data directory. Inputs are validated here (400 naming
+// CLI calls it directly when no daemon serves the data directory. Inputs are validated here (InvalidInputError naming
 // the field), each session's operations are serialised, and results are the API's response bodies.
-import { EMPTY_TREE, isHash, type HeadRecord, type ObjectStore, type TreeEntry } from '../store/index.js';
 import type {
-  BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FilesBody, HeadBody, HeadView,
+  BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FilesBody, HeadBody,
   HandoffBody, LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, ServeBody, ServeRequest, SessionApi,
   SessionBody, SessionDetailBody, ShowBody, StartRequest,
-} from '../api/types.js';
+} from './session-api.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
-import { ApiError } from './errors.js';
+import { DomainError, InvalidInputError, InvalidStateError, NotFoundError, ConflictError } from './errors.js';
 import * as input from './input.js';
 import { startSession, SessionInputError } from './start.js';
 import {
   isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView,
 } from './record.js';
-import { addEvent, abandonSession, ensureHeld, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
+import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
+import { headView, ProjectHistory } from './history.js';
 import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';
-import { describeChanges, diffText, diffTrees, sameContent, summarize } from './changes.js';
+import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
 
 export interface SessionServiceOptions { catalog: Catalog; host: SessionHost; dataDir: string }
-
-const MAX_LOG = 1000;
-const MAX_SHOW_CHANGES = 1000;
 
 export class SessionService implements SessionApi {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly ctx: LandContext;
+  readonly history: ProjectHistory;
 
   constructor(readonly o: SessionServiceOptions) {
     this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir };
+    this.history = new ProjectHistory(o.catalog);
   }
 
   get catalog(): Catalog { return this.o.catalog; }
@@ -49,17 +48,17 @@ export class SessionService implements SessionApi {
 
   private async record(id: string): Promise<SessionRecord> {
     const r = isValidSessionId(id) ? await this.o.catalog.get(id) : null;
-    if (!r) throw ApiError.notFound('session', `session ${JSON.stringify(id)} not found`);
+    if (!r) throw new NotFoundError('session', `session ${JSON.stringify(id)} not found`);
     return r;
   }
 
   private mutable(r: SessionRecord): void {
-    if (isEnded(r)) throw ApiError.state(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, sessionView(r));
+    if (isEnded(r)) throw new InvalidStateError(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, { session: sessionView(r) });
   }
 
   private active(r: SessionRecord, what: string): void {
     this.mutable(r);
-    if (r.status !== 'active') throw ApiError.state(`session ${r.session_id} is ${r.status}; resume it to ${what}`, sessionView(r));
+    if (r.status !== 'active') throw new InvalidStateError(`session ${r.session_id} is ${r.status}; resume it to ${what}`, { session: sessionView(r) });
   }
 
   private async save(r: SessionRecord): Promise<void> {
@@ -69,13 +68,13 @@ export class SessionService implements SessionApi {
 
   // ---------------------------------------------------------------- start / create
 
-  private parseStart(raw: unknown): { opts: Parameters<typeof startSession>[1]; extra: input.Seed002; b: Record<string, unknown> } {
+  private parseStart(raw: unknown): { opts: Parameters<typeof startSession>[1]; extra: input.AgentInfo; b: Record<string, unknown> } {
     const b = input.body(raw);
     const now = new Date().toISOString();
     const goal = input.str(b, 'goal', { required: true, max: 4096 })!;
     const project = input.projectOf(b);
     const sessionId = input.str(b, 'session_id', { max: 64 });
-    if (sessionId !== undefined && !isValidSessionId(sessionId)) throw ApiError.invalid('session_id', 'must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit');
+    if (sessionId !== undefined && !isValidSessionId(sessionId)) throw new InvalidInputError('session_id', 'must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit');
     const opts = {
       project,
       goal,
@@ -86,18 +85,18 @@ export class SessionService implements SessionApi {
       metadata: input.metadata(b.metadata, 'metadata') as Record<string, string>,
       tags: input.tags(b.tags, 'tags'),
     };
-    return { opts, extra: input.seed002(b), b };
+    return { opts, extra: input.agentInfo(b), b };
   }
 
-  private async doStart(opts: Parameters<typeof startSession>[1], extra: input.Seed002): Promise<SessionRecord> {
-    if (!(await this.o.catalog.store(opts.project).getHead())) throw ApiError.notFound('project', `project ${opts.project} not found (it has no head; run mic project init)`);
+  private async doStart(opts: Parameters<typeof startSession>[1], extra: input.AgentInfo): Promise<SessionRecord> {
+    if (!(await this.o.catalog.store(opts.project).getHead())) throw new NotFoundError('project', `project ${opts.project} not found (it has no head; run mic project init)`);
     let r: SessionRecord;
     try {
       r = await startSession(this.o.catalog, opts);
     } catch (e) {
       if (e instanceof SessionInputError) {
-        if (/already exists/.test(e.message)) throw new ApiError(409, { error: 'exists', message: e.message, field: e.field, reason: 'already exists' });
-        throw ApiError.invalid(e.field, e.message);
+        if (/already exists/.test(e.message)) throw new InvalidStateError(e.message, { code: 'exists', field: e.field, reason: 'already exists' });
+        throw new InvalidInputError(e.field, e.message);
       }
       throw e;
     }
@@ -138,7 +137,7 @@ export class SessionService implements SessionApi {
     let project: string | undefined;
     if (qq.project !== undefined && qq.project !== '') {
       const [org, name, ...rest] = String(qq.project).split('/');
-      if (rest.length || name === undefined) throw ApiError.invalid('project', 'must be "org/name"');
+      if (rest.length || name === undefined) throw new InvalidInputError('project', 'must be "org/name"');
       project = input.projectParam(org, name);
     }
     const limit = input.intParam(qq.limit as string | number | undefined, 'limit', 50, 1, 1000);
@@ -163,7 +162,7 @@ export class SessionService implements SessionApi {
       try {
         d.changes = summarize(await diffTrees(this.o.catalog.store(r.project), r.base.tree, await this.sessionTree(r)));
       } catch (e) {
-        if (!(e instanceof ApiError)) throw e; // the filesystem cannot be opened here: the stored summary stands
+        if (!(e instanceof DomainError)) throw e; // the filesystem cannot be opened here: the stored summary stands
       }
     }
     return { session: d };
@@ -176,7 +175,7 @@ export class SessionService implements SessionApi {
     try {
       return (await sealLive(this.ctx, r)).tree;
     } catch (e) {
-      if (!(e instanceof ApiError) || !['handed_off', 'served_elsewhere'].includes(e.body.error)) throw e;
+      if (!(e instanceof InvalidStateError) || !['handed_off', 'served_elsewhere'].includes(e.code)) throw e;
       return (await readTreeDoc(this.o.catalog.store(r.project), r))?.tree ?? r.base.tree;
     }
   }
@@ -244,13 +243,13 @@ export class SessionService implements SessionApi {
   async patch(id: string, raw: PatchRequest | unknown): Promise<SessionBody> {
     const b = input.body(raw);
     const known = new Set(['metadata', 'tags', 'add_tags', 'remove_tags', 'goal', 'description']);
-    for (const k of Object.keys(b)) if (!known.has(k)) throw ApiError.invalid(k, `unknown field (PATCH takes ${[...known].join(', ')})`);
+    for (const k of Object.keys(b)) if (!known.has(k)) throw new InvalidInputError(k, `unknown field (PATCH takes ${[...known].join(', ')})`);
     const meta = input.metadata(b.metadata, 'metadata', true);
     const tags = b.tags === undefined ? undefined : input.tags(b.tags, 'tags');
     const add = input.tags(b.add_tags, 'add_tags');
     const remove = input.tags(b.remove_tags, 'remove_tags');
     const goal = input.str(b, 'goal', { max: 4096 });
-    if (goal !== undefined && goal.trim() === '') throw ApiError.invalid('goal', 'must not be empty');
+    if (goal !== undefined && goal.trim() === '') throw new InvalidInputError('goal', 'must not be empty');
     const description = input.str(b, 'description');
     return this.locked(id, async () => {
       const r = await this.record(id);
@@ -276,7 +275,7 @@ export class SessionService implements SessionApi {
     return this.locked(id, async () => {
       const r = await this.record(id);
       this.mutable(r);
-      if (r.status !== 'active') throw ApiError.state(`session ${id} is ${r.status}, not active`, sessionView(r));
+      if (r.status !== 'active') throw new InvalidStateError(`session ${id} is ${r.status}, not active`, { session: sessionView(r) });
       addEvent(r, { type: 'status', from: r.status, status: 'suspended' });
       r.status = 'suspended';
       await this.save(r);
@@ -290,7 +289,7 @@ export class SessionService implements SessionApi {
     return this.locked(id, async () => {
       const r = await this.record(id);
       this.mutable(r);
-      if (r.status !== 'suspended') throw ApiError.state(`session ${id} is ${r.status}, not suspended`, sessionView(r));
+      if (r.status !== 'suspended') throw new InvalidStateError(`session ${id} is ${r.status}, not suspended`, { session: sessionView(r) });
       addEvent(r, { type: 'status', from: r.status, status: 'active' });
       r.status = 'active';
       await this.save(r);
@@ -322,7 +321,7 @@ export class SessionService implements SessionApi {
 
   async files(id: string, raw: { files: unknown } | unknown): Promise<FilesBody> {
     const b = input.body(raw);
-    if (b.files === undefined || b.files === null) throw ApiError.invalid('files', 'is required');
+    if (b.files === undefined || b.files === null) throw new InvalidInputError('files', 'is required');
     const files = input.files(b.files);
     return this.locked(id, async () => {
       const r = await this.record(id);
@@ -342,7 +341,7 @@ export class SessionService implements SessionApi {
     const meta = input.metadata(b.metadata, 'metadata') as Record<string, string>;
     return this.locked(id, async () => {
       const r = await this.record(id);
-      if (r.status === 'landed') throw ApiError.state(`session ${id} has already landed (head ${r.landed_head?.slice(0, 12)}); a landed session is immutable`, sessionView(r));
+      if (r.status === 'landed') throw new InvalidStateError(`session ${id} has already landed (head ${r.landed_head?.slice(0, 12)}); a landed session is immutable`, { session: sessionView(r) });
       this.active(r, 'land it');
       for (const m of msgs) { r.conversation.push(m); addEvent(r, { type: 'conversation', role: m.role, time: m.time }); }
       for (const d of decs) { r.decisions.push(d); addEvent(r, { type: 'decision', decision: d.decision, time: d.time }); }
@@ -355,7 +354,7 @@ export class SessionService implements SessionApi {
 
   private async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
     const out = await landSession(this.ctx, r, message);
-    if (!out.ok) throw ApiError.conflicts(out.conflicts, sessionView(out.record));
+    if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
     return { session: sessionView(out.record), head: headView(out.head, out.headRecord, out.record.goal), attempts: out.attempts };
   }
 
@@ -373,7 +372,7 @@ export class SessionService implements SessionApi {
   async handoff(id: string): Promise<HandoffBody> {
     return this.locked(id, async () => {
       const r = await this.record(id);
-      if (!isLive(r)) throw ApiError.state(`session ${id} is ${r.status}; only a live session can be handed off`, sessionView(r));
+      if (!isLive(r)) throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be handed off`, { session: sessionView(r) });
       const sealed = await handoffSession(this.ctx, r);
       return { session: sessionView(r), tree: sealed.tree, handed_off_by: this.o.host.owners.node };
     });
@@ -384,7 +383,7 @@ export class SessionService implements SessionApi {
     const force = input.boolParam(b.force as boolean | string | undefined, 'force', false);
     return this.locked(id, async () => {
       const r = await this.record(id);
-      if (!isLive(r)) throw ApiError.state(`session ${id} is ${r.status}; only a live session can be served`, sessionView(r));
+      if (!isLive(r)) throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be served`, { session: sessionView(r) });
       const out = await serveSession(this.ctx, r, force);
       return { session: sessionView(r), served_by: this.o.host.owners.node, previous: out.previous, took_over: out.tookOver, tree: out.tree };
     });
@@ -399,128 +398,17 @@ export class SessionService implements SessionApi {
       const r = await this.record(id);
       if (!isLive(r)) return false;
       await ensureHeld(this.ctx, r);
-      await sealAndRecord(fs, this.o.catalog.store(r.project), r);
+      await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r));
       return true;
     });
   }
 
-  // ---------------------------------------------------------------- project history
+  // ---------------------------------------------------------------- project history (history.ts)
 
-  private async projectStore(project: string): Promise<ObjectStore> {
-    const [org, name, ...rest] = project.split('/');
-    if (rest.length || name === undefined) throw ApiError.invalid('project', 'must be "org/name"');
-    return this.o.catalog.store(input.projectParam(org, name));
-  }
-
-  private async goalOf(session: string | null): Promise<string | null> {
-    if (!session) return null;
-    return (await this.o.catalog.get(session))?.goal ?? null;
-  }
-
-  async head(project: string): Promise<HeadBody> {
-    const store = await this.projectStore(project);
-    const h = await store.getHead();
-    if (!h) throw ApiError.notFound('project', `project ${project} not found`);
-    return { project, head: headView(h.hash, h.record, await this.goalOf(h.record.session)) };
-  }
-
-  /** A head by full hash, "HEAD", or a prefix of at least 4 hex digits among the last 10 000 heads. */
-  private async resolveHead(store: ObjectStore, ref: string): Promise<{ hash: string; record: HeadRecord }> {
-    const cur = await store.getHead();
-    if (!cur) throw ApiError.notFound('project', `project ${store.project} not found`);
-    if (ref === 'HEAD' || ref === '@') return { hash: cur.hash, record: cur.record };
-    if (!/^[0-9a-f]{4,64}$/.test(ref)) throw ApiError.invalid('head', 'must be a head hash (or a prefix of 4+ hex digits) or HEAD');
-    if (isHash(ref)) {
-      try {
-        return { hash: ref, record: await store.getHeadRecord(ref) };
-      } catch {
-        throw ApiError.notFound('head', `head ${ref} not found`);
-      }
-    }
-    let h: string | null = cur.hash;
-    for (let i = 0; h && i < 10_000; i++) {
-      const rec = await store.getHeadRecord(h);
-      if (h.startsWith(ref)) return { hash: h, record: rec };
-      h = rec.parent;
-    }
-    throw ApiError.notFound('head', `no head ${ref} in the project's history`);
-  }
-
-  async log(project: string, q: { limit?: number | string; before?: string } = {}): Promise<LogBody> {
-    const store = await this.projectStore(project);
-    const limit = input.intParam(q.limit, 'limit', 50, 1, MAX_LOG);
-    let h: string | null = q.before ? (await this.resolveHead(store, q.before)).hash : (await this.resolveHead(store, 'HEAD')).hash;
-    const heads: HeadView[] = [];
-    while (h && heads.length < limit) {
-      const rec: HeadRecord = await store.getHeadRecord(h);
-      heads.push(headView(h, rec, await this.goalOf(rec.session)));
-      h = rec.parent;
-    }
-    return { project, heads, next: h };
-  }
-
-  async showHead(project: string, ref: string): Promise<ShowBody> {
-    const store = await this.projectStore(project);
-    const { hash, record } = await this.resolveHead(store, ref);
-    const parentTree = record.parent ? (await store.getHeadRecord(record.parent)).tree : EMPTY_TREE;
-    const list = await diffTrees(store, parentTree, record.tree);
-    const session = record.session ? await this.o.catalog.get(record.session) : null;
-    return {
-      project,
-      head: headView(hash, record, session?.goal ?? null),
-      session: session ? sessionView(session) : null,
-      summary: summarize(list),
-      changes: await describeChanges(store, list.slice(0, MAX_SHOW_CHANGES), { content: false }),
-      truncated: list.length > MAX_SHOW_CHANGES,
-    };
-  }
-
-  async blame(project: string, path: string): Promise<BlameBody> {
-    const store = await this.projectStore(project);
-    const parts = input.treePath(path, 'path');
-    const cur = await store.getHead();
-    if (!cur) throw ApiError.notFound('project', `project ${project} not found`);
-    const entry = await lookupPath(store, cur.record.tree, parts);
-    if (!entry) throw ApiError.notFound('path', `${parts.join('/')} is not in the head of ${project}`);
-    let h = cur.hash, rec = cur.record;
-    for (let i = 0; i < 100_000 && rec.parent; i++) {
-      const parent = await store.getHeadRecord(rec.parent);
-      const before = await lookupPath(store, parent.tree, parts);
-      if (!sameContent(before, entry)) break;
-      h = rec.parent;
-      rec = parent;
-    }
-    const session = rec.session ? await this.o.catalog.get(rec.session) : null;
-    return {
-      project,
-      path: parts.join('/'),
-      kind: entry.kind,
-      head: headView(h, rec, session?.goal ?? null),
-      session: session ? sessionView(session) : null,
-      goal: session?.goal ?? null,
-    };
-  }
-}
-
-export function headView(hash: string, r: HeadRecord, goal?: string | null): HeadView {
-  const v: HeadView = { hash, tree: r.tree, next_ino: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time };
-  if (goal !== undefined) v.goal = goal;
-  return v;
-}
-
-/** The entry at a path, reading one trie path per component. */
-export async function lookupPath(store: ObjectStore, tree: string, parts: readonly string[]): Promise<TreeEntry | null> {
-  let dir = tree;
-  let e: TreeEntry | null = null;
-  for (let i = 0; i < parts.length; i++) {
-    e = await store.lookupDir(dir, parts[i]);
-    if (!e) return null;
-    if (i < parts.length - 1) {
-      if (e.kind !== 'dir') return null;
-      dir = e.hash ?? EMPTY_TREE;
-    }
-  }
-  return e;
+  head(project: string): Promise<HeadBody> { return this.history.head(project); }
+  log(project: string, q: { limit?: number | string; before?: string } = {}): Promise<LogBody> { return this.history.log(project, q); }
+  showHead(project: string, ref: string): Promise<ShowBody> { return this.history.showHead(project, ref); }
+  blame(project: string, path: string): Promise<BlameBody> { return this.history.blame(project, path); }
 }
 
 export type { SessionView };

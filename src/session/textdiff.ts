@@ -102,7 +102,7 @@ export function unifiedDiff(path: string, before: string | null, after: string |
   while (i < ops.length) {
     while (i < ops.length && ops[i].t === '=') i++;
     if (i >= ops.length) break;
-    let start = Math.max(0, i - context);
+    const start = Math.max(0, i - context);
     let end = i;
     // extend while the next change is within 2*context
     for (;;) {
@@ -129,7 +129,6 @@ export function unifiedDiff(path: string, before: string | null, after: string |
     }
     out.push(`@@ -${aCount ? aLine : aLine - 1},${aCount} +${bCount ? bLine : bLine - 1},${bCount} @@`, ...body);
     i = stop;
-    start = stop;
   }
   return out.join('\n') + '\n';
 }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeStored, sha256Hex } from './codec.js';
 import { storedBlobMatches } from './manifest.js';
 import { validateRelKey } from './keys.js';
+import { isCode } from '../../util/errno.js';
 
 const CONTENT_KEY = /(?:^|\/)(blobs|trees|heads)\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
 
@@ -53,10 +54,6 @@ export interface DiskCacheStats {
 
 /** A hit refreshes its file's mtime only when the last refresh is older than this. */
 const STAMP_MS = 10 * 60_000;
-
-function isCode(e: unknown, ...codes: string[]): boolean {
-  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
-}
 
 export class DiskCache {
   readonly dir: string;

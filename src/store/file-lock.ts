@@ -4,6 +4,7 @@
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isCode } from '../../util/errno.js';
 
 export interface FileLockOptions {
   /** A lock older than this is broken (default 10 s). */
@@ -15,10 +16,6 @@ export interface FileLockOptions {
 interface LockInfo { pid: number; host: string; token: string; time: number }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function isCode(e: unknown, ...codes: string[]): boolean {
-  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
-}
 
 function pidAlive(pid: number): boolean {
   try {

@@ -16,5 +16,5 @@ export {
   type S3BackendOptions,
 } from './s3-backend.js';
 export { DiskCache, isContentAddressedKey, verifyContentAddressed, type DiskCacheOptions, type DiskCacheStats } from './disk-cache.js';
-export { TieredBackend, type TieredStats } from './cached-backend.js';
+export { TieredBackend, type TieredStats } from './tiered-backend.js';
 export { openBackend, checkBackend, parseBytes, DEFAULT_CACHE_BYTES, type BackendOptions } from './open-backend.js';

@@ -8,6 +8,7 @@ import type { ObjectBackend } from './types.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
+import { isCode } from '../../util/errno.js';
 
 export interface LocalBackendOptions {
   /** fsync files and directories on write (default true). */
@@ -16,10 +17,6 @@ export interface LocalBackendOptions {
   lockStaleMs?: number;
   /** casRef gives up waiting for the lock after this many ms (default 30 000). */
   lockTimeoutMs?: number;
-}
-
-function isCode(e: unknown, ...codes: string[]): boolean {
-  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
 }
 
 /** The version token LocalBackend.getRef returns: SHA-256 hex of the ref's bytes. */
@@ -70,6 +67,11 @@ export class LocalBackend implements ObjectBackend {
       throw e;
     }
   }
+
+  readonly cacheTier = null;
+
+  /** A local directory has no transient failures: a full or broken disk stays so. */
+  isTransient(): boolean { return false; }
 
   async touch(key: string): Promise<void> {
     const now = new Date();

@@ -10,7 +10,7 @@ import type { ObjectBackend } from './types.js';
 import { LocalBackend } from './local-backend.js';
 import { S3Backend } from './s3-backend.js';
 import { DiskCache } from './disk-cache.js';
-import { TieredBackend } from './cached-backend.js';
+import { TieredBackend } from './tiered-backend.js';
 
 export const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
 

@@ -202,6 +202,13 @@ export class S3Backend implements ObjectBackend {
     return this.clients;
   }
 
+  readonly cacheTier = null;
+
+  /** Unreachable (status 0) or a server error (5xx); 4xx answers are refusals. */
+  isTransient(e: unknown): boolean {
+    return e instanceof S3BackendError && (e.status === 0 || e.status >= 500);
+  }
+
   /** Closes the HTTP connections. */
   async close(): Promise<void> {
     if (!this.clients) return;
@@ -465,6 +472,10 @@ export class S3Backend implements ObjectBackend {
       get: (k) => self.getWithEtag(k, 'GET', false).then((g) => (g ? g.data : null)),
       put: (k, d) => self.doPut(k, d),
       has: (k) => self.doHas(k),
+      stat: (k) => self.stat(k),
+      touch: (k) => self.touch(k),
+      isTransient: (e) => self.isTransient(e),
+      cacheTier: null,
       delete: (k) => self.doDelete(k),
       list: (p) => self.doList(p),
       getRef: (k) => self.doGetRef(k, false),

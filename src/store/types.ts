@@ -1,4 +1,4 @@
-// Objects, trees and refs. Keys follow the seeds' layout:
+// Objects, trees and refs. The key layout:
 //   projects/<org>/<name>/blobs/<h[0:2]>/<h>     zstd-compressed content, h = SHA-256 of the content
 //   projects/<org>/<name>/trees/<h[0:2]>/<h>     zstd-compressed tree node, h = SHA-256 of its encoding
 //   projects/<org>/<name>/heads/<h[0:2]>/<h>     immutable head records (history)
@@ -6,23 +6,30 @@
 //   projects/<org>/<name>/sessions/<id>/metadata.json, tree.json
 //   index/sessions/<id>                          which project a session belongs to
 
-/** A byte store addressed by key. Local directory and S3 implement it. */
-export interface ObjectBackend {
-  get(key: string): Promise<Buffer | null>;
-  /**
-   * Optional, for backends with a cache tier: like get, but a content-addressed object may come from the
-   * cache without the cache checking its hash, because the caller checks it and calls discard on a mismatch.
-   */
-  getUnchecked?(key: string): Promise<Buffer | null>;
+/**
+ * A cache in front of a backend (TieredBackend's SSD tier). get checks a cached content-addressed object's
+ * hash; getUnchecked leaves that to the caller, who calls discard on a mismatch.
+ */
+export interface CacheTier {
+  getUnchecked(key: string): Promise<Buffer | null>;
   /** Drops any cached copy of a content-addressed object (it failed the caller's check). */
-  discard?(key: string): Promise<void>;
+  discard(key: string): Promise<void>;
+}
+
+/** A byte store addressed by key. Local directory and S3 implement it; TieredBackend stacks a cache on one. */
+export interface ObjectBackend {
+  /** The cache tier in front of the store, or null when gets go straight to it. */
+  readonly cacheTier: CacheTier | null;
+  get(key: string): Promise<Buffer | null>;
   /** Atomic and durable once resolved; overwrites. */
   put(key: string, data: Buffer): Promise<void>;
   has(key: string): Promise<boolean>;
   /** Size and last write time, or null when absent. */
-  stat?(key: string): Promise<{ size: number; mtimeMs: number } | null>;
+  stat(key: string): Promise<{ size: number; mtimeMs: number } | null>;
   /** Sets the last write time to now (garbage collection's grace period counts from it). */
-  touch?(key: string): Promise<void>;
+  touch(key: string): Promise<void>;
+  /** True when e (thrown by this backend) means "unreachable or failing for now", not "refused". */
+  isTransient(e: unknown): boolean;
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }>;
   /** Read a mutable ref with the version token to pass to casRef. */

@@ -29,14 +29,20 @@ export class UiAuth {
   /** The request carries the bearer token or the login cookie (or no token is configured). */
   allows(req: http.IncomingMessage): boolean {
     if (!this.required) return true;
+    const given = this.credential(req);
+    return given !== null && this.tokenMatches(given);
+  }
+
+  /** The token a request carries: the bearer token, else the login cookie; null when none. */
+  credential(req: http.IncomingMessage): string | null {
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (m) return this.tokenMatches(m[1]);
+    if (m) return m[1]!.trim();
     const c = cookies(req)[COOKIE];
-    if (c === undefined) return false;
+    if (c === undefined) return null;
     try {
-      return this.tokenMatches(decodeURIComponent(c));
+      return decodeURIComponent(c);
     } catch {
-      return false; // malformed percent-encoding
+      return null; // malformed percent-encoding
     }
   }
 

@@ -1,9 +1,9 @@
 // Line blame: which head, session and decision last changed each line of a file. Walks the head chain
 // back from the head asked for, skipping heads where the file's blob is unchanged, and carries each
 // line's position back through a line diff (session/textdiff.ts) until the line first appears.
-import { ApiError } from '../session/errors.js';
+import { InvalidInputError, NotFoundError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
-import { lookupPath } from '../session/service.js';
+import { lookupPath } from '../session/history.js';
 import { diffLines, isText, splitLines } from '../session/textdiff.js';
 import type { SessionRecord } from '../session/record.js';
 import type { HeadRecord } from '../store/index.js';
@@ -53,13 +53,13 @@ export async function blameLines(s: SessionService, project: string, ref: string
   const head = await resolveHead(s, project, ref);
   const store = s.catalog.store(project);
   const parts = pathParts(path);
-  if (!parts.length) throw ApiError.invalid('path', 'is required');
+  if (!parts.length) throw new InvalidInputError('path', 'is required');
   const rel = parts.join('/');
   const entry = await lookupPath(store, head.tree, parts);
-  if (!entry) throw ApiError.notFound('path', `${rel} is not in head ${head.hash.slice(0, 12)}`);
-  if (entry.kind !== 'file') throw ApiError.invalid('path', `${rel} is a ${entry.kind}, not a file`);
+  if (!entry) throw new NotFoundError('path', `${rel} is not in head ${head.hash.slice(0, 12)}`);
+  if (entry.kind !== 'file') throw new InvalidInputError('path', `${rel} is a ${entry.kind}, not a file`);
   const buf = entry.hash ? await store.getBlob(entry.hash) : Buffer.alloc(0);
-  if (!isText(buf)) throw ApiError.invalid('path', `${rel} is not a text file of at most 1 MiB`);
+  if (!isText(buf)) throw new InvalidInputError('path', `${rel} is not a text file of at most 1 MiB`);
   const content = buf.toString('utf8');
   const lines = splitLines(content);
   const owner = new Int32Array(lines.length).fill(-1);

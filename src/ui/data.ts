@@ -1,10 +1,10 @@
 // The JSON the pages need beyond the API: a filtered, sorted, paged session list; the head log with
 // change counts; a head's file tree; comparing two heads; raw file download. Everything goes through the
-// session service and the project's object store; errors are the service's ApiErrors.
+// session service and the project's object store; errors are the session layer's domain errors.
 import { EMPTY_TREE, type TreeEntry } from '../store/index.js';
-import { ApiError } from '../session/errors.js';
+import { InvalidInputError, NotFoundError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
-import { lookupPath } from '../session/service.js';
+import { lookupPath } from '../session/history.js';
 import { diffTrees, describeChanges, summarize } from '../session/changes.js';
 import { sessionView, STATUSES, type SessionRecord, type SessionStatus, type SessionView } from '../session/record.js';
 import * as input from '../session/input.js';
@@ -36,9 +36,9 @@ const sortKey = (r: SessionRecord, s: Sort): string =>
 export async function listSessions(s: SessionService, q: UiSessionsQuery): Promise<UiSessionsBody> {
   const status = q.status ? input.statusParam(q.status) : undefined;
   const sort = (q.sort || 'started') as Sort;
-  if (!SORTS.includes(sort)) throw ApiError.invalid('sort', `must be one of ${SORTS.join(', ')}`);
+  if (!SORTS.includes(sort)) throw new InvalidInputError('sort', `must be one of ${SORTS.join(', ')}`);
   const order = q.order || 'desc';
-  if (order !== 'asc' && order !== 'desc') throw ApiError.invalid('order', 'must be asc or desc');
+  if (order !== 'asc' && order !== 'desc') throw new InvalidInputError('order', 'must be asc or desc');
   const limit = input.intParam(q.limit, 'limit', 50, 1, 500);
   const offset = input.intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const text = (q.q ?? '').trim().toLowerCase();
@@ -137,7 +137,7 @@ export async function treeAt(s: SessionService, project: string, ref: string, pa
   const entry: TreeEntry | null = parts.length
     ? await lookupPath(store, head.tree, parts)
     : { name: '', kind: 'dir', mode: 0o755, ino: 1, size: 0, mtime: [0, 0], hash: head.tree };
-  if (!entry) throw ApiError.notFound('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`);
+  if (!entry) throw new NotFoundError('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`);
   const out: TreeBody = { project, head, path: parts.join('/'), entry: plain(entry) };
   if (entry.kind === 'dir') {
     const list = await store.listDir(entry.hash ?? EMPTY_TREE);
@@ -159,8 +159,8 @@ export async function rawFile(s: SessionService, project: string, ref: string, p
   const store = s.catalog.store(project);
   const parts = pathParts(path);
   const entry = parts.length ? await lookupPath(store, head.tree, parts) : null;
-  if (!entry) throw parts.length ? ApiError.notFound('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`) : ApiError.invalid('path', 'is required');
-  if (entry.kind !== 'file') throw ApiError.invalid('path', `${parts.join('/')} is a ${entry.kind}, not a file`);
+  if (!entry) throw parts.length ? new NotFoundError('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`) : new InvalidInputError('path', 'is required');
+  if (entry.kind !== 'file') throw new InvalidInputError('path', `${parts.join('/')} is a ${entry.kind}, not a file`);
   const hash = entry.hash;
   async function* pieces(): AsyncIterable<Buffer> {
     if (!hash) return;

@@ -3,7 +3,7 @@
 // server-sent events the pages read under /ui/api/. The pages' actions use the API itself.
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { ApiError } from '../session/errors.js';
+import { ForbiddenError, InvalidInputError, MethodNotAllowedError, NotFoundError, TooLargeError, UnauthorizedError, type DomainError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { UiAuth, sameOrigin } from './auth.js';
 import { loadAssets, loginHtml, pageHeaders, sendAsset, shellHtml, type Asset } from './assets.js';
@@ -45,7 +45,7 @@ export class WebUi {
     const get = method === 'GET' || method === 'HEAD';
     if (p.startsWith('/assets/')) {
       const a = this.assets.get(p.slice('/assets/'.length));
-      if (!a || !get) throw new ApiError(404, { error: 'not_found', message: `no asset ${p}` });
+      if (!a || !get) throw new NotFoundError('page', `no asset ${p}`);
       return sendAsset(req, res, a, url.searchParams.has('v') || /-[A-Z0-9]{8}\.js$/.test(p)); // chunk names carry their hash
     }
     if (p === '/favicon.ico') { res.writeHead(204); res.end(); return; }
@@ -63,16 +63,16 @@ export class WebUi {
         res.end();
         return;
       }
-      throw new ApiError(401, { error: 'unauthorized', message: 'a valid bearer token or login is required' });
+      throw new UnauthorizedError('a valid bearer token or login is required');
     }
     if (page) {
       res.writeHead(200, pageHeaders());
       res.end(method === 'HEAD' ? undefined : this.shellFor(p));
       return;
     }
-    if (!get) throw new ApiError(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${p}` });
+    if (!get) throw new MethodNotAllowedError(method, p);
     if (p.startsWith('/ui/')) return this.data(req, res, url);
-    throw new ApiError(404, { error: 'not_found', message: `no page ${p}` });
+    throw new NotFoundError('page', `no page ${p}`);
   }
 
   private async data(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -81,7 +81,7 @@ export class WebUi {
     try {
       parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     } catch {
-      throw ApiError.invalid('path', 'is not valid percent-encoding');
+      throw new InvalidInputError('path', 'is not valid percent-encoding');
     }
     const q = (k: string) => url.searchParams.get(k) ?? undefined;
     const json = (body: unknown) => {
@@ -132,7 +132,7 @@ export class WebUi {
       if (op === 'blame' && args.length === 4) return json(await blameLines(s, project, args[3], q('path') ?? ''));
       if (op === 'compare' && args.length === 3) {
         const a = q('a'), b = q('b');
-        if (!a || !b) throw ApiError.invalid(a ? 'b' : 'a', 'is required (a head hash, prefix or HEAD)');
+        if (!a || !b) throw new InvalidInputError(a ? 'b' : 'a', 'is required (a head hash, prefix or HEAD)');
         return json(await compareHeads(s, project, a, b));
       }
     }
@@ -149,7 +149,7 @@ export class WebUi {
       if (!this.auth.required) { res.writeHead(303, { location: next }); res.end(); return; }
       return page(200, null, next);
     }
-    if (req.method !== 'POST') throw new ApiError(405, { error: 'method_not_allowed', message: `${req.method} is not allowed on /login` });
+    if (req.method !== 'POST') throw new MethodNotAllowedError(req.method ?? '?', '/login');
     if (!sameOrigin(req)) throw forbidden();
     const form = new URLSearchParams(await readSmall(req, 16 * 1024));
     const to = safeNext(form.get('next'));
@@ -169,10 +169,10 @@ function safeNext(v: string | null): string {
   return v;
 }
 
-function notFound(url: URL): ApiError { return new ApiError(404, { error: 'not_found', message: `no route ${url.pathname}` }); }
+function notFound(url: URL): DomainError { return new NotFoundError('page', `no route ${url.pathname}`); }
 
-export function forbidden(): ApiError {
-  return new ApiError(403, { error: 'forbidden', message: 'cross-origin request refused: mutating requests must come from this site' });
+export function forbidden(): DomainError {
+  return new ForbiddenError('cross-origin request refused: mutating requests must come from this site');
 }
 
 function readSmall(req: http.IncomingMessage, max: number): Promise<string> {
@@ -181,7 +181,7 @@ function readSmall(req: http.IncomingMessage, max: number): Promise<string> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) { reject(new ApiError(413, { error: 'too_large', message: `form is larger than ${max} bytes` })); req.destroy(); return; }
+      if (size > max) { reject(new TooLargeError(`form is larger than ${max} bytes`)); req.destroy(); return; }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/api/client.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import { http, makeProject, silent, tempDir, testDaemon, type TestDaemon } from '../session/helpers.js';
-import { SEED_000_REQUEST } from '../lib/ui-fixtures.js'; // seed 000's example request, verbatim
+import { SEED_000_REQUEST } from '../lib/ui-fixtures.js'; // a typical single-shot request
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
@@ -19,8 +19,8 @@ beforeAll(async () => {
 
 afterAll(async () => { await t?.close(); });
 
-describe('single-shot POST /api/sessions (seed 000)', () => {
-  it('starts, applies the files and lands in one call, answering as seed 000 documents', async () => {
+describe('single-shot POST /api/sessions', () => {
+  it('starts, applies the files and lands in one call, answering with the documented session body (docs/api.md)', async () => {
     const res = await http(t.url, 'POST', '/api/sessions', SEED_000_REQUEST);
     expect(res.status).toBe(201);
     const s = res.body.session;
@@ -159,14 +159,14 @@ describe('session lifecycle', () => {
     expect(s.conversation_count).toBe(1);
     s = (await t.api.conversation(id, { messages: [{ role: 'assistant', content: 'a' }, { role: 'user', content: 'b', time: '2026-01-12T07:30:00Z' }] })).session;
     expect(s.conversation_count).toBe(3);
-    s = (await t.api.decisions(id, { decision: 'd1', reasoning: 'r1' })).session;
+    await t.api.decisions(id, { decision: 'd1', reasoning: 'r1' });
     s = (await t.api.decisions(id, { decisions: [{ decision: 'd2' }] })).session;
     expect(s.decisions_count).toBe(2);
     const full = (await t.api.get(id)).session;
     expect(full.conversation[2]).toEqual({ role: 'user', content: 'b', time: '2026-01-12T07:30:00.000Z' });
     expect(full.decisions[1]).toMatchObject({ decision: 'd2', reasoning: '' });
 
-    s = (await t.api.patch(id, { metadata: { a: '1', b: '2' }, tags: ['one', 'two'] })).session;
+    await t.api.patch(id, { metadata: { a: '1', b: '2' }, tags: ['one', 'two'] });
     s = (await t.api.patch(id, { metadata: { a: null, c: '3' }, add_tags: ['three'], remove_tags: ['one'], goal: 'annotate better' })).session;
     expect(s.metadata).toEqual({ b: '2', c: '3' });
     expect(s.tags).toEqual(['two', 'three']);

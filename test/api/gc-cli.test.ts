@@ -71,7 +71,8 @@ describe('mic gc', () => {
       const dry = await http(t.url, 'POST', '/api/gc', { dry_run: true, grace: '0', project: 'acme/api' });
       expect(dry.body.projects[0]).toMatchObject({ project: 'acme/api', sessions: 1, objects: [{ key }] });
       expect(existsSync(join(t.dataDir, 'objects', key))).toBe(true);
-      const real = await http(t.url, 'POST', '/api/gc', { grace: 0 });
+      expect((await http(t.url, 'POST', '/api/gc', { grace: 0 })).body).toMatchObject({ error: 'invalid_input', field: 'grace' });
+      const real = await http(t.url, 'POST', '/api/gc', { grace: 0, force: true });
       expect(real.body.totals.deleted.objects).toBe(1);
       expect(existsSync(join(t.dataDir, 'objects', key))).toBe(false);
       expect((await t.api.get(id)).session.status).toBe('active');

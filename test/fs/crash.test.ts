@@ -94,7 +94,10 @@ async function makeEpochDir(): Promise<void> {
 let uncommitted: { name: string; off: number; data: Buffer; verf: Buffer }[] = [];
 
 interface Unstable { name: string; writes: { off: number; data: Buffer }[] }
-type Step = { after: Shadow; run: (dir: Buffer) => Promise<void>; unstable?: Unstable } | { land: true };
+type Step = { after: Shadow; run: (dir: Buffer) => Promise<void>; unstable?: Unstable; what?: string } | { land: true };
+/** the last operations, for the message of a failure */
+const history: string[] = [];
+const note = (line: string) => { history.push(line); if (history.length > 30) history.shift(); };
 
 /** One random operation: what the shadow becomes, and how to do it over the wire. */
 function nextStep(): Step {
@@ -106,7 +109,7 @@ function nextStep(): Step {
     const after = clone(shadow);
     after.names.set(name, nextFile);
     after.content.set(nextFile++, Buffer.alloc(0));
-    return { after, run: async (dir) => ok((await client.create(dir, name, { kind: 'guarded', attrs: { mode: 0o644 } })).status, 'create') };
+    return { after, what: `create ${name}`, run: async (dir) => ok((await client.create(dir, name, { kind: 'guarded', attrs: { mode: 0o644 } })).status, 'create') };
   }
   const name = pick(names);
   const id = shadow.names.get(name)!;
@@ -115,7 +118,7 @@ function nextStep(): Step {
   if (r < 0.45) {
     const off = int(cur.length + 200), data = bytes(1 + int(6000));
     after.content.set(id, written(cur, off, data));
-    return { after, run: async (dir) => ok((await client.write(await fhOf(dir, name), off, data, StableHow.FILE_SYNC)).status, 'write') };
+    return { after, what: `write ${name} @${off}+${data.length} -> ${after.content.get(id)!.length}`, run: async (dir) => ok((await client.write(await fhOf(dir, name), off, data, StableHow.FILE_SYNC)).status, 'write') };
   }
   if (r < 0.65) {
     // UNSTABLE writes, then COMMIT: durable only once the COMMIT answers with the writes' verifier
@@ -125,6 +128,7 @@ function nextStep(): Step {
     after.content.set(id, c);
     return {
       after,
+      what: `unstable ${name} x${writes.length} -> ${c.length}`,
       unstable: { name, writes },
       run: async (dir) => {
         const fh = await fhOf(dir, name);
@@ -142,22 +146,25 @@ function nextStep(): Step {
   }
   if (r < 0.75) {
     const to = rand() < 0.3 && names.length > 1 ? pick(names.filter((n) => n !== name)) : `f${nextName++}`;
-    after.names.delete(name);
-    after.names.set(to, id);
-    return { after, run: async (dir) => ok((await client.rename(dir, name, dir, to)).status, 'rename') };
+    // POSIX: renaming a name onto another link of the same file does nothing
+    if (shadow.names.get(to) !== id) {
+      after.names.delete(name);
+      after.names.set(to, id);
+    }
+    return { after, what: `rename ${name} ${to}`, run: async (dir) => ok((await client.rename(dir, name, dir, to)).status, 'rename') };
   }
   if (r < 0.83) {
     const to = `f${nextName++}`;
     after.names.set(to, id);
-    return { after, run: async (dir) => ok((await client.link(await fhOf(dir, name), dir, to)).status, 'link') };
+    return { after, what: `link ${name} ${to}`, run: async (dir) => ok((await client.link(await fhOf(dir, name), dir, to)).status, 'link') };
   }
   if (r < 0.93) {
     const size = int(cur.length + 3000);
     after.content.set(id, truncated(cur, size));
-    return { after, run: async (dir) => ok((await client.setattr(await fhOf(dir, name), { size })).status, 'truncate') };
+    return { after, what: `truncate ${name} ${size}`, run: async (dir) => ok((await client.setattr(await fhOf(dir, name), { size })).status, 'truncate') };
   }
   after.names.delete(name);
-  return { after, run: async (dir) => ok((await client.remove(dir, name)).status, 'remove') };
+  return { after, what: `remove ${name}`, run: async (dir) => ok((await client.remove(dir, name)).status, 'remove') };
 }
 
 /** The epoch directory as it is: name -> content. */
@@ -274,7 +281,7 @@ async function recover(inFlight: Step | null): Promise<void> {
   stats.filesVerified += got.size;
   if (same(view(shadow), got)) return;
   if (inFlight && 'after' in inFlight && same(view(inFlight.after), got)) { shadow = inFlight.after; return; }
-  throw new Error(`after kill ${stats.kills} (seed ${SEED}): ${diff(view(shadow), got)}`);
+  throw new Error(`after kill ${stats.kills} (seed ${SEED}): ${diff(view(shadow), got)}\nlast operations:\n${history.join('\n')}`);
 }
 
 beforeAll(async () => {
@@ -302,6 +309,7 @@ describe('SIGKILL at random points', () => {
           const step = nextStep();
           inFlight = step;
           stats.ops++;
+          note(`kill ${stats.kills} epoch ${epoch}: ${'land' in step ? 'land' : step.what} ...`);
           if ('land' in step) {
             if ((await land()) === 'killed') break;
           } else {
@@ -309,6 +317,7 @@ describe('SIGKILL at random points', () => {
             shadow = step.after;
           }
           stats.acked++;
+          history[history.length - 1] += ' acked';
           inFlight = null;
           if (killed) break;
         }
@@ -316,7 +325,7 @@ describe('SIGKILL at random points', () => {
         if (!killed) throw e; // a failure without a kill is a bug
       }
       clearTimeout(timer);
-      if (!killed) { killed = true; await d.stop('SIGKILL', { cleanup: false }); }
+      if (!killed) await d.stop('SIGKILL', { cleanup: false });
       if (inFlight) stats.inFlight++;
       stats.kills++;
       await d.restart({ signal: 'SIGKILL' });

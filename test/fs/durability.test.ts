@@ -108,6 +108,25 @@ describe('durability', () => {
     for (const n of names) expect((await client.lookup(root, n)).status, n).toBe(NfsStatus.OK);
   });
 
+  it('a REMOVE killed before its journal record is written leaves the file and its content', async () => {
+    const fh = (await client.create(root, 'victim.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    const content = Buffer.alloc(5000, 7);
+    expect((await client.write(fh, 0, content, StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    on('stall-journal');
+    const pending = client.remove(root, 'victim.bin').catch(() => null); // never answered: the daemon dies
+    for (let i = 0; i < 100 && !(fs.existsSync(path.join(faults, 'faults.log')) && fs.readFileSync(path.join(faults, 'faults.log'), 'utf8').includes('stall')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(fs.readFileSync(path.join(faults, 'faults.log'), 'utf8')).toContain('stall');
+    off('stall-journal');
+    await d.restart({ signal: 'SIGKILL' });
+    await pending;
+    await reconnect();
+    const again = await client.lookup(root, 'victim.bin');
+    expect(again.status).toBe(NfsStatus.OK);
+    expect((await client.read(again.fh!, 0, 10000)).data!.equals(content)).toBe(true);
+  });
+
   it('a failed fsync makes the session read-only until the daemon restarts; reads go on', async () => {
     const fh = (await client.create(root, 'eio.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
     const w = await client.write(fh, 0, Buffer.from('unstable'), StableHow.UNSTABLE);

@@ -31,7 +31,11 @@ class GatedBackend implements ObjectBackend {
     return this.inner.get(key);
   }
   put(key: string, data: Buffer) { return this.inner.put(key, data); }
+  readonly cacheTier = null;
   has(key: string) { return this.inner.has(key); }
+  stat(key: string) { return this.inner.stat(key); }
+  touch(key: string) { return this.inner.touch(key); }
+  isTransient() { return false; }
   delete(key: string) { return this.inner.delete(key); }
   list(prefix: string) { return this.inner.list(prefix); }
   getRef(key: string) { return this.inner.getRef(key); }

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMic, startDaemon, writeTree, type Daemon, type SessionInfo } from '../lib/daemon.js';
+import { apiClientOf, runMic, startDaemon, writeTree, type Daemon, type SessionInfo } from '../lib/daemon.js';
 import {
   describeResult, guestScript, runGuest, startHostHook, stepOutput, stepStatus, type GuestResult, type HostHook,
 } from '../lib/kernel.js';
 import { useCluster } from '../s3/cluster.js';
-import { MicClient, type SessionBody } from '../../src/api/client.js';
+import { type SessionBody } from '../../src/api/client.js';
 import { S3Backend } from '../../src/store/s3-backend.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 
@@ -76,8 +76,7 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
     if (started.code !== 0) throw new Error(`session start: ${started.stderr}${started.stdout}`);
     s = (JSON.parse(started.stdout) as { session: SessionInfo }).session;
     out = mkdtempSync(join(tmpdir(), 'mic-outage-out-'));
-    const api = JSON.parse(readFileSync(join(d.dataDir, 'daemon.json'), 'utf8')) as { api_port: number };
-    const client = new MicClient({ baseUrl: `http://127.0.0.1:${api.api_port}` });
+    const client = apiClientOf(d.dataDir);
     hook = startHostHook({
       'gw-stop': async () => {
         landB = client.create({

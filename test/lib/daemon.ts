@@ -12,7 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from './kernel.js';
+import { MicClient } from '../../src/api/client.js';
 
 export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -38,6 +40,8 @@ export interface StartOptions {
   logLevel?: string;
   /** Extra environment for the daemon. */
   env?: Record<string, string>;
+  /** Extra arguments for `mic serve`. */
+  args?: string[];
   /** Milliseconds to wait for the "listening" line (default 30000). */
   startTimeoutMs?: number;
   /** Command that execs the daemon (same pid), e.g. ['prlimit', '--nofile=1200:1200', '--']. */
@@ -78,6 +82,13 @@ if (!process.listeners('exit').some((f) => f.name === 'killLiveDaemons')) {
       }
     }
   });
+}
+
+/** A client of the API of the daemon serving dataDir, with the token it created (daemon.json says where). */
+export function apiClientOf(dataDir: string): MicClient {
+  const info = JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { api_port: number; api_token_file?: string | null };
+  const token = info.api_token_file ? readFileSync(info.api_token_file, 'utf8').trim() : undefined;
+  return new MicClient({ baseUrl: `http://127.0.0.1:${info.api_port}`, token });
 }
 
 function assertBuilt(): void {
@@ -187,7 +198,7 @@ interface Proc {
 
 function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string[]): Promise<Proc> {
   assertBuilt();
-  const args = [CLI, 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', String(port), '--log-level', o.logLevel ?? 'info'];
+  const args = [CLI, 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', String(port), '--log-level', o.logLevel ?? 'info', ...(o.args ?? [])];
   const wrap = o.wrap ?? [];
   const child = spawn(wrap.length ? wrap[0] : process.execPath, wrap.length ? [...wrap.slice(1), process.execPath, ...args] : args, {
     cwd: REPO_ROOT,
@@ -217,12 +228,20 @@ function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string
       () => finish(new Error(`daemon did not log "listening" within ${o.startTimeoutMs ?? 30000} ms:\n${sink.join('')}`)),
       o.startTimeoutMs ?? 30_000,
     );
+    // ready once daemon.json (written after the API is up) names this process
+    const whenInfo = (p: number) => {
+      try {
+        if ((JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { pid: number }).pid === child.pid) return finish(null, p);
+      } catch { /* not yet */ }
+      if (!done) setTimeout(() => whenInfo(p), 20);
+    };
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (s: string) => sink.push(s));
     child.stdout!.on('data', (s: string) => {
       sink.push(s);
       if (done) return;
+
       buf += s;
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -230,7 +249,7 @@ function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string
         buf = buf.slice(i + 1);
         try {
           const j = JSON.parse(line) as { msg?: string; port?: number };
-          if (j.msg === 'listening' && typeof j.port === 'number') finish(null, j.port);
+          if (j.msg === 'listening' && typeof j.port === 'number') whenInfo(j.port);
         } catch {
           /* not JSON */
         }

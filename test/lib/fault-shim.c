@@ -4,6 +4,7 @@
 //   short-write  every third write to a journal file writes half of what was asked, and the write after
 //                it fails with ENOSPC (as a disk filling up mid-write does); each is noted in faults.log
 //   trace        ftruncate, fsync and fdatasync calls are appended to trace.log as "<call> <path>"
+//   stall-journal  a write to a journal file sleeps 30 s first (noted in faults.log): a window to kill in
 // Built by the test with gcc (scripts/install-deps.sh installs it).
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -67,6 +68,7 @@ int fdatasync(int fd) {
   static int (*real)(int);
   if (!real) real = dlsym(RTLD_NEXT, "fdatasync");
   trace("fdatasync", fd);
+
   if (failing_sync(fd)) { errno = EIO; return -1; }
   return real(fd);
 }
@@ -90,6 +92,11 @@ static int fail_next;
 
 /* How many bytes to pass on; -1: fail with ENOSPC. */
 static ssize_t shortened(int fd, size_t count) {
+  if (marker("stall-journal")) {
+    char p[4096];
+    path_of(fd, p, sizeof p);
+    if (strstr(p, "/journal.")) { note("faults.log", "stall", fd); sleep(30); }
+  }
   if (count < 2 || !marker("short-write")) return count;
   char p[4096];
   path_of(fd, p, sizeof p);

@@ -2,14 +2,14 @@
 // Decoding is written independently of the server's encoders and insists that every reply
 // is consumed exactly: a stray or missing word fails the call.
 import { RpcClient, RpcError, type CallOptions, type RpcClientOptions } from '../../rpc/client.js';
-import type { AuthSys } from '../../rpc/types.js';
+import type { AuthSys } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import {
-  FileType, NfsStatus, StableHow,
+  FileType, MountStat, NfsStatus, StableHow,
   type Attrs, type NfsTime, type SetAttrs, type WccAttr,
 } from '../../src/fs/types.js';
 
-export { FileType, NfsStatus, StableHow };
+export { FileType, MountStat, NfsStatus, StableHow };
 export type { Attrs, NfsTime, SetAttrs, WccAttr };
 
 export const NFS_PROG = 100003;
@@ -25,10 +25,6 @@ export const Proc = {
 
 export const MountProc = { NULL: 0, MNT: 1, DUMP: 2, UMNT: 3, UMNTALL: 4, EXPORT: 5 } as const;
 
-export const MountStat = {
-  OK: 0, PERM: 1, NOENT: 2, IO: 5, ACCES: 13, NOTDIR: 20, INVAL: 22, NAMETOOLONG: 63,
-  NOTSUPP: 10004, SERVERFAULT: 10006,
-} as const;
 
 /** accept_stat values (RFC 5531) for RpcError.stat. */
 export const AcceptStat = { SUCCESS: 0, PROG_UNAVAIL: 1, PROG_MISMATCH: 2, PROC_UNAVAIL: 3, GARBAGE_ARGS: 4, SYSTEM_ERR: 5 } as const;
@@ -161,7 +157,7 @@ export async function acceptStat(p: Promise<unknown>): Promise<number> {
   }
 }
 
-export interface Nfs3ClientOptions extends RpcClientOptions {}
+export type Nfs3ClientOptions = RpcClientOptions;
 
 export class Nfs3Client {
   private constructor(readonly rpc: RpcClient) {}

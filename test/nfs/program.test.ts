@@ -2,9 +2,9 @@
 // (no TCP): unexpected exceptions become NFS3ERR_SERVERFAULT and are logged.
 import { describe, expect, it } from 'vitest';
 import type { Logger } from 'pino';
-import type { RpcContext } from '../../rpc/types.js';
+import type { RpcContext } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import { FileType, FsError, NfsStatus, type Attrs, type DirEntry, type ExportTable, type FileSystem } from '../../src/fs/types.js';
+import { FileType, FsError, NfsStatus, type Attrs, type DirEntry, type ExportTable, type FileHandle, type FileSystem } from '../../src/fs/types.js';
 import { mountProgram } from '../../src/mount/program.js';
 import { nfsProgram } from '../../src/nfs/program.js';
 
@@ -28,7 +28,7 @@ function exportsWith(fs: Partial<FileSystem>): ExportTable {
     unmount: () => {}, unmountAll: () => {}, mounts: () => [], exports: async () => [],
     resolve: (fh: Buffer) => {
       if (fh.length !== 8) throw new FsError(NfsStatus.BADHANDLE);
-      return full;
+      return { fs: full, fh: fh as FileHandle };
     },
   };
 }

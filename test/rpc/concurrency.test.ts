@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseReply, SUCCESS } from '../../rpc/message.js';
-import { RecordDecoder } from '../../rpc/record.js';
+import { RecordDecoder } from '../../rpc/record-marking.js';
 import { XdrReader } from '../../rpc/xdr.js';
 import { P, TEST_PROG, callBody, delay, framed, program, start, testPrograms, u32s, type Started } from './helpers.js';
 

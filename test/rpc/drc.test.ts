@@ -4,7 +4,7 @@ import { DuplicateRequestCache } from '../../rpc/drc.js';
 import { parseReply, SUCCESS } from '../../rpc/message.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import { TEST_PROG, callBody, delay, framed, start, u32s, type Started } from './helpers.js';
-import type { ProgramVersion } from '../../rpc/types.js';
+import type { ProgramVersion } from '../../rpc/handler.js';
 
 describe('DuplicateRequestCache', () => {
   const rec = Buffer.concat([Buffer.alloc(40), u32s(1, 2, 3)]);

@@ -4,7 +4,7 @@ import { encodeAuthSys } from '../../rpc/auth.js';
 import { AUTH_SYS, writeCallHeader, type CallHeaderFields } from '../../rpc/message.js';
 import { RpcServer, type RpcServerOptions } from '../../rpc/server.js';
 import { RpcClient, DEFAULT_CLIENT_AUTH } from '../../rpc/client.js';
-import type { Handler, Procedure, ProgramVersion } from '../../rpc/types.js';
+import type { Handler, Procedure, ProgramVersion } from '../../rpc/handler.js';
 import { XdrWriter } from '../../rpc/xdr.js';
 
 export const TEST_PROG = 0x20000101;

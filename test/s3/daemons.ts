@@ -3,8 +3,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { MicClient } from '../../src/api/client.js';
-import { runMic, startDaemon, writeTree, type Daemon, type Tree } from '../lib/daemon.js';
+import type { MicClient } from '../../src/api/client.js';
+import { apiClientOf, runMic, startDaemon, writeTree, type Daemon, type Tree } from '../lib/daemon.js';
 import { NfsStatus, Nfs3Client } from '../lib/nfs3-client.js';
 import type { S3Env } from './cluster.js';
 
@@ -25,9 +25,8 @@ export interface S3Daemon { d: Daemon; api: MicClient; node: string }
 
 export async function startS3Daemon(env: Record<string, string>): Promise<S3Daemon> {
   const d = await startDaemon({ env, startTimeoutMs: 60_000 });
-  const info = JSON.parse(readFileSync(join(d.dataDir, 'daemon.json'), 'utf8')) as { api_port: number };
   const node = readFileSync(join(d.dataDir, 'node-id'), 'utf8').trim();
-  return { d, api: new MicClient({ baseUrl: `http://127.0.0.1:${info.api_port}` }), node };
+  return { d, api: apiClientOf(d.dataDir), node };
 }
 
 /** `mic project init` on the bucket (no daemon involved: the store is written directly). */

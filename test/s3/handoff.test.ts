@@ -1,12 +1,11 @@
 // Handing a session from one daemon to another on one bucket, and the background sealer that keeps
 // sessions/<id>/tree.json current (real radosgw, real daemon processes, NFS through the TypeScript client).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MicClient } from '../../src/api/client.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import type { TreeDoc } from '../../src/session/seal.js';
 import { MountStat, NfsStatus } from '../lib/nfs3-client.js';
+import { apiClientOf } from '../lib/daemon.js';
 import { useCluster } from './cluster.js';
 import { freshPrefix, s3 } from './helpers.js';
 import { initS3Project, mountTracker, readNfs, s3DaemonEnv, startS3Daemon, writeNfs, type S3Daemon } from './daemons.js';
@@ -143,6 +142,5 @@ describe.sequential('handoff between daemons', () => {
 });
 
 function apiOf(d: S3Daemon): MicClient {
-  const info = JSON.parse(readFileSync(join(d.d.dataDir, 'daemon.json'), 'utf8')) as { api_port: number };
-  return new MicClient({ baseUrl: `http://127.0.0.1:${info.api_port}` });
+  return apiClientOf(d.d.dataDir);
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from '../../src/store/disk-cache.js';
-import { TieredBackend } from '../../src/store/cached-backend.js';
+import { TieredBackend } from '../../src/store/tiered-backend.js';
 import { checkBackend, openBackend, parseBytes, DEFAULT_CACHE_BYTES } from '../../src/store/open-backend.js';
 import { S3Backend } from '../../src/store/s3-backend.js';
 import { LocalBackend } from '../../src/store/local-backend.js';

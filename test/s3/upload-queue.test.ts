@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskCache } from '../../src/store/disk-cache.js';
-import { TieredBackend, type TieredOptions } from '../../src/store/cached-backend.js';
+import { TieredBackend, type TieredOptions } from '../../src/store/tiered-backend.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { S3Backend, type S3BackendOptions } from '../../src/store/s3-backend.js';
 import { encodeStored, sha256Hex } from '../../src/store/codec.js';
@@ -71,8 +71,8 @@ describe('upload queue over a real radosgw', () => {
 
     const contents = Array.from({ length: 40 }, (_, i) => randomBytes(2000 + i * 100));
     await env.stopGateway();
-    let head: Promise<boolean> | null = null;
-    let doc: Promise<void> | null = null;
+    let head: Promise<boolean> | undefined;
+    let doc: Promise<void> | undefined;
     try {
       const t0 = Date.now();
       const hashes = await Promise.all(contents.map((c) => store.putBlob(c)));

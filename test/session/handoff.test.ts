@@ -32,16 +32,16 @@ describe('handoff between data dirs', () => {
     const s = (await n1.svc.start({ goal: 'move me', project: 'h/p' })).session;
     const id = s.session_id;
     await n1.svc.files(id, add('one.txt', '1\n'));
-    await expect(n2.svc.files(id, add('x.txt', 'x'))).rejects.toMatchObject({ status: 409, body: { error: 'served_elsewhere' } });
-    await expect(n2.svc.handoff(id)).rejects.toMatchObject({ status: 409, body: { error: 'served_elsewhere' } });
+    await expect(n2.svc.files(id, add('x.txt', 'x'))).rejects.toMatchObject({ kind: 'state', body: { error: 'served_elsewhere' } });
+    await expect(n2.svc.handoff(id)).rejects.toMatchObject({ kind: 'state', body: { error: 'served_elsewhere' } });
     expect((await n2.svc.get(id)).session.served_by).toBe(n1.host.owners.node);
 
     const h = await n1.svc.handoff(id);
     expect(h.handed_off_by).toBe(n1.host.owners.node);
     expect(existsSync(join(n1.dataDir, 'sessions', id))).toBe(false);
     expect(n1.host.served(id)).toBeUndefined();
-    await expect(n1.svc.handoff(id)).rejects.toMatchObject({ status: 409, body: { error: 'handed_off' } });
-    await expect(n2.svc.land(id)).rejects.toMatchObject({ status: 409, body: { error: 'handed_off' } });
+    await expect(n1.svc.handoff(id)).rejects.toMatchObject({ kind: 'state', body: { error: 'handed_off' } });
+    await expect(n2.svc.land(id)).rejects.toMatchObject({ kind: 'state', body: { error: 'handed_off' } });
     expect((await n2.svc.changes(id)).changes.map((c) => c.path)).toEqual(['one.txt']);
 
     const sv = await n2.svc.serve(id);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalBackend, ObjectStore, EMPTY_TREE, type TreeEntry } from '../../src/store/index.js';
 import { mergeTrees } from '../../src/session/merge.js';
 import { diffTrees } from '../../src/session/changes.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { tempDir } from './helpers.js';
 
 type Spec = { [name: string]: string | Spec };
@@ -17,7 +17,7 @@ async function store(): Promise<ObjectStore> {
 async function tree(s: ObjectStore, spec: Spec, inos: { next: number } = { next: 2 }): Promise<{ tree: string; nextIno: number }> {
   async function dir(sp: Spec): Promise<string> {
     const entries: TreeEntry[] = [];
-    for (let [name, v] of Object.entries(sp)) {
+    for (const [name, v] of Object.entries(sp)) {
       if (typeof v === 'string') {
         const [content, at] = v.split('@');
         const ino = at ? Number(at) : inos.next;
@@ -27,9 +27,8 @@ async function tree(s: ObjectStore, spec: Spec, inos: { next: number } = { next:
         const [dname, at] = name.split('@');
         const ino = at ? Number(at) : inos.next;
         inos.next = Math.max(inos.next, ino + 1);
-        name = dname;
         const hash = await dir(v);
-        entries.push({ name, kind: 'dir', mode: 0o755, ino, size: 0, mtime: [1, 0], hash, dirs: Object.values(v).filter((x) => typeof x !== 'string').length });
+        entries.push({ name: dname, kind: 'dir', mode: 0o755, ino, size: 0, mtime: [1, 0], hash, dirs: Object.values(v).filter((x) => typeof x !== 'string').length });
       }
     }
     return s.writeDir(entries);

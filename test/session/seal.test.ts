@@ -1,7 +1,7 @@
 // Sealing a live session into a tree, and the changes between base and sealed tree.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { LocalBackend, ObjectStore } from '../../src/store/index.js';
+import { LocalBackend } from '../../src/store/index.js';
 import { Catalog } from '../../src/session/catalog.js';
 import { DirectHost } from '../../src/session/host.js';
 import { startSession } from '../../src/session/start.js';
@@ -12,7 +12,7 @@ import pino from 'pino';
 import { applyFiles } from '../../src/session/apply.js';
 import { files as parseFiles } from '../../src/session/input.js';
 import { describeChanges, diffTrees, summarize, INLINE_MAX } from '../../src/session/changes.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { unifiedDiff, diffLines, splitLines, countLines } from '../../src/session/textdiff.js';
 import { importTree, initProject } from '../../src/session/project.js';
 import { randomBytes } from 'node:crypto';

@@ -6,7 +6,7 @@ import { mkdtemp, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBackend, ObjectStore, objectRelKey } from '../../src/store/index.js';
-import { collectGarbage } from '../../src/store/gc.js';
+import { collectGarbage } from '../../src/store/collect-garbage.js';
 import { FRESHEN_AFTER_MS } from '../../src/store/object-store.js';
 
 const P = 'gc/reuse';

@@ -2,17 +2,17 @@
 //
 // Listing comes first, so objects uploaded while the collection runs are never candidates. Marking starts
 // from every head record in heads/ and the head ref (all history is kept: head records are never deleted),
-// plus whatever roots the caller adds (session records: src/session/gc.ts). An unreferenced blob or tree is
+// plus whatever roots the caller adds (session records: src/session/run-gc.ts). An unreferenced blob or tree is
 // deleted only when older than the grace period, which covers objects a landing has uploaded and not yet
 // named. If any referenced object is missing (lost, or not uploaded yet), nothing is deleted: what a
 // missing tree or chunked blob would have named cannot be known.
 import type { ObjectStore } from './object-store.js';
 import { Limiter } from './limiter.js';
-import { Marker } from './gc-mark.js';
+import { Marker } from './marker.js';
 import { isHash, isValidProject, objectRelKey } from './keys.js';
 import type { ObjectBackend } from './types.js';
 
-export { Marker } from './gc-mark.js';
+export { Marker } from './marker.js';
 
 export interface GcOptions {
   /** unreferenced objects younger than this are kept (ms) */
@@ -95,7 +95,7 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   if (report.missing.length) report.refused = `${report.missing.length} referenced objects are missing (first: ${report.missing[0]})`;
 
   // sweep
-  const doomed: GcObject[] = [];
+  let doomed: GcObject[] = [];
   for (const kind of ['blobs', 'trees'] as const) {
     const marked = kind === 'blobs' ? m.blobs : m.trees;
     for (const [hash, it] of listed[kind]) {
@@ -108,10 +108,13 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   doomed.sort((a, b) => a.key.localeCompare(b.key));
   if (report.refused) return report;
   let gone = doomed;
-  if (!o.dryRun) {
+  if (!o.dryRun && doomed.length) {
+    // heads (and session documents) made since the listing may name doomed objects: mark them too (git's gc
+    // does the same with refs updated while it ran); what they name is kept
+    doomed = await remark(store, m, o, doomed);
     // a writer may have reused (and so touched) an object since the listing: look again just before deleting
     const kept = await Promise.all(doomed.map((d) => limiter.run(async () => {
-      const st = backend.stat ? await backend.stat(d.key) : { mtimeMs: now - d.age_ms };
+      const st = await backend.stat(d.key);
       if (!st || Date.now() - st.mtimeMs < o.graceMs) return true;
       await backend.delete(d.key);
       return false;
@@ -121,6 +124,24 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   for (const d of gone) add(report.deleted, d.size);
   report.objects = gone;
   return report;
+}
+
+/** Marks what heads and roots made since the first mark name; returns the doomed objects still unmarked. */
+async function remark(store: ObjectStore, m: Marker, o: GcOptions, doomed: GcObject[]): Promise<GcObject[]> {
+  const heads: string[] = [];
+  for await (const it of store.backend.list(store.prefix + 'heads/')) {
+    const hash = it.key.slice(it.key.lastIndexOf('/') + 1);
+    if (isHash(hash) && !m.heads.has(hash)) heads.push(hash);
+  }
+  const current = await store.getHead();
+  if (current && !m.heads.has(current.hash)) heads.push(current.hash);
+  await Promise.all(heads.map((h) => m.head(h)));
+  if (o.roots) await o.roots(m);
+  const marked = (key: string) => {
+    const hash = key.slice(key.lastIndexOf('/') + 1);
+    return key.startsWith(store.prefix + 'blobs/') ? m.blobs.has(hash) : m.trees.has(hash);
+  };
+  return doomed.filter((d) => !marked(d.key));
 }
 
 /** Every project with at least one object in the backend ("org/name"), sorted. */

@@ -6,11 +6,10 @@
 // uploads queued before them. Without one, writes go through to the remote. Refs, documents, listings and
 // existence checks go to the remote, except that queued objects exist.
 import type { Logger } from 'pino';
-import type { ObjectBackend } from './types.js';
+import type { CacheTier, ObjectBackend } from './types.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
 import { LocalBackend } from './local-backend.js';
 import { UploadQueue, type UploadQueueOptions, type UploadStats } from './upload-queue.js';
-import { S3BackendError } from './s3-backend.js';
 
 export interface TieredOptions {
   /** Directory of the upload outbox; none: synchronous write-through. */
@@ -35,7 +34,8 @@ export interface TieredStats {
   discarded: number;
 }
 
-export class TieredBackend implements ObjectBackend {
+export class TieredBackend implements ObjectBackend, CacheTier {
+  readonly cacheTier: CacheTier = this;
   readonly stats: TieredStats = { diskHits: 0, remoteGets: 0, sharedGets: 0, remoteCorrupt: 0, cacheErrors: 0, discarded: 0 };
   private readonly inflight = new Map<string, Promise<Buffer | null>>();
   private readonly caching = new Map<string, Promise<void>>();
@@ -175,25 +175,24 @@ export class TieredBackend implements ObjectBackend {
 
   /** A queued object counts as just written; an unreachable remote as absent (see has). */
   async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
-    const remote = async () => this.remote.stat
-      ? this.remote.stat(key)
-      : ((await this.remote.has(key)) ? { size: 0, mtimeMs: Date.now() } : null);
+    const remote = () => this.remote.stat(key);
     if (!this.uploads || !isContentAddressedKey(key)) return remote();
     if (this.uploads.has(key)) return { size: 0, mtimeMs: Date.now() };
     if (this.uploads.failing) return null; // don't wait for an unreachable remote
     try {
       return await remote();
     } catch (e) {
-      if (e instanceof S3BackendError && (e.status === 0 || e.status >= 500)) return null;
+      if (this.remote.isTransient(e)) return null;
       throw e;
     }
   }
 
   async touch(key: string): Promise<void> {
     if (this.uploads && isContentAddressedKey(key) && this.uploads.has(key)) return;
-    if (!this.remote.touch) throw new Error('the remote cannot touch objects');
     await this.remote.touch(key);
   }
+
+  isTransient(e: unknown): boolean { return this.remote.isTransient(e); }
 
   async delete(key: string): Promise<void> {
     if (isContentAddressedKey(key)) {

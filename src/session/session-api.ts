@@ -1,16 +1,18 @@
-// Request and response bodies of the HTTP API, shared by the server, the typed client and the CLI.
-import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from '../session/record.js';
-import type { ChangeView, ChangeType } from '../session/changes.js';
-import type { Conflict, ConflictKind } from '../session/merge.js';
-import type { RebaseConflict } from '../session/land.js';
-import type { ErrorBody } from '../session/errors.js';
+// The session contract: SessionApi and its request and response bodies. The session service implements
+// it in-process; the HTTP server (src/api/) routes to it and its typed client implements it over HTTP,
+// so the CLI uses either alike.
+import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from './record.js';
+import type { ChangeView, ChangeType } from './changes.js';
+import type { Conflict, ConflictKind } from './merge.js';
+import type { RebaseConflict } from './land.js';
+import type { ErrorBody } from './errors.js';
 
 export type { ChangesSummary, SessionDetail, SessionStatus, SessionView, ChangeView, ChangeType, Conflict, ConflictKind, RebaseConflict, ErrorBody };
 
 export interface MessageInput { role: string; content: string; time?: string }
 export interface DecisionInput { decision: string; reasoning?: string; time?: string }
 
-/** seed 000's file shape; encoding and mode are additions */
+/** One file change: path, change type and (added, modified) content, with its encoding and mode */
 export interface FileChangeInput {
   path: string;
   change_type: ChangeType;

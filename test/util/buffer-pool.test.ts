@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { BufferPool } from '../../rpc/buffer-pool.js';
-import { RecordDecoder, frame } from '../../rpc/record.js';
+import { BufferPool } from '../../util/buffer-pool.js';
+import { RecordDecoder, frame } from '../../rpc/record-marking.js';
 
 describe('pooled record assembly', () => {
   it('assembles a large record split across chunks into a pooled buffer, byte for byte', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordDecoder, RecordMemoryBudget, RecordMemoryError, RecordTooLargeError, TooManyFragmentsError, frame, recordMark } from '../../rpc/record.js';
+import { RecordDecoder, RecordMemoryBudget, RecordMemoryError, RecordTooLargeError, TooManyFragmentsError, frame, recordMark } from '../../rpc/record-marking.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);

@@ -17,7 +17,7 @@ export const DEFAULT_MAX_RECORD_SIZE = 2 * 1024 * 1024 + 64 * 1024;
  */
 export const DEFAULT_MAX_FRAGMENTS = 1024;
 
-import type { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from '../util/buffer-pool.js';
 
 const LAST_FRAGMENT = 0x80000000;
 const MAX_FRAGMENT = 0x7fffffff;

@@ -3,9 +3,10 @@
 // status (active, suspended, landed, abandoned): the known fields directly, and any other SHA-256 hex in
 // the document as a head, tree or blob if one exists under that hash.
 import { ObjectStore, type ObjectBackend } from '../store/index.js';
-import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/gc.js';
+import { collectGarbage, listProjects, parseDuration, type GcCount, type GcReport, type Marker } from '../store/collect-garbage.js';
+import { SAFE_GC_GRACE_MS } from '../store/object-store.js';
 import { isValidProject } from '../store/keys.js';
-import { ApiError } from './errors.js';
+import { InvalidInputError, InvalidStateError } from './errors.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import type { TreeDoc } from './seal.js';
@@ -95,24 +96,43 @@ export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<Gc
 
 const running = new WeakSet<ObjectBackend>();
 
-/** POST /api/gc: {dry_run?: boolean (false), grace?: "24h" (a number is seconds), project?: "org/name"}. */
-export async function gcRequest(backend: ObjectBackend, raw: unknown): Promise<GcRun> {
+/** The shortest grace period gc accepts without force: objects a session has uploaded and not yet named,
+ *  and objects a writer has reused without touching (they are touched once older than FRESHEN_AFTER_MS,
+ *  and known to exist for PRESENT_TTL_MS), stay younger than this. */
+export const MIN_GC_GRACE_MS = SAFE_GC_GRACE_MS;
+
+/** Throws unless the grace period is at least MIN_GC_GRACE_MS, or force is given, or nothing is deleted. */
+export function checkGrace(graceMs: number, o: { dryRun: boolean; force: boolean }): void {
+  if (o.dryRun || o.force || graceMs >= MIN_GC_GRACE_MS) return;
+  throw new InvalidInputError('grace', `must be at least ${MIN_GC_GRACE_MS / 3_600_000}h: a shorter one can delete what a session ` +
+    'is landing or has just reused, and the store is then corrupt; give force (mic gc --force) only when no session is writing');
+}
+
+/**
+ * POST /api/gc: {dry_run?: boolean (false), grace?: "24h" (a number is seconds; at least MIN_GC_GRACE_MS unless
+ * force), force?: boolean, project?: "org/name"}. after runs once objects may have been deleted (the daemon
+ * drops its stores' caches there).
+ */
+export async function gcRequest(backend: ObjectBackend, raw: unknown, after?: () => void): Promise<GcRun> {
   const b = (raw ?? {}) as Record<string, unknown>;
-  if (typeof b !== 'object' || Array.isArray(b)) throw ApiError.invalid('body', 'must be a JSON object');
-  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw ApiError.invalid('dry_run', 'must be a boolean');
-  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project))) throw ApiError.invalid('project', 'must be "org/name"');
+  if (typeof b !== 'object' || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
+  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw new InvalidInputError('dry_run', 'must be a boolean');
+  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project))) throw new InvalidInputError('project', 'must be "org/name"');
+  if (b.force !== undefined && typeof b.force !== 'boolean') throw new InvalidInputError('force', 'must be a boolean');
   let graceMs: number;
   try {
     graceMs = parseDuration((b.grace ?? '24h') as string | number);
   } catch (e) {
-    throw ApiError.invalid('grace', (e as Error).message);
+    throw new InvalidInputError('grace', (e as Error).message);
   }
-  if (running.has(backend)) throw new ApiError(409, { error: 'invalid_state', message: 'a garbage collection is already running' });
+  checkGrace(graceMs, { dryRun: b.dry_run === true, force: b.force === true });
+  if (running.has(backend)) throw new InvalidStateError('a garbage collection is already running');
   running.add(backend);
   try {
     return await runGc(backend, { graceMs, dryRun: b.dry_run === true, projects: b.project ? [b.project as string] : undefined });
   } finally {
     running.delete(backend);
+    if (b.dry_run !== true) after?.();
   }
 }
 

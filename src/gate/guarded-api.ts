@@ -1,0 +1,147 @@
+// The gate in front of the session service: every call is authorised for its caller (checkAccess),
+// every mutation is written to the audit log with its actor and result, and what happened is published
+// on the event bus. The HTTP API wraps the service in one per request; the CLI, when it works on a data
+// directory in-process, wraps it with the local user as actor. One table says what each call needs.
+import type { SessionApi } from '../session/session-api.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { EventBus, EventType } from '../events/event-bus.js';
+import { checkAccess, type Principal, type Target } from '../identity/access.js';
+import type { GrantStore } from '../identity/grant-store.js';
+import type { Right } from '../identity/rights.js';
+import type { Catalog } from '../session/catalog.js';
+import { body as objectBody, projectOf } from '../session/input.js';
+
+export interface GateDeps {
+  catalog: Catalog;
+  audit: AuditLog;
+  bus: EventBus;
+  grants: GrantStore;
+}
+
+type Method = keyof SessionApi & string;
+
+interface Rule {
+  right: Right;
+  /** the audit action; absent: a read, not audited */
+  action?: string;
+  /** events published after success */
+  events?: EventType[];
+}
+
+const RULES: Record<Method, Rule> = {
+  start: { right: 'write', action: 'session.start', events: ['session.created'] },
+  create: { right: 'land', action: 'session.create_and_land', events: ['session.created', 'session.landed', 'head.moved'] },
+  list: { right: 'read' },
+  get: { right: 'read' },
+  patch: { right: 'write', action: 'session.update', events: ['session.updated'] },
+  conversation: { right: 'write', action: 'session.conversation', events: ['session.updated'] },
+  decisions: { right: 'write', action: 'session.decision', events: ['session.updated'] },
+  suspend: { right: 'write', action: 'session.suspend', events: ['session.state_changed'] },
+  resume: { right: 'write', action: 'session.resume', events: ['session.state_changed'] },
+  abandon: { right: 'write', action: 'session.abandon', events: ['session.state_changed'] },
+  land: { right: 'land', action: 'session.land', events: ['session.landed', 'session.state_changed', 'head.moved'] },
+  files: { right: 'write', action: 'session.files', events: ['session.changed'] },
+  changes: { right: 'read' },
+  diff: { right: 'read' },
+  rebase: { right: 'write', action: 'session.rebase', events: ['session.updated'] },
+  handoff: { right: 'write', action: 'session.handoff', events: ['session.state_changed'] },
+  serve: { right: 'write', action: 'session.serve', events: ['session.state_changed'] },
+  head: { right: 'read' },
+  log: { right: 'read' },
+  showHead: { right: 'read' },
+  blame: { right: 'read' },
+};
+
+const SESSION_METHODS = new Set<Method>(['get', 'patch', 'conversation', 'decisions', 'suspend', 'resume', 'abandon', 'land', 'files', 'changes', 'diff', 'rebase', 'handoff', 'serve']);
+const PROJECT_METHODS = new Set<Method>(['head', 'log', 'showHead', 'blame']);
+
+function errorCode(e: unknown): string {
+  const o = e as { body?: { error?: string }; code?: string; name?: string };
+  return o?.body?.error ?? o?.code ?? o?.name ?? 'error';
+}
+
+/** Pulls what the events and the audit entry say about a result. */
+function facts(out: unknown): { project?: string; session?: string; head?: string; status?: string } {
+  const o = out as { session?: { session_id?: string; project?: string; status?: string; landed_head?: string }; head?: { hash?: string }; project?: string };
+  return {
+    project: o?.session?.project ?? o?.project,
+    session: o?.session?.session_id,
+    head: o?.head?.hash ?? o?.session?.landed_head ?? undefined,
+    status: o?.session?.status,
+  };
+}
+
+/** A SessionApi that authorises, audits and publishes around `inner` for one principal. */
+export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): SessionApi {
+  const target = async (m: Method, args: unknown[]): Promise<Target> => {
+    if (SESSION_METHODS.has(m)) {
+      const id = String(args[0]);
+      const project = await deps.catalog.projectOf(id);
+      // an unknown session: let the service answer 404 for readers of nothing in particular
+      return project ? { project, session: id } : { session: id };
+    }
+    if (PROJECT_METHODS.has(m)) return { project: String(args[0]) };
+    if (m === 'start' || m === 'create') return { project: projectOf(objectBody(args[0])) };
+    if (m === 'list') {
+      const project = (args[0] as { project?: string } | undefined)?.project;
+      return project ? { project } : {};
+    }
+    return {};
+  };
+
+  const call = async (m: Method, args: unknown[]): Promise<unknown> => {
+    const rule = RULES[m];
+    const t = await target(m, args);
+    if (m === 'list' && !t.project) return listVisible(inner, p, deps, args[0]);
+    // an unknown session has no project: the service answers 404 for it
+    const check = () => (t.project || !SESSION_METHODS.has(m) ? checkAccess(p, rule.right, t, deps.grants) : undefined);
+    const fn = inner[m] as (...a: unknown[]) => Promise<unknown>;
+    if (!rule.action) {
+      await check();
+      return fn.apply(inner, args);
+    }
+    const auditTarget = t.session ? `session:${t.session}` : t.project ? `project:${t.project}` : m;
+    try {
+      await check(); // a refused mutation is audited too
+      const out = await fn.apply(inner, args);
+      const f = facts(out);
+      const project = f.project ?? t.project ?? null;
+      const session = f.session ?? t.session ?? null;
+      await deps.audit.append({
+        actor: p.user, action: rule.action, target: session ? `session:${session}` : auditTarget, result: 'ok',
+        detail: { ...(project ? { project } : {}), ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}), ...(p.tokenId ? { token: p.tokenId } : {}) },
+      });
+      for (const type of rule.events ?? []) {
+        deps.bus.publish(type, { project, session, actor: p.user, data: { action: rule.action, ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}) } });
+      }
+      return out;
+    } catch (e) {
+      await deps.audit.append({ actor: p.user, action: rule.action, target: auditTarget, result: `error: ${errorCode(e)}`, detail: { message: (e as Error)?.message?.slice(0, 300) } })
+        .catch(() => {});
+      throw e;
+    }
+  };
+
+  const api = {} as Record<Method, (...a: unknown[]) => Promise<unknown>>;
+  for (const m of Object.keys(RULES) as Method[]) api[m] = (...args: unknown[]) => call(m, args);
+  return api as unknown as SessionApi;
+}
+
+/** list without a project filter: only the sessions of projects the caller may read. */
+async function listVisible(inner: SessionApi, p: Principal, deps: GateDeps, q: unknown): Promise<unknown> {
+  const all = p.roles.some((r) => r.scope === '*') && (p.tokenScope === undefined || p.tokenScope === '*');
+  if (all) return inner.list(q as never);
+  const query = (q ?? {}) as { limit?: number; offset?: number };
+  const everything = await inner.list({ ...(q as object), limit: 1000, offset: 0 } as never);
+  const visible = [];
+  for (const s of everything.sessions) {
+    try {
+      await checkAccess(p, 'read', { project: s.project, session: s.session_id }, deps.grants);
+      visible.push(s);
+    } catch { /* not readable */ }
+  }
+  const offset = Number(query.offset ?? 0) || 0;
+  const limit = Number(query.limit ?? 50) || 50;
+  const page = visible.slice(offset, offset + limit);
+  return { sessions: page, total: visible.length, limit, offset, next_offset: offset + limit < visible.length ? offset + limit : null };
+}

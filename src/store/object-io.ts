@@ -1,0 +1,131 @@
+// The plumbing every kind of immutable object shares: keys under the project's prefix, deduplicated and
+// freshened puts (existsFresh), verified gets through the backend's cache tier, and one fetch for
+// concurrent readers. Blobs (blobs.ts), tree nodes and head records (heads.ts) are written through it.
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { ObjectBackend } from './types.js';
+import { decodeStored, sha256Hex } from './codec.js';
+import { CorruptObjectError, MissingObjectError } from './errors.js';
+import { validateRelKey } from './keys.js';
+import { Limiter } from './limiter.js';
+
+/** Objects reused after this age are touched first; gc's grace period must exceed it plus PRESENT_TTL_MS. */
+export const FRESHEN_AFTER_MS = 60 * 60_000;
+const PRESENT_TTL_MS = 15 * 60_000;
+/** The shortest grace period that is safe while sessions are writing. */
+export const SAFE_GC_GRACE_MS = 2 * 60 * 60_000;
+
+export class ObjectIo {
+  /** Object keys known to exist in the backend (objects are immutable). */
+  /** Expires well inside FRESHEN_AFTER_MS, so a reused object is checked for age again (see existsFresh). */
+  private readonly present = new LRUCache<string, true>({ max: 200_000, ttl: PRESENT_TTL_MS });
+  private readonly inflightGets = new Map<string, Promise<unknown>>();
+  private readonly inflightPuts = new Map<string, Promise<void>>();
+  readonly putLimiter: Limiter;
+
+  constructor(readonly backend: ObjectBackend, readonly prefix: string, putConcurrency: number, readonly log: Logger | undefined) {
+    this.putLimiter = new Limiter(putConcurrency);
+  }
+
+  /** Full backend key of a key relative to the project. */
+  key(relKey: string): string {
+    validateRelKey(relKey);
+    return this.prefix + relKey;
+  }
+
+  isPresent(key: string): boolean { return this.present.has(key); }
+  markPresent(key: string): void { this.present.set(key, true); }
+  /** Forgets which objects are known to exist (after a gc deleted some). */
+  forgetPresent(): void { this.present.clear(); }
+  /** True while a fetch with this id (see once) is under way. */
+  inFlight(id: string): boolean { return this.inflightGets.has(id); }
+
+  /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. */
+  putObject(key: string, encode: () => Buffer): Promise<void> {
+    return this.putShared(key, () => this.putLimiter.run(async () => {
+      if (!(await this.existsFresh(key))) await this.backend.put(key, encode());
+    }));
+  }
+
+  /**
+   * True when the object exists. An existing object older than FRESHEN_AFTER_MS may be garbage that gc
+   * is about to delete, so reusing it first resets its age (touch), as git does with loose objects.
+   */
+  async existsFresh(key: string): Promise<boolean> {
+    const st = await this.backend.stat(key);
+    if (!st) return false;
+    if (Date.now() - st.mtimeMs < FRESHEN_AFTER_MS) return true;
+    try {
+      await this.backend.touch(key);
+      return true;
+    } catch {
+      return false; // e.g. S3 unreachable: put it again (queued), which resets the age as well
+    }
+  }
+
+  /** Runs put unless the key is known to exist; concurrent callers for one key share it. */
+  putShared(key: string, put: () => Promise<void>): Promise<void> {
+    if (this.present.has(key)) return Promise.resolve();
+    let p = this.inflightPuts.get(key);
+    if (!p) {
+      p = put().then(() => { this.present.set(key, true); });
+      this.inflightPuts.set(key, p);
+      p.then(() => this.inflightPuts.delete(key), () => this.inflightPuts.delete(key));
+    }
+    return p;
+  }
+
+  /** get + decode + verify SHA-256 of the content. */
+  fetchVerified(key: string, hash: string): Promise<Buffer> {
+    return this.fetchChecked(key, (stored) => decodeVerified(key, hash, stored));
+  }
+
+  /**
+   * Gets an immutable object and checks it with `check` (which throws CorruptObjectError on a mismatch).
+   * A backend with a cache tier hands over its cached copy unchecked, since this check covers it; a copy
+   * that fails is discarded and the object fetched again through the tier's own checks.
+   */
+  async fetchChecked<T>(key: string, check: (stored: Buffer) => T): Promise<T> {
+    const tier = this.backend.cacheTier;
+    const stored = await (tier ? tier.getUnchecked(key) : this.backend.get(key));
+    if (!stored) throw new MissingObjectError(key);
+    let out: T;
+    try {
+      out = check(stored);
+    } catch (e) {
+      if (!tier || !(e instanceof CorruptObjectError)) throw e;
+      this.log?.warn({ key, err: e.message }, 'corrupt cached object dropped; fetching it again');
+      await tier.discard(key);
+      const again = await this.backend.get(key);
+      if (!again) throw new MissingObjectError(key);
+      out = check(again);
+    }
+    this.present.set(key, true);
+    return out;
+  }
+
+  /** Runs fn once for concurrent callers with the same id. */
+  once<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    let p = this.inflightGets.get(id) as Promise<T> | undefined;
+    if (!p) {
+      p = fn();
+      this.inflightGets.set(id, p);
+      const done = () => this.inflightGets.delete(id);
+      p.then(done, done);
+    }
+    return p;
+  }
+}
+
+
+/** Decodes stored bytes (RAW/ZSTD) and checks the content's SHA-256. */
+export function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {
+  let data: Buffer;
+  try {
+    data = decodeStored(stored);
+  } catch (e) {
+    throw new CorruptObjectError(key, (e as Error).message);
+  }
+  if (sha256Hex(data) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
+  return data;
+}

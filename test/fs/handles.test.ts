@@ -1,0 +1,41 @@
+import { describe, it, expect } from 'vitest';
+import { HandleCodec } from '../../src/fs/handles.js';
+import { FsError, NfsStatus } from '../../src/fs/types.js';
+
+const codec = () => new HandleCodec(Buffer.alloc(32, 7));
+
+function status(f: () => unknown): NfsStatus | 'ok' {
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof FsError) return e.status;
+    throw e;
+  }
+}
+
+describe('HandleCodec.verify (ExportTable.resolve decodes a handle once)', () => {
+  it('returns the same bytes as a FileHandle with the fsid and inode number they encode', () => {
+    const c = codec();
+    const raw = Buffer.from(c.encode(42n, 1234)); // a copy: a handle as it arrives in a request
+    const { fh, info } = c.verify(raw);
+    expect(fh).toBe(raw);
+    expect(info).toEqual({ fsid: 42n, ino: 1234 });
+    expect(c.decode(fh)).toBe(info); // the filesystem's decode of the same handle is the same result
+  });
+
+  it('refuses forged, truncated and foreign handles, also after a genuine one was verified', () => {
+    const c = codec();
+    const good = c.encode(42n, 1234);
+    expect(c.verify(Buffer.from(good)).info.ino).toBe(1234);
+    const forged = Buffer.from(good);
+    forged.writeBigUInt64BE(1235n, 9); // another inode, same MAC
+    expect(status(() => c.verify(forged))).toBe(NfsStatus.BADHANDLE);
+    const flipped = Buffer.from(good);
+    flipped[32] ^= 1;
+    expect(status(() => c.verify(flipped))).toBe(NfsStatus.BADHANDLE);
+    expect(status(() => c.verify(good.subarray(0, 32)))).toBe(NfsStatus.BADHANDLE);
+    const foreign = new HandleCodec(Buffer.alloc(32, 8)).encode(42n, 1234);
+    expect(status(() => c.verify(foreign))).toBe(NfsStatus.BADHANDLE);
+  });
+});
