@@ -91,10 +91,11 @@ export function sessionCommand(): Command {
   const cmd = new Command('session').description('sessions: units of work with their own copy-on-write mount')
     .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon\'s token file)');
 
-  cmd.command('start')
-    .description('start a session from the project head')
-    .requiredOption('--project <org/name>', 'project')
-    .requiredOption('--goal <text>', 'what the session is for')
+  cmd.command('start [title]')
+    .description('start a session from the project head ("mic session start \"add auth\" --project org/name --goal ...")')
+    .requiredOption('--project <org/name>', 'project ("org/name", or its name with --organization)')
+    .option('--organization <org>', 'organization of --project')
+    .option('--goal <text>', 'what the session is for (default: the title)')
     .option('--description <text>', 'longer description')
     .option('--session-id <id>', 'choose the id')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
@@ -104,10 +105,14 @@ export function sessionCommand(): Command {
     .addOption(new Option('--execution-mode <mode>', 'manual or agentic').choices(['manual', 'agentic']))
     .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')
     .option('--json', 'print the API body')
-    .action(async (o, c: Command) => withBackend(c, o.json, async (api, b) => {
+    .action(async (title: string | undefined, o, c: Command) => withBackend(c, o.json, async (api, b) => {
+      const goal = o.goal ?? title;
+      if (!goal) throw new Error('give the goal: mic session start "<title>" --project org/name, or --goal <text>');
+      // with both, the title is kept as the session's short name (metadata "title")
+      const metadata = title && o.goal ? { ...(o.metadata ?? {}), title } : o.metadata;
       const body = await api.start({
-        project: o.project, goal: o.goal, description: o.description, session_id: o.sessionId, tags: o.tag,
-        metadata: o.metadata, agent: o.agent, environment: o.environment, execution_mode: o.executionMode,
+        project: o.project, organization: o.organization, goal, description: o.description, session_id: o.sessionId, tags: o.tag,
+        metadata, agent: o.agent, environment: o.environment, execution_mode: o.executionMode,
       });
       if (o.json) return printJson(body);
       const s = body.session;
@@ -144,16 +149,21 @@ export function sessionCommand(): Command {
       if (ch.changes.length) { out('\nchanges'); printChanges(ch.changes); }
     }));
 
-  cmd.command('land <id>')
+  cmd.command('land [id]')
     .description('land the session into the project head (three-way merge)')
+    .option('--session-id <id>', 'the session (instead of the argument)')
     .option('-m, --message <text>', 'landing message (default: the goal)')
+    .option('--commit-message <text>', 'the same as --message')
     .option('--file <path[:change_type]>', 'apply a file from --from before landing (repeatable)', collect)
     .option('--from <dir>', 'directory --file paths are read from', '.')
     .option('--metadata <k=v,...>', 'metadata to add (repeatable)', parseMetadata)
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+    .action(async (arg: string | undefined, o, c: Command) => withBackend(c, o.json, async (api) => {
+      const id = arg ?? o.sessionId;
+      if (!id) throw new Error('which session? mic session land <id> (or --session-id <id>)');
+      if (arg && o.sessionId && arg !== o.sessionId) throw new Error(`two sessions given: ${arg} and --session-id ${o.sessionId}`);
       const files = o.file ? readFiles(o.file, o.from) : undefined;
-      const body = await api.land(id, { message: o.message, files, metadata: o.metadata });
+      const body = await api.land(id, { message: o.message ?? o.commitMessage, files, metadata: o.metadata });
       if (o.json) return printJson(body);
       out(`landed ${id} as ${body.head.hash.slice(0, 12)} (parent ${body.head.parent?.slice(0, 12)}): ${summary(body.session)}`);
     }));

@@ -45,7 +45,9 @@ function time(o: Obj, field: string, prefix: string): string | undefined {
 /** "org/name" from organization + project, or from project alone when it holds the slash. */
 export function projectOf(o: Obj): string {
   const org = str(o, 'organization', { max: 64 });
-  const project = str(o, 'project', { required: true, max: 129 })!;
+  // project_id: the design's name for the same "org/name" (a request gives one of the two)
+  if (o.project !== undefined && o.project_id !== undefined && o.project !== o.project_id) throw new InvalidInputError('project_id', 'differs from project; give one of them');
+  const project = o.project === undefined && o.project_id !== undefined ? str(o, 'project_id', { required: true, max: 129 })! : str(o, 'project', { required: true, max: 129 })!;
   const full = org !== undefined && !project.includes('/') ? `${org}/${project}` : project;
   if (org !== undefined && project.includes('/') && !project.startsWith(`${org}/`)) {
     throw new InvalidInputError('project', `"${project}" is not in organization "${org}"`);
@@ -153,10 +155,14 @@ export function agentInfo(o: Obj): AgentInfo {
   return out;
 }
 
+/** The design's status names for ours: complete = landed, cancelled = abandoned (docs/api.md). */
+export const STATUS_ALIASES: Readonly<Record<string, SessionStatus>> = { complete: 'landed', completed: 'landed', cancelled: 'abandoned' };
+
 export function statusParam(v: string | undefined): SessionStatus | undefined {
   if (v === undefined || v === '') return undefined;
-  if (!(STATUSES as readonly string[]).includes(v)) throw new InvalidInputError('status', `must be one of ${STATUSES.join(', ')}`);
-  return v as SessionStatus;
+  const s = STATUS_ALIASES[v] ?? v;
+  if (!(STATUSES as readonly string[]).includes(s)) throw new InvalidInputError('status', `must be one of ${[...STATUSES, ...Object.keys(STATUS_ALIASES)].join(', ')}`);
+  return s as SessionStatus;
 }
 
 export function intParam(v: string | number | undefined, field: string, dflt: number, min: number, max: number): number {

@@ -120,6 +120,10 @@ export interface SessionView {
   landed_head: string | null;
   ended_at: string | null;
   updated_at: string;
+  /** the design's names for export, base_tree and the landed head (gRPC StartSessionResponse) */
+  nfs_export_path: string | null;
+  base_tree_hash: string;
+  landed_commit: string | null;
 }
 
 export function sessionView(r: SessionRecord): SessionView {
@@ -147,6 +151,9 @@ export function sessionView(r: SessionRecord): SessionView {
     landed_head: r.landed_head ?? null,
     ended_at: r.ended_at ?? null,
     updated_at: r.updated_at ?? r.landed_at ?? r.started_at,
+    nfs_export_path: isLive(r) ? exportPath(r.session_id) : null,
+    base_tree_hash: r.base.tree,
+    landed_commit: r.landed_head ?? null,
   };
 }
 

@@ -22,6 +22,9 @@ import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
 
+/** A land answer lists at most this many changed files. */
+const MAX_LANDED_CHANGES = 10_000;
+
 export interface SessionServiceOptions { catalog: Catalog; host: SessionHost; dataDir: string }
 
 export class SessionService implements SessionApi {
@@ -334,7 +337,10 @@ export class SessionService implements SessionApi {
   async land(id: string, raw: LandRequest | unknown = {}): Promise<LandBody> {
     const b = input.body(raw);
     const now = new Date().toISOString();
-    const message = input.str(b, 'message', { max: 65536 });
+    const plain = input.str(b, 'message', { max: 65536 });
+    const commit = input.str(b, 'commit_message', { max: 65536 });
+    if (plain !== undefined && commit !== undefined && plain !== commit) throw new InvalidInputError('commit_message', 'differs from message; give one of them');
+    const message = commit ?? plain;
     const files = input.files(b.files);
     const msgs = input.messages(b.conversation, 'conversation', now);
     const decs = input.decisions(b.decisions, 'decisions', now);
@@ -355,7 +361,14 @@ export class SessionService implements SessionApi {
   private async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
     const out = await landSession(this.ctx, r, message);
     if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
-    return { session: sessionView(out.record), head: headView(out.head, out.headRecord, out.record.goal), attempts: out.attempts };
+    const store = this.o.catalog.store(out.record.project);
+    const list = out.record.sealed ? await diffTrees(store, out.record.base.tree, out.record.sealed.tree) : [];
+    return {
+      session: sessionView(out.record), head: headView(out.head, out.headRecord, out.record.goal), attempts: out.attempts,
+      new_tree_hash: out.headRecord.tree, landed_commit: out.head,
+      changes: list.slice(0, MAX_LANDED_CHANGES).map((c) => ({ path: c.path, change_type: c.change_type, old_hash: c.before?.hash ?? null, new_hash: c.after?.hash ?? null })),
+      changes_truncated: list.length > MAX_LANDED_CHANGES,
+    };
   }
 
   async rebase(id: string): Promise<RebaseBody> {

@@ -42,6 +42,8 @@ export interface CreateRequest extends StartRequest { files?: FileChangeInput[];
 
 export interface LandRequest {
   message?: string;
+  /** the same as message */
+  commit_message?: string;
   files?: FileChangeInput[];
   conversation?: MessageInput[];
   decisions?: DecisionInput[];
@@ -82,7 +84,20 @@ export interface HeadView {
   goal?: string | null;
 }
 
-export interface LandBody { session: SessionView; head: HeadView; attempts: number }
+/** One file a landing changed (the design's FileChange): hashes are blob hashes, null where absent. */
+export interface LandedChange { path: string; change_type: 'added' | 'modified' | 'deleted'; old_hash: string | null; new_hash: string | null }
+
+export interface LandBody {
+  session: SessionView;
+  head: HeadView;
+  attempts: number;
+  /** the design's names: the new head's tree and the head itself */
+  new_tree_hash: string;
+  landed_commit: string;
+  /** what the session changed against its base (at most 10,000; changes_truncated says when more) */
+  changes: LandedChange[];
+  changes_truncated: boolean;
+}
 export interface FilesBody { session: SessionView; applied: number }
 export interface ChangesBody { session_id: string; base_tree: string; tree: string; summary: ChangesSummary; changes: ChangeView[] }
 export interface DiffBody { session_id: string; summary: ChangesSummary; diff: string }
