@@ -2,7 +2,7 @@
 // already in flight. Driven over the wire (NFSv3 client + HTTP API) against the in-process daemon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCatalog } from '../../src/daemon/data-dir.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { seeded } from '../store/seeded.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { openCatalog } from '../../src/daemon/data-dir.js';
-import { lookupPath } from '../../src/session/service.js';
+import { lookupPath } from '../../src/session/history.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
 
