@@ -11,7 +11,8 @@
 # also written to .bench/result.json. Tables and logs go to stderr and .bench/.
 # Env: BENCH_SERVERS=mic,ganesha (subset), BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1),
 # BENCH_S3=0 skips the S3 benchmarks (scripts/bench-s3.mjs, key "s3" in the JSON), BENCH_UI=0 the web UI
-# benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium).
+# benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium),
+# BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -114,6 +115,10 @@ run_ganesha() {
 
 case ",$SERVERS," in *,mic,*) run_mic "$@" ;; esac
 case ",$SERVERS," in *,ganesha,*) run_ganesha "$@" ;; esac
+if [ "${BENCH_GIT:-1}" != 0 ]; then
+	log "git import/export benchmarks (scripts/bench-git.mjs)"
+	node --no-warnings scripts/bench-git.mjs >"$OUT/git.json" 2>"$OUT/git.log" || { cat "$OUT/git.log" >&2; log "git benchmarks failed"; }
+fi
 if [ "${BENCH_S3:-1}" != 0 ]; then
 	log "S3 benchmarks (scripts/bench-s3.mjs)"
 	node --no-warnings scripts/bench-s3.mjs >"$OUT/s3.json" 2>"$OUT/s3.log" || { cat "$OUT/s3.log" >&2; log "S3 benchmarks failed"; }
@@ -147,5 +152,9 @@ const s3 = read('s3');
 if (s3?.read) Object.assign(ratios, { s3_cold_read_vs_sdk_get: s3.read.cold_vs_sdk_get, s3_warm_read_vs_local: s3.read.warm_vs_local });
 if (s3?.bucket) ratios.s3_bucket_vs_compressed_data = s3.bucket.bucket_vs_baseline;
 const ui = read('ui');
-console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui }, null, 2));
+const git = read('git');
+for (const h of ['lua', 'generated']) {
+  if (git?.[h]) Object.assign(ratios, { [`git_import_${h}_vs_git`]: git[h].import_vs_git, [`git_export_${h}_vs_git`]: git[h].export_vs_git });
+}
+console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git }, null, 2));
 EOF

@@ -20,6 +20,7 @@ import { eventRoutes } from './event-routes.js';
 import { ApiError } from './http-errors.js';
 import { identityRoutes } from './identity-routes.js';
 import { taskRoutes } from './task-routes.js';
+import { gitRoutes } from './git.js';
 import { statistics, type TaskStore } from '../tasks/task-store.js';
 import type { TableRoute } from './route-table.js';
 
@@ -59,6 +60,7 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
     ...identityRoutes({ ...a, catalog }),
     ...artifactRoutes({ artifacts: a.artifacts, catalog, grants: a.grants, audit: a.audit, bus: a.bus, spoolDir: a.spoolDir, maxBytes: a.maxArtifactBytes }),
     ...eventRoutes({ bus: a.bus, hooks: a.hooks, grants: a.grants, audit: a.audit }),
+    ...gitRoutes(service, a.grants),
     ...taskRoutes({ tasks: a.tasks, catalog, grants: a.grants, audit: a.audit, gated: (ctx) => gatedService(service, ctx.principal, a) }),
     {
       // the session with seed 003's statistics of its tasks

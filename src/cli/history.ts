@@ -17,7 +17,8 @@ function need(project: string | undefined): string {
 
 function headLine(h: HeadView): string {
   const who = h.session ? `${h.session}${h.goal ? ` (${h.goal})` : ''}` : '(no session)';
-  return `${h.hash.slice(0, 12)}  ${h.time.slice(0, 19)}  ${who}\n    ${h.message}`;
+  const git = h.git_commit ? `  git ${h.git_commit.slice(0, 12)}` : '';
+  return `${h.hash.slice(0, 12)}  ${h.time.slice(0, 19)}  ${who}${git}\n    ${h.git_commit ? h.message.split('\n')[0] : h.message}`;
 }
 
 export function historyCommands(): Command[] {
@@ -58,6 +59,8 @@ export function historyCommands(): Command[] {
       if (o.json) return printJson(body);
       out(`${body.path}: last changed by ${body.head.session ?? '(no session: the import)'} in head ${body.head.hash.slice(0, 12)} at ${body.head.time}`);
       if (body.goal) out(`goal: ${body.goal}`);
+      const meta = body.session?.metadata ?? {};
+      if (meta.git_commit) out(`commit: ${meta.git_commit} by ${meta.git_author} at ${meta.git_author_date}`);
       out(`message: ${body.head.message}`);
     }));
   return [log, show, blame];

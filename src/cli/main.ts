@@ -6,6 +6,7 @@ import { projectCommand } from './project.js';
 import { sessionCommand } from './session.js';
 import { historyCommands } from './history.js';
 import { gcCommand } from './gc.js';
+import { exportGitCommand, importGitCommand } from './git.js';
 import { fsckCommand } from './fsck.js';
 import { grantCommand, tokenCommand, userCommand } from './identity.js';
 import { auditCommand } from './audit.js';
@@ -31,7 +32,7 @@ program.hook('preAction', () => {
 });
 
 program.addCommand(serveCommand());
-program.addCommand(projectCommand());
+program.addCommand(projectCommand().addCommand(importGitCommand()).addCommand(exportGitCommand()));
 program.addCommand(sessionCommand());
 for (const c of historyCommands()) program.addCommand(c);
 program.addCommand(gcCommand());

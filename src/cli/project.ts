@@ -15,10 +15,11 @@ export function projectCommand(): Command {
       const store = openCatalog(dataDirOf(c)).store(project);
       if (await store.getHead()) throw new Error(`project ${project} already exists`);
       const bar = progressBar();
-      const { tree, nextIno } = await importTree(store, o.from, bar.update);
+      const { tree, nextIno, skipped } = await importTree(store, o.from, bar.update);
       bar.done();
+      for (const p of skipped) process.stderr.write(`skipped ${p} (git metadata is not project content; mic project import-git brings the history)\n`);
       const head = await initProject(store, tree, nextIno, `import ${o.from}`);
-      if (o.json) printJson({ project: { name: project, head, tree, files: nextIno - 2 } });
+      if (o.json) printJson({ project: { name: project, head, tree, files: nextIno - 2 }, skipped });
       else out(`project ${project}: head ${head.slice(0, 12)} tree ${tree.slice(0, 12)}`);
     });
   cmd.command('head <project>')

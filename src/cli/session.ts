@@ -92,7 +92,7 @@ export function sessionCommand(): Command {
     .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon\'s token file)');
 
   cmd.command('start [title]')
-    .description('start a session from the project head ("mic session start \"add auth\" --project org/name --goal ...")')
+    .description('start a session from the project head (mic session start "add auth" --project org/name [--goal ...])')
     .requiredOption('--project <org/name>', 'project ("org/name", or its name with --organization)')
     .option('--organization <org>', 'organization of --project')
     .option('--goal <text>', 'what the session is for (default: the title)')

@@ -149,7 +149,12 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     api_token_file: api && !cfg.apiToken && cfg.apiTokenFile ? path.resolve(cfg.apiTokenFile) : null,
   };
   const infoFile = daemonInfoPath(cfg.dataDir);
-  fs.writeFileSync(infoFile, JSON.stringify(info) + '\n');
+  try {
+    fs.writeFileSync(infoFile, JSON.stringify(info) + '\n');
+  } catch (e) {
+    // a full disk must not keep the daemon from serving (reads go on): only the CLI cannot find it
+    cfg.log.error({ err: (e as Error).message, file: infoFile }, 'daemon.json not written: the CLI will not find this daemon');
+  }
   return {
     port,
     apiPort: api?.port ?? null,

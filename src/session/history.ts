@@ -61,7 +61,10 @@ export class ProjectHistory {
     const heads: HeadView[] = [];
     while (h && heads.length < limit) {
       const rec: HeadRecord = await store.getHeadRecord(h);
-      heads.push(headView(h, rec, await this.goalOf(rec.session)));
+      const s = rec.session ? await this.catalog.get(rec.session) : null;
+      const v = headView(h, rec, s?.goal ?? null);
+      if (s?.metadata.git_commit) v.git_commit = s.metadata.git_commit; // imported by import-git
+      heads.push(v);
       h = rec.parent;
     }
     return { project, heads, next: h };

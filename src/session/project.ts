@@ -7,15 +7,19 @@ import type { ObjectStore, TreeEntry, HeadRecord } from '../store/index.js';
 export interface ImportProgress { files: number; bytes: number }
 
 /** Import `dir` as a tree; returns the root tree hash and the next unused inode number. */
-export async function importTree(store: ObjectStore, dir: string, onProgress?: (p: ImportProgress) => void): Promise<{ tree: string; nextIno: number }> {
+/** `.git` (a repository's directory, or the file of a worktree or submodule) is never imported: `skipped`
+ *  lists where one was found (relative paths). */
+export async function importTree(store: ObjectStore, dir: string, onProgress?: (p: ImportProgress) => void): Promise<{ tree: string; nextIno: number; skipped: string[] }> {
   let nextIno = 2; // 1 is the root
   const progress: ImportProgress = { files: 0, bytes: 0 };
+  const skipped: string[] = [];
   async function walk(d: string): Promise<{ hash: string; dirs: number }> {
     const names = (await fs.readdir(d)).sort();
     const entries: TreeEntry[] = [];
     let dirs = 0;
     for (const name of names) {
       const p = path.join(d, name);
+      if (name === '.git') { skipped.push(path.relative(dir, p)); continue; }
       const st = await fs.lstat(p, { bigint: true });
       const mtime: [number, number] = [Number(st.mtimeNs / 1_000_000_000n), Number(st.mtimeNs % 1_000_000_000n)];
       const base = { name, mode: Number(st.mode) & 0o7777, ino: nextIno++, mtime };
@@ -37,7 +41,7 @@ export async function importTree(store: ObjectStore, dir: string, onProgress?: (
     return { hash: await store.writeDir(entries), dirs };
   }
   const root = await walk(dir);
-  return { tree: root.hash, nextIno };
+  return { tree: root.hash, nextIno, skipped };
 }
 
 /** Create a project's first head; fails if the project already has one. */

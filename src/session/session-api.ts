@@ -82,6 +82,8 @@ export interface HeadView {
   time: string;
   /** the landing session's goal */
   goal?: string | null;
+  /** heads imported by import-git: the commit they came from */
+  git_commit?: string;
 }
 
 /** One file a landing changed (the design's FileChange): hashes are blob hashes, null where absent. */

@@ -16,8 +16,8 @@ let client: Nfs3Client;
 let root: Buffer;
 const KEEP = 'kept across the full disk\n'.repeat(100);
 
-/** Fills the tmpfs from outside the daemon until the kernel says ENOSPC. */
-function fill(): string {
+/** Fills the tmpfs from outside the daemon until the kernel says ENOSPC, then frees `leave` bytes. */
+function fill(leave = 0): string {
   const file = path.join(mnt, `filler-${Date.now()}`);
   const fd = fs.openSync(file, 'w');
   const block = Buffer.alloc(1 << 20, 0x5a);
@@ -28,6 +28,7 @@ function fill(): string {
   }
   // the last partial blocks: fill to the byte
   try { for (;;) fs.writeSync(fd, block, 0, 512); } catch { /* full */ }
+  if (leave) fs.ftruncateSync(fd, Math.max(0, fs.fstatSync(fd).size - leave));
   fs.closeSync(fd);
   return file;
 }
@@ -100,7 +101,9 @@ describe('a full disk', () => {
   });
 
   it('starts on a full disk, serves reads, refuses changes with NOSPC, and recovers when space is freed', async () => {
-    const filler = fill();
+    // below the sessions' floor of free space (1 MiB), with room for the daemon's own daemon.json, which the
+    // test waits for (without it the daemon serves all the same: the CLI just cannot find it)
+    const filler = fill(256 * 1024);
     await d.restart({ signal: 'SIGKILL' });
     await client.close();
     client = await Nfs3Client.connect(d.port);

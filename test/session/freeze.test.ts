@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function mountSession(goal: string): Promise<{ id: string; root: Buffer }> {
   const s = (await t.api.start({ goal, project: 'frz/p' })).session;
-  return { id: s.session_id, root: await client.mountRoot(s.export) };
+  return { id: s.session_id, root: await client.mountRoot(s.export!) };
 }
 
 describe('freeze', () => {
@@ -60,7 +60,7 @@ describe('freeze', () => {
     expect(acked.length).toBeGreaterThanOrEqual(20);
 
     // every acknowledged CREATE is in the rebased session (mounted again: its fsid changed)
-    const root2 = await client.mountRoot(out.session.export);
+    const root2 = await client.mountRoot(out.session.export!);
     const missing: string[] = [];
     for (const name of acked) if ((await client.lookup(root2, name)).status !== NfsStatus.OK) missing.push(name);
     expect(missing).toEqual([]);

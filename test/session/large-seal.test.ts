@@ -26,7 +26,7 @@ afterAll(async () => {
 describe('large files', () => {
   it('CREATE with a size above the maximum file size gets FBIG', async () => {
     const s = (await t.api.start({ goal: 'fbig', project: 'big/p' })).session;
-    const root = await client.mountRoot(s.export);
+    const root = await client.mountRoot(s.export!);
     const r = await client.create(root, 'huge', { kind: 'unchecked', attrs: { size: 2 ** 40 + 1 } });
     expect(r.status).toBe(NfsStatus.FBIG);
     expect((await client.lookup(root, 'huge')).status).toBe(NfsStatus.NOENT);
@@ -34,7 +34,7 @@ describe('large files', () => {
 
   it('a sparse file above 2 GiB lands, with memory bounded while sealing', async () => {
     const s = (await t.api.start({ goal: 'sparse', project: 'big/p' })).session;
-    const root = await client.mountRoot(s.export);
+    const root = await client.mountRoot(s.export!);
     const fh = (await client.create(root, 'sparse.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
     const off = 2 * GiB + 4096; // past what one Buffer read (readFileSync) can hold
     expect((await client.write(fh, off, Buffer.from('X'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
@@ -69,7 +69,7 @@ describe('EFBIG', () => {
     const limit = (v: string) => execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${v}`]);
     const before = execFileSync('prlimit', ['--pid', String(process.pid), '--fsize', '--raw', '--noheadings', '--output=SOFT,HARD']).toString().trim().split(/\s+/);
     const s = (await t.api.start({ goal: 'efbig', project: 'big/p' })).session;
-    const root = await client.mountRoot(s.export);
+    const root = await client.mountRoot(s.export!);
     const fh = (await client.create(root, 'limited.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
     limit(`${64 * 1024 * 1024}:${before[1]}`);
     let w;

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// import-git / export-git benchmarks (not tests). Prints JSON.
+//
+//   node scripts/bench-git.mjs [--only lua|generated] [--commits 10000] [--files 2000]
+//
+// Two histories: ../shared/fixtures/lua.bundle (Lua's repository, cloned first) and a generated one
+// (about 2k files, 10k commits, each changing a few files). For each, in the same run:
+//   baseline  `git fast-export --reencode=no HEAD | git fast-import` into an empty repository
+//             (timed twice, before and after mic; the mean is the baseline)
+//   import    `mic project import-git` of the same history into an empty data directory
+//   export    `mic project export-git` of the imported project into an empty repository
+// and reports seconds, ratios to the baseline (<= 1.0 is the target), commits/s, whether export gave
+// back the original commit ids, and bytes: mic's objects against git's pack of the source (size-pack).
+// Requires `npm run build`. Temporary files under $BENCH_GIT_DIR (default: the OS temp dir).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const BUNDLE = join(dirname(REPO), 'shared', 'fixtures', 'lua.bundle');
+const args = process.argv.slice(2);
+const arg = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
+const only = arg('--only', null);
+const nCommits = Number(arg('--commits', '10000'));
+const nFiles = Number(arg('--files', '2000'));
+const root = mkdtempSync(join(process.env.BENCH_GIT_DIR || tmpdir(), 'mic-bench-git-'));
+const log = (...m) => process.stderr.write(`bench-git: ${m.join(' ')}\n`);
+const ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C' };
+
+const git = (cwd, ...a) => execFileSync('git', a, { cwd, env: ENV, maxBuffer: 1 << 30 }).toString().trim();
+const timed = (fn) => { const t = performance.now(); fn(); return (performance.now() - t) / 1000; };
+const sh = (cmd) => {
+  const r = spawnSync('bash', ['-c', cmd], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+};
+const mic = (...a) => {
+  const r = spawnSync(process.execPath, [CLI, ...a], { env: ENV, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`mic ${a.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout.toString());
+};
+function du(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? du(p) : statSync(p).size;
+  }
+  return n;
+}
+const sizePack = (dir) => Number(/size-pack: (\d+)/.exec(git(dir, 'count-objects', '-v'))[1]) * 1024;
+
+/** A history of nFiles files in 40 directories; every commit appends to 2 files, every 50th adds one. */
+function generate(dir) {
+  git(root, 'init', '-q', '--bare', dir);
+  const parts = [];
+  let t = 1_600_000_000;
+  const content = new Map();
+  const file = (i) => `d${String(i % 40).padStart(2, '0')}/f${String(i).padStart(5, '0')}.c`;
+  const commit = (msg, changes) => {
+    t += 60;
+    parts.push(`commit refs/heads/main\ncommitter Gen <gen@example.com> ${t} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}\n`);
+    for (const [p, c] of changes) parts.push(`M 100644 inline ${p}\ndata ${Buffer.byteLength(c)}\n${c}\n`);
+    parts.push('\n');
+  };
+  const init = [];
+  for (let i = 0; i < nFiles; i++) { const c = `/* file ${i} */\nint f${i}(void) { return ${i}; }\n`; content.set(i, c); init.push([file(i), c]); }
+  commit('initial import', init);
+  let files = nFiles;
+  for (let k = 1; k < nCommits; k++) {
+    const ch = [];
+    for (let j = 0; j < 2; j++) {
+      const i = (k * 7919 + j * 104729) % files;
+      const c = content.get(i) + `int g${k}_${j} = ${k};\n`;
+      content.set(i, c.length > 6000 ? `/* file ${i} rewritten at ${k} */\n` : c);
+      ch.push([file(i), content.get(i)]);
+    }
+    if (k % 50 === 0) { const c = `/* new file ${files} */\n`; content.set(files, c); ch.push([file(files), c]); files++; }
+    commit(`change ${k}\n\nTouches ${ch.map((x) => x[0]).join(', ')}.`, ch);
+  }
+  const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, env: ENV, input: parts.join(''), maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`generating: ${r.stderr}`);
+  git(dir, 'symbolic-ref', 'HEAD', 'refs/heads/main');
+  git(dir, 'gc', '-q');
+}
+
+function bench(name, src) {
+  const commits = Number(git(src, 'rev-list', '--count', 'HEAD'));
+  const baseline = () => {
+    const dst = join(root, `${name}-baseline`);
+    rmSync(dst, { recursive: true, force: true });
+    git(root, 'init', '-q', '--bare', dst);
+    const s = timed(() => sh(`git -C '${src}' fast-export --reencode=no --show-original-ids HEAD | git -C '${dst}' fast-import --quiet`));
+    const bytes = sizePack(dst);
+    rmSync(dst, { recursive: true, force: true });
+    return { s, bytes };
+  };
+  log(name, `${commits} commits: baseline`);
+  const b1 = baseline();
+  const data = join(root, `${name}-data`);
+  log(name, 'mic import-git');
+  let imp;
+  const importS = timed(() => { imp = mic('project', 'import-git', `bench/${name}`, src, '--data-dir', data, '--json'); });
+  const stored = du(join(data, 'objects'));
+  const out = join(root, `${name}-export`);
+  log(name, 'mic export-git');
+  let exp;
+  const exportS = timed(() => { exp = mic('project', 'export-git', `bench/${name}`, out, '--branch', 'main', '--data-dir', data, '--json'); });
+  const reproduced = exp.commit === git(src, 'rev-parse', 'HEAD');
+  log(name, 'baseline again');
+  const b2 = baseline();
+  const base = (b1.s + b2.s) / 2;
+  rmSync(data, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
+  const r3 = (x) => Math.round(x * 1000) / 1000;
+  return {
+    commits, imported: imp.imported,
+    baseline_s: [r3(b1.s), r3(b2.s)], import_s: r3(importS), export_s: r3(exportS),
+    import_vs_git: r3(importS / base), export_vs_git: r3(exportS / base),
+    import_commits_per_s: Math.round(commits / importS), export_commits_per_s: Math.round(commits / exportS),
+    git_commits_per_s: Math.round(commits / base),
+    export_reproduces_ids: reproduced, export_warnings: exp.warnings.length,
+    bytes: { mic_objects: stored, git_source_pack: sizePack(src), git_fast_import_pack: b1.bytes, mic_vs_source_pack: r3(stored / sizePack(src)) },
+  };
+}
+
+const result = { git: git(root, '--version') };
+try {
+  if (!only || only === 'lua') {
+    if (!existsSync(BUNDLE)) log(`no ${BUNDLE}: lua skipped`);
+    else {
+      const lua = join(root, 'lua.git');
+      git(root, 'clone', '-q', '--bare', BUNDLE, lua);
+      result.lua = bench('lua', lua);
+    }
+  }
+  if (!only || only === 'generated') {
+    const gen = join(root, 'generated.git');
+    log(`generating ${nFiles} files, ${nCommits} commits`);
+    generate(gen);
+    result.generated = bench('generated', gen);
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result, null, 2));

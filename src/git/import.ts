@@ -1,0 +1,300 @@
+// import-git: a repository's history becomes heads of a project, each landed by one session whose
+// record says which commit it was. Reads `git fast-export` (blobs once each, then each commit's changes
+// against its first parent) and writes blobs, tree nodes, head records and session records straight to
+// the store through a write-behind queue; the head moves once, after everything is durable.
+import { mkdtemp, rm, realpath, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { CHUNK_THRESHOLD } from '../store/manifest.js';
+import { EMPTY_TREE, ObjectStore, objectRelKey, sha256Hex, validateProject, type HeadRecord } from '../store/index.js';
+import type { Catalog } from '../session/catalog.js';
+import type { SessionRecord } from '../session/record.js';
+import { mergeTrees, type Conflict } from '../session/merge.js';
+import { GitError, git, gitStream, gitText, requireGit } from './run.js';
+import { parseFastExport, type CommitEvent } from './fast-export.js';
+import { ChangeSet } from './tree-apply.js';
+import { rawSpecialCommits } from './raw-commits.js';
+import { nameOf, namesOf } from './paths.js';
+import { WriteBehindBackend } from './write-behind.js';
+import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
+import { isoOf, lineText, messageFields, parseIdentity, subjectOf, type GitCommitInfo } from './commit-info.js';
+
+export interface ImportProgress { done: number; total: number; phase: 'import' | 'flush' | 'land' }
+
+export interface ImportOptions {
+  ref?: string;
+  firstParent?: boolean;
+  /** land new commits on top of sessions landed since the last import */
+  ontoHead?: boolean;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+export interface ImportResult {
+  project: string;
+  repo: string;
+  ref: string;
+  tip: string;
+  /** commits imported by this run, and commits already known */
+  imported: number;
+  known: number;
+  head: string | null;
+  warnings: string[];
+  conflicts: (Conflict & { commit: string })[];
+  objects: { written: number; bytes: number };
+}
+
+export class ImportRefusedError extends Error {}
+
+interface Imported { head: string; tree: string; nextIno: number; gitlinks: Map<string, string>; oid: string; from: string | null; record: HeadRecord; sid: string }
+
+/** A local path or file:// URL as is; any other URL cloned with --mirror into a temporary directory. */
+export async function openRepo(repo: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^:]+:/.test(repo);
+  if (isUrl && !repo.startsWith('file://')) {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'mic-git-'));
+    await git(['clone', '--mirror', '--quiet', repo, tmp]);
+    return { dir: tmp, cleanup: () => rm(tmp, { recursive: true, force: true }) };
+  }
+  const dir = repo.startsWith('file://') ? decodeURIComponent(new URL(repo).pathname) : repo;
+  try {
+    await stat(dir);
+  } catch {
+    throw new GitError(`${repo}: no such repository`);
+  }
+  const top = await gitText(['rev-parse', '--absolute-git-dir'], dir).catch(() => { throw new GitError(`${repo} is not a git repository`); });
+  return { dir: await realpath(top), cleanup: async () => {} };
+}
+
+export function sessionIdFor(project: string, commit: string): string {
+  return `git-${commit.slice(0, 20)}-${createHash('sha256').update(project).digest('hex').slice(0, 8)}`;
+}
+
+/** The hash ObjectStore.putHeadRecord gives a record (canonical key order). */
+function headHash(r: HeadRecord): string {
+  return sha256Hex(JSON.stringify({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time }));
+}
+
+const FILE_MODES: Record<string, number> = { '100644': 0o644, '100755': 0o755, '100664': 0o644, '644': 0o644, '755': 0o755 };
+
+export async function importGit(catalog: Catalog, project: string, repoArg: string, o: ImportOptions = {}): Promise<ImportResult> {
+  requireGit();
+  validateProject(project);
+  const { dir, cleanup } = await openRepo(repoArg);
+  try {
+    return await importFrom(catalog, project, dir, repoArg, o);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function importFrom(catalog: Catalog, project: string, dir: string, repoArg: string, o: ImportOptions): Promise<ImportResult> {
+  const ref = o.ref ?? 'HEAD';
+  const tip = await gitText(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], dir).catch(() => {
+    throw new GitError(`${repoArg} has no ref ${ref}`);
+  });
+  const main = catalog.store(project);
+  const state = await readImportState(main);
+  const cur = await main.getHead();
+  const known = new Map(Object.entries(state?.commits ?? {}));
+  const knownHeads = new Set(known.values());
+  const landedSince = cur !== null && !knownHeads.has(cur.hash);
+  if (landedSince && !o.ontoHead) {
+    throw new ImportRefusedError(state
+      ? `project ${project} has sessions landed since the last import (head ${cur.hash.slice(0, 12)}); use --onto-head to land the new commits on top of them`
+      : `project ${project} already has a head not imported from git (${cur.hash.slice(0, 12)}); use --onto-head to land the commits on top of it`);
+  }
+  const warnings: string[] = [];
+  const result: ImportResult = { project, repo: dir, ref, tip, imported: 0, known: 0, head: cur?.hash ?? null, warnings, conflicts: [], objects: { written: 0, bytes: 0 } };
+  if (known.has(tip)) {
+    result.known = 1;
+    return result;
+  }
+  // commits reachable from an earlier tip are known; exclude them from the stream
+  const exclude = state?.tip && (await git(['cat-file', '-e', `${state.tip}^{commit}`], { cwd: dir, allowFail: true })).code === 0 ? [`^${state.tip}`] : [];
+  const revs = [...(o.firstParent ? ['--first-parent'] : []), tip, ...exclude];
+  const total = Number(await gitText(['rev-list', '--count', ...revs], dir));
+
+  const wb = WriteBehindBackend.over(catalog.backend);
+  const store = new ObjectStore(wb, project, { cacheBytes: 32 * 1024 * 1024 });
+  const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const byKey = new Map<string, Imported>(); // mark or commit id -> imported commit
+  const marks = new Map<string, { hash: string; size: number; small?: Buffer }>();
+  const gitlinkWarned = new Set<string>();
+  const now = new Date().toISOString();
+  let bgFailure: unknown = null;
+  const bg = (p: Promise<unknown>) => { p.catch((e: unknown) => { bgFailure ??= e; }); };
+
+  const special = await rawSpecialCommits(dir, revs);
+  const fe = gitStream(['fast-export', '--show-original-ids', '--reencode=no', '--reference-excluded-parents',
+    '--signed-tags=strip', '--tag-of-filtered-object=drop', ...revs], dir);
+  const parentOf = async (from: string | null): Promise<Imported | null> => {
+    if (from === null) return null;
+    const hit = byKey.get(from);
+    if (hit) return hit;
+    const head = known.get(from);
+    if (!head) throw new GitError(`commit parent ${from} was neither imported nor in the stream`);
+    const record = await store.getHeadRecord(head);
+    const sid = record.session ?? '';
+    const prev = sid ? await catalog.get(sid) : null;
+    const gl = new Map(Object.entries((prev as SessionRecord & { git?: GitCommitInfo } | null)?.git?.gitlinks ?? {}));
+    const imp: Imported = { head, tree: record.tree, nextIno: record.nextIno, gitlinks: gl, oid: from, from: null, record, sid };
+    byKey.set(from, imp);
+    return imp;
+  };
+
+  try {
+    for await (const ev of parseFastExport(fe.proc.stdout)) {
+      if (ev.type === 'blob') {
+        let hash: string;
+        if (ev.data.length > CHUNK_THRESHOLD) hash = await store.putBlob(ev.data);
+        else {
+          hash = sha256Hex(ev.data);
+          await wb.putContent(store.key(objectRelKey('blobs', hash)), ev.data);
+        }
+        marks.set(ev.mark, { hash, size: ev.data.length, small: ev.data.length <= 4096 ? ev.data : undefined });
+        continue;
+      }
+      const oid = ev.oid!;
+      if (known.has(oid)) { result.known++; continue; }
+      const imp = await importCommit(ev, await parentOf(ev.from));
+      byKey.set(oid, imp);
+      if (ev.mark) byKey.set(ev.mark, imp);
+      result.imported++;
+      o.onProgress?.({ done: result.imported, total, phase: 'import' });
+    }
+    await fe.wait();
+  } catch (e) {
+    fe.proc.kill();
+    await wb.close();
+    throw e;
+  }
+
+  async function importCommit(c: CommitEvent, parent: Imported | null): Promise<Imported> {
+    const oid = c.oid!;
+    const author = lineText(c.author ?? c.committer);
+    const committer = lineText(c.committer);
+    const ci = parseIdentity(committer);
+    const ai = parseIdentity(author);
+    const cs = new ChangeSet();
+    const gitlinks = new Map(parent?.gitlinks ?? []);
+    for (const ch of c.changes) {
+      if (ch.op === 'deleteall') { cs.deleteAll = true; gitlinks.clear(); continue; }
+      const names = namesOf(ch.path);
+      const p = names.join('/');
+      if (ch.op === 'D') {
+        if (gitlinks.delete(p)) continue;
+        cs.put(names, null);
+        for (const g of gitlinks.keys()) if (g.startsWith(p + '/')) gitlinks.delete(g);
+        continue;
+      }
+      if (ch.mode === '160000') {
+        gitlinks.set(p, ch.ref);
+        if (!gitlinkWarned.has(p)) {
+          gitlinkWarned.add(p);
+          warnings.push(`submodule ${p} (${ch.ref.slice(0, 12)}) is not a file tree: kept in the session records and written back by export-git, not shown in the mount`);
+        }
+        cs.put(names, null);
+        continue;
+      }
+      const blob = marks.get(ch.ref);
+      if (!blob) throw new GitError(`fast-export named an unknown blob ${ch.ref}`);
+      if (ch.mode === '120000') {
+        const target = blob.small ?? await store.getBlob(blob.hash);
+        cs.put(names, { kind: 'symlink', mode: 0o777, size: target.length, target: nameOf(target) });
+      } else {
+        const mode = FILE_MODES[ch.mode];
+        if (mode === undefined) throw new GitError(`unsupported mode ${ch.mode} at ${p}`);
+        cs.put(names, { kind: 'file', mode, size: blob.size, hash: blob.hash });
+      }
+    }
+    const base = parent ?? { tree: EMPTY_TREE, nextIno: 2 };
+    const { tree, nextIno } = await cs.apply(store, base.tree, base.nextIno, [ci.time, 0]);
+    const info: GitCommitInfo = {
+      commit: oid,
+      parents: [c.from, ...c.merges].filter((x): x is string => x !== null).map((x) => byKey.get(x)?.oid ?? x),
+      author, committer, encoding: c.encoding, ...messageFields(c.message),
+    };
+    if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
+    const raw = special.get(oid);
+    if (raw) info.raw_b64 = raw.toString('base64');
+    const msg = info.message ?? c.message.toString('utf8');
+    const sid = sessionIdFor(project, oid);
+    const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: isoOf(ci) };
+    const head = headHash(record);
+    bg(store.putHeadRecord(record));
+    const r: SessionRecord & { git: GitCommitInfo; user: string } = {
+      session_id: sid, project, goal: subjectOf(msg).slice(0, 4096), description: '', status: 'landed',
+      base: { head: parent?.head ?? '', tree: base.tree, nextIno: base.nextIno, time: [ai.time, 0] },
+      owner, started_at: isoOf(ai), landed_at: isoOf(ci), conversation: [], decisions: [],
+      metadata: {
+        source: 'import-git', git_commit: oid, git_author: `${ai.name} <${ai.email}>`, git_author_date: isoOf(ai),
+        git_committer: `${ci.name} <${ci.email}>`, git_committer_date: isoOf(ci),
+      },
+      tags: ['git-import'], user: `${ai.name} <${ai.email}>`,
+      changes: { total: cs.size, added: 0, modified: 0, deleted: 0 },
+      timeline: [
+        { time: isoOf(ai), type: 'started', head: parent?.head ?? '' },
+        { time: isoOf(ci), type: 'landed', head, message: subjectOf(msg) },
+        { time: now, type: 'metadata' },
+      ],
+      landed_head: head, sealed: { tree, nextIno }, message: msg, updated_at: now, git: info,
+    };
+    bg(store.putJson(`sessions/${sid}/metadata.json`, r));
+    bg(wb.put(`index/sessions/${sid}`, Buffer.from(JSON.stringify({ project }))));
+    return { head, tree, nextIno, gitlinks, oid, from: c.from, record, sid };
+  }
+
+  o.onProgress?.({ done: result.imported, total, phase: 'flush' });
+  await wb.flush();
+  if (bgFailure) throw bgFailure;
+  result.objects = { written: wb.written, bytes: wb.bytesWritten };
+  const tipImp = byKey.get(tip);
+  if (!tipImp) throw new GitError(`fast-export did not reach ${tip}`);
+
+  const commits = { ...(state?.commits ?? {}) };
+  for (const [k, v] of byKey) if (!k.startsWith(':')) commits[k] = v.head;
+  const newState: ImportState = { repo: dir, ref, tip, tip_head: tipImp.head, commits };
+
+  if (!landedSince) {
+    const ok = await main.casHead(cur?.version ?? null, cur?.ref.generation ?? 0, tipImp.record);
+    if (!ok) throw new ImportRefusedError(`project ${project}: a session landed while importing; run import-git again with --onto-head`);
+    await main.putJson(IMPORT_STATE, newState);
+    result.head = tipImp.head;
+    return result;
+  }
+  // --onto-head: the new first-parent commits land one by one on the current head, like sessions
+  const chain: Imported[] = [];
+  for (let c: Imported | undefined = tipImp; c && !known.has(c.oid); c = c.from ? byKey.get(c.from) : undefined) chain.unshift(c);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const H = (await main.getHead())!;
+    let hHash = H.hash, hRec = H.record;
+    const landed: { imp: Imported; head: string }[] = [];
+    for (const c of chain) {
+      const parentRec = c.record.parent ? await store.getHeadRecord(c.record.parent) : { tree: EMPTY_TREE, nextIno: 2 };
+      const m = await mergeTrees(main, { tree: parentRec.tree, nextIno: parentRec.nextIno }, { tree: c.tree, nextIno: c.nextIno }, hRec);
+      if (m.conflicts.length) {
+        result.conflicts = m.conflicts.map((x) => ({ ...x, commit: c.oid }));
+        await main.putJson(IMPORT_STATE, { ...newState, tip: state?.tip ?? '', tip_head: state?.tip_head ?? '' });
+        return result;
+      }
+      hRec = { tree: m.tree, nextIno: m.nextIno, parent: hHash, session: c.sid, message: c.record.message, time: new Date().toISOString() };
+      hHash = await main.putHeadRecord(hRec);
+      landed.push({ imp: c, head: hHash });
+      o.onProgress?.({ done: landed.length, total: chain.length, phase: 'land' });
+    }
+    if (!(await main.casHead(H.version, H.ref.generation, hRec))) continue;
+    for (const l of landed) {
+      const r = await catalog.get(l.imp.sid);
+      if (r) {
+        r.landed_head = l.head;
+        (r.timeline ??= []).push({ time: new Date().toISOString(), type: 'landed', head: l.head, message: 'landed onto the project head' });
+        await catalog.update(r);
+      }
+    }
+    await main.putJson(IMPORT_STATE, newState);
+    result.head = hHash;
+    return result;
+  }
+  throw new ImportRefusedError(`project ${project}: the head kept moving while landing the imported commits`);
+}
