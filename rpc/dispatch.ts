@@ -1,12 +1,14 @@
 // Turns one call record into one reply (or none): header checks (RFC 5531 §9), credential
 // checks (§9 auth_stat, appendix A), program lookup, the duplicate-request cache and the handler.
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { AuthSysCache } from './auth.js';
 import { rejectFlavor } from './auth.js';
 import type { DuplicateRequestCache } from './drc.js';
+import type { RpcObserver } from './observer.js';
 import {
   AUTH_BADCRED, AUTH_BADVERF, AUTH_NONE, AUTH_SYS, CALL_BAD_CRED, CALL_BAD_RPCVERS, CALL_BAD_VERF, CALL_GARBAGE,
-  CALL_OK, CallHeader, GARBAGE_ARGS, PROG_MISMATCH, SUCCESS, SYSTEM_ERR, parseCallHeader, writeAcceptedHeader,
+  CALL_OK, CallHeader, GARBAGE_ARGS, PROG_MISMATCH, PROG_UNAVAIL, SUCCESS, SYSTEM_ERR, parseCallHeader, writeAcceptedHeader,
   writeAuthError, writeProgMismatch, writeRpcMismatch,
 } from './message.js';
 import { RegistryMiss, type ProgramRegistry } from './registry.js';
@@ -42,6 +44,7 @@ export class Dispatcher {
     private readonly registry: ProgramRegistry,
     private readonly drc: DuplicateRequestCache | null,
     private readonly log: Logger,
+    private readonly observer: RpcObserver | null = null,
   ) {}
 
   /** `done` runs once the record is no longer needed (the handler has finished). */
@@ -66,17 +69,20 @@ export class Dispatcher {
     let auth: AuthSys | null = null;
     if (h.credFlavor === AUTH_SYS) {
       const a = src.authCache.get(rec, h.credStart, h.credLen);
-      if (typeof a === 'number') { this.sendSmall(src, (w) => writeAuthError(w, xid, a)); return undefined; }
+      if (typeof a === 'number') { this.observer?.callRejected(h.prog, h.vers, h.proc, 'auth_error'); this.sendSmall(src, (w) => writeAuthError(w, xid, a)); return undefined; }
       auth = a;
     } else if (h.credFlavor !== AUTH_NONE) {
       const stat = rejectFlavor(h.credFlavor);
       if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, flavor: h.credFlavor }, 'rpc: credential flavor rejected');
+      this.observer?.callRejected(h.prog, h.vers, h.proc, 'auth_error');
       this.sendSmall(src, (w) => writeAuthError(w, xid, stat));
       return undefined;
     }
 
     const found = this.registry.lookup(h.prog, h.vers, h.proc);
     if (found instanceof RegistryMiss) {
+      this.observer?.callRejected(h.prog, h.vers, h.proc,
+        found.stat === PROG_MISMATCH ? 'prog_mismatch' : found.stat === PROG_UNAVAIL ? 'prog_unavail' : 'proc_unavail');
       if (src.log.isLevelEnabled('debug')) {
         src.log.debug({ xid, prog: h.prog, vers: h.vers, proc: h.proc, stat: found.stat }, 'rpc: no such procedure');
       }
@@ -90,6 +96,7 @@ export class Dispatcher {
       drcKey = this.drc.key(src.remoteAddress, xid, h.prog, h.vers, h.proc, rec, h.bodyStart);
       const seen = this.drc.begin(drcKey);
       if (seen !== null) {
+        this.observer?.drcHit(seen.state);
         if (seen.state === 'done' && seen.reply !== null) {
           if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, proc: h.proc }, 'rpc: retransmission answered from the reply cache');
           src.sendOne(seen.reply);
@@ -114,28 +121,40 @@ export class Dispatcher {
       remotePort: src.remotePort,
     };
     const args = new XdrReader(rec, h.bodyStart);
+    const obs = this.observer;
+    const t0 = obs === null ? 0 : performance.now();
+    obs?.callStarted(ctx.prog, ctx.vers, ctx.proc, found.name);
     let result: void | Promise<void>;
     try {
       result = found.handler(args, out, ctx);
     } catch (err) {
-      this.finish(src, this.failed(out, ctx, found, err), drcKey);
+      this.finish(src, this.failed(out, ctx, found, err), drcKey, obs && ((w) => this.observed(w, ctx, found, t0)));
       return undefined;
     }
+    const observe = obs && ((w: XdrWriter) => this.observed(w, ctx, found, t0));
     if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
-      this.finish(src, out, drcKey);
+      this.finish(src, out, drcKey, observe);
       return undefined;
     }
     src.asyncStarted();
     return (result as Promise<void>).then(
       () => {
         src.asyncFinished();
-        this.finish(src, out, drcKey);
+        this.finish(src, out, drcKey, observe);
       },
       (err: unknown) => {
         src.asyncFinished();
-        this.finish(src, this.failed(out, ctx, found, err), drcKey);
+        this.finish(src, this.failed(out, ctx, found, err), drcKey, observe);
       },
     );
+  }
+
+  /** Tells the observer how a call ended: accept_stat (word 6 after the mark) and the result's first word. */
+  private observed(out: XdrWriter, ctx: RpcContext, proc: Procedure, t0: number): void {
+    const first = out.chunks()[0];
+    const stat = first.readUInt32BE(24);
+    const result = stat === SUCCESS && out.length >= 32 && first.length >= 32 ? first.readUInt32BE(28) : -1;
+    this.observer!.callDone(ctx.prog, ctx.vers, ctx.proc, proc.name, stat, result, (performance.now() - t0) / 1000);
   }
 
   /** Rewrites `out` as GARBAGE_ARGS (XdrError) or SYSTEM_ERR (anything else, logged). */
@@ -164,7 +183,8 @@ export class Dispatcher {
     }
   }
 
-  private finish(src: CallSource, out: XdrWriter, drcKey: string | null): void {
+  private finish(src: CallSource, out: XdrWriter, drcKey: string | null, observe?: ((out: XdrWriter) => void) | null): void {
+    observe?.(out);
     const chunks = out.chunks();
     chunks[0].writeUInt32BE((LAST_FRAGMENT | (out.length - 4)) >>> 0, 0);
     const sent = out.releaseCallback();
@@ -183,6 +203,10 @@ export class Dispatcher {
 
   private badHeader(parsed: number, rec: Buffer, h: CallHeader, src: CallSource): void {
     const xid = h.xid;
+    if (parsed === CALL_BAD_RPCVERS || parsed === CALL_BAD_CRED || parsed === CALL_BAD_VERF || parsed === CALL_GARBAGE) {
+      this.observer?.callRejected(h.prog, h.vers, h.proc,
+        parsed === CALL_BAD_RPCVERS ? 'rpc_mismatch' : parsed === CALL_GARBAGE ? 'garbage_header' : 'auth_error');
+    }
     if (parsed === CALL_BAD_RPCVERS) {
       if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, rpcvers: h.rpcvers }, 'rpc: RPC_MISMATCH');
       this.sendSmall(src, (w) => writeRpcMismatch(w, xid));

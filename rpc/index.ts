@@ -14,3 +14,5 @@ export { RpcServer, type PeerVerdict, type RpcServerOptions } from './server.js'
 export {
   DEFAULT_CLIENT_AUTH, RpcClient, RpcClosedError, RpcError, RpcTimeoutError, type CallOptions, type RpcClientOptions,
 } from './client.js';
+export type { RejectReason, RpcObserver } from './observer.js';
+export { RpcUdpServer } from './udp.js';

@@ -6,6 +6,7 @@ import { Dispatcher } from './dispatch.js';
 import { DuplicateRequestCache, type DrcOptions } from './drc.js';
 import { DEFAULT_MAX_RECORD_SIZE, RecordMemoryBudget } from './record-marking.js';
 import { ProgramRegistry } from './registry.js';
+import type { RpcObserver } from './observer.js';
 import type { ProgramVersion } from './handler.js';
 
 /**
@@ -37,6 +38,8 @@ export interface RpcServerOptions {
   maxInFlightPerConnection?: number;
   /** duplicate-request cache settings, or false to run without one */
   drc?: DrcOptions | false;
+  /** told about every call (metrics) */
+  observer?: RpcObserver;
 }
 
 export class RpcServer {
@@ -63,7 +66,7 @@ export class RpcServer {
     this.maxRecordSize = opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? 64);
     this.drc = opts.drc === false ? null : new DuplicateRequestCache(opts.drc ?? {});
-    this.dispatcher = new Dispatcher(this.registry, this.drc, this.log);
+    this.dispatcher = new Dispatcher(this.registry, this.drc, this.log, opts.observer ?? null);
   }
 
   register(pv: ProgramVersion): void {

@@ -15,7 +15,7 @@ log() { echo "install-deps: $*" >&2; }
 [ -f "$SHARED/tools/nfs-kernel-client.sh" ] || { log "missing $SHARED/tools/nfs-kernel-client.sh"; exit 1; }
 
 PKGS=(user-mode-linux libnfs-utils libnfs-dev socat kmod iproute2 util-linux pkg-config gcc libc6-dev git
-	nfs-ganesha nfs-ganesha-vfs rpcbind
+	nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common
 	radosgw ceph-mon ceph-osd curl uuid-runtime perl
 	autoconf automake make chromium)
 missing=()

@@ -16,6 +16,7 @@ import { accessRoutes, gatedService, refuseSimpleBody, type ApiAccess } from './
 import { matchPath } from './route-table.js';
 import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
 import { WebUi } from '../ui/web-ui.js';
+import { METRICS_CONTENT_TYPE, metricsText } from '../metrics/registry.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -139,7 +140,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     (async () => {
       guard.checkHost(req); // DNS rebinding: the UI's pages too
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (ui.owns(url.pathname)) return ui.handle(req, res, url); // its own login and same-origin rules: src/ui/auth.ts
+      if (url.pathname !== '/metrics' && ui.owns(url.pathname)) return ui.handle(req, res, url); // its own login and same-origin rules: src/ui/auth.ts
       guard.checkOrigin(req);
       const principal = await authenticate(req, ui.auth, o.access);
       let parts: string[];
@@ -147,6 +148,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       } catch {
         throw new InvalidInputError('path', 'is not valid percent-encoding');
+      }
+      if (url.pathname === '/metrics' && req.method === 'GET') {
+        const data = Buffer.from(await metricsText(), 'utf8'); // Prometheus text format: src/metrics/
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': data.length });
+        res.end(data);
+        return;
       }
       for (const r of extra) {
         const params = r.method === req.method ? matchPath(r.path, parts) : null;

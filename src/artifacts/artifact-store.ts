@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Catalog } from '../session/catalog.js';
 import type { ObjectStore } from '../store/index.js';
-import { putBlobFile } from '../store/blob-writer.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { NotFoundError } from '../session/errors.js';
 
 export const ARTIFACT_TYPES = ['text', 'code', 'data', 'model', 'image', 'log', 'report', 'binary', 'other'] as const;
@@ -68,7 +68,7 @@ export class ArtifactStore {
   /** Stores content (a file, streamed into the store) as the next version of the artifact `name`. */
   async put(session: string, o: { type: ArtifactType; metadata: ArtifactMetadata; file: string; contentType?: string; actor: string }): Promise<ArtifactRecord> {
     const { store, project } = await this.storeOf(session);
-    const { hash, size } = await putBlobFile(store, o.file);
+    const { hash, size } = await putFile(store, o.file);
     const id = artifactId(o.metadata.name);
     for (let attempt = 0; attempt < 20; attempt++) {
       const versions = await this.versionNumbers(store, session, id);
@@ -173,5 +173,16 @@ export class ArtifactStore {
       yield piece;
       off += piece.length;
     }
+  }
+}
+
+/** Stores a file as a blob, streamed through the chunker (ObjectStore.putBlobFrom): never whole in memory. */
+async function putFile(store: ObjectStore, file: string): Promise<{ hash: string; size: number }> {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    return { hash: await store.putBlobFrom(size, (buf, len, off) => readSync(fd, buf, 0, len, off)), size };
+  } finally {
+    closeSync(fd);
   }
 }

@@ -46,6 +46,7 @@ export function runningDaemon(dataDir: string): DaemonInfo | null {
   }
 }
 
+/** The base URL of a running daemon's API. */
 export function apiUrl(info: DaemonInfo): string {
   let host = info.api_bind ?? '127.0.0.1';
   if (host === '0.0.0.0') host = '127.0.0.1';

@@ -9,6 +9,9 @@ import { MicClient } from '../api/client.js';
 import { apiTokenFor, apiUrl, runningDaemon } from './backend.js';
 import { parseDuration } from '../store/collect-garbage.js';
 import { validateProject } from '../store/index.js';
+import { createProgress } from './progress.js';
+
+const PHASES = { list: 'listing objects', mark: 'marking what is referenced', sweep: 'deleting unreferenced objects' } as const;
 
 export function gcCommand(): Command {
   return new Command('gc')
@@ -18,6 +21,7 @@ export function gcCommand(): Command {
     .option('--force', 'allow a grace period under 2h: only safe while no session is writing')
     .option('--project <org/name>', 'only this project (default: every project)')
     .option('--json', 'print the report as JSON')
+    .option('-q, --quiet', 'no progress output (stderr)')
     .action(async (o, c: Command) => {
       const graceMs = parseDuration(o.grace);
       if (o.project) validateProject(o.project);
@@ -29,12 +33,23 @@ export function gcCommand(): Command {
       const dataDir = dataDirOf(c);
       const daemon = runningDaemon(dataDir);
       let run: GcRun;
+      const progress = createProgress({ quiet: o.quiet });
       if (daemon && daemon.api_port !== null) {
         const api = new MicClient({ baseUrl: apiUrl(daemon), token: apiTokenFor(dataDir, daemon) });
+        progress.phase('gc: running in the daemon', 0);
         run = await api.request<GcRun>('POST', '/api/gc', { grace: `${graceMs}ms`, dry_run: !!o.dryRun, force: !!o.force, project: o.project });
       } else {
-        run = await runGc(openCatalog(dataDir).backend, { graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined });
+        let current = '';
+        run = await runGc(openCatalog(dataDir).backend, {
+          graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined,
+          onProgress: (project, phase, done, total) => {
+            const label = `gc ${project}: ${PHASES[phase]}`;
+            if (label !== current) { progress.phase(label, total); current = label; }
+            progress.update(done);
+          },
+        });
       }
+      progress.done();
       if (o.json) printJson(run);
       else printRun(run);
       if (run.totals.refused) process.exitCode = 1;

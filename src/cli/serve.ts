@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import pino from 'pino';
+import { daemonLogger, logFormatOf } from './log.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { LOOPBACK } from '../daemon/allow.js';
 import { DEFAULT_LIMITS } from '../daemon/limits.js';
@@ -35,6 +35,8 @@ export function serveCommand(): Command {
     .option('--api-max-connections <n>', 'open API connections at most (env MIC_API_MAX_CONNECTIONS; default 128)', process.env.MIC_API_MAX_CONNECTIONS)
     .option('--seal-delay <seconds>', 'record a changed session\'s tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)')
     .option('--read-wait <ms>', 'how long a READ of uncached data waits for S3 before answering NFS3ERR_JUKEBOX, so the client retries (env MIC_READ_WAIT_MS)', process.env.MIC_READ_WAIT_MS ?? '1500')
+    .option('--portmap', 'answer the portmapper (PMAP v2) on port 111 so clients mount without port options, or register with a running rpcbind (env MIC_PORTMAP=1)', process.env.MIC_PORTMAP === '1')
+    .option('--portmap-port <n>', 'port of the portmapper (env MIC_PORTMAP_PORT; clients only look at 111)', process.env.MIC_PORTMAP_PORT ?? '111')
     .option('--max-connections <n>', 'NFS connections open at once; more are closed at accept (env MIC_MAX_CONNECTIONS; lowered to keep --fd-reserve descriptors free)', env.MIC_MAX_CONNECTIONS ?? String(DEFAULT_LIMITS.maxConnections))
     .option('--max-connections-per-address <n>', 'NFS connections open at once from one client address (env MIC_MAX_CONNECTIONS_PER_ADDRESS)', env.MIC_MAX_CONNECTIONS_PER_ADDRESS ?? String(DEFAULT_LIMITS.maxConnectionsPerAddress))
     .option('--idle-timeout <seconds>', 'close an NFS connection idle this long; 0: never (env MIC_IDLE_TIMEOUT)', env.MIC_IDLE_TIMEOUT ?? String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
@@ -43,8 +45,9 @@ export function serveCommand(): Command {
     .option('--fd-reserve <n>', 'file descriptors kept free for data files and journals (env MIC_FD_RESERVE; default a quarter of the open-file limit, at least 256)', env.MIC_FD_RESERVE)
     .option('--export-options <opts>', 'exports(5)-style options for every session export: secure|insecure, root_squash|no_root_squash, all_squash, anonuid=N, anongid=N (env MIC_EXPORT_OPTIONS; default insecure,no_root_squash; see docs/security.md)', env.MIC_EXPORT_OPTIONS ?? '')
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
+    .option('--log-format <format>', 'json, pretty or auto: pretty when stdout is a terminal (env MIC_LOG_FORMAT)', process.env.MIC_LOG_FORMAT ?? 'auto')
     .action(async (o, cmd: Command) => {
-      const log = pino({ level: o.logLevel, base: { name: 'mic-fs' } });
+      const log = daemonLogger(o.logLevel, logFormatOf(o.logFormat));
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${o.port}`);
       const apiPort = o.apiPort === 'off' ? null : Number(o.apiPort);
@@ -52,6 +55,8 @@ export function serveCommand(): Command {
       const sealOpt = String(o.sealDelay ?? process.env.MIC_SEAL_DELAY ?? (process.env.MIC_S3_BUCKET ? '3' : 'off'));
       const sealDelay = sealOpt === 'off' ? 0 : Number(sealOpt);
       if (!Number.isFinite(sealDelay) || sealDelay < 0) throw new Error(`--seal-delay: not a number of seconds: ${sealOpt}`);
+      const portmapPort = Number(o.portmapPort);
+      if (!Number.isInteger(portmapPort) || portmapPort < 0 || portmapPort > 65535) throw new Error(`--portmap-port: not a port number: ${o.portmapPort}`);
       const readWaitMs = Number(o.readWait);
       if (!Number.isInteger(readWaitMs) || readWaitMs < 1 || readWaitMs > 600_000) throw new Error(`--read-wait: not a number of milliseconds from 1 to 600000: ${o.readWait}`);
       const seconds = (flag: string, v: string): number => {
@@ -94,6 +99,7 @@ export function serveCommand(): Command {
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
         sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
         readWaitMs,
+        portmap: o.portmap ? { port: portmapPort } : null,
         allow,
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping

@@ -1,9 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { out, printJson } from './common.js';
+import { dataDirOf, out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { exportPath, STATUSES } from '../session/record.js';
+import { mountSession } from './mount.js';
+import { createProgress } from './progress.js';
+import { withUploadProgress } from './handoff-progress.js';
+
+/** --port when given (or MIC_PORT), for a mount with no daemon to ask. */
+function cmdPort(c: Command, port: string): string | undefined {
+  return c.getOptionValueSource('port') === 'default' && process.env.MIC_PORT === undefined ? undefined : port;
+}
 import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../session/session-api.js';
 
 export function mountHelp(id: string, port: number, host = '127.0.0.1'): string[] {
@@ -105,6 +113,7 @@ export function sessionCommand(): Command {
     .addOption(new Option('--execution-mode <mode>', 'manual or agentic').choices(['manual', 'agentic']))
     .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')
     .option('--json', 'print the API body')
+    .option('--mount [dir]', 'mount the session (mic mount) once started; default dir ~/mic/<id>')
     .action(async (title: string | undefined, o, c: Command) => withBackend(c, o.json, async (api, b) => {
       const goal = o.goal ?? title;
       if (!goal) throw new Error('give the goal: mic session start "<title>" --project org/name, or --goal <text>');
@@ -114,11 +123,17 @@ export function sessionCommand(): Command {
         project: o.project, organization: o.organization, goal, description: o.description, session_id: o.sessionId, tags: o.tag,
         metadata, agent: o.agent, environment: o.environment, execution_mode: o.executionMode,
       });
-      if (o.json) return printJson(body);
+      if (o.json) printJson(body);
       const s = body.session;
-      out(`session ${s.session_id} started on ${s.project} at ${s.base_head.slice(0, 12)}`);
-      out(`export: ${s.export}`);
-      for (const line of mountHelp(s.session_id, b.daemon?.port ?? Number(o.port))) out(line);
+      if (!o.json) {
+        out(`session ${s.session_id} started on ${s.project} at ${s.base_head.slice(0, 12)}`);
+        out(`export: ${s.export}`);
+        if (!o.mount) for (const line of mountHelp(s.session_id, b.daemon?.port ?? Number(o.port))) out(line);
+      }
+      if (o.mount) {
+        const port = b.daemon ? undefined : cmdPort(c, o.port);
+        process.exitCode = await mountSession(s.session_id, o.mount === true ? undefined : o.mount, { port }, dataDirOf(c));
+      }
     }));
 
   cmd.command('list')
@@ -158,12 +173,14 @@ export function sessionCommand(): Command {
     .option('--from <dir>', 'directory --file paths are read from', '.')
     .option('--metadata <k=v,...>', 'metadata to add (repeatable)', parseMetadata)
     .option('--json', 'print the API body')
-    .action(async (arg: string | undefined, o, c: Command) => withBackend(c, o.json, async (api) => {
+    .option('-q, --quiet', 'no progress output (stderr)')
+    .action(async (arg: string | undefined, o, c: Command) => withBackend(c, o.json, async (api, b) => {
       const id = arg ?? o.sessionId;
       if (!id) throw new Error('which session? mic session land <id> (or --session-id <id>)');
       if (arg && o.sessionId && arg !== o.sessionId) throw new Error(`two sessions given: ${arg} and --session-id ${o.sessionId}`);
       const files = o.file ? readFiles(o.file, o.from) : undefined;
-      const body = await api.land(id, { message: o.message ?? o.commitMessage, files, metadata: o.metadata });
+      const body = await withUploadProgress(`land ${id}`, b.daemon, createProgress({ quiet: o.quiet }),
+        api.land(id, { message: o.message ?? o.commitMessage, files, metadata: o.metadata }));
       if (o.json) return printJson(body);
       out(`landed ${id} as ${body.head.hash.slice(0, 12)} (parent ${body.head.parent?.slice(0, 12)}): ${summary(body.session)}`);
     }));
@@ -246,8 +263,9 @@ export function sessionCommand(): Command {
   cmd.command('handoff <id>')
     .description('stop serving the session here so that another daemon on the same store can serve it')
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api) => {
-      const body = await api.handoff(id);
+    .option('-q, --quiet', 'no progress output (stderr)')
+    .action(async (id: string, o, c: Command) => withBackend(c, o.json, async (api, b) => {
+      const body = await withUploadProgress(`handoff ${id}`, b.daemon, createProgress({ quiet: o.quiet }), api.handoff(id));
       if (o.json) return printJson(body);
       out(`session ${id} handed off by ${body.handed_off_by} at tree ${body.tree.slice(0, 12)}; its export here is closed`);
       out(`serve it on the other daemon: mic session serve ${id} (or mount ${body.session.export} there)`);

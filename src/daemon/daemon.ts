@@ -21,6 +21,20 @@ import { DEFAULT_EXPORT_OPTIONS, formatExportOptions, type ExportOptions } from 
 import { AUTH_TOOWEAK } from '../../rpc/message.js';
 import type { PeerVerdict } from '../../rpc/server.js';
 import { handleSecret, openCatalog } from './data-dir.js';
+import { RpcMetrics } from '../metrics/rpc-metrics.js';
+import { watchDaemon } from './metrics.js';
+import { startPortmapper, type Portmapper } from '../portmap/portmapper.js';
+import { IPPROTO_TCP } from '../portmap/table.js';
+import { MOUNT_PROGRAM, MOUNT_V3 } from '../mount/common.js';
+import { NFS_PROGRAM, NFS_V3 } from '../nfs/common.js';
+
+/** What the portmapper announces: MOUNT v3 and NFS v3 over TCP, both on the one RPC port. */
+function servicesOn(port: number) {
+  return [
+    { prog: MOUNT_PROGRAM, vers: MOUNT_V3, prot: IPPROTO_TCP, port },
+    { prog: NFS_PROGRAM, vers: NFS_V3, prot: IPPROTO_TCP, port },
+  ];
+}
 
 export interface DaemonConfig {
   dataDir: string;
@@ -50,6 +64,8 @@ export interface DaemonConfig {
   readWaitMs?: number;
   /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
   uploadDrainMs?: number;
+  /** answer PMAP v2 on this port (111 by default) or register with a running rpcbind; null/undefined: off */
+  portmap?: { port?: number } | null;
   /** connection limits of the NFS port (defaults: DEFAULT_LIMITS) */
   limits?: Partial<ConnectionLimits>;
   /** secure, root_squash, ... (defaults: DEFAULT_EXPORT_OPTIONS) */
@@ -66,7 +82,7 @@ export interface Daemon {
 
 /** <dataDir>/daemon.json: how the CLI finds a running daemon. */
 export interface DaemonInfo {
-  pid: number; port: number; bind: string; api_port: number | null; api_bind: string | null; started_at: string;
+  pid: number; port: number; bind: string; portmap_port?: number | null; api_port: number | null; api_bind: string | null; started_at: string;
   /** where the API's token is (absent: none, or given directly) */
   api_token_file?: string | null;
 }
@@ -106,8 +122,11 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
   const sealer = cfg.sealDelayMs ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log }) : null;
   sealer?.start();
+  const metrics = watchDaemon(catalog, () => server.connectionCount);
+  const observer = new RpcMetrics();
   const server = new RpcServer({
     logger: cfg.log,
+    observer,
     maxConnections,
     maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
     idleTimeoutMs: limits.idleTimeoutMs,
@@ -123,6 +142,18 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   }, 'connection limits and export options');
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
+  let portmap: Portmapper | null = null;
+  if (cfg.portmap) {
+    try {
+      portmap = await startPortmapper({ bind: cfg.bind, port: cfg.portmap.port, services: servicesOn(port), log: cfg.log, observer });
+    } catch (e) {
+      metrics();
+      await server.close();
+      await sealer?.stop();
+      exports.closeAll();
+      throw e;
+    }
+  }
   let api: ApiServer | null = null;
   const access = await openAccess(catalog, cfg.dataDir, cfg.log, { maxArtifactBytes: cfg.maxArtifactBytes });
   if (cfg.apiPort !== undefined && cfg.apiPort !== null) {
@@ -136,6 +167,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       if (cfg.apiPortOptional && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         cfg.log.warn({ apiPort: cfg.apiPort }, 'API port in use: serving without the HTTP API (give --api-port)');
       } else {
+        metrics();
+        await portmap?.close();
         await server.close();
         await sealer?.stop();
         exports.closeAll();
@@ -145,7 +178,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     }
   }
   const info: DaemonInfo = {
-    pid: process.pid, port, bind: cfg.bind, api_port: api?.port ?? null, api_bind: api?.bind ?? null, started_at: new Date().toISOString(),
+    pid: process.pid, port, portmap_port: portmap?.port ?? null, bind: cfg.bind, api_port: api?.port ?? null, api_bind: api?.bind ?? null, started_at: new Date().toISOString(),
     api_token_file: api && !cfg.apiToken && cfg.apiTokenFile ? path.resolve(cfg.apiTokenFile) : null,
   };
   const infoFile = daemonInfoPath(cfg.dataDir);
@@ -166,6 +199,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         if (cur.pid === info.pid && cur.port === info.port) fs.rmSync(infoFile, { force: true });
       } catch { /* gone already */ }
       await api?.close();
+      await portmap?.close();
+      metrics();
       access.close();
       await server.close();
       await sealer?.stop();

@@ -18,15 +18,13 @@ function writeOne(it: WriteItem): number {
   const dir = dirname(it.path);
   if (!dirs.has(dir)) { mkdirSync(dir, { recursive: true }); dirs.add(dir); }
   if (CONTENT_ADDRESSED.test(it.path)) {
-    // Immutable and named by its hash: created in place with one write (a temp file and a rename cost
-    // twice the kernel time here). Nothing names a new object before the importer moves the head, after
-    // its syncfs; a file left short by a crash is rewritten through a temp file below.
+    // Immutable and named by its hash: one that exists whole is not written again. A new one is written
+    // to a temporary name and renamed, so no reader (a session sealing the same content, the daemon)
+    // ever sees it half written; the importer's syncfs makes it durable before any head names it.
     try {
-      writeFileSync(it.path, data, { flag: 'wx' });
-      return data.length;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       if (statSync(it.path).size === data.length) return 0;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
   const tmp = `${it.path}~tmp.${process.pid}.w${seq++}`;

@@ -2,6 +2,7 @@
 import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus } from '../fs/types.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
+import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { readFh, writeFattr } from './xdr-types.js';
 
 export function read(deps: NfsDeps): Handler {
@@ -25,6 +26,7 @@ export function read(deps: NfsDeps): Handler {
       out.u32(data.length);
       out.bool(res.eof);
       out.opaqueRef(data);
+      nfsBytes.inc({ op: 'read' }, data.length);
     },
     fail: postOpAttrArm, // READ3resfail: file_attributes
   });

@@ -3,6 +3,7 @@ import type { Handler } from '../../rpc/handler.js';
 import { XdrError } from '../../rpc/xdr.js';
 import { FsError, NfsStatus, StableHow } from '../fs/types.js';
 import { nfsProcedure, wccArm, WTMAX, type NfsDeps } from './common.js';
+import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { readFh, writeWcc } from './xdr-types.js';
 
 export function write(deps: NfsDeps): Handler {
@@ -29,6 +30,7 @@ export function write(deps: NfsDeps): Handler {
       out.u32(NfsStatus.OK);
       writeWcc(out, res.wcc);
       out.u32(res.count);
+      nfsBytes.inc({ op: 'write' }, res.count);
       out.u32(res.committed);
       out.fixed(fs.writeVerifier);
     },

@@ -20,6 +20,7 @@ import { applyTreeDiff } from './apply.js';
 import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord, TimelineEvent } from './record.js';
+import { landTimer } from '../metrics/session-metrics.js';
 
 export interface LandContext { catalog: Catalog; host: SessionHost; dataDir: string }
 
@@ -72,7 +73,15 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   await live.freeze();
   try {
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
-    return await landFrozen(ctx, r, message, live, store, timings, lap);
+    const done = landTimer();
+    try {
+      const o = await landFrozen(ctx, r, message, live, store, timings, lap);
+      done(o.ok ? 'landed' : 'conflict', o.ok ? 0 : o.conflicts.length);
+      return o;
+    } catch (e) {
+      done('error');
+      throw e;
+    }
   } finally {
     live.thaw(); // only matters when the landing did not end the session
   }

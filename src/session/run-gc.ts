@@ -10,6 +10,7 @@ import { InvalidInputError, InvalidStateError } from './errors.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import type { TreeDoc } from './seal.js';
+import { gcDone } from '../metrics/session-metrics.js';
 
 export interface GcRunOptions {
   graceMs: number;
@@ -18,6 +19,8 @@ export interface GcRunOptions {
   projects?: string[];
   concurrency?: number;
   now?: number;
+  /** progress of each project's phases (store/gc.ts GcOptions.onProgress) */
+  onProgress?: (project: string, phase: 'list' | 'mark' | 'sweep', done: number, total: number) => void;
 }
 
 export interface GcProjectReport extends GcReport { sessions: number }
@@ -81,6 +84,7 @@ export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<Gc
     let sessions = 0;
     const r = await collectGarbage(store, {
       graceMs: o.graceMs, dryRun: o.dryRun, concurrency: o.concurrency, now: o.now,
+      onProgress: o.onProgress && ((phase, done, total) => o.onProgress!(project, phase, done, total)),
       roots: async (m) => { sessions = await markSessions(m, o.concurrency); },
     });
     run.projects.push({ ...r, sessions });
@@ -91,6 +95,7 @@ export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<Gc
     run.totals.missing += r.missing.length;
     if (r.refused) run.totals.refused++;
   }
+  gcDone(run);
   return run;
 }
 

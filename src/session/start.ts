@@ -1,6 +1,7 @@
 // Starting a session: record the current head. O(1): nothing is copied.
 import type { Catalog } from './catalog.js';
 import { isValidSessionId, newSessionId, type SessionRecord } from './record.js';
+import { sessionsChanged } from '../metrics/session-metrics.js';
 
 export class SessionInputError extends Error {
   constructor(readonly field: string, message: string) { super(message); }
@@ -44,5 +45,6 @@ export async function startSession(catalog: Catalog, o: StartOptions): Promise<S
     tags: o.tags ?? [],
   };
   await catalog.put(r);
+  sessionsChanged();
   return r;
 }

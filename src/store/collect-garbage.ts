@@ -24,6 +24,8 @@ export interface GcOptions {
   now?: number;
   /** adds roots beyond the head records */
   roots?: (m: Marker) => Promise<void>;
+  /** told how far each phase is: list (objects listed, total unknown: 0), mark, sweep (objects looked at / doomed) */
+  onProgress?: (phase: 'list' | 'mark' | 'sweep', done: number, total: number) => void;
 }
 
 export interface GcCount { objects: number; bytes: number }
@@ -71,6 +73,7 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
       if (!isHash(hash) || it.key !== store.key(objectRelKey(kind, hash))) continue; // not ours: never touched
       listed[kind].set(hash, it);
       add(report.listed, it.size);
+      if ((report.listed.objects & 255) === 0) o.onProgress?.('list', report.listed.objects, 0);
     }
   }
   const headHashes: string[] = [];
@@ -79,12 +82,15 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
     if (isHash(hash)) headHashes.push(hash);
   }
 
+  o.onProgress?.('list', report.listed.objects, 0);
   // mark
+  o.onProgress?.('mark', 0, 0);
   const m = new Marker(store, o.concurrency ?? 16);
   const current = await store.getHead();
   await Promise.all([...headHashes, ...(current ? [current.hash] : [])].map((h) => m.head(h)));
   if (o.roots) await o.roots(m);
   report.heads = m.heads.size;
+  o.onProgress?.('mark', m.blobs.size + m.trees.size, 0);
 
   // referenced blobs missing from the listing: uploaded since, or really missing (trees were read while marking)
   await Promise.all([...m.blobs].filter((h) => !listed.blobs.has(h)).map(async (h) => {
@@ -108,6 +114,8 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   doomed.sort((a, b) => a.key.localeCompare(b.key));
   if (report.refused) return report;
   let gone = doomed;
+  let swept = 0;
+  o.onProgress?.('sweep', 0, doomed.length);
   if (!o.dryRun && doomed.length) {
     // heads (and session documents) made since the listing may name doomed objects: mark them too (git's gc
     // does the same with refs updated while it ran); what they name is kept
@@ -115,9 +123,10 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
     // a writer may have reused (and so touched) an object since the listing: look again just before deleting
     const kept = await Promise.all(doomed.map((d) => limiter.run(async () => {
       const st = await backend.stat(d.key);
-      if (!st || Date.now() - st.mtimeMs < o.graceMs) return true;
-      await backend.delete(d.key);
-      return false;
+      const keep = !st || Date.now() - st.mtimeMs < o.graceMs;
+      if (!keep) await backend.delete(d.key);
+      o.onProgress?.('sweep', ++swept, doomed.length);
+      return keep;
     })));
     gone = doomed.filter((_, i) => !kept[i]);
   }

@@ -11,6 +11,7 @@ import { LocalBackend } from './local-backend.js';
 import { S3Backend } from './s3-backend.js';
 import { DiskCache } from './disk-cache.js';
 import { TieredBackend } from './tiered-backend.js';
+import { instrumentBackend } from '../metrics/store-metrics.js';
 
 export const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
 
@@ -57,13 +58,13 @@ export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectB
   const env = opts.env ?? process.env;
   const bucket = opts.s3Bucket ?? (env.MIC_S3_BUCKET || undefined);
   if (!bucket) return new LocalBackend(join(dataDir, 'objects'));
-  const s3 = new S3Backend({
+  const s3 = instrumentBackend(new S3Backend({
     bucket,
     prefix: opts.s3Prefix ?? env.MIC_S3_PREFIX ?? '',
     endpoint: opts.s3Endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined),
     region: opts.s3Region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
     verifyOnFirstUse: opts.verify ?? true,
-  });
+  }));
   const cacheBytes = parseBytes(opts.cacheBytes ?? (env.MIC_CACHE_BYTES || DEFAULT_CACHE_BYTES));
   if (cacheBytes === 0) return s3;
   const outboxDir = opts.outboxDir === undefined ? join(dataDir, 'outbox') : opts.outboxDir ?? undefined;

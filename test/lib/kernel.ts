@@ -42,6 +42,14 @@ export interface GuestOptions {
   server?: string;
   /** Stream guest output to this process's stderr while it runs. Default: $MIC_TEST_VERBOSE. */
   verbose?: boolean;
+  /**
+   * Run the server inside the guest's network namespace (nfs-kernel-client.sh --server-cmd): `server`
+   * is then a non-loopback address (e.g. 169.254.77.1) the command listens on, with `port` and
+   * `mountPort` the ports the tool waits for.
+   */
+  serverCmd?: string;
+  /** How the guest mounts: 'kernel' (default), 'mount.nfs', or 'none' (the script mounts itself). */
+  mountCmd?: 'kernel' | 'mount.nfs' | 'none';
 }
 
 export interface GuestResult {
@@ -73,6 +81,8 @@ export async function runGuest(script: string, o: GuestOptions): Promise<GuestRe
   const args = [tool, '--timeout', String(timeout)];
   if (o.opts) args.push('--opts', o.opts);
   if (o.mem) args.push('--mem', o.mem);
+  if (o.serverCmd) args.push('--server-cmd', o.serverCmd);
+  if (o.mountCmd) args.push('--mount-cmd', o.mountCmd);
   // guest scripts source the shared helpers from the (read-only) host tree
   const env: Record<string, string> = { GUEST_LIB: join(GUEST_DIR, 'lib.sh'), ...(o.env ?? {}) };
   for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);

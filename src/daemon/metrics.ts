@@ -1,0 +1,28 @@
+// Connects the daemon's parts to the metrics (src/metrics/): process metrics, open connections,
+// the cache tiers and upload queue of the backend, and sessions by state.
+import { collectProcessMetrics } from '../metrics/registry.js';
+import { countConnections } from '../metrics/rpc-metrics.js';
+import { observeStore } from '../metrics/store-metrics.js';
+import { observeSessions } from '../metrics/session-metrics.js';
+import type { Catalog } from '../session/catalog.js';
+import { TieredBackend } from '../store/tiered-backend.js';
+
+/** Starts feeding the metrics from this daemon; returns the undo (for close). */
+export function watchDaemon(catalog: Catalog, connections: () => number): () => void {
+  collectProcessMetrics();
+  const stopConnections = countConnections(connections);
+  const b = catalog.backend;
+  if (b instanceof TieredBackend) {
+    observeStore({
+      diskCache: b.cache,
+      remoteGets: () => b.stats.remoteGets,
+      uploads: () => b.uploadStats(),
+    });
+  }
+  observeSessions(async () => (await catalog.list()).map((r) => r.status));
+  return () => {
+    stopConnections();
+    observeStore(null);
+    observeSessions(null);
+  };
+}
