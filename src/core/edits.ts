@@ -59,13 +59,15 @@ export async function makeSymlink(s: SessionState, d: Inode, dir: Directory, nam
   return { n, before };
 }
 
-/** A FIFO or socket (device nodes are not kept in a session). */
-export async function makeNode(s: SessionState, d: Inode, dir: Directory, name: string, type: FileType, a: NewAttrs): Promise<{ n: Inode; before: WccAttr }> {
-  if (type === FileType.CHR || type === FileType.BLK) throw new FsError(NfsStatus.NOTSUPP, 'device nodes are not kept in a session');
-  if (type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
+/** A FIFO, socket or device node (rdev: [major, minor] of a CHR or BLK; stored in the tree like any entry). */
+export async function makeNode(s: SessionState, d: Inode, dir: Directory, name: string, type: FileType, a: NewAttrs,
+  rdev: [number, number] = [0, 0]): Promise<{ n: Inode; before: WccAttr }> {
+  const device = type === FileType.CHR || type === FileType.BLK;
+  if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
   mustBeNew(dir, name);
   const before = d.wcc();
   const n = s.newInode(type, a);
+  if (device) n.rdev = [rdev[0] >>> 0, rdev[1] >>> 0];
   s.addEntry(dir, d, name, n);
   await created(s, d, n);
   return { n, before };

@@ -9,11 +9,12 @@ export const ROOT_INO = 1;
 
 export const KIND_TYPE: Record<EntryKind, FileType> = {
   file: FileType.REG, dir: FileType.DIR, symlink: FileType.LNK, fifo: FileType.FIFO, socket: FileType.SOCK,
+  chardev: FileType.CHR, blockdev: FileType.BLK,
 };
 
 export const TYPE_KIND: Partial<Record<FileType, EntryKind>> = {
   [FileType.REG]: 'file', [FileType.DIR]: 'dir', [FileType.LNK]: 'symlink',
-  [FileType.FIFO]: 'fifo', [FileType.SOCK]: 'socket',
+  [FileType.FIFO]: 'fifo', [FileType.SOCK]: 'socket', [FileType.CHR]: 'chardev', [FileType.BLK]: 'blockdev',
 };
 
 /** The persisted state of an inode (journal and checkpoint records). */
@@ -39,6 +40,8 @@ export interface InodeState {
   tree: string | null;
   /** exclusive CREATE verifier, hex (RFC 1813 3.3.8) */
   verf?: string;
+  /** CHR, BLK: device number [major, minor] (RFC 1813 specdata3) */
+  rdev?: [number, number];
 }
 
 export class Inode implements InodeState {
@@ -46,6 +49,7 @@ export class Inode implements InodeState {
   size!: number; atime!: NfsTime; mtime!: NfsTime; ctime!: NfsTime;
   blob: string | null = null; local = false; target?: string; parent = 0; tree: string | null = null;
   verf?: string;
+  rdev?: [number, number];
   /** DIR: loaded listing (null until first needed) */
   dir: Directory | null = null;
   /** differs from the base: persisted in the journal and checkpoint */
@@ -68,11 +72,13 @@ export class Inode implements InodeState {
     const t = fromPair(e.mtime);
     n.ino = e.ino; n.type = KIND_TYPE[e.kind]; n.mode = e.mode; n.uid = uid; n.gid = gid;
     n.size = e.kind === 'dir' ? 4096 : e.size;
-    n.nlink = e.kind === 'dir' ? 2 + (e.dirs ?? 0) : 1;
+    // hard links: every name of the inode carries the same ino and its link count (tree-codec.ts)
+    n.nlink = e.kind === 'dir' ? 2 + (e.dirs ?? 0) : e.links ?? 1;
     n.atime = t; n.mtime = t; n.ctime = t;
     if (e.kind === 'file') n.blob = e.hash ?? null;
     if (e.kind === 'dir') { n.tree = e.hash ?? null; n.parent = parent; }
     if (e.kind === 'symlink') n.target = e.target ?? '';
+    if (e.rdev) n.rdev = [e.rdev[0], e.rdev[1]];
     return n;
   }
 
@@ -84,6 +90,7 @@ export class Inode implements InodeState {
     };
     if (this.target !== undefined) s.target = this.target;
     if (this.verf !== undefined) s.verf = this.verf;
+    if (this.rdev !== undefined) s.rdev = this.rdev;
     return s;
   }
 
@@ -93,7 +100,7 @@ export class Inode implements InodeState {
     if (this.cachedAttrs) return this.cachedAttrs;
     this.cachedAttrs = {
       type: this.type, mode: this.mode, nlink: this.nlink, uid: this.uid, gid: this.gid,
-      size: this.size, used: Math.ceil(this.size / 4096) * 4096, rdev: [0, 0], fsid,
+      size: this.size, used: Math.ceil(this.size / 4096) * 4096, rdev: this.rdev ?? [0, 0], fsid,
       fileid: this.ino, atime: this.atime, mtime: this.mtime, ctime: this.ctime,
     };
     return this.cachedAttrs;

@@ -75,8 +75,9 @@ export async function symlinkIn(s: SessionState, d: Inode, name: string, target:
   return s.mutate(async () => (await makeSymlink(s, d, await s.listing(d), name, target, { mode: 0o777, ...owner })).n);
 }
 
-export async function nodeIn(s: SessionState, d: Inode, name: string, type: FileType, mode: number, owner: Owner): Promise<Inode> {
-  return s.mutate(async () => (await makeNode(s, d, await s.listing(d), name, type, { mode, ...owner })).n);
+export async function nodeIn(s: SessionState, d: Inode, name: string, type: FileType, mode: number, owner: Owner,
+  rdev: [number, number] = [0, 0]): Promise<Inode> {
+  return s.mutate(async () => (await makeNode(s, d, await s.listing(d), name, type, { mode, ...owner }, rdev)).n);
 }
 
 export async function mkdirIn(s: SessionState, d: Inode, name: string, mode: number, owner: Owner): Promise<Inode> {

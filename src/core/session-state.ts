@@ -107,7 +107,10 @@ export class SessionState {
   get log(): Logger { return this.o.log; }
   get source(): ContentSource { return this.o.source; }
   get owner(): { uid: number; gid: number } { return this.o.owner; }
-  get readOnly(): boolean { return !!this.o.readOnly || this.failed !== null; }
+  get readOnly(): boolean { return !!this.o.readOnly || this.failed !== null || this.suspended; }
+
+  /** A suspended session is read-only (ROFS) until it is resumed (session/service.ts). */
+  suspended = false;
 
   /** Make everything durable and release files (clean shutdown). */
   close(): void {
@@ -263,7 +266,7 @@ export class SessionState {
 
   /** Throws ROFS unless changes are allowed now. */
   writable(): void {
-    if (this.o.readOnly || this.frozen || this.failed) throw new FsError(NfsStatus.ROFS);
+    if (this.o.readOnly || this.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
     if (this.noSpaceSince !== null) {
       const t = Date.now();
       if (t - this.spaceCheckedAt < SPACE_RECHECK_MS) throw new FsError(NfsStatus.NOSPC);

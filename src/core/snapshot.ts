@@ -26,7 +26,8 @@ function build(s: SessionState, d: Inode, reached: Set<number>): SnapshotDir {
   const entries: SnapshotEntry[] = [];
   for (const slot of d.dir.entries()) {
     const n = s.get(slot.ino);
-    if (!n) continue;
+    // a name whose inode is missing must never vanish from the tree without a word
+    if (!n) throw new Error(`cannot seal ${JSON.stringify(slot.name)} in directory inode ${d.ino}: inode ${slot.ino} is missing`);
     reached.add(n.ino);
     const e: SnapshotEntry = { name: slot.name, node: n.state() };
     if (n.type === FileType.DIR) e.dir = build(s, n, reached);
@@ -36,12 +37,16 @@ function build(s: SessionState, d: Inode, reached: Set<number>): SnapshotDir {
 }
 
 /** The session's tree right now. After a restart a file changed earlier may sit in a directory whose listing
- *  is not loaded again yet (the checkpoint keeps changed inodes, not their parents' listings): then every
- *  listing is loaded once, and from then on they stay loaded. */
+ *  is not loaded again yet (the checkpoint keeps changed inodes, not their parents' listings), and a changed
+ *  hard-linked file may have other names anywhere: then every listing is loaded once, and from then on they
+ *  stay loaded. */
 export async function snapshot(s: SessionState): Promise<SnapshotDir> {
   let reached = new Set<number>();
   let root = build(s, s.root, reached);
-  if (s.changedInodes().some((n) => n.ino !== ROOT_INO && !reached.has(n.ino))) {
+  // A changed hard-linked file may have names in listings not loaded either: each name must carry its
+  // content and link count, so then too.
+  const unreached = (n: Inode) => !reached.has(n.ino) || (n.type !== FileType.DIR && n.nlink > 1);
+  if (s.changedInodes().some((n) => n.ino !== ROOT_INO && unreached(n))) {
     await s.loadAll();
     reached = new Set<number>();
     root = build(s, s.root, reached);

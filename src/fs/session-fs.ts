@@ -15,7 +15,7 @@ import * as edit from '../core/edits.js';
 import { sameTime } from '../core/time.js';
 import { fsErrorOf } from '../core/durable.js';
 import { HandleCodec } from './handles.js';
-import { accessMask, permBits } from './access.js';
+import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { readBase, READ_WAIT_MS } from './base-read.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
@@ -86,8 +86,15 @@ export class SessionFs implements FileSystem {
     if ((permBits(d, cred) & 3) !== 3) throw new FsError(NfsStatus.ACCES);
   }
 
-  private newAttrs(set: SetAttrs, mode: number, cred: Cred): NewAttrs {
-    return { mode: set.mode ?? mode, uid: set.uid ?? cred.uid, gid: set.gid ?? cred.gid };
+  /** Owner and mode of a new object in d: sattr3 uid/gid by SETATTR's rules, setgid directories (access.ts). */
+  private newAttrs(d: Inode, type: FileType, set: SetAttrs, mode: number, cred: Cred): NewAttrs {
+    return newOwner(d, type, set, mode, cred);
+  }
+
+  /** Removing the name `name` of d: the sticky bit's rule (access.ts), when the name exists. */
+  private mayDelete(d: Inode, dir: Directory, name: string, cred: Cred): void {
+    const slot = dir.get(name);
+    if (slot) checkDelete(d, this.state.child(slot), cred);
   }
 
   private wcc(before: WccAttr, n: Inode): Wcc { return { before, after: n.attrs(this.fsid) }; }
@@ -126,7 +133,13 @@ export class SessionFs implements FileSystem {
         if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
         if (!owner && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
       }
-      return this.wcc(await edit.setAttributes(this.state, n, set), n);
+      // Linux's rules for setuid/setgid: a chmod drops a setgid bit for a group the caller is not in; a
+      // truncate by non-root and any chown of a non-directory clear them (knfsd's nfsd_sanitize_attrs)
+      let mode = set.mode !== undefined ? chmodMode(set.mode, set.gid ?? n.gid, cred) : n.mode;
+      if (set.size !== undefined) mode = killPriv(mode, n.type, cred);
+      if (set.uid !== undefined || set.gid !== undefined) mode = chownKillPriv(mode, n.type);
+      const eff = set.mode !== undefined || mode !== n.mode ? { ...set, mode } : set;
+      return this.wcc(await edit.setAttributes(this.state, n, eff), n);
     });
   }
 
@@ -188,6 +201,9 @@ export class SessionFs implements FileSystem {
       if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
       // the owner may always write (as knfsd does for files created read-only)
       if (cred.uid !== n.uid && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
+      // a write by non-root clears setuid (and setgid with group execute), as Linux's file_remove_privs
+      const mode = killPriv(n.mode, n.type, cred);
+      if (mode !== n.mode) { n.mode = mode; this.state.logInode(n); }
       // RFC 1813 3.3.7: FILE_SYNC and DATA_SYNC data is on stable storage before the reply
       const r = await edit.writeData(this.state, n, offset, buf, stable === StableHow.UNSTABLE ? StableHow.UNSTABLE : StableHow.FILE_SYNC);
       return { count: buf.length, committed: r.committed, wcc: this.wcc(r.before, n) };
@@ -222,7 +238,7 @@ export class SessionFs implements FileSystem {
     const attrs = how.kind === 'exclusive' ? {} : how.attrs;
     return this.state.mutate(async () => {
       const r = await edit.createFile(this.state, d, dir, name, {
-        ...this.newAttrs(attrs, 0o644, cred),
+        ...this.newAttrs(d, FileType.REG, attrs, 0o644, cred),
         ...(attrs.size ? { size: attrs.size } : {}),
         ...(how.kind === 'exclusive' ? { verf: how.verf.toString('hex') } : {}),
       });
@@ -234,7 +250,7 @@ export class SessionFs implements FileSystem {
     checkName(name);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(set, 0o755, cred)), d));
+    return this.state.mutate(async () => this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d));
   }
 
   async symlink(dirFh: Buffer, name: string, target: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
@@ -242,30 +258,39 @@ export class SessionFs implements FileSystem {
     if (target.length === 0) throw new FsError(NfsStatus.INVAL);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.made(await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs({ ...set, mode: 0o777 }, 0o777, cred)), d));
+    return this.state.mutate(async () => this.made(await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)), d));
   }
 
-  async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, _rdev: [number, number], cred: Cred): Promise<CreateResult> {
+  async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
     checkName(name);
-    if (type === FileType.CHR || type === FileType.BLK) throw new FsError(NfsStatus.NOTSUPP, 'device nodes are not kept in a session');
-    if (type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
+    const device = type === FileType.CHR || type === FileType.BLK;
+    if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(set, 0o644, cred)), d));
+    if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+    // device nodes need CAP_MKNOD on Linux: root only
+    if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
+    return this.state.mutate(async () => this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d));
   }
 
   async remove(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {
     checkName(name, NfsStatus.ISDIR);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.wcc(await edit.unlink(this.state, d, dir, name), d));
+    return this.state.mutate(async () => {
+      this.mayDelete(d, dir, name, cred);
+      return this.wcc(await edit.unlink(this.state, d, dir, name), d);
+    });
   }
 
   async rmdir(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {
     checkName(name, name === '..' ? NfsStatus.NOTEMPTY : NfsStatus.INVAL);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.wcc(await edit.removeDir(this.state, d, dir, name), d));
+    return this.state.mutate(async () => {
+      this.mayDelete(d, dir, name, cred);
+      return this.wcc(await edit.removeDir(this.state, d, dir, name), d);
+    });
   }
 
   async rename(fromFh: Buffer, fromName: string, toFh: Buffer, toName: string, cred: Cred): Promise<{ from: Wcc; to: Wcc }> {
@@ -277,6 +302,15 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(fd, cred);
     this.mustWriteDir(td, cred);
     return this.state.mutate(async () => {
+      const slot = fdir.get(fromName);
+      // renaming a file onto itself (or onto another of its names) does nothing, so checks nothing (Linux)
+      if (slot && tdir.get(toName)?.ino !== slot.ino) {
+        const n = this.state.child(slot);
+        checkDelete(fd, n, cred);
+        this.mayDelete(td, tdir, toName, cred);
+        // a directory moving to another parent rewrites its '..': write permission on it (Linux's may_rename)
+        if (n.type === FileType.DIR && fd !== td && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
+      }
       const r = await edit.rename(this.state, fd, fdir, fromName, td, tdir, toName);
       return { from: this.wcc(r.from, fd), to: this.wcc(r.to, td) };
     });

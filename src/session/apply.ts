@@ -1,7 +1,7 @@
 // Applying changes to a live session through its copy-on-write state, by path (core/path-edits.ts):
 // whatever is applied here is what the mount shows. Used for the API's inline files and for rebase.
 import type { SessionState } from '../core/session-state.js';
-import type { Inode } from '../core/inode.js';
+import { KIND_TYPE, type Inode } from '../core/inode.js';
 import { FileType } from '../core/types.js';
 import { dirAt, mkdirIn, nodeIn, removeIn, setAttrsOf, symlinkIn, writeFileIn, type Owner } from '../core/path-edits.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
@@ -74,6 +74,6 @@ export async function applyTreeDiff(s: SessionState, store: ObjectStore, dir: In
     }
     await removeIn(s, dir, c.name);
     if (a.kind === 'symlink') await symlinkIn(s, dir, c.name, a.target ?? '', owner);
-    else await nodeIn(s, dir, c.name, a.kind === 'fifo' ? FileType.FIFO : FileType.SOCK, a.mode, owner);
+    else await nodeIn(s, dir, c.name, KIND_TYPE[a.kind], a.mode, owner, a.rdev ?? [0, 0]);
   }
 }

@@ -13,10 +13,12 @@ export const INLINE_MAX = 100 * 1024;
 
 export interface TreeChange { path: string; before: TreeEntry | null; after: TreeEntry | null; change_type: ChangeType }
 
-/** True when two entries hold the same thing (kind, content, mode); inode numbers and times aside. */
+/** True when two entries hold the same thing (kind, content, mode, device); inode numbers, link counts and
+ *  times aside. */
 export function sameContent(a: TreeEntry | null, b: TreeEntry | null): boolean {
   if (!a || !b) return a === b;
-  return a.kind === b.kind && a.mode === b.mode && (a.hash ?? null) === (b.hash ?? null) && (a.target ?? null) === (b.target ?? null);
+  return a.kind === b.kind && a.mode === b.mode && (a.hash ?? null) === (b.hash ?? null) && (a.target ?? null) === (b.target ?? null) &&
+    (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) && (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0);
 }
 
 const isDir = (e: TreeEntry | null): e is TreeEntry => e?.kind === 'dir';

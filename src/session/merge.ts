@@ -10,7 +10,8 @@
 // Inode numbers: entries S created (ino >= B.nextIno) are renumbered past H's, ino' = ino - B.nextIno + H.nextIno,
 // so they cannot collide with what H created meanwhile; the new nextIno is H.nextIno + (S.nextIno - B.nextIno).
 // A base object S moved to a new path (rename, second link) gets a fresh number above that, since H may
-// hold it elsewhere too; so does everything inside a moved directory. Fileids stay unique in the result.
+// hold it elsewhere too; so does everything inside a moved directory. Fileids stay unique in the result, except
+// that every name of a hard-linked file (TreeEntry.links > 1) keeps the one ino the names share.
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { sameContent } from './changes.js';
 
@@ -69,6 +70,8 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
   function inoFor(after: TreeEntry, before: TreeEntry | null): number {
     if (after.ino >= B.nextIno) return after.ino - B.nextIno + H.nextIno;
     if (before && before.ino === after.ino) return after.ino;
+    // a new name of a hard-linked base file: its other names keep the ino, so must this one
+    if ((after.links ?? 1) > 1) return after.ino;
     let n = moved.get(after.ino);
     if (n === undefined) { n = fresh++; moved.set(after.ino, n); }
     return n;

@@ -29,12 +29,14 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
   // files are read and stored a few at a time, each streamed through the chunker: memory stays bounded
   const files = new Limiter(4);
 
-  async function entryOf(e0: SnapshotEntry): Promise<TreeEntry | null> {
+  async function entryOf(e0: SnapshotEntry): Promise<TreeEntry> {
     const n = e0.node;
     if (n.ino > maxIno) maxIno = n.ino;
     const kind = TYPE_KIND[n.type];
-    if (!kind) return null; // device nodes are never created in a session
+    if (!kind) throw new Error(`cannot seal ${JSON.stringify(e0.name)} (inode ${n.ino}): file type ${n.type} has no tree kind`);
     const e: TreeEntry = { name: e0.name, kind, mode: n.mode & 0o7777, ino: n.ino, size: 0, mtime: [n.mtime.sec, n.mtime.nsec] };
+    // every name of a hard-linked inode records its link count, so the next session loads the right nlink
+    if (n.type !== FileType.DIR && n.nlink > 1) e.links = n.nlink;
     switch (n.type) {
       case FileType.REG: {
         if (n.local) {
@@ -68,6 +70,9 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
         e.target = n.target ?? '';
         e.size = Buffer.byteLength(e.target);
         break;
+      case FileType.CHR: case FileType.BLK:
+        e.rdev = [n.rdev?.[0] ?? 0, n.rdev?.[1] ?? 0];
+        break;
       default:
         break;
     }
@@ -77,10 +82,7 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
   async function sealDir(d: SnapshotDir): Promise<{ hash: string; dirs: number }> {
     if (!d.entries) return { hash: d.tree ?? EMPTY_TREE, dirs: Math.max(0, d.nlink - 2) };
     const entries: TreeEntry[] = [];
-    await Promise.all(d.entries.map(async (s0) => {
-      const e = await entryOf(s0);
-      if (e) entries.push(e);
-    }));
+    await Promise.all(d.entries.map(async (s0) => { entries.push(await entryOf(s0)); }));
     const dirs = entries.filter((e) => e.kind === 'dir').length;
     if (!d.tree) return { hash: await store.writeDir(entries), dirs };
     const baseList = await store.listDir(d.tree);
@@ -103,7 +105,8 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
 export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
   return a.kind === b.kind && a.mode === b.mode && a.ino === b.ino && a.size === b.size &&
     a.mtime[0] === b.mtime[0] && a.mtime[1] === b.mtime[1] && (a.hash ?? null) === (b.hash ?? null) &&
-    (a.target ?? null) === (b.target ?? null) && (a.kind !== 'dir' || (a.dirs ?? 0) === (b.dirs ?? 0));
+    (a.target ?? null) === (b.target ?? null) && (a.kind !== 'dir' || (a.dirs ?? 0) === (b.dirs ?? 0)) &&
+    (a.links ?? 1) === (b.links ?? 1) && (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) && (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0);
 }
 
 /** Seal the open state of a session (from the tree it started from: SessionState.start). */

@@ -282,6 +282,8 @@ export class SessionService implements SessionApi {
       addEvent(r, { type: 'status', from: r.status, status: 'suspended' });
       r.status = 'suspended';
       await this.save(r);
+      const fs = this.o.host.served(id);
+      if (fs) fs.suspended = true; // its export is read-only (ROFS) from now on
       return { session: sessionView(r) };
     });
   }
@@ -294,6 +296,8 @@ export class SessionService implements SessionApi {
       addEvent(r, { type: 'status', from: r.status, status: 'active' });
       r.status = 'active';
       await this.save(r);
+      const fs = this.o.host.served(id);
+      if (fs) fs.suspended = false;
       return { session: sessionView(r) };
     });
   }

@@ -4,8 +4,9 @@
 //   leaf   {"v":1,"leaf":[E,...]}                           at most LEAF_MAX entries, sorted by name (UTF-8 byte order)
 //   split  {"v":1,"depth":d,"count":n,"buckets":[h|null x16]} n > LEAF_MAX entries; bucket i holds the names whose
 //                                                           SHA-256 has nibble i at position d (high nibble first)
-// E is {"name","kind","mode","ino","size","mtime":[s,ns]} followed by "hash", "target", "dirs" when present,
-// always in this key order. The node for a set of names at a depth is unique (a leaf iff count <= LEAF_MAX,
+// E is {"name","kind","mode","ino","size","mtime":[s,ns]} followed by "hash", "target", "dirs", "links", "rdev"
+// when present, always in this key order. "links" (names of a hard-linked inode, > 1) and "rdev" ([major, minor]
+// of a chardev or blockdev) came later: trees written before them decode unchanged and keep their hashes. The node for a set of names at a depth is unique (a leaf iff count <= LEAF_MAX,
 // an empty bucket is null), so equal directories always have equal root hashes whatever the edit history.
 // A node's hash is SHA-256 of this JSON; it is stored with the blob format of codec.ts.
 import type { EntryKind, TreeEntry } from './types.js';
@@ -23,7 +24,7 @@ export interface LeafNode { type: 'leaf'; entries: readonly TreeEntry[] }
 export interface SplitNode { type: 'split'; depth: number; count: number; buckets: readonly (string | null)[] }
 export type TreeNode = LeafNode | SplitNode;
 
-const KINDS: ReadonlySet<string> = new Set<EntryKind>(['file', 'dir', 'symlink', 'fifo', 'socket']);
+const KINDS: ReadonlySet<string> = new Set<EntryKind>(['file', 'dir', 'symlink', 'fifo', 'socket', 'chardev', 'blockdev']);
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Throws InvalidNameError unless name is a valid single path component. */
@@ -73,6 +74,17 @@ export function normalizeEntry(e: TreeEntry): TreeEntry {
     if (!isUint(e.dirs)) throw bad('dirs');
     out.dirs = e.dirs;
   }
+  if (e.links !== undefined) {
+    if (!isUint(e.links) || e.links < 2 || e.kind === 'dir') throw bad('links');
+    out.links = e.links;
+  }
+  const device = e.kind === 'chardev' || e.kind === 'blockdev';
+  if (e.rdev !== undefined || device) {
+    const r = e.rdev;
+    if (!device || !Array.isArray(r) || r.length !== 2 || !isUint(r[0]) || !isUint(r[1]) || r[0] > 0xffffffff ||
+        r[1] > 0xffffffff) throw bad('rdev');
+    out.rdev = Object.freeze([r[0], r[1]]) as unknown as [number, number];
+  }
   return Object.freeze(out);
 }
 
@@ -83,6 +95,8 @@ export function encodeEntry(e: TreeEntry): string {
   if (e.hash !== undefined) s += `,"hash":"${e.hash}"`;
   if (e.target !== undefined) s += `,"target":${JSON.stringify(e.target)}`;
   if (e.dirs !== undefined) s += `,"dirs":${e.dirs}`;
+  if (e.links !== undefined) s += `,"links":${e.links}`;
+  if (e.rdev !== undefined) s += `,"rdev":[${e.rdev[0]},${e.rdev[1]}]`;
   return s + '}';
 }
 

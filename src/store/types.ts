@@ -39,7 +39,7 @@ export interface ObjectBackend {
   casRef(key: string, data: Buffer, expect: string | null): Promise<boolean>;
 }
 
-export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket';
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'chardev' | 'blockdev';
 
 /** One name in a directory tree. */
 export interface TreeEntry {
@@ -59,6 +59,11 @@ export interface TreeEntry {
   target?: string;
   /** dir: number of subdirectories, for nlink */
   dirs?: number;
+  /** not a dir: number of names of this inode (hard links) in the tree, when above 1. All names of a
+   *  hard-linked file carry the same ino; a tree without the field (older trees) means one name. */
+  links?: number;
+  /** chardev, blockdev: device number [major, minor] */
+  rdev?: [number, number];
 }
 
 /** A project head: one immutable record per landing, chained by parent. */
