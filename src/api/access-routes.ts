@@ -37,11 +37,12 @@ export interface ApiAccess {
   /** the largest artifact accepted (bytes) */
   maxArtifactBytes: number;
   tasks: TaskStore;
+  onAuditError?(e: unknown, action: string): void;
 }
 
 /** The service as one caller sees it: its session methods authorised, audited and published. */
 export function gatedService(service: SessionService, p: Principal, a: ApiAccess): SessionService {
-  const gated = guardedApi(service, p, { catalog: service.catalog, audit: a.audit, bus: a.bus, grants: a.grants });
+  const gated = guardedApi(service, p, { catalog: service.catalog, audit: a.audit, bus: a.bus, grants: a.grants, onAuditError: a.onAuditError });
   return Object.assign(Object.create(service) as SessionService, gated);
 }
 

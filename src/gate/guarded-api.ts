@@ -16,6 +16,8 @@ export interface GateDeps {
   audit: AuditLog;
   bus: EventBus;
   grants: GrantStore;
+  /** an audit entry of a change that was made could not be written */
+  onAuditError?(e: unknown, action: string): void;
 }
 
 type Method = keyof SessionApi & string;
@@ -111,10 +113,11 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
       const f = facts(out);
       const project = f.project ?? t.project ?? null;
       const session = f.session ?? t.session ?? null;
+      // the change is made: a log entry that cannot be written (the store away) is reported, not the change undone
       await deps.audit.append({
         actor: p.user, action: rule.action, target: session ? `session:${session}` : auditTarget, result: 'ok',
         detail: { ...(project ? { project } : {}), ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}), ...(p.tokenId ? { token: p.tokenId } : {}) },
-      });
+      }).catch((e: unknown) => deps.onAuditError?.(e, rule.action!));
       for (const type of rule.events ?? []) {
         deps.bus.publish(type, { project, session, actor: p.user, data: { action: rule.action, ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}) } });
       }
