@@ -61,7 +61,7 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
     ...identityRoutes({ ...a, catalog }),
     ...artifactRoutes({ artifacts: a.artifacts, catalog, grants: a.grants, audit: a.audit, bus: a.bus, spoolDir: a.spoolDir, maxBytes: a.maxArtifactBytes }),
     ...eventRoutes({ bus: a.bus, hooks: a.hooks, grants: a.grants, audit: a.audit }),
-    ...gitRoutes(service, a.grants),
+    ...gitRoutes(service, a.grants, a.audit),
     ...taskRoutes({ tasks: a.tasks, catalog, grants: a.grants, audit: a.audit, gated: (ctx) => gatedService(service, ctx.principal, a) }),
     {
       // the session with seed 003's statistics of its tasks

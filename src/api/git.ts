@@ -10,6 +10,7 @@ import { GitError } from '../git/run.js';
 import { checkAccess } from '../identity/access.js';
 import type { GrantStore } from '../identity/grant-store.js';
 import type { TableRoute } from './route-table.js';
+import type { AuditLog } from '../audit/audit-log.js';
 
 export interface GitJob {
   id: string;
@@ -28,7 +29,7 @@ const MAX_JOBS = 200;
 
 /** Import reads, and export writes, paths of the daemon's host: both need the admin right. The job's
  *  state is readable with the project's read right. */
-export function gitRoutes(s: SessionService, grants: GrantStore): TableRoute[] {
+export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog): TableRoute[] {
   const jobs = new Map<string, GitJob>();
   const obj = (b: unknown): Record<string, unknown> => {
     if (b === undefined) return {};
@@ -44,7 +45,7 @@ export function gitRoutes(s: SessionService, grants: GrantStore): TableRoute[] {
     if (typeof v !== 'string' || v === '' || v.length > 4096 || v.includes('\0')) throw new InvalidInputError(k, 'must be a non-empty string');
     return v;
   };
-  const start = (kind: GitJob['kind'], project: string, run: (job: GitJob) => Promise<unknown>): GitJob => {
+  const start = (kind: GitJob['kind'], project: string, run: (job: GitJob) => Promise<unknown>, who: { actor: string; repo: string }): GitJob => {
     for (const j of jobs.values()) {
       if (j.project === project && j.status === 'running') throw new InvalidStateError(`${j.kind} job ${j.id} is running for ${project}`, { code: 'busy' });
     }
@@ -57,7 +58,14 @@ export function gitRoutes(s: SessionService, grants: GrantStore): TableRoute[] {
     run(job).then((r) => { job.result = r; job.status = 'done'; }, (e: Error) => {
       job.status = 'failed';
       job.error = { error: e instanceof ImportRefusedError ? 'refused' : e instanceof GitError ? 'git' : 'internal', message: e.message };
-    }).finally(() => { job.finished_at = new Date().toISOString(); });
+    }).finally(() => {
+      job.finished_at = new Date().toISOString();
+      // the job's outcome goes to the audit log with who started it
+      audit.append({
+        actor: who.actor, action: kind === 'import-git' ? 'git.import' : 'git.export', target: `project:${project}`,
+        result: job.status === 'done' ? 'ok' : `error: ${job.error?.error ?? 'internal'}`, detail: { repo: who.repo, job: job.id },
+      }).catch(() => {});
+    });
     return job;
   };
   return [
@@ -71,7 +79,7 @@ export function gitRoutes(s: SessionService, grants: GrantStore): TableRoute[] {
         const job = start('import-git', project, (j) => importGit(s.catalog, project, repo, {
           ref, firstParent: b.first_parent === true, ontoHead: b.onto_head === true,
           onProgress: (p) => { j.progress = { ...p }; },
-        }));
+        }), { actor: principal.user, repo });
         return { status: 202, json: { job } };
       },
     },
@@ -84,7 +92,7 @@ export function gitRoutes(s: SessionService, grants: GrantStore): TableRoute[] {
         const branch = str(b, 'branch');
         const job = start('export-git', project, (j) => exportGit(s.catalog, project, repo, {
           branch, onProgress: (p) => { j.progress = { ...p }; },
-        }));
+        }), { actor: principal.user, repo });
         return { status: 202, json: { job } };
       },
     },

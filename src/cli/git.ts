@@ -5,6 +5,8 @@ import { openCatalog } from '../daemon/data-dir.js';
 import { importGit } from '../git/import.js';
 import { exportGit } from '../git/export.js';
 import { progress } from './progress.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { localActor } from './identity.js';
 
 export function importGitCommand(): Command {
   return new Command('import-git')
@@ -18,10 +20,15 @@ export function importGitCommand(): Command {
     .action(async (project: string, repo: string, o, c: Command) => {
       const catalog = openCatalog(dataDirOf(c));
       const bar = progress('import-git');
+      const audit = new AuditLog(catalog.backend);
       const r = await importGit(catalog, project, repo, {
         ref: o.ref, firstParent: !!o.firstParent, ontoHead: !!o.ontoHead,
         onProgress: (p) => bar.update(p.done, p.total, p.phase),
-      }).finally(() => bar.stop());
+      }).finally(() => bar.stop()).catch(async (e: Error) => {
+        await audit.append({ actor: localActor(), action: 'git.import', target: `project:${project}`, result: 'error: git', detail: { repo, message: e.message.slice(0, 300) } }).catch(() => {});
+        throw e;
+      });
+      await audit.append({ actor: localActor(), action: 'git.import', target: `project:${project}`, result: r.conflicts.length ? 'error: conflict' : 'ok', detail: { repo, imported: r.imported, head: r.head } });
       if (o.json) printJson(r);
       else {
         for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -50,6 +57,7 @@ export function exportGitCommand(): Command {
         const r = await exportGit(catalog, project, repoDir, {
           branch: o.branch, onProgress: (p) => bar.update(p.done, p.total),
         }).finally(() => bar.stop());
+        await new AuditLog(catalog.backend).append({ actor: localActor(), action: 'git.export', target: `project:${project}`, result: 'ok', detail: { repo: repoDir, exported: r.exported, commit: r.commit } });
         if (o.json) out(JSON.stringify(r));
         else {
           for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
