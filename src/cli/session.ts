@@ -122,6 +122,7 @@ export function sessionCommand(): Command {
       const body = await api.start({
         project: o.project, organization: o.organization, goal, description: o.description, session_id: o.sessionId, tags: o.tag,
         metadata, agent: o.agent, environment: o.environment, execution_mode: o.executionMode,
+        ...(o.nfsUid !== undefined ? { nfs_uid: /^\d+$/.test(o.nfsUid) ? Number(o.nfsUid) : o.nfsUid } : {}),
       });
       if (o.json) printJson(body);
       const s = body.session;

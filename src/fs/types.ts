@@ -102,7 +102,12 @@ export class MountError extends Error {
 }
 
 /** A handle resolved to its export (ExportTable.resolve). */
-export interface Resolved { fs: FileSystem; fh: FileHandle }
+export interface Resolved {
+  fs: FileSystem;
+  fh: FileHandle;
+  /** the export serves only this AUTH_SYS uid (and root): a session bound to its user */
+  uid?: number;
+}
 
 /** What the daemon serves: the session exports. */
 export interface ExportTable {

@@ -99,12 +99,15 @@ export function nfsProcedure<A>({ exports, log }: NfsDeps, spec: ProcedureSpec<A
     const all: FileSystem[] = [];
     const verified: FileHandle[] = [];
     try {
+      const cred = credOf(ctx);
       for (const fh of fhs) {
         const r = exports.resolve(fh);
+        // a session bound to one uid answers its other callers ACCES, before anything of it is shown
+        if (r.uid !== undefined && cred.uid !== r.uid && cred.uid !== 0) throw new FsError(NfsStatus.ACCES);
         all.push(r.fs);
         verified.push(r.fh);
       }
-      await spec.run({ args: a, fs: all[0], fh: verified[0], all, fhs: verified, cred: credOf(ctx), out });
+      await spec.run({ args: a, fs: all[0], fh: verified[0], all, fhs: verified, cred, out });
     } catch (e) {
       if (out.length > start) out.truncate(start); // a partial success reply
       const status = statusOf(e, log, spec.name, ctx);

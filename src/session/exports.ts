@@ -29,7 +29,7 @@ export interface SessionExportsOptions {
 }
 
 export class SessionExports implements ExportTable {
-  private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs }>(); // fs.state: the session's state
+  private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs; uid?: number }>(); // fs.state: the session's state
   /** session id -> the fsid it is served under (changes when a rebase bumps the epoch) */
   private readonly fsidById = new Map<string, bigint>();
   private readonly opening = new Map<string, Promise<SessionFs>>();
@@ -122,7 +122,7 @@ export class SessionExports implements ExportTable {
         claimed,
       })).then((state) => {
         const fs = new SessionFs(state, { fsid, handles: this.o.handles, readWaitMs: this.o.readWaitMs, log });
-        this.byFsid.set(fsid, { id: r.session_id, fs });
+        this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });
         this.fsidById.set(r.session_id, fsid);
         return fs;
       }).finally(() => this.opening.delete(r.session_id));
@@ -217,6 +217,6 @@ export class SessionExports implements ExportTable {
       void this.renew(e.id);
       throw new FsError(NfsStatus.JUKEBOX, 'the session\'s lease is being renewed');
     }
-    return { fs: e.fs, fh };
+    return { fs: e.fs, fh, ...(e.uid !== undefined ? { uid: e.uid } : {}) };
   }
 }

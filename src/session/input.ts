@@ -133,7 +133,7 @@ export function tags(v: unknown, field: string): string[] {
 }
 
 /** Who runs a session and how: the agent's name, its environment and its execution mode. */
-export interface AgentInfo { agent?: string; user?: string; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
+export interface AgentInfo { agent?: string; user?: string; nfs_uid?: number; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
 
 export function agentInfo(o: Obj): AgentInfo {
   const out: AgentInfo = {};
@@ -145,6 +145,10 @@ export function agentInfo(o: Obj): AgentInfo {
   // the gate (src/gate/guarded-api.ts) sets user to the caller; a body cannot choose it
   const user = str(o, 'user', { max: 128 });
   if (user !== undefined) out.user = user;
+  if (o.nfs_uid !== undefined && o.nfs_uid !== null) {
+    if (!Number.isInteger(o.nfs_uid) || (o.nfs_uid as number) < 0 || (o.nfs_uid as number) > 0xffffffff) throw new InvalidInputError('nfs_uid', 'must be a uid, an integer from 0 to 4294967295');
+    out.nfs_uid = o.nfs_uid as number;
+  }
   const env = str(o, 'environment', { max: 64 });
   if (env !== undefined) {
     if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new InvalidInputError('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);

@@ -58,6 +58,8 @@ export interface SessionRecord {
   agent?: string;
   /** who started it: the API user (or local:<login> for the CLI on a data directory; the author for an imported commit) */
   user?: string;
+  /** the one AUTH_SYS uid (besides root) its export serves; absent: any caller */
+  nfs_uid?: number;
   environment?: (typeof ENVIRONMENTS)[number];
   execution_mode?: (typeof EXECUTION_MODES)[number];
   /** changes against the base: set on landing (and refreshed whenever computed) */
@@ -129,6 +131,8 @@ export interface SessionView {
   /** the schema's owner fields: the user who started it, and its account (the organization) */
   user_id: string | null;
   account_id: string;
+  /** the AUTH_SYS uid the export is bound to, or null */
+  nfs_uid: number | null;
 }
 
 export function sessionView(r: SessionRecord): SessionView {
@@ -161,6 +165,7 @@ export function sessionView(r: SessionRecord): SessionView {
     landed_commit: r.landed_head ?? null,
     user_id: r.user ?? null,
     account_id: r.project.split('/')[0]!,
+    nfs_uid: r.nfs_uid ?? null,
   };
 }
 

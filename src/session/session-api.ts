@@ -35,6 +35,8 @@ export interface StartRequest {
   agent?: string;
   environment?: 'local' | 'vscode';
   execution_mode?: 'manual' | 'agentic';
+  /** serve the export to this AUTH_SYS uid only (and root) */
+  nfs_uid?: number;
 }
 
 /** POST /api/sessions: start, apply the files, land. */
