@@ -11,7 +11,13 @@
 //   rpc/                ONC RPC (RFC 5531): knows nothing of NFS or of src/
 //   util/               shared utilities (buffer pool, errno): imports no layer
 // See docs/architecture.md.
-const forbid = (name, comment, from, to, extra = {}) => ({ name, comment, severity: 'error', from: { path: from, ...extra }, to: { path: to } });
+const forbid = (name, comment, from, to, extra = {}) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: from, ...extra },
+  to: { path: to },
+});
 
 module.exports = {
   forbidden: [
@@ -26,8 +32,12 @@ module.exports = {
       from: { path: '^src/core/' },
       to: { path: '^(rpc/|src/(fs|nfs|mount|session|api|cli|daemon)/)' },
     },
-    forbid('fs-below-session', 'the filesystem adapter knows nothing of sessions, HTTP, the CLI, the daemon or procedure files',
-      '^src/fs/', '^src/(session|api|cli|daemon|nfs|mount)/'),
+    forbid(
+      'fs-below-session',
+      'the filesystem adapter knows nothing of sessions, HTTP, the CLI, the daemon or procedure files',
+      '^src/fs/',
+      '^src/(session|api|cli|daemon|nfs|mount)/',
+    ),
     {
       name: 'fs-no-rpc',
       comment: 'src/fs/ does not speak RPC (the buffer pool both use is in util/)',
@@ -35,24 +45,48 @@ module.exports = {
       from: { path: '^src/fs/' },
       to: { path: '^rpc/' },
     },
-    forbid('session-no-upper-layers', 'session/ reports domain errors; api/ maps them to HTTP and cli/ to exit codes',
-      '^src/session/', '^src/(api|cli|daemon|nfs|mount)/'),
+    forbid(
+      'session-no-upper-layers',
+      'session/ reports domain errors; api/ maps them to HTTP and cli/ to exit codes',
+      '^src/session/',
+      '^src/(api|cli|daemon|nfs|mount)/',
+    ),
     forbid('session-no-rpc', 'session/ does not speak RPC', '^src/session/', '^rpc/'),
-    forbid('procedures-no-upper-layers', 'NFS and MOUNT procedures see only the FileSystem/ExportTable contract and rpc/',
-      '^src/(nfs|mount)/', '^src/(api|cli|daemon|session|store)/'),
-    forbid('api-no-nfs', 'the HTTP API uses the session service, not the NFS adapter, the daemon or the CLI',
-      '^src/api/', '^(rpc/|src/(cli|daemon|nfs|mount)/)'),
+    forbid(
+      'procedures-no-upper-layers',
+      'NFS and MOUNT procedures see only the FileSystem/ExportTable contract and rpc/',
+      '^src/(nfs|mount)/',
+      '^src/(api|cli|daemon|session|store)/',
+    ),
+    forbid(
+      'api-no-nfs',
+      'the HTTP API uses the session service, not the NFS adapter, the daemon or the CLI',
+      '^src/api/',
+      '^(rpc/|src/(cli|daemon|nfs|mount)/)',
+    ),
     forbid('daemon-no-cli', 'the daemon is started by the CLI, never the reverse', '^src/daemon/', '^src/cli/'),
     // The top layers, for every folder (also ones added later): only the CLI uses the CLI, only the CLI
     // and the daemon start a daemon or the HTTP API.
-    { name: 'cli-is-the-top', comment: 'nothing imports the CLI', severity: 'error', from: { pathNot: '^src/cli/' }, to: { path: '^src/cli/' } },
     {
-      name: 'daemon-from-cli-only', comment: 'only the CLI wires up a daemon', severity: 'error',
-      from: { pathNot: '^src/(cli|daemon)/' }, to: { path: '^src/daemon/' },
+      name: 'cli-is-the-top',
+      comment: 'nothing imports the CLI',
+      severity: 'error',
+      from: { pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
     },
     {
-      name: 'api-from-top-only', comment: 'only the CLI and the daemon use the HTTP layer', severity: 'error',
-      from: { pathNot: '^src/(cli|daemon|api)/' }, to: { path: '^src/api/' },
+      name: 'daemon-from-cli-only',
+      comment: 'only the CLI wires up a daemon',
+      severity: 'error',
+      from: { pathNot: '^src/(cli|daemon)/' },
+      to: { path: '^src/daemon/' },
+    },
+    {
+      name: 'api-from-top-only',
+      comment: 'only the CLI and the daemon use the HTTP layer',
+      severity: 'error',
+      from: { pathNot: '^src/(cli|daemon|api)/' },
+      to: { path: '^src/api/' },
     },
     {
       name: 'no-circular',
@@ -74,6 +108,10 @@ module.exports = {
     includeOnly: '^(rpc|util|src)/',
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js'],
+    },
   },
 };

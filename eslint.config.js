@@ -6,8 +6,9 @@ import tseslint from 'typescript-eslint';
 import { defineConfig } from 'eslint/config';
 
 const node = Object.fromEntries(
-  ['process', 'Buffer', 'URL', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'fetch']
-    .map((name) => [name, 'readonly']),
+  ['process', 'Buffer', 'URL', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'fetch'].map(
+    (name) => [name, 'readonly'],
+  ),
 );
 
 export default defineConfig(
@@ -20,7 +21,10 @@ export default defineConfig(
       // `const self = this` for objects whose methods close over their owner (s3-backend's unverified())
       '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['self'] }],
       // `_` and `_name` mark what is left out on purpose: const { secret: _, ...rest } = o
-      '@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { varsIgnorePattern: '^_', argsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {

@@ -35,7 +35,10 @@ function describe(kind: string, stat: number, low?: number, high?: number, authS
 }
 
 export class RpcTimeoutError extends Error {
-  constructor(readonly xid: number, timeoutMs: number) {
+  constructor(
+    readonly xid: number,
+    timeoutMs: number,
+  ) {
     super(`no RPC reply for xid ${xid} within ${timeoutMs} ms`);
     this.name = 'RpcTimeoutError';
   }
@@ -92,7 +95,10 @@ export class RpcClient {
   private isClosed = false;
   private closedPromise: Promise<void>;
 
-  private constructor(private readonly socket: net.Socket, opts: RpcClientOptions) {
+  private constructor(
+    private readonly socket: net.Socket,
+    opts: RpcClientOptions,
+  ) {
     this.defaultAuth = opts.auth === undefined ? DEFAULT_CLIENT_AUTH : opts.auth;
     this.defaultTimeout = opts.timeoutMs ?? 0;
     this.decoder = new RecordDecoder(this.onRecord, { maxRecordSize: opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE * 2 });
@@ -108,11 +114,13 @@ export class RpcClient {
     socket.on('error', () => {
       /* reported to callers through 'close' */
     });
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => {
-      this.isClosed = true;
-      this.failAll(new RpcClosedError());
-      resolve();
-    }));
+    this.closedPromise = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.isClosed = true;
+        this.failAll(new RpcClosedError());
+        resolve();
+      }),
+    );
   }
 
   static connect(host: string, port: number, opts: RpcClientOptions = {}): Promise<RpcClient> {
@@ -163,15 +171,20 @@ export class RpcClient {
     head.writeUInt32BE((LAST_FRAGMENT | (head.length - 4 + (small ? 0 : argBytes))) >>> 0, 0);
 
     const p = new Promise<XdrReader>((resolve, reject) => {
-      this.addWaiter(xid, opts?.timeoutMs ?? this.defaultTimeout, (rec) => {
-        try {
-          const r = parseReply(rec);
-          if (r.kind === 'accepted' && r.stat === SUCCESS) resolve(new XdrReader(rec, r.bodyStart));
-          else reject(new RpcError(r.kind, r.stat, xid, r.low, r.high, r.kind === 'denied' ? r.authStat : undefined));
-        } catch (err) {
-          reject(err as Error);
-        }
-      }, reject);
+      this.addWaiter(
+        xid,
+        opts?.timeoutMs ?? this.defaultTimeout,
+        (rec) => {
+          try {
+            const r = parseReply(rec);
+            if (r.kind === 'accepted' && r.stat === SUCCESS) resolve(new XdrReader(rec, r.bodyStart));
+            else reject(new RpcError(r.kind, r.stat, xid, r.low, r.high, r.kind === 'denied' ? r.authStat : undefined));
+          } catch (err) {
+            reject(err as Error);
+          }
+        },
+        reject,
+      );
     });
     if (small) this.out.push(head);
     else {

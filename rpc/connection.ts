@@ -56,7 +56,10 @@ export class RpcConnection implements CallSource {
     this.log = log.child({ remote: `${this.remoteAddress}:${this.remotePort}` });
     this.denyCalls = opts.denyCalls ?? 0;
     this.decoder = new RecordDecoder(this.onRecord, {
-      maxRecordSize: opts.maxRecordSize, maxFragments: opts.maxFragments, pool: largeBuffers, budget: opts.recordMemory,
+      maxRecordSize: opts.maxRecordSize,
+      maxFragments: opts.maxFragments,
+      pool: largeBuffers,
+      budget: opts.recordMemory,
     });
     this.out = new OutboundQueue(socket, this.onWriteBlocked);
     socket.setNoDelay(true);
@@ -113,7 +116,8 @@ export class RpcConnection implements CallSource {
     if (partialMs > 0 && this.blockedSince > 0 && now - this.blockedSince >= partialMs) return 'replies unread';
     if (this.paused) return null;
     if (partialMs > 0 && this.partialSince > 0 && now - this.partialSince >= partialMs) return 'partial record';
-    if (idleMs > 0 && this.inFlight === 0 && this.partialSince === 0 && this.backlog.length === 0 && now - this.lastActive >= idleMs) return 'idle';
+    if (idleMs > 0 && this.inFlight === 0 && this.partialSince === 0 && this.backlog.length === 0 && now - this.lastActive >= idleMs)
+      return 'idle';
     return null;
   }
 
@@ -126,8 +130,12 @@ export class RpcConnection implements CallSource {
       } else this.partialSince = 0;
     } catch (err) {
       if (err instanceof RecordLimitError) {
-        const what = err instanceof TooManyFragmentsError ? 'too many fragments in a record'
-          : err instanceof RecordMemoryError ? 'partial records over their memory budget' : 'record too large';
+        const what =
+          err instanceof TooManyFragmentsError
+            ? 'too many fragments in a record'
+            : err instanceof RecordMemoryError
+              ? 'partial records over their memory budget'
+              : 'record too large';
         this.log.warn({ reason: err.message }, `rpc: ${what}, closing connection`);
       } else {
         this.log.error({ err }, 'rpc: failed to process input, closing connection');
@@ -138,7 +146,10 @@ export class RpcConnection implements CallSource {
 
   private onRecord = (rec: Buffer, pooled?: Buffer): void => {
     this.partialSince = 0;
-    if (this.closed) { if (pooled) largeBuffers.give(pooled); return; }
+    if (this.closed) {
+      if (pooled) largeBuffers.give(pooled);
+      return;
+    }
     if (this.backlog.length > 0 || !this.canDispatch()) {
       this.backlog.push({ rec, pooled });
       this.updateFlow();

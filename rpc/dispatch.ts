@@ -7,9 +7,26 @@ import { rejectFlavor } from './auth.js';
 import type { DuplicateRequestCache } from './drc.js';
 import type { RpcObserver } from './observer.js';
 import {
-  AUTH_BADCRED, AUTH_BADVERF, AUTH_NONE, AUTH_SYS, CALL_BAD_CRED, CALL_BAD_RPCVERS, CALL_BAD_VERF, CALL_GARBAGE,
-  CALL_OK, CallHeader, GARBAGE_ARGS, PROG_MISMATCH, PROG_UNAVAIL, SUCCESS, SYSTEM_ERR, parseCallHeader, writeAcceptedHeader,
-  writeAuthError, writeProgMismatch, writeRpcMismatch,
+  AUTH_BADCRED,
+  AUTH_BADVERF,
+  AUTH_NONE,
+  AUTH_SYS,
+  CALL_BAD_CRED,
+  CALL_BAD_RPCVERS,
+  CALL_BAD_VERF,
+  CALL_GARBAGE,
+  CALL_OK,
+  CallHeader,
+  GARBAGE_ARGS,
+  PROG_MISMATCH,
+  PROG_UNAVAIL,
+  SUCCESS,
+  SYSTEM_ERR,
+  parseCallHeader,
+  writeAcceptedHeader,
+  writeAuthError,
+  writeProgMismatch,
+  writeRpcMismatch,
 } from './message.js';
 import { RegistryMiss, type ProgramRegistry } from './registry.js';
 import type { AuthSys, Procedure, RpcContext } from './handler.js';
@@ -64,12 +81,19 @@ export class Dispatcher {
       return undefined;
     }
     const xid = h.xid;
-    if (src.denyCalls && h.proc !== 0) { this.sendSmall(src, (w) => writeAuthError(w, xid, src.denyCalls!)); return undefined; }
+    if (src.denyCalls && h.proc !== 0) {
+      this.sendSmall(src, (w) => writeAuthError(w, xid, src.denyCalls!));
+      return undefined;
+    }
 
     let auth: AuthSys | null = null;
     if (h.credFlavor === AUTH_SYS) {
       const a = src.authCache.get(rec, h.credStart, h.credLen);
-      if (typeof a === 'number') { this.observer?.callRejected(h.prog, h.vers, h.proc, 'auth_error'); this.sendSmall(src, (w) => writeAuthError(w, xid, a)); return undefined; }
+      if (typeof a === 'number') {
+        this.observer?.callRejected(h.prog, h.vers, h.proc, 'auth_error');
+        this.sendSmall(src, (w) => writeAuthError(w, xid, a));
+        return undefined;
+      }
       auth = a;
     } else if (h.credFlavor !== AUTH_NONE) {
       const stat = rejectFlavor(h.credFlavor);
@@ -81,13 +105,18 @@ export class Dispatcher {
 
     const found = this.registry.lookup(h.prog, h.vers, h.proc);
     if (found instanceof RegistryMiss) {
-      this.observer?.callRejected(h.prog, h.vers, h.proc,
-        found.stat === PROG_MISMATCH ? 'prog_mismatch' : found.stat === PROG_UNAVAIL ? 'prog_unavail' : 'proc_unavail');
+      this.observer?.callRejected(
+        h.prog,
+        h.vers,
+        h.proc,
+        found.stat === PROG_MISMATCH ? 'prog_mismatch' : found.stat === PROG_UNAVAIL ? 'prog_unavail' : 'proc_unavail',
+      );
       if (src.log.isLevelEnabled('debug')) {
         src.log.debug({ xid, prog: h.prog, vers: h.vers, proc: h.proc, stat: found.stat }, 'rpc: no such procedure');
       }
       this.sendSmall(src, (w) =>
-        found.stat === PROG_MISMATCH ? writeProgMismatch(w, xid, found.low, found.high) : writeAcceptedHeader(w, xid, found.stat));
+        found.stat === PROG_MISMATCH ? writeProgMismatch(w, xid, found.low, found.high) : writeAcceptedHeader(w, xid, found.stat),
+      );
       return undefined;
     }
 
@@ -198,14 +227,19 @@ export class Dispatcher {
     } else {
       sent?.();
     }
-    if (src.closed && src.log.isLevelEnabled('debug')) src.log.debug({ xid: chunks[0].readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
+    if (src.closed && src.log.isLevelEnabled('debug'))
+      src.log.debug({ xid: chunks[0].readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
   }
 
   private badHeader(parsed: number, rec: Buffer, h: CallHeader, src: CallSource): void {
     const xid = h.xid;
     if (parsed === CALL_BAD_RPCVERS || parsed === CALL_BAD_CRED || parsed === CALL_BAD_VERF || parsed === CALL_GARBAGE) {
-      this.observer?.callRejected(h.prog, h.vers, h.proc,
-        parsed === CALL_BAD_RPCVERS ? 'rpc_mismatch' : parsed === CALL_GARBAGE ? 'garbage_header' : 'auth_error');
+      this.observer?.callRejected(
+        h.prog,
+        h.vers,
+        h.proc,
+        parsed === CALL_BAD_RPCVERS ? 'rpc_mismatch' : parsed === CALL_GARBAGE ? 'garbage_header' : 'auth_error',
+      );
     }
     if (parsed === CALL_BAD_RPCVERS) {
       if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, rpcvers: h.rpcvers }, 'rpc: RPC_MISMATCH');

@@ -2,7 +2,13 @@
 import type { XdrReader, XdrWriter } from './xdr.js';
 
 /** AUTH_SYS credentials (RFC 5531 appendix A); AUTH_NONE calls get null. */
-export interface AuthSys { stamp: number; machine: string; uid: number; gid: number; gids: number[] }
+export interface AuthSys {
+  stamp: number;
+  machine: string;
+  uid: number;
+  gid: number;
+  gids: number[];
+}
 
 export interface RpcContext {
   xid: number;

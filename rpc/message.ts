@@ -49,7 +49,14 @@ export const ReplyStat = { MSG_ACCEPTED, MSG_DENIED } as const;
 export const AcceptStat = { SUCCESS, PROG_UNAVAIL, PROG_MISMATCH, PROC_UNAVAIL, GARBAGE_ARGS, SYSTEM_ERR } as const;
 export const RejectStat = { RPC_MISMATCH, AUTH_ERROR } as const;
 export const AuthStat = {
-  AUTH_OK, AUTH_BADCRED, AUTH_REJECTEDCRED, AUTH_BADVERF, AUTH_REJECTEDVERF, AUTH_TOOWEAK, AUTH_INVALIDRESP, AUTH_FAILED,
+  AUTH_OK,
+  AUTH_BADCRED,
+  AUTH_REJECTEDCRED,
+  AUTH_BADVERF,
+  AUTH_REJECTEDVERF,
+  AUTH_TOOWEAK,
+  AUTH_INVALIDRESP,
+  AUTH_FAILED,
 } as const;
 export const AuthFlavor = { AUTH_NONE, AUTH_SYS, AUTH_SHORT, AUTH_DH, RPCSEC_GSS } as const;
 
@@ -132,7 +139,12 @@ export interface CallHeaderFields {
 
 /** Writes a call header (§9 rpc_msg with call_body); the arguments follow it. */
 export function writeCallHeader(w: XdrWriter, f: CallHeaderFields): XdrWriter {
-  w.u32(f.xid).u32(CALL).u32(f.rpcvers ?? RPC_VERSION).u32(f.prog).u32(f.vers).u32(f.proc);
+  w.u32(f.xid)
+    .u32(CALL)
+    .u32(f.rpcvers ?? RPC_VERSION)
+    .u32(f.prog)
+    .u32(f.vers)
+    .u32(f.proc);
   w.u32(f.credFlavor ?? AUTH_NONE).opaque(f.credBody ?? EMPTY);
   w.u32(f.verfFlavor ?? AUTH_NONE).opaque(f.verfBody ?? EMPTY);
   return w;

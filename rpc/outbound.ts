@@ -14,7 +14,10 @@ export class OutboundQueue {
   private sentCallbacks: (() => void)[] = [];
 
   /** `onBlocked` is called when the socket's buffer is over its high-water mark. */
-  constructor(private readonly socket: Socket, private readonly onBlocked?: () => void) {}
+  constructor(
+    private readonly socket: Socket,
+    private readonly onBlocked?: () => void,
+  ) {}
 
   get pendingBytes(): number {
     return this.bytes;
@@ -44,12 +47,18 @@ export class OutboundQueue {
     const bytes = this.bytes;
     const hasLarge = this.hasLarge;
     const sent = this.takeCallbacks();
-    if (q.length === 0) { sent?.(); return; }
+    if (q.length === 0) {
+      sent?.();
+      return;
+    }
     this.queue = [];
     this.bytes = 0;
     this.hasLarge = false;
     const s = this.socket;
-    if (s.destroyed || !s.writable) { sent?.(); return; }
+    if (s.destroyed || !s.writable) {
+      sent?.();
+      return;
+    }
     let ok: boolean;
     if (q.length === 1) {
       ok = s.write(q[0], sent);
@@ -73,7 +82,9 @@ export class OutboundQueue {
     const cbs = this.sentCallbacks;
     if (cbs.length === 0) return undefined;
     this.sentCallbacks = [];
-    return () => { for (const cb of cbs) cb(); };
+    return () => {
+      for (const cb of cbs) cb();
+    };
   }
 
   private schedule(): void {

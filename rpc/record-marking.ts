@@ -26,13 +26,19 @@ const MAX_FRAGMENT = 0x7fffffff;
 export class RecordLimitError extends Error {}
 
 export class RecordTooLargeError extends RecordLimitError {
-  constructor(readonly size: number, readonly max: number) {
+  constructor(
+    readonly size: number,
+    readonly max: number,
+  ) {
     super(`RPC record of at least ${size} bytes exceeds the maximum of ${max}`);
   }
 }
 
 export class RecordMemoryError extends RecordLimitError {
-  constructor(readonly used: number, readonly max: number) {
+  constructor(
+    readonly used: number,
+    readonly max: number,
+  ) {
     super(`partial RPC records of all connections would hold more than ${max} bytes (${used} held)`);
   }
 }
@@ -48,7 +54,10 @@ export class RecordMemoryBudget {
 }
 
 export class TooManyFragmentsError extends RecordLimitError {
-  constructor(readonly fragments: number, readonly max: number) {
+  constructor(
+    readonly fragments: number,
+    readonly max: number,
+  ) {
     super(`RPC record of more than ${max} fragments (${fragments} so far)`);
   }
 }
@@ -105,7 +114,10 @@ export class RecordDecoder {
   private charged = 0;
 
   /** `onRecord` gets the pooled buffer too when the record lives in one; the receiver gives it back. */
-  constructor(private readonly onRecord: (record: Buffer, pooled?: Buffer) => void, opts: RecordDecoderOptions = {}) {
+  constructor(
+    private readonly onRecord: (record: Buffer, pooled?: Buffer) => void,
+    opts: RecordDecoderOptions = {},
+  ) {
     this.maxRecordSize = opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxFragments = opts.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.pool = opts.pool ?? null;
@@ -205,8 +217,15 @@ export class RecordDecoder {
 
   /** Copies `take` bytes of `chunk` at `off` into the current record. */
   private store(chunk: Buffer, off: number, take: number): void {
-    if (this.slab === null && this.pool !== null && this.lastFragment && this.fragments === 1 &&
-        this.recordSize >= POOL_MIN && this.recordSize <= this.pool.size && this.received + take >= POOL_AFTER) {
+    if (
+      this.slab === null &&
+      this.pool !== null &&
+      this.lastFragment &&
+      this.fragments === 1 &&
+      this.recordSize >= POOL_MIN &&
+      this.recordSize <= this.pool.size &&
+      this.received + take >= POOL_AFTER
+    ) {
       this.charge(this.pool.size);
       const slab = this.pool.take();
       let at = 0;

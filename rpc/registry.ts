@@ -4,7 +4,11 @@ import { PROC_UNAVAIL, PROG_MISMATCH, PROG_UNAVAIL } from './message.js';
 
 /** Why a call found no procedure: accept_stat, plus the supported versions for PROG_MISMATCH. */
 export class RegistryMiss {
-  constructor(readonly stat: number, readonly low = 0, readonly high = 0) {}
+  constructor(
+    readonly stat: number,
+    readonly low = 0,
+    readonly high = 0,
+  ) {}
 }
 
 const PROG_UNAVAIL_MISS = new RegistryMiss(PROG_UNAVAIL);

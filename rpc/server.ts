@@ -125,7 +125,8 @@ export class RpcServer {
     const verdict = o.gate?.(address, port) ?? null;
     let refusal: string | null = null;
     if (verdict?.close) refusal = verdict.reason;
-    else if (o.maxConnections !== undefined && this.connections.size >= o.maxConnections) refusal = `connection limit (${o.maxConnections}) reached`;
+    else if (o.maxConnections !== undefined && this.connections.size >= o.maxConnections)
+      refusal = `connection limit (${o.maxConnections}) reached`;
     else if (o.maxConnectionsPerAddress !== undefined && (this.perAddress.get(address) ?? 0) >= o.maxConnectionsPerAddress) {
       refusal = `per-address connection limit (${o.maxConnectionsPerAddress}) reached`;
     }
@@ -140,7 +141,10 @@ export class RpcServer {
       socket,
       this.dispatcher,
       {
-        maxRecordSize: this.maxRecordSize, maxFragments: o.maxFragments, recordMemory: this.recordMemory, maxInFlight: this.maxInFlight,
+        maxRecordSize: this.maxRecordSize,
+        maxFragments: o.maxFragments,
+        recordMemory: this.recordMemory,
+        maxInFlight: this.maxInFlight,
         denyCalls: verdict && !verdict.close ? verdict.denyCalls : 0,
       },
       this.log,
@@ -176,7 +180,11 @@ export class RpcServer {
         const why = c.expired(now, idle, partial);
         if (why === null) continue;
         if (why === 'idle') c.log.info({ idleMs: now - c.lastActive }, 'rpc: idle connection closed');
-        else if (why === 'partial record') c.log.warn({ sinceMs: now - c.partialSince, buffered: c.bufferedBytes }, 'rpc: record incomplete for too long, closing connection');
+        else if (why === 'partial record')
+          c.log.warn(
+            { sinceMs: now - c.partialSince, buffered: c.bufferedBytes },
+            'rpc: record incomplete for too long, closing connection',
+          );
         else c.log.warn({ inFlight: c.inFlight }, 'rpc: replies unread for too long, closing connection');
         c.destroy();
       }

@@ -16,7 +16,11 @@ export class RpcUdpServer {
   private readonly authCache = new AuthSysCache();
   private socket: dgram.Socket | null = null;
 
-  constructor(registry: ProgramRegistry, private readonly log: Logger, observer?: RpcObserver) {
+  constructor(
+    registry: ProgramRegistry,
+    private readonly log: Logger,
+    observer?: RpcObserver,
+  ) {
     this.dispatcher = new Dispatcher(registry, null, log, observer ?? null);
   }
 
@@ -50,15 +54,22 @@ export class RpcUdpServer {
     const src: CallSource = {
       remoteAddress: rinfo.address,
       remotePort: rinfo.port,
-      get closed() { return closed; },
+      get closed() {
+        return closed;
+      },
       authCache: this.authCache,
       log: this.log,
-      send: (chunks, onSent) => { reply(chunks); onSent?.(); },
+      send: (chunks, onSent) => {
+        reply(chunks);
+        onSent?.();
+      },
       sendOne: (buf) => reply([buf]),
       asyncStarted: () => {},
       asyncFinished: () => {},
     };
-    this.dispatcher.dispatch(msg, src, () => { closed = true; });
+    this.dispatcher.dispatch(msg, src, () => {
+      closed = true;
+    });
   }
 
   close(): Promise<void> {

@@ -6,11 +6,17 @@ const PAD = [0, 3, 2, 1];
 
 export class XdrReader {
   pos: number;
-  constructor(readonly buf: Buffer, start = 0, readonly end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
     this.pos = start;
   }
 
-  get remaining(): number { return this.end - this.pos; }
+  get remaining(): number {
+    return this.end - this.pos;
+  }
 
   private need(n: number): void {
     if (n < 0 || this.pos + n > this.end) throw new XdrError(`XDR: need ${n} bytes, have ${this.end - this.pos}`);
@@ -91,7 +97,9 @@ export class XdrWriter {
     this.buf = Buffer.allocUnsafe(size);
   }
 
-  get length(): number { return this.doneBytes + this.pos; }
+  get length(): number {
+    return this.doneBytes + this.pos;
+  }
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -126,7 +134,9 @@ export class XdrWriter {
     return this;
   }
 
-  bool(v: boolean): this { return this.u32(v ? 1 : 0); }
+  bool(v: boolean): this {
+    return this.u32(v ? 1 : 0);
+  }
 
   fixed(data: Buffer): this {
     const n = data.length;
@@ -155,7 +165,11 @@ export class XdrWriter {
     this.done.push(data);
     this.doneBytes += data.length;
     const pad = PAD[data.length & 3];
-    if (pad) { this.room(pad); this.buf.fill(0, this.pos, this.pos + pad); this.pos += pad; }
+    if (pad) {
+      this.room(pad);
+      this.buf.fill(0, this.pos, this.pos + pad);
+      this.pos += pad;
+    }
     return this;
   }
 
@@ -169,7 +183,9 @@ export class XdrWriter {
     const r = this.releases;
     if (!r) return undefined;
     this.releases = null;
-    return () => { for (const fn of r) fn(); };
+    return () => {
+      for (const fn of r) fn();
+    };
   }
 
   /** Overwrite a u32 at an absolute position already written in the current buffer. */

@@ -23,7 +23,10 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
 const BUNDLE = join(dirname(REPO), 'shared', 'fixtures', 'lua.bundle');
 const args = process.argv.slice(2);
-const arg = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
+const arg = (n, d) => {
+  const i = args.indexOf(n);
+  return i >= 0 ? args[i + 1] : d;
+};
 const only = arg('--only', null);
 const nCommits = Number(arg('--commits', '10000'));
 const nFiles = Number(arg('--files', '2000'));
@@ -31,8 +34,15 @@ const root = mkdtempSync(join(process.env.BENCH_GIT_DIR || tmpdir(), 'mic-bench-
 const log = (...m) => process.stderr.write(`bench-git: ${m.join(' ')}\n`);
 const ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C' };
 
-const git = (cwd, ...a) => execFileSync('git', a, { cwd, env: ENV, maxBuffer: 1 << 30 }).toString().trim();
-const timed = (fn) => { const t = performance.now(); fn(); return (performance.now() - t) / 1000; };
+const git = (cwd, ...a) =>
+  execFileSync('git', a, { cwd, env: ENV, maxBuffer: 1 << 30 })
+    .toString()
+    .trim();
+const timed = (fn) => {
+  const t = performance.now();
+  fn();
+  return (performance.now() - t) / 1000;
+};
 const sh = (cmd) => {
   const r = spawnSync('bash', ['-c', cmd], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
@@ -66,7 +76,11 @@ function generate(dir) {
     parts.push('\n');
   };
   const init = [];
-  for (let i = 0; i < nFiles; i++) { const c = `/* file ${i} */\nint f${i}(void) { return ${i}; }\n`; content.set(i, c); init.push([file(i), c]); }
+  for (let i = 0; i < nFiles; i++) {
+    const c = `/* file ${i} */\nint f${i}(void) { return ${i}; }\n`;
+    content.set(i, c);
+    init.push([file(i), c]);
+  }
   commit('initial import', init);
   let files = nFiles;
   for (let k = 1; k < nCommits; k++) {
@@ -77,7 +91,12 @@ function generate(dir) {
       content.set(i, c.length > 6000 ? `/* file ${i} rewritten at ${k} */\n` : c);
       ch.push([file(i), content.get(i)]);
     }
-    if (k % 50 === 0) { const c = `/* new file ${files} */\n`; content.set(files, c); ch.push([file(files), c]); files++; }
+    if (k % 50 === 0) {
+      const c = `/* new file ${files} */\n`;
+      content.set(files, c);
+      ch.push([file(files), c]);
+      files++;
+    }
     commit(`change ${k}\n\nTouches ${ch.map((x) => x[0]).join(', ')}.`, ch);
   }
   const r = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, env: ENV, input: parts.join(''), maxBuffer: 1 << 30 });
@@ -102,12 +121,16 @@ function bench(name, src) {
   const data = join(root, `${name}-data`);
   log(name, 'mic import-git');
   let imp;
-  const importS = timed(() => { imp = mic('project', 'import-git', `bench/${name}`, src, '--data-dir', data, '--json'); });
+  const importS = timed(() => {
+    imp = mic('project', 'import-git', `bench/${name}`, src, '--data-dir', data, '--json');
+  });
   const stored = du(join(data, 'objects'));
   const out = join(root, `${name}-export`);
   log(name, 'mic export-git');
   let exp;
-  const exportS = timed(() => { exp = mic('project', 'export-git', `bench/${name}`, out, '--branch', 'main', '--data-dir', data, '--json'); });
+  const exportS = timed(() => {
+    exp = mic('project', 'export-git', `bench/${name}`, out, '--branch', 'main', '--data-dir', data, '--json');
+  });
   const reproduced = exp.commit === git(src, 'rev-parse', 'HEAD');
   log(name, 'baseline again');
   const b2 = baseline();
@@ -116,13 +139,24 @@ function bench(name, src) {
   rmSync(out, { recursive: true, force: true });
   const r3 = (x) => Math.round(x * 1000) / 1000;
   return {
-    commits, imported: imp.imported,
-    baseline_s: [r3(b1.s), r3(b2.s)], import_s: r3(importS), export_s: r3(exportS),
-    import_vs_git: r3(importS / base), export_vs_git: r3(exportS / base),
-    import_commits_per_s: Math.round(commits / importS), export_commits_per_s: Math.round(commits / exportS),
+    commits,
+    imported: imp.imported,
+    baseline_s: [r3(b1.s), r3(b2.s)],
+    import_s: r3(importS),
+    export_s: r3(exportS),
+    import_vs_git: r3(importS / base),
+    export_vs_git: r3(exportS / base),
+    import_commits_per_s: Math.round(commits / importS),
+    export_commits_per_s: Math.round(commits / exportS),
     git_commits_per_s: Math.round(commits / base),
-    export_reproduces_ids: reproduced, export_warnings: exp.warnings.length,
-    bytes: { mic_objects: stored, git_source_pack: sizePack(src), git_fast_import_pack: b1.bytes, mic_vs_source_pack: r3(stored / sizePack(src)) },
+    export_reproduces_ids: reproduced,
+    export_warnings: exp.warnings.length,
+    bytes: {
+      mic_objects: stored,
+      git_source_pack: sizePack(src),
+      git_fast_import_pack: b1.bytes,
+      mic_vs_source_pack: r3(stored / sizePack(src)),
+    },
   };
 }
 

@@ -40,11 +40,29 @@ async function bench() {
   const seconds = arg('seconds', 3);
   const inFlight = arg('inflight', 16);
   if (!existsSync(path.join(root, 'node_modules', '.bin', 'tsc'))) throw new Error('run npm install first');
-  execFileSync(path.join(root, 'node_modules', '.bin', 'tsc'), [
-    '--outDir', outDir, '--rootDir', path.join(root, 'rpc'), '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
-    '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', '--declaration', 'false',
-    ...['index.ts'].map((f) => path.join(root, 'rpc', f)),
-  ], { stdio: 'inherit' });
+  execFileSync(
+    path.join(root, 'node_modules', '.bin', 'tsc'),
+    [
+      '--outDir',
+      outDir,
+      '--rootDir',
+      path.join(root, 'rpc'),
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--strict',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      '--declaration',
+      'false',
+      ...['index.ts'].map((f) => path.join(root, 'rpc', f)),
+    ],
+    { stdio: 'inherit' },
+  );
   // the compiled files import 'pino' only as a type, so .bench/ needs no node_modules of its own
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: 'inherit' });
   const port = await new Promise((resolve) => child.once('message', (m) => resolve(m.port)));
@@ -72,7 +90,15 @@ async function bench() {
   child.send('stop');
   await new Promise((r) => child.once('exit', r));
   const elapsed = Number(t1 - t0) / 1e9;
-  console.log(JSON.stringify({ bench: 'rpc-null', inFlight, seconds: +elapsed.toFixed(3), calls: c1 - c0, callsPerSec: Math.round((c1 - c0) / elapsed) }));
+  console.log(
+    JSON.stringify({
+      bench: 'rpc-null',
+      inFlight,
+      seconds: +elapsed.toFixed(3),
+      calls: c1 - c0,
+      callsPerSec: Math.round((c1 - c0) / elapsed),
+    }),
+  );
 }
 
 if (process.argv.includes('--serve')) await serve();

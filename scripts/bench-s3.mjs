@@ -49,8 +49,12 @@ function sh(cmd, argv, env = {}, opts = {}) {
 function startS3() {
   const port = 23000 + Math.floor(Math.random() * 40) * 20;
   const out = sh('bash', [join(REPO, 'scripts/s3-start.sh'), s3Base], {
-    MON_PORT: String(port), RGW_PORT: String(port + 1), MS_PORT_MIN: String(port + 2), MS_PORT_MAX: String(port + 19),
-    MEMSTORE_BYTES: String(4 * 1024 ** 3), S3_BUCKET: 'bench',
+    MON_PORT: String(port),
+    RGW_PORT: String(port + 1),
+    MS_PORT_MIN: String(port + 2),
+    MS_PORT_MAX: String(port + 19),
+    MEMSTORE_BYTES: String(4 * 1024 ** 3),
+    S3_BUCKET: 'bench',
   });
   const env = {};
   for (const line of out.split('\n')) {
@@ -64,17 +68,23 @@ function stopS3() {
   spawnSync('bash', [join(REPO, 'scripts/s3-stop.sh'), s3Base], { stdio: 'ignore' });
 }
 
-const s3client = (S3Client, e) => new S3Client({
-  endpoint: e.AWS_ENDPOINT_URL, forcePathStyle: true, region: e.AWS_REGION,
-  credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
-});
+const s3client = (S3Client, e) =>
+  new S3Client({
+    endpoint: e.AWS_ENDPOINT_URL,
+    forcePathStyle: true,
+    region: e.AWS_REGION,
+    credentials: { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
+  });
 
 const mic = (env, ...a) => sh('node', [join(REPO, 'dist/src/cli/main.js'), ...a], env);
 
 /** Starts `mic serve`; resolves with its NFS port and a stop function. */
 async function serve(env, dataDir) {
-  const p = spawn('node', [join(REPO, 'dist/src/cli/main.js'), 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', '0', '--api-port', 'off'],
-    { env: { ...process.env, ...env, MIC_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    'node',
+    [join(REPO, 'dist/src/cli/main.js'), 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', '0', '--api-port', 'off'],
+    { env: { ...process.env, ...env, MIC_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   started.push(p);
   let buf = '';
   const port = await new Promise((res, rej) => {
@@ -86,11 +96,12 @@ async function serve(env, dataDir) {
     p.on('exit', (code) => rej(new Error(`mic serve exited (${code}): ${buf.slice(-2000)}`)));
   });
   p.stdout.resume();
-  const stop = () => new Promise((res) => {
-    if (p.exitCode !== null) return res();
-    p.once('exit', () => res());
-    p.kill('SIGTERM');
-  });
+  const stop = () =>
+    new Promise((res) => {
+      if (p.exitCode !== null) return res();
+      p.once('exit', () => res());
+      p.kill('SIGTERM');
+    });
   return { port, stop };
 }
 
@@ -131,7 +142,10 @@ async function readBench(s3env) {
   const localDir = join(root, 'local');
   mic({}, 'project', 'init', 'bench/read', '--from', src, '--data-dir', localDir);
   const localSid = startSessionId({}, localDir, 'bench/read');
-  const sdk = [], cold = [], warm = [], local = [];
+  const sdk = [],
+    cold = [],
+    warm = [],
+    local = [];
   for (let k = 0; k < ROUNDS; k++) {
     const t0 = performance.now();
     const got = await client.send(new GetObjectCommand({ Bucket: s3env.MIC_S3_BUCKET, Key: 'bench-raw/big.bin' }));
@@ -159,7 +173,9 @@ async function readBench(s3env) {
     if (l.sha256 !== sha) throw new Error('local read returned other bytes');
     local.push(l.mbps);
     await d.stop();
-    log(`round ${k + 1}/${ROUNDS}: sdk ${round(sdk[k], 1)} cold ${round(c.mbps, 1)} warm ${round(w.mbps, 1)} local ${round(l.mbps, 1)} MB/s`);
+    log(
+      `round ${k + 1}/${ROUNDS}: sdk ${round(sdk[k], 1)} cold ${round(c.mbps, 1)} warm ${round(w.mbps, 1)} local ${round(l.mbps, 1)} MB/s`,
+    );
   }
   client.destroy();
   rmSync(src, { recursive: true, force: true });
@@ -167,11 +183,18 @@ async function readBench(s3env) {
   return {
     file_mib: READ_MIB,
     client: 'nfs-cat (libnfs-utils) to a file on /dev/shm, bytes checked by SHA-256 afterwards',
-    sdk_get_MBps: round(med(sdk), 1), cold_read_MBps: round(med(cold), 1),
+    sdk_get_MBps: round(med(sdk), 1),
+    cold_read_MBps: round(med(cold), 1),
     cold_vs_sdk_get: round(med(cold) / med(sdk)),
-    local_read_MBps: round(med(local), 1), warm_read_MBps: round(med(warm), 1),
+    local_read_MBps: round(med(local), 1),
+    warm_read_MBps: round(med(warm), 1),
     warm_vs_local: round(med(warm) / med(local)),
-    samples: { sdk: sdk.map((x) => round(x, 1)), cold: cold.map((x) => round(x, 1)), warm: warm.map((x) => round(x, 1)), local: local.map((x) => round(x, 1)) },
+    samples: {
+      sdk: sdk.map((x) => round(x, 1)),
+      cold: cold.map((x) => round(x, 1)),
+      warm: warm.map((x) => round(x, 1)),
+      local: local.map((x) => round(x, 1)),
+    },
   };
 }
 
@@ -240,7 +263,12 @@ async function bucketBench(s3env) {
       const c = fileContent(1_000_000 + s * perSession + j, FILE);
       baseline += compress(c, { compressionLevel: 3 }).length;
       changedBytes += c.length;
-      changes.push({ path: `d${String(Math.floor(i / PER_DIR)).padStart(3, '0')}/f${i % PER_DIR}.txt`, change_type: 'modified', content: c.toString('base64'), encoding: 'base64' });
+      changes.push({
+        path: `d${String(Math.floor(i / PER_DIR)).padStart(3, '0')}/f${i % PER_DIR}.txt`,
+        change_type: 'modified',
+        content: c.toString('base64'),
+        encoding: 'base64',
+      });
     }
     await applyFiles(await host.open(r), r.owner, parseFiles(changes));
     const out = await landSession(ctx, r, `bench ${s}`);
@@ -251,17 +279,29 @@ async function bucketBench(s3env) {
   if (drain) await drain();
 
   const client = s3client(S3Client, s3env);
-  let bucketBytes = 0, objects = 0, token;
+  let bucketBytes = 0,
+    objects = 0,
+    token;
   do {
     const page = await client.send(new ListObjectsV2Command({ Bucket: s3env.MIC_S3_BUCKET, Prefix: 'bucket/', ContinuationToken: token }));
-    for (const o of page.Contents ?? []) { bucketBytes += o.Size ?? 0; objects++; }
+    for (const o of page.Contents ?? []) {
+      bucketBytes += o.Size ?? 0;
+      objects++;
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   client.destroy();
   return {
-    tree_mb: round(treeBytes / 1e6, 1), files: nfiles, sessions: SESSIONS, files_changed_per_session: perSession,
-    changed_mb: round(changedBytes / 1e6, 1), baseline_compressed_mb: round(baseline / 1e6, 1),
-    bucket_mb: round(bucketBytes / 1e6, 1), objects, bucket_vs_baseline: round(bucketBytes / baseline), import_s: round(importS, 1),
+    tree_mb: round(treeBytes / 1e6, 1),
+    files: nfiles,
+    sessions: SESSIONS,
+    files_changed_per_session: perSession,
+    changed_mb: round(changedBytes / 1e6, 1),
+    baseline_compressed_mb: round(baseline / 1e6, 1),
+    bucket_mb: round(bucketBytes / 1e6, 1),
+    objects,
+    bucket_vs_baseline: round(bucketBytes / baseline),
+    import_s: round(importS, 1),
   };
 }
 

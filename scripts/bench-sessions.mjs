@@ -62,9 +62,26 @@ async function makeHead(catalog, project, n) {
     const dirIno = ino++;
     for (let i = d * PER_DIR; i < Math.min(n, (d + 1) * PER_DIR); i++) {
       const c = contentOf(i);
-      entries.push({ name: pathOf(i)[1], kind: 'file', mode: 0o644, ino: ino++, size: Buffer.byteLength(c), mtime: [1700000000, 0], hash: blobs[i % DISTINCT] });
+      entries.push({
+        name: pathOf(i)[1],
+        kind: 'file',
+        mode: 0o644,
+        ino: ino++,
+        size: Buffer.byteLength(c),
+        mtime: [1700000000, 0],
+        hash: blobs[i % DISTINCT],
+      });
     }
-    dirs.push({ name: pathOf(d * PER_DIR)[0], kind: 'dir', mode: 0o755, ino: dirIno, size: 0, mtime: [1700000000, 0], hash: await store.writeDir(entries), dirs: 0 });
+    dirs.push({
+      name: pathOf(d * PER_DIR)[0],
+      kind: 'dir',
+      mode: 0o755,
+      ino: dirIno,
+      size: 0,
+      mtime: [1700000000, 0],
+      hash: await store.writeDir(entries),
+      dirs: 0,
+    });
   }
   const tree = await store.writeDir(dirs);
   return initProject(store, tree, ino, `bench head of ${n} files`);
@@ -133,10 +150,13 @@ for (const n of sizes) {
     const ctx = { catalog, host, dataDir };
     const ndirs = Math.ceil(n / PER_DIR);
     // file j goes to directory j (mod the number of directories): 10 directories touched when there are 10
-    const changeSet = (offset) => parseFiles(Array.from({ length: 10 }, (_, j) => {
-      const i = ((j % ndirs) * PER_DIR + (offset + j * 37) % PER_DIR) % n;
-      return { path: pathOf(i).join('/'), change_type: 'modified', content: `changed ${offset} ${j}\n` };
-    }));
+    const changeSet = (offset) =>
+      parseFiles(
+        Array.from({ length: 10 }, (_, j) => {
+          const i = ((j % ndirs) * PER_DIR + ((offset + j * 37) % PER_DIR)) % n;
+          return { path: pathOf(i).join('/'), change_type: 'modified', content: `changed ${offset} ${j}\n` };
+        }),
+      );
     const land = async (offset, moveHeadFirst) => {
       const r = await startSession(catalog, { project, goal: `land ${offset}` });
       await applyFiles(await host.open(r), r.owner, changeSet(offset));
@@ -154,7 +174,8 @@ for (const n of sizes) {
       phases.push(out.timings);
       return ms;
     };
-    const fast = [], merged = [];
+    const fast = [],
+      merged = [];
     const phases = [];
     for (let k = 0; k < 7; k++) fast.push(await land(100 + k * 10, false));
     for (let k = 0; k < 7; k++) merged.push(await land(300 + k * 10, true));

@@ -18,7 +18,10 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, fixtureDaemon } from './ui-fixture.mjs';
 
 const args = process.argv.slice(2);
-const arg = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
+const arg = (n, d) => {
+  const i = args.indexOf(n);
+  return i >= 0 ? args[i + 1] : d;
+};
 const N = Number(arg('--changes', '1000'));
 const RUNS = Number(arg('--runs', '7'));
 
@@ -30,14 +33,25 @@ try {
   const body = (i, n, tag = '') => Array.from({ length: n }, (_, k) => (k === 5 ? `changed ${tag}\n` : line(i, k))).join('');
   for (let i = 0; i < 1500; i++) base[`src/m${Math.floor(i / 100)}/f${i}.ts`] = body(i, 40);
   await f.project('bench/ui', base);
-  const added = Math.round(N / 2), modified = Math.round(N * 0.4), deleted = N - added - modified;
+  const added = Math.round(N / 2),
+    modified = Math.round(N * 0.4),
+    deleted = N - added - modified;
   const files = [];
-  for (let i = 0; i < added; i++) files.push({ path: `new/n${Math.floor(i / 100)}/a${i}.ts`, change_type: 'added', content: body(i, 30, 'new') });
-  for (let i = 0; i < modified; i++) files.push({ path: `src/m${Math.floor(i / 100)}/f${i}.ts`, change_type: 'modified', content: body(i, 40, 'edit') });
+  for (let i = 0; i < added; i++)
+    files.push({ path: `new/n${Math.floor(i / 100)}/a${i}.ts`, change_type: 'added', content: body(i, 30, 'new') });
+  for (let i = 0; i < modified; i++)
+    files.push({ path: `src/m${Math.floor(i / 100)}/f${i}.ts`, change_type: 'modified', content: body(i, 40, 'edit') });
   for (let i = 0; i < deleted; i++) files.push({ path: `src/m14/f${1400 + i}.ts`, change_type: 'deleted' });
   const mk = async (goal) => {
-    const s = (await f.call('POST', '/api/sessions/start', { project: 'bench/ui', goal, conversation: [{ role: 'user', content: 'change many files' }] })).session;
-    for (let i = 0; i < files.length; i += 250) await f.call('POST', `/api/sessions/${s.session_id}/files`, { files: files.slice(i, i + 250) });
+    const s = (
+      await f.call('POST', '/api/sessions/start', {
+        project: 'bench/ui',
+        goal,
+        conversation: [{ role: 'user', content: 'change many files' }],
+      })
+    ).session;
+    for (let i = 0; i < files.length; i += 250)
+      await f.call('POST', `/api/sessions/${s.session_id}/files`, { files: files.slice(i, i + 250) });
     return s.session_id;
   };
   const live = await mk('live session with many changes');
@@ -54,12 +68,20 @@ try {
       await cdp.send('Performance.enable');
       const cpu0 = process.cpuUsage(); // the daemon runs in this process
       await page.goto(`${f.url}/sessions/${id}`);
-      await page.waitForFunction((n) => document.querySelectorAll('li.change').length === n && !document.querySelector('#main[aria-busy]'), N, { timeout: 60_000, polling: 'raf' });
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('li.change').length === n && !document.querySelector('#main[aria-busy]'),
+        N,
+        { timeout: 60_000, polling: 'raf' },
+      );
       const t = await page.evaluate(() => new Promise((res) => setTimeout(() => res(performance.now()), 0)));
       const marks = await page.evaluate(() => {
         const at = (n) => Math.round(performance.getEntriesByName(n)[0]?.startTime ?? -1);
         const nav = performance.getEntriesByType('navigation')[0];
-        return { script_ready: Math.round(nav.domContentLoadedEventEnd), data: at('mic:session-data'), rendered: at('mic:session-rendered') };
+        return {
+          script_ready: Math.round(nav.domContentLoadedEventEnd),
+          data: at('mic:session-data'),
+          rendered: at('mic:session-rendered'),
+        };
       });
       const cpu = process.cpuUsage(cpu0);
       const m = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((x) => [x.name, x.value]));

@@ -12,7 +12,9 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist', 'ui-assets');
 if (!process.argv.includes('--no-check')) {
-  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'ui/tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'ui/tsconfig.json')], {
+    stdio: 'inherit',
+  });
 }
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -39,6 +41,10 @@ const sum = (names) => names.reduce((a, n) => ({ bytes: a.bytes + weight[n].byte
 const total = sum(Object.keys(weight));
 // what a page loads first: app.js, app.css and the chunks app.js imports statically (the others load on first use)
 const appJs = readFileSync(path.join(out, 'app.js'), 'utf8');
-const initial = sum(Object.keys(weight).filter((n) => n === 'app.js' || n === 'app.css' || new RegExp(`from"\\./${n.replace('.', '\\.')}"`).test(appJs)));
+const initial = sum(
+  Object.keys(weight).filter((n) => n === 'app.js' || n === 'app.css' || new RegExp(`from"\\./${n.replace('.', '\\.')}"`).test(appJs)),
+);
 writeFileSync(path.join(out, 'weight.json'), JSON.stringify({ files: weight, initial, total }, null, 2) + '\n');
-console.error(`ui: ${(total.bytes / 1024).toFixed(1)} KiB (${(total.gzip / 1024).toFixed(1)} KiB gzip) in dist/ui-assets; first load ${(initial.bytes / 1024).toFixed(1)} KiB (${(initial.gzip / 1024).toFixed(1)} KiB gzip)`);
+console.error(
+  `ui: ${(total.bytes / 1024).toFixed(1)} KiB (${(total.gzip / 1024).toFixed(1)} KiB gzip) in dist/ui-assets; first load ${(initial.bytes / 1024).toFixed(1)} KiB (${(initial.gzip / 1024).toFixed(1)} KiB gzip)`,
+);

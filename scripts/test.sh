@@ -10,4 +10,5 @@ bash scripts/install-deps.sh
 npm run build
 npm run lint
 npm run depcheck
+npm run format:check
 npx vitest run "$@"

@@ -11,8 +11,14 @@ const { openCatalog } = await import(new URL('daemon/data-dir.js', dist));
 const { importTree, initProject } = await import(new URL('session/project.js', dist));
 
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 export async function fixtureDaemon() {
@@ -21,7 +27,11 @@ export async function fixtureDaemon() {
   const d = await startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: pino({ level: 'silent' }), apiPort: 0 });
   const url = `http://127.0.0.1:${d.apiPort}`;
   const call = async (method, path, body) => {
-    const res = await fetch(url + path, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const res = await fetch(url + path, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
     const j = await res.json();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(j)}`);
     return j;
@@ -38,7 +48,14 @@ export async function fixtureDaemon() {
     rmSync(src, { recursive: true, force: true });
   };
   return {
-    d, url, call, project, dataDir,
-    async close() { await d.close(); rmSync(root, { recursive: true, force: true }); },
+    d,
+    url,
+    call,
+    project,
+    dataDir,
+    async close() {
+      await d.close();
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }

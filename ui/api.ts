@@ -3,7 +3,10 @@
 import type { ErrorBody } from './types.js';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: ErrorBody | null) {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody | null,
+  ) {
     super(body?.message ?? `HTTP ${status}`);
   }
 }
@@ -21,7 +24,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   }
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : null; } catch { /* text */ }
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* text */
+  }
   if (!res.ok) throw new HttpError(res.status, typeof parsed === 'object' ? (parsed as ErrorBody) : { message: String(parsed) });
   return parsed as T;
 }
@@ -42,7 +49,11 @@ export async function blob(project: string, hash: string): Promise<Uint8Array> {
 /** UTF-8 text, or null for binary content (a NUL in the first 8 KiB, or invalid UTF-8). */
 export function asText(b: Uint8Array): string | null {
   if (b.subarray(0, 8192).includes(0)) return null;
-  try { return new TextDecoder('utf-8', { fatal: true }).decode(b); } catch { return null; }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return null;
+  }
 }
 
 export { enc };

@@ -23,7 +23,12 @@ type View = 'unified' | 'split' | 'content';
 let seq = 0;
 const MAX_DIFF_BYTES = 2 * 1024 * 1024;
 
-async function version(project: string, hash: string | null, kind: string, target?: string): Promise<{ text: string | null; bytes: number }> {
+async function version(
+  project: string,
+  hash: string | null,
+  kind: string,
+  target?: string,
+): Promise<{ text: string | null; bytes: number }> {
   if (kind === 'symlink') return { text: `-> ${target ?? ''}\n`, bytes: 0 };
   if (!hash) return { text: '', bytes: 0 };
   const b = await blob(project, hash);
@@ -34,16 +39,39 @@ function viewer(project: string, c: Change, rawHref: string | null): HTMLElement
   const box = h('div', { class: 'viewer', role: 'region', 'aria-label': `${c.change_type} ${c.path}` });
   const out = h('div', { class: 'viewer-body' }, h('p', { class: 'muted' }, 'Loading…'));
   const initial: View = c.change_type === 'added' ? 'content' : 'unified';
-  const tabs = (['unified', 'split', 'content'] as View[]).map((v) => h('button', {
-    type: 'button', class: 'tab', 'data-view': v, 'aria-pressed': String(v === initial),
-    onclick: () => void show(v),
-  }, v === 'unified' ? 'Unified' : v === 'split' ? 'Side by side' : c.change_type === 'deleted' ? 'Old content' : 'Content'));
-  box.append(h('div', { class: 'tabs', role: 'toolbar' }, ...tabs, rawHref ? h('a', { class: 'raw', href: rawHref, download: '' }, 'Download') : null), out);
+  const tabs = (['unified', 'split', 'content'] as View[]).map((v) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'tab',
+        'data-view': v,
+        'aria-pressed': String(v === initial),
+        onclick: () => void show(v),
+      },
+      v === 'unified' ? 'Unified' : v === 'split' ? 'Side by side' : c.change_type === 'deleted' ? 'Old content' : 'Content',
+    ),
+  );
+  box.append(
+    h(
+      'div',
+      { class: 'tabs', role: 'toolbar' },
+      ...tabs,
+      rawHref ? h('a', { class: 'raw', href: rawHref, download: '' }, 'Download') : null,
+    ),
+    out,
+  );
   let versions: Promise<[Awaited<ReturnType<typeof version>>, Awaited<ReturnType<typeof version>>]> | null = null;
   const show = async (v: View) => {
     for (const t of tabs) t.setAttribute('aria-pressed', String(t.dataset.view === v));
-    if (c.kind === 'dir') { clear(out, h('p', { class: 'muted' }, 'An empty directory.')); return; }
-    if (c.size > MAX_DIFF_BYTES) { clear(out, h('p', { class: 'muted' }, `Too large to show here (${size(c.size)}).`)); return; }
+    if (c.kind === 'dir') {
+      clear(out, h('p', { class: 'muted' }, 'An empty directory.'));
+      return;
+    }
+    if (c.size > MAX_DIFF_BYTES) {
+      clear(out, h('p', { class: 'muted' }, `Too large to show here (${size(c.size)}).`));
+      return;
+    }
     versions ??= Promise.all([
       c.change_type === 'added' ? version(project, null, 'file') : version(project, c.previous_hash, c.kind, c.target),
       c.change_type === 'deleted' ? version(project, null, 'file') : version(project, c.hash, c.kind, c.target),
@@ -55,7 +83,8 @@ function viewer(project: string, c: Change, rawHref: string | null): HTMLElement
         return;
       }
       if (v === 'content') clear(out, renderFile((c.change_type === 'deleted' ? before.text : after.text) ?? '', c.path));
-      else clear(out, renderDiff(c.change_type === 'added' ? null : before.text, c.change_type === 'deleted' ? null : after.text, c.path, v));
+      else
+        clear(out, renderDiff(c.change_type === 'added' ? null : before.text, c.change_type === 'deleted' ? null : after.text, c.path, v));
     } catch (e) {
       clear(out, h('p', { class: 'error' }, `Could not load the content: ${(e as Error).message}`));
     }
@@ -77,10 +106,18 @@ const templates = new Map<string, HTMLLIElement>();
 function rowFor(c: Change): HTMLLIElement {
   let tpl = templates.get(c.change_type);
   if (!tpl) {
-    tpl = h('li', { class: `change ${c.change_type}`, 'data-change': c.change_type },
-      h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false' },
-        changeBadge(c.change_type), h('span', { class: 'path' }), h('span', { class: 'size' }),
-        h('span', { class: 'lines' }, h('span', { class: 'added' }), ' ', h('span', { class: 'deleted' }))));
+    tpl = h(
+      'li',
+      { class: `change ${c.change_type}`, 'data-change': c.change_type },
+      h(
+        'button',
+        { type: 'button', class: 'toggle', 'aria-expanded': 'false' },
+        changeBadge(c.change_type),
+        h('span', { class: 'path' }),
+        h('span', { class: 'size' }),
+        h('span', { class: 'lines' }, h('span', { class: 'added' }), ' ', h('span', { class: 'deleted' })),
+      ),
+    );
     templates.set(c.change_type, tpl);
   }
   const li = tpl.cloneNode(true) as HTMLLIElement;
@@ -91,7 +128,10 @@ function rowFor(c: Change): HTMLLIElement {
   if (c.lines_added !== null) {
     (lines.firstChild as HTMLElement).textContent = `+${c.lines_added}`;
     (lines.lastChild as HTMLElement).textContent = `−${c.lines_removed}`;
-  } else if (c.binary) { lines.textContent = 'binary'; lines.classList.add('muted'); } else lines.remove();
+  } else if (c.binary) {
+    lines.textContent = 'binary';
+    lines.classList.add('muted');
+  } else lines.remove();
   return li;
 }
 
@@ -109,9 +149,12 @@ export function changeList(changes: Change[], o: ChangeListOptions): HTMLElement
       open.add(c.path);
       let box = boxes.get(li);
       if (!box) {
-        const rawHref = c.change_type !== 'deleted' && c.kind === 'file' && c.hash
-          ? (o.rawHead ? `/ui/raw/${projPath(o.project)}/${enc(o.rawHead)}?path=${enc(c.path)}` : `/api/projects/${projPath(o.project)}/blobs/${c.hash}`)
-          : null;
+        const rawHref =
+          c.change_type !== 'deleted' && c.kind === 'file' && c.hash
+            ? o.rawHead
+              ? `/ui/raw/${projPath(o.project)}/${enc(o.rawHead)}?path=${enc(c.path)}`
+              : `/api/projects/${projPath(o.project)}/blobs/${c.hash}`
+            : null;
         box = viewer(o.project, c, rawHref);
         box.id = `change-${++seq}`;
         btn.setAttribute('aria-controls', box.id);

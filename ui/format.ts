@@ -3,8 +3,12 @@ import { h } from './dom.js';
 export function size(n: number): string {
   if (n < 1024) return `${n} B`;
   const u = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  let v = n / 1024,
+    i = 0;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${u[i]}`;
 }
 
@@ -37,6 +41,13 @@ export function statusBadge(s: string): HTMLElement {
 }
 
 export function counts(c: { added: number; modified: number; deleted: number }): HTMLElement {
-  return h('span', { class: 'counts', title: `${c.added} added, ${c.modified} modified, ${c.deleted} deleted` },
-    h('span', { class: 'added' }, `+${c.added}`), ' ', h('span', { class: 'modified' }, `~${c.modified}`), ' ', h('span', { class: 'deleted' }, `−${c.deleted}`));
+  return h(
+    'span',
+    { class: 'counts', title: `${c.added} added, ${c.modified} modified, ${c.deleted} deleted` },
+    h('span', { class: 'added' }, `+${c.added}`),
+    ' ',
+    h('span', { class: 'modified' }, `~${c.modified}`),
+    ' ',
+    h('span', { class: 'deleted' }, `−${c.deleted}`),
+  );
 }

@@ -24,15 +24,74 @@ import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { escapeHtml } from './dom.js';
 
-const LANGS = { bash, c, cpp, css, diff, elixir, go, ini, java, javascript, json, lua, makefile, markdown, python, ruby, rust, sql, typescript, xml, yaml };
+const LANGS = {
+  bash,
+  c,
+  cpp,
+  css,
+  diff,
+  elixir,
+  go,
+  ini,
+  java,
+  javascript,
+  json,
+  lua,
+  makefile,
+  markdown,
+  python,
+  ruby,
+  rust,
+  sql,
+  typescript,
+  xml,
+  yaml,
+};
 for (const [name, def] of Object.entries(LANGS)) hljs.registerLanguage(name, def);
 
 const BY_EXT: Record<string, string> = {
-  sh: 'bash', bash: 'bash', zsh: 'bash', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', cxx: 'cpp', hpp: 'cpp', hh: 'cpp', css: 'css',
-  diff: 'diff', patch: 'diff', ex: 'elixir', exs: 'elixir', go: 'go', ini: 'ini', toml: 'ini', cfg: 'ini', java: 'java',
-  js: 'javascript', mjs: 'javascript', cjs: 'javascript', jsx: 'javascript', json: 'json', lua: 'lua', mk: 'makefile',
-  md: 'markdown', markdown: 'markdown', py: 'python', rb: 'ruby', rs: 'rust', sql: 'sql', ts: 'typescript', tsx: 'typescript',
-  mts: 'typescript', html: 'xml', htm: 'xml', xml: 'xml', svg: 'xml', yml: 'yaml', yaml: 'yaml',
+  sh: 'bash',
+  bash: 'bash',
+  zsh: 'bash',
+  c: 'c',
+  h: 'c',
+  cc: 'cpp',
+  cpp: 'cpp',
+  cxx: 'cpp',
+  hpp: 'cpp',
+  hh: 'cpp',
+  css: 'css',
+  diff: 'diff',
+  patch: 'diff',
+  ex: 'elixir',
+  exs: 'elixir',
+  go: 'go',
+  ini: 'ini',
+  toml: 'ini',
+  cfg: 'ini',
+  java: 'java',
+  js: 'javascript',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  jsx: 'javascript',
+  json: 'json',
+  lua: 'lua',
+  mk: 'makefile',
+  md: 'markdown',
+  markdown: 'markdown',
+  py: 'python',
+  rb: 'ruby',
+  rs: 'rust',
+  sql: 'sql',
+  ts: 'typescript',
+  tsx: 'typescript',
+  mts: 'typescript',
+  html: 'xml',
+  htm: 'xml',
+  xml: 'xml',
+  svg: 'xml',
+  yml: 'yaml',
+  yaml: 'yaml',
 };
 
 export function languageOf(path: string): string | null {
@@ -66,7 +125,13 @@ export function highlightLines(text: string, lang: string | null): string[] {
   const re = /(<span[^>]*>)|(<\/span>)|(\n)|([^<\n]+)/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(html))) {
-    if (m[1]) { open.push(m[1]); line += m[1]; } else if (m[2]) { open.pop(); line += m[2]; } else if (m[3]) {
+    if (m[1]) {
+      open.push(m[1]);
+      line += m[1];
+    } else if (m[2]) {
+      open.pop();
+      line += m[2];
+    } else if (m[3]) {
       out.push(line + '</span>'.repeat(open.length));
       line = open.join('');
     } else line += m[4];

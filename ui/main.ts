@@ -24,7 +24,8 @@ async function route(): Promise<void> {
     if (parts.length === 0) await sessionsPage(main, navigate);
     else if (parts[0] === 'sessions' && parts.length === 2) {
       const stop = await sessionPage(main, dec(parts[1]));
-      if (mine === seq) cleanup = stop; else stop();
+      if (mine === seq) cleanup = stop;
+      else stop();
     } else if (parts[0] === 'projects' && parts.length >= 3) {
       const project = `${dec(parts[1])}/${dec(parts[2])}`;
       const [view, head, ...rest] = parts.slice(3);
@@ -41,7 +42,11 @@ async function route(): Promise<void> {
     if (mine !== seq) return;
     const err = e as HttpError;
     document.title = 'Error · mic-fs';
-    clear(main, h('h1', {}, err.status === 404 ? 'Not found' : 'Something went wrong'), h('p', { class: 'error', role: 'alert' }, err.message));
+    clear(
+      main,
+      h('h1', {}, err.status === 404 ? 'Not found' : 'Something went wrong'),
+      h('p', { class: 'error', role: 'alert' }, err.message),
+    );
   } finally {
     if (mine === seq) main.removeAttribute('aria-busy');
   }
@@ -53,8 +58,12 @@ function notFound(): void {
 }
 
 export function navigate(url: string, replace = false): void {
-  if (replace) history.replaceState(null, '', url); else history.pushState(null, '', url);
-  void route().then(() => { if (!replace) main.focus({ preventScroll: true }); window.scrollTo(0, 0); });
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  void route().then(() => {
+    if (!replace) main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  });
 }
 
 document.addEventListener('click', (e) => {
@@ -85,13 +94,29 @@ document.addEventListener('keydown', (e) => {
   const t = e.target as HTMLElement;
   if (t.closest('input, textarea, select, [contenteditable]')) return;
   const field = main.querySelector<HTMLElement>('input[type=search], form input');
-  if (field) { e.preventDefault(); field.focus(); }
+  if (field) {
+    e.preventDefault();
+    field.focus();
+  }
 });
 
-clear(app,
+clear(
+  app,
   h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
-  h('header', { class: 'top' }, h('a', { class: 'brand', href: '/' }, 'mic-fs'), h('nav', {}, h('a', { href: '/' }, 'Sessions'),
-    // signing out only means something when a token is configured
-    document.body.dataset.auth ? h('form', { method: 'post', action: '/logout', class: 'logout' }, h('button', { type: 'submit', class: 'link' }, 'Sign out')) : null)),
-  main);
+  h(
+    'header',
+    { class: 'top' },
+    h('a', { class: 'brand', href: '/' }, 'mic-fs'),
+    h(
+      'nav',
+      {},
+      h('a', { href: '/' }, 'Sessions'),
+      // signing out only means something when a token is configured
+      document.body.dataset.auth
+        ? h('form', { method: 'post', action: '/logout', class: 'logout' }, h('button', { type: 'submit', class: 'link' }, 'Sign out'))
+        : null,
+    ),
+  ),
+  main,
+);
 void route();

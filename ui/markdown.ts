@@ -16,7 +16,9 @@ const md = new Marked({
   gfm: true,
   breaks: true,
   renderer: {
-    html({ text }: Tokens.HTML | Tokens.Tag) { return escapeHtml(text); },
+    html({ text }: Tokens.HTML | Tokens.Tag) {
+      return escapeHtml(text);
+    },
     link({ href, title, tokens }: Tokens.Link) {
       const inner = this.parser.parseInline(tokens);
       const url = safeUrl(href);

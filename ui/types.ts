@@ -2,7 +2,12 @@
 // src/ui/data.ts on the server; only the fields the pages use).
 import type { Change } from './change-list.js';
 
-export interface ChangeCounts { total: number; added: number; modified: number; deleted: number }
+export interface ChangeCounts {
+  total: number;
+  added: number;
+  modified: number;
+  deleted: number;
+}
 
 export interface SessionView {
   session_id: string;
@@ -43,7 +48,10 @@ export interface SessionDetail extends SessionView {
   message: string | null;
 }
 
-export interface ChangesBody { summary: ChangeCounts; changes: Change[] }
+export interface ChangesBody {
+  summary: ChangeCounts;
+  changes: Change[];
+}
 
 export interface SessionsBody {
   sessions: SessionView[];
@@ -55,21 +63,57 @@ export interface SessionsBody {
   counts: Record<string, number>;
 }
 
-export interface HeadView { hash: string; tree: string; parent: string | null; session: string | null; message: string; time: string; goal?: string | null }
+export interface HeadView {
+  hash: string;
+  tree: string;
+  parent: string | null;
+  session: string | null;
+  message: string;
+  time: string;
+  goal?: string | null;
+}
 
-export interface LogHead extends HeadView { summary: ChangeCounts; author: string | null; session_status: string | null }
+export interface LogHead extends HeadView {
+  summary: ChangeCounts;
+  author: string | null;
+  session_status: string | null;
+}
 
-export interface TreeEntry { name: string; kind: string; mode: number; size: number; mtime: string; hash?: string; target?: string; text?: boolean }
+export interface TreeEntry {
+  name: string;
+  kind: string;
+  mode: number;
+  size: number;
+  mtime: string;
+  hash?: string;
+  target?: string;
+  text?: boolean;
+}
 
-export interface TreeBody { head: HeadView; path: string; entry: TreeEntry; entries?: TreeEntry[] }
+export interface TreeBody {
+  head: HeadView;
+  path: string;
+  entry: TreeEntry;
+  entries?: TreeEntry[];
+}
 
 export interface BlameBody {
   path: string;
   head: string;
   content: string;
-  origins: { head: string; message: string; time: string; session: string | null; goal: string | null; decision: { index: number; decision: string } | null }[];
+  origins: {
+    head: string;
+    message: string;
+    time: string;
+    session: string | null;
+    goal: string | null;
+    decision: { index: number; decision: string } | null;
+  }[];
   ranges: { start: number; end: number; origin: number }[];
   truncated: boolean;
 }
 
-export interface ErrorBody { message?: string; conflicts?: unknown[] }
+export interface ErrorBody {
+  message?: string;
+  conflicts?: unknown[];
+}

@@ -4,7 +4,10 @@
 export class BufferPool {
   private free: Buffer[] = [];
 
-  constructor(readonly size: number, private readonly maxFree = 64) {}
+  constructor(
+    readonly size: number,
+    private readonly maxFree = 64,
+  ) {}
 
   take(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);

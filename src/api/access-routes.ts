@@ -42,7 +42,13 @@ export interface ApiAccess {
 
 /** The service as one caller sees it: its session methods authorised, audited and published. */
 export function gatedService(service: SessionService, p: Principal, a: ApiAccess): SessionService {
-  const gated = guardedApi(service, p, { catalog: service.catalog, audit: a.audit, bus: a.bus, grants: a.grants, onAuditError: a.onAuditError });
+  const gated = guardedApi(service, p, {
+    catalog: service.catalog,
+    audit: a.audit,
+    bus: a.bus,
+    grants: a.grants,
+    onAuditError: a.onAuditError,
+  });
   return Object.assign(Object.create(service) as SessionService, gated);
 }
 
@@ -51,7 +57,10 @@ export function gatedService(service: SessionService, p: Principal, a: ApiAccess
 export function refuseSimpleBody(req: http.IncomingMessage): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain', ''].includes(type)) {
-    throw new ApiError(415, { error: 'unsupported_media_type', message: `give the content a Content-Type such as application/octet-stream${type ? `, not ${type}` : ''}` });
+    throw new ApiError(415, {
+      error: 'unsupported_media_type',
+      message: `give the content a Content-Type such as application/octet-stream${type ? `, not ${type}` : ''}`,
+    });
   }
 }
 
@@ -59,13 +68,23 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
   const catalog = service.catalog;
   return [
     ...identityRoutes({ ...a, catalog }),
-    ...artifactRoutes({ artifacts: a.artifacts, catalog, grants: a.grants, audit: a.audit, bus: a.bus, spoolDir: a.spoolDir, maxBytes: a.maxArtifactBytes }),
+    ...artifactRoutes({
+      artifacts: a.artifacts,
+      catalog,
+      grants: a.grants,
+      audit: a.audit,
+      bus: a.bus,
+      spoolDir: a.spoolDir,
+      maxBytes: a.maxArtifactBytes,
+    }),
     ...eventRoutes({ bus: a.bus, hooks: a.hooks, grants: a.grants, audit: a.audit }),
     ...gitRoutes(service, a.grants, a.audit),
     ...taskRoutes({ tasks: a.tasks, catalog, grants: a.grants, audit: a.audit, gated: (ctx) => gatedService(service, ctx.principal, a) }),
     {
       // the session with seed 003's statistics of its tasks
-      method: 'GET', path: '/api/sessions/:id', handler: async ({ principal: p, params }) => {
+      method: 'GET',
+      path: '/api/sessions/:id',
+      handler: async ({ principal: p, params }) => {
         const body = await gatedService(service, p, a).get(params[0]!);
         const s = body.session;
         const stats = statistics(await a.tasks.get(params[0]!), s.started_at, s.ended_at ?? null);
@@ -73,20 +92,32 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
       },
     },
     {
-      method: 'POST', path: '/api/gc', handler: async ({ principal: p, body }) => {
+      method: 'POST',
+      path: '/api/gc',
+      handler: async ({ principal: p, body }) => {
         await checkAccess(p, 'admin', {});
         try {
           const run = await gcRequest(catalog.backend, await body(), () => catalog.dropCaches());
-          await a.audit.append({ actor: p.user, action: 'gc', target: 'store', result: 'ok', detail: { dry_run: run.dry_run, deleted: run.totals.deleted } });
+          await a.audit.append({
+            actor: p.user,
+            action: 'gc',
+            target: 'store',
+            result: 'ok',
+            detail: { dry_run: run.dry_run, deleted: run.totals.deleted },
+          });
           return { json: run };
         } catch (e) {
-          await a.audit.append({ actor: p.user, action: 'gc', target: 'store', result: `error: ${(e as { code?: string }).code ?? 'error'}` }).catch(() => {});
+          await a.audit
+            .append({ actor: p.user, action: 'gc', target: 'store', result: `error: ${(e as { code?: string }).code ?? 'error'}` })
+            .catch(() => {});
           throw e;
         }
       },
     },
     {
-      method: 'GET', path: '/api/projects/:org/:name/blobs/:hash', handler: async ({ principal: p, params, res }) => {
+      method: 'GET',
+      path: '/api/projects/:org/:name/blobs/:hash',
+      handler: async ({ principal: p, params, res }) => {
         const project = projectParam(params[0]!, params[1]!);
         await checkAccess(p, 'read', { project }, a.grants);
         if (!isHash(params[2]!)) throw new InvalidInputError('hash', 'must be a SHA-256 hex digest');

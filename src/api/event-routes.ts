@@ -10,15 +10,29 @@ import { InvalidInputError, NotFoundError } from '../session/errors.js';
 import { isValidProject } from '../store/keys.js';
 import type { TableRoute } from './route-table.js';
 
-export interface EventDeps { bus: EventBus; hooks: Webhooks; grants: GrantStore; audit: AuditLog }
+export interface EventDeps {
+  bus: EventBus;
+  hooks: Webhooks;
+  grants: GrantStore;
+  audit: AuditLog;
+}
 
 function typesOf(v: unknown, field: string): string[] {
-  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+  const list =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v;
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new InvalidInputError(field, 'must be a list of event types');
   for (const t of list) {
     if (typeof t !== 'string' || !((EVENT_TYPES as readonly string[]).includes(t) || /^(session|artifact|head)\.\*$/.test(t))) {
-      throw new InvalidInputError(field, `unknown event type ${JSON.stringify(t)}; known: ${EVENT_TYPES.join(', ')} (or session.*, artifact.*, head.*)`);
+      throw new InvalidInputError(
+        field,
+        `unknown event type ${JSON.stringify(t)}; known: ${EVENT_TYPES.join(', ')} (or session.*, artifact.*, head.*)`,
+      );
     }
   }
   return list as string[];
@@ -41,39 +55,61 @@ function visibility(p: Principal, grants: GrantStore): (e: MicEvent) => Promise<
 export function eventRoutes(d: EventDeps): TableRoute[] {
   return [
     {
-      method: 'GET', path: '/api/events', handler: async ({ principal: p, query, req, res }) => {
+      method: 'GET',
+      path: '/api/events',
+      handler: async ({ principal: p, query, req, res }) => {
         const project = query.get('project') ?? undefined;
         if (project !== undefined) {
           if (!isValidProject(project)) throw new InvalidInputError('project', 'must be "org/name"');
           await checkAccess(p, 'read', { project }, d.grants);
         }
-        const filter = { project, types: typesOf(query.get('types') ?? query.get('type') ?? undefined, 'types'), session: query.get('session') ?? undefined };
+        const filter = {
+          project,
+          types: typesOf(query.get('types') ?? query.get('type') ?? undefined, 'types'),
+          session: query.get('session') ?? undefined,
+        };
         const lastId = (req.headers['last-event-id'] as string | undefined) ?? query.get('last_event_id') ?? undefined;
         streamEvents(d.bus, req, res, filter, lastId, visibility(p, d.grants));
         return { streamed: true };
       },
     },
     {
-      method: 'POST', path: '/api/hooks', handler: async ({ principal: p, body }) => {
+      method: 'POST',
+      path: '/api/hooks',
+      handler: async ({ principal: p, body }) => {
         const b = await body();
         if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
         const o = b as Record<string, unknown>;
-        for (const k of Object.keys(o)) if (!['project', 'url', 'types', 'secret'].includes(k)) throw new InvalidInputError(k, 'is not a known field');
+        for (const k of Object.keys(o))
+          if (!['project', 'url', 'types', 'secret'].includes(k)) throw new InvalidInputError(k, 'is not a known field');
         const project = o.project;
         if (typeof project !== 'string' || !isValidProject(project)) throw new InvalidInputError('project', 'must be "org/name"');
         await checkAccess(p, 'admin', { project }, d.grants);
         let url: URL;
-        try { url = new URL(String(o.url)); } catch { throw new InvalidInputError('url', 'must be an absolute http(s) URL'); }
+        try {
+          url = new URL(String(o.url));
+        } catch {
+          throw new InvalidInputError('url', 'must be an absolute http(s) URL');
+        }
         if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError('url', 'must be http or https');
-        if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length < 16 || o.secret.length > 256)) throw new InvalidInputError('secret', 'must be 16-256 characters');
+        if (o.secret !== undefined && (typeof o.secret !== 'string' || o.secret.length < 16 || o.secret.length > 256))
+          throw new InvalidInputError('secret', 'must be 16-256 characters');
         const types = typesOf(o.types, 'types');
         const hook = await d.hooks.create({ project, url: url.toString(), types, secret: o.secret as string | undefined, actor: p.user });
-        await d.audit.append({ actor: p.user, action: 'hook.create', target: `hook:${hook.id}`, result: 'ok', detail: { project, url: hook.url, types } });
+        await d.audit.append({
+          actor: p.user,
+          action: 'hook.create',
+          target: `hook:${hook.id}`,
+          result: 'ok',
+          detail: { project, url: hook.url, types },
+        });
         return { status: 201, json: { hook } };
       },
     },
     {
-      method: 'GET', path: '/api/hooks', handler: async ({ principal: p, query }) => {
+      method: 'GET',
+      path: '/api/hooks',
+      handler: async ({ principal: p, query }) => {
         const project = query.get('project') ?? undefined;
         const hooks = [];
         for (const h of await d.hooks.list(project)) {
@@ -83,7 +119,9 @@ export function eventRoutes(d: EventDeps): TableRoute[] {
       },
     },
     {
-      method: 'GET', path: '/api/hooks/:id/deliveries', handler: async ({ principal: p, params }) => {
+      method: 'GET',
+      path: '/api/hooks/:id/deliveries',
+      handler: async ({ principal: p, params }) => {
         const h = await d.hooks.get(params[0]!);
         if (!h) throw new NotFoundError('hook', `no hook ${params[0]}`);
         await checkAccess(p, 'admin', { project: h.project }, d.grants);
@@ -91,12 +129,20 @@ export function eventRoutes(d: EventDeps): TableRoute[] {
       },
     },
     {
-      method: 'DELETE', path: '/api/hooks/:id', handler: async ({ principal: p, params }) => {
+      method: 'DELETE',
+      path: '/api/hooks/:id',
+      handler: async ({ principal: p, params }) => {
         const h = await d.hooks.get(params[0]!);
         if (!h) throw new NotFoundError('hook', `no hook ${params[0]}`);
         await checkAccess(p, 'admin', { project: h.project }, d.grants);
         await d.hooks.delete(h.id);
-        await d.audit.append({ actor: p.user, action: 'hook.delete', target: `hook:${h.id}`, result: 'ok', detail: { project: h.project } });
+        await d.audit.append({
+          actor: p.user,
+          action: 'hook.delete',
+          target: `hook:${h.id}`,
+          result: 'ok',
+          detail: { project: h.project },
+        });
         return { json: { deleted: h.id } };
       },
     },

@@ -24,7 +24,6 @@ export interface GitJob {
   finished_at: string | null;
 }
 
-
 const MAX_JOBS = 200;
 
 /** Import reads, and export writes, paths of the daemon's host: both need the admin right. The job's
@@ -42,62 +41,117 @@ export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog
       if (required) throw new InvalidInputError(k, 'is required');
       return undefined;
     }
-    if (typeof v !== 'string' || v === '' || v.length > 4096 || v.includes('\0')) throw new InvalidInputError(k, 'must be a non-empty string');
+    if (typeof v !== 'string' || v === '' || v.length > 4096 || v.includes('\0'))
+      throw new InvalidInputError(k, 'must be a non-empty string');
     return v;
   };
-  const start = (kind: GitJob['kind'], project: string, run: (job: GitJob) => Promise<unknown>, who: { actor: string; repo: string }): GitJob => {
+  const start = (
+    kind: GitJob['kind'],
+    project: string,
+    run: (job: GitJob) => Promise<unknown>,
+    who: { actor: string; repo: string },
+  ): GitJob => {
     for (const j of jobs.values()) {
-      if (j.project === project && j.status === 'running') throw new InvalidStateError(`${j.kind} job ${j.id} is running for ${project}`, { code: 'busy' });
+      if (j.project === project && j.status === 'running')
+        throw new InvalidStateError(`${j.kind} job ${j.id} is running for ${project}`, { code: 'busy' });
     }
     const job: GitJob = {
-      id: `job-${randomBytes(6).toString('hex')}`, kind, project, status: 'running', progress: { done: 0, total: 0 },
-      result: null, error: null, started_at: new Date().toISOString(), finished_at: null,
+      id: `job-${randomBytes(6).toString('hex')}`,
+      kind,
+      project,
+      status: 'running',
+      progress: { done: 0, total: 0 },
+      result: null,
+      error: null,
+      started_at: new Date().toISOString(),
+      finished_at: null,
     };
     jobs.set(job.id, job);
     if (jobs.size > MAX_JOBS) for (const [id, j] of jobs) if (j.status !== 'running' && jobs.size > MAX_JOBS) jobs.delete(id);
-    run(job).then((r) => { job.result = r; job.status = 'done'; }, (e: Error) => {
-      job.status = 'failed';
-      job.error = { error: e instanceof ImportRefusedError ? 'refused' : e instanceof GitError ? 'git' : 'internal', message: e.message };
-    }).finally(() => {
-      job.finished_at = new Date().toISOString();
-      // the job's outcome goes to the audit log with who started it
-      audit.append({
-        actor: who.actor, action: kind === 'import-git' ? 'git.import' : 'git.export', target: `project:${project}`,
-        result: job.status === 'done' ? 'ok' : `error: ${job.error?.error ?? 'internal'}`, detail: { repo: who.repo, job: job.id },
-      }).catch(() => {});
-    });
+    run(job)
+      .then(
+        (r) => {
+          job.result = r;
+          job.status = 'done';
+        },
+        (e: Error) => {
+          job.status = 'failed';
+          job.error = {
+            error: e instanceof ImportRefusedError ? 'refused' : e instanceof GitError ? 'git' : 'internal',
+            message: e.message,
+          };
+        },
+      )
+      .finally(() => {
+        job.finished_at = new Date().toISOString();
+        // the job's outcome goes to the audit log with who started it
+        audit
+          .append({
+            actor: who.actor,
+            action: kind === 'import-git' ? 'git.import' : 'git.export',
+            target: `project:${project}`,
+            result: job.status === 'done' ? 'ok' : `error: ${job.error?.error ?? 'internal'}`,
+            detail: { repo: who.repo, job: job.id },
+          })
+          .catch(() => {});
+      });
     return job;
   };
   return [
     {
-      method: 'POST', path: '/api/projects/:org/:name/import-git', handler: async ({ principal, params, body }) => {
+      method: 'POST',
+      path: '/api/projects/:org/:name/import-git',
+      handler: async ({ principal, params, body }) => {
         await checkAccess(principal, 'admin', {});
         const project = projectParam(params[0]!, params[1]!);
         const b = obj(await body());
         const repo = str(b, 'repo', true)!;
         const ref = str(b, 'ref');
-        const job = start('import-git', project, (j) => importGit(s.catalog, project, repo, {
-          ref, firstParent: b.first_parent === true, ontoHead: b.onto_head === true,
-          onProgress: (p) => { j.progress = { ...p }; },
-        }), { actor: principal.user, repo });
+        const job = start(
+          'import-git',
+          project,
+          (j) =>
+            importGit(s.catalog, project, repo, {
+              ref,
+              firstParent: b.first_parent === true,
+              ontoHead: b.onto_head === true,
+              onProgress: (p) => {
+                j.progress = { ...p };
+              },
+            }),
+          { actor: principal.user, repo },
+        );
         return { status: 202, json: { job } };
       },
     },
     {
-      method: 'POST', path: '/api/projects/:org/:name/export-git', handler: async ({ principal, params, body }) => {
+      method: 'POST',
+      path: '/api/projects/:org/:name/export-git',
+      handler: async ({ principal, params, body }) => {
         await checkAccess(principal, 'admin', {});
         const project = projectParam(params[0]!, params[1]!);
         const b = obj(await body());
         const repo = str(b, 'repo', true)!;
         const branch = str(b, 'branch');
-        const job = start('export-git', project, (j) => exportGit(s.catalog, project, repo, {
-          branch, onProgress: (p) => { j.progress = { ...p }; },
-        }), { actor: principal.user, repo });
+        const job = start(
+          'export-git',
+          project,
+          (j) =>
+            exportGit(s.catalog, project, repo, {
+              branch,
+              onProgress: (p) => {
+                j.progress = { ...p };
+              },
+            }),
+          { actor: principal.user, repo },
+        );
         return { status: 202, json: { job } };
       },
     },
     {
-      method: 'GET', path: '/api/projects/:org/:name/git-jobs/:id', handler: async ({ principal, params }) => {
+      method: 'GET',
+      path: '/api/projects/:org/:name/git-jobs/:id',
+      handler: async ({ principal, params }) => {
         const project = projectParam(params[0]!, params[1]!);
         await checkAccess(principal, 'read', { project }, grants);
         const job = jobs.get(params[2]!);

@@ -7,7 +7,10 @@ export type { ErrorBody };
 
 /** A failure with an HTTP status: raised by the HTTP layer, and by the typed client for non-2xx answers. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: ErrorBody) {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
     super(body.message);
   }
 }

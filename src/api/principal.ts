@@ -10,7 +10,11 @@ import { TOKEN_PREFIX, type TokenStore } from '../identity/token-store.js';
 import type { UserStore } from '../identity/user-store.js';
 import type { UiAuth } from '../ui/auth.js';
 
-export async function authenticate(req: http.IncomingMessage, auth: UiAuth, id?: { users: UserStore; tokens: TokenStore }): Promise<Principal> {
+export async function authenticate(
+  req: http.IncomingMessage,
+  auth: UiAuth,
+  id?: { users: UserStore; tokens: TokenStore },
+): Promise<Principal> {
   const given = auth.credential(req);
   if (given !== null && auth.tokenMatches(given)) return daemonPrincipal();
   if (given !== null && id && given.startsWith(TOKEN_PREFIX)) {

@@ -35,7 +35,11 @@ export interface ApiServerOptions {
   access: ApiAccess;
 }
 
-export interface ApiServer { port: number; bind: string; close(): Promise<void> }
+export interface ApiServer {
+  port: number;
+  bind: string;
+  close(): Promise<void>;
+}
 
 export function isLoopback(addr: string): boolean {
   if (addr === 'localhost') return true;
@@ -44,37 +48,64 @@ export function isLoopback(addr: string): boolean {
   return a === '::1';
 }
 
-type Handler = (p: { params: string[]; query: URLSearchParams; body: () => Promise<unknown> }) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer } }>;
+type Handler = (p: {
+  params: string[];
+  query: URLSearchParams;
+  body: () => Promise<unknown>;
+}) => Promise<{ status?: number; json?: unknown; raw?: { type: string; data: Buffer } }>;
 
 /** files: the body may carry file contents (the larger limit); the first :id of /api/sessions/:id is checked to exist before the body is read */
-interface Route { method: string; pattern: string[]; handler: Handler; files: boolean; session: boolean }
+interface Route {
+  method: string;
+  pattern: string[];
+  handler: Handler;
+  files: boolean;
+  session: boolean;
+}
 
 const FILE_ROUTES = new Set(['POST /api/sessions', 'POST /api/sessions/:id/files']);
 
 function routes(s: SessionService): Route[] {
   const r = (method: string, path: string, handler: Handler): Route => ({
-    method, pattern: path.split('/').filter(Boolean), handler,
-    files: FILE_ROUTES.has(`${method} ${path}`), session: path.startsWith('/api/sessions/:id'),
+    method,
+    pattern: path.split('/').filter(Boolean),
+    handler,
+    files: FILE_ROUTES.has(`${method} ${path}`),
+    session: path.startsWith('/api/sessions/:id'),
   });
   const q = (query: URLSearchParams, k: string) => query.get(k) ?? undefined;
   return [
     r('POST', '/api/sessions/start', async ({ body }) => ({ status: 201, json: await s.start(await body()) })),
     r('POST', '/api/sessions', async ({ body }) => ({ status: 201, json: await s.create(await body()) })),
     r('GET', '/api/sessions', async ({ query }) => ({
-      json: await s.list({ status: q(query, 'status'), tag: q(query, 'tag'), project: q(query, 'project'), limit: q(query, 'limit'), offset: q(query, 'offset') }),
+      json: await s.list({
+        status: q(query, 'status'),
+        tag: q(query, 'tag'),
+        project: q(query, 'project'),
+        limit: q(query, 'limit'),
+        offset: q(query, 'offset'),
+      }),
     })),
     r('PATCH', '/api/sessions/:id', async ({ params, body }) => ({ json: await s.patch(params[0], await body()) })),
     r('POST', '/api/sessions/:id/land', async ({ params, body }) => ({ json: await s.land(params[0], await body()) })),
     r('POST', '/api/sessions/:id/files', async ({ params, body }) => ({ json: await s.files(params[0], await body()) })),
-    r('POST', '/api/sessions/:id/conversation', async ({ params, body }) => ({ status: 201, json: await s.conversation(params[0], await body()) })),
-    r('POST', '/api/sessions/:id/decisions', async ({ params, body }) => ({ status: 201, json: await s.decisions(params[0], await body()) })),
+    r('POST', '/api/sessions/:id/conversation', async ({ params, body }) => ({
+      status: 201,
+      json: await s.conversation(params[0], await body()),
+    })),
+    r('POST', '/api/sessions/:id/decisions', async ({ params, body }) => ({
+      status: 201,
+      json: await s.decisions(params[0], await body()),
+    })),
     r('POST', '/api/sessions/:id/suspend', async ({ params }) => ({ json: await s.suspend(params[0]) })),
     r('POST', '/api/sessions/:id/resume', async ({ params }) => ({ json: await s.resume(params[0]) })),
     r('POST', '/api/sessions/:id/abandon', async ({ params }) => ({ json: await s.abandon(params[0]) })),
     r('POST', '/api/sessions/:id/rebase', async ({ params }) => ({ json: await s.rebase(params[0]) })),
     r('POST', '/api/sessions/:id/handoff', async ({ params }) => ({ json: await s.handoff(params[0]) })),
     r('POST', '/api/sessions/:id/serve', async ({ params, body }) => ({ json: await s.serve(params[0], await body()) })),
-    r('GET', '/api/sessions/:id/changes', async ({ params, query }) => ({ json: await s.changes(params[0], { content: q(query, 'content') }) })),
+    r('GET', '/api/sessions/:id/changes', async ({ params, query }) => ({
+      json: await s.changes(params[0], { content: q(query, 'content') }),
+    })),
     r('GET', '/api/sessions/:id/diff', async ({ params, query }) => {
       const d = await s.diff(params[0]);
       if (query.get('format') === 'text') return { raw: { type: 'text/x-diff; charset=utf-8', data: Buffer.from(d.diff, 'utf8') } };
@@ -88,7 +119,9 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/projects/:org/:name/log', async ({ params, query }) => ({
       json: await s.log(`${params[0]}/${params[1]}`, { limit: q(query, 'limit'), before: q(query, 'before') }),
     })),
-    r('GET', '/api/projects/:org/:name/heads/:head', async ({ params }) => ({ json: await s.showHead(`${params[0]}/${params[1]}`, params[2]) })),
+    r('GET', '/api/projects/:org/:name/heads/:head', async ({ params }) => ({
+      json: await s.showHead(`${params[0]}/${params[1]}`, params[2]),
+    })),
     r('GET', '/api/projects/:org/:name/blame', async ({ params, query }) => {
       const path = query.get('path');
       if (path === null) throw new InvalidInputError('path', 'is required');
@@ -131,7 +164,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       const known = httpErrorOf(e);
       if (known) {
         if (known.status === 401) res.setHeader('www-authenticate', 'Bearer');
-        if (known.status === 403) o.log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin, reason: known.body.error }, 'api request refused');
+        if (known.status === 403)
+          o.log.warn(
+            { method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin, reason: known.body.error },
+            'api request refused',
+          );
         return send(known.status, known.body);
       }
       o.log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
@@ -215,9 +252,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   return {
     port,
     bind,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -44,14 +44,15 @@ export interface ArtifactQuery {
   limit?: number;
 }
 
-
 /** A stable id per (session, name): art-<16 hex>. */
 export function artifactId(name: string): string {
   return `art-${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16)}`;
 }
 
 const ID = /^art-[0-9a-f]{16}$/;
-export function isArtifactId(s: string): boolean { return ID.test(s); }
+export function isArtifactId(s: string): boolean {
+  return ID.test(s);
+}
 
 const dirOf = (session: string, id: string) => `sessions/${session}/artifacts/${id}/`;
 const versionKey = (session: string, id: string, v: number) => `${dirOf(session, id)}${String(v).padStart(6, '0')}.json`;
@@ -66,7 +67,10 @@ export class ArtifactStore {
   }
 
   /** Stores content (a file, streamed into the store) as the next version of the artifact `name`. */
-  async put(session: string, o: { type: ArtifactType; metadata: ArtifactMetadata; file: string; contentType?: string; actor: string }): Promise<ArtifactRecord> {
+  async put(
+    session: string,
+    o: { type: ArtifactType; metadata: ArtifactMetadata; file: string; contentType?: string; actor: string },
+  ): Promise<ArtifactRecord> {
     const { store, project } = await this.storeOf(session);
     const { hash, size } = await putFile(store, o.file);
     const id = artifactId(o.metadata.name);
@@ -76,9 +80,18 @@ export class ArtifactStore {
       const first = versions.length ? await store.getJson<ArtifactRecord>(versionKey(session, id, versions[0]!)) : null;
       const now = new Date().toISOString();
       const rec: ArtifactRecord = {
-        id, session_id: session, project, type: o.type, metadata: o.metadata, content_hash: hash, size,
-        content_type: o.contentType ?? 'application/octet-stream', version,
-        created_at: first?.created_at ?? now, updated_at: now, created_by: o.actor,
+        id,
+        session_id: session,
+        project,
+        type: o.type,
+        metadata: o.metadata,
+        content_hash: hash,
+        size,
+        content_type: o.contentType ?? 'application/octet-stream',
+        version,
+        created_at: first?.created_at ?? now,
+        updated_at: now,
+        created_by: o.actor,
       };
       // a version number is taken once: a racing writer that took it first makes this one go again
       const key = store.key(versionKey(session, id, version));
@@ -103,7 +116,11 @@ export class ArtifactStore {
     const versions = await this.versionNumbers(store, session, id);
     const v = version ?? versions[versions.length - 1];
     const rec = v !== undefined && versions.includes(v) ? await store.getJson<ArtifactRecord>(versionKey(session, id, v)) : null;
-    if (!rec) throw new NotFoundError('artifact', `artifact ${id}${version !== undefined ? ` version ${version}` : ''} not found in session ${session}`);
+    if (!rec)
+      throw new NotFoundError(
+        'artifact',
+        `artifact ${id}${version !== undefined ? ` version ${version}` : ''} not found in session ${session}`,
+      );
     return rec;
   }
 
@@ -157,9 +174,12 @@ export class ArtifactStore {
     const store = this.catalog.store(project);
     const all = await this.latestUnder(store, q.session ? `sessions/${q.session}/artifacts/` : 'sessions/');
     const text = q.text?.toLowerCase();
-    const hits = all.filter((a) => (!q.type || a.type === q.type)
-      && (!q.tag || (a.metadata.tags ?? []).includes(q.tag))
-      && (!text || [a.metadata.name, a.metadata.description ?? '', ...(a.metadata.tags ?? [])].some((s) => s.toLowerCase().includes(text))));
+    const hits = all.filter(
+      (a) =>
+        (!q.type || a.type === q.type) &&
+        (!q.tag || (a.metadata.tags ?? []).includes(q.tag)) &&
+        (!text || [a.metadata.name, a.metadata.description ?? '', ...(a.metadata.tags ?? [])].some((s) => s.toLowerCase().includes(text))),
+    );
     return hits.slice(0, Math.max(1, Math.min(q.limit ?? 100, 1000)));
   }
 

@@ -24,7 +24,10 @@ export interface AuditEntry extends AuditInput {
   hash: string;
 }
 
-interface HeadDoc { seq: number; hash: string }
+interface HeadDoc {
+  seq: number;
+  hash: string;
+}
 
 export interface AuditQuery {
   actor?: string;
@@ -36,7 +39,11 @@ export interface AuditQuery {
   limit?: number;
 }
 
-export interface AuditProblem { seq: number | null; key: string | null; problem: string }
+export interface AuditProblem {
+  seq: number | null;
+  key: string | null;
+  problem: string;
+}
 export interface AuditVerification {
   ok: boolean;
   entries: number;
@@ -73,8 +80,13 @@ export class AuditLog {
       const ref = await this.backend.getRef(HEAD_KEY);
       const head = ref ? (JSON.parse(ref.data.toString('utf8')) as HeadDoc) : null;
       const base = {
-        seq: (head?.seq ?? 0) + 1, time: new Date().toISOString(), prev: head?.hash ?? null,
-        actor: input.actor, action: input.action, target: input.target, result: input.result,
+        seq: (head?.seq ?? 0) + 1,
+        time: new Date().toISOString(),
+        prev: head?.hash ?? null,
+        actor: input.actor,
+        action: input.action,
+        target: input.target,
+        result: input.result,
         ...(input.detail ? { detail: input.detail } : {}),
       };
       const entry: AuditEntry = { ...base, hash: entryHash(base) };
@@ -140,7 +152,10 @@ export class AuditLog {
     while (at) {
       const name = `${String(at.seq).padStart(12, '0')}-${at.hash}`;
       const key = keys.get(name);
-      if (!key) { problems.push({ seq: at.seq, key: null, problem: `entry ${at.seq} (${at.hash.slice(0, 12)}) is missing` }); break; }
+      if (!key) {
+        problems.push({ seq: at.seq, key: null, problem: `entry ${at.seq} (${at.hash.slice(0, 12)}) is missing` });
+        break;
+      }
       keys.delete(name);
       let e: AuditEntry;
       try {
@@ -152,12 +167,23 @@ export class AuditLog {
       entries++;
       const { hash, ...rest } = e;
       const recomputed = entryHash(rest);
-      if (recomputed !== at.hash || hash !== at.hash) problems.push({ seq: at.seq, key, problem: `entry ${at.seq} was changed: its content hashes to ${recomputed.slice(0, 12)}, the chain names ${at.hash.slice(0, 12)}` });
+      if (recomputed !== at.hash || hash !== at.hash)
+        problems.push({
+          seq: at.seq,
+          key,
+          problem: `entry ${at.seq} was changed: its content hashes to ${recomputed.slice(0, 12)}, the chain names ${at.hash.slice(0, 12)}`,
+        });
       if (e.seq !== at.seq) problems.push({ seq: at.seq, key, problem: `entry at position ${at.seq} says seq ${e.seq}` });
       if (at.seq === 1 && e.prev !== null) problems.push({ seq: 1, key, problem: 'the first entry names a predecessor' });
-      if (at.seq > 1 && !e.prev) { problems.push({ seq: at.seq, key, problem: `entry ${at.seq} names no predecessor` }); break; }
+      if (at.seq > 1 && !e.prev) {
+        problems.push({ seq: at.seq, key, problem: `entry ${at.seq} names no predecessor` });
+        break;
+      }
       at = e.prev ? { seq: at.seq - 1, hash: e.prev } : null;
-      if (at && at.seq < 1) { problems.push({ seq: e.seq, key, problem: 'the chain goes below entry 1' }); break; }
+      if (at && at.seq < 1) {
+        problems.push({ seq: e.seq, key, problem: 'the chain goes below entry 1' });
+        break;
+      }
     }
     return { ok: problems.length === 0, entries, head, problems, orphans: [...keys.values()] };
   }

@@ -7,7 +7,14 @@ import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
 import { openCatalog } from '../daemon/data-dir.js';
-import { ARTIFACT_TYPES, ArtifactStore, artifactId, isArtifactId, type ArtifactRecord, type ArtifactType } from '../artifacts/artifact-store.js';
+import {
+  ARTIFACT_TYPES,
+  ArtifactStore,
+  artifactId,
+  isArtifactId,
+  type ArtifactRecord,
+  type ArtifactType,
+} from '../artifacts/artifact-store.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { localActor } from './identity.js';
 
@@ -37,15 +44,24 @@ export function artifactCommand(): Command {
       const { store, audit } = open(cmd);
       const name = o.name ?? path.basename(file);
       const rec = await store.put(session, {
-        type: o.type as ArtifactType, file, contentType: o.contentType, actor: localActor(),
+        type: o.type as ArtifactType,
+        file,
+        contentType: o.contentType,
+        actor: localActor(),
         metadata: { name, ...(o.description ? { description: o.description } : {}), tags: o.tag as string[] },
       });
-      await audit.append({ actor: localActor(), action: 'artifact.store', target: `artifact:${rec.id}`, result: 'ok', detail: { session, project: rec.project, version: rec.version, name, size: rec.size } });
+      await audit.append({
+        actor: localActor(),
+        action: 'artifact.store',
+        target: `artifact:${rec.id}`,
+        result: 'ok',
+        detail: { session, project: rec.project, version: rec.version, name, size: rec.size },
+      });
       if (o.json) printJson({ artifact: rec });
       else out(line(rec));
     });
   c.command('get <session> <artifact>')
-    .description('write an artifact\'s content to a file or stdout (artifact: id or name)')
+    .description("write an artifact's content to a file or stdout (artifact: id or name)")
     .option('--version <n>', 'this version (default: the latest)')
     .option('-o, --output <file>', 'write here (default: stdout)')
     .action(async (session: string, artifact: string, o, cmd: Command) => {
@@ -53,23 +69,45 @@ export function artifactCommand(): Command {
       const rec = await store.get(session, idOf(artifact), o.version !== undefined ? Number(o.version) : undefined);
       await pipeline(Readable.from(store.content(rec)), o.output ? fs.createWriteStream(o.output) : process.stdout);
     });
-  c.command('ls <session>').alias('list').option('--json').action(async (session: string, o, cmd: Command) => {
-    const list = await open(cmd).store.list(session);
-    if (o.json) return printJson({ artifacts: list });
-    for (const a of list) out(line(a));
-  });
-  c.command('rm <session> <artifact>').description('delete every version (gc collects the content)').action(async (session: string, artifact: string, _o, cmd: Command) => {
-    const { store, audit } = open(cmd);
-    const rec = await store.delete(session, idOf(artifact));
-    if (!rec) throw new Error(`no artifact ${artifact} in session ${session}`);
-    await audit.append({ actor: localActor(), action: 'artifact.delete', target: `artifact:${rec.id}`, result: 'ok', detail: { session, project: rec.project } });
-    out(`artifact ${rec.id} (${rec.metadata.name}) deleted`);
-  });
+  c.command('ls <session>')
+    .alias('list')
+    .option('--json')
+    .action(async (session: string, o, cmd: Command) => {
+      const list = await open(cmd).store.list(session);
+      if (o.json) return printJson({ artifacts: list });
+      for (const a of list) out(line(a));
+    });
+  c.command('rm <session> <artifact>')
+    .description('delete every version (gc collects the content)')
+    .action(async (session: string, artifact: string, _o, cmd: Command) => {
+      const { store, audit } = open(cmd);
+      const rec = await store.delete(session, idOf(artifact));
+      if (!rec) throw new Error(`no artifact ${artifact} in session ${session}`);
+      await audit.append({
+        actor: localActor(),
+        action: 'artifact.delete',
+        target: `artifact:${rec.id}`,
+        result: 'ok',
+        detail: { session, project: rec.project },
+      });
+      out(`artifact ${rec.id} (${rec.metadata.name}) deleted`);
+    });
   c.command('find <project>')
     .description('artifacts across a project by type, tag, session and text')
-    .option('--type <type>').option('--tag <tag>').option('--text <text>').option('--session <id>').option('--limit <n>', '', '100').option('--json')
+    .option('--type <type>')
+    .option('--tag <tag>')
+    .option('--text <text>')
+    .option('--session <id>')
+    .option('--limit <n>', '', '100')
+    .option('--json')
     .action(async (project: string, o, cmd: Command) => {
-      const list = await open(cmd).store.query(project, { type: o.type, tag: o.tag, text: o.text, session: o.session, limit: Number(o.limit) });
+      const list = await open(cmd).store.query(project, {
+        type: o.type,
+        tag: o.tag,
+        text: o.text,
+        session: o.session,
+        limit: Number(o.limit),
+      });
       if (o.json) return printJson({ artifacts: list });
       for (const a of list) out(`${a.session_id}  ${line(a)}`);
     });

@@ -20,9 +20,14 @@ export function auditCommand(): Command {
         const v = await log.verify();
         if (o.json) printJson(v);
         else {
-          out(v.ok ? `audit log intact: ${v.entries} entries` : `audit log damaged: ${v.problems.length} problem(s) in ${v.entries} entries read`);
+          out(
+            v.ok
+              ? `audit log intact: ${v.entries} entries`
+              : `audit log damaged: ${v.problems.length} problem(s) in ${v.entries} entries read`,
+          );
           for (const p of v.problems) out(`  ${p.problem}${p.key ? ` (${p.key})` : ''}`);
-          if (v.orphans.length) out(`  ${v.orphans.length} entr${v.orphans.length === 1 ? 'y' : 'ies'} off the chain (appends that lost a race)`);
+          if (v.orphans.length)
+            out(`  ${v.orphans.length} entr${v.orphans.length === 1 ? 'y' : 'ies'} off the chain (appends that lost a race)`);
         }
         if (!v.ok) process.exitCode = 1;
         return;

@@ -63,14 +63,28 @@ export async function backendFor(cmd: Command): Promise<Backend> {
     return { api: new MicClient({ baseUrl: apiUrl(daemon), token }), via: 'daemon', daemon, close: async () => {} };
   }
   const catalog = openCatalog(dataDir);
-  const host = new DirectHost(catalog, dataDir, handleSecret(dataDir), daemon
-    ? { refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI` }
-    : {});
+  const host = new DirectHost(
+    catalog,
+    dataDir,
+    handleSecret(dataDir),
+    daemon
+      ? {
+          refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI`,
+        }
+      : {},
+  );
   // in-process changes are audited like the API's, with the local user as actor
   const service = new SessionService({ catalog, host, dataDir });
-  const api = guardedApi(service, { user: localActor(), roles: [{ scope: '*', right: 'admin' }] }, {
-    catalog, audit: new AuditLog(catalog.backend), bus: new EventBus(), grants: new GrantStore(catalog.backend),
-  });
+  const api = guardedApi(
+    service,
+    { user: localActor(), roles: [{ scope: '*', right: 'admin' }] },
+    {
+      catalog,
+      audit: new AuditLog(catalog.backend),
+      bus: new EventBus(),
+      grants: new GrantStore(catalog.backend),
+    },
+  );
   return { api, via: 'direct', daemon, close: () => host.closeAll() };
 }
 

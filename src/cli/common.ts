@@ -12,6 +12,10 @@ export function dataDirOf(cmd: Command): string {
   return defaultDataDir();
 }
 
-export function out(text: string): void { process.stdout.write(text.endsWith('\n') ? text : text + '\n'); }
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
 
-export function printJson(obj: unknown): void { out(JSON.stringify(obj, null, 2)); }
+export function printJson(obj: unknown): void {
+  out(JSON.stringify(obj, null, 2));
+}

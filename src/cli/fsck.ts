@@ -18,8 +18,10 @@ export function fsckCommand(): Command {
       if (o.json) printJson(run);
       else {
         for (const p of run.projects) {
-          out(`${p.project}: ${p.heads} heads, ${p.trees} trees, ${p.blobs} blobs, ${p.chunks} chunks, ${p.sessions} sessions: ` +
-            (p.problems.length ? `${p.problems.length} problems` : 'ok'));
+          out(
+            `${p.project}: ${p.heads} heads, ${p.trees} trees, ${p.blobs} blobs, ${p.chunks} chunks, ${p.sessions} sessions: ` +
+              (p.problems.length ? `${p.problems.length} problems` : 'ok'),
+          );
           for (const x of p.problems) out(`  ${x.kind} ${x.key}: ${x.detail} (named by ${x.referenced_by})`);
         }
         if (!run.projects.length) out('no projects');

@@ -37,14 +37,24 @@ export function gcCommand(): Command {
       if (daemon && daemon.api_port !== null) {
         const api = new MicClient({ baseUrl: apiUrl(daemon), token: apiTokenFor(dataDir, daemon) });
         progress.phase('gc: running in the daemon', 0);
-        run = await api.request<GcRun>('POST', '/api/gc', { grace: `${graceMs}ms`, dry_run: !!o.dryRun, force: !!o.force, project: o.project });
+        run = await api.request<GcRun>('POST', '/api/gc', {
+          grace: `${graceMs}ms`,
+          dry_run: !!o.dryRun,
+          force: !!o.force,
+          project: o.project,
+        });
       } else {
         let current = '';
         run = await runGc(openCatalog(dataDir).backend, {
-          graceMs, dryRun: !!o.dryRun, projects: o.project ? [o.project] : undefined,
+          graceMs,
+          dryRun: !!o.dryRun,
+          projects: o.project ? [o.project] : undefined,
           onProgress: (project, phase, done, total) => {
             const label = `gc ${project}: ${PHASES[phase]}`;
-            if (label !== current) { progress.phase(label, total); current = label; }
+            if (label !== current) {
+              progress.phase(label, total);
+              current = label;
+            }
             progress.update(done);
           },
         });
@@ -59,15 +69,18 @@ export function gcCommand(): Command {
 function printRun(run: GcRun): void {
   const verb = run.dry_run ? 'would delete' : 'deleted';
   for (const p of run.projects) {
-    out(`${p.project}: ${p.heads} heads, ${p.sessions} sessions; ${p.listed.objects} objects (${bytes(p.listed.bytes)}), ` +
-      `${p.referenced.objects} referenced (${bytes(p.referenced.bytes)}), ${p.young.objects} unreferenced within the grace period, ` +
-      `${verb} ${p.deleted.objects} (${bytes(p.deleted.bytes)})`);
+    out(
+      `${p.project}: ${p.heads} heads, ${p.sessions} sessions; ${p.listed.objects} objects (${bytes(p.listed.bytes)}), ` +
+        `${p.referenced.objects} referenced (${bytes(p.referenced.bytes)}), ${p.young.objects} unreferenced within the grace period, ` +
+        `${verb} ${p.deleted.objects} (${bytes(p.deleted.bytes)})`,
+    );
     if (run.dry_run) for (const d of p.objects) out(`  ${d.key}  ${bytes(d.size)}  ${age(d.age_ms)} old`);
     for (const k of p.missing) out(`  missing: ${k}`);
     if (p.refused) out(`  nothing deleted: ${p.refused}`);
   }
   const t = run.totals;
-  if (run.projects.length !== 1) out(`total: ${verb} ${t.deleted.objects} of ${t.listed.objects} objects (${bytes(t.deleted.bytes)} of ${bytes(t.listed.bytes)})`);
+  if (run.projects.length !== 1)
+    out(`total: ${verb} ${t.deleted.objects} of ${t.listed.objects} objects (${bytes(t.deleted.bytes)} of ${bytes(t.listed.bytes)})`);
 }
 
 function bytes(n: number): string {
@@ -75,7 +88,10 @@ function bytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(1)} ${units[i]}`;
 }
 

@@ -10,7 +10,7 @@ import { localActor } from './identity.js';
 
 export function importGitCommand(): Command {
   return new Command('import-git')
-    .description('import a git repository\'s history: one landed session and head per commit')
+    .description("import a git repository's history: one landed session and head per commit")
     .argument('<project>', 'org/name')
     .argument('<repo>', 'repository path, file:// URL, or a remote URL (cloned with --mirror first)')
     .option('--ref <ref>', 'branch or ref to import', 'HEAD')
@@ -22,17 +22,37 @@ export function importGitCommand(): Command {
       const bar = progress('import-git');
       const audit = new AuditLog(catalog.backend);
       const r = await importGit(catalog, project, repo, {
-        ref: o.ref, firstParent: !!o.firstParent, ontoHead: !!o.ontoHead,
+        ref: o.ref,
+        firstParent: !!o.firstParent,
+        ontoHead: !!o.ontoHead,
         onProgress: (p) => bar.update(p.done, p.total, p.phase),
-      }).finally(() => bar.stop()).catch(async (e: Error) => {
-        await audit.append({ actor: localActor(), action: 'git.import', target: `project:${project}`, result: 'error: git', detail: { repo, message: e.message.slice(0, 300) } }).catch(() => {});
-        throw e;
+      })
+        .finally(() => bar.stop())
+        .catch(async (e: Error) => {
+          await audit
+            .append({
+              actor: localActor(),
+              action: 'git.import',
+              target: `project:${project}`,
+              result: 'error: git',
+              detail: { repo, message: e.message.slice(0, 300) },
+            })
+            .catch(() => {});
+          throw e;
+        });
+      await audit.append({
+        actor: localActor(),
+        action: 'git.import',
+        target: `project:${project}`,
+        result: r.conflicts.length ? 'error: conflict' : 'ok',
+        detail: { repo, imported: r.imported, head: r.head },
       });
-      await audit.append({ actor: localActor(), action: 'git.import', target: `project:${project}`, result: r.conflicts.length ? 'error: conflict' : 'ok', detail: { repo, imported: r.imported, head: r.head } });
       if (o.json) printJson(r);
       else {
         for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-        out(`${project}: imported ${r.imported} commits (${r.known} already known) from ${r.ref} ${r.tip.slice(0, 12)}; head ${r.head?.slice(0, 12) ?? '(none)'}`);
+        out(
+          `${project}: imported ${r.imported} commits (${r.known} already known) from ${r.ref} ${r.tip.slice(0, 12)}; head ${r.head?.slice(0, 12) ?? '(none)'}`,
+        );
       }
       if (r.conflicts.length) {
         for (const x of r.conflicts) process.stderr.write(`conflict: ${x.path} (${x.kind}) in commit ${x.commit.slice(0, 12)}\n`);
@@ -43,7 +63,7 @@ export function importGitCommand(): Command {
 
 export function exportGitCommand(): Command {
   return new Command('export-git')
-    .description('write the project\'s heads not yet exported as commits of a git repository')
+    .description("write the project's heads not yet exported as commits of a git repository")
     .argument('<project>', 'org/name')
     .argument('<repo-dir>', 'git repository (created when missing)')
     .option('--branch <branch>', 'branch to move to the project head (default mic/<name>)')
@@ -55,9 +75,16 @@ export function exportGitCommand(): Command {
       const once = async () => {
         const bar = progress('export-git');
         const r = await exportGit(catalog, project, repoDir, {
-          branch: o.branch, onProgress: (p) => bar.update(p.done, p.total),
+          branch: o.branch,
+          onProgress: (p) => bar.update(p.done, p.total),
         }).finally(() => bar.stop());
-        await new AuditLog(catalog.backend).append({ actor: localActor(), action: 'git.export', target: `project:${project}`, result: 'ok', detail: { repo: repoDir, exported: r.exported, commit: r.commit } });
+        await new AuditLog(catalog.backend).append({
+          actor: localActor(),
+          action: 'git.export',
+          target: `project:${project}`,
+          result: 'ok',
+          detail: { repo: repoDir, exported: r.exported, commit: r.commit },
+        });
         if (o.json) out(JSON.stringify(r));
         else {
           for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);

@@ -10,7 +10,10 @@ export async function uploadQueueDepth(d: DaemonInfo | null): Promise<number | n
   if (!d?.api_port) return null;
   try {
     const token = process.env.MIC_API_TOKEN;
-    const res = await fetch(`${apiUrl(d)}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`${apiUrl(d)}/metrics`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(2000),
+    });
     if (!res.ok) return null;
     const m = /^mic_upload_queue_depth (\S+)$/m.exec(await res.text());
     return m ? Number(m[1]) : null;
@@ -22,7 +25,9 @@ export async function uploadQueueDepth(d: DaemonInfo | null): Promise<number | n
 /** Runs `work` with a progress display of the daemon's draining upload queue. */
 export async function withUploadProgress<T>(label: string, d: DaemonInfo | null, p: Progress, work: Promise<T>): Promise<T> {
   let settled = false;
-  const finished = work.finally(() => { settled = true; });
+  const finished = work.finally(() => {
+    settled = true;
+  });
   p.phase(`${label}: sealing`, 0);
   const first = await uploadQueueDepth(d);
   let start = first ?? 0;
@@ -33,7 +38,10 @@ export async function withUploadProgress<T>(label: string, d: DaemonInfo | null,
     const depth = await uploadQueueDepth(d);
     if (depth === null) break;
     if (depth > start) start = depth;
-    if (depth > 0 && !uploading) { uploading = true; p.phase(`${label}: uploading`, start); }
+    if (depth > 0 && !uploading) {
+      uploading = true;
+      p.phase(`${label}: uploading`, start);
+    }
     if (uploading) p.update(start - depth);
   }
   try {

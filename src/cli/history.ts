@@ -5,10 +5,14 @@ import { withBackend } from './backend.js';
 import { printChanges } from './session.js';
 import type { HeadView } from '../session/session-api.js';
 
-const projectOption = (c: Command) => c
-  .option('--project <org/name>', 'project (env MIC_PROJECT)', process.env.MIC_PROJECT)
-  .option('--api-token <token>', 'bearer token for the daemon\'s API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon\'s token file)')
-  .option('--json', 'print the API body');
+const projectOption = (c: Command) =>
+  c
+    .option('--project <org/name>', 'project (env MIC_PROJECT)', process.env.MIC_PROJECT)
+    .option(
+      '--api-token <token>',
+      "bearer token for the daemon's API (env MIC_API_TOKEN or MIC_API_TOKEN_FILE; default: the daemon's token file)",
+    )
+    .option('--json', 'print the API body');
 
 function need(project: string | undefined): string {
   if (!project) throw new Error('--project <org/name> is required (or set MIC_PROJECT)');
@@ -22,18 +26,24 @@ function headLine(h: HeadView): string {
 }
 
 export function historyCommands(): Command[] {
-  const log = projectOption(new Command('log').description('walk the project\'s heads, newest first'))
+  const log = projectOption(new Command('log').description("walk the project's heads, newest first"))
     .option('--limit <n>', 'how many heads', '20')
     .option('--before <head>', 'start from this head instead of the current one')
-    .action(async (o, c: Command) => withBackend(c, o.json, async (api) => {
-      const body = await api.log(need(o.project), { limit: Number(o.limit), before: o.before });
-      if (o.json) return printJson(body);
-      for (const h of body.heads) out(headLine(h));
-      if (body.next) out(`(more: --before ${body.next.slice(0, 12)})`);
-    }));
+    .action(async (o, c: Command) =>
+      withBackend(c, o.json, async (api) => {
+        const body = await api.log(need(o.project), { limit: Number(o.limit), before: o.before });
+        if (o.json) return printJson(body);
+        for (const h of body.heads) out(headLine(h));
+        if (body.next) out(`(more: --before ${body.next.slice(0, 12)})`);
+      }),
+    );
 
-  const show = projectOption(new Command('show').description('show one head: its session, goal, message and changes').argument('<head>', 'head hash, prefix, or HEAD'))
-    .action(async (head: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+  const show = projectOption(
+    new Command('show')
+      .description('show one head: its session, goal, message and changes')
+      .argument('<head>', 'head hash, prefix, or HEAD'),
+  ).action(async (head: string, o, c: Command) =>
+    withBackend(c, o.json, async (api) => {
       const body = await api.showHead(need(o.project), head);
       if (o.json) return printJson(body);
       const h = body.head;
@@ -51,17 +61,23 @@ export function historyCommands(): Command[] {
       out(`changes  ${s.total} (+${s.added} ~${s.modified} -${s.deleted})`);
       printChanges(body.changes);
       if (body.truncated) out('  ...');
-    }));
+    }),
+  );
 
-  const blame = projectOption(new Command('blame').description('the session, and its goal, that last changed a path').argument('<path>', 'path in the project'))
-    .action(async (p: string, o, c: Command) => withBackend(c, o.json, async (api) => {
+  const blame = projectOption(
+    new Command('blame').description('the session, and its goal, that last changed a path').argument('<path>', 'path in the project'),
+  ).action(async (p: string, o, c: Command) =>
+    withBackend(c, o.json, async (api) => {
       const body = await api.blame(need(o.project), p);
       if (o.json) return printJson(body);
-      out(`${body.path}: last changed by ${body.head.session ?? '(no session: the import)'} in head ${body.head.hash.slice(0, 12)} at ${body.head.time}`);
+      out(
+        `${body.path}: last changed by ${body.head.session ?? '(no session: the import)'} in head ${body.head.hash.slice(0, 12)} at ${body.head.time}`,
+      );
       if (body.goal) out(`goal: ${body.goal}`);
       const meta = body.session?.metadata ?? {};
       if (meta.git_commit) out(`commit: ${meta.git_commit} by ${meta.git_author} at ${meta.git_author_date}`);
       out(`message: ${body.head.message}`);
-    }));
+    }),
+  );
   return [log, show, blame];
 }

@@ -15,11 +15,14 @@ export function logFormatOf(v: string | undefined, isTty = !!process.stdout.isTT
 export function daemonLogger(level: string, format: LogFormat): Logger {
   const opts = { level, base: { name: 'mic-fs' } };
   if (format === 'json') return pino(opts);
-  return pino(opts, pretty({
-    colorize: !!process.stdout.isTTY,
-    singleLine: true,
-    translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname,name',
-    sync: true,
-  }));
+  return pino(
+    opts,
+    pretty({
+      colorize: !!process.stdout.isTTY,
+      singleLine: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,name',
+      sync: true,
+    }),
+  );
 }

@@ -10,7 +10,11 @@ import { exportPath, isValidSessionId } from '../session/record.js';
 import { runningDaemon } from './backend.js';
 import { dataDirOf, out } from './common.js';
 
-export interface MountPlan { argv: string[]; dir: string; source: string }
+export interface MountPlan {
+  argv: string[];
+  dir: string;
+  source: string;
+}
 
 export interface MountInputs {
   session: string;
@@ -66,7 +70,12 @@ function portFor(o: { port?: string; host?: string }, dataDir: string): { host: 
 }
 
 /** Mounts a session (shared by `mic mount` and `mic session start --mount`). Returns the exit status. */
-export async function mountSession(session: string, dir: string | undefined, o: { host?: string; port?: string; options?: string; dryRun?: boolean }, dataDir: string): Promise<number> {
+export async function mountSession(
+  session: string,
+  dir: string | undefined,
+  o: { host?: string; port?: string; options?: string; dryRun?: boolean },
+  dataDir: string,
+): Promise<number> {
   if (!isValidSessionId(session)) throw new Error(`not a session id: ${JSON.stringify(session)}`);
   const target = resolve(dir ?? join(homedir(), 'mic', session));
   const { host, port } = portFor(o, dataDir);
@@ -90,10 +99,10 @@ function mountPointOf(session: string): string | null {
 
 export function mountCommands(): Command[] {
   const mount = new Command('mount')
-    .description('mount a session over NFS with the platform\'s mount command (printed first; sudo when not root)')
+    .description("mount a session over NFS with the platform's mount command (printed first; sudo when not root)")
     .argument('<session>', 'session id')
     .argument('[dir]', 'mount point (created if missing; default ~/mic/<session>)')
-    .option('--host <addr>', 'NFS server address (env MIC_HOST; default: the local daemon\'s address)')
+    .option('--host <addr>', "NFS server address (env MIC_HOST; default: the local daemon's address)")
     .option('--port <n>', 'NFS and MOUNT port to name in the options (default: none when the server runs a portmapper)')
     .option('-o, --options <opts>', 'extra mount options, appended')
     .option('--dry-run', 'print the command, run nothing')
@@ -102,7 +111,7 @@ export function mountCommands(): Command[] {
     });
   const umount = new Command('umount')
     .description('unmount a session (by mount point or session id)')
-    .argument('<target>', 'mount point, or a mounted session\'s id')
+    .argument('<target>', "mount point, or a mounted session's id")
     .option('--dry-run', 'print the command, run nothing')
     .action(async (target: string, o) => {
       let dir = target;

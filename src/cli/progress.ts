@@ -42,15 +42,18 @@ class BarProgress implements PhasedProgress {
     this.label = label;
     this.total = total;
     this.value = 0;
-    this.bar = new cliProgress.SingleBar({
-      stream: this.stream,
-      format: total > 0 ? '{label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}' : '{label} {value}',
-      hideCursor: true,
-      clearOnComplete: true,
-      barsize: 30,
-      fps: 10,
-      noTTYOutput: false,
-    }, cliProgress.Presets.shades_classic);
+    this.bar = new cliProgress.SingleBar(
+      {
+        stream: this.stream,
+        format: total > 0 ? '{label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}' : '{label} {value}',
+        hideCursor: true,
+        clearOnComplete: true,
+        barsize: 30,
+        fps: 10,
+        noTTYOutput: false,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     this.bar.start(Math.max(total, 1), 0, { label });
   }
 
@@ -64,7 +67,9 @@ class BarProgress implements PhasedProgress {
     if (this.total > 0) this.bar.update(this.total);
     this.bar.stop();
     this.bar = null;
-    this.stream.write(`${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`);
+    this.stream.write(
+      `${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`,
+    );
   }
 }
 
@@ -101,30 +106,45 @@ class LineProgress implements PhasedProgress {
   done(summary?: string): void {
     if (!this.active) return;
     this.active = false;
-    this.stream.write(`${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`);
+    this.stream.write(
+      `${this.label}: ${summary ?? `${this.total > 0 ? `${this.total}/${this.total} ` : this.value > 0 ? `${this.value} ` : ''}done`}\n`,
+    );
   }
 }
 
 // ---- progress(what): a running count (src/cli/git.ts)
 
-export interface Progress { update(done: number, total: number, label?: string): void; stop(): void }
+export interface Progress {
+  update(done: number, total: number, label?: string): void;
+  stop(): void;
+}
 
 export function progress(what: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   const started = Date.now();
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      format: `${what} {label} [{bar}] {value}/{total} {rate}/s eta {eta_formatted}`,
-      stream, hideCursor: true, clearOnComplete: false,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${what} {label} [{bar}] {value}/{total} {rate}/s eta {eta_formatted}`,
+        stream,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     let begun = false;
     return {
       update(done, total, label = '') {
         const rate = (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(0);
-        if (!begun) { bar.start(total, done, { label, rate }); begun = true; }
+        if (!begun) {
+          bar.start(total, done, { label, rate });
+          begun = true;
+        }
         bar.setTotal(total);
         bar.update(done, { label, rate });
       },
-      stop() { if (begun) bar.stop(); },
+      stop() {
+        if (begun) bar.stop();
+      },
     };
   }
   let last = 0;

@@ -6,7 +6,8 @@ import { validateProject } from '../store/index.js';
 
 export function projectCommand(): Command {
   const cmd = new Command('project').description('projects and their heads');
-  cmd.command('init <project>')
+  cmd
+    .command('init <project>')
     .description('import a directory as the first head of org/name')
     .requiredOption('--from <dir>', 'directory to import')
     .option('--json', 'print JSON')
@@ -17,12 +18,14 @@ export function projectCommand(): Command {
       const bar = progressBar();
       const { tree, nextIno, skipped } = await importTree(store, o.from, bar.update);
       bar.done();
-      for (const p of skipped) process.stderr.write(`skipped ${p} (git metadata is not project content; mic project import-git brings the history)\n`);
+      for (const p of skipped)
+        process.stderr.write(`skipped ${p} (git metadata is not project content; mic project import-git brings the history)\n`);
       const head = await initProject(store, tree, nextIno, `import ${o.from}`);
       if (o.json) printJson({ project: { name: project, head, tree, files: nextIno - 2 }, skipped });
       else out(`project ${project}: head ${head.slice(0, 12)} tree ${tree.slice(0, 12)}`);
     });
-  cmd.command('head <project>')
+  cmd
+    .command('head <project>')
     .description('show the current head')
     .action(async (project: string, _o, c: Command) => {
       const head = await openCatalog(dataDirOf(c)).store(project).getHead();
@@ -47,6 +50,8 @@ function progressBar(): { update: (p: { files: number; bytes: number }) => void;
       const spin = '|/-\\'[Math.floor(t / 100) % 4];
       process.stderr.write(`\r${spin} importing: ${p.files} files, ${mb} MiB`);
     },
-    done() { if (shown) process.stderr.write('\n'); },
+    done() {
+      if (shown) process.stderr.write('\n');
+    },
   };
 }

@@ -23,42 +23,124 @@ export function serveCommand(): Command {
     .option('--data-dir <dir>', 'data directory (env MIC_DATA_DIR, default ~/.mic)')
     .option('--bind <addr>', 'address to listen on', process.env.MIC_BIND ?? '127.0.0.1')
     .option('--port <n>', 'TCP port for MOUNT and NFS (env MIC_PORT; 0 picks one)', process.env.MIC_PORT ?? '2049')
-    .option('--allow <cidrs>', 'client addresses allowed to mount, comma separated (env MIC_ALLOW)', process.env.MIC_ALLOW ?? LOOPBACK.join(','))
+    .option(
+      '--allow <cidrs>',
+      'client addresses allowed to mount, comma separated (env MIC_ALLOW)',
+      process.env.MIC_ALLOW ?? LOOPBACK.join(','),
+    )
     .option('--api-port <n>', 'HTTP API port (env MIC_API_PORT; 0 picks one; "off" disables)', process.env.MIC_API_PORT ?? '2050')
-    .option('--api-bind <addr>', 'HTTP API address (env MIC_API_BIND); not loopback requires --api-token', process.env.MIC_API_BIND ?? '127.0.0.1')
-    .option('--api-token <token>', 'bearer token the API requires (env MIC_API_TOKEN; prefer the env or --api-token-file: argv is visible to ps)', process.env.MIC_API_TOKEN)
-    .option('--api-token-file <file>', 'file holding the API token, created 0600 when missing (env MIC_API_TOKEN_FILE; default <data-dir>/api-token)', process.env.MIC_API_TOKEN_FILE)
+    .option(
+      '--api-bind <addr>',
+      'HTTP API address (env MIC_API_BIND); not loopback requires --api-token',
+      process.env.MIC_API_BIND ?? '127.0.0.1',
+    )
+    .option(
+      '--api-token <token>',
+      'bearer token the API requires (env MIC_API_TOKEN; prefer the env or --api-token-file: argv is visible to ps)',
+      process.env.MIC_API_TOKEN,
+    )
+    .option(
+      '--api-token-file <file>',
+      'file holding the API token, created 0600 when missing (env MIC_API_TOKEN_FILE; default <data-dir>/api-token)',
+      process.env.MIC_API_TOKEN_FILE,
+    )
     .option('--no-api-token', 'no token: any local process may call the API (loopback only)')
-    .option('--api-allow-origin <origins>', 'web origins allowed to call the API besides its own, comma separated (env MIC_API_ALLOW_ORIGIN)', process.env.MIC_API_ALLOW_ORIGIN)
-    .option('--api-allow-host <names>', 'host names the API answers to besides IP addresses and localhost, comma separated; * any (env MIC_API_ALLOW_HOST)', process.env.MIC_API_ALLOW_HOST)
-    .option('--api-max-body <bytes>', 'body limit of API routes that carry file contents (env MIC_API_MAX_BODY; default 64 MiB)', process.env.MIC_API_MAX_BODY)
-    .option('--api-max-connections <n>', 'open API connections at most (env MIC_API_MAX_CONNECTIONS; default 128)', process.env.MIC_API_MAX_CONNECTIONS)
-    .option('--seal-delay <seconds>', 'record a changed session\'s tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)')
-    .option('--read-wait <ms>', 'how long a READ of uncached data waits for S3 before answering NFS3ERR_JUKEBOX, so the client retries (env MIC_READ_WAIT_MS)', process.env.MIC_READ_WAIT_MS ?? '1500')
-    .option('--portmap', 'answer the portmapper (PMAP v2) on port 111 so clients mount without port options, or register with a running rpcbind (env MIC_PORTMAP=1)', process.env.MIC_PORTMAP === '1')
-    .option('--portmap-port <n>', 'port of the portmapper (env MIC_PORTMAP_PORT; clients only look at 111)', process.env.MIC_PORTMAP_PORT ?? '111')
-    .option('--max-connections <n>', 'NFS connections open at once; more are closed at accept (env MIC_MAX_CONNECTIONS; lowered to keep --fd-reserve descriptors free)', env.MIC_MAX_CONNECTIONS ?? String(DEFAULT_LIMITS.maxConnections))
-    .option('--max-connections-per-address <n>', 'NFS connections open at once from one client address (env MIC_MAX_CONNECTIONS_PER_ADDRESS)', env.MIC_MAX_CONNECTIONS_PER_ADDRESS ?? String(DEFAULT_LIMITS.maxConnectionsPerAddress))
-    .option('--idle-timeout <seconds>', 'close an NFS connection idle this long; 0: never (env MIC_IDLE_TIMEOUT)', env.MIC_IDLE_TIMEOUT ?? String(DEFAULT_LIMITS.idleTimeoutMs / 1000))
-    .option('--record-timeout <seconds>', 'close an NFS connection whose RPC record stays incomplete this long; 0: never (env MIC_RECORD_TIMEOUT)', env.MIC_RECORD_TIMEOUT ?? String(DEFAULT_LIMITS.recordTimeoutMs / 1000))
-    .option('--record-memory <MiB>', 'memory all partially received RPC records may hold together (env MIC_RECORD_MEMORY)', env.MIC_RECORD_MEMORY ?? String(DEFAULT_LIMITS.recordMemory / 1024 / 1024))
-    .option('--fd-reserve <n>', 'file descriptors kept free for data files and journals (env MIC_FD_RESERVE; default a quarter of the open-file limit, at least 256)', env.MIC_FD_RESERVE)
-    .option('--export-options <opts>', 'exports(5)-style options for every session export: secure|insecure, root_squash|no_root_squash, all_squash, anonuid=N, anongid=N (env MIC_EXPORT_OPTIONS; default insecure,no_root_squash; see docs/security.md)', env.MIC_EXPORT_OPTIONS ?? '')
+    .option(
+      '--api-allow-origin <origins>',
+      'web origins allowed to call the API besides its own, comma separated (env MIC_API_ALLOW_ORIGIN)',
+      process.env.MIC_API_ALLOW_ORIGIN,
+    )
+    .option(
+      '--api-allow-host <names>',
+      'host names the API answers to besides IP addresses and localhost, comma separated; * any (env MIC_API_ALLOW_HOST)',
+      process.env.MIC_API_ALLOW_HOST,
+    )
+    .option(
+      '--api-max-body <bytes>',
+      'body limit of API routes that carry file contents (env MIC_API_MAX_BODY; default 64 MiB)',
+      process.env.MIC_API_MAX_BODY,
+    )
+    .option(
+      '--api-max-connections <n>',
+      'open API connections at most (env MIC_API_MAX_CONNECTIONS; default 128)',
+      process.env.MIC_API_MAX_CONNECTIONS,
+    )
+    .option(
+      '--seal-delay <seconds>',
+      "record a changed session's tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)",
+    )
+    .option(
+      '--read-wait <ms>',
+      'how long a READ of uncached data waits for S3 before answering NFS3ERR_JUKEBOX, so the client retries (env MIC_READ_WAIT_MS)',
+      process.env.MIC_READ_WAIT_MS ?? '1500',
+    )
+    .option(
+      '--portmap',
+      'answer the portmapper (PMAP v2) on port 111 so clients mount without port options, or register with a running rpcbind (env MIC_PORTMAP=1)',
+      process.env.MIC_PORTMAP === '1',
+    )
+    .option(
+      '--portmap-port <n>',
+      'port of the portmapper (env MIC_PORTMAP_PORT; clients only look at 111)',
+      process.env.MIC_PORTMAP_PORT ?? '111',
+    )
+    .option(
+      '--max-connections <n>',
+      'NFS connections open at once; more are closed at accept (env MIC_MAX_CONNECTIONS; lowered to keep --fd-reserve descriptors free)',
+      env.MIC_MAX_CONNECTIONS ?? String(DEFAULT_LIMITS.maxConnections),
+    )
+    .option(
+      '--max-connections-per-address <n>',
+      'NFS connections open at once from one client address (env MIC_MAX_CONNECTIONS_PER_ADDRESS)',
+      env.MIC_MAX_CONNECTIONS_PER_ADDRESS ?? String(DEFAULT_LIMITS.maxConnectionsPerAddress),
+    )
+    .option(
+      '--idle-timeout <seconds>',
+      'close an NFS connection idle this long; 0: never (env MIC_IDLE_TIMEOUT)',
+      env.MIC_IDLE_TIMEOUT ?? String(DEFAULT_LIMITS.idleTimeoutMs / 1000),
+    )
+    .option(
+      '--record-timeout <seconds>',
+      'close an NFS connection whose RPC record stays incomplete this long; 0: never (env MIC_RECORD_TIMEOUT)',
+      env.MIC_RECORD_TIMEOUT ?? String(DEFAULT_LIMITS.recordTimeoutMs / 1000),
+    )
+    .option(
+      '--record-memory <MiB>',
+      'memory all partially received RPC records may hold together (env MIC_RECORD_MEMORY)',
+      env.MIC_RECORD_MEMORY ?? String(DEFAULT_LIMITS.recordMemory / 1024 / 1024),
+    )
+    .option(
+      '--fd-reserve <n>',
+      'file descriptors kept free for data files and journals (env MIC_FD_RESERVE; default a quarter of the open-file limit, at least 256)',
+      env.MIC_FD_RESERVE,
+    )
+    .option(
+      '--export-options <opts>',
+      'exports(5)-style options for every session export: secure|insecure, root_squash|no_root_squash, all_squash, anonuid=N, anongid=N (env MIC_EXPORT_OPTIONS; default insecure,no_root_squash; see docs/security.md)',
+      env.MIC_EXPORT_OPTIONS ?? '',
+    )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
-    .option('--log-format <format>', 'json, pretty or auto: pretty when stdout is a terminal (env MIC_LOG_FORMAT)', process.env.MIC_LOG_FORMAT ?? 'auto')
+    .option(
+      '--log-format <format>',
+      'json, pretty or auto: pretty when stdout is a terminal (env MIC_LOG_FORMAT)',
+      process.env.MIC_LOG_FORMAT ?? 'auto',
+    )
     .action(async (o, cmd: Command) => {
       const log = daemonLogger(o.logLevel, logFormatOf(o.logFormat));
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${o.port}`);
       const apiPort = o.apiPort === 'off' ? null : Number(o.apiPort);
-      if (apiPort !== null && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)) throw new Error(`--api-port: not a port number: ${o.apiPort}`);
+      if (apiPort !== null && (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535))
+        throw new Error(`--api-port: not a port number: ${o.apiPort}`);
       const sealOpt = String(o.sealDelay ?? process.env.MIC_SEAL_DELAY ?? (process.env.MIC_S3_BUCKET ? '3' : 'off'));
       const sealDelay = sealOpt === 'off' ? 0 : Number(sealOpt);
       if (!Number.isFinite(sealDelay) || sealDelay < 0) throw new Error(`--seal-delay: not a number of seconds: ${sealOpt}`);
       const portmapPort = Number(o.portmapPort);
-      if (!Number.isInteger(portmapPort) || portmapPort < 0 || portmapPort > 65535) throw new Error(`--portmap-port: not a port number: ${o.portmapPort}`);
+      if (!Number.isInteger(portmapPort) || portmapPort < 0 || portmapPort > 65535)
+        throw new Error(`--portmap-port: not a port number: ${o.portmapPort}`);
       const readWaitMs = Number(o.readWait);
-      if (!Number.isInteger(readWaitMs) || readWaitMs < 1 || readWaitMs > 600_000) throw new Error(`--read-wait: not a number of milliseconds from 1 to 600000: ${o.readWait}`);
+      if (!Number.isInteger(readWaitMs) || readWaitMs < 1 || readWaitMs > 600_000)
+        throw new Error(`--read-wait: not a number of milliseconds from 1 to 600000: ${o.readWait}`);
       const seconds = (flag: string, v: string): number => {
         const n = Number(v);
         if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new Error(`${flag}: not a number of seconds from 0 to 86400: ${v}`);
@@ -73,18 +155,31 @@ export function serveCommand(): Command {
         fdReserve: o.fdReserve === undefined ? null : whole('--fd-reserve', o.fdReserve, 0),
       };
       const exportOptions = parseExportOptions(String(o.exportOptions));
-      const allow = String(o.allow).split(',').map((s) => s.trim()).filter(Boolean);
+      const allow = String(o.allow)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const loopbackBind = o.bind === 'localhost' || /^127\./.test(o.bind) || o.bind === '::1';
       if (!loopbackBind && !exportOptions.secure && exportOptions.mode === 'none') {
-        log.warn({ bind: o.bind }, 'NFS port reachable from other hosts with insecure,no_root_squash: any allowed host\'s user can claim to be root (see docs/security.md)');
+        log.warn(
+          { bind: o.bind },
+          "NFS port reachable from other hosts with insecure,no_root_squash: any allowed host's user can claim to be root (see docs/security.md)",
+        );
       }
       const dataDir = dataDirOf(cmd);
-      const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+      const list = (v: string | undefined) =>
+        v
+          ? v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : undefined;
       const apiLimits: { maxFilesBody?: number; maxConnections?: number } = {};
       if (o.apiMaxBody !== undefined) apiLimits.maxFilesBody = parseBytes(o.apiMaxBody);
       if (o.apiMaxConnections !== undefined) {
         apiLimits.maxConnections = Number(o.apiMaxConnections);
-        if (!Number.isInteger(apiLimits.maxConnections) || apiLimits.maxConnections < 1) throw new Error(`--api-max-connections: not a positive integer: ${o.apiMaxConnections}`);
+        if (!Number.isInteger(apiLimits.maxConnections) || apiLimits.maxConnections < 1)
+          throw new Error(`--api-max-connections: not a positive integer: ${o.apiMaxConnections}`);
       }
       if (cmd.getOptionValueSource('apiToken') === 'cli' && typeof o.apiToken === 'string') {
         log.warn('--api-token on the command line is visible to every local user (ps): prefer MIC_API_TOKEN or --api-token-file');
@@ -93,9 +188,19 @@ export function serveCommand(): Command {
       const apiToken = typeof o.apiToken === 'string' && o.apiToken ? o.apiToken : undefined;
       const apiTokenFile = o.apiToken === false || apiToken ? undefined : (o.apiTokenFile ?? defaultApiTokenPath(dataDir));
       const daemon = await startDaemon({
-        limits, exportOptions,
-        dataDir, bind: o.bind, port, log, apiPort, apiBind: o.apiBind, apiToken, apiTokenFile,
-        apiAllowOrigins: list(o.apiAllowOrigin), apiAllowHosts: list(o.apiAllowHost), apiLimits,
+        limits,
+        exportOptions,
+        dataDir,
+        bind: o.bind,
+        port,
+        log,
+        apiPort,
+        apiBind: o.apiBind,
+        apiToken,
+        apiTokenFile,
+        apiAllowOrigins: list(o.apiAllowOrigin),
+        apiAllowHosts: list(o.apiAllowHost),
+        apiLimits,
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
         sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
         readWaitMs,
@@ -104,15 +209,30 @@ export function serveCommand(): Command {
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping
       process.stdout.on('error', () => {});
-      const say = (f: () => void) => { try { f(); } catch { /* logging is best effort here */ } };
+      const say = (f: () => void) => {
+        try {
+          f();
+        } catch {
+          /* logging is best effort here */
+        }
+      };
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         say(() => log.info({ signal }, 'stopping'));
         daemon.close().then(
-          () => { say(() => { log.info('stopped'); log.flush(); }); process.exit(0); },
-          (e) => { say(() => log.error({ err: e }, 'stop failed')); process.exit(1); },
+          () => {
+            say(() => {
+              log.info('stopped');
+              log.flush();
+            });
+            process.exit(0);
+          },
+          (e) => {
+            say(() => log.error({ err: e }, 'stop failed'));
+            process.exit(1);
+          },
         );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));

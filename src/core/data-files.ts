@@ -20,7 +20,9 @@ export class DataFiles {
     this.inline = isMemoryFs(dir);
   }
 
-  pathOf(ino: number): string { return path.join(this.dir, String(ino)); }
+  pathOf(ino: number): string {
+    return path.join(this.dir, String(ino));
+  }
 
   private fd(ino: number): number {
     let fd = this.fds.get(ino);
@@ -75,16 +77,25 @@ export class DataFiles {
     let got = 0;
     while (got < len) {
       const n = fs.readSync(fd, buf, got, len - got, offset + got);
-      if (n === 0) { buf.fill(0, got, len); return len; }
+      if (n === 0) {
+        buf.fill(0, got, len);
+        return len;
+      }
       got += n;
     }
     return got;
   }
 
-  truncate(ino: number, size: number): void { fs.ftruncateSync(this.fd(ino), size); }
+  truncate(ino: number, size: number): void {
+    fs.ftruncateSync(this.fd(ino), size);
+  }
 
   size(ino: number): number {
-    try { return fs.statSync(this.pathOf(ino)).size; } catch { return 0; }
+    try {
+      return fs.statSync(this.pathOf(ino)).size;
+    } catch {
+      return 0;
+    }
   }
 
   /** The file's data and size on stable storage, and its name when it is new. */
@@ -92,19 +103,30 @@ export class DataFiles {
     await fdatasync(this.fd(ino), this.inline);
     if (this.dirDirty) {
       this.dirDirty = false;
-      try { syncDir(this.dir); } catch (e) { this.dirDirty = true; throw e; }
+      try {
+        syncDir(this.dir);
+      } catch (e) {
+        this.dirDirty = true;
+        throw e;
+      }
     }
   }
 
   remove(ino: number): void {
     const fd = this.fds.get(ino);
-    if (fd !== undefined) { this.fds.delete(ino); fs.closeSync(fd); }
+    if (fd !== undefined) {
+      this.fds.delete(ino);
+      fs.closeSync(fd);
+    }
     fs.rmSync(this.pathOf(ino), { force: true });
   }
 
   /** Inode numbers of the data files present. */
   list(): number[] {
-    return fs.readdirSync(this.dir).filter((f) => /^\d+$/.test(f)).map(Number);
+    return fs
+      .readdirSync(this.dir)
+      .filter((f) => /^\d+$/.test(f))
+      .map(Number);
   }
 
   close(): void {

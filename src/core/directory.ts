@@ -3,7 +3,12 @@
 // returned, so it stays valid while entries come and go (RFC 1813 3.3.16: the server
 // may then send a zero cookie verifier).
 
-export interface Slot { name: string; ino: number; seq: number; removed: boolean }
+export interface Slot {
+  name: string;
+  ino: number;
+  seq: number;
+  removed: boolean;
+}
 
 export class Directory {
   private byName = new Map<string, Slot>();
@@ -11,9 +16,13 @@ export class Directory {
   private dead = 0;
   nextSeq = 1;
 
-  get size(): number { return this.byName.size; }
+  get size(): number {
+    return this.byName.size;
+  }
 
-  get(name: string): Slot | undefined { return this.byName.get(name); }
+  get(name: string): Slot | undefined {
+    return this.byName.get(name);
+  }
 
   add(name: string, ino: number, seq = this.nextSeq): Slot {
     const slot: Slot = { name, ino, seq, removed: false };
@@ -42,14 +51,18 @@ export class Directory {
     }
   }
 
-  entries(): IterableIterator<Slot> { return this.byName.values(); }
+  entries(): IterableIterator<Slot> {
+    return this.byName.values();
+  }
 
   /** First index whose seq is greater than `seq`. */
   private indexAfter(seq: number): number {
-    let lo = 0, hi = this.slots.length;
+    let lo = 0,
+      hi = this.slots.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.slots[mid].seq <= seq) lo = mid + 1; else hi = mid;
+      if (this.slots[mid].seq <= seq) lo = mid + 1;
+      else hi = mid;
     }
     return lo;
   }

@@ -12,17 +12,28 @@ import { FsError, NfsStatus } from './types.js';
 const MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
 
 export function isMemoryFs(dir: string): boolean {
-  try { return MEMORY_FS.has(fs.statfsSync(dir).type); } catch { return false; }
+  try {
+    return MEMORY_FS.has(fs.statfsSync(dir).type);
+  } catch {
+    return false;
+  }
 }
 
 /** An fsync or fdatasync failed: what was written since the last good one may be lost. */
 export class SyncError extends Error {
-  constructor(override readonly cause: Error) { super(`fsync failed: ${cause.message}`); }
+  constructor(override readonly cause: Error) {
+    super(`fsync failed: ${cause.message}`);
+  }
 }
 
 export function fdatasync(fd: number, inline: boolean): Promise<void> {
   if (inline) {
-    try { fs.fdatasyncSync(fd); return Promise.resolve(); } catch (e) { return Promise.reject(new SyncError(e as Error)); }
+    try {
+      fs.fdatasyncSync(fd);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(new SyncError(e as Error));
+    }
   }
   return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(new SyncError(e)) : resolve())));
 }
@@ -30,7 +41,13 @@ export function fdatasync(fd: number, inline: boolean): Promise<void> {
 /** fsync a directory, so that names created or removed in it survive a crash. */
 export function syncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } catch (e) { throw new SyncError(e as Error); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } catch (e) {
+    throw new SyncError(e as Error);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** mkdir -p, with each new directory's parent fsynced. */
@@ -56,8 +73,12 @@ export function writeFileDurable(file: string, data: string | Buffer, mode = 0o6
 }
 
 const ERRNO_STATUS: Record<string, NfsStatus> = {
-  ENOSPC: NfsStatus.NOSPC, EDQUOT: NfsStatus.DQUOT, EFBIG: NfsStatus.FBIG, EIO: NfsStatus.IO,
-  EROFS: NfsStatus.ROFS, ENAMETOOLONG: NfsStatus.NAMETOOLONG,
+  ENOSPC: NfsStatus.NOSPC,
+  EDQUOT: NfsStatus.DQUOT,
+  EFBIG: NfsStatus.FBIG,
+  EIO: NfsStatus.IO,
+  EROFS: NfsStatus.ROFS,
+  ENAMETOOLONG: NfsStatus.NAMETOOLONG,
 };
 
 /** The filesystem error for an I/O error (RFC 1813 2.6: NFS3ERR_NOSPC, _DQUOT, _FBIG, _IO); null if it is none. */

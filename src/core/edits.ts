@@ -19,8 +19,13 @@ function mustBeNew(dir: Directory, name: string): void {
 }
 
 /** A new regular file (of `size` zero bytes when given). */
-export async function createFile(s: SessionState, d: Inode, dir: Directory, name: string,
-  a: NewAttrs & { size?: number; verf?: string }): Promise<{ n: Inode; before: WccAttr }> {
+export async function createFile(
+  s: SessionState,
+  d: Inode,
+  dir: Directory,
+  name: string,
+  a: NewAttrs & { size?: number; verf?: string },
+): Promise<{ n: Inode; before: WccAttr }> {
   mustBeNew(dir, name);
   if (a.size !== undefined && a.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   const before = d.wcc();
@@ -30,38 +35,63 @@ export async function createFile(s: SessionState, d: Inode, dir: Directory, name
     s.data.create(n.ino);
     s.data.truncate(n.ino, a.size);
     await s.syncData(n.ino); // recovery takes a local file's size from its data file
-    n.local = true; n.size = a.size;
+    n.local = true;
+    n.size = a.size;
   }
   s.addEntry(dir, d, name, n);
   await created(s, d, n);
   return { n, before };
 }
 
-export async function makeDir(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs): Promise<{ n: Inode; before: WccAttr }> {
+export async function makeDir(
+  s: SessionState,
+  d: Inode,
+  dir: Directory,
+  name: string,
+  a: NewAttrs,
+): Promise<{ n: Inode; before: WccAttr }> {
   mustBeNew(dir, name);
   const before = d.wcc();
   const n = s.newInode(FileType.DIR, a);
-  n.nlink = 2; n.size = 4096; n.parent = d.ino; n.dir = new Directory();
+  n.nlink = 2;
+  n.size = 4096;
+  n.parent = d.ino;
+  n.dir = new Directory();
   s.addEntry(dir, d, name, n);
   d.nlink++;
   await created(s, d, n);
   return { n, before };
 }
 
-export async function makeSymlink(s: SessionState, d: Inode, dir: Directory, name: string, target: string, a: NewAttrs): Promise<{ n: Inode; before: WccAttr }> {
+export async function makeSymlink(
+  s: SessionState,
+  d: Inode,
+  dir: Directory,
+  name: string,
+  target: string,
+  a: NewAttrs,
+): Promise<{ n: Inode; before: WccAttr }> {
   if (target.length === 0) throw new FsError(NfsStatus.INVAL);
   mustBeNew(dir, name);
   const before = d.wcc();
   const n = s.newInode(FileType.LNK, a);
-  n.target = target; n.size = Buffer.byteLength(target);
+  n.target = target;
+  n.size = Buffer.byteLength(target);
   s.addEntry(dir, d, name, n);
   await created(s, d, n);
   return { n, before };
 }
 
 /** A FIFO, socket or device node (rdev: [major, minor] of a CHR or BLK; stored in the tree like any entry). */
-export async function makeNode(s: SessionState, d: Inode, dir: Directory, name: string, type: FileType, a: NewAttrs,
-  rdev: [number, number] = [0, 0]): Promise<{ n: Inode; before: WccAttr }> {
+export async function makeNode(
+  s: SessionState,
+  d: Inode,
+  dir: Directory,
+  name: string,
+  type: FileType,
+  a: NewAttrs,
+  rdev: [number, number] = [0, 0],
+): Promise<{ n: Inode; before: WccAttr }> {
   const device = type === FileType.CHR || type === FileType.BLK;
   if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
   mustBeNew(dir, name);
@@ -114,7 +144,15 @@ export async function prepareRename(s: SessionState, tdir: Directory, toName: st
 }
 
 /** Rename (RFC 1813 3.3.14 semantics); prepareRename first. */
-export async function rename(s: SessionState, fd: Inode, fdir: Directory, fromName: string, td: Inode, tdir: Directory, toName: string): Promise<{ from: WccAttr; to: WccAttr }> {
+export async function rename(
+  s: SessionState,
+  fd: Inode,
+  fdir: Directory,
+  fromName: string,
+  td: Inode,
+  tdir: Directory,
+  toName: string,
+): Promise<{ from: WccAttr; to: WccAttr }> {
   const slot = fdir.get(fromName);
   if (!slot) throw new FsError(NfsStatus.NOENT);
   const n = s.child(slot);
@@ -143,7 +181,11 @@ export async function rename(s: SessionState, fd: Inode, fdir: Directory, fromNa
   }
   s.removeEntry(fdir, fd, fromName);
   s.addEntry(tdir, td, toName, n);
-  if (n.type === FileType.DIR && fd !== td) { n.parent = td.ino; fd.nlink--; td.nlink++; }
+  if (n.type === FileType.DIR && fd !== td) {
+    n.parent = td.ino;
+    fd.nlink--;
+    td.nlink++;
+  }
   n.ctime = now();
   s.logInode(n);
   s.touch(fd);
@@ -178,7 +220,11 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
   const before = n.wcc();
   const t = now();
   if (set.size !== undefined && set.size !== n.size) {
-    if (!n.local) { s.data.create(n.ino); n.local = true; n.blob = null; }
+    if (!n.local) {
+      s.data.create(n.ino);
+      n.local = true;
+      n.blob = null;
+    }
     s.data.truncate(n.ino, set.size);
     await s.syncData(n.ino); // recovery takes a local file's size from its data file
     n.size = set.size;
@@ -198,7 +244,13 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
 }
 
 /** Write data; UNSTABLE data is made durable by commitData (RFC 1813 3.3.7). */
-export async function writeData(s: SessionState, n: Inode, offset: number, buf: Buffer, stable: StableHow): Promise<{ before: WccAttr; committed: StableHow }> {
+export async function writeData(
+  s: SessionState,
+  n: Inode,
+  offset: number,
+  buf: Buffer,
+  stable: StableHow,
+): Promise<{ before: WccAttr; committed: StableHow }> {
   if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
   if (offset + buf.length > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);

@@ -8,13 +8,23 @@ import { fromPair } from './time.js';
 export const ROOT_INO = 1;
 
 export const KIND_TYPE: Record<EntryKind, FileType> = {
-  file: FileType.REG, dir: FileType.DIR, symlink: FileType.LNK, fifo: FileType.FIFO, socket: FileType.SOCK,
-  chardev: FileType.CHR, blockdev: FileType.BLK,
+  file: FileType.REG,
+  dir: FileType.DIR,
+  symlink: FileType.LNK,
+  fifo: FileType.FIFO,
+  socket: FileType.SOCK,
+  chardev: FileType.CHR,
+  blockdev: FileType.BLK,
 };
 
 export const TYPE_KIND: Partial<Record<FileType, EntryKind>> = {
-  [FileType.REG]: 'file', [FileType.DIR]: 'dir', [FileType.LNK]: 'symlink',
-  [FileType.FIFO]: 'fifo', [FileType.SOCK]: 'socket', [FileType.CHR]: 'chardev', [FileType.BLK]: 'blockdev',
+  [FileType.REG]: 'file',
+  [FileType.DIR]: 'dir',
+  [FileType.LNK]: 'symlink',
+  [FileType.FIFO]: 'fifo',
+  [FileType.SOCK]: 'socket',
+  [FileType.CHR]: 'chardev',
+  [FileType.BLK]: 'blockdev',
 };
 
 /** The persisted state of an inode (journal and checkpoint records). */
@@ -45,9 +55,21 @@ export interface InodeState {
 }
 
 export class Inode implements InodeState {
-  ino!: number; type!: FileType; mode!: number; uid!: number; gid!: number; nlink!: number;
-  size!: number; atime!: NfsTime; mtime!: NfsTime; ctime!: NfsTime;
-  blob: string | null = null; local = false; target?: string; parent = 0; tree: string | null = null;
+  ino!: number;
+  type!: FileType;
+  mode!: number;
+  uid!: number;
+  gid!: number;
+  nlink!: number;
+  size!: number;
+  atime!: NfsTime;
+  mtime!: NfsTime;
+  ctime!: NfsTime;
+  blob: string | null = null;
+  local = false;
+  target?: string;
+  parent = 0;
+  tree: string | null = null;
   verf?: string;
   rdev?: [number, number];
   /** DIR: loaded listing (null until first needed) */
@@ -70,13 +92,22 @@ export class Inode implements InodeState {
   static fromEntry(e: TreeEntry, parent: number, uid: number, gid: number): Inode {
     const n = new Inode();
     const t = fromPair(e.mtime);
-    n.ino = e.ino; n.type = KIND_TYPE[e.kind]; n.mode = e.mode; n.uid = uid; n.gid = gid;
+    n.ino = e.ino;
+    n.type = KIND_TYPE[e.kind];
+    n.mode = e.mode;
+    n.uid = uid;
+    n.gid = gid;
     n.size = e.kind === 'dir' ? 4096 : e.size;
     // hard links: every name of the inode carries the same ino and its link count (tree-codec.ts)
-    n.nlink = e.kind === 'dir' ? 2 + (e.dirs ?? 0) : e.links ?? 1;
-    n.atime = t; n.mtime = t; n.ctime = t;
+    n.nlink = e.kind === 'dir' ? 2 + (e.dirs ?? 0) : (e.links ?? 1);
+    n.atime = t;
+    n.mtime = t;
+    n.ctime = t;
     if (e.kind === 'file') n.blob = e.hash ?? null;
-    if (e.kind === 'dir') { n.tree = e.hash ?? null; n.parent = parent; }
+    if (e.kind === 'dir') {
+      n.tree = e.hash ?? null;
+      n.parent = parent;
+    }
     if (e.kind === 'symlink') n.target = e.target ?? '';
     if (e.rdev) n.rdev = [e.rdev[0], e.rdev[1]];
     return n;
@@ -84,9 +115,20 @@ export class Inode implements InodeState {
 
   state(): InodeState {
     const s: InodeState = {
-      ino: this.ino, type: this.type, mode: this.mode, uid: this.uid, gid: this.gid, nlink: this.nlink,
-      size: this.size, atime: this.atime, mtime: this.mtime, ctime: this.ctime, blob: this.blob,
-      local: this.local, parent: this.parent, tree: this.tree,
+      ino: this.ino,
+      type: this.type,
+      mode: this.mode,
+      uid: this.uid,
+      gid: this.gid,
+      nlink: this.nlink,
+      size: this.size,
+      atime: this.atime,
+      mtime: this.mtime,
+      ctime: this.ctime,
+      blob: this.blob,
+      local: this.local,
+      parent: this.parent,
+      tree: this.tree,
     };
     if (this.target !== undefined) s.target = this.target;
     if (this.verf !== undefined) s.verf = this.verf;
@@ -94,17 +136,31 @@ export class Inode implements InodeState {
     return s;
   }
 
-  changed(): void { this.cachedAttrs = null; }
+  changed(): void {
+    this.cachedAttrs = null;
+  }
 
   attrs(fsid: bigint): Attrs {
     if (this.cachedAttrs) return this.cachedAttrs;
     this.cachedAttrs = {
-      type: this.type, mode: this.mode, nlink: this.nlink, uid: this.uid, gid: this.gid,
-      size: this.size, used: Math.ceil(this.size / 4096) * 4096, rdev: this.rdev ?? [0, 0], fsid,
-      fileid: this.ino, atime: this.atime, mtime: this.mtime, ctime: this.ctime,
+      type: this.type,
+      mode: this.mode,
+      nlink: this.nlink,
+      uid: this.uid,
+      gid: this.gid,
+      size: this.size,
+      used: Math.ceil(this.size / 4096) * 4096,
+      rdev: this.rdev ?? [0, 0],
+      fsid,
+      fileid: this.ino,
+      atime: this.atime,
+      mtime: this.mtime,
+      ctime: this.ctime,
     };
     return this.cachedAttrs;
   }
 
-  wcc(): WccAttr { return { size: this.size, mtime: this.mtime, ctime: this.ctime }; }
+  wcc(): WccAttr {
+    return { size: this.size, mtime: this.mtime, ctime: this.ctime };
+  }
 }

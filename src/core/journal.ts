@@ -7,10 +7,10 @@ import type { InodeState } from './inode.js';
 import { fdatasync, isMemoryFs, SyncError, syncDir } from './durable.js';
 
 export type JournalRecord =
-  | { t: 'i'; s: InodeState }                         // inode state
+  | { t: 'i'; s: InodeState } // inode state
   | { t: 'a'; d: number; n: string; i: number; q: number } // directory entry added
-  | { t: 'r'; d: number; n: string }                  // directory entry removed
-  | { t: 'g'; i: number };                            // inode freed
+  | { t: 'r'; d: number; n: string } // directory entry removed
+  | { t: 'g'; i: number }; // inode freed
 
 export interface Checkpoint {
   gen: number;
@@ -37,11 +37,16 @@ export class Journal {
 
   private readonly inline: boolean;
 
-  constructor(private readonly dir: string, public gen: number) {
+  constructor(
+    private readonly dir: string,
+    public gen: number,
+  ) {
     this.inline = isMemoryFs(dir);
   }
 
-  static journalPath(dir: string, gen: number): string { return path.join(dir, `journal.${gen}`); }
+  static journalPath(dir: string, gen: number): string {
+    return path.join(dir, `journal.${gen}`);
+  }
 
   /** Opens the current generation for appending; a torn last record (a crash mid-write) is cut off first,
    *  since replay stops at it and would lose whatever came after. A new file's name is made durable. */
@@ -53,7 +58,10 @@ export class Journal {
     if (size > 0) {
       const text = fs.readFileSync(file);
       const end = text.lastIndexOf(0x0a) + 1;
-      if (end !== size) { fs.ftruncateSync(this.fd, end); size = end; }
+      if (end !== size) {
+        fs.ftruncateSync(this.fd, end);
+        size = end;
+      }
     }
     this.bytes = size;
     if (!existed) syncDir(this.dir);
@@ -65,7 +73,10 @@ export class Journal {
       // a full inode state supersedes an earlier one still queued (e.g. a directory
       // touched by 16 creates in one turn is written once)
       const at = this.stateAt.get(rec.s.ino);
-      if (at !== undefined) { this.pending[at] = rec; return; }
+      if (at !== undefined) {
+        this.pending[at] = rec;
+        return;
+      }
       this.stateAt.set(rec.s.ino, this.pending.length);
     }
     this.pending.push(rec);
@@ -111,7 +122,12 @@ export class Journal {
     try {
       while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, this.bytes + done);
     } catch (e) {
-      if (done > 0) try { fs.ftruncateSync(this.fd, this.bytes); } catch { /* replay stops at the torn record */ }
+      if (done > 0)
+        try {
+          fs.ftruncateSync(this.fd, this.bytes);
+        } catch {
+          /* replay stops at the torn record */
+        }
       throw e;
     }
     this.bytes += buf.length;
@@ -121,12 +137,17 @@ export class Journal {
   /** Runs in setImmediate: never throws (an exception here would end the daemon). */
   private flush(): void {
     this.scheduled = false;
-    const waiters = this.waiters, failures = this.failures;
+    const waiters = this.waiters,
+      failures = this.failures;
     const fail = (err: Error) => {
-      this.waiters = []; this.failures = [];
+      this.waiters = [];
+      this.failures = [];
       failures.forEach((f) => f(err));
     };
-    if (this.broken) { fail(this.broken); return; }
+    if (this.broken) {
+      fail(this.broken);
+      return;
+    }
     try {
       this.writePending();
     } catch (e) {
@@ -134,25 +155,33 @@ export class Journal {
       return;
     }
     if (!waiters.length) return;
-    this.waiters = []; this.failures = [];
+    this.waiters = [];
+    this.failures = [];
     this.syncing = true;
-    fdatasync(this.fd, this.inline).then(
-      () => waiters.forEach((w) => w()),
-      (err: Error) => {
-        if (err instanceof SyncError) this.broken = err;
-        failures.forEach((f) => f(err));
-      },
-    ).finally(() => {
-      this.syncing = false;
-      if (this.pending.length || this.waiters.length) this.schedule();
-    });
+    fdatasync(this.fd, this.inline)
+      .then(
+        () => waiters.forEach((w) => w()),
+        (err: Error) => {
+          if (err instanceof SyncError) this.broken = err;
+          failures.forEach((f) => f(err));
+        },
+      )
+      .finally(() => {
+        this.syncing = false;
+        if (this.pending.length || this.waiters.length) this.schedule();
+      });
   }
 
   /** Write everything pending and sync it, synchronously (before a checkpoint or close). Throws. */
   flushNow(): void {
     if (this.broken) throw this.broken;
     this.writePending();
-    try { fs.fdatasyncSync(this.fd); } catch (e) { this.broken = new SyncError(e as Error); throw this.broken; }
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (e) {
+      this.broken = new SyncError(e as Error);
+      throw this.broken;
+    }
   }
 
   close(): void {
@@ -167,17 +196,29 @@ export class Journal {
 
   static read(dir: string, gen: number): JournalRecord[] {
     let text: string;
-    try { text = fs.readFileSync(Journal.journalPath(dir, gen), 'utf8'); } catch { return []; }
+    try {
+      text = fs.readFileSync(Journal.journalPath(dir, gen), 'utf8');
+    } catch {
+      return [];
+    }
     const out: JournalRecord[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
-      try { out.push(JSON.parse(line)); } catch { break; } // a torn last line ends the log
+      try {
+        out.push(JSON.parse(line));
+      } catch {
+        break;
+      } // a torn last line ends the log
     }
     return out;
   }
 
   static readCheckpoint(dir: string): Checkpoint | null {
-    try { return JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')); } catch { return null; }
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8'));
+    } catch {
+      return null;
+    }
   }
 
   /** Atomically replace the checkpoint, then start a fresh journal generation. Throws (and leaves the

@@ -8,7 +8,10 @@ import { commitData, createFile, makeDir, makeNode, makeSymlink, removeDir, setA
 
 const CHUNK = 1024 * 1024;
 
-export interface Owner { uid: number; gid: number }
+export interface Owner {
+  uid: number;
+  gid: number;
+}
 
 /** The directory at `parts` below the root, creating missing ones when asked (null if missing otherwise). */
 export async function dirAt(s: SessionState, parts: readonly string[], owner: Owner, create: boolean): Promise<Inode | null> {
@@ -32,7 +35,14 @@ export async function dirAt(s: SessionState, parts: readonly string[], owner: Ow
 }
 
 /** Writes a whole file (replacing whatever has the name); an existing file keeps its owner and, unless given, its mode. */
-export async function writeFileIn(s: SessionState, d: Inode, name: string, content: Buffer, mode: number | undefined, owner: Owner): Promise<Inode> {
+export async function writeFileIn(
+  s: SessionState,
+  d: Inode,
+  name: string,
+  content: Buffer,
+  mode: number | undefined,
+  owner: Owner,
+): Promise<Inode> {
   const existing = await s.lookup(d, name);
   if (existing && existing.type !== FileType.REG) await removeIn(s, d, name);
   return s.mutate(async () => {
@@ -59,24 +69,37 @@ export async function removeIn(s: SessionState, d: Inode, name: string): Promise
   const n = await s.lookup(d, name);
   if (!n) return;
   if (n.type !== FileType.DIR) {
-    await s.mutate(async () => { await unlink(s, d, await s.listing(d), name); });
+    await s.mutate(async () => {
+      await unlink(s, d, await s.listing(d), name);
+    });
     return;
   }
   const names = [...(await s.listing(n)).after(0)].map((slot) => slot.name);
   for (const child of names) await removeIn(s, n, child);
-  await s.mutate(async () => { await removeDir(s, d, await s.listing(d), name); });
+  await s.mutate(async () => {
+    await removeDir(s, d, await s.listing(d), name);
+  });
 }
 
 export function setAttrsOf(s: SessionState, n: Inode, set: SetAttrs): Promise<void> {
-  return s.mutate(async () => { await setAttributes(s, n, set); });
+  return s.mutate(async () => {
+    await setAttributes(s, n, set);
+  });
 }
 
 export async function symlinkIn(s: SessionState, d: Inode, name: string, target: string, owner: Owner): Promise<Inode> {
   return s.mutate(async () => (await makeSymlink(s, d, await s.listing(d), name, target, { mode: 0o777, ...owner })).n);
 }
 
-export async function nodeIn(s: SessionState, d: Inode, name: string, type: FileType, mode: number, owner: Owner,
-  rdev: [number, number] = [0, 0]): Promise<Inode> {
+export async function nodeIn(
+  s: SessionState,
+  d: Inode,
+  name: string,
+  type: FileType,
+  mode: number,
+  owner: Owner,
+  rdev: [number, number] = [0, 0],
+): Promise<Inode> {
   return s.mutate(async () => (await makeNode(s, d, await s.listing(d), name, type, { mode, ...owner }, rdev)).n);
 }
 

@@ -62,13 +62,22 @@ function installState(s: RecoveryTarget, st: InodeState): Inode {
 
 async function replay(s: RecoveryTarget, rec: JournalRecord): Promise<void> {
   switch (rec.t) {
-    case 'i': installState(s, rec.s); break;
-    case 'g': s.inodes.delete(rec.i); if (rec.i >= s.nextIno) s.nextIno = rec.i + 1; break;
-    case 'a': case 'r': {
+    case 'i':
+      installState(s, rec.s);
+      break;
+    case 'g':
+      s.inodes.delete(rec.i);
+      if (rec.i >= s.nextIno) s.nextIno = rec.i + 1;
+      break;
+    case 'a':
+    case 'r': {
       const d = s.inodes.get(rec.d);
       if (!d) return;
       const listing = await s.listing(d);
-      if (rec.t === 'a') { listing.remove(rec.n); listing.add(rec.n, rec.i, rec.q); } else listing.remove(rec.n);
+      if (rec.t === 'a') {
+        listing.remove(rec.n);
+        listing.add(rec.n, rec.i, rec.q);
+      } else listing.remove(rec.n);
       break;
     }
   }

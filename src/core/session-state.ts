@@ -29,7 +29,10 @@ const MIN_FREE_BYTES = 1024 * 1024;
 const SPACE_RECHECK_MS = 1000;
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
-export interface StartTree { tree: string; nextIno: number }
+export interface StartTree {
+  tree: string;
+  nextIno: number;
+}
 
 export interface SessionStateOptions {
   /** the session's local directory (journal, checkpoint, data files) */
@@ -44,7 +47,11 @@ export interface SessionStateOptions {
 }
 
 /** Attributes of a new object. */
-export interface NewAttrs { mode: number; uid: number; gid: number }
+export interface NewAttrs {
+  mode: number;
+  uid: number;
+  gid: number;
+}
 
 export class SessionState {
   /** core-internal: the inode table (base objects appear as their directories are listed) */
@@ -85,8 +92,18 @@ export class SessionState {
     const r = new Inode();
     const t = o.base.time;
     Object.assign(r, {
-      ino: ROOT_INO, type: FileType.DIR, mode: 0o755, uid: o.owner.uid, gid: o.owner.gid,
-      nlink: 2, size: 4096, atime: t, mtime: t, ctime: t, parent: ROOT_INO, tree: o.base.tree,
+      ino: ROOT_INO,
+      type: FileType.DIR,
+      mode: 0o755,
+      uid: o.owner.uid,
+      gid: o.owner.gid,
+      nlink: 2,
+      size: 4096,
+      atime: t,
+      mtime: t,
+      ctime: t,
+      parent: ROOT_INO,
+      tree: o.base.tree,
     });
     this.root = r;
     this.inodes.set(ROOT_INO, r);
@@ -104,10 +121,18 @@ export class SessionState {
     return s;
   }
 
-  get log(): Logger { return this.o.log; }
-  get source(): ContentSource { return this.o.source; }
-  get owner(): { uid: number; gid: number } { return this.o.owner; }
-  get readOnly(): boolean { return !!this.o.readOnly || this.failed !== null || this.suspended; }
+  get log(): Logger {
+    return this.o.log;
+  }
+  get source(): ContentSource {
+    return this.o.source;
+  }
+  get owner(): { uid: number; gid: number } {
+    return this.o.owner;
+  }
+  get readOnly(): boolean {
+    return !!this.o.readOnly || this.failed !== null || this.suspended;
+  }
 
   /** A suspended session is read-only (ROFS) until it is resumed (session/service.ts). */
   suspended = false;
@@ -161,17 +186,26 @@ export class SessionState {
    *  EDQUOT refuse changes until space is found again. */
   ioError(e: unknown): unknown {
     if (e instanceof SyncError) this.fail(e);
-    if (isNoSpace(e)) { this.noSpaceSince ??= Date.now(); this.spaceCheckedAt = Date.now(); }
+    if (isNoSpace(e)) {
+      this.noSpaceSince ??= Date.now();
+      this.spaceCheckedAt = Date.now();
+    }
     return fsErrorOf(e) ?? e;
   }
 
   async syncData(ino: number): Promise<void> {
-    try { await this.data.sync(ino); } catch (e) { throw this.ioError(e); }
+    try {
+      await this.data.sync(ino);
+    } catch (e) {
+      throw this.ioError(e);
+    }
   }
 
   // ---------------------------------------------------------------- inodes and listings
 
-  get(ino: number): Inode | undefined { return this.inodes.get(ino); }
+  get(ino: number): Inode | undefined {
+    return this.inodes.get(ino);
+  }
 
   /** An inode by number; after a restart, unchanged objects are found again by walking the tree once. */
   async find(ino: number): Promise<Inode | null> {
@@ -195,7 +229,9 @@ export class SessionState {
           }
         }
       })();
-      this.fullyLoaded.catch(() => { this.fullyLoaded = null; });
+      this.fullyLoaded.catch(() => {
+        this.fullyLoaded = null;
+      });
     }
     return this.fullyLoaded;
   }
@@ -214,7 +250,10 @@ export class SessionState {
         if (!this.inodes.has(e.ino)) this.inodes.set(e.ino, Inode.fromEntry(e, d.ino, this.o.owner.uid, this.o.owner.gid));
         if (e.kind === 'dir') subdirs++;
       });
-      if (!d.dirty) { d.nlink = 2 + subdirs; d.changed(); }
+      if (!d.dirty) {
+        d.nlink = 2 + subdirs;
+        d.changed();
+      }
     }
     d.dir = dir;
     return dir;
@@ -223,7 +262,11 @@ export class SessionState {
   /** Create inodes for entries of a recovered listing that are unchanged from the base. */
   async materialize(d: Inode, dir: Directory): Promise<void> {
     let missing = false;
-    for (const s of dir.entries()) if (!this.inodes.has(s.ino)) { missing = true; break; }
+    for (const s of dir.entries())
+      if (!this.inodes.has(s.ino)) {
+        missing = true;
+        break;
+      }
     if (!missing || !d.tree) return;
     for (const e of await this.o.source.listDir(d.tree)) {
       const s = dir.get(e.name);
@@ -239,7 +282,9 @@ export class SessionState {
     return n;
   }
 
-  parentOf(d: Inode): Inode { return this.inodes.get(d.parent) ?? this.root; }
+  parentOf(d: Inode): Inode {
+    return this.inodes.get(d.parent) ?? this.root;
+  }
 
   /** The entry `name` of directory d, or null. */
   async lookup(d: Inode, name: string): Promise<Inode | null> {
@@ -256,7 +301,9 @@ export class SessionState {
     await this.drained();
   }
 
-  thaw(): void { this.frozen = false; }
+  thaw(): void {
+    this.frozen = false;
+  }
 
   /** Resolves once no change is in flight. */
   drained(): Promise<void> {
@@ -326,8 +373,16 @@ export class SessionState {
     const n = new Inode();
     const t = now();
     Object.assign(n, {
-      ino: this.nextIno++, type, mode: a.mode & 0o7777, uid: a.uid, gid: a.gid, nlink: 1, size: 0,
-      atime: t, mtime: t, ctime: t,
+      ino: this.nextIno++,
+      type,
+      mode: a.mode & 0o7777,
+      uid: a.uid,
+      gid: a.gid,
+      nlink: 1,
+      size: 0,
+      atime: t,
+      mtime: t,
+      ctime: t,
     });
     this.inodes.set(n.ino, n);
     return n;
@@ -346,7 +401,11 @@ export class SessionState {
   /** Drop one link to an inode; free it (and its data) at zero. */
   dropLink(n: Inode): void {
     n.nlink -= n.type === FileType.DIR ? n.nlink : 1;
-    if (n.nlink > 0) { n.ctime = now(); this.logInode(n); return; }
+    if (n.nlink > 0) {
+      n.ctime = now();
+      this.logInode(n);
+      return;
+    }
     this.inodes.delete(n.ino);
     this.unstable.delete(n);
     this.sealedBlobs.delete(n.ino);
@@ -369,5 +428,7 @@ export class SessionState {
     return m && m.key === key ? m.hash : undefined;
   }
 
-  rememberSealedBlob(ino: number, key: string, hash: string): void { this.sealedBlobs.set(ino, { key, hash }); }
+  rememberSealedBlob(ino: number, key: string, hash: string): void {
+    this.sealedBlobs.set(ino, { key, hash });
+  }
 }

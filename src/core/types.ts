@@ -3,30 +3,72 @@
 // so an error raised in the core reaches an NFS reply unchanged.
 
 export enum NfsStatus {
-  OK = 0, PERM = 1, NOENT = 2, IO = 5, NXIO = 6, ACCES = 13, EXIST = 17, XDEV = 18,
-  NODEV = 19, NOTDIR = 20, ISDIR = 21, INVAL = 22, FBIG = 27, NOSPC = 28, ROFS = 30,
-  MLINK = 31, NAMETOOLONG = 63, NOTEMPTY = 66, DQUOT = 69, STALE = 70, REMOTE = 71,
-  BADHANDLE = 10001, NOT_SYNC = 10002, BAD_COOKIE = 10003, NOTSUPP = 10004,
-  TOOSMALL = 10005, SERVERFAULT = 10006, BADTYPE = 10007, JUKEBOX = 10008,
+  OK = 0,
+  PERM = 1,
+  NOENT = 2,
+  IO = 5,
+  NXIO = 6,
+  ACCES = 13,
+  EXIST = 17,
+  XDEV = 18,
+  NODEV = 19,
+  NOTDIR = 20,
+  ISDIR = 21,
+  INVAL = 22,
+  FBIG = 27,
+  NOSPC = 28,
+  ROFS = 30,
+  MLINK = 31,
+  NAMETOOLONG = 63,
+  NOTEMPTY = 66,
+  DQUOT = 69,
+  STALE = 70,
+  REMOTE = 71,
+  BADHANDLE = 10001,
+  NOT_SYNC = 10002,
+  BAD_COOKIE = 10003,
+  NOTSUPP = 10004,
+  TOOSMALL = 10005,
+  SERVERFAULT = 10006,
+  BADTYPE = 10007,
+  JUKEBOX = 10008,
 }
 
-export enum FileType { REG = 1, DIR = 2, BLK = 3, CHR = 4, LNK = 5, SOCK = 6, FIFO = 7 }
+export enum FileType {
+  REG = 1,
+  DIR = 2,
+  BLK = 3,
+  CHR = 4,
+  LNK = 5,
+  SOCK = 6,
+  FIFO = 7,
+}
 
-export enum StableHow { UNSTABLE = 0, DATA_SYNC = 1, FILE_SYNC = 2 }
+export enum StableHow {
+  UNSTABLE = 0,
+  DATA_SYNC = 1,
+  FILE_SYNC = 2,
+}
 
 /** A filesystem error; the NFS procedure layer encodes `status` in its reply. */
 export class FsError extends Error {
-  constructor(readonly status: NfsStatus, message?: string) {
+  constructor(
+    readonly status: NfsStatus,
+    message?: string,
+  ) {
     super(message ?? NfsStatus[status]);
   }
 }
 
-export interface NfsTime { sec: number; nsec: number }
+export interface NfsTime {
+  sec: number;
+  nsec: number;
+}
 
 /** fattr3 (RFC 1813 2.6). */
 export interface Attrs {
   type: FileType;
-  mode: number;          // permission bits only (0o7777)
+  mode: number; // permission bits only (0o7777)
   nlink: number;
   uid: number;
   gid: number;
@@ -41,9 +83,16 @@ export interface Attrs {
 }
 
 /** wcc_attr: the pre-operation subset (RFC 1813 2.6). */
-export interface WccAttr { size: number; mtime: NfsTime; ctime: NfsTime }
+export interface WccAttr {
+  size: number;
+  mtime: NfsTime;
+  ctime: NfsTime;
+}
 
-export interface Wcc { before: WccAttr | null; after: Attrs | null }
+export interface Wcc {
+  before: WccAttr | null;
+  after: Attrs | null;
+}
 
 /** sattr3; 'server' means SET_TO_SERVER_TIME. */
 export interface SetAttrs {
@@ -54,4 +103,3 @@ export interface SetAttrs {
   atime?: NfsTime | 'server';
   mtime?: NfsTime | 'server';
 }
-

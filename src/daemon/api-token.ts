@@ -10,7 +10,9 @@ export const API_TOKEN_FILE = 'api-token';
 /** A token shorter than this in a file is refused (a torn or hand-edited file). */
 const MIN_TOKEN_CHARS = 16;
 
-export function defaultApiTokenPath(dataDir: string): string { return path.join(dataDir, API_TOKEN_FILE); }
+export function defaultApiTokenPath(dataDir: string): string {
+  return path.join(dataDir, API_TOKEN_FILE);
+}
 
 const valid = (b: Buffer) => b.toString('utf8').trim().length >= MIN_TOKEN_CHARS;
 
@@ -30,7 +32,9 @@ export function readApiToken(file: string): string | null {
 /** The token in file, created first (atomically, 0600: util/private-file.ts) when missing or torn. An
  *  existing file readable by others is made 0600. */
 export function ensureApiToken(file: string): string {
-  const token = readOrCreatePrivate(file, valid, () => Buffer.from(randomBytes(32).toString('base64url') + '\n')).toString('utf8').trim();
+  const token = readOrCreatePrivate(file, valid, () => Buffer.from(randomBytes(32).toString('base64url') + '\n'))
+    .toString('utf8')
+    .trim();
   if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
   return token;
 }

@@ -82,12 +82,20 @@ export interface Daemon {
 
 /** <dataDir>/daemon.json: how the CLI finds a running daemon. */
 export interface DaemonInfo {
-  pid: number; port: number; bind: string; portmap_port?: number | null; api_port: number | null; api_bind: string | null; started_at: string;
+  pid: number;
+  port: number;
+  bind: string;
+  portmap_port?: number | null;
+  api_port: number | null;
+  api_bind: string | null;
+  started_at: string;
   /** where the API's token is (absent: none, or given directly) */
   api_token_file?: string | null;
 }
 
-export function daemonInfoPath(dataDir: string): string { return path.join(dataDir, 'daemon.json'); }
+export function daemonInfoPath(dataDir: string): string {
+  return path.join(dataDir, 'daemon.json');
+}
 
 /** Admission of a new connection: --allow (closed at once) and `secure` (calls denied with AUTH_TOOWEAK). */
 function peerGate(allow: AllowList, secure: boolean): (address: string, port: number) => PeerVerdict {
@@ -115,12 +123,20 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
   const writeVerifier = randomBytes(8);
   const exports = new SessionExports({
-    catalog, dataDir: cfg.dataDir, handles, writeVerifier, allow, log: cfg.log, readWaitMs: cfg.readWaitMs,
+    catalog,
+    dataDir: cfg.dataDir,
+    handles,
+    writeVerifier,
+    allow,
+    log: cfg.log,
+    readWaitMs: cfg.readWaitMs,
   });
   await exports.preload();
   exports.startLeases();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
-  const sealer = cfg.sealDelayMs ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log }) : null;
+  const sealer = cfg.sealDelayMs
+    ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })
+    : null;
   sealer?.start();
   const metrics = watchDaemon(catalog, () => server.connectionCount);
   const observer = new RpcMetrics();
@@ -136,10 +152,20 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   });
   server.register(mountProgram(exports, cfg.log));
   server.register(nfsProgram(exports, cfg.log, exportOptions));
-  cfg.log.info({
-    maxConnections, perAddress: limits.maxConnectionsPerAddress, idleTimeoutMs: limits.idleTimeoutMs, recordTimeoutMs: limits.recordTimeoutMs,
-    recordMemory: limits.recordMemory, openFileLimit: nofile, fdReserve: reserve, allow: allow.specs, exportOptions: formatExportOptions(exportOptions),
-  }, 'connection limits and export options');
+  cfg.log.info(
+    {
+      maxConnections,
+      perAddress: limits.maxConnectionsPerAddress,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      recordTimeoutMs: limits.recordTimeoutMs,
+      recordMemory: limits.recordMemory,
+      openFileLimit: nofile,
+      fdReserve: reserve,
+      allow: allow.specs,
+      exportOptions: formatExportOptions(exportOptions),
+    },
+    'connection limits and export options',
+  );
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
   let portmap: Portmapper | null = null;
@@ -160,8 +186,15 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     try {
       const token = cfg.apiToken ?? (cfg.apiTokenFile ? ensureApiToken(cfg.apiTokenFile) : undefined);
       api = await startApiServer({
-        service, bind: cfg.apiBind, port: cfg.apiPort, token, log: cfg.log,
-        allowOrigins: cfg.apiAllowOrigins, allowHosts: cfg.apiAllowHosts, limits: cfg.apiLimits, access,
+        service,
+        bind: cfg.apiBind,
+        port: cfg.apiPort,
+        token,
+        log: cfg.log,
+        allowOrigins: cfg.apiAllowOrigins,
+        allowHosts: cfg.apiAllowHosts,
+        limits: cfg.apiLimits,
+        access,
       });
     } catch (e) {
       if (cfg.apiPortOptional && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -178,7 +211,13 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     }
   }
   const info: DaemonInfo = {
-    pid: process.pid, port, portmap_port: portmap?.port ?? null, bind: cfg.bind, api_port: api?.port ?? null, api_bind: api?.bind ?? null, started_at: new Date().toISOString(),
+    pid: process.pid,
+    port,
+    portmap_port: portmap?.port ?? null,
+    bind: cfg.bind,
+    api_port: api?.port ?? null,
+    api_bind: api?.bind ?? null,
+    started_at: new Date().toISOString(),
     api_token_file: api && !cfg.apiToken && cfg.apiTokenFile ? path.resolve(cfg.apiTokenFile) : null,
   };
   const infoFile = daemonInfoPath(cfg.dataDir);
@@ -197,7 +236,9 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       try {
         const cur = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as DaemonInfo;
         if (cur.pid === info.pid && cur.port === info.port) fs.rmSync(infoFile, { force: true });
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
       await api?.close();
       await portmap?.close();
       metrics();

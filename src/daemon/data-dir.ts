@@ -21,9 +21,14 @@ export const SECRET_SIZE = 32;
  * atomically, which makes every handle made with it stale (they were forgeable).
  */
 export function handleSecret(dataDir: string, log?: Logger): Buffer {
-  return readOrCreatePrivate(path.join(dataDir, 'secret'), (b) => b.length >= SECRET_SIZE, () => randomBytes(SECRET_SIZE), (found) => {
-    log?.warn({ bytes: found.length, want: SECRET_SIZE }, 'handle secret was torn (short write): replaced; clients must mount again');
-  });
+  return readOrCreatePrivate(
+    path.join(dataDir, 'secret'),
+    (b) => b.length >= SECRET_SIZE,
+    () => randomBytes(SECRET_SIZE),
+    (found) => {
+      log?.warn({ bytes: found.length, want: SECRET_SIZE }, 'handle secret was torn (short write): replaced; clients must mount again');
+    },
+  );
 }
 
 /**

@@ -28,18 +28,37 @@ export function parseExportOptions(spec: string): ExportOptions {
       }
       return Number(value);
     };
-    if (value !== undefined && name !== 'anonuid' && name !== 'anongid') throw new Error(`--export-options: ${name} takes no value: "${opt}"`);
+    if (value !== undefined && name !== 'anonuid' && name !== 'anongid')
+      throw new Error(`--export-options: ${name} takes no value: "${opt}"`);
     switch (name) {
-      case 'secure': o.secure = true; break;
-      case 'insecure': o.secure = false; break;
-      case 'root_squash': rootSquash = true; break;
-      case 'no_root_squash': rootSquash = false; break;
-      case 'all_squash': allSquash = true; break;
-      case 'no_all_squash': allSquash = false; break;
-      case 'anonuid': o.anonUid = id(); break;
-      case 'anongid': o.anonGid = id(); break;
+      case 'secure':
+        o.secure = true;
+        break;
+      case 'insecure':
+        o.secure = false;
+        break;
+      case 'root_squash':
+        rootSquash = true;
+        break;
+      case 'no_root_squash':
+        rootSquash = false;
+        break;
+      case 'all_squash':
+        allSquash = true;
+        break;
+      case 'no_all_squash':
+        allSquash = false;
+        break;
+      case 'anonuid':
+        o.anonUid = id();
+        break;
+      case 'anongid':
+        o.anonGid = id();
+        break;
       default:
-        throw new Error(`--export-options: unknown option "${name}" (known: secure, insecure, root_squash, no_root_squash, all_squash, no_all_squash, anonuid=N, anongid=N)`);
+        throw new Error(
+          `--export-options: unknown option "${name}" (known: secure, insecure, root_squash, no_root_squash, all_squash, no_all_squash, anonuid=N, anongid=N)`,
+        );
     }
   }
   o.mode = allSquash ? 'all' : rootSquash ? 'root' : 'none';

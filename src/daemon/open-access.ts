@@ -19,7 +19,12 @@ const API_ECHO_MS = 2000;
 /** Default largest artifact: 16 GiB (MIC_MAX_ARTIFACT_BYTES). */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 16 * 1024 ** 3;
 
-export async function openAccess(catalog: Catalog, dataDir: string, log: Logger, o: { maxArtifactBytes?: number; bus?: EventBus } = {}): Promise<ApiAccess & { close(): void }> {
+export async function openAccess(
+  catalog: Catalog,
+  dataDir: string,
+  log: Logger,
+  o: { maxArtifactBytes?: number; bus?: EventBus } = {},
+): Promise<ApiAccess & { close(): void }> {
   const backend = catalog.backend;
   const bus = o.bus ?? new EventBus();
   const hooks = new Webhooks(backend, { log });
@@ -35,11 +40,17 @@ export async function openAccess(catalog: Catalog, dataDir: string, log: Logger,
     const api = viaApi.get(e.session);
     if (api !== undefined && Date.now() - api < API_ECHO_MS) return;
     viaApi.delete(e.session);
-    catalog.projectOf(e.session).then((project) => {
-      bus.publish('session.changed', { project, session: e.session, data: { source: 'mount' } });
-    }, () => {});
+    catalog.projectOf(e.session).then(
+      (project) => {
+        bus.publish('session.changed', { project, session: e.session, data: { source: 'mount' } });
+      },
+      () => {},
+    );
   });
-  const off = () => { offApi(); offFiles(); };
+  const off = () => {
+    offApi();
+    offFiles();
+  };
   return {
     users: new UserStore(backend),
     tokens: new TokenStore(backend),
@@ -52,6 +63,9 @@ export async function openAccess(catalog: Catalog, dataDir: string, log: Logger,
     onAuditError: (err, action) => log.error({ err, action }, 'audit log: the entry of a change that was made could not be written'),
     spoolDir: path.join(dataDir, 'spool'),
     maxArtifactBytes: o.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
-    close: () => { off(); hooks.close(); },
+    close: () => {
+      off();
+      hooks.close();
+    },
   };
 }

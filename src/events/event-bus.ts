@@ -4,8 +4,14 @@
 // RAM, so a client that reconnects with Last-Event-ID gets what it missed while it was away.
 
 export const EVENT_TYPES = [
-  'session.created', 'session.state_changed', 'session.landed', 'session.changed', 'session.updated',
-  'artifact.stored', 'artifact.deleted', 'head.moved',
+  'session.created',
+  'session.state_changed',
+  'session.landed',
+  'session.changed',
+  'session.updated',
+  'artifact.stored',
+  'artifact.deleted',
+  'head.moved',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -44,16 +50,28 @@ export class EventBus {
     this.seq = BigInt(Date.now()) * 1000n;
   }
 
-  publish(type: EventType, o: { project?: string | null; session?: string | null; actor?: string | null; data?: Record<string, unknown> }): MicEvent {
+  publish(
+    type: EventType,
+    o: { project?: string | null; session?: string | null; actor?: string | null; data?: Record<string, unknown> },
+  ): MicEvent {
     this.seq += 1n;
     const e: MicEvent = {
-      id: this.seq.toString(), type, time: new Date().toISOString(), project: o.project ?? null,
-      session_id: o.session ?? null, actor: o.actor ?? null, data: o.data ?? {},
+      id: this.seq.toString(),
+      type,
+      time: new Date().toISOString(),
+      project: o.project ?? null,
+      session_id: o.session ?? null,
+      actor: o.actor ?? null,
+      data: o.data ?? {},
     };
     this.ring.push(e);
     if (this.ring.length > this.keep) this.ring.splice(0, this.ring.length - this.keep);
     for (const l of this.listeners) {
-      try { l(e); } catch { /* a listener's failure is its own */ }
+      try {
+        l(e);
+      } catch {
+        /* a listener's failure is its own */
+      }
     }
     return e;
   }

@@ -11,7 +11,11 @@ function frame(e: MicEvent): string {
 
 /** Streams events to res until the client goes away; `visible` decides, per event, whether the caller may see it. */
 export function streamEvents(
-  bus: EventBus, req: http.IncomingMessage, res: http.ServerResponse, filter: EventFilter, lastId?: string,
+  bus: EventBus,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  filter: EventFilter,
+  lastId?: string,
   visible: (e: MicEvent) => Promise<boolean> = async () => true,
 ): void {
   res.writeHead(200, {
@@ -26,13 +30,20 @@ export function streamEvents(
   // events are written in bus order even though each visibility check may wait
   let chain = Promise.resolve();
   const send = (e: MicEvent) => {
-    chain = chain.then(async () => { if (await visible(e).catch(() => false)) res.write(frame(e)); });
+    chain = chain.then(async () => {
+      if (await visible(e).catch(() => false)) res.write(frame(e));
+    });
   };
   for (const e of missed.events) send(e);
-  const off = bus.subscribe((e) => { if (matches(e, filter)) send(e); });
+  const off = bus.subscribe((e) => {
+    if (matches(e, filter)) send(e);
+  });
   const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   beat.unref();
-  const stop = () => { off(); clearInterval(beat); };
+  const stop = () => {
+    off();
+    clearInterval(beat);
+  };
   req.on('close', stop);
   res.on('close', stop);
 }

@@ -31,7 +31,12 @@ export interface DeliveryLogEntry {
   error?: string;
 }
 
-interface Pending { delivery: string; hook: string; event: MicEvent; attempts: number }
+interface Pending {
+  delivery: string;
+  hook: string;
+  event: MicEvent;
+  attempts: number;
+}
 
 export interface WebhookOptions {
   /** first retry delay (default 1 s); doubles each try up to maxDelayMs */
@@ -61,7 +66,10 @@ export class Webhooks {
   private closed = false;
   private readonly o: Required<Omit<WebhookOptions, 'log'>> & { log?: Logger };
 
-  constructor(private readonly backend: ObjectBackend, opts: WebhookOptions = {}) {
+  constructor(
+    private readonly backend: ObjectBackend,
+    opts: WebhookOptions = {},
+  ) {
     this.o = { baseDelayMs: 1000, maxDelayMs: 5 * 60_000, maxAttempts: 12, timeoutMs: 10_000, ...opts };
   }
 
@@ -88,8 +96,13 @@ export class Webhooks {
 
   async create(o: { project: string; url: string; types: string[]; secret?: string; actor: string }): Promise<Hook> {
     const hook: Hook = {
-      id: `hook-${randomBytes(8).toString('hex')}`, project: o.project, url: o.url, types: o.types,
-      secret: o.secret ?? randomBytes(24).toString('base64url'), created_at: new Date().toISOString(), created_by: o.actor,
+      id: `hook-${randomBytes(8).toString('hex')}`,
+      project: o.project,
+      url: o.url,
+      types: o.types,
+      secret: o.secret ?? randomBytes(24).toString('base64url'),
+      created_at: new Date().toISOString(),
+      created_by: o.actor,
     };
     await writeDoc(this.backend, hookKey(hook.id), hook);
     this.hooks.set(hook.id, hook);
@@ -102,13 +115,18 @@ export class Webhooks {
 
   async list(project?: string): Promise<Hook[]> {
     await this.reload();
-    return [...this.hooks.values()].filter((h) => !project || h.project === project).sort((a, b) => a.created_at.localeCompare(b.created_at));
+    return [...this.hooks.values()]
+      .filter((h) => !project || h.project === project)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
   async delete(id: string): Promise<boolean> {
     if (!ID.test(id)) return false;
     let found = false;
-    for await (const o of this.backend.list(`hooks/${id}/`)) { found = true; await this.backend.delete(o.key); }
+    for await (const o of this.backend.list(`hooks/${id}/`)) {
+      found = true;
+      await this.backend.delete(o.key);
+    }
     this.hooks.delete(id);
     return found;
   }
@@ -146,7 +164,10 @@ export class Webhooks {
 
   private async attempt(p: Pending): Promise<void> {
     const hook = this.hooks.get(p.hook) ?? (await this.get(p.hook));
-    if (!hook) { await this.backend.delete(pendingKey(p.hook, p.delivery)).catch(() => {}); return; }
+    if (!hook) {
+      await this.backend.delete(pendingKey(p.hook, p.delivery)).catch(() => {});
+      return;
+    }
     p.attempts++;
     const body = JSON.stringify({ delivery: p.delivery, hook: hook.id, event: p.event });
     let status: number | null = null;
@@ -173,8 +194,14 @@ export class Webhooks {
     }
     const ok = status !== null && status >= 200 && status < 300;
     const entry: DeliveryLogEntry = {
-      delivery: p.delivery, event_id: p.event.id, event_type: p.event.type, attempt: p.attempts,
-      time: new Date().toISOString(), status, ok, ...(error ? { error } : {}),
+      delivery: p.delivery,
+      event_id: p.event.id,
+      event_type: p.event.type,
+      attempt: p.attempts,
+      time: new Date().toISOString(),
+      status,
+      ok,
+      ...(error ? { error } : {}),
     };
     await updateDoc<DeliveryLogEntry[]>(this.backend, logKey(hook.id), (cur) => [...(cur ?? []), entry].slice(-LOG_KEEP));
     if (ok || p.attempts >= this.o.maxAttempts) {
@@ -184,6 +211,6 @@ export class Webhooks {
     }
     await writeDoc(this.backend, pendingKey(hook.id, p.delivery), p);
     const backoff = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (p.attempts - 1));
-    this.schedule(p, backoff / 2 + Math.random() * backoff / 2);
+    this.schedule(p, backoff / 2 + (Math.random() * backoff) / 2);
   }
 }

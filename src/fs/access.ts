@@ -3,7 +3,12 @@
 // setuid/setgid clearing (killpriv). AUTH_NONE callers arrive as nobody (nfs/common.ts).
 import { ACCESS, FileType, FsError, NfsStatus, type Cred, type SetAttrs } from './types.js';
 
-export interface Owner { uid: number; gid: number; mode: number; type: FileType }
+export interface Owner {
+  uid: number;
+  gid: number;
+  mode: number;
+  type: FileType;
+}
 
 export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
@@ -40,17 +45,25 @@ export function accessMask(o: Owner, cred: Cred, asked: number): number {
  * directory it takes the directory's group, and a new directory inherits the setgid bit (as Linux's
  * inode_init_owner). A setgid bit for a group the caller is not in is dropped (Linux's mode_strip_sgid).
  */
-export function newOwner(dir: Owner, type: FileType, set: SetAttrs, defaultMode: number, cred: Cred): { uid: number; gid: number; mode: number } {
+export function newOwner(
+  dir: Owner,
+  type: FileType,
+  set: SetAttrs,
+  defaultMode: number,
+  cred: Cred,
+): { uid: number; gid: number; mode: number } {
   const root = cred.uid === 0;
   const sgidDir = (dir.mode & S_ISGID) !== 0;
   const gid0 = sgidDir ? dir.gid : cred.gid;
-  if (!root && set.uid !== undefined && set.uid !== cred.uid) throw new FsError(NfsStatus.PERM, 'only root may create an object for another owner');
-  if (!root && set.gid !== undefined && set.gid !== gid0 && !inGroup(cred, set.gid)) throw new FsError(NfsStatus.PERM, 'the caller is not in that group');
+  if (!root && set.uid !== undefined && set.uid !== cred.uid)
+    throw new FsError(NfsStatus.PERM, 'only root may create an object for another owner');
+  if (!root && set.gid !== undefined && set.gid !== gid0 && !inGroup(cred, set.gid))
+    throw new FsError(NfsStatus.PERM, 'the caller is not in that group');
   const uid = set.uid ?? cred.uid;
   const gid = set.gid ?? gid0;
   let mode = (set.mode ?? defaultMode) & 0o7777;
   if (type === FileType.DIR && sgidDir) mode |= S_ISGID;
-  else if ((mode & S_ISGID) && !root && !inGroup(cred, gid)) mode &= ~S_ISGID;
+  else if (mode & S_ISGID && !root && !inGroup(cred, gid)) mode &= ~S_ISGID;
   return { uid, gid, mode };
 }
 
@@ -61,7 +74,7 @@ export function newOwner(dir: Owner, type: FileType, set: SetAttrs, defaultMode:
  */
 export function checkDelete(dir: Owner, victim: Owner, cred: Cred): void {
   if ((permBits(dir, cred) & 3) !== 3) throw new FsError(NfsStatus.ACCES);
-  if ((dir.mode & S_ISVTX) && cred.uid !== 0 && cred.uid !== dir.uid && cred.uid !== victim.uid) {
+  if (dir.mode & S_ISVTX && cred.uid !== 0 && cred.uid !== dir.uid && cred.uid !== victim.uid) {
     throw new FsError(NfsStatus.PERM, 'sticky directory');
   }
 }
@@ -95,6 +108,6 @@ export function chownKillPriv(mode: number, type: FileType): number {
  */
 export function chmodMode(mode: number, gid: number, cred: Cred): number {
   const m = mode & 0o7777;
-  if ((m & S_ISGID) && cred.uid !== 0 && !inGroup(cred, gid)) return m & ~S_ISGID;
+  if (m & S_ISGID && cred.uid !== 0 && !inGroup(cred, gid)) return m & ~S_ISGID;
   return m;
 }

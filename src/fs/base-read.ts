@@ -9,12 +9,21 @@ import { largeBuffers } from '../../util/buffer-pool.js';
 export const READ_WAIT_MS = 1500;
 
 /** A range of a base blob; `release`, when present, gives a pooled buffer back once the data is sent. */
-export async function readBase(source: ContentSource, hash: string, offset: number, len: number, waitMs: number, log: Logger): Promise<{ data: Buffer; release?: () => void }> {
+export async function readBase(
+  source: ContentSource,
+  hash: string,
+  offset: number,
+  len: number,
+  waitMs: number,
+  log: Logger,
+): Promise<{ data: Buffer; release?: () => void }> {
   const hit = source.cachedSlices(hash, offset, len);
   if (hit) return joinPooled(hit); // no timer for data already in RAM
   const p = source.readSlices(hash, offset, len);
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((res) => { timer = setTimeout(() => res(null), waitMs); });
+  const late = new Promise<null>((res) => {
+    timer = setTimeout(() => res(null), waitMs);
+  });
   let parts: Buffer[] | null;
   try {
     parts = await Promise.race([p, late]);

@@ -12,7 +12,10 @@ export const HANDLE_SIZE = 33;
 const MAC_SIZE = 16;
 const CACHE_MAX = 200_000;
 
-export interface HandleInfo { fsid: bigint; ino: Ino }
+export interface HandleInfo {
+  fsid: bigint;
+  ino: Ino;
+}
 
 export class HandleCodec {
   private verified = new Map<string, HandleInfo>();

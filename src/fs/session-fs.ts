@@ -4,9 +4,23 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import {
-  ACCESS, FileType, FsError, NfsStatus, StableHow,
-  type Attrs, type CreateHow, type CreateResult, type Cred, type DirEntry, type DirListing,
-  type FileSystem, type FsStat, type NfsTime, type SetAttrs, type Wcc, type WccAttr,
+  ACCESS,
+  FileType,
+  FsError,
+  NfsStatus,
+  StableHow,
+  type Attrs,
+  type CreateHow,
+  type CreateResult,
+  type Cred,
+  type DirEntry,
+  type DirListing,
+  type FileSystem,
+  type FsStat,
+  type NfsTime,
+  type SetAttrs,
+  type Wcc,
+  type WccAttr,
 } from './types.js';
 import type { Inode } from '../core/inode.js';
 import type { Directory } from '../core/directory.js';
@@ -36,7 +50,10 @@ export class SessionFs implements FileSystem {
   readonly fsid: bigint;
   readonly maxFileSize = MAX_FILE_SIZE;
 
-  constructor(readonly state: SessionState, private readonly o: SessionFsOptions) {
+  constructor(
+    readonly state: SessionState,
+    private readonly o: SessionFsOptions,
+  ) {
     this.fsid = o.fsid;
   }
 
@@ -46,13 +63,19 @@ export class SessionFs implements FileSystem {
   }
 
   /** 8-byte write verifier (RFC 1813 3.3.7): the core replaces it when uncommitted data may be lost. */
-  get writeVerifier(): Buffer { return this.state.writeVerifier; }
+  get writeVerifier(): Buffer {
+    return this.state.writeVerifier;
+  }
 
-  close(): void { this.state.close(); }
+  close(): void {
+    this.state.close();
+  }
 
   // ---------------------------------------------------------------- handles
 
-  rootHandle(): Buffer { return this.o.handles.encode(this.fsid, ROOT_INO); }
+  rootHandle(): Buffer {
+    return this.o.handles.encode(this.fsid, ROOT_INO);
+  }
 
   handleOf(ino: number): Buffer {
     const n = this.state.get(ino);
@@ -97,7 +120,9 @@ export class SessionFs implements FileSystem {
     if (slot) checkDelete(d, this.state.child(slot), cred);
   }
 
-  private wcc(before: WccAttr, n: Inode): Wcc { return { before, after: n.attrs(this.fsid) }; }
+  private wcc(before: WccAttr, n: Inode): Wcc {
+    return { before, after: n.attrs(this.fsid) };
+  }
 
   private made(r: { n: Inode; before: WccAttr }, d: Inode): CreateResult {
     return { fh: this.handleOf(r.n.ino), attrs: r.n.attrs(this.fsid), dir: this.wcc(r.before, d) };
@@ -106,12 +131,20 @@ export class SessionFs implements FileSystem {
   // ---------------------------------------------------------------- procedures
 
   async tryGetattr(fh: Buffer): Promise<Attrs | null> {
-    try { return (await this.inode(fh)).attrs(this.fsid); } catch { return null; }
+    try {
+      return (await this.inode(fh)).attrs(this.fsid);
+    } catch {
+      return null;
+    }
   }
 
   getattr(fh: Buffer): Promise<Attrs> {
     let n: Inode | null;
-    try { n = this.inodeSync(fh); } catch (e) { return Promise.reject(e); }
+    try {
+      n = this.inodeSync(fh);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (n) return Promise.resolve(n.attrs(this.fsid));
     return this.inode(fh).then((x) => x.attrs(this.fsid));
   }
@@ -124,7 +157,8 @@ export class SessionFs implements FileSystem {
       const owner = cred.uid === 0 || cred.uid === n.uid;
       if ((set.mode !== undefined || set.gid !== undefined) && !owner) throw new FsError(NfsStatus.PERM);
       if (set.uid !== undefined && set.uid !== n.uid && cred.uid !== 0) throw new FsError(NfsStatus.PERM);
-      if (set.gid !== undefined && cred.uid !== 0 && set.gid !== cred.gid && !cred.gids.includes(set.gid)) throw new FsError(NfsStatus.PERM);
+      if (set.gid !== undefined && cred.uid !== 0 && set.gid !== cred.gid && !cred.gids.includes(set.gid))
+        throw new FsError(NfsStatus.PERM);
       const timesToClient = (set.atime && set.atime !== 'server') || (set.mtime && set.mtime !== 'server');
       if (timesToClient && !owner) throw new FsError(NfsStatus.PERM);
       if ((set.atime || set.mtime) && !owner && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
@@ -171,7 +205,12 @@ export class SessionFs implements FileSystem {
     return { target: n.target ?? '', attrs: n.attrs(this.fsid) };
   }
 
-  async read(fh: Buffer, offset: number, count: number, cred: Cred): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }> {
+  async read(
+    fh: Buffer,
+    offset: number,
+    count: number,
+    cred: Cred,
+  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }> {
     const n = await this.inode(fh);
     if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
     if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
@@ -181,7 +220,11 @@ export class SessionFs implements FileSystem {
     if (len === 0) data = Buffer.alloc(0);
     else if (n.local) {
       let r: { data: Buffer; pooled?: Buffer };
-      try { r = this.state.data.read(n.ino, offset, len); } catch (e) { throw fsErrorOf(e) ?? e; }
+      try {
+        r = this.state.data.read(n.ino, offset, len);
+      } catch (e) {
+        throw fsErrorOf(e) ?? e;
+      }
       if (r.pooled) {
         const pooled = r.pooled;
         return { data: r.data, eof: offset + r.data.length >= n.size, attrs: n.attrs(this.fsid), release: () => largeBuffers.give(pooled) };
@@ -194,7 +237,13 @@ export class SessionFs implements FileSystem {
     return { data, eof: offset + data.length >= n.size, attrs: n.attrs(this.fsid) };
   }
 
-  async write(fh: Buffer, offset: number, buf: Buffer, stable: StableHow, cred: Cred): Promise<{ count: number; committed: StableHow; wcc: Wcc }> {
+  async write(
+    fh: Buffer,
+    offset: number,
+    buf: Buffer,
+    stable: StableHow,
+    cred: Cred,
+  ): Promise<{ count: number; committed: StableHow; wcc: Wcc }> {
     const n = await this.inode(fh);
     return this.state.mutate(async () => {
       if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
@@ -203,7 +252,10 @@ export class SessionFs implements FileSystem {
       if (cred.uid !== n.uid && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
       // a write by non-root clears setuid (and setgid with group execute), as Linux's file_remove_privs
       const mode = killPriv(n.mode, n.type, cred);
-      if (mode !== n.mode) { n.mode = mode; this.state.logInode(n); }
+      if (mode !== n.mode) {
+        n.mode = mode;
+        this.state.logInode(n);
+      }
       // RFC 1813 3.3.7: FILE_SYNC and DATA_SYNC data is on stable storage before the reply
       const r = await edit.writeData(this.state, n, offset, buf, stable === StableHow.UNSTABLE ? StableHow.UNSTABLE : StableHow.FILE_SYNC);
       return { count: buf.length, committed: r.committed, wcc: this.wcc(r.before, n) };
@@ -250,7 +302,9 @@ export class SessionFs implements FileSystem {
     checkName(name);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d));
+    return this.state.mutate(async () =>
+      this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d),
+    );
   }
 
   async symlink(dirFh: Buffer, name: string, target: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
@@ -258,7 +312,12 @@ export class SessionFs implements FileSystem {
     if (target.length === 0) throw new FsError(NfsStatus.INVAL);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => this.made(await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)), d));
+    return this.state.mutate(async () =>
+      this.made(
+        await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)),
+        d,
+      ),
+    );
   }
 
   async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
@@ -270,7 +329,9 @@ export class SessionFs implements FileSystem {
     if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
     // device nodes need CAP_MKNOD on Linux: root only
     if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
-    return this.state.mutate(async () => this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d));
+    return this.state.mutate(async () =>
+      this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d),
+    );
   }
 
   async remove(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {
@@ -337,7 +398,11 @@ export class SessionFs implements FileSystem {
     const self = this;
     const parent = this.state.parentOf(d);
     const dot = (name: string, n: Inode, ck: number): DirEntry => ({
-      name, fileid: n.ino, cookie: BigInt(ck), attrs: () => n.attrs(self.fsid), fh: () => self.handleOf(n.ino),
+      name,
+      fileid: n.ino,
+      cookie: BigInt(ck),
+      attrs: () => n.attrs(self.fsid),
+      fh: () => self.handleOf(n.ino),
     });
     function* entries(): Generator<DirEntry> {
       if (c < 1) yield dot('.', d, 1);
@@ -361,8 +426,13 @@ export class SessionFs implements FileSystem {
     const bsize = st.bsize;
     return {
       attrs: n.attrs(this.fsid),
-      tbytes: st.blocks * bsize, fbytes: st.bfree * bsize, abytes: st.bavail * bsize,
-      tfiles: st.files, ffiles: st.ffree, afiles: st.ffree, invarsec: 0,
+      tbytes: st.blocks * bsize,
+      fbytes: st.bfree * bsize,
+      abytes: st.bavail * bsize,
+      tfiles: st.files,
+      ffiles: st.ffree,
+      afiles: st.ffree,
+      invarsec: 0,
     };
   }
 }

@@ -1,10 +1,7 @@
 // The filesystem interface the NFS and MOUNT procedures call. Storage-agnostic.
 // Status numbers and types follow RFC 1813 section 2.6 (nfsstat3, ftype3).
 
-export {
-  NfsStatus, FileType, StableHow, FsError,
-  type NfsTime, type Attrs, type WccAttr, type Wcc, type SetAttrs,
-} from '../core/types.js';
+export { NfsStatus, FileType, StableHow, FsError, type NfsTime, type Attrs, type WccAttr, type Wcc, type SetAttrs } from '../core/types.js';
 import type { Attrs, NfsTime, SetAttrs, Wcc, FileType, StableHow } from '../core/types.js';
 
 declare const verifiedHandle: unique symbol;
@@ -21,17 +18,24 @@ export type FileHandle = Buffer & { readonly [verifiedHandle]: true };
 export type Ino = number & { readonly [inodeNumber]: true };
 
 /** Caller identity from AUTH_SYS (AUTH_NONE maps to nobody). */
-export interface Cred { uid: number; gid: number; gids: number[] }
+export interface Cred {
+  uid: number;
+  gid: number;
+  gids: number[];
+}
 
 /** The superuser: what the server itself acts as (sealing, API edits, mount-time lookups). */
 export const ROOT_CRED: Cred = Object.freeze({ uid: 0, gid: 0, gids: Object.freeze([]) as unknown as number[] });
 
-export interface NodeResult { fh: Buffer; attrs: Attrs }
-export interface CreateResult extends NodeResult { dir: Wcc }
+export interface NodeResult {
+  fh: Buffer;
+  attrs: Attrs;
+}
+export interface CreateResult extends NodeResult {
+  dir: Wcc;
+}
 
-export type CreateHow =
-  | { kind: 'unchecked' | 'guarded'; attrs: SetAttrs }
-  | { kind: 'exclusive'; verf: Buffer };
+export type CreateHow = { kind: 'unchecked' | 'guarded'; attrs: SetAttrs } | { kind: 'exclusive'; verf: Buffer };
 
 export interface DirEntry {
   name: string;
@@ -44,14 +48,18 @@ export interface DirEntry {
 
 export interface DirListing {
   dir: Attrs;
-  verf: Buffer;                 // cookieverf3, 8 bytes
-  entries: Iterator<DirEntry>;  // lazy, starting after `cookie`
+  verf: Buffer; // cookieverf3, 8 bytes
+  entries: Iterator<DirEntry>; // lazy, starting after `cookie`
 }
 
 export interface FsStat {
   attrs: Attrs;
-  tbytes: number; fbytes: number; abytes: number;
-  tfiles: number; ffiles: number; afiles: number;
+  tbytes: number;
+  fbytes: number;
+  abytes: number;
+  tfiles: number;
+  ffiles: number;
+  afiles: number;
   invarsec: number;
 }
 
@@ -72,8 +80,19 @@ export interface FileSystem {
   access(fh: FileHandle, mask: number, cred: Cred): Promise<{ access: number; attrs: Attrs }>;
   readlink(fh: FileHandle, cred: Cred): Promise<{ target: string; attrs: Attrs }>;
   /** `release`, when present, must be called once the data has been sent (pooled buffer). */
-  read(fh: FileHandle, offset: number, count: number, cred: Cred): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }>;
-  write(fh: FileHandle, offset: number, data: Buffer, stable: StableHow, cred: Cred): Promise<{ count: number; committed: StableHow; wcc: Wcc }>;
+  read(
+    fh: FileHandle,
+    offset: number,
+    count: number,
+    cred: Cred,
+  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }>;
+  write(
+    fh: FileHandle,
+    offset: number,
+    data: Buffer,
+    stable: StableHow,
+    cred: Cred,
+  ): Promise<{ count: number; committed: StableHow; wcc: Wcc }>;
   create(dir: FileHandle, name: string, how: CreateHow, cred: Cred): Promise<CreateResult>;
   mkdir(dir: FileHandle, name: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
   symlink(dir: FileHandle, name: string, target: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
@@ -92,13 +111,26 @@ export interface FileSystem {
 
 /** mountstat3 (RFC 1813 5.1.2). */
 export const MountStat = {
-  OK: 0, PERM: 1, NOENT: 2, IO: 5, ACCES: 13, NOTDIR: 20, INVAL: 22, NAMETOOLONG: 63,
-  NOTSUPP: 10004, SERVERFAULT: 10006,
+  OK: 0,
+  PERM: 1,
+  NOENT: 2,
+  IO: 5,
+  ACCES: 13,
+  NOTDIR: 20,
+  INVAL: 22,
+  NAMETOOLONG: 63,
+  NOTSUPP: 10004,
+  SERVERFAULT: 10006,
 } as const;
 
 /** A MNT that fails with a mountstat3 (MountStat). */
 export class MountError extends Error {
-  constructor(readonly status: number, message?: string) { super(message ?? `mountstat ${status}`); }
+  constructor(
+    readonly status: number,
+    message?: string,
+  ) {
+    super(message ?? `mountstat ${status}`);
+  }
 }
 
 /** A handle resolved to its export (ExportTable.resolve). */

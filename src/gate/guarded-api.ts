@@ -54,7 +54,22 @@ const RULES: Record<Method, Rule> = {
   blame: { right: 'read' },
 };
 
-const SESSION_METHODS = new Set<Method>(['get', 'patch', 'conversation', 'decisions', 'suspend', 'resume', 'abandon', 'land', 'files', 'changes', 'diff', 'rebase', 'handoff', 'serve']);
+const SESSION_METHODS = new Set<Method>([
+  'get',
+  'patch',
+  'conversation',
+  'decisions',
+  'suspend',
+  'resume',
+  'abandon',
+  'land',
+  'files',
+  'changes',
+  'diff',
+  'rebase',
+  'handoff',
+  'serve',
+]);
 const PROJECT_METHODS = new Set<Method>(['head', 'log', 'showHead', 'blame']);
 
 function errorCode(e: unknown): string {
@@ -64,7 +79,11 @@ function errorCode(e: unknown): string {
 
 /** Pulls what the events and the audit entry say about a result. */
 function facts(out: unknown): { project?: string; session?: string; head?: string; status?: string } {
-  const o = out as { session?: { session_id?: string; project?: string; status?: string; landed_head?: string }; head?: { hash?: string }; project?: string };
+  const o = out as {
+    session?: { session_id?: string; project?: string; status?: string; landed_head?: string };
+    head?: { hash?: string };
+    project?: string;
+  };
   return {
     project: o?.session?.project ?? o?.project,
     session: o?.session?.session_id,
@@ -114,16 +133,38 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
       const project = f.project ?? t.project ?? null;
       const session = f.session ?? t.session ?? null;
       // the change is made: a log entry that cannot be written (the store away) is reported, not the change undone
-      await deps.audit.append({
-        actor: p.user, action: rule.action, target: session ? `session:${session}` : auditTarget, result: 'ok',
-        detail: { ...(project ? { project } : {}), ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}), ...(p.tokenId ? { token: p.tokenId } : {}) },
-      }).catch((e: unknown) => deps.onAuditError?.(e, rule.action!));
+      await deps.audit
+        .append({
+          actor: p.user,
+          action: rule.action,
+          target: session ? `session:${session}` : auditTarget,
+          result: 'ok',
+          detail: {
+            ...(project ? { project } : {}),
+            ...(f.head ? { head: f.head } : {}),
+            ...(f.status ? { status: f.status } : {}),
+            ...(p.tokenId ? { token: p.tokenId } : {}),
+          },
+        })
+        .catch((e: unknown) => deps.onAuditError?.(e, rule.action!));
       for (const type of rule.events ?? []) {
-        deps.bus.publish(type, { project, session, actor: p.user, data: { action: rule.action, ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}) } });
+        deps.bus.publish(type, {
+          project,
+          session,
+          actor: p.user,
+          data: { action: rule.action, ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}) },
+        });
       }
       return out;
     } catch (e) {
-      await deps.audit.append({ actor: p.user, action: rule.action, target: auditTarget, result: `error: ${errorCode(e)}`, detail: { message: (e as Error)?.message?.slice(0, 300) } })
+      await deps.audit
+        .append({
+          actor: p.user,
+          action: rule.action,
+          target: auditTarget,
+          result: `error: ${errorCode(e)}`,
+          detail: { message: (e as Error)?.message?.slice(0, 300) },
+        })
         .catch(() => {});
       throw e;
     }
@@ -145,7 +186,9 @@ async function listVisible(inner: SessionApi, p: Principal, deps: GateDeps, q: u
     try {
       await checkAccess(p, 'read', { project: s.project, session: s.session_id }, deps.grants);
       visible.push(s);
-    } catch { /* not readable */ }
+    } catch {
+      /* not readable */
+    }
   }
   const offset = Number(query.offset ?? 0) || 0;
   const limit = Number(query.limit ?? 50) || 50;

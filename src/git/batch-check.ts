@@ -17,7 +17,7 @@ export class BatchCheck {
     const run = this.chain.then(async () => {
       this.p.proc.stdin.write(oid + '\n');
       const l = (await this.r.line())?.toString('utf8') ?? '';
-      return l.endsWith(' missing') ? null : l.split(' ')[1] ?? null;
+      return l.endsWith(' missing') ? null : (l.split(' ')[1] ?? null);
     });
     this.chain = run.catch(() => {});
     return run;

@@ -2,7 +2,12 @@
 // (author and committer lines, encoding, message, parents) and to show who and when.
 import { nameOf, bytesOf } from './paths.js';
 
-export interface GitIdentity { name: string; email: string; time: number; tz: string }
+export interface GitIdentity {
+  name: string;
+  email: string;
+  time: number;
+  tz: string;
+}
 
 /** Stored in SessionRecord.git (import-git) and in the export state. */
 export interface GitCommitInfo {
@@ -27,7 +32,9 @@ export function parseIdentity(line: string): GitIdentity {
   return { name: m[1]!, email: m[2]!, time: Number(m[3]), tz: m[4]! };
 }
 
-export function isoOf(id: GitIdentity): string { return new Date(id.time * 1000).toISOString(); }
+export function isoOf(id: GitIdentity): string {
+  return new Date(id.time * 1000).toISOString();
+}
 
 export const lineText = (b: Buffer): string => nameOf(b);
 export const lineBytes = (s: string): Buffer => bytesOf(s);

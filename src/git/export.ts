@@ -18,7 +18,10 @@ import { bytesOf, quotePath } from './paths.js';
 import { exportStateKey, readImportState, type ExportState } from './state.js';
 import { lineBytes, messageBytes, subjectOf, type GitCommitInfo } from './commit-info.js';
 
-export interface ExportOptions { branch?: string; onProgress?: (p: { done: number; total: number }) => void }
+export interface ExportOptions {
+  branch?: string;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
 
 export interface ExportResult {
   project: string;
@@ -54,7 +57,10 @@ const SCRATCH = 'refs/mic-export/scratch';
 
 /** Opens or creates the target repository; returns its git dir. */
 async function targetRepo(dir: string): Promise<string> {
-  const exists = await stat(dir).then(() => true, () => false);
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
   if (!exists) await git(['init', '--quiet', '--bare', dir]);
   const inside = await git(['rev-parse', '--absolute-git-dir'], { cwd: dir, allowFail: true });
   if (inside.code !== 0) await git(['init', '--quiet', dir]);
@@ -67,7 +73,9 @@ function identity(envName: string, envEmail: string, fallbackName: string, time:
   return `${name.replace(/[<>\n]/g, '')} <${email.replace(/[<>\n]/g, '')}> ${Math.floor(Date.parse(time) / 1000)} +0000`;
 }
 
-function oneLine(s: string): string { return s.replace(/\s+/g, ' ').trim(); }
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
 
 /** The commit message of a head that was not imported: landing message, then trailers. */
 function messageOf(n: Node): Buffer {
@@ -90,7 +98,8 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
   if (!cur) throw new GitError(`project ${project} has no head`);
   const dir = await targetRepo(repoDir);
   const branch = o.branch ?? `mic/${project.split('/')[1]}`;
-  if ((await git(['check-ref-format', `refs/heads/${branch}`], { allowFail: true })).code !== 0) throw new GitError(`${branch} is not a valid branch name`);
+  if ((await git(['check-ref-format', `refs/heads/${branch}`], { allowFail: true })).code !== 0)
+    throw new GitError(`${branch} is not a valid branch name`);
   const stateKey = exportStateKey(dir);
   const st: ExportState = (await store.getJson<ExportState>(stateKey)) ?? { repo: dir, branch, heads: {}, tip_head: null };
   const imported = await readImportState(store);
@@ -105,7 +114,7 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
       let n = nodes.get(head);
       if (n) return n;
       const rec = await store.getHeadRecord(head);
-      const session = rec.session ? (await catalog.get(rec.session)) as Rec | null : null;
+      const session = rec.session ? ((await catalog.get(rec.session)) as Rec | null) : null;
       const sha = importedHead.get(head);
       const info = sha && session?.git?.commit === sha ? session.git : null;
       n = { head, rec, session, info, parents: [], oid: null, mark: 0, gitlinks: info?.gitlinks ?? {} };
@@ -126,11 +135,23 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
     const stack: Node[] = [await load(cur.hash)];
     while (stack.length) {
       const n = stack[stack.length - 1]!;
-      if (done.has(n.head)) { stack.pop(); continue; }
-      if (n.oid) { done.add(n.head); stack.pop(); result.reused++; continue; }
+      if (done.has(n.head)) {
+        stack.pop();
+        continue;
+      }
+      if (n.oid) {
+        done.add(n.head);
+        stack.pop();
+        result.reused++;
+        continue;
+      }
       let pushed = false;
       for (const p of n.parents) {
-        if ('head' in p && !done.has(p.head)) { stack.push(await load(p.head)); pushed = true; break; }
+        if ('head' in p && !done.has(p.head)) {
+          stack.push(await load(p.head));
+          pushed = true;
+          break;
+        }
       }
       if (pushed) continue;
       done.add(n.head);
@@ -142,7 +163,9 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
       for (const p of n.parents) {
         if (!('oid' in p) || (await check.type(p.oid)) === 'commit') continue;
         missingParents.add(p.oid);
-        result.warnings.push(`commit ${n.info?.commit.slice(0, 12) ?? n.head.slice(0, 12)}: parent ${p.oid.slice(0, 12)} was not imported and is not in ${dir}; written without it, so its id changes`);
+        result.warnings.push(
+          `commit ${n.info?.commit.slice(0, 12) ?? n.head.slice(0, 12)}: parent ${p.oid.slice(0, 12)} was not imported and is not in ${dir}; written without it, so its id changes`,
+        );
       }
     }
 
@@ -153,16 +176,22 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
       let h: string | null = head;
       let found: Record<string, string> = {};
       while (h) {
-        const known = links.get(h) ?? (nodes.get(h)?.info ? nodes.get(h)!.info!.gitlinks ?? {} : undefined);
-        if (known) { found = known; break; }
+        const known = links.get(h) ?? (nodes.get(h)?.info ? (nodes.get(h)!.info!.gitlinks ?? {}) : undefined);
+        if (known) {
+          found = known;
+          break;
+        }
         const sha = importedHead.get(h);
         if (sha) {
           const rec = await store.getHeadRecord(h);
-          const sess = rec.session ? (await catalog.get(rec.session)) as Rec | null : null;
-          if (sess?.git?.commit === sha) { found = sess.git.gitlinks ?? {}; break; }
+          const sess = rec.session ? ((await catalog.get(rec.session)) as Rec | null) : null;
+          if (sess?.git?.commit === sha) {
+            found = sess.git.gitlinks ?? {};
+            break;
+          }
         }
         path.push(h);
-        h = (nodes.get(h)?.rec ?? await store.getHeadRecord(h)).parent;
+        h = (nodes.get(h)?.rec ?? (await store.getHeadRecord(h))).parent;
       }
       for (const p of path) links.set(p, found);
       links.set(head, found);
@@ -180,7 +209,10 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
     }
     for (const n of order) {
       st.heads[n.head] = n.oid!;
-      if (n.info && n.oid !== n.info.commit) result.warnings.push(`commit ${n.info.commit.slice(0, 12)} was written as ${n.oid!.slice(0, 12)} (its original carries data fast-import cannot reproduce, e.g. a signature)`);
+      if (n.info && n.oid !== n.info.commit)
+        result.warnings.push(
+          `commit ${n.info.commit.slice(0, 12)} was written as ${n.oid!.slice(0, 12)} (its original carries data fast-import cannot reproduce, e.g. a signature)`,
+        );
     }
     st.tip_head = cur.hash;
     st.branch = branch;
@@ -192,15 +224,29 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
   }
 }
 
-interface Prepared { changes: Buffer[]; blobs: Map<string, Buffer> }
+interface Prepared {
+  changes: Buffer[];
+  blobs: Map<string, Buffer>;
+}
 
-async function writeStream(store: ObjectStore, dir: string, branch: string, order: Node[], nodes: Map<string, Node>,
-  missingParents: Set<string>, result: ExportResult, o: ExportOptions, parentLinks: (head: string) => Record<string, string>): Promise<void> {
+async function writeStream(
+  store: ObjectStore,
+  dir: string,
+  branch: string,
+  order: Node[],
+  nodes: Map<string, Node>,
+  missingParents: Set<string>,
+  result: ExportResult,
+  o: ExportOptions,
+  parentLinks: (head: string) => Record<string, string>,
+): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'mic-export-'));
   const marksFile = path.join(tmp, 'marks');
   const fi = gitStream(['fast-import', '--quiet', `--export-marks=${marksFile}`], dir);
   const stdin = fi.proc.stdin;
-  const write = async (b: Buffer | string) => { if (!stdin.write(b)) await Promise.race([once(stdin, 'drain'), fi.wait()]); };
+  const write = async (b: Buffer | string) => {
+    if (!stdin.write(b)) await Promise.race([once(stdin, 'drain'), fi.wait()]);
+  };
   const blobMarks = new Map<string, number>();
   let nextMark = 1;
   const ref = `refs/heads/${branch}`;
@@ -213,28 +259,31 @@ async function writeStream(store: ObjectStore, dir: string, branch: string, orde
     const dels: Buffer[] = [];
     const mods: Buffer[] = [];
     const blobs = new Map<string, Buffer>();
-    await Promise.all(list.map(async (c) => {
-      const p = quotePath(bytesOf(c.path));
-      const a = c.after;
-      if (!a || a.kind === 'dir' || a.kind === 'fifo' || a.kind === 'socket') {
-        if (c.before && c.before.kind !== 'dir') dels.push(Buffer.concat([Buffer.from('D '), p, Buffer.from('\n')]));
-        return;
-      }
-      if (c.before && c.before.kind === 'dir') dels.push(Buffer.concat([Buffer.from('D '), p, Buffer.from('\n')]));
-      if (a.kind === 'symlink') {
-        const t = bytesOf(a.target ?? '');
-        mods.push(Buffer.concat([Buffer.from('M 120000 inline '), p, Buffer.from(`\ndata ${t.length}\n`), t, Buffer.from('\n')]));
-      } else {
-        if (!blobMarks.has(a.hash!)) blobs.set(a.hash!, await store.getBlob(a.hash!));
-        mods.push(Buffer.concat([Buffer.from(`M ${a.mode & 0o100 ? '100755' : '100644'} @${a.hash} `), p, Buffer.from('\n')]));
-      }
-    }));
+    await Promise.all(
+      list.map(async (c) => {
+        const p = quotePath(bytesOf(c.path));
+        const a = c.after;
+        if (!a || a.kind === 'dir' || a.kind === 'fifo' || a.kind === 'socket') {
+          if (c.before && c.before.kind !== 'dir') dels.push(Buffer.concat([Buffer.from('D '), p, Buffer.from('\n')]));
+          return;
+        }
+        if (c.before && c.before.kind === 'dir') dels.push(Buffer.concat([Buffer.from('D '), p, Buffer.from('\n')]));
+        if (a.kind === 'symlink') {
+          const t = bytesOf(a.target ?? '');
+          mods.push(Buffer.concat([Buffer.from('M 120000 inline '), p, Buffer.from(`\ndata ${t.length}\n`), t, Buffer.from('\n')]));
+        } else {
+          if (!blobMarks.has(a.hash!)) blobs.set(a.hash!, await store.getBlob(a.hash!));
+          mods.push(Buffer.concat([Buffer.from(`M ${a.mode & 0o100 ? '100755' : '100644'} @${a.hash} `), p, Buffer.from('\n')]));
+        }
+      }),
+    );
     // submodules recorded by import-git
     const before = n.rec.parent ? parentLinks(n.rec.parent) : {};
     for (const [p, sha] of Object.entries(n.gitlinks)) {
       if (before[p] !== sha) mods.push(Buffer.concat([Buffer.from(`M 160000 ${sha} `), quotePath(bytesOf(p)), Buffer.from('\n')]));
     }
-    for (const p of Object.keys(before)) if (!(p in n.gitlinks)) dels.push(Buffer.concat([Buffer.from('D '), quotePath(bytesOf(p)), Buffer.from('\n')]));
+    for (const p of Object.keys(before))
+      if (!(p in n.gitlinks)) dels.push(Buffer.concat([Buffer.from('D '), quotePath(bytesOf(p)), Buffer.from('\n')]));
     return { changes: [...dels.sort(Buffer.compare), ...mods.sort(Buffer.compare)], blobs };
   };
 
@@ -255,15 +304,34 @@ async function writeStream(store: ObjectStore, dir: string, branch: string, orde
       }
       n.mark = nextMark++;
       const info = n.info;
-      const author = info ? lineBytes(info.author) : Buffer.from(identity('GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', n.session?.user?.replace(/ <.*$/, '') || n.session?.agent || 'mic-fs', n.rec.time));
-      const committer = info ? lineBytes(info.committer) : Buffer.from(identity('GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'mic-fs', n.rec.time));
+      const author = info
+        ? lineBytes(info.author)
+        : Buffer.from(
+            identity(
+              'GIT_AUTHOR_NAME',
+              'GIT_AUTHOR_EMAIL',
+              n.session?.user?.replace(/ <.*$/, '') || n.session?.agent || 'mic-fs',
+              n.rec.time,
+            ),
+          );
+      const committer = info
+        ? lineBytes(info.committer)
+        : Buffer.from(identity('GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'mic-fs', n.rec.time));
       const msg = info ? messageBytes(info) : messageOf(n);
-      const parents = n.parents.map((p) => ('head' in p ? nodes.get(p.head)! : p))
-        .map((p) => ('head' in p ? (p.oid ?? `:${p.mark}`) : missingParents.has(p.oid) ? null : p.oid)).filter((x): x is string => x !== null);
+      const parents = n.parents
+        .map((p) => ('head' in p ? nodes.get(p.head)! : p))
+        .map((p) => ('head' in p ? (p.oid ?? `:${p.mark}`) : missingParents.has(p.oid) ? null : p.oid))
+        .filter((x): x is string => x !== null);
       // a commit fast-import cannot reproduce (signed) is written there for its tree, then stored raw
       const target = info?.raw_b64 ? SCRATCH : ref;
-      const head: Buffer[] = [Buffer.from(parents.length ? '' : `reset ${target}\n`), Buffer.from(`commit ${target}\nmark :${n.mark}\nauthor `), author,
-        Buffer.from('\ncommitter '), committer, Buffer.from('\n')];
+      const head: Buffer[] = [
+        Buffer.from(parents.length ? '' : `reset ${target}\n`),
+        Buffer.from(`commit ${target}\nmark :${n.mark}\nauthor `),
+        author,
+        Buffer.from('\ncommitter '),
+        committer,
+        Buffer.from('\n'),
+      ];
       if (info?.encoding) head.push(Buffer.from(`encoding ${info.encoding}\n`));
       head.push(Buffer.from(`data ${msg.length}\n`), msg, Buffer.from('\n'));
       if (parents.length) head.push(Buffer.from(`from ${parents[0]}\n`));
@@ -271,14 +339,21 @@ async function writeStream(store: ObjectStore, dir: string, branch: string, orde
       await write(Buffer.concat(head));
       for (const c of prep.changes) {
         const at = c.indexOf('@');
-        if (c[0] === 77 && at > 0 && at < 20) { // M <mode> @<hash> path: the blob's mark
+        if (c[0] === 77 && at > 0 && at < 20) {
+          // M <mode> @<hash> path: the blob's mark
           const sp = c.indexOf(32, at);
-          await write(Buffer.concat([c.subarray(0, at), Buffer.from(`:${blobMarks.get(c.toString('latin1', at + 1, sp))}`), c.subarray(sp)]));
+          await write(
+            Buffer.concat([c.subarray(0, at), Buffer.from(`:${blobMarks.get(c.toString('latin1', at + 1, sp))}`), c.subarray(sp)]),
+          );
         } else await write(c);
       }
       await write('\n');
       if (info?.raw_b64) {
-        const oid = (await git(['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: dir, input: Buffer.from(info.raw_b64, 'base64') })).stdout.toString().trim();
+        const oid = (
+          await git(['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: dir, input: Buffer.from(info.raw_b64, 'base64') })
+        ).stdout
+          .toString()
+          .trim();
         n.oid = oid;
         rawWritten.add(n.head);
       }
@@ -291,7 +366,9 @@ async function writeStream(store: ObjectStore, dir: string, branch: string, orde
     if (notes.length) {
       const hasNotes = (await git(['rev-parse', '--verify', '--quiet', 'refs/notes/mic'], { cwd: dir, allowFail: true })).code === 0;
       const msg = `mic: session records of ${notes.length} commits\n`;
-      await write(`commit refs/notes/mic\ncommitter mic-fs <mic-fs@localhost> ${Math.floor(Date.now() / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}`);
+      await write(
+        `commit refs/notes/mic\ncommitter mic-fs <mic-fs@localhost> ${Math.floor(Date.now() / 1000)} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}`,
+      );
       if (hasNotes) await write('from refs/notes/mic^0\n');
       for (const nt of notes) await write(`N inline :${nt.mark}\ndata ${Buffer.byteLength(nt.body)}\n${nt.body}\n`);
       await write('\n');
@@ -317,9 +394,21 @@ async function writeStream(store: ObjectStore, dir: string, branch: string, orde
 /** The note of a session commit: the whole record, as the API shows it. */
 function noteOf(s: Rec): unknown {
   return {
-    session_id: s.session_id, project: s.project, goal: s.goal, description: s.description, message: s.message ?? null,
-    subject: subjectOf(s.message ?? s.goal), agent: s.agent ?? null, started_at: s.started_at, landed_at: s.landed_at,
-    landed_head: s.landed_head ?? null, conversation: s.conversation, decisions: s.decisions, changes: s.changes ?? null,
-    metadata: s.metadata, tags: s.tags, timeline: s.timeline ?? [],
+    session_id: s.session_id,
+    project: s.project,
+    goal: s.goal,
+    description: s.description,
+    message: s.message ?? null,
+    subject: subjectOf(s.message ?? s.goal),
+    agent: s.agent ?? null,
+    started_at: s.started_at,
+    landed_at: s.landed_at,
+    landed_head: s.landed_head ?? null,
+    conversation: s.conversation,
+    decisions: s.decisions,
+    changes: s.changes ?? null,
+    metadata: s.metadata,
+    tags: s.tags,
+    timeline: s.timeline ?? [],
   };
 }

@@ -4,12 +4,14 @@ import type { Readable } from 'node:stream';
 import { ByteReader } from './reader.js';
 import { unquotePath } from './paths.js';
 
-export interface BlobEvent { type: 'blob'; mark: string; oid: string | null; data: Buffer }
+export interface BlobEvent {
+  type: 'blob';
+  mark: string;
+  oid: string | null;
+  data: Buffer;
+}
 
-export type FileChange =
-  | { op: 'M'; mode: string; ref: string; path: Buffer }
-  | { op: 'D'; path: Buffer }
-  | { op: 'deleteall' };
+export type FileChange = { op: 'M'; mode: string; ref: string; path: Buffer } | { op: 'D'; path: Buffer } | { op: 'deleteall' };
 
 export interface CommitEvent {
   type: 'commit';
@@ -32,7 +34,8 @@ export type ExportEvent = BlobEvent | CommitEvent;
 const text = (b: Buffer, from: number) => b.toString('utf8', from);
 
 async function data(r: ByteReader, line: Buffer | null): Promise<Buffer> {
-  if (!line || !line.subarray(0, 5).equals(Buffer.from('data '))) throw new Error(`fast-export: expected data, got ${line?.toString('utf8').slice(0, 40)}`);
+  if (!line || !line.subarray(0, 5).equals(Buffer.from('data ')))
+    throw new Error(`fast-export: expected data, got ${line?.toString('utf8').slice(0, 40)}`);
   const n = Number(text(line, 5));
   if (!Number.isSafeInteger(n) || n < 0) throw new Error('fast-export: bad data length');
   const d = await r.bytes(n);
@@ -51,7 +54,11 @@ export async function* parseFastExport(stream: Readable): AsyncGenerator<ExportE
   const r = new ByteReader(stream);
   let pending: Buffer | null = null;
   const next = async () => {
-    if (pending) { const p = pending; pending = null; return p; }
+    if (pending) {
+      const p = pending;
+      pending = null;
+      return p;
+    }
     return r.line();
   };
   for (;;) {
@@ -60,15 +67,31 @@ export async function* parseFastExport(stream: Readable): AsyncGenerator<ExportE
     if (l.length === 0) continue;
     const cmd = l.toString('latin1', 0, Math.min(l.length, 12));
     if (cmd === 'blob') {
-      let mark = '', oid: string | null = null;
+      let mark = '',
+        oid: string | null = null;
       let x = await next();
-      if (x && x.toString('latin1', 0, 5) === 'mark ') { mark = text(x, 5); x = await next(); }
-      if (x && x.toString('latin1', 0, 13) === 'original-oid ') { oid = text(x, 13); x = await next(); }
+      if (x && x.toString('latin1', 0, 5) === 'mark ') {
+        mark = text(x, 5);
+        x = await next();
+      }
+      if (x && x.toString('latin1', 0, 13) === 'original-oid ') {
+        oid = text(x, 13);
+        x = await next();
+      }
       yield { type: 'blob', mark, oid, data: await data(r, x) };
     } else if (cmd.startsWith('commit ')) {
       const c: CommitEvent = {
-        type: 'commit', ref: text(l, 7), mark: null, oid: null, author: null, committer: Buffer.alloc(0), encoding: null,
-        message: Buffer.alloc(0), from: null, merges: [], changes: [],
+        type: 'commit',
+        ref: text(l, 7),
+        mark: null,
+        oid: null,
+        author: null,
+        committer: Buffer.alloc(0),
+        encoding: null,
+        message: Buffer.alloc(0),
+        from: null,
+        merges: [],
+        changes: [],
       };
       let x = await next();
       for (; x && !x.subarray(0, 5).equals(Buffer.from('data ')); x = await next()) {
@@ -88,15 +111,27 @@ export async function* parseFastExport(stream: Readable): AsyncGenerator<ExportE
         else if (x.toString('latin1', 0, 6) === 'merge ') c.merges.push(text(x, 6));
         else if (x.toString('latin1') === 'deleteall') c.changes.push({ op: 'deleteall' });
         else if (op === 67 || op === 82) throw new Error('fast-export: copies and renames are not expected (run without -M/-C)');
-        else { pending = x; break; }
+        else {
+          pending = x;
+          break;
+        }
       }
       for (const ch of c.changes) if (ch.op !== 'deleteall') ch.path = Buffer.from(ch.path); // detach from the read buffer
       yield c;
-    } else if (cmd.startsWith('reset ') || cmd.startsWith('from ') || cmd.startsWith('feature ') || cmd.startsWith('progress ') || cmd === 'done') {
+    } else if (
+      cmd.startsWith('reset ') ||
+      cmd.startsWith('from ') ||
+      cmd.startsWith('feature ') ||
+      cmd.startsWith('progress ') ||
+      cmd === 'done'
+    ) {
       // refs and stream options: the importer follows commits only
     } else if (cmd.startsWith('tag ')) {
       for (let x = await next(); x && x.length > 0; x = await next()) {
-        if (x.subarray(0, 5).equals(Buffer.from('data '))) { await data(r, x); break; }
+        if (x.subarray(0, 5).equals(Buffer.from('data '))) {
+          await data(r, x);
+          break;
+        }
       }
     } else {
       throw new Error(`fast-export: unexpected line ${JSON.stringify(l.toString('utf8').slice(0, 60))}`);

@@ -20,7 +20,11 @@ import { WriteBehindBackend } from './write-behind.js';
 import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
 import { isoOf, lineText, messageFields, parseIdentity, subjectOf, type GitCommitInfo } from './commit-info.js';
 
-export interface ImportProgress { done: number; total: number; phase: 'import' | 'flush' | 'land' }
+export interface ImportProgress {
+  done: number;
+  total: number;
+  phase: 'import' | 'flush' | 'land';
+}
 
 export interface ImportOptions {
   ref?: string;
@@ -46,7 +50,16 @@ export interface ImportResult {
 
 export class ImportRefusedError extends Error {}
 
-interface Imported { head: string; tree: string; nextIno: number; gitlinks: Map<string, string>; oid: string; from: string | null; record: HeadRecord; sid: string }
+interface Imported {
+  head: string;
+  tree: string;
+  nextIno: number;
+  gitlinks: Map<string, string>;
+  oid: string;
+  from: string | null;
+  record: HeadRecord;
+  sid: string;
+}
 
 /** A local path or file:// URL as is; any other URL cloned with --mirror into a temporary directory. */
 export async function openRepo(repo: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -62,7 +75,9 @@ export async function openRepo(repo: string): Promise<{ dir: string; cleanup: ()
   } catch {
     throw new GitError(`${repo}: no such repository`);
   }
-  const top = await gitText(['rev-parse', '--absolute-git-dir'], dir).catch(() => { throw new GitError(`${repo} is not a git repository`); });
+  const top = await gitText(['rev-parse', '--absolute-git-dir'], dir).catch(() => {
+    throw new GitError(`${repo} is not a git repository`);
+  });
   return { dir: await realpath(top), cleanup: async () => {} };
 }
 
@@ -72,7 +87,9 @@ export function sessionIdFor(project: string, commit: string): string {
 
 /** The hash ObjectStore.putHeadRecord gives a record (canonical key order). */
 function headHash(r: HeadRecord): string {
-  return sha256Hex(JSON.stringify({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time }));
+  return sha256Hex(
+    JSON.stringify({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time }),
+  );
 }
 
 const FILE_MODES: Record<string, number> = { '100644': 0o644, '100755': 0o755, '100664': 0o644, '644': 0o644, '755': 0o755 };
@@ -100,18 +117,34 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const knownHeads = new Set(known.values());
   const landedSince = cur !== null && !knownHeads.has(cur.hash);
   if (landedSince && !o.ontoHead) {
-    throw new ImportRefusedError(state
-      ? `project ${project} has sessions landed since the last import (head ${cur.hash.slice(0, 12)}); use --onto-head to land the new commits on top of them`
-      : `project ${project} already has a head not imported from git (${cur.hash.slice(0, 12)}); use --onto-head to land the commits on top of it`);
+    throw new ImportRefusedError(
+      state
+        ? `project ${project} has sessions landed since the last import (head ${cur.hash.slice(0, 12)}); use --onto-head to land the new commits on top of them`
+        : `project ${project} already has a head not imported from git (${cur.hash.slice(0, 12)}); use --onto-head to land the commits on top of it`,
+    );
   }
   const warnings: string[] = [];
-  const result: ImportResult = { project, repo: dir, ref, tip, imported: 0, known: 0, head: cur?.hash ?? null, warnings, conflicts: [], objects: { written: 0, bytes: 0 } };
+  const result: ImportResult = {
+    project,
+    repo: dir,
+    ref,
+    tip,
+    imported: 0,
+    known: 0,
+    head: cur?.hash ?? null,
+    warnings,
+    conflicts: [],
+    objects: { written: 0, bytes: 0 },
+  };
   if (known.has(tip)) {
     result.known = 1;
     return result;
   }
   // commits reachable from an earlier tip are known; exclude them from the stream
-  const exclude = state?.tip && (await git(['cat-file', '-e', `${state.tip}^{commit}`], { cwd: dir, allowFail: true })).code === 0 ? [`^${state.tip}`] : [];
+  const exclude =
+    state?.tip && (await git(['cat-file', '-e', `${state.tip}^{commit}`], { cwd: dir, allowFail: true })).code === 0
+      ? [`^${state.tip}`]
+      : [];
   const revs = [...(o.firstParent ? ['--first-parent'] : []), tip, ...exclude];
   const total = Number(await gitText(['rev-list', '--count', ...revs], dir));
 
@@ -123,11 +156,25 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const gitlinkWarned = new Set<string>();
   const now = new Date().toISOString();
   let bgFailure: unknown = null;
-  const bg = (p: Promise<unknown>) => { p.catch((e: unknown) => { bgFailure ??= e; }); };
+  const bg = (p: Promise<unknown>) => {
+    p.catch((e: unknown) => {
+      bgFailure ??= e;
+    });
+  };
 
   const special = await rawSpecialCommits(dir, revs);
-  const fe = gitStream(['fast-export', '--show-original-ids', '--reencode=no', '--reference-excluded-parents',
-    '--signed-tags=strip', '--tag-of-filtered-object=drop', ...revs], dir);
+  const fe = gitStream(
+    [
+      'fast-export',
+      '--show-original-ids',
+      '--reencode=no',
+      '--reference-excluded-parents',
+      '--signed-tags=strip',
+      '--tag-of-filtered-object=drop',
+      ...revs,
+    ],
+    dir,
+  );
   const parentOf = async (from: string | null): Promise<Imported | null> => {
     if (from === null) return null;
     const hit = byKey.get(from);
@@ -137,7 +184,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const record = await store.getHeadRecord(head);
     const sid = record.session ?? '';
     const prev = sid ? await catalog.get(sid) : null;
-    const gl = new Map(Object.entries((prev as SessionRecord & { git?: GitCommitInfo } | null)?.git?.gitlinks ?? {}));
+    const gl = new Map(Object.entries((prev as (SessionRecord & { git?: GitCommitInfo }) | null)?.git?.gitlinks ?? {}));
     const imp: Imported = { head, tree: record.tree, nextIno: record.nextIno, gitlinks: gl, oid: from, from: null, record, sid };
     byKey.set(from, imp);
     return imp;
@@ -156,7 +203,10 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
         continue;
       }
       const oid = ev.oid!;
-      if (known.has(oid)) { result.known++; continue; }
+      if (known.has(oid)) {
+        result.known++;
+        continue;
+      }
       const imp = await importCommit(ev, await parentOf(ev.from));
       byKey.set(oid, imp);
       if (ev.mark) byKey.set(ev.mark, imp);
@@ -179,7 +229,11 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const cs = new ChangeSet();
     const gitlinks = new Map(parent?.gitlinks ?? []);
     for (const ch of c.changes) {
-      if (ch.op === 'deleteall') { cs.deleteAll = true; gitlinks.clear(); continue; }
+      if (ch.op === 'deleteall') {
+        cs.deleteAll = true;
+        gitlinks.clear();
+        continue;
+      }
       const names = namesOf(ch.path);
       const p = names.join('/');
       if (ch.op === 'D') {
@@ -192,7 +246,9 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
         gitlinks.set(p, ch.ref);
         if (!gitlinkWarned.has(p)) {
           gitlinkWarned.add(p);
-          warnings.push(`submodule ${p} (${ch.ref.slice(0, 12)}) is not a file tree: kept in the session records and written back by export-git, not shown in the mount`);
+          warnings.push(
+            `submodule ${p} (${ch.ref.slice(0, 12)}) is not a file tree: kept in the session records and written back by export-git, not shown in the mount`,
+          );
         }
         cs.put(names, null);
         continue;
@@ -200,7 +256,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       const blob = marks.get(ch.ref);
       if (!blob) throw new GitError(`fast-export named an unknown blob ${ch.ref}`);
       if (ch.mode === '120000') {
-        const target = blob.small ?? await store.getBlob(blob.hash);
+        const target = blob.small ?? (await store.getBlob(blob.hash));
         cs.put(names, { kind: 'symlink', mode: 0o777, size: target.length, target: nameOf(target) });
       } else {
         const mode = FILE_MODES[ch.mode];
@@ -213,7 +269,10 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const info: GitCommitInfo = {
       commit: oid,
       parents: [c.from, ...c.merges].filter((x): x is string => x !== null).map((x) => byKey.get(x)?.oid ?? x),
-      author, committer, encoding: c.encoding, ...messageFields(c.message),
+      author,
+      committer,
+      encoding: c.encoding,
+      ...messageFields(c.message),
     };
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
     const raw = special.get(oid);
@@ -224,21 +283,38 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const head = headHash(record);
     bg(store.putHeadRecord(record));
     const r: SessionRecord & { git: GitCommitInfo; user: string } = {
-      session_id: sid, project, goal: subjectOf(msg).slice(0, 4096), description: '', status: 'landed',
+      session_id: sid,
+      project,
+      goal: subjectOf(msg).slice(0, 4096),
+      description: '',
+      status: 'landed',
       base: { head: parent?.head ?? '', tree: base.tree, nextIno: base.nextIno, time: [ai.time, 0] },
-      owner, started_at: isoOf(ai), landed_at: isoOf(ci), conversation: [], decisions: [],
+      owner,
+      started_at: isoOf(ai),
+      landed_at: isoOf(ci),
+      conversation: [],
+      decisions: [],
       metadata: {
-        source: 'import-git', git_commit: oid, git_author: `${ai.name} <${ai.email}>`, git_author_date: isoOf(ai),
-        git_committer: `${ci.name} <${ci.email}>`, git_committer_date: isoOf(ci),
+        source: 'import-git',
+        git_commit: oid,
+        git_author: `${ai.name} <${ai.email}>`,
+        git_author_date: isoOf(ai),
+        git_committer: `${ci.name} <${ci.email}>`,
+        git_committer_date: isoOf(ci),
       },
-      tags: ['git-import'], user: `${ai.name} <${ai.email}>`,
+      tags: ['git-import'],
+      user: `${ai.name} <${ai.email}>`,
       changes: { total: cs.size, added: 0, modified: 0, deleted: 0 },
       timeline: [
         { time: isoOf(ai), type: 'started', head: parent?.head ?? '' },
         { time: isoOf(ci), type: 'landed', head, message: subjectOf(msg) },
         { time: now, type: 'metadata' },
       ],
-      landed_head: head, sealed: { tree, nextIno }, message: msg, updated_at: now, git: info,
+      landed_head: head,
+      sealed: { tree, nextIno },
+      message: msg,
+      updated_at: now,
+      git: info,
     };
     bg(store.putJson(`sessions/${sid}/metadata.json`, r));
     bg(wb.put(`index/sessions/${sid}`, Buffer.from(JSON.stringify({ project }))));
@@ -268,7 +344,8 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   for (let c: Imported | undefined = tipImp; c && !known.has(c.oid); c = c.from ? byKey.get(c.from) : undefined) chain.unshift(c);
   for (let attempt = 0; attempt < 20; attempt++) {
     const H = (await main.getHead())!;
-    let hHash = H.hash, hRec = H.record;
+    let hHash = H.hash,
+      hRec = H.record;
     const landed: { imp: Imported; head: string }[] = [];
     for (const c of chain) {
       const parentRec = c.record.parent ? await store.getHeadRecord(c.record.parent) : { tree: EMPTY_TREE, nextIno: 2 };

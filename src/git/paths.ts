@@ -10,13 +10,19 @@ export function nameOf(bytes: Buffer): string {
   try {
     const s = decoder.decode(bytes);
     if (!/[\uef80-\uefff]/.test(s)) return s;
-  } catch { /* not UTF-8: escape below */ }
+  } catch {
+    /* not UTF-8: escape below */
+  }
   let out = '';
   for (let i = 0; i < bytes.length;) {
     const n = utf8Len(bytes, i);
     if (n > 0) {
       const s = bytes.toString('utf8', i, i + n);
-      if (!/[\uef80-\uefff]/.test(s)) { out += s; i += n; continue; }
+      if (!/[\uef80-\uefff]/.test(s)) {
+        out += s;
+        i += n;
+        continue;
+      }
     }
     out += String.fromCharCode(PUA + bytes[i]!);
     i++;
@@ -45,7 +51,10 @@ export function bytesOf(name: string): Buffer {
   for (const ch of name) {
     const c = ch.codePointAt(0)!;
     if (c >= PUA + 0x80 && c <= PUA + 0xff) {
-      if (run) { parts.push(Buffer.from(run, 'utf8')); run = ''; }
+      if (run) {
+        parts.push(Buffer.from(run, 'utf8'));
+        run = '';
+      }
       parts.push(Buffer.of(c - PUA));
     } else run += ch;
   }
@@ -62,7 +71,10 @@ export function unquotePath(raw: Buffer): Buffer {
   for (let i = 1; i < raw.length; i++) {
     const c = raw[i]!;
     if (c === 34) break;
-    if (c !== 92) { out.push(c); continue; }
+    if (c !== 92) {
+      out.push(c);
+      continue;
+    }
     const n = raw[++i]!;
     if (n >= 48 && n <= 55) {
       out.push(parseInt(raw.toString('latin1', i, i + 3), 8));

@@ -14,7 +14,10 @@ export class ByteReader {
   private async fill(): Promise<boolean> {
     if (this.ended) return false;
     const r = await this.it.next();
-    if (r.done) { this.ended = true; return false; }
+    if (r.done) {
+      this.ended = true;
+      return false;
+    }
     const rest = this.buf.length - this.pos;
     this.buf = rest > 0 ? Buffer.concat([this.buf.subarray(this.pos), r.value]) : r.value;
     this.pos = 0;

@@ -18,7 +18,10 @@ export function requireGit(): string {
 const ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1' };
 
 /** Runs git to completion; stdout as a Buffer. Throws GitError with git's stderr on failure. */
-export function git(args: string[], opts: { cwd?: string; input?: Buffer | string; allowFail?: boolean } = {}): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+export function git(
+  args: string[],
+  opts: { cwd?: string; input?: Buffer | string; allowFail?: boolean } = {},
+): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn('git', args, { cwd: opts.cwd, env: ENV });
     const out: Buffer[] = [];
@@ -42,12 +45,17 @@ export async function gitText(args: string[], cwd?: string): Promise<string> {
 }
 
 /** A long-running git process; wait() resolves when it exits (rejects with its stderr on failure). */
-export interface GitProcess { proc: ChildProcessWithoutNullStreams; wait(): Promise<void> }
+export interface GitProcess {
+  proc: ChildProcessWithoutNullStreams;
+  wait(): Promise<void>;
+}
 
 export function gitStream(args: string[], cwd?: string, env: Record<string, string> = {}): GitProcess {
   const proc = spawn('git', args, { cwd, env: { ...ENV, ...env } });
   const err: Buffer[] = [];
-  proc.stderr.on('data', (c: Buffer) => { if (err.length < 64) err.push(c); });
+  proc.stderr.on('data', (c: Buffer) => {
+    if (err.length < 64) err.push(c);
+  });
   proc.stdin.on('error', () => {});
   const done = new Promise<void>((resolve, reject) => {
     proc.on('error', (e) => reject(new GitError(`git: ${e.message}`)));

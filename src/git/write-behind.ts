@@ -24,7 +24,10 @@ function workerScript(): URL | null {
   return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
 }
 
-interface Queued { data: Buffer; raw: boolean }
+interface Queued {
+  data: Buffer;
+  raw: boolean;
+}
 
 export class WriteBehindBackend implements ObjectBackend {
   private readonly queued = new Map<string, Queued>();
@@ -43,12 +46,18 @@ export class WriteBehindBackend implements ObjectBackend {
   written = 0;
   bytesWritten = 0;
 
-  constructor(private readonly inner: ObjectBackend, private readonly root: string | null) {
+  constructor(
+    private readonly inner: ObjectBackend,
+    private readonly root: string | null,
+  ) {
     const script = root ? workerScript() : null;
     if (script) {
       this.worker = new Worker(script);
       this.worker.on('message', (m: WriteReply) => this.onReply(m));
-      this.worker.on('error', (e) => { this.failure ??= e; this.settle(); });
+      this.worker.on('error', (e) => {
+        this.failure ??= e;
+        this.settle();
+      });
     }
   }
 
@@ -58,10 +67,14 @@ export class WriteBehindBackend implements ObjectBackend {
     return new WriteBehindBackend(backend, null);
   }
 
-  async put(key: string, data: Buffer): Promise<void> { return this.enqueue(key, data, false); }
+  async put(key: string, data: Buffer): Promise<void> {
+    return this.enqueue(key, data, false);
+  }
 
   /** Queues content to be stored compressed (encodeStored) under key. */
-  putContent(key: string, content: Buffer): Promise<void> { return this.enqueue(key, content, true); }
+  putContent(key: string, content: Buffer): Promise<void> {
+    return this.enqueue(key, content, true);
+  }
 
   private async enqueue(key: string, data: Buffer, raw: boolean): Promise<void> {
     if (this.failure) throw this.failure;
@@ -82,16 +95,25 @@ export class WriteBehindBackend implements ObjectBackend {
   }
 
   private sendBatch(): void {
-    if (this.batchTimer) { clearImmediate(this.batchTimer); this.batchTimer = null; }
+    if (this.batchTimer) {
+      clearImmediate(this.batchTimer);
+      this.batchTimer = null;
+    }
     if (!this.batch.length) return;
     const id = this.nextBatch++;
     const b = this.batch;
     this.batch = [];
-    this.inflightBatches.set(id, b.map((x) => ({ key: x.key, q: this.queued.get(x.key)! })));
+    this.inflightBatches.set(
+      id,
+      b.map((x) => ({ key: x.key, q: this.queued.get(x.key)! })),
+    );
     this.running++;
     // each item's bytes in an ArrayBuffer of their own, transferred: cloning a view would copy its whole backing buffer
     const items = b.map((x) => ({ ...x.item, data: new Uint8Array(x.item.data) }));
-    this.worker!.postMessage({ id, items } satisfies WriteRequest, items.map((i) => i.data.buffer as ArrayBuffer));
+    this.worker!.postMessage(
+      { id, items } satisfies WriteRequest,
+      items.map((i) => i.data.buffer as ArrayBuffer),
+    );
   }
 
   private onReply(m: WriteReply): void {
@@ -118,19 +140,30 @@ export class WriteBehindBackend implements ObjectBackend {
   private pump(): void {
     while (this.running < CONCURRENCY && this.head < this.fifo.length) {
       const key = this.fifo[this.head++]!;
-      if (this.head > 4096 && this.head * 2 > this.fifo.length) { this.fifo = this.fifo.slice(this.head); this.head = 0; }
+      if (this.head > 4096 && this.head * 2 > this.fifo.length) {
+        this.fifo = this.fifo.slice(this.head);
+        this.head = 0;
+      }
       const q = this.queued.get(key)!;
       const data = q.raw ? encodeStored(q.data) : q.data;
       this.running++;
-      this.inner.put(key, data).then(() => {
-        this.written++;
-        this.bytesWritten += data.length;
-      }, (e: unknown) => { this.failure ??= e; }).finally(() => {
-        this.running--;
-        this.done(key, q);
-        this.settle();
-        this.pump();
-      });
+      this.inner
+        .put(key, data)
+        .then(
+          () => {
+            this.written++;
+            this.bytesWritten += data.length;
+          },
+          (e: unknown) => {
+            this.failure ??= e;
+          },
+        )
+        .finally(() => {
+          this.running--;
+          this.done(key, q);
+          this.settle();
+          this.pump();
+        });
     }
   }
 
@@ -160,16 +193,31 @@ export class WriteBehindBackend implements ObjectBackend {
     return this.inner.get(key);
   }
   readonly cacheTier = null;
-  async has(key: string): Promise<boolean> { return this.queued.has(key); }
+  async has(key: string): Promise<boolean> {
+    return this.queued.has(key);
+  }
   /** Queued: present now. Anything else answers absent, so the store writes it (again). */
   async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
     const q = this.queued.get(key);
     return q ? { size: q.data.length, mtimeMs: Date.now() } : null;
   }
-  touch(key: string): Promise<void> { return this.inner.touch(key); }
-  isTransient(e: unknown): boolean { return this.inner.isTransient(e); }
-  async delete(key: string): Promise<void> { this.queued.delete(key); await this.inner.delete(key); }
-  list(prefix: string) { return this.inner.list(prefix); }
-  getRef(key: string) { return this.inner.getRef(key); }
-  casRef(key: string, data: Buffer, expect: string | null) { return this.inner.casRef(key, data, expect); }
+  touch(key: string): Promise<void> {
+    return this.inner.touch(key);
+  }
+  isTransient(e: unknown): boolean {
+    return this.inner.isTransient(e);
+  }
+  async delete(key: string): Promise<void> {
+    this.queued.delete(key);
+    await this.inner.delete(key);
+  }
+  list(prefix: string) {
+    return this.inner.list(prefix);
+  }
+  getRef(key: string) {
+    return this.inner.getRef(key);
+  }
+  casRef(key: string, data: Buffer, expect: string | null) {
+    return this.inner.casRef(key, data, expect);
+  }
 }

@@ -5,7 +5,11 @@ import { dirname } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { encodeStored } from '../store/codec.js';
 
-export interface WriteItem { path: string; data: Uint8Array; encode: boolean }
+export interface WriteItem {
+  path: string;
+  data: Uint8Array;
+  encode: boolean;
+}
 export type WriteRequest = { id: number; items: WriteItem[] };
 export type WriteReply = { id: number; done: number; bytes: number; error?: string };
 
@@ -16,7 +20,10 @@ let seq = 0;
 function writeOne(it: WriteItem): number {
   const data = it.encode ? encodeStored(Buffer.from(it.data.buffer, it.data.byteOffset, it.data.byteLength)) : it.data;
   const dir = dirname(it.path);
-  if (!dirs.has(dir)) { mkdirSync(dir, { recursive: true }); dirs.add(dir); }
+  if (!dirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    dirs.add(dir);
+  }
   if (CONTENT_ADDRESSED.test(it.path)) {
     // Immutable and named by its hash: one that exists whole is not written again. A new one is written
     // to a temporary name and renamed, so no reader (a session sealing the same content, the daemon)

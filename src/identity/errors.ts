@@ -5,7 +5,11 @@ export { ForbiddenError, UnauthorizedError as UnauthenticatedError };
 
 /** A known caller who lacks a right; the message names the caller, the right and the target. */
 export class MissingRightError extends ForbiddenError {
-  constructor(readonly right: string, readonly target: string, readonly actor: string) {
+  constructor(
+    readonly right: string,
+    readonly target: string,
+    readonly actor: string,
+  ) {
     super(`${actor} lacks the "${right}" right on ${target}`);
   }
 }

@@ -6,9 +6,18 @@ import type { Right } from './rights.js';
 
 export type GrantKind = 'session' | 'artifact';
 
-export interface Grant { user: string; right: Right; granted_by: string; time: string }
+export interface Grant {
+  user: string;
+  right: Right;
+  granted_by: string;
+  time: string;
+}
 
-interface GrantDoc { kind: GrantKind; id: string; grants: Grant[] }
+interface GrantDoc {
+  kind: GrantKind;
+  id: string;
+  grants: Grant[];
+}
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const grantKey = (kind: GrantKind, id: string) => {
@@ -27,7 +36,9 @@ export class GrantStore {
   async grant(kind: GrantKind, id: string, g: Omit<Grant, 'time'>): Promise<Grant[]> {
     const time = new Date().toISOString();
     const doc = await updateDoc<GrantDoc>(this.backend, grantKey(kind, id), (cur) => ({
-      kind, id, grants: [...(cur?.grants ?? []).filter((x) => x.user !== g.user), { ...g, time }],
+      kind,
+      id,
+      grants: [...(cur?.grants ?? []).filter((x) => x.user !== g.user), { ...g, time }],
     }));
     return doc!.grants;
   }

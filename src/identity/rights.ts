@@ -33,7 +33,10 @@ export function scopeCovers(scope: Scope, project: string): boolean {
   return scope === project;
 }
 
-export interface Role { scope: Scope; right: Right }
+export interface Role {
+  scope: Scope;
+  right: Right;
+}
 
 /** Parses "right", "right@scope" (CLI form): "land@acme/app", "read@acme", "admin" (= admin@*). */
 export function parseRole(text: string): Role {

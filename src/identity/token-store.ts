@@ -34,13 +34,24 @@ export class TokenStore {
   constructor(private readonly backend: ObjectBackend) {}
 
   /** Makes a token; the plain text is returned here and never stored. */
-  async create(o: { user: string; scope?: Scope; right?: Right; expiresAt?: Date; description?: string }): Promise<{ token: string; record: TokenRecord }> {
+  async create(o: {
+    user: string;
+    scope?: Scope;
+    right?: Right;
+    expiresAt?: Date;
+    description?: string;
+  }): Promise<{ token: string; record: TokenRecord }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const digest = tokenDigest(token);
     const record: TokenRecord = {
-      id: digest.slice(0, 16), digest, user: o.user, created_at: new Date().toISOString(),
-      ...(o.scope ? { scope: o.scope } : {}), ...(o.right ? { right: o.right } : {}),
-      ...(o.expiresAt ? { expires_at: o.expiresAt.toISOString() } : {}), ...(o.description ? { description: o.description } : {}),
+      id: digest.slice(0, 16),
+      digest,
+      user: o.user,
+      created_at: new Date().toISOString(),
+      ...(o.scope ? { scope: o.scope } : {}),
+      ...(o.right ? { right: o.right } : {}),
+      ...(o.expiresAt ? { expires_at: o.expiresAt.toISOString() } : {}),
+      ...(o.description ? { description: o.description } : {}),
     };
     await writeDoc(this.backend, tokenKey(record.id), record);
     return { token, record };

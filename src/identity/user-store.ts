@@ -28,7 +28,8 @@ export class UserStore {
 
   /** Creates a user; an existing user keeps its record unless `replace`. Returns the record and whether it is new. */
   async add(name: string, roles: Role[]): Promise<{ user: User; created: boolean }> {
-    if (!isUserName(name)) throw new Error(`user name ${JSON.stringify(name)}: 1-64 characters of [A-Za-z0-9._@-], starting with a letter or digit`);
+    if (!isUserName(name))
+      throw new Error(`user name ${JSON.stringify(name)}: 1-64 characters of [A-Za-z0-9._@-], starting with a letter or digit`);
     let created = false;
     const now = new Date().toISOString();
     const user = await updateDoc<User>(this.backend, userKey(name), (cur) => {
@@ -45,7 +46,10 @@ export class UserStore {
     const same = (a: Role, b: Role) => a.scope === b.scope && a.right === b.right;
     let missing = false;
     const user = await updateDoc<User>(this.backend, userKey(name), (cur) => {
-      if (!cur) { missing = true; return undefined; }
+      if (!cur) {
+        missing = true;
+        return undefined;
+      }
       const roles = cur.roles.filter((r) => !remove.some((x) => same(r, x)));
       for (const r of add) if (!roles.some((x) => same(r, x))) roles.push(r);
       return { ...cur, roles, updated_at: new Date().toISOString() };

@@ -5,12 +5,26 @@
 import type { Registry } from 'prom-client';
 
 type Labels = Record<string, string>;
-interface Value { value: number; labels: Labels; metricName?: string }
-interface MetricObject { name: string; help: string; type: string; values: Value[]; aggregator: string }
+interface Value {
+  value: number;
+  labels: Labels;
+  metricName?: string;
+}
+interface MetricObject {
+  name: string;
+  help: string;
+  type: string;
+  values: Value[];
+  aggregator: string;
+}
 
 abstract class Hot<S> {
   protected readonly children = new Map<string, { labels: Labels; s: S }>();
-  constructor(readonly name: string, readonly help: string, registry: Registry) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+  ) {
     registry.registerMetric(this as never);
   }
   /** The series of a label set; keep it: looking it up is the slow part. */
@@ -22,36 +36,66 @@ abstract class Hot<S> {
   }
   protected abstract make(): S;
   abstract get(): MetricObject;
-  reset(): void { this.children.clear(); }
+  reset(): void {
+    this.children.clear();
+  }
 }
 
-export interface CounterSeries { n: number }
+export interface CounterSeries {
+  n: number;
+}
 
 /** A counter (or a gauge: `type` 'gauge', and n may go down). */
 export class HotCounter extends Hot<CounterSeries> {
-  constructor(name: string, help: string, registry: Registry, private readonly type: 'counter' | 'gauge' = 'counter') {
+  constructor(
+    name: string,
+    help: string,
+    registry: Registry,
+    private readonly type: 'counter' | 'gauge' = 'counter',
+  ) {
     super(name, help, registry);
   }
-  protected make(): CounterSeries { return { n: 0 }; }
+  protected make(): CounterSeries {
+    return { n: 0 };
+  }
   get(): MetricObject {
-    return { name: this.name, help: this.help, type: this.type, aggregator: 'sum', values: [...this.children.values()].map((c) => ({ value: c.s.n, labels: c.labels })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: 'sum',
+      values: [...this.children.values()].map((c) => ({ value: c.s.n, labels: c.labels })),
+    };
   }
 }
 
-export interface HistogramSeries { observe(v: number): void }
+export interface HistogramSeries {
+  observe(v: number): void;
+}
 
 export class HotHistogram extends Hot<HistogramSeries> {
-  constructor(name: string, help: string, registry: Registry, private readonly buckets: number[]) {
+  constructor(
+    name: string,
+    help: string,
+    registry: Registry,
+    private readonly buckets: number[],
+  ) {
     super(name, help, registry);
   }
   protected make(): HistogramSeries & { counts: number[]; sum: number; count: number } {
     const b = this.buckets;
     const s = {
-      counts: new Array<number>(b.length).fill(0), sum: 0, count: 0,
+      counts: new Array<number>(b.length).fill(0),
+      sum: 0,
+      count: 0,
       observe(v: number) {
         s.sum += v;
         s.count++;
-        for (let i = 0; i < b.length; i++) if (v <= b[i]) { s.counts[i]++; break; }
+        for (let i = 0; i < b.length; i++)
+          if (v <= b[i]) {
+            s.counts[i]++;
+            break;
+          }
       },
     };
     return s;

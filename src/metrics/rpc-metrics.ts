@@ -10,21 +10,59 @@ const PROGRAMS: Record<number, string> = { 100000: 'portmap', 100003: 'nfs', 100
 
 /** nfsstat3 (RFC 1813 2.6) and mountstat3 (RFC 1813 5.1.2; same numbers where they overlap). */
 const NFS_STATUS: Record<number, string> = {
-  0: 'ok', 1: 'perm', 2: 'noent', 5: 'io', 6: 'nxio', 13: 'acces', 17: 'exist', 18: 'xdev', 19: 'nodev', 20: 'notdir',
-  21: 'isdir', 22: 'inval', 27: 'fbig', 28: 'nospc', 30: 'rofs', 31: 'mlink', 63: 'nametoolong', 66: 'notempty',
-  69: 'dquot', 70: 'stale', 71: 'remote', 10001: 'badhandle', 10002: 'not_sync', 10003: 'bad_cookie', 10004: 'notsupp',
-  10005: 'toosmall', 10006: 'serverfault', 10007: 'badtype', 10008: 'jukebox',
+  0: 'ok',
+  1: 'perm',
+  2: 'noent',
+  5: 'io',
+  6: 'nxio',
+  13: 'acces',
+  17: 'exist',
+  18: 'xdev',
+  19: 'nodev',
+  20: 'notdir',
+  21: 'isdir',
+  22: 'inval',
+  27: 'fbig',
+  28: 'nospc',
+  30: 'rofs',
+  31: 'mlink',
+  63: 'nametoolong',
+  66: 'notempty',
+  69: 'dquot',
+  70: 'stale',
+  71: 'remote',
+  10001: 'badhandle',
+  10002: 'not_sync',
+  10003: 'bad_cookie',
+  10004: 'notsupp',
+  10005: 'toosmall',
+  10006: 'serverfault',
+  10007: 'badtype',
+  10008: 'jukebox',
 };
-const ACCEPT_STAT: Record<number, string> = { 1: 'prog_unavail', 2: 'prog_mismatch', 3: 'proc_unavail', 4: 'garbage_args', 5: 'system_err' };
+const ACCEPT_STAT: Record<number, string> = {
+  1: 'prog_unavail',
+  2: 'prog_mismatch',
+  3: 'proc_unavail',
+  4: 'garbage_args',
+  5: 'system_err',
+};
 
 export function programName(prog: number): string {
   return PROGRAMS[prog] ?? 'other';
 }
 
-const calls = new HotCounter('mic_rpc_calls_total',
-  'RPC calls handled, by program, procedure and status (ok, an NFS/MOUNT error such as noent, or garbage_args/system_err)', registry);
-const duration = new HotHistogram('mic_rpc_call_duration_seconds',
-  'Time from a call\'s dispatch to its reply being queued, by program and procedure', registry, LATENCY_BUCKETS);
+const calls = new HotCounter(
+  'mic_rpc_calls_total',
+  'RPC calls handled, by program, procedure and status (ok, an NFS/MOUNT error such as noent, or garbage_args/system_err)',
+  registry,
+);
+const duration = new HotHistogram(
+  'mic_rpc_call_duration_seconds',
+  "Time from a call's dispatch to its reply being queued, by program and procedure",
+  registry,
+  LATENCY_BUCKETS,
+);
 const inFlight = new HotCounter('mic_rpc_calls_in_flight', 'RPC calls being handled now, by program', registry, 'gauge');
 const rejected = new Counter({
   name: 'mic_rpc_rejected_calls_total',
@@ -44,13 +82,17 @@ new Gauge({
   name: 'mic_rpc_connections',
   help: 'Open RPC (TCP) connections',
   registers: [registry],
-  collect() { this.set(connectionSources.reduce((n, f) => n + f(), 0)); },
+  collect() {
+    this.set(connectionSources.reduce((n, f) => n + f(), 0));
+  },
 });
 
 /** Counts a server's open connections into mic_rpc_connections; returns the undo. */
 export function countConnections(f: () => number): () => void {
   connectionSources.push(f);
-  return () => { connectionSources = connectionSources.filter((g) => g !== f); };
+  return () => {
+    connectionSources = connectionSources.filter((g) => g !== f);
+  };
 }
 
 /** Status label of a finished call: the accept_stat when not SUCCESS, else the NFS/MOUNT status word. */
@@ -78,7 +120,13 @@ export class RpcMetrics implements RpcObserver {
     let s = byName.get(name);
     if (s === undefined) {
       const program = programName(prog);
-      s = { inFlight: inFlight.series({ program }), duration: duration.series({ program, procedure: name }), calls: new Map(), program, procedure: name };
+      s = {
+        inFlight: inFlight.series({ program }),
+        duration: duration.series({ program, procedure: name }),
+        calls: new Map(),
+        program,
+        procedure: name,
+      };
       byName.set(name, s);
     }
     return s;

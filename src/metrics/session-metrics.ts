@@ -33,9 +33,16 @@ export function landTimer(): (result: 'landed' | 'conflict' | 'error', conflictC
 }
 
 const gcRuns = new Counter({
-  name: 'mic_gc_runs_total', help: 'Garbage collections run in this process, by mode (delete, dry_run)', labelNames: ['mode'] as const, registers: [registry],
+  name: 'mic_gc_runs_total',
+  help: 'Garbage collections run in this process, by mode (delete, dry_run)',
+  labelNames: ['mode'] as const,
+  registers: [registry],
 });
-const gcFreed = new Counter({ name: 'mic_gc_freed_bytes_total', help: 'Bytes of unreferenced objects deleted by gc', registers: [registry] });
+const gcFreed = new Counter({
+  name: 'mic_gc_freed_bytes_total',
+  help: 'Bytes of unreferenced objects deleted by gc',
+  registers: [registry],
+});
 const gcDeleted = new Counter({ name: 'mic_gc_deleted_objects_total', help: 'Unreferenced objects deleted by gc', registers: [registry] });
 
 export function gcDone(run: { dry_run: boolean; totals: { deleted: { objects: number; bytes: number } } }): void {
@@ -47,7 +54,10 @@ export function gcDone(run: { dry_run: boolean; totals: { deleted: { objects: nu
 
 let sessionStates: (() => Promise<string[]>) | null = null;
 /** Sets how the sessions gauge finds every session's state at scrape time (null: none). */
-export function observeSessions(f: (() => Promise<string[]>) | null): void { sessionStates = f; counted = null; }
+export function observeSessions(f: (() => Promise<string[]>) | null): void {
+  sessionStates = f;
+  counted = null;
+}
 
 /**
  * Counting reads every session record (from S3, with an S3 store), so a count serves the scrapes of
@@ -56,7 +66,9 @@ export function observeSessions(f: (() => Promise<string[]>) | null): void { ses
  */
 const SESSIONS_TTL_MS = 15_000;
 let counted: { at: number; counts: Map<string, number> } | null = null;
-export function sessionsChanged(): void { counted = null; }
+export function sessionsChanged(): void {
+  counted = null;
+}
 
 new Gauge({
   name: 'mic_sessions',

@@ -24,7 +24,14 @@ const s3Duration = new Histogram({
 });
 
 const OPS: Record<string, string> = {
-  get: 'get', put: 'put', has: 'has', stat: 'stat', touch: 'touch', delete: 'delete', getRef: 'get_ref', casRef: 'cas_ref',
+  get: 'get',
+  put: 'put',
+  has: 'has',
+  stat: 'stat',
+  touch: 'touch',
+  delete: 'delete',
+  getRef: 'get_ref',
+  casRef: 'cas_ref',
 };
 
 /**
@@ -39,7 +46,10 @@ export function instrumentBackend<T extends object>(backend: T): T {
       const op = typeof prop === 'string' ? (OPS[prop] ?? (prop === 'list' ? 'list' : undefined)) : undefined;
       if (op === undefined) return (v as (...a: unknown[]) => unknown).bind(target);
       if (op === 'list') {
-        return (...args: unknown[]) => { s3Requests.inc({ operation: op }); return (v as (...a: unknown[]) => unknown).apply(target, args); };
+        return (...args: unknown[]) => {
+          s3Requests.inc({ operation: op });
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
       }
       return async (...args: unknown[]) => {
         const end = s3Duration.startTimer({ operation: op });
@@ -66,15 +76,27 @@ export interface StoreStatsSource {
 
 let source: StoreStatsSource | null = null;
 /** Sets where the cache and upload metrics come from (the daemon's backend); null clears it. */
-export function observeStore(s: StoreStatsSource | null): void { source = s; }
+export function observeStore(s: StoreStatsSource | null): void {
+  source = s;
+}
 
 /** A counter whose value is read from a running total at scrape time. */
-function mirrored(name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, v: number) => void) => void): void {
+function mirrored(
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: (set: (labels: Record<string, string>, v: number) => void) => void,
+): void {
   new Counter({
-    name, help, labelNames, registers: [registry],
+    name,
+    help,
+    labelNames,
+    registers: [registry],
     collect() {
       this.reset();
-      read((labels, v) => { if (v > 0) this.inc(labels, v); });
+      read((labels, v) => {
+        if (v > 0) this.inc(labels, v);
+      });
     },
   });
 }
@@ -93,20 +115,44 @@ mirrored('mic_cache_remote_fetches_total', 'Objects fetched from the remote stor
   if (source) set({}, source.remoteGets());
 });
 new Gauge({
-  name: 'mic_cache_bytes', help: 'Bytes held by the disk cache', labelNames: ['tier'], registers: [registry],
-  collect() { const c = source?.diskCache; if (c) this.set({ tier: 'disk' }, c.bytes); },
+  name: 'mic_cache_bytes',
+  help: 'Bytes held by the disk cache',
+  labelNames: ['tier'],
+  registers: [registry],
+  collect() {
+    const c = source?.diskCache;
+    if (c) this.set({ tier: 'disk' }, c.bytes);
+  },
 });
 new Gauge({
-  name: 'mic_cache_entries', help: 'Objects held by the disk cache', labelNames: ['tier'], registers: [registry],
-  collect() { const c = source?.diskCache; if (c) this.set({ tier: 'disk' }, c.count); },
+  name: 'mic_cache_entries',
+  help: 'Objects held by the disk cache',
+  labelNames: ['tier'],
+  registers: [registry],
+  collect() {
+    const c = source?.diskCache;
+    if (c) this.set({ tier: 'disk' }, c.count);
+  },
 });
 new Gauge({
-  name: 'mic_upload_queue_depth', help: 'Objects waiting in the outbox for their upload to the object store', registers: [registry],
-  collect() { this.set(source?.uploads()?.queued ?? 0); },
+  name: 'mic_upload_queue_depth',
+  help: 'Objects waiting in the outbox for their upload to the object store',
+  registers: [registry],
+  collect() {
+    this.set(source?.uploads()?.queued ?? 0);
+  },
 });
 new Gauge({
-  name: 'mic_upload_queue_oldest_age_seconds', help: 'Age of the oldest object waiting for its upload (0 when none)', registers: [registry],
-  collect() { this.set((source?.uploads()?.oldestPendingMs ?? 0) / 1000); },
+  name: 'mic_upload_queue_oldest_age_seconds',
+  help: 'Age of the oldest object waiting for its upload (0 when none)',
+  registers: [registry],
+  collect() {
+    this.set((source?.uploads()?.oldestPendingMs ?? 0) / 1000);
+  },
 });
-mirrored('mic_uploads_total', 'Background uploads finished', [], (set) => { set({}, source?.uploads()?.uploaded ?? 0); });
-mirrored('mic_upload_retries_total', 'Background upload attempts that failed and will be retried', [], (set) => { set({}, source?.uploads()?.retries ?? 0); });
+mirrored('mic_uploads_total', 'Background uploads finished', [], (set) => {
+  set({}, source?.uploads()?.uploaded ?? 0);
+});
+mirrored('mic_upload_retries_total', 'Background upload attempts that failed and will be retried', [], (set) => {
+  set({}, source?.uploads()?.retries ?? 0);
+});

@@ -2,9 +2,7 @@
 import type { Logger } from 'pino';
 import type { Handler, RpcContext } from '../../rpc/handler.js';
 import type { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import {
-  FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileHandle, type FileSystem,
-} from '../fs/types.js';
+import { FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileHandle, type FileSystem } from '../fs/types.js';
 import { writePostOpAttr, writeWccAfter } from './xdr-types.js';
 
 export const NFS_PROGRAM = 100003;
@@ -42,9 +40,7 @@ export function statusOf(e: unknown, log: Logger, proc: string, ctx: RpcContext)
  * Post-operation attributes for a failure reply: best effort, never throws.
  * Skipped when the handle itself was rejected.
  */
-export async function attrsAfterError(
-  fs: FileSystem | undefined, fh: FileHandle | undefined, status: NfsStatus,
-): Promise<Attrs | null> {
+export async function attrsAfterError(fs: FileSystem | undefined, fh: FileHandle | undefined, status: NfsStatus): Promise<Attrs | null> {
   if (!fs || !fh || status === NfsStatus.BADHANDLE || status === NfsStatus.STALE) return null;
   try {
     return await fs.tryGetattr(fh);
@@ -125,7 +121,11 @@ export function sameExport(all: FileSystem[]): void {
 }
 
 /** Failure arm of one post_op_attr (LOOKUP3resfail, READ3resfail, ...). */
-export function postOpAttrArm(out: XdrWriter, [after]: (Attrs | null)[]): void { writePostOpAttr(out, after); }
+export function postOpAttrArm(out: XdrWriter, [after]: (Attrs | null)[]): void {
+  writePostOpAttr(out, after);
+}
 
 /** Failure arm of one wcc_data (SETATTR3resfail, CREATE3resfail, WRITE3resfail, ...). */
-export function wccArm(out: XdrWriter, [after]: (Attrs | null)[]): void { writeWccAfter(out, after); }
+export function wccArm(out: XdrWriter, [after]: (Attrs | null)[]): void {
+  writeWccAfter(out, after);
+}

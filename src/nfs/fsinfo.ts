@@ -10,8 +10,12 @@ export const FSF3_HOMOGENEOUS = 0x0008;
 export const FSF3_CANSETTIME = 0x0010;
 
 export const FSINFO = {
-  rtmax: RTMAX, rtpref: RTMAX, rtmult: 4096,
-  wtmax: WTMAX, wtpref: WTMAX, wtmult: 4096,
+  rtmax: RTMAX,
+  rtpref: RTMAX,
+  rtmult: 4096,
+  wtmax: WTMAX,
+  wtpref: WTMAX,
+  wtmult: 4096,
   dtpref: 65536,
   properties: FSF3_LINK | FSF3_SYMLINK | FSF3_HOMOGENEOUS | FSF3_CANSETTIME,
 } as const;

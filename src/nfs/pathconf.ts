@@ -10,9 +10,9 @@ export function pathconf(deps: NfsDeps): Handler {
   return attrInfoProcedure('PATHCONF', deps, (out) => {
     out.u32(LINK_MAX);
     out.u32(NAME_MAX);
-    out.bool(true);  // no_trunc
-    out.bool(true);  // chown_restricted
+    out.bool(true); // no_trunc
+    out.bool(true); // chown_restricted
     out.bool(false); // case_insensitive
-    out.bool(true);  // case_preserving
+    out.bool(true); // case_preserving
   });
 }

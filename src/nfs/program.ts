@@ -29,9 +29,28 @@ import { squasher, type Squash } from './squash.js';
 
 /** Procedure numbers (RFC 1813 section 3.3). */
 export const NfsProc = {
-  NULL: 0, GETATTR: 1, SETATTR: 2, LOOKUP: 3, ACCESS: 4, READLINK: 5, READ: 6, WRITE: 7,
-  CREATE: 8, MKDIR: 9, SYMLINK: 10, MKNOD: 11, REMOVE: 12, RMDIR: 13, RENAME: 14, LINK: 15,
-  READDIR: 16, READDIRPLUS: 17, FSSTAT: 18, FSINFO: 19, PATHCONF: 20, COMMIT: 21,
+  NULL: 0,
+  GETATTR: 1,
+  SETATTR: 2,
+  LOOKUP: 3,
+  ACCESS: 4,
+  READLINK: 5,
+  READ: 6,
+  WRITE: 7,
+  CREATE: 8,
+  MKDIR: 9,
+  SYMLINK: 10,
+  MKNOD: 11,
+  REMOVE: 12,
+  RMDIR: 13,
+  RENAME: 14,
+  LINK: 15,
+  READDIR: 16,
+  READDIRPLUS: 17,
+  FSSTAT: 18,
+  FSINFO: 19,
+  PATHCONF: 20,
+  COMMIT: 21,
 } as const;
 
 type Factory = (d: NfsDeps) => Handler;
@@ -69,7 +88,13 @@ export function nfsProgram(exports: ExportTable, log: Logger, squash?: Squash): 
   const map = squash ? squasher(squash) : null;
   for (const [num, name, factory, idempotent] of TABLE) {
     const h = factory(deps);
-    const handler: Handler = map === null ? h : (args, out, ctx) => { map(ctx); return h(args, out, ctx); };
+    const handler: Handler =
+      map === null
+        ? h
+        : (args, out, ctx) => {
+            map(ctx);
+            return h(args, out, ctx);
+          };
     procs.set(num, { name, handler, idempotent });
   }
   return { prog: NFS_PROGRAM, vers: NFS_V3, procs };

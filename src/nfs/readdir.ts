@@ -37,7 +37,10 @@ export function readdir(deps: NfsDeps): Handler {
       let eof = false;
       for (;;) {
         const next = it.next();
-        if (next.done) { eof = true; break; }
+        if (next.done) {
+          eof = true;
+          break;
+        }
         const e = next.value;
         const name = Buffer.from(e.name, 'utf8');
         // entry3: value-follows + fileid + name + cookie

@@ -48,7 +48,10 @@ export function readdirplus(deps: NfsDeps): Handler {
       let eof = false;
       for (;;) {
         const next = it.next();
-        if (next.done) { eof = true; break; }
+        if (next.done) {
+          eof = true;
+          break;
+        }
         const e = next.value;
         const name = Buffer.from(e.name, 'utf8');
         const dirSize = 8 + xdrOpaqueSize(name.length) + 8; // fileid + name + cookie
@@ -65,7 +68,10 @@ export function readdirplus(deps: NfsDeps): Handler {
         out.opaque(name);
         out.u64(e.cookie);
         writePostOpAttr(out, attrs);
-        if (fh) { out.u32(1); out.opaque(fh); } else out.u32(0);
+        if (fh) {
+          out.u32(1);
+          out.opaque(fh);
+        } else out.u32(0);
         n++;
       }
       if (!eof) it.return?.();

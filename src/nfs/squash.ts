@@ -23,7 +23,13 @@ const NOBODY_ID = 65534;
 export function squasher(s: Squash): ((ctx: RpcContext) => void) | null {
   const anonIsNobody = s.anonUid === NOBODY_ID && s.anonGid === NOBODY_ID;
   if (s.mode === 'none' && anonIsNobody) return null;
-  const anon: AuthSys = Object.freeze({ stamp: 0, machine: '', uid: s.anonUid, gid: s.anonGid, gids: Object.freeze([]) as unknown as number[] });
+  const anon: AuthSys = Object.freeze({
+    stamp: 0,
+    machine: '',
+    uid: s.anonUid,
+    gid: s.anonGid,
+    gids: Object.freeze([]) as unknown as number[],
+  });
   const cache = new WeakMap<AuthSys, AuthSys>();
   const map = (a: AuthSys): AuthSys => {
     if (s.mode === 'all') return anon;

@@ -2,7 +2,14 @@
 import { isUtf8 } from 'node:buffer';
 import { XdrError, XdrWriter, type XdrReader } from '../../rpc/xdr.js';
 import {
-  NfsStatus, type Attrs, type CreateHow, type CreateResult, type NfsTime, type SetAttrs, type Wcc, type WccAttr,
+  NfsStatus,
+  type Attrs,
+  type CreateHow,
+  type CreateResult,
+  type NfsTime,
+  type SetAttrs,
+  type Wcc,
+  type WccAttr,
 } from '../fs/types.js';
 
 /** NFS3_FHSIZE (RFC 1813 2.4). */
@@ -49,7 +56,10 @@ export function readPath(r: XdrReader): string | NfsStatus {
 }
 
 /** diropargs3 (2.6). */
-export interface DirOpArgs { dir: Buffer; name: string | NfsStatus }
+export interface DirOpArgs {
+  dir: Buffer;
+  name: string | NfsStatus;
+}
 
 export function readDirOpArgs(r: XdrReader): DirOpArgs {
   const dir = readFh(r);
@@ -96,15 +106,17 @@ export function writeFattr(w: XdrWriter, a: Attrs): void {
     e.u32(a.rdev[1]);
     e.u64(a.fsid);
     e.u64(a.fileid);
-    e.u32(a.atime.sec); e.u32(a.atime.nsec);
-    e.u32(a.mtime.sec); e.u32(a.mtime.nsec);
-    e.u32(a.ctime.sec); e.u32(a.ctime.nsec);
+    e.u32(a.atime.sec);
+    e.u32(a.atime.nsec);
+    e.u32(a.mtime.sec);
+    e.u32(a.mtime.nsec);
+    e.u32(a.ctime.sec);
+    e.u32(a.ctime.nsec);
     enc = e.toBuffer();
     encodedFattr.set(a, enc);
   }
   w.fixed(enc);
 }
-
 
 /** post_op_attr (2.6). */
 export function writePostOpAttr(w: XdrWriter, a: Attrs | null | undefined): void {
@@ -163,10 +175,14 @@ const SET_TO_CLIENT_TIME = 2;
 function readSetTime(r: XdrReader): NfsTime | 'server' | undefined {
   const how = r.u32();
   switch (how) {
-    case DONT_CHANGE: return undefined;
-    case SET_TO_SERVER_TIME: return 'server';
-    case SET_TO_CLIENT_TIME: return readTime(r);
-    default: throw new XdrError(`bad time_how ${how}`);
+    case DONT_CHANGE:
+      return undefined;
+    case SET_TO_SERVER_TIME:
+      return 'server';
+    case SET_TO_CLIENT_TIME:
+      return readTime(r);
+    default:
+      throw new XdrError(`bad time_how ${how}`);
   }
 }
 
@@ -194,10 +210,14 @@ export const CREATEVERFSIZE = 8;
 export function readCreateHow(r: XdrReader): CreateHow {
   const mode = r.u32();
   switch (mode) {
-    case UNCHECKED: return { kind: 'unchecked', attrs: readSattr(r) };
-    case GUARDED: return { kind: 'guarded', attrs: readSattr(r) };
-    case EXCLUSIVE: return { kind: 'exclusive', verf: Buffer.from(r.fixed(CREATEVERFSIZE)) };
-    default: throw new XdrError(`bad createmode3 ${mode}`);
+    case UNCHECKED:
+      return { kind: 'unchecked', attrs: readSattr(r) };
+    case GUARDED:
+      return { kind: 'guarded', attrs: readSattr(r) };
+    case EXCLUSIVE:
+      return { kind: 'exclusive', verf: Buffer.from(r.fixed(CREATEVERFSIZE)) };
+    default:
+      throw new XdrError(`bad createmode3 ${mode}`);
   }
 }
 

@@ -43,8 +43,12 @@ export async function startPortmapper(o: PortmapOptions): Promise<Portmapper> {
     const code = (e as NodeJS.ErrnoException).code;
     const sock = o.rpcbindSocket ?? RPCBIND_SOCKET;
     if (code === 'EADDRINUSE' && existsSync(sock)) return registerWithRpcbind(o, sock, want);
-    if (code === 'EADDRINUSE') throw new Error(`portmapper: port ${want} is in use and no rpcbind socket at ${sock} to register with`, { cause: e });
-    if (code === 'EACCES') throw new Error(`portmapper: binding port ${want} needs root or CAP_NET_BIND_SERVICE (or run rpcbind and let mic register with it)`, { cause: e });
+    if (code === 'EADDRINUSE')
+      throw new Error(`portmapper: port ${want} is in use and no rpcbind socket at ${sock} to register with`, { cause: e });
+    if (code === 'EACCES')
+      throw new Error(`portmapper: binding port ${want} needs root or CAP_NET_BIND_SERVICE (or run rpcbind and let mic register with it)`, {
+        cause: e,
+      });
     throw e;
   }
   const udp = new RpcUdpServer(tcp.registry, o.log, o.observer);
@@ -59,22 +63,30 @@ export async function startPortmapper(o: PortmapOptions): Promise<Portmapper> {
   for (const s of o.services) table.set(s);
   o.log.info({ port, bind: o.bind, services: o.services.length }, 'portmapper listening (PMAP v2, TCP and UDP)');
   return {
-    mode: 'served', port, table,
-    async close() { await Promise.all([tcp.close(), udp.close()]); },
+    mode: 'served',
+    port,
+    table,
+    async close() {
+      await Promise.all([tcp.close(), udp.close()]);
+    },
   };
 }
 
 async function registerWithRpcbind(o: PortmapOptions, socket: string, port: number): Promise<Portmapper> {
   const host = o.bind === '::' ? '::' : o.bind;
   const netid = host.includes(':') ? 'tcp6' : 'tcp';
-  const entries: RpcbEntry[] = o.services.filter((s) => s.prot === IPPROTO_TCP).map((s) => ({ prog: s.prog, vers: s.vers, netid, host, port: s.port }));
+  const entries: RpcbEntry[] = o.services
+    .filter((s) => s.prot === IPPROTO_TCP)
+    .map((s) => ({ prog: s.prog, vers: s.vers, netid, host, port: s.port }));
   for (const e of entries) {
     await rpcbUnset(e, { socket }).catch(() => false); // a stale registration of an earlier run
     if (!(await rpcbSet(e, { socket }))) throw new Error(`rpcbind refused to register program ${e.prog} version ${e.vers} (${netid})`);
   }
   o.log.info({ socket, programs: entries.map((e) => `${e.prog}/${e.vers}`) }, 'registered MOUNT and NFS with the running rpcbind');
   return {
-    mode: 'rpcbind', port, table: null,
+    mode: 'rpcbind',
+    port,
+    table: null,
     async close() {
       for (const e of entries) await rpcbUnset(e, { socket }).catch((err: Error) => o.log.warn({ err }, 'rpcbind unset failed'));
     },

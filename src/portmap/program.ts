@@ -24,35 +24,51 @@ export function isLocalCaller(ctx: Pick<RpcContext, 'remoteAddress' | 'remotePor
 export function portmapProgram(table: PortTable): ProgramVersion {
   const procs = new Map<number, Procedure>([
     [PmapProc.NULL, { name: 'NULL', idempotent: true, handler: () => {} }],
-    [PmapProc.SET, {
-      name: 'SET', idempotent: true,
-      handler: (args, out, ctx) => {
-        const m = readMapping(args);
-        out.bool(isLocalCaller(ctx) && m.port > 0 && m.port < 65536 && table.set(m));
+    [
+      PmapProc.SET,
+      {
+        name: 'SET',
+        idempotent: true,
+        handler: (args, out, ctx) => {
+          const m = readMapping(args);
+          out.bool(isLocalCaller(ctx) && m.port > 0 && m.port < 65536 && table.set(m));
+        },
       },
-    }],
-    [PmapProc.UNSET, {
-      name: 'UNSET', idempotent: true,
-      handler: (args, out, ctx) => {
-        const m = readMapping(args);
-        out.bool(isLocalCaller(ctx) && table.unset(m.prog, m.vers));
+    ],
+    [
+      PmapProc.UNSET,
+      {
+        name: 'UNSET',
+        idempotent: true,
+        handler: (args, out, ctx) => {
+          const m = readMapping(args);
+          out.bool(isLocalCaller(ctx) && table.unset(m.prog, m.vers));
+        },
       },
-    }],
-    [PmapProc.GETPORT, {
-      name: 'GETPORT', idempotent: true,
-      handler: (args, out) => {
-        const m = readMapping(args);
-        out.u32(table.getport(m.prog, m.vers, m.prot));
+    ],
+    [
+      PmapProc.GETPORT,
+      {
+        name: 'GETPORT',
+        idempotent: true,
+        handler: (args, out) => {
+          const m = readMapping(args);
+          out.u32(table.getport(m.prog, m.vers, m.prot));
+        },
       },
-    }],
-    [PmapProc.DUMP, {
-      name: 'DUMP', idempotent: true,
-      handler: (_args, out) => {
-        // pmaplist: a linked list of optional entries (§3.1 "struct pmaplist")
-        for (const m of table.list()) out.bool(true).u32(m.prog).u32(m.vers).u32(m.prot).u32(m.port);
-        out.bool(false);
+    ],
+    [
+      PmapProc.DUMP,
+      {
+        name: 'DUMP',
+        idempotent: true,
+        handler: (_args, out) => {
+          // pmaplist: a linked list of optional entries (§3.1 "struct pmaplist")
+          for (const m of table.list()) out.bool(true).u32(m.prog).u32(m.vers).u32(m.prot).u32(m.port);
+          out.bool(false);
+        },
       },
-    }],
+    ],
   ]);
   return { prog: PMAP_PROGRAM, vers: PMAP_V2, procs };
 }

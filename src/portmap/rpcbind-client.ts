@@ -13,7 +13,13 @@ const RPCB_V3 = 3;
 const RPCBPROC_SET = 1;
 const RPCBPROC_UNSET = 2;
 
-export interface RpcbEntry { prog: number; vers: number; netid: 'tcp' | 'tcp6' | 'udp' | 'udp6'; host: string; port: number }
+export interface RpcbEntry {
+  prog: number;
+  vers: number;
+  netid: 'tcp' | 'tcp6' | 'udp' | 'udp6';
+  host: string;
+  port: number;
+}
 
 /** Universal address of host:port (RFC 1833 §2.1 / RFC 5665 §5.2.3.3): "h1.h2.h3.h4.p1.p2", "::.p1.p2". */
 export function universalAddress(host: string, port: number): string {
@@ -27,17 +33,36 @@ function callUnix(path: string, proc: number, args: XdrWriter, timeoutMs: number
     const w = new XdrWriter(256);
     writeCallHeader(w, { xid, prog: PMAP_PROGRAM, vers: RPCB_V3, proc });
     const sock = net.connect({ path });
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`rpcbind at ${path} did not answer in ${timeoutMs} ms`)); }, timeoutMs);
-    const done = (err: Error | null, r?: XdrReader) => { clearTimeout(timer); sock.destroy(); if (err) reject(err); else resolve(r!); };
-    const dec = new RecordDecoder((rec: Buffer) => {
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`rpcbind at ${path} did not answer in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (err: Error | null, r?: XdrReader) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(r!);
+    };
+    const dec = new RecordDecoder(
+      (rec: Buffer) => {
+        try {
+          const h = parseReply(rec);
+          if (h.xid !== xid) return;
+          if (h.kind !== 'accepted' || h.stat !== SUCCESS) return done(new Error(`rpcbind refused the call (${h.kind}, stat ${h.stat})`));
+          done(null, new XdrReader(rec, h.bodyStart));
+        } catch (e) {
+          done(e as Error);
+        }
+      },
+      { maxRecordSize: 65536 },
+    );
+    sock.on('data', (b: Buffer) => {
       try {
-        const h = parseReply(rec);
-        if (h.xid !== xid) return;
-        if (h.kind !== 'accepted' || h.stat !== SUCCESS) return done(new Error(`rpcbind refused the call (${h.kind}, stat ${h.stat})`));
-        done(null, new XdrReader(rec, h.bodyStart));
-      } catch (e) { done(e as Error); }
-    }, { maxRecordSize: 65536 });
-    sock.on('data', (b: Buffer) => { try { dec.push(b); } catch (e) { done(e as Error); } });
+        dec.push(b);
+      } catch (e) {
+        done(e as Error);
+      }
+    });
     sock.on('error', (e) => done(e));
     sock.on('connect', () => sock.write(Buffer.concat(frame([w.toBuffer(), args.toBuffer()]))));
   });
@@ -45,7 +70,11 @@ function callUnix(path: string, proc: number, args: XdrWriter, timeoutMs: number
 
 function rpcbArgs(e: RpcbEntry, owner: string): XdrWriter {
   const w = new XdrWriter(128);
-  w.u32(e.prog).u32(e.vers).string(e.netid).string(e.port ? universalAddress(e.host, e.port) : '').string(owner);
+  w.u32(e.prog)
+    .u32(e.vers)
+    .string(e.netid)
+    .string(e.port ? universalAddress(e.host, e.port) : '')
+    .string(owner);
   return w;
 }
 
@@ -57,6 +86,11 @@ export async function rpcbSet(e: RpcbEntry, o: { socket?: string; timeoutMs?: nu
 
 /** Removes the registrations of (prog, vers, netid); the address is not looked at. */
 export async function rpcbUnset(e: Omit<RpcbEntry, 'host' | 'port'>, o: { socket?: string; timeoutMs?: number } = {}): Promise<boolean> {
-  const r = await callUnix(o.socket ?? RPCBIND_SOCKET, RPCBPROC_UNSET, rpcbArgs({ ...e, host: '', port: 0 }, 'mic-fs'), o.timeoutMs ?? 3000);
+  const r = await callUnix(
+    o.socket ?? RPCBIND_SOCKET,
+    RPCBPROC_UNSET,
+    rpcbArgs({ ...e, host: '', port: 0 }, 'mic-fs'),
+    o.timeoutMs ?? 3000,
+  );
   return r.u32() !== 0;
 }

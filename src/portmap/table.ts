@@ -6,12 +6,19 @@ export const PMAP_PORT = 111;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
-export interface Mapping { prog: number; vers: number; prot: number; port: number }
+export interface Mapping {
+  prog: number;
+  vers: number;
+  prot: number;
+  port: number;
+}
 
 export class PortTable {
   private readonly map = new Map<string, Mapping>();
 
-  private static key(prog: number, vers: number, prot: number): string { return `${prog}/${vers}/${prot}`; }
+  private static key(prog: number, vers: number, prot: number): string {
+    return `${prog}/${vers}/${prot}`;
+  }
 
   /** Adds a mapping; false when (prog, vers, prot) is already mapped (§3.2 PMAPPROC_SET refuses). */
   set(m: Mapping): boolean {
@@ -24,7 +31,11 @@ export class PortTable {
   /** Removes every mapping of (prog, vers), whatever prot and port (§3.2 PMAPPROC_UNSET); false if none. */
   unset(prog: number, vers: number): boolean {
     let any = false;
-    for (const [k, m] of this.map) if (m.prog === prog && m.vers === vers) { this.map.delete(k); any = true; }
+    for (const [k, m] of this.map)
+      if (m.prog === prog && m.vers === vers) {
+        this.map.delete(k);
+        any = true;
+      }
     return any;
   }
 

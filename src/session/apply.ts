@@ -20,7 +20,8 @@ export async function precheckFiles(s: SessionState, files: readonly FileInput[]
       const n = await s.lookup(dir, f.parts[k]);
       if (!n) break;
       if (!last) {
-        if (n.type !== FileType.DIR) throw new InvalidInputError(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
+        if (n.type !== FileType.DIR)
+          throw new InvalidInputError(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
         dir = n;
       } else if (n.type === FileType.DIR && f.change_type !== 'deleted') {
         throw new InvalidInputError(`${field}[${i}].path`, `${f.path} is a directory`);
@@ -48,17 +49,30 @@ export async function applyFiles(s: SessionState, owner: Owner, files: readonly 
  * Makes the directory `dir` go from tree `from` to tree `to` (both content-addressed), one name at a time:
  * used by rebase to replay the session's merged changes over a fresh view of the new base.
  */
-export async function applyTreeDiff(s: SessionState, store: ObjectStore, dir: Inode, from: string, to: string, owner: Owner): Promise<void> {
+export async function applyTreeDiff(
+  s: SessionState,
+  store: ObjectStore,
+  dir: Inode,
+  from: string,
+  to: string,
+  owner: Owner,
+): Promise<void> {
   if (from === to) return;
   for (const c of await store.diffDir(from, to)) {
     const a: TreeEntry | null = c.after;
-    if (!a) { await removeIn(s, dir, c.name); continue; }
+    if (!a) {
+      await removeIn(s, dir, c.name);
+      continue;
+    }
     if (a.kind === 'dir') {
       let sub = await s.lookup(dir, c.name);
-      if (sub && sub.type !== FileType.DIR) { await removeIn(s, dir, c.name); sub = null; }
-      const d = sub ?? await mkdirIn(s, dir, c.name, a.mode, owner);
+      if (sub && sub.type !== FileType.DIR) {
+        await removeIn(s, dir, c.name);
+        sub = null;
+      }
+      const d = sub ?? (await mkdirIn(s, dir, c.name, a.mode, owner));
       if (sub && c.before?.kind === 'dir' && c.before.mode !== a.mode) await setAttrsOf(s, d, { mode: a.mode });
-      await applyTreeDiff(s, store, d, c.before?.kind === 'dir' ? c.before.hash ?? EMPTY_TREE : EMPTY_TREE, a.hash ?? EMPTY_TREE, owner);
+      await applyTreeDiff(s, store, d, c.before?.kind === 'dir' ? (c.before.hash ?? EMPTY_TREE) : EMPTY_TREE, a.hash ?? EMPTY_TREE, owner);
       continue;
     }
     if (a.kind === 'file') {

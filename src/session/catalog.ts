@@ -17,7 +17,10 @@ export class Catalog {
   /** fired whenever a record is saved here, and by the session filesystems the daemon serves */
   readonly events = new SessionEvents();
 
-  constructor(readonly backend: ObjectBackend, private readonly cacheBytes = 256 * 1024 * 1024) {}
+  constructor(
+    readonly backend: ObjectBackend,
+    private readonly cacheBytes = 256 * 1024 * 1024,
+  ) {}
 
   store(project: string): ObjectStore {
     let s = this.stores.get(project);
@@ -53,8 +56,11 @@ export class Catalog {
     const rel = `sessions/${id}/metadata.json`;
     const r = await store.getJson<SessionRecord>(rel);
     if (r && (typeof r !== 'object' || r.session_id !== id || r.project !== project)) {
-      throw new CorruptObjectError(store.key(rel), `it is not the record of session ${id} in ${project} ` +
-        `(it names session ${JSON.stringify((r as Partial<SessionRecord>)?.session_id)} in ${JSON.stringify((r as Partial<SessionRecord>)?.project)})`);
+      throw new CorruptObjectError(
+        store.key(rel),
+        `it is not the record of session ${id} in ${project} ` +
+          `(it names session ${JSON.stringify((r as Partial<SessionRecord>)?.session_id)} in ${JSON.stringify((r as Partial<SessionRecord>)?.project)})`,
+      );
     }
     return r;
   }
@@ -74,7 +80,14 @@ export class Catalog {
 
   private saved(r: SessionRecord): void {
     if (!this.events.listenerCount) return;
-    this.events.emit({ type: 'session', session: r.session_id, project: r.project, status: r.status, landed_head: r.landed_head ?? null, time: new Date().toISOString() });
+    this.events.emit({
+      type: 'session',
+      session: r.session_id,
+      project: r.project,
+      status: r.status,
+      landed_head: r.landed_head ?? null,
+      time: new Date().toISOString(),
+    });
   }
 
   async ids(): Promise<string[]> {
@@ -86,10 +99,16 @@ export class Catalog {
   async list(): Promise<SessionRecord[]> {
     const limiter = new Limiter(LIST_CONCURRENCY);
     // a refused record (see get) is left out of listings; reading that session answers the error
-    const got = await Promise.all((await this.ids()).map((id) => limiter.run(() => this.get(id).catch((e: unknown) => {
-      if (e instanceof CorruptObjectError) return null;
-      throw e;
-    }))));
+    const got = await Promise.all(
+      (await this.ids()).map((id) =>
+        limiter.run(() =>
+          this.get(id).catch((e: unknown) => {
+            if (e instanceof CorruptObjectError) return null;
+            throw e;
+          }),
+        ),
+      ),
+    );
     const out = got.filter((r): r is SessionRecord => r !== null);
     out.sort((a, b) => a.started_at.localeCompare(b.started_at));
     return out;

@@ -11,14 +11,25 @@ export const CHANGE_TYPES: readonly ChangeType[] = ['added', 'modified', 'delete
 /** Files at most this size are returned inline (below 100 KB). */
 export const INLINE_MAX = 100 * 1024;
 
-export interface TreeChange { path: string; before: TreeEntry | null; after: TreeEntry | null; change_type: ChangeType }
+export interface TreeChange {
+  path: string;
+  before: TreeEntry | null;
+  after: TreeEntry | null;
+  change_type: ChangeType;
+}
 
 /** True when two entries hold the same thing (kind, content, mode, device); inode numbers, link counts and
  *  times aside. */
 export function sameContent(a: TreeEntry | null, b: TreeEntry | null): boolean {
   if (!a || !b) return a === b;
-  return a.kind === b.kind && a.mode === b.mode && (a.hash ?? null) === (b.hash ?? null) && (a.target ?? null) === (b.target ?? null) &&
-    (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) && (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0);
+  return (
+    a.kind === b.kind &&
+    a.mode === b.mode &&
+    (a.hash ?? null) === (b.hash ?? null) &&
+    (a.target ?? null) === (b.target ?? null) &&
+    (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) &&
+    (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0)
+  );
 }
 
 const isDir = (e: TreeEntry | null): e is TreeEntry => e?.kind === 'dir';
@@ -36,28 +47,37 @@ export async function diffTrees(store: ObjectStore, a: string, b: string, prefix
 async function walk(store: ObjectStore, a: string, b: string, prefix: string, out: TreeChange[]): Promise<void> {
   if (a === b) return;
   const level = await store.diffDir(a, b);
-  const subs = await Promise.all(level.map(async (c) => {
-    const path = prefix + c.name;
-    const local: TreeChange[] = [];
-    const bd = isDir(c.before), ad = isDir(c.after);
-    if (bd || ad) {
-      const sub: TreeChange[] = [];
-      await walk(store, bd ? c.before!.hash ?? EMPTY_TREE : EMPTY_TREE, ad ? c.after!.hash ?? EMPTY_TREE : EMPTY_TREE, path + '/', sub);
-      // an empty directory appearing or disappearing is a change of its own
-      if (sub.length === 0 && bd !== ad) {
-        if (ad && !c.before) local.push({ path, before: null, after: c.after, change_type: 'added' });
-        else if (bd && !c.after) local.push({ path, before: c.before, after: null, change_type: 'deleted' });
+  const subs = await Promise.all(
+    level.map(async (c) => {
+      const path = prefix + c.name;
+      const local: TreeChange[] = [];
+      const bd = isDir(c.before),
+        ad = isDir(c.after);
+      if (bd || ad) {
+        const sub: TreeChange[] = [];
+        await walk(
+          store,
+          bd ? (c.before!.hash ?? EMPTY_TREE) : EMPTY_TREE,
+          ad ? (c.after!.hash ?? EMPTY_TREE) : EMPTY_TREE,
+          path + '/',
+          sub,
+        );
+        // an empty directory appearing or disappearing is a change of its own
+        if (sub.length === 0 && bd !== ad) {
+          if (ad && !c.before) local.push({ path, before: null, after: c.after, change_type: 'added' });
+          else if (bd && !c.after) local.push({ path, before: c.before, after: null, change_type: 'deleted' });
+        }
+        local.push(...sub);
       }
-      local.push(...sub);
-    }
-    const bf = c.before && !bd ? c.before : null;
-    const af = c.after && !ad ? c.after : null;
-    if (bf && af) {
-      if (!sameContent(bf, af)) local.push({ path, before: bf, after: af, change_type: 'modified' });
-    } else if (bf) local.push({ path, before: bf, after: null, change_type: 'deleted' });
-    else if (af) local.push({ path, before: null, after: af, change_type: 'added' });
-    return local;
-  }));
+      const bf = c.before && !bd ? c.before : null;
+      const af = c.after && !ad ? c.after : null;
+      if (bf && af) {
+        if (!sameContent(bf, af)) local.push({ path, before: bf, after: af, change_type: 'modified' });
+      } else if (bf) local.push({ path, before: bf, after: null, change_type: 'deleted' });
+      else if (af) local.push({ path, before: null, after: af, change_type: 'added' });
+      return local;
+    }),
+  );
   for (const s of subs) out.push(...s);
 }
 
@@ -92,7 +112,9 @@ export interface ChangeView {
   metadata: { size: number; lines_added: number | null; lines_removed: number | null; mtime: string | null };
 }
 
-export interface DescribeOptions { content?: boolean }
+export interface DescribeOptions {
+  content?: boolean;
+}
 
 /** Lines added/removed (and binary-ness) of a (before, after) content pair never change: a listing asked
  *  again (a page refreshed, a live session re-read) reads and diffs only the pairs it has not seen. */
@@ -101,50 +123,74 @@ const pairs = new LRUCache<string, { binary: boolean; added: number | null; remo
 /** Details of each change: sizes, lines added and removed for text, content inline or by blob hash. */
 export async function describeChanges(store: ObjectStore, changes: readonly TreeChange[], o: DescribeOptions = {}): Promise<ChangeView[]> {
   const withContent = o.content ?? true;
-  return Promise.all(changes.map(async (c) => {
-    const e = (c.after ?? c.before)!;
-    const after = c.after;
-    let binary = false, added: number | null = null, removed: number | null = null;
-    let content: string | null = null, encoding: 'utf8' | 'base64' | undefined;
-    let storageKey: string | null = null, blob: string | null = null;
-    if (e.kind === 'file') {
-      const small = (x: TreeEntry | null) => !!x && x.kind === 'file' && x.size <= 1024 * 1024 && !!x.hash;
-      const beforeFile = c.before?.kind === 'file' ? c.before : null;
-      const afterFile = after?.kind === 'file' ? after : null;
-      const key = `${beforeFile ? `${beforeFile.hash ?? ''}:${beforeFile.size}` : '-'}>${afterFile ? `${afterFile.hash ?? ''}:${afterFile.size}` : '-'}`;
-      const known = pairs.get(key);
-      if (known && !(withContent && afterFile && afterFile.size < INLINE_MAX)) {
-        ({ binary, added, removed } = known);
-        if (afterFile && afterFile.size >= INLINE_MAX) { blob = afterFile.hash ?? null; storageKey = blob ? objectRelKey('blobs', blob) : null; }
-        return view(c, e, binary, added, removed, content, encoding, storageKey, blob);
-      }
-      const [bBuf, aBuf] = await Promise.all([
-        small(beforeFile) ? store.getBlob(beforeFile!.hash!) : Promise.resolve(null),
-        small(afterFile) ? store.getBlob(afterFile!.hash!) : Promise.resolve(null),
-      ]);
-      const textual = (x: TreeEntry | null, buf: Buffer | null) => !x || (buf !== null && isText(buf));
-      if (textual(beforeFile, bBuf) && textual(afterFile, aBuf)) {
-        const ops = diffLines(splitLines(bBuf?.toString('utf8') ?? ''), splitLines(aBuf?.toString('utf8') ?? ''));
-        ({ added, removed } = countLines(ops));
-      } else binary = true;
-      pairs.set(key, { binary, added, removed });
-      if (afterFile) {
-        if (afterFile.size < INLINE_MAX) {
-          if (withContent && aBuf) {
-            if (binary && !isText(aBuf)) { content = aBuf.toString('base64'); encoding = 'base64'; } else { content = aBuf.toString('utf8'); encoding = 'utf8'; }
+  return Promise.all(
+    changes.map(async (c) => {
+      const e = (c.after ?? c.before)!;
+      const after = c.after;
+      let binary = false,
+        added: number | null = null,
+        removed: number | null = null;
+      let content: string | null = null,
+        encoding: 'utf8' | 'base64' | undefined;
+      let storageKey: string | null = null,
+        blob: string | null = null;
+      if (e.kind === 'file') {
+        const small = (x: TreeEntry | null) => !!x && x.kind === 'file' && x.size <= 1024 * 1024 && !!x.hash;
+        const beforeFile = c.before?.kind === 'file' ? c.before : null;
+        const afterFile = after?.kind === 'file' ? after : null;
+        const key = `${beforeFile ? `${beforeFile.hash ?? ''}:${beforeFile.size}` : '-'}>${afterFile ? `${afterFile.hash ?? ''}:${afterFile.size}` : '-'}`;
+        const known = pairs.get(key);
+        if (known && !(withContent && afterFile && afterFile.size < INLINE_MAX)) {
+          ({ binary, added, removed } = known);
+          if (afterFile && afterFile.size >= INLINE_MAX) {
+            blob = afterFile.hash ?? null;
+            storageKey = blob ? objectRelKey('blobs', blob) : null;
           }
-        } else {
-          blob = afterFile.hash ?? null;
-          storageKey = blob ? objectRelKey('blobs', blob) : null;
+          return view(c, e, binary, added, removed, content, encoding, storageKey, blob);
+        }
+        const [bBuf, aBuf] = await Promise.all([
+          small(beforeFile) ? store.getBlob(beforeFile!.hash!) : Promise.resolve(null),
+          small(afterFile) ? store.getBlob(afterFile!.hash!) : Promise.resolve(null),
+        ]);
+        const textual = (x: TreeEntry | null, buf: Buffer | null) => !x || (buf !== null && isText(buf));
+        if (textual(beforeFile, bBuf) && textual(afterFile, aBuf)) {
+          const ops = diffLines(splitLines(bBuf?.toString('utf8') ?? ''), splitLines(aBuf?.toString('utf8') ?? ''));
+          ({ added, removed } = countLines(ops));
+        } else binary = true;
+        pairs.set(key, { binary, added, removed });
+        if (afterFile) {
+          if (afterFile.size < INLINE_MAX) {
+            if (withContent && aBuf) {
+              if (binary && !isText(aBuf)) {
+                content = aBuf.toString('base64');
+                encoding = 'base64';
+              } else {
+                content = aBuf.toString('utf8');
+                encoding = 'utf8';
+              }
+            }
+          } else {
+            blob = afterFile.hash ?? null;
+            storageKey = blob ? objectRelKey('blobs', blob) : null;
+          }
         }
       }
-    }
-    return view(c, e, binary, added, removed, content, encoding, storageKey, blob);
-  }));
+      return view(c, e, binary, added, removed, content, encoding, storageKey, blob);
+    }),
+  );
 }
 
-function view(c: TreeChange, e: TreeEntry, binary: boolean, added: number | null, removed: number | null, content: string | null,
-  encoding: 'utf8' | 'base64' | undefined, storageKey: string | null, blob: string | null): ChangeView {
+function view(
+  c: TreeChange,
+  e: TreeEntry,
+  binary: boolean,
+  added: number | null,
+  removed: number | null,
+  content: string | null,
+  encoding: 'utf8' | 'base64' | undefined,
+  storageKey: string | null,
+  blob: string | null,
+): ChangeView {
   const after = c.after;
   const v: ChangeView = {
     path: c.path,
@@ -175,24 +221,26 @@ function view(c: TreeChange, e: TreeEntry, binary: boolean, added: number | null
 
 /** A unified diff of all text changes; binary files get one "Binary files differ" line. */
 export async function diffText(store: ObjectStore, changes: readonly TreeChange[]): Promise<string> {
-  const parts = await Promise.all(changes.map(async (c) => {
-    const read = async (x: TreeEntry | null): Promise<Buffer | null> => {
-      if (!x) return null;
-      if (x.kind === 'symlink') return Buffer.from(`-> ${x.target ?? ''}\n`);
-      if (x.kind !== 'file' || !x.hash) return Buffer.alloc(0);
-      if (x.size > 1024 * 1024) return null;
-      return store.getBlob(x.hash);
-    };
-    const [b, a] = await Promise.all([read(c.before), read(c.after)]);
-    const tooBig = (x: TreeEntry | null, buf: Buffer | null) => x !== null && buf === null;
-    if (tooBig(c.before, b) || tooBig(c.after, a) || (b && !isText(b)) || (a && !isText(a))) {
-      return `diff --mic a/${c.path} b/${c.path}\nBinary files ${c.before ? 'a/' + c.path : '/dev/null'} and ${c.after ? 'b/' + c.path : '/dev/null'} differ\n`;
-    }
-    const text = unifiedDiff(c.path, b ? b.toString('utf8') : null, a ? a.toString('utf8') : null);
-    if (text) return text;
-    // same content: mode change (or an empty file appearing/disappearing)
-    const mode = (x: TreeEntry | null) => (x ? x.mode.toString(8) : 'none');
-    return `diff --mic a/${c.path} b/${c.path}\n${c.change_type} ${c.path} (mode ${mode(c.before)} -> ${mode(c.after)})\n`;
-  }));
+  const parts = await Promise.all(
+    changes.map(async (c) => {
+      const read = async (x: TreeEntry | null): Promise<Buffer | null> => {
+        if (!x) return null;
+        if (x.kind === 'symlink') return Buffer.from(`-> ${x.target ?? ''}\n`);
+        if (x.kind !== 'file' || !x.hash) return Buffer.alloc(0);
+        if (x.size > 1024 * 1024) return null;
+        return store.getBlob(x.hash);
+      };
+      const [b, a] = await Promise.all([read(c.before), read(c.after)]);
+      const tooBig = (x: TreeEntry | null, buf: Buffer | null) => x !== null && buf === null;
+      if (tooBig(c.before, b) || tooBig(c.after, a) || (b && !isText(b)) || (a && !isText(a))) {
+        return `diff --mic a/${c.path} b/${c.path}\nBinary files ${c.before ? 'a/' + c.path : '/dev/null'} and ${c.after ? 'b/' + c.path : '/dev/null'} differ\n`;
+      }
+      const text = unifiedDiff(c.path, b ? b.toString('utf8') : null, a ? a.toString('utf8') : null);
+      if (text) return text;
+      // same content: mode change (or an empty file appearing/disappearing)
+      const mode = (x: TreeEntry | null) => (x ? x.mode.toString(8) : 'none');
+      return `diff --mic a/${c.path} b/${c.path}\n${c.change_type} ${c.path} (mode ${mode(c.before)} -> ${mode(c.after)})\n`;
+    }),
+  );
   return parts.join('');
 }

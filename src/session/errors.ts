@@ -24,7 +24,9 @@ export abstract class DomainError extends Error {
   }
 
   /** the stable code of the body: invalid_input, not_found, invalid_state, handed_off, ... */
-  get code(): string { return this.body.error; }
+  get code(): string {
+    return this.body.error;
+  }
 }
 
 /** The input is malformed: names the field and the reason. */
@@ -62,7 +64,10 @@ export class InvalidStateError extends DomainError {
 export class ConflictError extends DomainError {
   readonly kind = 'conflict';
   constructor(conflicts: Conflict[], session: unknown) {
-    const paths = conflicts.slice(0, 5).map((c) => `${c.path} (${c.kind})`).join(', ');
+    const paths = conflicts
+      .slice(0, 5)
+      .map((c) => `${c.path} (${c.kind})`)
+      .join(', ');
     super({
       error: 'conflict',
       message: `${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'} with the head: ${paths}${conflicts.length > 5 ? ', ...' : ''}`,

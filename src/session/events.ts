@@ -40,13 +40,17 @@ export class SessionEvents {
     };
   }
 
-  get listenerCount(): number { return this.listeners.size; }
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
 
   emit(e: SessionEvent): void {
     for (const l of [...this.listeners]) {
       try {
         l(e);
-      } catch { /* a listener's fault is its own: the writer that emitted must not fail */ }
+      } catch {
+        /* a listener's fault is its own: the writer that emitted must not fail */
+      }
     }
   }
 
@@ -83,7 +87,8 @@ export class SessionEvents {
         const before = this.seen.get(id);
         this.seen.set(id, g);
         // a filesystem opened since the last look starts at 0: anything above is a change
-        if (report && before !== g && (before !== undefined || g > 0)) this.emit({ type: 'files', session: id, time: new Date().toISOString() });
+        if (report && before !== g && (before !== undefined || g > 0))
+          this.emit({ type: 'files', session: id, time: new Date().toISOString() });
       }
     }
     for (const k of this.seen.keys()) if (!live.has(k)) this.seen.delete(k);

@@ -13,9 +13,11 @@ import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionState } from './fs-base.js';
 
-
 /** Which client addresses may mount (the daemon's AllowList of CIDR prefixes). */
-export interface AddressFilter { readonly specs: string[]; allows(address: string): boolean }
+export interface AddressFilter {
+  readonly specs: string[];
+  allows(address: string): boolean;
+}
 
 export interface SessionExportsOptions {
   catalog: Catalog;
@@ -51,31 +53,42 @@ export class SessionExports implements ExportTable {
    *  daemon has taken over is closed here (its clients get STALE). */
   startLeases(): void {
     if (this.leaseTimer) return;
-    this.leaseTimer = setInterval(() => {
-      for (const id of this.servedIds()) void this.renew(id);
-    }, Math.max(50, Math.floor(this.owners.leases.ms / 4)));
+    this.leaseTimer = setInterval(
+      () => {
+        for (const id of this.servedIds()) void this.renew(id);
+      },
+      Math.max(50, Math.floor(this.owners.leases.ms / 4)),
+    );
     this.leaseTimer.unref();
   }
 
   private renew(id: string): Promise<boolean> {
     let p = this.renewing.get(id);
     if (!p) {
-      p = this.owners.renew(id).then((ok) => {
-        if (!ok && this.fsidById.has(id)) {
-          this.o.log.warn({ session: id }, 'lease lost: another daemon has taken the session over; no longer serving it');
-          this.close(id);
-        }
-        return ok;
-      }, (e: unknown) => {
-        this.o.log.warn({ session: id, err: e }, 'lease renewal failed; retrying');
-        return false;
-      }).finally(() => this.renewing.delete(id));
+      p = this.owners
+        .renew(id)
+        .then(
+          (ok) => {
+            if (!ok && this.fsidById.has(id)) {
+              this.o.log.warn({ session: id }, 'lease lost: another daemon has taken the session over; no longer serving it');
+              this.close(id);
+            }
+            return ok;
+          },
+          (e: unknown) => {
+            this.o.log.warn({ session: id, err: e }, 'lease renewal failed; retrying');
+            return false;
+          },
+        )
+        .finally(() => this.renewing.delete(id));
       this.renewing.set(id, p);
     }
     return p;
   }
 
-  private dirOf(id: string): string { return path.join(this.o.dataDir, 'sessions', id); }
+  private dirOf(id: string): string {
+    return path.join(this.o.dataDir, 'sessions', id);
+  }
 
   /** Open every live session this data dir holds, so that handles held by clients work right after a restart. */
   async preload(): Promise<void> {
@@ -107,32 +120,41 @@ export class SessionExports implements ExportTable {
     if (open) {
       return this.renew(r.session_id).then((ok) => {
         if (ok) return open.fs;
-        if (this.byFsid.has(fsid)) throw new InvalidStateError(`session ${r.session_id}: its lease could not be renewed (the store is unreachable?); try again`);
+        if (this.byFsid.has(fsid))
+          throw new InvalidStateError(`session ${r.session_id}: its lease could not be renewed (the store is unreachable?); try again`);
         return this.openExport(r, mode); // taken over: claiming it again says by whom
       });
     }
     let p = this.opening.get(r.session_id);
     if (!p) {
       const log = this.o.log.child({ session: r.session_id });
-      p = this.owners.claim(r, mode).then((claimed) => openSessionState(r, {
-        catalog: this.o.catalog,
-        dir: this.dirOf(r.session_id),
-        writeVerifier: this.o.writeVerifier,
-        log,
-        claimed,
-      })).then((state) => {
-        const fs = new SessionFs(state, { fsid, handles: this.o.handles, readWaitMs: this.o.readWaitMs, log });
-        this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });
-        this.fsidById.set(r.session_id, fsid);
-        return fs;
-      }).finally(() => this.opening.delete(r.session_id));
+      p = this.owners
+        .claim(r, mode)
+        .then((claimed) =>
+          openSessionState(r, {
+            catalog: this.o.catalog,
+            dir: this.dirOf(r.session_id),
+            writeVerifier: this.o.writeVerifier,
+            log,
+            claimed,
+          }),
+        )
+        .then((state) => {
+          const fs = new SessionFs(state, { fsid, handles: this.o.handles, readWaitMs: this.o.readWaitMs, log });
+          this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });
+          this.fsidById.set(r.session_id, fsid);
+          return fs;
+        })
+        .finally(() => this.opening.delete(r.session_id));
       this.opening.set(r.session_id, p);
     }
     return p;
   }
 
   /** Ids of the sessions this daemon serves. */
-  servedIds(): string[] { return [...this.fsidById.keys()]; }
+  servedIds(): string[] {
+    return [...this.fsidById.keys()];
+  }
 
   /** The open filesystem of a session, if this daemon serves it. */
   served(id: string): SessionState | undefined {
@@ -185,7 +207,8 @@ export class SessionExports implements ExportTable {
         throw new MountError(MountStat.NOENT, `${p}: ${(e as Error).message}`);
       }
     }
-    if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) this.mountList.push({ host: clientAddress, path: clean });
+    if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean))
+      this.mountList.push({ host: clientAddress, path: clean });
     this.o.log.info({ session: id, path: clean, client: clientAddress }, 'mounted');
     return fh;
   }
@@ -200,7 +223,9 @@ export class SessionExports implements ExportTable {
     for (let i = this.mountList.length - 1; i >= 0; i--) if (this.mountList[i].host === clientAddress) this.mountList.splice(i, 1);
   }
 
-  mounts(): { host: string; path: string }[] { return this.mountList.slice(); }
+  mounts(): { host: string; path: string }[] {
+    return this.mountList.slice();
+  }
 
   async exports(): Promise<{ path: string; groups: string[] }[]> {
     const out: { path: string; groups: string[] }[] = [];
@@ -215,7 +240,7 @@ export class SessionExports implements ExportTable {
     if (!this.owners.leaseValid(e.id)) {
       // fencing (lease.ts): never serve on a lease that may have run out; the client retries once renewed
       void this.renew(e.id);
-      throw new FsError(NfsStatus.JUKEBOX, 'the session\'s lease is being renewed');
+      throw new FsError(NfsStatus.JUKEBOX, "the session's lease is being renewed");
     }
     return { fs: e.fs, fh, ...(e.uid !== undefined ? { uid: e.uid } : {}) };
   }

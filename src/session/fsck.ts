@@ -23,7 +23,9 @@ export async function fsck(backend: ObjectBackend, o: { projects?: string[]; con
     let sessions = 0;
     const report = await fsckProject(store, {
       concurrency: o.concurrency,
-      roots: async (c) => { sessions = await checkSessions(c); },
+      roots: async (c) => {
+        sessions = await checkSessions(c);
+      },
     });
     run.projects.push({ ...report, sessions });
     run.problems += report.problems.length;
@@ -41,39 +43,41 @@ async function checkSessions(c: Checker): Promise<number> {
     if (!id || !doc) continue;
     ids.add(id);
     if (doc !== 'metadata.json' && doc !== 'tree.json') continue;
-    work.push((async () => {
-      const by = `session ${id} (${doc}`;
-      const bytes = await store.backend.get(it.key);
-      if (!bytes) return; // removed since the listing
-      let d: unknown;
-      try {
-        d = JSON.parse(bytes.toString('utf8'));
-      } catch {
-        return c.problem('invalid', it.key, 'not JSON', `session ${id}`);
-      }
-      const refs: Promise<void>[] = [];
-      const ref = (kind: 'head' | 'tree', h: unknown, field: string) => {
-        if (h === undefined || h === null) return;
-        if (typeof h !== 'string' || !isHash(h)) return c.problem('invalid', it.key, `${field} is not a hash`, `session ${id}`);
-        refs.push(kind === 'head' ? c.head(h, `${by} ${field})`) : c.tree(h, `${by} ${field}): /`));
-      };
-      if (doc === 'metadata.json') {
-        const r = d as Partial<SessionRecord>;
-        if (r.session_id !== id || r.project !== store.project) {
-          c.problem('invalid', it.key, `names session ${JSON.stringify(r.session_id)} in ${JSON.stringify(r.project)}`, `session ${id}`);
+    work.push(
+      (async () => {
+        const by = `session ${id} (${doc}`;
+        const bytes = await store.backend.get(it.key);
+        if (!bytes) return; // removed since the listing
+        let d: unknown;
+        try {
+          d = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          return c.problem('invalid', it.key, 'not JSON', `session ${id}`);
         }
-        ref('head', r.base?.head, 'base.head');
-        ref('tree', r.base?.tree, 'base.tree');
-        ref('tree', r.sealed?.tree, 'sealed.tree');
-        ref('head', r.landed_head, 'landed_head');
-      } else {
-        const t = d as Partial<TreeDoc>;
-        ref('tree', t.base, 'base');
-        ref('head', t.base_head, 'base_head');
-        ref('tree', t.tree, 'tree');
-      }
-      await Promise.all(refs);
-    })());
+        const refs: Promise<void>[] = [];
+        const ref = (kind: 'head' | 'tree', h: unknown, field: string) => {
+          if (h === undefined || h === null) return;
+          if (typeof h !== 'string' || !isHash(h)) return c.problem('invalid', it.key, `${field} is not a hash`, `session ${id}`);
+          refs.push(kind === 'head' ? c.head(h, `${by} ${field})`) : c.tree(h, `${by} ${field}): /`));
+        };
+        if (doc === 'metadata.json') {
+          const r = d as Partial<SessionRecord>;
+          if (r.session_id !== id || r.project !== store.project) {
+            c.problem('invalid', it.key, `names session ${JSON.stringify(r.session_id)} in ${JSON.stringify(r.project)}`, `session ${id}`);
+          }
+          ref('head', r.base?.head, 'base.head');
+          ref('tree', r.base?.tree, 'base.tree');
+          ref('tree', r.sealed?.tree, 'sealed.tree');
+          ref('head', r.landed_head, 'landed_head');
+        } else {
+          const t = d as Partial<TreeDoc>;
+          ref('tree', t.base, 'base');
+          ref('head', t.base_head, 'base_head');
+          ref('tree', t.tree, 'tree');
+        }
+        await Promise.all(refs);
+      })(),
+    );
   }
   await Promise.all(work);
   return ids.size;

@@ -33,7 +33,12 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
   }
 }
 
-export interface ServeOutcome { fs: SessionState; previous: string | null; tookOver: boolean; tree: string }
+export interface ServeOutcome {
+  fs: SessionState;
+  previous: string | null;
+  tookOver: boolean;
+  tree: string;
+}
 
 /** Serve the session here. The caller holds the session's lock and has checked that it is live. */
 export async function serveSession(ctx: LandContext, r: SessionRecord, force: boolean): Promise<ServeOutcome> {

@@ -93,7 +93,8 @@ export class ProjectHistory {
     if (!cur) throw new NotFoundError('project', `project ${project} not found`);
     const entry = await lookupPath(store, cur.record.tree, parts);
     if (!entry) throw new NotFoundError('path', `${parts.join('/')} is not in the head of ${project}`);
-    let h = cur.hash, rec = cur.record;
+    let h = cur.hash,
+      rec = cur.record;
     for (let i = 0; i < 100_000 && rec.parent; i++) {
       const parent = await store.getHeadRecord(rec.parent);
       const before = await lookupPath(store, parent.tree, parts);
@@ -133,4 +134,3 @@ export async function lookupPath(store: ObjectStore, tree: string, parts: readon
   }
   return e;
 }
-

@@ -38,8 +38,12 @@ export class DirectHost implements SessionHost {
 
   /** refuse: why opening is not allowed (a daemon serves the data dir without an API). */
   // _secret: kept for callers; the CLI opens the state only, no NFS handles
-  constructor(private readonly catalog: Catalog, private readonly dataDir: string, _secret: Buffer,
-    opts: { log?: Logger; refuse?: string } = {}) {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly dataDir: string,
+    _secret: Buffer,
+    opts: { log?: Logger; refuse?: string } = {},
+  ) {
     this.log = opts.log ?? pino({ level: 'silent' });
     this.refuse = opts.refuse;
     // the CLI does not stay to renew a lease: what it holds stays held (by this data dir) until a daemon on
@@ -50,7 +54,9 @@ export class DirectHost implements SessionHost {
   private readonly refuse: string | undefined;
   readonly owners: Ownership;
 
-  served(id: string): SessionState | undefined { return this.open_.get(id)?.fs; }
+  served(id: string): SessionState | undefined {
+    return this.open_.get(id)?.fs;
+  }
 
   open(r: SessionRecord, mode: OpenMode = 'use'): Promise<SessionState> {
     const have = this.open_.get(r.session_id);

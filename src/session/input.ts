@@ -21,7 +21,11 @@ export function body(v: unknown, field = 'body'): Obj {
   return v;
 }
 
-export function str(o: Obj, field: string, opts: { required?: boolean; max?: number; prefix?: string; allowEmpty?: boolean } = {}): string | undefined {
+export function str(
+  o: Obj,
+  field: string,
+  opts: { required?: boolean; max?: number; prefix?: string; allowEmpty?: boolean } = {},
+): string | undefined {
   const name = (opts.prefix ?? '') + field;
   const v = o[field];
   if (v === undefined || v === null) {
@@ -46,16 +50,25 @@ function time(o: Obj, field: string, prefix: string): string | undefined {
 export function projectOf(o: Obj): string {
   const org = str(o, 'organization', { max: 64 });
   // project_id: the design's name for the same "org/name" (a request gives one of the two)
-  if (o.project !== undefined && o.project_id !== undefined && o.project !== o.project_id) throw new InvalidInputError('project_id', 'differs from project; give one of them');
-  const project = o.project === undefined && o.project_id !== undefined ? str(o, 'project_id', { required: true, max: 129 })! : str(o, 'project', { required: true, max: 129 })!;
+  if (o.project !== undefined && o.project_id !== undefined && o.project !== o.project_id)
+    throw new InvalidInputError('project_id', 'differs from project; give one of them');
+  const project =
+    o.project === undefined && o.project_id !== undefined
+      ? str(o, 'project_id', { required: true, max: 129 })!
+      : str(o, 'project', { required: true, max: 129 })!;
   const full = org !== undefined && !project.includes('/') ? `${org}/${project}` : project;
   if (org !== undefined && project.includes('/') && !project.startsWith(`${org}/`)) {
     throw new InvalidInputError('project', `"${project}" is not in organization "${org}"`);
   }
-  if (org !== undefined && !isValidProject(`${org}/x`)) throw new InvalidInputError('organization', 'must be 1-64 characters of [A-Za-z0-9._-]');
+  if (org !== undefined && !isValidProject(`${org}/x`))
+    throw new InvalidInputError('organization', 'must be 1-64 characters of [A-Za-z0-9._-]');
   if (!isValidProject(full)) {
-    throw new InvalidInputError(org === undefined && !project.includes('/') ? 'organization' : 'project',
-      org === undefined && !project.includes('/') ? 'is required (or give project as "org/name")' : 'must be "org/name", each part 1-64 characters of [A-Za-z0-9._-]');
+    throw new InvalidInputError(
+      org === undefined && !project.includes('/') ? 'organization' : 'project',
+      org === undefined && !project.includes('/')
+        ? 'is required (or give project as "org/name")'
+        : 'must be "org/name", each part 1-64 characters of [A-Za-z0-9._-]',
+    );
   }
   return full;
 }
@@ -115,7 +128,11 @@ export function metadata(v: unknown, field: string, allowNull = false): Record<s
       if (x.length > 64 * 1024) throw new InvalidInputError(`${field}.${k}`, 'is longer than 65536 characters');
       out[k] = x;
     } else if (typeof x === 'number' || typeof x === 'boolean') out[k] = String(x);
-    else throw new InvalidInputError(`${field}.${k}`, allowNull ? 'must be a string, number, boolean or null' : 'must be a string, number or boolean');
+    else
+      throw new InvalidInputError(
+        `${field}.${k}`,
+        allowNull ? 'must be a string, number, boolean or null' : 'must be a string, number or boolean',
+      );
   }
   return out;
 }
@@ -125,7 +142,8 @@ export function tags(v: unknown, field: string): string[] {
   if (!Array.isArray(v)) throw new InvalidInputError(field, 'must be an array of strings');
   const out: string[] = [];
   v.forEach((t, i) => {
-    if (typeof t !== 'string' || !TAG.test(t)) throw new InvalidInputError(`${field}[${i}]`, 'must be 1-64 characters of [A-Za-z0-9._:/+-], starting with a letter or digit');
+    if (typeof t !== 'string' || !TAG.test(t))
+      throw new InvalidInputError(`${field}[${i}]`, 'must be 1-64 characters of [A-Za-z0-9._:/+-], starting with a letter or digit');
     if (!out.includes(t)) out.push(t);
   });
   if (out.length > 100) throw new InvalidInputError(field, 'has more than 100 tags');
@@ -133,7 +151,13 @@ export function tags(v: unknown, field: string): string[] {
 }
 
 /** Who runs a session and how: the agent's name, its environment and its execution mode. */
-export interface AgentInfo { agent?: string; user?: string; nfs_uid?: number; environment?: SessionRecord['environment']; execution_mode?: SessionRecord['execution_mode'] }
+export interface AgentInfo {
+  agent?: string;
+  user?: string;
+  nfs_uid?: number;
+  environment?: SessionRecord['environment'];
+  execution_mode?: SessionRecord['execution_mode'];
+}
 
 export function agentInfo(o: Obj): AgentInfo {
   const out: AgentInfo = {};
@@ -146,17 +170,20 @@ export function agentInfo(o: Obj): AgentInfo {
   const user = str(o, 'user', { max: 128 });
   if (user !== undefined) out.user = user;
   if (o.nfs_uid !== undefined && o.nfs_uid !== null) {
-    if (!Number.isInteger(o.nfs_uid) || (o.nfs_uid as number) < 0 || (o.nfs_uid as number) > 0xffffffff) throw new InvalidInputError('nfs_uid', 'must be a uid, an integer from 0 to 4294967295');
+    if (!Number.isInteger(o.nfs_uid) || (o.nfs_uid as number) < 0 || (o.nfs_uid as number) > 0xffffffff)
+      throw new InvalidInputError('nfs_uid', 'must be a uid, an integer from 0 to 4294967295');
     out.nfs_uid = o.nfs_uid as number;
   }
   const env = str(o, 'environment', { max: 64 });
   if (env !== undefined) {
-    if (!(ENVIRONMENTS as readonly string[]).includes(env)) throw new InvalidInputError('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
+    if (!(ENVIRONMENTS as readonly string[]).includes(env))
+      throw new InvalidInputError('environment', `must be one of ${ENVIRONMENTS.join(', ')}`);
     out.environment = env as AgentInfo['environment'];
   }
   const mode = str(o, 'execution_mode', { max: 64 });
   if (mode !== undefined) {
-    if (!(EXECUTION_MODES as readonly string[]).includes(mode)) throw new InvalidInputError('execution_mode', `must be one of ${EXECUTION_MODES.join(', ')}`);
+    if (!(EXECUTION_MODES as readonly string[]).includes(mode))
+      throw new InvalidInputError('execution_mode', `must be one of ${EXECUTION_MODES.join(', ')}`);
     out.execution_mode = mode as AgentInfo['execution_mode'];
   }
   return out;
@@ -168,7 +195,8 @@ export const STATUS_ALIASES: Readonly<Record<string, SessionStatus>> = { complet
 export function statusParam(v: string | undefined): SessionStatus | undefined {
   if (v === undefined || v === '') return undefined;
   const s = STATUS_ALIASES[v] ?? v;
-  if (!(STATUSES as readonly string[]).includes(s)) throw new InvalidInputError('status', `must be one of ${[...STATUSES, ...Object.keys(STATUS_ALIASES)].join(', ')}`);
+  if (!(STATUSES as readonly string[]).includes(s))
+    throw new InvalidInputError('status', `must be one of ${[...STATUSES, ...Object.keys(STATUS_ALIASES)].join(', ')}`);
   return s as SessionStatus;
 }
 
@@ -204,15 +232,17 @@ export function treePath(p: unknown, field: string): string[] {
   if (p.length === 0) throw new InvalidInputError(field, 'must not be empty');
   if (p.length > 4096) throw new InvalidInputError(field, 'is longer than 4096 characters');
   if (p.includes('\0')) throw new InvalidInputError(field, 'contains a NUL character');
-  if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) throw new InvalidInputError(field, 'must be relative to the project root (absolute paths are not allowed)');
+  if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p))
+    throw new InvalidInputError(field, 'must be relative to the project root (absolute paths are not allowed)');
   const parts = p.split('/');
   for (const part of parts) {
     if (part === '..') throw new InvalidInputError(field, 'escapes the tree ("..")');
   }
   for (const part of parts) {
-    if (part === '' ) throw new InvalidInputError(field, 'has an empty component ("//" or a trailing "/")');
+    if (part === '') throw new InvalidInputError(field, 'has an empty component ("//" or a trailing "/")');
     if (part === '.') throw new InvalidInputError(field, 'has a "." component');
-    if (Buffer.byteLength(part, 'utf8') > MAX_NAME_BYTES) throw new InvalidInputError(field, `has a component longer than ${MAX_NAME_BYTES} bytes`);
+    if (Buffer.byteLength(part, 'utf8') > MAX_NAME_BYTES)
+      throw new InvalidInputError(field, `has a component longer than ${MAX_NAME_BYTES} bytes`);
     if (/\p{Cs}/u.test(part)) throw new InvalidInputError(field, 'is not valid Unicode');
   }
   return parts;
@@ -230,7 +260,10 @@ export function files(v: unknown, field = 'files'): FileInput[] {
     const parts = treePath(f.path, `${prefix}.path`);
     const ct = f.change_type;
     if (typeof ct !== 'string' || !(CHANGE_TYPES as readonly string[]).includes(ct)) {
-      throw new InvalidInputError(`${prefix}.change_type`, `unknown change_type ${JSON.stringify(ct)}: must be one of ${CHANGE_TYPES.join(', ')}`);
+      throw new InvalidInputError(
+        `${prefix}.change_type`,
+        `unknown change_type ${JSON.stringify(ct)}: must be one of ${CHANGE_TYPES.join(', ')}`,
+      );
     }
     const out: FileInput = { path: parts.join('/'), parts, change_type: ct as ChangeType };
     if (ct !== 'deleted') {
@@ -238,12 +271,14 @@ export function files(v: unknown, field = 'files'): FileInput[] {
       const enc = f.encoding ?? f.content_encoding ?? 'utf8';
       if (enc === 'utf8' || enc === 'utf-8') out.content = Buffer.from(f.content, 'utf8');
       else if (enc === 'base64') {
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(f.content.replace(/\s+/g, ''))) throw new InvalidInputError(`${prefix}.content`, 'is not valid base64');
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(f.content.replace(/\s+/g, '')))
+          throw new InvalidInputError(`${prefix}.content`, 'is not valid base64');
         out.content = Buffer.from(f.content, 'base64');
       } else throw new InvalidInputError(`${prefix}.encoding`, 'must be utf8 or base64');
       if (f.mode !== undefined) {
         const m = typeof f.mode === 'string' && /^[0-7]{1,4}$/.test(f.mode) ? parseInt(f.mode, 8) : f.mode;
-        if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0o7777) throw new InvalidInputError(`${prefix}.mode`, 'must be permission bits (0 to 0o7777, or an octal string like "755")');
+        if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0o7777)
+          throw new InvalidInputError(`${prefix}.mode`, 'must be permission bits (0 to 0o7777, or an octal string like "755")');
         out.mode = m;
       }
     } else if (f.content !== undefined && f.content !== null) {

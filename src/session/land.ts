@@ -22,14 +22,24 @@ import { isText } from './textdiff.js';
 import type { SessionRecord, TimelineEvent } from './record.js';
 import { landTimer } from '../metrics/session-metrics.js';
 
-export interface LandContext { catalog: Catalog; host: SessionHost; dataDir: string }
+export interface LandContext {
+  catalog: Catalog;
+  host: SessionHost;
+  dataDir: string;
+}
 
 export type LandOutcome =
   | { ok: true; record: SessionRecord; head: string; headRecord: HeadRecord; changes: TreeChange[]; attempts: number; timings: LandTimings }
   | { ok: false; record: SessionRecord; conflicts: Conflict[] };
 
 /** Milliseconds spent in each phase of a landing (for benchmarks and logs). */
-export interface LandTimings { seal: number; changes: number; merge: number; cas: number; finish: number }
+export interface LandTimings {
+  seal: number;
+  changes: number;
+  merge: number;
+  cas: number;
+  finish: number;
+}
 
 /** At most this many file events are added to the timeline on landing. */
 const TIMELINE_FILES = 1000;
@@ -60,7 +70,9 @@ export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<Seal
 /** Fencing before a write of the session's shared state: nothing while the lease is valid, else renew it
  *  or throw 409 (lease.ts). */
 export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
-  return async () => { if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r); };
+  return async () => {
+    if (!ctx.host.owners.leaseValid(r.session_id)) await ensureHeld(ctx, r);
+  };
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
@@ -68,7 +80,11 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   const store = ctx.catalog.store(r.project);
   const timings: LandTimings = { seal: 0, changes: 0, merge: 0, cas: 0, finish: 0 };
   let t = performance.now();
-  const lap = (k: keyof LandTimings) => { const n = performance.now(); timings[k] += n - t; t = n; };
+  const lap = (k: keyof LandTimings) => {
+    const n = performance.now();
+    timings[k] += n - t;
+    t = n;
+  };
   const live = await ctx.host.open(r);
   await live.freeze();
   try {
@@ -87,8 +103,15 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
   }
 }
 
-async function landFrozen(ctx: LandContext, r: SessionRecord, message: string, live: Awaited<ReturnType<SessionHost['open']>>,
-  store: ReturnType<Catalog['store']>, timings: LandTimings, lap: (k: keyof LandTimings) => void): Promise<LandOutcome> {
+async function landFrozen(
+  ctx: LandContext,
+  r: SessionRecord,
+  message: string,
+  live: Awaited<ReturnType<SessionHost['open']>>,
+  store: ReturnType<Catalog['store']>,
+  timings: LandTimings,
+  lap: (k: keyof LandTimings) => void,
+): Promise<LandOutcome> {
   const sealed = await sealOpen(live, store);
   await drainUploads(store); // a head must never name objects still queued for upload
   lap('seal');
@@ -148,14 +171,25 @@ async function conflicted(ctx: LandContext, r: SessionRecord, conflicts: Conflic
 /** The session's tree merged onto the head H, above a head (mine) that an interrupted landing of this same
  *  session made. When that landing was a fast-forward (its parent is the session's base), its tree is what
  *  the session held then, so it is the merge base; otherwise the session's base is. */
-async function afterEarlierLanding(store: ReturnType<Catalog['store']>, r: SessionRecord, sealed: SealedTree,
-  mine: { record: HeadRecord }, H: { record: HeadRecord }): Promise<{ tree: string; nextIno: number; conflicts: Conflict[] }> {
-  const B = mine.record.parent === r.base.head ? { tree: mine.record.tree, nextIno: mine.record.nextIno } : { tree: r.base.tree, nextIno: r.base.nextIno };
+async function afterEarlierLanding(
+  store: ReturnType<Catalog['store']>,
+  r: SessionRecord,
+  sealed: SealedTree,
+  mine: { record: HeadRecord },
+  H: { record: HeadRecord },
+): Promise<{ tree: string; nextIno: number; conflicts: Conflict[] }> {
+  const B =
+    mine.record.parent === r.base.head
+      ? { tree: mine.record.tree, nextIno: mine.record.nextIno }
+      : { tree: r.base.tree, nextIno: r.base.nextIno };
   return mergeTrees(store, B, sealed, H.record);
 }
 
-async function finishLanding(ctx: LandContext, r: SessionRecord,
-  o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string }): Promise<void> {
+async function finishLanding(
+  ctx: LandContext,
+  r: SessionRecord,
+  o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string },
+): Promise<void> {
   const now = o.headRecord.time;
   for (const c of o.changes.slice(0, TIMELINE_FILES)) {
     const m = (c.after ?? c.before)!.mtime;
@@ -214,7 +248,13 @@ export interface RebaseConflict extends Conflict {
   resolution: 'markers' | 'session' | 'head';
 }
 
-export interface RebaseOutcome { record: SessionRecord; from: string; to: string; conflicts: RebaseConflict[]; rebased: boolean }
+export interface RebaseOutcome {
+  record: SessionRecord;
+  from: string;
+  to: string;
+  conflicts: RebaseConflict[];
+  rebased: boolean;
+}
 
 /**
  * Move the session's base to the current head. The session's changes are merged with everything landed
@@ -263,7 +303,14 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
       const [sb, hb] = await Promise.all([store.getBlob(c.session.hash!), store.getBlob(c.head.hash!)]);
       const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
       if (isText(sb) && isText(hb)) {
-        await writeFileIn(fs, dir!, parts[parts.length - 1], conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash), c.session.mode, r.owner);
+        await writeFileIn(
+          fs,
+          dir!,
+          parts[parts.length - 1],
+          conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash),
+          c.session.mode,
+          r.owner,
+        );
         resolution = 'markers';
       } else {
         await writeFileIn(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
@@ -286,4 +333,3 @@ function conflictMarkers(session: string, head: string, headHash: string): Buffe
   const nl = (s: string) => (s === '' || s.endsWith('\n') ? s : s + '\n');
   return Buffer.from(`<<<<<<< session\n${nl(session)}=======\n${nl(head)}>>>>>>> head ${headHash.slice(0, 12)}\n`, 'utf8');
 }
-

@@ -15,8 +15,13 @@ const MAX_DEPTH = 10_000;
  * The newest head from `from` back (excluding `stop` and what lies behind it) that `session` landed, or null.
  * Looks at no more than `depth` heads.
  */
-export async function findLandedBy(store: ObjectStore, from: { hash: string; record: HeadRecord }, session: string,
-  stop: string | null, depth = MAX_DEPTH): Promise<{ hash: string; record: HeadRecord } | null> {
+export async function findLandedBy(
+  store: ObjectStore,
+  from: { hash: string; record: HeadRecord },
+  session: string,
+  stop: string | null,
+  depth = MAX_DEPTH,
+): Promise<{ hash: string; record: HeadRecord } | null> {
   let cur: { hash: string; record: HeadRecord } | null = from;
   for (let i = 0; cur && cur.hash !== stop && i < Math.min(depth, MAX_DEPTH); i++) {
     if (cur.record.session === session) return cur;

@@ -36,18 +36,26 @@ export class LeaseTable {
   constructor(readonly ms = leaseMs()) {}
 
   /** `expires` to write into a ref written at `start` (ms); null: none. */
-  expiresAt(start: number): number | null { return Number.isFinite(this.ms) ? start + this.ms : null; }
+  expiresAt(start: number): number | null {
+    return Number.isFinite(this.ms) ? start + this.ms : null;
+  }
 
   set(id: string, key: string, version: string, generation: number, start: number): void {
     const validUntil = Number.isFinite(this.ms) ? start + this.ms - Math.floor(this.ms / 4) : Infinity;
     this.held.set(id, { key, version, generation, validUntil });
   }
 
-  get(id: string): HeldLease | undefined { return this.held.get(id); }
+  get(id: string): HeldLease | undefined {
+    return this.held.get(id);
+  }
 
-  drop(id: string): void { this.held.delete(id); }
+  drop(id: string): void {
+    this.held.delete(id);
+  }
 
-  ids(): string[] { return [...this.held.keys()]; }
+  ids(): string[] {
+    return [...this.held.keys()];
+  }
 
   /** Synchronous: may this node act as the session's holder right now? */
   valid(id: string, now = Date.now()): boolean {

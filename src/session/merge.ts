@@ -17,7 +17,13 @@ import { sameContent } from './changes.js';
 
 export type ConflictKind = 'modify/modify' | 'add/add' | 'modify/delete' | 'delete/modify' | 'dir/file';
 
-export interface ConflictSide { kind: TreeEntry['kind']; hash: string | null; size: number; mode: number; target?: string }
+export interface ConflictSide {
+  kind: TreeEntry['kind'];
+  hash: string | null;
+  size: number;
+  mode: number;
+  target?: string;
+}
 
 export interface Conflict {
   path: string;
@@ -28,9 +34,16 @@ export interface Conflict {
   head: ConflictSide | null;
 }
 
-export interface TreeRef { tree: string; nextIno: number }
+export interface TreeRef {
+  tree: string;
+  nextIno: number;
+}
 
-export interface MergeResult { tree: string; nextIno: number; conflicts: Conflict[] }
+export interface MergeResult {
+  tree: string;
+  nextIno: number;
+  conflicts: Conflict[];
+}
 
 const isDir = (e: TreeEntry | null | undefined): e is TreeEntry => e?.kind === 'dir';
 
@@ -49,8 +62,7 @@ export function conflictKind(base: TreeEntry | null, s: TreeEntry | null, h: Tre
   return 'modify/modify';
 }
 
-const later = (a: [number, number], b: [number, number]): [number, number] =>
-  (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]) ? a : b);
+const later = (a: [number, number], b: [number, number]): [number, number] => (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]) ? a : b);
 
 export interface MergeOptions {
   /** keep H's version of conflicted paths and still build the tree (rebase); by default a conflict
@@ -73,7 +85,10 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
     // a new name of a hard-linked base file: its other names keep the ino, so must this one
     if ((after.links ?? 1) > 1) return after.ino;
     let n = moved.get(after.ino);
-    if (n === undefined) { n = fresh++; moved.set(after.ino, n); }
+    if (n === undefined) {
+      n = fresh++;
+      moved.set(after.ino, n);
+    }
     return n;
   }
 
@@ -84,7 +99,7 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
     if (after.kind !== 'dir') return ino === after.ino ? after : { ...after, ino };
     // a moved directory is renumbered throughout: diff it against nothing
     const keep = before && before.ino === after.ino && isDir(before);
-    const sub = await adoptTree(keep ? before.hash ?? EMPTY_TREE : EMPTY_TREE, after.hash ?? EMPTY_TREE);
+    const sub = await adoptTree(keep ? (before.hash ?? EMPTY_TREE) : EMPTY_TREE, after.hash ?? EMPTY_TREE);
     return { ...after, ino, hash: sub };
   }
 
@@ -92,7 +107,11 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
   async function adoptTree(b: string, s: string): Promise<string> {
     if (b === s) return s;
     const updates = new Map<string, TreeEntry | null>();
-    await Promise.all((await store.diffDir(b, s)).map(async (c) => { updates.set(c.name, await adopt(c.before, c.after)); }));
+    await Promise.all(
+      (await store.diffDir(b, s)).map(async (c) => {
+        updates.set(c.name, await adopt(c.before, c.after));
+      }),
+    );
     return store.updateDir(b, updates);
   }
 
@@ -103,32 +122,41 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
     const hByName = new Map(hChanges.map((c) => [c.name, c]));
     const updates = new Map<string, TreeEntry | null>();
     let delta = 0;
-    await Promise.all(sChanges.map(async (sc) => {
-      const path = prefix + sc.name;
-      const hc = hByName.get(sc.name);
-      if (!hc) {
-        const e = await adopt(sc.before, sc.after);
-        updates.set(sc.name, e);
-        delta += (isDir(e) ? 1 : 0) - (isDir(sc.before) ? 1 : 0);
-        return;
-      }
-      const be = sc.before, sa = sc.after, ha = hc.after;
-      if (sameContent(sa, ha)) return; // the same change on both sides
-      if (isDir(sa) && isDir(ha)) {
-        const sub = await mergeDir(isDir(be) ? be.hash ?? EMPTY_TREE : EMPTY_TREE, sa.hash ?? EMPTY_TREE, ha.hash ?? EMPTY_TREE, path + '/');
-        const sChangedMode = be ? sa.mode !== be.mode : false;
-        const hChangedMode = be ? ha.mode !== be.mode : true;
-        updates.set(sc.name, {
-          ...ha,
-          hash: sub.hash,
-          dirs: (ha.dirs ?? 0) + sub.delta,
-          mode: sChangedMode && !hChangedMode ? sa.mode : ha.mode,
-          mtime: later(sa.mtime, ha.mtime),
-        });
-        return;
-      }
-      conflicts.push({ path, kind: conflictKind(be, sa, ha), base: side(be), session: side(sa), head: side(ha) });
-    }));
+    await Promise.all(
+      sChanges.map(async (sc) => {
+        const path = prefix + sc.name;
+        const hc = hByName.get(sc.name);
+        if (!hc) {
+          const e = await adopt(sc.before, sc.after);
+          updates.set(sc.name, e);
+          delta += (isDir(e) ? 1 : 0) - (isDir(sc.before) ? 1 : 0);
+          return;
+        }
+        const be = sc.before,
+          sa = sc.after,
+          ha = hc.after;
+        if (sameContent(sa, ha)) return; // the same change on both sides
+        if (isDir(sa) && isDir(ha)) {
+          const sub = await mergeDir(
+            isDir(be) ? (be.hash ?? EMPTY_TREE) : EMPTY_TREE,
+            sa.hash ?? EMPTY_TREE,
+            ha.hash ?? EMPTY_TREE,
+            path + '/',
+          );
+          const sChangedMode = be ? sa.mode !== be.mode : false;
+          const hChangedMode = be ? ha.mode !== be.mode : true;
+          updates.set(sc.name, {
+            ...ha,
+            hash: sub.hash,
+            dirs: (ha.dirs ?? 0) + sub.delta,
+            mode: sChangedMode && !hChangedMode ? sa.mode : ha.mode,
+            mtime: later(sa.mtime, ha.mtime),
+          });
+          return;
+        }
+        conflicts.push({ path, kind: conflictKind(be, sa, ha), base: side(be), session: side(sa), head: side(ha) });
+      }),
+    );
     if (conflicts.length && !opts.keepHeadOnConflict) return { hash: h, delta: 0 }; // the result is discarded
     return { hash: await store.updateDir(h, updates), delta };
   }

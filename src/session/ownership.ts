@@ -17,7 +17,11 @@ import { LeaseTable, expired } from './lease.js';
 export type OpenMode = 'mine' | 'use' | 'take' | 'force';
 
 export interface HolderDoc {
-  holder: string | null; since: string; nonce: string; by?: string; tree?: string;
+  holder: string | null;
+  since: string;
+  nonce: string;
+  by?: string;
+  tree?: string;
   /** raised each time another node takes the session (fencing token) */
   generation?: number;
   /** the holder's lease runs out then (ISO time) unless renewed */
@@ -34,19 +38,29 @@ const NODE_ID = /^[A-Za-z0-9.-]*-[0-9a-f]{8}$/;
 export function nodeId(dataDir: string): string {
   const file = path.join(dataDir, 'node-id');
   const make = (): Buffer => Buffer.from(`${os.hostname().replace(/[^A-Za-z0-9.-]/g, '') || 'node'}-${randomBytes(4).toString('hex')}\n`);
-  return readOrCreatePrivate(file, (b) => NODE_ID.test(b.toString('utf8').trim()), make).toString('utf8').trim();
+  return readOrCreatePrivate(file, (b) => NODE_ID.test(b.toString('utf8').trim()), make)
+    .toString('utf8')
+    .trim();
 }
 
 export class Ownership {
   readonly leases: LeaseTable;
 
-  constructor(private readonly catalog: Catalog, readonly node: string, leases = new LeaseTable()) {
+  constructor(
+    private readonly catalog: Catalog,
+    readonly node: string,
+    leases = new LeaseTable(),
+  ) {
     this.leases = leases;
   }
 
-  private key(r: SessionRecord): string { return this.catalog.store(r.project).key(`sessions/${r.session_id}/holder`); }
+  private key(r: SessionRecord): string {
+    return this.catalog.store(r.project).key(`sessions/${r.session_id}/holder`);
+  }
 
-  async read(r: SessionRecord): Promise<{ doc: HolderDoc; version: string } | null> { return this.readKey(this.key(r)); }
+  async read(r: SessionRecord): Promise<{ doc: HolderDoc; version: string } | null> {
+    return this.readKey(this.key(r));
+  }
 
   private async readKey(key: string): Promise<{ doc: HolderDoc; version: string } | null> {
     const got = await this.catalog.backend.getRef(key);
@@ -54,11 +68,18 @@ export class Ownership {
   }
 
   /** CAS of the ref; with a holder, also takes (or renews) the lease and learns the version it wrote. */
-  private async writeKey(id: string, key: string, doc: Omit<HolderDoc, 'since' | 'nonce' | 'expires'>, expect: string | null): Promise<boolean> {
+  private async writeKey(
+    id: string,
+    key: string,
+    doc: Omit<HolderDoc, 'since' | 'nonce' | 'expires'>,
+    expect: string | null,
+  ): Promise<boolean> {
     const start = Date.now();
     const until = doc.holder ? this.leases.expiresAt(start) : null;
     const body: HolderDoc = {
-      ...doc, since: new Date(start).toISOString(), nonce: randomBytes(8).toString('hex'),
+      ...doc,
+      since: new Date(start).toISOString(),
+      nonce: randomBytes(8).toString('hex'),
       ...(until !== null ? { expires: new Date(until).toISOString() } : {}),
     };
     if (!(await this.catalog.backend.casRef(key, Buffer.from(JSON.stringify(body)), expect))) return false;
@@ -67,7 +88,8 @@ export class Ownership {
       return true;
     }
     const now = await this.readKey(key);
-    if (!now || now.doc.nonce !== body.nonce) { // taken already (only if our lease was shorter than the wait)
+    if (!now || now.doc.nonce !== body.nonce) {
+      // taken already (only if our lease was shorter than the wait)
       this.leases.drop(id);
       return false;
     }
@@ -135,22 +157,29 @@ export class Ownership {
       return;
     }
     const now = cur?.doc.holder === this.node ? await this.read(r) : cur;
-    throw now?.doc.holder === null ? handedOff(r) : notHeld(r, now?.doc.holder === this.node ? null : now?.doc.holder ?? null);
+    throw now?.doc.holder === null ? handedOff(r) : notHeld(r, now?.doc.holder === this.node ? null : (now?.doc.holder ?? null));
   }
 
   /** Synchronous fencing check: false once the lease may have run out (see lease.ts). */
-  leaseValid(id: string): boolean { return this.leases.valid(id); }
+  leaseValid(id: string): boolean {
+    return this.leases.valid(id);
+  }
 
   /** Hands the session off: nobody holds it; the next daemon starts from `tree` (its tree.json). */
   async release(r: SessionRecord, tree: string): Promise<void> {
     const cur = await this.read(r);
-    if (cur?.doc.holder !== this.node || !(await this.write(r, { holder: null, by: this.node, tree, generation: cur.doc.generation ?? 0 }, cur.version))) {
+    if (
+      cur?.doc.holder !== this.node ||
+      !(await this.write(r, { holder: null, by: this.node, tree, generation: cur.doc.generation ?? 0 }, cur.version))
+    ) {
       throw notHeld(r, cur?.doc.holder ?? null);
     }
   }
 
   /** Who serves it: a node id, or null when handed off or never opened. */
-  async holder(r: SessionRecord): Promise<string | null> { return (await this.read(r))?.doc.holder ?? null; }
+  async holder(r: SessionRecord): Promise<string | null> {
+    return (await this.read(r))?.doc.holder ?? null;
+  }
 }
 
 export function handedOff(r: SessionRecord): InvalidStateError {

@@ -4,12 +4,19 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ObjectStore, TreeEntry, HeadRecord } from '../store/index.js';
 
-export interface ImportProgress { files: number; bytes: number }
+export interface ImportProgress {
+  files: number;
+  bytes: number;
+}
 
 /** Import `dir` as a tree; returns the root tree hash and the next unused inode number. */
 /** `.git` (a repository's directory, or the file of a worktree or submodule) is never imported: `skipped`
  *  lists where one was found (relative paths). */
-export async function importTree(store: ObjectStore, dir: string, onProgress?: (p: ImportProgress) => void): Promise<{ tree: string; nextIno: number; skipped: string[] }> {
+export async function importTree(
+  store: ObjectStore,
+  dir: string,
+  onProgress?: (p: ImportProgress) => void,
+): Promise<{ tree: string; nextIno: number; skipped: string[] }> {
   let nextIno = 2; // 1 is the root
   const progress: ImportProgress = { files: 0, bytes: 0 };
   const skipped: string[] = [];
@@ -19,7 +26,10 @@ export async function importTree(store: ObjectStore, dir: string, onProgress?: (
     let dirs = 0;
     for (const name of names) {
       const p = path.join(d, name);
-      if (name === '.git') { skipped.push(path.relative(dir, p)); continue; }
+      if (name === '.git') {
+        skipped.push(path.relative(dir, p));
+        continue;
+      }
       const st = await fs.lstat(p, { bigint: true });
       const mtime: [number, number] = [Number(st.mtimeNs / 1_000_000_000n), Number(st.mtimeNs % 1_000_000_000n)];
       const base = { name, mode: Number(st.mode) & 0o7777, ino: nextIno++, mtime };
@@ -53,4 +63,6 @@ export async function initProject(store: ObjectStore, tree: string, nextIno: num
   return head!.hash;
 }
 
-export function nonce(): string { return randomBytes(8).toString('hex'); }
+export function nonce(): string {
+  return randomBytes(8).toString('hex');
+}

@@ -8,11 +8,25 @@ export const STATUSES: readonly SessionStatus[] = ['active', 'suspended', 'lande
 export const ENVIRONMENTS = ['local', 'vscode'] as const;
 export const EXECUTION_MODES = ['manual', 'agentic'] as const;
 
-export interface ChangesSummary { total: number; added: number; modified: number; deleted: number }
+export interface ChangesSummary {
+  total: number;
+  added: number;
+  modified: number;
+  deleted: number;
+}
 
 export type TimelineType =
-  | 'started' | 'status' | 'conversation' | 'decision' | 'file' | 'metadata' | 'landed' | 'land_conflict' | 'rebased'
-  | 'handed_off' | 'served';
+  | 'started'
+  | 'status'
+  | 'conversation'
+  | 'decision'
+  | 'file'
+  | 'metadata'
+  | 'landed'
+  | 'land_conflict'
+  | 'rebased'
+  | 'handed_off'
+  | 'served';
 
 /** One event of a session's history. Only the fields that apply to `type` are set. */
 export interface TimelineEvent {
@@ -79,23 +93,36 @@ export interface SessionRecord {
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export function isValidSessionId(id: string): boolean { return ID.test(id); }
+export function isValidSessionId(id: string): boolean {
+  return ID.test(id);
+}
 
-export function newSessionId(): string { return `sess-${randomBytes(6).toString('hex')}`; }
+export function newSessionId(): string {
+  return `sess-${randomBytes(6).toString('hex')}`;
+}
 
 export const EXPORT_PREFIX = '/exports/sessions/';
 
-export function exportPath(id: string): string { return EXPORT_PREFIX + id; }
+export function exportPath(id: string): string {
+  return EXPORT_PREFIX + id;
+}
 
 /** Each session export has its own fsid, derived from its id and rebase epoch (never 0). */
 export function fsidOf(id: string, epoch = 0): bigint {
-  const v = createHash('sha256').update(epoch ? `mic-fs fsid:${id}:${epoch}` : `mic-fs fsid:${id}`).digest().readBigUInt64BE(0);
+  const v = createHash('sha256')
+    .update(epoch ? `mic-fs fsid:${id}:${epoch}` : `mic-fs fsid:${id}`)
+    .digest()
+    .readBigUInt64BE(0);
   return v === 0n ? 1n : v;
 }
 
-export function isLive(r: SessionRecord): boolean { return r.status === 'active' || r.status === 'suspended'; }
+export function isLive(r: SessionRecord): boolean {
+  return r.status === 'active' || r.status === 'suspended';
+}
 
-export function isEnded(r: SessionRecord): boolean { return r.status === 'landed' || r.status === 'abandoned'; }
+export function isEnded(r: SessionRecord): boolean {
+  return r.status === 'landed' || r.status === 'abandoned';
+}
 
 export const ZERO_CHANGES: ChangesSummary = Object.freeze({ total: 0, added: 0, modified: 0, deleted: 0 });
 

@@ -23,7 +23,9 @@ export interface GcRunOptions {
   onProgress?: (project: string, phase: 'list' | 'mark' | 'sweep', done: number, total: number) => void;
 }
 
-export interface GcProjectReport extends GcReport { sessions: number }
+export interface GcProjectReport extends GcReport {
+  sessions: number;
+}
 
 export interface GcRun {
   dry_run: boolean;
@@ -44,30 +46,32 @@ export async function markSessions(m: Marker, concurrency = 16): Promise<number>
     ids.add(it.key.slice(store.prefix.length).split('/')[1]);
   }
   const limiter = new Limiter(concurrency);
-  await Promise.all(docs.map(async (key) => {
-    const bytes = await limiter.run(() => store.backend.get(key));
-    if (!bytes) return; // removed since the listing
-    const text = bytes.toString('utf8');
-    const known: Promise<void>[] = [];
-    try {
-      const doc = JSON.parse(text) as Partial<SessionRecord> & Partial<TreeDoc>;
-      if (key.endsWith('/metadata.json')) {
-        const r = doc as Partial<SessionRecord>;
-        if (r.base?.head) known.push(m.head(r.base.head));
-        if (r.base?.tree) known.push(m.tree(r.base.tree));
-        if (r.sealed?.tree) known.push(m.tree(r.sealed.tree));
-        if (r.landed_head) known.push(m.head(r.landed_head));
-      } else if (key.endsWith('/tree.json')) {
-        const t = doc as Partial<TreeDoc>;
-        if (t.base) known.push(m.tree(t.base));
-        if (t.tree) known.push(m.tree(t.tree));
+  await Promise.all(
+    docs.map(async (key) => {
+      const bytes = await limiter.run(() => store.backend.get(key));
+      if (!bytes) return; // removed since the listing
+      const text = bytes.toString('utf8');
+      const known: Promise<void>[] = [];
+      try {
+        const doc = JSON.parse(text) as Partial<SessionRecord> & Partial<TreeDoc>;
+        if (key.endsWith('/metadata.json')) {
+          const r = doc as Partial<SessionRecord>;
+          if (r.base?.head) known.push(m.head(r.base.head));
+          if (r.base?.tree) known.push(m.tree(r.base.tree));
+          if (r.sealed?.tree) known.push(m.tree(r.sealed.tree));
+          if (r.landed_head) known.push(m.head(r.landed_head));
+        } else if (key.endsWith('/tree.json')) {
+          const t = doc as Partial<TreeDoc>;
+          if (t.base) known.push(m.tree(t.base));
+          if (t.tree) known.push(m.tree(t.tree));
+        }
+      } catch {
+        // not JSON: the hex scan below still protects what it names
       }
-    } catch {
-      // not JSON: the hex scan below still protects what it names
-    }
-    await Promise.all(known);
-    await Promise.all([...new Set(text.match(HEX64) ?? [])].map((h) => m.any(h)));
-  }));
+      await Promise.all(known);
+      await Promise.all([...new Set(text.match(HEX64) ?? [])].map((h) => m.any(h)));
+    }),
+  );
   return ids.size;
 }
 
@@ -75,7 +79,9 @@ export async function markSessions(m: Marker, concurrency = 16): Promise<number>
 export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<GcRun> {
   const projects = o.projects ?? (await listProjects(backend));
   const run: GcRun = {
-    dry_run: o.dryRun, grace_ms: o.graceMs, projects: [],
+    dry_run: o.dryRun,
+    grace_ms: o.graceMs,
+    projects: [],
     totals: { listed: zero(), referenced: zero(), young: zero(), deleted: zero(), missing: 0, refused: 0 },
   };
   for (const project of projects) {
@@ -83,9 +89,14 @@ export async function runGc(backend: ObjectBackend, o: GcRunOptions): Promise<Gc
     const store = new ObjectStore(backend, project, { cacheBytes: 1, treeCacheEntries: 1 });
     let sessions = 0;
     const r = await collectGarbage(store, {
-      graceMs: o.graceMs, dryRun: o.dryRun, concurrency: o.concurrency, now: o.now,
+      graceMs: o.graceMs,
+      dryRun: o.dryRun,
+      concurrency: o.concurrency,
+      now: o.now,
       onProgress: o.onProgress && ((phase, done, total) => o.onProgress!(project, phase, done, total)),
-      roots: async (m) => { sessions = await markSessions(m, o.concurrency); },
+      roots: async (m) => {
+        sessions = await markSessions(m, o.concurrency);
+      },
     });
     run.projects.push({ ...r, sessions });
     for (const k of ['listed', 'referenced', 'young', 'deleted'] as const) {
@@ -109,8 +120,11 @@ export const MIN_GC_GRACE_MS = SAFE_GC_GRACE_MS;
 /** Throws unless the grace period is at least MIN_GC_GRACE_MS, or force is given, or nothing is deleted. */
 export function checkGrace(graceMs: number, o: { dryRun: boolean; force: boolean }): void {
   if (o.dryRun || o.force || graceMs >= MIN_GC_GRACE_MS) return;
-  throw new InvalidInputError('grace', `must be at least ${MIN_GC_GRACE_MS / 3_600_000}h: a shorter one can delete what a session ` +
-    'is landing or has just reused, and the store is then corrupt; give force (mic gc --force) only when no session is writing');
+  throw new InvalidInputError(
+    'grace',
+    `must be at least ${MIN_GC_GRACE_MS / 3_600_000}h: a shorter one can delete what a session ` +
+      'is landing or has just reused, and the store is then corrupt; give force (mic gc --force) only when no session is writing',
+  );
 }
 
 /**
@@ -122,7 +136,8 @@ export async function gcRequest(backend: ObjectBackend, raw: unknown, after?: ()
   const b = (raw ?? {}) as Record<string, unknown>;
   if (typeof b !== 'object' || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
   if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw new InvalidInputError('dry_run', 'must be a boolean');
-  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project))) throw new InvalidInputError('project', 'must be "org/name"');
+  if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project)))
+    throw new InvalidInputError('project', 'must be "org/name"');
   if (b.force !== undefined && typeof b.force !== 'boolean') throw new InvalidInputError('force', 'must be a boolean');
   let graceMs: number;
   try {
@@ -141,4 +156,6 @@ export async function gcRequest(backend: ObjectBackend, raw: unknown, after?: ()
   }
 }
 
-function zero(): GcCount { return { objects: 0, bytes: 0 }; }
+function zero(): GcCount {
+  return { objects: 0, bytes: 0 };
+}

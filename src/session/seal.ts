@@ -70,7 +70,8 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
         e.target = n.target ?? '';
         e.size = Buffer.byteLength(e.target);
         break;
-      case FileType.CHR: case FileType.BLK:
+      case FileType.CHR:
+      case FileType.BLK:
         e.rdev = [n.rdev?.[0] ?? 0, n.rdev?.[1] ?? 0];
         break;
       default:
@@ -82,7 +83,11 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
   async function sealDir(d: SnapshotDir): Promise<{ hash: string; dirs: number }> {
     if (!d.entries) return { hash: d.tree ?? EMPTY_TREE, dirs: Math.max(0, d.nlink - 2) };
     const entries: TreeEntry[] = [];
-    await Promise.all(d.entries.map(async (s0) => { entries.push(await entryOf(s0)); }));
+    await Promise.all(
+      d.entries.map(async (s0) => {
+        entries.push(await entryOf(s0));
+      }),
+    );
     const dirs = entries.filter((e) => e.kind === 'dir').length;
     if (!d.tree) return { hash: await store.writeDir(entries), dirs };
     const baseList = await store.listDir(d.tree);
@@ -103,10 +108,20 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
 
 /** Entries equal in every stored field. */
 export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
-  return a.kind === b.kind && a.mode === b.mode && a.ino === b.ino && a.size === b.size &&
-    a.mtime[0] === b.mtime[0] && a.mtime[1] === b.mtime[1] && (a.hash ?? null) === (b.hash ?? null) &&
-    (a.target ?? null) === (b.target ?? null) && (a.kind !== 'dir' || (a.dirs ?? 0) === (b.dirs ?? 0)) &&
-    (a.links ?? 1) === (b.links ?? 1) && (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) && (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0);
+  return (
+    a.kind === b.kind &&
+    a.mode === b.mode &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtime[0] === b.mtime[0] &&
+    a.mtime[1] === b.mtime[1] &&
+    (a.hash ?? null) === (b.hash ?? null) &&
+    (a.target ?? null) === (b.target ?? null) &&
+    (a.kind !== 'dir' || (a.dirs ?? 0) === (b.dirs ?? 0)) &&
+    (a.links ?? 1) === (b.links ?? 1) &&
+    (a.rdev?.[0] ?? 0) === (b.rdev?.[0] ?? 0) &&
+    (a.rdev?.[1] ?? 0) === (b.rdev?.[1] ?? 0)
+  );
 }
 
 /** Seal the open state of a session (from the tree it started from: SessionState.start). */
@@ -123,7 +138,12 @@ export async function drainUploads(store: ObjectStore): Promise<void> {
 
 /** Seal and record sessions/<id>/tree.json. */
 /** fence: runs just before tree.json is written, and throws if this daemon may no longer write it (lease.ts). */
-export async function sealAndRecord(s: SessionState, store: ObjectStore, r: SessionRecord, fence?: () => Promise<void>): Promise<SealedTree> {
+export async function sealAndRecord(
+  s: SessionState,
+  store: ObjectStore,
+  r: SessionRecord,
+  fence?: () => Promise<void>,
+): Promise<SealedTree> {
   const sealed = await sealOpen(s, store);
   await drainUploads(store);
   await fence?.();

@@ -11,7 +11,13 @@ export interface SealerTarget {
   served(id: string): SessionState | undefined;
 }
 
-interface State { gen: number; changedAt: number; dirtySince: number | null; sealedGen: number; sealedAt: number }
+interface State {
+  gen: number;
+  changedAt: number;
+  dirtySince: number | null;
+  sealedGen: number;
+  sealedAt: number;
+}
 
 export class BackgroundSealer {
   private readonly state = new WeakMap<SessionState, State>();
@@ -19,13 +25,15 @@ export class BackgroundSealer {
   private running: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly o: {
-    target: SealerTarget;
-    seal: (id: string) => Promise<boolean>;
-    delayMs: number;
-    log: Logger;
-    now?: () => number;
-  }) {}
+  constructor(
+    private readonly o: {
+      target: SealerTarget;
+      seal: (id: string) => Promise<boolean>;
+      delayMs: number;
+      log: Logger;
+      now?: () => number;
+    },
+  ) {}
 
   start(): void {
     this.stopped = false;
@@ -34,9 +42,15 @@ export class BackgroundSealer {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => { this.running = null; this.schedule(); });
-    }, Math.max(100, Math.min(1000, this.o.delayMs / 2)));
+    this.timer = setTimeout(
+      () => {
+        this.running = this.tick().finally(() => {
+          this.running = null;
+          this.schedule();
+        });
+      },
+      Math.max(100, Math.min(1000, this.o.delayMs / 2)),
+    );
     this.timer.unref();
   }
 

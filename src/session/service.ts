@@ -2,18 +2,36 @@
 // CLI calls it directly when no daemon serves the data directory. Inputs are validated here (InvalidInputError naming
 // the field), each session's operations are serialised, and results are the API's response bodies.
 import type {
-  BlameBody, ChangesBody, ConversationRequest, CreateRequest, DecisionsRequest, DiffBody, FilesBody, HeadBody,
-  HandoffBody, LandBody, LandRequest, ListBody, ListQuery, LogBody, PatchRequest, RebaseBody, ServeBody, ServeRequest, SessionApi,
-  SessionBody, SessionDetailBody, ShowBody, StartRequest,
+  BlameBody,
+  ChangesBody,
+  ConversationRequest,
+  CreateRequest,
+  DecisionsRequest,
+  DiffBody,
+  FilesBody,
+  HeadBody,
+  HandoffBody,
+  LandBody,
+  LandRequest,
+  ListBody,
+  ListQuery,
+  LogBody,
+  PatchRequest,
+  RebaseBody,
+  ServeBody,
+  ServeRequest,
+  SessionApi,
+  SessionBody,
+  SessionDetailBody,
+  ShowBody,
+  StartRequest,
 } from './session-api.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { DomainError, InvalidInputError, InvalidStateError, NotFoundError, ConflictError } from './errors.js';
 import * as input from './input.js';
 import { startSession, SessionInputError } from './start.js';
-import {
-  isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView,
-} from './record.js';
+import { isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
 import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
@@ -25,7 +43,11 @@ import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
 /** A land answer lists at most this many changed files. */
 const MAX_LANDED_CHANGES = 10_000;
 
-export interface SessionServiceOptions { catalog: Catalog; host: SessionHost; dataDir: string }
+export interface SessionServiceOptions {
+  catalog: Catalog;
+  host: SessionHost;
+  dataDir: string;
+}
 
 export class SessionService implements SessionApi {
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -37,14 +59,18 @@ export class SessionService implements SessionApi {
     this.history = new ProjectHistory(o.catalog);
   }
 
-  get catalog(): Catalog { return this.o.catalog; }
+  get catalog(): Catalog {
+    return this.o.catalog;
+  }
 
   /** Runs fn after every earlier operation on the same session has finished. */
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(id) ?? Promise.resolve();
     const run = prev.catch(() => {}).then(fn);
     this.locks.set(id, run);
-    const clear = () => { if (this.locks.get(id) === run) this.locks.delete(id); };
+    const clear = () => {
+      if (this.locks.get(id) === run) this.locks.delete(id);
+    };
     run.then(clear, clear);
     return run;
   }
@@ -56,12 +82,16 @@ export class SessionService implements SessionApi {
   }
 
   private mutable(r: SessionRecord): void {
-    if (isEnded(r)) throw new InvalidStateError(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, { session: sessionView(r) });
+    if (isEnded(r))
+      throw new InvalidStateError(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, {
+        session: sessionView(r),
+      });
   }
 
   private active(r: SessionRecord, what: string): void {
     this.mutable(r);
-    if (r.status !== 'active') throw new InvalidStateError(`session ${r.session_id} is ${r.status}; resume it to ${what}`, { session: sessionView(r) });
+    if (r.status !== 'active')
+      throw new InvalidStateError(`session ${r.session_id} is ${r.status}; resume it to ${what}`, { session: sessionView(r) });
   }
 
   private async save(r: SessionRecord): Promise<void> {
@@ -77,7 +107,8 @@ export class SessionService implements SessionApi {
     const goal = input.str(b, 'goal', { required: true, max: 4096 })!;
     const project = input.projectOf(b);
     const sessionId = input.str(b, 'session_id', { max: 64 });
-    if (sessionId !== undefined && !isValidSessionId(sessionId)) throw new InvalidInputError('session_id', 'must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit');
+    if (sessionId !== undefined && !isValidSessionId(sessionId))
+      throw new InvalidInputError('session_id', 'must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit');
     const opts = {
       project,
       goal,
@@ -92,13 +123,15 @@ export class SessionService implements SessionApi {
   }
 
   private async doStart(opts: Parameters<typeof startSession>[1], extra: input.AgentInfo): Promise<SessionRecord> {
-    if (!(await this.o.catalog.store(opts.project).getHead())) throw new NotFoundError('project', `project ${opts.project} not found (it has no head; run mic project init)`);
+    if (!(await this.o.catalog.store(opts.project).getHead()))
+      throw new NotFoundError('project', `project ${opts.project} not found (it has no head; run mic project init)`);
     let r: SessionRecord;
     try {
       r = await startSession(this.o.catalog, opts);
     } catch (e) {
       if (e instanceof SessionInputError) {
-        if (/already exists/.test(e.message)) throw new InvalidStateError(e.message, { code: 'exists', field: e.field, reason: 'already exists' });
+        if (/already exists/.test(e.message))
+          throw new InvalidStateError(e.message, { code: 'exists', field: e.field, reason: 'already exists' });
         throw new InvalidInputError(e.field, e.message);
       }
       throw e;
@@ -145,8 +178,9 @@ export class SessionService implements SessionApi {
     }
     const limit = input.intParam(qq.limit as string | number | undefined, 'limit', 50, 1, 1000);
     const offset = input.intParam(qq.offset as string | number | undefined, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const all = (await this.o.catalog.list()).filter((r) =>
-      (!status || r.status === status) && (!tag || r.tags.includes(tag)) && (!project || r.project === project));
+    const all = (await this.o.catalog.list()).filter(
+      (r) => (!status || r.status === status) && (!tag || r.tags.includes(tag)) && (!project || r.project === project),
+    );
     const page = all.slice(offset, offset + limit);
     return {
       sessions: page.map(sessionView),
@@ -246,7 +280,8 @@ export class SessionService implements SessionApi {
   async patch(id: string, raw: PatchRequest | unknown): Promise<SessionBody> {
     const b = input.body(raw);
     const known = new Set(['metadata', 'tags', 'add_tags', 'remove_tags', 'goal', 'description']);
-    for (const k of Object.keys(b)) if (!known.has(k)) throw new InvalidInputError(k, `unknown field (PATCH takes ${[...known].join(', ')})`);
+    for (const k of Object.keys(b))
+      if (!known.has(k)) throw new InvalidInputError(k, `unknown field (PATCH takes ${[...known].join(', ')})`);
     const meta = input.metadata(b.metadata, 'metadata', true);
     const tags = b.tags === undefined ? undefined : input.tags(b.tags, 'tags');
     const add = input.tags(b.add_tags, 'add_tags');
@@ -339,7 +374,8 @@ export class SessionService implements SessionApi {
     const now = new Date().toISOString();
     const plain = input.str(b, 'message', { max: 65536 });
     const commit = input.str(b, 'commit_message', { max: 65536 });
-    if (plain !== undefined && commit !== undefined && plain !== commit) throw new InvalidInputError('commit_message', 'differs from message; give one of them');
+    if (plain !== undefined && commit !== undefined && plain !== commit)
+      throw new InvalidInputError('commit_message', 'differs from message; give one of them');
     const message = commit ?? plain;
     const files = input.files(b.files);
     const msgs = input.messages(b.conversation, 'conversation', now);
@@ -347,10 +383,20 @@ export class SessionService implements SessionApi {
     const meta = input.metadata(b.metadata, 'metadata') as Record<string, string>;
     return this.locked(id, async () => {
       const r = await this.record(id);
-      if (r.status === 'landed') throw new InvalidStateError(`session ${id} has already landed (head ${r.landed_head?.slice(0, 12)}); a landed session is immutable`, { session: sessionView(r) });
+      if (r.status === 'landed')
+        throw new InvalidStateError(
+          `session ${id} has already landed (head ${r.landed_head?.slice(0, 12)}); a landed session is immutable`,
+          { session: sessionView(r) },
+        );
       this.active(r, 'land it');
-      for (const m of msgs) { r.conversation.push(m); addEvent(r, { type: 'conversation', role: m.role, time: m.time }); }
-      for (const d of decs) { r.decisions.push(d); addEvent(r, { type: 'decision', decision: d.decision, time: d.time }); }
+      for (const m of msgs) {
+        r.conversation.push(m);
+        addEvent(r, { type: 'conversation', role: m.role, time: m.time });
+      }
+      for (const d of decs) {
+        r.decisions.push(d);
+        addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
+      }
       Object.assign(r.metadata, meta);
       await this.applyTo(r, files);
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
@@ -364,9 +410,14 @@ export class SessionService implements SessionApi {
     const store = this.o.catalog.store(out.record.project);
     const list = out.record.sealed ? await diffTrees(store, out.record.base.tree, out.record.sealed.tree) : [];
     return {
-      session: sessionView(out.record), head: headView(out.head, out.headRecord, out.record.goal), attempts: out.attempts,
-      new_tree_hash: out.headRecord.tree, landed_commit: out.head,
-      changes: list.slice(0, MAX_LANDED_CHANGES).map((c) => ({ path: c.path, change_type: c.change_type, old_hash: c.before?.hash ?? null, new_hash: c.after?.hash ?? null })),
+      session: sessionView(out.record),
+      head: headView(out.head, out.headRecord, out.record.goal),
+      attempts: out.attempts,
+      new_tree_hash: out.headRecord.tree,
+      landed_commit: out.head,
+      changes: list
+        .slice(0, MAX_LANDED_CHANGES)
+        .map((c) => ({ path: c.path, change_type: c.change_type, old_hash: c.before?.hash ?? null, new_hash: c.after?.hash ?? null })),
       changes_truncated: list.length > MAX_LANDED_CHANGES,
     };
   }
@@ -385,7 +436,8 @@ export class SessionService implements SessionApi {
   async handoff(id: string): Promise<HandoffBody> {
     return this.locked(id, async () => {
       const r = await this.record(id);
-      if (!isLive(r)) throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be handed off`, { session: sessionView(r) });
+      if (!isLive(r))
+        throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be handed off`, { session: sessionView(r) });
       const sealed = await handoffSession(this.ctx, r);
       return { session: sessionView(r), tree: sealed.tree, handed_off_by: this.o.host.owners.node };
     });
@@ -396,9 +448,16 @@ export class SessionService implements SessionApi {
     const force = input.boolParam(b.force as boolean | string | undefined, 'force', false);
     return this.locked(id, async () => {
       const r = await this.record(id);
-      if (!isLive(r)) throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be served`, { session: sessionView(r) });
+      if (!isLive(r))
+        throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be served`, { session: sessionView(r) });
       const out = await serveSession(this.ctx, r, force);
-      return { session: sessionView(r), served_by: this.o.host.owners.node, previous: out.previous, took_over: out.tookOver, tree: out.tree };
+      return {
+        session: sessionView(r),
+        served_by: this.o.host.owners.node,
+        previous: out.previous,
+        took_over: out.tookOver,
+        tree: out.tree,
+      };
     });
   }
 
@@ -418,10 +477,18 @@ export class SessionService implements SessionApi {
 
   // ---------------------------------------------------------------- project history (history.ts)
 
-  head(project: string): Promise<HeadBody> { return this.history.head(project); }
-  log(project: string, q: { limit?: number | string; before?: string } = {}): Promise<LogBody> { return this.history.log(project, q); }
-  showHead(project: string, ref: string): Promise<ShowBody> { return this.history.showHead(project, ref); }
-  blame(project: string, path: string): Promise<BlameBody> { return this.history.blame(project, path); }
+  head(project: string): Promise<HeadBody> {
+    return this.history.head(project);
+  }
+  log(project: string, q: { limit?: number | string; before?: string } = {}): Promise<LogBody> {
+    return this.history.log(project, q);
+  }
+  showHead(project: string, ref: string): Promise<ShowBody> {
+    return this.history.showHead(project, ref);
+  }
+  blame(project: string, path: string): Promise<BlameBody> {
+    return this.history.blame(project, path);
+  }
 }
 
 export type { SessionView };

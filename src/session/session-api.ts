@@ -7,10 +7,29 @@ import type { Conflict, ConflictKind } from './merge.js';
 import type { RebaseConflict } from './land.js';
 import type { ErrorBody } from './errors.js';
 
-export type { ChangesSummary, SessionDetail, SessionStatus, SessionView, ChangeView, ChangeType, Conflict, ConflictKind, RebaseConflict, ErrorBody };
+export type {
+  ChangesSummary,
+  SessionDetail,
+  SessionStatus,
+  SessionView,
+  ChangeView,
+  ChangeType,
+  Conflict,
+  ConflictKind,
+  RebaseConflict,
+  ErrorBody,
+};
 
-export interface MessageInput { role: string; content: string; time?: string }
-export interface DecisionInput { decision: string; reasoning?: string; time?: string }
+export interface MessageInput {
+  role: string;
+  content: string;
+  time?: string;
+}
+export interface DecisionInput {
+  decision: string;
+  reasoning?: string;
+  time?: string;
+}
 
 /** One file change: path, change type and (added, modified) content, with its encoding and mode */
 export interface FileChangeInput {
@@ -40,7 +59,10 @@ export interface StartRequest {
 }
 
 /** POST /api/sessions: start, apply the files, land. */
-export interface CreateRequest extends StartRequest { files?: FileChangeInput[]; message?: string }
+export interface CreateRequest extends StartRequest {
+  files?: FileChangeInput[];
+  message?: string;
+}
 
 export interface LandRequest {
   message?: string;
@@ -68,11 +90,27 @@ export type ConversationRequest = MessageInput | { messages: MessageInput[] };
 /** one decision, or several under "decisions" */
 export type DecisionsRequest = DecisionInput | { decisions: DecisionInput[] };
 
-export interface ListQuery { status?: SessionStatus; tag?: string; project?: string; limit?: number; offset?: number }
+export interface ListQuery {
+  status?: SessionStatus;
+  tag?: string;
+  project?: string;
+  limit?: number;
+  offset?: number;
+}
 
-export interface SessionBody { session: SessionView }
-export interface SessionDetailBody { session: SessionDetail }
-export interface ListBody { sessions: SessionView[]; total: number; limit: number; offset: number; next_offset: number | null }
+export interface SessionBody {
+  session: SessionView;
+}
+export interface SessionDetailBody {
+  session: SessionDetail;
+}
+export interface ListBody {
+  sessions: SessionView[];
+  total: number;
+  limit: number;
+  offset: number;
+  next_offset: number | null;
+}
 
 export interface HeadView {
   hash: string;
@@ -89,7 +127,12 @@ export interface HeadView {
 }
 
 /** One file a landing changed (the design's FileChange): hashes are blob hashes, null where absent. */
-export interface LandedChange { path: string; change_type: 'added' | 'modified' | 'deleted'; old_hash: string | null; new_hash: string | null }
+export interface LandedChange {
+  path: string;
+  change_type: 'added' | 'modified' | 'deleted';
+  old_hash: string | null;
+  new_hash: string | null;
+}
 
 export interface LandBody {
   session: SessionView;
@@ -102,18 +145,63 @@ export interface LandBody {
   changes: LandedChange[];
   changes_truncated: boolean;
 }
-export interface FilesBody { session: SessionView; applied: number }
-export interface ChangesBody { session_id: string; base_tree: string; tree: string; summary: ChangesSummary; changes: ChangeView[] }
-export interface DiffBody { session_id: string; summary: ChangesSummary; diff: string }
-export interface RebaseBody { session: SessionView; from: string; to: string; rebased: boolean; conflicts: RebaseConflict[] }
-export interface HeadBody { project: string; head: HeadView }
+export interface FilesBody {
+  session: SessionView;
+  applied: number;
+}
+export interface ChangesBody {
+  session_id: string;
+  base_tree: string;
+  tree: string;
+  summary: ChangesSummary;
+  changes: ChangeView[];
+}
+export interface DiffBody {
+  session_id: string;
+  summary: ChangesSummary;
+  diff: string;
+}
+export interface RebaseBody {
+  session: SessionView;
+  from: string;
+  to: string;
+  rebased: boolean;
+  conflicts: RebaseConflict[];
+}
+export interface HeadBody {
+  project: string;
+  head: HeadView;
+}
 /** handoff: the tree recorded in sessions/<id>/tree.json and the node id of the data dir that let it go */
-export interface HandoffBody { session: SessionView; tree: string; handed_off_by: string }
-export interface ServeRequest { force?: boolean }
+export interface HandoffBody {
+  session: SessionView;
+  tree: string;
+  handed_off_by: string;
+}
+export interface ServeRequest {
+  force?: boolean;
+}
 /** serve: the node now serving it, who held it before (null: handed off), the tree its filesystem starts from */
-export interface ServeBody { session: SessionView; served_by: string; previous: string | null; took_over: boolean; tree: string }
-export interface LogBody { project: string; heads: HeadView[]; next: string | null }
-export interface ShowBody { project: string; head: HeadView; session: SessionView | null; summary: ChangesSummary; changes: ChangeView[]; truncated: boolean }
+export interface ServeBody {
+  session: SessionView;
+  served_by: string;
+  previous: string | null;
+  took_over: boolean;
+  tree: string;
+}
+export interface LogBody {
+  project: string;
+  heads: HeadView[];
+  next: string | null;
+}
+export interface ShowBody {
+  project: string;
+  head: HeadView;
+  session: SessionView | null;
+  summary: ChangesSummary;
+  changes: ChangeView[];
+  truncated: boolean;
+}
 export interface BlameBody {
   project: string;
   path: string;
@@ -123,7 +211,10 @@ export interface BlameBody {
   session: SessionView | null;
   goal: string | null;
 }
-export interface ConflictBody extends ErrorBody { conflicts: Conflict[]; session: SessionView }
+export interface ConflictBody extends ErrorBody {
+  conflicts: Conflict[];
+  session: SessionView;
+}
 
 /** What the CLI needs; implemented by the HTTP client and, in-process, by the session service. */
 export interface SessionApi {

@@ -4,7 +4,12 @@ import { isValidSessionId, newSessionId, type SessionRecord } from './record.js'
 import { sessionsChanged } from '../metrics/session-metrics.js';
 
 export class SessionInputError extends Error {
-  constructor(readonly field: string, message: string) { super(message); }
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface StartOptions {

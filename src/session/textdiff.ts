@@ -41,7 +41,8 @@ export function diffLines(a: string[], b: string[]): Op[] {
 }
 
 function myers(a: string[], b: string[]): Op[] | null {
-  const n = a.length, m = b.length;
+  const n = a.length,
+    m = b.length;
   if (n === 0) return b.map((line) => ({ t: '+', line }));
   if (m === 0) return a.map((line) => ({ t: '-', line }));
   const max = Math.min(n + m, MAX_D);
@@ -54,16 +55,23 @@ function myers(a: string[], b: string[]): Op[] | null {
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) { x++; y++; }
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       v[off + k] = x;
-      if (x >= n && y >= m) { found = d; break; }
+      if (x >= n && y >= m) {
+        found = d;
+        break;
+      }
     }
     if (found >= 0) break;
   }
   if (found < 0) return null;
   // backtrack
   const ops: Op[] = [];
-  let x = n, y = m;
+  let x = n,
+    y = m;
   for (let d = found; d > 0; d--) {
     const vd = trace[d]; // v before step d, indices k in [-d-1, d+1] stored at k + d + 1
     const get = (k: number) => vd[k + d + 1];
@@ -71,15 +79,30 @@ function myers(a: string[], b: string[]): Op[] | null {
     const prevK = k === -d || (k !== d && get(k - 1) < get(k + 1)) ? k + 1 : k - 1;
     const prevX = get(prevK);
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) { ops.push({ t: '=', line: a[x - 1] }); x--; y--; }
-    if (x === prevX) { ops.push({ t: '+', line: b[y - 1] }); y--; } else { ops.push({ t: '-', line: a[x - 1] }); x--; }
+    while (x > prevX && y > prevY) {
+      ops.push({ t: '=', line: a[x - 1] });
+      x--;
+      y--;
+    }
+    if (x === prevX) {
+      ops.push({ t: '+', line: b[y - 1] });
+      y--;
+    } else {
+      ops.push({ t: '-', line: a[x - 1] });
+      x--;
+    }
   }
-  while (x > 0 && y > 0) { ops.push({ t: '=', line: a[x - 1] }); x--; y--; }
+  while (x > 0 && y > 0) {
+    ops.push({ t: '=', line: a[x - 1] });
+    x--;
+    y--;
+  }
   return ops.reverse();
 }
 
 export function countLines(ops: Op[]): { added: number; removed: number } {
-  let added = 0, removed = 0;
+  let added = 0,
+    removed = 0;
   for (const o of ops) {
     if (o.t === '+') added++;
     else if (o.t === '-') removed++;
@@ -109,17 +132,22 @@ export function unifiedDiff(path: string, before: string | null, after: string |
       while (end < ops.length && ops[end].t !== '=') end++;
       let j = end;
       while (j < ops.length && ops[j].t === '=' && j - end < 2 * context) j++;
-      if (j < ops.length && ops[j].t !== '=' && j - end <= 2 * context) { end = j; continue; }
+      if (j < ops.length && ops[j].t !== '=' && j - end <= 2 * context) {
+        end = j;
+        continue;
+      }
       break;
     }
     const stop = Math.min(ops.length, end + context);
     // line numbers at start
-    let aLine = 1, bLine = 1;
+    let aLine = 1,
+      bLine = 1;
     for (let k = 0; k < start; k++) {
       if (ops[k].t !== '+') aLine++;
       if (ops[k].t !== '-') bLine++;
     }
-    let aCount = 0, bCount = 0;
+    let aCount = 0,
+      bCount = 0;
     const body: string[] = [];
     for (let k = start; k < stop; k++) {
       const o = ops[k];

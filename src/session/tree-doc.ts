@@ -3,7 +3,13 @@
 import type { ObjectStore } from '../store/index.js';
 import type { SessionRecord } from './record.js';
 
-export interface TreeDoc { base: string; base_head?: string; tree: string; nextIno: number; sealed_at: string }
+export interface TreeDoc {
+  base: string;
+  base_head?: string;
+  tree: string;
+  nextIno: number;
+  sealed_at: string;
+}
 
 /** The session's recorded tree, or null when there is none for its current base. */
 export async function readTreeDoc(store: ObjectStore, r: SessionRecord): Promise<TreeDoc | null> {
@@ -14,6 +20,12 @@ export async function readTreeDoc(store: ObjectStore, r: SessionRecord): Promise
 
 /** Write sessions/<id>/tree.json for a sealed tree. */
 export async function recordTree(store: ObjectStore, r: SessionRecord, sealed: { tree: string; nextIno: number }): Promise<void> {
-  const doc: TreeDoc = { base: r.base.tree, base_head: r.base.head, tree: sealed.tree, nextIno: sealed.nextIno, sealed_at: new Date().toISOString() };
+  const doc: TreeDoc = {
+    base: r.base.tree,
+    base_head: r.base.head,
+    tree: sealed.tree,
+    nextIno: sealed.nextIno,
+    sealed_at: new Date().toISOString(),
+  };
   await store.putJson(`sessions/${r.session_id}/tree.json`, doc);
 }

@@ -8,7 +8,14 @@ import { LRUCache } from 'lru-cache';
 import { encodeStored, sha256Hex } from './codec.js';
 import { CHUNK_MAX, cutLength } from './chunker.js';
 import {
-  CHUNK_THRESHOLD, chunkIndexAt, decodeManifest, encodeManifest, isManifest, makeManifest, type ChunkRef, type Manifest,
+  CHUNK_THRESHOLD,
+  chunkIndexAt,
+  decodeManifest,
+  encodeManifest,
+  isManifest,
+  makeManifest,
+  type ChunkRef,
+  type Manifest,
 } from './manifest.js';
 import { CorruptObjectError } from './errors.js';
 import { objectRelKey, validateHash } from './keys.js';
@@ -42,7 +49,10 @@ export class BlobStore {
     this.manifests.clear();
   }
 
-  constructor(private readonly io: ObjectIo, opts: BlobStoreOptions) {
+  constructor(
+    private readonly io: ObjectIo,
+    opts: BlobStoreOptions,
+  ) {
     const cacheBytes = Math.max(1, opts.cacheBytes);
     this.blobCache = new LRUCache({
       maxSize: cacheBytes,
@@ -79,18 +89,22 @@ export class BlobStore {
     const hash = await streamChunks(size, read, async (view, h, kept) => {
       const part = kept ? view : Buffer.from(view);
       chunks.push({ hash: h, length: part.length });
-      const p: Promise<void> = this.io.putObject(this.io.key(objectRelKey('blobs', h)), () => encodeStored(part)).finally(() => puts.delete(p));
+      const p: Promise<void> = this.io
+        .putObject(this.io.key(objectRelKey('blobs', h)), () => encodeStored(part))
+        .finally(() => puts.delete(p));
       puts.add(p);
       if (puts.size >= inFlight) await Promise.race(puts); // at most inFlight chunks held for upload
     });
     await Promise.all(puts);
     const key = this.io.key(objectRelKey('blobs', hash));
-    await this.io.putShared(key, () => this.io.putLimiter.run(async () => {
-      if (await this.io.existsFresh(key)) return;
-      const m = makeManifest(hash, chunks);
-      await this.io.backend.put(key, encodeManifest(m));
-      this.manifests.set(hash, m);
-    }));
+    await this.io.putShared(key, () =>
+      this.io.putLimiter.run(async () => {
+        if (await this.io.existsFresh(key)) return;
+        const m = makeManifest(hash, chunks);
+        await this.io.backend.put(key, encodeManifest(m));
+        this.manifests.set(hash, m);
+      }),
+    );
     return hash;
   }
 
@@ -117,17 +131,21 @@ export class BlobStore {
   async getBlob(hash: string): Promise<Buffer> {
     const r = await this.resolve(hash);
     if (Buffer.isBuffer(r)) return r;
-    return this.blobCache.get(hash) ?? this.io.once(`w:${hash}`, async () => {
-      const out = Buffer.allocUnsafe(r.size);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < r.chunks.length; i = next++) (await this.chunk(r.chunks[i]!, false)).copy(out, r.starts[i]);
-      };
-      await Promise.all(Array.from({ length: Math.min(PREFETCH_MAX, r.chunks.length) }, worker));
-      if (sha256Hex(out) !== hash) throw new CorruptObjectError(this.io.key(objectRelKey('blobs', hash)), 'chunks do not match the content hash');
-      this.blobCache.set(hash, out);
-      return out;
-    });
+    return (
+      this.blobCache.get(hash) ??
+      this.io.once(`w:${hash}`, async () => {
+        const out = Buffer.allocUnsafe(r.size);
+        let next = 0;
+        const worker = async () => {
+          for (let i = next++; i < r.chunks.length; i = next++) (await this.chunk(r.chunks[i]!, false)).copy(out, r.starts[i]);
+        };
+        await Promise.all(Array.from({ length: Math.min(PREFETCH_MAX, r.chunks.length) }, worker));
+        if (sha256Hex(out) !== hash)
+          throw new CorruptObjectError(this.io.key(objectRelKey('blobs', hash)), 'chunks do not match the content hash');
+        this.blobCache.set(hash, out);
+        return out;
+      })
+    );
   }
 
   /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
@@ -246,7 +264,9 @@ export class BlobStore {
       this.prefetching++;
       this.chunk(c)
         .catch((e: unknown) => this.io.log?.debug({ err: e, blob: m.hash, chunk: c.hash }, 'read-ahead failed'))
-        .finally(() => { this.prefetching--; });
+        .finally(() => {
+          this.prefetching--;
+        });
     }
   }
 

@@ -25,8 +25,11 @@ function zeroChunk(): { len: number; hash: string } {
 
 /** Calls `chunk` for each chunk in order, with its SHA-256 hex; `part` is a view into a reused buffer
  *  unless `kept` (copy what you keep otherwise). Returns the whole content's SHA-256 hex. */
-export async function streamChunks(size: number, read: ContentReader,
-  chunk: (part: Buffer, hash: string, kept: boolean) => Promise<void>): Promise<string> {
+export async function streamChunks(
+  size: number,
+  read: ContentReader,
+  chunk: (part: Buffer, hash: string, kept: boolean) => Promise<void>,
+): Promise<string> {
   const zero = zeroChunk();
   const whole = createHash('sha256');
   const buf = Buffer.allocUnsafe(WINDOW);

@@ -28,8 +28,15 @@ export interface GcOptions {
   onProgress?: (phase: 'list' | 'mark' | 'sweep', done: number, total: number) => void;
 }
 
-export interface GcCount { objects: number; bytes: number }
-export interface GcObject { key: string; size: number; age_ms: number }
+export interface GcCount {
+  objects: number;
+  bytes: number;
+}
+export interface GcObject {
+  key: string;
+  size: number;
+  age_ms: number;
+}
 
 export interface GcReport {
   project: string;
@@ -53,7 +60,10 @@ export interface GcReport {
 }
 
 const count = (): GcCount => ({ objects: 0, bytes: 0 });
-const add = (c: GcCount, size: number) => { c.objects++; c.bytes += size; };
+const add = (c: GcCount, size: number) => {
+  c.objects++;
+  c.bytes += size;
+};
 
 /** Mark and sweep one project. */
 export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<GcReport> {
@@ -61,12 +71,24 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   const backend = store.backend;
   const limiter = new Limiter(o.concurrency ?? 16);
   const report: GcReport = {
-    project: store.project, dry_run: o.dryRun, grace_ms: o.graceMs, heads: 0,
-    listed: count(), referenced: count(), young: count(), deleted: count(), objects: [], missing: [], refused: null,
+    project: store.project,
+    dry_run: o.dryRun,
+    grace_ms: o.graceMs,
+    heads: 0,
+    listed: count(),
+    referenced: count(),
+    young: count(),
+    deleted: count(),
+    objects: [],
+    missing: [],
+    refused: null,
   };
 
   // list: blobs and trees are candidates; heads are history
-  const listed = { blobs: new Map<string, { key: string; size: number; mtimeMs: number }>(), trees: new Map<string, { key: string; size: number; mtimeMs: number }>() };
+  const listed = {
+    blobs: new Map<string, { key: string; size: number; mtimeMs: number }>(),
+    trees: new Map<string, { key: string; size: number; mtimeMs: number }>(),
+  };
   for (const kind of ['blobs', 'trees'] as const) {
     for await (const it of backend.list(store.prefix + `${kind}/`)) {
       const hash = it.key.slice(it.key.lastIndexOf('/') + 1);
@@ -93,10 +115,14 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   o.onProgress?.('mark', m.blobs.size + m.trees.size, 0);
 
   // referenced blobs missing from the listing: uploaded since, or really missing (trees were read while marking)
-  await Promise.all([...m.blobs].filter((h) => !listed.blobs.has(h)).map(async (h) => {
-    const rel = objectRelKey('blobs', h);
-    if (!(await limiter.run(() => backend.has(store.key(rel))))) m.missing.add(rel);
-  }));
+  await Promise.all(
+    [...m.blobs]
+      .filter((h) => !listed.blobs.has(h))
+      .map(async (h) => {
+        const rel = objectRelKey('blobs', h);
+        if (!(await limiter.run(() => backend.has(store.key(rel))))) m.missing.add(rel);
+      }),
+  );
   report.missing = [...m.missing].sort();
   if (report.missing.length) report.refused = `${report.missing.length} referenced objects are missing (first: ${report.missing[0]})`;
 
@@ -105,9 +131,15 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
   for (const kind of ['blobs', 'trees'] as const) {
     const marked = kind === 'blobs' ? m.blobs : m.trees;
     for (const [hash, it] of listed[kind]) {
-      if (marked.has(hash)) { add(report.referenced, it.size); continue; }
+      if (marked.has(hash)) {
+        add(report.referenced, it.size);
+        continue;
+      }
       const age = Math.max(0, now - it.mtimeMs);
-      if (age < o.graceMs) { add(report.young, it.size); continue; }
+      if (age < o.graceMs) {
+        add(report.young, it.size);
+        continue;
+      }
       doomed.push({ key: it.key, size: it.size, age_ms: Math.round(age) });
     }
   }
@@ -121,13 +153,17 @@ export async function collectGarbage(store: ObjectStore, o: GcOptions): Promise<
     // does the same with refs updated while it ran); what they name is kept
     doomed = await remark(store, m, o, doomed);
     // a writer may have reused (and so touched) an object since the listing: look again just before deleting
-    const kept = await Promise.all(doomed.map((d) => limiter.run(async () => {
-      const st = await backend.stat(d.key);
-      const keep = !st || Date.now() - st.mtimeMs < o.graceMs;
-      if (!keep) await backend.delete(d.key);
-      o.onProgress?.('sweep', ++swept, doomed.length);
-      return keep;
-    })));
+    const kept = await Promise.all(
+      doomed.map((d) =>
+        limiter.run(async () => {
+          const st = await backend.stat(d.key);
+          const keep = !st || Date.now() - st.mtimeMs < o.graceMs;
+          if (!keep) await backend.delete(d.key);
+          o.onProgress?.('sweep', ++swept, doomed.length);
+          return keep;
+        }),
+      ),
+    );
     gone = doomed.filter((_, i) => !kept[i]);
   }
   for (const d of gone) add(report.deleted, d.size);

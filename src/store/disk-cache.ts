@@ -87,7 +87,9 @@ export class DiskCache {
   ready(): Promise<void> {
     if (!this.opening) {
       this.opening = this.scan();
-      this.opening.catch(() => { this.opening = null; }); // let a later call retry
+      this.opening.catch(() => {
+        this.opening = null;
+      }); // let a later call retry
     }
     return this.opening;
   }

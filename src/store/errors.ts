@@ -3,7 +3,10 @@
 /** A stored object failed verification (hash mismatch, undecodable bytes). Never served. */
 export class CorruptObjectError extends Error {
   override name = 'CorruptObjectError';
-  constructor(readonly key: string, detail: string) {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
     super(`corrupt object ${key}: ${detail}`);
   }
 }
@@ -21,7 +24,10 @@ export type InvalidNameReason = 'empty' | 'slash' | 'nul' | 'dot' | 'too-long' |
 
 export class InvalidNameError extends Error {
   override name = 'InvalidNameError';
-  constructor(readonly entryName: string, readonly reason: InvalidNameReason) {
+  constructor(
+    readonly entryName: string,
+    readonly reason: InvalidNameReason,
+  ) {
     super(`invalid entry name ${JSON.stringify(entryName)}: ${reason}`);
   }
 }
@@ -29,7 +35,10 @@ export class InvalidNameError extends Error {
 /** A backend key or project name that is not allowed (path escape, reserved characters...). */
 export class InvalidKeyError extends Error {
   override name = 'InvalidKeyError';
-  constructor(readonly key: string, detail: string) {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
     super(`invalid key ${JSON.stringify(key)}: ${detail}`);
   }
 }

@@ -13,7 +13,12 @@ export interface FileLockOptions {
   timeoutMs?: number;
 }
 
-interface LockInfo { pid: number; host: string; token: string; time: number }
+interface LockInfo {
+  pid: number;
+  host: string;
+  token: string;
+  time: number;
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

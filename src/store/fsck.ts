@@ -46,7 +46,10 @@ export class Checker {
   private readonly seen = new Set<string>();
   private readonly limiter: Limiter;
 
-  constructor(readonly store: ObjectStore, concurrency = 16) {
+  constructor(
+    readonly store: ObjectStore,
+    concurrency = 16,
+  ) {
     this.report = { project: store.project, heads: 0, trees: 0, blobs: 0, chunks: 0, bytes: 0, problems: [] };
     this.limiter = new Limiter(concurrency);
   }

@@ -8,7 +8,12 @@ import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { HEAD_REF_REL_KEY, isHash, objectRelKey, validateHash } from './keys.js';
 import type { ObjectIo } from './object-io.js';
 
-export interface HeadState { ref: HeadRef; record: HeadRecord; version: string; hash: string }
+export interface HeadState {
+  ref: HeadRef;
+  record: HeadRecord;
+  version: string;
+  hash: string;
+}
 
 export class HeadStore {
   private readonly headCache = new LRUCache<string, HeadRecord>({ max: 1024 });
@@ -74,9 +79,16 @@ export class HeadStore {
 
 /** Validates and rebuilds a head record with its keys in canonical order. */
 function canonicalHeadRecord(r: HeadRecord): HeadRecord {
-  const ok = typeof r === 'object' && r !== null && isHash(r.tree) && Number.isSafeInteger(r.nextIno) && r.nextIno >= 0 &&
-    (r.parent === null || isHash(r.parent)) && (r.session === null || typeof r.session === 'string') &&
-    typeof r.message === 'string' && typeof r.time === 'string';
+  const ok =
+    typeof r === 'object' &&
+    r !== null &&
+    isHash(r.tree) &&
+    Number.isSafeInteger(r.nextIno) &&
+    r.nextIno >= 0 &&
+    (r.parent === null || isHash(r.parent)) &&
+    (r.session === null || typeof r.session === 'string') &&
+    typeof r.message === 'string' &&
+    typeof r.time === 'string';
   if (!ok) throw new TypeError('malformed head record');
   return Object.freeze({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time });
 }

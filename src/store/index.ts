@@ -3,16 +3,26 @@ export type { ObjectBackend, TreeEntry, EntryKind, HeadRecord, HeadRef } from '.
 export { LocalBackend, localRefVersion, type LocalBackendOptions } from './local-backend.js';
 export { ObjectStore, type ObjectStoreOptions, type HeadState } from './object-store.js';
 export type { DirChange } from './tree.js';
-export {
-  EMPTY_TREE, LEAF_MAX, FANOUT, MAX_NAME_BYTES, validateEntryName, isValidEntryName, compareNames,
-} from './tree-codec.js';
+export { EMPTY_TREE, LEAF_MAX, FANOUT, MAX_NAME_BYTES, validateEntryName, isValidEntryName, compareNames } from './tree-codec.js';
 export { sha256Hex, encodeStored, decodeStored } from './codec.js';
 export {
-  projectPrefix, isValidProject, validateProject, isHash, objectRelKey, sessionIndexKey, validateRelKey, HEAD_REF_REL_KEY,
+  projectPrefix,
+  isValidProject,
+  validateProject,
+  isHash,
+  objectRelKey,
+  sessionIndexKey,
+  validateRelKey,
+  HEAD_REF_REL_KEY,
 } from './keys.js';
 export { CorruptObjectError, MissingObjectError, InvalidNameError, InvalidKeyError, type InvalidNameReason } from './errors.js';
 export {
-  S3Backend, S3BackendError, ConditionalWritesUnsupportedError, checkBucketAccess, checkConditionalWrites, bareEtag,
+  S3Backend,
+  S3BackendError,
+  ConditionalWritesUnsupportedError,
+  checkBucketAccess,
+  checkConditionalWrites,
+  bareEtag,
   type S3BackendOptions,
 } from './s3-backend.js';
 export { DiskCache, isContentAddressedKey, verifyContentAddressed, type DiskCacheOptions, type DiskCacheStats } from './disk-cache.js';

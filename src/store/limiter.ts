@@ -12,7 +12,8 @@ export class Limiter {
       return await fn();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // hand our slot over
+      if (next)
+        next(); // hand our slot over
       else this.active--;
     }
   }

@@ -71,7 +71,9 @@ export class LocalBackend implements ObjectBackend {
   readonly cacheTier = null;
 
   /** A local directory has no transient failures: a full or broken disk stays so. */
-  isTransient(): boolean { return false; }
+  isTransient(): boolean {
+    return false;
+  }
 
   async touch(key: string): Promise<void> {
     const now = new Date();

@@ -14,7 +14,10 @@ const HEAD = 1 + 32 + 8 + 4;
 const ENTRY = 32 + 4;
 const SUM = 32;
 
-export interface ChunkRef { hash: string; length: number }
+export interface ChunkRef {
+  hash: string;
+  length: number;
+}
 
 export interface Manifest {
   /** SHA-256 of the whole content */
@@ -85,7 +88,8 @@ export function storedBlobMatches(stored: Buffer, hash: string): boolean {
 
 /** Index of the chunk holding content offset `off` (0 <= off < size). */
 export function chunkIndexAt(m: Manifest, off: number): number {
-  let lo = 0, hi = m.chunks.length - 1;
+  let lo = 0,
+    hi = m.chunks.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
     if (m.starts[mid]! <= off) lo = mid;

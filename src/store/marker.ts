@@ -16,7 +16,10 @@ export class Marker {
   readonly missing = new Set<string>();
   private readonly limiter: Limiter;
 
-  constructor(readonly store: ObjectStore, concurrency = 16) {
+  constructor(
+    readonly store: ObjectStore,
+    concurrency = 16,
+  ) {
     this.limiter = new Limiter(concurrency);
   }
 

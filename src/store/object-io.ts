@@ -23,7 +23,12 @@ export class ObjectIo {
   private readonly inflightPuts = new Map<string, Promise<void>>();
   readonly putLimiter: Limiter;
 
-  constructor(readonly backend: ObjectBackend, readonly prefix: string, putConcurrency: number, readonly log: Logger | undefined) {
+  constructor(
+    readonly backend: ObjectBackend,
+    readonly prefix: string,
+    putConcurrency: number,
+    readonly log: Logger | undefined,
+  ) {
     this.putLimiter = new Limiter(putConcurrency);
   }
 
@@ -33,18 +38,28 @@ export class ObjectIo {
     return this.prefix + relKey;
   }
 
-  isPresent(key: string): boolean { return this.present.has(key); }
-  markPresent(key: string): void { this.present.set(key, true); }
+  isPresent(key: string): boolean {
+    return this.present.has(key);
+  }
+  markPresent(key: string): void {
+    this.present.set(key, true);
+  }
   /** Forgets which objects are known to exist (after a gc deleted some). */
-  forgetPresent(): void { this.present.clear(); }
+  forgetPresent(): void {
+    this.present.clear();
+  }
   /** True while a fetch with this id (see once) is under way. */
-  inFlight(id: string): boolean { return this.inflightGets.has(id); }
+  inFlight(id: string): boolean {
+    return this.inflightGets.has(id);
+  }
 
   /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. */
   putObject(key: string, encode: () => Buffer): Promise<void> {
-    return this.putShared(key, () => this.putLimiter.run(async () => {
-      if (!(await this.existsFresh(key))) await this.backend.put(key, encode());
-    }));
+    return this.putShared(key, () =>
+      this.putLimiter.run(async () => {
+        if (!(await this.existsFresh(key))) await this.backend.put(key, encode());
+      }),
+    );
   }
 
   /**
@@ -68,9 +83,14 @@ export class ObjectIo {
     if (this.present.has(key)) return Promise.resolve();
     let p = this.inflightPuts.get(key);
     if (!p) {
-      p = put().then(() => { this.present.set(key, true); });
+      p = put().then(() => {
+        this.present.set(key, true);
+      });
       this.inflightPuts.set(key, p);
-      p.then(() => this.inflightPuts.delete(key), () => this.inflightPuts.delete(key));
+      p.then(
+        () => this.inflightPuts.delete(key),
+        () => this.inflightPuts.delete(key),
+      );
     }
     return p;
   }
@@ -116,7 +136,6 @@ export class ObjectIo {
     return p;
   }
 }
-
 
 /** Decodes stored bytes (RAW/ZSTD) and checks the content's SHA-256. */
 export function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {

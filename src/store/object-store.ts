@@ -43,10 +43,17 @@ export class ObjectStore {
   private readonly nodeCache: LRUCache<string, TreeNode>;
   private readonly trees: TreeStore;
 
-  constructor(readonly backend: ObjectBackend, readonly project: string, opts: ObjectStoreOptions = {}) {
+  constructor(
+    readonly backend: ObjectBackend,
+    readonly project: string,
+    opts: ObjectStoreOptions = {},
+  ) {
     this.prefix = projectPrefix(project);
     this.io = new ObjectIo(backend, this.prefix, opts.putConcurrency ?? 8, opts.log);
-    this.blobs = new BlobStore(this.io, { cacheBytes: opts.cacheBytes ?? 64 * 1024 * 1024, readAheadBytes: opts.readAheadBytes ?? 8 * 1024 * 1024 });
+    this.blobs = new BlobStore(this.io, {
+      cacheBytes: opts.cacheBytes ?? 64 * 1024 * 1024,
+      readAheadBytes: opts.readAheadBytes ?? 8 * 1024 * 1024,
+    });
     this.heads = new HeadStore(this.io);
     this.documents = new DocumentStore(this.io);
     const treeEntries = opts.treeCacheEntries ?? 200_000;
@@ -61,28 +68,48 @@ export class ObjectStore {
   }
 
   /** Full backend key of a key relative to the project. */
-  key(relKey: string): string { return this.io.key(relKey); }
+  key(relKey: string): string {
+    return this.io.key(relKey);
+  }
 
   // ---- blobs (blobs.ts) ----
 
   /** Stores content (deduplicated; large content as chunks); returns its SHA-256 hex. */
-  putBlob(data: Buffer): Promise<string> { return this.blobs.putBlob(data); }
+  putBlob(data: Buffer): Promise<string> {
+    return this.blobs.putBlob(data);
+  }
 
   /** putBlob of content read piece by piece, with bounded memory (sealing a file of any size). */
-  putBlobFrom(size: number, read: ContentReader, inFlight?: number): Promise<string> { return this.blobs.putBlobFrom(size, read, inFlight); }
+  putBlobFrom(size: number, read: ContentReader, inFlight?: number): Promise<string> {
+    return this.blobs.putBlobFrom(size, read, inFlight);
+  }
   /** Verified content. The Buffer may be shared with the cache: do not modify it. */
-  getBlob(hash: string): Promise<Buffer> { return this.blobs.getBlob(hash); }
+  getBlob(hash: string): Promise<Buffer> {
+    return this.blobs.getBlob(hash);
+  }
   /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
-  readBlob(hash: string, offset: number, length: number): Promise<Buffer> { return this.blobs.readBlob(hash, offset, length); }
+  readBlob(hash: string, offset: number, length: number): Promise<Buffer> {
+    return this.blobs.readBlob(hash, offset, length);
+  }
   /** readBlob as consecutive slices of cached chunks (no copy; do not modify them). */
-  readSlices(hash: string, offset: number, length: number): Promise<Buffer[]> { return this.blobs.readSlices(hash, offset, length); }
+  readSlices(hash: string, offset: number, length: number): Promise<Buffer[]> {
+    return this.blobs.readSlices(hash, offset, length);
+  }
   /** readSlices without I/O: null unless the blob or every chunk the range needs is in RAM. */
-  cachedSlices(hash: string, offset: number, length: number): Buffer[] | null { return this.blobs.cachedSlices(hash, offset, length); }
+  cachedSlices(hash: string, offset: number, length: number): Buffer[] | null {
+    return this.blobs.cachedSlices(hash, offset, length);
+  }
   /** The chunks of a chunked blob in order, or null for a blob stored whole. */
-  blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null> { return this.blobs.blobChunks(hash, sizeHint); }
+  blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null> {
+    return this.blobs.blobChunks(hash, sizeHint);
+  }
   /** Content size, from the manifest for a chunked blob. */
-  blobSize(hash: string): Promise<number> { return this.blobs.blobSize(hash); }
-  hasBlob(hash: string): Promise<boolean> { return this.blobs.hasBlob(hash); }
+  blobSize(hash: string): Promise<number> {
+    return this.blobs.blobSize(hash);
+  }
+  hasBlob(hash: string): Promise<boolean> {
+    return this.blobs.hasBlob(hash);
+  }
 
   /** Forgets which objects exist (and the content that proves it): after a garbage collection has deleted
    *  objects, a put must look at the backend again instead of trusting that they are there. */
@@ -147,17 +174,27 @@ export class ObjectStore {
   // ---- heads (heads.ts) ----
 
   /** The current head, or null when the project has none yet. */
-  getHead(): Promise<HeadState | null> { return this.heads.getHead(); }
+  getHead(): Promise<HeadState | null> {
+    return this.heads.getHead();
+  }
   /** Stores record, then moves the head ref to it if the ref is still at expectVersion (null: no head yet). */
   casHead(expectVersion: string | null, prevGeneration: number, record: HeadRecord): Promise<boolean> {
     return this.heads.casHead(expectVersion, prevGeneration, record);
   }
   /** Stores an immutable head record as canonical JSON; returns its hash. */
-  putHeadRecord(record: HeadRecord): Promise<string> { return this.heads.putHeadRecord(record); }
-  getHeadRecord(hash: string): Promise<HeadRecord> { return this.heads.getHeadRecord(hash); }
+  putHeadRecord(record: HeadRecord): Promise<string> {
+    return this.heads.putHeadRecord(record);
+  }
+  getHeadRecord(hash: string): Promise<HeadRecord> {
+    return this.heads.getHeadRecord(hash);
+  }
 
   // ---- JSON documents (documents.ts) ----
 
-  putJson(relKey: string, obj: unknown): Promise<void> { return this.documents.putJson(relKey, obj); }
-  getJson<T>(relKey: string): Promise<T | null> { return this.documents.getJson<T>(relKey); }
+  putJson(relKey: string, obj: unknown): Promise<void> {
+    return this.documents.putJson(relKey, obj);
+  }
+  getJson<T>(relKey: string): Promise<T | null> {
+    return this.documents.getJson<T>(relKey);
+  }
 }

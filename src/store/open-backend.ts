@@ -58,16 +58,18 @@ export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectB
   const env = opts.env ?? process.env;
   const bucket = opts.s3Bucket ?? (env.MIC_S3_BUCKET || undefined);
   if (!bucket) return new LocalBackend(join(dataDir, 'objects'));
-  const s3 = instrumentBackend(new S3Backend({
-    bucket,
-    prefix: opts.s3Prefix ?? env.MIC_S3_PREFIX ?? '',
-    endpoint: opts.s3Endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined),
-    region: opts.s3Region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
-    verifyOnFirstUse: opts.verify ?? true,
-  }));
+  const s3 = instrumentBackend(
+    new S3Backend({
+      bucket,
+      prefix: opts.s3Prefix ?? env.MIC_S3_PREFIX ?? '',
+      endpoint: opts.s3Endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined),
+      region: opts.s3Region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
+      verifyOnFirstUse: opts.verify ?? true,
+    }),
+  );
   const cacheBytes = parseBytes(opts.cacheBytes ?? (env.MIC_CACHE_BYTES || DEFAULT_CACHE_BYTES));
   if (cacheBytes === 0) return s3;
-  const outboxDir = opts.outboxDir === undefined ? join(dataDir, 'outbox') : opts.outboxDir ?? undefined;
+  const outboxDir = opts.outboxDir === undefined ? join(dataDir, 'outbox') : (opts.outboxDir ?? undefined);
   return new TieredBackend(s3, new DiskCache(opts.cacheDir ?? join(dataDir, 'cache'), { maxBytes: cacheBytes }), {
     outboxDir,
     log: opts.log ?? pino({ level: 'warn', base: { name: 'mic-fs' } }, pino.destination(2)),

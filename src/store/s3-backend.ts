@@ -8,9 +8,7 @@
 //
 // The SDK is loaded on first use, so the local (embedded) mode never pays for it.
 import { randomBytes } from 'node:crypto';
-import type {
-  S3Client as S3ClientT, S3ClientConfig, ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
+import type { S3Client as S3ClientT, S3ClientConfig, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import type { ObjectBackend } from './types.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
@@ -94,7 +92,18 @@ function codeOf(e: unknown): string {
 }
 
 const CRED_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'AuthorizationHeaderMalformed']);
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'TimeoutError', 'RequestTimeout']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'TimeoutError',
+  'RequestTimeout',
+]);
 
 /** Strips the quotes (and a weak "W/" marker) from an ETag. */
 export function bareEtag(etag: string): string {
@@ -166,7 +175,9 @@ export class S3Backend implements ObjectBackend {
         this.gateDone = true;
       })();
       // Concurrent callers share one probe; after a failure the next operation probes again.
-      g.catch(() => { if (this.gate === g) this.gate = null; });
+      g.catch(() => {
+        if (this.gate === g) this.gate = null;
+      });
       this.gate = g;
     }
     return this.gate;
@@ -193,9 +204,13 @@ export class S3Backend implements ObjectBackend {
       const casClient = new sdk.S3Client({ ...base, maxAttempts: 1 });
       // object GETs (the read path) skip the SDK's middleware; credentials still come from its chain
       const fetcher = new S3FetchPool({
-        bucket: this.bucket, region: this.region, endpoint: this.endpoint, forcePathStyle: base.forcePathStyle ?? false,
+        bucket: this.bucket,
+        region: this.region,
+        endpoint: this.endpoint,
+        forcePathStyle: base.forcePathStyle ?? false,
         credentials: () => client.config.credentials() as Promise<S3Credentials>,
-        maxAttempts: this.opts.maxAttempts ?? 4, requestTimeoutMs: this.opts.requestTimeoutMs ?? 60_000,
+        maxAttempts: this.opts.maxAttempts ?? 4,
+        requestTimeoutMs: this.opts.requestTimeoutMs ?? 60_000,
       });
       return { sdk, client, casClient, fetcher };
     })();
@@ -287,10 +302,15 @@ export class S3Backend implements ObjectBackend {
     const k = this.s3Key(key);
     const { sdk, client } = await this.sdk();
     try {
-      await client.send(new sdk.CopyObjectCommand({
-        Bucket: this.bucket, Key: k, CopySource: `${this.bucket}/${k.split('/').map(encodeURIComponent).join('/')}`,
-        MetadataDirective: 'REPLACE', Metadata: { touched: new Date().toISOString() },
-      }));
+      await client.send(
+        new sdk.CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: k,
+          CopySource: `${this.bucket}/${k.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'REPLACE',
+          Metadata: { touched: new Date().toISOString() },
+        }),
+      );
     } catch (e) {
       throw this.explain(e, 'COPY', k);
     }
@@ -374,9 +394,13 @@ export class S3Backend implements ObjectBackend {
     do {
       let out: ListObjectsV2CommandOutput;
       try {
-        out = await client.send(new sdk.ListObjectsV2Command({
-          Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token,
-        }));
+        out = await client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+          }),
+        );
       } catch (e) {
         throw this.explain(e, 'LIST', this.prefix + prefix);
       }
@@ -433,7 +457,9 @@ export class S3Backend implements ObjectBackend {
       if (status === 412 || code === 'PreconditionFailed' || attempt >= retries) {
         throw new S3BackendError(
           `conditional PUT of ${k} in ${this.describe()} keeps failing (${status ? `${status} ` : ''}${code}) although the ref did not change`,
-          status, code, { cause: err },
+          status,
+          code,
+          { cause: err },
         );
       }
       this.casStats.resent++;
@@ -444,12 +470,16 @@ export class S3Backend implements ObjectBackend {
   /** One conditional PUT, no SDK retries; throws the raw SDK error. */
   private async conditionalPut(s3Key: string, data: Buffer, expect: string | null): Promise<void> {
     const { sdk, casClient } = await this.sdk();
-    const cond = expect === null
-      ? { IfNoneMatch: '*' }
-      : { IfMatch: this.opts.quoteIfMatch ? `"${bareEtag(expect)}"` : bareEtag(expect) };
-    await casClient.send(new sdk.PutObjectCommand({
-      Bucket: this.bucket, Key: s3Key, Body: data, ContentLength: data.length, ...cond,
-    }));
+    const cond = expect === null ? { IfNoneMatch: '*' } : { IfMatch: this.opts.quoteIfMatch ? `"${bareEtag(expect)}"` : bareEtag(expect) };
+    await casClient.send(
+      new sdk.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: s3Key,
+        Body: data,
+        ContentLength: data.length,
+        ...cond,
+      }),
+    );
   }
 
   /** For the probes: an uncached ListObjectsV2 of at most one key, to surface bucket and credential errors. */
@@ -498,9 +528,10 @@ export async function checkConditionalWrites(backend: S3Backend): Promise<void> 
   await backend.listOne();
   const key = `probe/conditional-writes-${process.pid}-${randomBytes(6).toString('hex')}`;
   const body = (n: number) => Buffer.from(JSON.stringify({ probe: n, nonce: randomBytes(8).toString('hex') }));
-  const refuse = (what: string) => new ConditionalWritesUnsupportedError(
-    `S3 endpoint ${backend.describe()} ignores ${what}: refusing to keep a shared head there (conditional writes are required)`,
-  );
+  const refuse = (what: string) =>
+    new ConditionalWritesUnsupportedError(
+      `S3 endpoint ${backend.describe()} ignores ${what}: refusing to keep a shared head there (conditional writes are required)`,
+    );
   const raw0 = backend.unverified();
   const raw = {
     cas: (data: Buffer, expect: string | null) => raw0.casRef(key, data, expect),
@@ -528,4 +559,3 @@ export async function checkConditionalWrites(backend: S3Backend): Promise<void> 
     await raw.del().catch(() => {});
   }
 }
-

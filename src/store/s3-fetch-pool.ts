@@ -8,7 +8,10 @@ import { Worker } from 'node:worker_threads';
 import { S3FetchError, S3Fetcher, type S3FetchOptions } from './s3-fetch.js';
 import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
 
-interface Pending { resolve: (b: Buffer | null) => void; reject: (e: Error) => void }
+interface Pending {
+  resolve: (b: Buffer | null) => void;
+  reject: (e: Error) => void;
+}
 
 function workerScript(): URL | null {
   const url = new URL('./s3-fetch-worker.js', import.meta.url);
@@ -58,7 +61,9 @@ export class S3FetchPool {
     const w = new Worker(this.script!, { workerData: opts });
     w.unref();
     // an unref before the thread is up does not hold: idle, it must not keep the process alive
-    w.once('online', () => { if (this.pending.size === 0) w.unref(); });
+    w.once('online', () => {
+      if (this.pending.size === 0) w.unref();
+    });
     w.on('message', (m: FetchReply) => this.settle(m));
     w.on('error', (e) => this.fail(w, e));
     w.on('exit', (code) => this.fail(w, new Error(`the S3 fetch worker exited (${code})`)));

@@ -3,7 +3,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { S3Fetcher, type S3Credentials, type S3FetchOptions } from './s3-fetch.js';
 
-export interface FetchRequest { id: number; key: string; cred: S3Credentials }
+export interface FetchRequest {
+  id: number;
+  key: string;
+  cred: S3Credentials;
+}
 export type FetchReply =
   | { id: number; data: Uint8Array | null }
   | { id: number; error: { message: string; name: string; code?: string; Code?: string; status?: number } };
@@ -14,16 +18,25 @@ if (port) {
   const fetcher = new S3Fetcher({ ...(workerData as Omit<S3FetchOptions, 'credentials'>), credentials: async () => cred! });
   port.on('message', (m: FetchRequest) => {
     cred = m.cred;
-    fetcher.get(m.key).then((data) => {
-      if (data && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
-        port.postMessage({ id: m.id, data } satisfies FetchReply, [data.buffer as ArrayBuffer]);
-      } else port.postMessage({ id: m.id, data } satisfies FetchReply); // small or pooled: copied
-    }, (e: unknown) => {
-      const x = e as { message?: string; name?: string; code?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-      port.postMessage({
-        id: m.id,
-        error: { message: String(x?.message ?? e), name: x?.name ?? 'Error', code: x?.code, Code: x?.Code, status: x?.$metadata?.httpStatusCode },
-      } satisfies FetchReply);
-    });
+    fetcher.get(m.key).then(
+      (data) => {
+        if (data && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+          port.postMessage({ id: m.id, data } satisfies FetchReply, [data.buffer as ArrayBuffer]);
+        } else port.postMessage({ id: m.id, data } satisfies FetchReply); // small or pooled: copied
+      },
+      (e: unknown) => {
+        const x = e as { message?: string; name?: string; code?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+        port.postMessage({
+          id: m.id,
+          error: {
+            message: String(x?.message ?? e),
+            name: x?.name ?? 'Error',
+            code: x?.code,
+            Code: x?.Code,
+            status: x?.$metadata?.httpStatusCode,
+          },
+        } satisfies FetchReply);
+      },
+    );
   });
 }

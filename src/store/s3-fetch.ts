@@ -31,7 +31,11 @@ export interface S3FetchOptions {
 /** What an S3 error looks like to S3Backend.explain (the same fields as an SDK error). */
 export class S3FetchError extends Error {
   readonly $metadata: { httpStatusCode: number };
-  constructor(readonly Code: string, status: number, message: string) {
+  constructor(
+    readonly Code: string,
+    status: number,
+    message: string,
+  ) {
     super(message);
     this.name = Code;
     this.$metadata = { httpStatusCode: status };
@@ -92,34 +96,45 @@ export class S3Fetcher {
     const path = this.keyPath + s3Key.split('/').map(encodeSegment).join('/');
     const headers = this.sign(path, await this.o.credentials());
     return new Promise<Buffer | null>((resolve, reject) => {
-      const req = this.request({
-        protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port || undefined,
-        method: 'GET', path, headers, agent: this.agent,
-      }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status !== 200) {
-          readError(res, status).then((err) => (err.Code === 'NoSuchKey' ? resolve(null) : reject(err)), reject);
-          return;
-        }
-        const declared = Number(res.headers['content-length']);
-        const sized = Number.isSafeInteger(declared) && declared >= 0;
-        const out = sized ? Buffer.allocUnsafeSlow(declared) : null; // its own memory: transferable
-        const parts: Buffer[] = [];
-        let got = 0;
-        res.on('data', (c: Buffer) => {
-          if (out) {
-            if (got + c.length > out.length) { res.destroy(new Error('body longer than its Content-Length')); return; }
-            c.copy(out, got);
-          } else parts.push(c);
-          got += c.length;
-        });
-        res.on('end', () => {
-          if (!out) resolve(Buffer.concat(parts, got));
-          else if (got === out.length) resolve(out);
-          else reject(Object.assign(new Error('body shorter than its Content-Length'), { code: 'ECONNRESET' }));
-        });
-        res.on('error', reject);
-      });
+      const req = this.request(
+        {
+          protocol: this.base.protocol,
+          hostname: this.base.hostname,
+          port: this.base.port || undefined,
+          method: 'GET',
+          path,
+          headers,
+          agent: this.agent,
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status !== 200) {
+            readError(res, status).then((err) => (err.Code === 'NoSuchKey' ? resolve(null) : reject(err)), reject);
+            return;
+          }
+          const declared = Number(res.headers['content-length']);
+          const sized = Number.isSafeInteger(declared) && declared >= 0;
+          const out = sized ? Buffer.allocUnsafeSlow(declared) : null; // its own memory: transferable
+          const parts: Buffer[] = [];
+          let got = 0;
+          res.on('data', (c: Buffer) => {
+            if (out) {
+              if (got + c.length > out.length) {
+                res.destroy(new Error('body longer than its Content-Length'));
+                return;
+              }
+              c.copy(out, got);
+            } else parts.push(c);
+            got += c.length;
+          });
+          res.on('end', () => {
+            if (!out) resolve(Buffer.concat(parts, got));
+            else if (got === out.length) resolve(out);
+            else reject(Object.assign(new Error('body shorter than its Content-Length'), { code: 'ECONNRESET' }));
+          });
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(this.o.requestTimeoutMs ?? 60_000, () => {
         req.destroy(Object.assign(new Error(`no answer from S3 within ${this.o.requestTimeoutMs ?? 60_000} ms`), { code: 'TimeoutError' }));
       });
@@ -160,12 +175,18 @@ function readError(res: http.IncomingMessage, status: number): Promise<S3FetchEr
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let size = 0;
-    res.on('data', (c: Buffer) => { if (size < 65536) { parts.push(c); size += c.length; } });
+    res.on('data', (c: Buffer) => {
+      if (size < 65536) {
+        parts.push(c);
+        size += c.length;
+      }
+    });
     const done = () => {
       const body = Buffer.concat(parts).toString('utf8');
-      const code = /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1]
-        ?? ({ 301: 'PermanentRedirect', 403: 'AccessDenied', 404: 'NoSuchKey' } as Record<number, string>)[status]
-        ?? `HTTP${status}`;
+      const code =
+        /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1] ??
+        ({ 301: 'PermanentRedirect', 403: 'AccessDenied', 404: 'NoSuchKey' } as Record<number, string>)[status] ??
+        `HTTP${status}`;
       const message = /<Message>([^<]{1,500})<\/Message>/.exec(body)?.[1] ?? code;
       resolve(new S3FetchError(code, status, message));
     };

@@ -42,14 +42,21 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   /** Background uploads (with opts.outboxDir), else null. */
   readonly uploads: UploadQueue | null;
 
-  constructor(readonly remote: ObjectBackend, readonly cache: DiskCache, opts: TieredOptions = {}) {
-    this.uploads = opts.outboxDir === undefined ? null : new UploadQueue({
-      ...opts.upload,
-      outbox: new LocalBackend(opts.outboxDir),
-      remote,
-      log: opts.log,
-      fallback: (key) => this.cache.get(key),
-    });
+  constructor(
+    readonly remote: ObjectBackend,
+    readonly cache: DiskCache,
+    opts: TieredOptions = {},
+  ) {
+    this.uploads =
+      opts.outboxDir === undefined
+        ? null
+        : new UploadQueue({
+            ...opts.upload,
+            outbox: new LocalBackend(opts.outboxDir),
+            remote,
+            log: opts.log,
+            fallback: (key) => this.cache.get(key),
+          });
   }
 
   /** Queues what an earlier process left in the outbox (call once, at start-up); returns how many. */
@@ -99,7 +106,9 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     await this.caching.get(key);
     this.inflight.delete(key); // the next get fetches anew rather than joining the bad fetch
     this.stats.discarded++;
-    await this.cache.delete(key).catch(() => { this.stats.cacheErrors++; });
+    await this.cache.delete(key).catch(() => {
+      this.stats.cacheErrors++;
+    });
   }
 
   private async read(key: string, check: boolean): Promise<Buffer | null> {
@@ -124,7 +133,9 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     }
     const p = this.fetch(key, check);
     this.inflight.set(key, p);
-    const done = () => { if (this.inflight.get(key) === p) this.inflight.delete(key); };
+    const done = () => {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+    };
     // kept until the disk copy is written, so a get meanwhile neither misses the cache nor fetches again
     p.then(() => this.caching.get(key)).then(done, done);
     return p;
@@ -142,7 +153,9 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     // the disk write is off the read's path; a get of the key meanwhile still shares this fetch
     const write = this.cachePut(key, data);
     this.caching.set(key, write);
-    void write.finally(() => { if (this.caching.get(key) === write) this.caching.delete(key); });
+    void write.finally(() => {
+      if (this.caching.get(key) === write) this.caching.delete(key);
+    });
     return data;
   }
 
@@ -192,12 +205,16 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     await this.remote.touch(key);
   }
 
-  isTransient(e: unknown): boolean { return this.remote.isTransient(e); }
+  isTransient(e: unknown): boolean {
+    return this.remote.isTransient(e);
+  }
 
   async delete(key: string): Promise<void> {
     if (isContentAddressedKey(key)) {
       await this.uploads?.cancel(key);
-      await this.cache.delete(key).catch(() => { this.stats.cacheErrors++; });
+      await this.cache.delete(key).catch(() => {
+        this.stats.cacheErrors++;
+      });
     }
     await this.remote.delete(key);
   }

@@ -20,8 +20,16 @@ export const FANOUT = 16;
 export const MAX_DEPTH = 64;
 export const MAX_NAME_BYTES = 255;
 
-export interface LeafNode { type: 'leaf'; entries: readonly TreeEntry[] }
-export interface SplitNode { type: 'split'; depth: number; count: number; buckets: readonly (string | null)[] }
+export interface LeafNode {
+  type: 'leaf';
+  entries: readonly TreeEntry[];
+}
+export interface SplitNode {
+  type: 'split';
+  depth: number;
+  count: number;
+  buckets: readonly (string | null)[];
+}
 export type TreeNode = LeafNode | SplitNode;
 
 const KINDS: ReadonlySet<string> = new Set<EntryKind>(['file', 'dir', 'symlink', 'fifo', 'socket', 'chardev', 'blockdev']);
@@ -56,10 +64,20 @@ export function normalizeEntry(e: TreeEntry): TreeEntry {
   if (!isUint(e.mode) || e.mode > 0o7777) throw bad('mode');
   if (!isUint(e.ino)) throw bad('ino');
   if (!isUint(e.size)) throw bad('size');
-  if (!Array.isArray(e.mtime) || e.mtime.length !== 2 || !Number.isSafeInteger(e.mtime[0]) ||
-      !isUint(e.mtime[1]) || e.mtime[1] > 999_999_999) throw bad('mtime');
+  if (
+    !Array.isArray(e.mtime) ||
+    e.mtime.length !== 2 ||
+    !Number.isSafeInteger(e.mtime[0]) ||
+    !isUint(e.mtime[1]) ||
+    e.mtime[1] > 999_999_999
+  )
+    throw bad('mtime');
   const out: TreeEntry = {
-    name: e.name, kind: e.kind, mode: e.mode, ino: e.ino, size: e.size,
+    name: e.name,
+    kind: e.kind,
+    mode: e.mode,
+    ino: e.ino,
+    size: e.size,
     mtime: Object.freeze([e.mtime[0], e.mtime[1]]) as unknown as [number, number],
   };
   if (e.hash !== undefined) {
@@ -81,8 +99,8 @@ export function normalizeEntry(e: TreeEntry): TreeEntry {
   const device = e.kind === 'chardev' || e.kind === 'blockdev';
   if (e.rdev !== undefined || device) {
     const r = e.rdev;
-    if (!device || !Array.isArray(r) || r.length !== 2 || !isUint(r[0]) || !isUint(r[1]) || r[0] > 0xffffffff ||
-        r[1] > 0xffffffff) throw bad('rdev');
+    if (!device || !Array.isArray(r) || r.length !== 2 || !isUint(r[0]) || !isUint(r[1]) || r[0] > 0xffffffff || r[1] > 0xffffffff)
+      throw bad('rdev');
     out.rdev = Object.freeze([r[0], r[1]]) as unknown as [number, number];
   }
   return Object.freeze(out);
@@ -90,7 +108,8 @@ export function normalizeEntry(e: TreeEntry): TreeEntry {
 
 /** Canonical JSON of a normalized entry (also used to compare entries). */
 export function encodeEntry(e: TreeEntry): string {
-  let s = `{"name":${JSON.stringify(e.name)},"kind":"${e.kind}","mode":${e.mode},"ino":${e.ino},` +
+  let s =
+    `{"name":${JSON.stringify(e.name)},"kind":"${e.kind}","mode":${e.mode},"ino":${e.ino},` +
     `"size":${e.size},"mtime":[${e.mtime[0]},${e.mtime[1]}]`;
   if (e.hash !== undefined) s += `,"hash":"${e.hash}"`;
   if (e.target !== undefined) s += `,"target":${JSON.stringify(e.target)}`;
@@ -114,8 +133,15 @@ export function decodeNode(bytes: Buffer): TreeNode {
     return { type: 'leaf', entries: Object.freeze((v.leaf as TreeEntry[]).map(normalizeEntry)) };
   }
   const { depth, count, buckets } = v;
-  if (!isUint(depth) || depth >= MAX_DEPTH || !isUint(count) || count <= LEAF_MAX || !Array.isArray(buckets) ||
-      buckets.length !== FANOUT || !buckets.every((b) => b === null || (typeof b === 'string' && isHash(b)))) {
+  if (
+    !isUint(depth) ||
+    depth >= MAX_DEPTH ||
+    !isUint(count) ||
+    count <= LEAF_MAX ||
+    !Array.isArray(buckets) ||
+    buckets.length !== FANOUT ||
+    !buckets.every((b) => b === null || (typeof b === 'string' && isHash(b)))
+  ) {
     throw new Error('malformed split node');
   }
   return { type: 'split', depth, count, buckets: Object.freeze(buckets as (string | null)[]) };

@@ -4,8 +4,18 @@
 import { LRUCache } from 'lru-cache';
 import type { TreeEntry } from './types.js';
 import {
-  EMPTY_LEAF, EMPTY_TREE, FANOUT, LEAF_MAX, MAX_DEPTH, bucketAt, compareNames, encodeEntry, nameDigest,
-  normalizeEntry, type LeafNode, type TreeNode,
+  EMPTY_LEAF,
+  EMPTY_TREE,
+  FANOUT,
+  LEAF_MAX,
+  MAX_DEPTH,
+  bucketAt,
+  compareNames,
+  encodeEntry,
+  nameDigest,
+  normalizeEntry,
+  type LeafNode,
+  type TreeNode,
 } from './tree-codec.js';
 
 /** Where nodes live: ObjectStore verifies, caches and uploads them. */
@@ -15,12 +25,27 @@ export interface TreeNodeIO {
   writeNode(node: TreeNode): Promise<string>;
 }
 
-export interface DirChange { name: string; before: TreeEntry | null; after: TreeEntry | null }
+export interface DirChange {
+  name: string;
+  before: TreeEntry | null;
+  after: TreeEntry | null;
+}
 
 /** An entry with its name digest, computed only when a node has to be split. */
-interface Item { entry: TreeEntry; digest?: Buffer }
-interface Change { name: string; entry: TreeEntry | null; digest: Buffer }
-interface UpdateResult { hash: string | null; count: number; oldCount: number }
+interface Item {
+  entry: TreeEntry;
+  digest?: Buffer;
+}
+interface Change {
+  name: string;
+  entry: TreeEntry | null;
+  digest: Buffer;
+}
+interface UpdateResult {
+  hash: string | null;
+  count: number;
+  oldCount: number;
+}
 
 const digestOf = (it: Item): Buffer => (it.digest ??= nameDigest(it.entry.name));
 
@@ -29,7 +54,10 @@ export class TreeStore {
   private readonly listings: LRUCache<string, readonly TreeEntry[]>;
   private readonly leafMaps = new WeakMap<LeafNode, Map<string, TreeEntry>>();
 
-  constructor(private readonly io: TreeNodeIO, opts: { listCacheEntries?: number } = {}) {
+  constructor(
+    private readonly io: TreeNodeIO,
+    opts: { listCacheEntries?: number } = {},
+  ) {
     this.listings = new LRUCache({ maxSize: opts.listCacheEntries ?? 200_000, sizeCalculation: (l) => l.length + 1 });
   }
 
@@ -70,7 +98,8 @@ export class TreeStore {
   async updateDir(hash: string, changes: ReadonlyMap<string, TreeEntry | null>): Promise<string> {
     const list: Change[] = [];
     for (const [name, entry] of changes) {
-      if (entry !== null && entry.name !== name) throw new Error(`change key ${JSON.stringify(name)} != entry name ${JSON.stringify(entry.name)}`);
+      if (entry !== null && entry.name !== name)
+        throw new Error(`change key ${JSON.stringify(name)} != entry name ${JSON.stringify(entry.name)}`);
       list.push({ name, entry: entry && normalizeEntry(entry), digest: nameDigest(name) });
     }
     if (list.length === 0) return hash;
@@ -142,12 +171,14 @@ export class TreeStore {
     const buckets = [...node.buckets];
     let count = node.count;
     let changed = false;
-    await Promise.all([...groups].map(async ([i, group]) => {
-      const r = await this.update(node.buckets[i] ?? null, depth + 1, group);
-      count += r.count - r.oldCount;
-      if (r.hash !== buckets[i]) changed = true;
-      buckets[i] = r.hash;
-    }));
+    await Promise.all(
+      [...groups].map(async ([i, group]) => {
+        const r = await this.update(node.buckets[i] ?? null, depth + 1, group);
+        count += r.count - r.oldCount;
+        if (r.hash !== buckets[i]) changed = true;
+        buckets[i] = r.hash;
+      }),
+    );
     if (!changed) return { hash, count: node.count, oldCount: node.count };
     if (count > LEAF_MAX) {
       const h = await this.io.writeNode({ type: 'split', depth, count, buckets: Object.freeze(buckets) });

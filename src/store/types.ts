@@ -79,4 +79,8 @@ export interface HeadRecord {
 
 /** The mutable pointer to the current head record. generation and nonce make every
  *  ref body unique, so an ETag (an MD5 of the body) never repeats. */
-export interface HeadRef { generation: number; nonce: string; head: string }
+export interface HeadRef {
+  generation: number;
+  nonce: string;
+  head: string;
+}

@@ -45,8 +45,15 @@ export class UploadsPendingError extends Error {
   override name = 'UploadsPendingError';
 }
 
-interface Item { seq: number; since: number }
-interface Waiter { seq: number; resolve: () => void; reject: (e: Error) => void }
+interface Item {
+  seq: number;
+  since: number;
+}
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
 
 export class UploadQueue {
   private readonly pending = new Map<string, Item>(); // insertion order = seq order
@@ -171,7 +178,10 @@ export class UploadQueue {
         this.lastFail = performance.now();
         this.counts.retries++;
         const delay = Math.min(this.o.maxDelayMs ?? 5_000, (this.o.baseDelayMs ?? 250) * 2 ** Math.min(attempt, 20));
-        this.o.log?.warn({ key, attempt: attempt + 1, err: (e as Error).message, retryInMs: Math.round(delay) }, 'upload failed, will retry');
+        this.o.log?.warn(
+          { key, attempt: attempt + 1, err: (e as Error).message, retryInMs: Math.round(delay) },
+          'upload failed, will retry',
+        );
         await this.sleep(delay * (0.5 + Math.random() / 2));
       }
     }
@@ -216,8 +226,20 @@ export class UploadQueue {
     if (first.done || first.value.seq > seq) return Promise.resolve(true);
     return new Promise<boolean>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
-      const done = () => { if (timer) clearTimeout(timer); };
-      const w: Waiter = { seq, resolve: () => { done(); resolve(true); }, reject: (e) => { done(); reject(e); } };
+      const done = () => {
+        if (timer) clearTimeout(timer);
+      };
+      const w: Waiter = {
+        seq,
+        resolve: () => {
+          done();
+          resolve(true);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      };
       this.waiters.push(w);
       this.holdProcess();
       if (Number.isFinite(timeoutMs)) {
@@ -227,10 +249,12 @@ export class UploadQueue {
           this.holdProcess();
           if (!fail) return resolve(false);
           const s = this.stats();
-          reject(new UploadsPendingError(
-            `${s.queued} object(s) not yet uploaded to the object store after ${Math.round(timeoutMs / 1000)} s ` +
-            `(oldest ${Math.round(s.oldestPendingMs / 1000)} s, ${s.retries} failed attempts): is it reachable?`,
-          ));
+          reject(
+            new UploadsPendingError(
+              `${s.queued} object(s) not yet uploaded to the object store after ${Math.round(timeoutMs / 1000)} s ` +
+                `(oldest ${Math.round(s.oldestPendingMs / 1000)} s, ${s.retries} failed attempts): is it reachable?`,
+            ),
+          );
         }, timeoutMs);
       }
     });
@@ -247,7 +271,13 @@ export class UploadQueue {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const s = { timer: setTimeout(() => { this.sleeps.delete(s); resolve(); }, ms), wake: resolve };
+      const s = {
+        timer: setTimeout(() => {
+          this.sleeps.delete(s);
+          resolve();
+        }, ms),
+        wake: resolve,
+      };
       s.timer.unref();
       this.sleeps.add(s);
     });

@@ -39,7 +39,10 @@ export interface Plan {
   updated_at: string;
 }
 
-export interface TaskDoc { tasks: Task[]; plans: Plan[] }
+export interface TaskDoc {
+  tasks: Task[];
+  plans: Plan[];
+}
 
 /** seed 003's statistics (times in ms; successRate in percent of finished tasks). */
 export interface SessionStatistics {
@@ -79,7 +82,8 @@ export function statistics(doc: TaskDoc, startedAt: string, endedAt: string | nu
 
 function checkResult(v: unknown): unknown {
   if (v === undefined) return undefined;
-  if (Buffer.byteLength(JSON.stringify(v) ?? '') > MAX_RESULT_BYTES) throw new InvalidInputError('result', `is larger than ${MAX_RESULT_BYTES} bytes of JSON`);
+  if (Buffer.byteLength(JSON.stringify(v) ?? '') > MAX_RESULT_BYTES)
+    throw new InvalidInputError('result', `is larger than ${MAX_RESULT_BYTES} bytes of JSON`);
   return v;
 }
 
@@ -113,14 +117,27 @@ export class TaskStore {
       if (doc.tasks.length >= MAX_TASKS) throw new InvalidStateError(`session ${session} has ${MAX_TASKS} tasks, the most it may have`);
       if (t.plan && !doc.plans.some((p) => p.id === t.plan)) throw new InvalidInputError('plan', `no plan ${t.plan} in this session`);
       const now = new Date().toISOString();
-      const task: Task = { id: `task-${randomBytes(6).toString('hex')}`, session_id: session, type: t.type, description: t.description, status: 'pending', created_at: now, updated_at: now, ...(t.plan ? { plan: t.plan } : {}) };
+      const task: Task = {
+        id: `task-${randomBytes(6).toString('hex')}`,
+        session_id: session,
+        type: t.type,
+        description: t.description,
+        status: 'pending',
+        created_at: now,
+        updated_at: now,
+        ...(t.plan ? { plan: t.plan } : {}),
+      };
       if (t.status && t.status !== 'pending') move(task, t.status, {});
       doc.tasks.push(task);
       return task;
     });
   }
 
-  updateTask(session: string, id: string, u: { status?: TaskStatus; result?: unknown; error?: string; description?: string }): Promise<Task> {
+  updateTask(
+    session: string,
+    id: string,
+    u: { status?: TaskStatus; result?: unknown; error?: string; description?: string },
+  ): Promise<Task> {
     return this.edit(session, (doc) => {
       const task = doc.tasks.find((x) => x.id === id);
       if (!task) throw new NotFoundError('task', `no task ${id} in session ${session}`);
@@ -138,7 +155,14 @@ export class TaskStore {
   addPlan(session: string, p: { title: string; steps: string[] }): Promise<Plan> {
     return this.edit(session, (doc) => {
       const now = new Date().toISOString();
-      const plan: Plan = { id: `plan-${randomBytes(6).toString('hex')}`, session_id: session, title: p.title, steps: p.steps.map((description) => ({ description, status: 'pending' })), created_at: now, updated_at: now };
+      const plan: Plan = {
+        id: `plan-${randomBytes(6).toString('hex')}`,
+        session_id: session,
+        title: p.title,
+        steps: p.steps.map((description) => ({ description, status: 'pending' })),
+        created_at: now,
+        updated_at: now,
+      };
       doc.plans.push(plan);
       return plan;
     });

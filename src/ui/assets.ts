@@ -8,7 +8,12 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type http from 'node:http';
 
-export interface Asset { type: string; data: Buffer; gz: Buffer; etag: string }
+export interface Asset {
+  type: string;
+  data: Buffer;
+  gz: Buffer;
+  etag: string;
+}
 
 /** dist/ui-assets, from dist/src/ui (built) or src/ui (tests run the sources). */
 export function assetsDir(): string | null {
@@ -57,8 +62,9 @@ export function sendAsset(req: http.IncomingMessage, res: http.ServerResponse, a
 }
 
 /** Content-Security-Policy of every page: only our own script and style, no inline code, no framing. */
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-  + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export function pageHeaders(): Record<string, string> {
   return {
@@ -79,8 +85,10 @@ export function escapeHtml(s: string): string {
 export function shellHtml(assets: Map<string, Asset>, auth: boolean, preload: string[] = [], modules: string[] = []): string {
   const v = (n: string) => assets.get(n)?.etag.replace(/"/g, '') ?? '0';
   if (!assets.size) {
-    return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mic-fs</title></head><body>'
-      + '<p>The web UI is not built: run <code>npm run build</code>.</p></body></html>';
+    return (
+      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mic-fs</title></head><body>' +
+      '<p>The web UI is not built: run <code>npm run build</code>.</p></body></html>'
+    );
   }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -19,7 +19,9 @@ export class UiAuth {
   }
 
   /** A token is configured: requests must prove they know it. */
-  get required(): boolean { return this.tokenDigest !== null; }
+  get required(): boolean {
+    return this.tokenDigest !== null;
+  }
 
   /** True when the token matches (constant time). */
   tokenMatches(given: string): boolean {
@@ -51,7 +53,9 @@ export class UiAuth {
     return `${COOKIE}=${encodeURIComponent(this.token ?? '')}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE}`;
   }
 
-  clearCookie(): string { return `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`; }
+  clearCookie(): string {
+    return `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+  }
 }
 
 export function cookies(req: http.IncomingMessage): Record<string, string> {
@@ -66,7 +70,9 @@ export function cookies(req: http.IncomingMessage): Record<string, string> {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function isSafeMethod(method: string | undefined): boolean { return SAFE.has(method ?? 'GET'); }
+export function isSafeMethod(method: string | undefined): boolean {
+  return SAFE.has(method ?? 'GET');
+}
 
 /**
  * A mutating request is accepted from this origin or from a client that is not a browser (no Origin and

@@ -22,7 +22,11 @@ export interface BlameOrigin {
   decision: { index: number; decision: string; reasoning: string } | null;
 }
 
-export interface BlameRange { start: number; end: number; origin: number }
+export interface BlameRange {
+  start: number;
+  end: number;
+  origin: number;
+}
 
 export interface LineBlameBody {
   project: string;
@@ -73,7 +77,8 @@ export async function blameLines(s: SessionService, project: string, ref: string
   let truncated = false;
   let steps = 0;
   while (pending.length) {
-    if (++steps > MAX_HEADS) { // attribute what is left to the oldest head reached
+    if (++steps > MAX_HEADS) {
+      // attribute what is left to the oldest head reached
       truncated = true;
       const idx = heads.push(cur) - 1;
       for (const [i] of pending) owner[i] = idx;
@@ -81,7 +86,10 @@ export async function blameLines(s: SessionService, project: string, ref: string
     }
     const parent = cur.rec.parent ? { hash: cur.rec.parent, rec: await store.getHeadRecord(cur.rec.parent) } : null;
     const pe = parent ? await lookupPath(store, parent.rec.tree, parts) : null;
-    if (parent && pe && pe.kind === 'file' && (pe.hash ?? null) === curHash) { cur = parent; continue; } // unchanged here
+    if (parent && pe && pe.kind === 'file' && (pe.hash ?? null) === curHash) {
+      cur = parent;
+      continue;
+    } // unchanged here
     const pbuf = pe?.kind === 'file' ? (pe.hash ? await store.getBlob(pe.hash) : Buffer.alloc(0)) : null;
     const idx = heads.push(cur) - 1;
     if (!parent || !pbuf || !isText(pbuf)) {
@@ -90,7 +98,8 @@ export async function blameLines(s: SessionService, project: string, ref: string
     }
     const parentLines = splitLines(pbuf.toString('utf8'));
     const map = new Int32Array(curLines.length).fill(-1);
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     for (const op of diffLines(parentLines, curLines)) {
       if (op.t === '=') map[b++] = a++;
       else if (op.t === '-') a++;
@@ -112,18 +121,28 @@ export async function blameLines(s: SessionService, project: string, ref: string
   const ranges: BlameRange[] = [];
   for (let i = 0; i < lines.length; i++) {
     let o = used.get(owner[i]);
-    if (o === undefined) { o = used.size; used.set(owner[i], o); }
+    if (o === undefined) {
+      o = used.size;
+      used.set(owner[i], o);
+    }
     const last = ranges[ranges.length - 1];
     if (last && last.origin === o && last.end === i) last.end = i + 1;
     else ranges.push({ start: i + 1, end: i + 1, origin: o });
   }
   const origins: BlameOrigin[] = new Array(used.size);
-  await Promise.all([...used].map(async ([h, o]) => {
-    const { hash, rec } = heads[h];
-    const r = rec.session ? await s.catalog.get(rec.session) : null;
-    origins[o] = {
-      head: hash, message: rec.message, time: rec.time, session: rec.session, goal: r?.goal ?? null, decision: r ? decisionFor(r, rel) : null,
-    };
-  }));
+  await Promise.all(
+    [...used].map(async ([h, o]) => {
+      const { hash, rec } = heads[h];
+      const r = rec.session ? await s.catalog.get(rec.session) : null;
+      origins[o] = {
+        head: hash,
+        message: rec.message,
+        time: rec.time,
+        session: rec.session,
+        goal: r?.goal ?? null,
+        decision: r ? decisionFor(r, rel) : null,
+      };
+    }),
+  );
   return { project, path: rel, head: head.hash, content, origins, ranges, truncated };
 }

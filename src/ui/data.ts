@@ -16,7 +16,16 @@ export type HeadView = Awaited<ReturnType<SessionService['log']>>['heads'][numbe
 export const SORTS = ['started', 'landed', 'updated'] as const;
 type Sort = (typeof SORTS)[number];
 
-export interface UiSessionsQuery { project?: string; status?: string; tag?: string; q?: string; sort?: string; order?: string; limit?: string; offset?: string }
+export interface UiSessionsQuery {
+  project?: string;
+  status?: string;
+  tag?: string;
+  q?: string;
+  sort?: string;
+  order?: string;
+  limit?: string;
+  offset?: string;
+}
 
 export interface UiSessionsBody {
   sessions: SessionView[];
@@ -54,7 +63,8 @@ export async function listSessions(s: SessionService, q: UiSessionsQuery): Promi
     return !status || r.status === status;
   });
   hits.sort((a, b) => {
-    const ka = sortKey(a, sort), kb = sortKey(b, sort);
+    const ka = sortKey(a, sort),
+      kb = sortKey(b, sort);
     // sessions without the key (not landed yet) go last either way
     if (!ka !== !kb) return ka ? -1 : 1;
     const c = ka.localeCompare(kb) || a.session_id.localeCompare(b.session_id);
@@ -62,12 +72,16 @@ export async function listSessions(s: SessionService, q: UiSessionsQuery): Promi
   });
   const page = hits.slice(offset, offset + limit).map(sessionView);
   // a live session's record holds no current change counts: the shown page's are measured (as GET /api/sessions/:id does)
-  await Promise.all(page.map(async (v, i) => {
-    if (v.status !== 'active' && v.status !== 'suspended') return;
-    try {
-      page[i] = { ...v, changes: (await s.get(v.session_id)).session.changes };
-    } catch { /* handed off or unreadable here: the recorded counts stand */ }
-  }));
+  await Promise.all(
+    page.map(async (v, i) => {
+      if (v.status !== 'active' && v.status !== 'suspended') return;
+      try {
+        page[i] = { ...v, changes: (await s.get(v.session_id)).session.changes };
+      } catch {
+        /* handed off or unreadable here: the recorded counts stand */
+      }
+    }),
+  );
   return {
     sessions: page,
     total: hits.length,
@@ -96,19 +110,25 @@ export interface UiHead extends HeadView {
 }
 
 /** The head log, newest first, each head with its change counts against its parent and its author. */
-export async function headLog(s: SessionService, project: string, q: { limit?: string; before?: string }): Promise<{ project: string; heads: UiHead[]; next: string | null }> {
+export async function headLog(
+  s: SessionService,
+  project: string,
+  q: { limit?: string; before?: string },
+): Promise<{ project: string; heads: UiHead[]; next: string | null }> {
   const log = await s.log(project, { limit: input.intParam(q.limit, 'limit', 30, 1, 200), before: q.before || undefined });
   const store = s.catalog.store(project);
-  const heads = await Promise.all(log.heads.map(async (h) => {
-    const parentTree = h.parent ? (await store.getHeadRecord(h.parent)).tree : EMPTY_TREE;
-    const r = h.session ? await s.catalog.get(h.session) : null;
-    return {
-      ...h,
-      summary: summarize(await diffTrees(store, parentTree, h.tree)),
-      author: r ? (r.agent ?? r.metadata.author ?? null) : null,
-      session_status: r?.status ?? null,
-    };
-  }));
+  const heads = await Promise.all(
+    log.heads.map(async (h) => {
+      const parentTree = h.parent ? (await store.getHeadRecord(h.parent)).tree : EMPTY_TREE;
+      const r = h.session ? await s.catalog.get(h.session) : null;
+      return {
+        ...h,
+        summary: summarize(await diffTrees(store, parentTree, h.tree)),
+        author: r ? (r.agent ?? r.metadata.author ?? null) : null,
+        session_status: r?.status ?? null,
+      };
+    }),
+  );
   return { project, heads, next: log.next };
 }
 
@@ -142,7 +162,9 @@ export async function treeAt(s: SessionService, project: string, ref: string, pa
   if (entry.kind === 'dir') {
     const list = await store.listDir(entry.hash ?? EMPTY_TREE);
     out.entries = [...list]
-      .sort((a, b) => (a.kind === 'dir') !== (b.kind === 'dir') ? (a.kind === 'dir' ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+      .sort((a, b) =>
+        (a.kind === 'dir') !== (b.kind === 'dir') ? (a.kind === 'dir' ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      )
       .map(plain);
   } else if (entry.kind === 'file' && entry.hash) {
     out.entry.text = entry.size <= 1024 * 1024 && isText(await store.getBlob(entry.hash));
@@ -154,12 +176,20 @@ const RAW_PIECE = 4 * 1024 * 1024;
 
 /** A file at a head, for the raw download: its name, size and its bytes in pieces of 4 MiB (a large
  *  file is never held whole; a chunked blob fetches only the chunks of each piece). */
-export async function rawFile(s: SessionService, project: string, ref: string, path: string | null): Promise<{ name: string; size: number; pieces: AsyncIterable<Buffer> }> {
+export async function rawFile(
+  s: SessionService,
+  project: string,
+  ref: string,
+  path: string | null,
+): Promise<{ name: string; size: number; pieces: AsyncIterable<Buffer> }> {
   const head = await resolveHead(s, project, ref);
   const store = s.catalog.store(project);
   const parts = pathParts(path);
   const entry = parts.length ? await lookupPath(store, head.tree, parts) : null;
-  if (!entry) throw parts.length ? new NotFoundError('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`) : new InvalidInputError('path', 'is required');
+  if (!entry)
+    throw parts.length
+      ? new NotFoundError('path', `${parts.join('/')} is not in head ${head.hash.slice(0, 12)}`)
+      : new InvalidInputError('path', 'is required');
   if (entry.kind !== 'file') throw new InvalidInputError('path', `${parts.join('/')} is a ${entry.kind}, not a file`);
   const hash = entry.hash;
   async function* pieces(): AsyncIterable<Buffer> {

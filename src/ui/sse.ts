@@ -7,7 +7,10 @@ import type { SessionEvent, SessionEvents } from '../session/events.js';
 const COALESCE_MS = 150;
 const HEARTBEAT_MS = 15_000;
 
-export interface EventFilter { session?: string; project?: string }
+export interface EventFilter {
+  session?: string;
+  project?: string;
+}
 
 export function serveEvents(req: http.IncomingMessage, res: http.ServerResponse, events: SessionEvents, f: EventFilter): void {
   res.writeHead(200, {

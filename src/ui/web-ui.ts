@@ -3,7 +3,15 @@
 // server-sent events the pages read under /ui/api/. The pages' actions use the API itself.
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { ForbiddenError, InvalidInputError, MethodNotAllowedError, NotFoundError, TooLargeError, UnauthorizedError, type DomainError } from '../session/errors.js';
+import {
+  ForbiddenError,
+  InvalidInputError,
+  MethodNotAllowedError,
+  NotFoundError,
+  TooLargeError,
+  UnauthorizedError,
+  type DomainError,
+} from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { UiAuth, sameOrigin } from './auth.js';
 import { loadAssets, loginHtml, pageHeaders, sendAsset, shellHtml, type Asset } from './assets.js';
@@ -11,7 +19,11 @@ import { compareHeads, headLog, listSessions, projectName, rawFile, treeAt } fro
 import { blameLines } from './blame.js';
 import { serveEvents } from './sse.js';
 
-export interface WebUiOptions { service: SessionService; token?: string; log: Logger }
+export interface WebUiOptions {
+  service: SessionService;
+  token?: string;
+  log: Logger;
+}
 
 const PAGE = /^\/(?:$|sessions\/[^/]+\/?$|projects\/[^/]+\/[^/]+(?:\/.*)?$)/;
 
@@ -37,7 +49,9 @@ export class WebUi {
   }
 
   /** Paths the UI answers: everything but the JSON API. */
-  owns(pathname: string): boolean { return pathname !== '/api' && !pathname.startsWith('/api/'); }
+  owns(pathname: string): boolean {
+    return pathname !== '/api' && !pathname.startsWith('/api/');
+  }
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const p = url.pathname;
@@ -48,7 +62,11 @@ export class WebUi {
       if (!a || !get) throw new NotFoundError('page', `no asset ${p}`);
       return sendAsset(req, res, a, url.searchParams.has('v') || /-[A-Z0-9]{8}\.js$/.test(p)); // chunk names carry their hash
     }
-    if (p === '/favicon.ico') { res.writeHead(204); res.end(); return; }
+    if (p === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (p === '/login') return this.login(req, res, url);
     if (p === '/logout' && method === 'POST') {
       if (!sameOrigin(req)) throw forbidden();
@@ -104,7 +122,11 @@ export class WebUi {
       });
       try {
         for (let r = first; !r.done; r = await it.next()) {
-          if (!res.write(r.value)) await new Promise((ok) => { res.once('drain', ok); res.once('close', ok); });
+          if (!res.write(r.value))
+            await new Promise((ok) => {
+              res.once('drain', ok);
+              res.once('close', ok);
+            });
           if (res.destroyed) return;
         }
         res.end();
@@ -117,7 +139,18 @@ export class WebUi {
     if (kind !== 'api') throw notFound(url);
     const [what, ...args] = rest;
     if (what === 'sessions' && args.length === 0) {
-      return json(await listSessions(s, { project: q('project'), status: q('status'), tag: q('tag'), q: q('q'), sort: q('sort'), order: q('order'), limit: q('limit'), offset: q('offset') }));
+      return json(
+        await listSessions(s, {
+          project: q('project'),
+          status: q('status'),
+          tag: q('tag'),
+          q: q('q'),
+          sort: q('sort'),
+          order: q('order'),
+          limit: q('limit'),
+          offset: q('offset'),
+        }),
+      );
     }
     if (what === 'events' && args.length === 0) {
       const project = q('project');
@@ -131,7 +164,8 @@ export class WebUi {
       if (op === 'tree' && args.length === 4) return json(await treeAt(s, project, args[3], q('path') ?? null));
       if (op === 'blame' && args.length === 4) return json(await blameLines(s, project, args[3], q('path') ?? ''));
       if (op === 'compare' && args.length === 3) {
-        const a = q('a'), b = q('b');
+        const a = q('a'),
+          b = q('b');
         if (!a || !b) throw new InvalidInputError(a ? 'b' : 'a', 'is required (a head hash, prefix or HEAD)');
         return json(await compareHeads(s, project, a, b));
       }
@@ -146,14 +180,22 @@ export class WebUi {
       res.end(loginHtml(this.assets, nextPath, error));
     };
     if (req.method === 'GET' || req.method === 'HEAD') {
-      if (!this.auth.required) { res.writeHead(303, { location: next }); res.end(); return; }
+      if (!this.auth.required) {
+        res.writeHead(303, { location: next });
+        res.end();
+        return;
+      }
       return page(200, null, next);
     }
     if (req.method !== 'POST') throw new MethodNotAllowedError(req.method ?? '?', '/login');
     if (!sameOrigin(req)) throw forbidden();
     const form = new URLSearchParams(await readSmall(req, 16 * 1024));
     const to = safeNext(form.get('next'));
-    if (!this.auth.required) { res.writeHead(303, { location: to }); res.end(); return; }
+    if (!this.auth.required) {
+      res.writeHead(303, { location: to });
+      res.end();
+      return;
+    }
     if (!this.auth.tokenMatches(form.get('token') ?? '')) {
       this.o.log.warn({ remote: req.socket.remoteAddress }, 'web UI login with a wrong token');
       return page(401, 'That token is not the API token.', to);
@@ -169,7 +211,9 @@ function safeNext(v: string | null): string {
   return v;
 }
 
-function notFound(url: URL): DomainError { return new NotFoundError('page', `no route ${url.pathname}`); }
+function notFound(url: URL): DomainError {
+  return new NotFoundError('page', `no route ${url.pathname}`);
+}
 
 export function forbidden(): DomainError {
   return new ForbiddenError('cross-origin request refused: mutating requests must come from this site');
@@ -181,7 +225,11 @@ function readSmall(req: http.IncomingMessage, max: number): Promise<string> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) { reject(new TooLargeError(`form is larger than ${max} bytes`)); req.destroy(); return; }
+      if (size > max) {
+        reject(new TooLargeError(`form is larger than ${max} bytes`));
+        req.destroy();
+        return;
+      }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

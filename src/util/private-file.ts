@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 
 function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -17,7 +21,10 @@ function fsyncDir(dir: string): void {
  * that one wins. `onReplace` hears about a torn file being replaced.
  */
 export function readOrCreatePrivate(
-  file: string, valid: (b: Buffer) => boolean, make: () => Buffer, onReplace?: (found: Buffer) => void,
+  file: string,
+  valid: (b: Buffer) => boolean,
+  make: () => Buffer,
+  onReplace?: (found: Buffer) => void,
 ): Buffer {
   let found: Buffer | null = null;
   try {

@@ -11,13 +11,23 @@ let t: TestDaemon;
 
 beforeAll(async () => {
   t = await testDaemon();
-  await makeProject(t.dataDir, 'myorg/myapp', { 'src/main.ex': 'defmodule Main do\nend\n', 'src/old_auth.ex': 'old\n', 'README.md': 'app\n' });
+  await makeProject(t.dataDir, 'myorg/myapp', {
+    'src/main.ex': 'defmodule Main do\nend\n',
+    'src/old_auth.ex': 'old\n',
+    'README.md': 'app\n',
+  });
   await makeProject(t.dataDir, 'acme/app', {
-    'README.md': 'hello\n', 'src/a.txt': 'a1\na2\na3\n', 'src/b.txt': 'b\n', 'docs/guide.md': 'guide\n', 'shared.txt': 'base\n',
+    'README.md': 'hello\n',
+    'src/a.txt': 'a1\na2\na3\n',
+    'src/b.txt': 'b\n',
+    'docs/guide.md': 'guide\n',
+    'shared.txt': 'base\n',
   });
 });
 
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('single-shot POST /api/sessions', () => {
   it('starts, applies the files and lands in one call, answering with the documented session body (docs/api.md)', async () => {
@@ -45,7 +55,10 @@ describe('single-shot POST /api/sessions', () => {
     const blame = await t.api.blame('myorg/myapp', 'src/auth/jwt.ex');
     expect(blame.head.hash).toBe(head.hash);
     expect(blame.goal).toBe('Add authentication system');
-    const blob = await t.api.blob('myorg/myapp', (await t.api.showHead('myorg/myapp', head.hash)).changes.find((c) => c.path === 'src/main.ex')!.hash!);
+    const blob = await t.api.blob(
+      'myorg/myapp',
+      (await t.api.showHead('myorg/myapp', head.hash)).changes.find((c) => c.path === 'src/main.ex')!.hash!,
+    );
     expect(blob.toString()).toBe('# Updated with auth routes...');
     // README was not touched: blame names the import
     expect((await t.api.blame('myorg/myapp', 'README.md')).head.session).toBeNull();
@@ -53,19 +66,26 @@ describe('single-shot POST /api/sessions', () => {
     // the record keeps the conversation and decisions, and a timeline
     const full = (await t.api.get('unique-id')).session;
     expect(full.conversation.map((m) => m.role)).toEqual(['user', 'assistant']);
-    expect(full.decisions[0]).toMatchObject({ decision: 'Use JWT tokens for stateless auth', reasoning: 'Keeps the system scalable and cloud-friendly' });
+    expect(full.decisions[0]).toMatchObject({
+      decision: 'Use JWT tokens for stateless auth',
+      reasoning: 'Keeps the system scalable and cloud-friendly',
+    });
     const types = full.timeline.map((e) => e.type);
     expect(types[0]).toBe('started');
     expect(types).toContain('landed');
-    expect(full.timeline.filter((e) => e.type === 'file').map((e) => `${e.change_type} ${e.path}`)).toEqual(expect.arrayContaining([
-      'added src/auth/jwt.ex', 'modified src/main.ex', 'deleted src/old_auth.ex',
-    ]));
+    expect(full.timeline.filter((e) => e.type === 'file').map((e) => `${e.change_type} ${e.path}`)).toEqual(
+      expect.arrayContaining(['added src/auth/jwt.ex', 'modified src/main.ex', 'deleted src/old_auth.ex']),
+    );
   });
 
   it('refuses the same session id twice (409) and bad files before creating anything (400)', async () => {
     const again = await http(t.url, 'POST', '/api/sessions', SEED_000_REQUEST);
     expect(again.status).toBe(409);
-    const bad = await http(t.url, 'POST', '/api/sessions', { ...SEED_000_REQUEST, session_id: 'never-made', files: [{ path: '../etc/passwd', change_type: 'added', content: 'x' }] });
+    const bad = await http(t.url, 'POST', '/api/sessions', {
+      ...SEED_000_REQUEST,
+      session_id: 'never-made',
+      files: [{ path: '../etc/passwd', change_type: 'added', content: 'x' }],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: 'invalid_input', field: 'files[0].path' });
     expect(bad.body.reason).toMatch(/\.\./);
@@ -76,27 +96,46 @@ describe('single-shot POST /api/sessions', () => {
 describe('session lifecycle', () => {
   it('start, apply files, look at changes and diff, land', async () => {
     const started = await http(t.url, 'POST', '/api/sessions/start', {
-      goal: 'tidy the docs', organization: 'acme', project: 'app', description: 'longer text',
-      tags: ['docs'], metadata: { ticket: 'T-1' }, agent: 'claude_code', environment: 'local', execution_mode: 'agentic',
+      goal: 'tidy the docs',
+      organization: 'acme',
+      project: 'app',
+      description: 'longer text',
+      tags: ['docs'],
+      metadata: { ticket: 'T-1' },
+      agent: 'claude_code',
+      environment: 'local',
+      execution_mode: 'agentic',
       conversation: [{ role: 'user', content: 'please tidy' }],
     });
     expect(started.status).toBe(201);
     const s = started.body.session;
     expect(s).toMatchObject({
-      goal: 'tidy the docs', project: 'acme/app', organization: 'acme', status: 'active', export: `/exports/sessions/${s.session_id}`,
-      conversation_count: 1, decisions_count: 0, tags: ['docs'], metadata: { ticket: 'T-1' },
-      agent: 'claude_code', environment: 'local', execution_mode: 'agentic', landed_at: null,
+      goal: 'tidy the docs',
+      project: 'acme/app',
+      organization: 'acme',
+      status: 'active',
+      export: `/exports/sessions/${s.session_id}`,
+      conversation_count: 1,
+      decisions_count: 0,
+      tags: ['docs'],
+      metadata: { ticket: 'T-1' },
+      agent: 'claude_code',
+      environment: 'local',
+      execution_mode: 'agentic',
+      landed_at: null,
       changes: { total: 0, added: 0, modified: 0, deleted: 0 },
     });
     const id = s.session_id as string;
     // the daemon serves it
     expect(t.d.exports.served(id)).toBeDefined();
 
-    const f = await t.api.files(id, { files: [
-      { path: 'docs/guide.md', change_type: 'modified', content: 'guide\nmore\n' },
-      { path: 'docs/new/page.md', change_type: 'added', content: '# page\n' },
-      { path: 'src/b.txt', change_type: 'deleted' },
-    ] });
+    const f = await t.api.files(id, {
+      files: [
+        { path: 'docs/guide.md', change_type: 'modified', content: 'guide\nmore\n' },
+        { path: 'docs/new/page.md', change_type: 'added', content: '# page\n' },
+        { path: 'src/b.txt', change_type: 'deleted' },
+      ],
+    });
     expect(f.applied).toBe(3);
     const got = (await t.api.get(id)).session;
     expect(got.changes).toEqual({ total: 3, added: 1, modified: 1, deleted: 1 });
@@ -104,7 +143,9 @@ describe('session lifecycle', () => {
     const ch = await t.api.changes(id);
     expect(ch.summary).toEqual({ total: 3, added: 1, modified: 1, deleted: 1 });
     expect(ch.changes.map((c) => [c.path, c.change_type, c.lines_added, c.lines_removed])).toEqual([
-      ['docs/guide.md', 'modified', 1, 0], ['docs/new/page.md', 'added', 1, 0], ['src/b.txt', 'deleted', 0, 1],
+      ['docs/guide.md', 'modified', 1, 0],
+      ['docs/new/page.md', 'added', 1, 0],
+      ['src/b.txt', 'deleted', 0, 1],
     ]);
     expect(ch.changes[1].content).toBe('# page\n');
     const noContent = await t.api.changes(id, { content: false });
@@ -157,7 +198,14 @@ describe('session lifecycle', () => {
     const id = (await t.api.start({ goal: 'annotate', project: 'acme/app' })).session.session_id;
     let s = (await t.api.conversation(id, { role: 'user', content: 'hi' })).session;
     expect(s.conversation_count).toBe(1);
-    s = (await t.api.conversation(id, { messages: [{ role: 'assistant', content: 'a' }, { role: 'user', content: 'b', time: '2026-01-12T07:30:00Z' }] })).session;
+    s = (
+      await t.api.conversation(id, {
+        messages: [
+          { role: 'assistant', content: 'a' },
+          { role: 'user', content: 'b', time: '2026-01-12T07:30:00Z' },
+        ],
+      })
+    ).session;
     expect(s.conversation_count).toBe(3);
     await t.api.decisions(id, { decision: 'd1', reasoning: 'r1' });
     s = (await t.api.decisions(id, { decisions: [{ decision: 'd2' }] })).session;
@@ -167,7 +215,8 @@ describe('session lifecycle', () => {
     expect(full.decisions[1]).toMatchObject({ decision: 'd2', reasoning: '' });
 
     await t.api.patch(id, { metadata: { a: '1', b: '2' }, tags: ['one', 'two'] });
-    s = (await t.api.patch(id, { metadata: { a: null, c: '3' }, add_tags: ['three'], remove_tags: ['one'], goal: 'annotate better' })).session;
+    s = (await t.api.patch(id, { metadata: { a: null, c: '3' }, add_tags: ['three'], remove_tags: ['one'], goal: 'annotate better' }))
+      .session;
     expect(s.metadata).toEqual({ b: '2', c: '3' });
     expect(s.tags).toEqual(['two', 'three']);
     expect(s.goal).toBe('annotate better');
@@ -213,7 +262,11 @@ describe('session lifecycle', () => {
     expect(p2.sessions.map((s) => s.session_id)).toEqual([ids[2]]);
     expect(p2.next_offset).toBeNull();
     expect((await t.api.list({ project: 'myorg/myapp' })).sessions.map((s) => s.session_id)).toEqual(['unique-id']);
-    expect((await t.api.list({ project: 'acme/app', status: 'landed' })).sessions.every((s) => s.project === 'acme/app' && s.status === 'landed')).toBe(true);
+    expect(
+      (await t.api.list({ project: 'acme/app', status: 'landed' })).sessions.every(
+        (s) => s.project === 'acme/app' && s.status === 'landed',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -221,25 +274,31 @@ describe('conflicts and rebase', () => {
   it('a session that changed a file the head changed meanwhile gets 409 with the conflicts and stays active', async () => {
     const a = (await t.api.start({ goal: 'A', project: 'acme/app' })).session.session_id;
     const b = (await t.api.start({ goal: 'B', project: 'acme/app' })).session.session_id;
-    await t.api.files(a, { files: [
-      { path: 'shared.txt', change_type: 'modified', content: 'from A\n' },
-      { path: 'src/a.txt', change_type: 'deleted' },
-      { path: 'both-new.txt', change_type: 'added', content: 'A\n' },
-      { path: 'same.txt', change_type: 'added', content: 'identical\n' },
-    ] });
-    await t.api.files(b, { files: [
-      { path: 'shared.txt', change_type: 'modified', content: 'from B\n' },
-      { path: 'src/a.txt', change_type: 'modified', content: 'B edits a\n' },
-      { path: 'both-new.txt', change_type: 'added', content: 'B\n' },
-      { path: 'same.txt', change_type: 'added', content: 'identical\n' },
-      { path: 'only-b.txt', change_type: 'added', content: 'b only\n' },
-    ] });
+    await t.api.files(a, {
+      files: [
+        { path: 'shared.txt', change_type: 'modified', content: 'from A\n' },
+        { path: 'src/a.txt', change_type: 'deleted' },
+        { path: 'both-new.txt', change_type: 'added', content: 'A\n' },
+        { path: 'same.txt', change_type: 'added', content: 'identical\n' },
+      ],
+    });
+    await t.api.files(b, {
+      files: [
+        { path: 'shared.txt', change_type: 'modified', content: 'from B\n' },
+        { path: 'src/a.txt', change_type: 'modified', content: 'B edits a\n' },
+        { path: 'both-new.txt', change_type: 'added', content: 'B\n' },
+        { path: 'same.txt', change_type: 'added', content: 'identical\n' },
+        { path: 'only-b.txt', change_type: 'added', content: 'b only\n' },
+      ],
+    });
     await t.api.land(a);
     const res = await http(t.url, 'POST', `/api/sessions/${b}/land`, { message: 'B lands' });
     expect(res.status).toBe(409);
     expect(res.body.error).toBe('conflict');
     expect(res.body.conflicts.map((c: { path: string; kind: string }) => [c.path, c.kind])).toEqual([
-      ['both-new.txt', 'add/add'], ['shared.txt', 'modify/modify'], ['src/a.txt', 'modify/delete'],
+      ['both-new.txt', 'add/add'],
+      ['shared.txt', 'modify/modify'],
+      ['src/a.txt', 'modify/delete'],
     ]);
     expect(res.body.session.status).toBe('active');
     expect((await t.api.get(b)).session.status).toBe('active');
@@ -255,7 +314,9 @@ describe('conflicts and rebase', () => {
     expect(rb.rebased).toBe(true);
     expect(rb.to).toBe((await t.api.head('acme/app')).head.hash);
     expect(rb.conflicts.map((c) => [c.path, c.resolution])).toEqual([
-      ['both-new.txt', 'markers'], ['shared.txt', 'markers'], ['src/a.txt', 'session'],
+      ['both-new.txt', 'markers'],
+      ['shared.txt', 'markers'],
+      ['src/a.txt', 'session'],
     ]);
     const ch = await t.api.changes(b);
     const by = new Map(ch.changes.map((c) => [c.path, c]));
@@ -264,15 +325,20 @@ describe('conflicts and rebase', () => {
     expect(by.get('src/a.txt')!.change_type).toBe('added'); // A deleted it; B keeps its version
     expect(by.has('same.txt')).toBe(false); // identical on both sides: nothing left to land
     // the user resolves, then lands cleanly
-    await t.api.files(b, { files: [
-      { path: 'shared.txt', change_type: 'modified', content: 'from A and B\n' },
-      { path: 'both-new.txt', change_type: 'modified', content: 'A+B\n' },
-    ] });
+    await t.api.files(b, {
+      files: [
+        { path: 'shared.txt', change_type: 'modified', content: 'from A and B\n' },
+        { path: 'both-new.txt', change_type: 'modified', content: 'A+B\n' },
+      ],
+    });
     const landed = await t.api.land(b);
     expect(landed.head.parent).toBe(rb.to);
     const show = await t.api.showHead('acme/app', 'HEAD');
     expect(show.changes.map((c) => `${c.change_type} ${c.path}`).sort()).toEqual([
-      'added only-b.txt', 'added src/a.txt', 'modified both-new.txt', 'modified shared.txt',
+      'added only-b.txt',
+      'added src/a.txt',
+      'modified both-new.txt',
+      'modified shared.txt',
     ]);
   });
 
@@ -308,11 +374,35 @@ describe('errors', () => {
       ['POST', '/api/sessions/start', '{not json', 'body', /JSON/],
       ['POST', '/api/sessions/start', [1, 2], 'body'],
       ['POST', `/api/sessions/${id}/files`, { files: [{ path: 'a/../../b', change_type: 'added', content: '' }] }, 'files[0].path', /\.\./],
-      ['POST', `/api/sessions/${id}/files`, { files: [{ path: '/etc/passwd', change_type: 'added', content: '' }] }, 'files[0].path', /absolute/],
-      ['POST', `/api/sessions/${id}/files`, { files: [{ path: 'ok.txt', change_type: 'renamed', content: '' }] }, 'files[0].change_type', /unknown change_type/],
+      [
+        'POST',
+        `/api/sessions/${id}/files`,
+        { files: [{ path: '/etc/passwd', change_type: 'added', content: '' }] },
+        'files[0].path',
+        /absolute/,
+      ],
+      [
+        'POST',
+        `/api/sessions/${id}/files`,
+        { files: [{ path: 'ok.txt', change_type: 'renamed', content: '' }] },
+        'files[0].change_type',
+        /unknown change_type/,
+      ],
       ['POST', `/api/sessions/${id}/files`, { files: [{ path: 'ok.txt', change_type: 'added' }] }, 'files[0].content'],
-      ['POST', `/api/sessions/${id}/files`, { files: [{ path: 'README.md/x', change_type: 'added', content: '' }] }, 'files[0].path', /not a directory/],
-      ['POST', `/api/sessions/${id}/files`, { files: [{ path: 'src', change_type: 'modified', content: '' }] }, 'files[0].path', /is a directory/],
+      [
+        'POST',
+        `/api/sessions/${id}/files`,
+        { files: [{ path: 'README.md/x', change_type: 'added', content: '' }] },
+        'files[0].path',
+        /not a directory/,
+      ],
+      [
+        'POST',
+        `/api/sessions/${id}/files`,
+        { files: [{ path: 'src', change_type: 'modified', content: '' }] },
+        'files[0].path',
+        /is a directory/,
+      ],
       ['POST', `/api/sessions/${id}/files`, { files: [{ path: 'a//b', change_type: 'added', content: '' }] }, 'files[0].path'],
       ['POST', `/api/sessions/${id}/files`, {}, 'files'],
       ['POST', `/api/sessions/${id}/land`, { files: [{ path: '..', change_type: 'deleted' }] }, 'files[0].path'],
@@ -362,14 +452,38 @@ describe('errors', () => {
 
   it('bad input never gets a 500', async () => {
     const id = (await t.api.start({ goal: 'fuzz', project: 'acme/app' })).session.session_id;
-    const junk: unknown[] = [null, 0, 'x', [], {}, { files: null }, { files: [null] }, { files: [{}] }, { files: [{ path: 1, change_type: 'added' }] },
-      { files: [{ path: 'x', change_type: 'added', content: 'AAA', encoding: 'base64x' }] }, { files: [{ path: 'x', change_type: 'added', content: '', mode: 'rwx' }] },
-      { files: [{ path: 'é\uD800', change_type: 'added', content: '' }] }, { files: [{ path: 'x'.repeat(300), change_type: 'added', content: '' }] },
-      { conversation: {} }, { decisions: [1] }, { metadata: [] }, { message: {} }, { goal: '', project: 'a/b' }, { tags: [''] }, { role: 1, content: 2 },
-      { messages: 'x' }, { decisions: {} }];
+    const junk: unknown[] = [
+      null,
+      0,
+      'x',
+      [],
+      {},
+      { files: null },
+      { files: [null] },
+      { files: [{}] },
+      { files: [{ path: 1, change_type: 'added' }] },
+      { files: [{ path: 'x', change_type: 'added', content: 'AAA', encoding: 'base64x' }] },
+      { files: [{ path: 'x', change_type: 'added', content: '', mode: 'rwx' }] },
+      { files: [{ path: 'é\uD800', change_type: 'added', content: '' }] },
+      { files: [{ path: 'x'.repeat(300), change_type: 'added', content: '' }] },
+      { conversation: {} },
+      { decisions: [1] },
+      { metadata: [] },
+      { message: {} },
+      { goal: '', project: 'a/b' },
+      { tags: [''] },
+      { role: 1, content: 2 },
+      { messages: 'x' },
+      { decisions: {} },
+    ];
     const routes: [string, string][] = [
-      ['POST', '/api/sessions/start'], ['POST', '/api/sessions'], ['POST', `/api/sessions/${id}/files`], ['POST', `/api/sessions/${id}/conversation`],
-      ['POST', `/api/sessions/${id}/decisions`], ['PATCH', `/api/sessions/${id}`], ['POST', `/api/sessions/${id}/land`],
+      ['POST', '/api/sessions/start'],
+      ['POST', '/api/sessions'],
+      ['POST', `/api/sessions/${id}/files`],
+      ['POST', `/api/sessions/${id}/conversation`],
+      ['POST', `/api/sessions/${id}/decisions`],
+      ['PATCH', `/api/sessions/${id}`],
+      ['POST', `/api/sessions/${id}/land`],
     ];
     for (const [method, path] of routes) {
       for (const body of junk) {
@@ -400,9 +514,19 @@ describe('authentication', () => {
 
   it('refuses to bind a non-loopback address without a token, and binds it with one', async () => {
     const dataDir = await tempDir('micfs-data-');
-    await expect(startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: silent, apiPort: 0, apiBind: '0.0.0.0' }))
-      .rejects.toThrow(/token/);
-    const d = await startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: silent, apiPort: 0, apiBind: '0.0.0.0', apiToken: 't0k' });
+    await expect(
+      startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: silent, apiPort: 0, apiBind: '0.0.0.0' }),
+    ).rejects.toThrow(/token/);
+    const d = await startDaemon({
+      dataDir,
+      bind: '127.0.0.1',
+      port: 0,
+      allow: ['127.0.0.0/8'],
+      log: silent,
+      apiPort: 0,
+      apiBind: '0.0.0.0',
+      apiToken: 't0k',
+    });
     try {
       const url = `http://127.0.0.1:${d.apiPort}`;
       expect((await http(url, 'GET', '/api/sessions')).status).toBe(401);

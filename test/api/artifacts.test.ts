@@ -25,7 +25,9 @@ function rssKiB(pid: number): number {
 /** Samples the daemon's RSS every 20 ms while fn runs; returns fn's result and the peak. */
 async function peakRss<T>(fn: () => Promise<T>): Promise<{ out: T; peakKiB: number }> {
   let peak = rssKiB(d.pid);
-  const timer = setInterval(() => { peak = Math.max(peak, rssKiB(d.pid)); }, 20);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssKiB(d.pid));
+  }, 20);
   try {
     const out = await fn();
     return { out, peakKiB: Math.max(peak, rssKiB(d.pid)) };
@@ -34,7 +36,11 @@ async function peakRss<T>(fn: () => Promise<T>): Promise<{ out: T; peakKiB: numb
   }
 }
 
-function request(method: string, path: string, o: { file?: string; data?: Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; hash: string; length: number }> {
+function request(
+  method: string,
+  path: string,
+  o: { file?: string; data?: Buffer; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer; hash: string; length: number }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...o.headers };
     if (o.file) headers['content-length'] = String(statSync(o.file).size);
@@ -44,8 +50,14 @@ function request(method: string, path: string, o: { file?: string; data?: Buffer
       const h = createHash('sha256');
       const kept: Buffer[] = [];
       let length = 0;
-      res.on('data', (c: Buffer) => { h.update(c); length += c.length; if (length <= 1 << 20) kept.push(c); });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(kept), hash: h.digest('hex'), length }));
+      res.on('data', (c: Buffer) => {
+        h.update(c);
+        length += c.length;
+        if (length <= 1 << 20) kept.push(c);
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(kept), hash: h.digest('hex'), length }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -69,7 +81,10 @@ beforeAll(async () => {
   // 200 MiB that does not compress: 1 MiB of random bytes, each copy with its offset stamped in
   const block = randomBytes(1024 * 1024);
   const out = Buffer.allocUnsafe(BIG);
-  for (let i = 0; i < BIG / block.length; i++) { block.copy(out, i * block.length); out.writeUInt32BE(i, i * block.length); }
+  for (let i = 0; i < BIG / block.length; i++) {
+    block.copy(out, i * block.length);
+    out.writeUInt32BE(i, i * block.length);
+  }
   writeFileSync(big, out);
 }, 120_000);
 
@@ -82,32 +97,56 @@ describe.sequential('artifacts', () => {
   it('a 200 MiB artifact streams in and out, whole and by range, in bounded memory', async () => {
     // warm up the write and read paths (zstd, the store's pools) with a 16 MiB artifact, so what is
     // measured is what the 200 MiB cost beyond any artifact
-    const warm = await json(request('POST', `/api/sessions/${sessions[0]}/artifacts?name=warm.bin`, { data: readFileSync(big).subarray(0, 16 << 20) }));
+    const warm = await json(
+      request('POST', `/api/sessions/${sessions[0]}/artifacts?name=warm.bin`, { data: readFileSync(big).subarray(0, 16 << 20) }),
+    );
     expect(warm.status).toBe(201);
     expect((await request('GET', `/api/sessions/${sessions[0]}/artifacts/warm.bin/content`)).length).toBe(16 << 20);
     const before = rssKiB(d.pid);
-    const up = await peakRss(() => json(request('POST', `/api/sessions/${sessions[0]}/artifacts?name=model.bin&type=model&tags=weights,big`, { file: big })));
+    const up = await peakRss(() =>
+      json(request('POST', `/api/sessions/${sessions[0]}/artifacts?name=model.bin&type=model&tags=weights,big`, { file: big })),
+    );
     expect(up.out.status).toBe(201);
     const want = createHash('sha256').update(readFileSync(big)).digest('hex');
-    expect(up.out.body.artifact).toMatchObject({ size: BIG, content_hash: want, version: 1, type: 'model', metadata: { name: 'model.bin', tags: ['weights', 'big'] } });
+    expect(up.out.body.artifact).toMatchObject({
+      size: BIG,
+      content_hash: want,
+      version: 1,
+      type: 'model',
+      metadata: { name: 'model.bin', tags: ['weights', 'big'] },
+    });
     const id = up.out.body.artifact.id;
     const whole = await peakRss(() => request('GET', `/api/sessions/${sessions[0]}/artifacts/${id}/content`));
     expect(whole.out).toMatchObject({ status: 200, length: BIG, hash: want });
-    const range = await request('GET', `/api/sessions/${sessions[0]}/artifacts/model.bin/content`, { headers: { range: 'bytes=104857590-104857609' } });
+    const range = await request('GET', `/api/sessions/${sessions[0]}/artifacts/model.bin/content`, {
+      headers: { range: 'bytes=104857590-104857609' },
+    });
     expect(range.status).toBe(206);
     expect(range.headers['content-range']).toBe(`bytes 104857590-104857609/${BIG}`);
     expect(range.body.equals(readFileSync(big).subarray(104857590, 104857610))).toBe(true);
     const tail = await request('GET', `/api/sessions/${sessions[0]}/artifacts/${id}/content`, { headers: { range: 'bytes=-5' } });
     expect(tail.body.equals(readFileSync(big).subarray(BIG - 5))).toBe(true);
-    expect((await request('GET', `/api/sessions/${sessions[0]}/artifacts/${id}/content`, { headers: { range: `bytes=${BIG}-` } })).status).toBe(416);
+    expect(
+      (await request('GET', `/api/sessions/${sessions[0]}/artifacts/${id}/content`, { headers: { range: `bytes=${BIG}-` } })).status,
+    ).toBe(416);
     const growthMiB = (Math.max(up.peakKiB, whole.peakKiB) - before) / 1024;
     expect(growthMiB).toBeLessThan(64);
   }, 180_000);
 
   it('a name stored again is a new version; each version stays readable', async () => {
     const s = sessions[1]!;
-    const v1 = await json(request('POST', `/api/sessions/${s}/artifacts?name=report.txt&type=report&tags=ci,nightly`, { data: Buffer.from('first\n'), headers: { 'content-type': 'text/markdown' } }));
-    const v2 = await json(request('POST', `/api/sessions/${s}/artifacts?name=report.txt&type=report&tags=ci`, { data: Buffer.from('second\n'), headers: { 'content-type': 'text/markdown' } }));
+    const v1 = await json(
+      request('POST', `/api/sessions/${s}/artifacts?name=report.txt&type=report&tags=ci,nightly`, {
+        data: Buffer.from('first\n'),
+        headers: { 'content-type': 'text/markdown' },
+      }),
+    );
+    const v2 = await json(
+      request('POST', `/api/sessions/${s}/artifacts?name=report.txt&type=report&tags=ci`, {
+        data: Buffer.from('second\n'),
+        headers: { 'content-type': 'text/markdown' },
+      }),
+    );
     expect([v1.body.artifact.version, v2.body.artifact.version]).toEqual([1, 2]);
     expect(v2.body.artifact.id).toBe(v1.body.artifact.id);
     const versions = await json(request('GET', `/api/sessions/${s}/artifacts/report.txt/versions`));
@@ -115,16 +154,26 @@ describe.sequential('artifacts', () => {
     expect((await request('GET', `/api/sessions/${s}/artifacts/report.txt/content?version=1`)).body.toString()).toBe('first\n');
     expect((await request('GET', `/api/sessions/${s}/artifacts/report.txt/content`)).body.toString()).toBe('second\n');
     // a form or text/plain upload (which any web page may send) is refused
-    expect((await request('POST', `/api/sessions/${s}/artifacts?name=x`, { data: Buffer.from('x'), headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect(
+      (await request('POST', `/api/sessions/${s}/artifacts?name=x`, { data: Buffer.from('x'), headers: { 'content-type': 'text/plain' } }))
+        .status,
+    ).toBe(415);
   });
 
   it('a query by tag, type and text finds exactly the right artifacts across sessions', async () => {
     await json(request('POST', `/api/sessions/${sessions[0]}/artifacts?name=ci.log&type=log&tags=ci`, { data: Buffer.from('log\n') }));
     const byTag = await json(request('GET', '/api/projects/acme/app/artifacts?tag=ci'));
-    expect(byTag.body.artifacts.map((a: { metadata: { name: string }; session_id: string }) => `${a.session_id}:${a.metadata.name}`).sort())
-      .toEqual([`${sessions[0]}:ci.log`, `${sessions[1]}:report.txt`].sort());
-    expect((await json(request('GET', '/api/projects/acme/app/artifacts?type=model'))).body.artifacts.map((a: { metadata: { name: string } }) => a.metadata.name)).toEqual(['model.bin']);
-    expect((await json(request('GET', `/api/projects/acme/app/artifacts?text=REPORT&session=${sessions[1]}`))).body.artifacts).toHaveLength(1);
+    expect(
+      byTag.body.artifacts.map((a: { metadata: { name: string }; session_id: string }) => `${a.session_id}:${a.metadata.name}`).sort(),
+    ).toEqual([`${sessions[0]}:ci.log`, `${sessions[1]}:report.txt`].sort());
+    expect(
+      (await json(request('GET', '/api/projects/acme/app/artifacts?type=model'))).body.artifacts.map(
+        (a: { metadata: { name: string } }) => a.metadata.name,
+      ),
+    ).toEqual(['model.bin']);
+    expect((await json(request('GET', `/api/projects/acme/app/artifacts?text=REPORT&session=${sessions[1]}`))).body.artifacts).toHaveLength(
+      1,
+    );
     // 'nightly' was only on version 1: queries see the latest version
     expect((await json(request('GET', '/api/projects/acme/app/artifacts?tag=nightly'))).body.artifacts).toEqual([]);
   });

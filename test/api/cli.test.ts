@@ -30,20 +30,68 @@ describe('mic CLI without a daemon', () => {
   });
 
   it('start, note, land with --file, then log, show and blame', async () => {
-    const started = (await ok(dataDir, 'session', 'start', '--project', 'acme/cli', '--goal', 'add a greeting', '--tag', 'cli',
-      '--metadata', 'ticket=T-9', '--agent', 'claude_code', '--execution-mode', 'agentic', '--json')).json();
+    const started = (
+      await ok(
+        dataDir,
+        'session',
+        'start',
+        '--project',
+        'acme/cli',
+        '--goal',
+        'add a greeting',
+        '--tag',
+        'cli',
+        '--metadata',
+        'ticket=T-9',
+        '--agent',
+        'claude_code',
+        '--execution-mode',
+        'agentic',
+        '--json',
+      )
+    ).json();
     const s = started.session;
-    expect(s).toMatchObject({ goal: 'add a greeting', project: 'acme/cli', status: 'active', tags: ['cli'], metadata: { ticket: 'T-9' }, agent: 'claude_code', execution_mode: 'agentic' });
+    expect(s).toMatchObject({
+      goal: 'add a greeting',
+      project: 'acme/cli',
+      status: 'active',
+      tags: ['cli'],
+      metadata: { ticket: 'T-9' },
+      agent: 'claude_code',
+      execution_mode: 'agentic',
+    });
     const id = s.session_id as string;
 
-    const note = (await ok(dataDir, 'session', 'note', id, '--decision', 'greet in English', '--reasoning', 'most readers', '--json')).json();
+    const note = (
+      await ok(dataDir, 'session', 'note', id, '--decision', 'greet in English', '--reasoning', 'most readers', '--json')
+    ).json();
     expect(note.session.decisions_count).toBe(1);
-    expect((await ok(dataDir, 'session', 'note', id, '--message', 'looks good', '--role', 'reviewer', '--json')).json().session.conversation_count).toBe(1);
+    expect(
+      (await ok(dataDir, 'session', 'note', id, '--message', 'looks good', '--role', 'reviewer', '--json')).json().session
+        .conversation_count,
+    ).toBe(1);
 
     const work = await tempDir('micfs-cli-work-');
     await writeFiles(work, { 'hello.txt': 'hello\n', 'lib/util.txt': 'u1\nu2 changed\n' });
-    const landed = (await ok(dataDir, 'session', 'land', id, '--from', work, '--file', 'hello.txt:added', '--file', 'lib/util.txt',
-      '--file', 'README.md:deleted', '-m', 'greeting', '--json')).json();
+    const landed = (
+      await ok(
+        dataDir,
+        'session',
+        'land',
+        id,
+        '--from',
+        work,
+        '--file',
+        'hello.txt:added',
+        '--file',
+        'lib/util.txt',
+        '--file',
+        'README.md:deleted',
+        '-m',
+        'greeting',
+        '--json',
+      )
+    ).json();
     expect(landed.session).toMatchObject({ status: 'landed', changes: { total: 3, added: 1, modified: 1, deleted: 1 } });
     expect(landed.head).toMatchObject({ session: id, message: 'greeting' });
 
@@ -116,7 +164,11 @@ describe('mic CLI without a daemon', () => {
   });
 
   it('serve refuses a bad --read-wait (or MIC_READ_WAIT_MS) with a one-line reason', async () => {
-    for (const [args, env] of [[['--read-wait', '0'], {}], [['--read-wait', 'soon'], {}], [[], { MIC_READ_WAIT_MS: '-5' }]] as const) {
+    for (const [args, env] of [
+      [['--read-wait', '0'], {}],
+      [['--read-wait', 'soon'], {}],
+      [[], { MIC_READ_WAIT_MS: '-5' }],
+    ] as const) {
       const r = await runMic(['serve', '--port', '0', '--api-port', 'off', ...args, '--data-dir', dataDir], { env: { ...env } });
       expect(r.code).toBe(1);
       expect(r.stderr.trim()).toMatch(/^mic: --read-wait: not a number of milliseconds from 1 to 600000: /);
@@ -136,7 +188,9 @@ describe('mic CLI with a daemon serving the data dir', () => {
     d = await startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: silent, apiPort: 0 });
   });
 
-  afterAll(async () => { await d?.close(); });
+  afterAll(async () => {
+    await d?.close();
+  });
 
   it('goes through the API: the daemon opens the session, applies the files and lands it', async () => {
     const s = (await ok(dataDir, 'session', 'start', '--project', 'acme/served', '--goal', 'via api', '--json')).json().session;

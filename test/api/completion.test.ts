@@ -23,9 +23,17 @@ describe('mic completion', () => {
     // a `mic` on PATH for the id lookup, as after npm i -g
     writeFileSync(join(dir, 'mic'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
     const complete = (words: string[]): string[] => {
-      const r = spawnSync('bash', ['-c', `source "${script}"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _mic; printf '%s\\n' "\${COMPREPLY[@]}"`], {
-        encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, MIC_DATA_DIR: dir },
-      });
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `source "${script}"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _mic; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, MIC_DATA_DIR: dir },
+        },
+      );
       expect(r.status, r.stderr).toBe(0);
       return r.stdout.split('\n').filter(Boolean).sort();
     };

@@ -15,7 +15,9 @@ beforeAll(async () => {
   await makeProject(t.dataDir, 'race/overlap', files);
 });
 
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 async function content(project: string, path: string): Promise<string | null> {
   try {
@@ -36,10 +38,12 @@ describe('eight sessions landing at once', () => {
     const ids: string[] = [];
     for (let i = 0; i < N; i++) {
       const id = (await t.api.start({ goal: `disjoint ${i}`, project: P })).session.session_id;
-      await t.api.files(id, { files: [
-        { path: `new/n-${i}.txt`, change_type: 'added', content: `new ${i}\n` },
-        { path: `mods/m-${i}.txt`, change_type: 'modified', content: `m${i} changed\n` },
-      ] });
+      await t.api.files(id, {
+        files: [
+          { path: `new/n-${i}.txt`, change_type: 'added', content: `new ${i}\n` },
+          { path: `mods/m-${i}.txt`, change_type: 'modified', content: `m${i} changed\n` },
+        ],
+      });
       ids.push(id);
     }
     const results = await Promise.allSettled(ids.map((id) => t.api.land(id, { message: `land ${id}` })));
@@ -70,10 +74,12 @@ describe('eight sessions landing at once', () => {
     for (let i = 0; i < N; i++) {
       const pair = Math.floor(i / 2);
       const id = (await t.api.start({ goal: `overlap ${i}`, project: P })).session.session_id;
-      await t.api.files(id, { files: [
-        { path: `pairs/p-${pair}.txt`, change_type: 'modified', content: `pair ${pair} by session ${i}\n` },
-        { path: `own/o-${i}.txt`, change_type: 'added', content: `own ${i}\n` },
-      ] });
+      await t.api.files(id, {
+        files: [
+          { path: `pairs/p-${pair}.txt`, change_type: 'modified', content: `pair ${pair} by session ${i}\n` },
+          { path: `own/o-${i}.txt`, change_type: 'added', content: `own ${i}\n` },
+        ],
+      });
       ids.push(id);
     }
     const results = await Promise.allSettled(ids.map((id) => t.api.land(id)));
@@ -87,7 +93,9 @@ describe('eight sessions landing at once', () => {
       expect(lost.reason).toBeInstanceOf(ApiError);
       expect(lost.reason.status).toBe(409);
       expect(lost.reason.body.error).toBe('conflict');
-      expect(lost.reason.body.conflicts.map((c: { path: string; kind: string }) => [c.path, c.kind])).toEqual([[`pairs/p-${pair}.txt`, 'modify/modify']]);
+      expect(lost.reason.body.conflicts.map((c: { path: string; kind: string }) => [c.path, c.kind])).toEqual([
+        [`pairs/p-${pair}.txt`, 'modify/modify'],
+      ]);
       // the winner's version is in the head; the loser is still active with nothing of it landed
       expect(await content(P, `pairs/p-${pair}.txt`)).toBe(`pair ${pair} by session ${winner}\n`);
       expect((await t.api.blame(P, `own/o-${winner}.txt`)).session?.session_id).toBe(ids[winner]);

@@ -8,7 +8,10 @@ import { runMic } from '../lib/daemon.js';
 import { makeProject, silent, tempDir, testDaemon } from '../session/helpers.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 
-interface DoctorOut { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] }
+interface DoctorOut {
+  ok: boolean;
+  checks: { name: string; status: string; detail: string; fix?: string }[];
+}
 const check = (o: DoctorOut, name: string) => o.checks.find((c) => c.name === name)!;
 
 /** A port nothing listens on (bound, then closed). */
@@ -44,8 +47,10 @@ describe('mic doctor', () => {
     try {
       const r = await runMic(['doctor', '--ports-only', '--data-dir', dir]);
       expect(r.code, r.stdout).toBe(0);
-      expect(r.stdout).toContain(`warn  NFS port: 127.0.0.1:${d.port} accepted the connection and closed it: 127.0.0.1 is not allowed to connect`);
-      expect(r.stdout).toContain('fix: add this client\'s address to the server\'s --allow (MIC_ALLOW)');
+      expect(r.stdout).toContain(
+        `warn  NFS port: 127.0.0.1:${d.port} accepted the connection and closed it: 127.0.0.1 is not allowed to connect`,
+      );
+      expect(r.stdout).toContain("fix: add this client's address to the server's --allow (MIC_ALLOW)");
     } finally {
       await d.close();
     }

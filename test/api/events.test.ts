@@ -12,7 +12,11 @@ const ADMIN = 'daemon-admin-token-events-0123';
 let t: TestDaemon;
 const auth = (token = ADMIN) => ({ authorization: `Bearer ${token}` });
 
-interface Sse { id: string; event: string; data: any }
+interface Sse {
+  id: string;
+  event: string;
+  data: any;
+}
 
 /** Opens an SSE stream and collects its events until close(). */
 function listen(path: string, headers: Record<string, string>): Promise<{ events: Sse[]; status: number; close(): void }> {
@@ -37,7 +41,9 @@ function listen(path: string, headers: Record<string, string>): Promise<{ events
       });
       resolve({ events, status: res.statusCode!, close: () => req.destroy() });
     });
-    req.on('error', (e) => { if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e); });
+    req.on('error', (e) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e);
+    });
   });
 }
 
@@ -55,7 +61,9 @@ beforeAll(async () => {
   await makeProject(t.dataDir, 'other/x', { 'x.txt': 'x\n' });
   expect((await call(t.url, 'POST', '/api/users', { name: 'watcher', roles: ['read@acme/app'] }, auth())).status).toBe(201);
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe.sequential('events', () => {
   it('streams created, changed and landed in order, filtered to what the caller may read; resumes with Last-Event-ID', async () => {
@@ -73,12 +81,19 @@ describe.sequential('events', () => {
     await until(() => mine.events.some((e) => e.event === 'head.moved'));
     mine.close();
     const kinds = mine.events.map((e) => e.event);
-    expect(kinds.filter((k) => ['session.created', 'session.changed', 'session.landed'].includes(k))).toEqual(['session.created', 'session.changed', 'session.landed']);
+    expect(kinds.filter((k) => ['session.created', 'session.changed', 'session.landed'].includes(k))).toEqual([
+      'session.created',
+      'session.changed',
+      'session.landed',
+    ]);
     expect(mine.events.every((e) => e.data.project === 'acme/app')).toBe(true);
     expect(mine.events.every((e) => e.data.session_id === s)).toBe(true);
     const ids = mine.events.map((e) => BigInt(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
-    expect(mine.events.find((e) => e.event === 'session.landed')!.data).toMatchObject({ actor: 'admin', data: { head: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(mine.events.find((e) => e.event === 'session.landed')!.data).toMatchObject({
+      actor: 'admin',
+      data: { head: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
 
     // reconnect after the first event: the rest comes again, nothing before it
     const again = await listen('/api/events?types=session.*', { ...auth(tok), 'last-event-id': mine.events[0]!.id });
@@ -98,7 +113,11 @@ describe.sequential('events', () => {
       expect(c.status).toBe(NfsStatus.OK);
       expect((await client.write(c.fh!, 0, Buffer.from('written through NFS\n'))).status).toBe(NfsStatus.OK);
       await until(() => stream.events.some((e) => e.event === 'session.changed'));
-      expect(stream.events.find((e) => e.event === 'session.changed')!.data).toMatchObject({ session_id: s.session_id, project: 'acme/app', data: { source: 'mount' } });
+      expect(stream.events.find((e) => e.event === 'session.changed')!.data).toMatchObject({
+        session_id: s.session_id,
+        project: 'acme/app',
+        data: { source: 'mount' },
+      });
     } finally {
       stream.close();
       await client.close();
@@ -109,12 +128,28 @@ describe.sequential('events', () => {
     const got: { body: string; sig: string }[] = [];
     const rx = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => { body += c; });
-      req.on('end', () => { got.push({ body, sig: String(req.headers['x-mic-signature-256']) }); res.writeHead(204).end(); });
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        got.push({ body, sig: String(req.headers['x-mic-signature-256']) });
+        res.writeHead(204).end();
+      });
     });
     await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
     try {
-      const hook = await call(t.url, 'POST', '/api/hooks', { project: 'acme/app', url: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`, types: ['session.landed'], secret: 'a-secret-of-16-chars-or-more' }, auth());
+      const hook = await call(
+        t.url,
+        'POST',
+        '/api/hooks',
+        {
+          project: 'acme/app',
+          url: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/`,
+          types: ['session.landed'],
+          secret: 'a-secret-of-16-chars-or-more',
+        },
+        auth(),
+      );
       expect(hook.status).toBe(201);
       expect((await call(t.url, 'POST', '/api/hooks', { project: 'acme/app', url: 'ftp://x/', types: [] }, auth())).status).toBe(400);
       const s = (await call(t.url, 'POST', '/api/sessions/start', { project: 'acme/app', goal: 'hooked' }, auth())).body.session.session_id;

@@ -24,7 +24,11 @@ describe('mic gc', () => {
     const dry = await runMic(['gc', '--dry-run', '--json', '--grace', '1h', '--data-dir', dataDir]);
     expect(dry.code, dry.stderr).toBe(0);
     const body = JSON.parse(dry.stdout);
-    expect(body).toMatchObject({ dry_run: true, grace_ms: 3_600_000, totals: { deleted: { objects: 1 }, young: { objects: 1 }, refused: 0 } });
+    expect(body).toMatchObject({
+      dry_run: true,
+      grace_ms: 3_600_000,
+      totals: { deleted: { objects: 1 }, young: { objects: 1 }, refused: 0 },
+    });
     expect(body.projects.map((p: { project: string }) => p.project)).toEqual(['acme/gc', 'acme/other']);
     const gc = body.projects[0];
     expect(gc.objects).toHaveLength(1);
@@ -67,7 +71,11 @@ describe('mic gc', () => {
       expect((await http(t.url, 'POST', '/api/gc', { project: 'nope' })).status).toBe(400);
       const young = await http(t.url, 'POST', '/api/gc', {});
       expect(young.status).toBe(200);
-      expect(young.body).toMatchObject({ dry_run: false, grace_ms: 86_400_000, totals: { deleted: { objects: 0 }, young: { objects: 1 } } });
+      expect(young.body).toMatchObject({
+        dry_run: false,
+        grace_ms: 86_400_000,
+        totals: { deleted: { objects: 0 }, young: { objects: 1 } },
+      });
       const dry = await http(t.url, 'POST', '/api/gc', { dry_run: true, grace: '0', project: 'acme/api' });
       expect(dry.body.projects[0]).toMatchObject({ project: 'acme/api', sessions: 1, objects: [{ key }] });
       expect(existsSync(join(t.dataDir, 'objects', key))).toBe(true);

@@ -24,7 +24,9 @@ beforeAll(async () => {
   api = apiClientOf(d.dataDir);
 }, 60_000);
 
-afterAll(async () => { await d?.stop(); });
+afterAll(async () => {
+  await d?.stop();
+});
 
 async function readOverNfs(exportPath: string, name: string): Promise<{ status: number; data?: string }> {
   const c = await Nfs3Client.connect(d.port);
@@ -99,10 +101,20 @@ describe('gc and fsck', () => {
     expect(r.code).toBe(1);
     const run = JSON.parse(r.stdout);
     const problems = run.projects[0].problems as { kind: string; key: string; referenced_by: string }[];
-    expect(problems).toEqual(expect.arrayContaining([
-      expect.objectContaining({ kind: 'corrupt', key: store.key(objectRelKey('blobs', keep.hash!)), referenced_by: expect.stringMatching(/src\/keep\.txt$/) }),
-      expect.objectContaining({ kind: 'missing', key: store.key(objectRelKey('blobs', readme.hash!)), referenced_by: expect.stringMatching(/README\.md$/) }),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          kind: 'corrupt',
+          key: store.key(objectRelKey('blobs', keep.hash!)),
+          referenced_by: expect.stringMatching(/src\/keep\.txt$/),
+        }),
+        expect.objectContaining({
+          kind: 'missing',
+          key: store.key(objectRelKey('blobs', readme.hash!)),
+          referenced_by: expect.stringMatching(/README\.md$/),
+        }),
+      ]),
+    );
     expect(problems).toHaveLength(2);
     const text = await d.mic(['fsck']);
     expect(text.code).toBe(1);

@@ -23,11 +23,17 @@ beforeAll(async () => {
   await makeProject(t.dataDir, 'acme/app', { 'README.md': 'hello\n' });
   await makeProject(t.dataDir, 'acme/web', { 'index.html': '<p>\n' });
   await makeProject(t.dataDir, 'other/x', { 'x.txt': 'x\n' });
-  for (const [name, roles] of [['reader', ['read@acme/app']], ['dev', ['land@acme']], ['bot', ['write@acme/app']]] as const) {
+  for (const [name, roles] of [
+    ['reader', ['read@acme/app']],
+    ['dev', ['land@acme']],
+    ['bot', ['write@acme/app']],
+  ] as const) {
     expect((await call(ADMIN, 'POST', '/api/users', { name, roles })).status).toBe(201);
   }
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe.sequential('identity and rights over HTTP', () => {
   let session = '';
@@ -42,7 +48,10 @@ describe.sequential('identity and rights over HTTP', () => {
     const reader = await tokenFor('reader');
     expect((await call(reader.token, 'GET', `/api/sessions/${session}`)).status).toBe(200);
     const start = await call(reader.token, 'POST', '/api/sessions/start', { project: 'acme/app', goal: 'nope' });
-    expect(start).toMatchObject({ status: 403, body: { error: 'forbidden', message: 'reader lacks the "write" right on project acme/app' } });
+    expect(start).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden', message: 'reader lacks the "write" right on project acme/app' },
+    });
     const land = await call(reader.token, 'POST', `/api/sessions/${session}/land`, {});
     expect(land.status).toBe(403);
     expect(land.body.message).toBe(`reader lacks the "land" right on session ${session} of acme/app`);
@@ -68,7 +77,9 @@ describe.sequential('identity and rights over HTTP', () => {
 
   it('a grant on one session lets a writer land that session only', async () => {
     const bot = await tokenFor('bot');
-    const files = await call(bot.token, 'POST', `/api/sessions/${session}/files`, { files: [{ path: 'bot.txt', change_type: 'added', content: 'from bot\n' }] });
+    const files = await call(bot.token, 'POST', `/api/sessions/${session}/files`, {
+      files: [{ path: 'bot.txt', change_type: 'added', content: 'from bot\n' }],
+    });
     expect(files.status).toBe(200);
     expect((await call(bot.token, 'POST', `/api/sessions/${session}/land`, {})).status).toBe(403);
     expect((await call(ADMIN, 'POST', '/api/grants', { target: `session:${session}`, user: 'bot', right: 'land' })).status).toBe(201);
@@ -87,7 +98,11 @@ describe.sequential('identity and rights over HTTP', () => {
   });
 
   it('every mutation is in the audit log with its actor and result, and a tampered entry is found', async () => {
-    const entries = (await call(ADMIN, 'GET', `/api/audit?target=session:${session}&limit=100`)).body.entries as { actor: string; action: string; result: string }[];
+    const entries = (await call(ADMIN, 'GET', `/api/audit?target=session:${session}&limit=100`)).body.entries as {
+      actor: string;
+      action: string;
+      result: string;
+    }[];
     const seen = entries.map((e) => `${e.actor} ${e.action} ${e.result}`).reverse();
     expect(seen).toEqual([
       'dev session.start ok',
@@ -99,7 +114,12 @@ describe.sequential('identity and rights over HTTP', () => {
       'bot session.land ok',
     ]);
     const admin = (await call(ADMIN, 'GET', '/api/audit?action=grant.*')).body.entries;
-    expect(admin[0]).toMatchObject({ actor: 'admin', action: 'grant.add', target: `session:${session}`, detail: { user: 'bot', right: 'land' } });
+    expect(admin[0]).toMatchObject({
+      actor: 'admin',
+      action: 'grant.add',
+      target: `session:${session}`,
+      detail: { user: 'bot', right: 'land' },
+    });
     expect((await call(ADMIN, 'GET', '/api/audit?action=token.revoke')).body.entries[0]).toMatchObject({ actor: 'dev' });
     const reader = await tokenFor('reader');
     expect((await call(reader.token, 'GET', '/api/audit')).status).toBe(403);

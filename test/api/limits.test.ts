@@ -16,16 +16,30 @@ beforeAll(async () => {
   const dataDir = await tempDir('micfs-limits-');
   await makeProject(dataDir, 'acme/limits', { 'a.txt': 'a\n' });
   d = await startDaemon({
-    dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: silent, apiPort: 0, apiToken: TOKEN,
+    dataDir,
+    bind: '127.0.0.1',
+    port: 0,
+    allow: ['127.0.0.0/8'],
+    log: silent,
+    apiPort: 0,
+    apiToken: TOKEN,
     apiLimits: { headersTimeoutMs: 1500, idleTimeoutMs: 2000, maxConnections: 6 },
   });
   api = new MicClient({ baseUrl: `http://127.0.0.1:${d.apiPort}`, token: TOKEN });
   id = (await api.start({ goal: 'limits', project: 'acme/limits' })).session.session_id;
 });
 
-afterAll(async () => { await d?.close(); });
+afterAll(async () => {
+  await d?.close();
+});
 
-interface Reply { status: number | null; head: string; body: string; closed: boolean; writeError: string | null }
+interface Reply {
+  status: number | null;
+  head: string;
+  body: string;
+  closed: boolean;
+  writeError: string | null;
+}
 
 /**
  * Sends head (and then body chunks, if any, as fast as the socket takes them) and resolves once the
@@ -55,7 +69,9 @@ function raw(head: string, o: { body?: () => Buffer | null; keepOpenMs?: number 
         quiet = setTimeout(() => finish(false), o.keepOpenMs);
       }
     });
-    s.on('error', (e) => { writeError ??= (e as NodeJS.ErrnoException).code ?? e.message; });
+    s.on('error', (e) => {
+      writeError ??= (e as NodeJS.ErrnoException).code ?? e.message;
+    });
     s.on('close', () => finish(true));
     s.write(head);
     if (o.body) {
@@ -85,7 +101,9 @@ describe('bodies are checked before they are read', () => {
   });
 
   it('with Expect: 100-continue a refused body is never asked for', async () => {
-    const r = await raw(post(`/api/sessions/${id}/files`, 'Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10737418240\r\n'));
+    const r = await raw(
+      post(`/api/sessions/${id}/files`, 'Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10737418240\r\n'),
+    );
     expect(r.status).toBe(413);
     expect(r.head).not.toContain('100 Continue');
   });
@@ -97,7 +115,9 @@ describe('bodies are checked before they are read', () => {
   });
 
   it('a body without the token gets 401, on an unknown route 404, both without reading it', async () => {
-    const noAuth = await raw(`POST /api/sessions/${id}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n`);
+    const noAuth = await raw(
+      `POST /api/sessions/${id}/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n`,
+    );
     expect(noAuth.status).toBe(401);
     const noRoute = await raw(post('/api/nothing/here', 'Content-Type: application/json\r\nContent-Length: 104857600\r\n'));
     expect(noRoute.status).toBe(404);

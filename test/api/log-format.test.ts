@@ -12,7 +12,10 @@ async function serveOutput(pty: boolean, extra: string[]): Promise<string> {
   const dir = await tempDir('micfs-logfmt-');
   const args = [CLI, 'serve', '--data-dir', dir, '--port', '0', '--api-port', 'off', ...extra];
   const child = pty
-    ? spawn('script', ['-q', '-e', '-c', [process.execPath, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm' } })
+    ? spawn('script', ['-q', '-e', '-c', [process.execPath, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TERM: 'xterm' },
+      })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const info = join(dir, 'daemon.json');
@@ -24,17 +27,34 @@ async function serveOutput(pty: boolean, extra: string[]): Promise<string> {
       try {
         process.kill(JSON.parse(readFileSync(info, 'utf8')).pid, 'SIGTERM');
         stopped = true;
-      } catch { /* not written completely yet */ }
+      } catch {
+        /* not written completely yet */
+      }
     }, 100);
-    const onData = (d: Buffer) => { text += d; };
+    const onData = (d: Buffer) => {
+      text += d;
+    };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('error', rej);
-    child.on('close', () => { clearInterval(poll); res(text); });
+    child.on('close', () => {
+      clearInterval(poll);
+      res(text);
+    });
   });
 }
 
-const isJsonLines = (t: string) => t.trim().split(/\r?\n/).every((l) => { try { return typeof JSON.parse(l).msg === 'string'; } catch { return false; } });
+const isJsonLines = (t: string) =>
+  t
+    .trim()
+    .split(/\r?\n/)
+    .every((l) => {
+      try {
+        return typeof JSON.parse(l).msg === 'string';
+      } catch {
+        return false;
+      }
+    });
 
 describe('daemon log format', () => {
   it('is JSON in a pipe and readable on a terminal; --log-format overrides', async () => {

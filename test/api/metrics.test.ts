@@ -35,7 +35,14 @@ describe('/metrics', () => {
         // a MKDIR sent twice with one xid: the second is answered from the duplicate-request cache
         const root = await c.mountRoot(s.export);
         const w = new XdrWriter(256);
-        writeCallHeader(w, { xid: 0x5eed, prog: 100003, vers: 3, proc: 9, credFlavor: AUTH_SYS, credBody: encodeAuthSys({ stamp: 1, machine: 'm', uid: 0, gid: 0, gids: [] }) });
+        writeCallHeader(w, {
+          xid: 0x5eed,
+          prog: 100003,
+          vers: 3,
+          proc: 9,
+          credFlavor: AUTH_SYS,
+          credBody: encodeAuthSys({ stamp: 1, machine: 'm', uid: 0, gid: 0, gids: [] }),
+        });
         w.opaque(root).string('made-once');
         for (let i = 0; i < 6; i++) w.u32(0); // sattr3: nothing set
         const call = w.toBuffer();
@@ -56,7 +63,9 @@ describe('/metrics', () => {
 
       // the dashboard queries only metrics that exist
       const dash = readFileSync(join(REPO_ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
-      const names = new Set([...dash.matchAll(/\b((?:mic|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1].replace(/_(bucket|count|sum)$/, '')));
+      const names = new Set(
+        [...dash.matchAll(/\b((?:mic|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1].replace(/_(bucket|count|sum)$/, '')),
+      );
       expect(names.size).toBeGreaterThan(15);
       for (const n of names) expect(after.has(n), `dashboard metric ${n}`).toBe(true);
     } finally {

@@ -21,19 +21,29 @@ beforeAll(async () => {
   token = readFileSync(join(d.dataDir, 'api-token'), 'utf8').trim();
 }, 60_000);
 
-afterAll(async () => { await d?.stop(); });
+afterAll(async () => {
+  await d?.stop();
+});
 
 function apiPort(dir = d.dataDir): number {
   return (JSON.parse(readFileSync(join(dir, 'daemon.json'), 'utf8')) as { api_port: number }).api_port;
 }
 
 /** A raw request with any headers (Host included, which fetch does not let one set). */
-function request(method: string, path: string, headers: Record<string, string>, body?: string, port = apiPort()): Promise<{ status: number; body: string }> {
+function request(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  port = apiPort(),
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers, setHost: !('Host' in headers) }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
+      res.on('data', (c: string) => {
+        text += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, body: text }));
     });
     req.on('error', reject);
@@ -79,7 +89,7 @@ describe('Host and Origin', () => {
     }
   });
 
-  it('a foreign Origin gets 403, even with the token; the API\'s own origin is served', async () => {
+  it("a foreign Origin gets 403, even with the token; the API's own origin is served", async () => {
     const port = apiPort();
     const evil = await request('GET', '/api/sessions', { ...auth(), Origin: 'http://attacker.example' });
     expect(evil.status).toBe(403);
@@ -90,19 +100,28 @@ describe('Host and Origin', () => {
   });
 
   it('a body that is not application/json gets 415 and changes nothing', async () => {
-    const r = await request('POST', '/api/sessions', { ...auth(), 'Content-Type': 'text/plain' },
-      JSON.stringify({ project: PROJECT, goal: 'x', files: [{ path: 'evil.txt', change_type: 'added', content: 'x' }] }));
+    const r = await request(
+      'POST',
+      '/api/sessions',
+      { ...auth(), 'Content-Type': 'text/plain' },
+      JSON.stringify({ project: PROJECT, goal: 'x', files: [{ path: 'evil.txt', change_type: 'added', content: 'x' }] }),
+    );
     expect(r.status).toBe(415);
     expect(await headFiles()).not.toContain('evil.txt');
   });
 
   it('configured hosts and origins are allowed', async () => {
-    const e = await startDaemon({ env: { MIC_API_PORT: '0', MIC_API_ALLOW_HOST: 'mic.internal', MIC_API_ALLOW_ORIGIN: 'https://ui.example' } });
+    const e = await startDaemon({
+      env: { MIC_API_PORT: '0', MIC_API_ALLOW_HOST: 'mic.internal', MIC_API_ALLOW_ORIGIN: 'https://ui.example' },
+    });
     try {
       const port = apiPort(e.dataDir);
       const t = readFileSync(join(e.dataDir, 'api-token'), 'utf8').trim();
       const a = { Authorization: `Bearer ${t}` };
-      expect((await request('GET', '/api/sessions', { ...a, Host: `mic.internal:${port}`, Origin: 'https://ui.example' }, undefined, port)).status).toBe(200);
+      expect(
+        (await request('GET', '/api/sessions', { ...a, Host: `mic.internal:${port}`, Origin: 'https://ui.example' }, undefined, port))
+          .status,
+      ).toBe(200);
       expect((await request('GET', '/api/sessions', { ...a, Host: `other.internal:${port}` }, undefined, port)).status).toBe(403);
       expect((await request('GET', '/api/sessions', { ...a, Origin: 'https://other.example' }, undefined, port)).status).toBe(403);
     } finally {
@@ -142,12 +161,23 @@ describe('a cross-origin web page', () => {
           return results;
         }));
       </script>`;
-      page = http.createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end(html); });
+      page = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(html);
+      });
       await new Promise<void>((r) => page!.listen(0, '127.0.0.1', r));
       const pagePort = (page.address() as { port: number }).port;
       browser = await chromium.launch({
         executablePath: '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
       const tab = await browser.newPage();
       await tab.goto(`http://127.0.0.1:${pagePort}/`);

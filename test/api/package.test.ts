@@ -13,7 +13,9 @@ describe('npm package', () => {
     const tmp = await tempDir('micfs-pack-');
     const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
     // dist/ is built already (scripts/test.sh builds before vitest): skip prepack's rebuild
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: REPO_ROOT, encoding: 'utf8' }));
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: REPO_ROOT, encoding: 'utf8' }),
+    );
     const files = (packed[0].files as { path: string }[]).map((f) => f.path);
     expect(files).toContain('dist/src/cli/main.js');
     expect(files).toContain('package.json');
@@ -24,12 +26,17 @@ describe('npm package', () => {
 
     const prefix = join(tmp, 'prefix');
     // from the npm cache when it holds every dependency (after npm ci), else through the registry
-    const npmInstall = (mode: string) => spawnSync('npm', ['i', '-g', '--prefix', prefix, mode, '--allow-scripts=zstd-napi', '--no-audit', '--no-fund',
-      join(tmp, packed[0].filename)], { cwd: tmp, encoding: 'utf8' });
+    const npmInstall = (mode: string) =>
+      spawnSync(
+        'npm',
+        ['i', '-g', '--prefix', prefix, mode, '--allow-scripts=zstd-napi', '--no-audit', '--no-fund', join(tmp, packed[0].filename)],
+        { cwd: tmp, encoding: 'utf8' },
+      );
     let install = npmInstall('--offline');
     if (install.status !== 0) install = npmInstall('--prefer-offline');
     expect(install.status, install.stderr).toBe(0);
-    const mic = (args: string[]) => spawnSync(join(prefix, 'bin', 'mic'), args, { cwd: tmp, encoding: 'utf8', env: { ...process.env, MIC_DATA_DIR: join(tmp, 'data') } });
+    const mic = (args: string[]) =>
+      spawnSync(join(prefix, 'bin', 'mic'), args, { cwd: tmp, encoding: 'utf8', env: { ...process.env, MIC_DATA_DIR: join(tmp, 'data') } });
     const v = mic(['--version']);
     expect(v.status, v.stderr).toBe(0);
     expect(v.stdout.trim()).toBe(version);

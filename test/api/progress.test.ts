@@ -16,10 +16,17 @@ const ESC = '\x1b[';
 function onPty(args: string[]): Promise<{ code: number; text: string }> {
   const cmd = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
   return new Promise((res, rej) => {
-    const p = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '120' } });
+    const p = spawn('script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: 'xterm', COLUMNS: '120' },
+    });
     let text = '';
-    p.stdout.on('data', (d) => { text += d; });
-    p.stderr.on('data', (d) => { text += d; });
+    p.stdout.on('data', (d) => {
+      text += d;
+    });
+    p.stderr.on('data', (d) => {
+      text += d;
+    });
     p.on('error', rej);
     p.on('close', (code) => res({ code: code ?? 1, text }));
   });
@@ -67,7 +74,8 @@ describe('progress output', () => {
   it('mic session land reports its phases in a pipe', async () => {
     const dir = await tempDir('micfs-progress-');
     await makeProject(dir, 'acme/land', { 'a.txt': 'a\n' });
-    const id = JSON.parse((await runMic(['session', 'start', '--project', 'acme/land', '--goal', 'g', '--json', '--data-dir', dir])).stdout).session.session_id as string;
+    const id = JSON.parse((await runMic(['session', 'start', '--project', 'acme/land', '--goal', 'g', '--json', '--data-dir', dir])).stdout)
+      .session.session_id as string;
     const r = await runMic(['session', 'land', id, '--data-dir', dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr.split('\n')).toEqual([`land ${id}: sealing: started`, `land ${id}: sealing: done`, '']);
@@ -77,7 +85,9 @@ describe('progress output', () => {
   it('mic session handoff reports its phases in a pipe and is silent with --quiet', async () => {
     const dir = await tempDir('micfs-progress-');
     await makeProject(dir, 'acme/hand', { 'a.txt': 'a\n' });
-    const start = async () => JSON.parse((await runMic(['session', 'start', '--project', 'acme/hand', '--goal', 'g', '--json', '--data-dir', dir])).stdout).session.session_id as string;
+    const start = async () =>
+      JSON.parse((await runMic(['session', 'start', '--project', 'acme/hand', '--goal', 'g', '--json', '--data-dir', dir])).stdout).session
+        .session_id as string;
     const id = await start();
     const r = await runMic(['session', 'handoff', id, '--data-dir', dir]);
     expect(r.code, r.stderr).toBe(0);

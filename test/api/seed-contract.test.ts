@@ -15,12 +15,18 @@ beforeAll(async () => {
   t = await testDaemon();
   await makeProject(t.dataDir, 'myorg/myproject', { 'README.md': 'hello\n', 'src/old.ts': 'old\n' });
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
-describe.sequential('the design\'s session contract', () => {
+describe.sequential("the design's session contract", () => {
   let id = '';
   it('StartSession: project_id, goal, description -> session_id, nfs_export_path, base_tree_hash', async () => {
-    const r = await call('POST', '/api/sessions/start', { project_id: 'myorg/myproject', goal: 'Implement JWT-based auth for API', description: 'add authentication' });
+    const r = await call('POST', '/api/sessions/start', {
+      project_id: 'myorg/myproject',
+      goal: 'Implement JWT-based auth for API',
+      description: 'add authentication',
+    });
     expect(r.status).toBe(201);
     const s = r.body.session;
     id = s.session_id;
@@ -29,15 +35,19 @@ describe.sequential('the design\'s session contract', () => {
     expect(s.base_tree_hash).toMatch(HEX);
     expect(s.base_tree_hash).toBe(s.base_tree);
     expect(s.landed_commit).toBeNull();
-    expect((await call('POST', '/api/sessions/start', { project_id: 'myorg/myproject', project: 'other/x', goal: 'g' })).body).toMatchObject({ error: 'invalid_input', field: 'project_id' });
+    expect(
+      (await call('POST', '/api/sessions/start', { project_id: 'myorg/myproject', project: 'other/x', goal: 'g' })).body,
+    ).toMatchObject({ error: 'invalid_input', field: 'project_id' });
   });
 
   it('LandSession: commit_message -> new_tree_hash, landed_commit and each changed file', async () => {
-    await call('POST', `/api/sessions/${id}/files`, { files: [
-      { path: 'src/auth.ts', change_type: 'added', content: 'export const jwt = 1;\n' },
-      { path: 'README.md', change_type: 'modified', content: 'hello auth\n' },
-      { path: 'src/old.ts', change_type: 'deleted' },
-    ] });
+    await call('POST', `/api/sessions/${id}/files`, {
+      files: [
+        { path: 'src/auth.ts', change_type: 'added', content: 'export const jwt = 1;\n' },
+        { path: 'README.md', change_type: 'modified', content: 'hello auth\n' },
+        { path: 'src/old.ts', change_type: 'deleted' },
+      ],
+    });
     const r = await call('POST', `/api/sessions/${id}/land`, { commit_message: 'Add JWT authentication' });
     expect(r.status).toBe(200);
     expect(r.body.head.message).toBe('Add JWT authentication');
@@ -48,7 +58,11 @@ describe.sequential('the design\'s session contract', () => {
     const byPath = Object.fromEntries(r.body.changes.map((c: { path: string }) => [c.path, c]));
     expect(Object.keys(byPath).sort()).toEqual(['README.md', 'src/auth.ts', 'src/old.ts']);
     expect(byPath['src/auth.ts']).toMatchObject({ change_type: 'added', old_hash: null, new_hash: expect.stringMatching(HEX) });
-    expect(byPath['README.md']).toMatchObject({ change_type: 'modified', old_hash: expect.stringMatching(HEX), new_hash: expect.stringMatching(HEX) });
+    expect(byPath['README.md']).toMatchObject({
+      change_type: 'modified',
+      old_hash: expect.stringMatching(HEX),
+      new_hash: expect.stringMatching(HEX),
+    });
     expect(byPath['src/old.ts']).toMatchObject({ change_type: 'deleted', old_hash: expect.stringMatching(HEX), new_hash: null });
   });
 
@@ -72,14 +86,33 @@ describe.sequential('the CLI forms of the design', () => {
   });
 
   it('start "<title>" --project=... --goal=... keeps both; --organization with a bare project name; land --session-id', async () => {
-    const a = await mic('session', 'start', 'add authentication', '--project=myorg/myproject', '--goal=Implement JWT-based auth for API', '--json');
+    const a = await mic(
+      'session',
+      'start',
+      'add authentication',
+      '--project=myorg/myproject',
+      '--goal=Implement JWT-based auth for API',
+      '--json',
+    );
     expect(a.code).toBe(0);
     const s = JSON.parse(a.stdout).session;
     expect(s.goal).toBe('Implement JWT-based auth for API');
     expect(s.metadata.title).toBe('add authentication');
     const b = await mic('session', 'start', 'add authentication', '--project', 'myorg/myproject', '--json');
     expect(JSON.parse(b.stdout).session.goal).toBe('add authentication');
-    const c = await mic('session', 'start', '--organization', 'myorg', '--project', 'myproject', '--goal', 'org form', '--session-id', 'sess-org-form', '--json');
+    const c = await mic(
+      'session',
+      'start',
+      '--organization',
+      'myorg',
+      '--project',
+      'myproject',
+      '--goal',
+      'org form',
+      '--session-id',
+      'sess-org-form',
+      '--json',
+    );
     expect(c.code).toBe(0);
     expect(JSON.parse(c.stdout).session).toMatchObject({ session_id: 'sess-org-form', project: 'myorg/myproject' });
     const none = await mic('session', 'start', '--project', 'myorg/myproject');

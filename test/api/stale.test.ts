@@ -67,7 +67,7 @@ describe('ended sessions', () => {
     expect(await cat(root2, 'README.md')).toBe('readme\n');
   });
 
-  it('an abandoned session\'s handles are STALE too', async () => {
+  it("an abandoned session's handles are STALE too", async () => {
     const s = (await t.api.start({ goal: 'to drop', project: 'nfs/app' })).session;
     const root = await nfs.mountRoot(s.export!);
     expect((await nfs.getattr(root)).status).toBe(NfsStatus.OK);

@@ -10,23 +10,39 @@ beforeAll(async () => {
   t = await testDaemon();
   await makeProject(t.dataDir, 'acme/app', { 'README.md': 'hello\n' });
 });
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe.sequential('tasks, plans and statistics (seed 003)', () => {
   it('tracks tasks through their states and reports the statistics', async () => {
     const s = (await call('POST', '/api/sessions/start', { project: 'acme/app', goal: 'UserProfile component' })).body.session.session_id;
     const empty = (await call('GET', `/api/sessions/${s}`)).body.session.statistics;
-    expect(empty).toMatchObject({ totalTasks: 0, completedTasks: 0, failedTasks: 0, totalExecutionTime: 0, successRate: 0, avgExecutionTime: 0 });
+    expect(empty).toMatchObject({
+      totalTasks: 0,
+      completedTasks: 0,
+      failedTasks: 0,
+      totalExecutionTime: 0,
+      successRate: 0,
+      avgExecutionTime: 0,
+    });
 
     const plan = await call('POST', `/api/sessions/${s}/plans`, { title: 'component', steps: ['write it', { description: 'test it' }] });
     expect(plan.status).toBe(201);
-    const a = (await call('POST', `/api/sessions/${s}/tasks`, { type: 'code', description: 'Create a new React component called UserProfile', plan: plan.body.plan.id })).body.task;
+    const a = (
+      await call('POST', `/api/sessions/${s}/tasks`, {
+        type: 'code',
+        description: 'Create a new React component called UserProfile',
+        plan: plan.body.plan.id,
+      })
+    ).body.task;
     const b = (await call('POST', `/api/sessions/${s}/tasks`, { type: 'command', description: 'npm test' })).body.task;
     const c = (await call('POST', `/api/sessions/${s}/tasks`, { type: 'git', description: 'commit' })).body.task;
     expect(a).toMatchObject({ status: 'pending', type: 'code', session_id: s, plan: plan.body.plan.id });
     expect((await call('PATCH', `/api/sessions/${s}/tasks/${a.id}`, { status: 'running' })).body.task.started_at).toMatch(/Z$/);
     await new Promise((r) => setTimeout(r, 30));
-    const doneA = (await call('PATCH', `/api/sessions/${s}/tasks/${a.id}`, { status: 'completed', result: { files: ['UserProfile.tsx'] } })).body.task;
+    const doneA = (await call('PATCH', `/api/sessions/${s}/tasks/${a.id}`, { status: 'completed', result: { files: ['UserProfile.tsx'] } }))
+      .body.task;
     expect(doneA.execution_ms).toBeGreaterThanOrEqual(25);
     expect(doneA.result).toEqual({ files: ['UserProfile.tsx'] });
     await call('PATCH', `/api/sessions/${s}/tasks/${b.id}`, { status: 'running' });
@@ -34,9 +50,18 @@ describe.sequential('tasks, plans and statistics (seed 003)', () => {
     // a finished task stays finished; unknown states and fields are refused with the field named
     const again = await call('PATCH', `/api/sessions/${s}/tasks/${a.id}`, { status: 'running' });
     expect(again).toMatchObject({ status: 409, body: { error: 'invalid_transition' } });
-    expect((await call('PATCH', `/api/sessions/${s}/tasks/${c.id}`, { status: 'done' })).body).toMatchObject({ error: 'invalid_input', field: 'status' });
-    expect((await call('POST', `/api/sessions/${s}/tasks`, { type: 'code', description: 'x', priority: 1 })).body).toMatchObject({ error: 'invalid_input', field: 'priority' });
-    expect((await call('PATCH', `/api/sessions/${s}/plans/${plan.body.plan.id}`, { steps: [{ index: 0, status: 'completed' }] })).body.plan.steps[0].status).toBe('completed');
+    expect((await call('PATCH', `/api/sessions/${s}/tasks/${c.id}`, { status: 'done' })).body).toMatchObject({
+      error: 'invalid_input',
+      field: 'status',
+    });
+    expect((await call('POST', `/api/sessions/${s}/tasks`, { type: 'code', description: 'x', priority: 1 })).body).toMatchObject({
+      error: 'invalid_input',
+      field: 'priority',
+    });
+    expect(
+      (await call('PATCH', `/api/sessions/${s}/plans/${plan.body.plan.id}`, { steps: [{ index: 0, status: 'completed' }] })).body.plan
+        .steps[0].status,
+    ).toBe('completed');
 
     const stats = (await call('GET', `/api/sessions/${s}`)).body.session.statistics;
     expect(stats).toMatchObject({ totalTasks: 3, completedTasks: 1, failedTasks: 1, successRate: 50 });

@@ -12,9 +12,16 @@ describe('audit log', () => {
     const dir = await tempDir();
     const a = new AuditLog(new LocalBackend(dir));
     const b = new AuditLog(new LocalBackend(dir));
-    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({
-      actor: i % 2 ? 'alice' : 'bob', action: i % 3 ? 'session.land' : 'session.create', target: `session:s${i}`, result: 'ok',
-    })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).append({
+          actor: i % 2 ? 'alice' : 'bob',
+          action: i % 3 ? 'session.land' : 'session.create',
+          target: `session:s${i}`,
+          result: 'ok',
+        }),
+      ),
+    );
     const v = await a.verify();
     expect(v.ok).toBe(true);
     expect(v.entries).toBe(20);

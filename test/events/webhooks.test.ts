@@ -8,7 +8,11 @@ import { EventBus } from '../../src/events/event-bus.js';
 import { Webhooks, signBody } from '../../src/events/webhooks.js';
 import { tempDir } from '../store/helpers.js';
 
-interface Got { body: string; headers: http.IncomingHttpHeaders; status: number }
+interface Got {
+  body: string;
+  headers: http.IncomingHttpHeaders;
+  status: number;
+}
 
 async function receiver(statuses: number[]): Promise<{ url: string; got: Got[]; close(): Promise<void> }> {
   const got: Got[] = [];
@@ -25,7 +29,11 @@ async function receiver(statuses: number[]): Promise<{ url: string; got: Got[]; 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     got,
-    close: () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -46,7 +54,9 @@ async function readdirKeys(dir: string, prefix: string): Promise<string[]> {
 }
 
 const closers: (() => unknown)[] = [];
-afterAll(async () => { for (const c of closers) await c(); });
+afterAll(async () => {
+  for (const c of closers) await c();
+});
 
 describe('webhooks', () => {
   it('retries with backoff until the receiver accepts, signed with HMAC-SHA256', async () => {
@@ -71,7 +81,11 @@ describe('webhooks', () => {
     await sleep(150); // nothing more arrives
     expect(rx.got).toHaveLength(3);
     const log = await hooks.deliveries(hook.id);
-    expect(log.map((l) => [l.attempt, l.status, l.ok])).toEqual([[1, 500, false], [2, 503, false], [3, 200, true]]);
+    expect(log.map((l) => [l.attempt, l.status, l.ok])).toEqual([
+      [1, 500, false],
+      [2, 503, false],
+      [3, 200, true],
+    ]);
   });
 
   it('resumes a pending delivery after the deliverer restarts', async () => {
@@ -95,7 +109,10 @@ describe('webhooks', () => {
     await until(() => rx.got.length === 1);
     expect(JSON.parse(rx.got[0]!.body).event.session_id).toBe('s9');
     await until(async () => (await second.deliveries(hook.id)).at(-1)?.ok === true);
-    expect((await second.deliveries(hook.id)).map((l) => [l.attempt, l.ok])).toEqual([[1, false], [2, true]]);
-    expect((await readdirKeys(dir, `hooks/${hook.id}/pending/`))).toEqual([]);
+    expect((await second.deliveries(hook.id)).map((l) => [l.attempt, l.ok])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(await readdirKeys(dir, `hooks/${hook.id}/pending/`)).toEqual([]);
   });
 });

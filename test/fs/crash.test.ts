@@ -31,10 +31,17 @@ function rng(seed: number): () => number {
 const rand = rng(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(a: T[]): T => a[int(a.length)]!;
-const bytes = (n: number) => { const b = Buffer.allocUnsafe(n); for (let i = 0; i < n; i++) b[i] = 97 + int(26); return b; };
+const bytes = (n: number) => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = 97 + int(26);
+  return b;
+};
 
 /** The shadow of the epoch directory: names -> file ids, file ids -> content. */
-interface Shadow { names: Map<string, number>; content: Map<number, Buffer> }
+interface Shadow {
+  names: Map<string, number>;
+  content: Map<number, Buffer>;
+}
 const clone = (s: Shadow): Shadow => ({ names: new Map(s.names), content: new Map([...s.content].map(([k, v]) => [k, Buffer.from(v)])) });
 function written(old: Buffer, off: number, data: Buffer): Buffer {
   const out = Buffer.alloc(Math.max(old.length, off + data.length));
@@ -60,7 +67,9 @@ let nextFile = 1;
 let nextName = 1;
 const stats = { kills: 0, ops: 0, acked: 0, inFlight: 0, landings: 0, verifierChecks: 0, filesVerified: 0 };
 
-async function rootFh(): Promise<Buffer> { return client.mountRoot(exportPath); }
+async function rootFh(): Promise<Buffer> {
+  return client.mountRoot(exportPath);
+}
 async function epochDir(): Promise<Buffer> {
   const r = await client.lookup(await rootFh(), `e${epoch}`);
   if (r.status !== NfsStatus.OK) throw new Error(`epoch dir e${epoch}: ${NfsStatus[r.status]}`);
@@ -94,11 +103,17 @@ async function makeEpochDir(): Promise<void> {
 /** UNSTABLE writes acknowledged but not committed: resent after a verifier change. */
 let uncommitted: { name: string; off: number; data: Buffer; verf: Buffer }[] = [];
 
-interface Unstable { name: string; writes: { off: number; data: Buffer }[] }
+interface Unstable {
+  name: string;
+  writes: { off: number; data: Buffer }[];
+}
 type Step = { after: Shadow; run: (dir: Buffer) => Promise<void>; unstable?: Unstable; what?: string } | { land: true };
 /** the last operations, for the message of a failure */
 const history: string[] = [];
-const note = (line: string) => { history.push(line); if (history.length > 30) history.shift(); };
+const note = (line: string) => {
+  history.push(line);
+  if (history.length > 30) history.shift();
+};
 
 /** One random operation: what the shadow becomes, and how to do it over the wire. */
 function nextStep(): Step {
@@ -110,16 +125,25 @@ function nextStep(): Step {
     const after = clone(shadow);
     after.names.set(name, nextFile);
     after.content.set(nextFile++, Buffer.alloc(0));
-    return { after, what: `create ${name}`, run: async (dir) => ok((await client.create(dir, name, { kind: 'guarded', attrs: { mode: 0o644 } })).status, 'create') };
+    return {
+      after,
+      what: `create ${name}`,
+      run: async (dir) => ok((await client.create(dir, name, { kind: 'guarded', attrs: { mode: 0o644 } })).status, 'create'),
+    };
   }
   const name = pick(names);
   const id = shadow.names.get(name)!;
   const cur = shadow.content.get(id)!;
   const after = clone(shadow);
   if (r < 0.45) {
-    const off = int(cur.length + 200), data = bytes(1 + int(6000));
+    const off = int(cur.length + 200),
+      data = bytes(1 + int(6000));
     after.content.set(id, written(cur, off, data));
-    return { after, what: `write ${name} @${off}+${data.length} -> ${after.content.get(id)!.length}`, run: async (dir) => ok((await client.write(await fhOf(dir, name), off, data, StableHow.FILE_SYNC)).status, 'write') };
+    return {
+      after,
+      what: `write ${name} @${off}+${data.length} -> ${after.content.get(id)!.length}`,
+      run: async (dir) => ok((await client.write(await fhOf(dir, name), off, data, StableHow.FILE_SYNC)).status, 'write'),
+    };
   }
   if (r < 0.65) {
     // UNSTABLE writes, then COMMIT: durable only once the COMMIT answers with the writes' verifier
@@ -157,12 +181,20 @@ function nextStep(): Step {
   if (r < 0.83) {
     const to = `f${nextName++}`;
     after.names.set(to, id);
-    return { after, what: `link ${name} ${to}`, run: async (dir) => ok((await client.link(await fhOf(dir, name), dir, to)).status, 'link') };
+    return {
+      after,
+      what: `link ${name} ${to}`,
+      run: async (dir) => ok((await client.link(await fhOf(dir, name), dir, to)).status, 'link'),
+    };
   }
   if (r < 0.93) {
     const size = int(cur.length + 3000);
     after.content.set(id, truncated(cur, size));
-    return { after, what: `truncate ${name} ${size}`, run: async (dir) => ok((await client.setattr(await fhOf(dir, name), { size })).status, 'truncate') };
+    return {
+      after,
+      what: `truncate ${name} ${size}`,
+      run: async (dir) => ok((await client.setattr(await fhOf(dir, name), { size })).status, 'truncate'),
+    };
   }
   after.names.delete(name);
   return { after, what: `remove ${name}`, run: async (dir) => ok((await client.remove(dir, name)).status, 'remove') };
@@ -176,7 +208,7 @@ async function actual(): Promise<Map<string, Buffer>> {
     if (e.name === '.' || e.name === '..') continue;
     const fh = await fhOf(dir, e.name);
     const chunks: Buffer[] = [];
-    for (let off = 0; ; ) {
+    for (let off = 0; ;) {
       const r = await client.read(fh, off, 65536);
       ok(r.status, `read ${e.name}`);
       chunks.push(r.data!);
@@ -200,7 +232,9 @@ function same(a: Map<string, Buffer>, b: Map<string, Buffer>): boolean {
 
 function diff(want: Map<string, Buffer>, got: Map<string, Buffer>): string {
   const out: string[] = [];
-  for (const [k, v] of want) if (!got.has(k)) out.push(`missing ${k}`); else if (!got.get(k)!.equals(v)) out.push(`${k}: ${got.get(k)!.length} bytes, want ${v.length}`);
+  for (const [k, v] of want)
+    if (!got.has(k)) out.push(`missing ${k}`);
+    else if (!got.get(k)!.equals(v)) out.push(`${k}: ${got.get(k)!.length} bytes, want ${v.length}`);
   for (const k of got.keys()) if (!want.has(k)) out.push(`unexpected ${k}`);
   return out.join('; ');
 }
@@ -255,7 +289,10 @@ async function recover(inFlight: Step | null): Promise<void> {
   client = await Nfs3Client.connect(d.port);
   if (inFlight && 'land' in inFlight) {
     const st = await sessionStatus();
-    if (st.status === 'landed') { await afterLanding(); return; }
+    if (st.status === 'landed') {
+      await afterLanding();
+      return;
+    }
     if (st.headSession === session) {
       // the head moved but the record was not updated: landing again finishes that landing
       expect(await land()).toBe('landed');
@@ -284,7 +321,10 @@ async function recover(inFlight: Step | null): Promise<void> {
   const got = await actual();
   stats.filesVerified += got.size;
   if (same(view(shadow), got)) return;
-  if (inFlight && 'after' in inFlight && same(view(inFlight.after), got)) { shadow = inFlight.after; return; }
+  if (inFlight && 'after' in inFlight && same(view(inFlight.after), got)) {
+    shadow = inFlight.after;
+    return;
+  }
   throw new Error(`after kill ${stats.kills} (seed ${SEED}): ${diff(view(shadow), got)}\nlast operations:\n${history.join('\n')}`);
 }
 
@@ -306,7 +346,10 @@ describe('SIGKILL at random points', () => {
       // one cycle: operations until the kill, which comes at a random moment
       const killAt = 5 + int(150);
       let killed = false;
-      const timer = setTimeout(() => { killed = true; void d.stop('SIGKILL', { cleanup: false }); }, killAt);
+      const timer = setTimeout(() => {
+        killed = true;
+        void d.stop('SIGKILL', { cleanup: false });
+      }, killAt);
       let inFlight: Step | null = null;
       try {
         for (;;) {

@@ -27,7 +27,11 @@ function fill(leave = 0): string {
     if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
   }
   // the last partial blocks: fill to the byte
-  try { for (;;) fs.writeSync(fd, block, 0, 512); } catch { /* full */ }
+  try {
+    for (;;) fs.writeSync(fd, block, 0, 512);
+  } catch {
+    /* full */
+  }
   if (leave) fs.ftruncateSync(fd, Math.max(0, fs.fstatSync(fd).size - leave));
   fs.closeSync(fd);
   return file;
@@ -54,7 +58,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await d?.stop('SIGKILL', { cleanup: false });
-  try { execFileSync('umount', ['-l', mnt]); } catch { /* not mounted */ }
+  try {
+    execFileSync('umount', ['-l', mnt]);
+  } catch {
+    /* not mounted */
+  }
   fs.rmSync(mnt, { recursive: true, force: true });
 });
 
@@ -116,7 +124,9 @@ describe('a full disk', () => {
     const w = await client.write(after, 0, Buffer.from('x'), StableHow.FILE_SYNC);
     expect(w.status).toBe(NfsStatus.NOSPC);
     fs.rmSync(filler);
-    await until('a CREATE once space is back', async () =>
-      (await client.create(root, 'on-free.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).status === NfsStatus.OK);
+    await until(
+      'a CREATE once space is back',
+      async () => (await client.create(root, 'on-free.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).status === NfsStatus.OK,
+    );
   });
 });

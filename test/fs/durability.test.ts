@@ -114,7 +114,12 @@ describe('durability', () => {
     expect((await client.write(fh, 0, content, StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     on('stall-journal');
     const pending = client.remove(root, 'victim.bin').catch(() => null); // never answered: the daemon dies
-    for (let i = 0; i < 100 && !(fs.existsSync(path.join(faults, 'faults.log')) && fs.readFileSync(path.join(faults, 'faults.log'), 'utf8').includes('stall')); i++) {
+    for (
+      let i = 0;
+      i < 100 &&
+      !(fs.existsSync(path.join(faults, 'faults.log')) && fs.readFileSync(path.join(faults, 'faults.log'), 'utf8').includes('stall'));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(fs.readFileSync(path.join(faults, 'faults.log'), 'utf8')).toContain('stall');

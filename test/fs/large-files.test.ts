@@ -23,27 +23,54 @@ class GatedBackend implements ObjectBackend {
   private gate: Promise<void> | null = null;
   private release = () => {};
   constructor(private readonly inner: LocalBackend) {}
-  shut(): void { this.gate = new Promise((r) => { this.release = r; }); }
-  open(): void { this.gate = null; this.release(); }
+  shut(): void {
+    this.gate = new Promise((r) => {
+      this.release = r;
+    });
+  }
+  open(): void {
+    this.gate = null;
+    this.release();
+  }
   async get(key: string): Promise<Buffer | null> {
     this.gets.push(key);
     if (this.gate) await this.gate;
     return this.inner.get(key);
   }
-  put(key: string, data: Buffer) { return this.inner.put(key, data); }
+  put(key: string, data: Buffer) {
+    return this.inner.put(key, data);
+  }
   readonly cacheTier = null;
-  has(key: string) { return this.inner.has(key); }
-  stat(key: string) { return this.inner.stat(key); }
-  touch(key: string) { return this.inner.touch(key); }
-  isTransient() { return false; }
-  delete(key: string) { return this.inner.delete(key); }
-  list(prefix: string) { return this.inner.list(prefix); }
-  getRef(key: string) { return this.inner.getRef(key); }
-  casRef(key: string, data: Buffer, expect: string | null) { return this.inner.casRef(key, data, expect); }
+  has(key: string) {
+    return this.inner.has(key);
+  }
+  stat(key: string) {
+    return this.inner.stat(key);
+  }
+  touch(key: string) {
+    return this.inner.touch(key);
+  }
+  isTransient() {
+    return false;
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+  list(prefix: string) {
+    return this.inner.list(prefix);
+  }
+  getRef(key: string) {
+    return this.inner.getRef(key);
+  }
+  casRef(key: string, data: Buffer, expect: string | null) {
+    return this.inner.casRef(key, data, expect);
+  }
 }
 
 const tmps: string[] = [];
-afterEach(() => { for (const d of tmps.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of tmps.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
 
 async function setup(readWaitMs: number) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-large-'));
@@ -58,15 +85,28 @@ async function setup(readWaitMs: number) {
   const backend = new GatedBackend(new LocalBackend(objects, { fsync: false }));
   const store = new ObjectStore(backend, PROJECT); // cold RAM cache
   const sfs = await SessionFs.open({
-    fsid: 77n, dir: path.join(tmp, 'session'), source: store, handles: new HandleCodec(Buffer.alloc(32, 3)),
-    base: { ...base, time: { sec: 1, nsec: 0 } }, owner: { uid: 0, gid: 0 }, writeVerifier: Buffer.alloc(8), log, readWaitMs,
+    fsid: 77n,
+    dir: path.join(tmp, 'session'),
+    source: store,
+    handles: new HandleCodec(Buffer.alloc(32, 3)),
+    base: { ...base, time: { sec: 1, nsec: 0 } },
+    owner: { uid: 0, gid: 0 },
+    writeVerifier: Buffer.alloc(8),
+    log,
+    readWaitMs,
   });
   const look = async (name: string) => (await sfs.lookup(sfs.rootHandle(), name, root)).node;
   return { big, backend, store, sfs, look };
 }
 
 async function status(p: Promise<unknown>): Promise<NfsStatus> {
-  try { await p; return NfsStatus.OK; } catch (e) { if (e instanceof FsError) return e.status; throw e; }
+  try {
+    await p;
+    return NfsStatus.OK;
+  } catch (e) {
+    if (e instanceof FsError) return e.status;
+    throw e;
+  }
 }
 
 describe('large base files', () => {
@@ -74,11 +114,12 @@ describe('large base files', () => {
     const { big, backend, store, sfs, look } = await setup(150);
     const file = await look('big.bin');
     const small = await look('small.txt');
-    const h = (await store.blobChunks((sfs.state.get(file.attrs.fileid)!).blob!))!;
+    const h = (await store.blobChunks(sfs.state.get(file.attrs.fileid)!.blob!))!;
     expect(h.length).toBeGreaterThan(2);
     backend.shut();
     backend.gets = [];
-    const off = 5 * MiB + 17, count = 128 * 1024;
+    const off = 5 * MiB + 17,
+      count = 128 * 1024;
     const t0 = Date.now();
     expect(await status(sfs.read(file.fh, off, count, root))).toBe(NfsStatus.JUKEBOX);
     const waited = Date.now() - t0;

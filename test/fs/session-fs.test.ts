@@ -19,14 +19,25 @@ const handles = new HandleCodec(Buffer.alloc(32, 7));
 
 async function open(name: string, fsid: bigint): Promise<SessionFs> {
   return SessionFs.open({
-    fsid, dir: path.join(tmp, 'sessions', name), source: store, handles,
-    base: { ...base, time: { sec: 1, nsec: 0 } }, owner: { uid: 0, gid: 0 },
-    writeVerifier: Buffer.alloc(8, 1), log,
+    fsid,
+    dir: path.join(tmp, 'sessions', name),
+    source: store,
+    handles,
+    base: { ...base, time: { sec: 1, nsec: 0 } },
+    owner: { uid: 0, gid: 0 },
+    writeVerifier: Buffer.alloc(8, 1),
+    log,
   });
 }
 
 async function status(p: Promise<unknown>): Promise<NfsStatus> {
-  try { await p; return NfsStatus.OK; } catch (e) { if (e instanceof FsError) return e.status; throw e; }
+  try {
+    await p;
+    return NfsStatus.OK;
+  } catch (e) {
+    if (e instanceof FsError) return e.status;
+    throw e;
+  }
 }
 
 beforeEach(async () => {
@@ -165,9 +176,13 @@ describe('SessionFs', () => {
     const first = await a.readdir(r, 0n, Buffer.alloc(8), root);
     const page: string[] = [];
     let cookie = 0n;
-    for (let i = 0; i < 20; i++) { const e = first.entries.next().value!; page.push(e.name); cookie = e.cookie; }
-    await a.remove(r, 'f0', root);           // already listed
-    await a.remove(r, 'f40', root);          // not yet listed
+    for (let i = 0; i < 20; i++) {
+      const e = first.entries.next().value!;
+      page.push(e.name);
+      cookie = e.cookie;
+    }
+    await a.remove(r, 'f0', root); // already listed
+    await a.remove(r, 'f40', root); // not yet listed
     await a.create(r, 'late', { kind: 'unchecked', attrs: {} }, root);
     const rest = await a.readdir(r, cookie, first.verf, root);
     const more = [...{ [Symbol.iterator]: () => rest.entries }].map((e) => e.name);

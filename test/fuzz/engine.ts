@@ -23,9 +23,20 @@ export function prng(seed: number): () => number {
   };
 }
 
-export interface Handles { root: Buffer; file: Buffer; dir: Buffer; link: Buffer; exportPath: string }
+export interface Handles {
+  root: Buffer;
+  file: Buffer;
+  dir: Buffer;
+  link: Buffer;
+  exportPath: string;
+}
 
-interface Seed { prog: number; proc: number; args: Buffer; handleAt: number[] }
+interface Seed {
+  prog: number;
+  proc: number;
+  args: Buffer;
+  handleAt: number[];
+}
 
 /** One valid call of every procedure (handles at known offsets, for handle mutations). */
 export function seeds(h: Handles): Seed[] {
@@ -33,35 +44,107 @@ export function seeds(h: Handles): Seed[] {
   const add = (prog: number, proc: number, build: (w: XdrWriter, fh: (b: Buffer) => void) => void): void => {
     const w = new XdrWriter();
     const at: number[] = [];
-    build(w, (b) => { at.push(w.length); w.opaque(b); });
+    build(w, (b) => {
+      at.push(w.length);
+      w.opaque(b);
+    });
     out.push({ prog, proc, args: w.toBuffer(), handleAt: at });
   };
   const name = (w: XdrWriter, s: string): void => void w.opaque(Buffer.from(s));
   const N = NFS_PROG;
   add(N, Proc.NULL, () => {});
   add(N, Proc.GETATTR, (_w, fh) => fh(h.file));
-  add(N, Proc.SETATTR, (w, fh) => { fh(h.file); encodeSattr(w, { mode: 0o644, mtime: 'server' }); w.u32(0); });
-  add(N, Proc.LOOKUP, (w, fh) => { fh(h.root); name(w, 'README.md'); });
-  add(N, Proc.ACCESS, (w, fh) => { fh(h.file); w.u32(0x3f); });
+  add(N, Proc.SETATTR, (w, fh) => {
+    fh(h.file);
+    encodeSattr(w, { mode: 0o644, mtime: 'server' });
+    w.u32(0);
+  });
+  add(N, Proc.LOOKUP, (w, fh) => {
+    fh(h.root);
+    name(w, 'README.md');
+  });
+  add(N, Proc.ACCESS, (w, fh) => {
+    fh(h.file);
+    w.u32(0x3f);
+  });
   add(N, Proc.READLINK, (_w, fh) => fh(h.link));
-  add(N, Proc.READ, (w, fh) => { fh(h.file); w.u64(0).u32(4096); });
-  add(N, Proc.WRITE, (w, fh) => { fh(h.file); w.u64(0).u32(16).u32(StableHow.UNSTABLE).opaque(Buffer.alloc(16, 0x61)); });
-  add(N, Proc.CREATE, (w, fh) => { fh(h.dir); name(w, 'fz-new'); w.u32(0); encodeSattr(w, { mode: 0o600 }); });
-  add(N, Proc.CREATE, (w, fh) => { fh(h.dir); name(w, 'fz-excl'); w.u32(2).fixed(Buffer.alloc(8, 7)); });
-  add(N, Proc.MKDIR, (w, fh) => { fh(h.dir); name(w, 'fz-dir'); encodeSattr(w, { mode: 0o700 }); });
-  add(N, Proc.SYMLINK, (w, fh) => { fh(h.dir); name(w, 'fz-link'); encodeSattr(w, {}); name(w, '../README.md'); });
-  add(N, Proc.MKNOD, (w, fh) => { fh(h.dir); name(w, 'fz-fifo'); w.u32(FileType.FIFO); encodeSattr(w, {}); });
-  add(N, Proc.MKNOD, (w, fh) => { fh(h.dir); name(w, 'fz-chr'); w.u32(FileType.CHR); encodeSattr(w, {}); w.u32(1).u32(3); });
-  add(N, Proc.REMOVE, (w, fh) => { fh(h.dir); name(w, 'fz-gone'); });
-  add(N, Proc.RMDIR, (w, fh) => { fh(h.dir); name(w, 'fz-gone-dir'); });
-  add(N, Proc.RENAME, (w, fh) => { fh(h.dir); name(w, 'fz-new'); fh(h.dir); name(w, 'fz-renamed'); });
-  add(N, Proc.LINK, (w, fh) => { fh(h.file); fh(h.dir); name(w, 'fz-hard'); });
-  add(N, Proc.READDIR, (w, fh) => { fh(h.root); w.u64(0n).fixed(Buffer.alloc(8)).u32(4096); });
-  add(N, Proc.READDIRPLUS, (w, fh) => { fh(h.root); w.u64(0n).fixed(Buffer.alloc(8)).u32(1024).u32(8192); });
+  add(N, Proc.READ, (w, fh) => {
+    fh(h.file);
+    w.u64(0).u32(4096);
+  });
+  add(N, Proc.WRITE, (w, fh) => {
+    fh(h.file);
+    w.u64(0).u32(16).u32(StableHow.UNSTABLE).opaque(Buffer.alloc(16, 0x61));
+  });
+  add(N, Proc.CREATE, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-new');
+    w.u32(0);
+    encodeSattr(w, { mode: 0o600 });
+  });
+  add(N, Proc.CREATE, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-excl');
+    w.u32(2).fixed(Buffer.alloc(8, 7));
+  });
+  add(N, Proc.MKDIR, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-dir');
+    encodeSattr(w, { mode: 0o700 });
+  });
+  add(N, Proc.SYMLINK, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-link');
+    encodeSattr(w, {});
+    name(w, '../README.md');
+  });
+  add(N, Proc.MKNOD, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-fifo');
+    w.u32(FileType.FIFO);
+    encodeSattr(w, {});
+  });
+  add(N, Proc.MKNOD, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-chr');
+    w.u32(FileType.CHR);
+    encodeSattr(w, {});
+    w.u32(1).u32(3);
+  });
+  add(N, Proc.REMOVE, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-gone');
+  });
+  add(N, Proc.RMDIR, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-gone-dir');
+  });
+  add(N, Proc.RENAME, (w, fh) => {
+    fh(h.dir);
+    name(w, 'fz-new');
+    fh(h.dir);
+    name(w, 'fz-renamed');
+  });
+  add(N, Proc.LINK, (w, fh) => {
+    fh(h.file);
+    fh(h.dir);
+    name(w, 'fz-hard');
+  });
+  add(N, Proc.READDIR, (w, fh) => {
+    fh(h.root);
+    w.u64(0n).fixed(Buffer.alloc(8)).u32(4096);
+  });
+  add(N, Proc.READDIRPLUS, (w, fh) => {
+    fh(h.root);
+    w.u64(0n).fixed(Buffer.alloc(8)).u32(1024).u32(8192);
+  });
   add(N, Proc.FSSTAT, (_w, fh) => fh(h.root));
   add(N, Proc.FSINFO, (_w, fh) => fh(h.root));
   add(N, Proc.PATHCONF, (_w, fh) => fh(h.root));
-  add(N, Proc.COMMIT, (w, fh) => { fh(h.file); w.u64(0).u32(0); });
+  add(N, Proc.COMMIT, (w, fh) => {
+    fh(h.file);
+    w.u64(0).u32(0);
+  });
   const M = MOUNT_PROG;
   add(M, 0, () => {});
   add(M, 1, (w) => name(w, h.exportPath));
@@ -72,7 +155,33 @@ export function seeds(h: Handles): Seed[] {
   return out;
 }
 
-const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 16, 17, 32, 33, 64, 65, 255, 256, 1024, 1025, 4096, 65535, 65536, 1 << 20, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING = [
+  0,
+  1,
+  2,
+  3,
+  4,
+  7,
+  8,
+  16,
+  17,
+  32,
+  33,
+  64,
+  65,
+  255,
+  256,
+  1024,
+  1025,
+  4096,
+  65535,
+  65536,
+  1 << 20,
+  0x7fffffff,
+  0x80000000,
+  0xfffffffe,
+  0xffffffff,
+];
 
 /** A call built for sending: the body (no record mark), how to frame it, and what to expect. */
 export interface Mutant {
@@ -94,17 +203,32 @@ function u32At(b: Buffer, off: number, v: number): void {
 
 export class Mutator {
   private readonly seeds: Seed[];
-  constructor(private readonly rnd: () => number, h: Handles, private readonly handles: Buffer[]) {
+  constructor(
+    private readonly rnd: () => number,
+    h: Handles,
+    private readonly handles: Buffer[],
+  ) {
     this.seeds = seeds(h);
   }
 
-  private int(n: number): number { return Math.floor(this.rnd() * n); }
-  private pick<T>(a: readonly T[]): T { return a[this.int(a.length)]; }
-  private bytes(n: number): Buffer { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = this.int(256); return b; }
+  private int(n: number): number {
+    return Math.floor(this.rnd() * n);
+  }
+  private pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)];
+  }
+  private bytes(n: number): Buffer {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = this.int(256);
+    return b;
+  }
 
   private cred(): { flavor: number; body: Buffer } {
     const uid = this.pick([0, 1000, 65534, 0xffffffff]);
-    return { flavor: AUTH_SYS, body: encodeAuthSys({ stamp: this.int(1000), machine: 'fuzz', uid, gid: uid, gids: uid === 0 ? [] : [uid, 10] }) };
+    return {
+      flavor: AUTH_SYS,
+      body: encodeAuthSys({ stamp: this.int(1000), machine: 'fuzz', uid, gid: uid, gids: uid === 0 ? [] : [uid, 10] }),
+    };
   }
 
   next(xid: number): Mutant {
@@ -120,7 +244,17 @@ export class Mutator {
     let mtype = CALL;
     let expectReply = true;
     let fragments: number[] | null = null;
-    const kind = this.pick(['args-bytes', 'args-truncate', 'args-extend', 'args-word', 'handle', 'cred', 'header', 'fragments', 'valid'] as const);
+    const kind = this.pick([
+      'args-bytes',
+      'args-truncate',
+      'args-extend',
+      'args-word',
+      'handle',
+      'cred',
+      'header',
+      'fragments',
+      'valid',
+    ] as const);
     switch (kind) {
       case 'args-bytes':
         for (let i = 1 + this.int(6); i > 0 && args.length > 0; i--) args[this.int(args.length)] = this.int(256);
@@ -141,10 +275,13 @@ export class Mutator {
         const len = args.readUInt32BE(at);
         const fh = args.subarray(at + 4, at + 4 + len);
         const how = this.int(5);
-        if (how === 0) fh[this.int(fh.length)] ^= 1 + this.int(255); // forged: MAC no longer matches
-        else if (how === 1) this.pick(this.handles).copy(fh); // another object's handle (wrong type)
+        if (how === 0)
+          fh[this.int(fh.length)] ^= 1 + this.int(255); // forged: MAC no longer matches
+        else if (how === 1)
+          this.pick(this.handles).copy(fh); // another object's handle (wrong type)
         else if (how === 2) this.bytes(fh.length).copy(fh);
-        else if (how === 3) u32At(args, at, this.pick([0, 1, 32, 34, 64, 65, 0xffffffff])); // length lies
+        else if (how === 3)
+          u32At(args, at, this.pick([0, 1, 32, 34, 64, 65, 0xffffffff])); // length lies
         else {
           const other = this.bytes(this.pick([0, 4, 32, 64]));
           const w = new XdrWriter().opaque(other).toBuffer();
@@ -156,18 +293,31 @@ export class Mutator {
         const how = this.int(7);
         if (how === 0) flavor = this.pick([AUTH_NONE, 2, 3, 6, 7, 300001, 0xffffffff]);
         else if (how === 1) credBody = credBody.subarray(0, this.int(credBody.length));
-        else if (how === 2) { credBody = Buffer.from(credBody); u32At(credBody, 4, this.pick(INTERESTING)); } // machine name length
-        else if (how === 3) { credBody = Buffer.from(credBody); u32At(credBody, credBody.length - 4 * (1 + this.int(3)), this.pick(INTERESTING)); } // gids count/uid/gid
+        else if (how === 2) {
+          credBody = Buffer.from(credBody);
+          u32At(credBody, 4, this.pick(INTERESTING));
+        } // machine name length
+        else if (how === 3) {
+          credBody = Buffer.from(credBody);
+          u32At(credBody, credBody.length - 4 * (1 + this.int(3)), this.pick(INTERESTING));
+        } // gids count/uid/gid
         else if (how === 4) credBody = this.bytes(this.int(420));
-        else if (how === 5) { verfFlavor = this.pick([AUTH_SYS, 3, 6, 0xffffffff]); verfBody = this.bytes(this.int(40)); }
-        else { flavor = AUTH_NONE; credBody = Buffer.alloc(0); }
+        else if (how === 5) {
+          verfFlavor = this.pick([AUTH_SYS, 3, 6, 0xffffffff]);
+          verfBody = this.bytes(this.int(40));
+        } else {
+          flavor = AUTH_NONE;
+          credBody = Buffer.alloc(0);
+        }
         break;
       }
       case 'header': {
         const how = this.int(5);
         if (how === 0) rpcvers = this.pick([0, 1, 3, 0xffffffff]);
-        else if (how === 1) { mtype = this.pick([1, 2, 0xffffffff]); expectReply = false; }
-        else if (how === 2) prog = this.pick([0, 100000, 100004, 100005, 100003, 0x20000000, 0xffffffff]);
+        else if (how === 1) {
+          mtype = this.pick([1, 2, 0xffffffff]);
+          expectReply = false;
+        } else if (how === 2) prog = this.pick([0, 100000, 100004, 100005, 100003, 0x20000000, 0xffffffff]);
         else if (how === 3) vers = this.pick([0, 1, 2, 4, 0xffffffff]);
         else proc = this.pick([22, 23, 100, 6, 0xffffffff]);
         break;
@@ -196,7 +346,10 @@ export class Mutator {
     const cuts = Array.from({ length: k - 1 }, () => this.int(n + 1)).sort((a, b) => a - b);
     const out: number[] = [];
     let prev = 0;
-    for (const c of [...cuts, n]) { out.push(c - prev); prev = c; }
+    for (const c of [...cuts, n]) {
+      out.push(c - prev);
+      prev = c;
+    }
     return out;
   }
 }
@@ -248,7 +401,13 @@ export interface FuzzStats {
  * plus raw stream attacks (lying record marks, truncated streams) every `attackEvery` records.
  */
 export async function fuzz(o: {
-  port: number; handles: Handles; total: number; seed: number; lanes?: number; depth?: number; attackEvery?: number;
+  port: number;
+  handles: Handles;
+  total: number;
+  seed: number;
+  lanes?: number;
+  depth?: number;
+  attackEvery?: number;
   onProgress?: (sent: number) => void;
 }): Promise<FuzzStats> {
   const stats: FuzzStats = { sent: 0, replies: 0, closedConnections: 0, noReplyExpected: 0, streamAttacks: 0, outcomes: {}, malformed: [] };
@@ -265,10 +424,18 @@ export async function fuzz(o: {
     const inflight = new Set<Promise<void>>();
     while (issued < o.total) {
       issued++;
-      if (issued % attackEvery === 0) { stats.streamAttacks++; stats.sent++; await streamAttack(o.port, rnd); continue; }
+      if (issued % attackEvery === 0) {
+        stats.streamAttacks++;
+        stats.sent++;
+        await streamAttack(o.port, rnd);
+        continue;
+      }
       xid = (xid + 1) >>> 0;
       const m = mut.next(xid);
-      if (c.closed) { stats.closedConnections++; c = await RpcClient.connect('127.0.0.1', o.port); }
+      if (c.closed) {
+        stats.closedConnections++;
+        c = await RpcClient.connect('127.0.0.1', o.port);
+      }
       const conn = c;
       stats.sent++;
       if (stats.sent % 10_000 === 0) o.onProgress?.(stats.sent);
@@ -295,7 +462,9 @@ export async function fuzz(o: {
       );
       try {
         conn.sendRaw(framed(m.body, m.fragments));
-      } catch { /* closed meanwhile: the waiter hears it */ }
+      } catch {
+        /* closed meanwhile: the waiter hears it */
+      }
       const tracked: Promise<void> = p.finally(() => inflight.delete(tracked));
       inflight.add(tracked);
       if (inflight.size >= depth) await Promise.race(inflight);
@@ -311,12 +480,35 @@ export async function fuzz(o: {
 async function streamAttack(port: number, rnd: () => number): Promise<void> {
   const s = net.connect({ host: '127.0.0.1', port });
   s.on('error', () => {});
-  await new Promise<void>((resolve) => { s.once('connect', () => resolve()); s.once('error', () => resolve()); });
+  await new Promise<void>((resolve) => {
+    s.once('connect', () => resolve());
+    s.once('error', () => resolve());
+  });
   const how = Math.floor(rnd() * 4);
   const mark = Buffer.alloc(4);
-  if (how === 0) { mark.writeUInt32BE((0x80000000 | 1000) >>> 0, 0); s.end(Buffer.concat([mark, Buffer.alloc(100)])); } // promises more than it sends
-  else if (how === 1) { mark.writeUInt32BE(0xffffffff, 0); s.end(mark); } // 2 GiB fragment
-  else if (how === 2) { const f = Buffer.alloc(5 * 1100); for (let i = 0; i < 1100; i++) f.writeUInt32BE(1, i * 5); s.end(f); } // over the fragment cap
-  else { const g = Buffer.alloc(64 + Math.floor(rnd() * 2000)); for (let i = 0; i < g.length; i++) g[i] = Math.floor(rnd() * 256); s.end(g); }
-  await new Promise<void>((resolve) => { s.once('close', () => resolve()); setTimeout(() => { s.destroy(); resolve(); }, 2000); });
+  if (how === 0) {
+    mark.writeUInt32BE((0x80000000 | 1000) >>> 0, 0);
+    s.end(Buffer.concat([mark, Buffer.alloc(100)]));
+  } // promises more than it sends
+  else if (how === 1) {
+    mark.writeUInt32BE(0xffffffff, 0);
+    s.end(mark);
+  } // 2 GiB fragment
+  else if (how === 2) {
+    const f = Buffer.alloc(5 * 1100);
+    for (let i = 0; i < 1100; i++) f.writeUInt32BE(1, i * 5);
+    s.end(f);
+  } // over the fragment cap
+  else {
+    const g = Buffer.alloc(64 + Math.floor(rnd() * 2000));
+    for (let i = 0; i < g.length; i++) g[i] = Math.floor(rnd() * 256);
+    s.end(g);
+  }
+  await new Promise<void>((resolve) => {
+    s.once('close', () => resolve());
+    setTimeout(() => {
+      s.destroy();
+      resolve();
+    }, 2000);
+  });
 }

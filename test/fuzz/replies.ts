@@ -2,7 +2,17 @@
 // every word of a reply must be where the RFC puts it and nothing may follow.
 import type { XdrReader } from '../../rpc/xdr.js';
 import { NfsStatus } from '../../src/fs/types.js';
-import { decodeFattr, decodePostOpAttr, decodePostOpFh, decodeTime, decodeWcc, MOUNT_PROG, MountStat, NFS_PROG, Proc } from '../lib/nfs3-client.js';
+import {
+  decodeFattr,
+  decodePostOpAttr,
+  decodePostOpFh,
+  decodeTime,
+  decodeWcc,
+  MOUNT_PROG,
+  MountStat,
+  NFS_PROG,
+  Proc,
+} from '../lib/nfs3-client.js';
 
 const NFS_STATUSES = new Set(Object.values(NfsStatus).filter((v) => typeof v === 'number') as number[]);
 const MOUNT_STATUSES = new Set(Object.values(MountStat) as number[]);
@@ -15,20 +25,39 @@ function nfsStatus(r: XdrReader): number {
 
 const OK = NfsStatus.OK;
 const created = (r: XdrReader): void => {
-  if (nfsStatus(r) === OK) { decodePostOpFh(r); decodePostOpAttr(r); }
+  if (nfsStatus(r) === OK) {
+    decodePostOpFh(r);
+    decodePostOpAttr(r);
+  }
   decodeWcc(r);
 };
 
 const NFS: Record<number, (r: XdrReader) => void> = {
   [Proc.NULL]: () => {},
-  [Proc.GETATTR]: (r) => { if (nfsStatus(r) === OK) decodeFattr(r); },
-  [Proc.SETATTR]: (r) => { nfsStatus(r); decodeWcc(r); },
+  [Proc.GETATTR]: (r) => {
+    if (nfsStatus(r) === OK) decodeFattr(r);
+  },
+  [Proc.SETATTR]: (r) => {
+    nfsStatus(r);
+    decodeWcc(r);
+  },
   [Proc.LOOKUP]: (r) => {
-    if (nfsStatus(r) === OK) { r.opaque(64); decodePostOpAttr(r); }
+    if (nfsStatus(r) === OK) {
+      r.opaque(64);
+      decodePostOpAttr(r);
+    }
     decodePostOpAttr(r);
   },
-  [Proc.ACCESS]: (r) => { const s = nfsStatus(r); decodePostOpAttr(r); if (s === OK) r.u32(); },
-  [Proc.READLINK]: (r) => { const s = nfsStatus(r); decodePostOpAttr(r); if (s === OK) r.opaque(4096); },
+  [Proc.ACCESS]: (r) => {
+    const s = nfsStatus(r);
+    decodePostOpAttr(r);
+    if (s === OK) r.u32();
+  },
+  [Proc.READLINK]: (r) => {
+    const s = nfsStatus(r);
+    decodePostOpAttr(r);
+    if (s === OK) r.opaque(4096);
+  },
   [Proc.READ]: (r) => {
     const s = nfsStatus(r);
     decodePostOpAttr(r);
@@ -49,16 +78,34 @@ const NFS: Record<number, (r: XdrReader) => void> = {
   [Proc.MKDIR]: created,
   [Proc.SYMLINK]: created,
   [Proc.MKNOD]: created,
-  [Proc.REMOVE]: (r) => { nfsStatus(r); decodeWcc(r); },
-  [Proc.RMDIR]: (r) => { nfsStatus(r); decodeWcc(r); },
-  [Proc.RENAME]: (r) => { nfsStatus(r); decodeWcc(r); decodeWcc(r); },
-  [Proc.LINK]: (r) => { nfsStatus(r); decodePostOpAttr(r); decodeWcc(r); },
+  [Proc.REMOVE]: (r) => {
+    nfsStatus(r);
+    decodeWcc(r);
+  },
+  [Proc.RMDIR]: (r) => {
+    nfsStatus(r);
+    decodeWcc(r);
+  },
+  [Proc.RENAME]: (r) => {
+    nfsStatus(r);
+    decodeWcc(r);
+    decodeWcc(r);
+  },
+  [Proc.LINK]: (r) => {
+    nfsStatus(r);
+    decodePostOpAttr(r);
+    decodeWcc(r);
+  },
   [Proc.READDIR]: (r) => {
     const s = nfsStatus(r);
     decodePostOpAttr(r);
     if (s !== OK) return;
     r.fixed(8);
-    while (r.bool()) { r.u64(); r.opaque(255); r.u64(); }
+    while (r.bool()) {
+      r.u64();
+      r.opaque(255);
+      r.u64();
+    }
     r.bool();
   },
   [Proc.READDIRPLUS]: (r) => {
@@ -66,17 +113,47 @@ const NFS: Record<number, (r: XdrReader) => void> = {
     decodePostOpAttr(r);
     if (s !== OK) return;
     r.fixed(8);
-    while (r.bool()) { r.u64(); r.opaque(255); r.u64(); decodePostOpAttr(r); decodePostOpFh(r); }
+    while (r.bool()) {
+      r.u64();
+      r.opaque(255);
+      r.u64();
+      decodePostOpAttr(r);
+      decodePostOpFh(r);
+    }
     r.bool();
   },
-  [Proc.FSSTAT]: (r) => { const s = nfsStatus(r); decodePostOpAttr(r); if (s === OK) { for (let i = 0; i < 6; i++) r.u64(); r.u32(); } },
+  [Proc.FSSTAT]: (r) => {
+    const s = nfsStatus(r);
+    decodePostOpAttr(r);
+    if (s === OK) {
+      for (let i = 0; i < 6; i++) r.u64();
+      r.u32();
+    }
+  },
   [Proc.FSINFO]: (r) => {
     const s = nfsStatus(r);
     decodePostOpAttr(r);
-    if (s === OK) { for (let i = 0; i < 7; i++) r.u32(); r.u64(); decodeTime(r); r.u32(); }
+    if (s === OK) {
+      for (let i = 0; i < 7; i++) r.u32();
+      r.u64();
+      decodeTime(r);
+      r.u32();
+    }
   },
-  [Proc.PATHCONF]: (r) => { const s = nfsStatus(r); decodePostOpAttr(r); if (s === OK) { r.u32(); r.u32(); for (let i = 0; i < 4; i++) r.bool(); } },
-  [Proc.COMMIT]: (r) => { const s = nfsStatus(r); decodeWcc(r); if (s === OK) r.fixed(8); },
+  [Proc.PATHCONF]: (r) => {
+    const s = nfsStatus(r);
+    decodePostOpAttr(r);
+    if (s === OK) {
+      r.u32();
+      r.u32();
+      for (let i = 0; i < 4; i++) r.bool();
+    }
+  },
+  [Proc.COMMIT]: (r) => {
+    const s = nfsStatus(r);
+    decodeWcc(r);
+    if (s === OK) r.fixed(8);
+  },
 };
 
 const MOUNT: Record<number, (r: XdrReader) => void> = {
@@ -89,10 +166,20 @@ const MOUNT: Record<number, (r: XdrReader) => void> = {
     const n = r.u32();
     for (let i = 0; i < n; i++) r.u32();
   },
-  2: (r) => { while (r.bool()) { r.opaque(255); r.opaque(1024); } },
+  2: (r) => {
+    while (r.bool()) {
+      r.opaque(255);
+      r.opaque(1024);
+    }
+  },
   3: () => {},
   4: () => {},
-  5: (r) => { while (r.bool()) { r.opaque(1024); while (r.bool()) r.opaque(255); } },
+  5: (r) => {
+    while (r.bool()) {
+      r.opaque(1024);
+      while (r.bool()) r.opaque(255);
+    }
+  },
 };
 
 /** Decodes the results of an accepted SUCCESS reply to `prog`/`proc`; throws if they are malformed. */

@@ -26,13 +26,21 @@ beforeAll(async () => {
   handles = { root, file, dir, link, exportPath: s.exportPath };
   await c.close();
 });
-afterAll(async () => { await d?.stop(); });
+afterAll(async () => {
+  await d?.stop();
+});
 
 describe('RPC fuzzing', () => {
   it(`${TOTAL} mutated records (MIC_FUZZ_SEED=${SEED}): no crash, every reply well-formed, RSS bounded`, async () => {
     const started = Date.now();
     let peakRss = 0;
-    const sampler = setInterval(() => { try { peakRss = Math.max(peakRss, procMem(d.pid, 'VmRSS')); } catch { /* gone: checked below */ } }, 250);
+    const sampler = setInterval(() => {
+      try {
+        peakRss = Math.max(peakRss, procMem(d.pid, 'VmRSS'));
+      } catch {
+        /* gone: checked below */
+      }
+    }, 250);
     let stats;
     try {
       stats = await fuzz({ port: d.port, handles, total: TOTAL, seed: SEED });
@@ -41,11 +49,22 @@ describe('RPC fuzzing', () => {
     }
     const hwm = procMem(d.pid, 'VmHWM');
     const errors = d.logLines((l) => Number(l.level) >= 50);
-    console.log(JSON.stringify({
-      fuzz: { seed: SEED, records: stats.sent, replies: stats.replies, closedConnections: stats.closedConnections,
-        streamAttacks: stats.streamAttacks, noReplyExpected: stats.noReplyExpected, outcomes: stats.outcomes,
-        peakRssMiB: Math.round(Math.max(hwm, peakRss) / MiB), seconds: (Date.now() - started) / 1000, errorLogs: errors.length },
-    }));
+    console.log(
+      JSON.stringify({
+        fuzz: {
+          seed: SEED,
+          records: stats.sent,
+          replies: stats.replies,
+          closedConnections: stats.closedConnections,
+          streamAttacks: stats.streamAttacks,
+          noReplyExpected: stats.noReplyExpected,
+          outcomes: stats.outcomes,
+          peakRssMiB: Math.round(Math.max(hwm, peakRss) / MiB),
+          seconds: (Date.now() - started) / 1000,
+          errorLogs: errors.length,
+        },
+      }),
+    );
     expect(stats.malformed.slice(0, 5)).toEqual([]);
     expect(stats.sent).toBe(TOTAL);
     expect(stats.replies).toBeGreaterThan(TOTAL / 2);

@@ -35,7 +35,7 @@ describe.sequential('import-git and export-git', () => {
     makeRepo(repo);
   }, 60_000);
 
-  it('init --from a checkout skips .git (the directory and a submodule\'s .git file) and says so', async () => {
+  it("init --from a checkout skips .git (the directory and a submodule's .git file) and says so", async () => {
     const wt = join(root, 'checkout');
     git(root, 'clone', '-q', repo, wt);
     rmSync(Buffer.concat([Buffer.from(wt + '/'), LATIN1_NAME])); // init --from reads names as UTF-8 (not this issue's)
@@ -90,7 +90,7 @@ describe.sequential('import-git and export-git', () => {
     expect(blame.stdout).toContain('by Ada Lovelace <ada@example.com>');
     // file modes, the symlink and the non-UTF-8 name as the mount shows them
     const tree = (await store.getHead())!.record.tree;
-    expect((await store.lookupDir(tree, 'link'))).toMatchObject({ kind: 'symlink', target: 'README.md' });
+    expect(await store.lookupDir(tree, 'link')).toMatchObject({ kind: 'symlink', target: 'README.md' });
     expect((await store.lookupDir(tree, 'run.sh'))!.mode).toBe(0o644);
     const first = await store.getHeadRecord(state.commits[all[all.length - 1]!]!);
     expect((await store.lookupDir(first.tree, 'run.sh'))!.mode).toBe(0o755);
@@ -144,13 +144,22 @@ describe.sequential('import-git and export-git', () => {
     let t: TestDaemon;
     const target = () => join(root, 'export1');
 
-    beforeAll(async () => { t = await testDaemon({ dataDir }); });
-    afterAll(async () => { await t?.close(); });
+    beforeAll(async () => {
+      t = await testDaemon({ dataDir });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
 
     it('export after two landed sessions: commits with trailers, trees equal to the heads, notes with the records', async () => {
       const s1 = await t.api.create({
-        project: P, goal: 'tune the readme', message: 'readme: say more',
-        files: [{ path: 'README.md', change_type: 'modified', content: '# demo\nmore words\n' }, { path: 'tools/x.sh', change_type: 'added', content: '#!/bin/sh\n', mode: '755' }],
+        project: P,
+        goal: 'tune the readme',
+        message: 'readme: say more',
+        files: [
+          { path: 'README.md', change_type: 'modified', content: '# demo\nmore words\n' },
+          { path: 'tools/x.sh', change_type: 'added', content: '#!/bin/sh\n', mode: '755' },
+        ],
         decisions: [{ decision: 'keep it short', reasoning: 'readers skim' }],
       });
       const s2 = await t.api.create({ project: P, goal: 'drop main.txt', files: [{ path: 'main.txt', change_type: 'deleted' }] });
@@ -159,10 +168,10 @@ describe.sequential('import-git and export-git', () => {
       expect(r.notes).toBe(2);
       const store = projectStore(dataDir, P);
       const head = (await store.getHead())!;
-      const links = (await store.getJson<any>(`sessions/${(await store.getHeadRecord(state.tip_head)).session}/metadata.json`)).git.gitlinks;
+      const links = (await store.getJson<any>(`sessions/${(await store.getHeadRecord(state.tip_head)).session}/metadata.json`)).git
+        .gitlinks;
       expect(links).toHaveProperty('vendor/lib');
-      expect(await micTree(store, head.record.tree, links))
-        .toEqual(new Map([...lsTree(target(), 'main')].sort()));
+      expect(await micTree(store, head.record.tree, links)).toEqual(new Map([...lsTree(target(), 'main')].sort()));
       const msg1 = git(target(), 'log', '-1', '--format=%B', 'main~1');
       expect(msg1).toContain('readme: say more');
       expect(msg1).toContain(`Mic-Session: ${s1.session.session_id}`);
@@ -188,8 +197,8 @@ describe.sequential('import-git and export-git', () => {
       const store = projectStore(dataDir, P);
       const head = (await store.getHead())!;
       expect(head.record.parent).toBe(before);
-      expect((await store.lookupDir(head.record.tree, 'upstream.txt'))).not.toBeNull();
-      expect((await store.lookupDir(head.record.tree, 'main.txt'))).toBeNull(); // the session's deletion stays
+      expect(await store.lookupDir(head.record.tree, 'upstream.txt')).not.toBeNull();
+      expect(await store.lookupDir(head.record.tree, 'main.txt')).toBeNull(); // the session's deletion stays
       // a commit that edits what a session changed: a conflict, nothing landed
       addCommit(repo, 'README.md', '# demo\nupstream words\n', 'upstream readme');
       const conflict = await mic(dataDir, 'project', 'import-git', P, repo, '--onto-head');
@@ -200,18 +209,36 @@ describe.sequential('import-git and export-git', () => {
 
     it('export-git --after-land exports each new landing', async () => {
       const target = join(root, 'export-watch');
-      const child = spawn(process.execPath, [CLI, 'project', 'export-git', P, target, '--after-land', '--interval', '0.2', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'project', 'export-git', P, target, '--after-land', '--interval', '0.2', '--data-dir', dataDir],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let said = '';
-      child.stdout.on('data', (b: Buffer) => { said += b.toString(); });
-      child.stderr.on('data', (b: Buffer) => { said += b.toString(); });
+      child.stdout.on('data', (b: Buffer) => {
+        said += b.toString();
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        said += b.toString();
+      });
       try {
         const waitFor = async (pred: () => boolean) => {
           for (let i = 0; i < 900 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
           expect(pred(), said).toBe(true);
         };
-        const tip = () => { try { return git(target, 'log', '-1', '--format=%B', 'mic/demo'); } catch { return ''; } };
+        const tip = () => {
+          try {
+            return git(target, 'log', '-1', '--format=%B', 'mic/demo');
+          } catch {
+            return '';
+          }
+        };
         await waitFor(() => tip() !== '');
-        const s = await t.api.create({ project: P, goal: 'watched landing', files: [{ path: 'watched.txt', change_type: 'added', content: 'w\n' }] });
+        const s = await t.api.create({
+          project: P,
+          goal: 'watched landing',
+          files: [{ path: 'watched.txt', change_type: 'added', content: 'w\n' }],
+        });
         await waitFor(() => tip().includes(`Mic-Session: ${s.session.session_id}`));
         expect(git(target, 'show', 'mic/demo:watched.txt')).toBe('w');
       } finally {
@@ -239,7 +266,10 @@ describe.sequential('import-git and export-git', () => {
       const done = await job(exp.body.job.id);
       expect(done.status).toBe('done');
       expect(done.result.commit).toBe(git(repo, 'rev-parse', 'main'));
-      const bad = await job((await http(t.url, 'POST', '/api/projects/acme/api2/import-git', { repo: join(root, 'nope') })).body.job.id, 'acme/api2');
+      const bad = await job(
+        (await http(t.url, 'POST', '/api/projects/acme/api2/import-git', { repo: join(root, 'nope') })).body.job.id,
+        'acme/api2',
+      );
       expect(bad).toMatchObject({ status: 'failed', error: { error: 'git' } });
       expect((await http(t.url, 'POST', '/api/projects/acme/api/import-git', {})).status).toBe(400);
       expect((await http(t.url, 'GET', '/api/projects/acme/api/git-jobs/job-nope')).status).toBe(404);
@@ -250,7 +280,9 @@ describe.sequential('import-git and export-git', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(audit.map((e) => `${e.action} ${e.target} ${e.result}`).sort()).toEqual([
-        'git.export project:acme/api ok', 'git.import project:acme/api ok', 'git.import project:acme/api2 error: git',
+        'git.export project:acme/api ok',
+        'git.import project:acme/api ok',
+        'git.import project:acme/api2 error: git',
       ]);
     }, 120_000);
   });

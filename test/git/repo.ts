@@ -7,15 +7,28 @@ import { LocalBackend, ObjectStore, EMPTY_TREE } from '../../src/store/index.js'
 import { bytesOf } from '../../src/git/paths.js';
 
 const ENV = {
-  ...process.env, GIT_AUTHOR_NAME: 'Ada Lovelace', GIT_AUTHOR_EMAIL: 'ada@example.com', GIT_COMMITTER_NAME: 'Charles Babbage',
-  GIT_COMMITTER_EMAIL: 'cb@example.com', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C',
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Ada Lovelace',
+  GIT_AUTHOR_EMAIL: 'ada@example.com',
+  GIT_COMMITTER_NAME: 'Charles Babbage',
+  GIT_COMMITTER_EMAIL: 'cb@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  LC_ALL: 'C',
 };
 let clock = 1_700_000_000;
 
 export function git(cwd: string, ...args: string[]): string {
   clock += 60;
   const date = `${clock} +0200`;
-  return execFileSync('git', args, { cwd, env: { ...ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }, maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'pipe'] }).toString('utf8').trim();
+  return execFileSync('git', args, {
+    cwd,
+    env: { ...ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+    maxBuffer: 1 << 28,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+    .toString('utf8')
+    .trim();
 }
 
 export function gitBuf(cwd: string, ...args: string[]): Buffer {
@@ -111,7 +124,8 @@ export async function micTree(store: ObjectStore, tree: string, gitlinks: Record
       const p = prefix + e.name;
       if (e.kind === 'dir') await walk(e.hash ?? EMPTY_TREE, p + '/');
       else if (e.kind === 'symlink') out.set(bytesOf(p).toString('latin1'), `120000 ${gitSha('blob', bytesOf(e.target!))}`);
-      else out.set(bytesOf(p).toString('latin1'), `${e.mode & 0o100 ? '100755' : '100644'} ${gitSha('blob', await store.getBlob(e.hash!))}`);
+      else
+        out.set(bytesOf(p).toString('latin1'), `${e.mode & 0o100 ? '100755' : '100644'} ${gitSha('blob', await store.getBlob(e.hash!))}`);
     }
   };
   await walk(tree, '');

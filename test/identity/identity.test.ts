@@ -63,7 +63,9 @@ describe('identity', () => {
     await grants.grant('session', 's1', { user: 'guest', right: 'write', granted_by: 'admin' });
     expect(await effectiveRight(p, { project: 'acme/app', session: 's1' }, grants)).toBe('write');
     expect(await effectiveRight(p, { project: 'acme/app', session: 's2' }, grants)).toBeNull();
-    await expect(checkAccess(p, 'land', { project: 'acme/app', session: 's1' }, grants)).rejects.toThrow(/lacks the "land" right on session s1/);
+    await expect(checkAccess(p, 'land', { project: 'acme/app', session: 's1' }, grants)).rejects.toThrow(
+      /lacks the "land" right on session s1/,
+    );
     expect(await grants.revoke('session', 's1', 'guest')).toBe(true);
     expect(await effectiveRight(p, { project: 'acme/app', session: 's1' }, grants)).toBeNull();
   });

@@ -44,7 +44,7 @@ describe.sequential('import-git, a kernel-client session, export-git', () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('the session shows the imported commit\'s files, and takes edits', async () => {
+  it("the session shows the imported commit's files, and takes edits", async () => {
     const r = await runGuest(guestScript('git-import'), { port: d.port, export: s.export, timeout: 200 });
     expect(stepStatus(r.stdout, 'sees'), stepOutput(r.stdout, 'sees') || describeResult(r)).toBe('ok');
     expect(stepStatus(r.stdout, 'edit'), stepOutput(r.stdout, 'edit') || describeResult(r)).toBe('ok');

@@ -64,7 +64,7 @@ describe.sequential('session isolation', () => {
     expect(rec).not.toContain('src/a.txt');
   });
 
-  it('B does not see A\'s changes (libnfs)', async () => {
+  it("B does not see A's changes (libnfs)", async () => {
     expect(await names(b)).toEqual(['README.md', 'del.txt', 'src']);
     expect((await nfsCat(t(b), 'README.md')).toString()).toBe('original readme\n');
     expect((await nfsCat(t(b), 'del.txt')).toString()).toBe('delete me\n');

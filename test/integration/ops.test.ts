@@ -25,12 +25,38 @@ describe.sequential('portmapper, mic mount and metrics with the kernel client', 
   it('mounts through the portmapper with no port options, and the metrics move', async () => {
     await initProject(dataDir, 'acme/app', { 'README.md': 'hello from the project' });
     const s = await startSession(dataDir, 'acme/app', 'ops');
-    const serve = [process.execPath, CLI, 'serve', '--data-dir', dataDir, '--bind', '0.0.0.0', '--port', '2049', '--portmap',
-      '--api-port', '2050', '--api-bind', '0.0.0.0', '--api-token', TOKEN, '--allow', '169.254.77.0/24', '--log-format', 'json'];
+    const serve = [
+      process.execPath,
+      CLI,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--bind',
+      '0.0.0.0',
+      '--port',
+      '2049',
+      '--portmap',
+      '--api-port',
+      '2050',
+      '--api-bind',
+      '0.0.0.0',
+      '--api-token',
+      TOKEN,
+      '--allow',
+      '169.254.77.0/24',
+      '--log-format',
+      'json',
+    ];
     const r = await runGuest(guestScript('portmap-mount'), {
-      server: SERVER, port: 2049, mountPort: 111, export: s.export, mountCmd: 'none',
+      server: SERVER,
+      port: 2049,
+      mountPort: 111,
+      export: s.export,
+      mountCmd: 'none',
       serverCmd: `exec ${serve.join(' ')}`,
-      env: { SID: s.session_id, CLI, OUT: out, TOKEN }, rw: [out], timeout: 180,
+      env: { SID: s.session_id, CLI, OUT: out, TOKEN },
+      rw: [out],
+      timeout: 180,
     });
     expect(r.code, describeResult(r)).toBe(0);
     expect(r.stdout).toContain('ALL-OK');
@@ -57,7 +83,8 @@ describe.sequential('portmapper, mic mount and metrics with the kernel client', 
     expect(d('mic_nfs_data_bytes_total', { op: 'write' })).toBe(1048576);
     expect(d('mic_nfs_data_bytes_total', { op: 'read' })).toBeGreaterThanOrEqual(1048576);
     expect(d('mic_rpc_call_duration_seconds_count', { program: 'nfs', procedure: 'WRITE' })).toBe(
-      d('mic_rpc_calls_total', { program: 'nfs', procedure: 'WRITE' }));
+      d('mic_rpc_calls_total', { program: 'nfs', procedure: 'WRITE' }),
+    );
     // the mount itself went through the portmapper and MOUNT before the first scrape
     expect(sumOf(before, 'mic_rpc_calls_total', { program: 'portmap', procedure: 'GETPORT' })).toBeGreaterThan(0);
     expect(sumOf(before, 'mic_rpc_calls_total', { program: 'mount', procedure: 'MNT', status: 'ok' })).toBe(1);
@@ -65,6 +92,7 @@ describe.sequential('portmapper, mic mount and metrics with the kernel client', 
     expect(sumOf(during, 'mic_sessions', { state: 'active' })).toBe(1);
     expect(sumOf(during, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     // no session ids in labels
-    for (const f of during.values()) for (const x of f.samples) for (const v of Object.values(x.labels)) expect(v).not.toContain(s.session_id);
+    for (const f of during.values())
+      for (const x of f.samples) for (const v of Object.values(x.labels)) expect(v).not.toContain(s.session_id);
   }, 300_000);
 });

@@ -14,22 +14,34 @@ import { startDaemon, type Daemon, type SessionInfo } from '../lib/daemon.js';
 import { kernelClientPath } from '../lib/kernel.js';
 
 export const PJDFSTEST_CI_SET = [
-  'chmod/00.t', 'chmod/12.t', // chmod of every file type (devices included); setuid/setgid cleared on write
+  'chmod/00.t',
+  'chmod/12.t', // chmod of every file type (devices included); setuid/setgid cleared on write
   'link/00.t', // hard links of every file type, nlink and ctime
   'mknod/11.t', // block and character devices
-  'mkdir/00.t', 'open/00.t', // owners and modes of new objects
-  'rmdir/11.t', 'unlink/11.t', // the sticky bit
+  'mkdir/00.t',
+  'open/00.t', // owners and modes of new objects
+  'rmdir/11.t',
+  'unlink/11.t', // the sticky bit
   'rename/00.t',
 ];
 
-interface Summary { files: number; failedFiles: number; failedSubtests: number; totalSubtests: number }
+interface Summary {
+  files: number;
+  failedFiles: number;
+  failedSubtests: number;
+  totalSubtests: number;
+}
 
 function runPjdfstest(port: number, exp: string, set: string[], log: string): Promise<{ code: number; out: string }> {
   const tool = join(dirname(kernelClientPath()), 'pjdfstest.sh');
   return new Promise((res, rej) => {
-    const child = spawn('bash', [tool, '--timeout', '900', '--log', log, '--set', set.join(' '), '127.0.0.1', String(port), String(port), exp], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'bash',
+      [tool, '--timeout', '900', '--log', log, '--set', set.join(' '), '127.0.0.1', String(port), String(port), exp],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const out: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => out.push(b));
@@ -56,7 +68,11 @@ describe.sequential('pjdfstest through the kernel NFSv3 client (CI subset)', () 
     s = await d.startSession('test/pjdfstest', 'pjdfstest');
     const logFile = join(logDir, 'pjdfstest.log');
     r = await runPjdfstest(d.port, s.export, PJDFSTEST_CI_SET, logFile);
-    try { log = readFileSync(logFile, 'utf8'); } catch { log = ''; }
+    try {
+      log = readFileSync(logFile, 'utf8');
+    } catch {
+      log = '';
+    }
   }, 1_000_000);
 
   afterAll(async () => {
@@ -66,11 +82,17 @@ describe.sequential('pjdfstest through the kernel NFSv3 client (CI subset)', () 
 
   it('every subtest of the subset passes', () => {
     const sum = parseSummary(r.out);
-    const failed = log.split('\n').filter((l) => /\.t \.+ $|^Failed|^\s+Failed tests/.test(l)).join('\n');
+    const failed = log
+      .split('\n')
+      .filter((l) => /\.t \.+ $|^Failed|^\s+Failed tests/.test(l))
+      .join('\n');
     expect(sum, r.out).not.toBeNull();
     expect(sum!.files, r.out).toBe(PJDFSTEST_CI_SET.length);
     expect(sum!.totalSubtests).toBeGreaterThan(800);
-    expect({ failedSubtests: sum!.failedSubtests, failedFiles: sum!.failedFiles }, `${r.out}\n${failed}`).toEqual({ failedSubtests: 0, failedFiles: 0 });
+    expect({ failedSubtests: sum!.failedSubtests, failedFiles: sum!.failedFiles }, `${r.out}\n${failed}`).toEqual({
+      failedSubtests: 0,
+      failedFiles: 0,
+    });
     expect(r.code, r.out).toBe(0);
   });
 

@@ -6,11 +6,26 @@ import { startDaemon, type Daemon, type SessionInfo } from '../lib/daemon.js';
 import { describeResult, guestScript, runGuest, stepOutput, stepStatus, type GuestResult } from '../lib/kernel.js';
 
 const STEPS = [
-  'project_files', 'create_write_read', 'append', 'truncate', 'mkdir_rmdir',
-  'rename_same_dir', 'rename_across_dirs', 'rename_over_existing',
-  'hardlink', 'symlink', 'chmod', 'utimes', 'o_excl',
-  'vim_save', 'vscode_save', 'unlink_open_file', 'readdir_and_stat',
-  'random_io', 'compile_and_exec', 'tar_roundtrip',
+  'project_files',
+  'create_write_read',
+  'append',
+  'truncate',
+  'mkdir_rmdir',
+  'rename_same_dir',
+  'rename_across_dirs',
+  'rename_over_existing',
+  'hardlink',
+  'symlink',
+  'chmod',
+  'utimes',
+  'o_excl',
+  'vim_save',
+  'vscode_save',
+  'unlink_open_file',
+  'readdir_and_stat',
+  'random_io',
+  'compile_and_exec',
+  'tar_roundtrip',
 ] as const;
 
 describe.sequential('kernel NFSv3 client: POSIX operations', () => {

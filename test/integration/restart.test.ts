@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon, type SessionInfo } from '../lib/daemon.js';
 import {
-  describeResult, guestScript, runGuest, startHostHook, stepOutput, stepStatus, type GuestResult, type HostHook,
+  describeResult,
+  guestScript,
+  runGuest,
+  startHostHook,
+  stepOutput,
+  stepStatus,
+  type GuestResult,
+  type HostHook,
 } from '../lib/kernel.js';
 import { nfsCat } from '../lib/libnfs.js';
 

@@ -29,7 +29,9 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await cluster().resumeGateway().catch(() => {});
+    await cluster()
+      .resumeGateway()
+      .catch(() => {});
     await m?.client.close();
     await d?.d.stop('SIGTERM', { cleanup: true });
     rmSync(initDir, { recursive: true, force: true });

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClientOf, runMic, startDaemon, writeTree, type Daemon, type SessionInfo } from '../lib/daemon.js';
 import {
-  describeResult, guestScript, runGuest, startHostHook, stepOutput, stepStatus, type GuestResult, type HostHook,
+  describeResult,
+  guestScript,
+  runGuest,
+  startHostHook,
+  stepOutput,
+  stepStatus,
+  type GuestResult,
+  type HostHook,
 } from '../lib/kernel.js';
 import { useCluster } from '../s3/cluster.js';
 import { type SessionBody } from '../../src/api/client.js';
@@ -24,7 +31,9 @@ const B_FILES = 800;
 
 function filesUnder(dir: string): string[] {
   try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => d.name);
   } catch {
     return [];
   }
@@ -33,11 +42,13 @@ function filesUnder(dir: string): string[] {
 /** path -> sha256 of every file under tree `hash`, read from the store. */
 async function treeFiles(store: ObjectStore, hash: string, prefix = ''): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  await Promise.all((await store.listDir(hash)).map(async (e) => {
-    const p = prefix + e.name;
-    if (e.kind === 'dir') for (const [k, v] of await treeFiles(store, e.hash!, `${p}/`)) out.set(k, v);
-    else if (e.kind === 'file') out.set(p, sha(await store.getBlob(e.hash!)));
-  }));
+  await Promise.all(
+    (await store.listDir(hash)).map(async (e) => {
+      const p = prefix + e.name;
+      if (e.kind === 'dir') for (const [k, v] of await treeFiles(store, e.hash!, `${p}/`)) out.set(k, v);
+      else if (e.kind === 'file') out.set(p, sha(await store.getBlob(e.hash!)));
+    }),
+  );
   return out;
 }
 
@@ -62,8 +73,14 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
     const c = cluster();
     prefix = `outage-${randomBytes(4).toString('hex')}`;
     env = {
-      MIC_S3_BUCKET: c.bucket, MIC_S3_PREFIX: prefix, AWS_ENDPOINT_URL: c.endpoint, AWS_REGION: c.region,
-      AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, MIC_API_PORT: '0', MIC_SEAL_DELAY: '2',
+      MIC_S3_BUCKET: c.bucket,
+      MIC_S3_PREFIX: prefix,
+      AWS_ENDPOINT_URL: c.endpoint,
+      AWS_REGION: c.region,
+      AWS_ACCESS_KEY_ID: c.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+      MIC_API_PORT: '0',
+      MIC_SEAL_DELAY: '2',
     };
     // Imported from another data directory, so the daemon's caches start empty.
     initDir = mkdtempSync(join(tmpdir(), 'mic-outage-init-'));
@@ -72,7 +89,9 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
     rmSync(src, { recursive: true, force: true });
     if (init.code !== 0) throw new Error(`project init: ${init.stderr}${init.stdout}`);
     d = await startDaemon({ env });
-    const started = await runMic(['session', 'start', '--project', PROJECT, '--goal', 'outage', '--json', '--data-dir', d.dataDir], { env });
+    const started = await runMic(['session', 'start', '--project', PROJECT, '--goal', 'outage', '--json', '--data-dir', d.dataDir], {
+      env,
+    });
     if (started.code !== 0) throw new Error(`session start: ${started.stderr}${started.stdout}`);
     s = (JSON.parse(started.stdout) as { session: SessionInfo }).session;
     out = mkdtempSync(join(tmpdir(), 'mic-outage-out-'));
@@ -80,12 +99,25 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
     hook = startHostHook({
       'gw-stop': async () => {
         landB = client.create({
-          project: PROJECT, goal: 'B', message: 'B across the outage',
+          project: PROJECT,
+          goal: 'B',
+          message: 'B across the outage',
           files: bFiles.map((f) => ({ ...f, change_type: 'added' as const })),
         });
         let outcome = '';
         const t0 = Date.now();
-        landBSettled = landB.then(() => { outcome = 'landed'; }, (e: Error) => { outcome = e.message; }).finally(() => { landBDone = Date.now(); });
+        landBSettled = landB
+          .then(
+            () => {
+              outcome = 'landed';
+            },
+            (e: Error) => {
+              outcome = e.message;
+            },
+          )
+          .finally(() => {
+            landBDone = Date.now();
+          });
         // stop radosgw once B's landing has queued uploads
         const outbox = join(d.dataDir, 'outbox');
         let most = 0;
@@ -93,7 +125,10 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
           most = Math.max(most, queuedAtStop);
           await new Promise((res) => setTimeout(res, 5));
         }
-        if (outcome) throw new Error(`session B finished (${outcome}) after ${Date.now() - t0} ms, before its uploads could be interrupted (outbox held at most ${most})`);
+        if (outcome)
+          throw new Error(
+            `session B finished (${outcome}) after ${Date.now() - t0} ms, before its uploads could be interrupted (outbox held at most ${most})`,
+          );
         await c.stopGateway();
         times.stopped = Date.now();
       },
@@ -114,7 +149,9 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
   afterAll(async () => {
     hook?.stop();
     // If the test failed half-way, leave radosgw running for the cluster's own shutdown.
-    await cluster().startGateway().catch(() => {});
+    await cluster()
+      .startGateway()
+      .catch(() => {});
     await d?.stop();
     for (const dir of [out, initDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
@@ -145,7 +182,10 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
 
   it('uploads failed while radosgw was down and were retried, none lost', () => {
     const warns = d.logLines((l) => l.msg === 'upload failed, will retry');
-    const problems = d.logLines((l) => Number(l.level) >= 40).map((l) => JSON.stringify(l)).join('\n');
+    const problems = d
+      .logLines((l) => Number(l.level) >= 40)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
     expect(warns.length, problems).toBeGreaterThan(0);
     expect(typeof warns[0]!.key).toBe('string');
     expect(d.logLines((l) => typeof l.msg === 'string' && /no valid local copy/.test(l.msg))).toEqual([]);
@@ -159,7 +199,10 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
     expect(filesUnder(join(d.dataDir, 'outbox'))).toEqual([]); // the head moved only after every upload
     const c = cluster();
     const plain = new S3Backend({
-      bucket: c.bucket, prefix, endpoint: c.endpoint, region: c.region,
+      bucket: c.bucket,
+      prefix,
+      endpoint: c.endpoint,
+      region: c.region,
       credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
     });
     try {
@@ -170,7 +213,9 @@ describe.sequential('kernel NFSv3 client on S3: radosgw outage under a live work
       const want = new Map<string, string>([
         ...bFiles.map((f) => [f.path, sha(Buffer.from(f.content))] as [string, string]),
         ['README.md', sha(Buffer.from('outage test'))],
-        ['cached/a.bin', sha(files.a)], ['cached/b.bin', sha(files.b)], ['uncached/u.bin', sha(files.u)],
+        ['cached/a.bin', sha(files.a)],
+        ['cached/b.bin', sha(files.b)],
+        ['uncached/u.bin', sha(files.u)],
       ]);
       const manifest = readFileSync(join(out, 'manifest'), 'utf8').trim().split('\n');
       expect(manifest.length).toBeGreaterThan(20); // the workload wrote during the outage

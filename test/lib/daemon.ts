@@ -198,7 +198,19 @@ interface Proc {
 
 function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string[]): Promise<Proc> {
   assertBuilt();
-  const args = [CLI, 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', String(port), '--log-level', o.logLevel ?? 'info', ...(o.args ?? [])];
+  const args = [
+    CLI,
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-level',
+    o.logLevel ?? 'info',
+    ...(o.args ?? []),
+  ];
   const wrap = o.wrap ?? [];
   const child = spawn(wrap.length ? wrap[0] : process.execPath, wrap.length ? [...wrap.slice(1), process.execPath, ...args] : args, {
     cwd: REPO_ROOT,
@@ -232,7 +244,9 @@ function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string
     const whenInfo = (p: number) => {
       try {
         if ((JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8')) as { pid: number }).pid === child.pid) return finish(null, p);
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
       if (!done) setTimeout(() => whenInfo(p), 20);
     };
     child.stdout!.setEncoding('utf8');

@@ -105,15 +105,18 @@ export async function runGuest(script: string, o: GuestOptions): Promise<GuestRe
         if (verbose) process.stderr.write(b);
       });
       // the tool enforces `timeout` itself; this is a backstop if it hangs
-      const killer = setTimeout(() => {
-        if (child.pid) {
-          try {
-            process.kill(child.pid, 'SIGTERM');
-          } catch {
-            /* already gone */
+      const killer = setTimeout(
+        () => {
+          if (child.pid) {
+            try {
+              process.kill(child.pid, 'SIGTERM');
+            } catch {
+              /* already gone */
+            }
           }
-        }
-      }, (timeout + 60) * 1000);
+        },
+        (timeout + 60) * 1000,
+      );
       child.on('error', (e) => {
         clearTimeout(killer);
         rej(e);

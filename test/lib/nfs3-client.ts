@@ -4,10 +4,7 @@
 import { RpcClient, RpcError, type CallOptions, type RpcClientOptions } from '../../rpc/client.js';
 import type { AuthSys } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import {
-  FileType, MountStat, NfsStatus, StableHow,
-  type Attrs, type NfsTime, type SetAttrs, type WccAttr,
-} from '../../src/fs/types.js';
+import { FileType, MountStat, NfsStatus, StableHow, type Attrs, type NfsTime, type SetAttrs, type WccAttr } from '../../src/fs/types.js';
 
 export { FileType, MountStat, NfsStatus, StableHow };
 export type { Attrs, NfsTime, SetAttrs, WccAttr };
@@ -18,63 +15,159 @@ export const MOUNT_PROG = 100005;
 export const MOUNT_VERS = 3;
 
 export const Proc = {
-  NULL: 0, GETATTR: 1, SETATTR: 2, LOOKUP: 3, ACCESS: 4, READLINK: 5, READ: 6, WRITE: 7,
-  CREATE: 8, MKDIR: 9, SYMLINK: 10, MKNOD: 11, REMOVE: 12, RMDIR: 13, RENAME: 14, LINK: 15,
-  READDIR: 16, READDIRPLUS: 17, FSSTAT: 18, FSINFO: 19, PATHCONF: 20, COMMIT: 21,
+  NULL: 0,
+  GETATTR: 1,
+  SETATTR: 2,
+  LOOKUP: 3,
+  ACCESS: 4,
+  READLINK: 5,
+  READ: 6,
+  WRITE: 7,
+  CREATE: 8,
+  MKDIR: 9,
+  SYMLINK: 10,
+  MKNOD: 11,
+  REMOVE: 12,
+  RMDIR: 13,
+  RENAME: 14,
+  LINK: 15,
+  READDIR: 16,
+  READDIRPLUS: 17,
+  FSSTAT: 18,
+  FSINFO: 19,
+  PATHCONF: 20,
+  COMMIT: 21,
 } as const;
 
 export const MountProc = { NULL: 0, MNT: 1, DUMP: 2, UMNT: 3, UMNTALL: 4, EXPORT: 5 } as const;
-
 
 /** accept_stat values (RFC 5531) for RpcError.stat. */
 export const AcceptStat = { SUCCESS: 0, PROG_UNAVAIL: 1, PROG_MISMATCH: 2, PROC_UNAVAIL: 3, GARBAGE_ARGS: 4, SYSTEM_ERR: 5 } as const;
 
 export const ZERO_VERF: Buffer = Buffer.alloc(8);
 
-export interface Wcc { before: WccAttr | null; after: Attrs | null }
+export interface Wcc {
+  before: WccAttr | null;
+  after: Attrs | null;
+}
 
-export type CreateHowArg =
-  | { kind: 'unchecked' | 'guarded'; attrs?: SetAttrs }
-  | { kind: 'exclusive'; verf: Buffer };
+export type CreateHowArg = { kind: 'unchecked' | 'guarded'; attrs?: SetAttrs } | { kind: 'exclusive'; verf: Buffer };
 
-export interface Res { status: NfsStatus }
-export interface GetattrRes extends Res { attrs?: Attrs }
-export interface WccRes extends Res { wcc: Wcc }
-export interface LookupRes extends Res { fh?: Buffer; attrs?: Attrs | null; dirAttrs: Attrs | null }
-export interface AccessRes extends Res { attrs: Attrs | null; access?: number }
-export interface ReadlinkRes extends Res { attrs: Attrs | null; target?: string }
-export interface ReadRes extends Res { attrs: Attrs | null; count?: number; eof?: boolean; data?: Buffer }
-export interface WriteRes extends Res { wcc: Wcc; count?: number; committed?: StableHow; verf?: Buffer }
-export interface CreateRes extends Res { fh?: Buffer | null; attrs?: Attrs | null; dirWcc: Wcc }
-export interface RemoveRes extends Res { dirWcc: Wcc }
-export interface RenameRes extends Res { fromWcc: Wcc; toWcc: Wcc }
-export interface LinkRes extends Res { attrs: Attrs | null; dirWcc: Wcc }
-export interface DirEntry3 { fileid: number; name: string; cookie: bigint }
-export interface DirEntryPlus3 extends DirEntry3 { attrs: Attrs | null; fh: Buffer | null }
+export interface Res {
+  status: NfsStatus;
+}
+export interface GetattrRes extends Res {
+  attrs?: Attrs;
+}
+export interface WccRes extends Res {
+  wcc: Wcc;
+}
+export interface LookupRes extends Res {
+  fh?: Buffer;
+  attrs?: Attrs | null;
+  dirAttrs: Attrs | null;
+}
+export interface AccessRes extends Res {
+  attrs: Attrs | null;
+  access?: number;
+}
+export interface ReadlinkRes extends Res {
+  attrs: Attrs | null;
+  target?: string;
+}
+export interface ReadRes extends Res {
+  attrs: Attrs | null;
+  count?: number;
+  eof?: boolean;
+  data?: Buffer;
+}
+export interface WriteRes extends Res {
+  wcc: Wcc;
+  count?: number;
+  committed?: StableHow;
+  verf?: Buffer;
+}
+export interface CreateRes extends Res {
+  fh?: Buffer | null;
+  attrs?: Attrs | null;
+  dirWcc: Wcc;
+}
+export interface RemoveRes extends Res {
+  dirWcc: Wcc;
+}
+export interface RenameRes extends Res {
+  fromWcc: Wcc;
+  toWcc: Wcc;
+}
+export interface LinkRes extends Res {
+  attrs: Attrs | null;
+  dirWcc: Wcc;
+}
+export interface DirEntry3 {
+  fileid: number;
+  name: string;
+  cookie: bigint;
+}
+export interface DirEntryPlus3 extends DirEntry3 {
+  attrs: Attrs | null;
+  fh: Buffer | null;
+}
 export interface ReaddirRes extends Res {
-  dirAttrs: Attrs | null; verf?: Buffer; entries?: DirEntry3[]; eof?: boolean;
+  dirAttrs: Attrs | null;
+  verf?: Buffer;
+  entries?: DirEntry3[];
+  eof?: boolean;
   /** bytes of the result after the RPC header: status + READDIR3resok */
   bytes: number;
 }
 export interface ReaddirplusRes extends Res {
-  dirAttrs: Attrs | null; verf?: Buffer; entries?: DirEntryPlus3[]; eof?: boolean; bytes: number;
+  dirAttrs: Attrs | null;
+  verf?: Buffer;
+  entries?: DirEntryPlus3[];
+  eof?: boolean;
+  bytes: number;
 }
 export interface FsstatRes extends Res {
   attrs: Attrs | null;
-  tbytes?: number; fbytes?: number; abytes?: number; tfiles?: number; ffiles?: number; afiles?: number; invarsec?: number;
+  tbytes?: number;
+  fbytes?: number;
+  abytes?: number;
+  tfiles?: number;
+  ffiles?: number;
+  afiles?: number;
+  invarsec?: number;
 }
 export interface FsinfoRes extends Res {
   attrs: Attrs | null;
-  rtmax?: number; rtpref?: number; rtmult?: number; wtmax?: number; wtpref?: number; wtmult?: number;
-  dtpref?: number; maxfilesize?: number; timeDelta?: NfsTime; properties?: number;
+  rtmax?: number;
+  rtpref?: number;
+  rtmult?: number;
+  wtmax?: number;
+  wtpref?: number;
+  wtmult?: number;
+  dtpref?: number;
+  maxfilesize?: number;
+  timeDelta?: NfsTime;
+  properties?: number;
 }
 export interface PathconfRes extends Res {
   attrs: Attrs | null;
-  linkmax?: number; nameMax?: number; noTrunc?: boolean; chownRestricted?: boolean;
-  caseInsensitive?: boolean; casePreserving?: boolean;
+  linkmax?: number;
+  nameMax?: number;
+  noTrunc?: boolean;
+  chownRestricted?: boolean;
+  caseInsensitive?: boolean;
+  casePreserving?: boolean;
 }
-export interface CommitRes extends Res { wcc: Wcc; verf?: Buffer }
-export interface MntRes { status: number; fh?: Buffer; flavors?: number[] }
+export interface CommitRes extends Res {
+  wcc: Wcc;
+  verf?: Buffer;
+}
+export interface MntRes {
+  status: number;
+  fh?: Buffer;
+  flavors?: number[];
+}
 
 // ---- XDR pieces (RFC 1813 2.5, 2.6) ----
 
@@ -120,11 +213,15 @@ export function decodePostOpFh(r: XdrReader): Buffer | null {
 }
 
 export function encodeSattr(w: XdrWriter, s: SetAttrs = {}): XdrWriter {
-  const opt32 = (v: number | undefined): void => { if (v === undefined) w.u32(0); else w.u32(1).u32(v); };
+  const opt32 = (v: number | undefined): void => {
+    if (v === undefined) w.u32(0);
+    else w.u32(1).u32(v);
+  };
   opt32(s.mode);
   opt32(s.uid);
   opt32(s.gid);
-  if (s.size === undefined) w.u32(0); else w.u32(1).u64(s.size);
+  if (s.size === undefined) w.u32(0);
+  else w.u32(1).u64(s.size);
   for (const t of [s.atime, s.mtime]) {
     if (t === undefined) w.u32(0);
     else if (t === 'server') w.u32(1);
@@ -241,7 +338,8 @@ export class Nfs3Client {
 
   async setattr(fh: Buffer, set: SetAttrs, guard: NfsTime | null = null, opts?: CallOptions): Promise<WccRes> {
     const w = encodeSattr(new XdrWriter().opaque(fh), set);
-    if (guard) w.u32(1).u32(guard.sec).u32(guard.nsec); else w.u32(0);
+    if (guard) w.u32(1).u32(guard.sec).u32(guard.nsec);
+    else w.u32(0);
     const r = await this.callNfs(Proc.SETATTR, w, opts);
     const status = r.u32();
     return done(r, { status, wcc: decodeWcc(r) });
@@ -285,8 +383,12 @@ export class Nfs3Client {
   }
 
   async write(
-    fh: Buffer, offset: number, data: Buffer, stable: StableHow = StableHow.FILE_SYNC,
-    count = data.length, opts?: CallOptions,
+    fh: Buffer,
+    offset: number,
+    data: Buffer,
+    stable: StableHow = StableHow.FILE_SYNC,
+    count = data.length,
+    opts?: CallOptions,
   ): Promise<WriteRes> {
     const w = new XdrWriter(64 + data.length).opaque(fh).u64(offset).u32(count).u32(stable).opaque(data);
     const r = await this.callNfs(Proc.WRITE, w, opts);
@@ -324,7 +426,11 @@ export class Nfs3Client {
   }
 
   async mknod(
-    dir: Buffer, name: string | Buffer, type: FileType, attrs: SetAttrs = {}, rdev: [number, number] = [0, 0],
+    dir: Buffer,
+    name: string | Buffer,
+    type: FileType,
+    attrs: SetAttrs = {},
+    rdev: [number, number] = [0, 0],
     opts?: CallOptions,
   ): Promise<CreateRes> {
     const w = diropargs(new XdrWriter(), dir, name).u32(type);
@@ -377,7 +483,12 @@ export class Nfs3Client {
   }
 
   async readdirplus(
-    dir: Buffer, cookie = 0n, verf: Buffer = ZERO_VERF, dircount = 8192, maxcount = 65536, opts?: CallOptions,
+    dir: Buffer,
+    cookie = 0n,
+    verf: Buffer = ZERO_VERF,
+    dircount = 8192,
+    maxcount = 65536,
+    opts?: CallOptions,
   ): Promise<ReaddirplusRes> {
     const w = new XdrWriter().opaque(dir).u64(cookie).fixed(verf).u32(dircount).u32(maxcount);
     const r = await this.callNfs(Proc.READDIRPLUS, w, opts);
@@ -403,8 +514,15 @@ export class Nfs3Client {
     const attrs = decodePostOpAttr(r);
     if (status !== NfsStatus.OK) return done(r, { status, attrs });
     return done(r, {
-      status, attrs, tbytes: r.u64n(), fbytes: r.u64n(), abytes: r.u64n(),
-      tfiles: r.u64n(), ffiles: r.u64n(), afiles: r.u64n(), invarsec: r.u32(),
+      status,
+      attrs,
+      tbytes: r.u64n(),
+      fbytes: r.u64n(),
+      abytes: r.u64n(),
+      tfiles: r.u64n(),
+      ffiles: r.u64n(),
+      afiles: r.u64n(),
+      invarsec: r.u32(),
     });
   }
 
@@ -414,8 +532,18 @@ export class Nfs3Client {
     const attrs = decodePostOpAttr(r);
     if (status !== NfsStatus.OK) return done(r, { status, attrs });
     return done(r, {
-      status, attrs, rtmax: r.u32(), rtpref: r.u32(), rtmult: r.u32(), wtmax: r.u32(), wtpref: r.u32(),
-      wtmult: r.u32(), dtpref: r.u32(), maxfilesize: r.u64n(), timeDelta: decodeTime(r), properties: r.u32(),
+      status,
+      attrs,
+      rtmax: r.u32(),
+      rtpref: r.u32(),
+      rtmult: r.u32(),
+      wtmax: r.u32(),
+      wtpref: r.u32(),
+      wtmult: r.u32(),
+      dtpref: r.u32(),
+      maxfilesize: r.u64n(),
+      timeDelta: decodeTime(r),
+      properties: r.u32(),
     });
   }
 
@@ -425,8 +553,14 @@ export class Nfs3Client {
     const attrs = decodePostOpAttr(r);
     if (status !== NfsStatus.OK) return done(r, { status, attrs });
     return done(r, {
-      status, attrs, linkmax: r.u32(), nameMax: r.u32(), noTrunc: r.bool(), chownRestricted: r.bool(),
-      caseInsensitive: r.bool(), casePreserving: r.bool(),
+      status,
+      attrs,
+      linkmax: r.u32(),
+      nameMax: r.u32(),
+      noTrunc: r.bool(),
+      chownRestricted: r.bool(),
+      caseInsensitive: r.bool(),
+      casePreserving: r.bool(),
     });
   }
 

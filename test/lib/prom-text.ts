@@ -3,8 +3,17 @@
 // a comment or a well-formed sample of a declared family; histograms must be cumulative and end in
 // le="+Inf" equal to _count. Throws with the line number on the first violation.
 
-export interface Sample { name: string; labels: Record<string, string>; value: number }
-export interface Family { name: string; type: string; help: string; samples: Sample[] }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+export interface Family {
+  name: string;
+  type: string;
+  help: string;
+  samples: Sample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -43,7 +52,10 @@ function parseLabels(s: string, where: string): [Record<string, string>, number]
         else if (n === 'n') v += '\n';
         else throw new Error(`${where}: bad escape \\${n}`);
         j += 2;
-      } else { v += c; j++; }
+      } else {
+        v += c;
+        j++;
+      }
     }
     labels[name] = v;
     i = j + 1;
@@ -116,7 +128,12 @@ export function parsePrometheusText(text: string): Map<string, Family> {
 
 function checkHistogram(f: Family): void {
   const series = new Map<string, { buckets: [number, number][]; count?: number }>();
-  const keyOf = (l: Record<string, string>) => JSON.stringify(Object.entries(l).filter(([k]) => k !== 'le').sort());
+  const keyOf = (l: Record<string, string>) =>
+    JSON.stringify(
+      Object.entries(l)
+        .filter(([k]) => k !== 'le')
+        .sort(),
+    );
   for (const s of f.samples) {
     const k = keyOf(s.labels);
     const e = series.get(k) ?? { buckets: [] };

@@ -8,9 +8,7 @@ export const SEED_000_REQUEST = {
     { role: 'user', content: 'We need JWT-based auth' },
     { role: 'assistant', content: "I'll implement with bcrypt for passwords" },
   ],
-  decisions: [
-    { decision: 'Use JWT tokens for stateless auth', reasoning: 'Keeps the system scalable and cloud-friendly' },
-  ],
+  decisions: [{ decision: 'Use JWT tokens for stateless auth', reasoning: 'Keeps the system scalable and cloud-friendly' }],
   files: [
     { path: 'src/auth/jwt.ex', change_type: 'added', content: 'defmodule Auth.JWT do...' },
     { path: 'src/main.ex', change_type: 'modified', content: '# Updated with auth routes...' },
@@ -31,7 +29,10 @@ export const XSS_REQUEST = {
   tags: ['security'],
   agent: 'claude_code',
   conversation: [
-    { role: 'user', content: 'raw html: <img src=x onerror="window.__xss=5"> <script>window.__xss=6</script>\n\n[click](javascript:window.__xss=7)' },
+    {
+      role: 'user',
+      content: 'raw html: <img src=x onerror="window.__xss=5"> <script>window.__xss=6</script>\n\n[click](javascript:window.__xss=7)',
+    },
     { role: '<b>role</b>', content: '![pic](javascript:alert(8)) **bold** `<code>`' },
   ],
   decisions: [{ decision: '<img src=x onerror="window.__xss=9">', reasoning: '<script>alert(10)</script>' }],

@@ -9,7 +9,9 @@ beforeAll(async () => {
   f = await nfsFixture();
   dir = await f.freshDir('attrs');
 });
-afterAll(async () => { await f.close(); });
+afterAll(async () => {
+  await f.close();
+});
 
 const ALL_ACCESS = 0x3f;
 
@@ -38,7 +40,10 @@ describe('SETATTR', () => {
   it('sets mode, size and client times, returning wcc_data', async () => {
     const fh = await makeFile(f.client, dir, 'set1', Buffer.alloc(100, 2));
     const res = await f.client.setattr(fh, {
-      mode: 0o600, size: 10, atime: { sec: 1000, nsec: 5 }, mtime: { sec: 2000, nsec: 7 },
+      mode: 0o600,
+      size: 10,
+      atime: { sec: 1000, nsec: 5 },
+      mtime: { sec: 2000, nsec: 7 },
     });
     expect(res.status).toBe(NfsStatus.OK);
     expect(res.wcc.before!.size).toBe(100);
@@ -94,7 +99,7 @@ describe('ACCESS', () => {
     const res = await f.client.access(fh, ALL_ACCESS, { auth: authSys(4242, 4242) });
     expect(res.status).toBe(NfsStatus.OK);
     expect(res.access! & 0x1).toBe(0x1); // READ
-    expect(res.access! & 0x4).toBe(0);   // MODIFY
+    expect(res.access! & 0x4).toBe(0); // MODIFY
   });
 });
 
@@ -112,9 +117,14 @@ describe('FSSTAT / FSINFO / PATHCONF', () => {
     const res = await f.client.fsinfo(f.root);
     expect(res.status).toBe(NfsStatus.OK);
     expect(res).toMatchObject({
-      rtmax: 1048576, rtpref: 1048576, rtmult: 4096,
-      wtmax: 1048576, wtpref: 1048576, wtmult: 4096,
-      dtpref: 65536, timeDelta: { sec: 0, nsec: 1 },
+      rtmax: 1048576,
+      rtpref: 1048576,
+      rtmult: 4096,
+      wtmax: 1048576,
+      wtpref: 1048576,
+      wtmult: 4096,
+      dtpref: 65536,
+      timeDelta: { sec: 0, nsec: 1 },
       properties: 0x1 | 0x2 | 0x8 | 0x10,
     });
     expect(res.maxfilesize!).toBeGreaterThan(2 ** 31);
@@ -124,8 +134,13 @@ describe('FSSTAT / FSINFO / PATHCONF', () => {
   it('PATHCONF reports the name and link limits', async () => {
     const res = await f.client.pathconf(f.root);
     expect(res).toMatchObject({
-      status: NfsStatus.OK, linkmax: 32000, nameMax: 255, noTrunc: true,
-      chownRestricted: true, caseInsensitive: false, casePreserving: true,
+      status: NfsStatus.OK,
+      linkmax: 32000,
+      nameMax: 255,
+      noTrunc: true,
+      chownRestricted: true,
+      caseInsensitive: false,
+      casePreserving: true,
     });
   });
 });

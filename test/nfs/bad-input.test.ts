@@ -11,7 +11,9 @@ beforeAll(async () => {
   f = await nfsFixture();
   dir = await f.freshDir('bad');
 });
-afterAll(async () => { await f.close(); });
+afterAll(async () => {
+  await f.close();
+});
 
 describe('malformed XDR → GARBAGE_ARGS', () => {
   it('truncated or empty arguments', async () => {
@@ -167,9 +169,14 @@ describe('credentials', () => {
   });
 
   it('AUTH_SYS uid/gid own what they create', async () => {
-    const c = await f.client.create(dir, 'by-1000', { kind: 'unchecked', attrs: {} }, {
-      auth: { stamp: 1, machine: 'box', uid: 1000, gid: 1001, gids: [1001, 20] },
-    });
+    const c = await f.client.create(
+      dir,
+      'by-1000',
+      { kind: 'unchecked', attrs: {} },
+      {
+        auth: { stamp: 1, machine: 'box', uid: 1000, gid: 1001, gids: [1001, 20] },
+      },
+    );
     expect(c.status).toBe(NfsStatus.OK);
     expect(c.attrs!.uid).toBe(1000);
     expect(c.attrs!.gid).toBe(1001);

@@ -4,8 +4,12 @@ import { makeFile, nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
 import { FileType, NfsStatus } from '../lib/nfs3-client.js';
 
 let f: Fixture;
-beforeAll(async () => { f = await nfsFixture(); });
-afterAll(async () => { await f.close(); });
+beforeAll(async () => {
+  f = await nfsFixture();
+});
+afterAll(async () => {
+  await f.close();
+});
 
 describe('LOOKUP', () => {
   it('finds an entry: handle, object attributes and directory attributes', async () => {

@@ -11,7 +11,9 @@ beforeAll(async () => {
   f = await nfsFixture();
   dir = await f.freshDir('io');
 });
-afterAll(async () => { await f.close(); });
+afterAll(async () => {
+  await f.close();
+});
 
 const MiB = 1048576;
 

@@ -59,6 +59,8 @@ describe('READ of a chunked base file', () => {
     const w = await client.write(fh, 5 * MiB, Buffer.from('patched'), StableHow.FILE_SYNC);
     expect(w.status).toBe(NfsStatus.OK);
     const r = await client.read(fh, 5 * MiB - 3, 13);
-    expect(r.data!.toString('latin1')).toBe(big.subarray(5 * MiB - 3, 5 * MiB).toString('latin1') + 'patched' + big.subarray(5 * MiB + 7, 5 * MiB + 10).toString('latin1'));
+    expect(r.data!.toString('latin1')).toBe(
+      big.subarray(5 * MiB - 3, 5 * MiB).toString('latin1') + 'patched' + big.subarray(5 * MiB + 7, 5 * MiB + 10).toString('latin1'),
+    );
   });
 });

@@ -139,7 +139,10 @@ describe('section 4: device nodes, fifos and sockets are stored in the tree', ()
   it('MKNOD of chr, blk, fifo and sock: attributes and rdev survive landing', async () => {
     const s1 = await mountNew('nodes');
     const nodes: [string, FileType, [number, number]][] = [
-      ['tty', FileType.CHR, [4, 64]], ['disk', FileType.BLK, [8, 1]], ['pipe', FileType.FIFO, [0, 0]], ['sock', FileType.SOCK, [0, 0]],
+      ['tty', FileType.CHR, [4, 64]],
+      ['disk', FileType.BLK, [8, 1]],
+      ['pipe', FileType.FIFO, [0, 0]],
+      ['sock', FileType.SOCK, [0, 0]],
     ];
     for (const [name, type, rdev] of nodes) {
       const r = await c.mknod(s1.root, name, type, { mode: 0o640 }, rdev);
@@ -148,7 +151,9 @@ describe('section 4: device nodes, fifos and sockets are stored in the tree', ()
     }
     // only root makes device nodes (CAP_MKNOD)
     const open = await c.mkdir(s1.root, 'open', { mode: 0o777 });
-    expect((await c.mknod(open.fh!, 'evil', FileType.CHR, { mode: 0o666 }, [1, 1], { auth: authSys(1000, 1000) })).status).toBe(NfsStatus.PERM);
+    expect((await c.mknod(open.fh!, 'evil', FileType.CHR, { mode: 0o666 }, [1, 1], { auth: authSys(1000, 1000) })).status).toBe(
+      NfsStatus.PERM,
+    );
     await t.api.land(s1.id);
 
     const s2 = await mountNew('after nodes');

@@ -6,8 +6,12 @@ import { nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
 import { AcceptStat, acceptStat, MountProc, MountStat, NfsStatus, FileType } from '../lib/nfs3-client.js';
 
 let f: Fixture;
-beforeAll(async () => { f = await nfsFixture(); });
-afterAll(async () => { await f.close(); });
+beforeAll(async () => {
+  f = await nfsFixture();
+});
+afterAll(async () => {
+  await f.close();
+});
 
 describe('MOUNT v3', () => {
   it('NULL answers with a void reply', async () => {

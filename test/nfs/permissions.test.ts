@@ -6,8 +6,12 @@ import { makeFile, nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
 import { authSys, FileType, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 
 let f: Fixture;
-beforeAll(async () => { f = await nfsFixture(); });
-afterAll(async () => { await f.close(); });
+beforeAll(async () => {
+  f = await nfsFixture();
+});
+afterAll(async () => {
+  await f.close();
+});
 
 const alice = { auth: authSys(1000, 1000) };
 const bob = { auth: authSys(2000, 2000, [50]) };
@@ -23,11 +27,13 @@ async function absent(dir: Buffer, name: string): Promise<void> {
   expect((await f.client.lookup(dir, name)).status).toBe(NfsStatus.NOENT);
 }
 
-describe('item 12: CREATE, MKDIR, SYMLINK and MKNOD apply SETATTR\'s rules to sattr3 uid and gid', () => {
+describe("item 12: CREATE, MKDIR, SYMLINK and MKNOD apply SETATTR's rules to sattr3 uid and gid", () => {
   it('a non-root caller cannot create a root-owned setuid file, directory, symlink or node', async () => {
     const dir = await f.freshDir('own');
     const root = { uid: 0, gid: 0 };
-    expect((await f.client.create(dir, 'suid', { kind: 'unchecked', attrs: { mode: 0o4755, ...root } }, alice)).status).toBe(NfsStatus.PERM);
+    expect((await f.client.create(dir, 'suid', { kind: 'unchecked', attrs: { mode: 0o4755, ...root } }, alice)).status).toBe(
+      NfsStatus.PERM,
+    );
     expect((await f.client.create(dir, 'guarded', { kind: 'guarded', attrs: { uid: 0 } }, alice)).status).toBe(NfsStatus.PERM);
     expect((await f.client.mkdir(dir, 'd', { mode: 0o755, uid: 0 }, alice)).status).toBe(NfsStatus.PERM);
     expect((await f.client.symlink(dir, 'l', 'target', { uid: 0 }, alice)).status).toBe(NfsStatus.PERM);
@@ -35,9 +41,11 @@ describe('item 12: CREATE, MKDIR, SYMLINK and MKNOD apply SETATTR\'s rules to sa
     for (const n of ['suid', 'guarded', 'd', 'l', 'p']) await absent(dir, n);
   });
 
-  it('AUTH_NONE (nobody) cannot create root-owned files either, and what it creates is nobody\'s', async () => {
+  it("AUTH_NONE (nobody) cannot create root-owned files either, and what it creates is nobody's", async () => {
     const dir = await f.freshDir('none');
-    expect((await f.client.create(dir, 'x', { kind: 'unchecked', attrs: { mode: 0o4755, uid: 0, gid: 0 } }, none)).status).toBe(NfsStatus.PERM);
+    expect((await f.client.create(dir, 'x', { kind: 'unchecked', attrs: { mode: 0o4755, uid: 0, gid: 0 } }, none)).status).toBe(
+      NfsStatus.PERM,
+    );
     await absent(dir, 'x');
     const ok = await f.client.create(dir, 'y', { kind: 'unchecked', attrs: { mode: 0o644 } }, none);
     expect(ok.status).toBe(NfsStatus.OK);
@@ -79,7 +87,7 @@ describe('item 13: the sticky bit', () => {
     return dir;
   }
 
-  it('REMOVE of another user\'s file in a 01777 directory is refused; the owner may', async () => {
+  it("REMOVE of another user's file in a 01777 directory is refused; the owner may", async () => {
     const dir = await stickyDir();
     expect((await f.client.create(dir, 'a', { kind: 'unchecked', attrs: { mode: 0o666 } }, alice)).status).toBe(NfsStatus.OK);
     expect((await f.client.remove(dir, 'a', bob)).status).toBe(NfsStatus.PERM);
@@ -87,7 +95,7 @@ describe('item 13: the sticky bit', () => {
     expect((await f.client.remove(dir, 'a', alice)).status).toBe(NfsStatus.OK);
   });
 
-  it('the directory\'s owner and root may remove anything in it', async () => {
+  it("the directory's owner and root may remove anything in it", async () => {
     const dir = await f.freshDir('sticky-own');
     expect((await f.client.setattr(dir, { mode: 0o1777, uid: 2000 })).status).toBe(NfsStatus.OK);
     await f.client.create(dir, 'a', { kind: 'unchecked', attrs: { mode: 0o666 } }, alice);
@@ -96,14 +104,14 @@ describe('item 13: the sticky bit', () => {
     expect((await f.client.remove(dir, 'b')).status).toBe(NfsStatus.OK);
   });
 
-  it('RMDIR of another user\'s directory is refused', async () => {
+  it("RMDIR of another user's directory is refused", async () => {
     const dir = await stickyDir();
     expect((await f.client.mkdir(dir, 'd', { mode: 0o777 }, alice)).status).toBe(NfsStatus.OK);
     expect((await f.client.rmdir(dir, 'd', bob)).status).toBe(NfsStatus.PERM);
     expect((await f.client.rmdir(dir, 'd', alice)).status).toBe(NfsStatus.OK);
   });
 
-  it('RENAME may neither move another user\'s file out nor replace another user\'s file', async () => {
+  it("RENAME may neither move another user's file out nor replace another user's file", async () => {
     const dir = await stickyDir();
     const other = await f.freshDir('plain');
     await f.client.create(dir, 'a', { kind: 'unchecked', attrs: { mode: 0o666 } }, alice);

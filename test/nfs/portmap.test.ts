@@ -31,7 +31,10 @@ function call(proc: number, args: number[], vers = 2): Buffer {
 function tcpCall(port: number, msg: Buffer, localPort = 0): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: '127.0.0.1', port, ...(localPort ? { localPort, localAddress: '127.0.0.1' } : {}) });
-    const dec = new RecordDecoder((rec: Buffer) => { s.destroy(); resolve(Buffer.from(rec)); });
+    const dec = new RecordDecoder((rec: Buffer) => {
+      s.destroy();
+      resolve(Buffer.from(rec));
+    });
     s.on('data', (b: Buffer) => dec.push(b));
     s.on('error', reject);
     s.on('connect', () => s.write(Buffer.concat(frame([msg]))));
@@ -41,7 +44,10 @@ function tcpCall(port: number, msg: Buffer, localPort = 0): Promise<Buffer> {
 function udpCall(port: number, msg: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
-    s.on('message', (m) => { s.close(); resolve(m); });
+    s.on('message', (m) => {
+      s.close();
+      resolve(m);
+    });
     s.on('error', reject);
     s.send(msg, port, '127.0.0.1');
   });
@@ -69,9 +75,19 @@ async function reservedPort(): Promise<number> {
 describe('portmapper', () => {
   let pm: Portmapper;
   beforeAll(async () => {
-    pm = await startPortmapper({ bind: '127.0.0.1', port: 0, log, services: [{ prog: 100003, vers: 3, prot: 6, port: 2049 }, { prog: 100005, vers: 3, prot: 6, port: 2049 }] });
+    pm = await startPortmapper({
+      bind: '127.0.0.1',
+      port: 0,
+      log,
+      services: [
+        { prog: 100003, vers: 3, prot: 6, port: 2049 },
+        { prog: 100005, vers: 3, prot: 6, port: 2049 },
+      ],
+    });
   });
-  afterAll(async () => { await pm.close(); });
+  afterAll(async () => {
+    await pm.close();
+  });
 
   it('answers GETPORT and DUMP over TCP and UDP', async () => {
     expect(result(await tcpCall(pm.port, call(3, [100003, 3, 6, 0]))).u32()).toBe(2049);
@@ -81,7 +97,14 @@ describe('portmapper', () => {
     const r = result(await udpCall(pm.port, call(4, [])));
     const maps: number[][] = [];
     while (r.u32() === 1) maps.push([r.u32(), r.u32(), r.u32(), r.u32()]);
-    expect(maps).toEqual(expect.arrayContaining([[100000, 2, 6, pm.port], [100000, 2, 17, pm.port], [100003, 3, 6, 2049], [100005, 3, 6, 2049]]));
+    expect(maps).toEqual(
+      expect.arrayContaining([
+        [100000, 2, 6, pm.port],
+        [100000, 2, 17, pm.port],
+        [100003, 3, 6, 2049],
+        [100005, 3, 6, 2049],
+      ]),
+    );
     expect(maps).toHaveLength(4);
     expect(result(await tcpCall(pm.port, call(0, []))).remaining).toBe(0); // NULL
   });
@@ -107,7 +130,9 @@ describe('portmapper', () => {
     const dir = await tempDir('micfs-rpcbind-');
     const script = join(dir, 'run.sh');
     // private /run (rpcbind's socket and lock) and network: nothing of the host's is touched
-    writeFileSync(script, `set -e
+    writeFileSync(
+      script,
+      `set -e
 mount -t tmpfs tmpfs /run
 ip link set lo up
 rpcbind -f & RB=$!
@@ -119,8 +144,13 @@ rpcinfo -p 127.0.0.1
 kill $P; wait $P || true
 echo STOPPED
 rpcinfo -p 127.0.0.1
-`);
-    const r = spawnSync('unshare', ['--mount', '--net', '--propagation', 'private', 'bash', script], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+`,
+    );
+    const r = spawnSync('unshare', ['--mount', '--net', '--propagation', 'private', 'bash', script], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const [during, after] = r.stdout.split('STOPPED');
     expect(during).toMatch(/100005\s+3\s+tcp\s+2049\s+mountd/);

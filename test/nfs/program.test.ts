@@ -4,7 +4,16 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from 'pino';
 import type { RpcContext } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import { FileType, FsError, NfsStatus, type Attrs, type DirEntry, type ExportTable, type FileHandle, type FileSystem } from '../../src/fs/types.js';
+import {
+  FileType,
+  FsError,
+  NfsStatus,
+  type Attrs,
+  type DirEntry,
+  type ExportTable,
+  type FileHandle,
+  type FileSystem,
+} from '../../src/fs/types.js';
 import { mountProgram } from '../../src/mount/program.js';
 import { nfsProgram } from '../../src/nfs/program.js';
 
@@ -16,8 +25,19 @@ function stubLog(): { log: Logger; errors: unknown[] } {
 }
 
 const attrs: Attrs = {
-  type: FileType.DIR, mode: 0o755, nlink: 2, uid: 0, gid: 0, size: 4096, used: 4096, rdev: [0, 0],
-  fsid: 1n, fileid: 1, atime: { sec: 1, nsec: 0 }, mtime: { sec: 1, nsec: 0 }, ctime: { sec: 1, nsec: 0 },
+  type: FileType.DIR,
+  mode: 0o755,
+  nlink: 2,
+  uid: 0,
+  gid: 0,
+  size: 4096,
+  used: 4096,
+  rdev: [0, 0],
+  fsid: 1n,
+  fileid: 1,
+  atime: { sec: 1, nsec: 0 },
+  mtime: { sec: 1, nsec: 0 },
+  ctime: { sec: 1, nsec: 0 },
 };
 
 /** A filesystem whose every method misbehaves as told. */
@@ -25,7 +45,10 @@ function exportsWith(fs: Partial<FileSystem>): ExportTable {
   const full = { tryGetattr: async () => attrs, writeVerifier: Buffer.alloc(8), ...fs } as FileSystem;
   return {
     mount: async () => Buffer.alloc(8),
-    unmount: () => {}, unmountAll: () => {}, mounts: () => [], exports: async () => [],
+    unmount: () => {},
+    unmountAll: () => {},
+    mounts: () => [],
+    exports: async () => [],
     resolve: (fh: Buffer) => {
       if (fh.length !== 8) throw new FsError(NfsStatus.BADHANDLE);
       return { fs: full, fh: fh as FileHandle };
@@ -49,7 +72,10 @@ describe('program tables', () => {
     const pv = nfsProgram(exportsWith({}), stubLog().log);
     expect([pv.prog, pv.vers]).toEqual([100003, 3]);
     expect([...pv.procs.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 22 }, (_, i) => i));
-    const nonIdem = [...pv.procs.values()].filter((p) => !p.idempotent).map((p) => p.name).sort();
+    const nonIdem = [...pv.procs.values()]
+      .filter((p) => !p.idempotent)
+      .map((p) => p.name)
+      .sort();
     expect(nonIdem).toEqual(['CREATE', 'LINK', 'MKDIR', 'MKNOD', 'REMOVE', 'RENAME', 'RMDIR', 'SETATTR', 'SYMLINK']);
   });
 
@@ -63,7 +89,11 @@ describe('program tables', () => {
 describe('unexpected failures', () => {
   it('a non-FsError throw is SERVERFAULT, logged, with the failure arm encoded', async () => {
     const { log, errors } = stubLog();
-    const ex = exportsWith({ lookup: async () => { throw new TypeError('boom'); } });
+    const ex = exportsWith({
+      lookup: async () => {
+        throw new TypeError('boom');
+      },
+    });
     const r = await call(ex, log, 3, new XdrWriter().opaque(Buffer.alloc(8)).string('x'));
     expect(r.u32()).toBe(NfsStatus.SERVERFAULT);
     expect(r.bool()).toBe(true); // dir post_op_attr from tryGetattr
@@ -74,7 +104,11 @@ describe('unexpected failures', () => {
 
   it('an FsError is its status and is not logged as an error', async () => {
     const { log, errors } = stubLog();
-    const ex = exportsWith({ getattr: async () => { throw new FsError(NfsStatus.ACCES); } });
+    const ex = exportsWith({
+      getattr: async () => {
+        throw new FsError(NfsStatus.ACCES);
+      },
+    });
     const r = await call(ex, log, 1, new XdrWriter().opaque(Buffer.alloc(8)));
     expect(r.u32()).toBe(NfsStatus.ACCES);
     expect(r.remaining).toBe(0);
@@ -100,9 +134,15 @@ describe('unexpected failures', () => {
     const { log } = stubLog();
     function* entries(): Generator<DirEntry> {
       yield {
-        name: 'gone', fileid: 3, cookie: 1n,
-        attrs: () => { throw new FsError(NfsStatus.STALE); },
-        fh: () => { throw new FsError(NfsStatus.STALE); },
+        name: 'gone',
+        fileid: 3,
+        cookie: 1n,
+        attrs: () => {
+          throw new FsError(NfsStatus.STALE);
+        },
+        fh: () => {
+          throw new FsError(NfsStatus.STALE);
+        },
       };
     }
     const ex = exportsWith({ readdir: async () => ({ dir: attrs, verf: Buffer.alloc(8), entries: entries() }) });
@@ -118,7 +158,7 @@ describe('unexpected failures', () => {
     expect(r.bool()).toBe(false); // no attributes
     expect(r.bool()).toBe(false); // no handle
     expect(r.bool()).toBe(false); // end of list
-    expect(r.bool()).toBe(true);  // eof
+    expect(r.bool()).toBe(true); // eof
     expect(r.remaining).toBe(0);
   });
 });

@@ -17,7 +17,9 @@ beforeAll(async () => {
     for (const r of res) expect(r.status).toBe(NfsStatus.OK);
   }
 });
-afterAll(async () => { await f.close(); });
+afterAll(async () => {
+  await f.close();
+});
 
 /** Entries without "." and "..", which the filesystem may or may not list. */
 const real = (es: DirEntry3[]): DirEntry3[] => es.filter((e) => e.name !== '.' && e.name !== '..');

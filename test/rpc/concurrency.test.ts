@@ -54,9 +54,18 @@ describe('concurrency and flow control', () => {
     s = await start(testPrograms(), { maxInFlightPerConnection: 8 });
     let handled = 0;
     const big = testPrograms()[1].procs.get(P.BIG)!;
-    s.server.register(program(TEST_PROG + 1, 1, {
-      0: { name: 'big', idempotent: true, handler: (a, o, ctx) => { handled++; return big.handler(a, o, ctx); } },
-    }));
+    s.server.register(
+      program(TEST_PROG + 1, 1, {
+        0: {
+          name: 'big',
+          idempotent: true,
+          handler: (a, o, ctx) => {
+            handled++;
+            return big.handler(a, o, ctx);
+          },
+        },
+      }),
+    );
     const N = 100;
     const SIZE = 512 * 1024;
     const sock = net.connect(s.port, '127.0.0.1');
@@ -72,19 +81,22 @@ describe('concurrency and flow control', () => {
 
     const seen = new Set<number>();
     const done = new Promise<void>((resolve, reject) => {
-      const d = new RecordDecoder((rec) => {
-        const h = parseReply(rec);
-        try {
-          expect(h.stat).toBe(SUCCESS);
-          const body = new XdrReader(rec, h.kind === 'accepted' ? h.bodyStart : 0).opaque();
-          expect(body.length).toBe(SIZE);
-          expect(body[SIZE - 1]).toBe(0x5a);
-        } catch (e) {
-          reject(e);
-        }
-        seen.add(h.xid);
-        if (seen.size === N) resolve();
-      }, { maxRecordSize: SIZE + 1024 });
+      const d = new RecordDecoder(
+        (rec) => {
+          const h = parseReply(rec);
+          try {
+            expect(h.stat).toBe(SUCCESS);
+            const body = new XdrReader(rec, h.kind === 'accepted' ? h.bodyStart : 0).opaque();
+            expect(body.length).toBe(SIZE);
+            expect(body[SIZE - 1]).toBe(0x5a);
+          } catch (e) {
+            reject(e);
+          }
+          seen.add(h.xid);
+          if (seen.size === N) resolve();
+        },
+        { maxRecordSize: SIZE + 1024 },
+      );
       sock.on('data', (c: Buffer) => d.push(c));
     });
     sock.resume();

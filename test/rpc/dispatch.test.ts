@@ -1,8 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient, RpcError } from '../../rpc/client.js';
 import {
-  AUTH_BADCRED, AUTH_ERROR, AUTH_NONE, AUTH_REJECTEDCRED, AUTH_SHORT, AUTH_SYS, GARBAGE_ARGS, PROC_UNAVAIL,
-  PROG_MISMATCH, PROG_UNAVAIL, RPC_MISMATCH, RPCSEC_GSS, SUCCESS, SYSTEM_ERR, parseReply,
+  AUTH_BADCRED,
+  AUTH_ERROR,
+  AUTH_NONE,
+  AUTH_REJECTEDCRED,
+  AUTH_SHORT,
+  AUTH_SYS,
+  GARBAGE_ARGS,
+  PROC_UNAVAIL,
+  PROG_MISMATCH,
+  PROG_UNAVAIL,
+  RPC_MISMATCH,
+  RPCSEC_GSS,
+  SUCCESS,
+  SYSTEM_ERR,
+  parseReply,
 } from '../../rpc/message.js';
 import { XdrWriter } from '../../rpc/xdr.js';
 import { P, TEST_PROG, callBody, captureLogger, start, testPrograms, u32s, type Started } from './helpers.js';
@@ -18,7 +31,10 @@ beforeAll(async () => {
 afterAll(() => s.stop());
 
 async function rejection(p: Promise<unknown>): Promise<RpcError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(RpcError);
   return err as RpcError;
 }
@@ -118,6 +134,9 @@ describe('RPC dispatch', () => {
   it('still answers normally on the same connection after all those errors', async () => {
     expect((await client.call(TEST_PROG, 3, P.ADD, u32s(1, 2))).u32()).toBe(3);
     const xid = client.nextXid();
-    expect(parseReply(await client.callRawRecord(callBody({ xid, prog: TEST_PROG, vers: 1, proc: 0 })))).toMatchObject({ xid, stat: SUCCESS });
+    expect(parseReply(await client.callRawRecord(callBody({ xid, prog: TEST_PROG, vers: 1, proc: 0 })))).toMatchObject({
+      xid,
+      stat: SUCCESS,
+    });
   });
 });

@@ -79,15 +79,18 @@ describe('duplicate-request cache in the server', () => {
       // non-idempotent: returns how many times it has run
       [1, { name: 'bump', idempotent: false, handler: (_a: XdrReader, o: XdrWriter) => void o.u32(++runs) }],
       // non-idempotent and held until the test opens the gate
-      [2, {
-        name: 'held',
-        idempotent: false,
-        handler: async (_a: XdrReader, o: XdrWriter) => {
-          runs++;
-          await new Promise<void>((r) => (gate = r));
-          o.u32(runs);
+      [
+        2,
+        {
+          name: 'held',
+          idempotent: false,
+          handler: async (_a: XdrReader, o: XdrWriter) => {
+            runs++;
+            await new Promise<void>((r) => (gate = r));
+            o.u32(runs);
+          },
         },
-      }],
+      ],
       // idempotent: never cached
       [3, { name: 'peek', idempotent: true, handler: (_a: XdrReader, o: XdrWriter) => void o.u32(++runs) }],
     ]);

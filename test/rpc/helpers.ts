@@ -114,7 +114,10 @@ export function testPrograms(): ProgramVersion[] {
       o.u32(tag);
     },
     [P.WHOAMI]: (_a, o, ctx) => {
-      o.u32(ctx.flavor).u32(ctx.auth?.uid ?? 0xffffffff).u32(ctx.auth?.gid ?? 0xffffffff).string(ctx.auth?.machine ?? '');
+      o.u32(ctx.flavor)
+        .u32(ctx.auth?.uid ?? 0xffffffff)
+        .u32(ctx.auth?.gid ?? 0xffffffff)
+        .string(ctx.auth?.machine ?? '');
       o.u32(ctx.auth?.gids.length ?? 0);
       for (const g of ctx.auth?.gids ?? []) o.u32(g);
       o.string(ctx.remoteAddress).u32(ctx.xid).u32(ctx.prog).u32(ctx.vers).u32(ctx.proc);

@@ -1,9 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { AuthSysCache, authenticate, encodeAuthSys, parseAuthSys } from '../../rpc/auth.js';
 import {
-  AUTH_BADCRED, AUTH_DH, AUTH_ERROR, AUTH_NONE, AUTH_REJECTEDCRED, AUTH_SHORT, AUTH_SYS, CALL_BAD_CRED, CALL_BAD_RPCVERS,
-  CALL_DROP, CALL_GARBAGE, CALL_OK, CallHeader, PROG_MISMATCH, RPC_MISMATCH, RPCSEC_GSS, SUCCESS, parseCallHeader,
-  parseReply, writeAcceptedHeader, writeAuthError, writeCallHeader, writeProgMismatch, writeRpcMismatch,
+  AUTH_BADCRED,
+  AUTH_DH,
+  AUTH_ERROR,
+  AUTH_NONE,
+  AUTH_REJECTEDCRED,
+  AUTH_SHORT,
+  AUTH_SYS,
+  CALL_BAD_CRED,
+  CALL_BAD_RPCVERS,
+  CALL_DROP,
+  CALL_GARBAGE,
+  CALL_OK,
+  CallHeader,
+  PROG_MISMATCH,
+  RPC_MISMATCH,
+  RPCSEC_GSS,
+  SUCCESS,
+  parseCallHeader,
+  parseReply,
+  writeAcceptedHeader,
+  writeAuthError,
+  writeCallHeader,
+  writeProgMismatch,
+  writeRpcMismatch,
 } from '../../rpc/message.js';
 import { XdrWriter } from '../../rpc/xdr.js';
 import { u32s } from './helpers.js';
@@ -11,12 +32,31 @@ import { u32s } from './helpers.js';
 describe('call header parsing (RFC 5531 §9)', () => {
   it('parses every field and finds the arguments', () => {
     const w = new XdrWriter();
-    writeCallHeader(w, { xid: 77, prog: 100003, vers: 3, proc: 4, credFlavor: AUTH_SYS, credBody: Buffer.alloc(6, 1), verfBody: Buffer.alloc(3) });
+    writeCallHeader(w, {
+      xid: 77,
+      prog: 100003,
+      vers: 3,
+      proc: 4,
+      credFlavor: AUTH_SYS,
+      credBody: Buffer.alloc(6, 1),
+      verfBody: Buffer.alloc(3),
+    });
     w.u32(0xabcdef);
     const rec = w.toBuffer();
     const h = new CallHeader();
     expect(parseCallHeader(rec, h)).toBe(CALL_OK);
-    expect(h).toMatchObject({ xid: 77, rpcvers: 2, prog: 100003, vers: 3, proc: 4, credFlavor: AUTH_SYS, credStart: 32, credLen: 6, verfFlavor: AUTH_NONE, verfLen: 3 });
+    expect(h).toMatchObject({
+      xid: 77,
+      rpcvers: 2,
+      prog: 100003,
+      vers: 3,
+      proc: 4,
+      credFlavor: AUTH_SYS,
+      credStart: 32,
+      credLen: 6,
+      verfFlavor: AUTH_NONE,
+      verfLen: 3,
+    });
     expect(rec.readUInt32BE(h.bodyStart)).toBe(0xabcdef);
   });
 
@@ -41,7 +81,13 @@ describe('reply headers (RFC 5531 §9)', () => {
   };
 
   it('writes and parses accepted replies with an AUTH_NONE verifier', () => {
-    expect(parse((w) => writeAcceptedHeader(w, 5, SUCCESS))).toEqual({ xid: 5, kind: 'accepted', stat: SUCCESS, verfFlavor: AUTH_NONE, bodyStart: 24 });
+    expect(parse((w) => writeAcceptedHeader(w, 5, SUCCESS))).toEqual({
+      xid: 5,
+      kind: 'accepted',
+      stat: SUCCESS,
+      verfFlavor: AUTH_NONE,
+      bodyStart: 24,
+    });
     expect(parse((w) => writeProgMismatch(w, 6, 2, 4))).toMatchObject({ kind: 'accepted', stat: PROG_MISMATCH, low: 2, high: 4 });
   });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { RecordDecoder, RecordMemoryBudget, RecordMemoryError, RecordTooLargeError, TooManyFragmentsError, frame, recordMark } from '../../rpc/record-marking.js';
+import {
+  RecordDecoder,
+  RecordMemoryBudget,
+  RecordMemoryError,
+  RecordTooLargeError,
+  TooManyFragmentsError,
+  frame,
+  recordMark,
+} from '../../rpc/record-marking.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);

@@ -20,9 +20,10 @@ async function stillServing(): Promise<void> {
   expect((await healthy.call(TEST_PROG, 3, P.ADD, u32s(20, 22), { timeoutMs: 2000 })).u32()).toBe(42);
 }
 
-const closed = (c: RpcClient): Promise<void> => (async () => {
-  for (let i = 0; i < 200 && !c.closed; i++) await delay(5);
-})();
+const closed = (c: RpcClient): Promise<void> =>
+  (async () => {
+    for (let i = 0; i < 200 && !c.closed; i++) await delay(5);
+  })();
 
 describe('robustness', () => {
   it('drops framed garbage that is not a call and keeps the connection', async () => {

@@ -4,8 +4,16 @@ import { XdrError, XdrReader, XdrWriter } from '../../rpc/xdr.js';
 describe('XDR (RFC 4506)', () => {
   it('round-trips every primitive', () => {
     const w = new XdrWriter(8); // small, to exercise growth
-    w.u32(0xdeadbeef).i32(-5).u64(0x0102030405060708n).u64(2 ** 40 + 7).bool(true).bool(false);
-    w.fixed(Buffer.from([1, 2, 3])).opaque(Buffer.from('hello')).string('héllo wörld').u32(7);
+    w.u32(0xdeadbeef)
+      .i32(-5)
+      .u64(0x0102030405060708n)
+      .u64(2 ** 40 + 7)
+      .bool(true)
+      .bool(false);
+    w.fixed(Buffer.from([1, 2, 3]))
+      .opaque(Buffer.from('hello'))
+      .string('héllo wörld')
+      .u32(7);
     const r = new XdrReader(w.toBuffer());
     expect(r.u32()).toBe(0xdeadbeef);
     expect(r.i32()).toBe(-5);

@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
-  ConditionalWritesUnsupportedError, S3Backend, S3BackendError, checkBucketAccess, checkConditionalWrites,
+  ConditionalWritesUnsupportedError,
+  S3Backend,
+  S3BackendError,
+  checkBucketAccess,
+  checkConditionalWrites,
 } from '../../src/store/s3-backend.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { EMPTY_TREE } from '../../src/store/tree-codec.js';
@@ -55,7 +59,7 @@ describe('S3Backend objects', () => {
   it('GET signs keys and prefixes that need percent-encoding, and reads what the SDK wrote', async () => {
     const env = cluster();
     const b = s3(env, { prefix: `odd prefix+(${randomBytes(3).toString('hex')})` });
-    const keys = ["a b/c+d", "x*y/it's (1)", 'uni/ü€', 'q?r=s&t#u'];
+    const keys = ['a b/c+d', "x*y/it's (1)", 'uni/ü€', 'q?r=s&t#u'];
     for (const [i, k] of keys.entries()) await b.put(k, Buffer.from(`v${i}`));
     for (const [i, k] of keys.entries()) expect((await b.get(k))!.toString()).toBe(`v${i}`);
     expect(await b.get('a b/missing')).toBeNull();
@@ -127,8 +131,9 @@ describe('heads through ObjectStore on S3', () => {
     for (let round = 1; round <= 6; round++) {
       const heads = await Promise.all(stores.map((s) => s.getHead()));
       expect(new Set(heads.map((h) => h!.version)).size).toBe(1);
-      const results = await Promise.all(stores.map((s, i) =>
-        s.casHead(heads[i]!.version, heads[i]!.ref.generation, record(`round ${round} racer ${i}`, heads[i]!.hash))));
+      const results = await Promise.all(
+        stores.map((s, i) => s.casHead(heads[i]!.version, heads[i]!.ref.generation, record(`round ${round} racer ${i}`, heads[i]!.hash))),
+      );
       expect(results.filter(Boolean), `round ${round}`).toHaveLength(1);
       const now = await stores[3]!.getHead();
       expect(now!.record.message).toBe(`round ${round} racer ${results.indexOf(true)}`);
@@ -145,17 +150,19 @@ describe('heads through ObjectStore on S3', () => {
     expect(await stores[0]!.casHead(null, 0, record('0', null))).toBe(true);
     const PER_WRITER = 5;
     let losses = 0;
-    await Promise.all(stores.map(async (s, w) => {
-      for (let i = 0; i < PER_WRITER; i++) {
-        for (;;) {
-          const h = (await s.getHead())!;
-          const n = Number(h.record.message);
-          if (await s.casHead(h.version, h.ref.generation, { ...record(String(n + 1), h.hash), session: `w${w}-${i}` })) break;
-          losses++;
-          await new Promise((r) => setTimeout(r, Math.random() * 20));
+    await Promise.all(
+      stores.map(async (s, w) => {
+        for (let i = 0; i < PER_WRITER; i++) {
+          for (;;) {
+            const h = (await s.getHead())!;
+            const n = Number(h.record.message);
+            if (await s.casHead(h.version, h.ref.generation, { ...record(String(n + 1), h.hash), session: `w${w}-${i}` })) break;
+            losses++;
+            await new Promise((r) => setTimeout(r, Math.random() * 20));
+          }
         }
-      }
-    }));
+      }),
+    );
     const final = (await stores[0]!.getHead())!;
     expect(Number(final.record.message)).toBe(8 * PER_WRITER);
     expect(final.ref.generation).toBe(8 * PER_WRITER + 1);
@@ -168,13 +175,15 @@ describe('heads through ObjectStore on S3', () => {
     console.log('conditional PUT failures by status:', JSON.stringify(backends.map((b) => b.casStats.byStatus)));
     // The history holds every writer's every increment exactly once.
     const sessions: string[] = [];
-    for (let h: string | null = final.hash; h; ) {
+    for (let h: string | null = final.hash; h;) {
       const r = await stores[0]!.getHeadRecord(h);
       if (r.session) sessions.push(r.session);
       h = r.parent;
     }
     expect(sessions.sort()).toEqual(
-      Array.from({ length: 8 }, (_, w) => Array.from({ length: PER_WRITER }, (_, i) => `w${w}-${i}`)).flat().sort(),
+      Array.from({ length: 8 }, (_, w) => Array.from({ length: PER_WRITER }, (_, i) => `w${w}-${i}`))
+        .flat()
+        .sort(),
     );
   }, 150_000);
 });
@@ -194,11 +203,20 @@ describe('start-up checks', () => {
     class IgnoresConditions extends S3Backend {
       override unverified(): ObjectBackend {
         const raw = super.unverified();
-        return { ...raw, casRef: async (k, d) => { await raw.put(k, d); return true; } };
+        return {
+          ...raw,
+          casRef: async (k, d) => {
+            await raw.put(k, d);
+            return true;
+          },
+        };
       }
     }
     const b = new IgnoresConditions(s3Options(cluster()));
-    const err = await checkConditionalWrites(b).then(() => null, (e: Error) => e);
+    const err = await checkConditionalWrites(b).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(ConditionalWritesUnsupportedError);
     expect(err!.message).toMatch(/ignores If-None-Match.*refusing to keep a shared head there/);
     expect(err!.message).not.toContain('\n');
@@ -214,11 +232,19 @@ describe('start-up checks', () => {
 
   it('bad credentials: a clear one-line error, on the probe and on every operation', async () => {
     const env = cluster();
-    const wrongSecret = s3(env, { credentials: { accessKeyId: env.accessKeyId, secretAccessKey: 'not-the-secret' }, verifyOnFirstUse: true });
-    const e1 = await wrongSecret.ready().then(() => null, (e: Error) => e);
+    const wrongSecret = s3(env, {
+      credentials: { accessKeyId: env.accessKeyId, secretAccessKey: 'not-the-secret' },
+      verifyOnFirstUse: true,
+    });
+    const e1 = await wrongSecret.ready().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(e1).toBeInstanceOf(S3BackendError);
     expect((e1 as S3BackendError).status).toBe(403);
-    expect(e1!.message).toMatch(/^S3 rejected the credentials \(SignatureDoesNotMatch\) for s3:\/\/.* check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY$/);
+    expect(e1!.message).toMatch(
+      /^S3 rejected the credentials \(SignatureDoesNotMatch\) for s3:\/\/.* check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY$/,
+    );
     await expect(wrongSecret.get('anything')).rejects.toThrow(/rejected the credentials/);
 
     const unknownKey = s3(env, { credentials: { accessKeyId: 'nobody', secretAccessKey: 'x' } });
@@ -232,7 +258,9 @@ describe('start-up checks', () => {
     await expect(b.put('k', Buffer.from('v'))).rejects.toThrow(`S3 bucket "${bucket}" does not exist`);
     const { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand } = await import('@aws-sdk/client-s3');
     const admin = new S3Client({
-      endpoint: env.endpoint, region: env.region, forcePathStyle: true,
+      endpoint: env.endpoint,
+      region: env.region,
+      forcePathStyle: true,
       credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
     });
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -249,8 +277,13 @@ describe('start-up checks', () => {
   it('a missing bucket and an unreachable endpoint: clear errors', async () => {
     const env = cluster();
     const noBucket = s3(env, { bucket: 'no-such-bucket-here' });
-    const e = await checkConditionalWrites(noBucket).then(() => null, (x: Error) => x);
-    expect(e!.message).toBe(`S3 bucket "no-such-bucket-here" does not exist at ${env.endpoint} (create it, or fix MIC_S3_BUCKET / --s3-bucket)`);
+    const e = await checkConditionalWrites(noBucket).then(
+      () => null,
+      (x: Error) => x,
+    );
+    expect(e!.message).toBe(
+      `S3 bucket "no-such-bucket-here" does not exist at ${env.endpoint} (create it, or fix MIC_S3_BUCKET / --s3-bucket)`,
+    );
     expect((e as S3BackendError).code).toBe('NoSuchBucket');
     await expect(noBucket.get('k')).rejects.toThrow(/does not exist/);
 

@@ -32,11 +32,18 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
     const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
     const t = setTimeout(() => p.kill('SIGTERM'), timeoutMs);
     p.on('error', rej);
-    p.on('close', (code) => { clearTimeout(t); res({ code: code ?? -1, out, err }); });
+    p.on('close', (code) => {
+      clearTimeout(t);
+      res({ code: code ?? -1, out, err });
+    });
   });
 }
 
@@ -69,11 +76,15 @@ async function claimSlot(): Promise<{ slot: number; lock: string }> {
       const owner = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => '0'));
       if (owner && alive(owner)) continue;
       await rm(lock, { recursive: true, force: true }); // left by a run that died
-      try { await mkdir(lock); } catch { continue; }
+      try {
+        await mkdir(lock);
+      } catch {
+        continue;
+      }
     }
     await writeFile(join(lock, 'pid'), String(process.pid));
     const port = 22000 + 200 * slot;
-    if (await portFree(port + 10) && await portFree(port + 20)) return { slot, lock };
+    if ((await portFree(port + 10)) && (await portFree(port + 20))) return { slot, lock };
     await rm(lock, { recursive: true, force: true });
   }
   throw new Error('no free port slot for a test radosgw');
@@ -132,8 +143,10 @@ export async function startCluster(): Promise<S3Env & { stop: () => Promise<void
   const port = 22000 + 200 * slot;
   const base = join(tmpdir(), `mic-s3-test-${slot}`);
   const env = {
-    MON_PORT: String(port + 10), RGW_PORT: String(port + 20),
-    MS_PORT_MIN: String(port + 100), MS_PORT_MAX: String(port + 199),
+    MON_PORT: String(port + 10),
+    RGW_PORT: String(port + 20),
+    MS_PORT_MIN: String(port + 100),
+    MS_PORT_MAX: String(port + 199),
     MEMSTORE_BYTES: String(1024 ** 3),
   };
   const stop = async () => {
@@ -147,7 +160,10 @@ export async function startCluster(): Promise<S3Env & { stop: () => Promise<void
     throw new Error(`scripts/s3-start.sh failed (${r.code}):\n${r.err.slice(-3000)}`);
   }
   const vars = Object.fromEntries(
-    r.out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    r.out
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   ) as Record<string, string>;
   const endpoint = vars.AWS_ENDPOINT_URL!;
   return {

@@ -21,7 +21,11 @@ export function s3DaemonEnv(env: S3Env, prefix: string, extra: Record<string, st
   };
 }
 
-export interface S3Daemon { d: Daemon; api: MicClient; node: string }
+export interface S3Daemon {
+  d: Daemon;
+  api: MicClient;
+  node: string;
+}
 
 export async function startS3Daemon(env: Record<string, string>): Promise<S3Daemon> {
   const d = await startDaemon({ env, startTimeoutMs: 60_000 });
@@ -40,7 +44,10 @@ export async function initS3Project(env: Record<string, string>, dataDir: string
   }
 }
 
-export interface Mount { client: Nfs3Client; root: Buffer }
+export interface Mount {
+  client: Nfs3Client;
+  root: Buffer;
+}
 
 export async function mount(port: number, exportPath: string): Promise<Mount> {
   const client = await Nfs3Client.connect(port);
@@ -51,7 +58,10 @@ async function walk(m: Mount, parts: string[], create: boolean): Promise<Buffer>
   let fh = m.root;
   for (const name of parts) {
     const l = await m.client.lookup(fh, name);
-    if (l.status === NfsStatus.OK) { fh = l.fh!; continue; }
+    if (l.status === NfsStatus.OK) {
+      fh = l.fh!;
+      continue;
+    }
     if (!create) throw new Error(`LOOKUP ${name}: status ${l.status}`);
     const c = await m.client.mkdir(fh, name, { mode: 0o755 });
     expect(c.status).toBe(NfsStatus.OK);
@@ -81,7 +91,10 @@ export async function readNfs(m: Mount, path: string): Promise<string> {
 }
 
 /** Mounts to close after the tests, and the daemons to stop. */
-export function mountTracker(): { mountOn: (d: S3Daemon, exportPath: string) => Promise<Mount>; closeAll: (...ds: (S3Daemon | undefined)[]) => Promise<void> } {
+export function mountTracker(): {
+  mountOn: (d: S3Daemon, exportPath: string) => Promise<Mount>;
+  closeAll: (...ds: (S3Daemon | undefined)[]) => Promise<void>;
+} {
   const mounts: Mount[] = [];
   return {
     async mountOn(d, exportPath) {

@@ -43,17 +43,34 @@ describe('gc on S3', () => {
     await initProject(store, imported.tree, imported.nextIno, 'import');
 
     // a second head changing a.txt, and a session whose sealed tree only its record names
-    const entry = async (name: string, content: string) => ({ name, kind: 'file' as const, mode: 0o644, ino: 2, size: content.length, mtime: [0, 0] as [number, number], hash: await store.putBlob(Buffer.from(content)) });
+    const entry = async (name: string, content: string) => ({
+      name,
+      kind: 'file' as const,
+      mode: 0o644,
+      ino: 2,
+      size: content.length,
+      mtime: [0, 0] as [number, number],
+      hash: await store.putBlob(Buffer.from(content)),
+    });
     const H = (await store.getHead())!;
     const t2 = await store.updateDir(H.record.tree, new Map([['a.txt', await entry('a.txt', 'a1\n')]]));
     expect(await store.casHead(H.version, H.ref.generation, { ...H.record, tree: t2, parent: H.hash, message: 'two' })).toBe(true);
     const sessionTree = await store.updateDir(t2, new Map([['s.txt', { ...(await entry('s.txt', 'session only\n')), ino: 3 }]]));
-    await store.putJson('sessions/sess-1/metadata.json', { session_id: 'sess-1', project: P, status: 'abandoned', base: { tree: t2 }, sealed: { tree: sessionTree } });
+    await store.putJson('sessions/sess-1/metadata.json', {
+      session_id: 'sess-1',
+      project: P,
+      status: 'abandoned',
+      base: { tree: t2 },
+      sealed: { tree: sessionTree },
+    });
 
     const orphans = [await store.putBlob(Buffer.from('orphan one')), await store.putBlob(Buffer.from('orphan two'))];
     const orphanTree = await store.writeDir([{ ...(await entry('o.txt', 'orphan three')) }]);
-    const orphanKeys = [...orphans.map((h) => store.key(objectRelKey('blobs', h))), store.key(objectRelKey('blobs', (await store.lookupDir(orphanTree, 'o.txt'))!.hash!)),
-      store.key(objectRelKey('trees', orphanTree))].sort();
+    const orphanKeys = [
+      ...orphans.map((h) => store.key(objectRelKey('blobs', h))),
+      store.key(objectRelKey('blobs', (await store.lookupDir(orphanTree, 'o.txt'))!.hash!)),
+      store.key(objectRelKey('trees', orphanTree)),
+    ].sort();
     const before = await keys(remote, `projects/${P}/`);
 
     // everything is young: a grace period keeps it all
@@ -80,7 +97,7 @@ describe('gc on S3', () => {
     expect((await runGc(backend, { graceMs: 0, dryRun: false })).totals.deleted.objects).toBe(0);
   });
 
-  it('touch renews an object\'s LastModified without changing its bytes (how a reused object escapes gc)', async () => {
+  it("touch renews an object's LastModified without changing its bytes (how a reused object escapes gc)", async () => {
     const remote = s3(cluster());
     const key = 'projects/acme/touch/blobs/aa/x';
     await remote.put(key, Buffer.from('same bytes'));

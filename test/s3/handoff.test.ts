@@ -49,7 +49,8 @@ describe.sequential('handoff between daemons', () => {
     const m = await mountOn(d1, s.export!);
     await writeNfs(m, 'notes.txt', 'first\n');
     let doc: TreeDoc | null = null;
-    for (let i = 0; i < 100 && (await fileIn((doc = await treeDoc(s.session_id))?.tree ?? s.base_tree, 'notes.txt')) !== 'first\n'; i++) await sleep(200);
+    for (let i = 0; i < 100 && (await fileIn((doc = await treeDoc(s.session_id))?.tree ?? s.base_tree, 'notes.txt')) !== 'first\n'; i++)
+      await sleep(200);
     expect(doc?.base).toBe(s.base_tree);
     expect(doc?.base_head).toBe(s.base_head);
     expect(await fileIn(doc!.tree, 'notes.txt')).toBe('first\n');
@@ -83,8 +84,10 @@ describe.sequential('handoff between daemons', () => {
     expect((await m1.client.getattr(m1.root)).status).toBe(NfsStatus.STALE);
     await d1.d.restart({ signal: 'SIGTERM' });
     d1 = { ...d1, api: apiOf(d1) };
-    await expect(d1.api.files(id, { files: [{ path: 'x.txt', change_type: 'added', content: 'x' }] }))
-      .rejects.toMatchObject({ status: 409, body: { error: 'handed_off' } });
+    await expect(d1.api.files(id, { files: [{ path: 'x.txt', change_type: 'added', content: 'x' }] })).rejects.toMatchObject({
+      status: 409,
+      body: { error: 'handed_off' },
+    });
     const shown = (await d1.api.get(id)).session;
     expect(shown.served_by).toBeNull();
     expect(shown.status).toBe('active');
@@ -115,7 +118,12 @@ describe.sequential('handoff between daemons', () => {
 
     const landed = await d2.api.land(id, { message: 'landed on d2' });
     expect(landed.head.parent).toBe(s.base_head);
-    for (const [p, want] of [['handoff/a.txt', 'one\n'], ['handoff/b.txt', 'two\n'], ['README.md', 'readme v2\n'], ['src/main.c', 'int main() {}\n']]) {
+    for (const [p, want] of [
+      ['handoff/a.txt', 'one\n'],
+      ['handoff/b.txt', 'two\n'],
+      ['README.md', 'readme v2\n'],
+      ['src/main.c', 'int main() {}\n'],
+    ]) {
       expect(await fileIn(landed.head.tree, p)).toBe(want);
     }
     const timeline = (await d1.api.get(id)).session.timeline.map((e) => e.type);
@@ -127,7 +135,8 @@ describe.sequential('handoff between daemons', () => {
     const m1 = await mountOn(d1, s.export!);
     await writeNfs(m1, 'forced.txt', 'recorded\n');
     await expect(d2.api.serve(s.session_id)).rejects.toMatchObject({ status: 409, body: { error: 'served_elsewhere' } });
-    for (let i = 0; i < 100 && (await fileIn((await treeDoc(s.session_id))?.tree ?? s.base_tree, 'forced.txt')) === null; i++) await sleep(200);
+    for (let i = 0; i < 100 && (await fileIn((await treeDoc(s.session_id))?.tree ?? s.base_tree, 'forced.txt')) === null; i++)
+      await sleep(200);
 
     const served = await d2.api.serve(s.session_id, { force: true });
     expect(served).toMatchObject({ served_by: d2.node, previous: d1.node, took_over: true });

@@ -27,10 +27,11 @@ describe.sequential('identity across daemons on one bucket', () => {
 
   const call = async (d: S3Daemon, token: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${(d.api as unknown as { o: { baseUrl: string } }).o.baseUrl}${path}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: await res.json() as any };
+    return { status: res.status, body: (await res.json()) as any };
   };
 
   it('a token made on the bucket works on both daemons; revoked through one, it fails at once on the other', async () => {
@@ -50,8 +51,15 @@ describe.sequential('identity across daemons on one bucket', () => {
   it('both daemons append to one audit chain, which verifies', async () => {
     const audit = await runMic(['audit', '--json', '--limit', '100', '--data-dir', d2.d.dataDir], { env });
     expect(audit.code).toBe(0);
-    const actions = (JSON.parse(audit.stdout).entries as { action: string; actor: string }[]).map((e) => `${e.actor} ${e.action}`).reverse();
-    expect(actions).toEqual([expect.stringMatching(/^local:.* user\.add$/), expect.stringMatching(/^local:.* token\.create$/), 'agent-7 session.start', 'agent-7 token.revoke']);
+    const actions = (JSON.parse(audit.stdout).entries as { action: string; actor: string }[])
+      .map((e) => `${e.actor} ${e.action}`)
+      .reverse();
+    expect(actions).toEqual([
+      expect.stringMatching(/^local:.* user\.add$/),
+      expect.stringMatching(/^local:.* token\.create$/),
+      'agent-7 session.start',
+      'agent-7 token.revoke',
+    ]);
     const v = await runMic(['audit', '--verify', '--data-dir', d1.d.dataDir], { env });
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/audit log intact: 4 entries/);

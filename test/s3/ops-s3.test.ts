@@ -16,7 +16,10 @@ import { freshPrefix, tempDir } from './helpers.js';
 
 const cluster = useCluster();
 
-interface DoctorOut { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] }
+interface DoctorOut {
+  ok: boolean;
+  checks: { name: string; status: string; detail: string; fix?: string }[];
+}
 
 describe.sequential('operations on S3', () => {
   it('mic doctor finds a missing bucket and rejected credentials, and passes on a good bucket', async () => {
@@ -33,7 +36,10 @@ describe.sequential('operations on S3', () => {
     expect(bucket.fix).toMatch(/create the bucket/);
 
     const badKey = await doctor({ AWS_SECRET_ACCESS_KEY: 'wrong-secret' });
-    expect(badKey.checks.find((c) => c.name === 'S3 bucket')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/AWS_SECRET_ACCESS_KEY/) });
+    expect(badKey.checks.find((c) => c.name === 'S3 bucket')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/AWS_SECRET_ACCESS_KEY/),
+    });
 
     const good = await doctor({});
     expect(good.checks.find((c) => c.name === 'S3 bucket')).toMatchObject({ status: 'ok' });
@@ -58,7 +64,12 @@ describe.sequential('operations on S3', () => {
       const before = await scrape();
       const a = (await s.api.start({ project: 'acme/ops', goal: 'a' })).session.session_id;
       const b = (await s.api.start({ project: 'acme/ops', goal: 'b' })).session.session_id;
-      await s.api.files(a, { files: [{ path: 'a.txt', change_type: 'modified', content: 'from a\n' }, { path: 'big.bin', change_type: 'added', content: randomBytes(300_000).toString('base64'), encoding: 'base64' }] });
+      await s.api.files(a, {
+        files: [
+          { path: 'a.txt', change_type: 'modified', content: 'from a\n' },
+          { path: 'big.bin', change_type: 'added', content: randomBytes(300_000).toString('base64'), encoding: 'base64' },
+        ],
+      });
       await s.api.files(b, { files: [{ path: 'a.txt', change_type: 'modified', content: 'from b\n' }] });
       await s.api.land(a, { message: 'a' });
       const conflict = await s.api.land(b, { message: 'b' }).catch((e: unknown) => e);
@@ -90,7 +101,10 @@ describe.sequential('operations on S3', () => {
         await c.startGateway();
       }
       const down = await scrape();
-      expect(sumOf(down, 'mic_s3_request_errors_total', { operation: 'stat' }) - sumOf(after, 'mic_s3_request_errors_total', { operation: 'stat' })).toBe(1);
+      expect(
+        sumOf(down, 'mic_s3_request_errors_total', { operation: 'stat' }) -
+          sumOf(after, 'mic_s3_request_errors_total', { operation: 'stat' }),
+      ).toBe(1);
     } finally {
       await s.d.stop('SIGTERM', { cleanup: true });
     }

@@ -83,7 +83,7 @@ describe('DiskCache', () => {
     expect(d.keys()).toEqual(items.slice(10).map((it) => it.key));
   });
 
-  it('a hit refreshes its file\'s modification time (the order after a restart) only when that is older than 10 minutes', async () => {
+  it("a hit refreshes its file's modification time (the order after a restart) only when that is older than 10 minutes", async () => {
     const dir = await tempDir();
     const [old, fresh] = [blob(randomBytes(700)), blob(randomBytes(800))];
     const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
@@ -310,7 +310,10 @@ describe('backend selection', () => {
     const dataDir = await tempDir();
     const prefix = freshPrefix();
     const vars = {
-      MIC_S3_BUCKET: env.bucket, MIC_S3_PREFIX: prefix, AWS_ENDPOINT_URL: env.endpoint, MIC_CACHE_BYTES: '1M',
+      MIC_S3_BUCKET: env.bucket,
+      MIC_S3_PREFIX: prefix,
+      AWS_ENDPOINT_URL: env.endpoint,
+      MIC_CACHE_BYTES: '1M',
     };
     // the standard credential chain: environment variables
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey });
@@ -331,19 +334,25 @@ describe('backend selection', () => {
     const raw = s3(env, { prefix });
     expect(await raw.has(`projects/acme/cfg/blobs/${h.slice(0, 2)}/${h}`)).toBe(true);
     expect(openBackend(dataDir, { env: { ...vars, MIC_CACHE_BYTES: '0' } })).toBeInstanceOf(S3Backend);
-    expect(((openBackend(dataDir, { env: { MIC_S3_BUCKET: 'b' } }) as TieredBackend).cache.maxBytes)).toBe(DEFAULT_CACHE_BYTES);
+    expect((openBackend(dataDir, { env: { MIC_S3_BUCKET: 'b' } }) as TieredBackend).cache.maxBytes).toBe(DEFAULT_CACHE_BYTES);
   });
 
   it('bad credentials from the chain: the start-up check fails with one line', async () => {
     const env = cluster();
     const b = openBackend(await tempDir(), {
-      s3Bucket: env.bucket, s3Endpoint: env.endpoint, s3Prefix: freshPrefix(), env: {},
+      s3Bucket: env.bucket,
+      s3Endpoint: env.endpoint,
+      s3Prefix: freshPrefix(),
+      env: {},
     }) as TieredBackend;
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
     process.env.AWS_ACCESS_KEY_ID = env.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = 'wrong';
     try {
-      const e = await checkBackend(b).then(() => null, (x: Error) => x);
+      const e = await checkBackend(b).then(
+        () => null,
+        (x: Error) => x,
+      );
       expect(e).not.toBeNull();
       expect(e!.message).toMatch(/^S3 rejected the credentials \(SignatureDoesNotMatch\)/);
       expect(e!.message).not.toContain('\n');

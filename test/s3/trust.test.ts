@@ -28,7 +28,9 @@ const PROJECT = 'acme/trust';
  */
 class AbaS3 extends CountingS3 {
   between: (() => Promise<void>) | null = null;
-  constructor(o: S3BackendOptions) { super(o); }
+  constructor(o: S3BackendOptions) {
+    super(o);
+  }
   override async casRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
     const won = await super.casRef(key, data, expect);
     const hook = key.endsWith('/head') ? this.between : null;
@@ -60,7 +62,9 @@ describe.sequential('trust on radosgw', () => {
     await initProject(store, tree, nextIno, 'import');
   }, 120_000);
 
-  afterAll(async () => { for (const h of hosts) await h.closeAll(); });
+  afterAll(async () => {
+    for (const h of hosts) await h.closeAll();
+  });
 
   it('item 20: a landing whose CAS won but was reported lost (ABA) lands once, not twice', async () => {
     const aba = new AbaS3(opts);
@@ -71,7 +75,9 @@ describe.sequential('trust on radosgw', () => {
     const sb = (await b.svc.start({ project: PROJECT, goal: 'lands on top' })).session.session_id;
     await a.svc.files(sa, { files: [{ path: 'from-a.txt', change_type: 'added', content: 'a\n' }] });
     await b.svc.files(sb, { files: [{ path: 'from-b.txt', change_type: 'added', content: 'b\n' }] });
-    aba.between = async () => { await b.svc.land(sb, { message: 'b on top of a' }); };
+    aba.between = async () => {
+      await b.svc.land(sb, { message: 'b on top of a' });
+    };
 
     const landed = await a.svc.land(sa, { message: 'a' });
     const log = (await a.svc.log(PROJECT, { limit: 10 })).heads;
@@ -152,7 +158,7 @@ describe.sequential('leases: two daemons on radosgw', () => {
     process.kill(d1.d.pid, 'SIGSTOP');
     stopped = true;
     const last = await holder(s.session_id);
-    await until('d1\'s lease has expired', async () => Date.now() > Date.parse(last.expires) + 200);
+    await until("d1's lease has expired", async () => Date.now() > Date.parse(last.expires) + 200);
     const served = await d2.api.serve(s.session_id);
     expect(served).toMatchObject({ took_over: true, previous: d1.node });
     expect(await holder(s.session_id)).toMatchObject({ holder: d2.node, generation: 1 });

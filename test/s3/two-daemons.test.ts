@@ -44,21 +44,27 @@ describe.sequential('two daemons on one bucket', () => {
 
   it('eight sessions, four on each daemon, land disjoint changes at the same time: none is lost', async () => {
     const before = (await d1.api.head(PROJECT)).head.hash;
-    const sessions = await Promise.all(Array.from({ length: N }, async (_, i) => {
-      const d = i < N / 2 ? d1 : d2;
-      const s = (await d.api.start({ project: PROJECT, goal: `session ${i}`, session_id: `two-${i}` })).session;
-      expect(s.base_head).toBe(before);
-      return { i, d, s };
-    }));
+    const sessions = await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        const d = i < N / 2 ? d1 : d2;
+        const s = (await d.api.start({ project: PROJECT, goal: `session ${i}`, session_id: `two-${i}` })).session;
+        expect(s.base_head).toBe(before);
+        return { i, d, s };
+      }),
+    );
     // changes through NFS, each on the daemon that serves the session
-    await Promise.all(sessions.map(async ({ i, d, s }) => {
-      const m = await mountOn(d, s.export!);
-      await writeNfs(m, `shared/f${i}.txt`, `changed by session ${i}\n`);
-      await writeNfs(m, `work-${i}/notes.txt`, `notes of session ${i}\n`);
-    }));
+    await Promise.all(
+      sessions.map(async ({ i, d, s }) => {
+        const m = await mountOn(d, s.export!);
+        await writeNfs(m, `shared/f${i}.txt`, `changed by session ${i}\n`);
+        await writeNfs(m, `work-${i}/notes.txt`, `notes of session ${i}\n`);
+      }),
+    );
     // another daemon cannot open a session this one serves
-    await expect(d2.api.files('two-0', { files: [{ path: 'x.txt', change_type: 'added', content: 'x' }] }))
-      .rejects.toMatchObject({ status: 409, body: { error: 'served_elsewhere' } });
+    await expect(d2.api.files('two-0', { files: [{ path: 'x.txt', change_type: 'added', content: 'x' }] })).rejects.toMatchObject({
+      status: 409,
+      body: { error: 'served_elsewhere' },
+    });
     await expect(d1.api.abandon(`two-${N - 1}`)).rejects.toMatchObject({ status: 409, body: { error: 'served_elsewhere' } });
 
     const landed = await Promise.all(sessions.map(({ i, d, s }) => d.api.land(s.session_id, { message: `land ${i}` })));

@@ -34,7 +34,7 @@ class PeakS3 extends CountingS3 {
 
 async function tiered(opts: S3BackendOptions, outboxDir: string, cacheDir?: string) {
   const remote = new PeakS3(opts);
-  const t = new TieredBackend(remote, new DiskCache(cacheDir ?? await tempDir(), { maxBytes: 1 << 26 }), { outboxDir, upload: FAST });
+  const t = new TieredBackend(remote, new DiskCache(cacheDir ?? (await tempDir()), { maxBytes: 1 << 26 }), { outboxDir, upload: FAST });
   return { remote, t };
 }
 
@@ -49,7 +49,14 @@ async function filesUnder(dir: string): Promise<string[]> {
 /** Settles within ms? */
 async function settles(p: Promise<unknown>, ms: number): Promise<boolean> {
   let done = false;
-  void p.then(() => { done = true; }, () => { done = true; });
+  void p.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
   await new Promise((r) => setTimeout(r, ms));
   return done;
 }
@@ -76,9 +83,17 @@ describe('upload queue over a real radosgw', () => {
     try {
       const t0 = Date.now();
       const hashes = await Promise.all(contents.map((c) => store.putBlob(c)));
-      const tree = await store.writeDir(hashes.map((hash, i) => ({
-        name: `f${i}`, kind: 'file' as const, mode: 0o644, ino: 10 + i, size: contents[i]!.length, mtime: [1, 0] as [number, number], hash,
-      })));
+      const tree = await store.writeDir(
+        hashes.map((hash, i) => ({
+          name: `f${i}`,
+          kind: 'file' as const,
+          mode: 0o644,
+          ino: 10 + i,
+          size: contents[i]!.length,
+          mtime: [1, 0] as [number, number],
+          hash,
+        })),
+      );
       expect(Date.now() - t0).toBeLessThan(15_000); // acknowledged, not waiting for the gateway
       const queued = t.uploadStats()!.queued;
       expect(queued).toBeGreaterThanOrEqual(41); // 40 blobs and the tree
@@ -89,7 +104,14 @@ describe('upload queue over a real radosgw', () => {
       expect((await fresh.listDir(tree)).map((e) => e.name).sort()).toEqual(contents.map((_, i) => `f${i}`).sort());
       expect(await t.has(blobKey('acme/q', contents[3]!).key)).toBe(true); // queued counts as present
 
-      head = store.casHead(null, 0, { tree, nextIno: 100, parent: null, session: null, message: 'during outage', time: new Date().toISOString() });
+      head = store.casHead(null, 0, {
+        tree,
+        nextIno: 100,
+        parent: null,
+        session: null,
+        message: 'during outage',
+        time: new Date().toISOString(),
+      });
       doc = store.putJson('sessions/s1/tree.json', { tree });
       expect(await settles(Promise.race([head, doc]), 2500)).toBe(false); // both wait for the uploads
       const s = t.uploadStats()!;
@@ -168,8 +190,12 @@ describe('upload queue over a real radosgw', () => {
     const dataDir = await tempDir();
     const outbox = join(dataDir, 'outbox');
     Object.assign(process.env, {
-      MIC_S3_BUCKET: env.bucket, MIC_S3_PREFIX: opts.prefix, AWS_ENDPOINT_URL: env.endpoint, AWS_REGION: env.region,
-      AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey,
+      MIC_S3_BUCKET: env.bucket,
+      MIC_S3_PREFIX: opts.prefix,
+      AWS_ENDPOINT_URL: env.endpoint,
+      AWS_REGION: env.region,
+      AWS_ACCESS_KEY_ID: env.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: env.secretAccessKey,
     });
     const first = Array.from({ length: 5 }, () => blobKey('acme/d', randomBytes(2000)));
     const second = Array.from({ length: 3 }, () => blobKey('acme/d', randomBytes(2000)));

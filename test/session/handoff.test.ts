@@ -74,23 +74,35 @@ describe('background sealer', () => {
     const sealed: number[] = [];
     const s = new BackgroundSealer({
       target: { servedIds: () => ['x'], served: () => fs },
-      seal: async () => { sealed.push(t); return true; },
+      seal: async () => {
+        sealed.push(t);
+        return true;
+      },
       delayMs: 1000,
       log: silent,
       now: () => t,
     });
     await s.tick(); // first sight: clean
-    t = 5000; await s.tick();
+    t = 5000;
+    await s.tick();
     expect(sealed).toEqual([]);
-    fs.generation++; t = 5100; await s.tick();
-    t = 5600; await s.tick();
+    fs.generation++;
+    t = 5100;
+    await s.tick();
+    t = 5600;
+    await s.tick();
     expect(sealed).toEqual([]); // not quiet long enough
-    t = 6200; await s.tick();
+    t = 6200;
+    await s.tick();
     expect(sealed).toEqual([6200]);
-    t = 9000; await s.tick();
+    t = 9000;
+    await s.tick();
     expect(sealed).toEqual([6200]); // idle
     // a change every 500 ms: sealed at the latest 10 delays after the first unsealed one
-    for (t = 10_000; t <= 25_000; t += 500) { fs.generation++; await s.tick(); }
+    for (t = 10_000; t <= 25_000; t += 500) {
+      fs.generation++;
+      await s.tick();
+    }
     expect(sealed).toEqual([6200, 20_000]);
   });
 });

@@ -43,19 +43,37 @@ export async function makeProject(dataDir: string, project: string, files: Files
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export interface TestDaemon { d: Daemon; api: MicClient; dataDir: string; url: string; close(): Promise<void> }
+export interface TestDaemon {
+  d: Daemon;
+  api: MicClient;
+  dataDir: string;
+  url: string;
+  close(): Promise<void>;
+}
 
 export async function testDaemon(o: { dataDir?: string; token?: string } = {}): Promise<TestDaemon> {
   const dataDir = o.dataDir ?? (await tempDir('micfs-data-'));
   const d = await startDaemon({
-    dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: silent, apiPort: 0, apiToken: o.token,
+    dataDir,
+    bind: '127.0.0.1',
+    port: 0,
+    allow: ['127.0.0.0/8'],
+    log: silent,
+    apiPort: 0,
+    apiToken: o.token,
   });
   const url = `http://127.0.0.1:${d.apiPort}`;
   return { d, api: new MicClient({ baseUrl: url, token: o.token }), dataDir, url, close: () => d.close() };
 }
 
 /** Raw HTTP call: status and parsed JSON (or text). */
-export async function http(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function http(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const res = await fetch(url + path, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -63,6 +81,10 @@ export async function http(url: string, method: string, path: string, body?: unk
   });
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* text */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* text */
+  }
   return { status: res.status, body: parsed };
 }

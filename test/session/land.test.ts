@@ -34,7 +34,14 @@ describe('landing', () => {
     const r = (await t.catalog.get(id))!;
     const sealed = await sealSession(await t.host.open(r), t.store, r.base);
     const H = (await t.store.getHead())!;
-    const rec = { tree: sealed.tree, nextIno: sealed.nextIno, parent: H.hash, session: id, message: 'first try', time: new Date().toISOString() };
+    const rec = {
+      tree: sealed.tree,
+      nextIno: sealed.nextIno,
+      parent: H.hash,
+      session: id,
+      message: 'first try',
+      time: new Date().toISOString(),
+    };
     expect(await t.store.casHead(H.version, H.ref.generation, rec)).toBe(true);
     const moved = (await t.store.getHead())!.hash;
     expect((await t.svc.get(id)).session.status).toBe('active');
@@ -61,10 +68,12 @@ describe('landing', () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const id = (await t.svc.start({ goal: `s${i}`, project: 'l/p' })).session.session_id;
-      await t.svc.files(id, { files: [
-        { path: `dir/new-${i}/x.txt`, change_type: 'added', content: `${i}\n` },
-        { path: `top-${i}.txt`, change_type: 'added', content: `${i}\n` },
-      ] });
+      await t.svc.files(id, {
+        files: [
+          { path: `dir/new-${i}/x.txt`, change_type: 'added', content: `${i}\n` },
+          { path: `top-${i}.txt`, change_type: 'added', content: `${i}\n` },
+        ],
+      });
       ids.push(id);
     }
     for (const id of ids) await t.svc.land(id);

@@ -42,7 +42,9 @@ describe('large files', () => {
 
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
     let landed;
     try {
       landed = await t.api.land(s.session_id, { message: 'sparse' });
@@ -67,7 +69,10 @@ describe('EFBIG', () => {
     const ignore = () => {};
     process.on('SIGXFSZ', ignore);
     const limit = (v: string) => execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${v}`]);
-    const before = execFileSync('prlimit', ['--pid', String(process.pid), '--fsize', '--raw', '--noheadings', '--output=SOFT,HARD']).toString().trim().split(/\s+/);
+    const before = execFileSync('prlimit', ['--pid', String(process.pid), '--fsize', '--raw', '--noheadings', '--output=SOFT,HARD'])
+      .toString()
+      .trim()
+      .split(/\s+/);
     const s = (await t.api.start({ goal: 'efbig', project: 'big/p' })).session;
     const root = await client.mountRoot(s.export!);
     const fh = (await client.create(root, 'limited.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;

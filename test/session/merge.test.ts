@@ -22,13 +22,30 @@ async function tree(s: ObjectStore, spec: Spec, inos: { next: number } = { next:
         const [content, at] = v.split('@');
         const ino = at ? Number(at) : inos.next;
         inos.next = Math.max(inos.next, ino + 1);
-        entries.push({ name, kind: 'file', mode: 0o644, ino, size: content.length, mtime: [1, 0], hash: await s.putBlob(Buffer.from(content)) });
+        entries.push({
+          name,
+          kind: 'file',
+          mode: 0o644,
+          ino,
+          size: content.length,
+          mtime: [1, 0],
+          hash: await s.putBlob(Buffer.from(content)),
+        });
       } else {
         const [dname, at] = name.split('@');
         const ino = at ? Number(at) : inos.next;
         inos.next = Math.max(inos.next, ino + 1);
         const hash = await dir(v);
-        entries.push({ name: dname, kind: 'dir', mode: 0o755, ino, size: 0, mtime: [1, 0], hash, dirs: Object.values(v).filter((x) => typeof x !== 'string').length });
+        entries.push({
+          name: dname,
+          kind: 'dir',
+          mode: 0o755,
+          ino,
+          size: 0,
+          mtime: [1, 0],
+          hash,
+          dirs: Object.values(v).filter((x) => typeof x !== 'string').length,
+        });
       }
     }
     return s.writeDir(entries);
@@ -38,7 +55,13 @@ async function tree(s: ObjectStore, spec: Spec, inos: { next: number } = { next:
 }
 
 /** Flattens a tree to path -> content (and collects inode numbers). */
-async function flat(s: ObjectStore, t: string, prefix = '', out: Record<string, string> = {}, inos: number[] = []): Promise<{ files: Record<string, string>; inos: number[] }> {
+async function flat(
+  s: ObjectStore,
+  t: string,
+  prefix = '',
+  out: Record<string, string> = {},
+  inos: number[] = [],
+): Promise<{ files: Record<string, string>; inos: number[] }> {
   for (const e of await s.listDir(t)) {
     inos.push(e.ino);
     if (e.kind === 'dir') await flat(s, e.hash ?? EMPTY_TREE, `${prefix}${e.name}/`, out, inos);
@@ -83,7 +106,11 @@ describe('mergeTrees', () => {
     const H = await tree(s, { mm: 'h@2', dm: 'h@4', aa: 'h', df: 'h@5', ok: 'b@6' }, { next: B.nextIno });
     const m = await mergeTrees(s, B, S, H);
     expect(m.conflicts.map((c) => [c.path, c.kind])).toEqual([
-      ['aa', 'add/add'], ['df', 'dir/file'], ['dm', 'delete/modify'], ['md', 'modify/delete'], ['mm', 'modify/modify'],
+      ['aa', 'add/add'],
+      ['df', 'dir/file'],
+      ['dm', 'delete/modify'],
+      ['md', 'modify/delete'],
+      ['mm', 'modify/modify'],
     ]);
     const mm = m.conflicts.find((c) => c.path === 'mm')!;
     expect(mm.base?.hash).not.toBe(mm.session?.hash);
@@ -100,7 +127,7 @@ describe('mergeTrees', () => {
     expect(m.conflicts.map((c) => `${c.kind} ${c.path}`)).toEqual(['modify/modify src/lib/f']);
   });
 
-  it('renumbers inodes the session created past the head\'s: ino - B.nextIno + H.nextIno', async () => {
+  it("renumbers inodes the session created past the head's: ino - B.nextIno + H.nextIno", async () => {
     const s = await store();
     const B = await tree(s, { a: 'a@2' });
     expect(B.nextIno).toBe(3);
@@ -139,7 +166,7 @@ describe('mergeTrees', () => {
     expect(await mergeTrees(s, B, B, H)).toEqual({ tree: H.tree, nextIno: H.nextIno, conflicts: [] });
   });
 
-  it('the merged tree differs from the head by exactly the session\'s changes (diff is O(changes))', async () => {
+  it("the merged tree differs from the head by exactly the session's changes (diff is O(changes))", async () => {
     const s = await store();
     const files: Spec = {};
     for (let d = 0; d < 20; d++) {

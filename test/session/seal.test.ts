@@ -111,7 +111,12 @@ describe('sealSession', () => {
     const sealed = await sealAndRecord(t.fs, t.store, t.r);
     const changes = await diffTrees(t.store, t.base.tree, sealed.tree);
     expect(changes.map((c) => `${c.change_type} ${c.path}`)).toEqual([
-      'added empty', 'deleted gone/x.txt', 'added link', 'deleted old.txt', 'added renamed.txt', 'modified script.sh',
+      'added empty',
+      'deleted gone/x.txt',
+      'added link',
+      'deleted old.txt',
+      'added renamed.txt',
+      'modified script.sh',
     ]);
     expect(summarize(changes)).toEqual({ total: 6, added: 3, modified: 1, deleted: 2 });
     const doc = await t.store.getJson<{ base: string; tree: string; nextIno: number }>(`sessions/${t.r.session_id}/tree.json`);
@@ -153,14 +158,26 @@ describe('describeChanges', () => {
     const sealed = await sealSession(t.fs, t.store, t.r.base);
     const views = await describeChanges(t.store, await diffTrees(t.store, t.base.tree, sealed.tree));
     const by = new Map(views.map((v) => [v.path, v]));
-    expect(by.get('text.txt')).toMatchObject({ change_type: 'modified', lines_added: 2, lines_removed: 1, content: 'one\n2\nthree\nfour\n', binary: false, size: 17 });
+    expect(by.get('text.txt')).toMatchObject({
+      change_type: 'modified',
+      lines_added: 2,
+      lines_removed: 1,
+      content: 'one\n2\nthree\nfour\n',
+      binary: false,
+      size: 17,
+    });
     const b = by.get('big.txt')!;
     expect(b.content).toBeNull();
     expect(b.size).toBe(big.length);
     expect(b.blob).toMatch(/^[0-9a-f]{64}$/);
     expect(b.storage_key).toBe(`blobs/${b.blob!.slice(0, 2)}/${b.blob}`);
     expect((await t.store.getBlob(b.blob!)).equals(big)).toBe(true);
-    expect(by.get('bin.dat')).toMatchObject({ binary: true, lines_added: null, content: bin.toString('base64'), content_encoding: 'base64' });
+    expect(by.get('bin.dat')).toMatchObject({
+      binary: true,
+      lines_added: null,
+      content: bin.toString('base64'),
+      content_encoding: 'base64',
+    });
     expect(by.get('bye.txt')).toMatchObject({ change_type: 'deleted', lines_removed: 2, lines_added: 0, content: null, size: 4 });
     await t.host.closeAll();
   });
@@ -170,11 +187,29 @@ describe('textdiff', () => {
   it('produces a unified diff with context and correct hunk headers', () => {
     const a = Array.from({ length: 20 }, (_, i) => `l${i + 1}`).join('\n') + '\n';
     const b = a.replace('l3\n', 'L3\n').replace('l18\n', '');
-    expect(unifiedDiff('f.txt', a, b)).toBe([
-      'diff --mic a/f.txt b/f.txt', '--- a/f.txt', '+++ b/f.txt',
-      '@@ -1,6 +1,6 @@', ' l1', ' l2', '-l3', '+L3', ' l4', ' l5', ' l6',
-      '@@ -15,6 +15,5 @@', ' l15', ' l16', ' l17', '-l18', ' l19', ' l20', '',
-    ].join('\n'));
+    expect(unifiedDiff('f.txt', a, b)).toBe(
+      [
+        'diff --mic a/f.txt b/f.txt',
+        '--- a/f.txt',
+        '+++ b/f.txt',
+        '@@ -1,6 +1,6 @@',
+        ' l1',
+        ' l2',
+        '-l3',
+        '+L3',
+        ' l4',
+        ' l5',
+        ' l6',
+        '@@ -15,6 +15,5 @@',
+        ' l15',
+        ' l16',
+        ' l17',
+        '-l18',
+        ' l19',
+        ' l20',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('finds a minimal edit script', () => {

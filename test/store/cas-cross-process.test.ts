@@ -36,12 +36,19 @@ describe('casRef across processes', () => {
     const dir = await tempDir();
     buildSync({
       entryPoints: [fileURLToPath(new URL('../../src/store/local-backend.ts', import.meta.url))],
-      bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: join(dir, 'local-backend.mjs'), logLevel: 'silent',
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: join(dir, 'local-backend.mjs'),
+      logLevel: 'silent',
     });
     await writeFile(join(dir, 'child.mjs'), CHILD);
     const root = join(dir, 'data');
     const key = 'projects/o/p/head';
-    const children = ['A', 'B'].map((id) => fork(join(dir, 'child.mjs'), [root, key, id], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const children = ['A', 'B'].map((id) =>
+      fork(join(dir, 'child.mjs'), [root, key, id], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
     try {
       await Promise.all(children.map(nextMessage));
       const local = new LocalBackend(root);

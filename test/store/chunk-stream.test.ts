@@ -23,7 +23,10 @@ describe('putBlobFrom', () => {
       const b = new ObjectStore(new LocalBackend(path.join(tmp, 'b'), { fsync: false }), 't/a');
       const h1 = await a.putBlob(data);
       let reads = 0;
-      const h2 = await b.putBlobFrom(data.length, (buf, len, off) => { reads++; return data.copy(buf, 0, off, off + len); });
+      const h2 = await b.putBlobFrom(data.length, (buf, len, off) => {
+        reads++;
+        return data.copy(buf, 0, off, off + len);
+      });
       expect(h2).toBe(h1);
       expect(reads).toBeGreaterThan(3); // read piece by piece
       expect(await b.blobChunks(h2)).toEqual(await a.blobChunks(h1));

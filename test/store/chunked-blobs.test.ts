@@ -69,8 +69,15 @@ describe('chunked blobs', () => {
     expect((await fresh.readBlob(h, b, 10)).equals(data.subarray(b, b + 10))).toBe(true);
     expect(backend.gets).toEqual([]); // cached
     const cases: [number, number][] = [
-      [0, 1], [0, 5 * MiB], [starts[1]! - 1, 2], [starts[4]! - 7, chunks[4]!.length + chunks[5]!.length + 14],
-      [data.length - 100, 1000], [data.length, 10], [data.length + 5, 10], [12345, 0], [0, data.length],
+      [0, 1],
+      [0, 5 * MiB],
+      [starts[1]! - 1, 2],
+      [starts[4]! - 7, chunks[4]!.length + chunks[5]!.length + 14],
+      [data.length - 100, 1000],
+      [data.length, 10],
+      [data.length + 5, 10],
+      [12345, 0],
+      [0, data.length],
     ];
     for (const [off, len] of cases) {
       const got = await fresh.readBlob(h, off, len);

@@ -37,7 +37,8 @@ async function setAge(dataDir: string, keys: string[], ageMs: number): Promise<v
   await Promise.all(keys.map((k) => utimes(join(dataDir, 'objects', k), t, t)));
 }
 
-const objectKeys = async (dataDir: string) => (await allFiles(join(dataDir, 'objects'))).filter((k) => /\/(blobs|trees|heads)\//.test(k)).sort();
+const objectKeys = async (dataDir: string) =>
+  (await allFiles(join(dataDir, 'objects'))).filter((k) => /\/(blobs|trees|heads)\//.test(k)).sort();
 
 async function build() {
   const dataDir = await tempDir('micfs-gc-');
@@ -48,15 +49,22 @@ async function build() {
   const host = new DirectHost(catalog, dataDir, randomBytes(32));
   const svc = new SessionService({ catalog, host, dataDir });
   const start = async (goal: string) => (await svc.start({ goal, project: P })).session.session_id;
-  const files = (id: string, list: { path: string; change_type: 'added' | 'modified' | 'deleted'; content?: string }[]) => svc.files(id, { files: list });
+  const files = (id: string, list: { path: string; change_type: 'added' | 'modified' | 'deleted'; content?: string }[]) =>
+    svc.files(id, { files: list });
 
   const late = await start('started early, lands after others (merge)');
   const s1 = await start('first landing');
-  await files(s1, [{ path: 'a.txt', change_type: 'modified', content: 'a1\n' }, { path: 'src/new.txt', change_type: 'added', content: 'new\n' }]);
+  await files(s1, [
+    { path: 'a.txt', change_type: 'modified', content: 'a1\n' },
+    { path: 'src/new.txt', change_type: 'added', content: 'new\n' },
+  ]);
   await svc.land(s1, { message: 'one' });
   const s2 = await start('second landing');
-  await files(s2, [{ path: 'a.txt', change_type: 'modified', content: 'a2\n' }, { path: 'dir/b.txt', change_type: 'deleted' },
-    { path: 'many/f-010.txt', change_type: 'modified', content: 'changed 10\n' }]);
+  await files(s2, [
+    { path: 'a.txt', change_type: 'modified', content: 'a2\n' },
+    { path: 'dir/b.txt', change_type: 'deleted' },
+    { path: 'many/f-010.txt', change_type: 'modified', content: 'changed 10\n' },
+  ]);
   await svc.land(s2, { message: 'two' });
   await files(late, [{ path: 'dir/sub/c.txt', change_type: 'modified', content: 'c-late\n' }]);
   await svc.land(late, { message: 'late' });
@@ -113,8 +121,10 @@ describe('gc', () => {
     const kept = (await store.lookupDir((await store.getHead())!.record.tree, 'a.txt'))!;
     const e = (name: string, hash: string): TreeEntry => ({ name, kind: 'file', mode: 0o644, ino: 9, size: 1, mtime: [0, 0], hash });
     const orphanTrees = [await store.writeDir([e('x', orphanBlobs[0])]), await store.writeDir([e('y', kept.hash!)])];
-    const orphanKeys = [...orphanBlobs.map((h) => `projects/${P}/${objectRelKey('blobs', h)}`),
-      ...orphanTrees.map((h) => `projects/${P}/${objectRelKey('trees', h)}`)].sort();
+    const orphanKeys = [
+      ...orphanBlobs.map((h) => `projects/${P}/${objectRelKey('blobs', h)}`),
+      ...orphanTrees.map((h) => `projects/${P}/${objectRelKey('trees', h)}`),
+    ].sort();
     await setAge(dataDir, orphanKeys, 2 * DAY);
     expect(await objectKeys(dataDir)).toEqual([...before, ...orphanKeys].sort());
 
@@ -148,7 +158,9 @@ describe('gc', () => {
     expect(r.objects.length).toBeGreaterThan(0);
     const blobs = r.objects.filter((o) => o.key.includes('/blobs/')).map((o) => o.key.slice(o.key.lastIndexOf('/') + 1));
     const { sha256Hex } = await import('../../src/store/codec.js');
-    expect(blobs.sort()).toEqual([sha256Hex('only in the abandoned session\n'), sha256Hex('only in the live session\n'), sha256Hex('paused\n')].sort());
+    expect(blobs.sort()).toEqual(
+      [sha256Hex('only in the abandoned session\n'), sha256Hex('only in the live session\n'), sha256Hex('paused\n')].sort(),
+    );
     expect(await objectKeys(dataDir)).toContain(r.objects[0].key); // dry run
   });
 
@@ -179,10 +191,14 @@ describe('gc', () => {
     expect(keptChunks.length).toBeGreaterThan(2);
     const shared = orphanChunks.filter((c) => keptChunks.includes(c));
     expect(shared.length).toBeGreaterThan(0); // content-defined cuts: the common prefix shares chunks
-    const tree = await store.writeDir([{ name: 'big.bin', kind: 'file', mode: 0o644, ino: 2, size: big.length, mtime: [0, 0], hash: kept }]);
+    const tree = await store.writeDir([
+      { name: 'big.bin', kind: 'file', mode: 0o644, ino: 2, size: big.length, mtime: [0, 0], hash: kept },
+    ]);
     await initProject(store, tree, 3, 'import');
     // a document of a kind gc does not know, naming a tree in free text
-    const noted = await store.writeDir([{ name: 'n.txt', kind: 'file', mode: 0o644, ino: 2, size: 5, mtime: [0, 0], hash: await store.putBlob(Buffer.from('noted')) }]);
+    const noted = await store.writeDir([
+      { name: 'n.txt', kind: 'file', mode: 0o644, ino: 2, size: 5, mtime: [0, 0], hash: await store.putBlob(Buffer.from('noted')) },
+    ]);
     await store.putJson('sessions/sess-x/handoff.json', { note: `see ${noted} for the work so far` });
 
     const blobKey = (h: string) => store.key(objectRelKey('blobs', h));

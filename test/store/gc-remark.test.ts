@@ -22,8 +22,15 @@ class Hooked extends LocalBackend {
   }
 }
 
-const file = (name: string, hash: string, size: number, ino: number): TreeEntry =>
-  ({ name, kind: 'file', mode: 0o644, ino, size, mtime: [1_700_000_000, 0], hash });
+const file = (name: string, hash: string, size: number, ino: number): TreeEntry => ({
+  name,
+  kind: 'file',
+  mode: 0o644,
+  ino,
+  size,
+  mtime: [1_700_000_000, 0],
+  hash,
+});
 
 describe('gc and a landing during its sweep', () => {
   it('keeps an orphan that a head made during the collection names', async () => {
@@ -31,7 +38,9 @@ describe('gc and a landing during its sweep', () => {
     const backend = new Hooked(root);
     const w = new ObjectStore(backend, P);
     const first = await w.writeDir([file('a.txt', await w.putBlob(Buffer.from('a\n')), 2, 2)]);
-    expect(await w.casHead(null, 0, { tree: first, nextIno: 3, parent: null, session: null, message: 'init', time: new Date().toISOString() })).toBe(true);
+    expect(
+      await w.casHead(null, 0, { tree: first, nextIno: 3, parent: null, session: null, message: 'init', time: new Date().toISOString() }),
+    ).toBe(true);
 
     // an orphan 45 minutes old: past a (forced) 30 minute grace, too young to be touched when reused
     const data = randomBytes(4096);
@@ -46,9 +55,16 @@ describe('gc and a landing during its sweep', () => {
       expect(await other.putBlob(data)).toBe(orphan);
       const cur = (await other.getHead())!;
       const tree = await other.updateDir(cur.record.tree, new Map([['reused.bin', file('reused.bin', orphan, data.length, 3)]]));
-      expect(await other.casHead(cur.version, cur.ref.generation, {
-        tree, nextIno: 4, parent: cur.hash, session: null, message: 'landed during gc', time: new Date().toISOString(),
-      })).toBe(true);
+      expect(
+        await other.casHead(cur.version, cur.ref.generation, {
+          tree,
+          nextIno: 4,
+          parent: cur.hash,
+          session: null,
+          message: 'landed during gc',
+          time: new Date().toISOString(),
+        }),
+      ).toBe(true);
     };
     const report = await collectGarbage(new ObjectStore(backend, P), { graceMs: 30 * MIN, dryRun: false });
     expect(report.objects.map((o) => o.key)).not.toContain(key);

@@ -68,7 +68,11 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const a = [...items];
   let s = seed >>> 0 || 1;
   for (let i = a.length - 1; i > 0; i--) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     const j = s % (i + 1);
     [a[i], a[j]] = [a[j]!, a[i]!];
   }

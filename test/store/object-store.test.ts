@@ -114,7 +114,12 @@ describe('blobs', () => {
 
 describe('heads', () => {
   const record = (tree: string, parent: string | null, message: string): HeadRecord => ({
-    tree, nextIno: 100, parent, session: null, message, time: '2024-01-01T00:00:00.000Z',
+    tree,
+    nextIno: 100,
+    parent,
+    session: null,
+    message,
+    time: '2024-01-01T00:00:00.000Z',
   });
 
   it('creates, advances and refuses stale CAS', async () => {
@@ -153,8 +158,9 @@ describe('heads', () => {
     await store.casHead(null, 0, record(EMPTY_TREE, null, 'init'));
     const cur = (await store.getHead())!;
     const other = new ObjectStore(new CountingBackend(root), PROJECT);
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-      (i % 2 ? store : other).casHead(cur.version, 1, record(EMPTY_TREE, cur.hash, `w${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).casHead(cur.version, 1, record(EMPTY_TREE, cur.hash, `w${i}`))),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await store.getHead())!.record.message).toBe(`w${results.indexOf(true)}`);
   });

@@ -9,7 +9,9 @@ const file: TreeEntry = { name: 'a', kind: 'file', mode: 0o644, ino: 5, size: 0,
 
 describe('tree codec: links and rdev', () => {
   it('a node written before the fields existed decodes unchanged and re-encodes to the same bytes (same hash)', () => {
-    const old = Buffer.from(`{"v":1,"leaf":[{"name":"a","kind":"file","mode":420,"ino":5,"size":0,"mtime":[1,2],"hash":"${'0'.repeat(64)}"}]}`);
+    const old = Buffer.from(
+      `{"v":1,"leaf":[{"name":"a","kind":"file","mode":420,"ino":5,"size":0,"mtime":[1,2],"hash":"${'0'.repeat(64)}"}]}`,
+    );
     const node = decodeNode(old);
     expect(node.type === 'leaf' && node.entries[0]).toEqual(file);
     expect(node.type === 'leaf' && node.entries[0]!.links).toBeUndefined();

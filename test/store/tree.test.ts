@@ -71,7 +71,14 @@ describe('trees: canonical form', () => {
       h = await store.updateDir(h, new Map(order.slice(i, i + 400).map((n) => [fileEntry(n).name, fileEntry(n)])));
     }
     h = await store.updateDir(h, new Map(range(5000, 6000).map((n) => [fileEntry(n).name, null])));
-    h = await store.updateDir(h, new Map(range(0, 5000).filter((n) => n % 7 === 0).map((n) => [fileEntry(n).name, fileEntry(n, 1)])));
+    h = await store.updateDir(
+      h,
+      new Map(
+        range(0, 5000)
+          .filter((n) => n % 7 === 0)
+          .map((n) => [fileEntry(n).name, fileEntry(n, 1)]),
+      ),
+    );
     expect(h).toBe(direct);
     expect(byName(await store.listDir(h))).toEqual(byName(final));
   });
@@ -95,9 +102,13 @@ describe('trees: canonical form', () => {
     const { backend, store } = await setup();
     const h = await store.writeDir(range(0, 1000).map((i) => fileEntry(i)));
     backend.reset();
-    const same = await store.updateDir(h, new Map<string, TreeEntry | null>([
-      [fileEntry(5).name, fileEntry(5)], ['absent', null],
-    ]));
+    const same = await store.updateDir(
+      h,
+      new Map<string, TreeEntry | null>([
+        [fileEntry(5).name, fileEntry(5)],
+        ['absent', null],
+      ]),
+    );
     expect(same).toBe(h);
     expect(backend.puts).toEqual([]);
   });
@@ -141,21 +152,29 @@ describe('trees: large directory (20,000 entries)', () => {
     const added = fileEntry(50_000);
     const modified = fileEntry(3, 2);
     const removed = fileEntry(4242);
-    const other = await store.updateDir(updated, new Map<string, TreeEntry | null>([
-      [added.name, added], [modified.name, modified], [removed.name, null],
-    ]));
+    const other = await store.updateDir(
+      updated,
+      new Map<string, TreeEntry | null>([
+        [added.name, added],
+        [modified.name, modified],
+        [removed.name, null],
+      ]),
+    );
     const cold2 = freshStore(root);
     const diff = await cold2.store.diffDir(updated, other);
-    expect(diff).toEqual([
-      { name: modified.name, before: fileEntry(3), after: modified },
-      { name: removed.name, before: removed, after: null },
-      { name: added.name, before: null, after: added },
-    ].sort((a, b) => compareNames(a.name, b.name)));
+    expect(diff).toEqual(
+      [
+        { name: modified.name, before: fileEntry(3), after: modified },
+        { name: removed.name, before: removed, after: null },
+        { name: added.name, before: null, after: added },
+      ].sort((a, b) => compareNames(a.name, b.name)),
+    );
     expect(cold2.backend.gets.length).toBeLessThanOrEqual(2 * 3 * depth);
     expect(await cold2.store.diffDir(other, other)).toEqual([]);
     const back = await cold2.store.diffDir(other, updated);
     expect(back.map((d) => [d.name, d.before === null, d.after === null])).toEqual(
-      diff.map((d) => [d.name, d.after === null, d.before === null]));
+      diff.map((d) => [d.name, d.after === null, d.before === null]),
+    );
   });
 
   it('listDir returns every entry in an order that is stable for the hash', async () => {
@@ -180,7 +199,11 @@ describe('trees: leaf/split boundary', () => {
     const small = await store.writeDir(range(0, 500).map((i) => fileEntry(i)));
     const large = await store.writeDir(range(0, 600).map((i) => fileEntry(i)));
     const diff = await store.diffDir(small, large);
-    expect(diff.map((d) => d.name).sort()).toEqual(range(500, 600).map((i) => fileEntry(i).name).sort());
+    expect(diff.map((d) => d.name).sort()).toEqual(
+      range(500, 600)
+        .map((i) => fileEntry(i).name)
+        .sort(),
+    );
     expect(diff.every((d) => d.before === null && d.after !== null)).toBe(true);
   });
 });
@@ -189,8 +212,14 @@ describe('trees: validation and entry fields', () => {
   it('rejects invalid names and duplicates', async () => {
     const { store } = await setup();
     const reasons: [string, string][] = [
-      ['', 'empty'], ['a/b', 'slash'], ['a\0b', 'nul'], ['.', 'dot'], ['..', 'dot'],
-      ['x'.repeat(256), 'too-long'], ['é'.repeat(128), 'too-long'], ['\ud800', 'not-utf8'],
+      ['', 'empty'],
+      ['a/b', 'slash'],
+      ['a\0b', 'nul'],
+      ['.', 'dot'],
+      ['..', 'dot'],
+      ['x'.repeat(256), 'too-long'],
+      ['é'.repeat(128), 'too-long'],
+      ['\ud800', 'not-utf8'],
     ];
     for (const [name, reason] of reasons) {
       const err = await store.writeDir([{ ...fileEntry(1), name }]).catch((e: unknown) => e);

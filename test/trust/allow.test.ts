@@ -9,8 +9,12 @@ import { daemonWithSession, mountFrom, rawConnect, closedWithin, waitForLog } fr
 
 let d: Daemon;
 let exportPath: string;
-beforeAll(async () => { ({ d, exportPath } = await daemonWithSession({ env: { MIC_ALLOW: '127.0.0.1/32' } })); });
-afterAll(async () => { await d?.stop(); });
+beforeAll(async () => {
+  ({ d, exportPath } = await daemonWithSession({ env: { MIC_ALLOW: '127.0.0.1/32' } }));
+});
+afterAll(async () => {
+  await d?.stop();
+});
 
 describe('--allow on every call', () => {
   it('a handle obtained by an allowed client is refused from a disallowed address', async () => {

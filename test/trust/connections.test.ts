@@ -17,8 +17,10 @@ async function flood(port: number, addresses: string[], perAddress: number): Pro
   return socks;
 }
 
-const refused = (reason: RegExp) => (l: Record<string, unknown>): boolean =>
-  l.msg === 'rpc: connection refused' && reason.test(String(l.reason));
+const refused =
+  (reason: RegExp) =>
+  (l: Record<string, unknown>): boolean =>
+    l.msg === 'rpc: connection refused' && reason.test(String(l.reason));
 
 describe('idle sockets cannot exhaust file descriptors', () => {
   let d: Daemon;
@@ -26,7 +28,10 @@ describe('idle sockets cannot exhaust file descriptors', () => {
   const socks: net.Socket[] = [];
   beforeAll(async () => {
     // 1200 descriptors; the default reserve (a quarter: 300) caps connections at 900
-    ({ d, exportPath } = await daemonWithSession({ wrap: ['prlimit', '--nofile=1200:1200', '--'], env: { MIC_MAX_CONNECTIONS: '100000' } }));
+    ({ d, exportPath } = await daemonWithSession({
+      wrap: ['prlimit', '--nofile=1200:1200', '--'],
+      env: { MIC_MAX_CONNECTIONS: '100000' },
+    }));
   });
   afterAll(async () => {
     for (const s of socks) s.destroy();
@@ -64,7 +69,9 @@ describe('per-address limit, idle and partial-record timeouts', () => {
       env: { MIC_MAX_CONNECTIONS_PER_ADDRESS: '20', MIC_IDLE_TIMEOUT: '2', MIC_RECORD_TIMEOUT: '1' },
     }));
   });
-  afterAll(async () => { await d?.stop(); });
+  afterAll(async () => {
+    await d?.stop();
+  });
 
   it('one address gets at most 20 connections; another address is still served', async () => {
     const socks = await flood(d.port, ['127.0.2.1'], 30);
@@ -91,7 +98,9 @@ describe('per-address limit, idle and partial-record timeouts', () => {
     stalled.write(Buffer.concat([h, Buffer.alloc(10)]));
     const trickle = await rawConnect(d.port, '127.0.2.5');
     trickle.write(h);
-    const t = setInterval(() => { if (!trickle.destroyed) trickle.write(Buffer.alloc(1)); }, 200);
+    const t = setInterval(() => {
+      if (!trickle.destroyed) trickle.write(Buffer.alloc(1));
+    }, 200);
     try {
       expect(await closedWithin(stalled, 6000)).toBe(true);
       expect(await closedWithin(trickle, 6000)).toBe(true);
@@ -110,7 +119,10 @@ describe('per-address limit, idle and partial-record timeouts', () => {
     call.writeUInt32BE(100003, 16);
     call.writeUInt32BE(3, 20);
     const many = Buffer.alloc(44 * 200_000);
-    for (let i = 0; i < 200_000; i++) { call.writeUInt32BE(i + 1, 4); call.copy(many, i * 44); }
+    for (let i = 0; i < 200_000; i++) {
+      call.writeUInt32BE(i + 1, 4);
+      call.copy(many, i * 44);
+    }
     s.write(many);
     expect((await waitForLog(d, (l) => l.msg === 'rpc: replies unread for too long, closing connection', 1, 15_000)).length).toBe(1);
     expect(await closedWithin(s, 10_000)).toBe(true);

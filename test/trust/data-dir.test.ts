@@ -11,7 +11,10 @@ import { NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { mountFrom } from './wire.js';
 
 let d: Daemon | null = null;
-afterEach(async () => { await d?.stop('SIGTERM', { cleanup: true }); d = null; });
+afterEach(async () => {
+  await d?.stop('SIGTERM', { cleanup: true });
+  d = null;
+});
 
 /** A handle for the same export and inode as `fh`, with its MAC made under `key`. */
 function forge(fh: Buffer, key: Buffer): Buffer {
@@ -21,7 +24,10 @@ function forge(fh: Buffer, key: Buffer): Buffer {
 }
 
 describe('handle secret and node id', () => {
-  for (const [what, torn] of [['empty', Buffer.alloc(0)], ['short', Buffer.from('0123456789')]] as const) {
+  for (const [what, torn] of [
+    ['empty', Buffer.alloc(0)],
+    ['short', Buffer.from('0123456789')],
+  ] as const) {
     it(`an ${what} secret file (torn first write) is replaced, and handles forged with it are refused`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'mic-data-'));
       writeFileSync(join(dataDir, 'secret'), torn);

@@ -14,8 +14,12 @@ const USER = authSys(1000, 1000, [1000]);
 describe('root_squash', () => {
   let d: Daemon;
   let exportPath: string;
-  beforeAll(async () => { ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'root_squash,anonuid=4242,anongid=4243' } })); });
-  afterAll(async () => { await d?.stop(); });
+  beforeAll(async () => {
+    ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'root_squash,anonuid=4242,anongid=4243' } }));
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
 
   it('uid 0 is the anonymous user: it reads what others may read, but cannot write or chmod root-owned files', async () => {
     const c = await Nfs3Client.connect(d.port, '127.0.0.1', { auth: ROOT });
@@ -37,8 +41,12 @@ describe('root_squash', () => {
 describe('all_squash', () => {
   let d: Daemon;
   let exportPath: string;
-  beforeAll(async () => { ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'all_squash,anonuid=0,anongid=0' } })); });
-  afterAll(async () => { await d?.stop(); });
+  beforeAll(async () => {
+    ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'all_squash,anonuid=0,anongid=0' } }));
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
 
   it('every caller is anonuid/anongid: uid 1000 creates files owned by 0:0', async () => {
     const c = await Nfs3Client.connect(d.port, '127.0.0.1', { auth: USER });
@@ -53,8 +61,12 @@ describe('all_squash', () => {
 describe('secure', () => {
   let d: Daemon;
   let exportPath: string;
-  beforeAll(async () => { ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'secure' } })); });
-  afterAll(async () => { await d?.stop(); });
+  beforeAll(async () => {
+    ({ d, exportPath } = await daemonWithSession({ env: { MIC_EXPORT_OPTIONS: 'secure' } }));
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
 
   it('calls from an unprivileged source port get AUTH_ERROR AUTH_TOOWEAK (NULL still answers)', async () => {
     const c = await Nfs3Client.connect(d.port);

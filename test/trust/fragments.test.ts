@@ -10,13 +10,20 @@ import { MiB, closedWithin, daemonWithSession, mountFrom, procMem, rawConnect, w
 
 let d: Daemon;
 let exportPath: string;
-beforeAll(async () => { ({ d, exportPath } = await daemonWithSession()); });
-afterAll(async () => { await d?.stop(); });
+beforeAll(async () => {
+  ({ d, exportPath } = await daemonWithSession());
+});
+afterAll(async () => {
+  await d?.stop();
+});
 
 /** `n` fragments of one byte each, none of them the last. */
 function oneByteFragments(n: number): Buffer {
   const b = Buffer.alloc(n * 5);
-  for (let i = 0; i < n; i++) { b.writeUInt32BE(1, i * 5); b[i * 5 + 4] = i & 0xff; }
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32BE(1, i * 5);
+    b[i * 5 + 4] = i & 0xff;
+  }
   return b;
 }
 
@@ -60,8 +67,12 @@ describe('record-marking fragments', () => {
 describe('memory of partial records, all connections together', () => {
   let m: Daemon;
   let mExport: string;
-  beforeAll(async () => { ({ d: m, exportPath: mExport } = await daemonWithSession({ env: { MIC_RECORD_MEMORY: '8' } })); });
-  afterAll(async () => { await m?.stop(); });
+  beforeAll(async () => {
+    ({ d: m, exportPath: mExport } = await daemonWithSession({ env: { MIC_RECORD_MEMORY: '8' } }));
+  });
+  afterAll(async () => {
+    await m?.stop();
+  });
 
   it('12 connections each holding 1 MiB of an unfinished 2 MiB record: those over the 8 MiB budget are closed', async () => {
     const { c, root } = await mountFrom(m.port, mExport);

@@ -39,7 +39,10 @@ export function closedWithin(s: net.Socket, ms: number): Promise<boolean> {
   if (s.destroyed || s.readableEnded) return Promise.resolve(true);
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
-    s.once('close', () => { clearTimeout(t); resolve(true); });
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
     s.resume();
   });
 }
@@ -53,7 +56,12 @@ export async function mountFrom(port: number, exportPath: string, localAddress =
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (up to `ms`) until the daemon has logged at least `n` lines matching `pred`; returns them. */
-export async function waitForLog(d: Daemon, pred: (l: Record<string, unknown>) => boolean, n = 1, ms = 10_000): Promise<Record<string, unknown>[]> {
+export async function waitForLog(
+  d: Daemon,
+  pred: (l: Record<string, unknown>) => boolean,
+  n = 1,
+  ms = 10_000,
+): Promise<Record<string, unknown>[]> {
   const until = Date.now() + ms;
   for (;;) {
     const lines = d.logLines(pred);

@@ -65,7 +65,11 @@ describe.sequential('web UI', () => {
     expect(await page.locator('.decision').count()).toBe(1);
     await expect(page.locator('.decision .what').textContent()).resolves.toBe('Use JWT tokens for stateless auth');
     await expect(page.locator('.decision .why').textContent()).resolves.toBe('Keeps the system scalable and cloud-friendly');
-    const changes = await page.locator('li.change').evaluateAll((els) => els.map((e) => [e.getAttribute('data-path'), e.getAttribute('data-change'), e.querySelector('.badge')!.textContent]));
+    const changes = await page
+      .locator('li.change')
+      .evaluateAll((els) =>
+        els.map((e) => [e.getAttribute('data-path'), e.getAttribute('data-change'), e.querySelector('.badge')!.textContent]),
+      );
     expect(changes).toEqual([
       ['src/auth/jwt.ex', 'added', '+'],
       ['src/main.ex', 'modified', '~'],
@@ -85,7 +89,9 @@ describe.sequential('web UI', () => {
     await page.locator('li.change[data-path="src/main.ex"] table.diff.split td.add').first().waitFor();
     // an added file opens on its content, highlighted
     await page.click('li.change[data-path="src/auth/jwt.ex"] button.toggle');
-    await expect(page.locator('li.change[data-path="src/auth/jwt.ex"] table.file td.code').textContent()).resolves.toBe('defmodule Auth.JWT do...');
+    await expect(page.locator('li.change[data-path="src/auth/jwt.ex"] table.file td.code').textContent()).resolves.toBe(
+      'defmodule Auth.JWT do...',
+    );
     expect(await page.locator('li.change[data-path="src/auth/jwt.ex"] table.file .hljs-keyword').count()).toBeGreaterThan(0);
     // the timeline and no actions on a landed session
     expect(await page.locator('ol.events li[data-type=landed]').count()).toBe(1);
@@ -225,7 +231,12 @@ describe.sequential('web UI', () => {
     expect(await blame.page.locator('table.blame a[href="/sessions/xss-1"]').count()).toBe(1);
     const first = (await t.api.log('myorg/myapp')).heads.at(-1)!.hash;
     const cmp = await open(`/projects/myorg/myapp/compare?a=${first.slice(0, 8)}&b=HEAD`);
-    expect(await cmp.page.locator('li.change').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')))).toEqual([XSS_NAME, 'src/auth/jwt.ex', 'src/main.ex', 'src/old_auth.ex']);
+    expect(await cmp.page.locator('li.change').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')))).toEqual([
+      XSS_NAME,
+      'src/auth/jwt.ex',
+      'src/main.ex',
+      'src/old_auth.ex',
+    ]);
     expect(blame.errors).toEqual([]);
     expect(cmp.errors).toEqual([]);
   });

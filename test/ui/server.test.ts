@@ -12,14 +12,28 @@ const TOKEN = 'ui-test-token-0123456789';
 let t: TestDaemon;
 
 /** Raw request (fetch hides Set-Cookie handling and forbids Origin/Host). */
-function req(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function req(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const u = new URL(t.url);
   return new Promise((resolve, reject) => {
-    const r = http.request({ host: u.hostname, port: u.port, method, path, headers: { ...(body ? { 'content-length': Buffer.byteLength(body) } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const r = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path,
+        headers: { ...(body ? { 'content-length': Buffer.byteLength(body) } : {}), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     r.on('error', reject);
     r.end(body);
   });
@@ -32,7 +46,9 @@ beforeAll(async () => {
   await t.api.create(XSS_REQUEST);
 });
 
-afterAll(async () => { await t?.close(); });
+afterAll(async () => {
+  await t?.close();
+});
 
 describe('login and same-origin', () => {
   it('sends a browser without the token to the login form, and signs it in with an HttpOnly SameSite=Strict cookie', async () => {
@@ -70,7 +86,13 @@ describe('login and same-origin', () => {
 
     // mutating requests from another site are refused, cookie or token; same-origin and the CLI pass
     const s = (await t.api.start({ project: 'myorg/myapp', goal: 'csrf target' })).session;
-    const post = (headers: Record<string, string>) => req('POST', `/api/sessions/${s.session_id}/decisions`, { 'content-type': 'application/json', ...headers }, JSON.stringify({ decision: 'x' }));
+    const post = (headers: Record<string, string>) =>
+      req(
+        'POST',
+        `/api/sessions/${s.session_id}/decisions`,
+        { 'content-type': 'application/json', ...headers },
+        JSON.stringify({ decision: 'x' }),
+      );
     expect((await post({ cookie: jar, origin: 'http://evil.example' })).status).toBe(403);
     expect((await post({ cookie: jar, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     expect((await post({ authorization: `Bearer ${TOKEN}`, origin: 'null' })).status).toBe(403);
@@ -99,16 +121,23 @@ describe('login and same-origin', () => {
 
 describe('data for the pages', () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
-  const json = async (path: string) => { const r = await req('GET', path, auth); return { status: r.status, body: JSON.parse(r.body) }; };
+  const json = async (path: string) => {
+    const r = await req('GET', path, auth);
+    return { status: r.status, body: JSON.parse(r.body) };
+  };
 
   it('filters, sorts and pages the sessions', async () => {
     const all = (await json('/ui/api/sessions?sort=started&order=asc')).body;
     expect(all.sessions.map((s: { session_id: string }) => s.session_id).slice(0, 2)).toEqual(['unique-id', 'xss-1']);
     expect(all.projects).toEqual(['myorg/myapp']);
     expect(all.tags).toEqual(['security']);
-    expect((await json('/ui/api/sessions?q=AUTHENTICATION')).body.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(['unique-id']);
+    expect((await json('/ui/api/sessions?q=AUTHENTICATION')).body.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([
+      'unique-id',
+    ]);
     expect((await json('/ui/api/sessions?tag=security')).body.total).toBe(1);
-    expect((await json('/ui/api/sessions?status=landed&sort=landed&order=desc')).body.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(['xss-1', 'unique-id']);
+    expect(
+      (await json('/ui/api/sessions?status=landed&sort=landed&order=desc')).body.sessions.map((s: { session_id: string }) => s.session_id),
+    ).toEqual(['xss-1', 'unique-id']);
     const p1 = (await json('/ui/api/sessions?limit=1&order=asc')).body;
     expect([p1.sessions.length, p1.next_offset]).toEqual([1, 1]);
     expect((await json('/ui/api/sessions?sort=size')).status).toBe(400);
@@ -124,7 +153,11 @@ describe('data for the pages', () => {
     expect((await req('GET', '/ui/raw/myorg/myapp/HEAD?path=..%2Fetc', auth)).status).toBe(400);
     // a large (chunked) file comes in pieces, whole
     const big = randomBytes(9 * 1024 * 1024 + 123);
-    await t.api.create({ project: 'myorg/myapp', goal: 'a large file', files: [{ path: 'big.bin', change_type: 'added', content: big.toString('base64'), encoding: 'base64' }] });
+    await t.api.create({
+      project: 'myorg/myapp',
+      goal: 'a large file',
+      files: [{ path: 'big.bin', change_type: 'added', content: big.toString('base64'), encoding: 'base64' }],
+    });
     const got = await fetch(`${t.url}/ui/raw/myorg/myapp/HEAD?path=big.bin`, { headers: auth });
     expect(got.headers.get('content-length')).toBe(String(big.length));
     expect(Buffer.from(await got.arrayBuffer()).equals(big)).toBe(true);
@@ -132,11 +165,18 @@ describe('data for the pages', () => {
   });
 
   it('blames lines to the head, session and decision that wrote them', async () => {
-    const s = (await t.api.start({ project: 'myorg/myapp', goal: 'two more lines', decisions: [{ decision: 'append', reasoning: 'tests' }] })).session;
-    await t.api.files(s.session_id, { files: [{ path: 'src/main.ex', change_type: 'modified', content: '<script>window.__xss=11</script>\nline two\nline three\n' }] });
+    const s = (
+      await t.api.start({ project: 'myorg/myapp', goal: 'two more lines', decisions: [{ decision: 'append', reasoning: 'tests' }] })
+    ).session;
+    await t.api.files(s.session_id, {
+      files: [{ path: 'src/main.ex', change_type: 'modified', content: '<script>window.__xss=11</script>\nline two\nline three\n' }],
+    });
     await t.api.land(s.session_id, {});
     const b = (await json('/ui/api/projects/myorg/myapp/blame/HEAD?path=src/main.ex')).body;
-    expect(b.ranges).toEqual([{ start: 1, end: 1, origin: 0 }, { start: 2, end: 3, origin: 1 }]);
+    expect(b.ranges).toEqual([
+      { start: 1, end: 1, origin: 0 },
+      { start: 2, end: 3, origin: 1 },
+    ]);
     expect(b.origins[0]).toMatchObject({ session: 'xss-1', decision: { index: 0 } });
     expect(b.origins[1]).toMatchObject({ session: s.session_id, goal: 'two more lines', decision: { index: 0, decision: 'append' } });
   });
@@ -147,7 +187,10 @@ describe('server-sent events', () => {
     const s = (await t.api.start({ project: 'myorg/myapp', goal: 'watched' })).session;
     const other = (await t.api.start({ project: 'myorg/myapp', goal: 'not watched' })).session;
     const ac = new AbortController();
-    const res = await fetch(`${t.url}/ui/api/events?session=${s.session_id}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
+    const res = await fetch(`${t.url}/ui/api/events?session=${s.session_id}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: ac.signal,
+    });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = res.body!.getReader();
     let buf = '';
