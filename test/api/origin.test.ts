@@ -6,7 +6,8 @@ import http from 'node:http';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../lib/browser.js';
 import { listSessions, startDaemon, type Daemon } from '../lib/daemon.js';
 import { openCatalog } from '../../src/daemon/data-dir.js';
 
@@ -167,18 +168,7 @@ describe('a cross-origin web page', () => {
       });
       await new Promise<void>((r) => page!.listen(0, '127.0.0.1', r));
       const pagePort = (page.address() as { port: number }).port;
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchBrowser();
       const tab = await browser.newPage();
       await tab.goto(`http://127.0.0.1:${pagePort}/`);
       const results = await tab.evaluate(() => (window as unknown as { attack: Promise<string[][]> }).attack);
