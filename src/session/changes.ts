@@ -244,3 +244,24 @@ export async function diffText(store: ObjectStore, changes: readonly TreeChange[
   );
   return parts.join('');
 }
+
+/** One file a landing changed (the design's FileChange): hashes are blob hashes, null where absent. */
+export interface LandedChange {
+  path: string;
+  change_type: 'added' | 'modified' | 'deleted';
+  old_hash: string | null;
+  new_hash: string | null;
+}
+
+/** A land answer lists at most this many changed files. */
+const MAX_LANDED_CHANGES = 10_000;
+
+/** The design's per-file changes of a land reply: path, change type, blob hashes before and after. */
+export function landedChanges(list: readonly TreeChange[]): { changes: LandedChange[]; changes_truncated: boolean } {
+  return {
+    changes: list
+      .slice(0, MAX_LANDED_CHANGES)
+      .map((c) => ({ path: c.path, change_type: c.change_type, old_hash: c.before?.hash ?? null, new_hash: c.after?.hash ?? null })),
+    changes_truncated: list.length > MAX_LANDED_CHANGES,
+  };
+}

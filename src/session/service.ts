@@ -38,10 +38,7 @@ import { readTreeDoc } from './tree-doc.js';
 import { headView, ProjectHistory } from './history.js';
 import { sealAndRecord } from './seal.js';
 import { applyFiles, precheckFiles } from './apply.js';
-import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
-
-/** A land answer lists at most this many changed files. */
-const MAX_LANDED_CHANGES = 10_000;
+import { describeChanges, diffText, diffTrees, landedChanges, summarize } from './changes.js';
 
 export interface SessionServiceOptions {
   catalog: Catalog;
@@ -407,18 +404,13 @@ export class SessionService implements SessionApi {
   private async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
     const out = await landSession(this.ctx, r, message);
     if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
-    const store = this.o.catalog.store(out.record.project);
-    const list = out.record.sealed ? await diffTrees(store, out.record.base.tree, out.record.sealed.tree) : [];
     return {
       session: sessionView(out.record),
       head: headView(out.head, out.headRecord, out.record.goal),
       attempts: out.attempts,
       new_tree_hash: out.headRecord.tree,
       landed_commit: out.head,
-      changes: list
-        .slice(0, MAX_LANDED_CHANGES)
-        .map((c) => ({ path: c.path, change_type: c.change_type, old_hash: c.before?.hash ?? null, new_hash: c.after?.hash ?? null })),
-      changes_truncated: list.length > MAX_LANDED_CHANGES,
+      ...landedChanges(out.changes), // the landing's own diff of base and sealed tree
     };
   }
 

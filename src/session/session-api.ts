@@ -2,7 +2,8 @@
 // it in-process; the HTTP server (src/api/) routes to it and its typed client implements it over HTTP,
 // so the CLI uses either alike.
 import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from './record.js';
-import type { ChangeView, ChangeType } from './changes.js';
+import type { ChangeView, ChangeType, LandedChange } from './changes.js';
+export type { LandedChange };
 import type { Conflict, ConflictKind } from './merge.js';
 import type { RebaseConflict } from './land.js';
 import type { ErrorBody } from './errors.js';
@@ -124,14 +125,6 @@ export interface HeadView {
   goal?: string | null;
   /** heads imported by import-git: the commit they came from */
   git_commit?: string;
-}
-
-/** One file a landing changed (the design's FileChange): hashes are blob hashes, null where absent. */
-export interface LandedChange {
-  path: string;
-  change_type: 'added' | 'modified' | 'deleted';
-  old_hash: string | null;
-  new_hash: string | null;
 }
 
 export interface LandBody {
