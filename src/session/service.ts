@@ -175,7 +175,8 @@ export class SessionService implements SessionApi {
     }
     const limit = input.intParam(qq.limit as string | number | undefined, 'limit', 50, 1, 1000);
     const offset = input.intParam(qq.offset as string | number | undefined, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const all = (await this.o.catalog.list()).filter(
+    const live = status === 'active' || status === 'suspended'; // O(live sessions): catalog.ts's live index
+    const all = (await (live ? this.o.catalog.liveList() : this.o.catalog.list())).filter(
       (r) => (!status || r.status === status) && (!tag || r.tags.includes(tag)) && (!project || r.project === project),
     );
     const page = all.slice(offset, offset + limit);
