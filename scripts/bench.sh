@@ -12,7 +12,9 @@
 # Env: BENCH_SERVERS=mic,ganesha (subset), BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1),
 # BENCH_S3=0 skips the S3 benchmarks (scripts/bench-s3.mjs, key "s3" in the JSON), BENCH_UI=0 the web UI
 # benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium),
-# BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git").
+# BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git"), BENCH_SCALE=0 the scale ones
+# (scripts/bench-scale.mjs, key "scale": landing into a 100k-file head, 10k sessions, RSS of idle sessions,
+# log and blame over 100k heads; a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -123,6 +125,10 @@ if [ "${BENCH_S3:-1}" != 0 ]; then
 	log "S3 benchmarks (scripts/bench-s3.mjs)"
 	node --no-warnings scripts/bench-s3.mjs >"$OUT/s3.json" 2>"$OUT/s3.log" || { cat "$OUT/s3.log" >&2; log "S3 benchmarks failed"; }
 fi
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	log "scale benchmarks (scripts/bench-scale.mjs)"
+	node --no-warnings scripts/bench-scale.mjs >"$OUT/scale.json" 2>"$OUT/scale.log" || { cat "$OUT/scale.log" >&2; log "scale benchmarks failed"; }
+fi
 if [ "${BENCH_UI:-1}" != 0 ]; then
 	log "web UI benchmark (scripts/bench-ui.mjs)"
 	node --no-warnings scripts/bench-ui.mjs >"$OUT/ui.json" 2>"$OUT/ui.log" || { cat "$OUT/ui.log" >&2; log "UI benchmark failed"; }
@@ -156,5 +162,6 @@ const git = read('git');
 for (const h of ['lua', 'generated']) {
   if (git?.[h]) Object.assign(ratios, { [`git_import_${h}_vs_git`]: git[h].import_vs_git, [`git_export_${h}_vs_git`]: git[h].export_vs_git });
 }
-console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git }, null, 2));
+const scale = read('scale');
+console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git, scale }, null, 2));
 EOF
