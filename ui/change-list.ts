@@ -21,6 +21,9 @@ export interface Change {
 type View = 'unified' | 'split' | 'content';
 
 let seq = 0;
+/** rows drawn before the list is shown (more than a tall screen holds), then per task */
+const FIRST_SCREEN = 60;
+const SLICE = 200;
 const MAX_DIFF_BYTES = 2 * 1024 * 1024;
 
 async function version(
@@ -173,14 +176,30 @@ export function changeList(changes: Change[], o: ChangeListOptions): HTMLElement
     if (!btn || !li || !rows.has(li)) return;
     toggle(li, btn.getAttribute('aria-expanded') !== 'true');
   });
-  const frag = document.createDocumentFragment();
-  for (const c of changes) {
-    const li = rowFor(c);
-    rows.set(li, c);
-    frag.appendChild(li);
-  }
-  list.appendChild(frag);
-  for (const [li, c] of rows) if (open.has(c.path)) toggle(li, true);
+  // the first screen at once, the rest in slices of their own tasks: a thousand rows never hold up the
+  // first paint or a click (the list is aria-busy until its last row is in; a list replaced stops filling)
+  let next = 0;
+  let shown = false;
+  const fill = (n: number) => {
+    const frag = document.createDocumentFragment();
+    const end = Math.min(changes.length, next + n);
+    for (; next < end; next++) {
+      const c = changes[next]!;
+      const li = rowFor(c);
+      rows.set(li, c);
+      frag.appendChild(li);
+      if (open.has(c.path)) toggle(li, true);
+    }
+    list.appendChild(frag);
+    if (next < changes.length) {
+      list.setAttribute('aria-busy', 'true');
+      setTimeout(() => {
+        shown ||= list.isConnected;
+        if (list.isConnected || !shown) fill(SLICE);
+      }, 0);
+    } else list.removeAttribute('aria-busy');
+  };
+  fill(FIRST_SCREEN);
   if (!changes.length) list.appendChild(h('li', { class: 'muted empty' }, 'No changes.'));
   return list;
 }
