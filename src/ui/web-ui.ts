@@ -36,12 +36,16 @@ export class WebUi {
   readonly auth: UiAuth;
   private readonly assets: Map<string, Asset>;
   private readonly shell: string;
+  private readonly modules: string[];
 
   constructor(private readonly o: WebUiOptions) {
     this.auth = new UiAuth(o.token);
     this.assets = loadAssets();
     if (!this.assets.size) o.log.warn('web UI assets are missing (dist/ui-assets): run npm run build');
-    this.shell = shellHtml(this.assets, this.auth.required);
+    // the chunks app.js imports statically: asked for with the page, not after app.js is parsed
+    const app = this.assets.get('app.js')?.data.toString('utf8') ?? '';
+    this.modules = [...app.matchAll(/from"\.\/([\w-]+\.js)"/g)].map((m) => `/assets/${m[1]}`).filter((u, i, all) => all.indexOf(u) === i);
+    this.shell = shellHtml(this.assets, this.auth.required, [], this.modules);
   }
 
   /** The session page asks for the session, its changes and the markdown chunk first thing: the browser
@@ -50,7 +54,7 @@ export class WebUi {
     const user = this.auth.required && who.tokenId !== 'daemon' ? who.user : undefined;
     const m = /^\/sessions\/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\/?$/.exec(pathname);
     if ((!m && !user) || !this.assets.size) return this.shell;
-    return shellHtml(this.assets, this.auth.required, m ? [`/ui/api/sessions/${m[1]}`] : [], [], user);
+    return shellHtml(this.assets, this.auth.required, m ? [`/ui/api/sessions/${m[1]}`] : [], this.modules, user);
   }
 
   /** The caller, or null when it proves no identity (no token, a wrong one, a revoked one). */

@@ -114,6 +114,16 @@ describe('login and same-origin', () => {
     expect(js.headers['content-encoding']).toBe('gzip');
     expect(js.headers['cache-control']).toContain('immutable');
     expect((await req('GET', src, { 'if-none-match': js.headers.etag! })).status).toBe(304);
+    // the chunks app.js imports statically are asked for with the page, not after app.js is parsed
+    const plain = (await req('GET', src)).body;
+    const statics = [...plain.matchAll(/from"\.\/([\w-]+\.js)"/g)].map((m) => m[1]);
+    expect(statics.length).toBeGreaterThan(0);
+    for (const name of statics) {
+      expect(page.body).toContain(`<link rel="modulepreload" href="/assets/${name}">`);
+      const chunk = await req('GET', `/assets/${name}`);
+      expect(chunk.status).toBe(200);
+      expect(chunk.headers['cache-control']).toContain('immutable');
+    }
     expect((await req('GET', '/assets/nope.js')).status).toBe(404);
     expect((await req('GET', '/no/such/page', auth)).status).toBe(404);
   });
