@@ -20,6 +20,7 @@ import { sessionPageData, sessionRecord } from './session-data.js';
 import { loadAssets, loginHtml, pageHeaders, sendAsset, shellHtml, type Asset } from './assets.js';
 import { compareHeads, headLog, listSessions, projectName, rawFile, treeAt } from './data.js';
 import { blameLines } from './blame.js';
+import { isHash } from '../store/index.js';
 import { serveEvents } from './sse.js';
 
 export interface WebUiOptions {
@@ -213,6 +214,7 @@ export class WebUi {
       const project = projectName(args[0], args[1]);
       await this.canRead(who, { project });
       const op = args[2];
+      if (op === 'blobs' && args.length === 4) return this.blob(req, res, project, args[3]!);
       if (op === 'log' && args.length === 3) return json(await headLog(s, project, { limit: q('limit'), before: q('before') }));
       if (op === 'tree' && args.length === 4) return json(await treeAt(s, project, args[3], q('path') ?? null));
       if (op === 'blame' && args.length === 4) return json(await blameLines(s, project, args[3], q('path') ?? ''));
@@ -224,6 +226,28 @@ export class WebUi {
       }
     }
     throw notFound(url);
+  }
+
+  /** A blob by its hash: it can never change, so the browser keeps it (a change opened again, or after a
+   *  live refresh, costs no request). Private: it was read with the caller's rights. */
+  private async blob(req: http.IncomingMessage, res: http.ServerResponse, project: string, hash: string): Promise<void> {
+    if (!isHash(hash)) throw new InvalidInputError('hash', 'must be a SHA-256 hex digest');
+    const headers = { etag: `"${hash}"`, 'cache-control': 'private, max-age=31536000, immutable' };
+    const store = this.o.service.catalog.store(project);
+    if (!(await store.hasBlob(hash))) throw new NotFoundError('blob', `no blob ${hash} in ${project}`);
+    if (req.headers['if-none-match'] === headers.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const data = await store.getBlob(hash);
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'application/octet-stream',
+      'content-length': data.length,
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(method(req) === 'HEAD' ? undefined : data);
   }
 
   private async login(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {

@@ -163,6 +163,19 @@ describe('data for the pages', () => {
     expect(second.changes).toMatchObject([{ path: 'later.txt', change_type: 'added', lines_added: 2, lines_removed: 0 }]);
     expect(second.session.changes).toEqual({ total: 1, added: 1, modified: 0, deleted: 0 });
     expect((await req('GET', '/ui/api/sessions/no-such-session', auth)).status).toBe(404);
+    // a change's content, by hash: kept by the browser for good
+    const added = body.changes.find((c: { change_type: string }) => c.change_type === 'added');
+    const blob = await req('GET', `/ui/api/projects/myorg/myapp/blobs/${added.hash}`, auth);
+    expect(blob.status).toBe(200);
+    expect(blob.body).toBe('defmodule Auth.JWT do...');
+    expect(blob.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    expect(blob.headers.etag).toBe(`"${added.hash}"`);
+    expect(
+      (await req('GET', `/ui/api/projects/myorg/myapp/blobs/${added.hash}`, { ...auth, 'if-none-match': `"${added.hash}"` })).status,
+    ).toBe(304);
+    expect((await req('GET', `/ui/api/projects/myorg/myapp/blobs/${'0'.repeat(64)}`, auth)).status).toBe(404);
+    expect((await req('GET', '/ui/api/projects/myorg/myapp/blobs/not-a-hash', auth)).status).toBe(400);
+    expect((await req('GET', `/ui/api/projects/myorg/myapp/blobs/${added.hash}`)).status).toBe(401);
     expect((await req('GET', '/ui/api/sessions/unique-id')).status).toBe(401);
   });
 

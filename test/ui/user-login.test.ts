@@ -69,6 +69,9 @@ describe.sequential('web UI with a user token', () => {
     expect(other.status()).toBe(403);
     expect((await page.request.get(`${t.url}/ui/api/projects/other/x/log`)).status()).toBe(403);
     expect((await page.request.get(`${t.url}/ui/api/projects/acme/app/log`)).status()).toBe(200);
+    const hiddenHead = (await t.api.head('other/x')).head.hash;
+    expect((await page.request.get(`${t.url}/ui/api/projects/other/x/tree/${hiddenHead}`)).status()).toBe(403);
+    expect((await page.request.get(`${t.url}/ui/api/projects/other/x/blobs/${'0'.repeat(64)}`)).status()).toBe(403);
     // the refused land is the only error the page reported
     expect(errors).toEqual(['console: Failed to load resource: the server responded with a status of 403 (Forbidden)']);
 
