@@ -175,7 +175,12 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
     clear(
       sections.changes,
       h('h2', {}, `Changes (${changes.length})`),
-      changeList(changes, { project: s.project, rawHead: s.status === 'landed' ? s.landed_head : null, open }),
+      changeList(changes, {
+        project: s.project,
+        rawHead: s.status === 'landed' ? s.landed_head : null,
+        open,
+        previous: sections.changes.querySelector<HTMLElement>('ul.changes'),
+      }),
     );
 
     const tl = [...(s.timeline ?? [])].reverse();
