@@ -5,7 +5,8 @@
 #   - nfs-ganesha 4.3 (../shared/tools/ganesha-start.sh): FSAL_VFS export of a tmpfs dir
 #     under /dev/shm, pinned to CPU 1;
 #   - the benchmark client pinned to CPU 0 (-c 0), server CPU measured (-P PID).
-# Options are passed to nfs-bench.sh, e.g. --quick, -r 1, -T null,meta, -S 256m.
+# Options are passed to nfs-bench.sh, e.g. --quick, -r 1, -T null,meta, -S 256m; by default it runs 3 reps
+# and reports min/median/max of each row, and the ratios below are of the medians.
 # stdout: one JSON object {mic, ganesha, ratios, ratios_all} (ratio = mic / ganesha of
 # the median; > 1 means mic-fs is faster, for every key including latency-free ones);
 # also written to .bench/result.json. Tables and logs go to stderr and .bench/.
@@ -15,6 +16,9 @@
 # BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git"), BENCH_SCALE=0 the scale ones
 # (scripts/bench-scale.mjs, key "scale": landing into a 100k-file head, 10k sessions, RSS of idle sessions,
 # log and blame over 100k heads; a few minutes).
+# BENCH_MIC_ROOT=DIR runs the mic-fs build in DIR (a built checkout of another commit) instead of this one;
+# scripts/bench-before-after.sh uses it to compare two commits in one run. BENCH_NODE_ARGS: extra node
+# flags for the mic-fs server, e.g. "--cpu-prof --cpu-prof-dir=$PWD/.prof" to profile it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -23,6 +27,7 @@ OUT=$REPO/.bench
 SERVERS=${BENCH_SERVERS:-mic,ganesha}
 CCPU=${BENCH_CLIENT_CPU:-0}
 SCPU=${BENCH_SERVER_CPU:-1}
+MIC_ROOT=${BENCH_MIC_ROOT:-$REPO}
 log() { echo "bench: $*" >&2; }
 
 [ -x "$TOOLS/nfs-bench.sh" ] || { log "missing $TOOLS/nfs-bench.sh (shared/ must sit next to the repository)"; exit 1; }
@@ -69,7 +74,7 @@ bench_json() { # label -> extracts NFS_BENCH_JSON from .bench/<label>.txt into <
 }
 
 run_mic() {
-	local mic=(node dist/src/cli/main.js) src sid port
+	local mic=(node "$MIC_ROOT/dist/src/cli/main.js") src sid port
 	MIC_DIR=$(mktemp -d /dev/shm/mic-bench.XXXXXX)
 	src=$(mktemp -d /dev/shm/mic-bench-src.XXXXXX)
 	echo "benchmark project" >"$src/README.md"
@@ -77,7 +82,8 @@ run_mic() {
 	rm -rf "$src"
 	sid=$("${mic[@]}" session start --project bench/nfs --goal benchmark --json --data-dir "$MIC_DIR/data" |
 		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).session.session_id))')
-	"${SERVER_PIN[@]}" node dist/src/cli/main.js serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
+	# shellcheck disable=SC2086 # BENCH_NODE_ARGS is a list of flags
+	"${SERVER_PIN[@]}" node ${BENCH_NODE_ARGS:-} "${mic[@]:1}" serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
 		--log-level info >"$OUT/mic-serve.log" 2>&1 &
 	MIC_PID=$!
 	port=""
@@ -142,9 +148,9 @@ const mic = read('mic');
 const ganesha = read('ganesha');
 const HEADLINE = [
   'null_qd16', 'getattr_qd16', 'lookup_qd16',
-  'seqread_1m_qd16', 'seqwrite_1m_qd16',
+  'seqread_1m_qd16', 'seqwrite_1m_qd16', 'seqread_1m_qd1', 'seqwrite_1m_qd1',
   'randread_4k_qd16', 'randwrite_4k_qd16',
-  'create_qd16', 'remove_qd16', 'readdirplus',
+  'create_qd16', 'remove_qd16', 'create_qd1', 'remove_qd1', 'readdirplus',
 ];
 const ratio = (k) => {
   const a = mic?.results?.[k]?.median;
