@@ -299,7 +299,7 @@ async function rssChild(steps) {
   const t = await daemon(dataDir);
   const measure = async () => {
     for (let i = 0; i < 3; i++) {
-      global.gc();
+      globalThis.gc();
       await new Promise((res) => setTimeout(res, 50));
     }
     return process.memoryUsage();

@@ -1,11 +1,20 @@
 // Probes of an S3 endpoint before mic-fs trusts it with a shared head: bucket access, and conditional
 // writes (If-None-Match / If-Match) honoured rather than ignored.
 import { randomBytes } from 'node:crypto';
-import type { S3Backend } from './s3-backend.js';
+import type { ObjectBackend } from './types.js';
 import { ConditionalWritesUnsupportedError, S3BackendError } from './s3-errors.js';
 
+/** What the probes use of an S3Backend (s3-backend.ts). */
+export interface ProbedBackend {
+  /** an uncached listing of at most one key */
+  listOne(): Promise<void>;
+  describe(): string;
+  /** the same bucket without the first-use verification */
+  unverified(): ObjectBackend;
+}
+
 /** Fails with a one-line reason (403, NoSuchBucket, 5xx, unreachable) unless the bucket can be listed. */
-export async function checkBucketAccess(backend: S3Backend): Promise<void> {
+export async function checkBucketAccess(backend: ProbedBackend): Promise<void> {
   await backend.listOne();
 }
 
@@ -14,7 +23,7 @@ export async function checkBucketAccess(backend: S3Backend): Promise<void> {
  * If-None-Match "*" creates once and then fails; If-Match with a wrong ETag fails; with the right
  * one it succeeds. Throws ConditionalWritesUnsupportedError (one line) when the endpoint ignores them.
  */
-export async function checkConditionalWrites(backend: S3Backend): Promise<void> {
+export async function checkConditionalWrites(backend: ProbedBackend): Promise<void> {
   await backend.listOne();
   const key = `probe/conditional-writes-${process.pid}-${randomBytes(6).toString('hex')}`;
   const body = (n: number) => Buffer.from(JSON.stringify({ probe: n, nonce: randomBytes(8).toString('hex') }));
