@@ -1,7 +1,8 @@
 // The session contract: SessionApi and its request and response bodies. The session service implements
 // it in-process; the HTTP server (src/api/) routes to it and its typed client implements it over HTTP,
 // so the CLI uses either alike.
-import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from './record.js';
+import type { ChangesSummary, Interaction, SessionDetail, SessionStatus, SessionView } from './record.js';
+import type { SessionConfig } from './session-config.js';
 import type { ChangeView, ChangeType, LandedChange } from './changes.js';
 export type { LandedChange };
 import type { Conflict, ConflictKind } from './merge.js';
@@ -10,6 +11,8 @@ import type { ErrorBody } from './errors.js';
 
 export type {
   ChangesSummary,
+  Interaction,
+  SessionConfig,
   SessionDetail,
   SessionStatus,
   SessionView,
@@ -50,8 +53,15 @@ export interface StartRequest {
   description?: string;
   conversation?: MessageInput[];
   decisions?: DecisionInput[];
-  metadata?: Record<string, string>;
+  /** any JSON values (64 KiB as JSON at most) */
+  metadata?: Record<string, unknown>;
   tags?: string[];
+  /** seed 002: one of the project's session types (default "general") */
+  type?: string;
+  /** seed 002: a JSON object (256 KiB at most) */
+  state?: Record<string, unknown>;
+  external_conversation_id?: string;
+  component_id?: string;
   agent?: string;
   environment?: 'local' | 'vscode';
   execution_mode?: 'manual' | 'agentic';
@@ -69,21 +79,55 @@ export interface LandRequest {
   message?: string;
   /** the same as message */
   commit_message?: string;
+  /** seed 001's LandSessionRequest names the session too: it must be the path's */
+  session_id?: string;
   files?: FileChangeInput[];
   conversation?: MessageInput[];
   decisions?: DecisionInput[];
-  metadata?: Record<string, string>;
+  metadata?: Record<string, unknown>;
 }
 
 export interface PatchRequest {
   /** merged into the metadata; null removes a key */
-  metadata?: Record<string, string | null>;
+  metadata?: Record<string, unknown>;
   /** replaces the tags */
   tags?: string[];
   add_tags?: string[];
   remove_tags?: string[];
   goal?: string;
   description?: string;
+  type?: string;
+  state?: Record<string, unknown>;
+  external_conversation_id?: string;
+  component_id?: string;
+  agent?: string;
+  environment?: 'local' | 'vscode';
+  execution_mode?: 'manual' | 'agentic';
+}
+
+/** seed 002's interaction: a command, what it gave, how it ended and when (times default to now) */
+export interface InteractionInput {
+  command: string;
+  result?: string;
+  exit_status?: number | null;
+  started_at?: string;
+  ended_at?: string;
+  duration_ms?: number;
+  cwd?: string;
+}
+export type InteractionsRequest = InteractionInput | { interactions: InteractionInput[] };
+export interface InteractionsBody {
+  session: SessionView;
+  interactions: Interaction[];
+}
+export interface DeleteBody {
+  deleted: true;
+  session: SessionView;
+}
+/** the caller's current session (seed 004 getCurrent/setCurrent); null when none is set (or it is gone) */
+export interface CurrentBody {
+  session_id: string | null;
+  session: SessionView | null;
 }
 
 /** one message, or several under "messages" */
@@ -92,7 +136,9 @@ export type ConversationRequest = MessageInput | { messages: MessageInput[] };
 export type DecisionsRequest = DecisionInput | { decisions: DecisionInput[] };
 
 export interface ListQuery {
-  status?: SessionStatus;
+  /** ours or the seeds' names: complete = landed, cancelled = abandoned */
+  status?: SessionStatus | 'complete' | 'completed' | 'cancelled';
+  type?: string;
   tag?: string;
   project?: string;
   limit?: number;
@@ -221,6 +267,13 @@ export interface SessionApi {
   suspend(id: string): Promise<SessionBody>;
   resume(id: string): Promise<SessionBody>;
   abandon(id: string): Promise<SessionBody>;
+  fail(id: string, req?: { reason?: string }): Promise<SessionBody>;
+  remove(id: string): Promise<DeleteBody>;
+  interactions(id: string, req: InteractionsRequest): Promise<InteractionsBody>;
+  getCurrent(): Promise<CurrentBody>;
+  setCurrent(req: { session_id: string | null }): Promise<CurrentBody>;
+  sessionConfig(project: string): Promise<SessionConfig>;
+  setSessionConfig(project: string, req: Partial<SessionConfig>): Promise<SessionConfig>;
   land(id: string, req?: LandRequest): Promise<LandBody>;
   files(id: string, req: { files: FileChangeInput[] }): Promise<FilesBody>;
   changes(id: string, q?: { content?: boolean }): Promise<ChangesBody>;
