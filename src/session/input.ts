@@ -155,7 +155,8 @@ export function state(v: unknown, field = 'state'): Record<string, unknown> | un
 /** One rule for every route: a field the route does not know is a 400 naming it. */
 export function known(o: Obj, fields: readonly string[], prefix = ''): void {
   for (const k of Object.keys(o))
-    if (!fields.includes(k)) throw new InvalidInputError(prefix + k, `is not a known field (${fields.length ? fields.join(', ') : 'none are taken here'})`);
+    if (!fields.includes(k))
+      throw new InvalidInputError(prefix + k, `is not a known field (${fields.length ? fields.join(', ') : 'none are taken here'})`);
 }
 
 export function tags(v: unknown, field: string): string[] {
@@ -309,7 +310,12 @@ export function files(v: unknown, field = 'files'): FileInput[] {
     }
     // auto: content given means added or modified (whichever the tree says), none means deleted
     const declared = ct === 'auto' ? (typeof f.content === 'string' ? 'auto' : 'deleted') : (ct as ChangeType);
-    const out: FileInput = { path: parts.join('/'), parts, change_type: declared === 'auto' ? 'modified' : declared, auto: declared === 'auto' };
+    const out: FileInput = {
+      path: parts.join('/'),
+      parts,
+      change_type: declared === 'auto' ? 'modified' : declared,
+      auto: declared === 'auto',
+    };
     if (out.change_type !== 'deleted') {
       if (typeof f.content !== 'string')
         throw new InvalidInputError(`${prefix}.content`, `is required (a string) for change_type ${String(ct)}`);

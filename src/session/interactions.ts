@@ -25,7 +25,10 @@ function one(v: unknown, prefix: string, actor: string | null, now: number): Int
   const result = str(v, 'result', { max: MAX_RESULT, prefix, allowEmpty: true }) ?? '';
   const exit = v.exit_status;
   if (exit !== undefined && exit !== null && (!Number.isInteger(exit) || (exit as number) < -255 || (exit as number) > 255))
-    throw new InvalidInputError(`${prefix}exit_status`, 'must be an integer from -255 to 255, or null (killed by a signal, or not a process)');
+    throw new InvalidInputError(
+      `${prefix}exit_status`,
+      'must be an integer from -255 to 255, or null (killed by a signal, or not a process)',
+    );
   const ended = time(v, 'ended_at', prefix);
   let started = time(v, 'started_at', prefix);
   const d = v.duration_ms;

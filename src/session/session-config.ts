@@ -39,8 +39,7 @@ export async function readSessionConfig(catalog: Catalog, project: string): Prom
 }
 
 function names(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length === 0 || v.length > 200)
-    throw new InvalidInputError(field, 'must be a list of 1 to 200 names');
+  if (!Array.isArray(v) || v.length === 0 || v.length > 200) throw new InvalidInputError(field, 'must be a list of 1 to 200 names');
   const out: string[] = [];
   v.forEach((x, i) => {
     if (typeof x !== 'string' || !NAME.test(x))
@@ -68,7 +67,13 @@ export async function writeSessionConfig(catalog: Catalog, project: string, raw:
 /** Checks a session's type and agent against its project's lists (400 naming the field). */
 export function checkAgainstConfig(c: SessionConfig, o: { type?: string; agent?: string }): void {
   if (o.type !== undefined && !c.session_types.includes(o.type))
-    throw new InvalidInputError('type', `${JSON.stringify(o.type)} is not a session type of this project: one of ${c.session_types.join(', ')}`);
+    throw new InvalidInputError(
+      'type',
+      `${JSON.stringify(o.type)} is not a session type of this project: one of ${c.session_types.join(', ')}`,
+    );
   if (o.agent !== undefined && !c.agents.includes(o.agent))
-    throw new InvalidInputError('agent', `${JSON.stringify(o.agent)} is not a known agent: one of ${c.agents.join(', ')} (a project sets its list)`);
+    throw new InvalidInputError(
+      'agent',
+      `${JSON.stringify(o.agent)} is not a known agent: one of ${c.agents.join(', ')} (a project sets its list)`,
+    );
 }

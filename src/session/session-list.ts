@@ -15,7 +15,11 @@ export type LiveTree = (r: SessionRecord) => Promise<string | null>;
 
 const summaries = new LRUCache<string, ChangesSummary>({ max: 10_000 });
 
-export async function listSessions(catalog: Catalog, q: Record<string, string | number | undefined>, liveTree: LiveTree): Promise<ListBody> {
+export async function listSessions(
+  catalog: Catalog,
+  q: Record<string, string | number | undefined>,
+  liveTree: LiveTree,
+): Promise<ListBody> {
   const status = input.statusParam(q.status === undefined ? undefined : String(q.status));
   const tag = q.tag === undefined || q.tag === '' ? undefined : String(q.tag);
   const type = q.type === undefined || q.type === '' ? undefined : String(q.type);
@@ -50,5 +54,11 @@ export async function listSessions(catalog: Catalog, q: Record<string, string | 
       }),
     ),
   );
-  return { sessions: views, total: all.length, limit, offset, next_offset: offset + page.length < all.length ? offset + page.length : null };
+  return {
+    sessions: views,
+    total: all.length,
+    limit,
+    offset,
+    next_offset: offset + page.length < all.length ? offset + page.length : null,
+  };
 }
