@@ -52,7 +52,7 @@ export async function purgeSession(ctx: LandContext, r: SessionRecord): Promise<
   ctx.host.close(r.session_id);
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
   const store = ctx.catalog.store(r.project);
-  const prefix = store.key(`sessions/${r.session_id}/`);
+  const prefix = `${store.key(`sessions/${r.session_id}/metadata.json`).slice(0, -'metadata.json'.length)}`;
   const keys: string[] = [];
   for await (const o of ctx.catalog.backend.list(prefix)) keys.push(o.key);
   for (const k of keys) await ctx.catalog.backend.delete(k);

@@ -76,7 +76,7 @@ export class SessionService extends SessionServiceBase implements SessionApi {
         const out = await this.landLocked(r, message ?? opts.goal);
         return { session: out.session };
       } catch (e) {
-        if (r.status !== 'landed') await purgeSession(this.ctx, r).catch(() => {});
+        if (r.status !== 'landed') await purgeSession(this.ctx, r); // a purge that fails says so (500) rather than leave a session behind silently
         throw e;
       }
     });
