@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, makeProject, testDaemon, type TestDaemon } from '../session/helpers.js';
+import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 
 const ADMIN = 'admin-token-schema-test';
 let t: TestDaemon;
@@ -157,6 +158,23 @@ describe.sequential('lifecycle', () => {
     expect((await call('GET', '/api/sessions?status=completed')).body.total).toBe(
       (await call('GET', '/api/sessions?status=landed')).body.total,
     );
+  });
+
+  it('over NFS a failed session reads but refuses writes (ROFS) until resumed', async () => {
+    const id = await start();
+    const client = await Nfs3Client.connect(t.d.port);
+    try {
+      const root = await client.mountRoot(`/exports/sessions/${id}`);
+      expect((await client.create(root, 'before.txt')).status).toBe(NfsStatus.OK);
+      await call('POST', `/api/sessions/${id}/fail`, { reason: 'gave up' });
+      expect((await client.lookup(root, 'README.md')).status).toBe(NfsStatus.OK);
+      expect((await client.create(root, 'after.txt')).status).toBe(NfsStatus.ROFS);
+      expect((await client.remove(root, 'before.txt')).status).toBe(NfsStatus.ROFS);
+      await call('POST', `/api/sessions/${id}/resume`);
+      expect((await client.create(root, 'after.txt')).status).toBe(NfsStatus.OK);
+    } finally {
+      await client.close();
+    }
   });
 
   it('DELETE abandons a live session and frees its local data; a landed one is 409; a deleted one stays deletable', async () => {
