@@ -44,7 +44,21 @@ export interface FileChangeInput {
   mode?: number | string;
 }
 
-export interface StartRequest {
+/** Seed 002's fields of a session, set at the start and changed by PATCH. */
+export interface SchemaFields {
+  /** one of the project's session types (default "general") */
+  type?: string;
+  /** a JSON object (256 KiB at most) */
+  state?: Record<string, unknown>;
+  external_conversation_id?: string;
+  component_id?: string;
+  /** one of the project's agents */
+  agent?: string;
+  environment?: 'local' | 'vscode';
+  execution_mode?: 'manual' | 'agentic';
+}
+
+export interface StartRequest extends SchemaFields {
   goal: string;
   /** with organization, the project's name; alone, "org/name" */
   project: string;
@@ -56,15 +70,6 @@ export interface StartRequest {
   /** any JSON values (64 KiB as JSON at most) */
   metadata?: Record<string, unknown>;
   tags?: string[];
-  /** seed 002: one of the project's session types (default "general") */
-  type?: string;
-  /** seed 002: a JSON object (256 KiB at most) */
-  state?: Record<string, unknown>;
-  external_conversation_id?: string;
-  component_id?: string;
-  agent?: string;
-  environment?: 'local' | 'vscode';
-  execution_mode?: 'manual' | 'agentic';
   /** serve the export to this AUTH_SYS uid only (and root) */
   nfs_uid?: number;
 }
@@ -87,7 +92,7 @@ export interface LandRequest {
   metadata?: Record<string, unknown>;
 }
 
-export interface PatchRequest {
+export interface PatchRequest extends SchemaFields {
   /** merged into the metadata; null removes a key */
   metadata?: Record<string, unknown>;
   /** replaces the tags */
@@ -96,13 +101,6 @@ export interface PatchRequest {
   remove_tags?: string[];
   goal?: string;
   description?: string;
-  type?: string;
-  state?: Record<string, unknown>;
-  external_conversation_id?: string;
-  component_id?: string;
-  agent?: string;
-  environment?: 'local' | 'vscode';
-  execution_mode?: 'manual' | 'agentic';
 }
 
 /** seed 002's interaction: a command, what it gave, how it ended and when (times default to now) */
