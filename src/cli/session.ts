@@ -61,7 +61,8 @@ function readFiles(specs: string[], from: string): FileChangeInput[] {
     const p = m ? m[1] : spec;
     const local = path.resolve(from, p);
     const exists = fs.existsSync(local);
-    const change = (m?.[2] ?? (exists ? 'modified' : 'deleted')) as FileChangeInput['change_type'];
+    // no type given: the session's tree decides between added and modified
+    const change = (m?.[2] ?? (exists ? 'auto' : 'deleted')) as FileChangeInput['change_type'];
     if (change === 'deleted') return { path: p, change_type: change };
     if (!exists) throw new Error(`--file ${spec}: ${local} does not exist`);
     const data = fs.readFileSync(local);

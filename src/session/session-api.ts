@@ -38,7 +38,8 @@ export interface DecisionInput {
 /** One file change: path, change type and (added, modified) content, with its encoding and mode */
 export interface FileChangeInput {
   path: string;
-  change_type: ChangeType;
+  /** auto: added or modified, whichever the session's tree says */
+  change_type: ChangeType | 'auto';
   content?: string;
   encoding?: 'utf8' | 'base64';
   mode?: number | string;

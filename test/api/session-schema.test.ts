@@ -240,6 +240,11 @@ describe.sequential('one rule for unknown fields', () => {
       ['DELETE', `/api/sessions/${id}`],
       ['PUT', '/api/current-session'],
       ['PUT', '/api/projects/acme/app/session-config'],
+      ['POST', '/api/projects/acme/app/import-git'],
+      ['POST', '/api/projects/acme/app/export-git'],
+      ['POST', '/api/gc'],
+      ['POST', '/api/users'],
+      ['POST', '/api/tokens'],
     ];
     for (const [method, path] of routes) {
       const r = await call(method, path, { goal: 'g', project: 'acme/app', files: [], bogus_field: 1 });
