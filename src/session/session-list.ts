@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import { InvalidInputError } from './errors.js';
 import * as input from './input.js';
-import { isLive, sessionView, type ChangesSummary, type SessionRecord } from './record.js';
+import { DEFAULT_TYPE, isLive, sessionView, type ChangesSummary, type SessionRecord } from './record.js';
 import type { ListBody } from './session-api.js';
 import type { Catalog } from './catalog.js';
 import { diffTrees, summarize } from './changes.js';
@@ -36,7 +36,7 @@ export async function listSessions(
       (!status || r.status === status) &&
       (!tag || r.tags.includes(tag)) &&
       (!project || r.project === project) &&
-      (!type || (r.type ?? 'general') === type),
+      (!type || (r.type ?? DEFAULT_TYPE) === type),
   );
   const page = all.slice(offset, offset + limit);
   const limiter = new Limiter(4);
