@@ -76,7 +76,8 @@ export class SessionService extends SessionServiceBase implements SessionApi {
         const out = await this.landLocked(r, message ?? opts.goal);
         return { session: out.session };
       } catch (e) {
-        if (r.status !== 'landed') await purgeSession(this.ctx, r); // a purge that fails says so (500) rather than leave a session behind silently
+        // a refusal (4xx) leaves nothing; a purge that fails says so (500) rather than leave a session silently
+        if (r.status !== 'landed' && e instanceof DomainError) await purgeSession(this.ctx, r);
         throw e;
       }
     });
@@ -316,7 +317,7 @@ export class SessionService extends SessionServiceBase implements SessionApi {
         r.decisions.push(d);
         addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
       }
-      Object.assign(r.metadata, meta);
+      input.metadata(Object.assign(r.metadata, meta), 'metadata'); // the merged metadata within the limit too
       await this.applyTo(r, files);
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
       return this.landLocked(r, message ?? r.goal);
