@@ -163,7 +163,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const ui = new WebUi({ service: o.service, token: o.token, log: o.log }); // pages and /ui/: src/ui/
+  const ui = new WebUi({ service: o.service, token: o.token, log: o.log, identity: o.access }); // pages and /ui/: src/ui/
   const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
   const extra = accessRoutes(o.service, o.access);
 
