@@ -82,7 +82,7 @@ export async function listSessions(
   // a live session's record holds no current change counts: the shown page's are measured (as GET /api/sessions/:id does)
   await Promise.all(
     page.map(async (v, i) => {
-      if (v.status !== 'active' && v.status !== 'suspended') return;
+      if (v.status !== 'active' && v.status !== 'suspended' && v.status !== 'failed') return;
       try {
         page[i] = { ...v, changes: (await s.get(v.session_id)).session.changes };
       } catch {
@@ -132,7 +132,7 @@ export async function headLog(
       return {
         ...h,
         summary: summarize(await diffTrees(store, parentTree, h.tree)),
-        author: r ? (r.agent ?? r.metadata.author ?? null) : null,
+        author: r ? (r.agent ?? (typeof r.metadata.author === 'string' ? r.metadata.author : null)) : null,
         session_status: r?.status ?? null,
       };
     }),
