@@ -21,7 +21,7 @@ import { ApiError } from './http-errors.js';
 import { identityRoutes } from './identity-routes.js';
 import { taskRoutes } from './task-routes.js';
 import { gitRoutes } from './git.js';
-import { statistics, type TaskStore } from '../tasks/task-store.js';
+import { statistics, taskSessionView, type TaskStore } from '../tasks/task-store.js';
 import type { TableRoute } from './route-table.js';
 
 export interface ApiAccess {
@@ -87,8 +87,9 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
       handler: async ({ principal: p, params }) => {
         const body = await gatedService(service, p, a).get(params[0]!);
         const s = body.session;
-        const stats = statistics(await a.tasks.get(params[0]!), s.started_at, s.ended_at ?? null);
-        return { json: { ...body, session: { ...s, statistics: stats } } };
+        const doc = await a.tasks.get(params[0]!);
+        const stats = statistics(doc, s.started_at, s.ended_at ?? s.landed_at ?? null);
+        return { json: { ...taskSessionView(doc, s), ...body, session: { ...s, statistics: stats } } };
       },
     },
     {

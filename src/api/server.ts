@@ -17,6 +17,7 @@ import { matchPath } from './route-table.js';
 import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
 import { WebUi } from '../ui/web-ui.js';
 import { METRICS_CONTENT_TYPE, metricsText } from '../metrics/registry.js';
+import { taskSessionView } from '../tasks/task-store.js';
 
 export interface ApiServerOptions {
   service: SessionService;
@@ -75,7 +76,12 @@ function routes(s: SessionService): Route[] {
   });
   const q = (query: URLSearchParams, k: string) => query.get(k) ?? undefined;
   return [
-    r('POST', '/api/sessions/start', async ({ body }) => ({ status: 201, json: await s.start(await body()) })),
+    r('POST', '/api/sessions/start', async ({ body }) => {
+      const out = await s.start(await body());
+      // beside ours, the agent-task view of the new session (no tasks yet): sessionId and metadata
+      const { sessionId, metadata } = taskSessionView({ tasks: [], plans: [] }, out.session);
+      return { status: 201, json: { sessionId, metadata, ...out } };
+    }),
     r('POST', '/api/sessions', async ({ body }) => ({ status: 201, json: await s.create(await body()) })),
     r('GET', '/api/sessions', async ({ query }) => ({
       json: await s.list({

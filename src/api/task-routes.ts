@@ -72,7 +72,7 @@ export function taskRoutes(d: TaskDeps): TableRoute[] {
             session_id: params[0],
             tasks: doc.tasks,
             plans: doc.plans,
-            statistics: statistics(doc, r!.started_at, r!.ended_at ?? null),
+            statistics: statistics(doc, r!.started_at, r!.ended_at ?? r!.landed_at ?? null),
           },
         };
       },

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { withBackend } from './backend.js';
 import { out, printJson } from './common.js';
 import { sessionIdOr } from './session-current.js';
+import { resolve } from 'node:path';
 
 const list = (v: string) =>
   v
@@ -60,23 +61,27 @@ export function addLifecycleCommands(cmd: Command): void {
 
   cmd
     .command('types')
-    .description("a project's session types and agents (seed 002); --set / --agents replace them")
+    .description("a project's session types, agents and working directories; --set / --agents / --working-dir replace them")
     .requiredOption('--project <org/name>', 'the project')
     .option('--set <type,...>', 'the session types, comma-separated')
     .option('--agents <agent,...>', 'the agents, comma-separated')
+    .option('--working-dir <dir...>', "directories whose sessions are this project's (replaces the list; '' clears it)")
     .option('--json', 'print the API body')
     .action(async (o, c: Command) =>
       withBackend(c, o.json, async (api) => {
+        const dirs = o.workingDir === undefined ? undefined : (o.workingDir as string[]).filter((d) => d !== '');
         const body =
-          o.set !== undefined || o.agents !== undefined
+          o.set !== undefined || o.agents !== undefined || dirs !== undefined
             ? await api.setSessionConfig(o.project, {
                 ...(o.set !== undefined ? { session_types: list(o.set) } : {}),
                 ...(o.agents !== undefined ? { agents: list(o.agents) } : {}),
+                ...(dirs !== undefined ? { working_directories: dirs.map((d) => resolve(d)) } : {}),
               })
             : await api.sessionConfig(o.project);
         if (o.json) return printJson(body);
         out(`session types: ${body.session_types.join(', ')}`);
         out(`agents:        ${body.agents.join(', ')}`);
+        out(`working dirs:  ${body.working_directories.join(', ') || '(none)'}`);
       }),
     );
 }

@@ -82,8 +82,9 @@ export function sessionCommand(): Command {
   cmd
     .command('start [title]')
     .description('start a session from the project head (mic session start "add auth" --project org/name [--goal ...])')
-    .requiredOption('--project <org/name>', 'project ("org/name", or its name with --organization)')
+    .option('--project <org/name>', 'project ("org/name", or its name with --organization)')
     .option('--organization <org>', 'organization of --project')
+    .option('--working-dir <dir>', 'the working directory: without --project, the project claiming it (mic session types)')
     .option('--goal <text>', 'what the session is for (default: the title)')
     .option('--description <text>', 'longer description')
     .option('--session-id <id>', 'choose the id')
@@ -103,10 +104,12 @@ export function sessionCommand(): Command {
     .action(async (title: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api, b) => {
         const goal = o.goal ?? title;
-        if (!goal) throw new Error('give the goal: mic session start "<title>" --project org/name, or --goal <text>');
+        if (!o.project && !o.workingDir) throw new Error('give the project (--project org/name) or a working directory (--working-dir)');
+        if (!goal && !o.workingDir) throw new Error('give the goal: mic session start "<title>" --project org/name, or --goal <text>');
         // with both, the title is kept as the session's short name (metadata "title")
         const metadata = title && o.goal ? { ...(o.metadata ?? {}), title } : o.metadata;
         const body = await api.start({
+          ...(o.workingDir !== undefined ? { working_directory: path.resolve(o.workingDir) } : {}),
           project: o.project,
           organization: o.organization,
           goal,

@@ -10,6 +10,7 @@ import type { GrantStore } from '../identity/grant-store.js';
 import type { Right } from '../identity/rights.js';
 import type { Catalog } from '../session/catalog.js';
 import { body as objectBody, projectOf } from '../session/input.js';
+import { withWorkingDirectory } from '../session/working-directories.js';
 
 export interface GateDeps {
   catalog: Catalog;
@@ -127,9 +128,10 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
 
   const call = async (m: Method, args: unknown[]): Promise<unknown> => {
     const rule = RULES[m];
-    // a new session records who started it (seed 002 user_id), whatever the body says
+    // a new session records who started it (seed 002 user_id), whatever the body says; a body naming only a
+    // working directory belongs to the project claiming it (checked against the caller's rights like any)
     if ((m === 'start' || m === 'create') && args[0] !== null && typeof args[0] === 'object' && !Array.isArray(args[0])) {
-      args = [{ ...(args[0] as object), user: p.user }, ...args.slice(1)];
+      args = [{ ...((await withWorkingDirectory(deps.catalog, args[0])) as object), user: p.user }, ...args.slice(1)];
     }
     // the caller's own: its current session, who recorded an interaction
     if (m === 'getCurrent') args = [p.user];

@@ -43,6 +43,7 @@ import { readTreeDoc } from './tree-doc.js';
 import { ProjectHistory } from './history.js';
 import { sealAndRecord } from './seal.js';
 import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
+import { withWorkingDirectory } from './working-directories.js';
 
 export type { SessionServiceOptions };
 
@@ -57,7 +58,7 @@ export class SessionService extends SessionServiceBase implements SessionApi {
   }
 
   async start(raw: StartRequest | unknown): Promise<SessionBody> {
-    const { opts, extra } = parseStart(raw);
+    const { opts, extra } = parseStart(await withWorkingDirectory(this.o.catalog, raw));
     const r = await this.doStart(opts, extra);
     if (isLive(r)) await this.o.host.open(r).catch(() => {}); // serve the export right away when a daemon runs
     return { session: sessionView(r) };
@@ -66,7 +67,7 @@ export class SessionService extends SessionServiceBase implements SessionApi {
   /** Start, apply, land: all or nothing. A refusal after the start (a file that does not fit the tree, a
    *  conflict) purges the session, so that nothing is left behind and the same id can be sent again. */
   async create(raw: CreateRequest | unknown): Promise<SessionBody> {
-    const { opts, extra, b } = parseStart(raw, CREATE_FIELDS);
+    const { opts, extra, b } = parseStart(await withWorkingDirectory(this.o.catalog, raw), CREATE_FIELDS);
     const files = input.files(b.files);
     const { message } = parseLand(opts.sessionId ?? '', { message: b.message, commit_message: b.commit_message });
     const r = await this.doStart(opts, extra);

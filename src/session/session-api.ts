@@ -73,6 +73,10 @@ export interface StartRequest extends SchemaFields {
   tags?: string[];
   /** serve the export to this AUTH_SYS uid only (and root) */
   nfs_uid?: number;
+  /** instead of project (and goal): the project claiming this directory (session-config working_directories);
+   *  the goal defaults to "Work in <dir>", and metadata.working_directory keeps it */
+  working_directory?: string;
+  workingDirectory?: string;
 }
 
 /** POST /api/sessions: start, apply the files, land. */

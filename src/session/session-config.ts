@@ -1,13 +1,17 @@
-// A project's session configuration (seed 002): the session types a session of the project may have and
-// the agents it may name. Kept in the project's store (config/sessions.json); a project without one uses
-// the defaults. GET/PUT /api/projects/:org/:name/session-config, `mic session types`.
+// A project's session configuration (seed 002): the session types a session of the project may have,
+// the agents it may name, and the working directories whose sessions belong to it (a request that names a
+// workingDirectory and no project, as seed 003's does, starts a session of the project owning it).
+// Kept in the project's store (config/sessions.json); a project without one uses the defaults.
+// GET/PUT /api/projects/:org/:name/session-config, `mic session types`.
 import type { Catalog } from './catalog.js';
+import { claimDirectories } from './working-directories.js';
 import { InvalidInputError } from './errors.js';
 import { DEFAULT_TYPE } from './record.js';
 
 export interface SessionConfig {
   session_types: string[];
   agents: string[];
+  working_directories: string[];
 }
 
 export const DEFAULT_SESSION_TYPES: readonly string[] = [
@@ -29,13 +33,17 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DOC = 'config/sessions.json';
 
 export function defaultSessionConfig(): SessionConfig {
-  return { session_types: [...DEFAULT_SESSION_TYPES], agents: [...DEFAULT_AGENTS] };
+  return { session_types: [...DEFAULT_SESSION_TYPES], agents: [...DEFAULT_AGENTS], working_directories: [] };
 }
 
 export async function readSessionConfig(catalog: Catalog, project: string): Promise<SessionConfig> {
   const doc = await catalog.store(project).getJson<Partial<SessionConfig>>(DOC);
   const d = defaultSessionConfig();
-  return { session_types: doc?.session_types ?? d.session_types, agents: doc?.agents ?? d.agents };
+  return {
+    session_types: doc?.session_types ?? d.session_types,
+    agents: doc?.agents ?? d.agents,
+    working_directories: doc?.working_directories ?? d.working_directories,
+  };
 }
 
 function names(v: unknown, field: string): string[] {
@@ -54,12 +62,16 @@ export async function writeSessionConfig(catalog: Catalog, project: string, raw:
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidInputError('body', 'must be a JSON object');
   const b = raw as Record<string, unknown>;
   for (const k of Object.keys(b))
-    if (k !== 'session_types' && k !== 'agents') throw new InvalidInputError(k, 'is not a known field (session_types, agents)');
+    if (k !== 'session_types' && k !== 'agents' && k !== 'working_directories')
+      throw new InvalidInputError(k, 'is not a known field (session_types, agents, working_directories)');
   const cur = await readSessionConfig(catalog, project);
   const next: SessionConfig = {
     session_types: b.session_types === undefined ? cur.session_types : names(b.session_types, 'session_types'),
     agents: b.agents === undefined ? cur.agents : names(b.agents, 'agents'),
+    working_directories: cur.working_directories,
   };
+  if (b.working_directories !== undefined)
+    next.working_directories = await claimDirectories(catalog, project, cur.working_directories, b.working_directories);
   await catalog.store(project).putJson(DOC, next);
   return next;
 }

@@ -80,6 +80,66 @@ export function statistics(doc: TaskDoc, startedAt: string, endedAt: string | nu
   };
 }
 
+/** The agent-task view of a session (the camelCase shape of the design's session manager), given beside
+ *  ours by GET /api/sessions/:id and POST /api/sessions/start: `sessionId`, `metadata` (ids of tasks and
+ *  plans, counts, status active/completed/failed) and `stats`. */
+export interface TaskSessionView {
+  sessionId: string;
+  metadata: {
+    sessionId: string;
+    startTime: string;
+    endTime?: string;
+    workingDirectory?: string;
+    projectPath: string;
+    tasks: string[];
+    plans: string[];
+    totalTasks: number;
+    completedTasks: number;
+    failedTasks: number;
+    totalExecutionTime: number;
+    status: 'active' | 'completed' | 'failed';
+  };
+  stats: { duration: number; successRate: number; avgExecutionTime: number };
+}
+
+export function taskSessionView(
+  doc: TaskDoc,
+  s: {
+    session_id: string;
+    project: string;
+    status: string;
+    started_at: string;
+    ended_at?: string | null;
+    landed_at?: string | null;
+    metadata?: unknown;
+  },
+  now = Date.now(),
+): TaskSessionView {
+  const end = s.ended_at ?? s.landed_at ?? null;
+  const st = statistics(doc, s.started_at, end, now);
+  const meta = (s.metadata ?? {}) as Record<string, unknown>;
+  const dir = typeof meta.working_directory === 'string' ? meta.working_directory : undefined;
+  const status = s.status === 'landed' ? 'completed' : s.status === 'failed' || s.status === 'abandoned' ? 'failed' : 'active';
+  return {
+    sessionId: s.session_id,
+    metadata: {
+      sessionId: s.session_id,
+      startTime: s.started_at,
+      ...(end ? { endTime: end } : {}),
+      ...(dir !== undefined ? { workingDirectory: dir } : {}),
+      projectPath: dir ?? s.project,
+      tasks: doc.tasks.map((t) => t.id),
+      plans: doc.plans.map((p) => p.id),
+      totalTasks: st.totalTasks,
+      completedTasks: st.completedTasks,
+      failedTasks: st.failedTasks,
+      totalExecutionTime: st.totalExecutionTime,
+      status,
+    },
+    stats: { duration: st.duration, successRate: st.successRate, avgExecutionTime: st.avgExecutionTime },
+  };
+}
+
 function checkResult(v: unknown): unknown {
   if (v === undefined) return undefined;
   if (Buffer.byteLength(JSON.stringify(v) ?? '') > MAX_RESULT_BYTES)

@@ -43,7 +43,7 @@ describe.sequential('seed 002 schema', () => {
       session_types: ['general', 'spike'],
       agents: ['claude_code', 'hal'],
     });
-    expect(put.body).toEqual({ session_types: ['general', 'spike'], agents: ['claude_code', 'hal'] });
+    expect(put.body).toEqual({ session_types: ['general', 'spike'], agents: ['claude_code', 'hal'], working_directories: [] });
     expect((await call('PUT', '/api/projects/acme/app/session-config', { types: ['x'] })).body).toMatchObject({ field: 'types' });
     const id = await start({
       type: 'spike',

@@ -23,7 +23,7 @@ beforeAll(async () => {
 describe.sequential('mic session: schema and lifecycle', () => {
   it('types, start --type, use, exec, fail, resume, delete', async () => {
     const types = await json('session', 'types', '--project', 'myorg/myapp', '--set', 'general,spike', '--agents', 'claude_code,robot');
-    expect(types).toEqual({ session_types: ['general', 'spike'], agents: ['claude_code', 'robot'] });
+    expect(types).toEqual({ session_types: ['general', 'spike'], agents: ['claude_code', 'robot'], working_directories: [] });
     const bad = await mic('session', 'start', 'x', '--project', 'myorg/myapp', '--type', 'feature');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/not a session type of this project/);
