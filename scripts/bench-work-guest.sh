@@ -1,10 +1,11 @@
 #!/bin/sh
-# Guest half of scripts/bench-work.sh: a developer's shell workload on the NFS mount ($MNT, the cwd),
+# Guest half of scripts/bench-work.mjs: a developer's shell workload on the NFS mount ($MNT, the cwd),
 # in a directory work/, run by the Linux kernel client in a user-mode Linux guest (../shared/tools/nfs-kernel-client.sh).
 # Every step is timed inside the guest and printed as "WORK_STEP <name> <seconds>"; a failing step
 # prints "WORK_FAIL <name>" with its output and the script exits 1.
-# Env (from bench-work.sh): WORK_BARE (bare repository, read-only host path), WORK_TAR (node_modules
-# tarball), WORK_SQL (2,000 INSERTs in one transaction), WORK_SAVES (editor saves, default 200).
+# Env (from bench-work.mjs): WORK_BARE (bare repository, read-only host path), WORK_TAR (node_modules
+# tarball), WORK_SQL (2,000 INSERTs in one transaction), WORK_SAVES (editor saves, default 200), WORK_ONLY
+# (space-separated steps to run, for experiments: saves needs clone).
 set -u
 cd "$MNT" && mkdir work && cd work || exit 1
 export HOME="${TMPDIR:-/tmp}" GIT_CONFIG_NOSYSTEM=1
@@ -36,6 +37,7 @@ calls_diff() {
 step() { # name command...: runs the command in the current shell, prints its wall time
 	name=$1
 	shift
+	case " ${WORK_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
 	mark "$name"
 	c0=$(calls)
 	t0=$(now)

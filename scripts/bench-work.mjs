@@ -11,7 +11,8 @@
 // (NFS calls per procedure during each step, from the daemon's Prometheus /metrics).
 // Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha),
 // BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1), BENCH_WORK_PROF=1 (mic-fs runs with --cpu-prof into
-// .bench-work/prof/), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
+// .bench-work/prof/), BENCH_WORK_GUEST (another guest script) and
+// BENCH_WORK_ONLY (steps to run, space-separated, e.g. "clone saves"; for experiments), BENCH_WORK_OUT (output dir), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -21,8 +22,8 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = join(dirname(REPO), 'shared');
 const TOOLS = join(SHARED, 'tools');
-const OUT = join(REPO, '.bench-work');
-const FIX = join(OUT, 'fixtures');
+const OUT = process.env.BENCH_WORK_OUT ?? join(REPO, '.bench-work');
+const FIX = join(REPO, '.bench-work', 'fixtures');
 const REPS = Number(process.env.BENCH_WORK_REPS ?? 1);
 const SERVERS = (process.env.BENCH_SERVERS ?? 'mic,ganesha').split(',').filter(Boolean);
 const PIN = availableParallelism() >= 2;
@@ -45,14 +46,17 @@ function fixtures() {
   // 1. a ~1.5k-file repository: Lua's head (lua.bundle, 111 files, builds with make) plus 1,400 generated
   //    text and C files in 40 directories, one commit; then a bare clone the guest clones from
   const src = join(tmp, 'src');
-  sh('git', ['-c', 'advice.detachedHead=false', 'clone', '-q', join(SHARED, 'fixtures', 'lua.bundle'), src], { stdio: ['ignore', 'ignore', 'inherit'] });
+  sh('git', ['-c', 'advice.detachedHead=false', 'clone', '-q', join(SHARED, 'fixtures', 'lua.bundle'), src], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   for (let d = 0; d < 40; d++) {
     const dir = join(src, 'gen', `m${String(d).padStart(2, '0')}`);
     mkdirSync(dir, { recursive: true });
     for (let f = 0; f < 35; f++) {
       const name = f % 3 === 0 ? `f${f}.c` : `f${f}.md`;
       const body = [];
-      for (let l = 0; l < 20 + ((d * 7 + f) % 60); l++) body.push(`line ${l} of ${d}/${f}: ${l % 9 === 0 ? 'lua_State *L' : 'text'} ${'x'.repeat((l * 13) % 70)}`);
+      for (let l = 0; l < 20 + ((d * 7 + f) % 60); l++)
+        body.push(`line ${l} of ${d}/${f}: ${l % 9 === 0 ? 'lua_State *L' : 'text'} ${'x'.repeat((l * 13) % 70)}`);
       writeFileSync(join(dir, name), body.join('\n') + '\n');
     }
   }
@@ -79,7 +83,9 @@ function fixtures() {
   writeFileSync(join(FIX, 'inserts.sql'), sql.join('\n') + '\n');
   rmSync(tmp, { recursive: true, force: true });
   writeFileSync(stamp, FIXTURE_VERSION);
-  log(`fixtures: repo ${Number(sh('git', ['-C', join(FIX, 'repo.git'), 'ls-tree', '-r', '--name-only', 'HEAD']).split('\n').length - 1)} files, tarball ${files} files`);
+  log(
+    `fixtures: repo ${Number(sh('git', ['-C', join(FIX, 'repo.git'), 'ls-tree', '-r', '--name-only', 'HEAD']).split('\n').length - 1)} files, tarball ${files} files`,
+  );
 }
 
 // ---- servers -------------------------------------------------------------------------------------------
@@ -126,8 +132,9 @@ async function startMic(tag) {
   mkdirSync(src);
   writeFileSync(join(src, 'README.md'), 'workload benchmark\n');
   sh('node', [MIC, 'project', 'init', 'bench/work', '--from', src, '--data-dir', data], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const sid = JSON.parse(sh('node', [MIC, 'session', 'start', '--project', 'bench/work', '--goal', 'workload', '--json', '--data-dir', data])).session
-    .session_id;
+  const sid = JSON.parse(
+    sh('node', [MIC, 'session', 'start', '--project', 'bench/work', '--goal', 'workload', '--json', '--data-dir', data]),
+  ).session.session_id;
   const logf = join(OUT, `${tag}-serve.log`);
   const node = ['node'];
   if (PROF) node.push('--cpu-prof', '--cpu-prof-dir', join(OUT, 'prof', tag));
@@ -203,9 +210,16 @@ async function runOnce(server, tag) {
     WORK_TAR: join(FIX, 'node_modules.tar'),
     WORK_SQL: join(FIX, 'inserts.sql'),
     WORK_MARKS: server.metricsUrl ? marks : '',
+    WORK_ONLY: process.env.BENCH_WORK_ONLY ?? '',
   };
   for (const [k, v] of Object.entries(env)) guestArgs.push('--env', `${k}=${v}`);
-  guestArgs.push('127.0.0.1', String(server.port), String(server.mountPort), server.export, join(REPO, 'scripts', 'bench-work-guest.sh'));
+  guestArgs.push(
+    '127.0.0.1',
+    String(server.port),
+    String(server.mountPort),
+    server.export,
+    process.env.BENCH_WORK_GUEST ?? join(REPO, 'scripts', 'bench-work-guest.sh'),
+  );
   const tool = ['bash', join(TOOLS, 'nfs-kernel-client.sh'), ...guestArgs];
   const [cmd, ...rest] = PIN ? ['taskset', '-c', CCPU, ...tool] : tool;
   const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -243,9 +257,19 @@ async function runOnce(server, tag) {
   const steps = {};
   for (const m of out.matchAll(/^WORK_STEP (\S+) (\S+)$/gm)) steps[m[1]] = Number(m[2]);
   const calls = {};
-  for (const m of out.matchAll(/^WORK_CALLS (\S+) (.*)$/gm)) calls[m[1]] = Object.fromEntries(m[2].split(' ').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
+  for (const m of out.matchAll(/^WORK_CALLS (\S+) (.*)$/gm))
+    calls[m[1]] = Object.fromEntries(m[2].split(' ').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
   if (server.metricsUrl) writeFileSync(join(OUT, `${tag}-metrics.json`), JSON.stringify(metrics, null, 1));
   return { steps, calls };
+}
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
 }
 function diff(a, b) {
   const d = {};
@@ -265,6 +289,7 @@ async function main() {
   for (const e of readdirSync(OUT)) if (e !== 'fixtures') rmSync(join(OUT, e), { recursive: true, force: true });
   fixtures();
   const runs = { mic: [], ganesha: [] };
+  const serverCpu = { mic: [], ganesha: [] }; // the server's CPU seconds during each run
   const calls = {}; // the client's NFS calls per step, first rep of each server
   const order = [];
   for (let r = 0; r < REPS; r++) order.push(...(r % 2 ? [...SERVERS].reverse() : SERVERS).map((s) => [s, r]));
@@ -273,8 +298,10 @@ async function main() {
     const server = s === 'mic' ? await startMic(tag) : await startGanesha(tag);
     log(`${tag}: ${s} pid ${server.pid} port ${server.port} export ${server.export}`);
     try {
+      const cpu0 = cpuSeconds(server.pid);
       const { steps, calls: c } = await runOnce(server, tag);
       calls[s] ??= c;
+      serverCpu[s].push(Math.round((cpuSeconds(server.pid) - cpu0) * 100) / 100);
       const total = Object.values(steps).reduce((a, b) => a + b, 0);
       log(`${tag}: total ${total.toFixed(2)} s ${JSON.stringify(steps)}`);
       runs[s].push(steps);
@@ -292,11 +319,12 @@ async function main() {
   const tot = (s) => (runs[s].length ? r3(median(runs[s].map((x) => names.reduce((a, n) => a + x[n], 0)))) : null);
   const total = { mic: tot('mic'), ganesha: tot('ganesha') };
   total.ratio = ratio(total.mic, total.ganesha);
-  const result = { steps, total, reps: REPS, runs, client_calls: calls };
+  const result = { steps, total, reps: REPS, server_cpu_seconds: serverCpu, runs, client_calls: calls };
   writeFileSync(join(OUT, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
   const t = ['step          mic s   ganesha s   ratio'];
-  for (const [n, v] of [...Object.entries(steps), ['total', total]]) t.push(`${n.padEnd(12)} ${String(v.mic).padStart(7)} ${String(v.ganesha).padStart(11)} ${String(v.ratio).padStart(7)}`);
+  for (const [n, v] of [...Object.entries(steps), ['total', total]])
+    t.push(`${n.padEnd(12)} ${String(v.mic).padStart(7)} ${String(v.ganesha).padStart(11)} ${String(v.ratio).padStart(7)}`);
   log('\n' + t.join('\n'));
 }
 
