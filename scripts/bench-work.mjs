@@ -4,18 +4,20 @@
 // user-mode Linux) against mic-fs and against nfs-ganesha 4.3 (../shared/tools/ganesha-start.sh), in the
 // same run, one server at a time: both on /dev/shm, the server pinned to CPU 1, the guest to CPU 0.
 // Each step is timed inside the guest; the client's NFS calls per step (/proc/net/rpc/nfs) are counted too.
-// stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, runs}, where
+// stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, server_cpu_seconds,
+// load_average, runs (every pass), client_calls}, where
 // ratio = mic seconds / ganesha seconds of the median over the reps (< 1 means mic-fs is faster; the
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
 // (NFS calls per procedure during each step, from the daemon's Prometheus /metrics).
 // Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha),
 // BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1), BENCH_WORK_PROF=1 (mic-fs runs with --cpu-prof into
-// .bench-work/prof/), BENCH_WORK_GUEST (another guest script) and
-// BENCH_WORK_ONLY (steps to run, space-separated, e.g. "clone saves"; for experiments), BENCH_WORK_OUT (output dir), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
+// .bench-work/prof/), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
+// For experiments: BENCH_WORK_ONLY (steps to run, space-separated, e.g. "clone saves"), BENCH_WORK_GUEST
+// (another guest script), BENCH_WORK_OUT (output directory instead of .bench-work/).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -291,6 +293,7 @@ async function main() {
   const runs = { mic: [], ganesha: [] };
   const serverCpu = { mic: [], ganesha: [] }; // the server's CPU seconds during each run
   const calls = {}; // the client's NFS calls per step, first rep of each server
+  const load = [loadavg()[0]]; // 1-minute load average at the start and after each pass: the noise
   const order = [];
   for (let r = 0; r < REPS; r++) order.push(...(r % 2 ? [...SERVERS].reverse() : SERVERS).map((s) => [s, r]));
   for (const [s, r] of order) {
@@ -305,6 +308,7 @@ async function main() {
       const total = Object.values(steps).reduce((a, b) => a + b, 0);
       log(`${tag}: total ${total.toFixed(2)} s ${JSON.stringify(steps)}`);
       runs[s].push(steps);
+      load.push(loadavg()[0]);
     } finally {
       await server.stop();
     }
@@ -319,7 +323,15 @@ async function main() {
   const tot = (s) => (runs[s].length ? r3(median(runs[s].map((x) => names.reduce((a, n) => a + x[n], 0)))) : null);
   const total = { mic: tot('mic'), ganesha: tot('ganesha') };
   total.ratio = ratio(total.mic, total.ganesha);
-  const result = { steps, total, reps: REPS, server_cpu_seconds: serverCpu, runs, client_calls: calls };
+  const result = {
+    steps,
+    total,
+    reps: REPS,
+    server_cpu_seconds: serverCpu,
+    load_average: load.map((x) => Math.round(x * 10) / 10),
+    runs,
+    client_calls: calls,
+  };
   writeFileSync(join(OUT, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
   const t = ['step          mic s   ganesha s   ratio'];
