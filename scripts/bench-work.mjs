@@ -144,8 +144,15 @@ async function startMic(tag) {
   args.push('--log-level', 'info', '--log-format', 'json');
   const [cmd, ...rest] = PIN ? ['taskset', '-c', SCPU, ...args] : args;
   const child = spawn(cmd, rest, { stdio: ['ignore', openSync(logf, 'w'), openSync(logf, 'a')] });
-  const m = await waitFor(logf, /^.*"port":(\d+).*"msg":"listening".*$/m, child.pid, 'mic-fs');
-  const api = await waitFor(logf, /^.*"port":(\d+).*"msg":"api listening".*$/m, child.pid, 'mic-fs API');
+  let m, api;
+  try {
+    m = await waitFor(logf, /^.*"port":(\d+).*"msg":"listening".*$/m, child.pid, 'mic-fs');
+    api = await waitFor(logf, /^.*"port":(\d+).*"msg":"api listening".*$/m, child.pid, 'mic-fs API');
+  } catch (e) {
+    await stopPid(child.pid); // never leave a daemon behind on the server's CPU
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const apiPort = Number(api[1]);
   return {
     label: 'mic',
