@@ -17,7 +17,7 @@ log() { echo "install-deps: $*" >&2; }
 PKGS=(user-mode-linux libnfs-utils libnfs-dev socat kmod iproute2 util-linux pkg-config gcc libc6-dev git
 	nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common
 	radosgw ceph-mon ceph-osd curl uuid-runtime perl
-	autoconf automake make chromium)
+	autoconf automake make chromium sqlite3)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

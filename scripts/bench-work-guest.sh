@@ -1,0 +1,89 @@
+#!/bin/sh
+# Guest half of scripts/bench-work.mjs: a developer's shell workload on the NFS mount ($MNT, the cwd),
+# in a directory work/, run by the Linux kernel client in a user-mode Linux guest (../shared/tools/nfs-kernel-client.sh).
+# Every step is timed inside the guest and printed as "WORK_STEP <name> <seconds>"; a failing step
+# prints "WORK_FAIL <name>" with its output and the script exits 1.
+# Env (from bench-work.mjs): WORK_BARE (bare repository, read-only host path), WORK_TAR (node_modules
+# tarball), WORK_SQL (2,000 INSERTs in one transaction), WORK_SAVES (editor saves, default 200), WORK_ONLY
+# (space-separated steps to run, for experiments: saves needs clone).
+set -u
+cd "$MNT" && mkdir work && cd work || exit 1
+export HOME="${TMPDIR:-/tmp}" GIT_CONFIG_NOSYSTEM=1
+# the bare repository belongs to the host user; the guest runs as root
+git config --global --add safe.directory '*'
+git config --global advice.detachedHead false
+OUT="${TMPDIR:-/tmp}/work-step.out"
+
+now() { date +%s%N; }
+n=10
+mark() { # name: tells bench-work.mjs a step starts (it scrapes mic-fs's metrics), waits for its answer
+	[ -n "${WORK_MARKS:-}" ] || return 0
+	n=$((n + 1))
+	: >"$WORK_MARKS/$n-$1"
+	w=0
+	while [ ! -e "$WORK_MARKS/$n-$1.ack" ] && [ "$w" -lt 200 ]; do
+		sleep 0.05
+		w=$((w + 1))
+	done
+}
+calls() { grep '^proc3 ' /proc/net/rpc/nfs 2>/dev/null; }
+# the client's NFSv3 calls during a step (from /proc/net/rpc/nfs), the same measure for every server
+calls_diff() {
+	printf '%s\n%s\n' "$1" "$2" | awk -v step="$3" '
+		BEGIN { split("null getattr setattr lookup access readlink read write create mkdir symlink mknod remove rmdir rename link readdir readdirplus fsstat fsinfo pathconf commit", p, " ") }
+		NR == 1 { for (i = 3; i <= NF; i++) a[i] = $i }
+		NR == 2 { s = "WORK_CALLS " step; t = 0; for (i = 3; i <= NF; i++) if ($i - a[i] > 0) { s = s " " p[i - 2] "=" ($i - a[i]); t += $i - a[i] } print s " total=" t }'
+}
+step() { # name command...: runs the command in the current shell, prints its wall time
+	name=$1
+	shift
+	case " ${WORK_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
+	mark "$name"
+	c0=$(calls)
+	t0=$(now)
+	if ! "$@" >"$OUT" 2>&1; then
+		echo "WORK_FAIL $name"
+		sed 's/^/  /' "$OUT" | tail -20
+		exit 1
+	fi
+	t1=$(now)
+	echo "WORK_STEP $name $(((t1 - t0) / 1000000))e-3"
+	[ -z "$c0" ] || calls_diff "$c0" "$(calls)" "$name"
+}
+
+clone() { git clone -q --depth 1 "file://$WORK_BARE" repo; }
+status() { (cd repo && git status --porcelain && git status >/dev/null); }
+grep_r() { grep -r -c lua_State repo >/dev/null; }
+build() { make -C repo -j2; }
+untar() { mkdir nm && tar -xf "$WORK_TAR" -C nm; }
+find_nm() { find nm -type f | wc -l; }
+du_nm() { du -s nm; }
+sqlite() { sqlite3 work.db <"$WORK_SQL"; }
+saves() {
+	src="${TMPDIR:-/tmp}/lvm.c"
+	cp repo/lvm.c "$src"
+	i=0
+	while [ "$i" -lt "${WORK_SAVES:-200}" ]; do
+		# what an editor does on save: write a temporary file next to the file, rename it over
+		{
+			cat "$src"
+			echo "/* save $i */"
+		} >repo/.lvm.c.tmp
+		mv repo/.lvm.c.tmp repo/lvm.c
+		i=$((i + 1))
+	done
+}
+remove() { cd "$MNT" && rm -rf work && [ ! -e work ]; }
+
+step clone clone
+step git_status status
+step grep grep_r
+step make build
+step untar untar
+step find find_nm
+step du du_nm
+step sqlite sqlite
+step saves saves
+step rm remove
+mark end
+echo WORK_DONE
