@@ -19,7 +19,8 @@ import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
 import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
-import type { SessionRecord, TimelineEvent } from './record.js';
+import type { SessionRecord } from './record.js';
+import { addEvent, recordTreeChanges } from './timeline.js';
 import { landTimer } from '../metrics/session-metrics.js';
 
 export interface LandContext {
@@ -41,13 +42,9 @@ export interface LandTimings {
   finish: number;
 }
 
-/** At most this many file events are added to the timeline on landing. */
-const TIMELINE_FILES = 1000;
-const MAX_ATTEMPTS = 200;
+export { addEvent } from './timeline.js';
 
-export function addEvent(r: SessionRecord, e: Omit<TimelineEvent, 'time'> & { time?: string }): void {
-  (r.timeline ??= []).push({ time: new Date().toISOString(), ...e } as TimelineEvent);
-}
+const MAX_ATTEMPTS = 200;
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
@@ -191,13 +188,10 @@ async function finishLanding(
   o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string },
 ): Promise<void> {
   const now = o.headRecord.time;
-  for (const c of o.changes.slice(0, TIMELINE_FILES)) {
-    const m = (c.after ?? c.before)!.mtime;
-    const t = c.after ? new Date(m[0] * 1000 + Math.floor(m[1] / 1e6)).toISOString() : now;
-    addEvent(r, { type: 'file', path: c.path, change_type: c.change_type, time: t });
-  }
+  // what changed through the mount since the last recorded tree (the API's changes are recorded already)
+  await recordTreeChanges(ctx.catalog.store(r.project), r, o.sealed.tree, { via: 'mount' });
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
-  addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now });
+  addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';
   r.landed_at = now;
   r.landed_head = o.head;
@@ -323,7 +317,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     }
     conflicts.push({ ...c, resolution });
   }
-  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length });
+  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length, tree: (await sealOpen(fs, store)).tree });
   r.updated_at = new Date().toISOString();
   await ctx.catalog.update(r);
   return { record: r, from, to: H.hash, conflicts, rebased: true };

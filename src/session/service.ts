@@ -36,7 +36,8 @@ import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
 import { headView, ProjectHistory } from './history.js';
-import { sealAndRecord } from './seal.js';
+import { sealAndRecord, sealOpen } from './seal.js';
+import { recordTreeChanges } from './timeline.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { describeChanges, diffText, diffTrees, landedChanges, summarize } from './changes.js';
 
@@ -134,9 +135,10 @@ export class SessionService implements SessionApi {
       throw e;
     }
     Object.assign(r, extra);
-    r.timeline = [{ time: r.started_at, type: 'started', head: r.base.head }];
-    for (const m of r.conversation) r.timeline.push({ time: m.time, type: 'conversation', role: m.role });
-    for (const d of r.decisions) r.timeline.push({ time: d.time, type: 'decision', decision: d.decision });
+    r.timeline = [];
+    addEvent(r, { type: 'started', head: r.base.head, time: r.started_at });
+    for (const m of r.conversation) addEvent(r, { time: m.time, type: 'conversation', role: m.role });
+    for (const d of r.decisions) addEvent(r, { time: d.time, type: 'decision', decision: d.decision });
     r.updated_at = r.started_at;
     await this.o.catalog.update(r);
     return r;
@@ -349,8 +351,12 @@ export class SessionService implements SessionApi {
     if (!files.length) return;
     const fs = await this.o.host.open(r);
     await precheckFiles(fs, files, field);
+    // one event per change, typed by the tree (timeline.ts): first what the mount changed since the last
+    // recorded tree, then what these files change
+    const store = this.o.catalog.store(r.project);
+    await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'mount' });
     await applyFiles(fs, r.owner, files);
-    for (const f of files) addEvent(r, { type: 'file', path: f.path, change_type: f.change_type });
+    await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'api' });
     await this.save(r);
   }
 
