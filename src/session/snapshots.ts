@@ -23,6 +23,11 @@ import { isHash, isValidProject } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 
 export const PROJECT_EXPORT_PREFIX = '/exports/projects/';
+/** Snapshots kept open; beyond, the least recently used idle one is closed (its handles reopen it). */
+export const MAX_OPEN_SNAPSHOTS = 64;
+/** Snapshots remembered in the index; beyond, the least recently mounted one's handles go STALE. */
+export const MAX_KNOWN_SNAPSHOTS = 10_000;
+const IDLE_MS = 30_000;
 
 interface Known {
   project: string;
@@ -30,6 +35,8 @@ interface Known {
   nextIno: number;
   /** the root directory's times (ms): the head's time, or when a tree was first mounted */
   time: number;
+  /** when it was last mounted (ms) */
+  mounted?: number;
 }
 
 export interface SnapshotExportsOptions {
@@ -64,6 +71,7 @@ export class SnapshotExports {
   private readonly open = new Map<bigint, SessionFs>();
   private readonly opening = new Map<bigint, Promise<SessionFs>>();
   private readonly known = new Map<bigint, Known>();
+  private readonly used = new Map<bigint, number>();
   private readonly dir: string;
   private readonly indexFile: string;
 
@@ -83,9 +91,10 @@ export class SnapshotExports {
     }
   }
 
-  /** Opens every snapshot clients may hold handles of (after a restart). */
+  /** Opens the snapshots clients most likely hold handles of (after a restart); others open on first use. */
   async preload(): Promise<void> {
-    for (const fsid of this.known.keys()) {
+    const recent = [...this.known].sort((a, b) => (b[1].mounted ?? 0) - (a[1].mounted ?? 0)).slice(0, MAX_OPEN_SNAPSHOTS);
+    for (const [fsid] of recent) {
       await this.openFs(fsid).catch((e: unknown) =>
         this.o.log.warn({ err: (e as Error).message, fsid: fsid.toString(16) }, 'snapshot not reopened'),
       );
@@ -120,11 +129,20 @@ export class SnapshotExports {
       k = { project: at.project, tree: rec.tree, nextIno: rec.nextIno, time: Date.parse(rec.time) || Date.now() };
     }
     const fsid = snapshotFsid(k.project, k.tree);
-    if (!this.known.has(fsid)) {
-      this.known.set(fsid, k);
+    const was = this.known.get(fsid);
+    // the index is written when a snapshot is new, and at most hourly for a remount (its recency)
+    if (!was || Date.now() - (was.mounted ?? 0) > 3_600_000) {
+      this.known.delete(fsid);
+      this.known.set(fsid, { ...(was ?? k), mounted: Date.now() }); // Map order: least recently mounted first
+      for (const old of this.known.keys()) {
+        if (this.known.size <= MAX_KNOWN_SNAPSHOTS) break;
+        this.known.delete(old);
+        this.close(old);
+      }
       this.saveIndex();
     }
     const fs = await this.openFs(fsid);
+    this.used.set(fsid, Date.now());
     return { fs, root: fs.rootHandle(), sub: at.sub };
   }
 
@@ -161,6 +179,8 @@ export class SnapshotExports {
         .then((state) => {
           const fs = new SessionFs(state, { fsid, handles: this.o.handles, log });
           this.open.set(fsid, fs);
+          this.used.set(fsid, Date.now());
+          this.evictIdle();
           return fs;
         })
         .finally(() => this.opening.delete(fsid));
@@ -169,10 +189,27 @@ export class SnapshotExports {
     return p;
   }
 
+  /** Beyond MAX_OPEN_SNAPSHOTS, close the least recently used ones idle for a while. */
+  private evictIdle(): void {
+    if (this.open.size <= MAX_OPEN_SNAPSHOTS) return;
+    const now = Date.now();
+    const idle = [...this.used].filter(([, t]) => now - t > IDLE_MS).sort((a, b) => a[1] - b[1]);
+    for (const [fsid] of idle.slice(0, this.open.size - MAX_OPEN_SNAPSHOTS)) this.close(fsid);
+  }
+
+  private close(fsid: bigint): void {
+    this.open.get(fsid)?.close();
+    this.open.delete(fsid);
+    this.used.delete(fsid);
+  }
+
   /** The snapshot a verified handle belongs to; null when it names none (the caller answers STALE). */
   resolve(info: HandleInfo, fh: Resolved['fh']): Resolved | null {
     const fs = this.open.get(info.fsid);
-    if (fs) return { fs, fh };
+    if (fs) {
+      this.used.set(info.fsid, Date.now());
+      return { fs, fh };
+    }
     if (!this.known.has(info.fsid)) return null;
     void this.openFs(info.fsid).catch((e: unknown) => this.o.log.warn({ err: (e as Error).message }, 'snapshot not reopened'));
     throw new FsError(NfsStatus.JUKEBOX, 'the snapshot is being opened');
@@ -193,7 +230,6 @@ export class SnapshotExports {
   }
 
   closeAll(): void {
-    for (const fs of this.open.values()) fs.close();
-    this.open.clear();
+    for (const fsid of [...this.open.keys()]) this.close(fsid);
   }
 }

@@ -15,8 +15,9 @@ import type { SessionRecord, TimelineEvent } from './record.js';
 /** At most this many file events are added for one step. */
 export const TIMELINE_FILES = 1000;
 
-/** Events whose `tree` is the session's whole tree after them. */
-const TREE_EVENTS = new Set<TimelineEvent['type']>(['file', 'rebased', 'handed_off', 'served']);
+/** Events whose `tree` is the session's tree with every change before it recorded as file events
+ *  (handed_off and served name a tree too, but changes made through the mount before them may not be). */
+const TREE_EVENTS = new Set<TimelineEvent['type']>(['file', 'rebased']);
 
 function ms(t: string): number {
   const v = Date.parse(t);
