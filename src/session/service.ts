@@ -351,12 +351,14 @@ export class SessionService implements SessionApi {
     if (!files.length) return;
     const fs = await this.o.host.open(r);
     await precheckFiles(fs, files, field);
-    // one event per change, typed by the tree (timeline.ts): first what the mount changed since the last
-    // recorded tree, then what these files change
-    const store = this.o.catalog.store(r.project);
-    await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'mount' });
-    await applyFiles(fs, r.owner, files);
-    await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'api' });
+    await this.o.catalog.events.during(r.session_id, async () => {
+      // one event per change, typed by the tree (timeline.ts): first what the mount changed since the last
+      // recorded tree, then what these files change
+      const store = this.o.catalog.store(r.project);
+      await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'mount' });
+      await applyFiles(fs, r.owner, files);
+      await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'api' });
+    });
     await this.save(r);
   }
 
