@@ -73,7 +73,13 @@ export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
-export async function landSession(ctx: LandContext, r: SessionRecord, message: string): Promise<LandOutcome> {
+/** via: how the changes not yet on the timeline came in ('api': files applied by this same call). */
+export async function landSession(
+  ctx: LandContext,
+  r: SessionRecord,
+  message: string,
+  via: 'api' | 'mount' = 'mount',
+): Promise<LandOutcome> {
   const store = ctx.catalog.store(r.project);
   const timings: LandTimings = { seal: 0, changes: 0, merge: 0, cas: 0, finish: 0 };
   let t = performance.now();
@@ -88,7 +94,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     const done = landTimer();
     try {
-      const o = await landFrozen(ctx, r, message, live, store, timings, lap);
+      const o = await landFrozen(ctx, r, message, live, store, timings, lap, via);
       done(o.ok ? 'landed' : 'conflict', o.ok ? 0 : o.conflicts.length);
       return o;
     } catch (e) {
@@ -108,10 +114,13 @@ async function landFrozen(
   store: ReturnType<Catalog['store']>,
   timings: LandTimings,
   lap: (k: keyof LandTimings) => void,
+  via: 'api' | 'mount',
 ): Promise<LandOutcome> {
   const sealed = await sealOpen(live, store);
   await drainUploads(store); // a head must never name objects still queued for upload
   lap('seal');
+  // what changed since the last recorded tree (saved with the outcome: landed, or conflicts)
+  await recordTreeChanges(store, r, sealed.tree, { via });
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
   lap('changes');
   const B = { tree: r.base.tree, nextIno: r.base.nextIno };
@@ -188,8 +197,6 @@ async function finishLanding(
   o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string },
 ): Promise<void> {
   const now = o.headRecord.time;
-  // what changed through the mount since the last recorded tree (the API's changes are recorded already)
-  await recordTreeChanges(ctx.catalog.store(r.project), r, o.sealed.tree, { via: 'mount' });
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
   addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';

@@ -36,8 +36,8 @@ import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
 import { headView, ProjectHistory } from './history.js';
-import { sealAndRecord, sealOpen } from './seal.js';
-import { recordTreeChanges } from './timeline.js';
+import { sealAndRecord } from './seal.js';
+import { recordApplied } from './timeline.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { describeChanges, diffText, diffTrees, landedChanges, summarize } from './changes.js';
 
@@ -157,8 +157,8 @@ export class SessionService implements SessionApi {
     const message = input.str(b, 'message', { max: 65536 }) ?? opts.goal;
     const r = await this.doStart(opts, extra);
     return this.locked(r.session_id, async () => {
-      await this.applyTo(r, files);
-      const out = await this.landLocked(r, message);
+      await this.applyTo(r, files, 'files', true);
+      const out = await this.landLocked(r, message, files.length ? 'api' : 'mount');
       return { session: out.session };
     });
   }
@@ -347,19 +347,16 @@ export class SessionService implements SessionApi {
 
   // ---------------------------------------------------------------- changing files, landing
 
-  private async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files'): Promise<void> {
+  /** landing: a landing follows in this call, which records the files' changes (land.ts) and saves */
+  private async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files', landing = false): Promise<void> {
     if (!files.length) return;
     const fs = await this.o.host.open(r);
     await precheckFiles(fs, files, field);
-    await this.o.catalog.events.during(r.session_id, async () => {
-      // one event per change, typed by the tree (timeline.ts): first what the mount changed since the last
-      // recorded tree, then what these files change
-      const store = this.o.catalog.store(r.project);
-      await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'mount' });
-      await applyFiles(fs, r.owner, files);
-      await recordTreeChanges(store, r, (await sealOpen(fs, store)).tree, { via: 'api' });
-    });
-    await this.save(r);
+    // one event per change, typed by the tree (timeline.ts)
+    await this.o.catalog.events.during(r.session_id, () =>
+      recordApplied(this.o.catalog.store(r.project), r, fs, () => applyFiles(fs, r.owner, files), landing),
+    );
+    if (!landing) await this.save(r);
   }
 
   async files(id: string, raw: { files: unknown } | unknown): Promise<FilesBody> {
@@ -403,14 +400,14 @@ export class SessionService implements SessionApi {
         addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
       }
       Object.assign(r.metadata, meta);
-      await this.applyTo(r, files);
+      await this.applyTo(r, files, 'files', true);
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
-      return this.landLocked(r, message ?? r.goal);
+      return this.landLocked(r, message ?? r.goal, files.length ? 'api' : 'mount');
     });
   }
 
-  private async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
-    const out = await landSession(this.ctx, r, message);
+  private async landLocked(r: SessionRecord, message: string, via: 'api' | 'mount' = 'mount'): Promise<LandBody> {
+    const out = await landSession(this.ctx, r, message, via);
     if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
     return {
       session: sessionView(out.record),

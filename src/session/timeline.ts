@@ -4,12 +4,15 @@
 //
 // File events are the differences between two consecutive trees of the session: each one carries the
 // tree after it (`tree`), which can be mounted read-only (/exports/projects/<org>/<name>/trees/<hash>).
-// Files applied through the API are recorded when they are applied (via "api", the caller as actor);
-// changes made through the mount are found by the next seal that records (before the next API change or
-// at landing: via "mount"). Change types are the tree's own (diffTrees), never the declared ones.
+// Files applied through the API are recorded when they are applied (via "api", the caller as actor), or by
+// the landing of the same call (POST /api/sessions, land with files: its seal records them, so nothing is
+// uploaded before the landing starts); changes made through the mount are found by the next seal that
+// records (before the next API change, or at landing: via "mount"). Change types are the tree's own (diffTrees), never the declared ones.
 import type { ObjectStore } from '../store/index.js';
 import { currentActor } from './actor.js';
 import { diffTrees } from './changes.js';
+import { sealOpen } from './seal.js';
+import type { SessionState } from '../core/session-state.js';
 import type { SessionRecord, TimelineEvent } from './record.js';
 
 /** At most this many file events are added for one step. */
@@ -72,6 +75,20 @@ export async function recordTreeChanges(
     });
   }
   return changes.length;
+}
+
+/** Runs `apply` (an API change of the session's files), recording first what the mount changed since the
+ *  last recorded tree, then what `apply` changed, unless a landing follows in the same call and records it. */
+export async function recordApplied(
+  store: ObjectStore,
+  r: SessionRecord,
+  s: SessionState,
+  apply: () => Promise<void>,
+  landing: boolean,
+): Promise<void> {
+  await recordTreeChanges(store, r, (await sealOpen(s, store)).tree, { via: 'mount' });
+  await apply();
+  if (!landing) await recordTreeChanges(store, r, (await sealOpen(s, store)).tree, { via: 'api' });
 }
 
 /** The timeline as the API shows it: events of records written before sequence numbers get them by position. */
