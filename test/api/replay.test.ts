@@ -105,8 +105,17 @@ describe.sequential('timeline and replay (seed 004)', () => {
     } finally {
       await c.close();
     }
-    // declared "modified" for notes.txt, which the API added earlier in this session: the tree says modified too
-    await call('POST', `/api/sessions/${s.session_id}/files`, { files: [{ path: 'notes.txt', change_type: 'modified', content: 'b\n' }] });
+    // alice changes notes.txt, which the API added earlier in this session: the tree says modified; she is the actor
+    expect((await call('POST', '/api/users', { name: 'alice', roles: ['write@myorg/myapp'] })).status).toBe(201);
+    const tok = (await call('POST', '/api/tokens', { user: 'alice' })).body.token as string;
+    const byAlice = await http(
+      t.url,
+      'POST',
+      `/api/sessions/${s.session_id}/files`,
+      { files: [{ path: 'notes.txt', change_type: 'modified', content: 'b\n' }] },
+      { authorization: `Bearer ${tok}` },
+    );
+    expect(byAlice.status).toBe(200);
     expect((await call('POST', `/api/sessions/${s.session_id}/land`, { message: 'mixed' })).status).toBe(200);
     const tl: Ev[] = (await call('GET', `/api/sessions/${s.session_id}/timeline`)).body.timeline;
     checkOrder(tl);
@@ -119,6 +128,7 @@ describe.sequential('timeline and replay (seed 004)', () => {
     ]);
     const mount = tl.filter((e) => e.via === 'mount');
     for (const e of mount) expect(e.actor).toBeUndefined(); // an NFS write has no API caller
+    expect(tl.filter((e) => e.type === 'file' && e.via === 'api').map((e) => e.actor)).toEqual(['admin', 'alice']);
   });
 
   it('replay metadata: can_replay, event count, duration', async () => {
