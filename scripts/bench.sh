@@ -5,16 +5,20 @@
 #   - nfs-ganesha 4.3 (../shared/tools/ganesha-start.sh): FSAL_VFS export of a tmpfs dir
 #     under /dev/shm, pinned to CPU 1;
 #   - the benchmark client pinned to CPU 0 (-c 0), server CPU measured (-P PID).
-# Options are passed to nfs-bench.sh, e.g. --quick, -r 1, -T null,meta, -S 256m.
+# Options are passed to nfs-bench.sh, e.g. --quick, -r 1, -T null,meta, -S 256m; by default it runs 3 reps
+# and reports min/median/max of each row, and the ratios below are of the medians.
 # stdout: one JSON object {mic, ganesha, ratios, ratios_all} (ratio = mic / ganesha of
 # the median; > 1 means mic-fs is faster, for every key including latency-free ones);
 # also written to .bench/result.json. Tables and logs go to stderr and .bench/.
 # Env: BENCH_SERVERS=mic,ganesha (subset), BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1),
 # BENCH_S3=0 skips the S3 benchmarks (scripts/bench-s3.mjs, key "s3" in the JSON), BENCH_UI=0 the web UI
 # benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium),
-# BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git").
+# BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git"), BENCH_SCALE=0 the scale ones
+# (scripts/bench-scale.mjs, key "scale": landing into a 100k-file head, 10k sessions, RSS of idle sessions,
+# log and blame over 100k heads; a few minutes).
 # BENCH_MIC_ROOT=DIR runs the mic-fs build in DIR (a built checkout of another commit) instead of this one;
-# scripts/bench-before-after.sh uses it to compare two commits in one run.
+# scripts/bench-before-after.sh uses it to compare two commits in one run. BENCH_NODE_ARGS: extra node
+# flags for the mic-fs server, e.g. "--cpu-prof --cpu-prof-dir=$PWD/.prof" to profile it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -78,7 +82,8 @@ run_mic() {
 	rm -rf "$src"
 	sid=$("${mic[@]}" session start --project bench/nfs --goal benchmark --json --data-dir "$MIC_DIR/data" |
 		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).session.session_id))')
-	"${SERVER_PIN[@]}" "${mic[@]}" serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
+	# shellcheck disable=SC2086 # BENCH_NODE_ARGS is a list of flags
+	"${SERVER_PIN[@]}" node ${BENCH_NODE_ARGS:-} "${mic[@]:1}" serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
 		--log-level info >"$OUT/mic-serve.log" 2>&1 &
 	MIC_PID=$!
 	port=""
@@ -126,6 +131,10 @@ if [ "${BENCH_S3:-1}" != 0 ]; then
 	log "S3 benchmarks (scripts/bench-s3.mjs)"
 	node --no-warnings scripts/bench-s3.mjs >"$OUT/s3.json" 2>"$OUT/s3.log" || { cat "$OUT/s3.log" >&2; log "S3 benchmarks failed"; }
 fi
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	log "scale benchmarks (scripts/bench-scale.mjs)"
+	node --no-warnings scripts/bench-scale.mjs >"$OUT/scale.json" 2>"$OUT/scale.log" || { cat "$OUT/scale.log" >&2; log "scale benchmarks failed"; }
+fi
 if [ "${BENCH_UI:-1}" != 0 ]; then
 	log "web UI benchmark (scripts/bench-ui.mjs)"
 	node --no-warnings scripts/bench-ui.mjs >"$OUT/ui.json" 2>"$OUT/ui.log" || { cat "$OUT/ui.log" >&2; log "UI benchmark failed"; }
@@ -139,9 +148,9 @@ const mic = read('mic');
 const ganesha = read('ganesha');
 const HEADLINE = [
   'null_qd16', 'getattr_qd16', 'lookup_qd16',
-  'seqread_1m_qd16', 'seqwrite_1m_qd16',
+  'seqread_1m_qd16', 'seqwrite_1m_qd16', 'seqread_1m_qd1', 'seqwrite_1m_qd1',
   'randread_4k_qd16', 'randwrite_4k_qd16',
-  'create_qd16', 'remove_qd16', 'readdirplus',
+  'create_qd16', 'remove_qd16', 'create_qd1', 'remove_qd1', 'readdirplus',
 ];
 const ratio = (k) => {
   const a = mic?.results?.[k]?.median;
@@ -159,5 +168,6 @@ const git = read('git');
 for (const h of ['lua', 'generated']) {
   if (git?.[h]) Object.assign(ratios, { [`git_import_${h}_vs_git`]: git[h].import_vs_git, [`git_export_${h}_vs_git`]: git[h].export_vs_git });
 }
-console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git }, null, 2));
+const scale = read('scale');
+console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git, scale }, null, 2));
 EOF

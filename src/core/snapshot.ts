@@ -19,21 +19,35 @@ export interface SnapshotDir {
   nlink: number;
   /** null: never loaded, so exactly its base tree */
   entries: SnapshotEntry[] | null;
+  /** true: the listing holds the base's names with the base's inodes, so entries lists only what may differ
+   *  from the base entry of the same name (changed inodes, and subdirectories); every other entry is the
+   *  base's. Sealing then costs O(changes), not O(entries). */
+  partial?: boolean;
+}
+
+/** The listing was loaded from the base tree and never had a name added or removed since: loading numbers
+ *  the base's entries 1..n (session-state.ts listing()), every add takes a higher number, every remove
+ *  lowers the size. */
+function pristine(d: Inode): boolean {
+  return d.tree !== null && d.dir !== null && d.dir.size === d.dir.nextSeq - 1;
 }
 
 function build(s: SessionState, d: Inode, reached: Set<number>): SnapshotDir {
   if (!d.dir) return { ino: d.ino, tree: d.tree, nlink: d.nlink, entries: null };
+  const partial = pristine(d);
   const entries: SnapshotEntry[] = [];
   for (const slot of d.dir.entries()) {
     const n = s.get(slot.ino);
     // a name whose inode is missing must never vanish from the tree without a word
     if (!n) throw new Error(`cannot seal ${JSON.stringify(slot.name)} in directory inode ${d.ino}: inode ${slot.ino} is missing`);
     reached.add(n.ino);
+    const isDir = n.type === FileType.DIR;
+    if (partial && !n.dirty && !(isDir && n.dir)) continue; // the base's entry, as it stands
     const e: SnapshotEntry = { name: slot.name, node: n.state() };
-    if (n.type === FileType.DIR) e.dir = build(s, n, reached);
+    if (isDir) e.dir = build(s, n, reached);
     entries.push(e);
   }
-  return { ino: d.ino, tree: d.tree, nlink: d.nlink, entries };
+  return partial ? { ino: d.ino, tree: d.tree, nlink: d.nlink, entries, partial } : { ino: d.ino, tree: d.tree, nlink: d.nlink, entries };
 }
 
 /** The session's tree right now. After a restart a file changed earlier may sit in a directory whose listing

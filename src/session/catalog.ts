@@ -1,14 +1,23 @@
 // Where sessions and projects are found: session records live with their project
 // (projects/<p>/sessions/<id>/metadata.json); index/sessions/<id> names the project.
+//
+// index/live/<id> marks a live (active or suspended) session, so that what concerns only live sessions
+// (the export list, start-up preloading, ?status=active) costs O(live sessions), never O(all sessions ever
+// started). The record stays the truth; the markers only ever over-approximate it: a live record's marker is
+// written before the record, an ended record's marker deleted after it, and whatever reads the markers reads
+// the records and keeps the live ones. A data dir from before the markers is indexed once (index/live-built).
 import { LRUCache } from 'lru-cache';
 import { CorruptObjectError, ObjectStore, type ObjectBackend } from '../store/index.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
-import { isValidSessionId } from './record.js';
+import { isLive, isValidSessionId } from './record.js';
 import { SessionEvents } from './events.js';
 
 /** Session records read at once by list(). */
 const LIST_CONCURRENCY = 16;
+const LIVE_PREFIX = 'index/live/';
+/** Written once every live session of the data dir has its marker. */
+const LIVE_BUILT_KEY = 'index/live-built';
 
 export class Catalog {
   private stores = new Map<string, ObjectStore>();
@@ -16,6 +25,9 @@ export class Catalog {
   private readonly projects = new LRUCache<string, string>({ max: 100_000 });
   /** fired whenever a record is saved here, and by the session filesystems the daemon serves */
   readonly events = new SessionEvents();
+  /** live sessions whose marker this process wrote or found (saves a write per record update) */
+  private readonly marked = new Set<string>();
+  private liveBuilt: Promise<void> | null = null;
 
   constructor(
     readonly backend: ObjectBackend,
@@ -66,16 +78,80 @@ export class Catalog {
   }
 
   async put(r: SessionRecord): Promise<void> {
+    await this.markLive(r);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
     await this.backend.put(`index/sessions/${r.session_id}`, Buffer.from(JSON.stringify({ project: r.project })));
     this.projects.set(r.session_id, r.project);
+    await this.unmarkEnded(r);
     this.saved(r);
+  }
+
+  /** Drops a session's index entry (purgeSession: its record is gone, its id free again). */
+  async forget(id: string): Promise<void> {
+    await this.backend.delete(`index/sessions/${id}`);
+    this.projects.delete(id);
   }
 
   /** Rewrite an existing record (its index entry is already there). */
   async update(r: SessionRecord): Promise<void> {
+    await this.markLive(r);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
+    await this.unmarkEnded(r);
     this.saved(r);
+  }
+
+  /** Before a live record is written: its marker. */
+  private async markLive(r: SessionRecord): Promise<void> {
+    if (!isLive(r) || this.marked.has(r.session_id)) return;
+    await this.backend.put(LIVE_PREFIX + r.session_id, Buffer.from(r.project));
+    this.marked.add(r.session_id);
+  }
+
+  /** After an ended record is written: no marker (ended is final, so a marker can only be stale). */
+  private async unmarkEnded(r: SessionRecord): Promise<void> {
+    if (isLive(r)) return;
+    this.marked.delete(r.session_id);
+    await this.backend.delete(LIVE_PREFIX + r.session_id);
+  }
+
+  /** Ids of the sessions that may be live (a superset: liveList reads their records). */
+  async liveIds(): Promise<string[]> {
+    await this.buildLiveIndex();
+    const out: string[] = [];
+    for await (const o of this.backend.list(LIVE_PREFIX)) out.push(o.key.slice(LIVE_PREFIX.length));
+    return out;
+  }
+
+  /** The live sessions' records, oldest first; O(live sessions). Stale markers are removed on the way. */
+  async liveList(): Promise<SessionRecord[]> {
+    const limiter = new Limiter(LIST_CONCURRENCY);
+    const got = await Promise.all(
+      (await this.liveIds()).map((id) =>
+        limiter.run(async () => {
+          const r = await this.get(id).catch((e: unknown) => {
+            if (e instanceof CorruptObjectError) return null;
+            throw e;
+          });
+          if (r && isLive(r)) return r;
+          if (r) await this.unmarkEnded(r);
+          return null;
+        }),
+      ),
+    );
+    return sortByStart(got.filter((r): r is SessionRecord => r !== null));
+  }
+
+  /** Once per data dir (and per process until it is there): a marker for every live session. */
+  private buildLiveIndex(): Promise<void> {
+    this.liveBuilt ??= (async () => {
+      if (await this.backend.has(LIVE_BUILT_KEY)) return;
+      for (const r of await this.list()) if (isLive(r)) await this.backend.put(LIVE_PREFIX + r.session_id, Buffer.from(r.project));
+      await this.backend.put(LIVE_BUILT_KEY, Buffer.from(new Date().toISOString()));
+    })().catch((e: unknown) => {
+      this.liveBuilt = null;
+      throw e;
+    });
+    return this.liveBuilt;
   }
 
   private saved(r: SessionRecord): void {
@@ -109,8 +185,10 @@ export class Catalog {
         ),
       ),
     );
-    const out = got.filter((r): r is SessionRecord => r !== null);
-    out.sort((a, b) => a.started_at.localeCompare(b.started_at));
-    return out;
+    return sortByStart(got.filter((r): r is SessionRecord => r !== null));
   }
+}
+
+function sortByStart(out: SessionRecord[]): SessionRecord[] {
+  return out.sort((a, b) => a.started_at.localeCompare(b.started_at));
 }

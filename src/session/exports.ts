@@ -96,7 +96,7 @@ export class SessionExports implements ExportTable {
 
   /** Open every live session this data dir holds, so that handles held by clients work right after a restart. */
   async preload(): Promise<void> {
-    for (const id of await this.o.catalog.ids()) {
+    for (const id of await this.o.catalog.liveIds()) {
       const r = await this.o.catalog.get(id).catch((e: unknown) => {
         if (!(e instanceof CorruptObjectError)) throw e;
         this.o.log.error({ err: e, session: id }, 'session record refused'); // must not keep the daemon from starting
@@ -239,7 +239,7 @@ export class SessionExports implements ExportTable {
 
   async exports(): Promise<{ path: string; groups: string[] }[]> {
     const out: { path: string; groups: string[] }[] = [];
-    for (const r of await this.o.catalog.list()) if (isLive(r)) out.push({ path: exportPath(r.session_id), groups: this.o.allow.specs });
+    for (const r of await this.o.catalog.liveList()) out.push({ path: exportPath(r.session_id), groups: this.o.allow.specs });
     if (this.o.snapshots)
       for (const path of await this.o.snapshots.exports(await listProjects(this.o.catalog.backend)))
         out.push({ path, groups: this.o.allow.specs });

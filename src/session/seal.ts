@@ -82,6 +82,7 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
 
   async function sealDir(d: SnapshotDir): Promise<{ hash: string; dirs: number }> {
     if (!d.entries) return { hash: d.tree ?? EMPTY_TREE, dirs: Math.max(0, d.nlink - 2) };
+    if (d.partial && d.tree) return sealPartial(d, d.tree);
     const entries: TreeEntry[] = [];
     await Promise.all(
       d.entries.map(async (s0) => {
@@ -102,7 +103,23 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
     return { hash: changes.size ? await store.updateDir(d.tree, changes) : d.tree, dirs };
   }
 
-  const root = await sealDir(await snapshot(s));
+  /** A listing with the base's names (snapshot.ts, partial): only the entries that may differ are looked at,
+   *  each against its base entry (one trie path each), so a directory of any size costs O(its changes). */
+  async function sealPartial(d: SnapshotDir, tree: string): Promise<{ hash: string; dirs: number }> {
+    const changes = new Map<string, TreeEntry>();
+    await Promise.all(
+      d.entries!.map(async (s0) => {
+        const [e, old] = await Promise.all([entryOf(s0), store.lookupDir(tree, s0.name)]);
+        if (!old || !sameEntry(old, e)) changes.set(s0.name, e);
+      }),
+    );
+    // the base's names, so its subdirectories (a kind changes only by remove and add): nlink - 2, as for a
+    // listing never loaded
+    return { hash: changes.size ? await store.updateDir(tree, changes) : tree, dirs: Math.max(0, d.nlink - 2) };
+  }
+
+  // the seal's objects become durable in one flush at its end (object-io.ts batch): before anything names them
+  const root = await store.batch(async () => sealDir(await snapshot(s)));
   return { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
 }
 

@@ -68,7 +68,7 @@ export class BlobStore {
     const hash = sha256Hex(data);
     const key = this.io.key(objectRelKey('blobs', hash));
     if (data.length <= CHUNK_THRESHOLD) await this.io.putObject(key, () => encodeStored(data));
-    else await this.io.putShared(key, () => this.putChunked(key, hash, data));
+    else await this.io.putBytes(key, () => this.putChunked(key, hash, data));
     return hash;
   }
 
@@ -97,11 +97,11 @@ export class BlobStore {
     });
     await Promise.all(puts);
     const key = this.io.key(objectRelKey('blobs', hash));
-    await this.io.putShared(key, () =>
+    await this.io.putBytes(key, () =>
       this.io.putLimiter.run(async () => {
         if (await this.io.existsFresh(key)) return;
         const m = makeManifest(hash, chunks);
-        await this.io.backend.put(key, encodeManifest(m));
+        await this.io.write(key, encodeManifest(m));
         this.manifests.set(hash, m);
       }),
     );
@@ -123,7 +123,7 @@ export class BlobStore {
     }
     await Promise.all(puts);
     const m = makeManifest(hash, chunks);
-    await this.io.putLimiter.run(() => this.io.backend.put(key, encodeManifest(m)));
+    await this.io.putLimiter.run(() => this.io.write(key, encodeManifest(m)));
     this.manifests.set(hash, m);
   }
 

@@ -8,16 +8,10 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeStored, sha256Hex } from './codec.js';
 import { storedBlobMatches } from './manifest.js';
-import { validateRelKey } from './keys.js';
+import { CONTENT_KEY, isContentAddressedKey, validateRelKey } from './keys.js';
 import { isCode } from '../../util/errno.js';
 
-const CONTENT_KEY = /(?:^|\/)(blobs|trees|heads)\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
-
-/** True for keys of immutable objects named by their hash (…/blobs|trees|heads/<h[0:2]>/<h>). */
-export function isContentAddressedKey(key: string): boolean {
-  const m = CONTENT_KEY.exec(key);
-  return m !== null && m[3]!.startsWith(m[2]!);
-}
+export { isContentAddressedKey };
 
 /**
  * Does data match the hash its key names? Blobs and trees are stored encoded (codec.ts) and hashed

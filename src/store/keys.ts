@@ -56,3 +56,12 @@ export function validateRelKey(key: string): void {
     if (seg === '' || seg === '.' || seg === '..') throw new InvalidKeyError(key, `bad segment "${seg}"`);
   }
 }
+
+/** …/blobs|trees|heads/<h[0:2]>/<h>: kind, the two-digit shard, the hash */
+export const CONTENT_KEY = /(?:^|\/)(blobs|trees|heads)\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+
+/** True for keys of immutable objects named by their hash (…/blobs|trees|heads/<h[0:2]>/<h>). */
+export function isContentAddressedKey(key: string): boolean {
+  const m = CONTENT_KEY.exec(key);
+  return m !== null && m[3]!.startsWith(m[2]!);
+}

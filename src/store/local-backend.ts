@@ -1,11 +1,20 @@
 // ObjectBackend over a local directory: key = relative path under root (same layout as S3).
 // Objects are written to a temp file, fsynced, renamed into place, then the directory is fsynced.
 // Temp and lock files contain "~", which keys may not, so list() never shows them.
+//
+// put is durable once it resolves. putBehind (for ObjectIo's write batches: a seal) only writes the temp file
+// of a content-addressed object; this instance serves it from memory (get, stat, has) until flush() fsyncs
+// every pending temp file at once, renames them into place in the order they were put (a tree node after
+// the nodes and blobs it names) and fsyncs their directories at once: one round of fsyncs per seal instead
+// of one per object and per level of the tree. The batch's objects are named by nothing durable before its
+// flush, so a crash loses only objects nobody needs (their temp files stay behind, as an interrupted write's
+// do). Renames become durable in order on a journalling filesystem (ext4, xfs), so an object is never on
+// disk without the objects it names.
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ObjectBackend } from './types.js';
-import { validateRelKey } from './keys.js';
+import { isContentAddressedKey, validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
 import { isCode } from '../../util/errno.js';
@@ -18,6 +27,19 @@ export interface LocalBackendOptions {
   /** casRef gives up waiting for the lock after this many ms (default 30 000). */
   lockTimeoutMs?: number;
 }
+
+/** A content-addressed object written to its temp file, not yet fsynced or renamed into place. */
+interface Pending {
+  path: string;
+  tmp: string;
+  data: Buffer;
+  written: Promise<void>;
+  mtimeMs: number;
+}
+
+/** Pending objects beyond these bounds are flushed by the put that passes them. */
+const MAX_PENDING = 512;
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /** The version token LocalBackend.getRef returns: SHA-256 hex of the ref's bytes. */
 export function localRefVersion(data: Buffer): string {
@@ -32,6 +54,9 @@ export class LocalBackend implements ObjectBackend {
   private readonly knownDirs = new Set<string>();
   /** Serialises casRef per key inside this process; the lock file covers other processes. */
   private readonly refQueues = new Map<string, Promise<unknown>>();
+  private readonly pending = new Map<string, Pending>();
+  private pendingBytes = 0;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(root: string, opts: LocalBackendOptions = {}) {
     this.root = resolve(root);
@@ -47,6 +72,8 @@ export class LocalBackend implements ObjectBackend {
   }
 
   async get(key: string): Promise<Buffer | null> {
+    const p = this.pending.get(key);
+    if (p) return p.data;
     return readOrNull(this.pathOf(key));
   }
 
@@ -58,7 +85,90 @@ export class LocalBackend implements ObjectBackend {
     return (await this.stat(key)) !== null;
   }
 
+  /** Writes a content-addressed object's temp file; flush() makes it durable and puts it in place. Without
+   *  fsync there is nothing to batch: a plain put. */
+  async putBehind(key: string, data: Buffer): Promise<void> {
+    const path = this.pathOf(key);
+    if (!this.fsync || !isContentAddressedKey(key)) {
+      await this.writeAtomic(path, data);
+      return;
+    }
+    const known = this.pending.get(key);
+    if (known) return known.written; // the same bytes (the key is their hash)
+    const tmp = `${path}~tmp.${process.pid}.${randomBytes(6).toString('hex')}`;
+    const p: Pending = { path, tmp, data, written: this.writeTemp(dirname(path), tmp, data), mtimeMs: Date.now() };
+    this.pending.set(key, p);
+    this.pendingBytes += data.length;
+    try {
+      await p.written;
+    } catch (e) {
+      if (this.pending.get(key) === p) {
+        this.pending.delete(key);
+        this.pendingBytes -= data.length;
+      }
+      throw e;
+    }
+    if (this.pending.size > MAX_PENDING || this.pendingBytes > MAX_PENDING_BYTES) await this.flush();
+  }
+
+  private async writeTemp(dir: string, tmp: string, data: Buffer): Promise<void> {
+    await this.ensureDir(dir);
+    try {
+      await writeNew(tmp, data);
+    } catch (e) {
+      if (!isCode(e, 'ENOENT')) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      this.knownDirs.delete(dir); // directory removed behind our back
+      await this.ensureDir(dir);
+      await writeNew(tmp, data);
+    }
+  }
+
+  /** Makes every pending object durable and visible: fsync of all their temp files at once, renames in the
+   *  order they were put, fsync of all their directories at once. Resolves when all put so far are done. */
+  flush(): Promise<void> {
+    if (this.pending.size === 0) return this.flushing;
+    const run = this.flushing.catch(() => {}).then(() => this.flushPending());
+    this.flushing = run;
+    return run;
+  }
+
+  private async flushPending(): Promise<void> {
+    const batch = [...this.pending];
+    if (!batch.length) return;
+    const dirs = new Set<string>();
+    try {
+      await Promise.all(batch.map(([, p]) => p.written));
+      await Promise.all(batch.map(([, p]) => fsyncFile(p.tmp)));
+      for (const [key, p] of batch) {
+        await rename(p.tmp, p.path);
+        dirs.add(dirname(p.path));
+        if (this.pending.get(key) === p) {
+          this.pending.delete(key);
+          this.pendingBytes -= p.data.length;
+        }
+      }
+    } catch (e) {
+      // what is still pending gets new temp files: a failed fsync is never retried on the same pages
+      // (durable.ts), and the objects must still be made durable by a later flush (their puts succeeded)
+      for (const [key, p] of batch) {
+        if (this.pending.get(key) !== p) continue;
+        const tmp = `${p.path}~tmp.${process.pid}.${randomBytes(6).toString('hex')}`;
+        const old = p.tmp;
+        p.tmp = tmp;
+        p.written = rm(old, { force: true }).then(() => this.writeTemp(dirname(p.path), tmp, p.data));
+        p.written.catch(() => {}); // surfaces at the next flush
+      }
+      throw e;
+    }
+    await Promise.all([...dirs].map(fsyncDir));
+  }
+
   async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
+    const p = this.pending.get(key);
+    if (p) return { size: p.data.length, mtimeMs: p.mtimeMs };
     try {
       const st = await stat(this.pathOf(key));
       return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
@@ -76,6 +186,7 @@ export class LocalBackend implements ObjectBackend {
   }
 
   async touch(key: string): Promise<void> {
+    if (this.pending.has(key)) return; // written just now
     const now = new Date();
     await utimes(this.pathOf(key), now, now);
   }
@@ -218,11 +329,25 @@ async function readOrNull(path: string): Promise<Buffer | null> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/** A new file with data, not fsynced. */
+async function writeNew(path: string, data: Buffer): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    await fh.writeFile(data);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsync of a file (opened r+) or a directory (opened r). */
+async function fsyncPath(path: string, flags = 'r'): Promise<void> {
+  const fh = await open(path, flags);
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
 }
+
+const fsyncFile = (path: string) => fsyncPath(path, 'r+');
+const fsyncDir = (dir: string) => fsyncPath(dir);

@@ -1,6 +1,7 @@
 // The plumbing every kind of immutable object shares: keys under the project's prefix, deduplicated and
 // freshened puts (existsFresh), verified gets through the backend's cache tier, and one fetch for
 // concurrent readers. Blobs (blobs.ts), tree nodes and head records (heads.ts) are written through it.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ObjectBackend } from './types.js';
@@ -15,6 +16,19 @@ const PRESENT_TTL_MS = 15 * 60_000;
 /** The shortest grace period that is safe while sessions are writing. */
 export const SAFE_GC_GRACE_MS = 2 * 60 * 60_000;
 
+/** A backend that can write content-addressed objects behind and make them durable in one flush
+ *  (LocalBackend: one round of fsyncs instead of one per object). */
+interface BatchingBackend {
+  putBehind(key: string, data: Buffer): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/** The objects a write batch (ObjectIo.batch) has put. */
+interface WriteBatch {
+  keys: Map<string, Promise<void>>;
+}
+const writeBatches = new AsyncLocalStorage<WriteBatch>();
+
 export class ObjectIo {
   /** Object keys known to exist in the backend (objects are immutable). */
   /** Expires well inside FRESHEN_AFTER_MS, so a reused object is checked for age again (see existsFresh). */
@@ -22,6 +36,8 @@ export class ObjectIo {
   private readonly inflightGets = new Map<string, Promise<unknown>>();
   private readonly inflightPuts = new Map<string, Promise<void>>();
   readonly putLimiter: Limiter;
+  /** objects a batch has written behind and no flush has made durable yet */
+  private readonly behind = new Map<string, Promise<void>>();
 
   constructor(
     readonly backend: ObjectBackend,
@@ -53,13 +69,70 @@ export class ObjectIo {
     return this.inflightGets.has(id);
   }
 
-  /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. */
+  /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. Inside
+   *  batch() on a batching backend it is written behind: durable once the batch ends. */
   putObject(key: string, encode: () => Buffer): Promise<void> {
-    return this.putShared(key, () =>
+    return this.putBytes(key, () =>
       this.putLimiter.run(async () => {
-        if (!(await this.existsFresh(key))) await this.backend.put(key, encode());
+        if (!(await this.existsFresh(key))) await this.write(key, encode());
       }),
     );
+  }
+
+  /** put runs (once per key) unless the object is known to exist; in a batch, behind (put writes through
+   *  write()). Concurrent callers share one put. */
+  putBytes(key: string, put: () => Promise<void>): Promise<void> {
+    const batch = this.batching() ? writeBatches.getStore() : undefined;
+    if (!batch) {
+      const w = this.behind.get(key);
+      // written behind by a batch still under way: durable once flushed
+      if (w) return w.then(() => (this.backend as unknown as BatchingBackend).flush());
+      return this.putShared(key, put);
+    }
+    if (this.present.has(key)) return Promise.resolve();
+    let w = this.behind.get(key) ?? this.inflightPuts.get(key);
+    if (!w) {
+      const p = put();
+      w = p;
+      this.behind.set(key, p);
+      p.catch(() => {
+        if (this.behind.get(key) === p) this.behind.delete(key);
+      });
+    }
+    batch.keys.set(key, w);
+    return w;
+  }
+
+  /** The stored bytes of a content-addressed object: behind inside a batch, else durable at once. */
+  write(key: string, data: Buffer): Promise<void> {
+    if (this.batching() && writeBatches.getStore()) return (this.backend as unknown as BatchingBackend).putBehind(key, data);
+    return this.backend.put(key, data);
+  }
+
+  private batching(): boolean {
+    return typeof (this.backend as Partial<BatchingBackend>).putBehind === 'function';
+  }
+
+  /**
+   * Runs fn with the objects it puts written behind (on a batching backend), and makes them all durable
+   * in one flush before it returns. Nothing durable may name them before: fn must not write refs or
+   * records (a seal writes only objects). Other callers putting the same object meanwhile wait for the
+   * flush; a nested batch joins the outer one.
+   */
+  async batch<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.batching() || writeBatches.getStore()) return fn();
+    const b: WriteBatch = { keys: new Map() };
+    try {
+      return await writeBatches.run(b, fn);
+    } finally {
+      const settled = await Promise.allSettled(b.keys.values());
+      await (this.backend as unknown as BatchingBackend).flush();
+      let i = 0;
+      for (const [key, w] of b.keys) {
+        if (settled[i++].status === 'fulfilled') this.present.set(key, true);
+        if (this.behind.get(key) === w) this.behind.delete(key);
+      }
+    }
   }
 
   /**

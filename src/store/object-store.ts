@@ -72,6 +72,12 @@ export class ObjectStore {
     return this.io.key(relKey);
   }
 
+  /** Runs fn with the objects it writes made durable together when it ends (ObjectIo.batch); fn must write
+   *  objects only, nothing that names them (a seal). */
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.io.batch(fn);
+  }
+
   // ---- blobs (blobs.ts) ----
 
   /** Stores content (deduplicated; large content as chunks); returns its SHA-256 hex. */

@@ -1,20 +1,22 @@
 // ObjectBackend over an S3 bucket (AWS S3, Ceph radosgw, MinIO), with an optional key prefix.
 //
-// Refs move only by conditional PUT: If-None-Match "*" to create, If-Match <etag> to replace.
-// The version token of a ref is its ETag without quotes (radosgw compares If-Match against the bare
-// MD5; AWS accepts it too). A ref body is unique (HeadRef carries generation + nonce), so after a
-// conditional PUT whose outcome is unknown (412, 409, 5xx, network error) we read the ref back: our
-// exact bytes there means we won.
+// Refs move only by conditional PUT (s3-cas.ts); the version token of a ref is its ETag without quotes
+// (radosgw compares If-Match against the bare MD5; AWS accepts it too). Errors: s3-errors.ts; the probes
+// of bucket access and conditional writes: s3-checks.ts. Object GETs go through s3-fetch-pool.ts.
 //
 // The SDK is loaded on first use, so the local (embedded) mode never pays for it.
-import { randomBytes } from 'node:crypto';
 import type { S3Client as S3ClientT, S3ClientConfig, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import type { ObjectBackend } from './types.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import type { S3Credentials } from './s3-fetch.js';
 import { S3FetchPool } from './s3-fetch-pool.js';
+import { bareEtag, bodyToBuffer, codeOf, explainS3Error, S3BackendError, statusOf } from './s3-errors.js';
+import { casS3Ref, type CasStats } from './s3-cas.js';
+import { checkConditionalWrites } from './s3-checks.js';
 
+export { S3BackendError, ConditionalWritesUnsupportedError, bareEtag } from './s3-errors.js';
+export { checkBucketAccess, checkConditionalWrites } from './s3-checks.js';
 type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkPromise: Promise<Sdk> | null = null;
 function loadSdk(): Promise<Sdk> {
@@ -52,81 +54,6 @@ export interface S3BackendOptions {
   casRetries?: number;
 }
 
-/** A failed S3 request, with a message that says what to do about it. */
-export class S3BackendError extends Error {
-  override name = 'S3BackendError';
-  constructor(
-    message: string,
-    /** HTTP status, or 0 when the server was not reached */
-    readonly status: number,
-    /** S3 error code (NoSuchBucket, AccessDenied...) or the network error code */
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** The endpoint does not honour If-Match / If-None-Match: a shared head cannot be kept there. */
-export class ConditionalWritesUnsupportedError extends Error {
-  override name = 'ConditionalWritesUnsupportedError';
-}
-
-interface ErrLike {
-  name?: string;
-  code?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-  $response?: { statusCode?: number };
-}
-
-function statusOf(e: unknown): number {
-  const x = e as ErrLike;
-  return x?.$metadata?.httpStatusCode ?? x?.$response?.statusCode ?? 0;
-}
-
-function codeOf(e: unknown): string {
-  const x = e as ErrLike;
-  return x?.Code ?? x?.code ?? x?.name ?? 'Error';
-}
-
-const CRED_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'AuthorizationHeaderMalformed']);
-const NET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'TimeoutError',
-  'RequestTimeout',
-]);
-
-/** Strips the quotes (and a weak "W/" marker) from an ETag. */
-export function bareEtag(etag: string): string {
-  let t = etag.trim();
-  if (t.startsWith('W/')) t = t.slice(2);
-  if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) t = t.slice(1, -1);
-  return t;
-}
-
-async function bodyToBuffer(body: unknown): Promise<Buffer> {
-  if (!body) return Buffer.alloc(0);
-  const b = body as { transformToByteArray?: () => Promise<Uint8Array> } & AsyncIterable<Uint8Array>;
-  if (typeof b.transformToByteArray === 'function') {
-    const arr = await b.transformToByteArray();
-    return Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
-  }
-  const chunks: Buffer[] = [];
-  for await (const c of b) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class S3Backend implements ObjectBackend {
   readonly bucket: string;
   /** "" or ends with "/" */
@@ -136,7 +63,7 @@ export class S3Backend implements ObjectBackend {
   private readonly opts: S3BackendOptions;
   private clients: Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3FetchPool }> | null = null;
   /** How conditional PUTs ended: won at once, lost (412/409/5xx resolved by reading back), re-sent. */
-  readonly casStats = { won: 0, lost: 0, wonAfterReadBack: 0, resent: 0, byStatus: {} as Record<string, number> };
+  readonly casStats: CasStats = { won: 0, lost: 0, wonAfterReadBack: 0, resent: 0, byStatus: {} };
   private gate: Promise<void> | null = null;
   private gateDone = false;
 
@@ -234,30 +161,9 @@ export class S3Backend implements ObjectBackend {
     this.clients = null;
   }
 
-  /** Turns an SDK error into an S3BackendError whose message says what went wrong and where. */
+  /** Turns an SDK error into an S3BackendError whose message says what went wrong and where (s3-errors.ts). */
   explain(e: unknown, op: string, key?: string): Error {
-    if (e instanceof S3BackendError || e instanceof ConditionalWritesUnsupportedError || e instanceof InvalidKeyError) return e;
-    const status = statusOf(e);
-    const code = codeOf(e);
-    const where = `${this.describe()}`;
-    const what = `${op}${key !== undefined ? ` ${key}` : ''}`;
-    let msg: string;
-    if (code === 'CredentialsProviderError' || /Could not load credentials/i.test((e as ErrLike)?.message ?? '')) {
-      msg = `S3 ${what}: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)`;
-    } else if (status === 403 || CRED_CODES.has(code) || code === 'AccessDenied') {
-      msg = CRED_CODES.has(code)
-        ? `S3 rejected the credentials (${code}) for ${where}: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`
-        : `S3 access denied (403 ${code}) to ${what} in ${where}: check the credentials and the bucket policy`;
-    } else if (code === 'NoSuchBucket') {
-      msg = `S3 bucket "${this.bucket}" does not exist${this.endpoint ? ` at ${this.endpoint}` : ''} (create it, or fix MIC_S3_BUCKET / --s3-bucket)`;
-    } else if (status >= 500) {
-      msg = `S3 server error ${status} (${code}) on ${what} in ${where}: the S3 service is failing, retry later`;
-    } else if (status === 0 && (NET_CODES.has(code) || NET_CODES.has((e as ErrLike)?.name ?? ''))) {
-      msg = `cannot reach S3 (${code}) for ${what} in ${where}: is the endpoint up?`;
-    } else {
-      msg = `S3 ${what} in ${where} failed: ${status ? `${status} ` : ''}${code}${(e as ErrLike)?.message && (e as ErrLike).message !== code ? `: ${(e as ErrLike).message}` : ''}`;
-    }
-    return new S3BackendError(msg, status, code, { cause: e });
+    return explainS3Error(e, op, key, this);
   }
 
   // ---- ObjectBackend (each waits for ready()) ----
@@ -419,52 +325,16 @@ export class S3Backend implements ObjectBackend {
     return { data: got.data, version: got.etag };
   }
 
-  private async doCasRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
+  private doCasRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
     const k = this.s3Key(key);
-    const retries = this.opts.casRetries ?? 5;
-    for (let attempt = 0; ; attempt++) {
-      let err: unknown;
-      try {
-        await this.conditionalPut(k, data, expect);
-        this.casStats.won++;
-        return true;
-      } catch (e) {
-        err = e;
-      }
-      const status = statusOf(err);
-      const code = codeOf(err);
-      const tag = status ? String(status) : code;
-      this.casStats.byStatus[tag] = (this.casStats.byStatus[tag] ?? 0) + 1;
-      // If-Match on a missing key: AWS answers 404 NoSuchKey. The ref is not at `expect`, so we lost.
-      if (expect !== null && status === 404 && code !== 'NoSuchBucket') {
-        this.casStats.lost++;
-        return false;
-      }
-      const unknownOutcome = status === 412 || status === 409 || status >= 500 || status === 0 || code === 'PreconditionFailed';
-      if (!unknownOutcome || code === 'NoSuchBucket' || code === 'CredentialsProviderError') throw this.explain(err, 'conditional PUT', k);
-      // Lost, or unknown: the ref's current body tells. Ours (unique bytes) => we won.
-      const now = await this.doGetRef(key, false);
-      if (now && now.data.equals(data)) {
-        this.casStats.wonAfterReadBack++;
-        return true;
-      }
-      const unchanged = expect === null ? now === null : now !== null && now.version === bareEtag(expect);
-      if (!unchanged) {
-        this.casStats.lost++;
-        return false;
-      }
-      // Nobody's write landed. 412 with an unchanged ref means the condition itself is not understood.
-      if (status === 412 || code === 'PreconditionFailed' || attempt >= retries) {
-        throw new S3BackendError(
-          `conditional PUT of ${k} in ${this.describe()} keeps failing (${status ? `${status} ` : ''}${code}) although the ref did not change`,
-          status,
-          code,
-          { cause: err },
-        );
-      }
-      this.casStats.resent++;
-      await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
-    }
+    const target = {
+      s3Key: k,
+      conditionalPut: (d: Buffer, ex: string | null) => this.conditionalPut(k, d, ex),
+      getRef: () => this.doGetRef(key, false),
+      explain: (e: unknown, op: string, key2: string) => this.explain(e, op, key2),
+      describe: () => this.describe(),
+    };
+    return casS3Ref(target, data, expect, this.opts.casRetries ?? 5, this.casStats);
   }
 
   /** One conditional PUT, no SDK retries; throws the raw SDK error. */
@@ -511,51 +381,5 @@ export class S3Backend implements ObjectBackend {
       getRef: (k) => self.doGetRef(k, false),
       casRef: (k, d, e) => self.doCasRef(k, d, e),
     };
-  }
-}
-
-/** Fails with a one-line reason (403, NoSuchBucket, 5xx, unreachable) unless the bucket can be listed. */
-export async function checkBucketAccess(backend: S3Backend): Promise<void> {
-  await backend.listOne();
-}
-
-/**
- * Proves that the endpoint honours conditional writes, on a probe key under "<prefix>probe/":
- * If-None-Match "*" creates once and then fails; If-Match with a wrong ETag fails; with the right
- * one it succeeds. Throws ConditionalWritesUnsupportedError (one line) when the endpoint ignores them.
- */
-export async function checkConditionalWrites(backend: S3Backend): Promise<void> {
-  await backend.listOne();
-  const key = `probe/conditional-writes-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const body = (n: number) => Buffer.from(JSON.stringify({ probe: n, nonce: randomBytes(8).toString('hex') }));
-  const refuse = (what: string) =>
-    new ConditionalWritesUnsupportedError(
-      `S3 endpoint ${backend.describe()} ignores ${what}: refusing to keep a shared head there (conditional writes are required)`,
-    );
-  const raw0 = backend.unverified();
-  const raw = {
-    cas: (data: Buffer, expect: string | null) => raw0.casRef(key, data, expect),
-    getRef: () => raw0.getRef(key),
-    del: () => raw0.delete(key),
-  };
-  try {
-    if (!(await raw.cas(body(1), null))) throw refuse('If-None-Match (a fresh probe key was reported as existing)');
-    if (await raw.cas(body(2), null)) throw refuse('If-None-Match: * (it overwrote an existing object)');
-    const cur = await raw.getRef();
-    if (!cur) throw new ConditionalWritesUnsupportedError(`S3 endpoint ${backend.describe()} lost the probe object ${key}`);
-    const wrong = cur.version === '0'.repeat(32) ? 'f'.repeat(32) : '0'.repeat(32);
-    if (await raw.cas(body(3), wrong)) throw refuse('If-Match (it accepted a wrong ETag)');
-    if (!(await raw.cas(body(4), cur.version))) {
-      throw new ConditionalWritesUnsupportedError(
-        `S3 endpoint ${backend.describe()} rejects If-Match with the current ETag: cannot move a shared head there`,
-      );
-    }
-  } catch (e) {
-    if (e instanceof S3BackendError && /keeps failing/.test(e.message)) {
-      throw new ConditionalWritesUnsupportedError(`S3 endpoint ${backend.describe()} does not handle conditional writes: ${e.message}`);
-    }
-    throw e;
-  } finally {
-    await raw.del().catch(() => {});
   }
 }

@@ -24,6 +24,10 @@ class CountingBackend extends LocalBackend {
     this.puts.push(key);
     return super.put(key, data);
   }
+  override async putBehind(key: string, data: Buffer): Promise<void> {
+    this.puts.push(key);
+    return super.putBehind(key, data);
+  }
 }
 
 const ROOT = { uid: 0, gid: 0, gids: [] };
@@ -77,6 +81,50 @@ describe('sealSession', () => {
     t.backend.puts.length = 0;
     expect((await sealSession(t.fs, t.store, t.r.base)).tree).toBe(sealed.tree);
     expect(t.backend.puts).toEqual([]);
+    await t.host.closeAll();
+  });
+
+  it('a change in a large loaded directory costs its changes: no full listing is read or compared', async () => {
+    const files: Files = {};
+    for (let f = 0; f < 600; f++) files[`big/f${f}.txt`] = `${f}\n`;
+    files['big/sub/deep.txt'] = 'deep\n';
+    const t = await setup(files);
+    // modified files and a chmod: the listing keeps the base's names (snapshot.ts partial)
+    await t.apply([
+      { path: 'big/f10.txt', change_type: 'modified', content: 'ten\n' },
+      { path: 'big/f599.txt', change_type: 'modified', content: 'last\n' },
+      { path: 'big/sub/deep.txt', change_type: 'modified', content: 'deeper\n' },
+    ]);
+    const listDir = t.store.listDir.bind(t.store);
+    const listed: string[] = [];
+    t.store.listDir = async (h: string) => {
+      listed.push(h);
+      return listDir(h);
+    };
+    const sealed = await sealSession(t.fs, t.store, t.r.base);
+    expect(listed).toEqual([]);
+    const changes = await diffTrees(t.store, t.base.tree, sealed.tree);
+    expect(changes.map((c) => `${c.change_type} ${c.path}`).sort()).toEqual([
+      'modified big/f10.txt',
+      'modified big/f599.txt',
+      'modified big/sub/deep.txt',
+    ]);
+    expect((await lookupPath(t.store, sealed.tree, ['big']))?.dirs).toBe(1);
+    // a name removed and added again is no longer the base's listing: compared in full, still right
+    await t.apply([
+      { path: 'big/f11.txt', change_type: 'deleted' },
+      { path: 'big/f11.txt', change_type: 'added', content: 'eleven again\n' },
+      { path: 'big/f12.txt', change_type: 'deleted' },
+    ]);
+    const again = await sealSession(t.fs, t.store, t.r.base);
+    const changes2 = await diffTrees(t.store, t.base.tree, again.tree);
+    expect(changes2.map((c) => `${c.change_type} ${c.path}`).sort()).toEqual([
+      'deleted big/f12.txt',
+      'modified big/f10.txt',
+      'modified big/f11.txt',
+      'modified big/f599.txt',
+      'modified big/sub/deep.txt',
+    ]);
     await t.host.closeAll();
   });
 

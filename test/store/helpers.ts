@@ -30,6 +30,10 @@ export class CountingBackend extends LocalBackend {
     this.puts.push(key);
     return super.put(key, data);
   }
+  override async putBehind(key: string, data: Buffer): Promise<void> {
+    this.puts.push(key);
+    return super.putBehind(key, data);
+  }
   override async get(key: string): Promise<Buffer | null> {
     this.gets.push(key);
     return super.get(key);
