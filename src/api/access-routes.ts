@@ -22,6 +22,7 @@ import { identityRoutes } from './identity-routes.js';
 import { taskRoutes } from './task-routes.js';
 import { gitRoutes } from './git.js';
 import { statistics, taskSessionView, type TaskStore } from '../tasks/task-store.js';
+import { replayRoutes } from './replay-routes.js';
 import type { TableRoute } from './route-table.js';
 
 export interface ApiAccess {
@@ -79,6 +80,7 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
     }),
     ...eventRoutes({ bus: a.bus, hooks: a.hooks, grants: a.grants, audit: a.audit }),
     ...gitRoutes(service, a.grants, a.audit),
+    ...replayRoutes({ gated: (ctx) => gatedService(service, ctx.principal, a) }),
     ...taskRoutes({ tasks: a.tasks, catalog, grants: a.grants, audit: a.audit, gated: (ctx) => gatedService(service, ctx.principal, a) }),
     {
       // the session with seed 003's statistics of its tasks

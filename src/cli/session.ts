@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
 import { withBackend } from './backend.js';
+import { addReplayCommand } from './replay.js';
 import { exportPath, STATUSES } from '../session/record.js';
 import { mountSession } from './mount.js';
 import { createProgress } from './progress.js';
@@ -368,5 +369,6 @@ export function sessionCommand(): Command {
 
   addLifecycleCommands(cmd);
   addExecCommand(cmd);
+  addReplayCommand(cmd);
   return cmd;
 }

@@ -8,6 +8,7 @@ import { nfsProgram } from '../nfs/program.js';
 import { mountProgram } from '../mount/program.js';
 import { HandleCodec } from '../fs/handles.js';
 import { SessionExports } from '../session/exports.js';
+import { SnapshotExports } from '../session/snapshots.js';
 import { SessionService } from '../session/service.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import type { ApiLimits } from '../api/limits.js';
@@ -122,7 +123,10 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   const handles = new HandleCodec(handleSecret(cfg.dataDir, cfg.log));
   // RFC 1813 3.3.7: a new verifier on every start, since unstable writes may be lost
   const writeVerifier = randomBytes(8);
+  // read-only exports of heads and trees, beside the sessions' (session/snapshots.ts)
+  const snapshots = new SnapshotExports({ catalog, dataDir: cfg.dataDir, handles, writeVerifier, log: cfg.log });
   const exports = new SessionExports({
+    snapshots,
     catalog,
     dataDir: cfg.dataDir,
     handles,
@@ -132,6 +136,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     readWaitMs: cfg.readWaitMs,
   });
   await exports.preload();
+  await snapshots.preload();
   exports.startLeases();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
   const sealer = cfg.sealDelayMs

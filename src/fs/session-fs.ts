@@ -62,6 +62,11 @@ export class SessionFs implements FileSystem {
     return new SessionFs(await SessionState.open(o), o);
   }
 
+  /** a read-only view (a snapshot export), not a session that is read-only for now (suspended, frozen) */
+  get readOnly(): boolean {
+    return !!this.state.o.readOnly;
+  }
+
   /** 8-byte write verifier (RFC 1813 3.3.7): the core replaces it when uncommitted data may be lost. */
   get writeVerifier(): Buffer {
     return this.state.writeVerifier;
@@ -424,14 +429,15 @@ export class SessionFs implements FileSystem {
     const n = await this.inode(fh);
     const st = fs.statfsSync(this.state.o.dir);
     const bsize = st.bsize;
+    const ro = this.readOnly ? 0 : 1; // a snapshot has no room for anything (RFC 1813 3.3.18)
     return {
       attrs: n.attrs(this.fsid),
       tbytes: st.blocks * bsize,
-      fbytes: st.bfree * bsize,
-      abytes: st.bavail * bsize,
+      fbytes: ro * st.bfree * bsize,
+      abytes: ro * st.bavail * bsize,
       tfiles: st.files,
-      ffiles: st.ffree,
-      afiles: st.ffree,
+      ffiles: ro * st.ffree,
+      afiles: ro * st.ffree,
       invarsec: 0,
     };
   }

@@ -71,6 +71,8 @@ export const ACCESS = { READ: 1, LOOKUP: 2, MODIFY: 4, EXTEND: 8, DELETE: 16, EX
 export interface FileSystem {
   readonly fsid: bigint;
   readonly maxFileSize: number;
+  /** the export never accepts changes (a snapshot): FSINFO says it cannot set times, FSSTAT has no free space */
+  readonly readOnly?: boolean;
   /** 8-byte write verifier (RFC 1813 3.3.7); changes when uncommitted data may be lost. */
   readonly writeVerifier: Buffer;
   rootHandle(): Buffer;

@@ -11,6 +11,7 @@ import type { Right } from '../identity/rights.js';
 import type { Catalog } from '../session/catalog.js';
 import { body as objectBody, projectOf } from '../session/input.js';
 import { withWorkingDirectory } from '../session/working-directories.js';
+import { withActor } from '../session/actor.js';
 
 export interface GateDeps {
   catalog: Catalog;
@@ -150,7 +151,7 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
     const auditTarget = t.session ? `session:${t.session}` : t.project ? `project:${t.project}` : m;
     try {
       await check(); // a refused mutation is audited too
-      const out = await fn.apply(inner, args);
+      const out = await withActor(p.user, () => fn.apply(inner, args)); // timeline events name their actor
       const f = facts(out);
       const project = f.project ?? t.project ?? null;
       const session = f.session ?? t.session ?? null;

@@ -32,6 +32,7 @@ export function fsinfo(deps: NfsDeps): Handler {
     out.u64(fs.maxFileSize);
     out.u32(0); // time_delta: 1 ns
     out.u32(1);
-    out.u32(FSINFO.properties);
+    // a read-only export cannot set times (FSF3_CANSETTIME: SETATTR would answer ROFS)
+    out.u32(fs.readOnly ? FSINFO.properties & ~FSF3_CANSETTIME : FSINFO.properties);
   });
 }

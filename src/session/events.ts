@@ -28,6 +28,8 @@ export class SessionEvents {
   private readonly listeners = new Set<SessionEventListener>();
   private readonly sources = new Set<GenerationSource>();
   private readonly seen = new Map<string, number>();
+  /** sessions whose files the API is changing right now: their changes are that call's, not the mount's */
+  private readonly quiet = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
   /** Adds a listener; returns the function that removes it. */
@@ -64,6 +66,25 @@ export class SessionEvents {
     };
   }
 
+  /** Runs fn, an API change of the session's files: what it changes is not reported as a file change
+   *  (the API reports its own), however long it takes. */
+  async during<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    this.quiet.set(id, (this.quiet.get(id) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = this.quiet.get(id)! - 1;
+      if (n) this.quiet.set(id, n);
+      else {
+        this.quiet.delete(id);
+        for (const src of this.sources) {
+          const g = src.served(id)?.generation;
+          if (g !== undefined && this.timer) this.seen.set(id, g);
+        }
+      }
+    }
+  }
+
   private startWatching(): void {
     if (this.timer || !this.sources.size) return;
     this.seen.clear();
@@ -84,6 +105,7 @@ export class SessionEvents {
         const g = src.served(id)?.generation;
         if (g === undefined) continue;
         live.add(id);
+        if (this.quiet.has(id)) continue; // see during()
         const before = this.seen.get(id);
         this.seen.set(id, g);
         // a filesystem opened since the last look starts at 0: anything above is a change

@@ -12,6 +12,8 @@ import { DomainError, InvalidStateError } from './errors.js';
 import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionState } from './fs-base.js';
+import { PROJECT_EXPORT_PREFIX, type SnapshotExports } from './snapshots.js';
+import { listProjects } from '../store/collect-garbage.js';
 
 /** Which client addresses may mount (the daemon's AllowList of CIDR prefixes). */
 export interface AddressFilter {
@@ -28,6 +30,8 @@ export interface SessionExportsOptions {
   log: Logger;
   /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
   readWaitMs?: number;
+  /** read-only exports of heads and trees (/exports/projects/...) */
+  snapshots?: SnapshotExports;
 }
 
 export class SessionExports implements ExportTable {
@@ -178,22 +182,28 @@ export class SessionExports implements ExportTable {
     this.leaseTimer = null;
     this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
+    this.o.snapshots?.closeAll();
   }
 
   async mount(p: string, clientAddress: string): Promise<Buffer> {
     if (!this.o.allow.allows(clientAddress)) throw new MountError(MountStat.ACCES, `client ${clientAddress} not allowed`);
     const clean = p.replace(/\/+$/, '');
-    if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountStat.NOENT, `no export ${p}`);
-    const [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
-    const r = await this.o.catalog.get(id);
-    if (!r || !isLive(r)) throw new MountError(MountStat.NOENT, `no live session ${id}`);
-    let fs: SessionFs;
-    try {
-      fs = await this.openExport(r, 'take'); // mounting a handed-off session serves it here
-    } catch (e) {
-      if (!(e instanceof DomainError)) throw e;
-      this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');
-      throw new MountError(MountStat.ACCES, e.message);
+    let fs: SessionFs, sub: string[], id: string;
+    if (this.o.snapshots && clean.startsWith(PROJECT_EXPORT_PREFIX)) {
+      ({ fs, sub } = await this.o.snapshots.mount(clean));
+      id = clean;
+    } else {
+      if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountStat.NOENT, `no export ${p}`);
+      [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
+      const r = await this.o.catalog.get(id);
+      if (!r || !isLive(r)) throw new MountError(MountStat.NOENT, `no live session ${id}`);
+      try {
+        fs = await this.openExport(r, 'take'); // mounting a handed-off session serves it here
+      } catch (e) {
+        if (!(e instanceof DomainError)) throw e;
+        this.o.log.warn({ session: id, client: clientAddress, err: e.message }, 'mount refused');
+        throw new MountError(MountStat.ACCES, e.message);
+      }
     }
     // a directory inside the export may be mounted too, as knfsd allows
     let fh = fs.rootHandle();
@@ -230,13 +240,20 @@ export class SessionExports implements ExportTable {
   async exports(): Promise<{ path: string; groups: string[] }[]> {
     const out: { path: string; groups: string[] }[] = [];
     for (const r of await this.o.catalog.liveList()) out.push({ path: exportPath(r.session_id), groups: this.o.allow.specs });
+    if (this.o.snapshots)
+      for (const path of await this.o.snapshots.exports(await listProjects(this.o.catalog.backend)))
+        out.push({ path, groups: this.o.allow.specs });
     return out;
   }
 
   resolve(raw: Buffer): Resolved {
     const { fh, info } = this.o.handles.verify(raw);
     const e = this.byFsid.get(info.fsid);
-    if (!e) throw new FsError(NfsStatus.STALE, 'no such export');
+    if (!e) {
+      const snap = this.o.snapshots?.resolve(info, fh);
+      if (snap) return snap;
+      throw new FsError(NfsStatus.STALE, 'no such export');
+    }
     if (!this.owners.leaseValid(e.id)) {
       // fencing (lease.ts): never serve on a lease that may have run out; the client retries once renewed
       void this.renew(e.id);

@@ -19,7 +19,8 @@ import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
 import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
-import type { SessionRecord, TimelineEvent } from './record.js';
+import type { SessionRecord } from './record.js';
+import { addEvent, recordTreeChanges } from './timeline.js';
 import { landTimer } from '../metrics/session-metrics.js';
 
 export interface LandContext {
@@ -41,13 +42,9 @@ export interface LandTimings {
   finish: number;
 }
 
-/** At most this many file events are added to the timeline on landing. */
-const TIMELINE_FILES = 1000;
-const MAX_ATTEMPTS = 200;
+export { addEvent } from './timeline.js';
 
-export function addEvent(r: SessionRecord, e: Omit<TimelineEvent, 'time'> & { time?: string }): void {
-  (r.timeline ??= []).push({ time: new Date().toISOString(), ...e } as TimelineEvent);
-}
+const MAX_ATTEMPTS = 200;
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
@@ -76,7 +73,13 @@ export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
-export async function landSession(ctx: LandContext, r: SessionRecord, message: string): Promise<LandOutcome> {
+/** via: how the changes not yet on the timeline came in ('api': files applied by this same call). */
+export async function landSession(
+  ctx: LandContext,
+  r: SessionRecord,
+  message: string,
+  via: 'api' | 'mount' = 'mount',
+): Promise<LandOutcome> {
   const store = ctx.catalog.store(r.project);
   const timings: LandTimings = { seal: 0, changes: 0, merge: 0, cas: 0, finish: 0 };
   let t = performance.now();
@@ -91,7 +94,7 @@ export async function landSession(ctx: LandContext, r: SessionRecord, message: s
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     const done = landTimer();
     try {
-      const o = await landFrozen(ctx, r, message, live, store, timings, lap);
+      const o = await landFrozen(ctx, r, message, live, store, timings, lap, via);
       done(o.ok ? 'landed' : 'conflict', o.ok ? 0 : o.conflicts.length);
       return o;
     } catch (e) {
@@ -111,10 +114,13 @@ async function landFrozen(
   store: ReturnType<Catalog['store']>,
   timings: LandTimings,
   lap: (k: keyof LandTimings) => void,
+  via: 'api' | 'mount',
 ): Promise<LandOutcome> {
   const sealed = await sealOpen(live, store);
   await drainUploads(store); // a head must never name objects still queued for upload
   lap('seal');
+  // what changed since the last recorded tree (saved with the outcome: landed, or conflicts)
+  await recordTreeChanges(store, r, sealed.tree, { via });
   const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
   lap('changes');
   const B = { tree: r.base.tree, nextIno: r.base.nextIno };
@@ -191,13 +197,8 @@ async function finishLanding(
   o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string },
 ): Promise<void> {
   const now = o.headRecord.time;
-  for (const c of o.changes.slice(0, TIMELINE_FILES)) {
-    const m = (c.after ?? c.before)!.mtime;
-    const t = c.after ? new Date(m[0] * 1000 + Math.floor(m[1] / 1e6)).toISOString() : now;
-    addEvent(r, { type: 'file', path: c.path, change_type: c.change_type, time: t });
-  }
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
-  addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now });
+  addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';
   r.landed_at = now;
   r.landed_head = o.head;
@@ -323,7 +324,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     }
     conflicts.push({ ...c, resolution });
   }
-  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length });
+  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length, tree: (await sealOpen(fs, store)).tree });
   r.updated_at = new Date().toISOString();
   await ctx.catalog.update(r);
   return { record: r, from, to: H.hash, conflicts, rebased: true };

@@ -32,8 +32,14 @@ export type TimelineType =
 
 /** One event of a session's history. Only the fields that apply to `type` are set. */
 export interface TimelineEvent {
+  /** 1, 2, 3, ...: the order the facts were recorded in (timeline.ts) */
+  seq?: number;
   time: string;
   type: TimelineType;
+  /** who did it: the API caller (absent: unknown, e.g. a change made through the mount) */
+  actor?: string | null;
+  /** file: how the change came in (the API's files, or the mount, found when the session was sealed) */
+  via?: 'api' | 'mount';
   /** status: the new status; from: the old one */
   status?: SessionStatus;
   from?: SessionStatus;
@@ -48,8 +54,10 @@ export interface TimelineEvent {
   head?: string;
   message?: string;
   conflicts?: number;
-  /** handed_off / served: the data dir's node id (ownership.ts); handed_off: the tree recorded */
+  /** handed_off / served: the data dir's node id (ownership.ts) */
   node?: string;
+  /** file / rebased / handed_off / served: the session's tree after the event; landed: the head's tree
+   *  (mountable read-only: /exports/projects/<org>/<name>/trees/<tree>) */
   tree?: string;
 }
 
@@ -256,7 +264,7 @@ export function sessionDetail(r: SessionRecord): SessionDetail {
     ...sessionView(r),
     conversation: r.conversation,
     decisions: r.decisions,
-    timeline: r.timeline ?? [],
+    timeline: (r.timeline ?? []).map((e, i) => (e.seq === undefined ? { ...e, seq: i + 1 } : e)), // seq: timeline.ts
     interactions: r.interactions ?? [],
     message: r.message ?? null,
     served_by: null,

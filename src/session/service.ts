@@ -73,8 +73,8 @@ export class SessionService extends SessionServiceBase implements SessionApi {
     const r = await this.doStart(opts, extra);
     return this.locked(r.session_id, async () => {
       try {
-        await this.applyTo(r, files);
-        const out = await this.landLocked(r, message ?? opts.goal);
+        await this.applyTo(r, files, 'files', true);
+        const out = await this.landLocked(r, message ?? opts.goal, files.length ? 'api' : 'mount');
         return { session: out.session };
       } catch (e) {
         // a refusal (4xx) leaves nothing; a purge that fails says so (500) rather than leave a session silently
@@ -319,9 +319,9 @@ export class SessionService extends SessionServiceBase implements SessionApi {
         addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
       }
       input.metadata(Object.assign(r.metadata, meta), 'metadata'); // the merged metadata within the limit too
-      await this.applyTo(r, files);
+      await this.applyTo(r, files, 'files', true);
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
-      return this.landLocked(r, message ?? r.goal);
+      return this.landLocked(r, message ?? r.goal, files.length ? 'api' : 'mount');
     });
   }
 

@@ -11,6 +11,7 @@ import { addEvent, landSession, sealLive, type LandContext } from './land.js';
 import { readTreeDoc } from './tree-doc.js';
 import { headView } from './history.js';
 import { applyFiles, precheckFiles } from './apply.js';
+import { recordApplied } from './timeline.js';
 import { landedChanges } from './changes.js';
 import { checkAgainstConfig, readSessionConfig } from './session-config.js';
 import type { LandBody } from './session-api.js';
@@ -88,9 +89,10 @@ export class SessionServiceBase {
     }
     Object.assign(r, extra);
     r.type ??= DEFAULT_TYPE;
-    r.timeline = [{ time: r.started_at, type: 'started', head: r.base.head }];
-    for (const m of r.conversation) r.timeline.push({ time: m.time, type: 'conversation', role: m.role });
-    for (const d of r.decisions) r.timeline.push({ time: d.time, type: 'decision', decision: d.decision });
+    r.timeline = [];
+    addEvent(r, { type: 'started', head: r.base.head, time: r.started_at });
+    for (const m of r.conversation) addEvent(r, { time: m.time, type: 'conversation', role: m.role });
+    for (const d of r.decisions) addEvent(r, { time: d.time, type: 'decision', decision: d.decision });
     r.updated_at = r.started_at;
     await this.o.catalog.update(r);
     return r;
@@ -108,17 +110,20 @@ export class SessionServiceBase {
     }
   }
 
-  protected async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files'): Promise<void> {
+  /** landing: a landing follows in this call, which records the files' changes (land.ts) and saves */
+  protected async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files', landing = false): Promise<void> {
     if (!files.length) return;
     const fs = await this.o.host.open(r);
     await precheckFiles(fs, files, field);
-    await applyFiles(fs, r.owner, files);
-    for (const f of files) addEvent(r, { type: 'file', path: f.path, change_type: f.change_type });
-    await this.save(r);
+    // one event per change, typed by the tree (timeline.ts)
+    await this.o.catalog.events.during(r.session_id, () =>
+      recordApplied(this.o.catalog.store(r.project), r, fs, () => applyFiles(fs, r.owner, files), landing),
+    );
+    if (!landing) await this.save(r);
   }
 
-  protected async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
-    const out = await landSession(this.ctx, r, message);
+  protected async landLocked(r: SessionRecord, message: string, via: 'api' | 'mount' = 'mount'): Promise<LandBody> {
+    const out = await landSession(this.ctx, r, message, via);
     if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
     return {
       session: sessionView(out.record),

@@ -30,7 +30,12 @@ const markers = () =>
         .sort()
     : [];
 const ids = (l: { sessions: { session_id: string }[] }) => l.sessions.map((s) => s.session_id).sort();
-const exported = async () => (await nfs.exports()).map((e) => e.path).sort();
+// the session exports (EXPORT lists each project's read-only head snapshot too: session/snapshots.ts)
+const exported = async () =>
+  (await nfs.exports())
+    .map((e) => e.path)
+    .filter((p) => p.startsWith('/exports/sessions/'))
+    .sort();
 const exportOf = (id: string) => `/exports/sessions/${id}`;
 
 describe('live-session index', () => {
