@@ -242,7 +242,10 @@ async function writeStream(
 ): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'mic-export-'));
   const marksFile = path.join(tmp, 'marks');
-  const fi = gitStream(['fast-import', '--quiet', `--export-marks=${marksFile}`], dir);
+  // No deltas and fast zlib: fast-import only tries a delta against the previous blob of the stream, which
+  // saves little (lua: 87 MB pack with deltas, 94 MB without, 109 MB at level 1) for most of its time
+  // (13.3 s -> 4.7 s of CPU). `git gc` or the next push packs the repository properly.
+  const fi = gitStream(['-c', 'pack.compression=1', 'fast-import', '--quiet', '--depth=0', `--export-marks=${marksFile}`], dir);
   const stdin = fi.proc.stdin;
   const write = async (b: Buffer | string) => {
     if (!stdin.write(b)) await Promise.race([once(stdin, 'drain'), fi.wait()]);
