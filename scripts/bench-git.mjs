@@ -48,7 +48,12 @@ const run = (cmd, outFile = '/dev/null') => {
   const r = spawnSync('bash', ['-c', `{ ${cmd} ; } >${q(outFile)} || exit $?; times`], { env: ENV, maxBuffer: 1 << 28 });
   const s = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  const secs = [...r.stdout.toString().split('\n')[1].matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  const secs = [
+    ...r.stdout
+      .toString()
+      .split('\n')[1]
+      .matchAll(/(\d+)m([\d.]+)s/g),
+  ].map((m) => Number(m[1]) * 60 + Number(m[2]));
   return { s, cpu: secs[0] + secs[1] };
 };
 const mic = (outFile, ...a) => {
@@ -133,7 +138,18 @@ function bench(name, src) {
   const files = countFiles(join(data, 'objects'));
   const out = join(root, `${name}-export`);
   log(name, 'mic export-git');
-  const exp = mic(join(root, 'export.json'), 'project', 'export-git', `bench/${name}`, out, '--branch', 'main', '--data-dir', data, '--json');
+  const exp = mic(
+    join(root, 'export.json'),
+    'project',
+    'export-git',
+    `bench/${name}`,
+    out,
+    '--branch',
+    'main',
+    '--data-dir',
+    data,
+    '--json',
+  );
   const reproduced = exp.out.commit === git(src, 'rev-parse', 'HEAD');
   const exportPack = sizePack(out);
   log(name, 'baseline again');
