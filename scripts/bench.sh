@@ -13,6 +13,8 @@
 # BENCH_S3=0 skips the S3 benchmarks (scripts/bench-s3.mjs, key "s3" in the JSON), BENCH_UI=0 the web UI
 # benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium),
 # BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git").
+# BENCH_MIC_ROOT=DIR runs the mic-fs build in DIR (a built checkout of another commit) instead of this one;
+# scripts/bench-before-after.sh uses it to compare two commits in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -21,6 +23,7 @@ OUT=$REPO/.bench
 SERVERS=${BENCH_SERVERS:-mic,ganesha}
 CCPU=${BENCH_CLIENT_CPU:-0}
 SCPU=${BENCH_SERVER_CPU:-1}
+MIC_ROOT=${BENCH_MIC_ROOT:-$REPO}
 log() { echo "bench: $*" >&2; }
 
 [ -x "$TOOLS/nfs-bench.sh" ] || { log "missing $TOOLS/nfs-bench.sh (shared/ must sit next to the repository)"; exit 1; }
@@ -67,7 +70,7 @@ bench_json() { # label -> extracts NFS_BENCH_JSON from .bench/<label>.txt into <
 }
 
 run_mic() {
-	local mic=(node dist/src/cli/main.js) src sid port
+	local mic=(node "$MIC_ROOT/dist/src/cli/main.js") src sid port
 	MIC_DIR=$(mktemp -d /dev/shm/mic-bench.XXXXXX)
 	src=$(mktemp -d /dev/shm/mic-bench-src.XXXXXX)
 	echo "benchmark project" >"$src/README.md"
@@ -75,7 +78,7 @@ run_mic() {
 	rm -rf "$src"
 	sid=$("${mic[@]}" session start --project bench/nfs --goal benchmark --json --data-dir "$MIC_DIR/data" |
 		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).session.session_id))')
-	"${SERVER_PIN[@]}" node dist/src/cli/main.js serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
+	"${SERVER_PIN[@]}" "${mic[@]}" serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
 		--log-level info >"$OUT/mic-serve.log" 2>&1 &
 	MIC_PID=$!
 	port=""
