@@ -5,12 +5,18 @@
 // every project's head ref (landings by other processes on the same data directory, imports). Exports run
 // one at a time; a landing during an export marks the project dirty and it is exported again afterwards,
 // so concurrent landings all reach the repository, each export incremental (exportGit remembers what it
-// wrote). A failed export is logged and retried at the next poll.
+// wrote). A failed export is logged and retried at the next landing, or by the poll a minute later.
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog } from '../session/catalog.js';
+import { readdir } from 'node:fs/promises';
 import { listProjects } from '../store/collect-garbage.js';
+import { LocalBackend, isValidProject } from '../store/index.js';
 import { exportGit, type ExportResult } from './export.js';
+
+const RETRY_MS = 60_000;
+/** Over S3, listing every key to find the projects is costly: done this often, new projects found meanwhile through events. */
+const FULL_LIST_MS = 10 * 60_000;
 
 export interface ExportWatcherOptions {
   catalog: Catalog;
@@ -30,6 +36,10 @@ export function exportRepoOf(dir: string, project: string): string {
 export class GitExportWatcher {
   private readonly exported = new Map<string, string>(); // project -> head hash last exported
   private readonly dirty = new Set<string>();
+  /** project -> when its last export failed: the poll leaves it alone for RETRY_MS */
+  private readonly failedAt = new Map<string, number>();
+  private readonly known = new Set<string>();
+  private listedAt = 0;
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -42,7 +52,10 @@ export class GitExportWatcher {
 
   start(): void {
     this.unsubscribe = this.o.catalog.events.on((e) => {
-      if (e.type === 'session' && e.status === 'landed') this.schedule(e.project);
+      if (e.type === 'session' && e.status === 'landed') {
+        this.known.add(e.project);
+        this.schedule(e.project);
+      }
     });
     const tick = () => {
       this.timer = null;
@@ -67,11 +80,28 @@ export class GitExportWatcher {
 
   /** Every project whose head differs from the one last exported. */
   private async poll(): Promise<void> {
-    for (const project of await listProjects(this.o.catalog.backend)) {
+    for (const project of await this.projects()) {
       if (this.closed) return;
       const head = await this.o.catalog.store(project).getHead();
-      if (head && this.exported.get(project) !== head.hash) this.schedule(project);
+      if (!head || this.exported.get(project) === head.hash) continue;
+      if (Date.now() - (this.failedAt.get(project) ?? 0) >= RETRY_MS) this.schedule(project);
     }
+  }
+
+  /** The projects of the store: two directory levels of a local one; over S3 a full listing now and then. */
+  private async projects(): Promise<string[]> {
+    const b = this.o.catalog.backend;
+    if (b instanceof LocalBackend) {
+      const names = async (d: string) => readdir(d).catch(() => [] as string[]);
+      const orgs = await names(path.join(b.root, 'projects'));
+      const all = await Promise.all(orgs.map(async (o) => (await names(path.join(b.root, 'projects', o))).map((n) => `${o}/${n}`)));
+      return all.flat().filter(isValidProject);
+    }
+    if (Date.now() - this.listedAt >= FULL_LIST_MS) {
+      for (const p of await listProjects(b)) this.known.add(p);
+      this.listedAt = Date.now();
+    }
+    return [...this.known];
   }
 
   private schedule(project: string): void {
@@ -94,10 +124,12 @@ export class GitExportWatcher {
         const r: ExportResult = await exportGit(this.o.catalog, project, repo);
         // exportGit exports the head it read first: a later landing is exported on the next round
         this.exported.set(project, head.hash);
+        this.failedAt.delete(project);
         if (r.exported) this.o.log.info({ project, repo, exported: r.exported, commit: r.commit }, 'export-git: heads exported');
         for (const w of r.warnings) this.o.log.warn({ project, repo }, `export-git: ${w}`);
       } catch (e) {
-        this.o.log.warn({ project, repo, err: (e as Error).message }, 'export-git failed; retried at the next landing or poll');
+        this.failedAt.set(project, Date.now());
+        this.o.log.warn({ project, repo, err: (e as Error).message }, 'export-git failed; retried at the next landing or in a minute');
       }
     }
   }
