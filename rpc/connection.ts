@@ -8,6 +8,7 @@ import type { CallSource, Dispatcher } from './dispatch.js';
 import { OutboundQueue } from './outbound.js';
 import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record-marking.js';
 import { largeBuffers } from '../util/buffer-pool.js';
+import { readIntoShared } from './socket-reader.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;
@@ -55,19 +56,24 @@ export class RpcConnection implements CallSource {
     this.remotePort = socket.remotePort ?? 0;
     this.log = log.child({ remote: `${this.remoteAddress}:${this.remotePort}` });
     this.denyCalls = opts.denyCalls ?? 0;
+    // a socket accepted paused reads into the buffer all connections share (socket-reader.ts)
+    const wasPaused = socket.isPaused();
+    const shared = readIntoShared(socket, this.onData);
     this.decoder = new RecordDecoder(this.onRecord, {
       maxRecordSize: opts.maxRecordSize,
       maxFragments: opts.maxFragments,
       pool: largeBuffers,
       budget: opts.recordMemory,
+      transient: shared,
     });
     this.out = new OutboundQueue(socket, this.onWriteBlocked);
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    if (!shared) socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('error', this.onError);
     socket.on('close', this.onSocketClose);
     if (this.log.isLevelEnabled('debug')) this.log.debug('rpc: connection opened');
+    if (wasPaused) socket.resume();
   }
 
   /** True once the socket is closed or being destroyed: late replies are dropped. */

@@ -22,14 +22,20 @@ export interface DrcEntry {
 }
 
 /**
- * Entries live in a Map in insertion order, which is also age order, so expiry only looks
- * at the front and eviction by count drops the first key: amortised O(1) per call, never a
- * scan of the whole cache.
+ * Entries live in a Map for lookup and in a queue in insertion order, which is also age order:
+ * expiry and eviction by count pop the queue's front, O(1) per call. (The Map itself is never
+ * iterated: V8 keeps a deleted Map entry as a hole until the table is rebuilt, so walking a Map
+ * from the front after many deletions there skips thousands of holes, which cost ~50 µs per call
+ * at 8192 entries.)
  */
 export class DuplicateRequestCache {
   readonly maxEntries: number;
   readonly maxAgeMs: number;
   private entries = new Map<string, DrcEntry>();
+  /** keys and entries in insertion order from `head` on; an item whose key now maps elsewhere is stale */
+  private queueKeys: (string | undefined)[] = [];
+  private queueEntries: (DrcEntry | undefined)[] = [];
+  private head = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(opts: DrcOptions = {}) {
@@ -63,8 +69,16 @@ export class DuplicateRequestCache {
       this.entries.delete(key);
     }
     this.pruneExpired(now);
-    if (this.entries.size >= this.maxEntries) this.evictOldest(this.entries.size - this.maxEntries + 1);
-    this.entries.set(key, { state: 'in-progress', reply: null, at: now });
+    // the queue also holds stale items (abandoned calls): it is kept within twice the bound too
+    while (
+      this.head < this.queueEntries.length &&
+      (this.entries.size >= this.maxEntries || this.queueEntries.length - this.head >= 2 * this.maxEntries)
+    )
+      this.dropOldest();
+    const e: DrcEntry = { state: 'in-progress', reply: null, at: now };
+    this.entries.set(key, e);
+    this.queueKeys.push(key);
+    this.queueEntries.push(e);
     return null;
   }
 
@@ -85,10 +99,7 @@ export class DuplicateRequestCache {
   /** Drops expired entries from the front (oldest first); stops at the first fresh one. */
   pruneExpired(now = performance.now()): void {
     const limit = now - this.maxAgeMs;
-    for (const [k, e] of this.entries) {
-      if (e.at >= limit) break;
-      this.entries.delete(k);
-    }
+    while (this.head < this.queueEntries.length && this.queueEntries[this.head]!.at < limit) this.dropOldest();
   }
 
   /** Prunes every `intervalMs` so an idle cache empties too; the timer does not keep the process alive. */
@@ -105,12 +116,29 @@ export class DuplicateRequestCache {
 
   clear(): void {
     this.entries.clear();
+    this.queueKeys = [];
+    this.queueEntries = [];
+    this.head = 0;
   }
 
-  private evictOldest(n: number): void {
-    for (const k of this.entries.keys()) {
-      if (n-- <= 0) break;
-      this.entries.delete(k);
+  /** Pops the queue's front, forgetting its entry unless the key was reused since (abandoned, then begun again). */
+  private dropOldest(): void {
+    const i = this.head;
+    if (i >= this.queueEntries.length) return;
+    const k = this.queueKeys[i]!;
+    const e = this.queueEntries[i];
+    this.queueKeys[i] = undefined;
+    this.queueEntries[i] = undefined;
+    this.head = i + 1;
+    if (this.entries.get(k) === e) this.entries.delete(k);
+    if (this.head === this.queueEntries.length) {
+      this.queueKeys = [];
+      this.queueEntries = [];
+      this.head = 0;
+    } else if (this.head >= 4096 && this.head * 2 >= this.queueEntries.length) {
+      this.queueKeys = this.queueKeys.slice(this.head);
+      this.queueEntries = this.queueEntries.slice(this.head);
+      this.head = 0;
     }
   }
 }

@@ -70,6 +70,11 @@ export interface RecordDecoderOptions {
   pool?: BufferPool;
   /** memory budget shared with other decoders (default: none) */
   budget?: RecordMemoryBudget;
+  /**
+   * The chunks pushed are reused once `push` returns (rpc/socket-reader.ts): a record lying
+   * inside one chunk is copied (into a pooled buffer when large) instead of handed out as a view.
+   */
+  transient?: boolean;
 }
 
 /** Records at least this big that span chunks are assembled in a pooled buffer... */
@@ -112,6 +117,7 @@ export class RecordDecoder {
   private readonly budget: RecordMemoryBudget | null;
   /** bytes of the budget this decoder holds (its blocks or slab) */
   private charged = 0;
+  private readonly transient: boolean;
 
   /** `onRecord` gets the pooled buffer too when the record lives in one; the receiver gives it back. */
   constructor(
@@ -122,6 +128,7 @@ export class RecordDecoder {
     this.maxFragments = opts.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.pool = opts.pool ?? null;
     this.budget = opts.budget ?? null;
+    this.transient = opts.transient ?? false;
   }
 
   /** Takes `n` bytes of the shared budget for the partial record, or fails. */
@@ -180,11 +187,12 @@ export class RecordDecoder {
       }
       const take = Math.min(this.fragmentLeft, n - off);
       if (take === this.fragmentLeft && this.lastFragment && this.received === 0) {
-        // the whole record is inside this chunk: hand out a view
+        // the whole record is inside this chunk: hand out a view (a copy when the chunk is reused)
         const record = chunk.subarray(off, off + take);
         off += take;
         this.reset();
-        this.onRecord(record);
+        if (this.transient) this.emitCopy(record);
+        else this.onRecord(record);
         continue;
       }
       this.store(chunk, off, take);
@@ -259,6 +267,19 @@ export class RecordDecoder {
       off += k;
       take -= k;
     }
+  }
+
+  private emitCopy(record: Buffer): void {
+    const n = record.length;
+    if (this.pool !== null && n >= POOL_MIN && n <= this.pool.size) {
+      const slab = this.pool.take();
+      record.copy(slab, 0);
+      this.onRecord(slab.subarray(0, n), slab);
+      return;
+    }
+    const copy = Buffer.allocUnsafe(n);
+    record.copy(copy, 0);
+    this.onRecord(copy);
   }
 
   private emit(): void {

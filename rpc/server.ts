@@ -76,7 +76,7 @@ export class RpcServer {
   /** Starts listening; resolves with the actual port (useful with port 0). May be called more than once. */
   listen(port = 0, host = '127.0.0.1'): Promise<number> {
     return new Promise((resolve, reject) => {
-      const srv = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       const onError = (err: Error): void => reject(err);
       srv.once('error', onError);
       srv.listen(port, host, () => {

@@ -5,7 +5,8 @@
 #   - nfs-ganesha 4.3 (../shared/tools/ganesha-start.sh): FSAL_VFS export of a tmpfs dir
 #     under /dev/shm, pinned to CPU 1;
 #   - the benchmark client pinned to CPU 0 (-c 0), server CPU measured (-P PID).
-# Options are passed to nfs-bench.sh, e.g. --quick, -r 1, -T null,meta, -S 256m.
+# Options are passed to nfs-bench.sh, e.g. --quick, -r 1, -T null,meta, -S 256m; by default it runs 3 reps
+# and reports min/median/max of each row, and the ratios below are of the medians.
 # stdout: one JSON object {mic, ganesha, ratios, ratios_all} (ratio = mic / ganesha of
 # the median; > 1 means mic-fs is faster, for every key including latency-free ones);
 # also written to .bench/result.json. Tables and logs go to stderr and .bench/.
@@ -14,7 +15,8 @@
 # benchmark (scripts/bench-ui.mjs, key "ui": the session page of a session with 1,000 changes in chromium),
 # BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git").
 # BENCH_MIC_ROOT=DIR runs the mic-fs build in DIR (a built checkout of another commit) instead of this one;
-# scripts/bench-before-after.sh uses it to compare two commits in one run.
+# scripts/bench-before-after.sh uses it to compare two commits in one run. BENCH_NODE_ARGS: extra node
+# flags for the mic-fs server, e.g. "--cpu-prof --cpu-prof-dir=$PWD/.prof" to profile it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -78,7 +80,8 @@ run_mic() {
 	rm -rf "$src"
 	sid=$("${mic[@]}" session start --project bench/nfs --goal benchmark --json --data-dir "$MIC_DIR/data" |
 		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).session.session_id))')
-	"${SERVER_PIN[@]}" "${mic[@]}" serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
+	# shellcheck disable=SC2086 # BENCH_NODE_ARGS is a list of flags
+	"${SERVER_PIN[@]}" node ${BENCH_NODE_ARGS:-} "${mic[@]:1}" serve --data-dir "$MIC_DIR/data" --bind 127.0.0.1 --port 0 \
 		--log-level info >"$OUT/mic-serve.log" 2>&1 &
 	MIC_PID=$!
 	port=""
@@ -139,9 +142,9 @@ const mic = read('mic');
 const ganesha = read('ganesha');
 const HEADLINE = [
   'null_qd16', 'getattr_qd16', 'lookup_qd16',
-  'seqread_1m_qd16', 'seqwrite_1m_qd16',
+  'seqread_1m_qd16', 'seqwrite_1m_qd16', 'seqread_1m_qd1', 'seqwrite_1m_qd1',
   'randread_4k_qd16', 'randwrite_4k_qd16',
-  'create_qd16', 'remove_qd16', 'readdirplus',
+  'create_qd16', 'remove_qd16', 'create_qd1', 'remove_qd1', 'readdirplus',
 ];
 const ratio = (k) => {
   const a = mic?.results?.[k]?.median;

@@ -105,6 +105,13 @@ export function actionsPanel(ctx: ActionContext): HTMLElement {
       const err = e as HttpError;
       if (err.status === 409 && err.body?.conflicts?.length) {
         clear(result, h('p', { class: 'error' }, err.message), await conflictsView(s.project, err.body.conflicts as Conflict[]));
+      } else if (err.status === 403) {
+        // a signed-in user without the right (or a request from elsewhere): say so, not "failed"
+        const who = document.body.dataset.user;
+        clear(
+          result,
+          h('p', { class: 'error', 'data-refused': '' }, `${what} refused${who ? ` (signed in as ${who})` : ''}: ${err.message}`),
+        );
       } else clear(result, h('p', { class: 'error' }, `${what} failed: ${err.message}`));
     } finally {
       busy(false);

@@ -41,7 +41,8 @@ export const projPath = (project: string) => project.split('/').map(enc).join('/
 
 /** A blob's bytes (file content at a head or in a session). */
 export async function blob(project: string, hash: string): Promise<Uint8Array> {
-  const res = await fetch(`/api/projects/${projPath(project)}/blobs/${hash}`, { credentials: 'same-origin' });
+  // the UI's own route: immutable, so the browser keeps each blob (src/ui/web-ui.ts)
+  const res = await fetch(`/ui/api/projects/${projPath(project)}/blobs/${hash}`, { credentials: 'same-origin' });
   if (!res.ok) throw new HttpError(res.status, await res.json().catch(() => null));
   return new Uint8Array(await res.arrayBuffer());
 }

@@ -21,6 +21,9 @@ export interface Change {
 type View = 'unified' | 'split' | 'content';
 
 let seq = 0;
+/** rows drawn before the list is shown (more than a tall screen holds), then per task */
+const FIRST_SCREEN = 60;
+const SLICE = 200;
 const MAX_DIFF_BYTES = 2 * 1024 * 1024;
 
 async function version(
@@ -99,6 +102,8 @@ export interface ChangeListOptions {
   rawHead?: string | null;
   /** rows open at render (kept across live refreshes) */
   open?: Set<string>;
+  /** the list this one replaces: its unchanged rows are moved over as they are */
+  previous?: HTMLElement | null;
 }
 
 /** One row per change type, cloned: a thousand rows cost a thousand clones and text assignments. */
@@ -135,52 +140,99 @@ function rowFor(c: Change): HTMLLIElement {
   return li;
 }
 
+/** What a drawn row shows: a row whose key is unchanged is moved into the next list as it is (open,
+ *  with its content already shown), so a live refresh redraws only what changed. */
+interface Row {
+  key: string;
+  c: Change;
+  box?: HTMLElement;
+}
+const drawn = new WeakMap<HTMLLIElement, Row>();
+const keyOf = (c: Change, o: ChangeListOptions) =>
+  JSON.stringify([
+    o.project,
+    o.rawHead ?? null,
+    c.path,
+    c.change_type,
+    c.kind,
+    c.size,
+    c.hash,
+    c.previous_hash,
+    c.target ?? null,
+    c.lines_added,
+    c.lines_removed,
+  ]);
+
 export function changeList(changes: Change[], o: ChangeListOptions): HTMLElement {
   const open = o.open ?? new Set<string>();
   const list = h('ul', { class: 'changes' });
-  const rows = new Map<HTMLLIElement, Change>();
-  const boxes = new Map<HTMLLIElement, HTMLElement>();
+  const reusable = new Map<string, HTMLLIElement>();
+  for (const li of o.previous?.querySelectorAll<HTMLLIElement>(':scope > li.change') ?? []) {
+    const row = drawn.get(li);
+    if (row) reusable.set(row.key, li);
+  }
   const toggle = (li: HTMLLIElement, to: boolean) => {
-    const c = rows.get(li)!;
+    const row = drawn.get(li)!;
+    const c = row.c;
     const btn = li.firstElementChild as HTMLButtonElement;
     btn.setAttribute('aria-expanded', String(to));
     li.classList.toggle('open', to);
     if (to) {
       open.add(c.path);
-      let box = boxes.get(li);
-      if (!box) {
+      if (!row.box) {
         const rawHref =
           c.change_type !== 'deleted' && c.kind === 'file' && c.hash
             ? o.rawHead
               ? `/ui/raw/${projPath(o.project)}/${enc(o.rawHead)}?path=${enc(c.path)}`
               : `/api/projects/${projPath(o.project)}/blobs/${c.hash}`
             : null;
-        box = viewer(o.project, c, rawHref);
-        box.id = `change-${++seq}`;
-        btn.setAttribute('aria-controls', box.id);
-        boxes.set(li, box);
+        row.box = viewer(o.project, c, rawHref);
+        row.box.id = `change-${++seq}`;
+        btn.setAttribute('aria-controls', row.box.id);
       }
-      li.appendChild(box);
+      li.appendChild(row.box);
     } else {
       open.delete(c.path);
-      boxes.get(li)?.remove();
+      row.box?.remove();
     }
   };
   // one listener for the whole list
   list.addEventListener('click', (e) => {
     const btn = (e.target as Element).closest('button.toggle');
     const li = btn?.parentElement as HTMLLIElement | null;
-    if (!btn || !li || !rows.has(li)) return;
+    if (!btn || !li || li.parentElement !== list || !drawn.has(li)) return;
     toggle(li, btn.getAttribute('aria-expanded') !== 'true');
   });
-  const frag = document.createDocumentFragment();
-  for (const c of changes) {
-    const li = rowFor(c);
-    rows.set(li, c);
-    frag.appendChild(li);
-  }
-  list.appendChild(frag);
-  for (const [li, c] of rows) if (open.has(c.path)) toggle(li, true);
+  // the first screen at once, the rest in slices of their own tasks: a thousand rows never hold up the
+  // first paint or a click (the list is aria-busy until its last row is in; a list replaced stops filling)
+  let next = 0;
+  let shown = false;
+  const fill = (n: number) => {
+    const frag = document.createDocumentFragment();
+    const end = Math.min(changes.length, next + n);
+    for (; next < end; next++) {
+      const c = changes[next]!;
+      const key = keyOf(c, o);
+      let li = reusable.get(key);
+      if (li) reusable.delete(key);
+      else {
+        li = rowFor(c);
+        drawn.set(li, { key, c });
+      }
+      frag.appendChild(li);
+      const isOpen = li.classList.contains('open');
+      if (open.has(c.path) !== isOpen) toggle(li, !isOpen);
+    }
+    list.appendChild(frag);
+    if (next < changes.length) {
+      list.setAttribute('aria-busy', 'true');
+      setTimeout(() => {
+        shown ||= list.isConnected;
+        if (list.isConnected || !shown) fill(SLICE);
+      }, 0);
+    } else list.removeAttribute('aria-busy');
+  };
+  fill(FIRST_SCREEN);
   if (!changes.length) list.appendChild(h('li', { class: 'muted empty' }, 'No changes.'));
   return list;
 }

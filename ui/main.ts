@@ -111,6 +111,7 @@ clear(
       'nav',
       {},
       h('a', { href: '/' }, 'Sessions'),
+      document.body.dataset.user ? h('span', { class: 'who muted' }, `Signed in as ${document.body.dataset.user}`) : null,
       // signing out only means something when a token is configured
       document.body.dataset.auth
         ? h('form', { method: 'post', action: '/logout', class: 'logout' }, h('button', { type: 'submit', class: 'link' }, 'Sign out'))

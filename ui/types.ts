@@ -48,6 +48,13 @@ export interface SessionDetail extends SessionView {
   message: string | null;
 }
 
+/** GET /ui/api/sessions/:id: the session page's one answer */
+export interface SessionPageBody {
+  session: SessionDetail;
+  summary: ChangeCounts;
+  changes: Change[];
+}
+
 export interface ChangesBody {
   summary: ChangeCounts;
   changes: Change[];

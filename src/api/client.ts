@@ -5,6 +5,11 @@ import type {
   BlameBody,
   ChangesBody,
   ConversationRequest,
+  CurrentBody,
+  DeleteBody,
+  InteractionsBody,
+  InteractionsRequest,
+  SessionConfig,
   CreateRequest,
   DecisionsRequest,
   DiffBody,
@@ -106,6 +111,27 @@ export class MicClient implements SessionApi {
   }
   abandon(id: string): Promise<SessionBody> {
     return this.request('POST', `/api/sessions/${enc(id)}/abandon`);
+  }
+  fail(id: string, req: { reason?: string } = {}): Promise<SessionBody> {
+    return this.request('POST', `/api/sessions/${enc(id)}/fail`, req);
+  }
+  remove(id: string): Promise<DeleteBody> {
+    return this.request('DELETE', `/api/sessions/${enc(id)}`);
+  }
+  interactions(id: string, req: InteractionsRequest): Promise<InteractionsBody> {
+    return this.request('POST', `/api/sessions/${enc(id)}/interactions`, req);
+  }
+  getCurrent(): Promise<CurrentBody> {
+    return this.request('GET', '/api/current-session');
+  }
+  setCurrent(req: { session_id: string | null }): Promise<CurrentBody> {
+    return this.request('PUT', '/api/current-session', req);
+  }
+  sessionConfig(project: string): Promise<SessionConfig> {
+    return this.request('GET', `/api/projects/${projectPath(project)}/session-config`);
+  }
+  setSessionConfig(project: string, req: Partial<SessionConfig>): Promise<SessionConfig> {
+    return this.request('PUT', `/api/projects/${projectPath(project)}/session-config`, req);
   }
   land(id: string, req: LandRequest = {}): Promise<LandBody> {
     return this.request('POST', `/api/sessions/${enc(id)}/land`, req);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError, InvalidStateError, NotFoundError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
-import { projectParam } from '../session/input.js';
+import { known, projectParam } from '../session/input.js';
 import { importGit, ImportRefusedError } from '../git/import.js';
 import { exportGit } from '../git/export.js';
 import { GitError } from '../git/run.js';
@@ -105,6 +105,7 @@ export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog
         await checkAccess(principal, 'admin', {});
         const project = projectParam(params[0]!, params[1]!);
         const b = obj(await body());
+        known(b, ['repo', 'ref', 'first_parent', 'onto_head']);
         const repo = str(b, 'repo', true)!;
         const ref = str(b, 'ref');
         const job = start(
@@ -131,6 +132,7 @@ export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog
         await checkAccess(principal, 'admin', {});
         const project = projectParam(params[0]!, params[1]!);
         const b = obj(await body());
+        known(b, ['repo', 'branch']);
         const repo = str(b, 'repo', true)!;
         const branch = str(b, 'branch');
         const job = start(

@@ -80,6 +80,7 @@ function routes(s: SessionService): Route[] {
     r('GET', '/api/sessions', async ({ query }) => ({
       json: await s.list({
         status: q(query, 'status'),
+        type: q(query, 'type'),
         tag: q(query, 'tag'),
         project: q(query, 'project'),
         limit: q(query, 'limit'),
@@ -97,11 +98,26 @@ function routes(s: SessionService): Route[] {
       status: 201,
       json: await s.decisions(params[0], await body()),
     })),
-    r('POST', '/api/sessions/:id/suspend', async ({ params }) => ({ json: await s.suspend(params[0]) })),
-    r('POST', '/api/sessions/:id/resume', async ({ params }) => ({ json: await s.resume(params[0]) })),
-    r('POST', '/api/sessions/:id/abandon', async ({ params }) => ({ json: await s.abandon(params[0]) })),
-    r('POST', '/api/sessions/:id/rebase', async ({ params }) => ({ json: await s.rebase(params[0]) })),
-    r('POST', '/api/sessions/:id/handoff', async ({ params }) => ({ json: await s.handoff(params[0]) })),
+    r('POST', '/api/sessions/:id/suspend', async ({ params, body }) => ({ json: await s.suspend(params[0], await body()) })),
+    r('POST', '/api/sessions/:id/resume', async ({ params, body }) => ({ json: await s.resume(params[0], await body()) })),
+    r('POST', '/api/sessions/:id/abandon', async ({ params, body }) => ({ json: await s.abandon(params[0], await body()) })),
+    r('POST', '/api/sessions/:id/fail', async ({ params, body }) => ({ json: await s.fail(params[0], await body()) })),
+    r('DELETE', '/api/sessions/:id', async ({ params, body }) => ({ json: await s.remove(params[0], await body()) })),
+    r('POST', '/api/sessions/:id/interactions', async ({ params, body }) => ({
+      status: 201,
+      json: await s.interactions(params[0], await body()),
+    })),
+    r('GET', '/api/current-session', async () => ({ json: await s.getCurrent() })),
+    r('PUT', '/api/current-session', async ({ body }) => ({ json: await s.setCurrent(await body()) })),
+    r('DELETE', '/api/current-session', async () => ({ json: await s.setCurrent({ session_id: null }) })),
+    r('GET', '/api/projects/:org/:name/session-config', async ({ params }) => ({
+      json: await s.sessionConfig(`${params[0]}/${params[1]}`),
+    })),
+    r('PUT', '/api/projects/:org/:name/session-config', async ({ params, body }) => ({
+      json: await s.setSessionConfig(`${params[0]}/${params[1]}`, await body()),
+    })),
+    r('POST', '/api/sessions/:id/rebase', async ({ params, body }) => ({ json: await s.rebase(params[0], await body()) })),
+    r('POST', '/api/sessions/:id/handoff', async ({ params, body }) => ({ json: await s.handoff(params[0], await body()) })),
     r('POST', '/api/sessions/:id/serve', async ({ params, body }) => ({ json: await s.serve(params[0], await body()) })),
     r('GET', '/api/sessions/:id/changes', async ({ params, query }) => ({
       json: await s.changes(params[0], { content: q(query, 'content') }),
@@ -147,7 +163,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const ui = new WebUi({ service: o.service, token: o.token, log: o.log }); // pages and /ui/: src/ui/
+  const ui = new WebUi({ service: o.service, token: o.token, log: o.log, identity: o.access }); // pages and /ui/: src/ui/
   const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
   const extra = accessRoutes(o.service, o.access);
 

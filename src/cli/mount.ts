@@ -2,7 +2,7 @@
 // (with sudo when not root). Port options are added only when the server has no portmapper on 111:
 // given --port, or a local daemon that serves without --portmap.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -82,12 +82,30 @@ export async function mountSession(
   const plan = mountCommand({ session, dir: target, host, port, platform: process.platform, root: isRoot(), extra: o.options });
   if (!o.dryRun && !existsSync(target)) mkdirSync(target, { recursive: true });
   const code = await run(plan.argv, !!o.dryRun);
-  if (code === 0 && !o.dryRun) out(`mounted ${plan.source} on ${target}`);
+  if (code === 0 && !o.dryRun) {
+    out(`mounted ${plan.source} on ${target}`);
+    try {
+      mkdirSync(join(dataDir, 'mounts'), { recursive: true });
+      writeFileSync(join(dataDir, 'mounts', `${session}.json`), JSON.stringify({ dir: target, time: new Date().toISOString() }));
+    } catch {
+      /* a data dir we cannot write: mic session exec finds the mount in /proc/mounts, or takes --dir */
+    }
+  }
   return code;
 }
 
+/** Where `mic mount` last mounted a session from this data dir (mic session exec), if that is still a directory. */
+export function mountRecordOf(dataDir: string, session: string): string | null {
+  try {
+    const { dir } = JSON.parse(readFileSync(join(dataDir, 'mounts', `${session}.json`), 'utf8')) as { dir: string };
+    return existsSync(dir) ? dir : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The mount point of a session from /proc/mounts (Linux), or null. */
-function mountPointOf(session: string): string | null {
+export function mountPointOf(session: string): string | null {
   if (!existsSync('/proc/mounts')) return null;
   const suffix = `:${exportPath(session)}`;
   for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {

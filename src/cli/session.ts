@@ -7,12 +7,18 @@ import { exportPath, STATUSES } from '../session/record.js';
 import { mountSession } from './mount.js';
 import { createProgress } from './progress.js';
 import { withUploadProgress } from './handoff-progress.js';
+import { sessionIdOr } from './session-current.js';
+import { printChanges, printSession, summary, table } from './session-print.js';
+export { printChanges };
+import { addExecCommand } from './session-exec.js';
+import { addLifecycleCommands } from './session-lifecycle.js';
+import { STATUS_ALIASES } from '../session/input.js';
 
 /** --port when given (or MIC_PORT), for a mount with no daemon to ask. */
 function cmdPort(c: Command, port: string): string | undefined {
   return c.getOptionValueSource('port') === 'default' && process.env.MIC_PORT === undefined ? undefined : port;
 }
-import type { FileChangeInput, SessionDetail, SessionView, ChangeView } from '../session/session-api.js';
+import type { FileChangeInput } from '../session/session-api.js';
 
 export function mountHelp(id: string, port: number, host = '127.0.0.1'): string[] {
   const ex = exportPath(id);
@@ -37,6 +43,17 @@ function parseMetadata(v: string, prev: Record<string, string> = {}): Record<str
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+function parseJsonObject(v: string, flag: string): Record<string, unknown> {
+  let x: unknown;
+  try {
+    x = JSON.parse(v);
+  } catch {
+    throw new Error(`${flag}: not JSON: ${v.slice(0, 80)}`);
+  }
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) throw new Error(`${flag}: must be a JSON object`);
+  return x as Record<string, unknown>;
+}
+
 /** --file path[:change_type], content read from --from (default: the current directory). */
 function readFiles(specs: string[], from: string): FileChangeInput[] {
   return specs.map((spec) => {
@@ -44,58 +61,14 @@ function readFiles(specs: string[], from: string): FileChangeInput[] {
     const p = m ? m[1] : spec;
     const local = path.resolve(from, p);
     const exists = fs.existsSync(local);
-    const change = (m?.[2] ?? (exists ? 'modified' : 'deleted')) as FileChangeInput['change_type'];
+    // no type given: the session's tree decides between added and modified
+    const change = (m?.[2] ?? (exists ? 'auto' : 'deleted')) as FileChangeInput['change_type'];
     if (change === 'deleted') return { path: p, change_type: change };
     if (!exists) throw new Error(`--file ${spec}: ${local} does not exist`);
     const data = fs.readFileSync(local);
     const st = fs.statSync(local);
     return { path: p, change_type: change, content: data.toString('base64'), encoding: 'base64', mode: st.mode & 0o7777 };
   });
-}
-
-function table(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i]) : v)).join('  ');
-  out(line(header));
-  for (const r of rows) out(line(r));
-}
-
-const summary = (s: SessionView) => `${s.changes.total} changes (+${s.changes.added} ~${s.changes.modified} -${s.changes.deleted})`;
-
-function printSession(s: SessionView | SessionDetail): void {
-  out(`session   ${s.session_id}`);
-  out(`status    ${s.status}`);
-  out(`project   ${s.project}`);
-  out(`goal      ${s.goal}`);
-  if (s.description) out(`about     ${s.description}`);
-  out(`base      ${s.base_head.slice(0, 12)}`);
-  out(`started   ${s.started_at}`);
-  if (s.landed_at) out(`landed    ${s.landed_at} as ${s.landed_head?.slice(0, 12)}`);
-  if (s.ended_at) out(`ended     ${s.ended_at}`);
-  if (s.export) out(`export    ${s.export}`);
-  if ('served_by' in s && s.export) out(`served by ${s.served_by ?? '(handed off: mic session serve, or mount it, on any daemon)'}`);
-  if (s.tags.length) out(`tags      ${s.tags.join(', ')}`);
-  for (const [k, v] of Object.entries(s.metadata)) out(`meta      ${k}=${v}`);
-  if (s.agent || s.environment) out(`agent     ${s.agent ?? '-'} (${s.environment ?? '-'}, ${s.execution_mode})`);
-  out(`changes   ${summary(s)}`);
-  if ('conversation' in s) {
-    if (s.conversation.length) {
-      out('\nconversation');
-      for (const m of s.conversation) out(`  [${m.time.slice(0, 19)}] ${m.role}: ${m.content}`);
-    }
-    if (s.decisions.length) {
-      out('\ndecisions');
-      for (const d of s.decisions) out(`  [${d.time.slice(0, 19)}] ${d.decision}${d.reasoning ? `\n      because ${d.reasoning}` : ''}`);
-    }
-  }
-}
-
-export function printChanges(changes: ChangeView[]): void {
-  const sign = { added: '+', modified: '~', deleted: '-' } as const;
-  for (const c of changes) {
-    const lines = c.lines_added !== null ? ` (+${c.lines_added} -${c.lines_removed})` : c.binary ? ' (binary)' : '';
-    out(`  ${sign[c.change_type]} ${c.path}  ${c.size} bytes${lines}`);
-  }
 }
 
 export function sessionCommand(): Command {
@@ -116,7 +89,12 @@ export function sessionCommand(): Command {
     .option('--session-id <id>', 'choose the id')
     .option('--tag <tag>', 'a tag (repeatable)', collect)
     .option('--metadata <k=v,...>', 'metadata (repeatable)', parseMetadata)
-    .option('--agent <name>', 'agent driving the session (e.g. claude_code)')
+    .option('--agent <name>', "agent driving the session (e.g. claude_code; one of the project's agents: mic session types)")
+    .option('--type <type>', "the session's type (one of the project's session types: mic session types; default general)")
+    .option('--state <json>', 'session-type-specific state, a JSON object')
+    .option('--external-conversation-id <id>', "the agent's own conversation id, for resuming")
+    .option('--component <name>', 'the component the session works on')
+    .option('--use', 'make it your current session (mic session use)')
     .addOption(new Option('--environment <env>', 'where it runs').choices(['local', 'vscode']))
     .addOption(new Option('--execution-mode <mode>', 'manual or agentic').choices(['manual', 'agentic']))
     .option('--port <n>', 'NFS port for the mount command when no daemon runs (env MIC_PORT)', process.env.MIC_PORT ?? '2049')
@@ -139,8 +117,13 @@ export function sessionCommand(): Command {
           agent: o.agent,
           environment: o.environment,
           execution_mode: o.executionMode,
+          type: o.type,
+          state: o.state === undefined ? undefined : parseJsonObject(o.state, '--state'),
+          external_conversation_id: o.externalConversationId,
+          component_id: o.component,
           ...(o.nfsUid !== undefined ? { nfs_uid: /^\d+$/.test(o.nfsUid) ? Number(o.nfsUid) : o.nfsUid } : {}),
         });
+        if (o.use) await api.setCurrent({ session_id: body.session.session_id });
         if (o.json) printJson(body);
         const s = body.session;
         if (!o.json) {
@@ -158,7 +141,13 @@ export function sessionCommand(): Command {
   cmd
     .command('list')
     .description('list sessions')
-    .addOption(new Option('--status <status>', 'only this status').choices([...STATUSES]))
+    .addOption(
+      new Option('--status <status>', "only this status (the seeds' names too: complete = landed, cancelled = abandoned)").choices([
+        ...STATUSES,
+        ...Object.keys(STATUS_ALIASES),
+      ]),
+    )
+    .option('--type <type>', 'only sessions of this type')
     .option('--tag <tag>', 'only sessions with this tag')
     .option('--project <org/name>', 'only this project')
     .option('--limit <n>', 'page size', '50')
@@ -166,7 +155,14 @@ export function sessionCommand(): Command {
     .option('--json', 'print the API body')
     .action(async (o, c: Command) =>
       withBackend(c, o.json, async (api) => {
-        const body = await api.list({ status: o.status, tag: o.tag, project: o.project, limit: Number(o.limit), offset: Number(o.offset) });
+        const body = await api.list({
+          status: o.status,
+          type: o.type,
+          tag: o.tag,
+          project: o.project,
+          limit: Number(o.limit),
+          offset: Number(o.offset),
+        });
         if (o.json) return printJson(body);
         if (!body.sessions.length) return out('no sessions');
         table(
@@ -178,11 +174,12 @@ export function sessionCommand(): Command {
     );
 
   cmd
-    .command('show <id>')
+    .command('show [id]')
     .description('show a session: goal, conversation, decisions and changes')
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) =>
+    .action(async (arg: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api) => {
+        const id = await sessionIdOr(api, arg);
         const body = await api.get(id);
         if (o.json) return printJson(body);
         printSession(body.session);
@@ -207,8 +204,7 @@ export function sessionCommand(): Command {
     .option('-q, --quiet', 'no progress output (stderr)')
     .action(async (arg: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api, b) => {
-        const id = arg ?? o.sessionId;
-        if (!id) throw new Error('which session? mic session land <id> (or --session-id <id>)');
+        const id = await sessionIdOr(api, arg ?? o.sessionId);
         if (arg && o.sessionId && arg !== o.sessionId) throw new Error(`two sessions given: ${arg} and --session-id ${o.sessionId}`);
         const files = o.file ? readFiles(o.file, o.from) : undefined;
         const body = await withUploadProgress(
@@ -225,14 +221,15 @@ export function sessionCommand(): Command {
   for (const [name, what] of [
     ['abandon', 'end the session without landing it'],
     ['suspend', 'pause the session'],
-    ['resume', 'resume a suspended session'],
+    ['resume', 'resume a suspended or failed session'],
   ] as const) {
     cmd
-      .command(`${name} <id>`)
+      .command(`${name} [id]`)
       .description(what)
       .option('--json', 'print the API body')
-      .action(async (id: string, o, c: Command) =>
+      .action(async (arg: string | undefined, o, c: Command) =>
         withBackend(c, o.json, async (api) => {
+          const id = await sessionIdOr(api, arg);
           const body = await api[name](id);
           if (o.json) return printJson(body);
           out(`session ${id} is ${body.session.status}`);
@@ -241,12 +238,13 @@ export function sessionCommand(): Command {
   }
 
   cmd
-    .command('diff <id>')
+    .command('diff [id]')
     .description("the session's changes against its base, as a unified diff")
     .option('--stat', 'only the list of changed files')
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) =>
+    .action(async (arg: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api) => {
+        const id = await sessionIdOr(api, arg);
         if (o.stat) {
           const body = await api.changes(id, { content: false });
           if (o.json) return printJson(body);
@@ -261,15 +259,16 @@ export function sessionCommand(): Command {
     );
 
   cmd
-    .command('note <id>')
+    .command('note [id]')
     .description('add a decision (--decision, --reasoning) or a conversation message (--message, --role)')
     .option('--decision <text>', 'the decision')
     .option('--reasoning <text>', 'why', '')
     .option('--message <text>', 'a conversation message')
     .option('--role <role>', 'who says it', 'user')
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) =>
+    .action(async (arg: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api) => {
+        const id = await sessionIdOr(api, arg);
         if (!o.decision && !o.message) throw new Error('give --decision or --message');
         let body;
         if (o.decision) body = await api.decisions(id, { decision: o.decision, reasoning: o.reasoning });
@@ -280,11 +279,12 @@ export function sessionCommand(): Command {
     );
 
   cmd
-    .command('log <id>')
+    .command('log [id]')
     .description("the session's timeline: file changes, conversation, decisions, status changes")
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) =>
+    .action(async (arg: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api) => {
+        const id = await sessionIdOr(api, arg);
         const body = await api.get(id);
         if (o.json) return printJson({ session_id: id, timeline: body.session.timeline });
         for (const e of body.session.timeline) {
@@ -312,11 +312,12 @@ export function sessionCommand(): Command {
     );
 
   cmd
-    .command('rebase <id>')
+    .command('rebase [id]')
     .description("move the session's base to the current head; conflicted files are left for you to resolve")
     .option('--json', 'print the API body')
-    .action(async (id: string, o, c: Command) =>
+    .action(async (arg: string | undefined, o, c: Command) =>
       withBackend(c, o.json, async (api) => {
+        const id = await sessionIdOr(api, arg);
         const body = await api.rebase(id);
         if (o.json) return printJson(body);
         if (!body.rebased) return out(`session ${id} is already on the head ${body.to.slice(0, 12)}`);
@@ -362,5 +363,7 @@ export function sessionCommand(): Command {
       }),
     );
 
+  addLifecycleCommands(cmd);
+  addExecCommand(cmd);
   return cmd;
 }

@@ -32,7 +32,14 @@ export class HandleCodec {
     fh.writeBigUInt64BE(fsid, 1);
     fh.writeBigUInt64BE(BigInt(ino), 9);
     this.mac(fh).copy(fh, 17, 0, MAC_SIZE);
+    // minted here, so known good: its first use (the GETATTR after a CREATE) needs no second MAC
+    this.remember(fh.toString('latin1'), { fsid, ino: ino as Ino });
     return fh;
+  }
+
+  private remember(key: string, info: HandleInfo): void {
+    if (this.verified.size >= CACHE_MAX) this.verified.clear();
+    this.verified.set(key, info);
   }
 
   /** Verified contents of a handle; BADHANDLE when it is malformed or forged. */
@@ -46,8 +53,7 @@ export class HandleCodec {
       const mac = this.mac(fh);
       if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
       info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) as Ino };
-      if (this.verified.size >= CACHE_MAX) this.verified.clear();
-      this.verified.set(key, info);
+      this.remember(key, info);
     }
     this.byIdentity.set(fh, info);
     return info;

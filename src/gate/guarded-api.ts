@@ -41,6 +41,13 @@ const RULES: Record<Method, Rule> = {
   suspend: { right: 'write', action: 'session.suspend', events: ['session.state_changed'] },
   resume: { right: 'write', action: 'session.resume', events: ['session.state_changed'] },
   abandon: { right: 'write', action: 'session.abandon', events: ['session.state_changed'] },
+  fail: { right: 'write', action: 'session.fail', events: ['session.state_changed'] },
+  remove: { right: 'write', action: 'session.delete', events: ['session.state_changed'] },
+  interactions: { right: 'write', action: 'session.interaction', events: ['session.updated'] },
+  getCurrent: { right: 'read' },
+  setCurrent: { right: 'read' },
+  sessionConfig: { right: 'read' },
+  setSessionConfig: { right: 'admin', action: 'project.session_config' },
   land: { right: 'land', action: 'session.land', events: ['session.landed', 'session.state_changed', 'head.moved'] },
   files: { right: 'write', action: 'session.files', events: ['session.changed'] },
   changes: { right: 'read' },
@@ -62,6 +69,9 @@ const SESSION_METHODS = new Set<Method>([
   'suspend',
   'resume',
   'abandon',
+  'fail',
+  'remove',
+  'interactions',
   'land',
   'files',
   'changes',
@@ -70,7 +80,7 @@ const SESSION_METHODS = new Set<Method>([
   'handoff',
   'serve',
 ]);
-const PROJECT_METHODS = new Set<Method>(['head', 'log', 'showHead', 'blame']);
+const PROJECT_METHODS = new Set<Method>(['head', 'log', 'showHead', 'blame', 'sessionConfig', 'setSessionConfig']);
 
 function errorCode(e: unknown): string {
   const o = e as { body?: { error?: string }; code?: string; name?: string };
@@ -103,6 +113,11 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
     }
     if (PROJECT_METHODS.has(m)) return { project: String(args[0]) };
     if (m === 'start' || m === 'create') return { project: projectOf(objectBody(args[0])) };
+    if (m === 'setCurrent') {
+      const id = (args[0] as { session_id?: unknown } | undefined)?.session_id;
+      const project = typeof id === 'string' ? await deps.catalog.projectOf(id) : null;
+      return project ? { project, session: id as string } : {};
+    }
     if (m === 'list') {
       const project = (args[0] as { project?: string } | undefined)?.project;
       return project ? { project } : {};
@@ -116,10 +131,15 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
     if ((m === 'start' || m === 'create') && args[0] !== null && typeof args[0] === 'object' && !Array.isArray(args[0])) {
       args = [{ ...(args[0] as object), user: p.user }, ...args.slice(1)];
     }
+    // the caller's own: its current session, who recorded an interaction
+    if (m === 'getCurrent') args = [p.user];
+    if (m === 'setCurrent') args = [args[0], p.user];
+    if (m === 'interactions') args = [args[0], args[1], p.user];
     const t = await target(m, args);
     if (m === 'list' && !t.project) return listVisible(inner, p, deps, args[0]);
     // an unknown session has no project: the service answers 404 for it
-    const check = () => (t.project || !SESSION_METHODS.has(m) ? checkAccess(p, rule.right, t, deps.grants) : undefined);
+    const own = m === 'getCurrent' || (m === 'setCurrent' && !t.project); // the caller's own (a session it cannot see: 404)
+    const check = () => (!own && (t.project || !SESSION_METHODS.has(m)) ? checkAccess(p, rule.right, t, deps.grants) : undefined);
     const fn = inner[m] as (...a: unknown[]) => Promise<unknown>;
     if (!rule.action) {
       await check();

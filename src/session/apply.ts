@@ -10,15 +10,34 @@ import type { FileInput } from './input.js';
 
 export type { Owner };
 
-/** Checks every file against the session's tree before anything is changed. */
-export async function precheckFiles(s: SessionState, files: readonly FileInput[], field = 'files'): Promise<void> {
+/**
+ * Checks every file against the session's tree before anything is changed, in order (an earlier entry of
+ * the list counts): the path's parents are directories, and the declared change_type is what the tree
+ * says: added = nothing there yet, modified = a file there, deleted = something there. "auto" entries get
+ * the type the tree says.
+ */
+export async function precheckFiles(s: SessionState, files: FileInput[], field = 'files'): Promise<void> {
+  /** what earlier entries did: path -> exists afterwards */
+  const after = new Map<string, boolean>();
+  const earlier = (parts: string[]): boolean | undefined => {
+    for (let k = parts.length; k > 0; k--) {
+      const v = after.get(parts.slice(0, k).join('/'));
+      if (v === false) return false; // it, or a parent, was deleted
+      if (v === true && k === parts.length) return true;
+    }
+    return undefined;
+  };
   for (let i = 0; i < files.length; i++) {
-    const f = files[i];
+    const f = files[i]!;
     let dir = s.root;
+    let exists = true;
     for (let k = 0; k < f.parts.length; k++) {
       const last = k === f.parts.length - 1;
-      const n = await s.lookup(dir, f.parts[k]);
-      if (!n) break;
+      const n = await s.lookup(dir, f.parts[k]!);
+      if (!n) {
+        exists = false;
+        break;
+      }
       if (!last) {
         if (n.type !== FileType.DIR)
           throw new InvalidInputError(`${field}[${i}].path`, `${f.parts.slice(0, k + 1).join('/')} is not a directory`);
@@ -27,6 +46,16 @@ export async function precheckFiles(s: SessionState, files: readonly FileInput[]
         throw new InvalidInputError(`${field}[${i}].path`, `${f.path} is a directory`);
       }
     }
+    exists = earlier(f.parts) ?? exists;
+    if (f.auto) f.change_type = exists ? 'modified' : 'added';
+    else if (f.change_type === 'added' && exists)
+      throw new InvalidInputError(`${field}[${i}].change_type`, `${f.path} already exists: its change_type is modified (or give "auto")`);
+    else if (f.change_type !== 'added' && !exists)
+      throw new InvalidInputError(
+        `${field}[${i}].change_type`,
+        `${f.path} does not exist: ${f.change_type === 'modified' ? 'its change_type is added' : 'nothing to delete'} (or give "auto")`,
+      );
+    after.set(f.path, f.change_type !== 'deleted');
   }
 }
 

@@ -72,6 +72,12 @@ export class Catalog {
     this.saved(r);
   }
 
+  /** Drops a session's index entry (purgeSession: its record is gone, its id free again). */
+  async forget(id: string): Promise<void> {
+    await this.backend.delete(`index/sessions/${id}`);
+    this.projects.delete(id);
+  }
+
   /** Rewrite an existing record (its index entry is already there). */
   async update(r: SessionRecord): Promise<void> {
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);

@@ -53,7 +53,7 @@ export async function openSessionState(r: SessionRecord, o: OpenStateOptions): P
     writeVerifier: o.writeVerifier,
     log: o.log,
   });
-  state.suspended = r.status === 'suspended';
+  state.suspended = r.status === 'suspended' || r.status === 'failed'; // read-only until resumed
   if (start.tree !== r.base.tree) o.log.info({ session: r.session_id, tree: start.tree }, 'session resumed from its recorded tree');
   return state;
 }

@@ -63,7 +63,7 @@ export class ProjectHistory {
       const rec: HeadRecord = await store.getHeadRecord(h);
       const s = rec.session ? await this.catalog.get(rec.session) : null;
       const v = headView(h, rec, s?.goal ?? null);
-      if (s?.metadata.git_commit) v.git_commit = s.metadata.git_commit; // imported by import-git
+      if (typeof s?.metadata.git_commit === 'string') v.git_commit = s.metadata.git_commit; // imported by import-git
       heads.push(v);
       h = rec.parent;
     }

@@ -95,6 +95,7 @@ export function messages(v: unknown, field: string, now: string): Message[] {
 
 export function message(v: unknown, prefix: string, now: string): Message {
   if (!isObject(v)) throw new InvalidInputError(prefix.replace(/\.$/, ''), 'must be an object with role and content');
+  known(v, ['role', 'content', 'time'], prefix);
   const role = str(v, 'role', { required: true, max: 64, prefix })!;
   const content = str(v, 'content', { required: true, prefix, allowEmpty: true })!;
   return { role, content, time: time(v, 'time', prefix) ?? now };
@@ -108,33 +109,54 @@ export function decisions(v: unknown, field: string, now: string): Decision[] {
 
 export function decision(v: unknown, prefix: string, now: string): Decision {
   if (!isObject(v)) throw new InvalidInputError(prefix.replace(/\.$/, ''), 'must be an object with decision and reasoning');
+  known(v, ['decision', 'reasoning', 'time'], prefix);
   const d = str(v, 'decision', { required: true, prefix })!;
   const reasoning = str(v, 'reasoning', { prefix, allowEmpty: true }) ?? '';
   return { decision: d, reasoning, time: time(v, 'time', prefix) ?? now };
 }
 
-/** String values; with allowNull, null means "remove this key" (PATCH). */
-export function metadata(v: unknown, field: string, allowNull = false): Record<string, string | null> {
+export const MAX_METADATA_BYTES = 64 * 1024;
+export const MAX_STATE_BYTES = 256 * 1024;
+
+/** The size of v as JSON, or a 400 naming field when it is not JSON (or too deep to be sane). */
+function jsonBytes(v: unknown, field: string): number {
+  let text: string;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    throw new InvalidInputError(field, 'is not a JSON value');
+  }
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** Any JSON values under 1-128 character keys, at most 64 KiB as JSON; with allowNull, null means
+ *  "remove this key" (PATCH). */
+export function metadata(v: unknown, field: string, allowNull = false): Record<string, unknown> {
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw new InvalidInputError(field, 'must be an object of string values');
-  const out: Record<string, string | null> = {};
+  if (!isObject(v)) throw new InvalidInputError(field, 'must be an object (its values any JSON)');
   const keys = Object.keys(v);
   if (keys.length > 1000) throw new InvalidInputError(field, 'has more than 1000 keys');
   for (const k of keys) {
     if (k.length === 0 || k.length > 128) throw new InvalidInputError(`${field}.${k}`, 'keys must be 1-128 characters');
-    const x = v[k];
-    if (x === null && allowNull) out[k] = null;
-    else if (typeof x === 'string') {
-      if (x.length > 64 * 1024) throw new InvalidInputError(`${field}.${k}`, 'is longer than 65536 characters');
-      out[k] = x;
-    } else if (typeof x === 'number' || typeof x === 'boolean') out[k] = String(x);
-    else
-      throw new InvalidInputError(
-        `${field}.${k}`,
-        allowNull ? 'must be a string, number, boolean or null' : 'must be a string, number or boolean',
-      );
+    if (v[k] === null && !allowNull) throw new InvalidInputError(`${field}.${k}`, 'must not be null (PATCH removes a key with null)');
   }
-  return out;
+  if (jsonBytes(v, field) > MAX_METADATA_BYTES) throw new InvalidInputError(field, `is larger than ${MAX_METADATA_BYTES} bytes as JSON`);
+  return v;
+}
+
+/** Seed 002's state: a JSON object, at most 256 KiB as JSON. */
+export function state(v: unknown, field = 'state'): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) throw new InvalidInputError(field, 'must be a JSON object');
+  if (jsonBytes(v, field) > MAX_STATE_BYTES) throw new InvalidInputError(field, `is larger than ${MAX_STATE_BYTES} bytes as JSON`);
+  return v;
+}
+
+/** One rule for every route: a field the route does not know is a 400 naming it. */
+export function known(o: Obj, fields: readonly string[], prefix = ''): void {
+  for (const k of Object.keys(o))
+    if (!fields.includes(k))
+      throw new InvalidInputError(prefix + k, `is not a known field (${fields.length ? fields.join(', ') : 'none are taken here'})`);
 }
 
 export function tags(v: unknown, field: string): string[] {
@@ -157,6 +179,10 @@ export interface AgentInfo {
   nfs_uid?: number;
   environment?: SessionRecord['environment'];
   execution_mode?: SessionRecord['execution_mode'];
+  type?: string;
+  state?: Record<string, unknown>;
+  external_conversation_id?: string;
+  component?: string;
 }
 
 export function agentInfo(o: Obj): AgentInfo {
@@ -186,11 +212,25 @@ export function agentInfo(o: Obj): AgentInfo {
       throw new InvalidInputError('execution_mode', `must be one of ${EXECUTION_MODES.join(', ')}`);
     out.execution_mode = mode as AgentInfo['execution_mode'];
   }
+  const type = str(o, 'type', { max: 64 });
+  if (type !== undefined) out.type = type; // checked against the project's list (session-config.ts)
+  const st = state(o.state);
+  if (st !== undefined) out.state = st;
+  const conv = str(o, 'external_conversation_id', { max: 256 });
+  if (conv !== undefined) out.external_conversation_id = conv;
+  // seed 002's component_id; ours is a name, as project is
+  const component = str(o, 'component_id', { max: 128 }) ?? str(o, 'component', { max: 128 });
+  if (component !== undefined) out.component = component;
   return out;
 }
 
 /** The design's status names for ours: complete = landed, cancelled = abandoned (docs/api.md). */
-export const STATUS_ALIASES: Readonly<Record<string, SessionStatus>> = { complete: 'landed', completed: 'landed', cancelled: 'abandoned' };
+export const STATUS_ALIASES: Readonly<Record<string, SessionStatus>> = {
+  complete: 'landed',
+  completed: 'landed',
+  cancelled: 'abandoned',
+  canceled: 'abandoned',
+};
 
 export function statusParam(v: string | undefined): SessionStatus | undefined {
   if (v === undefined || v === '') return undefined;
@@ -224,6 +264,8 @@ export interface FileInput {
   change_type: ChangeType;
   content?: Buffer;
   mode?: number;
+  /** change_type "auto": precheckFiles sets change_type from the tree */
+  auto?: boolean;
 }
 
 /** A path inside the tree: relative, no "." or ".." components, no empty components, no NUL. */
@@ -257,17 +299,26 @@ export function files(v: unknown, field = 'files'): FileInput[] {
   return v.map((f, i) => {
     const prefix = `${field}[${i}]`;
     if (!isObject(f)) throw new InvalidInputError(prefix, 'must be an object with path and change_type');
+    known(f, ['path', 'change_type', 'content', 'encoding', 'content_encoding', 'mode'], `${prefix}.`);
     const parts = treePath(f.path, `${prefix}.path`);
     const ct = f.change_type;
-    if (typeof ct !== 'string' || !(CHANGE_TYPES as readonly string[]).includes(ct)) {
+    if (typeof ct !== 'string' || !(ct === 'auto' || (CHANGE_TYPES as readonly string[]).includes(ct))) {
       throw new InvalidInputError(
         `${prefix}.change_type`,
-        `unknown change_type ${JSON.stringify(ct)}: must be one of ${CHANGE_TYPES.join(', ')}`,
+        `unknown change_type ${JSON.stringify(ct)}: must be one of ${CHANGE_TYPES.join(', ')}, or auto`,
       );
     }
-    const out: FileInput = { path: parts.join('/'), parts, change_type: ct as ChangeType };
-    if (ct !== 'deleted') {
-      if (typeof f.content !== 'string') throw new InvalidInputError(`${prefix}.content`, `is required (a string) for change_type ${ct}`);
+    // auto: content given means added or modified (whichever the tree says), none means deleted
+    const declared = ct === 'auto' ? (typeof f.content === 'string' ? 'auto' : 'deleted') : (ct as ChangeType);
+    const out: FileInput = {
+      path: parts.join('/'),
+      parts,
+      change_type: declared === 'auto' ? 'modified' : declared,
+      auto: declared === 'auto',
+    };
+    if (out.change_type !== 'deleted') {
+      if (typeof f.content !== 'string')
+        throw new InvalidInputError(`${prefix}.content`, `is required (a string) for change_type ${String(ct)}`);
       const enc = f.encoding ?? f.content_encoding ?? 'utf8';
       if (enc === 'utf8' || enc === 'utf-8') out.content = Buffer.from(f.content, 'utf8');
       else if (enc === 'base64') {

@@ -1,9 +1,11 @@
 // The session record: what a unit of work is for, and where it started.
 import { createHash, randomBytes } from 'node:crypto';
 
-export type SessionStatus = 'active' | 'suspended' | 'landed' | 'abandoned';
+// Our statuses and the seeds' (docs/api.md): complete = landed, cancelled = abandoned. suspended and failed
+// keep the tree and export it read-only; failed (an agent gave up) is not landable until resumed.
+export type SessionStatus = 'active' | 'suspended' | 'failed' | 'landed' | 'abandoned';
 
-export const STATUSES: readonly SessionStatus[] = ['active', 'suspended', 'landed', 'abandoned'];
+export const STATUSES: readonly SessionStatus[] = ['active', 'suspended', 'failed', 'landed', 'abandoned'];
 /** the values of a session's environment and execution_mode */
 export const ENVIRONMENTS = ['local', 'vscode'] as const;
 export const EXECUTION_MODES = ['manual', 'agentic'] as const;
@@ -65,7 +67,8 @@ export interface SessionRecord {
   landed_at: string | null;
   conversation: { role: string; content: string; time: string }[];
   decisions: { decision: string; reasoning: string; time: string }[];
-  metadata: Record<string, string>;
+  /** any JSON values (input.ts limits the size) */
+  metadata: Record<string, unknown>;
   tags: string[];
   // ---- added with landing; optional so that older records still read ----
   /** who runs the session, where, and how */
@@ -87,8 +90,34 @@ export interface SessionRecord {
   /** abandoned sessions: when */
   ended_at?: string | null;
   updated_at?: string;
+  /** seed 002: the session's workflow type (one of its project's session types, session-config.ts) */
+  type?: string;
+  /** seed 002: session-type-specific state (a JSON object, size-limited) */
+  state?: Record<string, unknown>;
+  /** seed 002: the agent's own conversation id, for resuming agentic sessions */
+  external_conversation_id?: string | null;
+  /** seed 002: the component the session works on */
+  component?: string | null;
+  /** seed 002: command/result pairs (interactions.ts) */
+  interactions?: Interaction[];
+  /** failed sessions: why the agent gave up */
+  failure?: { reason: string; time: string } | null;
   /** bumped by rebase: the export gets a new fsid so that old handles go STALE */
   epoch?: number;
+}
+
+/** One command run in the session and what it gave (seed 002's embedded interactions). */
+export interface Interaction {
+  command: string;
+  result: string;
+  exit_status: number | null;
+  started_at: string;
+  ended_at: string;
+  duration_ms: number;
+  /** the directory it ran in, when known */
+  cwd: string | null;
+  /** who recorded it */
+  actor: string | null;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -117,12 +146,15 @@ export function fsidOf(id: string, epoch = 0): bigint {
 }
 
 export function isLive(r: SessionRecord): boolean {
-  return r.status === 'active' || r.status === 'suspended';
+  return r.status === 'active' || r.status === 'suspended' || r.status === 'failed';
 }
 
 export function isEnded(r: SessionRecord): boolean {
   return r.status === 'landed' || r.status === 'abandoned';
 }
+
+/** the type of a session that names none (and of records older than types) */
+export const DEFAULT_TYPE = 'general';
 
 export const ZERO_CHANGES: ChangesSummary = Object.freeze({ total: 0, added: 0, modified: 0, deleted: 0 });
 
@@ -141,8 +173,14 @@ export interface SessionView {
   conversation_count: number;
   decisions_count: number;
   changes: ChangesSummary;
-  metadata: Record<string, string>;
+  metadata: Record<string, unknown>;
   tags: string[];
+  type: string;
+  state: Record<string, unknown>;
+  external_conversation_id: string | null;
+  component_id: string | null;
+  interactions_count: number;
+  failure: { reason: string; time: string } | null;
   agent: string | null;
   environment: string | null;
   execution_mode: string;
@@ -179,6 +217,12 @@ export function sessionView(r: SessionRecord): SessionView {
     changes: { ...(r.changes ?? ZERO_CHANGES) },
     metadata: r.metadata,
     tags: r.tags,
+    type: r.type ?? DEFAULT_TYPE,
+    state: r.state ?? {},
+    external_conversation_id: r.external_conversation_id ?? null,
+    component_id: r.component ?? null,
+    interactions_count: r.interactions?.length ?? 0,
+    failure: r.failure ?? null,
     agent: r.agent ?? null,
     environment: r.environment ?? null,
     execution_mode: r.execution_mode ?? 'manual',
@@ -201,6 +245,7 @@ export interface SessionDetail extends SessionView {
   conversation: SessionRecord['conversation'];
   decisions: SessionRecord['decisions'];
   timeline: TimelineEvent[];
+  interactions: Interaction[];
   message: string | null;
   /** live sessions: the node id of the data dir serving it, null when handed off (or never opened) */
   served_by: string | null;
@@ -212,6 +257,7 @@ export function sessionDetail(r: SessionRecord): SessionDetail {
     conversation: r.conversation,
     decisions: r.decisions,
     timeline: r.timeline ?? [],
+    interactions: r.interactions ?? [],
     message: r.message ?? null,
     served_by: null,
   };

@@ -7,6 +7,7 @@ import { collectGarbage, listProjects, parseDuration, type GcCount, type GcRepor
 import { SAFE_GC_GRACE_MS } from '../store/object-store.js';
 import { isValidProject } from '../store/keys.js';
 import { InvalidInputError, InvalidStateError } from './errors.js';
+import { known } from './input.js';
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import type { TreeDoc } from './seal.js';
@@ -135,6 +136,7 @@ export function checkGrace(graceMs: number, o: { dryRun: boolean; force: boolean
 export async function gcRequest(backend: ObjectBackend, raw: unknown, after?: () => void): Promise<GcRun> {
   const b = (raw ?? {}) as Record<string, unknown>;
   if (typeof b !== 'object' || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
+  known(b, ['dry_run', 'project', 'force', 'grace']);
   if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw new InvalidInputError('dry_run', 'must be a boolean');
   if (b.project !== undefined && (typeof b.project !== 'string' || !isValidProject(b.project)))
     throw new InvalidInputError('project', 'must be "org/name"');

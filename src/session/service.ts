@@ -26,166 +26,71 @@ import type {
   ShowBody,
   StartRequest,
 } from './session-api.js';
-import type { Catalog } from './catalog.js';
-import type { SessionHost } from './host.js';
-import { DomainError, InvalidInputError, InvalidStateError, NotFoundError, ConflictError } from './errors.js';
+import type { CurrentBody, DeleteBody, InteractionsBody } from './session-api.js';
+import { SessionServiceBase, type SessionServiceOptions } from './session-service-base.js';
+import { DomainError, InvalidInputError, InvalidStateError } from './errors.js';
 import * as input from './input.js';
-import { startSession, SessionInputError } from './start.js';
-import { isEnded, isLive, isValidSessionId, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
-import { addEvent, abandonSession, ensureHeld, fence, landSession, rebaseSession, sealLive, type LandContext } from './land.js';
+import { isLive, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
+import { parseLand, parseStart, noFields, CREATE_FIELDS, PATCH_FIELDS } from './requests.js';
+import { deleteSession, failSession, purgeSession, resumeSession, suspendSession } from './lifecycle.js';
+import { listSessions } from './session-list.js';
+import { checkAgainstConfig, readSessionConfig, writeSessionConfig, type SessionConfig } from './session-config.js';
+import { MAX_INTERACTIONS, parseInteractions } from './interactions.js';
+import { CurrentSessions } from './current-sessions.js';
+import { addEvent, abandonSession, ensureHeld, fence, rebaseSession } from './land.js';
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
-import { headView, ProjectHistory } from './history.js';
+import { ProjectHistory } from './history.js';
 import { sealAndRecord } from './seal.js';
-import { applyFiles, precheckFiles } from './apply.js';
-import { describeChanges, diffText, diffTrees, landedChanges, summarize } from './changes.js';
+import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
 
-export interface SessionServiceOptions {
-  catalog: Catalog;
-  host: SessionHost;
-  dataDir: string;
-}
+export type { SessionServiceOptions };
 
-export class SessionService implements SessionApi {
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly ctx: LandContext;
+export class SessionService extends SessionServiceBase implements SessionApi {
   readonly history: ProjectHistory;
+  private readonly current: CurrentSessions;
 
-  constructor(readonly o: SessionServiceOptions) {
-    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir };
+  constructor(o: SessionServiceOptions) {
+    super(o);
     this.history = new ProjectHistory(o.catalog);
-  }
-
-  get catalog(): Catalog {
-    return this.o.catalog;
-  }
-
-  /** Runs fn after every earlier operation on the same session has finished. */
-  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(fn);
-    this.locks.set(id, run);
-    const clear = () => {
-      if (this.locks.get(id) === run) this.locks.delete(id);
-    };
-    run.then(clear, clear);
-    return run;
-  }
-
-  private async record(id: string): Promise<SessionRecord> {
-    const r = isValidSessionId(id) ? await this.o.catalog.get(id) : null;
-    if (!r) throw new NotFoundError('session', `session ${JSON.stringify(id)} not found`);
-    return r;
-  }
-
-  private mutable(r: SessionRecord): void {
-    if (isEnded(r))
-      throw new InvalidStateError(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, {
-        session: sessionView(r),
-      });
-  }
-
-  private active(r: SessionRecord, what: string): void {
-    this.mutable(r);
-    if (r.status !== 'active')
-      throw new InvalidStateError(`session ${r.session_id} is ${r.status}; resume it to ${what}`, { session: sessionView(r) });
-  }
-
-  private async save(r: SessionRecord): Promise<void> {
-    r.updated_at = new Date().toISOString();
-    await this.o.catalog.update(r);
-  }
-
-  // ---------------------------------------------------------------- start / create
-
-  private parseStart(raw: unknown): { opts: Parameters<typeof startSession>[1]; extra: input.AgentInfo; b: Record<string, unknown> } {
-    const b = input.body(raw);
-    const now = new Date().toISOString();
-    const goal = input.str(b, 'goal', { required: true, max: 4096 })!;
-    const project = input.projectOf(b);
-    const sessionId = input.str(b, 'session_id', { max: 64 });
-    if (sessionId !== undefined && !isValidSessionId(sessionId))
-      throw new InvalidInputError('session_id', 'must be 1-64 characters of [A-Za-z0-9._-], starting with a letter or digit');
-    const opts = {
-      project,
-      goal,
-      description: input.str(b, 'description') ?? '',
-      sessionId,
-      conversation: input.messages(b.conversation, 'conversation', now),
-      decisions: input.decisions(b.decisions, 'decisions', now),
-      metadata: input.metadata(b.metadata, 'metadata') as Record<string, string>,
-      tags: input.tags(b.tags, 'tags'),
-    };
-    return { opts, extra: input.agentInfo(b), b };
-  }
-
-  private async doStart(opts: Parameters<typeof startSession>[1], extra: input.AgentInfo): Promise<SessionRecord> {
-    if (!(await this.o.catalog.store(opts.project).getHead()))
-      throw new NotFoundError('project', `project ${opts.project} not found (it has no head; run mic project init)`);
-    let r: SessionRecord;
-    try {
-      r = await startSession(this.o.catalog, opts);
-    } catch (e) {
-      if (e instanceof SessionInputError) {
-        if (/already exists/.test(e.message))
-          throw new InvalidStateError(e.message, { code: 'exists', field: e.field, reason: 'already exists' });
-        throw new InvalidInputError(e.field, e.message);
-      }
-      throw e;
-    }
-    Object.assign(r, extra);
-    r.timeline = [{ time: r.started_at, type: 'started', head: r.base.head }];
-    for (const m of r.conversation) r.timeline.push({ time: m.time, type: 'conversation', role: m.role });
-    for (const d of r.decisions) r.timeline.push({ time: d.time, type: 'decision', decision: d.decision });
-    r.updated_at = r.started_at;
-    await this.o.catalog.update(r);
-    return r;
+    this.current = new CurrentSessions(o.catalog.backend);
   }
 
   async start(raw: StartRequest | unknown): Promise<SessionBody> {
-    const { opts, extra } = this.parseStart(raw);
+    const { opts, extra } = parseStart(raw);
     const r = await this.doStart(opts, extra);
     if (isLive(r)) await this.o.host.open(r).catch(() => {}); // serve the export right away when a daemon runs
     return { session: sessionView(r) };
   }
 
+  /** Start, apply, land: all or nothing. A refusal after the start (a file that does not fit the tree, a
+   *  conflict) purges the session, so that nothing is left behind and the same id can be sent again. */
   async create(raw: CreateRequest | unknown): Promise<SessionBody> {
-    const { opts, extra, b } = this.parseStart(raw);
+    const { opts, extra, b } = parseStart(raw, CREATE_FIELDS);
     const files = input.files(b.files);
-    const message = input.str(b, 'message', { max: 65536 }) ?? opts.goal;
+    const { message } = parseLand(opts.sessionId ?? '', { message: b.message, commit_message: b.commit_message });
     const r = await this.doStart(opts, extra);
     return this.locked(r.session_id, async () => {
-      await this.applyTo(r, files);
-      const out = await this.landLocked(r, message);
-      return { session: out.session };
+      try {
+        await this.applyTo(r, files);
+        const out = await this.landLocked(r, message ?? opts.goal);
+        return { session: out.session };
+      } catch (e) {
+        // a refusal (4xx) leaves nothing; a purge that fails says so (500) rather than leave a session silently
+        if (r.status !== 'landed' && e instanceof DomainError) await purgeSession(this.ctx, r);
+        throw e;
+      }
     });
   }
 
   // ---------------------------------------------------------------- reading
 
   async list(q: ListQuery | Record<string, string | number | undefined> = {}): Promise<ListBody> {
-    const qq = q as Record<string, string | number | undefined>;
-    const status = input.statusParam(qq.status === undefined ? undefined : String(qq.status));
-    const tag = qq.tag === undefined || qq.tag === '' ? undefined : String(qq.tag);
-    let project: string | undefined;
-    if (qq.project !== undefined && qq.project !== '') {
-      const [org, name, ...rest] = String(qq.project).split('/');
-      if (rest.length || name === undefined) throw new InvalidInputError('project', 'must be "org/name"');
-      project = input.projectParam(org, name);
-    }
-    const limit = input.intParam(qq.limit as string | number | undefined, 'limit', 50, 1, 1000);
-    const offset = input.intParam(qq.offset as string | number | undefined, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const all = (await this.o.catalog.list()).filter(
-      (r) => (!status || r.status === status) && (!tag || r.tags.includes(tag)) && (!project || r.project === project),
+    return listSessions(this.o.catalog, q as Record<string, string | number | undefined>, (r) =>
+      this.o.host.served(r.session_id)
+        ? this.locked(r.session_id, () => this.sessionTree(r))
+        : readTreeDoc(this.o.catalog.store(r.project), r).then((d) => d?.tree ?? null),
     );
-    const page = all.slice(offset, offset + limit);
-    return {
-      sessions: page.map(sessionView),
-      total: all.length,
-      limit,
-      offset,
-      next_offset: offset + page.length < all.length ? offset + page.length : null,
-    };
   }
 
   async get(id: string): Promise<SessionDetailBody> {
@@ -200,18 +105,6 @@ export class SessionService implements SessionApi {
       }
     }
     return { session: d };
-  }
-
-  /** The tree the session's changes are measured to: sealed now if live and held here, its recorded
-   *  tree.json if another daemon serves it (or it was handed off), as recorded if it ended. */
-  private async sessionTree(r: SessionRecord): Promise<string> {
-    if (!isLive(r)) return r.sealed?.tree ?? r.base.tree;
-    try {
-      return (await sealLive(this.ctx, r)).tree;
-    } catch (e) {
-      if (!(e instanceof InvalidStateError) || !['handed_off', 'served_elsewhere'].includes(e.code)) throw e;
-      return (await readTreeDoc(this.o.catalog.store(r.project), r))?.tree ?? r.base.tree;
-    }
   }
 
   async changes(id: string, q: { content?: boolean | string } = {}): Promise<ChangesBody> {
@@ -276,9 +169,7 @@ export class SessionService implements SessionApi {
 
   async patch(id: string, raw: PatchRequest | unknown): Promise<SessionBody> {
     const b = input.body(raw);
-    const known = new Set(['metadata', 'tags', 'add_tags', 'remove_tags', 'goal', 'description']);
-    for (const k of Object.keys(b))
-      if (!known.has(k)) throw new InvalidInputError(k, `unknown field (PATCH takes ${[...known].join(', ')})`);
+    input.known(b, PATCH_FIELDS);
     const meta = input.metadata(b.metadata, 'metadata', true);
     const tags = b.tags === undefined ? undefined : input.tags(b.tags, 'tags');
     const add = input.tags(b.add_tags, 'add_tags');
@@ -286,76 +177,118 @@ export class SessionService implements SessionApi {
     const goal = input.str(b, 'goal', { max: 4096 });
     if (goal !== undefined && goal.trim() === '') throw new InvalidInputError('goal', 'must not be empty');
     const description = input.str(b, 'description');
+    const extra = input.agentInfo(b);
     return this.locked(id, async () => {
       const r = await this.record(id);
       this.mutable(r);
+      checkAgainstConfig(await readSessionConfig(this.o.catalog, r.project), extra);
       for (const [k, v] of Object.entries(meta)) {
         if (v === null) delete r.metadata[k];
         else r.metadata[k] = v;
       }
+      if (JSON.stringify(r.metadata).length > input.MAX_METADATA_BYTES) input.metadata(r.metadata, 'metadata');
       if (tags) r.tags = tags;
       for (const t of add) if (!r.tags.includes(t)) r.tags.push(t);
       r.tags = r.tags.filter((t) => !remove.includes(t));
       if (goal !== undefined) r.goal = goal;
       if (description !== undefined) r.description = description;
+      Object.assign(r, extra);
       addEvent(r, { type: 'metadata' });
       await this.save(r);
       return { session: sessionView(r) };
     });
   }
 
+  /** seed 002's interactions: command/result pairs appended to the session */
+  async interactions(id: string, raw: unknown, actor?: string): Promise<InteractionsBody> {
+    const list = parseInteractions(raw, actor ?? null);
+    return this.locked(id, async () => {
+      const r = await this.record(id);
+      this.mutable(r);
+      const have = r.interactions ?? [];
+      if (have.length + list.length > MAX_INTERACTIONS)
+        throw new InvalidStateError(`session ${id} has ${have.length} interactions; at most ${MAX_INTERACTIONS} are kept`, {
+          session: sessionView(r),
+        });
+      r.interactions = [...have, ...list];
+      await this.save(r);
+      return { session: sessionView(r), interactions: list };
+    });
+  }
+
+  // ---------------------------------------------------------------- per project: session types and agents
+
+  sessionConfig(project: string): Promise<SessionConfig> {
+    return readSessionConfig(this.o.catalog, input.projectParam(...(project.split('/') as [string, string])));
+  }
+  setSessionConfig(project: string, raw: unknown): Promise<SessionConfig> {
+    return writeSessionConfig(this.o.catalog, input.projectParam(...(project.split('/') as [string, string])), raw);
+  }
+
+  // ---------------------------------------------------------------- the caller's current session (seed 004)
+
+  async getCurrent(user = 'anonymous'): Promise<CurrentBody> {
+    const doc = await this.current.get(user);
+    const r = doc ? await this.o.catalog.get(doc.session_id) : null;
+    return { session_id: r ? doc!.session_id : null, session: r ? sessionView(r) : null };
+  }
+  async setCurrent(raw: unknown, user = 'anonymous'): Promise<CurrentBody> {
+    const b = input.body(raw);
+    input.known(b, ['session_id']);
+    if (b.session_id === null) {
+      await this.current.set(user, null);
+      return { session_id: null, session: null };
+    }
+    const id = input.str(b, 'session_id', { required: true, max: 64 })!;
+    const r = await this.record(id);
+    await this.current.set(user, id);
+    return { session_id: id, session: sessionView(r) };
+  }
+
   // ---------------------------------------------------------------- status
 
-  async suspend(id: string): Promise<SessionBody> {
+  private status(id: string, raw: unknown, fn: (r: SessionRecord) => Promise<void>): Promise<SessionBody> {
     return this.locked(id, async () => {
       const r = await this.record(id);
       this.mutable(r);
-      if (r.status !== 'active') throw new InvalidStateError(`session ${id} is ${r.status}, not active`, { session: sessionView(r) });
-      addEvent(r, { type: 'status', from: r.status, status: 'suspended' });
-      r.status = 'suspended';
-      await this.save(r);
-      const fs = this.o.host.served(id);
-      if (fs) fs.suspended = true; // its export is read-only (ROFS) from now on
+      await fn(r);
       return { session: sessionView(r) };
     });
   }
-
-  async resume(id: string): Promise<SessionBody> {
-    return this.locked(id, async () => {
-      const r = await this.record(id);
-      this.mutable(r);
-      if (r.status !== 'suspended') throw new InvalidStateError(`session ${id} is ${r.status}, not suspended`, { session: sessionView(r) });
-      addEvent(r, { type: 'status', from: r.status, status: 'active' });
-      r.status = 'active';
-      await this.save(r);
-      const fs = this.o.host.served(id);
-      if (fs) fs.suspended = false;
-      return { session: sessionView(r) };
-    });
+  suspend(id: string, raw?: unknown): Promise<SessionBody> {
+    noFields(raw);
+    return this.status(id, raw, (r) => suspendSession(this.ctx, r));
   }
-
-  async abandon(id: string): Promise<SessionBody> {
+  resume(id: string, raw?: unknown): Promise<SessionBody> {
+    noFields(raw);
+    return this.status(id, raw, (r) => resumeSession(this.ctx, r));
+  }
+  abandon(id: string, raw?: unknown): Promise<SessionBody> {
+    noFields(raw);
+    return this.status(id, raw, (r) => abandonSession(this.ctx, r));
+  }
+  /** the agent gave up: {reason} */
+  fail(id: string, raw?: unknown): Promise<SessionBody> {
+    const b = input.body(raw);
+    input.known(b, ['reason']);
+    const reason = input.str(b, 'reason', { max: 4096 }) ?? '';
+    return this.status(id, raw, (r) => failSession(this.ctx, r, reason));
+  }
+  /** DELETE: abandon a live session and free its local data; 409 for a landed one */
+  async remove(id: string, raw?: unknown): Promise<DeleteBody> {
+    noFields(raw);
     return this.locked(id, async () => {
       const r = await this.record(id);
-      this.mutable(r);
-      await abandonSession(this.ctx, r);
-      return { session: sessionView(r) };
+      await deleteSession(this.ctx, r);
+      return { deleted: true, session: sessionView(r) };
     });
   }
 
   // ---------------------------------------------------------------- changing files, landing
 
-  private async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files'): Promise<void> {
-    if (!files.length) return;
-    const fs = await this.o.host.open(r);
-    await precheckFiles(fs, files, field);
-    await applyFiles(fs, r.owner, files);
-    for (const f of files) addEvent(r, { type: 'file', path: f.path, change_type: f.change_type });
-    await this.save(r);
-  }
-
   async files(id: string, raw: { files: unknown } | unknown): Promise<FilesBody> {
     const b = input.body(raw);
+    input.known(b, ['files']);
     if (b.files === undefined || b.files === null) throw new InvalidInputError('files', 'is required');
     const files = input.files(b.files);
     return this.locked(id, async () => {
@@ -367,17 +300,7 @@ export class SessionService implements SessionApi {
   }
 
   async land(id: string, raw: LandRequest | unknown = {}): Promise<LandBody> {
-    const b = input.body(raw);
-    const now = new Date().toISOString();
-    const plain = input.str(b, 'message', { max: 65536 });
-    const commit = input.str(b, 'commit_message', { max: 65536 });
-    if (plain !== undefined && commit !== undefined && plain !== commit)
-      throw new InvalidInputError('commit_message', 'differs from message; give one of them');
-    const message = commit ?? plain;
-    const files = input.files(b.files);
-    const msgs = input.messages(b.conversation, 'conversation', now);
-    const decs = input.decisions(b.decisions, 'decisions', now);
-    const meta = input.metadata(b.metadata, 'metadata') as Record<string, string>;
+    const { message, files, msgs, decs, meta } = parseLand(id, raw);
     return this.locked(id, async () => {
       const r = await this.record(id);
       if (r.status === 'landed')
@@ -394,27 +317,15 @@ export class SessionService implements SessionApi {
         r.decisions.push(d);
         addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
       }
-      Object.assign(r.metadata, meta);
+      input.metadata(Object.assign(r.metadata, meta), 'metadata'); // the merged metadata within the limit too
       await this.applyTo(r, files);
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
       return this.landLocked(r, message ?? r.goal);
     });
   }
 
-  private async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
-    const out = await landSession(this.ctx, r, message);
-    if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
-    return {
-      session: sessionView(out.record),
-      head: headView(out.head, out.headRecord, out.record.goal),
-      attempts: out.attempts,
-      new_tree_hash: out.headRecord.tree,
-      landed_commit: out.head,
-      ...landedChanges(out.changes), // the landing's own diff of base and sealed tree
-    };
-  }
-
-  async rebase(id: string): Promise<RebaseBody> {
+  async rebase(id: string, raw?: unknown): Promise<RebaseBody> {
+    noFields(raw);
     return this.locked(id, async () => {
       const r = await this.record(id);
       this.active(r, 'rebase it');
@@ -425,7 +336,8 @@ export class SessionService implements SessionApi {
 
   // ---------------------------------------------------------------- handoff between daemons
 
-  async handoff(id: string): Promise<HandoffBody> {
+  async handoff(id: string, raw?: unknown): Promise<HandoffBody> {
+    noFields(raw);
     return this.locked(id, async () => {
       const r = await this.record(id);
       if (!isLive(r))
@@ -437,6 +349,7 @@ export class SessionService implements SessionApi {
 
   async serve(id: string, raw: ServeRequest | unknown = {}): Promise<ServeBody> {
     const b = input.body(raw);
+    input.known(b, ['force']);
     const force = input.boolParam(b.force as boolean | string | undefined, 'force', false);
     return this.locked(id, async () => {
       const r = await this.record(id);

@@ -1,7 +1,8 @@
 // The session contract: SessionApi and its request and response bodies. The session service implements
 // it in-process; the HTTP server (src/api/) routes to it and its typed client implements it over HTTP,
 // so the CLI uses either alike.
-import type { ChangesSummary, SessionDetail, SessionStatus, SessionView } from './record.js';
+import type { ChangesSummary, Interaction, SessionDetail, SessionStatus, SessionView } from './record.js';
+import type { SessionConfig } from './session-config.js';
 import type { ChangeView, ChangeType, LandedChange } from './changes.js';
 export type { LandedChange };
 import type { Conflict, ConflictKind } from './merge.js';
@@ -10,6 +11,8 @@ import type { ErrorBody } from './errors.js';
 
 export type {
   ChangesSummary,
+  Interaction,
+  SessionConfig,
   SessionDetail,
   SessionStatus,
   SessionView,
@@ -35,13 +38,28 @@ export interface DecisionInput {
 /** One file change: path, change type and (added, modified) content, with its encoding and mode */
 export interface FileChangeInput {
   path: string;
-  change_type: ChangeType;
+  /** auto: added or modified, whichever the session's tree says */
+  change_type: ChangeType | 'auto';
   content?: string;
   encoding?: 'utf8' | 'base64';
   mode?: number | string;
 }
 
-export interface StartRequest {
+/** Seed 002's fields of a session, set at the start and changed by PATCH. */
+export interface SchemaFields {
+  /** one of the project's session types (default "general") */
+  type?: string;
+  /** a JSON object (256 KiB at most) */
+  state?: Record<string, unknown>;
+  external_conversation_id?: string;
+  component_id?: string;
+  /** one of the project's agents */
+  agent?: string;
+  environment?: 'local' | 'vscode';
+  execution_mode?: 'manual' | 'agentic';
+}
+
+export interface StartRequest extends SchemaFields {
   goal: string;
   /** with organization, the project's name; alone, "org/name" */
   project: string;
@@ -50,11 +68,9 @@ export interface StartRequest {
   description?: string;
   conversation?: MessageInput[];
   decisions?: DecisionInput[];
-  metadata?: Record<string, string>;
+  /** any JSON values (64 KiB as JSON at most) */
+  metadata?: Record<string, unknown>;
   tags?: string[];
-  agent?: string;
-  environment?: 'local' | 'vscode';
-  execution_mode?: 'manual' | 'agentic';
   /** serve the export to this AUTH_SYS uid only (and root) */
   nfs_uid?: number;
 }
@@ -69,15 +85,17 @@ export interface LandRequest {
   message?: string;
   /** the same as message */
   commit_message?: string;
+  /** seed 001's LandSessionRequest names the session too: it must be the path's */
+  session_id?: string;
   files?: FileChangeInput[];
   conversation?: MessageInput[];
   decisions?: DecisionInput[];
-  metadata?: Record<string, string>;
+  metadata?: Record<string, unknown>;
 }
 
-export interface PatchRequest {
+export interface PatchRequest extends SchemaFields {
   /** merged into the metadata; null removes a key */
-  metadata?: Record<string, string | null>;
+  metadata?: Record<string, unknown>;
   /** replaces the tags */
   tags?: string[];
   add_tags?: string[];
@@ -86,13 +104,40 @@ export interface PatchRequest {
   description?: string;
 }
 
+/** seed 002's interaction: a command, what it gave, how it ended and when (times default to now) */
+export interface InteractionInput {
+  command: string;
+  result?: string;
+  exit_status?: number | null;
+  started_at?: string;
+  ended_at?: string;
+  duration_ms?: number;
+  cwd?: string;
+}
+export type InteractionsRequest = InteractionInput | { interactions: InteractionInput[] };
+export interface InteractionsBody {
+  session: SessionView;
+  interactions: Interaction[];
+}
+export interface DeleteBody {
+  deleted: true;
+  session: SessionView;
+}
+/** the caller's current session (seed 004 getCurrent/setCurrent); null when none is set (or it is gone) */
+export interface CurrentBody {
+  session_id: string | null;
+  session: SessionView | null;
+}
+
 /** one message, or several under "messages" */
 export type ConversationRequest = MessageInput | { messages: MessageInput[] };
 /** one decision, or several under "decisions" */
 export type DecisionsRequest = DecisionInput | { decisions: DecisionInput[] };
 
 export interface ListQuery {
-  status?: SessionStatus;
+  /** ours or the seeds' names: complete = landed, cancelled = abandoned */
+  status?: SessionStatus | 'complete' | 'completed' | 'cancelled';
+  type?: string;
   tag?: string;
   project?: string;
   limit?: number;
@@ -221,6 +266,13 @@ export interface SessionApi {
   suspend(id: string): Promise<SessionBody>;
   resume(id: string): Promise<SessionBody>;
   abandon(id: string): Promise<SessionBody>;
+  fail(id: string, req?: { reason?: string }): Promise<SessionBody>;
+  remove(id: string): Promise<DeleteBody>;
+  interactions(id: string, req: InteractionsRequest): Promise<InteractionsBody>;
+  getCurrent(): Promise<CurrentBody>;
+  setCurrent(req: { session_id: string | null }): Promise<CurrentBody>;
+  sessionConfig(project: string): Promise<SessionConfig>;
+  setSessionConfig(project: string, req: Partial<SessionConfig>): Promise<SessionConfig>;
   land(id: string, req?: LandRequest): Promise<LandBody>;
   files(id: string, req: { files: FileChangeInput[] }): Promise<FilesBody>;
   changes(id: string, q?: { content?: boolean }): Promise<ChangesBody>;

@@ -20,7 +20,7 @@ export interface StartOptions {
   owner?: { uid: number; gid: number };
   conversation?: SessionRecord['conversation'];
   decisions?: SessionRecord['decisions'];
-  metadata?: Record<string, string>;
+  metadata?: Record<string, unknown>;
   tags?: string[];
 }
 

@@ -82,7 +82,13 @@ export function escapeHtml(s: string): string {
 }
 
 /** The one HTML page of the app; the bundle renders every view from the URL. */
-export function shellHtml(assets: Map<string, Asset>, auth: boolean, preload: string[] = [], modules: string[] = []): string {
+export function shellHtml(
+  assets: Map<string, Asset>,
+  auth: boolean,
+  preload: string[] = [],
+  modules: string[] = [],
+  user?: string,
+): string {
   const v = (n: string) => assets.get(n)?.etag.replace(/"/g, '') ?? '0';
   if (!assets.size) {
     return (
@@ -99,7 +105,7 @@ export function shellHtml(assets: Map<string, Asset>, auth: boolean, preload: st
 <script type="module" src="/assets/app.js?v=${v('app.js')}"></script>
 ${preload.map((u) => `<link rel="preload" as="fetch" crossorigin href="${escapeHtml(u)}">`).join('\n')}
 ${modules.map((u) => `<link rel="modulepreload" href="${escapeHtml(u)}">`).join('\n')}
-</head><body${auth ? ' data-auth="token"' : ''}><div id="app" aria-live="polite"></div></body></html>
+</head><body${auth ? ' data-auth="token"' : ''}${user !== undefined ? ` data-user="${escapeHtml(user)}"` : ''}><div id="app" aria-live="polite"></div></body></html>
 `;
 }
 
@@ -115,12 +121,13 @@ export function loginHtml(assets: Map<string, Asset>, next: string, error: strin
 <h1>mic-fs</h1>
 <form method="post" action="/login">
 <input type="hidden" name="next" value="${escapeHtml(next)}">
-<label for="token">API token</label>
+<label for="token">API or user token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <button type="submit">Sign in</button>
 </form>
-<p class="muted">The token is the daemon's <code>--api-token</code> (<code>MIC_API_TOKEN</code>).</p>
+<p class="muted">The daemon's <code>--api-token</code> (<code>MIC_API_TOKEN</code>) acts with every right; a user's
+token (<code>mic token create</code>, <code>mic_…</code>) acts with that user's rights.</p>
 </main></body></html>
 `;
 }

@@ -1,10 +1,21 @@
-// Who may use the web UI and the API: the same token either way. Without a configured token (loopback
-// binds) everyone on the machine may; with one, a request carries it as `Authorization: Bearer` or in the
-// HttpOnly, SameSite=Strict `mic_token` cookie that the login form sets (scripts cannot read it, and a
-// browser never sends it with another site's request). Mutating requests must also come from this origin.
-// (The cookie's name and form match the API guard on branch http, so that one check can serve both.)
+// Who may use the web UI and the API: the same tokens either way. Without a configured daemon token
+// (loopback binds) everyone on the machine may; with one, a request carries a token as `Authorization:
+// Bearer` or in the HttpOnly, SameSite=Strict `mic_token` cookie that the login form sets (scripts cannot
+// read it, and a browser never sends it with another site's request). The token is the daemon's own
+// (every right) or a user's (`mic_…`, identity/): the pages and actions then run with that user's rights.
+// Mutating requests must also come from this origin.
 import type http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { daemonPrincipal, type Principal } from '../identity/access.js';
+import { UnauthenticatedError } from '../identity/errors.js';
+import { TOKEN_PREFIX, type TokenStore } from '../identity/token-store.js';
+import type { UserStore } from '../identity/user-store.js';
+
+/** Where user tokens are checked (absent: only the daemon token is known). */
+export interface UiIdentity {
+  users: UserStore;
+  tokens: TokenStore;
+}
 
 export const COOKIE = 'mic_token';
 const COOKIE_MAX_AGE = 30 * 24 * 3600;
@@ -14,8 +25,37 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export class UiAuth {
   private readonly tokenDigest: Buffer | null;
 
-  constructor(private readonly token?: string) {
+  constructor(token?: string) {
     this.tokenDigest = token ? digest(token) : null;
+  }
+
+  /** Who a request acts as: the daemon (its token, or no token configured and none given) or the user
+   *  whose token it carries; Unauthenticated otherwise. A user token is looked up on every request, so a
+   *  revocation holds at once. */
+  async authenticate(req: http.IncomingMessage, id?: UiIdentity): Promise<Principal> {
+    const given = this.credential(req);
+    if (given === null && !this.required) return daemonPrincipal();
+    const p = given === null ? null : await this.principalOf(given, id);
+    if (p) return p;
+    if (given !== null && given.startsWith(TOKEN_PREFIX) && id) throw new UnauthenticatedError('the token is unknown, revoked or expired');
+    throw new UnauthenticatedError('a valid bearer token is required (mic finds it in <data-dir>/api-token)');
+  }
+
+  /** The principal a token stands for, or null when it stands for none. */
+  async principalOf(given: string, id?: UiIdentity): Promise<Principal | null> {
+    if (this.tokenMatches(given)) return daemonPrincipal();
+    if (!id || !given.startsWith(TOKEN_PREFIX)) return null;
+    const rec = await id.tokens.verify(given);
+    const user = rec ? await id.users.get(rec.user) : null;
+    if (!rec || !user) return null;
+    return { user: user.name, roles: user.roles, tokenScope: rec.scope, tokenRight: rec.right, tokenId: rec.id };
+  }
+
+  /** The request carries the daemon's token (or none is configured): user tokens need authenticate(). */
+  allows(req: http.IncomingMessage): boolean {
+    if (!this.required) return true;
+    const given = this.credential(req);
+    return given !== null && this.tokenMatches(given);
   }
 
   /** A token is configured: requests must prove they know it. */
@@ -26,13 +66,6 @@ export class UiAuth {
   /** True when the token matches (constant time). */
   tokenMatches(given: string): boolean {
     return this.tokenDigest !== null && timingSafeEqual(digest(given.trim()), this.tokenDigest);
-  }
-
-  /** The request carries the bearer token or the login cookie (or no token is configured). */
-  allows(req: http.IncomingMessage): boolean {
-    if (!this.required) return true;
-    const given = this.credential(req);
-    return given !== null && this.tokenMatches(given);
   }
 
   /** The token a request carries: the bearer token, else the login cookie; null when none. */
@@ -48,9 +81,9 @@ export class UiAuth {
     }
   }
 
-  /** Set-Cookie for a successful login; clear() for logout. */
-  setCookie(): string {
-    return `${COOKIE}=${encodeURIComponent(this.token ?? '')}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE}`;
+  /** Set-Cookie for a successful login with `token` (the daemon's or a user's); clearCookie() for logout. */
+  setCookie(token: string): string {
+    return `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE}`;
   }
 
   clearCookie(): string {

@@ -42,7 +42,12 @@ export interface UiSessionsBody {
 const sortKey = (r: SessionRecord, s: Sort): string =>
   s === 'landed' ? (r.landed_at ?? r.ended_at ?? '') : s === 'updated' ? (r.updated_at ?? r.started_at) : r.started_at;
 
-export async function listSessions(s: SessionService, q: UiSessionsQuery): Promise<UiSessionsBody> {
+/** `readable`: the projects the caller may read (a user token); the others' sessions are not listed. */
+export async function listSessions(
+  s: SessionService,
+  q: UiSessionsQuery,
+  readable: (project: string) => Promise<boolean> = async () => true,
+): Promise<UiSessionsBody> {
   const status = q.status ? input.statusParam(q.status) : undefined;
   const sort = (q.sort || 'started') as Sort;
   if (!SORTS.includes(sort)) throw new InvalidInputError('sort', `must be one of ${SORTS.join(', ')}`);
@@ -51,7 +56,10 @@ export async function listSessions(s: SessionService, q: UiSessionsQuery): Promi
   const limit = input.intParam(q.limit, 'limit', 50, 1, 500);
   const offset = input.intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const text = (q.q ?? '').trim().toLowerCase();
-  const all = await s.catalog.list();
+  const listed = await s.catalog.list();
+  const mayRead = new Map<string, boolean>();
+  for (const p of new Set(listed.map((r) => r.project))) mayRead.set(p, await readable(p));
+  const all = listed.filter((r) => mayRead.get(r.project));
   const projects = [...new Set(all.map((r) => r.project))].sort();
   const tags = [...new Set(all.flatMap((r) => r.tags))].sort();
   const counts = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<SessionStatus, number>;
@@ -74,7 +82,7 @@ export async function listSessions(s: SessionService, q: UiSessionsQuery): Promi
   // a live session's record holds no current change counts: the shown page's are measured (as GET /api/sessions/:id does)
   await Promise.all(
     page.map(async (v, i) => {
-      if (v.status !== 'active' && v.status !== 'suspended') return;
+      if (v.status !== 'active' && v.status !== 'suspended' && v.status !== 'failed') return;
       try {
         page[i] = { ...v, changes: (await s.get(v.session_id)).session.changes };
       } catch {
@@ -124,7 +132,7 @@ export async function headLog(
       return {
         ...h,
         summary: summarize(await diffTrees(store, parentTree, h.tree)),
-        author: r ? (r.agent ?? r.metadata.author ?? null) : null,
+        author: r ? (r.agent ?? (typeof r.metadata.author === 'string' ? r.metadata.author : null)) : null,
         session_status: r?.status ?? null,
       };
     }),

@@ -48,7 +48,12 @@ describe.sequential("the design's session contract", () => {
         { path: 'src/old.ts', change_type: 'deleted' },
       ],
     });
-    const r = await call('POST', `/api/sessions/${id}/land`, { commit_message: 'Add JWT authentication' });
+    // LandSessionRequest {session_id, commit_message}, as the design writes it; another id than the path's is refused
+    expect((await call('POST', `/api/sessions/${id}/land`, { session_id: 'sess-other', commit_message: 'x' })).body).toMatchObject({
+      error: 'invalid_input',
+      field: 'session_id',
+    });
+    const r = await call('POST', `/api/sessions/${id}/land`, { session_id: id, commit_message: 'Add JWT authentication' });
     expect(r.status).toBe(200);
     expect(r.body.head.message).toBe('Add JWT authentication');
     expect(r.body.new_tree_hash).toBe(r.body.head.tree);

@@ -84,6 +84,11 @@ describe.sequential('tasks, plans and statistics (seed 003)', () => {
     expect((await call('POST', `/api/sessions/${s2}/end`, { abandon: true })).body.session.status).toBe('abandoned');
     const s3 = (await call('POST', '/api/sessions/start', { project: 'acme/app', goal: 'complete' })).body.session.session_id;
     expect((await call('POST', `/api/sessions/${s3}/complete`)).body.session.status).toBe('landed');
+    // seed 003 ends a session with a bare POST (no body, no content type): it lands
+    const s4 = (await call('POST', '/api/sessions/start', { project: 'acme/app', goal: 'bare end' })).body.session.session_id;
+    const bare = await fetch(`${t.url}/api/sessions/${s4}/end`, { method: 'POST' });
+    expect(bare.status).toBe(200);
+    expect(((await bare.json()) as { session: { status: string } }).session.status).toBe('landed');
     // the statistics of an ended session stop at its end
     const d1 = (await call('GET', `/api/sessions/${s2}`)).body.session.statistics.duration;
     await new Promise((r) => setTimeout(r, 20));

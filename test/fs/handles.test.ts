@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { HandleCodec } from '../../src/fs/handles.js';
 import { FsError, NfsStatus } from '../../src/fs/types.js';
 
@@ -37,5 +37,19 @@ describe('HandleCodec.verify (ExportTable.resolve decodes a handle once)', () =>
     expect(status(() => c.verify(good.subarray(0, 32)))).toBe(NfsStatus.BADHANDLE);
     const foreign = new HandleCodec(Buffer.alloc(32, 8)).encode(42n, 1234);
     expect(status(() => c.verify(foreign))).toBe(NfsStatus.BADHANDLE);
+  });
+
+  it('a handle it minted is accepted without computing its MAC again (the GETATTR after a CREATE)', () => {
+    const c = codec();
+    const mac = vi.spyOn(c as unknown as { mac(fh: Buffer): Buffer }, 'mac'); // counts, calls through
+    const minted = c.encode(42n, 99);
+    expect(mac).toHaveBeenCalledTimes(1);
+    expect(c.verify(Buffer.from(minted)).info).toEqual({ fsid: 42n, ino: 99 });
+    expect(mac).toHaveBeenCalledTimes(1);
+    // a different handle still pays for its MAC, and a forged one is still refused
+    const forged = Buffer.from(minted);
+    forged.writeBigUInt64BE(100n, 9);
+    expect(status(() => c.verify(forged))).toBe(NfsStatus.BADHANDLE);
+    expect(mac).toHaveBeenCalledTimes(2);
   });
 });

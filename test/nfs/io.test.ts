@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XdrWriter } from '../../rpc/xdr.js';
 import { makeFile, nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
-import { AcceptStat, acceptStat, FileType, NfsStatus, Proc, StableHow } from '../lib/nfs3-client.js';
+import { AcceptStat, acceptStat, FileType, Nfs3Client, NfsStatus, Proc, StableHow } from '../lib/nfs3-client.js';
 
 let f: Fixture;
 let dir: Buffer;
@@ -86,6 +86,35 @@ describe('WRITE', () => {
     expect(r.count).toBe(MiB);
     expect(r.eof).toBe(true);
     expect(r.data!.equals(data)).toBe(true);
+  });
+});
+
+describe('WRITE from several connections at once', () => {
+  it('interleaved 1 MiB WRITEs and small calls on two connections: every byte lands where it was sent', async () => {
+    // the server reads every connection into one shared buffer (rpc/socket-reader.ts): what a
+    // call keeps must be copied out before the next read, of this connection or another
+    const other = await Nfs3Client.connect(f.server.port, f.server.host);
+    try {
+      await other.mountRoot(f.server.exportPath);
+      const fhs = [await makeFile(f.client, dir, 'shared-a'), await makeFile(f.client, dir, 'shared-b')];
+      const blocks = Array.from({ length: 8 }, () => randomBytes(MiB));
+      const calls: Promise<unknown>[] = [];
+      blocks.forEach((b, i) => {
+        const c = i % 2 === 0 ? f.client : other;
+        calls.push(
+          c.write(fhs[i % 2], Math.floor(i / 2) * MiB, b).then((w) => expect(w).toMatchObject({ status: NfsStatus.OK, count: MiB })),
+        );
+        calls.push(c.getattr(fhs[(i + 1) % 2]).then((g) => expect(g.status).toBe(NfsStatus.OK)));
+      });
+      await Promise.all(calls);
+      for (let i = 0; i < blocks.length; i++) {
+        const r = await other.read(fhs[i % 2], Math.floor(i / 2) * MiB, MiB);
+        expect(r.status).toBe(NfsStatus.OK);
+        expect(r.data!.equals(blocks[i])).toBe(true);
+      }
+    } finally {
+      await other.close();
+    }
   });
 });
 

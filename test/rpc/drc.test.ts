@@ -62,6 +62,35 @@ describe('DuplicateRequestCache', () => {
     drc.abandon('b');
     expect(drc.begin('b')?.state).toBe('done');
   });
+
+  it('a call abandoned and begun again is evicted from its new place in the age order, not its old one', () => {
+    const drc = new DuplicateRequestCache({ maxEntries: 3 });
+    drc.begin('a');
+    drc.abandon('a');
+    drc.begin('b');
+    drc.begin('c');
+    drc.begin('a'); // again: now the newest
+    drc.begin('d'); // full: the oldest live entry, b, goes
+    expect(drc.size).toBe(3);
+    expect(drc.begin('a')?.state).toBe('in-progress');
+    expect(drc.begin('c')?.state).toBe('in-progress');
+    expect(drc.begin('b')).toBeNull();
+  });
+
+  it('stays bounded through many abandoned calls and long runs of evictions', () => {
+    const drc = new DuplicateRequestCache({ maxEntries: 100 });
+    for (let i = 0; i < 50_000; i++) {
+      drc.begin(`k${i}`);
+      if (i % 3 === 0) drc.abandon(`k${i}`);
+      else drc.finish(`k${i}`, Buffer.from([i & 0xff]));
+    }
+    expect(drc.size).toBe(100);
+    expect(drc.begin('k49999')?.reply).toEqual(Buffer.from([49999 & 0xff]));
+    expect(drc.begin('k49000')).toBeNull(); // long evicted
+    drc.clear();
+    expect(drc.size).toBe(0);
+    expect(drc.begin('k49999')).toBeNull();
+  });
 });
 
 describe('duplicate-request cache in the server', () => {

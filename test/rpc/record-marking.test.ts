@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   RecordDecoder,
@@ -8,6 +9,7 @@ import {
   frame,
   recordMark,
 } from '../../rpc/record-marking.js';
+import { BufferPool } from '../../util/buffer-pool.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);
@@ -132,5 +134,38 @@ describe('record marking (RFC 5531 §11)', () => {
     expect(f[2]).toBe(b);
     expect(decodeAll([Buffer.concat(f)])).toEqual([Buffer.concat([a, b])]);
     expect(() => recordMark(0x80000000)).toThrow(RangeError);
+  });
+});
+
+describe('transient chunks (a read buffer reused by the next read, rpc/socket-reader.ts)', () => {
+  it('records inside one chunk are copies: overwriting the chunk afterwards changes none of them', () => {
+    const small = bytes(100, 1);
+    const large = randomBytes(200 * 1024); // at least 64 KiB: copied into a pooled buffer
+    const got: { rec: Buffer; pooled?: Buffer }[] = [];
+    const pool = new BufferPool(256 * 1024);
+    const d = new RecordDecoder((rec, pooled) => got.push({ rec, pooled }), { transient: true, pool });
+    const chunk = Buffer.concat([fragment(small, true), fragment(large, true)]);
+    d.push(chunk);
+    chunk.fill(0xee); // the next read lands in the same memory
+    expect(got).toHaveLength(2);
+    expect(got[0].rec.equals(small)).toBe(true);
+    expect(got[1].rec.equals(large)).toBe(true);
+    expect(got[0].pooled).toBeUndefined();
+    expect(got[1].pooled?.length).toBe(256 * 1024); // the receiver gives it back to the pool
+  });
+
+  it('records spanning chunks are reassembled from copies as before', () => {
+    const rec = randomBytes(70 * 1024);
+    const framed = fragment(rec, true);
+    const got: Buffer[] = [];
+    const d = new RecordDecoder((r) => got.push(r), { transient: true, pool: new BufferPool(128 * 1024) });
+    const reused = Buffer.alloc(30 * 1024);
+    for (let off = 0; off < framed.length; off += reused.length) {
+      const n = framed.copy(reused, 0, off, Math.min(framed.length, off + reused.length));
+      d.push(reused.subarray(0, n));
+      reused.fill(0xee);
+    }
+    expect(got).toHaveLength(1);
+    expect(got[0].equals(rec)).toBe(true);
   });
 });

@@ -133,6 +133,39 @@ describe.sequential('web UI', () => {
     expect(errors).toEqual([]);
   });
 
+  it('draws every row of a long change list (in slices after the first screen); a live update keeps the unchanged rows, open ones open', async () => {
+    const s = (await t.api.start({ project: 'acme/app', goal: 'many changes' })).session;
+    const files = Array.from({ length: 150 }, (_, i) => ({
+      path: `gen/f${String(i).padStart(3, '0')}.txt`,
+      change_type: 'added' as const,
+      content: `file ${i}\n`,
+    }));
+    await t.api.files(s.session_id, { files });
+    const { page, errors } = await open(`/sessions/${s.session_id}`);
+    await page.waitForSelector('#main[data-live=connected] ul.changes:not([aria-busy])');
+    expect(await page.locator('li.change').count()).toBe(150);
+    expect(await page.locator('li.change').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')))).toEqual(
+      files.map((f) => f.path),
+    );
+    // a row far below the first screen opens on its content
+    const row = page.locator('li.change[data-path="gen/f140.txt"]');
+    await row.locator('button.toggle').click();
+    await expect(row.locator('table.file td.code').textContent()).resolves.toBe('file 140');
+    // a change made meanwhile reaches the page; the rows that did not change are the same elements
+    // (moved, not drawn again: the open one keeps its content without asking again)
+    await row.evaluate((el) => el.setAttribute('data-test-mark', 'before'));
+    const version = Number(await page.locator('#main').getAttribute('data-version'));
+    await t.api.files(s.session_id, { files: [{ path: 'gen/zz-last.txt', change_type: 'added', content: 'last\n' }] });
+    await page.waitForSelector('li.change[data-path="gen/zz-last.txt"]');
+    await page.waitForSelector('ul.changes:not([aria-busy])');
+    expect(Number(await page.locator('#main').getAttribute('data-version'))).toBeGreaterThan(version);
+    expect(await page.locator('li.change').count()).toBe(151);
+    await expect(row.getAttribute('class')).resolves.toContain('open');
+    await expect(row.getAttribute('data-test-mark')).resolves.toBe('before');
+    await expect(row.locator('table.file td.code').textContent()).resolves.toBe('file 140');
+    expect(errors).toEqual([]);
+  });
+
   it('asks before acting; shows conflicts with the three versions; rebases, suspends, notes, decides, abandons', async () => {
     const a = (await t.api.start({ project: 'acme/app', goal: 'one side' })).session;
     const b = (await t.api.start({ project: 'acme/app', goal: 'other side' })).session;

@@ -114,6 +114,16 @@ describe('login and same-origin', () => {
     expect(js.headers['content-encoding']).toBe('gzip');
     expect(js.headers['cache-control']).toContain('immutable');
     expect((await req('GET', src, { 'if-none-match': js.headers.etag! })).status).toBe(304);
+    // the chunks app.js imports statically are asked for with the page, not after app.js is parsed
+    const plain = (await req('GET', src)).body;
+    const statics = [...plain.matchAll(/from"\.\/([\w-]+\.js)"/g)].map((m) => m[1]);
+    expect(statics.length).toBeGreaterThan(0);
+    for (const name of statics) {
+      expect(page.body).toContain(`<link rel="modulepreload" href="/assets/${name}">`);
+      const chunk = await req('GET', `/assets/${name}`);
+      expect(chunk.status).toBe(200);
+      expect(chunk.headers['cache-control']).toContain('immutable');
+    }
     expect((await req('GET', '/assets/nope.js')).status).toBe(404);
     expect((await req('GET', '/no/such/page', auth)).status).toBe(404);
   });
@@ -125,6 +135,49 @@ describe('data for the pages', () => {
     const r = await req('GET', path, auth);
     return { status: r.status, body: JSON.parse(r.body) };
   };
+
+  it("answers the session page in one request; an ended session's answer revalidates to 304", async () => {
+    const r = await req('GET', '/ui/api/sessions/unique-id', auth);
+    expect(r.status).toBe(200);
+    expect(r.headers['cache-control']).toBe('no-cache');
+    const body = JSON.parse(r.body);
+    expect(body.session).toMatchObject({ session_id: 'unique-id', status: 'landed', goal: 'Add authentication system' });
+    expect(body.session.conversation).toHaveLength(2);
+    expect(body.summary).toEqual({ total: 3, added: 1, modified: 1, deleted: 1 });
+    // only what the page shows of each change: no content, no storage keys
+    const keys = ['binary', 'change_type', 'hash', 'kind', 'lines_added', 'lines_removed', 'mode', 'path', 'previous_hash', 'size'];
+    for (const c of body.changes) expect(Object.keys(c).sort()).toEqual(keys);
+    expect(body.changes.map((c: { change_type: string }) => c.change_type).sort()).toEqual(['added', 'deleted', 'modified']);
+    const again = await req('GET', '/ui/api/sessions/unique-id', { ...auth, 'if-none-match': r.headers.etag! });
+    expect(again.status).toBe(304);
+    expect(again.body).toBe('');
+    expect((await req('GET', '/ui/api/sessions/unique-id', { ...auth, 'if-none-match': '"other"' })).status).toBe(200);
+    // a live session's answer follows its mount: never kept
+    const s = (await t.api.start({ project: 'myorg/myapp', goal: 'live answer' })).session;
+    const first = await req('GET', `/ui/api/sessions/${s.session_id}`, auth);
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect(first.headers.etag).toBeUndefined();
+    expect(JSON.parse(first.body).changes).toEqual([]);
+    await t.api.files(s.session_id, { files: [{ path: 'later.txt', change_type: 'added', content: 'one\ntwo\n' }] });
+    const second = JSON.parse((await req('GET', `/ui/api/sessions/${s.session_id}`, auth)).body);
+    expect(second.changes).toMatchObject([{ path: 'later.txt', change_type: 'added', lines_added: 2, lines_removed: 0 }]);
+    expect(second.session.changes).toEqual({ total: 1, added: 1, modified: 0, deleted: 0 });
+    expect((await req('GET', '/ui/api/sessions/no-such-session', auth)).status).toBe(404);
+    // a change's content, by hash: kept by the browser for good
+    const added = body.changes.find((c: { change_type: string }) => c.change_type === 'added');
+    const blob = await req('GET', `/ui/api/projects/myorg/myapp/blobs/${added.hash}`, auth);
+    expect(blob.status).toBe(200);
+    expect(blob.body).toBe('defmodule Auth.JWT do...');
+    expect(blob.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    expect(blob.headers.etag).toBe(`"${added.hash}"`);
+    expect(
+      (await req('GET', `/ui/api/projects/myorg/myapp/blobs/${added.hash}`, { ...auth, 'if-none-match': `"${added.hash}"` })).status,
+    ).toBe(304);
+    expect((await req('GET', `/ui/api/projects/myorg/myapp/blobs/${'0'.repeat(64)}`, auth)).status).toBe(404);
+    expect((await req('GET', '/ui/api/projects/myorg/myapp/blobs/not-a-hash', auth)).status).toBe(400);
+    expect((await req('GET', `/ui/api/projects/myorg/myapp/blobs/${added.hash}`)).status).toBe(401);
+    expect((await req('GET', '/ui/api/sessions/unique-id')).status).toBe(401);
+  });
 
   it('filters, sorts and pages the sessions', async () => {
     const all = (await json('/ui/api/sessions?sort=started&order=asc')).body;

@@ -3,10 +3,16 @@
 // updates over server-sent events as its mount is edited.
 import { h, clear, link, trustedHtml } from '../dom.js';
 import { get, enc, projPath } from '../api.js';
-import { changeBadge, short, size, statusBadge, time } from '../format.js';
+import { changeBadge, localTime, short, size, statusBadge, time } from '../format.js';
 import { changeList, type Change } from '../change-list.js';
 import { actionsPanel } from '../actions.js';
-import type { ChangesBody, SessionDetail, TimelineEvent } from '../types.js';
+import type { SessionPageBody, TimelineEvent } from '../types.js';
+
+type Markdown = typeof import('../markdown.js');
+let markdown: Promise<Markdown> | null = null;
+/** A turn with no markdown syntax renders as one paragraph of text, as marked would: the parser (a chunk
+ *  of its own) is loaded only for a conversation that needs it. */
+const plain = (t: string) => !/[\n*_`#[\]<>|~\\&!:]|www\./i.test(t) && !/^\s*(?:[-+=]|\d+[.)])/.test(t);
 
 function timelineText(e: TimelineEvent): (Node | string)[] {
   switch (e.type) {
@@ -54,13 +60,11 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
   let es: EventSource | null = null;
 
   const render = async () => {
-    // marked loads while the daemon answers (a chunk of its own: only conversations need it)
-    const [{ session: s }, ch, { colourBlocks, renderMarkdown }] = await Promise.all([
-      get<{ session: SessionDetail }>(`/api/sessions/${enc(id)}`),
-      get<ChangesBody>(`/api/sessions/${enc(id)}/changes?content=false`),
-      import('../markdown.js'),
-    ]);
-    const changes: Change[] = ch.changes;
+    // one answer for the page (src/ui/session-data.ts), asked for by the HTML already (a preload link)
+    const page = await get<SessionPageBody>(`/ui/api/sessions/${enc(id)}`);
+    const s = page.session;
+    const changes: Change[] = page.changes;
+    const md = s.conversation.some((m) => !plain(m.content)) ? await (markdown ??= import('../markdown.js')) : null;
     performance.mark('mic:session-data');
     document.title = `${s.goal} · mic-fs`;
     const proj = `/projects/${projPath(s.project)}`;
@@ -96,7 +100,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
       added: 0,
       removed: 0,
     });
-    const sum = ch.summary;
+    const sum = page.summary;
     const stat = (label: string, value: string | number, cls: string) =>
       h(
         'div',
@@ -136,15 +140,17 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
                   { class: 'who' },
                   h('span', { class: 'role' }, m.role),
                   ' ',
-                  h('time', { datetime: m.time, title: m.time }, new Date(m.time).toLocaleTimeString()),
+                  h('time', { datetime: m.time, title: m.time }, localTime(m.time, { date: false, seconds: true })),
                 ),
-                trustedHtml(h('div', { class: 'md' }), renderMarkdown(m.content)),
+                md
+                  ? trustedHtml(h('div', { class: 'md' }), md.renderMarkdown(m.content))
+                  : h('div', { class: 'md' }, m.content.trim() ? h('p', {}, m.content.trim()) : null),
               ),
             ),
           )
         : h('p', { class: 'muted' }, 'No conversation recorded.'),
     );
-    void colourBlocks(sections.conversation);
+    if (md) void md.colourBlocks(sections.conversation);
 
     clear(
       sections.decisions,
@@ -159,7 +165,7 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
                 { id: `decision-${i}`, class: 'decision' },
                 h('p', { class: 'what' }, d.decision),
                 d.reasoning ? h('p', { class: 'why' }, d.reasoning) : null,
-                h('time', { datetime: d.time, class: 'muted' }, new Date(d.time).toLocaleString()),
+                h('time', { datetime: d.time, class: 'muted' }, localTime(d.time)),
               ),
             ),
           )
@@ -169,7 +175,12 @@ export async function sessionPage(root: HTMLElement, id: string): Promise<() => 
     clear(
       sections.changes,
       h('h2', {}, `Changes (${changes.length})`),
-      changeList(changes, { project: s.project, rawHead: s.status === 'landed' ? s.landed_head : null, open }),
+      changeList(changes, {
+        project: s.project,
+        rawHead: s.status === 'landed' ? s.landed_head : null,
+        open,
+        previous: sections.changes.querySelector<HTMLElement>('ul.changes'),
+      }),
     );
 
     const tl = [...(s.timeline ?? [])].reverse();

@@ -1,0 +1,132 @@
+// What every operation of the session service (service.ts) stands on: one queue per session (its
+// operations serialised), reading a record, the state checks, starting, applying files, landing, and the
+// tree a session's changes are measured to.
+import type { Catalog } from './catalog.js';
+import type { SessionHost } from './host.js';
+import { InvalidInputError, InvalidStateError, NotFoundError, ConflictError } from './errors.js';
+import * as input from './input.js';
+import { startSession, SessionInputError, type StartOptions } from './start.js';
+import { DEFAULT_TYPE, isEnded, isLive, isValidSessionId, sessionView, type SessionRecord } from './record.js';
+import { addEvent, landSession, sealLive, type LandContext } from './land.js';
+import { readTreeDoc } from './tree-doc.js';
+import { headView } from './history.js';
+import { applyFiles, precheckFiles } from './apply.js';
+import { landedChanges } from './changes.js';
+import { checkAgainstConfig, readSessionConfig } from './session-config.js';
+import type { LandBody } from './session-api.js';
+
+export interface SessionServiceOptions {
+  catalog: Catalog;
+  host: SessionHost;
+  dataDir: string;
+}
+
+export class SessionServiceBase {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  protected readonly ctx: LandContext;
+
+  constructor(readonly o: SessionServiceOptions) {
+    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir };
+  }
+
+  get catalog(): Catalog {
+    return this.o.catalog;
+  }
+
+  /** Runs fn after every earlier operation on the same session has finished. */
+  protected locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.catch(() => {}).then(fn);
+    this.locks.set(id, run);
+    const clear = () => {
+      if (this.locks.get(id) === run) this.locks.delete(id);
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  protected async record(id: string): Promise<SessionRecord> {
+    const r = isValidSessionId(id) ? await this.o.catalog.get(id) : null;
+    if (!r) throw new NotFoundError('session', `session ${JSON.stringify(id)} not found`);
+    return r;
+  }
+
+  protected mutable(r: SessionRecord): void {
+    if (isEnded(r))
+      throw new InvalidStateError(`session ${r.session_id} is ${r.status}; a ${r.status} session cannot change`, {
+        session: sessionView(r),
+      });
+  }
+
+  protected active(r: SessionRecord, what: string): void {
+    this.mutable(r);
+    if (r.status !== 'active')
+      throw new InvalidStateError(`session ${r.session_id} is ${r.status}; resume it to ${what}`, { session: sessionView(r) });
+  }
+
+  protected async save(r: SessionRecord): Promise<void> {
+    r.updated_at = new Date().toISOString();
+    await this.o.catalog.update(r);
+  }
+
+  // ---------------------------------------------------------------- start / create
+
+  protected async doStart(opts: StartOptions, extra: input.AgentInfo): Promise<SessionRecord> {
+    if (!(await this.o.catalog.store(opts.project).getHead()))
+      throw new NotFoundError('project', `project ${opts.project} not found (it has no head; run mic project init)`);
+    checkAgainstConfig(await readSessionConfig(this.o.catalog, opts.project), extra);
+    let r: SessionRecord;
+    try {
+      r = await startSession(this.o.catalog, opts);
+    } catch (e) {
+      if (e instanceof SessionInputError) {
+        if (/already exists/.test(e.message))
+          throw new InvalidStateError(e.message, { code: 'exists', field: e.field, reason: 'already exists' });
+        throw new InvalidInputError(e.field, e.message);
+      }
+      throw e;
+    }
+    Object.assign(r, extra);
+    r.type ??= DEFAULT_TYPE;
+    r.timeline = [{ time: r.started_at, type: 'started', head: r.base.head }];
+    for (const m of r.conversation) r.timeline.push({ time: m.time, type: 'conversation', role: m.role });
+    for (const d of r.decisions) r.timeline.push({ time: d.time, type: 'decision', decision: d.decision });
+    r.updated_at = r.started_at;
+    await this.o.catalog.update(r);
+    return r;
+  }
+
+  /** The tree the session's changes are measured to: sealed now if live and held here, its recorded
+   *  tree.json if another daemon serves it (or it was handed off), as recorded if it ended. */
+  protected async sessionTree(r: SessionRecord): Promise<string> {
+    if (!isLive(r)) return r.sealed?.tree ?? r.base.tree;
+    try {
+      return (await sealLive(this.ctx, r)).tree;
+    } catch (e) {
+      if (!(e instanceof InvalidStateError) || !['handed_off', 'served_elsewhere'].includes(e.code)) throw e;
+      return (await readTreeDoc(this.o.catalog.store(r.project), r))?.tree ?? r.base.tree;
+    }
+  }
+
+  protected async applyTo(r: SessionRecord, files: input.FileInput[], field = 'files'): Promise<void> {
+    if (!files.length) return;
+    const fs = await this.o.host.open(r);
+    await precheckFiles(fs, files, field);
+    await applyFiles(fs, r.owner, files);
+    for (const f of files) addEvent(r, { type: 'file', path: f.path, change_type: f.change_type });
+    await this.save(r);
+  }
+
+  protected async landLocked(r: SessionRecord, message: string): Promise<LandBody> {
+    const out = await landSession(this.ctx, r, message);
+    if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
+    return {
+      session: sessionView(out.record),
+      head: headView(out.head, out.headRecord, out.record.goal),
+      attempts: out.attempts,
+      new_tree_hash: out.headRecord.tree,
+      landed_commit: out.head,
+      ...landedChanges(out.changes), // the landing's own diff of base and sealed tree
+    };
+  }
+}
