@@ -9,11 +9,13 @@
 //             (timed twice, before and after mic; the mean is the baseline)
 //   import    `mic project import-git` of the same history into an empty data directory
 //   export    `mic project export-git` of the imported project into an empty repository
-// and reports seconds, ratios to the baseline (<= 1.0 is the target), commits/s, whether export gave
-// back the original commit ids, and bytes: mic's objects against git's pack of the source (size-pack).
+// and reports seconds, ratios to the baseline (<= 1.0 is the target), the same for CPU seconds (user +
+// system of every process involved: steadier than wall time on a shared machine), commits/s, whether
+// export gave back the original commit ids, the number of files mic stored, and bytes: mic's objects
+// against git's pack of the source (size-pack), and the pack export-git wrote against fast-import's.
 // Requires `npm run build`. Temporary files under $BENCH_GIT_DIR (default: the OS temp dir).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,19 +40,25 @@ const git = (cwd, ...a) =>
   execFileSync('git', a, { cwd, env: ENV, maxBuffer: 1 << 30 })
     .toString()
     .trim();
-const timed = (fn) => {
+const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+/** Runs a shell command; wall seconds and CPU seconds (user + system of every process it ran, from
+ *  bash's `times`): on a shared machine the CPU time is the steadier measure. stdout goes to outFile. */
+const run = (cmd, outFile = '/dev/null') => {
   const t = performance.now();
-  fn();
-  return (performance.now() - t) / 1000;
-};
-const sh = (cmd) => {
-  const r = spawnSync('bash', ['-c', cmd], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('bash', ['-c', `{ ${cmd} ; } >${q(outFile)} || exit $?; times`], { env: ENV, maxBuffer: 1 << 28 });
+  const s = (performance.now() - t) / 1000;
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+  const secs = [
+    ...r.stdout
+      .toString()
+      .split('\n')[1]
+      .matchAll(/(\d+)m([\d.]+)s/g),
+  ].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { s, cpu: secs[0] + secs[1] };
 };
-const mic = (...a) => {
-  const r = spawnSync(process.execPath, [CLI, ...a], { env: ENV, maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`mic ${a.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout.toString());
+const mic = (outFile, ...a) => {
+  const t = run(`${q(process.execPath)} ${q(CLI)} ${a.map(q).join(' ')}`, outFile);
+  return { ...t, out: JSON.parse(readFileSync(outFile, 'utf8')) };
 };
 function du(dir) {
   let n = 0;
@@ -58,6 +66,11 @@ function du(dir) {
     const p = join(dir, e.name);
     n += e.isDirectory() ? du(p) : statSync(p).size;
   }
+  return n;
+}
+function countFiles(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? countFiles(join(dir, e.name)) : 1;
   return n;
 }
 const sizePack = (dir) => Number(/size-pack: (\d+)/.exec(git(dir, 'count-objects', '-v'))[1]) * 1024;
@@ -111,50 +124,66 @@ function bench(name, src) {
     const dst = join(root, `${name}-baseline`);
     rmSync(dst, { recursive: true, force: true });
     git(root, 'init', '-q', '--bare', dst);
-    const s = timed(() => sh(`git -C '${src}' fast-export --reencode=no --show-original-ids HEAD | git -C '${dst}' fast-import --quiet`));
+    const t = run(`git -C ${q(src)} fast-export --reencode=no --show-original-ids HEAD | git -C ${q(dst)} fast-import --quiet`);
     const bytes = sizePack(dst);
     rmSync(dst, { recursive: true, force: true });
-    return { s, bytes };
+    return { ...t, bytes };
   };
   log(name, `${commits} commits: baseline`);
   const b1 = baseline();
   const data = join(root, `${name}-data`);
   log(name, 'mic import-git');
-  let imp;
-  const importS = timed(() => {
-    imp = mic('project', 'import-git', `bench/${name}`, src, '--data-dir', data, '--json');
-  });
+  const imp = mic(join(root, 'import.json'), 'project', 'import-git', `bench/${name}`, src, '--data-dir', data, '--json');
   const stored = du(join(data, 'objects'));
+  const files = countFiles(join(data, 'objects'));
   const out = join(root, `${name}-export`);
   log(name, 'mic export-git');
-  let exp;
-  const exportS = timed(() => {
-    exp = mic('project', 'export-git', `bench/${name}`, out, '--branch', 'main', '--data-dir', data, '--json');
-  });
-  const reproduced = exp.commit === git(src, 'rev-parse', 'HEAD');
+  const exp = mic(
+    join(root, 'export.json'),
+    'project',
+    'export-git',
+    `bench/${name}`,
+    out,
+    '--branch',
+    'main',
+    '--data-dir',
+    data,
+    '--json',
+  );
+  const reproduced = exp.out.commit === git(src, 'rev-parse', 'HEAD');
+  const exportPack = sizePack(out);
   log(name, 'baseline again');
   const b2 = baseline();
   const base = (b1.s + b2.s) / 2;
+  const baseCpu = (b1.cpu + b2.cpu) / 2;
   rmSync(data, { recursive: true, force: true });
   rmSync(out, { recursive: true, force: true });
   const r3 = (x) => Math.round(x * 1000) / 1000;
   return {
     commits,
-    imported: imp.imported,
+    imported: imp.out.imported,
     baseline_s: [r3(b1.s), r3(b2.s)],
-    import_s: r3(importS),
-    export_s: r3(exportS),
-    import_vs_git: r3(importS / base),
-    export_vs_git: r3(exportS / base),
-    import_commits_per_s: Math.round(commits / importS),
-    export_commits_per_s: Math.round(commits / exportS),
+    import_s: r3(imp.s),
+    export_s: r3(exp.s),
+    import_vs_git: r3(imp.s / base),
+    export_vs_git: r3(exp.s / base),
+    // CPU seconds (user + system, every process: mic, its worker and git children; git's two processes)
+    baseline_cpu_s: [r3(b1.cpu), r3(b2.cpu)],
+    import_cpu_s: r3(imp.cpu),
+    export_cpu_s: r3(exp.cpu),
+    import_cpu_vs_git: r3(imp.cpu / baseCpu),
+    export_cpu_vs_git: r3(exp.cpu / baseCpu),
+    import_commits_per_s: Math.round(commits / imp.s),
+    export_commits_per_s: Math.round(commits / exp.s),
     git_commits_per_s: Math.round(commits / base),
     export_reproduces_ids: reproduced,
-    export_warnings: exp.warnings.length,
+    export_warnings: exp.out.warnings.length,
+    mic_files: files,
     bytes: {
       mic_objects: stored,
       git_source_pack: sizePack(src),
       git_fast_import_pack: b1.bytes,
+      mic_export_pack: exportPack,
       mic_vs_source_pack: r3(stored / sizePack(src)),
     },
   };

@@ -13,7 +13,9 @@ function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEG
   if (!/^\d+$/.test(String(v).trim()) || n < min || n > max) throw new Error(`${flag}: not a whole number from ${min} to ${max}: ${v}`);
   return n;
 }
+import path from 'node:path';
 import { dataDirOf } from './common.js';
+import { requireGit } from '../git/run.js';
 import { defaultApiTokenPath } from '../daemon/api-token.js';
 import { parseBytes } from '../store/open-backend.js';
 
@@ -119,6 +121,16 @@ export function serveCommand(): Command {
       'exports(5)-style options for every session export: secure|insecure, root_squash|no_root_squash, all_squash, anonuid=N, anongid=N (env MIC_EXPORT_OPTIONS; default insecure,no_root_squash; see docs/security.md)',
       env.MIC_EXPORT_OPTIONS ?? '',
     )
+    .option(
+      '--export-git <dir>',
+      "after each landing, export the project's new heads as commits into <dir>/<org>/<name>.git, branch mic/<name> (env MIC_EXPORT_GIT; needs git)",
+      env.MIC_EXPORT_GIT,
+    )
+    .option(
+      '--export-git-interval <seconds>',
+      'with --export-git: how often heads landed by other processes are looked for (env MIC_EXPORT_GIT_INTERVAL)',
+      env.MIC_EXPORT_GIT_INTERVAL ?? '2',
+    )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(
       '--log-format <format>',
@@ -155,6 +167,9 @@ export function serveCommand(): Command {
         fdReserve: o.fdReserve === undefined ? null : whole('--fd-reserve', o.fdReserve, 0),
       };
       const exportOptions = parseExportOptions(String(o.exportOptions));
+      const exportGitDir = o.exportGit ? path.resolve(String(o.exportGit)) : null;
+      const exportGitPollMs = Math.max(100, seconds('--export-git-interval', String(o.exportGitInterval)));
+      if (exportGitDir) requireGit();
       const allow = String(o.allow)
         .split(',')
         .map((s) => s.trim())
@@ -203,6 +218,8 @@ export function serveCommand(): Command {
         apiLimits,
         apiPortOptional: cmd.getOptionValueSource('apiPort') === 'default' && process.env.MIC_API_PORT === undefined,
         sealDelayMs: sealDelay > 0 ? Math.round(sealDelay * 1000) : null,
+        exportGitDir: exportGitDir ?? null,
+        exportGitPollMs: exportGitPollMs,
         readWaitMs,
         portmap: o.portmap ? { port: portmapPort } : null,
         allow,

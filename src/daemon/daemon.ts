@@ -15,6 +15,7 @@ import type { ApiLimits } from '../api/limits.js';
 import { ensureApiToken } from './api-token.js';
 import { openAccess } from './open-access.js';
 import { BackgroundSealer } from '../session/sealer.js';
+import { GitExportWatcher } from '../git/export-watcher.js';
 import { TieredBackend } from '../store/tiered-backend.js';
 import { AllowList } from './allow.js';
 import { DEFAULT_LIMITS, effectiveMaxConnections, openFileLimit, type ConnectionLimits } from './limits.js';
@@ -61,6 +62,10 @@ export interface DaemonConfig {
   apiPortOptional?: boolean;
   /** background sealer: record a changed session's tree.json this long after its last change (ms); null/undefined: off */
   sealDelayMs?: number | null;
+  /** export every project's heads after each landing into <dir>/<org>/<name>.git (mic serve --export-git) */
+  exportGitDir?: string | null;
+  /** how often the export watcher compares the heads with what it exported (ms; default 2000) */
+  exportGitPollMs?: number;
   /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
   readWaitMs?: number;
   /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
@@ -232,6 +237,11 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     // a full disk must not keep the daemon from serving (reads go on): only the CLI cannot find it
     cfg.log.error({ err: (e as Error).message, file: infoFile }, 'daemon.json not written: the CLI will not find this daemon');
   }
+  // last, once serving: nothing to stop on the failure paths above
+  const gitExport = cfg.exportGitDir
+    ? new GitExportWatcher({ catalog, dir: cfg.exportGitDir, log: cfg.log, pollMs: cfg.exportGitPollMs })
+    : null;
+  gitExport?.start();
   return {
     port,
     apiPort: api?.port ?? null,
@@ -250,6 +260,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       access.close();
       await server.close();
       await sealer?.stop();
+      await gitExport?.close();
       exports.closeAll();
       if (tiered && !(await tiered.close(cfg.uploadDrainMs ?? 5000))) {
         cfg.log.warn({ ...tiered.uploadStats() }, 'uploads still pending: they stay in the outbox for the next start');

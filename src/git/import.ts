@@ -288,7 +288,8 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       goal: subjectOf(msg).slice(0, 4096),
       description: '',
       status: 'landed',
-      base: { head: parent?.head ?? '', tree: base.tree, nextIno: base.nextIno, time: [ai.time, 0] },
+      // a root commit has no base head: null, as mic fsck reads "none" (a session started normally always has one)
+      base: { head: parent?.head ?? (null as unknown as string), tree: base.tree, nextIno: base.nextIno, time: [ai.time, 0] },
       owner,
       started_at: isoOf(ai),
       landed_at: isoOf(ci),

@@ -15,6 +15,13 @@ export function requireGit(): string {
   return checked;
 }
 
+/** The git subcommand of args (after any leading -c name=value). */
+function commandOf(args: string[]): string {
+  let i = 0;
+  while (args[i] === '-c') i += 2;
+  return args[i] ?? 'git';
+}
+
 const ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1' };
 
 /** Runs git to completion; stdout as a Buffer. Throws GitError with git's stderr on failure. */
@@ -31,7 +38,7 @@ export function git(
     p.on('error', (e) => reject(new GitError(`git: ${e.message}`)));
     p.on('close', (code) => {
       const stderr = Buffer.concat(err).toString('utf8').trim();
-      if (code !== 0 && !opts.allowFail) return reject(new GitError(`git ${args[0]} failed: ${stderr || `exit ${code}`}`));
+      if (code !== 0 && !opts.allowFail) return reject(new GitError(`git ${commandOf(args)} failed: ${stderr || `exit ${code}`}`));
       resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr });
     });
     p.stdin.on('error', () => {}); // git may exit before reading all input; the exit code tells
@@ -61,7 +68,7 @@ export function gitStream(args: string[], cwd?: string, env: Record<string, stri
     proc.on('error', (e) => reject(new GitError(`git: ${e.message}`)));
     proc.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new GitError(`git ${args[0]} failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code ?? signal}`}`));
+      else reject(new GitError(`git ${commandOf(args)} failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code ?? signal}`}`));
     });
   });
   done.catch(() => {});

@@ -4,9 +4,11 @@
 // one syncfs (`sync -f`) instead of an fsync per object. Nothing names these objects until the caller
 // moves the head, after flush().
 //
-// Over the local data directory the writes (and the compression of blobs given raw) run in a worker
-// thread with synchronous file calls, so they use the second core; elsewhere (S3) they go to the
-// wrapped backend, a few at a time.
+// Over the local data directory the writes (and the compression of blobs given raw) run in worker
+// threads with synchronous file calls, so they use the other cores; elsewhere (S3) they go to the
+// wrapped backend, a few at a time. Two workers: creating a file is mostly the filesystem allocating an
+// inode (on a busy ext4 several hundred microseconds of kernel CPU each), and two directories' inodes are
+// allocated in parallel while the main thread, waiting for them, is idle.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import type { WriteItem, WriteReply, WriteRequest } from './write-worker.js';
 const CONCURRENCY = 16;
 const MAX_QUEUED_BYTES = 128 * 1024 * 1024;
 const BATCH = 256;
+const WORKERS = 2;
 
 function workerScript(): URL | null {
   const url = new URL('./write-worker.js', import.meta.url);
@@ -38,7 +41,8 @@ export class WriteBehindBackend implements ObjectBackend {
   private failure: unknown = null;
   private fifo: string[] = [];
   private head = 0;
-  private worker: Worker | null = null;
+  private workers: Worker[] = [];
+  private nextWorker = 0;
   private batch: { key: string; item: WriteItem }[] = [];
   private batchTimer: NodeJS.Immediate | null = null;
   private readonly inflightBatches = new Map<number, { key: string; q: Queued }[]>();
@@ -51,13 +55,14 @@ export class WriteBehindBackend implements ObjectBackend {
     private readonly root: string | null,
   ) {
     const script = root ? workerScript() : null;
-    if (script) {
-      this.worker = new Worker(script);
-      this.worker.on('message', (m: WriteReply) => this.onReply(m));
-      this.worker.on('error', (e) => {
+    for (let i = 0; script && i < WORKERS; i++) {
+      const w = new Worker(script);
+      w.on('message', (m: WriteReply) => this.onReply(m));
+      w.on('error', (e) => {
         this.failure ??= e;
         this.settle();
       });
+      this.workers.push(w);
     }
   }
 
@@ -82,7 +87,7 @@ export class WriteBehindBackend implements ObjectBackend {
     const q = { data, raw };
     this.queued.set(key, q);
     this.bytes += data.length;
-    if (this.worker) {
+    if (this.workers.length) {
       validateRelKey(key);
       this.batch.push({ key, item: { path: join(this.root!, key), data, encode: raw } });
       if (this.batch.length >= BATCH) this.sendBatch();
@@ -110,7 +115,7 @@ export class WriteBehindBackend implements ObjectBackend {
     this.running++;
     // each item's bytes in an ArrayBuffer of their own, transferred: cloning a view would copy its whole backing buffer
     const items = b.map((x) => ({ ...x.item, data: new Uint8Array(x.item.data) }));
-    this.worker!.postMessage(
+    this.workers[this.nextWorker++ % this.workers.length]!.postMessage(
       { id, items } satisfies WriteRequest,
       items.map((i) => i.data.buffer as ArrayBuffer),
     );
@@ -167,9 +172,9 @@ export class WriteBehindBackend implements ObjectBackend {
     }
   }
 
-  /** Every queued write done and durable; stops the worker. */
+  /** Every queued write done and durable; stops the workers. */
   async flush(): Promise<void> {
-    if (this.worker) this.sendBatch();
+    if (this.workers.length) this.sendBatch();
     if (this.queued.size || this.running) await new Promise<void>((r) => this.idle.push(r));
     await this.close();
     if (this.failure) throw this.failure;
@@ -182,9 +187,9 @@ export class WriteBehindBackend implements ObjectBackend {
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    if (w) await w.terminate();
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
   }
 
   async get(key: string): Promise<Buffer | null> {

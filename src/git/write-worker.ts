@@ -2,7 +2,7 @@
 // with synchronous calls, without fsync: the caller runs one syncfs when it is done.
 import { mkdirSync, renameSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { encodeStored } from '../store/codec.js';
 
 export interface WriteItem {
@@ -34,7 +34,7 @@ function writeOne(it: WriteItem): number {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  const tmp = `${it.path}~tmp.${process.pid}.w${seq++}`;
+  const tmp = `${it.path}~tmp.${process.pid}.w${threadId}.${seq++}`;
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, it.path);
