@@ -7,9 +7,11 @@ import { InvalidInputError, NotFoundError } from './errors.js';
 import * as input from './input.js';
 import { sessionView } from './record.js';
 import { describeChanges, diffTrees, sameContent, summarize } from './changes.js';
+import { getHeadIndex, indexHead, lookupIndex } from './blame-index.js';
 
 const MAX_LOG = 1000;
 const MAX_SHOW_CHANGES = 1000;
+const MAX_BLAME_WALK = 100_000;
 
 export class ProjectHistory {
   constructor(private readonly catalog: Catalog) {}
@@ -93,15 +95,9 @@ export class ProjectHistory {
     if (!cur) throw new NotFoundError('project', `project ${project} not found`);
     const entry = await lookupPath(store, cur.record.tree, parts);
     if (!entry) throw new NotFoundError('path', `${parts.join('/')} is not in the head of ${project}`);
-    let h = cur.hash,
-      rec = cur.record;
-    for (let i = 0; i < 100_000 && rec.parent; i++) {
-      const parent = await store.getHeadRecord(rec.parent);
-      const before = await lookupPath(store, parent.tree, parts);
-      if (!sameContent(before, entry)) break;
-      h = rec.parent;
-      rec = parent;
-    }
+    const found = await lastChange(store, cur.hash, cur.record, parts, entry);
+    const h = found.hash,
+      rec = found.record;
     const session = rec.session ? await this.catalog.get(rec.session) : null;
     return {
       project,
@@ -112,6 +108,54 @@ export class ProjectHistory {
       goal: session?.goal ?? null,
     };
   }
+}
+
+/**
+ * The head that last changed the path (its entry differs from the one in the head's parent), starting at
+ * `head` where the path's entry is `entry`. Uses the blame index (blame-index.ts) where heads have one,
+ * the walk one head at a time where they do not; a damaged index falls back to the walk from the start.
+ */
+async function lastChange(
+  store: ObjectStore,
+  head: string,
+  record: HeadRecord,
+  parts: readonly string[],
+  entry: TreeEntry,
+): Promise<{ hash: string; record: HeadRecord }> {
+  await indexHead(store, head).catch(() => false); // heads landed since (or before) the index: caught up, bounded
+  let useIndex = true;
+  let h = head,
+    rec = record;
+  for (let i = 0; i < MAX_BLAME_WALK; i++) {
+    const idx = useIndex ? await getHeadIndex(store, h) : null;
+    if (idx) {
+      try {
+        const changed = await lookupIndex(store, idx, parts);
+        if (changed) {
+          const r = await store.getHeadRecord(changed);
+          if (sameContent(await lookupPath(store, r.tree, parts), entry)) return { hash: changed, record: r };
+          throw new Error('blame index disagrees with the tree');
+        }
+        if (idx.base && idx.base !== h) {
+          // unchanged since the chain's base: the walk goes on from there
+          h = idx.base;
+          rec = await store.getHeadRecord(h);
+          continue;
+        }
+      } catch {
+        useIndex = false; // a missing or damaged index: the plain walk from the start
+        h = head;
+        rec = record;
+        continue;
+      }
+    }
+    if (!rec.parent) break;
+    const parent = await store.getHeadRecord(rec.parent);
+    if (!sameContent(await lookupPath(store, parent.tree, parts), entry)) break;
+    h = rec.parent;
+    rec = parent;
+  }
+  return { hash: h, record: rec };
 }
 
 export function headView(hash: string, r: HeadRecord, goal?: string | null): HeadView {

@@ -17,6 +17,7 @@ import { readTreeDoc, recordTree } from './tree-doc.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
+import { indexHead } from './blame-index.js';
 import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
@@ -197,6 +198,9 @@ async function finishLanding(
   o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string },
 ): Promise<void> {
   const now = o.headRecord.time;
+  // the head won its CAS: its blame index now (an index that fails or is cut short by a crash is caught up
+  // or walked around by blame: blame-index.ts)
+  await indexHead(ctx.catalog.store(r.project), o.head).catch(() => false);
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
   addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';
