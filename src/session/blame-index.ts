@@ -37,17 +37,24 @@ export interface HeadIndex {
   base: string | null;
 }
 
-const nodeCache = new LRUCache<string, IndexNode>({ max: 100_000 });
+// nodes read or written, per backend (a node cached is one known to be stored there), keyed by key
+const nodeCaches = new WeakMap<object, LRUCache<string, IndexNode>>();
+function cacheOf(store: ObjectStore): LRUCache<string, IndexNode> {
+  let c = nodeCaches.get(store.backend);
+  if (!c) nodeCaches.set(store.backend, (c = new LRUCache<string, IndexNode>({ max: 100_000 })));
+  return c;
+}
 const nodeKey = (hash: string) => `blame/nodes/${hash.slice(0, 2)}/${hash}`;
 const headKey = (head: string) => `blame/heads/${head.slice(0, 2)}/${head}`;
 
 /** A node, checked against its hash; throws when it is missing or damaged (the caller falls back to the walk). */
 async function readNode(store: ObjectStore, hash: string): Promise<IndexNode> {
-  const hit = nodeCache.get(hash);
+  const cache = cacheOf(store);
+  const hit = cache.get(store.key(nodeKey(hash)));
   if (hit) return hit;
   const n = await store.getJson<IndexNode>(nodeKey(hash));
   if (!n || sha256Hex(Buffer.from(JSON.stringify(n), 'utf8')) !== hash) throw new Error(`blame index node ${hash} is missing or damaged`);
-  nodeCache.set(hash, n);
+  cache.set(store.key(nodeKey(hash)), n);
   return n;
 }
 
@@ -58,9 +65,10 @@ async function writeNode(store: ObjectStore, n: IndexNode): Promise<string> {
   if (c) canonical.c = c;
   if (n.a) canonical.a = n.a;
   const hash = sha256Hex(Buffer.from(JSON.stringify(canonical), 'utf8'));
-  if (!nodeCache.has(hash)) {
+  const cache = cacheOf(store);
+  if (!cache.has(store.key(nodeKey(hash)))) {
     await store.putJson(nodeKey(hash), canonical);
-    nodeCache.set(hash, canonical);
+    cache.set(store.key(nodeKey(hash)), canonical);
   }
   return hash;
 }
