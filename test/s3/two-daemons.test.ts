@@ -78,6 +78,13 @@ describe.sequential('two daemons on one bucket', () => {
     expect(log.heads[N].hash).toBe(before);
     expect(new Set(log.heads.slice(0, N).map((h) => h.session))).toEqual(new Set(sessions.map(({ s }) => s.session_id)));
     expect(new Set(landed.map((l) => l.head.hash)).size).toBe(N);
+    // blame (its index written on S3 by both daemons after their CAS) names each file's landing on either daemon
+    const first = (await d1.api.log(PROJECT, { limit: 50 })).heads.at(-1)!;
+    expect(first.parent).toBeNull();
+    for (const d of [d1, d2]) {
+      for (let i = 0; i < N; i++) expect((await d.api.blame(PROJECT, `shared/f${i}.txt`)).head.hash).toBe(landed[i].head.hash);
+      expect((await d.api.blame(PROJECT, 'README.md')).head.hash).toBe(first.hash);
+    }
 
     // new sessions on either daemon start from that head and see every change
     for (const d of [d1, d2]) {
