@@ -1,11 +1,13 @@
 // The blame index: for each head, which head last changed each path, so `mic blame` answers without
 // walking the history (issue 10: ≤ 50 ms with 100k heads).
 //
-// The index of a head is a trie parallel to the head's tree, of JSON nodes stored content-addressed under
-// blame/nodes/<sha256>: a node holds `h`, the head that last changed its path (the entry differs from the
-// one in that head's parent, as sameContent sees it: a revert A→B→A is a change, so the later A is blamed),
-// and `c`, its children's nodes. Each landing rewrites only the nodes along the paths it changed (the same
-// trie diff as changes.ts), and blame/heads/<head> names the head's root: { root, base }.
+// The index of a head is a trie parallel to the head's tree, of JSON nodes named by their SHA-256: a node
+// holds `h`, the head that last changed its path (the entry differs from the one in that head's parent, as
+// sameContent sees it: a revert A→B→A is a change, so the later A is blamed), and `c`, its children's
+// nodes. Each landing makes new nodes only along the paths it changed (the same trie diff as changes.ts) and
+// stores them in one object, blame/heads/<head> = { root, base, nodes }; a node is named "<head>:<hash>",
+// the head whose object holds it, so unchanged subtries are shared with older heads' indexes. One write
+// per landing: landing 1,000 files costs one object, not one per node.
 //
 // A directory made whole by a head (added, or the first head's root) records it as `a`, and a path below it
 // without a node of its own was last changed there: adding 10k files writes one node, not 10k.
@@ -16,7 +18,8 @@
 // chain. An index is written only after its head won its CAS and is a function of immutable heads, so
 // concurrent landings, retries and crashes can leave an index missing or written twice, never wrong.
 // Nothing here is a blob or a tree: gc (collect-garbage.ts) neither lists nor sweeps blame/, and the index
-// names only head records, which gc never deletes.
+// names only head records, which gc never deletes. A missing or damaged index object (an old one that later
+// heads' nodes name) makes blame walk from the start: slow, never wrong.
 import { LRUCache } from 'lru-cache';
 import { EMPTY_TREE, isHash, sha256Hex, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { sameContent } from './changes.js';
@@ -24,7 +27,7 @@ import { sameContent } from './changes.js';
 interface IndexNode {
   /** the head that last changed this path (absent only at the root) */
   h?: string;
-  /** child name -> node hash */
+  /** child name -> node name ("<head>:<hash>") */
   c?: Record<string, string>;
   /** a directory: the head that made it (added, or a directory again): a path below without a node was last
    *  changed there. An added directory costs one node, however many files it holds. */
@@ -32,52 +35,65 @@ interface IndexNode {
 }
 
 export interface HeadIndex {
+  /** the root node: "<head>:<node hash>", the node stored in that head's index */
   root: string;
   /** paths without a node are unchanged since this head; null: the index covers all history */
   base: string | null;
+  /** the nodes this head's landing wrote, by hash (the rest are named in older heads' indexes) */
+  nodes: Record<string, IndexNode>;
 }
 
-// nodes read or written, per backend (a node cached is one known to be stored there), keyed by key
-const nodeCaches = new WeakMap<object, LRUCache<string, IndexNode>>();
-function cacheOf(store: ObjectStore): LRUCache<string, IndexNode> {
-  let c = nodeCaches.get(store.backend);
-  if (!c) nodeCaches.set(store.backend, (c = new LRUCache<string, IndexNode>({ max: 100_000 })));
+// head indexes read or written, per backend (one cached is one known to be stored there), keyed by key
+const caches = new WeakMap<object, LRUCache<string, HeadIndex>>();
+function cacheOf(store: ObjectStore): LRUCache<string, HeadIndex> {
+  let c = caches.get(store.backend);
+  if (!c) caches.set(store.backend, (c = new LRUCache<string, HeadIndex>({ max: 4096 })));
   return c;
 }
-const nodeKey = (hash: string) => `blame/nodes/${hash.slice(0, 2)}/${hash}`;
 const headKey = (head: string) => `blame/heads/${head.slice(0, 2)}/${head}`;
+const hashOf = (n: IndexNode) => sha256Hex(Buffer.from(JSON.stringify(n), 'utf8'));
 
-/** A node, checked against its hash; throws when it is missing or damaged (the caller falls back to the walk). */
-async function readNode(store: ObjectStore, hash: string): Promise<IndexNode> {
+/** The index of a head, or null when it has none (or an unreadable one). */
+export async function getHeadIndex(store: ObjectStore, head: string): Promise<HeadIndex | null> {
   const cache = cacheOf(store);
-  const hit = cache.get(store.key(nodeKey(hash)));
+  const hit = cache.get(store.key(headKey(head)));
   if (hit) return hit;
-  const n = await store.getJson<IndexNode>(nodeKey(hash));
-  if (!n || sha256Hex(Buffer.from(JSON.stringify(n), 'utf8')) !== hash) throw new Error(`blame index node ${hash} is missing or damaged`);
-  cache.set(store.key(nodeKey(hash)), n);
+  const idx = await store.getJson<HeadIndex>(headKey(head)).catch(() => null);
+  const ok =
+    idx &&
+    typeof idx.root === 'string' &&
+    (idx.base === null || isHash(idx.base)) &&
+    typeof idx.nodes === 'object' &&
+    idx.nodes !== null;
+  if (!ok) return null;
+  cache.set(store.key(headKey(head)), idx);
+  return idx;
+}
+
+/** A node by reference, checked against its hash; throws when it is missing or damaged (blame then walks). */
+async function readNode(store: ObjectStore, ref: string): Promise<IndexNode> {
+  const [head, hash] = ref.split(':');
+  const idx = isHash(head ?? '') ? await getHeadIndex(store, head) : null;
+  const n = idx?.nodes[hash ?? ''];
+  if (!n || hashOf(n) !== hash) throw new Error(`blame index node ${ref} is missing or damaged`);
   return n;
 }
 
-async function writeNode(store: ObjectStore, n: IndexNode): Promise<string> {
+/** The nodes one head's index writes, stored together with it (one object per landing). */
+interface Writer {
+  head: string;
+  nodes: Record<string, IndexNode>;
+}
+
+function writeNode(w: Writer, n: IndexNode): string {
   const c = n.c && Object.keys(n.c).length ? Object.fromEntries(Object.entries(n.c).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined;
   const canonical: IndexNode = {};
   if (n.h) canonical.h = n.h;
   if (c) canonical.c = c;
   if (n.a) canonical.a = n.a;
-  const hash = sha256Hex(Buffer.from(JSON.stringify(canonical), 'utf8'));
-  const cache = cacheOf(store);
-  if (!cache.has(store.key(nodeKey(hash)))) {
-    await store.putJson(nodeKey(hash), canonical);
-    cache.set(store.key(nodeKey(hash)), canonical);
-  }
-  return hash;
-}
-
-/** The index of a head, or null when it has none (or an unreadable one). */
-export async function getHeadIndex(store: ObjectStore, head: string): Promise<HeadIndex | null> {
-  const idx = await store.getJson<HeadIndex>(headKey(head)).catch(() => null);
-  if (!idx || !isHash(idx.root) || (idx.base !== null && !isHash(idx.base))) return null;
-  return idx;
+  const hash = hashOf(canonical);
+  w.nodes[hash] = canonical;
+  return `${w.head}:${hash}`;
 }
 
 /**
@@ -97,7 +113,8 @@ export async function lookupIndex(store: ObjectStore, idx: HeadIndex, parts: rea
 }
 
 /** Node `n` (the path's node in the parent's index) updated for the change of directory a -> b at head. */
-async function update(store: ObjectStore, n: IndexNode, a: string, b: string, head: string): Promise<IndexNode> {
+async function update(store: ObjectStore, w: Writer, n: IndexNode, a: string, b: string): Promise<IndexNode> {
+  const head = w.head;
   if (a === b) return n;
   const changes = (await store.diffDir(a, b)).filter((ch) => !sameContent(ch.before, ch.after));
   if (!changes.length) return n;
@@ -111,11 +128,11 @@ async function update(store: ObjectStore, n: IndexNode, a: string, b: string, he
         // made here, everything in it with it
         if (ch.before?.kind === 'dir') {
           const old = c[ch.name] ? await readNode(store, c[ch.name]) : null;
-          child = await update(store, { h: head, c: old?.c, a: old?.a }, dirHash(ch.before), dirHash(after), head);
+          child = await update(store, w, { h: head, c: old?.c, a: old?.a }, dirHash(ch.before), dirHash(after));
         } else child = { h: head, a: head };
       }
       // deleted (or now a file): the old children are dropped; a path added again later gets a node then
-      c[ch.name] = await writeNode(store, child);
+      c[ch.name] = writeNode(w, child);
     }),
   );
   return { h: n.h, c, a: n.a };
@@ -143,18 +160,24 @@ export async function indexHead(store: ObjectStore, head: string, catchUp = 64):
   // without an indexed ancestor, a new chain starts at the oldest head in todo
   for (let i = todo.length - 1; i >= 0; i--) {
     const rec = await store.getHeadRecord(todo[i]);
-    let idx: HeadIndex;
+    const w: Writer = { head: todo[i], nodes: {} };
+    let root: string, base: string | null;
     if (prev) {
       const parentTree = (await store.getHeadRecord(rec.parent!)).tree;
-      const root = await readNode(store, prev.root); // throws when damaged: no index is better than a wrong one
-      idx = { root: await writeNode(store, await update(store, root, parentTree, rec.tree, todo[i])), base: prev.base };
+      const node = await readNode(store, prev.root); // throws when damaged: no index is better than a wrong one
+      root = writeNode(w, await update(store, w, node, parentTree, rec.tree));
+      base = prev.base;
     } else if (rec.parent === null) {
-      idx = { root: await writeNode(store, { a: todo[i] }), base: null }; // the first head made everything
+      root = writeNode(w, { a: todo[i] }); // the first head made everything
+      base = null;
     } else {
       const parentTree = (await store.getHeadRecord(rec.parent)).tree;
-      idx = { root: await writeNode(store, await update(store, {}, parentTree, rec.tree, todo[i])), base: rec.parent };
+      root = writeNode(w, await update(store, w, {}, parentTree, rec.tree));
+      base = rec.parent;
     }
+    const idx: HeadIndex = { root, base, nodes: w.nodes };
     await store.putJson(headKey(todo[i]), idx);
+    cacheOf(store).set(store.key(headKey(todo[i])), idx);
     prev = idx;
   }
   return true;

@@ -115,31 +115,32 @@ describe('mic blame with the blame index', () => {
   });
 
   it('an index missing for some heads (a crash after the CAS) or damaged gives the same answers', async () => {
-    const base = join(dataDir, 'objects');
-    const files = await filesUnder(base);
-    // the index of the head that re-added gone.txt is lost, as if the daemon died right after the CAS
-    const lost = files.find((f) => f.includes(`${P}/blame/heads/`) && f.endsWith(heads.readd));
-    expect(lost).toBeDefined();
-    await rm(lost!);
-    // every index node damaged: blame notices and walks
-    const nodes = files.filter((f) => f.includes(`${P}/blame/nodes/`));
-    expect(nodes.length).toBeGreaterThan(0);
-    for (const f of nodes) await writeFile(f, '{"h":"0000000000000000000000000000000000000000000000000000000000000000"}');
-    // a fresh daemon (no cached nodes)
+    const indexOf = async (h: string) => (await filesUnder(join(dataDir, 'objects'))).find((f) => f.includes(`${P}/blame/heads/`) && f.endsWith(h))!;
+    // the last head's index is lost, as if the daemon died right after the CAS: blame catches it up
+    await rm(await indexOf(heads.other));
+    await t.close();
+    t = await testDaemon({ dataDir });
+    expect(await blamed(P, 'other.txt')).toBe(heads.other);
+    expect(await blamed(P, 'a.txt')).toBe(heads.revert);
+    expect(await getHeadIndex(openCatalog(dataDir).store(P), heads.other)).not.toBeNull();
+    // an older index is damaged (later heads' indexes name its nodes): blame notices and walks
+    await writeFile(await indexOf(heads.readd), '{"root":"x","base":null,"nodes":{}}');
+    await rm(await indexOf(heads.revert));
     await t.close();
     t = await testDaemon({ dataDir });
     expect(await blamed(P, 'a.txt')).toBe(heads.revert);
     expect(await blamed(P, 'gone.txt')).toBe(heads.readd);
     expect(await blamed(P, 'dir/keep.txt')).toBe(first);
     expect(await blamed(P, 'dir/new.txt')).toBe(heads.rename);
-    // remove the damage: the index comes back on the next landings (the lost one caught up)
-    for (const f of nodes) await rm(f);
-    for (const f of files.filter((f) => f.includes(`${P}/blame/heads/`))) await rm(f, { force: true });
+    // with every index gone, the next landing catches them up
+    for (const f of (await filesUnder(join(dataDir, 'objects'))).filter((f) => f.includes(`${P}/blame/heads/`))) await rm(f);
     await t.close();
     t = await testDaemon({ dataDir });
     heads.after = await land('after the crash', [{ path: 'dir/sub/deep.txt', change_type: 'modified', content: 'D\n' }]);
+    expect(await getHeadIndex(openCatalog(dataDir).store(P), heads.readd)).not.toBeNull();
     expect(await blamed(P, 'dir/sub/deep.txt')).toBe(heads.after);
     expect(await blamed(P, 'gone.txt')).toBe(heads.readd);
+    expect(await blamed(P, 'a.txt')).toBe(heads.revert);
     expect(await blamed(P, 'dir/keep.txt')).toBe(first);
   });
 
