@@ -47,7 +47,10 @@ export interface HeadIndex {
 const caches = new WeakMap<object, LRUCache<string, HeadIndex>>();
 function cacheOf(store: ObjectStore): LRUCache<string, HeadIndex> {
   let c = caches.get(store.backend);
-  if (!c) caches.set(store.backend, (c = new LRUCache<string, HeadIndex>({ max: 4096 })));
+  if (!c) {
+    c = new LRUCache<string, HeadIndex>({ maxSize: 200_000, sizeCalculation: (i) => Object.keys(i.nodes).length + 1 });
+    caches.set(store.backend, c);
+  }
   return c;
 }
 const headKey = (head: string) => `blame/heads/${head.slice(0, 2)}/${head}`;

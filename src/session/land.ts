@@ -198,9 +198,9 @@ async function finishLanding(
   o: { head: string; headRecord: HeadRecord; sealed: SealedTree; changes: TreeChange[]; message: string },
 ): Promise<void> {
   const now = o.headRecord.time;
-  // the head won its CAS: its blame index now (an index that fails or is cut short by a crash is caught up
-  // or walked around by blame: blame-index.ts)
-  await indexHead(ctx.catalog.store(r.project), o.head).catch(() => false);
+  // the head won its CAS: its blame index, written behind (the landing does not wait for it; an index not
+  // written yet, failed or cut short by a crash is caught up or walked around by blame: blame-index.ts)
+  void indexHead(ctx.catalog.store(r.project), o.head).catch(() => false);
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
   addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';
