@@ -11,6 +11,8 @@ export const HANDLE_VERSION = 1;
 export const HANDLE_SIZE = 33;
 const MAC_SIZE = 16;
 const CACHE_MAX = 200_000;
+/** handles remembered by identity: enough for a call's two (RENAME, LINK) while other calls interleave */
+const RECENT = 4;
 
 export interface HandleInfo {
   fsid: bigint;
@@ -19,8 +21,14 @@ export interface HandleInfo {
 
 export class HandleCodec {
   private verified = new Map<string, HandleInfo>();
-  /** The same Buffer object decoded again in one call (resolve, then the filesystem): no string key, no MAC. */
-  private readonly byIdentity = new WeakMap<Buffer, HandleInfo>();
+  /**
+   * The last few Buffer objects decoded, for the same object decoded again in one call (resolve, then the
+   * filesystem): no string key, no MAC. A small ring compared by identity, not a WeakMap: every call's handle
+   * is a fresh subarray, and a WeakMap entry per call made decode 4x its cost before (docs/perf-notes.md).
+   */
+  private readonly recentFh: (Buffer | undefined)[] = new Array<Buffer | undefined>(RECENT).fill(undefined);
+  private readonly recentInfo: (HandleInfo | undefined)[] = new Array<HandleInfo | undefined>(RECENT).fill(undefined);
+  private recentNext = 0;
 
   constructor(private readonly secret: Buffer) {
     if (secret.length < 32) throw new Error(`handle secret of ${secret.length} bytes: at least 32 are needed`);
@@ -44,8 +52,7 @@ export class HandleCodec {
 
   /** Verified contents of a handle; BADHANDLE when it is malformed or forged. */
   decode(fh: Buffer): HandleInfo {
-    const same = this.byIdentity.get(fh);
-    if (same) return same;
+    for (let i = 0; i < RECENT; i++) if (this.recentFh[i] === fh) return this.recentInfo[i]!;
     const key = fh.toString('latin1');
     let info = this.verified.get(key);
     if (!info) {
@@ -55,7 +62,10 @@ export class HandleCodec {
       info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) as Ino };
       this.remember(key, info);
     }
-    this.byIdentity.set(fh, info);
+    const at = this.recentNext;
+    this.recentFh[at] = fh;
+    this.recentInfo[at] = info;
+    this.recentNext = (at + 1) % RECENT;
     return info;
   }
 

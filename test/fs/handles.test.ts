@@ -52,4 +52,20 @@ describe('HandleCodec.verify (ExportTable.resolve decodes a handle once)', () =>
     expect(status(() => c.verify(forged))).toBe(NfsStatus.BADHANDLE);
     expect(mac).toHaveBeenCalledTimes(2);
   });
+
+  it('handles of many interleaved calls each decode to their own inode, first by the resolve, then by the filesystem', () => {
+    const c = codec();
+    const minted = Array.from({ length: 10 }, (_, i) => c.encode(7n, 100 + i));
+    // ten calls in flight: each arrives as a fresh copy, is verified, and is decoded again later in any order
+    const arrived = minted.map((m) => Buffer.from(m));
+    const verified = arrived.map((raw) => c.verify(raw).info);
+    for (const i of [9, 0, 5, 3, 8, 1, 7, 2, 6, 4]) {
+      expect(c.decode(arrived[i])).toEqual({ fsid: 7n, ino: 100 + i });
+      expect(c.decode(arrived[i])).toEqual(verified[i]);
+    }
+    // a forged copy of a handle just decoded is still refused
+    const forged = Buffer.from(arrived[4]);
+    forged[32] ^= 1;
+    expect(status(() => c.decode(forged))).toBe(NfsStatus.BADHANDLE);
+  });
 });
