@@ -63,11 +63,7 @@ export async function getHeadIndex(store: ObjectStore, head: string): Promise<He
   if (hit) return hit;
   const idx = await store.getJson<HeadIndex>(headKey(head)).catch(() => null);
   const ok =
-    idx &&
-    typeof idx.root === 'string' &&
-    (idx.base === null || isHash(idx.base)) &&
-    typeof idx.nodes === 'object' &&
-    idx.nodes !== null;
+    idx && typeof idx.root === 'string' && (idx.base === null || isHash(idx.base)) && typeof idx.nodes === 'object' && idx.nodes !== null;
   if (!ok) return null;
   cache.set(store.key(headKey(head)), idx);
   return idx;
@@ -89,7 +85,8 @@ interface Writer {
 }
 
 function writeNode(w: Writer, n: IndexNode): string {
-  const c = n.c && Object.keys(n.c).length ? Object.fromEntries(Object.entries(n.c).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined;
+  const c =
+    n.c && Object.keys(n.c).length ? Object.fromEntries(Object.entries(n.c).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined;
   const canonical: IndexNode = {};
   if (n.h) canonical.h = n.h;
   if (c) canonical.c = c;

@@ -58,7 +58,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 beforeAll(async () => {
   dataDir = await tempDir('micfs-blame-');
-  first = await makeProject(dataDir, P, { 'a.txt': 'A\n', 'gone.txt': 'g\n', 'dir/keep.txt': 'k\n', 'dir/old.txt': 'o\n', 'dir/sub/deep.txt': 'd\n' });
+  first = await makeProject(dataDir, P, {
+    'a.txt': 'A\n',
+    'gone.txt': 'g\n',
+    'dir/keep.txt': 'k\n',
+    'dir/old.txt': 'o\n',
+    'dir/sub/deep.txt': 'd\n',
+  });
   await makeProject(dataDir, OLD, { x: 'A\n', y: 'y 0\n', 'z.txt': 'z\n' });
   await oldHistory(openCatalog(dataDir).store(OLD));
   t = await testDaemon({ dataDir });
@@ -115,7 +121,8 @@ describe('mic blame with the blame index', () => {
   });
 
   it('an index missing for some heads (a crash after the CAS) or damaged gives the same answers', async () => {
-    const indexOf = async (h: string) => (await filesUnder(join(dataDir, 'objects'))).find((f) => f.includes(`${P}/blame/heads/`) && f.endsWith(h))!;
+    const indexOf = async (h: string) =>
+      (await filesUnder(join(dataDir, 'objects'))).find((f) => f.includes(`${P}/blame/heads/`) && f.endsWith(h))!;
     // the last head's index is lost, as if the daemon died right after the CAS: blame catches it up
     await rm(await indexOf(heads.other));
     await t.close();
