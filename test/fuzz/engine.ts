@@ -236,7 +236,7 @@ export class Mutator {
     let args = Buffer.from(seed.args);
     let { flavor, body: credBody } = this.cred();
     let verfFlavor = AUTH_NONE;
-    let verfBody = Buffer.alloc(0);
+    let verfBody: Buffer = Buffer.alloc(0);
     let prog = seed.prog;
     let vers = 3;
     let proc = seed.proc;
