@@ -3,7 +3,7 @@
 //   src/cli/            the mic command: may use every layer below (through daemon/ or in-process)
 //   src/daemon/         composition root: wires store, session, nfs, mount, api and rpc together
 //   src/api/            HTTP API: maps session/ domain errors to statuses; no NFS, no RPC
-//   src/nfs/ src/mount/ one thin file per procedure; the FileSystem/ExportTable contract (fs/types.ts)
+//   src/nfs/ src/mount/ one thin file per procedure; the FileSystem/ExportTable contract (fs/file-system.ts)
 //   src/session/        records, landing, merge, history; domain errors; no HTTP, no NFS wire
 //   src/fs/             the NFS-facing filesystem over the copy-on-write core
 //   src/core/           the copy-on-write core (inodes, journal, recovery, copy-up, sealing)

@@ -1,5 +1,5 @@
 // What the copy-on-write core needs of the store: base file content and base directory listings.
-import type { TreeEntry } from '../store/types.js';
+import type { TreeEntry } from '../store/tree-entry.js';
 
 export interface ContentSource {
   getBlob(hash: string): Promise<Buffer>;

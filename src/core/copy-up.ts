@@ -1,6 +1,6 @@
 // Copy-up: the first change to a base file copies its content into the session's data files,
 // chunk by chunk for a chunked blob. Concurrent changes of one file share one copy.
-import { FsError, NfsStatus } from './types.js';
+import { FsError, NfsStatus } from './attrs.js';
 import type { Inode } from './inode.js';
 import type { ContentSource } from './content-source.js';
 import type { DataFiles } from './data-files.js';

@@ -7,7 +7,7 @@
 // treats as fatal (read-only, new write verifier). Other I/O errors become filesystem statuses (fsErrorOf).
 import fs from 'node:fs';
 import path from 'node:path';
-import { FsError, NfsStatus } from './types.js';
+import { FsError, NfsStatus } from './attrs.js';
 
 const MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
 

@@ -2,7 +2,7 @@
 // path-edits.ts check those first). Each one journals what it did and returns once that is durable;
 // each returns the "before" attributes of what it changed, taken at the moment of the change, for wcc.
 // Callers run them inside SessionState.mutate().
-import { FileType, FsError, NfsStatus, StableHow, type SetAttrs, type WccAttr } from './types.js';
+import { FileType, FsError, NfsStatus, StableHow, type SetAttrs, type WccAttr } from './attrs.js';
 import { Directory } from './directory.js';
 import type { Inode } from './inode.js';
 import { MAX_FILE_SIZE, ROOT_INO, type NewAttrs, type SessionState } from './session-state.js';

@@ -1,7 +1,7 @@
 // An object of a session's filesystem: either still as in the base tree, or changed.
-import { FileType, type Attrs, type NfsTime, type WccAttr } from './types.js';
+import { FileType, type Attrs, type NfsTime, type WccAttr } from './attrs.js';
 import type { Directory } from './directory.js';
-import type { EntryKind, TreeEntry } from '../store/types.js';
+import type { EntryKind, TreeEntry } from '../store/tree-entry.js';
 import { fromPair } from './time.js';
 
 /** The inode number of a session's root directory. */

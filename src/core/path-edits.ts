@@ -1,7 +1,7 @@
 // Edits by name, for the API and rebase (session/apply.ts): what they change is exactly what the mount
 // shows. No permission checks (the API acts for the session's owner); each edit runs inside mutate(),
 // so a frozen session refuses it and freeze waits for it.
-import { FileType, FsError, NfsStatus, StableHow, type SetAttrs } from './types.js';
+import { FileType, FsError, NfsStatus, StableHow, type SetAttrs } from './attrs.js';
 import type { Inode } from './inode.js';
 import type { SessionState } from './session-state.js';
 import { commitData, createFile, makeDir, makeNode, makeSymlink, removeDir, setAttributes, unlink, writeData } from './edits.js';

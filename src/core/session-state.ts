@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FileType, FsError, NfsStatus, type NfsTime } from './types.js';
+import { FileType, FsError, NfsStatus, type NfsTime } from './attrs.js';
 import { Inode, ROOT_INO } from './inode.js';
 import { Directory, type Slot } from './directory.js';
 import { Journal } from './journal.js';

@@ -1,7 +1,7 @@
 // What sealing sees of a session: the changed part of its tree, copied at one instant. Directories whose
 // listing was never loaded are unchanged from the base (reaching a file means loading its directory),
 // so they appear as their base tree hash only; a loaded directory lists every entry with its state.
-import { FileType } from './types.js';
+import { FileType } from './attrs.js';
 import type { Inode, InodeState } from './inode.js';
 import { ROOT_INO, type SessionState } from './session-state.js';
 

@@ -1,4 +1,4 @@
-import type { NfsTime } from './types.js';
+import type { NfsTime } from './attrs.js';
 
 let lastNs = 0n;
 

@@ -1,7 +1,7 @@
 // Permission rules: ACCESS3 from mode bits and AUTH_SYS identity (RFC 1813 3.3.4), and the Linux rules a
 // local filesystem applies that NFSv3 leaves to the server: owners of new objects, the sticky bit,
 // setuid/setgid clearing (killpriv). AUTH_NONE callers arrive as nobody (nfs/common.ts).
-import { ACCESS, FileType, FsError, NfsStatus, type Cred, type SetAttrs } from './types.js';
+import { ACCESS, FileType, FsError, NfsStatus, type Cred, type SetAttrs } from './file-system.js';
 
 export interface Owner {
   uid: number;

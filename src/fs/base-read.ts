@@ -2,7 +2,7 @@
 // `waitMs`, the READ answers JUKEBOX (RFC 1813 2.6: NFS3ERR_JUKEBOX) while the fetch goes on and fills the
 // cache for the client's retry.
 import type { Logger } from 'pino';
-import { FsError, NfsStatus } from './types.js';
+import { FsError, NfsStatus } from './file-system.js';
 import type { ContentSource } from '../core/content-source.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
 

@@ -3,7 +3,7 @@
 // The MAC is keyed with a secret from the data directory, so handles survive restarts
 // and cannot be forged for another export.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { FsError, NfsStatus, type FileHandle, type Ino } from './types.js';
+import { FsError, NfsStatus, type FileHandle, type Ino } from './file-system.js';
 
 export type { FileHandle, Ino };
 

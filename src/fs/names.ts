@@ -1,4 +1,4 @@
-import { FsError, NfsStatus } from './types.js';
+import { FsError, NfsStatus } from './file-system.js';
 
 /** A name that creates or removes an entry (RFC 1813 3.3.8 ff.): no '/', NUL, '.' or '..'. */
 export function checkName(name: string, dotStatus: NfsStatus = NfsStatus.EXIST): void {

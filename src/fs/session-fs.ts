@@ -21,7 +21,7 @@ import {
   type SetAttrs,
   type Wcc,
   type WccAttr,
-} from './types.js';
+} from './file-system.js';
 import type { Inode } from '../core/inode.js';
 import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';

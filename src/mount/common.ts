@@ -1,8 +1,8 @@
 // Shared pieces of the MOUNT version 3 procedures (RFC 1813 section 5).
 import type { Logger } from 'pino';
-import type { ExportTable } from '../fs/types.js';
+import type { ExportTable } from '../fs/file-system.js';
 
-export { MountStat } from '../fs/types.js';
+export { MountStat } from '../fs/file-system.js';
 
 export const MOUNT_PROGRAM = 100005;
 export const MOUNT_V3 = 3;

@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Handler } from '../../rpc/handler.js';
 import { AUTH_NONE, AUTH_SYS } from '../../rpc/message.js';
-import { MountError } from '../fs/types.js';
+import { MountError } from '../fs/file-system.js';
 import { MNTPATHLEN, MountStat, type MountDeps } from './common.js';
 
 export function mnt({ exports, log }: MountDeps): Handler {

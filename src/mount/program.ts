@@ -1,7 +1,7 @@
 // The MOUNT version 3 program (RFC 1813 section 5).
 import type { Logger } from 'pino';
 import type { Procedure, ProgramVersion } from '../../rpc/handler.js';
-import type { ExportTable } from '../fs/types.js';
+import type { ExportTable } from '../fs/file-system.js';
 import { MOUNT_PROGRAM, MOUNT_V3, type MountDeps } from './common.js';
 import { dump } from './dump.js';
 import { exportProc } from './export.js';

@@ -1,6 +1,6 @@
 // NFSPROC3_ACCESS (RFC 1813 3.3.4).
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, type NfsDeps } from './common.js';
 import { readFh, writeFattr } from './xdr-types.js';
 

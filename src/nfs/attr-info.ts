@@ -2,7 +2,7 @@
 // post_op_attr plus fixed information out; post_op_attr alone on failure.
 import type { Handler } from '../../rpc/handler.js';
 import type { XdrWriter } from '../../rpc/xdr.js';
-import { NfsStatus, type FileSystem } from '../fs/types.js';
+import { NfsStatus, type FileSystem } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, type NfsDeps } from './common.js';
 import { readFh, writeFattr } from './xdr-types.js';
 

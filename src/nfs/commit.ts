@@ -1,6 +1,6 @@
 // NFSPROC3_COMMIT (RFC 1813 3.3.21): wcc_data in both arms, the write verifier on success.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readFh, writeWcc } from './xdr-types.js';
 

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Handler, RpcContext } from '../../rpc/handler.js';
 import type { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import { FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileHandle, type FileSystem } from '../fs/types.js';
+import { FsError, NfsStatus, type Attrs, type Cred, type ExportTable, type FileHandle, type FileSystem } from '../fs/file-system.js';
 import { writePostOpAttr, writeWccAfter } from './xdr-types.js';
 
 export const NFS_PROGRAM = 100003;

@@ -1,6 +1,6 @@
 // NFSPROC3_CREATE (RFC 1813 3.3.8): UNCHECKED / GUARDED with sattr3, EXCLUSIVE with a verifier.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readCreateHow, readFh, readName, writeCreateOk } from './xdr-types.js';
 

@@ -1,6 +1,6 @@
 // NFSPROC3_GETATTR (RFC 1813 3.3.1). Hot path: one fs call, no extra allocation.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, type NfsDeps } from './common.js';
 import { readFh, writeFattr } from './xdr-types.js';
 

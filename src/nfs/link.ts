@@ -1,6 +1,6 @@
 // NFSPROC3_LINK (RFC 1813 3.3.15): file post_op_attr and link directory wcc_data in both arms.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, sameExport, type NfsDeps } from './common.js';
 import { readFh, readName, writePostOpAttr, writeWcc, writeWccAfter } from './xdr-types.js';
 

@@ -1,6 +1,6 @@
 // NFSPROC3_LOOKUP (RFC 1813 3.3.3). Failure carries the directory's post_op_attr.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, postOpAttrArm, type NfsDeps } from './common.js';
 import { readFh, readName, writeFattr } from './xdr-types.js';
 

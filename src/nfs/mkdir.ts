@@ -1,6 +1,6 @@
 // NFSPROC3_MKDIR (RFC 1813 3.3.9).
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readFh, readName, readSattr, writeCreateOk } from './xdr-types.js';
 

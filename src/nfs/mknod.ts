@@ -1,6 +1,6 @@
 // NFSPROC3_MKNOD (RFC 1813 3.3.11): mknoddata3 is a union on ftype3.
 import type { Handler } from '../../rpc/handler.js';
-import { FileType, FsError, NfsStatus, type SetAttrs } from '../fs/types.js';
+import { FileType, FsError, NfsStatus, type SetAttrs } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readFh, readName, readSattr, readSpecData, writeCreateOk } from './xdr-types.js';
 

@@ -1,7 +1,7 @@
 // The NFS version 3 program (RFC 1813 section 3): procedure number → handler.
 import type { Logger } from 'pino';
 import type { Handler, Procedure, ProgramVersion } from '../../rpc/handler.js';
-import type { ExportTable } from '../fs/types.js';
+import type { ExportTable } from '../fs/file-system.js';
 import { access } from './access.js';
 import { commit } from './commit.js';
 import { NFS_PROGRAM, NFS_V3, type NfsDeps } from './common.js';

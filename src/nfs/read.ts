@@ -1,6 +1,6 @@
 // NFSPROC3_READ (RFC 1813 3.3.6). count is capped at rtmax; data goes out by reference.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { readFh, writeFattr } from './xdr-types.js';

@@ -1,7 +1,7 @@
 // NFSPROC3_READDIR (RFC 1813 3.3.16). `count` bounds the encoded READDIR3resok (we also
 // count the status word); entries are taken lazily from the listing, so a page costs O(page).
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
 

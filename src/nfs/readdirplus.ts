@@ -1,7 +1,7 @@
 // NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the fileid + name + cookie
 // bytes of the entries; `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
 import type { Handler } from '../../rpc/handler.js';
-import { FsError, NfsStatus, type Attrs, type DirEntry } from '../fs/types.js';
+import { FsError, NfsStatus, type Attrs, type DirEntry } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, xdrOpaqueSize } from './readdir.js';
 import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';

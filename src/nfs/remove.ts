@@ -1,7 +1,7 @@
 // NFSPROC3_REMOVE (RFC 1813 3.3.12) and NFSPROC3_RMDIR (3.3.13): same arguments
 // (diropargs3), wcc_data for the directory in both arms.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readFh, readName, writeWcc } from './xdr-types.js';
 

@@ -1,6 +1,6 @@
 // NFSPROC3_RENAME (RFC 1813 3.3.14): wcc_data for both directories in both arms.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, sameExport, type NfsDeps } from './common.js';
 import { readFh, readName, writeWcc, writeWccAfter } from './xdr-types.js';
 

@@ -1,6 +1,6 @@
 // NFSPROC3_SETATTR (RFC 1813 3.3.2): sattr3 plus the sattrguard3 ctime guard.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus, type NfsTime } from '../fs/types.js';
+import { NfsStatus, type NfsTime } from '../fs/file-system.js';
 import { nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readFh, readSattr, readTime, writeWcc } from './xdr-types.js';
 

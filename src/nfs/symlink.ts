@@ -1,6 +1,6 @@
 // NFSPROC3_SYMLINK (RFC 1813 3.3.10): symlinkdata3 is sattr3 then the nfspath3 target.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/types.js';
+import { NfsStatus } from '../fs/file-system.js';
 import { checkedName, nfsProcedure, wccArm, type NfsDeps } from './common.js';
 import { readFh, readName, readPath, readSattr, writeCreateOk } from './xdr-types.js';
 

@@ -1,7 +1,7 @@
 // NFSPROC3_WRITE (RFC 1813 3.3.7).
 import type { Handler } from '../../rpc/handler.js';
 import { XdrError } from '../../rpc/xdr.js';
-import { FsError, NfsStatus, StableHow } from '../fs/types.js';
+import { FsError, NfsStatus, StableHow } from '../fs/file-system.js';
 import { nfsProcedure, wccArm, WTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { readFh, writeWcc } from './xdr-types.js';

@@ -10,7 +10,7 @@ import {
   type SetAttrs,
   type Wcc,
   type WccAttr,
-} from '../fs/types.js';
+} from '../fs/file-system.js';
 
 /** NFS3_FHSIZE (RFC 1813 2.4). */
 export const FHSIZE = 64;

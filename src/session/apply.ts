@@ -2,7 +2,7 @@
 // whatever is applied here is what the mount shows. Used for the API's inline files and for rebase.
 import type { SessionState } from '../core/session-state.js';
 import { KIND_TYPE, type Inode } from '../core/inode.js';
-import { FileType } from '../core/types.js';
+import { FileType } from '../core/attrs.js';
 import { dirAt, mkdirIn, nodeIn, removeIn, setAttrsOf, symlinkIn, writeFileIn, type Owner } from '../core/path-edits.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { InvalidInputError } from './errors.js';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type Resolved } from '../fs/types.js';
+import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type Resolved } from '../fs/file-system.js';
 import type { HandleCodec } from '../fs/handles.js';
 import { SessionFs } from '../fs/session-fs.js';
 import type { SessionState } from '../core/session-state.js';

@@ -4,7 +4,7 @@
 // again would put the session into history twice, so before each attempt the heads since the one the last
 // attempt was based on are searched for this session's.
 import type { ObjectStore } from '../store/index.js';
-import type { HeadRecord } from '../store/types.js';
+import type { HeadRecord } from '../store/head-record.js';
 
 /** How far back a first attempt looks (for a landing that moved the head and then crashed before recording it). */
 export const FIRST_ATTEMPT_DEPTH = 64;

@@ -6,7 +6,7 @@
 //   - a file whose data is local (written in the session) becomes a blob; other files keep their blob hash.
 // Inode numbers become TreeEntry.ino, so a landed tree keeps the fileids the mount showed.
 import type { SessionState } from '../core/session-state.js';
-import { FileType } from '../core/types.js';
+import { FileType } from '../core/attrs.js';
 import { TYPE_KIND } from '../core/inode.js';
 import { contentKey, readLocal, snapshot, type SnapshotDir, type SnapshotEntry } from '../core/snapshot.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';

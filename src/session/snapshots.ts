@@ -14,7 +14,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { FsError, MountError, MountStat, NfsStatus, type Resolved } from '../fs/types.js';
+import { FsError, MountError, MountStat, NfsStatus, type Resolved } from '../fs/file-system.js';
 import type { HandleCodec, HandleInfo } from '../fs/handles.js';
 import { SessionFs } from '../fs/session-fs.js';
 import { SessionState } from '../core/session-state.js';

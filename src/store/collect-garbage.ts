@@ -10,7 +10,7 @@ import type { ObjectStore } from './object-store.js';
 import { Limiter } from './limiter.js';
 import { Marker } from './marker.js';
 import { isHash, isValidProject, objectRelKey } from './keys.js';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 
 export { Marker } from './marker.js';
 

@@ -2,7 +2,7 @@
 // parent) and the one mutable ref, "head", that names the current one and moves only by compare-and-swap.
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { HeadRecord, HeadRef } from './types.js';
+import type { HeadRecord, HeadRef } from './head-record.js';
 import { sha256Hex } from './codec.js';
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { HEAD_REF_REL_KEY, isHash, objectRelKey, validateHash } from './keys.js';

@@ -1,5 +1,7 @@
 // Public API of the storage layer.
-export type { ObjectBackend, TreeEntry, EntryKind, HeadRecord, HeadRef } from './types.js';
+export type { ObjectBackend } from './object-backend.js';
+export type { TreeEntry, EntryKind } from './tree-entry.js';
+export type { HeadRecord, HeadRef } from './head-record.js';
 export { LocalBackend, localRefVersion, type LocalBackendOptions } from './local-backend.js';
 export { ObjectStore, type ObjectStoreOptions, type HeadState } from './object-store.js';
 export type { DirChange } from './tree.js';

@@ -13,7 +13,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 import { isContentAddressedKey, validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';

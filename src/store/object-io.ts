@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 import { decodeStored, sha256Hex } from './codec.js';
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { validateRelKey } from './keys.js';

@@ -4,7 +4,9 @@
 // ref), documents.ts (mutable JSON); object-io.ts is the verified, deduplicated I/O they share.
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { HeadRecord, ObjectBackend, TreeEntry } from './types.js';
+import type { HeadRecord } from './head-record.js';
+import type { ObjectBackend } from './object-backend.js';
+import type { TreeEntry } from './tree-entry.js';
 import { encodeStored, sha256Hex } from './codec.js';
 import { CorruptObjectError } from './errors.js';
 import { objectRelKey, projectPrefix } from './keys.js';

@@ -6,7 +6,7 @@
 // Options given explicitly (e.g. from --s3-bucket / --s3-endpoint) win over the environment.
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 import { LocalBackend } from './local-backend.js';
 import { S3Backend } from './s3-backend.js';
 import { DiskCache } from './disk-cache.js';

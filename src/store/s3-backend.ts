@@ -6,7 +6,7 @@
 //
 // The SDK is loaded on first use, so the local (embedded) mode never pays for it.
 import type { S3Client as S3ClientT, S3ClientConfig, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import type { S3Credentials } from './s3-fetch.js';

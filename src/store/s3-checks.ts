@@ -1,7 +1,7 @@
 // Probes of an S3 endpoint before mic-fs trusts it with a shared head: bucket access, and conditional
 // writes (If-None-Match / If-Match) honoured rather than ignored.
 import { randomBytes } from 'node:crypto';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 import { ConditionalWritesUnsupportedError, S3BackendError } from './s3-errors.js';
 
 /** What the probes use of an S3Backend (s3-backend.ts). */

@@ -9,7 +9,7 @@
 // of a chardev or blockdev) came later: trees written before them decode unchanged and keep their hashes. The node for a set of names at a depth is unique (a leaf iff count <= LEAF_MAX,
 // an empty bucket is null), so equal directories always have equal root hashes whatever the edit history.
 // A node's hash is SHA-256 of this JSON; it is stored with the blob format of codec.ts.
-import type { EntryKind, TreeEntry } from './types.js';
+import type { EntryKind, TreeEntry } from './tree-entry.js';
 import { InvalidNameError } from './errors.js';
 import { sha256Bytes, sha256Hex } from './codec.js';
 import { isHash } from './keys.js';

@@ -2,7 +2,7 @@
 // writeDir builds the canonical trie; updateDir rewrites only the nodes on the paths of changed names
 // and yields the same hash writeDir would; lookupDir and diffDir read only the nodes they need.
 import { LRUCache } from 'lru-cache';
-import type { TreeEntry } from './types.js';
+import type { TreeEntry } from './tree-entry.js';
 import {
   EMPTY_LEAF,
   EMPTY_TREE,

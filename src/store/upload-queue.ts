@@ -6,7 +6,7 @@
 // (head ref, session documents) wait for it, so they never name an object the remote does not hold.
 // resume() re-queues what an earlier process left in the outbox.
 import type { Logger } from 'pino';
-import type { ObjectBackend } from './types.js';
+import type { ObjectBackend } from './object-backend.js';
 import { isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
 
 export interface UploadQueueOptions {

@@ -33,7 +33,7 @@ describe('/metrics', () => {
         // no such program: answered PROG_UNAVAIL without a handler
         await expect(c.rpc.call(400_000, 1, 0)).rejects.toBeInstanceOf(RpcError);
         // a MKDIR sent twice with one xid: the second is answered from the duplicate-request cache
-        const root = await c.mountRoot(s.export);
+        const root = await c.mountRoot(s.export!);
         const w = new XdrWriter(256);
         writeCallHeader(w, {
           xid: 0x5eed,

@@ -1,6 +1,6 @@
 import { describe, it, expect, vi } from 'vitest';
 import { HandleCodec } from '../../src/fs/handles.js';
-import { FsError, NfsStatus } from '../../src/fs/types.js';
+import { FsError, NfsStatus } from '../../src/fs/file-system.js';
 
 const codec = () => new HandleCodec(Buffer.alloc(32, 7));
 

@@ -8,7 +8,7 @@ import { LocalBackend, ObjectStore, type ObjectBackend } from '../../src/store/i
 import { readContent } from '../../src/core/snapshot.js';
 import { SessionFs } from '../../src/fs/session-fs.js';
 import { HandleCodec } from '../../src/fs/handles.js';
-import { FsError, NfsStatus, StableHow, type Cred } from '../../src/fs/types.js';
+import { FsError, NfsStatus, StableHow, type Cred } from '../../src/fs/file-system.js';
 import { importTree } from '../../src/session/project.js';
 import { seeded } from '../store/seeded.js';
 

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { LocalBackend, ObjectStore } from '../../src/store/index.js';
 import { SessionFs } from '../../src/fs/session-fs.js';
 import { HandleCodec } from '../../src/fs/handles.js';
-import { FileType, FsError, NfsStatus, StableHow, type Cred } from '../../src/fs/types.js';
+import { FileType, FsError, NfsStatus, StableHow, type Cred } from '../../src/fs/file-system.js';
 import { importTree } from '../../src/session/project.js';
 
 const root: Cred = { uid: 0, gid: 0, gids: [] };

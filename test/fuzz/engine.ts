@@ -7,7 +7,7 @@ import { encodeAuthSys } from '../../rpc/auth.js';
 import { RpcClient, RpcClosedError, RpcTimeoutError } from '../../rpc/client.js';
 import { AUTH_NONE, AUTH_SYS, CALL, RPC_VERSION, SUCCESS, parseReply } from '../../rpc/message.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import { FileType } from '../../src/fs/types.js';
+import { FileType } from '../../src/fs/file-system.js';
 import { encodeSattr, MOUNT_PROG, NFS_PROG, Proc, StableHow } from '../lib/nfs3-client.js';
 import { checkResults } from './replies.js';
 
@@ -236,7 +236,7 @@ export class Mutator {
     let args = Buffer.from(seed.args);
     let { flavor, body: credBody } = this.cred();
     let verfFlavor = AUTH_NONE;
-    let verfBody = Buffer.alloc(0);
+    let verfBody: Buffer = Buffer.alloc(0);
     let prog = seed.prog;
     let vers = 3;
     let proc = seed.proc;

@@ -1,7 +1,7 @@
 // Strict decoders of NFSv3 and MOUNT v3 results (RFC 1813 sections 3.3 and 5.2), for the fuzzer:
 // every word of a reply must be where the RFC puts it and nothing may follow.
 import type { XdrReader } from '../../rpc/xdr.js';
-import { NfsStatus } from '../../src/fs/types.js';
+import { NfsStatus } from '../../src/fs/file-system.js';
 import {
   decodeFattr,
   decodePostOpAttr,

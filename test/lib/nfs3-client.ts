@@ -4,7 +4,16 @@
 import { RpcClient, RpcError, type CallOptions, type RpcClientOptions } from '../../rpc/client.js';
 import type { AuthSys } from '../../rpc/handler.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
-import { FileType, MountStat, NfsStatus, StableHow, type Attrs, type NfsTime, type SetAttrs, type WccAttr } from '../../src/fs/types.js';
+import {
+  FileType,
+  MountStat,
+  NfsStatus,
+  StableHow,
+  type Attrs,
+  type NfsTime,
+  type SetAttrs,
+  type WccAttr,
+} from '../../src/fs/file-system.js';
 
 export { FileType, MountStat, NfsStatus, StableHow };
 export type { Attrs, NfsTime, SetAttrs, WccAttr };

@@ -1,5 +1,6 @@
 // Data the API and UI tests land: seed 000's example request (verbatim) and the UI's XSS fixture.
-export const SEED_000_REQUEST = {
+import type { CreateRequest } from '../../src/session/session-api.js';
+export const SEED_000_REQUEST: CreateRequest = {
   session_id: 'unique-id',
   goal: 'Add authentication system',
   organization: 'myorg',
@@ -22,7 +23,7 @@ export const XSS_NAME = '<img src=x onerror=alert(1)>.md';
 export const XSS_GOAL = '<b>bold</b><img src=x onerror="window.__xss=1"><script>window.__xss=2</script> & "quotes"';
 export const XSS_CONTENT = '<script>window.__xss=3</script>\n<img src=x onerror="window.__xss=4">\n# title\n';
 
-export const XSS_REQUEST = {
+export const XSS_REQUEST: CreateRequest & { files: { path: string; change_type: 'added' | 'modified'; content: string }[] } = {
   session_id: 'xss-1',
   goal: XSS_GOAL,
   project: 'myorg/myapp',

@@ -3,7 +3,7 @@
 // session's export is read-only (item 17). The daemon runs in-process with its HTTP API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProject, tempDir, testDaemon, type TestDaemon } from '../session/helpers.js';
-import { ACCESS } from '../../src/fs/types.js';
+import { ACCESS } from '../../src/fs/file-system.js';
 import { authSys, FileType, Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 
 let t: TestDaemon;

@@ -13,7 +13,7 @@ import {
   type ExportTable,
   type FileHandle,
   type FileSystem,
-} from '../../src/fs/types.js';
+} from '../../src/fs/file-system.js';
 import { mountProgram } from '../../src/mount/program.js';
 import { nfsProgram } from '../../src/nfs/program.js';
 

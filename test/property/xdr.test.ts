@@ -6,7 +6,7 @@ import { XdrError, XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import { parseAuthSys, encodeAuthSys } from '../../rpc/auth.js';
 import { parseCallHeader, CallHeader, writeCallHeader, CALL_OK } from '../../rpc/message.js';
 import { readCreateHow, readName, readSattr, writeFattr, writeWcc } from '../../src/nfs/xdr-types.js';
-import { NfsStatus, type Attrs } from '../../src/fs/types.js';
+import { NfsStatus, type Attrs } from '../../src/fs/file-system.js';
 import { decodeFattr, decodeWcc, encodeSattr } from '../lib/nfs3-client.js';
 
 type Item =

@@ -11,7 +11,8 @@ import {
 } from '../../src/store/s3-backend.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { EMPTY_TREE } from '../../src/store/tree-codec.js';
-import type { HeadRecord, ObjectBackend } from '../../src/store/types.js';
+import type { HeadRecord } from '../../src/store/head-record.js';
+import type { ObjectBackend } from '../../src/store/object-backend.js';
 import { useCluster } from './cluster.js';
 import { s3, s3Options } from './helpers.js';
 

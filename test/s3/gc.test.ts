@@ -9,7 +9,7 @@ import { DiskCache } from '../../src/store/disk-cache.js';
 import { EMPTY_TREE, objectRelKey } from '../../src/store/index.js';
 import { importTree, initProject } from '../../src/session/project.js';
 import { runGc } from '../../src/session/run-gc.js';
-import type { ObjectBackend } from '../../src/store/types.js';
+import type { ObjectBackend } from '../../src/store/object-backend.js';
 import { useCluster } from './cluster.js';
 import { s3, tempDir } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { LocalBackend, type LocalBackendOptions } from '../../src/store/local-backend.js';
 import { sha256Hex } from '../../src/store/codec.js';
-import type { TreeEntry } from '../../src/store/types.js';
+import type { TreeEntry } from '../../src/store/tree-entry.js';
 
 const dirs: string[] = [];
 afterAll(async () => {

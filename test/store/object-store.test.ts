@@ -7,7 +7,7 @@ import { CorruptObjectError, InvalidKeyError, MissingObjectError } from '../../s
 import { encodeStored, sha256Hex } from '../../src/store/codec.js';
 import { isValidProject } from '../../src/store/keys.js';
 import { EMPTY_TREE } from '../../src/store/tree-codec.js';
-import type { HeadRecord } from '../../src/store/types.js';
+import type { HeadRecord } from '../../src/store/head-record.js';
 import { CountingBackend, tempDir } from './helpers.js';
 
 const PROJECT = 'acme/widgets';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeNode, encodeEntry, encodeNode, normalizeEntry } from '../../src/store/tree-codec.js';
 import { sha256Hex } from '../../src/store/codec.js';
-import type { TreeEntry } from '../../src/store/types.js';
+import type { TreeEntry } from '../../src/store/tree-entry.js';
 
 const file: TreeEntry = { name: 'a', kind: 'file', mode: 0o644, ino: 5, size: 0, mtime: [1, 2], hash: '0'.repeat(64) };
 

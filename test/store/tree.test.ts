@@ -3,7 +3,7 @@ import { ObjectStore } from '../../src/store/object-store.js';
 import { InvalidNameError } from '../../src/store/errors.js';
 import { decodeStored } from '../../src/store/codec.js';
 import { EMPTY_TREE, LEAF_MAX, bucketAt, compareNames, decodeNode, nameDigest, type TreeNode } from '../../src/store/tree-codec.js';
-import type { TreeEntry } from '../../src/store/types.js';
+import type { TreeEntry } from '../../src/store/tree-entry.js';
 import { CountingBackend, fileEntry, shuffled, tempDir } from './helpers.js';
 
 const PROJECT = 'acme/tree';
