@@ -5,7 +5,7 @@
 // holds `h`, the head that last changed its path (the entry differs from the one in that head's parent, as
 // sameContent sees it: a revert A→B→A is a change, so the later A is blamed), and `c`, its children's
 // nodes. Each landing makes new nodes only along the paths it changed (the same trie diff as changes.ts) and
-// stores them in one object, blame/heads/<head> = { root, base, nodes }; a node is named "<head>:<hash>",
+// stores them in one object, blame/<h[0:2]>/<head> = { root, base, nodes }; a node is named "<head>:<hash>",
 // the head whose object holds it, so unchanged subtries are shared with older heads' indexes. One write
 // per landing: landing 1,000 files costs one object, not one per node.
 //
@@ -53,7 +53,9 @@ function cacheOf(store: ObjectStore): LRUCache<string, HeadIndex> {
   }
   return c;
 }
-const headKey = (head: string) => `blame/heads/${head.slice(0, 2)}/${head}`;
+// not under a "heads/" segment: keys.ts CONTENT_KEY takes <...>/heads/<h[0:2]>/<h> for a content-addressed
+// head record (checked against the SHA-256 of its bytes), which an index object is not
+const headKey = (head: string) => `blame/${head.slice(0, 2)}/${head}`;
 const hashOf = (n: IndexNode) => sha256Hex(Buffer.from(JSON.stringify(n), 'utf8'));
 
 /** The index of a head, or null when it has none (or an unreadable one). */

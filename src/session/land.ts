@@ -49,13 +49,23 @@ const MAX_ATTEMPTS = 200;
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
-/** Throws 409 (and stops serving it) unless this data dir still holds the session (see ownership.ts). */
+/** How long a landing waits for an unreachable store to answer the holder check (uploads wait alike). */
+const HOLDER_WAIT_MS = 120_000;
+
+/** Throws 409 (and stops serving it) unless this data dir still holds the session (see ownership.ts). A
+ *  store that is unreachable for now (isTransient: S3 down, 5xx) is asked again with a growing pause for up
+ *  to HOLDER_WAIT_MS, so that a landing begun as S3 went away completes once it is back. */
 export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<void> {
-  try {
-    await ctx.host.owners.check(r);
-  } catch (e) {
-    if (e instanceof DomainError) ctx.host.close(r.session_id);
-    throw e;
+  const until = Date.now() + HOLDER_WAIT_MS;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+    try {
+      await ctx.host.owners.check(r);
+      return;
+    } catch (e) {
+      if (e instanceof DomainError) ctx.host.close(r.session_id);
+      if (e instanceof DomainError || !ctx.catalog.backend.isTransient(e) || Date.now() + pause > until) throw e;
+      await sleep(pause);
+    }
   }
 }
 

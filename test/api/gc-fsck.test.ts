@@ -43,11 +43,22 @@ async function readOverNfs(exportPath: string, name: string): Promise<{ status: 
 
 describe('gc and fsck', () => {
   it('grace under 2h needs force; a forced gc forgets what it deleted, so a landing that reuses a blob uploads it again', async () => {
-    const s = (await api.start({ project: PROJECT, goal: 'reuse a collected blob' })).session.session_id;
-    await api.files(s, { files: [{ path: 'reused.txt', change_type: 'added', content: REUSED }] });
-    await api.changes(s); // sealed: the blob is uploaded and the daemon knows it exists
-    await api.files(s, { files: [{ path: 'reused.txt', change_type: 'modified', content: 'replaced\n' }] });
-    await api.changes(s); // sealed again: nothing names the first blob any more
+    const started = (await api.start({ project: PROJECT, goal: 'reuse a collected blob' })).session;
+    const s = started.session_id;
+    // written and removed through the mount, between two seals: the timeline records trees only at API
+    // changes and landings (and gc keeps those), so after the second seal nothing names the blob
+    const c = await Nfs3Client.connect(d.port);
+    try {
+      const root = await c.mountRoot(started.export!);
+      const made = await c.create(root, 'reused.txt');
+      expect(made.status).toBe(NfsStatus.OK);
+      expect((await c.write(made.fh!, 0, Buffer.from(REUSED))).status).toBe(NfsStatus.OK);
+      await api.changes(s); // sealed: the blob is uploaded and the daemon knows it exists
+      expect((await c.remove(root, 'reused.txt')).status).toBe(NfsStatus.OK);
+      await api.changes(s); // sealed again: nothing names the blob any more
+    } finally {
+      await c.close();
+    }
 
     const store = openCatalog(d.dataDir).store(PROJECT);
     const blobKey = store.key(objectRelKey('blobs', sha256Hex(Buffer.from(REUSED))));
@@ -67,7 +78,7 @@ describe('gc and fsck', () => {
     expect(JSON.parse(forced.stdout).totals.deleted.objects).toBeGreaterThan(0);
     expect(() => readFileSync(blobFile)).toThrow(/ENOENT/);
 
-    await api.files(s, { files: [{ path: 'reused.txt', change_type: 'modified', content: REUSED }] });
+    await api.files(s, { files: [{ path: 'reused.txt', change_type: 'added', content: REUSED }] });
     const landed = await api.land(s, { message: 'reuses a collected blob' });
     readFileSync(blobFile); // uploaded again
 
