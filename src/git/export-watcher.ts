@@ -9,14 +9,10 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog } from '../session/catalog.js';
-import { readdir } from 'node:fs/promises';
-import { listProjects } from '../store/collect-garbage.js';
-import { LocalBackend, isValidProject } from '../store/index.js';
+import { ProjectLister } from '../store/index.js';
 import { exportGit, type ExportResult } from './export.js';
 
 const RETRY_MS = 60_000;
-/** Over S3, listing every key to find the projects is costly: done this often, new projects found meanwhile through events. */
-const FULL_LIST_MS = 10 * 60_000;
 
 export interface ExportWatcherOptions {
   catalog: Catalog;
@@ -38,8 +34,8 @@ export class GitExportWatcher {
   private readonly dirty = new Set<string>();
   /** project -> when its last export failed: the poll leaves it alone for RETRY_MS */
   private readonly failedAt = new Map<string, number>();
-  private readonly known = new Set<string>();
-  private listedAt = 0;
+  /** over S3 a full listing every 10 min; projects found meanwhile through events */
+  private readonly lister: ProjectLister;
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -48,12 +44,13 @@ export class GitExportWatcher {
 
   constructor(private readonly o: ExportWatcherOptions) {
     this.pollMs = o.pollMs ?? 2000;
+    this.lister = new ProjectLister(o.catalog.backend);
   }
 
   start(): void {
     this.unsubscribe = this.o.catalog.events.on((e) => {
       if (e.type === 'session' && e.status === 'landed') {
-        this.known.add(e.project);
+        this.lister.note(e.project);
         this.schedule(e.project);
       }
     });
@@ -80,28 +77,12 @@ export class GitExportWatcher {
 
   /** Every project whose head differs from the one last exported. */
   private async poll(): Promise<void> {
-    for (const project of await this.projects()) {
+    for (const project of await this.lister.projects()) {
       if (this.closed) return;
       const head = await this.o.catalog.store(project).getHead();
       if (!head || this.exported.get(project) === head.hash) continue;
       if (Date.now() - (this.failedAt.get(project) ?? 0) >= RETRY_MS) this.schedule(project);
     }
-  }
-
-  /** The projects of the store: two directory levels of a local one; over S3 a full listing now and then. */
-  private async projects(): Promise<string[]> {
-    const b = this.o.catalog.backend;
-    if (b instanceof LocalBackend) {
-      const names = async (d: string) => readdir(d).catch(() => [] as string[]);
-      const orgs = await names(path.join(b.root, 'projects'));
-      const all = await Promise.all(orgs.map(async (o) => (await names(path.join(b.root, 'projects', o))).map((n) => `${o}/${n}`)));
-      return all.flat().filter(isValidProject);
-    }
-    if (Date.now() - this.listedAt >= FULL_LIST_MS) {
-      for (const p of await listProjects(b)) this.known.add(p);
-      this.listedAt = Date.now();
-    }
-    return [...this.known];
   }
 
   private schedule(project: string): void {

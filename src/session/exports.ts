@@ -13,7 +13,7 @@ import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { openSessionState } from './fs-base.js';
 import { PROJECT_EXPORT_PREFIX, type SnapshotExports } from './snapshots.js';
-import { listProjects } from '../store/collect-garbage.js';
+import { ProjectLister } from '../store/index.js';
 
 /** Which client addresses may mount (the daemon's AllowList of CIDR prefixes). */
 export interface AddressFilter {
@@ -42,12 +42,15 @@ export class SessionExports implements ExportTable {
   private readonly mountList: { host: string; path: string }[] = [];
 
   readonly owners: Ownership;
+  /** the projects whose snapshots MOUNT EXPORT lists (no listing of every object on each call) */
+  private readonly projects: ProjectLister;
 
   private leaseTimer: NodeJS.Timeout | null = null;
   private readonly renewing = new Map<string, Promise<boolean>>();
 
   constructor(private readonly o: SessionExportsOptions) {
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
+    this.projects = new ProjectLister(o.catalog.backend);
     this.unwatch = o.catalog.events.watchFiles(this); // file changes through NFS or the API, as session events
   }
 
@@ -192,11 +195,13 @@ export class SessionExports implements ExportTable {
     if (this.o.snapshots && clean.startsWith(PROJECT_EXPORT_PREFIX)) {
       ({ fs, sub } = await this.o.snapshots.mount(clean));
       id = clean;
+      this.projects.note(clean.slice(PROJECT_EXPORT_PREFIX.length).split('/').slice(0, 2).join('/'));
     } else {
       if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountStat.NOENT, `no export ${p}`);
       [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
       const r = await this.o.catalog.get(id);
       if (!r || !isLive(r)) throw new MountError(MountStat.NOENT, `no live session ${id}`);
+      this.projects.note(r.project);
       try {
         fs = await this.openExport(r, 'take'); // mounting a handed-off session serves it here
       } catch (e) {
@@ -241,8 +246,7 @@ export class SessionExports implements ExportTable {
     const out: { path: string; groups: string[] }[] = [];
     for (const r of await this.o.catalog.liveList()) out.push({ path: exportPath(r.session_id), groups: this.o.allow.specs });
     if (this.o.snapshots)
-      for (const path of await this.o.snapshots.exports(await listProjects(this.o.catalog.backend)))
-        out.push({ path, groups: this.o.allow.specs });
+      for (const path of await this.o.snapshots.exports(await this.projects.projects())) out.push({ path, groups: this.o.allow.specs });
     return out;
   }
 

@@ -3,6 +3,7 @@ export type { ObjectBackend } from './object-backend.js';
 export type { TreeEntry, EntryKind } from './tree-entry.js';
 export type { HeadRecord, HeadRef } from './head-record.js';
 export { LocalBackend, localRefVersion, type LocalBackendOptions } from './local-backend.js';
+export { ProjectLister } from './project-lister.js';
 export { ObjectStore, type ObjectStoreOptions, type HeadState } from './object-store.js';
 export type { DirChange } from './tree.js';
 export { EMPTY_TREE, LEAF_MAX, FANOUT, MAX_NAME_BYTES, validateEntryName, isValidEntryName, compareNames } from './tree-codec.js';
