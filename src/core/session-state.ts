@@ -6,7 +6,6 @@
 // Pieces: recovery.ts (checkpoint + journal replay), copy-up.ts (base file -> local data file),
 // edits.ts (the changes), snapshot.ts (what sealing sees). Every change runs inside mutate(), which
 // refuses changes while the session is frozen or read-only and counts the changes in flight.
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,14 +18,13 @@ import { CopyUp } from './copy-up.js';
 import { recover, writeCheckpoint } from './recovery.js';
 import { fsErrorOf, isNoSpace, mkdirDurable, SyncError } from './durable.js';
 import { now } from './time.js';
+import { ChangeGate } from './change-gate.js';
+import { SpaceWatch } from './space-watch.js';
 import type { ContentSource } from './content-source.js';
 
 export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
-/** Below this much free space in the data directory the session takes no changes (NOSPC). */
-const MIN_FREE_BYTES = 1024 * 1024;
-const SPACE_RECHECK_MS = 1000;
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
 export interface StartTree {
@@ -68,9 +66,8 @@ export class SessionState {
   readonly unstable = new Set<Inode>();
   private fullyLoaded: Promise<void> | null = null;
   private closed = false;
-  private frozen = false;
-  private inflight = 0;
-  private idle: (() => void)[] = [];
+  private readonly gate = new ChangeGate();
+  private readonly space: SpaceWatch;
   private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
   /** data files of freed inodes: removed once the records that free them are durable (a crash before
    *  that brings the inode back, and it must still have its content) */
@@ -78,9 +75,6 @@ export class SessionState {
   writeVerifier: Buffer;
   /** an fsync failed: the session is read-only from then on (see durable.ts) */
   failed: Error | null = null;
-  /** the disk was full at the last look: changes get NOSPC until space is found again */
-  private noSpaceSince: number | null = null;
-  private spaceCheckedAt = 0;
 
   private constructor(readonly o: SessionStateOptions) {
     this.start = { tree: o.base.tree, nextIno: o.base.nextIno };
@@ -89,6 +83,7 @@ export class SessionState {
     this.data = new DataFiles(path.join(o.dir, 'files'));
     this.journal = new Journal(o.dir, 0);
     this.copyUp = new CopyUp(this);
+    this.space = new SpaceWatch(o.dir, o.log);
     const r = new Inode();
     const t = o.base.time;
     Object.assign(r, {
@@ -113,10 +108,7 @@ export class SessionState {
   static async open(o: SessionStateOptions): Promise<SessionState> {
     mkdirDurable(o.dir);
     const s = new SessionState(o);
-    if (!s.hasSpace()) {
-      s.noSpaceSince = Date.now();
-      o.log.warn({ dir: o.dir }, 'no space left in the data directory: the session is read-only until there is');
-    }
+    s.space.checkNow();
     await recover(s);
     return s;
   }
@@ -173,23 +165,11 @@ export class SessionState {
     this.o.log.error({ err: e, dir: this.o.dir }, 'fsync failed: the session is read-only from now on');
   }
 
-  private hasSpace(): boolean {
-    try {
-      const st = fs.statfsSync(this.o.dir);
-      return st.bavail * st.bsize >= MIN_FREE_BYTES;
-    } catch {
-      return true;
-    }
-  }
-
   /** The error to answer for an I/O failure: fsync failures make the session read-only; ENOSPC and
    *  EDQUOT refuse changes until space is found again. */
   ioError(e: unknown): unknown {
     if (e instanceof SyncError) this.fail(e);
-    if (isNoSpace(e)) {
-      this.noSpaceSince ??= Date.now();
-      this.spaceCheckedAt = Date.now();
-    }
+    if (isNoSpace(e)) this.space.full();
     return fsErrorOf(e) ?? e;
   }
 
@@ -296,48 +276,35 @@ export class SessionState {
 
   /** Changes are refused with ROFS from now on (a landing, rebase or handoff is sealing); resolves once the
    *  changes already past their check (a WRITE waiting on copy-up, an RMDIR on its listing) have finished. */
-  async freeze(): Promise<void> {
-    this.frozen = true;
-    await this.drained();
+  freeze(): Promise<void> {
+    return this.gate.freeze();
   }
 
   thaw(): void {
-    this.frozen = false;
+    this.gate.thaw();
   }
 
   /** Resolves once no change is in flight. */
   drained(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
-    return new Promise((res) => this.idle.push(res));
+    return this.gate.drained();
   }
 
-  /** Throws ROFS unless changes are allowed now. */
+  /** Throws ROFS unless changes are allowed now (NOSPC while the disk is full). */
   writable(): void {
-    if (this.o.readOnly || this.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
-    if (this.noSpaceSince !== null) {
-      const t = Date.now();
-      if (t - this.spaceCheckedAt < SPACE_RECHECK_MS) throw new FsError(NfsStatus.NOSPC);
-      this.spaceCheckedAt = t;
-      if (!this.hasSpace()) throw new FsError(NfsStatus.NOSPC);
-      this.o.log.info({ dir: this.o.dir }, 'space in the data directory again: the session takes changes');
-      this.noSpaceSince = null;
-    }
+    if (this.o.readOnly || this.gate.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
+    this.space.check();
   }
 
   /** Runs one change: refused while frozen or read-only, counted while in flight. */
   async mutate<T>(fn: () => Promise<T>): Promise<T> {
     this.writable();
-    this.inflight++;
+    this.gate.enter();
     try {
       return await fn();
     } catch (e) {
       throw this.ioError(e);
     } finally {
-      if (--this.inflight === 0 && this.idle.length) {
-        const w = this.idle;
-        this.idle = [];
-        for (const f of w) f();
-      }
+      this.gate.leave();
     }
   }
 
