@@ -30,6 +30,8 @@ export class Journal {
   private syncing = false;
   /** a failed fdatasync: nothing appended since can be trusted to reach the disk */
   private broken: SyncError | null = null;
+  /** closed by abandon(): nothing is written any more */
+  private abandoned = false;
   bytes = 0;
   /** the open file's format: JSON lines only for a journal written before the binary format */
   private format: JournalFormat = 'binary';
@@ -118,6 +120,7 @@ export class Journal {
   /** Writes the queued records at the end of the journal, all or nothing: a short or failed write is cut
    *  off again and kept for the next attempt. Throws the write's error. */
   private writePending(): void {
+    if (this.abandoned || (!this.pending.length && !this.unwritten)) return;
     if (this.fd < 0) this.open();
     const more = this.drain();
     if (more) this.unwritten = this.unwritten ? Buffer.concat([this.unwritten, more]) : more;
@@ -151,8 +154,8 @@ export class Journal {
       this.failures = [];
       failures.forEach((f) => f(err));
     };
-    if (this.broken) {
-      fail(this.broken);
+    if (this.broken || this.abandoned) {
+      fail(this.broken ?? new Error('journal closed'));
       return;
     }
     try {
@@ -199,6 +202,16 @@ export class Journal {
       fs.closeSync(this.fd);
       this.fd = -1;
     }
+  }
+
+  /** Closes the file without writing what is queued (the journal is about to be deleted). */
+  abandon(): void {
+    this.pending = [];
+    this.stateAt.clear();
+    this.unwritten = null;
+    this.abandoned = true;
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
   }
 
   /** Every whole record of a generation's journal (either format); a torn end is left out. */

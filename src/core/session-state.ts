@@ -84,24 +84,8 @@ export class SessionState {
     this.journal = new Journal(o.dir, 0);
     this.copyUp = new CopyUp(this);
     this.space = new SpaceWatch(o.dir, o.log);
-    const r = new Inode();
-    const t = o.base.time;
-    Object.assign(r, {
-      ino: ROOT_INO,
-      type: FileType.DIR,
-      mode: 0o755,
-      uid: o.owner.uid,
-      gid: o.owner.gid,
-      nlink: 2,
-      size: 4096,
-      atime: t,
-      mtime: t,
-      ctime: t,
-      parent: ROOT_INO,
-      tree: o.base.tree,
-    });
-    this.root = r;
-    this.inodes.set(ROOT_INO, r);
+    this.root = Inode.root(o.owner, o.base.time, o.base.tree);
+    this.inodes.set(ROOT_INO, this.root);
   }
 
   /** Open a session's state, replaying its checkpoint and journal. */
@@ -129,10 +113,18 @@ export class SessionState {
   /** A suspended session is read-only (ROFS) until it is resumed (session/service.ts). */
   suspended = false;
 
-  /** Make everything durable and release files (clean shutdown). */
-  close(): void {
+  /** Make everything durable and release files (clean shutdown). `discard`: the state directory is about
+   *  to be deleted (the session landed, was abandoned or rebased onto a fresh state): release the files
+   *  without a checkpoint or fdatasync, which would block the event loop for nothing. What is on disk then
+   *  is what a SIGKILL would leave: every acknowledged change. */
+  close(opts: { discard?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
+    if (opts.discard) {
+      this.journal.abandon();
+      this.data.close();
+      return;
+    }
     for (const n of this.unstable) this.journal.append({ t: 'i', s: n.state() });
     this.tryCheckpoint();
     try {

@@ -72,8 +72,8 @@ export class SessionFs implements FileSystem {
     return this.state.writeVerifier;
   }
 
-  close(): void {
-    this.state.close();
+  close(opts?: { discard?: boolean }): void {
+    this.state.close(opts);
   }
 
   // ---------------------------------------------------------------- handles

@@ -170,14 +170,14 @@ export class SessionExports implements ExportTable {
   }
 
   /** Stop serving a session: its clients get STALE from now on. */
-  close(id: string): void {
+  close(id: string, opts?: { discard?: boolean }): void {
     const fsid = this.fsidById.get(id);
     if (fsid === undefined) return;
     this.fsidById.delete(id);
     const e = this.byFsid.get(fsid);
     if (!e) return;
     this.byFsid.delete(fsid);
-    e.fs.close();
+    e.fs.close(opts);
   }
 
   closeAll(): void {

@@ -221,7 +221,7 @@ async function finishLanding(
   r.changes = summarize(o.changes);
   r.updated_at = now;
   await ctx.catalog.update(r);
-  ctx.host.close(r.session_id);
+  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
 }
 
@@ -251,7 +251,7 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
   r.ended_at = now;
   r.updated_at = now;
   await ctx.catalog.update(r);
-  ctx.host.close(r.session_id);
+  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
 }
 
@@ -302,7 +302,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   }
 
   // start over on the new base
-  ctx.host.close(r.session_id);
+  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
   const t = Date.parse(H.record.time);
   r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };

@@ -4,17 +4,23 @@
 //     upgrade, and appended to in its own format while no checkpoint can be written;
 //   - after a torn last frame (a crash mid-write) the journal goes on: what is appended after the restart
 //     is replayed at the next one (not lost behind the torn frame).
+//   - a landed session's journal is dropped, not checkpointed and fdatasynced on the event loop (its
+//     directory is deleted right after): traced with the LD_PRELOAD shim (test/lib/fault-shim.c).
 // A directory in the place of checkpoint.json.tmp makes every checkpoint fail (as a full disk would), so the
 // daemon keeps appending to the journal it found instead of starting a new generation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+import { REPO_ROOT } from '../lib/kernel.js';
 import { decodeJournal, MAGIC } from '../../src/core/journal-codec.js';
 
 let tmp: string;
+let faults: string;
+let env: Record<string, string>;
 let d: Daemon;
 let client: Nfs3Client;
 let exportPath: string;
@@ -32,7 +38,7 @@ async function killAndRestart(edit: () => void = () => {}): Promise<Buffer> {
   await client.close();
   await d.stop('SIGKILL', { cleanup: false });
   edit();
-  d = await startDaemon({ dataDir: d.dataDir });
+  d = await startDaemon({ dataDir: d.dataDir, env });
   return connect();
 }
 
@@ -63,7 +69,12 @@ async function expectFiles(root: Buffer): Promise<void> {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mic-journal-format-'));
-  d = await startDaemon({ dataDir: path.join(tmp, 'data') });
+  faults = path.join(tmp, 'faults');
+  fs.mkdirSync(faults);
+  const shim = path.join(tmp, 'fault-shim.so');
+  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  env = { LD_PRELOAD: shim, MIC_FAULT_DIR: faults };
+  d = await startDaemon({ dataDir: path.join(tmp, 'data'), env });
   await d.initProject('jf/p', { 'a.txt': 'a\n' });
   const s = await d.startSession('jf/p', 'journal format');
   exportPath = s.export;
@@ -116,7 +127,12 @@ describe('journal format', () => {
     const text = fs.readFileSync(journalFile(), 'utf8');
     expect(text.startsWith('{')).toBe(true);
     expect(text).toContain('"n":"k9.txt"');
-    expect(text.split('\n').filter(Boolean).every((l) => JSON.parse(l) !== null)).toBe(true);
+    expect(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => JSON.parse(l) !== null),
+    ).toBe(true);
 
     root = await killAndRestart();
     await expectFiles(root);
@@ -140,5 +156,36 @@ describe('journal format', () => {
     root = await killAndRestart(() => fs.rmdirSync(path.join(sessionDir, 'checkpoint.json.tmp')));
     await expectFiles(root);
     expect(files.size).toBe(11 + 10 + 10 + 5 + 5); // b*: 12 made, one renamed, one removed
+  });
+});
+
+describe('closing a landed session', () => {
+  const traceLog = () => path.join(faults, 'trace.log');
+  const traced = (): string[] => (fs.existsSync(traceLog()) ? fs.readFileSync(traceLog(), 'utf8').split('\n').filter(Boolean) : []);
+
+  it('releases its state without a checkpoint or fdatasync (its directory is deleted right after)', async () => {
+    const s = await d.startSession('jf/p', 'land without syncing the state away');
+    const dir = path.join(d.dataDir, 'sessions', s.session_id);
+    await client?.close();
+    client = await Nfs3Client.connect(d.port);
+    const sroot = await client.mountRoot(s.export);
+    const fh = (await client.create(sroot, 'landed.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    expect((await client.write(fh, 0, Buffer.from('landed\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    // an UNSTABLE write not committed: a clean close would journal its inode and checkpoint
+    expect((await client.write(fh, 7, Buffer.from('more\n'), StableHow.UNSTABLE)).status).toBe(NfsStatus.OK);
+    fs.writeFileSync(path.join(faults, 'trace'), '');
+    fs.rmSync(traceLog(), { force: true });
+    const r = await d.mic(['session', 'land', s.session_id, '-m', 'landed', '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(traced().length).toBeGreaterThan(0); // the shim traces: the seal's object writes are synced
+    const synced = traced().filter((l) => /^f(data)?sync /.test(l) && l.includes(`${dir}/`));
+    expect(synced.filter((l) => l.includes('/journal.') || l.includes('/checkpoint.json'))).toEqual([]);
+    // what landed is the session's content, the UNSTABLE write included (sealing reads the data file)
+    const next = await d.startSession('jf/p', 'after the landing');
+    const nroot = await client.mountRoot(next.export);
+    const l = await client.lookup(nroot, 'landed.txt');
+    expect(l.status).toBe(NfsStatus.OK);
+    expect((await client.read(l.fh!, 0, 100)).data!.toString()).toBe('landed\nmore\n');
   });
 });
