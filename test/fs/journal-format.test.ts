@@ -25,6 +25,8 @@ let d: Daemon;
 let client: Nfs3Client;
 let exportPath: string;
 let sessionDir: string;
+/** an API on a free port (the default one may be another test's daemon's): the CLI lands through it */
+const API = ['--api-port', '0'];
 /** name -> content of every file acknowledged so far */
 const files = new Map<string, string>();
 
@@ -38,7 +40,7 @@ async function killAndRestart(edit: () => void = () => {}): Promise<Buffer> {
   await client.close();
   await d.stop('SIGKILL', { cleanup: false });
   edit();
-  d = await startDaemon({ dataDir: d.dataDir, env });
+  d = await startDaemon({ dataDir: d.dataDir, env, args: API });
   return connect();
 }
 
@@ -74,7 +76,7 @@ beforeAll(async () => {
   const shim = path.join(tmp, 'fault-shim.so');
   execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
   env = { LD_PRELOAD: shim, MIC_FAULT_DIR: faults };
-  d = await startDaemon({ dataDir: path.join(tmp, 'data'), env });
+  d = await startDaemon({ dataDir: path.join(tmp, 'data'), env, args: API });
   await d.initProject('jf/p', { 'a.txt': 'a\n' });
   const s = await d.startSession('jf/p', 'journal format');
   exportPath = s.export;
