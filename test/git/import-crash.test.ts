@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { CLI, runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
 import { IMPORT_STATE, type ImportState } from '../../src/git/state.js';
-import { git, lsTree, micTree, projectStore } from './repo.js';
+import { blameVsGit, git, lsTree, micTree, projectStore } from './repo.js';
 import { PackWriter } from '../../src/store/local-pack-writer.js';
 import { encodeStored, sha256Hex } from '../../src/store/index.js';
 
@@ -82,6 +82,8 @@ describe('import-git after a SIGKILL', () => {
     const mid = git(repo, 'rev-parse', `main~${COMMITS / 2}`);
     expect(await micTree(store, (await store.getHeadRecord(state.commits[mid]!)).tree)).toEqual(new Map([...lsTree(repo, mid)].sort()));
 
+    // the blame index of the tip agrees with git log --first-parent on every path
+    for (const b of await blameVsGit(store, repo, tip, head.hash, state.commits)) expect(b.index, b.path).toBe(b.git);
     expect(tmpPacks().filter((n) => left.includes(n))).toEqual([]); // the dead run's temporary packs are gone
     expect(readdirSync(packs).filter((n) => n.endsWith('.pack')).length).toBeGreaterThan(0);
 
