@@ -106,8 +106,20 @@ export function normalizeEntry(e: TreeEntry): TreeEntry {
   return Object.freeze(out);
 }
 
+/** Encodings of frozen (normalized, so immutable) entries: a node rewritten for one changed name re-encodes
+ *  only that entry, not its hundreds of unchanged neighbours (import-git rewrites a directory per commit). */
+const encoded = new WeakMap<TreeEntry, string>();
+
 /** Canonical JSON of a normalized entry (also used to compare entries). */
 export function encodeEntry(e: TreeEntry): string {
+  const known = encoded.get(e);
+  if (known !== undefined) return known;
+  const s = encodeFresh(e);
+  if (Object.isFrozen(e)) encoded.set(e, s);
+  return s;
+}
+
+function encodeFresh(e: TreeEntry): string {
   let s =
     `{"name":${JSON.stringify(e.name)},"kind":"${e.kind}","mode":${e.mode},"ino":${e.ino},` +
     `"size":${e.size},"mtime":[${e.mtime[0]},${e.mtime[1]}]`;
