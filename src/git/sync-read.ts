@@ -2,7 +2,7 @@
 // of the four thread-pool round trips of an async readFile (or of a pack, store/local-packs.ts). Everything else goes to the wrapped backend.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalBackend, validateRelKey, type ObjectBackend } from '../store/index.js';
+import { LocalBackend, isContentAddressedKey, validateRelKey, type ObjectBackend } from '../store/index.js';
 
 export function syncReads(backend: ObjectBackend): ObjectBackend {
   if (!(backend instanceof LocalBackend)) return backend;
@@ -10,6 +10,8 @@ export function syncReads(backend: ObjectBackend): ObjectBackend {
   return {
     async get(key: string): Promise<Buffer | null> {
       validateRelKey(key);
+      const packed = isContentAddressedKey(key) ? backend.getPackedSync(key) : null;
+      if (packed) return packed;
       try {
         return readFileSync(join(root, key));
       } catch (e) {

@@ -81,6 +81,9 @@ export class LocalBackend implements ObjectBackend {
   async get(key: string): Promise<Buffer | null> {
     const p = this.pending.get(key);
     if (p) return p.data;
+    // an object named by its hash is the same bytes loose or packed: the pack first (no failed open)
+    const packed = isContentAddressedKey(key) ? this.packs.lookup(key) : null;
+    if (packed) return this.packs.read(packed);
     const loose = await readOrNull(this.pathOf(key));
     if (loose !== null) return loose;
     const loc = this.packs.lookup(key);

@@ -119,6 +119,26 @@ export function encodeEntry(e: TreeEntry): string {
   return s;
 }
 
+/** encodeEntry(a) === encodeEntry(b) for normalized entries, without encoding them. */
+export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
+  return (
+    a === b ||
+    (a.name === b.name &&
+      a.hash === b.hash &&
+      a.ino === b.ino &&
+      a.mtime[0] === b.mtime[0] &&
+      a.mtime[1] === b.mtime[1] &&
+      a.size === b.size &&
+      a.mode === b.mode &&
+      a.kind === b.kind &&
+      a.target === b.target &&
+      a.dirs === b.dirs &&
+      a.links === b.links &&
+      a.rdev?.[0] === b.rdev?.[0] &&
+      a.rdev?.[1] === b.rdev?.[1])
+  );
+}
+
 function encodeFresh(e: TreeEntry): string {
   let s =
     `{"name":${JSON.stringify(e.name)},"kind":"${e.kind}","mode":${e.mode},"ino":${e.ino},` +
