@@ -120,12 +120,18 @@ export class WriteBehindBackend implements ObjectBackend {
       b.map((x) => ({ key: x.key, q: this.queued.get(x.key)! })),
     );
     this.running++;
-    // each item's bytes in an ArrayBuffer of their own, transferred: cloning a view would copy its whole backing buffer
-    const items = b.map((x) => ({ ...x, data: new Uint8Array(x.data) }));
-    this.workers[this.nextWorker++ % this.workers.length]!.postMessage(
-      { id, items } satisfies WriteRequest,
-      items.map((i) => i.data.buffer as ArrayBuffer),
-    );
+    // the batch's bytes copied into one ArrayBuffer, transferred (cloning a view would copy its whole
+    // backing buffer); the items are views of it
+    const all = Buffer.concat(b.map((x) => x.data));
+    const own = all.byteOffset === 0 && all.buffer.byteLength === all.length;
+    const buf = (own ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer;
+    let at = 0;
+    const items = b.map((x) => {
+      const data = new Uint8Array(buf, at, x.data.length);
+      at += x.data.length;
+      return { ...x, data };
+    });
+    this.workers[this.nextWorker++ % this.workers.length]!.postMessage({ id, items } satisfies WriteRequest, [buf]);
   }
 
   private onReply(m: WriteReply): void {

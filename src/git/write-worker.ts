@@ -26,7 +26,7 @@ let writer: PackWriter | null = null;
 /** Documents a session changes later (a record) are packed too: a loose file written later wins. */
 const PACKED =
   /^(projects\/[^/]+\/[^/]+\/((blobs|trees|heads|blame)\/[0-9a-f]{2}\/[0-9a-f]{64}|sessions\/[^/]+\/metadata\.json)|index\/sessions\/[^/]+)$/;
-const packs = new LocalPacks(root, false);
+const packs = new LocalPacks(root, false, { once: true });
 let seq = 0;
 
 function exists(path: string, size: number | null): boolean {
@@ -47,7 +47,8 @@ function writeOne(it: WriteItem, located: [string, string, number, number][]): n
   if (PACKED.test(it.key) && !(!named && exists(path, null))) {
     writer ??= new PackWriter(root);
     const w = writer;
-    if (named && (w.has(it.key) || exists(path, null) || packs.lookup(it.key))) return 0;
+    // (against the packs there were when the worker started: a copy written meanwhile costs only bytes)
+    if (named && (w.has(it.key) || packs.lookup(it.key))) return 0;
     const at = w.append(it.key, data);
     located.push([it.key, w.tmpPath, at.offset, at.length]);
     return data.length;

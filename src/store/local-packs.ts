@@ -91,20 +91,23 @@ export class LocalPacks {
   private readonly packs = new Map<string, Pack>();
   private readonly dir: string;
 
+  /** once: the packs are read at the first lookup and never again (a bulk writer's dedup check) */
   constructor(
     root: string,
     private readonly fsync: boolean,
+    private readonly opts: { once?: boolean } = {},
   ) {
     this.dir = join(root, PACKS_DIR);
   }
 
   /** The packs, reloaded where the directory changed since the last look (false: there are none). */
   private current(): boolean {
+    if (this.opts.once && this.version) return this.packs.size > 0;
     const st = statSync(this.dir, { bigint: true, throwIfNoEntry: false });
     if (!st) {
       for (const p of this.packs.values()) closeSync(p.fd);
       this.packs.clear();
-      this.version = '';
+      this.version = this.opts.once ? 'none' : '';
       return false;
     }
     const version = `${st.ino}/${st.mtimeNs}`;
