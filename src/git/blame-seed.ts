@@ -27,7 +27,10 @@ export class BlameSeed {
   deleteAll(): Map<string, FileSlot> {
     const old = new Map<string, FileSlot>();
     const walk = (d: DirSlot, p: string) => {
-      for (const [n, s] of d.c) isDir(s) ? walk(s, `${p}${n}/`) : old.set(p + n, s);
+      for (const [n, s] of d.c) {
+        if (isDir(s)) walk(s, `${p}${n}/`);
+        else old.set(p + n, s);
+      }
     };
     walk(this.root, '');
     this.root = { h: '', c: new Map() };

@@ -138,7 +138,7 @@ export class LocalPacks {
           };
         } catch (e) {
           closeSync(fd);
-          throw new Error(`${path}: ${(e as Error).message}`);
+          throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
         }
         this.packs.set(id, p);
       }
