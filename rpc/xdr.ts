@@ -157,6 +157,23 @@ export class XdrWriter {
     return this.opaque(Buffer.from(s, 'utf8'));
   }
 
+  /** A string whose UTF-8 length `bytes` the caller knows (Buffer.byteLength), encoded in place. */
+  stringBytes(s: string, bytes: number): this {
+    const pad = PAD[bytes & 3];
+    this.room(4 + bytes + pad);
+    this.buf.writeUInt32BE(bytes, this.pos);
+    this.pos += 4;
+    this.pos += this.buf.write(s, this.pos, bytes, 'utf8');
+    for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
+    return this;
+  }
+
+  /** Room for n more bytes in the current buffer (a reply whose size is known up front grows once). */
+  reserve(n: number): this {
+    this.room(n);
+    return this;
+  }
+
   /** variable-length opaque appended by reference: the bytes are not copied */
   opaqueRef(data: Buffer): this {
     if (data.length < 4096) return this.opaque(data);

@@ -6,6 +6,8 @@ import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
 
 export const COOKIEVERFSIZE = 8;
+/** Reply bytes reserved up front for a page (at most the client's count): the reply buffer grows once. */
+export const REPLY_RESERVE = 64 * 1024;
 
 /** status + post_op_attr + cookieverf3 + end-of-list marker + eof. */
 export const DIRLIST_OVERHEAD = 4 + 4 + FATTR3_SIZE + COOKIEVERFSIZE + 4 + 4;
@@ -28,6 +30,7 @@ export function readdir(deps: NfsDeps): Handler {
         writePostOpAttr(out, listing.dir);
         return;
       }
+      out.reserve(Math.min(count, REPLY_RESERVE));
       out.u32(NfsStatus.OK);
       writePostOpAttr(out, listing.dir);
       out.fixed(listing.verf);
@@ -42,14 +45,15 @@ export function readdir(deps: NfsDeps): Handler {
           break;
         }
         const e = next.value;
-        const name = Buffer.from(e.name, 'utf8');
+        const name = e.name;
+        const nameBytes = Buffer.byteLength(name, 'utf8');
         // entry3: value-follows + fileid + name + cookie
-        const size = 4 + 8 + xdrOpaqueSize(name.length) + 8;
+        const size = 4 + 8 + xdrOpaqueSize(nameBytes) + 8;
         if (used + size > count) break;
         used += size;
         out.u32(1);
         out.u64(e.fileid);
-        out.opaque(name);
+        out.stringBytes(name, nameBytes);
         out.u64(e.cookie);
         n++;
       }
