@@ -142,7 +142,7 @@ export class XdrWriter {
     const n = data.length;
     const pad = PAD[n & 3];
     this.room(n + pad);
-    data.copy(this.buf, this.pos);
+    this.buf.set(data, this.pos); // TypedArray set: Buffer.copy's argument checks cost more than 84 bytes' copy
     this.pos += n;
     for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
     return this;
@@ -161,10 +161,14 @@ export class XdrWriter {
   stringBytes(s: string, bytes: number): this {
     const pad = PAD[bytes & 3];
     this.room(4 + bytes + pad);
-    this.buf.writeUInt32BE(bytes, this.pos);
-    this.pos += 4;
-    this.pos += this.buf.write(s, this.pos, bytes, 'utf8');
-    for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
+    const buf = this.buf;
+    buf.writeUInt32BE(bytes, this.pos);
+    let pos = this.pos + 4;
+    // a short ASCII name (UTF-8 length = string length) is copied char by char: cheaper than a call to C++
+    if (bytes === s.length && bytes <= 64) for (let i = 0; i < bytes; i++) buf[pos++] = s.charCodeAt(i);
+    else pos += buf.write(s, pos, bytes, 'utf8');
+    for (let i = 0; i < pad; i++) buf[pos++] = 0;
+    this.pos = pos;
     return this;
   }
 

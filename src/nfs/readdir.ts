@@ -3,7 +3,7 @@
 import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
-import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
+import { FATTR3_SIZE, readFh, utf8Length, writePostOpAttr } from './xdr-types.js';
 
 export const COOKIEVERFSIZE = 8;
 /** Reply bytes reserved up front for a page (at most the client's count): the reply buffer grows once. */
@@ -46,7 +46,7 @@ export function readdir(deps: NfsDeps): Handler {
         }
         const e = next.value;
         const name = e.name;
-        const nameBytes = Buffer.byteLength(name, 'utf8');
+        const nameBytes = utf8Length(name);
         // entry3: value-follows + fileid + name + cookie
         const size = 4 + 8 + xdrOpaqueSize(nameBytes) + 8;
         if (used + size > count) break;

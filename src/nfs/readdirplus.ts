@@ -4,7 +4,7 @@ import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type Attrs } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, REPLY_RESERVE, xdrOpaqueSize } from './readdir.js';
-import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
+import { FATTR3_SIZE, readFh, utf8Length, writePostOpAttr } from './xdr-types.js';
 
 /** An entry's attributes or handle may be gone by now (raced removal): then they are omitted. */
 function vanished(err: unknown): null {
@@ -49,7 +49,7 @@ export function readdirplus(deps: NfsDeps): Handler {
         }
         const e = next.value;
         const name = e.name;
-        const nameBytes = Buffer.byteLength(name, 'utf8');
+        const nameBytes = utf8Length(name);
         // RFC 1813 3.3.17: dircount counts the directory information only, fileid + name + cookie as XDR
         // (the entry's value-follows word, attributes and handle count against maxcount alone)
         const dirSize = 8 + xdrOpaqueSize(nameBytes) + 8;

@@ -47,6 +47,13 @@ export function readName(r: XdrReader): string | NfsStatus {
   return raw.toString('latin1');
 }
 
+/** UTF-8 length of a name: counted in JS while it is ASCII (most names), Buffer.byteLength otherwise. */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
 /** nfspath3 (2.5): symlink targets; too long → NAMETOOLONG, not UTF-8 → INVAL. */
 export function readPath(r: XdrReader): string | NfsStatus {
   const raw = r.opaque(PATH_MAX + 1024);
