@@ -71,7 +71,7 @@ export class DataFiles {
 
   /**
    * Reads into a pooled buffer when large; `pooled` must then be given back after use. `size` is the file's
-   * size: sequential large reads below it are read ahead (read-ahead.ts).
+   * size: sequential large reads below it are read ahead (read-ahead.ts) once `sent()` says the reply went.
    */
   read(ino: number, offset: number, count: number, size = 0): { data: Buffer; pooled?: Buffer } {
     if (count >= READ_AHEAD_MIN) {
@@ -82,6 +82,11 @@ export class DataFiles {
     const buf = pooled ?? Buffer.allocUnsafe(count);
     const got = this.preadInto(ino, buf, count, offset);
     return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
+  }
+
+  /** The reply of the last read() has been sent: sequential reads go on with a read-ahead. */
+  sent(): void {
+    this.ahead.sent();
   }
 
   private preadInto(ino: number, buf: Buffer, count: number, offset: number): number {

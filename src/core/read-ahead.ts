@@ -1,8 +1,9 @@
 // Read-ahead of a data file read sequentially in large pieces. A client reading a file one 1 MiB READ at
 // a time waits, for each, for the server's pread (a copy of 1 MiB out of the page cache, about half of the
 // server's time per READ); the server is idle meanwhile, while the client takes the previous reply. Once
-// two large reads of one file follow each other, the next piece is read as soon as the event loop is free
-// (after the reply has been handed to the socket), into a pooled buffer that the next READ then sends.
+// two large reads of one file follow each other, the next piece is read once the reply has gone out to the
+// socket (`sent`; earlier, the pread would hold back the rest of a reply the socket did not take at once),
+// into a pooled buffer that the next READ then sends.
 // Anything that changes the file (write, truncate, re-create, removal) drops it first (DataFiles).
 import { largeBuffers } from '../../util/buffer-pool.js';
 
@@ -28,6 +29,8 @@ export class ReadAhead {
   private lastSize = 0;
   private piece: Piece | null = null;
   private scheduled = false;
+  /** the last read was sequential and not at the end: read ahead once its reply is sent */
+  private wanted = false;
   private timer: NodeJS.Timeout | null = null;
 
   /** `pread(buf, len, offset)` reads the file ino into buf, returning the bytes read. */
@@ -52,19 +55,28 @@ export class ReadAhead {
         hit = { data: p.buf.subarray(0, count), pooled: p.buf };
       } else if (p.ino !== ino || p.offset < offset) this.dropPiece();
     }
-    if (sequential && this.lastEnd < size) this.schedule();
+    this.wanted = sequential && this.lastEnd < size;
     return hit;
+  }
+
+  /** The reply of a read has gone out: read the next piece if the reads are sequential. */
+  sent(): void {
+    if (this.wanted) this.schedule();
   }
 
   /** The file changed (or is gone): forget what was read ahead of it. */
   drop(ino: number): void {
     if (this.piece?.ino === ino) this.dropPiece();
-    if (this.lastIno === ino) this.lastIno = -1;
+    if (this.lastIno === ino) {
+      this.lastIno = -1;
+      this.wanted = false;
+    }
   }
 
   close(): void {
     this.dropPiece();
     this.lastIno = -1;
+    this.wanted = false;
   }
 
   private schedule(): void {
@@ -75,6 +87,7 @@ export class ReadAhead {
 
   private fill(): void {
     this.scheduled = false;
+    this.wanted = false;
     const ino = this.lastIno;
     const offset = this.lastEnd;
     if (ino < 0 || offset >= this.lastSize) return;

@@ -42,7 +42,13 @@ export async function readFile(
     }
     const eof = offset + r.data.length >= n.size;
     const pooled = r.pooled;
-    return pooled ? { data: r.data, eof, attrs, release: () => largeBuffers.give(pooled) } : { data: r.data, eof, attrs };
+    if (!pooled) return { data: r.data, eof, attrs };
+    const data = state.data;
+    const release = (): void => {
+      largeBuffers.give(pooled);
+      data.sent();
+    };
+    return { data: r.data, eof, attrs, release };
   }
   if (n.blob) {
     const r = await readBase(state.source, n.blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);

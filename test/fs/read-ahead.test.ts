@@ -27,7 +27,13 @@ const behindItsBack = (offset: number, bytes: Buffer): void => {
   fs.writeSync(fd, bytes, 0, bytes.length, offset);
   fs.closeSync(fd);
 };
-const read = (offset: number, size = SIZE): Buffer => Buffer.from(data.read(ino, offset, K, size).data);
+/** a read whose reply has gone out (what a READ does once it is sent) */
+const read = (offset: number, size = SIZE): Buffer => {
+  const r = data.read(ino, offset, K, size);
+  const copy = Buffer.from(r.data);
+  data.sent();
+  return copy;
+};
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-read-ahead-'));
@@ -48,10 +54,23 @@ describe('read-ahead of data files', () => {
     const r = data.read(ino, 2 * K, K, SIZE);
     expect(r.pooled).toBeDefined();
     expect(r.data.equals(content.subarray(2 * K, 3 * K))).toBe(true); // read before the change
+    data.sent();
     // and the stream goes on: the piece after it is read ahead too
     await settled();
     behindItsBack(3 * K, Buffer.from('later'));
     expect(read(3 * K).equals(content.subarray(3 * K, 4 * K))).toBe(true);
+  });
+
+  it('nothing is read ahead before the reply has been sent', async () => {
+    read(0);
+    data.read(ino, K, K, SIZE);
+    await settled();
+    behindItsBack(2 * K, Buffer.from('fresh'));
+    expect(
+      read(2 * K)
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('fresh');
   });
 
   it('random reads are not read ahead', async () => {
