@@ -1,5 +1,5 @@
-// NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the fileid + name + cookie
-// bytes of the entries; `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
+// NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the directory information of the entries
+// (fileid + name + cookie bytes); `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
 import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type Attrs } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
@@ -50,9 +50,11 @@ export function readdirplus(deps: NfsDeps): Handler {
         const e = next.value;
         const name = e.name;
         const nameBytes = utf8Length(name);
-        // RFC 1813 3.3.17: dircount counts the directory information only, fileid + name + cookie as XDR
-        // (the entry's value-follows word, attributes and handle count against maxcount alone)
-        const dirSize = 8 + xdrOpaqueSize(nameBytes) + 8;
+        // RFC 1813 3.3.17: dircount is "the maximum number of bytes of directory information returned",
+        // not counting attributes and handle; only maxcount "must include all XDR overhead". So dircount
+        // counts an entry's fileid, name and cookie (8 + name bytes + 8); the name's length word and
+        // padding, the value-follows word, attributes and handle count against maxcount.
+        const dirSize = 8 + nameBytes + 8;
         if (dirUsed + dirSize > dircount) break;
         let attrs: Attrs | null;
         let fh: Buffer | null;
@@ -67,7 +69,7 @@ export function readdirplus(deps: NfsDeps): Handler {
           fh = vanished(err);
         }
         // entryplus3: value-follows + dir part + post_op_attr + post_op_fh3
-        const size = 4 + dirSize + 4 + (attrs ? FATTR3_SIZE : 0) + 4 + (fh ? xdrOpaqueSize(fh.length) : 0);
+        const size = 4 + 8 + xdrOpaqueSize(nameBytes) + 8 + 4 + (attrs ? FATTR3_SIZE : 0) + 4 + (fh ? xdrOpaqueSize(fh.length) : 0);
         if (used + size > maxcount) break;
         used += size;
         dirUsed += dirSize;

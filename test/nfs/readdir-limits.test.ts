@@ -1,7 +1,9 @@
 // READDIR count, READDIRPLUS dircount and maxcount (RFC 1813 3.3.16, 3.3.17) with names of every padding,
 // 255-byte names and multi-byte UTF-8 names: each page stays within its limits, is filled as far as they
 // allow (the next page's first entry would not have fitted), and paging returns every name once.
-// dircount counts the directory information only: fileid + name + cookie of each entry, as XDR.
+// dircount counts the directory information only: fileid + name + cookie of each entry; maxcount, the only
+// limit that "must include all XDR overhead", also the name's length word and padding, the value-follows
+// words, attributes and handles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
 import { NfsStatus, ZERO_VERF, type DirEntry3, type DirEntryPlus3 } from '../lib/nfs3-client.js';
@@ -17,12 +19,12 @@ for (let i = 0; i < 10; i++) names.push(`${i}-${'日本語'.repeat(20)}`); // 18
 for (let i = 0; i < 300; i++) names.push(`f${String(i).padStart(7, '0')}`); // the benchmark's names
 
 const xdrString = (name: string): number => 4 + ((Buffer.byteLength(name, 'utf8') + 3) & ~3);
-/** directory information of an entry: fileid + name + cookie */
-const dirInfo = (e: DirEntry3): number => 8 + xdrString(e.name) + 8;
-/** an entry3 in a READDIR reply: value-follows + directory information */
-const entry3 = (e: DirEntry3): number => 4 + dirInfo(e);
-/** an entryplus3: value-follows + directory information + post_op_attr + post_op_fh3 */
-const entryPlus3 = (e: DirEntryPlus3): number => 4 + dirInfo(e) + 4 + (e.attrs ? 84 : 0) + 4 + (e.fh ? 4 + ((e.fh.length + 3) & ~3) : 0);
+/** directory information of an entry (what dircount counts): fileid + name + cookie, without XDR framing */
+const dirInfo = (e: DirEntry3): number => 8 + Buffer.byteLength(e.name, 'utf8') + 8;
+/** an entry3 in a READDIR reply: value-follows + fileid + name (XDR string) + cookie */
+const entry3 = (e: DirEntry3): number => 4 + 8 + xdrString(e.name) + 8;
+/** an entryplus3: the entry3 part + post_op_attr + post_op_fh3 */
+const entryPlus3 = (e: DirEntryPlus3): number => entry3(e) + 4 + (e.attrs ? 84 : 0) + 4 + (e.fh ? 4 + ((e.fh.length + 3) & ~3) : 0);
 const real = (es: DirEntry3[]): string[] => es.map((e) => e.name).filter((n) => n !== '.' && n !== '..');
 
 beforeAll(async () => {
