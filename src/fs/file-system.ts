@@ -37,8 +37,6 @@ export interface CreateResult extends NodeResult {
 
 export type CreateHow = { kind: 'unchecked' | 'guarded'; attrs: SetAttrs } | { kind: 'exclusive'; verf: Buffer };
 
-/** One entry of a listing. A listing may hand out the same object for every entry (a cursor): read it
- *  before asking its iterator for the next. */
 export interface DirEntry {
   name: string;
   fileid: number;

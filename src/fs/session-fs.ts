@@ -1,7 +1,6 @@
 // The NFS adapter of a session: implements FileSystem (the 19 procedures' view) over the session's
 // copy-on-write state (src/core/). It adds what is NFS's own: file handles, AUTH_SYS permission checks,
 // wcc data, and JUKEBOX for slow base reads; the changes themselves are the core's (core/edits.ts).
-import fs from 'node:fs';
 import type { Logger } from 'pino';
 import {
   ACCESS,
@@ -30,6 +29,7 @@ import { HandleCodec } from './handles.js';
 import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { dirListing } from './dir-listing.js';
+import { fsStatOf } from './fs-stat.js';
 import { readFile, type ReadResult } from './file-read.js';
 
 export { ROOT_INO };
@@ -105,6 +105,12 @@ export class SessionFs implements FileSystem {
     return { d, dir: await this.state.listing(d) };
   }
 
+  /** The directory and its listing when both are in memory (LOOKUP's usual case: no await), else null. */
+  private loadedDir(fh: Buffer): Inode | null {
+    const d = this.inodeSync(fh);
+    return d && d.type === FileType.DIR && d.dir ? d : null;
+  }
+
   private mustWriteDir(d: Inode, cred: Cred): void {
     this.state.writable();
     if ((permBits(d, cred) & 3) !== 3) throw new FsError(NfsStatus.ACCES);
@@ -178,9 +184,18 @@ export class SessionFs implements FileSystem {
     });
   }
 
-  async lookup(dirFh: Buffer, name: string, cred: Cred): Promise<{ node: { fh: Buffer; attrs: Attrs }; dir: Attrs }> {
-    checkLookupName(name);
-    const { d, dir } = await this.dirOf(dirFh);
+  lookup(dirFh: Buffer, name: string, cred: Cred): Promise<{ node: { fh: Buffer; attrs: Attrs }; dir: Attrs }> {
+    try {
+      checkLookupName(name);
+      const d = this.loadedDir(dirFh);
+      if (d) return Promise.resolve(this.lookupIn(d, d.dir!, name, cred));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.dirOf(dirFh).then(({ d, dir }) => this.lookupIn(d, dir, name, cred));
+  }
+
+  private lookupIn(d: Inode, dir: Directory, name: string, cred: Cred): { node: { fh: Buffer; attrs: Attrs }; dir: Attrs } {
     if (!(permBits(d, cred) & 1)) throw new FsError(NfsStatus.ACCES);
     let n: Inode;
     if (name === '.') n = d;
@@ -369,18 +384,6 @@ export class SessionFs implements FileSystem {
 
   async fsstat(fh: Buffer): Promise<FsStat> {
     const n = await this.inode(fh);
-    const st = fs.statfsSync(this.state.o.dir);
-    const bsize = st.bsize;
-    const ro = this.readOnly ? 0 : 1; // a snapshot has no room for anything (RFC 1813 3.3.18)
-    return {
-      attrs: n.attrs(this.fsid),
-      tbytes: st.blocks * bsize,
-      fbytes: ro * st.bfree * bsize,
-      abytes: ro * st.bavail * bsize,
-      tfiles: st.files,
-      ffiles: ro * st.ffree,
-      afiles: ro * st.ffree,
-      invarsec: 0,
-    };
+    return fsStatOf(this.state.o.dir, n.attrs(this.fsid), this.readOnly);
   }
 }
