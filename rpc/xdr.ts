@@ -172,12 +172,6 @@ export class XdrWriter {
     return this;
   }
 
-  /** Room for n more bytes in the current buffer (a reply whose size is known up front grows once). */
-  reserve(n: number): this {
-    this.room(n);
-    return this;
-  }
-
   /** variable-length opaque appended by reference: the bytes are not copied */
   opaqueRef(data: Buffer): this {
     if (data.length < 4096) return this.opaque(data);

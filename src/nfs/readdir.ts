@@ -6,8 +6,6 @@ import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { FATTR3_SIZE, readFh, utf8Length, writePostOpAttr } from './xdr-types.js';
 
 export const COOKIEVERFSIZE = 8;
-/** Reply bytes reserved up front for a page (at most the client's count): the reply buffer grows once. */
-export const REPLY_RESERVE = 64 * 1024;
 
 /** status + post_op_attr + cookieverf3 + end-of-list marker + eof. */
 export const DIRLIST_OVERHEAD = 4 + 4 + FATTR3_SIZE + COOKIEVERFSIZE + 4 + 4;
@@ -30,7 +28,6 @@ export function readdir(deps: NfsDeps): Handler {
         writePostOpAttr(out, listing.dir);
         return;
       }
-      out.reserve(Math.min(count, REPLY_RESERVE));
       out.u32(NfsStatus.OK);
       writePostOpAttr(out, listing.dir);
       out.fixed(listing.verf);

@@ -3,7 +3,7 @@
 import type { Handler } from '../../rpc/handler.js';
 import { FsError, NfsStatus, type Attrs } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
-import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, REPLY_RESERVE, xdrOpaqueSize } from './readdir.js';
+import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, xdrOpaqueSize } from './readdir.js';
 import { FATTR3_SIZE, readFh, utf8Length, writePostOpAttr } from './xdr-types.js';
 
 /** An entry's attributes or handle may be gone by now (raced removal): then they are omitted. */
@@ -32,7 +32,6 @@ export function readdirplus(deps: NfsDeps): Handler {
         writePostOpAttr(out, listing.dir);
         return;
       }
-      out.reserve(Math.min(maxcount, REPLY_RESERVE));
       out.u32(NfsStatus.OK);
       writePostOpAttr(out, listing.dir);
       out.fixed(listing.verf);
