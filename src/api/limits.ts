@@ -53,7 +53,8 @@ export function applyServerLimits(server: http.Server, l: ApiLimits): void {
   });
   server.setTimeout(l.idleTimeoutMs, (socket: Socket) => {
     const res = answering.get(socket);
-    if (res && !res.headersSent && !socket.destroyed) socket.setTimeout(l.idleTimeoutMs); // still working on it
+    // still working on the answer: wait another period
+    if (res && !res.headersSent && !socket.destroyed) socket.setTimeout(l.idleTimeoutMs);
     else socket.destroy();
   });
 }
