@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
+import { ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
 
 const MAX_OPEN = 256;
 
@@ -14,6 +15,8 @@ export class DataFiles {
   private dirDirty = false;
 
   private readonly inline: boolean;
+  /** sequential large reads: the next piece read while the event loop is idle (read-ahead.ts) */
+  private readonly ahead = new ReadAhead((ino, buf, len, offset) => this.preadInto(ino, buf, len, offset));
 
   constructor(private readonly dir: string) {
     mkdirDurable(dir);
@@ -56,18 +59,37 @@ export class DataFiles {
 
   /** An empty data file for ino (an existing one is emptied), then `content` in it. */
   create(ino: number, content?: Buffer): void {
+    this.ahead.drop(ino);
     const fd = this.fd(ino, true);
     if (content && content.length) writeAll(fd, content, 0);
   }
 
   write(ino: number, offset: number, data: Buffer): void {
+    this.ahead.drop(ino);
     writeAll(this.fd(ino), data, offset);
   }
 
-  /** Reads into a pooled buffer when large; `pooled` must then be given back after use. */
-  read(ino: number, offset: number, count: number): { data: Buffer; pooled?: Buffer } {
-    const pooled = count >= 64 * 1024 && count <= largeBuffers.size ? largeBuffers.take() : undefined;
+  /**
+   * Reads into a pooled buffer when large; `pooled` must then be given back after use. `size` is the file's
+   * size: sequential large reads below it are read ahead (read-ahead.ts) once `sent()` says the reply went.
+   */
+  read(ino: number, offset: number, count: number, size = 0): { data: Buffer; pooled?: Buffer } {
+    if (count >= READ_AHEAD_MIN) {
+      const hit = this.ahead.take(ino, offset, count, size);
+      if (hit) return hit;
+    }
+    const pooled = count >= READ_AHEAD_MIN && count <= largeBuffers.size ? largeBuffers.take() : undefined;
     const buf = pooled ?? Buffer.allocUnsafe(count);
+    const got = this.preadInto(ino, buf, count, offset);
+    return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
+  }
+
+  /** The reply of the last read() has been sent: sequential reads go on with a read-ahead. */
+  sent(): void {
+    this.ahead.sent();
+  }
+
+  private preadInto(ino: number, buf: Buffer, count: number, offset: number): number {
     const fd = this.fd(ino);
     let got = 0;
     while (got < count) {
@@ -75,7 +97,7 @@ export class DataFiles {
       if (n === 0) break;
       got += n;
     }
-    return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
+    return got;
   }
 
   /** Reads up to len bytes at offset into buf; bytes past the end of the file read as zeros (a sparse tail). */
@@ -94,6 +116,7 @@ export class DataFiles {
   }
 
   truncate(ino: number, size: number): void {
+    this.ahead.drop(ino);
     fs.ftruncateSync(this.fd(ino), size);
   }
 
@@ -123,6 +146,7 @@ export class DataFiles {
   }
 
   remove(ino: number): void {
+    this.ahead.drop(ino);
     const fd = this.fds.get(ino);
     if (fd !== undefined) {
       this.fds.delete(ino);
@@ -144,6 +168,7 @@ export class DataFiles {
   }
 
   close(): void {
+    this.ahead.close();
     for (const fd of this.fds.values()) fs.closeSync(fd);
     this.fds.clear();
   }

@@ -11,7 +11,7 @@ import {
   MAX_DEPTH,
   bucketAt,
   compareNames,
-  encodeEntry,
+  sameEntry,
   nameDigest,
   normalizeEntry,
   type LeafNode,
@@ -151,7 +151,7 @@ export class TreeStore {
         const cur = byName.get(c.name);
         if (c.entry === null) {
           if (cur) changed = byName.delete(c.name);
-        } else if (!cur || encodeEntry(cur) !== encodeEntry(c.entry)) {
+        } else if (!cur || !sameEntry(cur, c.entry)) {
           byName.set(c.name, c.entry);
           changed = true;
         }
@@ -214,7 +214,7 @@ export class TreeStore {
       if (!old) out.push({ name: e.name, before: null, after: e });
       else {
         before.delete(e.name);
-        if (encodeEntry(old) !== encodeEntry(e)) out.push({ name: e.name, before: old, after: e });
+        if (!sameEntry(old, e)) out.push({ name: e.name, before: old, after: e });
       }
     }
     for (const old of before.values()) out.push({ name: old.name, before: old, after: null });
