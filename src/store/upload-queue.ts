@@ -210,7 +210,11 @@ export class UploadQueue {
         await this.o.outbox.delete(key).catch(() => {});
         return;
       }
+      if (this.stopped) throw new Error('closed');
       await this.o.remote.put(key, data);
+      // a PUT that outlived close() (the SDK retries inside it) leaves its outbox copy to the next process,
+      // which finds the object with a HEAD: after close() the outbox is only ever what it was
+      if (this.stopped) throw new Error('closed');
       this.counts.uploaded++;
     }
     await this.o.outbox.delete(key);

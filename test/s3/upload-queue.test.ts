@@ -166,7 +166,11 @@ describe('upload queue over a real radosgw', () => {
     expect(await b.t.has(items[0]!.key)).toBe(true);
     expect(await b.t.drain(30_000)).toBe(true);
     const s = b.t.uploadStats()!;
-    expect(s).toMatchObject({ queued: 0, uploaded: 12, skipped: 1, lost: 0 });
+    // the first process sends without asking (it just found them absent); a PUT of its that went on inside
+    // the SDK's retries while radosgw came back may have landed, and is then skipped here like `already`
+    expect(s).toMatchObject({ queued: 0, lost: 0 });
+    expect(s.uploaded + s.skipped).toBe(13);
+    expect(s.skipped).toBeGreaterThanOrEqual(1);
     expect(b.remote.puts).not.toContain(already.key);
     const plain = new S3Backend(opts);
     for (const it of items) expect((await plain.get(it.key))!.equals(it.stored)).toBe(true);
