@@ -13,7 +13,7 @@
 // 3. Bucket size: a --tree-mb tree, then --sessions sessions each changing 1% of the files and landed.
 //    Compared with the tree's bytes plus every changed file's bytes, each zstd-compressed. Target <= 1.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
@@ -30,6 +30,8 @@ const READ_MIB = Number(arg('--read-mib', '256'));
 const TREE_MB = Number(arg('--tree-mb', '500'));
 const SESSIONS = Number(arg('--sessions', '20'));
 const ROUNDS = Number(arg('--rounds', '5'));
+// extra node flags for the daemons, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const skip = new Set((arg('--skip', '') || '').split(',').filter(Boolean));
 const log = (...m) => process.stderr.write(`bench-s3: ${m.join(' ')}\n`);
 const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
@@ -38,6 +40,7 @@ const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'mic-bench-s3-'
 const s3Base = join(root, 's3');
 const OUT_DIR = mkdtempSync('/dev/shm/mic-bench-s3-out-');
 const started = [];
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 function sh(cmd, argv, env = {}, opts = {}) {
   const r = spawnSync(cmd, argv, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
@@ -45,9 +48,33 @@ function sh(cmd, argv, env = {}, opts = {}) {
   return r.stdout;
 }
 
+/** CPU seconds (user + system, all threads) of a process so far, from /proc/<pid>/stat. */
+function procCpu(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+/** CPU seconds per thread name (comm) of a process so far, e.g. { node: main thread, 'libuv-worker': ... }. */
+function threadCpu(pid) {
+  const out = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = Number(tid) === pid ? 'main' : st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(') ') + 2).split(' ');
+      out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+const rgwPid = () => Number(readFileSync(join(s3Base, 'run', 'client.rgw.a.pid'), 'utf8'));
+
 /** A single-node radosgw on free ports; returns the client environment. */
 function startS3() {
-  const port = 23000 + Math.floor(Math.random() * 40) * 20;
+  // above the tests' slots (test/s3/cluster.ts: 22000 + 200 * slot, 40 slots), so a benchmark never takes
+  // the ports of a test's radosgw
+  const port = 30200 + Math.floor(Math.random() * 40) * 20;
   const out = sh('bash', [join(REPO, 'scripts/s3-start.sh'), s3Base], {
     MON_PORT: String(port),
     RGW_PORT: String(port + 1),
@@ -82,7 +109,19 @@ const mic = (env, ...a) => sh('node', [join(REPO, 'dist/src/cli/main.js'), ...a]
 async function serve(env, dataDir) {
   const p = spawn(
     'node',
-    [join(REPO, 'dist/src/cli/main.js'), 'serve', '--data-dir', dataDir, '--bind', '127.0.0.1', '--port', '0', '--api-port', 'off'],
+    [
+      ...NODE_ARGS,
+      join(REPO, 'dist/src/cli/main.js'),
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--api-port',
+      'off',
+    ],
     { env: { ...process.env, ...env, MIC_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   started.push(p);
@@ -96,26 +135,38 @@ async function serve(env, dataDir) {
     p.on('exit', (code) => rej(new Error(`mic serve exited (${code}): ${buf.slice(-2000)}`)));
   });
   p.stdout.resume();
+  /** CPU seconds (user + system, all threads) the daemon has used so far, from /proc. */
+  const cpu = () => procCpu(p.pid);
   const stop = () =>
     new Promise((res) => {
       if (p.exitCode !== null) return res();
       p.once('exit', () => res());
       p.kill('SIGTERM');
     });
-  return { port, stop };
+  return { port, stop, cpu, pid: p.pid };
 }
 
 /** nfs-cat of one file to /dev/null; returns MB/s (10^6 bytes). */
-function nfsCatMBps(port, sid, name, bytes) {
+function nfsCatMBps(port, sid, name, bytes, d) {
+  const c0 = d.cpu();
+  const t0s = threadCpu(d.pid);
   const url = `nfs://127.0.0.1/exports/sessions/${sid}/${name}?version=3&nfsport=${port}&mountport=${port}`;
   const out = join(OUT_DIR, 'read.bin');
   const t0 = performance.now();
   const r = spawnSync('bash', ['-c', 'nfs-cat "$1" > "$2"', '_', url, out], { encoding: 'utf8', maxBuffer: 1 << 20 });
   const s = (performance.now() - t0) / 1000;
+  const cpuS = d.cpu() - c0;
+  const t1s = threadCpu(d.pid);
+  const MiB = bytes / 1048576;
+  const threads = Object.fromEntries(
+    Object.entries(t1s)
+      .map(([k, v]) => [k, round(((v - (t0s[k] ?? 0)) * 1000) / MiB, 2)])
+      .filter(([, v]) => v > 0),
+  );
   if (r.status !== 0) throw new Error(`nfs-cat failed: ${r.stderr}`);
   const sha256 = createHash('sha256').update(readFileSync(out)).digest('hex'); // checked outside the timing
   rmSync(out, { force: true });
-  return { mbps: bytes / 1e6 / s, sha256 };
+  return { mbps: bytes / 1e6 / s, sha256, cpuMsPerMiB: (cpuS * 1000) / MiB, threads };
 }
 
 function startSessionId(env, dataDir, project) {
@@ -146,32 +197,46 @@ async function readBench(s3env) {
     cold = [],
     warm = [],
     local = [];
+  const cpu = { sdk: [], cold: [], warm: [], local: [], rgw_sdk: [], rgw_cold: [] };
+  const rgw = rgwPid();
   for (let k = 0; k < ROUNDS; k++) {
+    const sc0 = process.cpuUsage();
+    const r0 = procCpu(rgw);
     const t0 = performance.now();
     const got = await client.send(new GetObjectCommand({ Bucket: s3env.MIC_S3_BUCKET, Key: 'bench-raw/big.bin' }));
     let n = 0;
     for await (const chunk of got.Body) n += chunk.length;
     if (n !== bytes) throw new Error('short SDK GET');
     sdk.push(bytes / 1e6 / ((performance.now() - t0) / 1000));
+    const sc = process.cpuUsage(sc0);
+    cpu.sdk.push((sc.user + sc.system) / 1000 / (bytes / 1048576));
+    cpu.rgw_sdk.push(((procCpu(rgw) - r0) * 1000) / (bytes / 1048576));
 
     const dataDir = join(root, `cold-${k}`);
     const sid = startSessionId(env, dataDir, 'bench/read');
     let d = await serve(env, dataDir);
-    const c = nfsCatMBps(d.port, sid, 'big.bin', bytes);
+    const r1 = procCpu(rgw);
+    const c = nfsCatMBps(d.port, sid, 'big.bin', bytes, d);
+    cpu.rgw_cold.push(((procCpu(rgw) - r1) * 1000) / (bytes / 1048576));
     if (c.sha256 !== sha) throw new Error('cold read returned other bytes');
     cold.push(c.mbps);
+    cpu.cold.push(c.cpuMsPerMiB);
+    log(`cold read, daemon CPU ms/MiB by thread: ${JSON.stringify(c.threads)}`);
     await d.stop();
     d = await serve(env, dataDir); // RAM empty, disk cache warm
-    const w = nfsCatMBps(d.port, sid, 'big.bin', bytes);
+    const w = nfsCatMBps(d.port, sid, 'big.bin', bytes, d);
     if (w.sha256 !== sha) throw new Error('warm read returned other bytes');
     warm.push(w.mbps);
+    cpu.warm.push(w.cpuMsPerMiB);
+    log(`warm read, daemon CPU ms/MiB by thread: ${JSON.stringify(w.threads)}`);
     await d.stop();
     rmSync(dataDir, { recursive: true, force: true });
 
     d = await serve({}, localDir); // the local backend, same file, RAM empty
-    const l = nfsCatMBps(d.port, localSid, 'big.bin', bytes);
+    const l = nfsCatMBps(d.port, localSid, 'big.bin', bytes, d);
     if (l.sha256 !== sha) throw new Error('local read returned other bytes');
     local.push(l.mbps);
+    cpu.local.push(l.cpuMsPerMiB);
     await d.stop();
     log(
       `round ${k + 1}/${ROUNDS}: sdk ${round(sdk[k], 1)} cold ${round(c.mbps, 1)} warm ${round(w.mbps, 1)} local ${round(l.mbps, 1)} MB/s`,
@@ -189,6 +254,9 @@ async function readBench(s3env) {
     local_read_MBps: round(med(local), 1),
     warm_read_MBps: round(med(warm), 1),
     warm_vs_local: round(med(warm) / med(local)),
+    // CPU ms per MiB read: the daemon's (all threads, /proc), the benchmark process's for the SDK GET, and
+    // radosgw's during the SDK GET and during the cold read
+    cpu_ms_per_mib: Object.fromEntries(Object.entries(cpu).map(([k, xs]) => [k, round(med(xs), 2)])),
     samples: {
       sdk: sdk.map((x) => round(x, 1)),
       cold: cold.map((x) => round(x, 1)),

@@ -2,13 +2,14 @@
 // Scale benchmarks (not tests): costs that must not grow with what an operation does not touch (issue 10,
 // "Scale"). Prints one JSON object on stdout; progress on stderr. Requires `npm run build`.
 //
-//   node scripts/bench-scale.mjs [--only landing,sessions,rss,history] [--profile DIR]
+//   node scripts/bench-scale.mjs [--only landing,landing-s3,sessions,rss,history] [--profile DIR]
 //        [--head-files 100000] [--sessions 10000] [--idle 10,100,1000] [--heads 100000]
 //
 // The large states (a 100k-file head, 10k session records, 100k heads) are generated directly through the
 // store API; the timed part always goes through what users call, against a daemon running in this process:
 //   landing   POST /api/sessions/<id>/land of 10 and of 1,000 changed files (in 10 / 100 directories) into a
 //             head of --head-files files; the local store with its default durability (fsync).
+//   landing-s3  the same against a radosgw started here (scripts/s3-start.sh): the daemon on S3, as `mic serve`.
 //   sessions  with --sessions sessions in a project (all but a few landed): MOUNT EXPORT over ONC RPC,
 //             GET /api/sessions?status=active, MNT of a newly started session, and the daemon's start-up
 //             time with 100 sessions and with --sessions sessions.
@@ -44,7 +45,7 @@ const arg = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const only = new Set(arg('--only', 'landing,sessions,rss,history').split(','));
+const only = new Set(arg('--only', 'landing,landing-s3,sessions,rss,history').split(','));
 const PROFILE = arg('--profile', null);
 const HEAD_FILES = Number(arg('--head-files', '100000'));
 const SESSIONS = Number(arg('--sessions', '10000'));
@@ -157,10 +158,12 @@ async function makeHead(store, n) {
 
 // ------------------------------------------------------------------------------------------------ landing
 
-async function landing() {
-  const dataDir = join(root, 'landing');
-  log(`landing: a head of ${HEAD_FILES} files...`);
-  await makeHead(openCatalog(dataDir).store('bench/land'), HEAD_FILES);
+async function landing(name = 'landing', storeName = 'local (fsync on)') {
+  const dataDir = join(root, name);
+  log(`${name}: a head of ${HEAD_FILES} files...`);
+  const cat = openCatalog(dataDir);
+  await makeHead(cat.store('bench/land'), HEAD_FILES);
+  await cat.backend.close?.(60_000); // S3: its uploads finished before the daemon opens the data dir
   const t = await daemon(dataDir);
   const ndirs = Math.ceil(HEAD_FILES / PER_DIR);
   let round0 = 0;
@@ -177,7 +180,7 @@ async function landing() {
     await t.api.files(s, { files: changes(files, dirs) });
     return s;
   };
-  const out = { head_files: HEAD_FILES, store: 'local (fsync on)' };
+  const out = { head_files: HEAD_FILES, store: storeName };
   try {
     for (const [files, dirs, n] of [
       [10, 10, 15],
@@ -186,7 +189,7 @@ async function landing() {
       log(`landing: ${files} files in ${dirs} directories (${n} samples)...`);
       await t.api.land(await session(files, dirs)); // warm-up
       const ms = await timed(
-        `landing-${files}`,
+        `${name}-${files}`,
         n,
         () => session(files, dirs),
         (id) => t.api.land(id),
@@ -195,7 +198,7 @@ async function landing() {
     }
     log('landing: 10 files after another session landed (three-way merge)...');
     const ms = await timed(
-      'landing-10-merged',
+      `${name}-10-merged`,
       9,
       async () => {
         const [a, b] = [await session(10, 10), await session(10, 10)];
@@ -209,6 +212,33 @@ async function landing() {
     await t.close();
   }
   return out;
+}
+
+/** landing against a radosgw started here (scripts/s3-start.sh), the daemon on S3 with its outbox and disk
+ *  cache as `mic serve` runs it; ports above the tests' slots (test/s3/cluster.ts). */
+async function landingS3() {
+  const REPO = fileURLToPath(new URL('..', import.meta.url));
+  const base = join(root, 's3');
+  const port = 30200 + Math.floor(Math.random() * 40) * 20;
+  const env = { MON_PORT: port, RGW_PORT: port + 1, MS_PORT_MIN: port + 2, MS_PORT_MAX: port + 19, MEMSTORE_BYTES: 2 * 1024 ** 3 };
+  const r = spawnSync('bash', [join(REPO, 'scripts/s3-start.sh'), base], {
+    env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`s3-start.sh failed: ${r.stderr}`);
+  const saved = { ...process.env };
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) process.env[m[1]] = m[2];
+  }
+  process.env.MIC_S3_PREFIX = 'land/';
+  try {
+    return await landing('landing-s3', 'radosgw (Ceph memstore, 127.0.0.1; outbox and disk cache)');
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+    spawnSync('bash', [join(REPO, 'scripts/s3-stop.sh'), base], { stdio: 'ignore' });
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ sessions
@@ -404,7 +434,7 @@ try {
     process.stdout.write(JSON.stringify(await rssChild(args[1].split(',').map(Number))) + '\n');
   } else {
     const result = {};
-    for (const [name, fn] of Object.entries({ landing, sessions, rss, history })) {
+    for (const [name, fn] of Object.entries({ landing, 'landing-s3': landingS3, sessions, rss, history })) {
       if (!only.has(name)) continue;
       const t0 = performance.now();
       result[name] = await fn();

@@ -3,6 +3,7 @@
 // after the route, the session and the caller are known, and node:http's timeouts and connection cap set
 // (its defaults leave idle and half-sent requests open for minutes and connections unbounded).
 import type http from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError } from './http-errors.js';
 import { InvalidInputError } from '../session/errors.js';
 
@@ -43,7 +44,23 @@ export function applyServerLimits(server: http.Server, l: ApiLimits): void {
   server.requestTimeout = l.requestTimeoutMs;
   server.keepAliveTimeout = l.keepAliveTimeoutMs;
   server.maxConnections = l.maxConnections;
-  server.setTimeout(l.idleTimeoutMs, (socket) => socket.destroy());
+  // Idle means nobody is waiting for anything: a request whose answer the daemon is still working out (a
+  // landing waiting for S3 to come back may take minutes) keeps its connection; once the answer has begun,
+  // a client that stops reading it is idle again.
+  const answering = new WeakMap<Socket, http.ServerResponse>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    answering.set(socket, res);
+    res.once('close', () => {
+      if (answering.get(socket) === res) answering.delete(socket);
+    });
+  });
+  server.setTimeout(l.idleTimeoutMs, (socket: Socket) => {
+    const res = answering.get(socket);
+    // still working on the answer: wait another period
+    if (res && !res.headersSent && !socket.destroyed) socket.setTimeout(l.idleTimeoutMs);
+    else socket.destroy();
+  });
 }
 
 /** node:http checks headersTimeout and requestTimeout this often (ms): well inside the shortest of them. */

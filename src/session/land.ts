@@ -56,13 +56,28 @@ const HOLDER_WAIT_MS = 120_000;
  *  store that is unreachable for now (isTransient: S3 down, 5xx) is asked again with a growing pause for up
  *  to HOLDER_WAIT_MS, so that a landing begun as S3 went away completes once it is back. */
 export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<void> {
+  await whileUnreachable(ctx, async () => {
+    try {
+      await ctx.host.owners.check(r);
+    } catch (e) {
+      if (e instanceof DomainError) ctx.host.close(r.session_id);
+      throw e;
+    }
+  });
+}
+
+/**
+ * Runs fn again while it fails because the store is unreachable for now (isTransient: S3 down, 5xx), with a
+ * growing pause, for up to HOLDER_WAIT_MS: a landing begun as S3 went away completes once it is back. Every
+ * step of a landing can run again: the seal and its objects are the same, the timeline records a tree once,
+ * and a head an earlier try moved is found (landed-by.ts) and finished rather than moved again.
+ */
+async function whileUnreachable<T>(ctx: LandContext, fn: () => Promise<T>): Promise<T> {
   const until = Date.now() + HOLDER_WAIT_MS;
   for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
     try {
-      await ctx.host.owners.check(r);
-      return;
+      return await fn();
     } catch (e) {
-      if (e instanceof DomainError) ctx.host.close(r.session_id);
       if (e instanceof DomainError || !ctx.catalog.backend.isTransient(e) || Date.now() + pause > until) throw e;
       await sleep(pause);
     }
@@ -105,7 +120,7 @@ export async function landSession(
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     const done = landTimer();
     try {
-      const o = await landFrozen(ctx, r, message, live, store, timings, lap, via);
+      const o = await whileUnreachable(ctx, () => landFrozen(ctx, r, message, live, store, timings, lap, via));
       done(o.ok ? 'landed' : 'conflict', o.ok ? 0 : o.conflicts.length);
       return o;
     } catch (e) {

@@ -26,6 +26,20 @@ export function sha256Bytes(data: Buffer | string): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
+/** Stored bytes whose content was already checked against its hash off the main thread (the S3 fetch
+ *  worker, s3-fetch-worker.ts): the hash is not computed again for them. Keyed by the Buffer object. */
+const checked = new WeakMap<Uint8Array, string>();
+
+/** Records that `stored` holds content whose SHA-256 is `hash` (see checked). */
+export function markChecked(stored: Uint8Array, hash: string): void {
+  checked.set(stored, hash);
+}
+
+/** The hash `stored` was checked against (markChecked), if any. */
+export function checkedHash(stored: Uint8Array): string | undefined {
+  return checked.get(stored);
+}
+
 /** Encode content into the stored format. */
 export function encodeStored(content: Buffer): Buffer {
   if (content.length >= COMPRESS_MIN_BYTES) {

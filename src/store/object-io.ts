@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ObjectBackend } from './object-backend.js';
-import { decodeStored, sha256Hex } from './codec.js';
+import { checkedHash, decodeStored, sha256Hex } from './codec.js';
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { validateRelKey } from './keys.js';
 import { Limiter } from './limiter.js';
@@ -218,6 +218,6 @@ export function decodeVerified(key: string, hash: string, stored: Buffer): Buffe
   } catch (e) {
     throw new CorruptObjectError(key, (e as Error).message);
   }
-  if (sha256Hex(data) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
+  if (checkedHash(stored) !== hash && sha256Hex(data) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
   return data;
 }

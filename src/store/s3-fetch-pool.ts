@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { S3FetchError, S3Fetcher, type S3FetchOptions } from './s3-fetch.js';
 import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
+import { markChecked } from './codec.js';
+import { CONTENT_KEY } from './keys.js';
 
 interface Pending {
+  key: string;
   resolve: (b: Buffer | null) => void;
   reject: (e: Error) => void;
 }
@@ -42,7 +45,7 @@ export class S3FetchPool {
     const w = this.ensure();
     const id = this.nextId++;
     return new Promise<Buffer | null>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { key: s3Key, resolve, reject });
       if (this.pending.size === 1) w.ref(); // keep the process alive while a GET is out
       w.postMessage({ id, key: s3Key, cred: { accessKeyId, secretAccessKey, sessionToken } } satisfies FetchRequest);
     });
@@ -77,7 +80,13 @@ export class S3FetchPool {
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker?.unref();
     if ('error' in m) p.reject(toError(m.error));
-    else p.resolve(m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null);
+    else if (!m.data) p.resolve(null);
+    else {
+      const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+      const hash = m.checked ? CONTENT_KEY.exec(p.key)?.[3] : undefined;
+      if (hash) markChecked(data, hash); // not hashed again on this thread (codec.ts)
+      p.resolve(data);
+    }
   }
 
   /** The worker failed: its requests fail (callers retry as after a network error); the next starts a new one. */

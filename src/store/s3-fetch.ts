@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createHash, createHmac } from 'node:crypto';
+import { RawHttpGetter } from './raw-http-get.js';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -57,6 +58,7 @@ export class S3Fetcher {
   private readonly keyPath: string;
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  private readonly raw: RawHttpGetter | null;
   private signingKey: { day: string; secret: string; key: Buffer } | null = null;
 
   constructor(private readonly o: S3FetchOptions) {
@@ -70,6 +72,8 @@ export class S3Fetcher {
     const agentOpts = { keepAlive: true, maxSockets: o.maxSockets ?? 64 };
     this.agent = tls ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
     this.request = tls ? https.request : http.request;
+    // plain http: bodies read in place (raw-http-get.ts); TLS goes through node:https
+    this.raw = tls ? null : new RawHttpGetter(this.base.hostname, Number(this.base.port) || 80, agentOpts.maxSockets);
   }
 
   /** The object's bytes, or null when it does not exist (NoSuchBucket and other errors throw S3FetchError). */
@@ -89,12 +93,20 @@ export class S3Fetcher {
   }
 
   close(): void {
+    this.raw?.close();
     this.agent.destroy();
   }
 
   private async once(s3Key: string): Promise<Buffer | null> {
     const path = this.keyPath + s3Key.split('/').map(encodeSegment).join('/');
     const headers = this.sign(path, await this.o.credentials());
+    if (this.raw) {
+      const r = await this.raw.get(path, headers, this.o.requestTimeoutMs ?? 60_000);
+      if (r.status === 200) return r.body;
+      const err = errorOf(r.status, r.body.subarray(0, 65536).toString('utf8'));
+      if (err.Code === 'NoSuchKey') return null;
+      throw err;
+    }
     return new Promise<Buffer | null>((resolve, reject) => {
       const req = this.request(
         {
@@ -181,16 +193,18 @@ function readError(res: http.IncomingMessage, status: number): Promise<S3FetchEr
         size += c.length;
       }
     });
-    const done = () => {
-      const body = Buffer.concat(parts).toString('utf8');
-      const code =
-        /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1] ??
-        ({ 301: 'PermanentRedirect', 403: 'AccessDenied', 404: 'NoSuchKey' } as Record<number, string>)[status] ??
-        `HTTP${status}`;
-      const message = /<Message>([^<]{1,500})<\/Message>/.exec(body)?.[1] ?? code;
-      resolve(new S3FetchError(code, status, message));
-    };
+    const done = () => resolve(errorOf(status, Buffer.concat(parts).toString('utf8')));
     res.on('end', done);
     res.on('error', done);
   });
+}
+
+/** The S3 error an error answer's status and XML body name. */
+function errorOf(status: number, body: string): S3FetchError {
+  const code =
+    /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1] ??
+    ({ 301: 'PermanentRedirect', 403: 'AccessDenied', 404: 'NoSuchKey' } as Record<number, string>)[status] ??
+    `HTTP${status}`;
+  const message = /<Message>([^<]{1,500})<\/Message>/.exec(body)?.[1] ?? code;
+  return new S3FetchError(code, status, message);
 }

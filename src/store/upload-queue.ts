@@ -1,8 +1,11 @@
 // Background uploads of immutable, content-addressed objects (blobs, trees, head records) to the remote.
 // enqueue() makes the bytes durable in a local outbox (LocalBackend: temp file, fsync, rename, fsync dir)
 // and returns; workers (bounded concurrency) upload them, retrying forever with capped exponential backoff
-// and jitter, and delete the outbox copy once the remote has it. An object already in the remote (HEAD) is
-// never sent again. barrier() resolves once everything queued before the call is uploaded: mutable writes
+// and jitter, and delete the outbox copy once the remote has it. What an earlier process left in the outbox
+// is asked for first (HEAD): an object already in the remote is never sent again. An object enqueued by
+// this process is sent without asking: its writer just found it absent (ObjectIo.existsFresh), and a PUT
+// of the same bytes under a content-addressed key changes nothing, so the HEAD would only cost every
+// upload a round trip (a landing waits for its uploads). barrier() resolves once everything queued before the call is uploaded: mutable writes
 // (head ref, session documents) wait for it, so they never name an object the remote does not hold.
 // resume() re-queues what an earlier process left in the outbox.
 import type { Logger } from 'pino';
@@ -48,6 +51,8 @@ export class UploadsPendingError extends Error {
 interface Item {
   seq: number;
   since: number;
+  /** ask the remote before sending (resumed from the outbox) */
+  check: boolean;
 }
 interface Waiter {
   seq: number;
@@ -88,7 +93,7 @@ export class UploadQueue {
     if (!isContentAddressedKey(key)) throw new Error(`only content-addressed objects are queued: ${key}`);
     if (this.pending.has(key)) return;
     await this.o.outbox.put(key, data);
-    this.add(key, Date.now());
+    this.add(key, Date.now(), false);
   }
 
   /** The outbox copy of a queued object (verified), or null. */
@@ -102,7 +107,7 @@ export class UploadQueue {
     let n = 0;
     for await (const o of this.o.outbox.list('')) {
       if (!isContentAddressedKey(o.key) || this.pending.has(o.key)) continue;
-      this.add(o.key, o.mtimeMs || Date.now());
+      this.add(o.key, o.mtimeMs || Date.now(), true);
       n++;
     }
     return n;
@@ -148,9 +153,9 @@ export class UploadQueue {
     this.holdProcess();
   }
 
-  private add(key: string, since: number): void {
+  private add(key: string, since: number, check: boolean): void {
     if (this.pending.has(key)) return; // a concurrent enqueue of the same object
-    this.pending.set(key, { seq: ++this.seq, since });
+    this.pending.set(key, { seq: ++this.seq, since, check });
     this.ready.push(key);
     this.pump();
   }
@@ -188,7 +193,7 @@ export class UploadQueue {
   }
 
   private async uploadOnce(key: string): Promise<void> {
-    const inS3 = await this.o.remote.has(key);
+    const inS3 = (this.pending.get(key)?.check ?? true) && (await this.o.remote.has(key));
     if (this.stopped) throw new Error('closed'); // leave it to the next process
     if (inS3) {
       this.counts.skipped++;
@@ -205,7 +210,11 @@ export class UploadQueue {
         await this.o.outbox.delete(key).catch(() => {});
         return;
       }
+      if (this.stopped) throw new Error('closed');
       await this.o.remote.put(key, data);
+      // a PUT that outlived close() (the SDK retries inside it) leaves its outbox copy to the next process,
+      // which finds the object with a HEAD: after close() the outbox is only ever what it was
+      if (this.stopped) throw new Error('closed');
       this.counts.uploaded++;
     }
     await this.o.outbox.delete(key);
