@@ -184,6 +184,13 @@ export class Journal {
     }
   }
 
+  /** Close without writing or syncing what is pending: the state is being deleted (a landed session's). */
+  discard(): void {
+    if (this.fd < 0) return;
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
   close(): void {
     if (this.fd < 0) return;
     try {

@@ -76,6 +76,11 @@ export class SessionFs implements FileSystem {
     this.state.close();
   }
 
+  /** Stop serving without making the state durable: it is deleted next (SessionState.discard). */
+  discard(): void {
+    this.state.discard();
+  }
+
   // ---------------------------------------------------------------- handles
 
   rootHandle(): Buffer {

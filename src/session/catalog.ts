@@ -92,11 +92,12 @@ export class Catalog {
     this.projects.delete(id);
   }
 
-  /** Rewrite an existing record (its index entry is already there). */
-  async update(r: SessionRecord): Promise<void> {
+  /** Rewrite an existing record (its index entry is already there). after: work of the caller's that may
+   *  run once the record is durable, alongside the removal of an ended session's live marker. */
+  async update(r: SessionRecord, after?: () => Promise<void>): Promise<void> {
     await this.markLive(r);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
-    await this.unmarkEnded(r);
+    await Promise.all([this.unmarkEnded(r), after?.()]);
     this.saved(r);
   }
 

@@ -19,8 +19,9 @@ import { openSessionState } from './fs-base.js';
 export interface SessionHost {
   /** The session's open filesystem (opened on first use, claiming it as far as mode allows: ownership.ts). */
   open(r: SessionRecord, mode?: OpenMode): Promise<SessionState>;
-  /** Stop serving it: durable state is flushed; clients of an export get STALE. */
-  close(id: string): void;
+  /** Stop serving it: durable state is flushed (unless discard: the caller deletes the state next);
+   *  clients of an export get STALE. */
+  close(id: string, discard?: boolean): void;
   /** Its filesystem if open here (never opens). */
   served(id: string): SessionState | undefined;
   /** Which data dir holds which session. */
@@ -84,11 +85,12 @@ export class DirectHost implements SessionHost {
     return p;
   }
 
-  close(id: string): void {
+  close(id: string, discard = false): void {
     const e = this.open_.get(id);
     if (!e) return;
     this.open_.delete(id);
-    e.fs.close();
+    if (discard) e.fs.discard();
+    else e.fs.close();
     void releaseFileLock(e.lock, e.token);
   }
 
