@@ -12,6 +12,7 @@ import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { isLive, isValidSessionId } from './record.js';
 import { SessionEvents } from './events.js';
+import { RECENT_BUILT_KEY, RECENT_PREFIX, idOfRecent, recentKey, recentName } from './session-index.js';
 
 /** Session records read at once by list(). */
 const LIST_CONCURRENCY = 16;
@@ -28,6 +29,7 @@ export class Catalog {
   /** live sessions whose marker this process wrote or found (saves a write per record update) */
   private readonly marked = new Set<string>();
   private liveBuilt: Promise<void> | null = null;
+  private recentBuilt: Promise<void> | null = null;
 
   constructor(
     readonly backend: ObjectBackend,
@@ -78,7 +80,8 @@ export class Catalog {
   }
 
   async put(r: SessionRecord): Promise<void> {
-    await this.markLive(r);
+    // its place in the newest-first index (session-index.ts), before the record like its live marker
+    await Promise.all([this.markLive(r), this.backend.put(recentKey(recentName(r)), Buffer.alloc(0))]);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
     await this.backend.put(`index/sessions/${r.session_id}`, Buffer.from(JSON.stringify({ project: r.project })));
     this.projects.set(r.session_id, r.project);
@@ -86,8 +89,9 @@ export class Catalog {
     this.saved(r);
   }
 
-  /** Drops a session's index entry (purgeSession: its record is gone, its id free again). */
-  async forget(id: string): Promise<void> {
+  /** Drops a session's index entries (purgeSession: its record is gone, its id free again). */
+  async forget(id: string, started_at?: string): Promise<void> {
+    if (started_at) await this.backend.delete(recentKey(recentName({ started_at, session_id: id })));
     await this.backend.delete(`index/sessions/${id}`);
     this.projects.delete(id);
   }
@@ -153,6 +157,71 @@ export class Catalog {
       throw e;
     });
     return this.liveBuilt;
+  }
+
+  /**
+   * One page of sessions, newest first, after the cursor `after` (a name from session-index.ts): records
+   * are read in index order until `limit` match or `scan` have been looked at. next: the name to continue
+   * after, or null at the end (a page cut short by `scan` has a next too, so that a rare filter costs
+   * bounded work per request).
+   */
+  async page(o: {
+    after?: string;
+    limit: number;
+    scan: number;
+    match?: (r: SessionRecord) => boolean;
+  }): Promise<{ records: SessionRecord[]; next: string | null }> {
+    await this.buildRecentIndex();
+    const from = o.after ? recentKey(o.after) : '';
+    const it = this.backend.list(RECENT_PREFIX, from ? { startAfter: from } : {})[Symbol.asyncIterator]();
+    const records: SessionRecord[] = [];
+    let scanned = 0;
+    let last: string | null = null;
+    const limiter = new Limiter(LIST_CONCURRENCY);
+    for (;;) {
+      // the next few keys (a backend that ignores startAfter lists from the start: skipped here)
+      const want = Math.min(64, Math.max(8, o.limit - records.length + 1));
+      const names: string[] = [];
+      let done = false;
+      while (names.length < want) {
+        const n = await it.next();
+        if (n.done) {
+          done = true;
+          break;
+        }
+        if (n.value.key <= from) continue;
+        if (idOfRecent(n.value.key)) names.push(n.value.key.slice(n.value.key.lastIndexOf('/') + 1));
+      }
+      const got = await Promise.all(
+        names.map((name) => limiter.run(() => this.get(idOfRecent(name)!).catch((e: unknown) => (e instanceof CorruptObjectError ? null : Promise.reject(e))))),
+      );
+      for (let i = 0; i < names.length; i++) {
+        if (records.length === o.limit || scanned === o.scan) {
+          await it.return?.();
+          return { records, next: last };
+        }
+        scanned++;
+        last = names[i]!;
+        const r = got[i];
+        // an entry without its record: a session being created, or one removed since
+        if (r && (!o.match || o.match(r))) records.push(r);
+      }
+      if (done) return { records, next: null };
+    }
+  }
+
+  /** Once per data dir: an index entry for every session recorded before the index existed. */
+  private buildRecentIndex(): Promise<void> {
+    this.recentBuilt ??= (async () => {
+      if (await this.backend.has(RECENT_BUILT_KEY)) return;
+      const limiter = new Limiter(LIST_CONCURRENCY);
+      await Promise.all((await this.list()).map((r) => limiter.run(() => this.backend.put(recentKey(recentName(r)), Buffer.alloc(0)))));
+      await this.backend.put(RECENT_BUILT_KEY, Buffer.from(new Date().toISOString()));
+    })().catch((e: unknown) => {
+      this.recentBuilt = null;
+      throw e;
+    });
+    return this.recentBuilt;
   }
 
   private saved(r: SessionRecord): void {

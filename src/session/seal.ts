@@ -119,8 +119,21 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
   }
 
   // the seal's objects become durable in one flush at its end (object-io.ts batch): before anything names them
+  const generation = s.generation;
   const root = await store.batch(async () => sealDir(await snapshot(s)));
-  return { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
+  const out = { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
+  if (base === s.start) lastSeals.set(s, { ...out, generation });
+  return out;
+}
+
+const lastSeals = new WeakMap<SessionState, SealedTree & { generation: number }>();
+
+/** The tree of the session's last seal in this process (any: the background sealer's, an API change's, a
+ *  GET's), and the state's change counter then; null if it was never sealed since it was opened. What a
+ *  listing shows without sealing (session-list.ts). */
+export function lastSeal(s: SessionState): (SealedTree & { generation: number }) | null {
+  const l = lastSeals.get(s);
+  return l && l.generation <= s.generation ? l : null;
 }
 
 /** Entries equal in every stored field. */
