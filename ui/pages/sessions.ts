@@ -35,6 +35,7 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
   const form = h(
     'form',
     { class: 'filters', role: 'search' },
+    h('label', {}, 'Goal', h('input', { type: 'search', name: 'q', value: q.get('q') ?? '', placeholder: 'text in the goal' })),
     select('project', 'Project', data.projects, q.get('project')),
     select(
       'status',
@@ -47,10 +48,9 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
       'label',
       {},
       'Tag',
-      h('input', { type: 'search', name: 'tag', value: q.get('tag') ?? '', list: 'page-tags', placeholder: 'any' }),
+      h('input', { type: 'text', name: 'tag', value: q.get('tag') ?? '', list: 'page-tags', placeholder: 'any' }),
       h('datalist', { id: 'page-tags' }, ...data.tags.map((t) => h('option', { value: t }))),
     ),
-    h('label', {}, 'Goal', h('input', { type: 'search', name: 'q', value: q.get('q') ?? '', placeholder: 'text in the goal' })),
     h('button', { type: 'submit' }, 'Filter'),
   );
   const apply = () => {
