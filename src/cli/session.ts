@@ -173,7 +173,8 @@ export function sessionCommand(): Command {
           ['ID', 'STATUS', 'PROJECT', 'STARTED', 'CHANGES', 'GOAL'],
           sessions.map((s) => [s.session_id, s.status, s.project, s.started_at.slice(0, 19), String(s.changes.total), s.goal]),
         );
-        if (body.next_cursor !== null) out(`(${body.total !== null ? `${body.total} in all; ` : ''}next page: --cursor ${body.next_cursor})`);
+        if (body.next_cursor !== null)
+          out(`(${body.total !== null ? `${body.total} in all; ` : ''}next page: --cursor ${body.next_cursor})`);
       }),
     );
 

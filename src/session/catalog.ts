@@ -193,7 +193,11 @@ export class Catalog {
         if (idOfRecent(n.value.key)) names.push(n.value.key.slice(n.value.key.lastIndexOf('/') + 1));
       }
       const got = await Promise.all(
-        names.map((name) => limiter.run(() => this.get(idOfRecent(name)!).catch((e: unknown) => (e instanceof CorruptObjectError ? null : Promise.reject(e))))),
+        names.map((name) =>
+          limiter.run(() =>
+            this.get(idOfRecent(name)!).catch((e: unknown) => (e instanceof CorruptObjectError ? null : Promise.reject(e))),
+          ),
+        ),
       );
       for (let i = 0; i < names.length; i++) {
         if (records.length === o.limit || scanned === o.scan) {

@@ -18,6 +18,7 @@ import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
 import { indexHead } from './blame-index.js';
+import { saveLineCountsBehind } from './line-counts.js';
 import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
@@ -155,7 +156,13 @@ async function landFrozen(
     if (step.kind === 'conflicts') return conflicted(ctx, r, step.conflicts, step.head);
     if (step.kind === 'done') {
       // an earlier landing of this session is simply finished
-      await finishLanding(ctx, r, { head: step.mine.hash, headRecord: step.mine.record, sealed: sealed!, changes, message: step.mine.record.message });
+      await finishLanding(ctx, r, {
+        head: step.mine.hash,
+        headRecord: step.mine.record,
+        sealed: sealed!,
+        changes,
+        message: step.mine.record.message,
+      });
       lap('finish');
       return { ok: true, record: r, head: step.mine.hash, headRecord: step.mine.record, changes, attempts: attempt, timings };
     }
@@ -176,7 +183,12 @@ async function landFrozen(
   }
 
   /** One attempt's plan against the current head (objects it writes go into the caller's batch). */
-  async function attemptOn(store: ReturnType<Catalog['store']>, r: SessionRecord, sealed: SealedTree, triedOn: string | null): Promise<Step> {
+  async function attemptOn(
+    store: ReturnType<Catalog['store']>,
+    r: SessionRecord,
+    sealed: SealedTree,
+    triedOn: string | null,
+  ): Promise<Step> {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
     // an earlier landing of this session moved the head: its CAS was reported lost although it won (this
@@ -240,6 +252,8 @@ async function finishLanding(
   // the head won its CAS: its blame index, written behind (the landing does not wait for it; an index not
   // written yet, failed or cut short by a crash is caught up or walked around by blame: blame-index.ts)
   void indexHead(ctx.catalog.store(r.project), o.head).catch(() => false);
+  // and the line counts its change list shows (line-counts.ts), also behind
+  saveLineCountsBehind(ctx.catalog.store(r.project), r.base.tree, o.sealed.tree, o.changes);
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
   addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';

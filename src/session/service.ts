@@ -42,6 +42,7 @@ import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
 import { ProjectHistory } from './history.js';
 import { lastSeal, sealAndRecord } from './seal.js';
+import { loadLineCounts } from './line-counts.js';
 import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
 import { withWorkingDirectory } from './working-directories.js';
 
@@ -119,7 +120,8 @@ export class SessionService extends SessionServiceBase implements SessionApi {
       const r = await this.record(id);
       const store = this.o.catalog.store(r.project);
       const tree = await this.sessionTree(r);
-      const list = await diffTrees(store, r.base.tree, tree);
+      // an ended session's line counts were saved behind its landing (or its first listing): line-counts.ts
+      const [list] = await Promise.all([diffTrees(store, r.base.tree, tree), !isLive(r) && loadLineCounts(store, r.base.tree, tree)]);
       return {
         session_id: r.session_id,
         base_tree: r.base.tree,

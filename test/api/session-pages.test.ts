@@ -39,7 +39,7 @@ const land = async (id: string, path: string) => {
 };
 
 describe('session list pages', () => {
-  let first: Row[] = [];
+  const first: Row[] = [];
 
   it('pages newest first; sessions started, landed and removed between pages neither repeat nor shift the pages', async () => {
     for (let i = 0; i < 10; i++) first.push(await start(`s${i}`, i === 0 ? ['oldest'] : []));

@@ -329,7 +329,8 @@ describe.sequential('web UI', () => {
 
   it('pages the session list newest first: "older" follows the cursor, "newest" returns, filters stay', async () => {
     const made: string[] = [];
-    for (let i = 0; i < 26; i++) made.push((await t.api.start({ goal: `paging ${i}`, project: 'acme/app', tags: ['paging'] })).session.session_id);
+    for (let i = 0; i < 26; i++)
+      made.push((await t.api.start({ goal: `paging ${i}`, project: 'acme/app', tags: ['paging'] })).session.session_id);
     const { page, errors } = await open('/?tag=paging');
     const shown = () => page.locator('li.session-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-session')));
     const first = await shown();

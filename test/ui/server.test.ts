@@ -194,9 +194,10 @@ describe('data for the pages', () => {
       'unique-id',
     ]);
     expect((await json('/ui/api/sessions?tag=security')).body.sessions).toHaveLength(1);
-    expect(
-      (await json('/ui/api/sessions?status=landed')).body.sessions.map((s: { session_id: string }) => s.session_id).sort(),
-    ).toEqual(['unique-id', 'xss-1']);
+    expect((await json('/ui/api/sessions?status=landed')).body.sessions.map((s: { session_id: string }) => s.session_id).sort()).toEqual([
+      'unique-id',
+      'xss-1',
+    ]);
     const p1 = (await json('/ui/api/sessions?limit=1')).body;
     expect(p1.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([rows[0]!.session_id]);
     const p2 = (await json(`/ui/api/sessions?limit=1&cursor=${p1.next_cursor}`)).body;

@@ -1,0 +1,55 @@
+// Lines added and removed per changed file between two trees, kept in the store: counts/<h[0:2]>/<h>, h =
+// SHA-256 of "<base tree>\0<tree>". Counting reads and diffs both versions of every changed file (about a
+// second for a large landing, cold); a landed session's trees never change, so its counts are computed once,
+// behind its landing (one at a time, off the landing's path), and every later listing (any daemon, after a
+// restart) reads one object instead. Listings also save what they had to count. Nothing names these objects:
+// a lost or damaged one is counted again.
+import { createHash } from 'node:crypto';
+import type { ObjectStore } from '../store/index.js';
+import { describeChanges, knownCounts, pairKey, rememberCounts, type TreeChange } from './changes.js';
+
+interface CountsDoc {
+  base: string;
+  tree: string;
+  /** pair key -> [binary 0/1, added, removed] */
+  pairs: Record<string, [number, number | null, number | null]>;
+}
+
+const keyOf = (base: string, tree: string) => {
+  const h = createHash('sha256').update(`${base}\0${tree}`).digest('hex');
+  return `counts/${h.slice(0, 2)}/${h}`;
+};
+
+/** Loads the saved counts of base -> tree into the pair cache; false when none are saved. */
+export async function loadLineCounts(store: ObjectStore, base: string, tree: string): Promise<boolean> {
+  const doc = await store.getJson<CountsDoc>(keyOf(base, tree)).catch(() => null);
+  if (!doc || doc.base !== base || doc.tree !== tree || typeof doc.pairs !== 'object' || !doc.pairs) return false;
+  for (const [k, v] of Object.entries(doc.pairs)) {
+    if (Array.isArray(v) && v.length === 3) rememberCounts(k, { binary: v[0] === 1, added: v[1], removed: v[2] });
+  }
+  return true;
+}
+
+/** Counts what is not known yet (describeChanges) and saves the counts of every file change. */
+export async function saveLineCounts(store: ObjectStore, base: string, tree: string, changes: readonly TreeChange[]): Promise<void> {
+  const files = changes.filter((c) => pairKey(c) !== null);
+  if (!files.length) return;
+  await describeChanges(store, files, { content: false });
+  const doc: CountsDoc = { base, tree, pairs: {} };
+  for (const c of files) {
+    const k = pairKey(c)!;
+    const v = knownCounts(k);
+    if (v) doc.pairs[k] = [v.binary ? 1 : 0, v.added, v.removed];
+  }
+  await store.putJson(keyOf(base, tree), doc);
+}
+
+let queue: Promise<void> = Promise.resolve();
+
+/** saveLineCounts behind the caller, one at a time, after what is running now (a landing's answer). */
+export function saveLineCountsBehind(store: ObjectStore, base: string, tree: string, changes: readonly TreeChange[]): void {
+  queue = queue
+    .then(() => new Promise<void>((res) => setImmediate(res)))
+    .then(() => saveLineCounts(store, base, tree, changes))
+    .catch(() => {}); // counted again when listed
+}
