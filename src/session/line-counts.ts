@@ -30,11 +30,15 @@ export async function loadLineCounts(store: ObjectStore, base: string, tree: str
   return true;
 }
 
-/** Counts what is not known yet (describeChanges) and saves the counts of every file change. */
+/** Counts what is not known yet (describeChanges, SLICE files at a time, yielding between slices) and
+ *  saves the counts of every file change. */
 export async function saveLineCounts(store: ObjectStore, base: string, tree: string, changes: readonly TreeChange[]): Promise<void> {
   const files = changes.filter((c) => pairKey(c) !== null);
   if (!files.length) return;
-  await describeChanges(store, files, { content: false });
+  for (let i = 0; i < files.length; i += SLICE) {
+    await describeChanges(store, files.slice(i, i + SLICE), { content: false });
+    await new Promise<void>((res) => setImmediate(res));
+  }
   const doc: CountsDoc = { base, tree, pairs: {} };
   for (const c of files) {
     const k = pairKey(c)!;
@@ -44,12 +48,17 @@ export async function saveLineCounts(store: ObjectStore, base: string, tree: str
   await store.putJson(keyOf(base, tree), doc);
 }
 
+const SLICE = 32;
+/** How long counting waits after a landing: its answer (the audit entry, the reply) and the requests that
+ *  follow at once go first. */
+const DELAY_MS = 1000;
+
 let queue: Promise<void> = Promise.resolve();
 
-/** saveLineCounts behind the caller, one at a time, after what is running now (a landing's answer). */
+/** saveLineCounts behind the caller, one at a time, DELAY_MS later. */
 export function saveLineCountsBehind(store: ObjectStore, base: string, tree: string, changes: readonly TreeChange[]): void {
   queue = queue
-    .then(() => new Promise<void>((res) => setImmediate(res)))
+    .then(() => new Promise<void>((res) => setTimeout(res, DELAY_MS).unref()))
     .then(() => saveLineCounts(store, base, tree, changes))
     .catch(() => {}); // counted again when listed
 }
