@@ -12,6 +12,7 @@ import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { isLive, isValidSessionId } from './record.js';
 import { SessionEvents } from './events.js';
+import { forgetSeals } from './seal.js';
 import { RECENT_BUILT_KEY, RECENT_PREFIX, idOfRecent, recentKey, recentName } from './session-index.js';
 
 /** Session records read at once by list(). */
@@ -47,6 +48,7 @@ export class Catalog {
 
   /** After a garbage collection: every store forgets which objects exist (ObjectStore.dropCaches). */
   dropCaches(): void {
+    forgetSeals();
     for (const s of this.stores.values()) s.dropCaches();
   }
 
@@ -81,7 +83,7 @@ export class Catalog {
 
   async put(r: SessionRecord): Promise<void> {
     // its place in the newest-first index (session-index.ts), before the record like its live marker
-    await Promise.all([this.markLive(r), this.backend.put(recentKey(recentName(r)), Buffer.alloc(0))]);
+    await Promise.all([this.markLive(r), this.backend.put(recentKey(recentName(r)), Buffer.alloc(0)), this.recentBuiltIfEmpty()]);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
     await this.backend.put(`index/sessions/${r.session_id}`, Buffer.from(JSON.stringify({ project: r.project })));
     this.projects.set(r.session_id, r.project);
@@ -212,6 +214,22 @@ export class Catalog {
       }
       if (done) return { records, next: null };
     }
+  }
+
+  /** A store's first session: nothing to index later (the marker is written before its entry's record). */
+  private recentBuiltIfEmpty(): Promise<void> {
+    this.recentBuilt ??= (async () => {
+      if (await this.backend.has(RECENT_BUILT_KEY)) return;
+      for await (const _ of this.backend.list('index/sessions/')) {
+        this.recentBuilt = null; // sessions from before the index: the first listing indexes them
+        return;
+      }
+      await this.backend.put(RECENT_BUILT_KEY, Buffer.from(new Date().toISOString()));
+    })().catch((e: unknown) => {
+      this.recentBuilt = null;
+      throw e;
+    });
+    return this.recentBuilt;
   }
 
   /** Once per data dir: an index entry for every session recorded before the index existed. */
