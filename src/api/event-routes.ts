@@ -38,17 +38,27 @@ function typesOf(v: unknown, field: string): string[] {
   return list as string[];
 }
 
-/** May the caller see this event? Remembered per project for the life of one stream. */
-function visibility(p: Principal, grants: GrantStore): (e: MicEvent) => Promise<boolean> {
+/** May the caller see this event? Remembered per project and session until the stream's next credential
+ *  check (`refresh`), which also takes the caller's current roles and scope. */
+function visibility(p: Principal, grants: GrantStore) {
   const known = new Map<string, Promise<boolean>>();
-  return (e) => {
-    const key = `${e.project}|${e.session_id}`;
-    let v = known.get(key);
-    if (!v) {
-      v = effectiveRight(p, { project: e.project ?? undefined, session: e.session_id ?? undefined }, grants).then((r) => r !== null);
-      known.set(key, v);
-    }
-    return v;
+  let who = p;
+  return {
+    visible(e: MicEvent): Promise<boolean> {
+      const key = `${e.project}|${e.session_id}`;
+      let v = known.get(key);
+      if (!v) {
+        v = effectiveRight(who, { project: e.project ?? undefined, session: e.session_id ?? undefined }, grants).then((r) => r !== null);
+        known.set(key, v);
+      }
+      return v;
+    },
+    refresh(now: Principal): boolean {
+      if (now.user !== who.user) return false;
+      who = now;
+      known.clear();
+      return true;
+    },
   };
 }
 
@@ -57,7 +67,7 @@ export function eventRoutes(d: EventDeps): TableRoute[] {
     {
       method: 'GET',
       path: '/api/events',
-      handler: async ({ principal: p, query, req, res }) => {
+      handler: async ({ principal: p, query, req, res, reauthenticate, recheckMs }) => {
         const project = query.get('project') ?? undefined;
         if (project !== undefined) {
           if (!isValidProject(project)) throw new InvalidInputError('project', 'must be "org/name"');
@@ -69,7 +79,15 @@ export function eventRoutes(d: EventDeps): TableRoute[] {
           session: query.get('session') ?? undefined,
         };
         const lastId = (req.headers['last-event-id'] as string | undefined) ?? query.get('last_event_id') ?? undefined;
-        streamEvents(d.bus, req, res, filter, lastId, visibility(p, d.grants));
+        const v = visibility(p, d.grants);
+        // a revoked or expired token, or a withdrawn right on the project, ends the stream (stream-watch.ts)
+        const allowed = async () => {
+          const now = await reauthenticate();
+          if (!v.refresh(now)) return false;
+          if (project !== undefined) await checkAccess(now, 'read', { project }, d.grants);
+          return true;
+        };
+        streamEvents(d.bus, req, res, filter, lastId, (e) => v.visible(e), { allowed, everyMs: recheckMs });
         return { streamed: true };
       },
     },

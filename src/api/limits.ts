@@ -21,6 +21,9 @@ export interface ApiLimits {
   keepAliveTimeoutMs: number;
   /** open connections at most; more are closed on accept */
   maxConnections: number;
+  /** an event stream re-checks its caller's token and right when its last check is older than this
+   *  (ms; 0 before every event), and at least every max(this, 1 s) while idle */
+  streamRecheckMs: number;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -31,6 +34,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   idleTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 128,
+  streamRecheckMs: 2_000,
 };
 
 /** Applies the timeouts and the connection cap to a server. */

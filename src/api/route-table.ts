@@ -12,6 +12,10 @@ export interface RouteContext {
   principal: Principal;
   /** the JSON body, read under the server's limit */
   body(): Promise<unknown>;
+  /** who the request's credential stands for now (a stream re-asks: the token may since be revoked) */
+  reauthenticate(): Promise<Principal>;
+  /** how long a stream may trust its last credential check (limits.ts streamRecheckMs) */
+  recheckMs: number;
 }
 
 /** json: answered by the server; streamed: the handler wrote the response itself */

@@ -170,7 +170,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     throw new Error(`the API binds ${bind}, which is not a loopback address: give --api-token (or MIC_API_TOKEN)`);
   }
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...o.limits };
-  const ui = new WebUi({ service: o.service, token: o.token, log: o.log, identity: o.access }); // pages and /ui/: src/ui/
+  const ui = new WebUi({ service: o.service, token: o.token, log: o.log, identity: o.access, streamRecheckMs: limits.streamRecheckMs }); // pages and /ui/: src/ui/
   const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
   const extra = accessRoutes(o.service, o.access);
 
@@ -223,7 +223,16 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
           requireJson(req);
           checkDeclaredLength(req, limits.maxBody);
         }
-        const out = await r.handler({ params, query: url.searchParams, req, res, principal, body: () => readJson(req, limits.maxBody) });
+        const out = await r.handler({
+          params,
+          query: url.searchParams,
+          req,
+          res,
+          principal,
+          body: () => readJson(req, limits.maxBody),
+          reauthenticate: () => authenticate(req, ui.auth, o.access),
+          recheckMs: limits.streamRecheckMs,
+        });
         if ('streamed' in out) return;
         if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
         return send(out.status ?? 200, out.json);

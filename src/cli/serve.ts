@@ -68,6 +68,11 @@ export function serveCommand(): Command {
       process.env.MIC_API_MAX_CONNECTIONS,
     )
     .option(
+      '--api-stream-recheck <ms>',
+      "an open event stream re-checks its caller's token and rights when its last check is older than this (env MIC_API_STREAM_RECHECK_MS; default 2000; 0: before every event)",
+      process.env.MIC_API_STREAM_RECHECK_MS,
+    )
+    .option(
       '--seal-delay <seconds>',
       "record a changed session's tree.json this long after its last change (env MIC_SEAL_DELAY; default 3 with S3, off with the local store)",
     )
@@ -189,7 +194,12 @@ export function serveCommand(): Command {
               .map((x) => x.trim())
               .filter(Boolean)
           : undefined;
-      const apiLimits: { maxFilesBody?: number; maxConnections?: number } = {};
+      const apiLimits: { maxFilesBody?: number; maxConnections?: number; streamRecheckMs?: number } = {};
+      if (o.apiStreamRecheck !== undefined) {
+        apiLimits.streamRecheckMs = Number(o.apiStreamRecheck);
+        if (!Number.isInteger(apiLimits.streamRecheckMs) || apiLimits.streamRecheckMs < 0)
+          throw new Error(`--api-stream-recheck: not a non-negative integer (ms): ${o.apiStreamRecheck}`);
+      }
       if (o.apiMaxBody !== undefined) apiLimits.maxFilesBody = parseBytes(o.apiMaxBody);
       if (o.apiMaxConnections !== undefined) {
         apiLimits.maxConnections = Number(o.apiMaxConnections);

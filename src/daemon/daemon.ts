@@ -215,7 +215,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
         await server.close();
         await sealer?.stop();
         exports.closeAll();
-        access.close();
+        await access.close();
         throw e;
       }
     }
@@ -257,7 +257,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       await api?.close();
       await portmap?.close();
       metrics();
-      access.close();
+      await access.close();
       await server.close();
       await sealer?.stop();
       await gitExport?.close();

@@ -24,7 +24,7 @@ export async function openAccess(
   dataDir: string,
   log: Logger,
   o: { maxArtifactBytes?: number; bus?: EventBus } = {},
-): Promise<ApiAccess & { close(): void }> {
+): Promise<ApiAccess & { close(): Promise<void> }> {
   const backend = catalog.backend;
   const bus = o.bus ?? new EventBus();
   const hooks = new Webhooks(backend, { log });
@@ -65,7 +65,7 @@ export async function openAccess(
     maxArtifactBytes: o.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
     close: () => {
       off();
-      hooks.close();
+      return hooks.close();
     },
   };
 }

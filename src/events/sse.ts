@@ -2,6 +2,7 @@
 // filtered by project, type and session, resumable with the Last-Event-ID header (or ?last_event_id=).
 import type http from 'node:http';
 import { matches, type EventBus, type EventFilter, type MicEvent } from './event-bus.js';
+import { StreamWatch, revokedFrame } from './stream-watch.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -9,7 +10,8 @@ function frame(e: MicEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
-/** Streams events to res until the client goes away; `visible` decides, per event, whether the caller may see it. */
+/** Streams events to res until the client goes away; `visible` decides, per event, whether the caller may
+ *  see it; `recheck` (stream-watch.ts) ends the stream once the caller's credential no longer holds. */
 export function streamEvents(
   bus: EventBus,
   req: http.IncomingMessage,
@@ -17,6 +19,7 @@ export function streamEvents(
   filter: EventFilter,
   lastId?: string,
   visible: (e: MicEvent) => Promise<boolean> = async () => true,
+  recheck?: { allowed(): Promise<boolean>; everyMs: number },
 ): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -27,10 +30,20 @@ export function streamEvents(
   res.write(': mic-fs events\nretry: 2000\n\n');
   const missed = bus.since(lastId, filter);
   if (missed.gap) res.write(`event: gap\ndata: ${JSON.stringify({ message: 'some events after the given id are no longer kept' })}\n\n`);
+  const watch = recheck
+    ? new StreamWatch({
+        ...recheck,
+        onLost: () => {
+          stop();
+          res.end(revokedFrame());
+        },
+      })
+    : null;
   // events are written in bus order even though each visibility check may wait
   let chain = Promise.resolve();
   const send = (e: MicEvent) => {
     chain = chain.then(async () => {
+      if (watch && !(await watch.ok())) return;
       if (await visible(e).catch(() => false)) res.write(frame(e));
     });
   };
@@ -40,10 +53,11 @@ export function streamEvents(
   });
   const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   beat.unref();
-  const stop = () => {
+  function stop() {
     off();
     clearInterval(beat);
-  };
+    watch?.stop();
+  }
   req.on('close', stop);
   res.on('close', stop);
 }

@@ -62,6 +62,7 @@ export function signBody(secret: string, body: string | Buffer): string {
 export class Webhooks {
   private hooks = new Map<string, Hook>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private off: (() => void) | null = null;
   private closed = false;
   private readonly o: Required<Omit<WebhookOptions, 'log'>> & { log?: Logger };
@@ -135,11 +136,15 @@ export class Webhooks {
     return (await readDoc<DeliveryLogEntry[]>(this.backend, logKey(id))) ?? [];
   }
 
-  close(): void {
+  /** Stops following the bus and retrying; resolves once the deliveries in flight have recorded their
+   *  outcome (each is bounded by timeoutMs), so that nothing this instance writes lands after a restart
+   *  has taken over its pending deliveries. */
+  async close(): Promise<void> {
     this.closed = true;
     this.off?.();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private onEvent(e: MicEvent): void {
@@ -156,7 +161,10 @@ export class Webhooks {
     if (this.closed) return;
     const t = setTimeout(() => {
       this.timers.delete(t);
-      this.attempt(p).catch((err) => this.o.log?.error({ err, hook: p.hook }, 'webhook: delivery failed'));
+      const run = this.attempt(p)
+        .catch((err) => this.o.log?.error({ err, hook: p.hook }, 'webhook: delivery failed'))
+        .finally(() => this.inFlight.delete(run));
+      this.inFlight.add(run);
     }, delay);
     t.unref();
     this.timers.add(t);

@@ -3,6 +3,7 @@
 // COALESCE_MS. The page re-reads what changed; the event only says that, and which kinds.
 import type http from 'node:http';
 import type { SessionEvent, SessionEvents } from '../session/events.js';
+import { StreamWatch, revokedFrame } from '../events/stream-watch.js';
 
 const COALESCE_MS = 150;
 const HEARTBEAT_MS = 15_000;
@@ -12,7 +13,13 @@ export interface EventFilter {
   project?: string;
 }
 
-export function serveEvents(req: http.IncomingMessage, res: http.ServerResponse, events: SessionEvents, f: EventFilter): void {
+export function serveEvents(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  events: SessionEvents,
+  f: EventFilter,
+  recheck?: { allowed(): Promise<boolean>; everyMs: number },
+): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -23,11 +30,24 @@ export function serveEvents(req: http.IncomingMessage, res: http.ServerResponse,
   const kinds = new Set<string>();
   let last: SessionEvent | null = null;
   let timer: NodeJS.Timeout | null = null;
+  const watch = recheck
+    ? new StreamWatch({
+        ...recheck,
+        onLost: () => {
+          done();
+          res.end(revokedFrame());
+        },
+      })
+    : null;
   const flush = () => {
     timer = null;
     if (!kinds.size) return;
-    res.write(`event: change\ndata: ${JSON.stringify({ types: [...kinds], last })}\n\n`);
+    const types = [...kinds];
     kinds.clear();
+    const at = last;
+    void (watch ? watch.ok() : Promise.resolve(true)).then((yes) => {
+      if (yes && !res.writableEnded) res.write(`event: change\ndata: ${JSON.stringify({ types, last: at })}\n\n`);
+    });
   };
   const off = events.on((e) => {
     if (f.session && e.session !== f.session) return;
@@ -38,11 +58,12 @@ export function serveEvents(req: http.IncomingMessage, res: http.ServerResponse,
   });
   const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
   beat.unref();
-  const done = () => {
+  function done() {
     off();
     clearInterval(beat);
+    watch?.stop();
     if (timer) clearTimeout(timer);
-  };
+  }
   req.on('close', done);
   res.on('error', done);
 }

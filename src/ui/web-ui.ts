@@ -29,6 +29,8 @@ export interface WebUiOptions {
   log: Logger;
   /** users, their tokens and grants: the login form then takes a user's token too */
   identity?: UiIdentity & { grants?: GrantStore };
+  /** how long an open page's event stream trusts its last credential check (ms; api/limits.ts) */
+  streamRecheckMs?: number;
 }
 
 const PAGE = /^\/(?:$|sessions\/[^/]+\/?$|projects\/[^/]+\/[^/]+(?:\/.*)?$)/;
@@ -204,8 +206,16 @@ export class WebUi {
       const project = q('project');
       const session = q('session');
       const r = session ? await sessionRecord(s, session) : null;
-      await this.canRead(who, r ? { project: r.project, session: r.session_id } : project ? { project } : {});
-      serveEvents(req, res, s.catalog.events, { session: q('session'), project });
+      const target = r ? { project: r.project, session: r.session_id } : project ? { project } : {};
+      await this.canRead(who, target);
+      // the page's token may be revoked while the page stays open: the stream ends then (stream-watch.ts)
+      const allowed = async () => {
+        const now = await this.auth.authenticate(req, this.o.identity);
+        if (now.user !== who.user) return false;
+        await this.canRead(now, target);
+        return true;
+      };
+      serveEvents(req, res, s.catalog.events, { session: q('session'), project }, { allowed, everyMs: this.o.streamRecheckMs ?? 2000 });
       return;
     }
     if (what === 'projects' && args.length >= 3) {

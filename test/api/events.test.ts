@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/events/webhooks.js';
 import { NfsStatus, Nfs3Client } from '../lib/nfs3-client.js';
 import { http as call, makeProject, testDaemon, type TestDaemon } from '../session/helpers.js';
+import { until } from '../lib/until.js';
 
 const ADMIN = 'daemon-admin-token-events-0123';
 let t: TestDaemon;
@@ -45,14 +46,6 @@ function listen(path: string, headers: Record<string, string>): Promise<{ events
       if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e);
     });
   });
-}
-
-async function until(f: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import { LocalBackend } from '../../src/store/local-backend.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import { Webhooks, signBody } from '../../src/events/webhooks.js';
 import { tempDir } from '../store/helpers.js';
+import { until } from '../lib/until.js';
 
 interface Got {
   body: string;
@@ -38,14 +39,6 @@ async function receiver(statuses: number[]): Promise<{ url: string; got: Got[]; 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(f: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function readdirKeys(dir: string, prefix: string): Promise<string[]> {
   const out: string[] = [];
@@ -97,7 +90,7 @@ describe('webhooks', () => {
     const hook = await first.create({ project: 'acme/app', url: down.url, types: ['session.*'], actor: 'admin' });
     bus.publish('session.created', { project: 'acme/app', session: 's9' });
     await until(() => down.got.length === 1);
-    first.close(); // the daemon stops with the delivery pending
+    await first.close(); // the daemon stops with the delivery pending
     await down.close();
     const rx = await receiver([200]);
     closers.push(rx.close);
@@ -109,6 +102,7 @@ describe('webhooks', () => {
     await until(() => rx.got.length === 1);
     expect(JSON.parse(rx.got[0]!.body).event.session_id).toBe('s9');
     await until(async () => (await second.deliveries(hook.id)).at(-1)?.ok === true);
+    await until(async () => (await readdirKeys(dir, `hooks/${hook.id}/pending/`)).length === 0); // removed after the log entry
     expect((await second.deliveries(hook.id)).map((l) => [l.attempt, l.ok])).toEqual([
       [1, false],
       [2, true],

@@ -9,6 +9,7 @@ import { openCatalog } from '../../src/daemon/data-dir.js';
 import { importTree, initProject } from '../../src/session/project.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { MicClient } from '../../src/api/client.js';
+import type { ApiLimits } from '../../src/api/limits.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -51,7 +52,7 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-export async function testDaemon(o: { dataDir?: string; token?: string } = {}): Promise<TestDaemon> {
+export async function testDaemon(o: { dataDir?: string; token?: string; apiLimits?: Partial<ApiLimits> } = {}): Promise<TestDaemon> {
   const dataDir = o.dataDir ?? (await tempDir('micfs-data-'));
   const d = await startDaemon({
     dataDir,
@@ -61,6 +62,7 @@ export async function testDaemon(o: { dataDir?: string; token?: string } = {}): 
     log: silent,
     apiPort: 0,
     apiToken: o.token,
+    apiLimits: o.apiLimits,
   });
   const url = `http://127.0.0.1:${d.apiPort}`;
   return { d, api: new MicClient({ baseUrl: url, token: o.token }), dataDir, url, close: () => d.close() };
