@@ -5,7 +5,8 @@
 // restart) reads one object instead. Listings also save what they had to count. Nothing names these objects:
 // a lost or damaged one is counted again.
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../store/index.js';
+import { existsSync } from 'node:fs';
+import { LocalBackend, type ObjectStore } from '../store/index.js';
 import { describeChanges, knownCounts, pairKey, rememberCounts, type TreeChange } from './changes.js';
 
 interface CountsDoc {
@@ -45,6 +46,9 @@ export async function saveLineCounts(store: ObjectStore, base: string, tree: str
     const v = knownCounts(k);
     if (v) doc.pairs[k] = [v.binary ? 1 : 0, v.added, v.removed];
   }
+  // a local store removed meanwhile (its data dir deleted) is not created again by this write
+  const b = store.backend;
+  if (b instanceof LocalBackend && !existsSync(b.root)) return;
   await store.putJson(keyOf(base, tree), doc);
 }
 
@@ -54,11 +58,27 @@ const SLICE = 32;
 const DELAY_MS = 1000;
 
 let queue: Promise<void> = Promise.resolve();
+/** backends whose daemon closed: their queued counts are dropped */
+const stopped = new WeakSet<object>();
+const running = new Map<object, Promise<void>>();
 
 /** saveLineCounts behind the caller, one at a time, DELAY_MS later. */
 export function saveLineCountsBehind(store: ObjectStore, base: string, tree: string, changes: readonly TreeChange[]): void {
+  const backend = store.backend;
   queue = queue
     .then(() => new Promise<void>((res) => setTimeout(res, DELAY_MS).unref()))
-    .then(() => saveLineCounts(store, base, tree, changes))
+    .then(() => {
+      if (stopped.has(backend)) return;
+      const p = saveLineCounts(store, base, tree, changes).finally(() => running.delete(backend));
+      running.set(backend, p);
+      return p;
+    })
     .catch(() => {}); // counted again when listed
+}
+
+/** At a daemon's close: nothing more is written to its store (what is queued is dropped: counted again
+ *  when listed); resolves once a save under way has ended. */
+export async function stopLineCounts(backend: object): Promise<void> {
+  stopped.add(backend);
+  await running.get(backend)?.catch(() => {});
 }
