@@ -142,7 +142,7 @@ export class XdrWriter {
     const n = data.length;
     const pad = PAD[n & 3];
     this.room(n + pad);
-    data.copy(this.buf, this.pos);
+    this.buf.set(data, this.pos); // TypedArray set: Buffer.copy's argument checks cost more than 84 bytes' copy
     this.pos += n;
     for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
     return this;
@@ -155,6 +155,21 @@ export class XdrWriter {
 
   string(s: string): this {
     return this.opaque(Buffer.from(s, 'utf8'));
+  }
+
+  /** A string whose UTF-8 length `bytes` the caller knows (Buffer.byteLength), encoded in place. */
+  stringBytes(s: string, bytes: number): this {
+    const pad = PAD[bytes & 3];
+    this.room(4 + bytes + pad);
+    const buf = this.buf;
+    buf.writeUInt32BE(bytes, this.pos);
+    let pos = this.pos + 4;
+    // a short ASCII name (UTF-8 length = string length) is copied char by char: cheaper than a call to C++
+    if (bytes === s.length && bytes <= 64) for (let i = 0; i < bytes; i++) buf[pos++] = s.charCodeAt(i);
+    else pos += buf.write(s, pos, bytes, 'utf8');
+    for (let i = 0; i < pad; i++) buf[pos++] = 0;
+    this.pos = pos;
+    return this;
   }
 
   /** variable-length opaque appended by reference: the bytes are not copied */

@@ -2,6 +2,8 @@
 // import-git / export-git benchmarks (not tests). Prints JSON.
 //
 //   node scripts/bench-git.mjs [--only lua|generated] [--commits 10000] [--files 2000]
+//   node scripts/bench-git.mjs --generate DIR [--commits N] [--files N]   (only writes the generated
+//                                                                          history to DIR, for profiling)
 //
 // Two histories: ../shared/fixtures/lua.bundle (Lua's repository, cloned first) and a generated one
 // (about 2k files, 10k commits, each changing a few files). For each, in the same run:
@@ -187,6 +189,15 @@ function bench(name, src) {
       mic_vs_source_pack: r3(stored / sizePack(src)),
     },
   };
+}
+
+if (arg('--generate', null)) {
+  try {
+    generate(arg('--generate'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  process.exit(0);
 }
 
 const result = { git: git(root, '--version') };

@@ -51,6 +51,12 @@ export class Directory {
     }
   }
 
+  /** The slot array and the index of the first slot after a cookie, for a listing that walks it by index
+   *  (READDIR pages: no generator per page). Valid until the directory changes; removed slots are marked. */
+  slotsAfter(cookie: number): { slots: readonly Slot[]; start: number } {
+    return { slots: this.slots, start: this.indexAfter(cookie) };
+  }
+
   entries(): IterableIterator<Slot> {
     return this.byName.values();
   }

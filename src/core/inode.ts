@@ -89,6 +89,26 @@ export class Inode implements InodeState {
     return n;
   }
 
+  /** A session's root directory as in its base tree. */
+  static root(owner: { uid: number; gid: number }, t: NfsTime, tree: string): Inode {
+    const r = new Inode();
+    Object.assign(r, {
+      ino: ROOT_INO,
+      type: FileType.DIR,
+      mode: 0o755,
+      uid: owner.uid,
+      gid: owner.gid,
+      nlink: 2,
+      size: 4096,
+      atime: t,
+      mtime: t,
+      ctime: t,
+      parent: ROOT_INO,
+      tree,
+    });
+    return r;
+  }
+
   static fromEntry(e: TreeEntry, parent: number, uid: number, gid: number): Inode {
     const n = new Inode();
     const t = fromPair(e.mtime);

@@ -1,16 +1,13 @@
-// The session's redo journal: one JSON record per line, appended, with group commit
-// (every record appended in one event-loop turn shares one fdatasync). A checkpoint
-// holds the whole changed state; after a checkpoint the journal starts over.
+// The session's redo journal: records appended with group commit (every record appended in one
+// event-loop turn goes out in one write, one binary frame, and shares one fdatasync; journal-codec.ts).
+// A checkpoint holds the whole changed state; after a checkpoint the journal starts over.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { InodeState } from './inode.js';
 import { fdatasync, isMemoryFs, SyncError, syncDir } from './durable.js';
+import { decodeJournal, FrameWriter, MAGIC, scanJournal, type JournalFormat, type JournalRecord } from './journal-codec.js';
 
-export type JournalRecord =
-  | { t: 'i'; s: InodeState } // inode state
-  | { t: 'a'; d: number; n: string; i: number; q: number } // directory entry added
-  | { t: 'r'; d: number; n: string } // directory entry removed
-  | { t: 'g'; i: number }; // inode freed
+export type { JournalRecord };
 
 export interface Checkpoint {
   gen: number;
@@ -33,7 +30,12 @@ export class Journal {
   private syncing = false;
   /** a failed fdatasync: nothing appended since can be trusted to reach the disk */
   private broken: SyncError | null = null;
+  /** closed by abandon(): nothing is written any more */
+  private abandoned = false;
   bytes = 0;
+  /** the open file's format: JSON lines only for a journal written before the binary format */
+  private format: JournalFormat = 'binary';
+  private readonly frames = new FrameWriter();
 
   private readonly inline: boolean;
 
@@ -55,9 +57,10 @@ export class Journal {
     const existed = fs.existsSync(file);
     this.fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     let size = fs.fstatSync(this.fd).size;
+    this.format = 'binary';
     if (size > 0) {
-      const text = fs.readFileSync(file);
-      const end = text.lastIndexOf(0x0a) + 1;
+      const { format, end } = scanJournal(fs.readFileSync(file));
+      this.format = format;
       if (end !== size) {
         fs.ftruncateSync(this.fd, end);
         size = end;
@@ -83,14 +86,18 @@ export class Journal {
     this.schedule();
   }
 
-  /** The queued records as bytes, or null when none are queued. */
+  /** The queued records as bytes (one frame), or null when none are queued. */
   private drain(): Buffer | null {
     if (!this.pending.length) return null;
-    let text = '';
-    for (const r of this.pending) text += JSON.stringify(r) + '\n';
+    let out: Buffer;
+    if (this.format === 'json') {
+      let text = '';
+      for (const r of this.pending) text += JSON.stringify(r) + '\n';
+      out = Buffer.from(text);
+    } else out = this.frames.frame(this.pending);
     this.pending = [];
     this.stateAt.clear();
-    return Buffer.from(text);
+    return out;
   }
 
   /** Resolves when everything appended so far is durable; rejects with the I/O error otherwise
@@ -113,11 +120,14 @@ export class Journal {
   /** Writes the queued records at the end of the journal, all or nothing: a short or failed write is cut
    *  off again and kept for the next attempt. Throws the write's error. */
   private writePending(): void {
+    if (this.abandoned || (!this.pending.length && !this.unwritten)) return;
+    if (this.fd < 0) this.open();
     const more = this.drain();
     if (more) this.unwritten = this.unwritten ? Buffer.concat([this.unwritten, more]) : more;
-    const buf = this.unwritten;
+    let buf = this.unwritten;
     if (!buf) return;
-    if (this.fd < 0) this.open();
+    // a new binary journal begins with its header, written with its first frame (all or nothing, as below)
+    if (this.bytes === 0 && this.format === 'binary') buf = Buffer.concat([MAGIC, buf]);
     let done = 0;
     try {
       while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, this.bytes + done);
@@ -144,8 +154,8 @@ export class Journal {
       this.failures = [];
       failures.forEach((f) => f(err));
     };
-    if (this.broken) {
-      fail(this.broken);
+    if (this.broken || this.abandoned) {
+      fail(this.broken ?? new Error('journal closed'));
       return;
     }
     try {
@@ -184,13 +194,6 @@ export class Journal {
     }
   }
 
-  /** Close without writing or syncing what is pending: the state is being deleted (a landed session's). */
-  discard(): void {
-    if (this.fd < 0) return;
-    fs.closeSync(this.fd);
-    this.fd = -1;
-  }
-
   close(): void {
     if (this.fd < 0) return;
     try {
@@ -201,23 +204,25 @@ export class Journal {
     }
   }
 
+  /** Closes the file without writing what is queued (the journal is about to be deleted). */
+  abandon(): void {
+    this.pending = [];
+    this.stateAt.clear();
+    this.unwritten = null;
+    this.abandoned = true;
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Every whole record of a generation's journal (either format); a torn end is left out. */
   static read(dir: string, gen: number): JournalRecord[] {
-    let text: string;
+    let buf: Buffer;
     try {
-      text = fs.readFileSync(Journal.journalPath(dir, gen), 'utf8');
+      buf = fs.readFileSync(Journal.journalPath(dir, gen));
     } catch {
       return [];
     }
-    const out: JournalRecord[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        out.push(JSON.parse(line));
-      } catch {
-        break;
-      } // a torn last line ends the log
-    }
-    return out;
+    return decodeJournal(buf);
   }
 
   static readCheckpoint(dir: string): Checkpoint | null {

@@ -6,7 +6,6 @@
 // Pieces: recovery.ts (checkpoint + journal replay), copy-up.ts (base file -> local data file),
 // edits.ts (the changes), snapshot.ts (what sealing sees). Every change runs inside mutate(), which
 // refuses changes while the session is frozen or read-only and counts the changes in flight.
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,14 +18,13 @@ import { CopyUp } from './copy-up.js';
 import { recover, writeCheckpoint } from './recovery.js';
 import { fsErrorOf, isNoSpace, mkdirDurable, SyncError } from './durable.js';
 import { now } from './time.js';
+import { ChangeGate } from './change-gate.js';
+import { SpaceWatch } from './space-watch.js';
 import type { ContentSource } from './content-source.js';
 
 export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
-/** Below this much free space in the data directory the session takes no changes (NOSPC). */
-const MIN_FREE_BYTES = 1024 * 1024;
-const SPACE_RECHECK_MS = 1000;
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
 export interface StartTree {
@@ -68,9 +66,8 @@ export class SessionState {
   readonly unstable = new Set<Inode>();
   private fullyLoaded: Promise<void> | null = null;
   private closed = false;
-  private frozen = false;
-  private inflight = 0;
-  private idle: (() => void)[] = [];
+  private readonly gate = new ChangeGate();
+  private readonly space: SpaceWatch;
   private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
   /** data files of freed inodes: removed once the records that free them are durable (a crash before
    *  that brings the inode back, and it must still have its content) */
@@ -78,9 +75,6 @@ export class SessionState {
   writeVerifier: Buffer;
   /** an fsync failed: the session is read-only from then on (see durable.ts) */
   failed: Error | null = null;
-  /** the disk was full at the last look: changes get NOSPC until space is found again */
-  private noSpaceSince: number | null = null;
-  private spaceCheckedAt = 0;
 
   private constructor(readonly o: SessionStateOptions) {
     this.start = { tree: o.base.tree, nextIno: o.base.nextIno };
@@ -89,34 +83,16 @@ export class SessionState {
     this.data = new DataFiles(path.join(o.dir, 'files'));
     this.journal = new Journal(o.dir, 0);
     this.copyUp = new CopyUp(this);
-    const r = new Inode();
-    const t = o.base.time;
-    Object.assign(r, {
-      ino: ROOT_INO,
-      type: FileType.DIR,
-      mode: 0o755,
-      uid: o.owner.uid,
-      gid: o.owner.gid,
-      nlink: 2,
-      size: 4096,
-      atime: t,
-      mtime: t,
-      ctime: t,
-      parent: ROOT_INO,
-      tree: o.base.tree,
-    });
-    this.root = r;
-    this.inodes.set(ROOT_INO, r);
+    this.space = new SpaceWatch(o.dir, o.log);
+    this.root = Inode.root(o.owner, o.base.time, o.base.tree);
+    this.inodes.set(ROOT_INO, this.root);
   }
 
   /** Open a session's state, replaying its checkpoint and journal. */
   static async open(o: SessionStateOptions): Promise<SessionState> {
     mkdirDurable(o.dir);
     const s = new SessionState(o);
-    if (!s.hasSpace()) {
-      s.noSpaceSince = Date.now();
-      o.log.warn({ dir: o.dir }, 'no space left in the data directory: the session is read-only until there is');
-    }
+    s.space.checkNow();
     await recover(s);
     return s;
   }
@@ -137,10 +113,18 @@ export class SessionState {
   /** A suspended session is read-only (ROFS) until it is resumed (session/service.ts). */
   suspended = false;
 
-  /** Make everything durable and release files (clean shutdown). */
-  close(): void {
+  /** Make everything durable and release files (clean shutdown). `discard`: the state directory is about
+   *  to be deleted (the session landed, was abandoned or rebased onto a fresh state): release the files
+   *  without a checkpoint or fdatasync, which would block the event loop for nothing. What is on disk then
+   *  is what a SIGKILL would leave: every acknowledged change. */
+  close(opts: { discard?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
+    if (opts.discard) {
+      this.journal.abandon();
+      this.data.close();
+      return;
+    }
     for (const n of this.unstable) this.journal.append({ t: 'i', s: n.state() });
     this.tryCheckpoint();
     try {
@@ -149,15 +133,6 @@ export class SessionState {
     } catch (e) {
       this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close');
     }
-    this.data.close();
-  }
-
-  /** Release files without making anything durable: the caller deletes the state next (a session that
-   *  landed or ended: its record holds its sealed tree). Saves the checkpoint's fsyncs on the event loop. */
-  discard(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.journal.discard();
     this.data.close();
   }
 
@@ -182,23 +157,11 @@ export class SessionState {
     this.o.log.error({ err: e, dir: this.o.dir }, 'fsync failed: the session is read-only from now on');
   }
 
-  private hasSpace(): boolean {
-    try {
-      const st = fs.statfsSync(this.o.dir);
-      return st.bavail * st.bsize >= MIN_FREE_BYTES;
-    } catch {
-      return true;
-    }
-  }
-
   /** The error to answer for an I/O failure: fsync failures make the session read-only; ENOSPC and
    *  EDQUOT refuse changes until space is found again. */
   ioError(e: unknown): unknown {
     if (e instanceof SyncError) this.fail(e);
-    if (isNoSpace(e)) {
-      this.noSpaceSince ??= Date.now();
-      this.spaceCheckedAt = Date.now();
-    }
+    if (isNoSpace(e)) this.space.full();
     return fsErrorOf(e) ?? e;
   }
 
@@ -305,48 +268,35 @@ export class SessionState {
 
   /** Changes are refused with ROFS from now on (a landing, rebase or handoff is sealing); resolves once the
    *  changes already past their check (a WRITE waiting on copy-up, an RMDIR on its listing) have finished. */
-  async freeze(): Promise<void> {
-    this.frozen = true;
-    await this.drained();
+  freeze(): Promise<void> {
+    return this.gate.freeze();
   }
 
   thaw(): void {
-    this.frozen = false;
+    this.gate.thaw();
   }
 
   /** Resolves once no change is in flight. */
   drained(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
-    return new Promise((res) => this.idle.push(res));
+    return this.gate.drained();
   }
 
-  /** Throws ROFS unless changes are allowed now. */
+  /** Throws ROFS unless changes are allowed now (NOSPC while the disk is full). */
   writable(): void {
-    if (this.o.readOnly || this.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
-    if (this.noSpaceSince !== null) {
-      const t = Date.now();
-      if (t - this.spaceCheckedAt < SPACE_RECHECK_MS) throw new FsError(NfsStatus.NOSPC);
-      this.spaceCheckedAt = t;
-      if (!this.hasSpace()) throw new FsError(NfsStatus.NOSPC);
-      this.o.log.info({ dir: this.o.dir }, 'space in the data directory again: the session takes changes');
-      this.noSpaceSince = null;
-    }
+    if (this.o.readOnly || this.gate.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
+    this.space.check();
   }
 
   /** Runs one change: refused while frozen or read-only, counted while in flight. */
   async mutate<T>(fn: () => Promise<T>): Promise<T> {
     this.writable();
-    this.inflight++;
+    this.gate.enter();
     try {
       return await fn();
     } catch (e) {
       throw this.ioError(e);
     } finally {
-      if (--this.inflight === 0 && this.idle.length) {
-        const w = this.idle;
-        this.idle = [];
-        for (const f of w) f();
-      }
+      this.gate.leave();
     }
   }
 

@@ -1,13 +1,25 @@
 import type { NfsTime } from './attrs.js';
 
-let lastNs = 0n;
+let lastSec = 0;
+let lastNsec = 0;
 
-/** Server time, strictly increasing so that every change gets a distinct ctime. */
+/** Server time, strictly increasing so that every change gets a distinct ctime (plain numbers: BigInt
+ *  arithmetic allocated on every change). */
 export function now(): NfsTime {
-  let ns = BigInt(Date.now()) * 1_000_000n;
-  if (ns <= lastNs) ns = lastNs + 1n;
-  lastNs = ns;
-  return { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };
+  const ms = Date.now();
+  let sec = Math.floor(ms / 1000);
+  let nsec = (ms - sec * 1000) * 1_000_000;
+  if (sec < lastSec || (sec === lastSec && nsec <= lastNsec)) {
+    sec = lastSec;
+    nsec = lastNsec + 1;
+    if (nsec >= 1_000_000_000) {
+      sec++;
+      nsec = 0;
+    }
+  }
+  lastSec = sec;
+  lastNsec = nsec;
+  return { sec, nsec };
 }
 
 export function sameTime(a: NfsTime, b: NfsTime): boolean {

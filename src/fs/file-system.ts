@@ -40,7 +40,7 @@ export type CreateHow = { kind: 'unchecked' | 'guarded'; attrs: SetAttrs } | { k
 export interface DirEntry {
   name: string;
   fileid: number;
-  cookie: bigint;
+  cookie: bigint | number;
   /** Attributes and handle are computed only when READDIRPLUS asks for them. */
   attrs(): Attrs;
   fh(): Buffer;

@@ -1,7 +1,6 @@
 // The NFS adapter of a session: implements FileSystem (the 19 procedures' view) over the session's
 // copy-on-write state (src/core/). It adds what is NFS's own: file handles, AUTH_SYS permission checks,
 // wcc data, and JUKEBOX for slow base reads; the changes themselves are the core's (core/edits.ts).
-import fs from 'node:fs';
 import type { Logger } from 'pino';
 import {
   ACCESS,
@@ -13,7 +12,6 @@ import {
   type CreateHow,
   type CreateResult,
   type Cred,
-  type DirEntry,
   type DirListing,
   type FileSystem,
   type FsStat,
@@ -27,12 +25,12 @@ import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
 import { sameTime } from '../core/time.js';
-import { fsErrorOf } from '../core/durable.js';
 import { HandleCodec } from './handles.js';
 import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
-import { readBase, READ_WAIT_MS } from './base-read.js';
-import { largeBuffers } from '../../util/buffer-pool.js';
+import { dirListing } from './dir-listing.js';
+import { fsStatOf } from './fs-stat.js';
+import { readFile, type ReadResult } from './file-read.js';
 
 export { ROOT_INO };
 
@@ -43,8 +41,6 @@ export interface SessionFsOptions {
   /** How long a READ of a base file waits for the store before answering JUKEBOX (default 1500 ms). */
   readWaitMs?: number;
 }
-
-const ZERO_VERF = Buffer.alloc(8);
 
 export class SessionFs implements FileSystem {
   readonly fsid: bigint;
@@ -72,14 +68,10 @@ export class SessionFs implements FileSystem {
     return this.state.writeVerifier;
   }
 
-  close(): void {
-    this.state.close();
+  close(opts?: { discard?: boolean }): void {
+    this.state.close(opts);
   }
 
-  /** Stop serving without making the state durable: it is deleted next (SessionState.discard). */
-  discard(): void {
-    this.state.discard();
-  }
 
   // ---------------------------------------------------------------- handles
 
@@ -112,6 +104,12 @@ export class SessionFs implements FileSystem {
     const d = await this.inode(fh);
     if (d.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
     return { d, dir: await this.state.listing(d) };
+  }
+
+  /** The directory and its listing when both are in memory (LOOKUP's usual case: no await), else null. */
+  private loadedDir(fh: Buffer): Inode | null {
+    const d = this.inodeSync(fh);
+    return d && d.type === FileType.DIR && d.dir ? d : null;
   }
 
   private mustWriteDir(d: Inode, cred: Cred): void {
@@ -187,9 +185,18 @@ export class SessionFs implements FileSystem {
     });
   }
 
-  async lookup(dirFh: Buffer, name: string, cred: Cred): Promise<{ node: { fh: Buffer; attrs: Attrs }; dir: Attrs }> {
-    checkLookupName(name);
-    const { d, dir } = await this.dirOf(dirFh);
+  lookup(dirFh: Buffer, name: string, cred: Cred): Promise<{ node: { fh: Buffer; attrs: Attrs }; dir: Attrs }> {
+    try {
+      checkLookupName(name);
+      const d = this.loadedDir(dirFh);
+      if (d) return Promise.resolve(this.lookupIn(d, d.dir!, name, cred));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.dirOf(dirFh).then(({ d, dir }) => this.lookupIn(d, dir, name, cred));
+  }
+
+  private lookupIn(d: Inode, dir: Directory, name: string, cred: Cred): { node: { fh: Buffer; attrs: Attrs }; dir: Attrs } {
     if (!(permBits(d, cred) & 1)) throw new FsError(NfsStatus.ACCES);
     let n: Inode;
     if (name === '.') n = d;
@@ -215,36 +222,8 @@ export class SessionFs implements FileSystem {
     return { target: n.target ?? '', attrs: n.attrs(this.fsid) };
   }
 
-  async read(
-    fh: Buffer,
-    offset: number,
-    count: number,
-    cred: Cred,
-  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }> {
-    const n = await this.inode(fh);
-    if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
-    if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
-    if (cred.uid !== n.uid && !(permBits(n, cred) & 4)) throw new FsError(NfsStatus.ACCES);
-    const len = Math.max(0, Math.min(count, n.size - offset));
-    let data: Buffer;
-    if (len === 0) data = Buffer.alloc(0);
-    else if (n.local) {
-      let r: { data: Buffer; pooled?: Buffer };
-      try {
-        r = this.state.data.read(n.ino, offset, len);
-      } catch (e) {
-        throw fsErrorOf(e) ?? e;
-      }
-      if (r.pooled) {
-        const pooled = r.pooled;
-        return { data: r.data, eof: offset + r.data.length >= n.size, attrs: n.attrs(this.fsid), release: () => largeBuffers.give(pooled) };
-      }
-      data = r.data;
-    } else if (n.blob) {
-      const r = await readBase(this.state.source, n.blob, offset, len, this.o.readWaitMs ?? READ_WAIT_MS, this.o.log);
-      return { data: r.data, eof: offset + r.data.length >= n.size, attrs: n.attrs(this.fsid), release: r.release };
-    } else data = Buffer.alloc(len);
-    return { data, eof: offset + data.length >= n.size, attrs: n.attrs(this.fsid) };
+  async read(fh: Buffer, offset: number, count: number, cred: Cred): Promise<ReadResult> {
+    return readFile(this.state, await this.inode(fh), offset, count, cred, this.o);
   }
 
   async write(
@@ -401,49 +380,11 @@ export class SessionFs implements FileSystem {
   async readdir(dirFh: Buffer, cookie: bigint, _verf: Buffer, cred: Cred): Promise<DirListing> {
     const { d, dir } = await this.dirOf(dirFh);
     if (!(permBits(d, cred) & 4)) throw new FsError(NfsStatus.ACCES);
-    // cookies: 1 is ".", 2 is "..", entries follow at sequence + 2 (stable, so the verifier is zero)
-    if (cookie >= BigInt(dir.nextSeq + 2)) throw new FsError(NfsStatus.BAD_COOKIE);
-    const c = Number(cookie);
-    const slots = dir.after(Math.max(0, c - 2));
-    const self = this;
-    const parent = this.state.parentOf(d);
-    const dot = (name: string, n: Inode, ck: number): DirEntry => ({
-      name,
-      fileid: n.ino,
-      cookie: BigInt(ck),
-      attrs: () => n.attrs(self.fsid),
-      fh: () => self.handleOf(n.ino),
-    });
-    function* entries(): Generator<DirEntry> {
-      if (c < 1) yield dot('.', d, 1);
-      if (c < 2) yield dot('..', parent, 2);
-      for (const s of slots) {
-        yield {
-          name: s.name,
-          fileid: s.ino,
-          cookie: BigInt(s.seq + 2),
-          attrs: () => self.state.child(s).attrs(self.fsid),
-          fh: () => self.handleOf(s.ino),
-        };
-      }
-    }
-    return { dir: d.attrs(this.fsid), verf: ZERO_VERF, entries: entries() };
+    return dirListing(this, d, dir, cookie);
   }
 
   async fsstat(fh: Buffer): Promise<FsStat> {
     const n = await this.inode(fh);
-    const st = fs.statfsSync(this.state.o.dir);
-    const bsize = st.bsize;
-    const ro = this.readOnly ? 0 : 1; // a snapshot has no room for anything (RFC 1813 3.3.18)
-    return {
-      attrs: n.attrs(this.fsid),
-      tbytes: st.blocks * bsize,
-      fbytes: ro * st.bfree * bsize,
-      abytes: ro * st.bavail * bsize,
-      tfiles: st.files,
-      ffiles: ro * st.ffree,
-      afiles: ro * st.ffree,
-      invarsec: 0,
-    };
+    return fsStatOf(this.state.o.dir, n.attrs(this.fsid), this.readOnly);
   }
 }

@@ -11,9 +11,11 @@ import { EMPTY_TREE, ObjectStore, objectRelKey, sha256Hex, validateProject, type
 import type { Catalog } from '../session/catalog.js';
 import type { SessionRecord } from '../session/record.js';
 import { mergeTrees, type Conflict } from '../session/merge.js';
+import { getHeadIndex, indexHead } from '../session/blame-index.js';
 import { GitError, git, gitStream, gitText, requireGit } from './run.js';
 import { parseFastExport, type CommitEvent } from './fast-export.js';
-import { ChangeSet } from './tree-apply.js';
+import { ChangeSet, type Leaf } from './tree-apply.js';
+import { BlameSeed } from './blame-seed.js';
 import { rawSpecialCommits } from './raw-commits.js';
 import { nameOf, namesOf } from './paths.js';
 import { WriteBehindBackend } from './write-behind.js';
@@ -162,6 +164,12 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     });
   };
 
+  // blame: a first import seeds the tip's index from the changes along its first-parent chain; a re-import
+  // onto an indexed tip continues that index head by head (blame-seed.ts)
+  const seed = known.size === 0 ? new BlameSeed() : null;
+  const tipChain = new Set(seed ? (await gitText(['rev-list', '--first-parent', tip], dir)).split('\n') : []);
+  const incrementalIndex = !seed && state?.tip_head ? (await getHeadIndex(store, state.tip_head)) !== null : false;
+
   const special = await rawSpecialCommits(dir, revs);
   const fe = gitStream(
     [
@@ -227,9 +235,17 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const ci = parseIdentity(committer);
     const ai = parseIdentity(author);
     const cs = new ChangeSet();
+    const onChain = seed !== null && tipChain.has(oid);
+    const ops: { names: string[]; sig: string | null }[] | null = onChain ? [] : null;
+    let deleteAll = false;
+    const put = (names: string[], leaf: Leaf) => {
+      cs.put(names, leaf);
+      ops?.push({ names, sig: leaf === null ? null : leaf.kind === 'symlink' ? `l:${leaf.target}` : `f:${leaf.mode}:${leaf.hash}` });
+    };
     const gitlinks = new Map(parent?.gitlinks ?? []);
     for (const ch of c.changes) {
       if (ch.op === 'deleteall') {
+        deleteAll = true;
         cs.deleteAll = true;
         gitlinks.clear();
         continue;
@@ -238,7 +254,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       const p = names.join('/');
       if (ch.op === 'D') {
         if (gitlinks.delete(p)) continue;
-        cs.put(names, null);
+        put(names, null);
         for (const g of gitlinks.keys()) if (g.startsWith(p + '/')) gitlinks.delete(g);
         continue;
       }
@@ -250,18 +266,18 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
             `submodule ${p} (${ch.ref.slice(0, 12)}) is not a file tree: kept in the session records and written back by export-git, not shown in the mount`,
           );
         }
-        cs.put(names, null);
+        put(names, null);
         continue;
       }
       const blob = marks.get(ch.ref);
       if (!blob) throw new GitError(`fast-export named an unknown blob ${ch.ref}`);
       if (ch.mode === '120000') {
         const target = blob.small ?? (await store.getBlob(blob.hash));
-        cs.put(names, { kind: 'symlink', mode: 0o777, size: target.length, target: nameOf(target) });
+        put(names, { kind: 'symlink', mode: 0o777, size: target.length, target: nameOf(target) });
       } else {
         const mode = FILE_MODES[ch.mode];
         if (mode === undefined) throw new GitError(`unsupported mode ${ch.mode} at ${p}`);
-        cs.put(names, { kind: 'file', mode, size: blob.size, hash: blob.hash });
+        put(names, { kind: 'file', mode, size: blob.size, hash: blob.hash });
       }
     }
     const base = parent ?? { tree: EMPTY_TREE, nextIno: 2 };
@@ -282,6 +298,14 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: isoOf(ci) };
     const head = headHash(record);
     bg(store.putHeadRecord(record));
+    if (ops) {
+      const old = deleteAll ? seed!.deleteAll() : null;
+      for (const op of ops) seed!.change(op.names, op.sig, head, old?.get(op.names.join('/')));
+    } else if (incrementalIndex) {
+      // a re-import continues the previous tip's blame index, one head at a time (new commits are few)
+      await store.putHeadRecord(record); // queued (write-behind): readable at once
+      await indexHead(store, head, 1);
+    }
     const r: SessionRecord & { git: GitCommitInfo; user: string } = {
       session_id: sid,
       project,
@@ -322,12 +346,13 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     return { head, tree, nextIno, gitlinks, oid, from: c.from, record, sid };
   }
 
+  const tipImp = byKey.get(tip);
+  if (!tipImp) throw new GitError(`fast-export did not reach ${tip}`);
+  if (seed) await seed.write(store, tipImp.head);
   o.onProgress?.({ done: result.imported, total, phase: 'flush' });
   await wb.flush();
   if (bgFailure) throw bgFailure;
   result.objects = { written: wb.written, bytes: wb.bytesWritten };
-  const tipImp = byKey.get(tip);
-  if (!tipImp) throw new GitError(`fast-export did not reach ${tip}`);
 
   const commits = { ...(state?.commits ?? {}) };
   for (const [k, v] of byKey) if (!k.startsWith(':')) commits[k] = v.head;
@@ -362,6 +387,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       o.onProgress?.({ done: landed.length, total: chain.length, phase: 'land' });
     }
     if (!(await main.casHead(H.version, H.ref.generation, hRec))) continue;
+    await indexHead(main, hHash, chain.length + 1).catch(() => false); // as a landing does (blame-index.ts)
     for (const l of landed) {
       const r = await catalog.get(l.imp.sid);
       if (r) {

@@ -1,8 +1,8 @@
 // For export-git's many small reads of the local data directory: get() with one synchronous read instead
-// of the four thread-pool round trips of an async readFile. Everything else goes to the wrapped backend.
+// of the four thread-pool round trips of an async readFile (or of a pack, store/local-packs.ts). Everything else goes to the wrapped backend.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalBackend, validateRelKey, type ObjectBackend } from '../store/index.js';
+import { LocalBackend, isContentAddressedKey, validateRelKey, type ObjectBackend } from '../store/index.js';
 
 export function syncReads(backend: ObjectBackend): ObjectBackend {
   if (!(backend instanceof LocalBackend)) return backend;
@@ -10,10 +10,12 @@ export function syncReads(backend: ObjectBackend): ObjectBackend {
   return {
     async get(key: string): Promise<Buffer | null> {
       validateRelKey(key);
+      const packed = isContentAddressedKey(key) ? backend.getPackedSync(key) : null;
+      if (packed) return packed;
       try {
         return readFileSync(join(root, key));
       } catch (e) {
-        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return null;
+        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return backend.getPackedSync(key);
         throw e;
       }
     },

@@ -8,10 +8,12 @@
 // threads with synchronous file calls, so they use the other cores; elsewhere (S3) they go to the
 // wrapped backend, a few at a time. Two workers: creating a file is mostly the filesystem allocating an
 // inode (on a busy ext4 several hundred microseconds of kernel CPU each), and two directories' inodes are
-// allocated in parallel while the main thread, waiting for them, is idle.
+// allocated in parallel while the main thread, waiting for them, is idle. Immutable objects (blobs, trees,
+// head records, blame index objects) go into pack files instead (store/local-packs.ts: one file per worker,
+// not one per object); flush() closes them, durable, before the syncfs. Until then reads of packed objects
+// go to the workers' temporary pack files.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LocalBackend, encodeStored, validateRelKey, type ObjectBackend } from '../store/index.js';
@@ -43,7 +45,12 @@ export class WriteBehindBackend implements ObjectBackend {
   private head = 0;
   private workers: Worker[] = [];
   private nextWorker = 0;
-  private batch: { key: string; item: WriteItem }[] = [];
+  private batch: WriteItem[] = [];
+  /** packed by a worker: temporary pack file, offset, length */
+  private readonly located = new Map<string, { path: string; offset: number; length: number }>();
+  private readonly fds = new Map<string, number>();
+  private readonly control = new Map<number, (m: WriteReply) => void>();
+  private finished = false;
   private batchTimer: NodeJS.Immediate | null = null;
   private readonly inflightBatches = new Map<number, { key: string; q: Queued }[]>();
   private nextBatch = 1;
@@ -56,7 +63,7 @@ export class WriteBehindBackend implements ObjectBackend {
   ) {
     const script = root ? workerScript() : null;
     for (let i = 0; script && i < WORKERS; i++) {
-      const w = new Worker(script);
+      const w = new Worker(script, { workerData: { root } });
       w.on('message', (m: WriteReply) => this.onReply(m));
       w.on('error', (e) => {
         this.failure ??= e;
@@ -83,13 +90,13 @@ export class WriteBehindBackend implements ObjectBackend {
 
   private async enqueue(key: string, data: Buffer, raw: boolean): Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key) || this.located.has(key)) return;
     const q = { data, raw };
     this.queued.set(key, q);
     this.bytes += data.length;
     if (this.workers.length) {
       validateRelKey(key);
-      this.batch.push({ key, item: { path: join(this.root!, key), data, encode: raw } });
+      this.batch.push({ key, data, encode: raw });
       if (this.batch.length >= BATCH) this.sendBatch();
       else this.batchTimer ??= setImmediate(() => this.sendBatch());
     } else {
@@ -113,15 +120,28 @@ export class WriteBehindBackend implements ObjectBackend {
       b.map((x) => ({ key: x.key, q: this.queued.get(x.key)! })),
     );
     this.running++;
-    // each item's bytes in an ArrayBuffer of their own, transferred: cloning a view would copy its whole backing buffer
-    const items = b.map((x) => ({ ...x.item, data: new Uint8Array(x.item.data) }));
-    this.workers[this.nextWorker++ % this.workers.length]!.postMessage(
-      { id, items } satisfies WriteRequest,
-      items.map((i) => i.data.buffer as ArrayBuffer),
-    );
+    // the batch's bytes copied into one ArrayBuffer, transferred (cloning a view would copy its whole
+    // backing buffer); the items are views of it
+    const all = Buffer.concat(b.map((x) => x.data));
+    const own = all.byteOffset === 0 && all.buffer.byteLength === all.length;
+    const buf = (own ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer;
+    let at = 0;
+    const items = b.map((x) => {
+      const data = new Uint8Array(buf, at, x.data.length);
+      at += x.data.length;
+      return { ...x, data };
+    });
+    this.workers[this.nextWorker++ % this.workers.length]!.postMessage({ id, items } satisfies WriteRequest, [buf]);
   }
 
   private onReply(m: WriteReply): void {
+    const ctl = this.control.get(m.id);
+    if (ctl) {
+      this.control.delete(m.id);
+      ctl(m);
+      return;
+    }
+    for (const [key, path, offset, length] of m.located ?? []) this.located.set(key, { path, offset, length });
     const items = this.inflightBatches.get(m.id) ?? [];
     this.inflightBatches.delete(m.id);
     this.running--;
@@ -172,10 +192,25 @@ export class WriteBehindBackend implements ObjectBackend {
     }
   }
 
+  /** Asks every worker to close its packs (finish: into place and durable; else: removed). */
+  private async endPacks(finish: boolean): Promise<void> {
+    const replies = await Promise.all(
+      this.workers.map((w) => {
+        const id = this.nextBatch++;
+        const p = new Promise<WriteReply>((r) => this.control.set(id, r));
+        w.postMessage({ id, finish, abort: !finish } satisfies WriteRequest);
+        return p;
+      }),
+    );
+    for (const r of replies) if (r.error) this.failure ??= new Error(`closing packs: ${r.error}`);
+  }
+
   /** Every queued write done and durable; stops the workers. */
   async flush(): Promise<void> {
     if (this.workers.length) this.sendBatch();
     if (this.queued.size || this.running) await new Promise<void>((r) => this.idle.push(r));
+    if (!this.failure && this.workers.length) await this.endPacks(true);
+    this.finished = true;
     await this.close();
     if (this.failure) throw this.failure;
     const inner = this.inner as { drain?: () => Promise<unknown> };
@@ -186,25 +221,45 @@ export class WriteBehindBackend implements ObjectBackend {
     }
   }
 
+  /** Stops the workers; packs not finished by flush() are removed. */
   async close(): Promise<void> {
+    if (!this.finished && this.workers.length) {
+      this.finished = true;
+      await Promise.race([this.endPacks(false), new Promise((r) => setTimeout(r, 5000).unref())]);
+    }
     const ws = this.workers;
     this.workers = [];
     await Promise.all(ws.map((w) => w.terminate()));
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
   }
 
   async get(key: string): Promise<Buffer | null> {
     const q = this.queued.get(key);
     if (q) return q.raw ? encodeStored(q.data) : q.data;
+    const at = this.located.get(key);
+    if (at && !this.finished) {
+      let fd = this.fds.get(at.path);
+      if (fd === undefined) {
+        fd = openSync(at.path, 'r');
+        this.fds.set(at.path, fd);
+      }
+      const b = Buffer.allocUnsafe(at.length);
+      if (readSync(fd, b, 0, at.length, at.offset) !== at.length) throw new Error(`${at.path}: short read`);
+      return b;
+    }
     return this.inner.get(key);
   }
   readonly cacheTier = null;
   async has(key: string): Promise<boolean> {
-    return this.queued.has(key);
+    return this.queued.has(key) || this.located.has(key);
   }
-  /** Queued: present now. Anything else answers absent, so the store writes it (again). */
+  /** Queued or packed: present now. Anything else answers absent, so the store writes it (again). */
   async stat(key: string): Promise<{ size: number; mtimeMs: number } | null> {
     const q = this.queued.get(key);
-    return q ? { size: q.data.length, mtimeMs: Date.now() } : null;
+    if (q) return { size: q.data.length, mtimeMs: Date.now() };
+    const at = this.located.get(key);
+    return at ? { size: at.length, mtimeMs: Date.now() } : null;
   }
   touch(key: string): Promise<void> {
     return this.inner.touch(key);

@@ -1,43 +1,71 @@
 // Worker thread of WriteBehindBackend: compresses blobs and writes objects into the local data directory
-// with synchronous calls, without fsync: the caller runs one syncfs when it is done.
+// with synchronous calls, without fsync: the caller runs one syncfs when it is done. Immutable objects of a
+// project (blobs, trees, head records, blame index objects) and the session records and index entries go
+// into one pack file per worker (store/local-pack-writer.ts), not a file each; anything else is a file.
 import { mkdirSync, renameSync, writeFileSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { parentPort, threadId } from 'node:worker_threads';
+import { dirname, join } from 'node:path';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encodeStored } from '../store/codec.js';
+import { LocalPacks } from '../store/local-packs.js';
+import { PackWriter } from '../store/local-pack-writer.js';
 
 export interface WriteItem {
-  path: string;
+  key: string;
   data: Uint8Array;
   encode: boolean;
 }
-export type WriteRequest = { id: number; items: WriteItem[] };
-export type WriteReply = { id: number; done: number; bytes: number; error?: string };
+/** items to write; finish: close this worker's packs (into place, durable); abort: remove them */
+export type WriteRequest = { id: number; items?: WriteItem[]; finish?: boolean; abort?: boolean };
+/** located: packed items, [key, temporary pack path, offset, length] */
+export type WriteReply = { id: number; done: number; bytes: number; located?: [string, string, number, number][]; error?: string };
 
+const root: string = (workerData as { root: string } | null)?.root ?? '/';
 const dirs = new Set<string>();
 const CONTENT_ADDRESSED = /\/(blobs|trees|heads)\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
+let writer: PackWriter | null = null;
+/** Documents a session changes later (a record) are packed too: a loose file written later wins. */
+const PACKED =
+  /^(projects\/[^/]+\/[^/]+\/((blobs|trees|heads|blame)\/[0-9a-f]{2}\/[0-9a-f]{64}|sessions\/[^/]+\/metadata\.json)|index\/sessions\/[^/]+)$/;
+const packs = new LocalPacks(root, false, { once: true });
 let seq = 0;
 
-function writeOne(it: WriteItem): number {
+function exists(path: string, size: number | null): boolean {
+  try {
+    const st = statSync(path);
+    return size === null || st.size === size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return false;
+  }
+}
+
+function writeOne(it: WriteItem, located: [string, string, number, number][]): number {
   const data = it.encode ? encodeStored(Buffer.from(it.data.buffer, it.data.byteOffset, it.data.byteLength)) : it.data;
-  const dir = dirname(it.path);
+  const path = join(root, it.key);
+  const named = CONTENT_ADDRESSED.test(path);
+  // named by its hash: one already stored is not stored again; a document already a file stays one (it wins)
+  if (PACKED.test(it.key) && !(!named && exists(path, null))) {
+    writer ??= new PackWriter(root);
+    const w = writer;
+    // (against the packs there were when the worker started: a copy written meanwhile costs only bytes)
+    if (named && (w.has(it.key) || packs.lookup(it.key))) return 0;
+    const at = w.append(it.key, data);
+    located.push([it.key, w.tmpPath, at.offset, at.length]);
+    return data.length;
+  }
+  const dir = dirname(path);
   if (!dirs.has(dir)) {
     mkdirSync(dir, { recursive: true });
     dirs.add(dir);
   }
-  if (CONTENT_ADDRESSED.test(it.path)) {
-    // Immutable and named by its hash: one that exists whole is not written again. A new one is written
-    // to a temporary name and renamed, so no reader (a session sealing the same content, the daemon)
-    // ever sees it half written; the importer's syncfs makes it durable before any head names it.
-    try {
-      if (statSync(it.path).size === data.length) return 0;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
-  const tmp = `${it.path}~tmp.${process.pid}.w${threadId}.${seq++}`;
+  // Immutable and named by its hash: one that exists whole is not written again. A new one is written
+  // to a temporary name and renamed, so no reader (a session sealing the same content, the daemon)
+  // ever sees it half written; the importer's syncfs makes it durable before any head names it.
+  if (named && exists(path, data.length)) return 0;
+  const tmp = `${path}~tmp.${process.pid}.w${threadId}.${seq++}`;
   try {
     writeFileSync(tmp, data);
-    renameSync(tmp, it.path);
+    renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
@@ -47,9 +75,15 @@ function writeOne(it: WriteItem): number {
 
 parentPort?.on('message', (m: WriteRequest) => {
   let bytes = 0;
+  const located: [string, string, number, number][] = [];
   try {
-    for (const it of m.items) bytes += writeOne(it);
-    parentPort!.postMessage({ id: m.id, done: m.items.length, bytes } satisfies WriteReply);
+    if (m.finish || m.abort) {
+      if (m.finish) writer?.finish();
+      else writer?.abort();
+      writer = null;
+    }
+    for (const it of m.items ?? []) bytes += writeOne(it, located);
+    parentPort!.postMessage({ id: m.id, done: m.items?.length ?? 0, bytes, located } satisfies WriteReply);
   } catch (e) {
     parentPort!.postMessage({ id: m.id, done: 0, bytes, error: (e as Error).message } satisfies WriteReply);
   }

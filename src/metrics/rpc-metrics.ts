@@ -155,10 +155,17 @@ export class RpcMetrics implements RpcObserver {
   }
 }
 
-/** NFS data bytes moved by READ and WRITE (counted by the procedures). */
-export const nfsBytes = new Counter({
-  name: 'mic_nfs_data_bytes_total',
-  help: 'File data bytes returned by NFS READ (op="read") and accepted by NFS WRITE (op="write")',
-  labelNames: ['op'] as const,
-  registers: [registry],
-});
+/** NFS data bytes moved by READ and WRITE (counted by the procedures): series bound once (hot.ts), as
+ *  prom-client's own counter hashed the label set on every READ (3 µs, a tenth of a 4 KiB READ). */
+const nfsBytesHot = new HotCounter(
+  'mic_nfs_data_bytes_total',
+  'File data bytes returned by NFS READ (op="read") and accepted by NFS WRITE (op="write")',
+  registry,
+);
+const nfsReadBytes = nfsBytesHot.series({ op: 'read' });
+const nfsWriteBytes = nfsBytesHot.series({ op: 'write' });
+export const nfsBytes = {
+  inc(labels: { op: 'read' | 'write' }, n: number): void {
+    (labels.op === 'read' ? nfsReadBytes : nfsWriteBytes).n += n;
+  },
+};

@@ -3,7 +3,7 @@
 import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
-import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
+import { FATTR3_SIZE, readFh, utf8Length, writePostOpAttr } from './xdr-types.js';
 
 export const COOKIEVERFSIZE = 8;
 
@@ -42,14 +42,15 @@ export function readdir(deps: NfsDeps): Handler {
           break;
         }
         const e = next.value;
-        const name = Buffer.from(e.name, 'utf8');
+        const name = e.name;
+        const nameBytes = utf8Length(name);
         // entry3: value-follows + fileid + name + cookie
-        const size = 4 + 8 + xdrOpaqueSize(name.length) + 8;
+        const size = 4 + 8 + xdrOpaqueSize(nameBytes) + 8;
         if (used + size > count) break;
         used += size;
         out.u32(1);
         out.u64(e.fileid);
-        out.opaque(name);
+        out.stringBytes(name, nameBytes);
         out.u64(e.cookie);
         n++;
       }

@@ -1,22 +1,16 @@
-// NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the fileid + name + cookie
-// bytes of the entries; `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
+// NFSPROC3_READDIRPLUS (RFC 1813 3.3.17). `dircount` bounds the directory information of the entries
+// (fileid + name + cookie bytes); `maxcount` bounds the encoded READDIRPLUS3resok (plus status).
 import type { Handler } from '../../rpc/handler.js';
-import { FsError, NfsStatus, type Attrs, type DirEntry } from '../fs/file-system.js';
+import { FsError, NfsStatus, type Attrs } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { COOKIEVERFSIZE, DIRLIST_OVERHEAD, xdrOpaqueSize } from './readdir.js';
-import { FATTR3_SIZE, readFh, writePostOpAttr } from './xdr-types.js';
+import { FATTR3_SIZE, readFh, utf8Length, writePostOpAttr } from './xdr-types.js';
 
-/** An entry's attributes or handle may be gone by now (raced removal): then omit them. */
-function optional<T>(e: DirEntry, f: (e: DirEntry) => T): T | null {
-  try {
-    return f(e);
-  } catch (err) {
-    if (err instanceof FsError) return null;
-    throw err;
-  }
+/** An entry's attributes or handle may be gone by now (raced removal): then they are omitted. */
+function vanished(err: unknown): null {
+  if (err instanceof FsError) return null;
+  throw err;
 }
-const getAttrs = (e: DirEntry): Attrs => e.attrs();
-const getFh = (e: DirEntry): Buffer => e.fh();
 
 export function readdirplus(deps: NfsDeps): Handler {
   return nfsProcedure(deps, {
@@ -53,19 +47,34 @@ export function readdirplus(deps: NfsDeps): Handler {
           break;
         }
         const e = next.value;
-        const name = Buffer.from(e.name, 'utf8');
-        const dirSize = 8 + xdrOpaqueSize(name.length) + 8; // fileid + name + cookie
+        const name = e.name;
+        const nameBytes = utf8Length(name);
+        // RFC 1813 3.3.17: dircount is "the maximum number of bytes of directory information returned",
+        // not counting attributes and handle; only maxcount "must include all XDR overhead". So dircount
+        // counts an entry's fileid, name and cookie (8 + name bytes + 8); the name's length word and
+        // padding, the value-follows word, attributes and handle count against maxcount.
+        const dirSize = 8 + nameBytes + 8;
         if (dirUsed + dirSize > dircount) break;
-        const attrs = optional(e, getAttrs);
-        const fh = optional(e, getFh);
+        let attrs: Attrs | null;
+        let fh: Buffer | null;
+        try {
+          attrs = e.attrs();
+        } catch (err) {
+          attrs = vanished(err);
+        }
+        try {
+          fh = e.fh();
+        } catch (err) {
+          fh = vanished(err);
+        }
         // entryplus3: value-follows + dir part + post_op_attr + post_op_fh3
-        const size = 4 + dirSize + 4 + (attrs ? FATTR3_SIZE : 0) + 4 + (fh ? xdrOpaqueSize(fh.length) : 0);
+        const size = 4 + 8 + xdrOpaqueSize(nameBytes) + 8 + 4 + (attrs ? FATTR3_SIZE : 0) + 4 + (fh ? xdrOpaqueSize(fh.length) : 0);
         if (used + size > maxcount) break;
         used += size;
         dirUsed += dirSize;
         out.u32(1);
         out.u64(e.fileid);
-        out.opaque(name);
+        out.stringBytes(name, nameBytes);
         out.u64(e.cookie);
         writePostOpAttr(out, attrs);
         if (fh) {

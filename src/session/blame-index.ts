@@ -24,7 +24,7 @@ import { LRUCache } from 'lru-cache';
 import { EMPTY_TREE, isHash, sha256Hex, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { sameContent } from './changes.js';
 
-interface IndexNode {
+export interface IndexNode {
   /** the head that last changed this path (absent only at the root) */
   h?: string;
   /** child name -> node name ("<head>:<hash>") */
@@ -81,12 +81,13 @@ async function readNode(store: ObjectStore, ref: string): Promise<IndexNode> {
 }
 
 /** The nodes one head's index writes, stored together with it (one object per landing). */
-interface Writer {
+export interface Writer {
   head: string;
   nodes: Record<string, IndexNode>;
 }
 
-function writeNode(w: Writer, n: IndexNode): string {
+/** Adds n (canonical) to the head's nodes; returns its name. */
+export function writeNode(w: Writer, n: IndexNode): string {
   const c =
     n.c && Object.keys(n.c).length ? Object.fromEntries(Object.entries(n.c).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : undefined;
   const canonical: IndexNode = {};
@@ -142,6 +143,12 @@ async function update(store: ObjectStore, w: Writer, n: IndexNode, a: string, b:
 
 const dirHash = (e: TreeEntry) => e.hash ?? EMPTY_TREE;
 
+/** Stores a head's index (made by indexHead, or by a bulk writer such as import-git from what it knows). */
+export async function putHeadIndex(store: ObjectStore, head: string, idx: HeadIndex): Promise<void> {
+  await store.putJson(headKey(head), idx);
+  cacheOf(store).set(store.key(headKey(head)), idx);
+}
+
 /**
  * Writes the index of `head` (already the project's head or an ancestor of it) unless it has one. A parent
  * without an index gets one first, up to `catchUp` heads back; further back, a new chain starts.
@@ -178,8 +185,7 @@ export async function indexHead(store: ObjectStore, head: string, catchUp = 64):
       base = rec.parent;
     }
     const idx: HeadIndex = { root, base, nodes: w.nodes };
-    await store.putJson(headKey(todo[i]), idx);
-    cacheOf(store).set(store.key(headKey(todo[i])), idx);
+    await putHeadIndex(store, todo[i], idx);
     prev = idx;
   }
   return true;

@@ -169,17 +169,15 @@ export class SessionExports implements ExportTable {
     return fsid === undefined ? undefined : this.byFsid.get(fsid)?.fs.state;
   }
 
-  /** Stop serving a session: its clients get STALE from now on. discard: its state is deleted next, so
-   *  nothing is made durable (SessionState.discard). */
-  close(id: string, discard = false): void {
+  /** Stop serving a session: its clients get STALE from now on. */
+  close(id: string, opts?: { discard?: boolean }): void {
     const fsid = this.fsidById.get(id);
     if (fsid === undefined) return;
     this.fsidById.delete(id);
     const e = this.byFsid.get(fsid);
     if (!e) return;
     this.byFsid.delete(fsid);
-    if (discard) e.fs.discard();
-    else e.fs.close();
+    e.fs.close(opts);
   }
 
   closeAll(): void {

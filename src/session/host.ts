@@ -20,9 +20,9 @@ import { stopLineCounts } from './line-counts.js';
 export interface SessionHost {
   /** The session's open filesystem (opened on first use, claiming it as far as mode allows: ownership.ts). */
   open(r: SessionRecord, mode?: OpenMode): Promise<SessionState>;
-  /** Stop serving it: durable state is flushed (unless discard: the caller deletes the state next);
+  /** Stop serving it: durable state is flushed (unless `discard`: its directory is deleted next);
    *  clients of an export get STALE. */
-  close(id: string, discard?: boolean): void;
+  close(id: string, opts?: { discard?: boolean }): void;
   /** Its filesystem if open here (never opens). */
   served(id: string): SessionState | undefined;
   /** Which data dir holds which session. */
@@ -86,12 +86,11 @@ export class DirectHost implements SessionHost {
     return p;
   }
 
-  close(id: string, discard = false): void {
+  close(id: string, opts?: { discard?: boolean }): void {
     const e = this.open_.get(id);
     if (!e) return;
     this.open_.delete(id);
-    if (discard) e.fs.discard();
-    else e.fs.close();
+    e.fs.close(opts);
     void releaseFileLock(e.lock, e.token);
   }
 

@@ -265,7 +265,7 @@ async function finishLanding(
   r.updated_at = now;
   // once the record (durable) holds the sealed tree, the local state is deleted, not made durable first
   await ctx.catalog.update(r, async () => {
-    ctx.host.close(r.session_id, true);
+    ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
     await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
   });
 }
@@ -296,7 +296,7 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
   r.ended_at = now;
   r.updated_at = now;
   await ctx.catalog.update(r);
-  ctx.host.close(r.session_id);
+  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
 }
 
@@ -347,7 +347,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   }
 
   // start over on the new base
-  ctx.host.close(r.session_id);
+  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
   const t = Date.parse(H.record.time);
   r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };

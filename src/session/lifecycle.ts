@@ -49,7 +49,7 @@ export async function deleteSession(ctx: LandContext, r: SessionRecord): Promise
 /** Removes every trace of a session that never landed (a single-shot create refused): its record, index
  *  entry, holder and recorded tree, its local state. The id can be used again. */
 export async function purgeSession(ctx: LandContext, r: SessionRecord): Promise<void> {
-  ctx.host.close(r.session_id);
+  ctx.host.close(r.session_id, { discard: true });
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
   const store = ctx.catalog.store(r.project);
   const prefix = `${store.key(`sessions/${r.session_id}/metadata.json`).slice(0, -'metadata.json'.length)}`;

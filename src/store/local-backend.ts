@@ -10,7 +10,11 @@
 // flush, so a crash loses only objects nobody needs (their temp files stay behind, as an interrupted write's
 // do). Renames become durable in order on a journalling filesystem (ext4, xfs), so an object is never on
 // disk without the objects it names.
+//
+// Immutable objects may also be in pack files (local-packs.ts: import-git writes its objects into one file,
+// not one each): get, stat, has, touch, list and delete look there for what is not a loose file.
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ListOptions, ObjectBackend } from './object-backend.js';
@@ -18,6 +22,7 @@ import { isContentAddressedKey, validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
 import { isCode } from '../../util/errno.js';
+import { LocalPacks } from './local-packs.js';
 
 export interface LocalBackendOptions {
   /** fsync files and directories on write (default true). */
@@ -57,12 +62,14 @@ export class LocalBackend implements ObjectBackend {
   private readonly pending = new Map<string, Pending>();
   private pendingBytes = 0;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly packs: LocalPacks;
 
   constructor(root: string, opts: LocalBackendOptions = {}) {
     this.root = resolve(root);
     this.fsync = opts.fsync ?? true;
     this.lockStaleMs = opts.lockStaleMs ?? 10_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
+    this.packs = new LocalPacks(this.root, this.fsync);
   }
 
   /** Absolute path of a key (validated). */
@@ -74,7 +81,19 @@ export class LocalBackend implements ObjectBackend {
   async get(key: string): Promise<Buffer | null> {
     const p = this.pending.get(key);
     if (p) return p.data;
-    return readOrNull(this.pathOf(key));
+    // an object named by its hash is the same bytes loose or packed: the pack first (no failed open)
+    const packed = isContentAddressedKey(key) ? this.packs.lookup(key) : null;
+    if (packed) return this.packs.read(packed);
+    const loose = await readOrNull(this.pathOf(key));
+    if (loose !== null) return loose;
+    const loc = this.packs.lookup(key);
+    return loc ? this.packs.read(loc) : null;
+  }
+
+  /** A packed object's stored bytes, read synchronously (null: not in a pack). */
+  getPackedSync(key: string): Buffer | null {
+    const loc = this.packs.lookup(key);
+    return loc ? this.packs.readSync(loc) : null;
   }
 
   async put(key: string, data: Buffer): Promise<void> {
@@ -173,7 +192,7 @@ export class LocalBackend implements ObjectBackend {
       const st = await stat(this.pathOf(key));
       return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
     } catch (e) {
-      if (isCode(e, 'ENOENT', 'ENOTDIR')) return null;
+      if (isCode(e, 'ENOENT', 'ENOTDIR')) return this.packs.stat(key);
       throw e;
     }
   }
@@ -188,7 +207,11 @@ export class LocalBackend implements ObjectBackend {
   async touch(key: string): Promise<void> {
     if (this.pending.has(key)) return; // written just now
     const now = new Date();
-    await utimes(this.pathOf(key), now, now);
+    try {
+      await utimes(this.pathOf(key), now, now);
+    } catch (e) {
+      if (!isCode(e, 'ENOENT') || !this.packs.touch(key)) throw e;
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -196,10 +219,12 @@ export class LocalBackend implements ObjectBackend {
     try {
       await unlink(path);
     } catch (e) {
-      if (isCode(e, 'ENOENT', 'ENOTDIR')) return;
-      throw e;
+      if (!isCode(e, 'ENOENT', 'ENOTDIR')) throw e;
+      await this.packs.remove(key);
+      return;
     }
     if (this.fsync) await fsyncDir(dirname(path));
+    await this.packs.remove(key); // a copy in a pack too
   }
 
   /** All keys starting with prefix (any string, not only whole segments), in byte order; with startAfter,
@@ -209,32 +234,48 @@ export class LocalBackend implements ObjectBackend {
       throw new InvalidKeyError(prefix, 'bad list prefix');
     }
     const baseRel = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    yield* this.walk(baseRel, prefix, opts.startAfter ?? '');
+    yield* this.walk(baseRel, prefix, this.packs.list(prefix), opts.startAfter ?? '');
   }
 
-  private async *walk(dirRel: string, prefix: string, after = ''): AsyncGenerator<{ key: string; size: number; mtimeMs: number }> {
-    let dirents;
+  /** packed: the packed objects under dirRel that match prefix, sorted (null: none can be); after: only keys
+   *  after it. */
+  private async *walk(dirRel: string, prefix: string, packed: Listed[] | null, after = ''): AsyncGenerator<Listed> {
+    let dirents: Dirent[];
     try {
       dirents = await readdir(join(this.root, dirRel), { withFileTypes: true });
     } catch (e) {
-      if (isCode(e, 'ENOENT', 'ENOTDIR')) return;
-      throw e;
+      if (!isCode(e, 'ENOENT', 'ENOTDIR')) throw e;
+      if (!packed?.length) return;
+      dirents = [];
     }
-    const items = dirents
-      .filter((d) => !d.name.includes('~') && (d.isFile() || d.isDirectory()))
-      .map((d) => ({ rel: dirRel + d.name + (d.isDirectory() ? '/' : ''), dir: d.isDirectory() }))
-      .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    const byRel = new Map<string, { rel: string; dir: boolean }>();
+    for (const d of dirents) {
+      if (d.name.includes('~') || !(d.isFile() || d.isDirectory())) continue;
+      const rel = dirRel + d.name + (d.isDirectory() ? '/' : '');
+      byRel.set(rel, { rel, dir: d.isDirectory() });
+    }
+    const packedHere = new Map<string, Listed>();
+    for (const p of packed ?? []) {
+      const slash = p.key.indexOf('/', dirRel.length);
+      if (slash < 0) packedHere.set(p.key, p);
+      const rel = slash < 0 ? p.key : p.key.slice(0, slash + 1);
+      if (!byRel.has(rel)) byRel.set(rel, { rel, dir: slash >= 0 });
+    }
+    const items = [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     for (const it of items) {
       if (it.dir) {
         // every key below it.rel sorts before `after` when it.rel does and is not a prefix of it
         if (after && it.rel < after && !after.startsWith(it.rel)) continue;
-        if (it.rel.startsWith(prefix) || prefix.startsWith(it.rel)) yield* this.walk(it.rel, prefix, after);
+        if (it.rel.startsWith(prefix) || prefix.startsWith(it.rel))
+          yield* this.walk(it.rel, prefix, packed && under(packed, it.rel), after);
       } else if (it.rel.startsWith(prefix) && !(after && it.rel <= after)) {
         try {
           const st = await stat(join(this.root, it.rel));
           yield { key: it.rel, size: st.size, mtimeMs: st.mtimeMs };
         } catch (e) {
           if (!isCode(e, 'ENOENT')) throw e; // deleted while listing
+          const p = packedHere.get(it.rel);
+          if (p) yield p;
         }
       }
     }
@@ -321,6 +362,22 @@ export class LocalBackend implements ObjectBackend {
     if (this.knownDirs.size > 10_000) this.knownDirs.clear();
     this.knownDirs.add(dir);
   }
+}
+
+type Listed = { key: string; size: number; mtimeMs: number };
+
+/** The items of a sorted list whose keys start with rel (a contiguous run). */
+function under(list: Listed[], rel: string): Listed[] {
+  let lo = 0,
+    hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.key < rel) lo = mid + 1;
+    else hi = mid;
+  }
+  let end = lo;
+  while (end < list.length && list[end]!.key.startsWith(rel)) end++;
+  return list.slice(lo, end);
 }
 
 async function readOrNull(path: string): Promise<Buffer | null> {

@@ -106,8 +106,40 @@ export function normalizeEntry(e: TreeEntry): TreeEntry {
   return Object.freeze(out);
 }
 
+/** Encodings of frozen (normalized, so immutable) entries: a node rewritten for one changed name re-encodes
+ *  only that entry, not its hundreds of unchanged neighbours (import-git rewrites a directory per commit). */
+const encoded = new WeakMap<TreeEntry, string>();
+
 /** Canonical JSON of a normalized entry (also used to compare entries). */
 export function encodeEntry(e: TreeEntry): string {
+  const known = encoded.get(e);
+  if (known !== undefined) return known;
+  const s = encodeFresh(e);
+  if (Object.isFrozen(e)) encoded.set(e, s);
+  return s;
+}
+
+/** encodeEntry(a) === encodeEntry(b) for normalized entries, without encoding them. */
+export function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
+  return (
+    a === b ||
+    (a.name === b.name &&
+      a.hash === b.hash &&
+      a.ino === b.ino &&
+      a.mtime[0] === b.mtime[0] &&
+      a.mtime[1] === b.mtime[1] &&
+      a.size === b.size &&
+      a.mode === b.mode &&
+      a.kind === b.kind &&
+      a.target === b.target &&
+      a.dirs === b.dirs &&
+      a.links === b.links &&
+      a.rdev?.[0] === b.rdev?.[0] &&
+      a.rdev?.[1] === b.rdev?.[1])
+  );
+}
+
+function encodeFresh(e: TreeEntry): string {
   let s =
     `{"name":${JSON.stringify(e.name)},"kind":"${e.kind}","mode":${e.mode},"ino":${e.ino},` +
     `"size":${e.size},"mtime":[${e.mtime[0]},${e.mtime[1]}]`;

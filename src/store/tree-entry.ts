@@ -25,24 +25,3 @@ export interface TreeEntry {
   /** chardev, blockdev: device number [major, minor] */
   rdev?: [number, number];
 }
-
-/** Normalized entries equal in every stored field: what comparing their canonical JSON (encodeEntry) says,
- *  without building two strings (a diff or an update compares every entry of each leaf it visits). */
-export function sameTreeEntry(a: TreeEntry, b: TreeEntry): boolean {
-  return (
-    a === b ||
-    (a.name === b.name &&
-      a.kind === b.kind &&
-      a.mode === b.mode &&
-      a.ino === b.ino &&
-      a.size === b.size &&
-      a.mtime[0] === b.mtime[0] &&
-      a.mtime[1] === b.mtime[1] &&
-      a.hash === b.hash &&
-      a.target === b.target &&
-      a.dirs === b.dirs &&
-      a.links === b.links &&
-      a.rdev?.[0] === b.rdev?.[0] &&
-      a.rdev?.[1] === b.rdev?.[1])
-  );
-}

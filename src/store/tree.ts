@@ -2,7 +2,7 @@
 // writeDir builds the canonical trie; updateDir rewrites only the nodes on the paths of changed names
 // and yields the same hash writeDir would; lookupDir and diffDir read only the nodes they need.
 import { LRUCache } from 'lru-cache';
-import { sameTreeEntry, type TreeEntry } from './tree-entry.js';
+import type { TreeEntry } from './tree-entry.js';
 import {
   EMPTY_LEAF,
   EMPTY_TREE,
@@ -11,6 +11,7 @@ import {
   MAX_DEPTH,
   bucketAt,
   compareNames,
+  sameEntry,
   nameDigest,
   normalizeEntry,
   type LeafNode,
@@ -150,7 +151,7 @@ export class TreeStore {
         const cur = byName.get(c.name);
         if (c.entry === null) {
           if (cur) changed = byName.delete(c.name);
-        } else if (!cur || !sameTreeEntry(cur, c.entry)) {
+        } else if (!cur || !sameEntry(cur, c.entry)) {
           byName.set(c.name, c.entry);
           changed = true;
         }
@@ -213,7 +214,7 @@ export class TreeStore {
       if (!old) out.push({ name: e.name, before: null, after: e });
       else {
         before.delete(e.name);
-        if (!sameTreeEntry(old, e)) out.push({ name: e.name, before: old, after: e });
+        if (!sameEntry(old, e)) out.push({ name: e.name, before: old, after: e });
       }
     }
     for (const old of before.values()) out.push({ name: old.name, before: old, after: null });

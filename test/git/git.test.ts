@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { CLI, runMic } from '../lib/daemon.js';
 import { http, tempDir, testDaemon, type TestDaemon } from '../session/helpers.js';
 import { IMPORT_STATE, type ImportState } from '../../src/git/state.js';
-import { addCommit, git, gitBuf, LATIN1_NAME, lsTree, makeRepo, micTree, projectStore } from './repo.js';
+import { getHeadIndex } from '../../src/session/blame-index.js';
+import { addCommit, blameVsGit, git, gitBuf, LATIN1_NAME, lsTree, makeRepo, micTree, projectStore } from './repo.js';
 
 const P = 'acme/demo';
 
@@ -85,9 +86,18 @@ describe.sequential('import-git and export-git', () => {
     expect(log.heads.map((h: { git_commit: string }) => h.git_commit)).toEqual(fp);
     const text = (await ok(dataDir, 'log', '--project', P, '--limit', '2')).stdout;
     expect(text).toContain(`git ${fp[0]!.slice(0, 12)}`);
+    // the import wrote the tip's blame index (blame reads it instead of walking the history): for every
+    // path, the head of the commit that git log --first-parent says last changed it
+    const tipHead = (await store.getHead())!.hash;
+    expect(await getHeadIndex(store, tipHead)).not.toBeNull();
+    const blames = await blameVsGit(store, repo, 'main', tipHead, state.commits);
+    expect(blames.length).toBeGreaterThan(8);
+    for (const b of blames) expect(b.index, b.path).toBe(b.git);
     const blame = await ok(dataDir, 'blame', 'main.txt', '--project', P);
     expect(blame.stdout).toContain('goal: main work');
     expect(blame.stdout).toContain('by Ada Lovelace <ada@example.com>');
+    const old = await ok(dataDir, 'blame', 'docs/日本.txt', '--project', P, '--json');
+    expect(JSON.parse(old.stdout)).toMatchObject({ head: { hash: state.commits[all[all.length - 1]!], goal: 'first commit' } });
     // file modes, the symlink and the non-UTF-8 name as the mount shows them
     const tree = (await store.getHead())!.record.tree;
     expect(await store.lookupDir(tree, 'link')).toMatchObject({ kind: 'symlink', target: 'README.md' });
@@ -136,6 +146,9 @@ describe.sequential('import-git and export-git', () => {
     expect(h2.parent).toBe(state.commits[c1]);
     expect((await store.getHeadRecord(state.commits[c1]!)).parent).toBe(before);
     expect((await store.getHead())!.hash).toBe(state.commits[c2]);
+    // the new heads continue the tip's blame index
+    for (const b of await blameVsGit(store, repo, 'main', state.commits[c2]!, state.commits)) expect(b.index, b.path).toBe(b.git);
+    expect(await getHeadIndex(store, state.commits[c1]!)).not.toBeNull();
     const none = JSON.parse((await ok(dataDir, 'project', 'import-git', P, repo, '--json')).stdout);
     expect(none.imported).toBe(0);
   }, 60_000);

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync, chmodSync, symlinkSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { LocalBackend, ObjectStore, EMPTY_TREE } from '../../src/store/index.js';
 import { bytesOf } from '../../src/git/paths.js';
+import { getHeadIndex, lookupIndex } from '../../src/session/blame-index.js';
 
 const ENV = {
   ...process.env,
@@ -131,4 +132,31 @@ export async function micTree(store: ObjectStore, tree: string, gitlinks: Record
   await walk(tree, '');
   for (const [p, sha] of Object.entries(gitlinks)) out.set(bytesOf(p).toString('latin1'), `160000 ${sha}`);
   return new Map([...out].sort());
+}
+
+/** Every path (files and directories) of a head's tree whose name git can take as an argument, with the head
+ *  that the blame index says last changed it and the head of the commit `git log --first-parent` names. */
+export async function blameVsGit(
+  store: ObjectStore,
+  repo: string,
+  tip: string,
+  head: string,
+  commits: Record<string, string>,
+): Promise<{ path: string; index: string | null; git: string | undefined }[]> {
+  const idx = await getHeadIndex(store, head);
+  if (!idx) throw new Error(`head ${head} has no blame index`);
+  const out: { path: string; index: string | null; git: string | undefined }[] = [];
+  const walk = async (h: string, parts: string[]): Promise<void> => {
+    for (const e of await store.listDir(h)) {
+      const p = [...parts, e.name];
+      const bytes = bytesOf(p.join('/'));
+      if (bytes.toString('utf8') === p.join('/')) {
+        const c = git(repo, 'log', '-1', '--first-parent', '--format=%H', tip, '--', p.join('/'));
+        out.push({ path: p.join('/'), index: await lookupIndex(store, idx, p), git: commits[c] });
+      }
+      if (e.kind === 'dir') await walk(e.hash ?? EMPTY_TREE, p);
+    }
+  };
+  await walk((await store.getHeadRecord(head)).tree, []);
+  return out;
 }

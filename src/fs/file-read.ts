@@ -1,0 +1,58 @@
+// READ of a session file (RFC 1813 3.3.6): from the session's data file when the file changed in the
+// session, else from its base blob (RAM -> SSD -> S3, JUKEBOX when the store is slow).
+import type { Logger } from 'pino';
+import { FileType, FsError, NfsStatus, type Attrs, type Cred } from './file-system.js';
+import type { Inode } from '../core/inode.js';
+import type { SessionState } from '../core/session-state.js';
+import { fsErrorOf } from '../core/durable.js';
+import { permBits } from './access.js';
+import { readBase, READ_WAIT_MS } from './base-read.js';
+import { largeBuffers } from '../../util/buffer-pool.js';
+
+export interface ReadResult {
+  data: Buffer;
+  eof: boolean;
+  attrs: Attrs;
+  /** gives a pooled buffer back: call once the data has been sent */
+  release?: () => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export async function readFile(
+  state: SessionState,
+  n: Inode,
+  offset: number,
+  count: number,
+  cred: Cred,
+  o: { fsid: bigint; log: Logger; readWaitMs?: number },
+): Promise<ReadResult> {
+  if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+  if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
+  if (cred.uid !== n.uid && !(permBits(n, cred) & 4)) throw new FsError(NfsStatus.ACCES);
+  const len = Math.max(0, Math.min(count, n.size - offset));
+  const attrs = n.attrs(o.fsid);
+  if (len === 0) return { data: EMPTY, eof: offset >= n.size, attrs };
+  if (n.local) {
+    let r: { data: Buffer; pooled?: Buffer };
+    try {
+      r = state.data.read(n.ino, offset, len, n.size);
+    } catch (e) {
+      throw fsErrorOf(e) ?? e;
+    }
+    const eof = offset + r.data.length >= n.size;
+    const pooled = r.pooled;
+    if (!pooled) return { data: r.data, eof, attrs };
+    const data = state.data;
+    const release = (): void => {
+      largeBuffers.give(pooled);
+      data.sent();
+    };
+    return { data: r.data, eof, attrs, release };
+  }
+  if (n.blob) {
+    const r = await readBase(state.source, n.blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
+    return { data: r.data, eof: offset + r.data.length >= n.size, attrs, release: r.release };
+  }
+  return { data: Buffer.alloc(len), eof: offset + len >= n.size, attrs };
+}

@@ -1,0 +1,133 @@
+// Read-ahead of sequentially read data files (src/core/read-ahead.ts) on real files: a piece is read ahead
+// only after two large reads in a row, is what the next read gets, and anything that changes the file
+// (write, truncate, re-create, removal) through DataFiles drops it. A change made behind DataFiles' back
+// shows which bytes came from the read-ahead.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DataFiles } from '../../src/core/data-files.js';
+import { seeded } from '../store/seeded.js';
+
+const K = 256 * 1024;
+const SIZE = 8 * K;
+const content = seeded(SIZE, 7);
+let dir: string;
+let data: DataFiles;
+const ino = 5;
+const idle = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** the event loop has run the read-ahead scheduled by the last read */
+const settled = async (): Promise<void> => {
+  await idle();
+  await idle();
+};
+/** a change the server did not make: only a piece read before it still has the old bytes */
+const behindItsBack = (offset: number, bytes: Buffer): void => {
+  const fd = fs.openSync(data.pathOf(ino), 'r+');
+  fs.writeSync(fd, bytes, 0, bytes.length, offset);
+  fs.closeSync(fd);
+};
+/** a read whose reply has gone out (what a READ does once it is sent) */
+const read = (offset: number, size = SIZE): Buffer => {
+  const r = data.read(ino, offset, K, size);
+  const copy = Buffer.from(r.data);
+  data.sent();
+  return copy;
+};
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-read-ahead-'));
+  data = new DataFiles(path.join(dir, 'files'));
+  data.create(ino, content);
+});
+afterEach(() => {
+  data.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('read-ahead of data files', () => {
+  it('after two sequential reads the next piece is read ahead and served to the next read', async () => {
+    expect(read(0).equals(content.subarray(0, K))).toBe(true);
+    expect(read(K).equals(content.subarray(K, 2 * K))).toBe(true);
+    await settled();
+    behindItsBack(2 * K + 10, Buffer.from('changed'));
+    const r = data.read(ino, 2 * K, K, SIZE);
+    expect(r.pooled).toBeDefined();
+    expect(r.data.equals(content.subarray(2 * K, 3 * K))).toBe(true); // read before the change
+    data.sent();
+    // and the stream goes on: the piece after it is read ahead too
+    await settled();
+    behindItsBack(3 * K, Buffer.from('later'));
+    expect(read(3 * K).equals(content.subarray(3 * K, 4 * K))).toBe(true);
+  });
+
+  it('nothing is read ahead before the reply has been sent', async () => {
+    read(0);
+    data.read(ino, K, K, SIZE);
+    await settled();
+    behindItsBack(2 * K, Buffer.from('fresh'));
+    expect(
+      read(2 * K)
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('fresh');
+  });
+
+  it('random reads are not read ahead', async () => {
+    read(0);
+    read(4 * K);
+    await settled();
+    behindItsBack(5 * K, Buffer.from('fresh'));
+    expect(
+      read(5 * K)
+        .subarray(0, 5)
+        .toString(),
+    ).toBe('fresh');
+  });
+
+  it('a write through DataFiles drops the piece read ahead', async () => {
+    read(0);
+    read(K);
+    await settled();
+    data.write(ino, 2 * K + 100, Buffer.from('written'));
+    expect(
+      read(2 * K)
+        .subarray(100, 107)
+        .toString(),
+    ).toBe('written');
+  });
+
+  it('a truncate drops it, and nothing is read ahead past the end', async () => {
+    read(0);
+    read(K);
+    await settled();
+    data.truncate(ino, 2 * K + 1000);
+    const r = data.read(ino, 2 * K, K, 2 * K + 1000);
+    expect(r.data.length).toBe(1000);
+    expect(r.data.equals(content.subarray(2 * K, 2 * K + 1000))).toBe(true);
+  });
+
+  it('re-creating the file drops it', async () => {
+    read(0);
+    read(K);
+    await settled();
+    data.create(ino, Buffer.alloc(SIZE, 1));
+    expect(read(2 * K).equals(Buffer.alloc(K, 1))).toBe(true);
+  });
+
+  it('removing the file drops it and reads nothing more of it', async () => {
+    read(0);
+    read(K);
+    data.remove(ino); // before the read-ahead ran: it must not re-create the file
+    await settled();
+    expect(fs.existsSync(data.pathOf(ino))).toBe(false);
+  });
+
+  it('a read of another file in between does not get the piece', async () => {
+    data.create(6, Buffer.alloc(SIZE, 2));
+    read(0);
+    read(K);
+    await settled();
+    expect(Buffer.from(data.read(6, 2 * K, K, SIZE).data).equals(Buffer.alloc(K, 2))).toBe(true);
+  });
+});
