@@ -61,12 +61,14 @@ export interface ChangesBody {
 }
 
 export interface SessionsBody {
+  /** newest first */
   sessions: SessionView[];
-  total: number;
-  offset: number;
-  next_offset: number | null;
+  limit: number;
+  next_cursor: string | null;
   projects: string[];
+  /** tags on this page */
   tags: string[];
+  /** live sessions only (active, suspended) */
   counts: Record<string, number>;
 }
 

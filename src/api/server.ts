@@ -90,7 +90,8 @@ function routes(s: SessionService): Route[] {
         tag: q(query, 'tag'),
         project: q(query, 'project'),
         limit: q(query, 'limit'),
-        offset: q(query, 'offset'),
+        cursor: q(query, 'cursor'),
+        offset: q(query, 'offset'), // refused unless 0 (session-list.ts): the cursor replaced it
       }),
     })),
     r('PATCH', '/api/sessions/:id', async ({ params, body }) => ({ json: await s.patch(params[0], await body()) })),

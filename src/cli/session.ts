@@ -154,26 +154,27 @@ export function sessionCommand(): Command {
     .option('--type <type>', 'only sessions of this type')
     .option('--tag <tag>', 'only sessions with this tag')
     .option('--project <org/name>', 'only this project')
-    .option('--limit <n>', 'page size', '50')
-    .option('--offset <n>', 'skip this many', '0')
+    .option('--limit <n>', 'page size (newest first)', '50')
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor')
+    .option('--all', 'every page, not only the first')
     .option('--json', 'print the API body')
     .action(async (o, c: Command) =>
       withBackend(c, o.json, async (api) => {
-        const body = await api.list({
-          status: o.status,
-          type: o.type,
-          tag: o.tag,
-          project: o.project,
-          limit: Number(o.limit),
-          offset: Number(o.offset),
-        });
-        if (o.json) return printJson(body);
-        if (!body.sessions.length) return out('no sessions');
+        const q = { status: o.status, type: o.type, tag: o.tag, project: o.project, limit: Number(o.limit) };
+        let body = await api.list({ ...q, ...(o.cursor ? { cursor: String(o.cursor) } : {}) });
+        const sessions = [...body.sessions];
+        while (o.all && body.next_cursor) {
+          body = await api.list({ ...q, cursor: body.next_cursor });
+          sessions.push(...body.sessions);
+        }
+        if (o.json) return printJson(o.all ? { ...body, sessions } : body);
+        if (!sessions.length) return out(body.next_cursor ? `none on this page; next page: --cursor ${body.next_cursor}` : 'no sessions');
         table(
           ['ID', 'STATUS', 'PROJECT', 'STARTED', 'CHANGES', 'GOAL'],
-          body.sessions.map((s) => [s.session_id, s.status, s.project, s.started_at.slice(0, 19), String(s.changes.total), s.goal]),
+          sessions.map((s) => [s.session_id, s.status, s.project, s.started_at.slice(0, 19), String(s.changes.total), s.goal]),
         );
-        if (body.next_offset !== null) out(`(${body.total} in all; next page: --offset ${body.next_offset})`);
+        if (body.next_cursor !== null)
+          out(`(${body.total !== null ? `${body.total} in all; ` : ''}next page: --cursor ${body.next_cursor})`);
       }),
     );
 

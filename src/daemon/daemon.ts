@@ -15,6 +15,7 @@ import type { ApiLimits } from '../api/limits.js';
 import { ensureApiToken } from './api-token.js';
 import { openAccess } from './open-access.js';
 import { BackgroundSealer } from '../session/sealer.js';
+import { stopLineCounts } from '../session/line-counts.js';
 import { GitExportWatcher } from '../git/export-watcher.js';
 import { TieredBackend } from '../store/tiered-backend.js';
 import { AllowList } from './allow.js';
@@ -260,6 +261,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       await access.close();
       await server.close();
       await sealer?.stop();
+      await stopLineCounts(catalog.backend);
       await gitExport?.close();
       exports.closeAll();
       if (tiered && !(await tiered.close(cfg.uploadDrainMs ?? 5000))) {

@@ -72,6 +72,7 @@ export class SessionFs implements FileSystem {
     this.state.close(opts);
   }
 
+
   // ---------------------------------------------------------------- handles
 
   rootHandle(): Buffer {

@@ -3,6 +3,8 @@
 // on the event bus. The HTTP API wraps the service in one per request; the CLI, when it works on a data
 // directory in-process, wraps it with the local user as actor. One table says what each call needs.
 import type { SessionApi } from '../session/session-api.js';
+import type { SessionView } from '../session/record.js';
+import { cursorOf } from '../session/session-index.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { EventBus, EventType } from '../events/event-bus.js';
 import { checkAccess, type Principal, type Target } from '../identity/access.js';
@@ -198,23 +200,36 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
   return api as unknown as SessionApi;
 }
 
-/** list without a project filter: only the sessions of projects the caller may read. */
+/** list without a project filter: only the sessions of projects the caller may read. Pages of the inner
+ *  list are read until `limit` visible ones are found (at most 5 pages of 200); the cursor continues after
+ *  the last one shown, or after the last one looked at. */
 async function listVisible(inner: SessionApi, p: Principal, deps: GateDeps, q: unknown): Promise<unknown> {
   const all = p.roles.some((r) => r.scope === '*') && (p.tokenScope === undefined || p.tokenScope === '*');
   if (all) return inner.list(q as never);
-  const query = (q ?? {}) as { limit?: number; offset?: number };
-  const everything = await inner.list({ ...(q as object), limit: 1000, offset: 0 } as never);
-  const visible = [];
-  for (const s of everything.sessions) {
-    try {
-      await checkAccess(p, 'read', { project: s.project, session: s.session_id }, deps.grants);
-      visible.push(s);
-    } catch {
-      /* not readable */
+  const query = (q ?? {}) as { limit?: number | string; cursor?: string };
+  const limit = Math.min(1000, Math.max(1, Number(query.limit ?? 50) || 50));
+  const mayRead = new Map<string, Promise<boolean>>();
+  const readable = (s: { project: string; session_id: string }) => {
+    let ok = mayRead.get(s.project);
+    if (!ok) {
+      ok = checkAccess(p, 'read', { project: s.project, session: s.session_id }, deps.grants).then(
+        () => true,
+        () => false,
+      );
+      mayRead.set(s.project, ok);
     }
+    return ok;
+  };
+  const visible: SessionView[] = [];
+  let cursor = query.cursor;
+  for (let pages = 0; pages < 5; pages++) {
+    const b = await inner.list({ ...(q as object), limit: 200, cursor } as never);
+    for (const s of b.sessions) {
+      if (visible.length === limit) return { sessions: visible, limit, next_cursor: cursorOf(visible[visible.length - 1]!), total: null };
+      if (await readable(s)) visible.push(s);
+    }
+    if (!b.next_cursor) return { sessions: visible, limit, next_cursor: null, total: null };
+    cursor = b.next_cursor;
   }
-  const offset = Number(query.offset ?? 0) || 0;
-  const limit = Number(query.limit ?? 50) || 50;
-  const page = visible.slice(offset, offset + limit);
-  return { sessions: page, total: visible.length, limit, offset, next_offset: offset + limit < visible.length ? offset + limit : null };
+  return { sessions: visible, limit, next_cursor: cursor, total: null };
 }

@@ -12,6 +12,8 @@ import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { isLive, isValidSessionId } from './record.js';
 import { SessionEvents } from './events.js';
+import { forgetSeals } from './seal.js';
+import { RECENT_BUILT_KEY, RECENT_PREFIX, idOfRecent, recentKey, recentName } from './session-index.js';
 
 /** Session records read at once by list(). */
 const LIST_CONCURRENCY = 16;
@@ -28,6 +30,7 @@ export class Catalog {
   /** live sessions whose marker this process wrote or found (saves a write per record update) */
   private readonly marked = new Set<string>();
   private liveBuilt: Promise<void> | null = null;
+  private recentBuilt: Promise<void> | null = null;
 
   constructor(
     readonly backend: ObjectBackend,
@@ -45,6 +48,7 @@ export class Catalog {
 
   /** After a garbage collection: every store forgets which objects exist (ObjectStore.dropCaches). */
   dropCaches(): void {
+    forgetSeals();
     for (const s of this.stores.values()) s.dropCaches();
   }
 
@@ -78,7 +82,8 @@ export class Catalog {
   }
 
   async put(r: SessionRecord): Promise<void> {
-    await this.markLive(r);
+    // its place in the newest-first index (session-index.ts), before the record like its live marker
+    await Promise.all([this.markLive(r), this.backend.put(recentKey(recentName(r)), Buffer.alloc(0)), this.recentBuiltIfEmpty()]);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
     await this.backend.put(`index/sessions/${r.session_id}`, Buffer.from(JSON.stringify({ project: r.project })));
     this.projects.set(r.session_id, r.project);
@@ -86,17 +91,19 @@ export class Catalog {
     this.saved(r);
   }
 
-  /** Drops a session's index entry (purgeSession: its record is gone, its id free again). */
-  async forget(id: string): Promise<void> {
+  /** Drops a session's index entries (purgeSession: its record is gone, its id free again). */
+  async forget(id: string, started_at?: string): Promise<void> {
+    if (started_at) await this.backend.delete(recentKey(recentName({ started_at, session_id: id })));
     await this.backend.delete(`index/sessions/${id}`);
     this.projects.delete(id);
   }
 
-  /** Rewrite an existing record (its index entry is already there). */
-  async update(r: SessionRecord): Promise<void> {
+  /** Rewrite an existing record (its index entry is already there). after: work of the caller's that may
+   *  run once the record is durable, alongside the removal of an ended session's live marker. */
+  async update(r: SessionRecord, after?: () => Promise<void>): Promise<void> {
     await this.markLive(r);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
-    await this.unmarkEnded(r);
+    await Promise.all([this.unmarkEnded(r), after?.()]);
     this.saved(r);
   }
 
@@ -152,6 +159,91 @@ export class Catalog {
       throw e;
     });
     return this.liveBuilt;
+  }
+
+  /**
+   * One page of sessions, newest first, after the cursor `after` (a name from session-index.ts): records
+   * are read in index order until `limit` match or `scan` have been looked at. next: the name to continue
+   * after, or null at the end (a page cut short by `scan` has a next too, so that a rare filter costs
+   * bounded work per request).
+   */
+  async page(o: {
+    after?: string;
+    limit: number;
+    scan: number;
+    match?: (r: SessionRecord) => boolean;
+  }): Promise<{ records: SessionRecord[]; next: string | null }> {
+    await this.buildRecentIndex();
+    const from = o.after ? recentKey(o.after) : '';
+    const it = this.backend.list(RECENT_PREFIX, from ? { startAfter: from } : {})[Symbol.asyncIterator]();
+    const records: SessionRecord[] = [];
+    let scanned = 0;
+    let last: string | null = null;
+    const limiter = new Limiter(LIST_CONCURRENCY);
+    for (;;) {
+      // the next few keys (a backend that ignores startAfter lists from the start: skipped here)
+      const want = Math.min(64, Math.max(8, o.limit - records.length + 1));
+      const names: string[] = [];
+      let done = false;
+      while (names.length < want) {
+        const n = await it.next();
+        if (n.done) {
+          done = true;
+          break;
+        }
+        if (n.value.key <= from) continue;
+        if (idOfRecent(n.value.key)) names.push(n.value.key.slice(n.value.key.lastIndexOf('/') + 1));
+      }
+      const got = await Promise.all(
+        names.map((name) =>
+          limiter.run(() =>
+            this.get(idOfRecent(name)!).catch((e: unknown) => (e instanceof CorruptObjectError ? null : Promise.reject(e))),
+          ),
+        ),
+      );
+      for (let i = 0; i < names.length; i++) {
+        if (records.length === o.limit || scanned === o.scan) {
+          await it.return?.();
+          return { records, next: last };
+        }
+        scanned++;
+        last = names[i]!;
+        const r = got[i];
+        // an entry without its record: a session being created, or one removed since
+        if (r && (!o.match || o.match(r))) records.push(r);
+      }
+      if (done) return { records, next: null };
+    }
+  }
+
+  /** A store's first session: nothing to index later (the marker is written before its entry's record). */
+  private recentBuiltIfEmpty(): Promise<void> {
+    this.recentBuilt ??= (async () => {
+      if (await this.backend.has(RECENT_BUILT_KEY)) return;
+      for await (const _ of this.backend.list('index/sessions/')) {
+        this.recentBuilt = null; // sessions from before the index: the first listing indexes them
+        return;
+      }
+      await this.backend.put(RECENT_BUILT_KEY, Buffer.from(new Date().toISOString()));
+    })().catch((e: unknown) => {
+      this.recentBuilt = null;
+      throw e;
+    });
+    return this.recentBuilt;
+  }
+
+  /** Once per data dir: an index entry for every session recorded before the index existed. */
+  private buildRecentIndex(): Promise<void> {
+    this.recentBuilt ??= (async () => {
+      if (await this.backend.has(RECENT_BUILT_KEY)) return;
+      const limiter = new Limiter(LIST_CONCURRENCY);
+      await Promise.all((await this.list()).map((r) => limiter.run(() => this.backend.put(recentKey(recentName(r)), Buffer.alloc(0)))));
+      await this.backend.put(RECENT_BUILT_KEY, Buffer.from(new Date().toISOString()));
+    })().catch((e: unknown) => {
+      this.recentBuilt = null;
+      throw e;
+    });
+    return this.recentBuilt;
   }
 
   private saved(r: SessionRecord): void {

@@ -118,7 +118,29 @@ export interface DescribeOptions {
 
 /** Lines added/removed (and binary-ness) of a (before, after) content pair never change: a listing asked
  *  again (a page refreshed, a live session re-read) reads and diffs only the pairs it has not seen. */
-const pairs = new LRUCache<string, { binary: boolean; added: number | null; removed: number | null }>({ max: 200_000 });
+const pairs = new LRUCache<string, LineCounts>({ max: 200_000 });
+
+export interface LineCounts {
+  binary: boolean;
+  added: number | null;
+  removed: number | null;
+}
+
+/** The line-count key of a file change (its before and after content), or null for a change of no file. */
+export function pairKey(c: TreeChange): string | null {
+  const beforeFile = c.before?.kind === 'file' ? c.before : null;
+  const afterFile = c.after?.kind === 'file' ? c.after : null;
+  if ((c.after ?? c.before)?.kind !== 'file') return null;
+  return `${beforeFile ? `${beforeFile.hash ?? ''}:${beforeFile.size}` : '-'}>${afterFile ? `${afterFile.hash ?? ''}:${afterFile.size}` : '-'}`;
+}
+
+/** Line counts known for a pair (computed here, or loaded by line-counts.ts). */
+export function knownCounts(key: string): LineCounts | undefined {
+  return pairs.get(key);
+}
+export function rememberCounts(key: string, v: LineCounts): void {
+  pairs.set(key, v);
+}
 
 /** Details of each change: sizes, lines added and removed for text, content inline or by blob hash. */
 export async function describeChanges(store: ObjectStore, changes: readonly TreeChange[], o: DescribeOptions = {}): Promise<ChangeView[]> {
@@ -138,7 +160,7 @@ export async function describeChanges(store: ObjectStore, changes: readonly Tree
         const small = (x: TreeEntry | null) => !!x && x.kind === 'file' && x.size <= 1024 * 1024 && !!x.hash;
         const beforeFile = c.before?.kind === 'file' ? c.before : null;
         const afterFile = after?.kind === 'file' ? after : null;
-        const key = `${beforeFile ? `${beforeFile.hash ?? ''}:${beforeFile.size}` : '-'}>${afterFile ? `${afterFile.hash ?? ''}:${afterFile.size}` : '-'}`;
+        const key = pairKey(c)!;
         const known = pairs.get(key);
         if (known && !(withContent && afterFile && afterFile.size < INLINE_MAX)) {
           ({ binary, added, removed } = known);

@@ -15,6 +15,7 @@ import { InvalidStateError } from './errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
 import { LeaseTable } from './lease.js';
 import { openSessionState } from './fs-base.js';
+import { stopLineCounts } from './line-counts.js';
 
 export interface SessionHost {
   /** The session's open filesystem (opened on first use, claiming it as far as mode allows: ownership.ts). */
@@ -94,6 +95,7 @@ export class DirectHost implements SessionHost {
   }
 
   async closeAll(): Promise<void> {
+    await stopLineCounts(this.catalog.backend);
     for (const [id, e] of [...this.open_]) {
       this.open_.delete(id);
       e.fs.close();

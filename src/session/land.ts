@@ -18,6 +18,7 @@ import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
 import { indexHead } from './blame-index.js';
+import { saveLineCountsBehind } from './line-counts.js';
 import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
@@ -142,16 +143,67 @@ async function landFrozen(
   lap: (k: keyof LandTimings) => void,
   via: 'api' | 'mount',
 ): Promise<LandOutcome> {
-  const sealed = await sealOpen(live, store);
-  await drainUploads(store); // a head must never name objects still queued for upload
-  lap('seal');
-  // what changed since the last recorded tree (saved with the outcome: landed, or conflicts)
-  await recordTreeChanges(store, r, sealed.tree, { via });
-  const [changes] = await Promise.all([diffTrees(store, r.base.tree, sealed.tree), recordTree(store, r, sealed)]);
-  lap('changes');
-  const B = { tree: r.base.tree, nextIno: r.base.nextIno };
+  let sealed: SealedTree | undefined;
+  let changes: TreeChange[] = [];
   let triedOn: string | null = null; // the head the last attempt's CAS expected
   for (let attempt = 1; ; attempt++) {
+    // One write batch per attempt (object-io.ts): the seal's blobs and trees (first attempt) and the merged
+    // tree's nodes become durable in one round of fsyncs at its end, before anything names them.
+    const step = await store.batch(async (): Promise<Step> => {
+      if (!sealed) {
+        sealed = await sealOpen(live, store);
+        lap('seal');
+        // what changed since the last recorded tree (saved with the outcome: landed, or conflicts)
+        await recordTreeChanges(store, r, sealed.tree, { via });
+        changes = await diffTrees(store, r.base.tree, sealed.tree);
+        lap('changes');
+      }
+      return attemptOn(store, r, sealed, triedOn);
+    });
+    await drainUploads(store); // a head must never name objects still queued for upload
+    if (attempt === 1) {
+      // tree.json names only durable objects (written after the batch), and is durable before the CAS (a
+      // daemon taking the session over must never start from a tree older than a head it landed)
+      const doc = recordTree(store, r, sealed!);
+      if (step.kind === 'cas') await Promise.all([doc, store.putHeadRecord(step.headRecord)]);
+      else await doc;
+    }
+    if (step.kind === 'conflicts') return conflicted(ctx, r, step.conflicts, step.head);
+    if (step.kind === 'done') {
+      // an earlier landing of this session is simply finished
+      await finishLanding(ctx, r, {
+        head: step.mine.hash,
+        headRecord: step.mine.record,
+        sealed: sealed!,
+        changes,
+        message: step.mine.record.message,
+      });
+      lap('finish');
+      return { ok: true, record: r, head: step.mine.hash, headRecord: step.mine.record, changes, attempts: attempt, timings };
+    }
+    lap('merge');
+    const { H, headRecord } = step;
+    const head = await store.putHeadRecord(headRecord); // durable already on the first attempt
+    triedOn = H.hash;
+    await fence(ctx, r)(); // renewed, or 409 (lease.ts)
+    const won = await store.casHead(H.version, H.ref.generation, headRecord);
+    lap('cas');
+    if (won) {
+      await finishLanding(ctx, r, { head, headRecord, sealed: sealed!, changes, message });
+      lap('finish');
+      return { ok: true, record: r, head, headRecord, changes, attempts: attempt, timings };
+    }
+    if (attempt >= MAX_ATTEMPTS) throw new Error(`landing ${r.session_id}: the head kept moving (${attempt} attempts)`);
+    await sleep(Math.random() * Math.min(50, attempt * 2));
+  }
+
+  /** One attempt's plan against the current head (objects it writes go into the caller's batch). */
+  async function attemptOn(
+    store: ReturnType<Catalog['store']>,
+    r: SessionRecord,
+    sealed: SealedTree,
+    triedOn: string | null,
+  ): Promise<Step> {
     const H = await store.getHead();
     if (!H) throw new Error(`project ${r.project} has no head`);
     // an earlier landing of this session moved the head: its CAS was reported lost although it won (this
@@ -162,36 +214,25 @@ async function landFrozen(
       // what the session changed since an interrupted landing goes on top; when nothing changed (always,
       // for this call's own attempt), that landing is simply finished
       const m = triedOn ? null : await afterEarlierLanding(store, r, sealed, mine, H);
-      if (m?.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
-      if (!m || m.tree === H.record.tree) {
-        await finishLanding(ctx, r, { head: mine.hash, headRecord: mine.record, sealed, changes, message: mine.record.message });
-        lap('finish');
-        return { ok: true, record: r, head: mine.hash, headRecord: mine.record, changes, attempts: attempt, timings };
-      }
+      if (m?.conflicts.length) return { kind: 'conflicts', conflicts: m.conflicts, head: H.hash };
+      if (!m || m.tree === H.record.tree) return { kind: 'done', mine };
       ({ tree, nextIno } = m);
     } else if (H.hash === r.base.head) {
       ({ tree, nextIno } = sealed);
     } else {
-      const m = await mergeTrees(store, B, sealed, H.record);
-      if (m.conflicts.length) return conflicted(ctx, r, m.conflicts, H.hash);
+      const m = await mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, sealed, H.record);
+      if (m.conflicts.length) return { kind: 'conflicts', conflicts: m.conflicts, head: H.hash };
       ({ tree, nextIno } = m);
     }
-    lap('merge');
     const headRecord: HeadRecord = { tree, nextIno, parent: H.hash, session: r.session_id, message, time: new Date().toISOString() };
-    const head = await store.putHeadRecord(headRecord);
-    triedOn = H.hash;
-    await fence(ctx, r)(); // renewed, or 409 (lease.ts)
-    const won = await store.casHead(H.version, H.ref.generation, headRecord);
-    lap('cas');
-    if (won) {
-      await finishLanding(ctx, r, { head, headRecord, sealed, changes, message });
-      lap('finish');
-      return { ok: true, record: r, head, headRecord, changes, attempts: attempt, timings };
-    }
-    if (attempt >= MAX_ATTEMPTS) throw new Error(`landing ${r.session_id}: the head kept moving (${attempt} attempts)`);
-    await sleep(Math.random() * Math.min(50, attempt * 2));
+    return { kind: 'cas', H, headRecord };
   }
 }
+
+type Step =
+  | { kind: 'conflicts'; conflicts: Conflict[]; head: string }
+  | { kind: 'done'; mine: { hash: string; record: HeadRecord } }
+  | { kind: 'cas'; H: NonNullable<Awaited<ReturnType<ReturnType<Catalog['store']>['getHead']>>>; headRecord: HeadRecord };
 
 async function conflicted(ctx: LandContext, r: SessionRecord, conflicts: Conflict[], head: string): Promise<LandOutcome> {
   addEvent(r, { type: 'land_conflict', conflicts: conflicts.length, head });
@@ -226,6 +267,8 @@ async function finishLanding(
   // the head won its CAS: its blame index, written behind (the landing does not wait for it; an index not
   // written yet, failed or cut short by a crash is caught up or walked around by blame: blame-index.ts)
   void indexHead(ctx.catalog.store(r.project), o.head).catch(() => false);
+  // and the line counts its change list shows (line-counts.ts), also behind
+  saveLineCountsBehind(ctx.catalog.store(r.project), r.base.tree, o.sealed.tree, o.changes);
   addEvent(r, { type: 'status', from: r.status, status: 'landed', time: now });
   addEvent(r, { type: 'landed', head: o.head, message: o.message, time: now, tree: o.headRecord.tree });
   r.status = 'landed';
@@ -235,9 +278,11 @@ async function finishLanding(
   r.message = o.message;
   r.changes = summarize(o.changes);
   r.updated_at = now;
-  await ctx.catalog.update(r);
-  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  // once the record (durable) holds the sealed tree, the local state is deleted, not made durable first
+  await ctx.catalog.update(r, async () => {
+    ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
+    await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  });
 }
 
 /** End a session without landing: its sealed tree is kept (so its changes stay visible), its export closed. */

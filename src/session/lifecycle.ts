@@ -56,5 +56,5 @@ export async function purgeSession(ctx: LandContext, r: SessionRecord): Promise<
   const keys: string[] = [];
   for await (const o of ctx.catalog.backend.list(prefix)) keys.push(o.key);
   for (const k of keys) await ctx.catalog.backend.delete(k);
-  await ctx.catalog.forget(r.session_id);
+  await ctx.catalog.forget(r.session_id, r.started_at);
 }

@@ -25,6 +25,11 @@ export interface SealedTree {
 
 /** The session's tree right now. Safe to run while the session serves clients: it seals a snapshot. */
 export async function sealSession(s: SessionState, store: ObjectStore, base: { tree: string; nextIno: number }): Promise<SealedTree> {
+  // nothing changed since the last seal (a landing right after an API change, or after the background
+  // sealer): its tree, whose objects that seal made durable; recent only, well inside gc's grace period
+  const last = base === s.start ? lastSeals.get(s) : undefined;
+  if (last && last.generation === s.generation && last.epoch === sealEpoch && Date.now() - last.at < REUSE_SEAL_MS)
+    return { tree: last.tree, nextIno: last.nextIno };
   let maxIno = base.nextIno - 1;
   // files are read and stored a few at a time, each streamed through the chunker: memory stays bounded
   const files = new Limiter(4);
@@ -119,8 +124,30 @@ export async function sealSession(s: SessionState, store: ObjectStore, base: { t
   }
 
   // the seal's objects become durable in one flush at its end (object-io.ts batch): before anything names them
+  const generation = s.generation;
+  const epoch = sealEpoch;
   const root = await store.batch(async () => sealDir(await snapshot(s)));
-  return { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
+  const out = { tree: root.hash, nextIno: Math.max(base.nextIno, maxIno + 1) };
+  if (base === s.start) lastSeals.set(s, { ...out, generation, at: Date.now(), epoch });
+  return out;
+}
+
+/** A seal is reused this long at most (SAFE_GC_GRACE_MS is 2 h: its objects are still young). */
+const REUSE_SEAL_MS = 10 * 60_000;
+const lastSeals = new WeakMap<SessionState, SealedTree & { generation: number; at: number; epoch: number }>();
+let sealEpoch = 0;
+
+/** After a garbage collection (Catalog.dropCaches): no seal is reused, its objects are checked again. */
+export function forgetSeals(): void {
+  sealEpoch++;
+}
+
+/** The tree of the session's last seal in this process (any: the background sealer's, an API change's, a
+ *  GET's), and the state's change counter then; null if it was never sealed since it was opened. What a
+ *  listing shows without sealing (session-list.ts). */
+export function lastSeal(s: SessionState): (SealedTree & { generation: number }) | null {
+  const l = lastSeals.get(s);
+  return l && l.generation <= s.generation ? { tree: l.tree, nextIno: l.nextIno, generation: l.generation } : null;
 }
 
 /** Entries equal in every stored field. */

@@ -41,7 +41,8 @@ import { addEvent, abandonSession, ensureHeld, fence, rebaseSession } from './la
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
 import { ProjectHistory } from './history.js';
-import { sealAndRecord } from './seal.js';
+import { lastSeal, sealAndRecord } from './seal.js';
+import { loadLineCounts } from './line-counts.js';
 import { describeChanges, diffText, diffTrees, summarize } from './changes.js';
 import { withWorkingDirectory } from './working-directories.js';
 
@@ -87,11 +88,16 @@ export class SessionService extends SessionServiceBase implements SessionApi {
   // ---------------------------------------------------------------- reading
 
   async list(q: ListQuery | Record<string, string | number | undefined> = {}): Promise<ListBody> {
-    return listSessions(this.o.catalog, q as Record<string, string | number | undefined>, (r) =>
-      this.o.host.served(r.session_id)
-        ? this.locked(r.session_id, () => this.sessionTree(r))
-        : readTreeDoc(this.o.catalog.store(r.project), r).then((d) => d?.tree ?? null),
-    );
+    return listSessions(this.o.catalog, q as Record<string, string | number | undefined>, (r) => this.listedTree(r));
+  }
+
+  /** A live session's tree as listings show it, without sealing (session-list.ts): its last seal here, else
+   *  its recorded tree.json; null when neither is known (its base). */
+  async listedTree(r: SessionRecord): Promise<string | null> {
+    const fs = this.o.host.served(r.session_id);
+    const last = fs ? lastSeal(fs) : null;
+    if (last) return last.tree;
+    return (await readTreeDoc(this.o.catalog.store(r.project), r))?.tree ?? null;
   }
 
   async get(id: string): Promise<SessionDetailBody> {
@@ -114,7 +120,8 @@ export class SessionService extends SessionServiceBase implements SessionApi {
       const r = await this.record(id);
       const store = this.o.catalog.store(r.project);
       const tree = await this.sessionTree(r);
-      const list = await diffTrees(store, r.base.tree, tree);
+      // an ended session's line counts were saved behind its landing (or its first listing): line-counts.ts
+      const [list] = await Promise.all([diffTrees(store, r.base.tree, tree), !isLive(r) && loadLineCounts(store, r.base.tree, tree)]);
       return {
         session_id: r.session_id,
         base_tree: r.base.tree,

@@ -145,7 +145,8 @@ export interface ListQuery {
   tag?: string;
   project?: string;
   limit?: number;
-  offset?: number;
+  /** next_cursor of the previous page */
+  cursor?: string;
 }
 
 export interface SessionBody {
@@ -155,11 +156,13 @@ export interface SessionDetailBody {
   session: SessionDetail;
 }
 export interface ListBody {
+  /** newest first */
   sessions: SessionView[];
-  total: number;
   limit: number;
-  offset: number;
-  next_offset: number | null;
+  /** pass as `cursor` for the next page; null on the last */
+  next_cursor: string | null;
+  /** how many match: only for status=active|suspended (counting the others would read every record) */
+  total: number | null;
 }
 
 export interface HeadView {

@@ -1,5 +1,5 @@
 // Public API of the storage layer.
-export type { ObjectBackend } from './object-backend.js';
+export type { ListOptions, ObjectBackend } from './object-backend.js';
 export type { TreeEntry, EntryKind } from './tree-entry.js';
 export type { HeadRecord, HeadRef } from './head-record.js';
 export { LocalBackend, localRefVersion, type LocalBackendOptions } from './local-backend.js';

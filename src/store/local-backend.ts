@@ -17,7 +17,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from
 import type { Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ObjectBackend } from './object-backend.js';
+import type { ListOptions, ObjectBackend } from './object-backend.js';
 import { isContentAddressedKey, validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
@@ -227,17 +227,19 @@ export class LocalBackend implements ObjectBackend {
     await this.packs.remove(key); // a copy in a pack too
   }
 
-  /** All keys starting with prefix (any string, not only whole segments), in byte order. */
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
+  /** All keys starting with prefix (any string, not only whole segments), in byte order; with startAfter,
+   *  only those after it: directories wholly before it are not read, keys before it not stat'ed. */
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
     if (prefix.startsWith('/') || prefix.includes('~') || prefix.split('/').some((s) => s === '..' || s === '.')) {
       throw new InvalidKeyError(prefix, 'bad list prefix');
     }
     const baseRel = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    yield* this.walk(baseRel, prefix, this.packs.list(prefix));
+    yield* this.walk(baseRel, prefix, this.packs.list(prefix), opts.startAfter ?? '');
   }
 
-  /** packed: the packed objects under dirRel that match prefix, sorted (null: none can be). */
-  private async *walk(dirRel: string, prefix: string, packed: Listed[] | null): AsyncGenerator<Listed> {
+  /** packed: the packed objects under dirRel that match prefix, sorted (null: none can be); after: only keys
+   *  after it. */
+  private async *walk(dirRel: string, prefix: string, packed: Listed[] | null, after = ''): AsyncGenerator<Listed> {
     let dirents: Dirent[];
     try {
       dirents = await readdir(join(this.root, dirRel), { withFileTypes: true });
@@ -262,8 +264,11 @@ export class LocalBackend implements ObjectBackend {
     const items = [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     for (const it of items) {
       if (it.dir) {
-        if (it.rel.startsWith(prefix) || prefix.startsWith(it.rel)) yield* this.walk(it.rel, prefix, packed && under(packed, it.rel));
-      } else if (it.rel.startsWith(prefix)) {
+        // every key below it.rel sorts before `after` when it.rel does and is not a prefix of it
+        if (after && it.rel < after && !after.startsWith(it.rel)) continue;
+        if (it.rel.startsWith(prefix) || prefix.startsWith(it.rel))
+          yield* this.walk(it.rel, prefix, packed && under(packed, it.rel), after);
+      } else if (it.rel.startsWith(prefix) && !(after && it.rel <= after)) {
         try {
           const st = await stat(join(this.root, it.rel));
           yield { key: it.rel, size: st.size, mtimeMs: st.mtimeMs };

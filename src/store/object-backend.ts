@@ -5,6 +5,7 @@
 //   projects/<org>/<name>/head                   the mutable head ref (compare-and-swap only)
 //   projects/<org>/<name>/sessions/<id>/metadata.json, tree.json
 //   index/sessions/<id>                          which project a session belongs to
+//   index/live/<id>, index/recent/<a>/<b>/<t>-<id>  live sessions; every session, newest first (session/session-index.ts)
 
 /**
  * A cache in front of a backend (TieredBackend's SSD tier). get checks a cached content-addressed object's
@@ -14,6 +15,10 @@ export interface CacheTier {
   getUnchecked(key: string): Promise<Buffer | null>;
   /** Drops any cached copy of a content-addressed object (it failed the caller's check). */
   discard(key: string): Promise<void>;
+}
+
+export interface ListOptions {
+  startAfter?: string;
 }
 
 /** A byte store addressed by key. Local directory and S3 implement it; TieredBackend stacks a cache on one. */
@@ -31,7 +36,9 @@ export interface ObjectBackend {
   /** True when e (thrown by this backend) means "unreachable or failing for now", not "refused". */
   isTransient(e: unknown): boolean;
   delete(key: string): Promise<void>;
-  list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }>;
+  /** Keys starting with prefix, in byte order. startAfter: only keys after it (a page's cursor); a
+   *  backend may ignore it, so callers skip what is not after it themselves. */
+  list(prefix: string, opts?: ListOptions): AsyncIterable<{ key: string; size: number; mtimeMs: number }>;
   /** Read a mutable ref with the version token to pass to casRef. */
   getRef(key: string): Promise<{ data: Buffer; version: string } | null>;
   /** Compare-and-swap: expect === null means "must not exist yet".

@@ -6,7 +6,7 @@
 // uploads queued before them. Without one, writes go through to the remote. Refs, documents, listings and
 // existence checks go to the remote, except that queued objects exist.
 import type { Logger } from 'pino';
-import type { CacheTier, ObjectBackend } from './object-backend.js';
+import type { CacheTier, ListOptions, ObjectBackend } from './object-backend.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
 import { LocalBackend } from './local-backend.js';
 import { UploadQueue, type UploadQueueOptions, type UploadStats } from './upload-queue.js';
@@ -219,8 +219,8 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     await this.remote.delete(key);
   }
 
-  list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
-    return this.remote.list(prefix);
+  list(prefix: string, opts?: ListOptions): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
+    return this.remote.list(prefix, opts);
   }
 
   getRef(key: string): Promise<{ data: Buffer; version: string } | null> {

@@ -6,98 +6,76 @@ import { InvalidInputError, NotFoundError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { lookupPath } from '../session/history.js';
 import { diffTrees, describeChanges, summarize } from '../session/changes.js';
-import { sessionView, STATUSES, type SessionRecord, type SessionStatus, type SessionView } from '../session/record.js';
+import type { SessionStatus, SessionView } from '../session/record.js';
+import { pageOfSessions, projectFilter, viewsOf } from '../session/session-list.js';
+import { ProjectLister } from '../store/index.js';
 import * as input from '../session/input.js';
 import { isText } from '../session/textdiff.js';
 
 /** A head as the service's log shows it (src/ui sits below src/api: it does not import the API's types). */
 export type HeadView = Awaited<ReturnType<SessionService['log']>>['heads'][number];
 
-export const SORTS = ['started', 'landed', 'updated'] as const;
-type Sort = (typeof SORTS)[number];
-
 export interface UiSessionsQuery {
   project?: string;
   status?: string;
   tag?: string;
   q?: string;
-  sort?: string;
-  order?: string;
   limit?: string;
-  offset?: string;
+  cursor?: string;
 }
 
 export interface UiSessionsBody {
+  /** newest first */
   sessions: SessionView[];
-  total: number;
   limit: number;
-  offset: number;
-  next_offset: number | null;
-  /** every project and tag among all sessions, for the filters */
+  /** the next page's cursor, null on the last */
+  next_cursor: string | null;
+  /** the projects the caller may read, for the filter */
   projects: string[];
+  /** the tags on this page (suggestions for the tag filter) */
   tags: string[];
-  counts: Record<SessionStatus, number>;
+  /** live sessions by status under the other filters: what is counted without reading every record */
+  counts: { active: number; suspended: number };
 }
 
-const sortKey = (r: SessionRecord, s: Sort): string =>
-  s === 'landed' ? (r.landed_at ?? r.ended_at ?? '') : s === 'updated' ? (r.updated_at ?? r.started_at) : r.started_at;
+const listers = new WeakMap<object, ProjectLister>();
 
-/** `readable`: the projects the caller may read (a user token); the others' sessions are not listed. */
+/**
+ * The sessions page's list, one page at a time (session-list.ts): a page reads its own records, never every
+ * record, and live rows show their changes as of their last seal (no seal per row).
+ * `readable`: the projects the caller may read (a user token); the others' sessions are not listed.
+ */
 export async function listSessions(
   s: SessionService,
   q: UiSessionsQuery,
   readable: (project: string) => Promise<boolean> = async () => true,
 ): Promise<UiSessionsBody> {
-  const status = q.status ? input.statusParam(q.status) : undefined;
-  const sort = (q.sort || 'started') as Sort;
-  if (!SORTS.includes(sort)) throw new InvalidInputError('sort', `must be one of ${SORTS.join(', ')}`);
-  const order = q.order || 'desc';
-  if (order !== 'asc' && order !== 'desc') throw new InvalidInputError('order', 'must be asc or desc');
-  const limit = input.intParam(q.limit, 'limit', 50, 1, 500);
-  const offset = input.intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-  const text = (q.q ?? '').trim().toLowerCase();
-  const listed = await s.catalog.list();
-  const mayRead = new Map<string, boolean>();
-  for (const p of new Set(listed.map((r) => r.project))) mayRead.set(p, await readable(p));
-  const all = listed.filter((r) => mayRead.get(r.project));
-  const projects = [...new Set(all.map((r) => r.project))].sort();
-  const tags = [...new Set(all.flatMap((r) => r.tags))].sort();
-  const counts = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<SessionStatus, number>;
-  const hits = all.filter((r) => {
-    if (q.project && r.project !== q.project) return false;
-    if (q.tag && !r.tags.includes(q.tag)) return false;
-    if (text && !r.goal.toLowerCase().includes(text) && !r.session_id.toLowerCase().includes(text)) return false;
-    counts[r.status]++;
-    return !status || r.status === status;
-  });
-  hits.sort((a, b) => {
-    const ka = sortKey(a, sort),
-      kb = sortKey(b, sort);
-    // sessions without the key (not landed yet) go last either way
-    if (!ka !== !kb) return ka ? -1 : 1;
-    const c = ka.localeCompare(kb) || a.session_id.localeCompare(b.session_id);
-    return order === 'asc' ? c : -c;
-  });
-  const page = hits.slice(offset, offset + limit).map(sessionView);
-  // a live session's record holds no current change counts: the shown page's are measured (as GET /api/sessions/:id does)
-  await Promise.all(
-    page.map(async (v, i) => {
-      if (v.status !== 'active' && v.status !== 'suspended' && v.status !== 'failed') return;
-      try {
-        page[i] = { ...v, changes: (await s.get(v.session_id)).session.changes };
-      } catch {
-        /* handed off or unreadable here: the recorded counts stand */
-      }
-    }),
-  );
+  const limit = input.intParam(q.limit, 'limit', 25, 1, 500);
+  const text = (q.q ?? '').trim().toLowerCase() || undefined;
+  const project = q.project ? projectFilter(q.project) : undefined;
+  let lister = listers.get(s.catalog.backend);
+  if (!lister) listers.set(s.catalog.backend, (lister = new ProjectLister(s.catalog.backend)));
+  const all = await lister.projects();
+  const allowed = new Set<string>();
+  await Promise.all(all.map(async (p) => (await readable(p)) && allowed.add(p)));
+  const filter = { status: q.status || undefined, tag: q.tag || undefined, project, text };
+  const [page, live] = await Promise.all([
+    pageOfSessions(s.catalog, filter, { limit, cursor: q.cursor || undefined }, (r) => allowed.has(r.project)),
+    s.catalog.liveList(),
+  ]);
+  const counts = { active: 0, suspended: 0 };
+  for (const r of live) {
+    if (!allowed.has(r.project) || (project && r.project !== project) || (q.tag && !r.tags.includes(q.tag))) continue;
+    if (text && !r.goal.toLowerCase().includes(text) && !r.session_id.toLowerCase().includes(text)) continue;
+    if (r.status === 'active' || r.status === 'suspended') counts[r.status]++;
+  }
+  const sessions = await viewsOf(s.catalog, page.records, (r) => s.listedTree(r));
   return {
-    sessions: page,
-    total: hits.length,
+    sessions,
     limit,
-    offset,
-    next_offset: offset + page.length < hits.length ? offset + page.length : null,
-    projects,
-    tags,
+    next_cursor: page.next_cursor,
+    projects: [...allowed].sort(),
+    tags: [...new Set(sessions.flatMap((v) => v.tags))].sort(),
     counts,
   };
 }

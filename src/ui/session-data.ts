@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { NotFoundError } from '../session/errors.js';
 import type { SessionService } from '../session/service.js';
 import { describeChanges, diffTrees, summarize, type ChangeView } from '../session/changes.js';
+import { loadLineCounts, saveLineCountsBehind } from '../session/line-counts.js';
 import { isLive, sessionDetail, type ChangesSummary, type SessionDetail, type SessionRecord } from '../session/record.js';
 
 export type PageChange = Pick<
@@ -60,8 +61,10 @@ function changesBetween(s: SessionService, r: SessionRecord, tree: string): Prom
   }
   p = (async () => {
     const store = s.catalog.store(r.project);
-    const list = await diffTrees(store, r.base.tree, tree);
-    return { summary: summarize(list), changes: (await describeChanges(store, list, { content: false })).map(slim) };
+    const [list, saved] = await Promise.all([diffTrees(store, r.base.tree, tree), loadLineCounts(store, r.base.tree, tree)]);
+    const changes = (await describeChanges(store, list, { content: false })).map(slim);
+    if (!saved) saveLineCountsBehind(store, r.base.tree, tree, list); // counted now: kept for the next reader
+    return { summary: summarize(list), changes };
   })();
   p.catch(() => kept.delete(key));
   kept.set(key, p);

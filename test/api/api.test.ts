@@ -246,21 +246,25 @@ describe('session lifecycle', () => {
     expect(timeline).toEqual(['suspended', 'active', 'abandoned']);
   });
 
-  it('lists with status, tag and project filters and pagination', async () => {
-    const mk = async (goal: string, tags: string[]) => (await t.api.start({ goal, project: 'acme/app', tags })).session.session_id;
-    const ids = [await mk('l1', ['list-test', 'x']), await mk('l2', ['list-test']), await mk('l3', ['list-test', 'x'])];
+  it('lists with status, tag and project filters, newest first, in pages with a cursor', async () => {
+    const mk = async (goal: string, tags: string[]) => (await t.api.start({ goal, project: 'acme/app', tags })).session;
+    const made = [await mk('l1', ['list-test', 'x']), await mk('l2', ['list-test']), await mk('l3', ['list-test', 'x'])];
+    const newest = newestFirst(made).map((s) => s.session_id);
+    const ids = made.map((s) => s.session_id);
     await t.api.suspend(ids[1]);
     const all = await t.api.list({ tag: 'list-test' });
-    expect(all.sessions.map((s) => s.session_id)).toEqual(ids);
-    expect(all.total).toBe(3);
-    expect((await t.api.list({ tag: 'x' })).sessions.map((s) => s.session_id)).toEqual([ids[0], ids[2]]);
-    expect((await t.api.list({ tag: 'list-test', status: 'suspended' })).sessions.map((s) => s.session_id)).toEqual([ids[1]]);
+    expect(all.sessions.map((s) => s.session_id)).toEqual(newest);
+    expect(all.total).toBeNull(); // counting would read every record
+    expect(all.next_cursor).toBeNull();
+    expect((await t.api.list({ tag: 'x' })).sessions.map((s) => s.session_id)).toEqual(newest.filter((id) => id !== ids[1]));
+    const susp = await t.api.list({ tag: 'list-test', status: 'suspended' });
+    expect([susp.sessions.map((s) => s.session_id), susp.total]).toEqual([[ids[1]], 1]);
     const p1 = await t.api.list({ tag: 'list-test', limit: 2 });
-    expect(p1.sessions.map((s) => s.session_id)).toEqual(ids.slice(0, 2));
-    expect(p1.next_offset).toBe(2);
-    const p2 = await t.api.list({ tag: 'list-test', limit: 2, offset: p1.next_offset! });
-    expect(p2.sessions.map((s) => s.session_id)).toEqual([ids[2]]);
-    expect(p2.next_offset).toBeNull();
+    expect(p1.sessions.map((s) => s.session_id)).toEqual(newest.slice(0, 2));
+    expect(p1.next_cursor).toEqual(expect.any(String));
+    const p2 = await t.api.list({ tag: 'list-test', limit: 2, cursor: p1.next_cursor! });
+    expect(p2.sessions.map((s) => s.session_id)).toEqual(newest.slice(2));
+    expect(p2.next_cursor).toBeNull();
     expect((await t.api.list({ project: 'myorg/myapp' })).sessions.map((s) => s.session_id)).toEqual(['unique-id']);
     expect(
       (await t.api.list({ project: 'acme/app', status: 'landed' })).sessions.every(
@@ -269,6 +273,12 @@ describe('session lifecycle', () => {
     ).toBe(true);
   });
 });
+
+/** The list's order: started_at descending, then session id in byte order. */
+function newestFirst<T extends { started_at: string; session_id: string }>(l: T[]): T[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...l].sort((a, b) => cmp(b.started_at, a.started_at) || cmp(a.session_id, b.session_id));
+}
 
 describe('conflicts and rebase', () => {
   it('a session that changed a file the head changed meanwhile gets 409 with the conflicts and stays active', async () => {
@@ -416,6 +426,8 @@ describe('errors', () => {
       ['GET', '/api/sessions?status=done', undefined, 'status'],
       ['GET', '/api/sessions?limit=0', undefined, 'limit'],
       ['GET', '/api/sessions?project=nope', undefined, 'project'],
+      ['GET', '/api/sessions?cursor=bm90IGEgY3Vyc29y', undefined, 'cursor'],
+      ['GET', '/api/sessions?offset=50', undefined, 'offset'],
       ['GET', `/api/sessions/${id}/changes?content=maybe`, undefined, 'content'],
       ['GET', '/api/projects/acme/app/blame?path=../x', undefined, 'path'],
       ['GET', '/api/projects/acme/app/heads/zz', undefined, 'head'],

@@ -155,8 +155,8 @@ describe.sequential('lifecycle', () => {
     expect(landed.body.session.status).toBe('landed');
     const complete = (await call('GET', '/api/sessions?status=complete')).body.sessions.map((s: { session_id: string }) => s.session_id);
     expect(complete).toContain(id);
-    expect((await call('GET', '/api/sessions?status=completed')).body.total).toBe(
-      (await call('GET', '/api/sessions?status=landed')).body.total,
+    expect((await call('GET', '/api/sessions?status=completed')).body.sessions).toEqual(
+      (await call('GET', '/api/sessions?status=landed')).body.sessions,
     );
   });
 

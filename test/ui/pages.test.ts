@@ -326,6 +326,28 @@ describe.sequential('web UI', () => {
     expect(await bg()).toBe('rgb(13, 17, 23)');
     expect(errors).toEqual([]);
   });
+
+  it('pages the session list newest first: "older" follows the cursor, "newest" returns, filters stay', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 26; i++)
+      made.push((await t.api.start({ goal: `paging ${i}`, project: 'acme/app', tags: ['paging'] })).session.session_id);
+    const { page, errors } = await open('/?tag=paging');
+    const shown = () => page.locator('li.session-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-session')));
+    const first = await shown();
+    expect(first).toHaveLength(25);
+    expect(new Set([...first, ...made]).size).toBe(26); // only sessions of the filter
+    await page.click('nav.pager a[rel=next]');
+    await page.waitForURL(/cursor=/);
+    await page.waitForFunction(() => document.querySelectorAll('li.session-row').length === 1);
+    const second = await shown();
+    expect([...first, ...second].sort()).toEqual([...made].sort());
+    expect(page.url()).toContain('tag=paging');
+    expect(await page.locator('nav.pager a[rel=next]').count()).toBe(0);
+    await page.click('nav.pager a[rel=first]');
+    await page.waitForFunction(() => document.querySelectorAll('li.session-row').length === 25);
+    expect(await shown()).toEqual(first);
+    expect(errors).toEqual([]);
+  });
 });
 
 afterAll(() => {

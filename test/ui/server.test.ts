@@ -179,21 +179,30 @@ describe('data for the pages', () => {
     expect((await req('GET', '/ui/api/sessions/unique-id')).status).toBe(401);
   });
 
-  it('filters, sorts and pages the sessions', async () => {
-    const all = (await json('/ui/api/sessions?sort=started&order=asc')).body;
-    expect(all.sessions.map((s: { session_id: string }) => s.session_id).slice(0, 2)).toEqual(['unique-id', 'xss-1']);
+  it('filters and pages the sessions, newest first, with a cursor', async () => {
+    const all = (await json('/ui/api/sessions')).body;
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const rows = all.sessions as { session_id: string; started_at: string }[];
+    expect(rows.map((s) => s.session_id)).toEqual(
+      [...rows].sort((a, b) => cmp(b.started_at, a.started_at) || cmp(a.session_id, b.session_id)).map((s) => s.session_id),
+    );
+    expect(rows.map((s) => s.session_id)).toEqual(expect.arrayContaining(['unique-id', 'xss-1']));
     expect(all.projects).toEqual(['myorg/myapp']);
     expect(all.tags).toEqual(['security']);
+    expect(all.counts).toEqual({ active: expect.any(Number), suspended: expect.any(Number) });
     expect((await json('/ui/api/sessions?q=AUTHENTICATION')).body.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([
       'unique-id',
     ]);
-    expect((await json('/ui/api/sessions?tag=security')).body.total).toBe(1);
-    expect(
-      (await json('/ui/api/sessions?status=landed&sort=landed&order=desc')).body.sessions.map((s: { session_id: string }) => s.session_id),
-    ).toEqual(['xss-1', 'unique-id']);
-    const p1 = (await json('/ui/api/sessions?limit=1&order=asc')).body;
-    expect([p1.sessions.length, p1.next_offset]).toEqual([1, 1]);
-    expect((await json('/ui/api/sessions?sort=size')).status).toBe(400);
+    expect((await json('/ui/api/sessions?tag=security')).body.sessions).toHaveLength(1);
+    expect((await json('/ui/api/sessions?status=landed')).body.sessions.map((s: { session_id: string }) => s.session_id).sort()).toEqual([
+      'unique-id',
+      'xss-1',
+    ]);
+    const p1 = (await json('/ui/api/sessions?limit=1')).body;
+    expect(p1.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([rows[0]!.session_id]);
+    const p2 = (await json(`/ui/api/sessions?limit=1&cursor=${p1.next_cursor}`)).body;
+    expect(p2.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([rows[1]!.session_id]);
+    expect((await json('/ui/api/sessions?cursor=nope')).status).toBe(400);
   });
 
   it('downloads a file raw, as an attachment that cannot run in the page', async () => {

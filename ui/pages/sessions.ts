@@ -1,5 +1,6 @@
-// The sessions list: filters (project, status, tag, text in the goal), sort, pages of 25. The filters
-// live in the URL, so a filtered list can be bookmarked and the back button works.
+// The sessions list: filters (project, status, tag, text in the goal), newest first, pages of 25 with a
+// cursor (each page reads only its own sessions on the daemon). The filters and the cursor live in the URL,
+// so a filtered list can be bookmarked and the back button returns to the newer page.
 import { h, clear, link } from '../dom.js';
 import { get, enc } from '../api.js';
 import { age, counts, statusBadge } from '../format.js';
@@ -11,7 +12,7 @@ const PAGE = 25;
 export async function sessionsPage(root: HTMLElement, navigate: (url: string, replace?: boolean) => void): Promise<void> {
   const q = new URLSearchParams(location.search);
   const params = new URLSearchParams();
-  for (const k of ['project', 'status', 'tag', 'q', 'sort', 'order', 'offset']) {
+  for (const k of ['project', 'status', 'tag', 'q', 'cursor']) {
     const v = q.get(k);
     if (v) params.set(k, v);
   }
@@ -34,34 +35,21 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
   const form = h(
     'form',
     { class: 'filters', role: 'search' },
-    select('project', 'Project', data.projects, q.get('project')),
-    select('status', 'Status', STATUSES, q.get('status'), Object.fromEntries(STATUSES.map((s) => [s, `${s} (${data.counts[s]})`]))),
-    select('tag', 'Tag', data.tags, q.get('tag')),
     h('label', {}, 'Goal', h('input', { type: 'search', name: 'q', value: q.get('q') ?? '', placeholder: 'text in the goal' })),
-    h(
-      'label',
-      {},
-      'Sort',
-      h(
-        'select',
-        { name: 'sort' },
-        ...[
-          ['started', 'started'],
-          ['landed', 'landed'],
-          ['updated', 'last change'],
-        ].map(([v, l]) => h('option', { value: v, selected: (q.get('sort') ?? 'started') === v }, l)),
-      ),
+    select('project', 'Project', data.projects, q.get('project')),
+    select(
+      'status',
+      'Status',
+      STATUSES,
+      q.get('status'),
+      Object.fromEntries(STATUSES.map((s) => [s, s in data.counts ? `${s} (${data.counts[s]})` : s])),
     ),
     h(
       'label',
       {},
-      'Order',
-      h(
-        'select',
-        { name: 'order' },
-        h('option', { value: 'desc', selected: q.get('order') !== 'asc' }, 'newest first'),
-        h('option', { value: 'asc', selected: q.get('order') === 'asc' }, 'oldest first'),
-      ),
+      'Tag',
+      h('input', { type: 'text', name: 'tag', value: q.get('tag') ?? '', list: 'page-tags', placeholder: 'any' }),
+      h('datalist', { id: 'page-tags' }, ...data.tags.map((t) => h('option', { value: t }))),
     ),
     h('button', { type: 'submit' }, 'Filter'),
   );
@@ -96,14 +84,13 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
     ),
   );
 
-  const pageLink = (offset: number, label: string) => {
+  const pageLink = (cursor: string | null, label: string, rel: string) => {
     const p = new URLSearchParams(q);
-    if (offset) p.set('offset', String(offset));
-    else p.delete('offset');
-    return link(`/?${p}`, label);
+    if (cursor) p.set('cursor', cursor);
+    else p.delete('cursor');
+    return h('a', { href: `/?${p}`, rel }, label);
   };
-  const from = data.total ? data.offset + 1 : 0;
-  const to = data.offset + data.sessions.length;
+  const n = data.sessions.length;
   clear(
     root,
     h('h1', {}, 'Sessions'),
@@ -111,14 +98,18 @@ export async function sessionsPage(root: HTMLElement, navigate: (url: string, re
     h(
       'p',
       { class: 'muted', role: 'status' },
-      `${data.total} session${data.total === 1 ? '' : 's'}${data.total ? `, ${from}–${to} shown` : ''}`,
+      n
+        ? `${n} session${n === 1 ? '' : 's'} shown, newest first${data.next_cursor ? '; older ones on the next page' : ''}`
+        : data.next_cursor
+          ? 'none on this page; older ones on the next'
+          : 'no sessions',
     ),
     h('ul', { class: 'sessions' }, ...rows),
     h(
       'nav',
       { class: 'pager', 'aria-label': 'pages' },
-      data.offset > 0 ? pageLink(Math.max(0, data.offset - PAGE), '← previous') : null,
-      data.next_offset !== null ? pageLink(data.next_offset, 'next →') : null,
+      q.get('cursor') ? pageLink(null, '← newest', 'first') : null,
+      data.next_cursor !== null ? pageLink(data.next_cursor, 'older →', 'next') : null,
     ),
   );
 }
