@@ -72,7 +72,6 @@ export class SessionFs implements FileSystem {
     this.state.close(opts);
   }
 
-
   // ---------------------------------------------------------------- handles
 
   rootHandle(): Buffer {
