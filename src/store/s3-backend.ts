@@ -6,7 +6,7 @@
 //
 // The SDK is loaded on first use, so the local (embedded) mode never pays for it.
 import type { S3Client as S3ClientT, S3ClientConfig, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import type { ObjectBackend } from './object-backend.js';
+import type { ListOptions, ObjectBackend } from './object-backend.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import type { S3Credentials } from './s3-fetch.js';
@@ -227,9 +227,9 @@ export class S3Backend implements ObjectBackend {
     return this.doDelete(key);
   }
 
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<{ key: string; size: number; mtimeMs: number }> {
     await this.ready();
-    yield* this.doList(prefix);
+    yield* this.doList(prefix, opts);
   }
 
   getRef(key: string): Promise<{ data: Buffer; version: string } | null> {
@@ -291,7 +291,9 @@ export class S3Backend implements ObjectBackend {
     }
   }
 
-  private async *doList(prefix: string): AsyncGenerator<{ key: string; size: number; mtimeMs: number }> {
+  /** opts.startAfter is the backend-relative cursor; S3's StartAfter (ListObjectsV2) means the same thing,
+   *  "only keys after this one" in UTF-8 byte order, but over whole keys, so it gets this.prefix too. */
+  private async *doList(prefix: string, opts: ListOptions = {}): AsyncGenerator<{ key: string; size: number; mtimeMs: number }> {
     if (prefix.startsWith('/') || prefix.includes('\0') || prefix.split('/').some((s) => s === '..' || s === '.')) {
       throw new InvalidKeyError(prefix, 'bad list prefix');
     }
@@ -304,6 +306,7 @@ export class S3Backend implements ObjectBackend {
           new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
+            StartAfter: opts.startAfter ? this.prefix + opts.startAfter : undefined,
             ContinuationToken: token,
           }),
         );
@@ -377,7 +380,7 @@ export class S3Backend implements ObjectBackend {
       isTransient: (e) => self.isTransient(e),
       cacheTier: null,
       delete: (k) => self.doDelete(k),
-      list: (p) => self.doList(p),
+      list: (p, o) => self.doList(p, o),
       getRef: (k) => self.doGetRef(k, false),
       casRef: (k, d, e) => self.doCasRef(k, d, e),
     };

@@ -76,7 +76,29 @@ describe('S3Backend objects', () => {
     const seen: string[] = [];
     for await (const o of b.list('p/')) seen.push(o.key);
     expect(seen).toEqual(keys);
+    // A cursor plus continuation tokens: still only the keys after it, every one of them once.
+    const after: string[] = [];
+    for await (const o of b.list('p/', { startAfter: keys[3] })) after.push(o.key);
+    expect(after).toEqual(keys.slice(4));
   }, 120_000);
+
+  it('list honours the startAfter cursor, relative to its prefix and byte-ordered', async () => {
+    const b = s3(cluster());
+    const other = s3(cluster()); // another prefix on the same bucket must not leak in or shift the cursor
+    for (const k of ['c/a', 'c/b', 'c/b0', 'c/c', 'c/\u00fc', 'd/a']) await b.put(k, Buffer.from(k));
+    await other.put('c/z', Buffer.from('other'));
+    const list = async (prefix: string, startAfter?: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const o of b.list(prefix, startAfter === undefined ? {} : { startAfter })) out.push(o.key);
+      return out;
+    };
+    expect(await list('c/', 'c/b')).toEqual(['c/b0', 'c/c', 'c/\u00fc']);
+    expect(await list('c/', 'c/bb')).toEqual(['c/c', 'c/\u00fc']); // a cursor that names no key
+    expect(await list('c/', 'c/c')).toEqual(['c/\u00fc']); // UTF-8 byte order: ü after c
+    expect(await list('c/', 'c/\u00fc')).toEqual([]);
+    expect(await list('', 'c/c')).toEqual(['c/\u00fc', 'd/a']);
+    expect(await list('c/', '')).toEqual(['c/a', 'c/b', 'c/b0', 'c/c', 'c/\u00fc']);
+  });
 
   it('rejects keys that escape the layout', async () => {
     const b = s3(cluster());
