@@ -13,7 +13,7 @@
 //
 // Immutable objects may also be in pack files (local-packs.ts: import-git writes its objects into one file,
 // not one each): get, stat, has, touch, list and delete look there for what is not a loose file.
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +23,7 @@ import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
 import { isCode } from '../../util/errno.js';
 import { LocalPacks } from './local-packs.js';
+import { fsyncDir, fsyncFile, readOrNull, writeNew } from './local-file-io.js';
 
 export interface LocalBackendOptions {
   /** fsync files and directories on write (default true). */
@@ -379,35 +380,3 @@ function under(list: Listed[], rel: string): Listed[] {
   while (end < list.length && list[end]!.key.startsWith(rel)) end++;
   return list.slice(lo, end);
 }
-
-async function readOrNull(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    if (isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) return null;
-    throw e;
-  }
-}
-
-/** A new file with data, not fsynced. */
-async function writeNew(path: string, data: Buffer): Promise<void> {
-  const fh = await open(path, 'wx');
-  try {
-    await fh.writeFile(data);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsync of a file (opened r+) or a directory (opened r). */
-async function fsyncPath(path: string, flags = 'r'): Promise<void> {
-  const fh = await open(path, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-const fsyncFile = (path: string) => fsyncPath(path, 'r+');
-const fsyncDir = (dir: string) => fsyncPath(dir);
