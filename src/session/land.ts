@@ -16,11 +16,8 @@ import { findLandedBy, FIRST_ATTEMPT_DEPTH } from './landed-by.js';
 import { readTreeDoc, recordTree } from './tree-doc.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
 import { mergeTrees, type Conflict } from './merge.js';
-import { applyTreeDiff } from './apply.js';
 import { indexHead } from './blame-index.js';
 import { saveLineCountsBehind } from './line-counts.js';
-import { dirAt, writeFileIn } from '../core/path-edits.js';
-import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
 import { addEvent, recordTreeChanges } from './timeline.js';
 import { landTimer } from '../metrics/session-metrics.js';
@@ -313,98 +310,4 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
   await ctx.catalog.update(r);
   ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
-}
-
-// ---------------------------------------------------------------- rebase
-
-export interface RebaseConflict extends Conflict {
-  /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
-   *  session (the session's version kept), head (the head's version kept) */
-  resolution: 'markers' | 'session' | 'head';
-}
-
-export interface RebaseOutcome {
-  record: SessionRecord;
-  from: string;
-  to: string;
-  conflicts: RebaseConflict[];
-  rebased: boolean;
-}
-
-/**
- * Move the session's base to the current head. The session's changes are merged with everything landed
- * since its base; the session then holds exactly the merge's difference from the new head.
- *
- * Conflicted paths are left for the user: two text versions become one file with conflict markers
- * (<<<<<<< session / ======= / >>>>>>> head); otherwise the session's version is kept when it has one
- * (modify/modify of binary files, modify/delete) and the head's otherwise (delete/modify, dir/file).
- * Landing afterwards lands what the session then holds, markers included, so resolve them first.
- *
- * The session's filesystem is rebuilt on the new base under a new fsid: mounted clients get STALE and
- * must mount again (their old handles could otherwise name objects of the new base).
- */
-export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise<RebaseOutcome> {
-  const store = ctx.catalog.store(r.project);
-  const H = await store.getHead();
-  if (!H) throw new Error(`project ${r.project} has no head`);
-  const from = r.base.head;
-  if (H.hash === r.base.head) return { record: r, from, to: H.hash, conflicts: [], rebased: false };
-  // frozen from the seal on: a change acknowledged after it would be lost with the old state
-  const live = await ctx.host.open(r);
-  await live.freeze();
-  let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>;
-  try {
-    sealed = await sealAndRecord(live, store, r);
-    m = await mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, sealed, H.record, { keepHeadOnConflict: true });
-  } catch (e) {
-    live.thaw();
-    throw e;
-  }
-
-  // start over on the new base
-  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
-  const t = Date.parse(H.record.time);
-  r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
-  r.epoch = (r.epoch ?? 0) + 1;
-  const fs = await ctx.host.open(r);
-  await applyTreeDiff(fs, store, fs.root, H.record.tree, m.tree, r.owner);
-
-  const conflicts: RebaseConflict[] = [];
-  for (const c of m.conflicts) {
-    let resolution: RebaseConflict['resolution'] = 'head';
-    const parts = c.path.split('/');
-    if (c.session?.kind === 'file' && c.head?.kind === 'file') {
-      const [sb, hb] = await Promise.all([store.getBlob(c.session.hash!), store.getBlob(c.head.hash!)]);
-      const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
-      if (isText(sb) && isText(hb)) {
-        await writeFileIn(
-          fs,
-          dir!,
-          parts[parts.length - 1],
-          conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash),
-          c.session.mode,
-          r.owner,
-        );
-        resolution = 'markers';
-      } else {
-        await writeFileIn(fs, dir!, parts[parts.length - 1], sb, c.session.mode, r.owner);
-        resolution = 'session';
-      }
-    } else if (c.session?.kind === 'file' && !c.head) {
-      const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
-      await writeFileIn(fs, dir!, parts[parts.length - 1], await store.getBlob(c.session.hash!), c.session.mode, r.owner);
-      resolution = 'session';
-    }
-    conflicts.push({ ...c, resolution });
-  }
-  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length, tree: (await sealOpen(fs, store)).tree });
-  r.updated_at = new Date().toISOString();
-  await ctx.catalog.update(r);
-  return { record: r, from, to: H.hash, conflicts, rebased: true };
-}
-
-function conflictMarkers(session: string, head: string, headHash: string): Buffer {
-  const nl = (s: string) => (s === '' || s.endsWith('\n') ? s : s + '\n');
-  return Buffer.from(`<<<<<<< session\n${nl(session)}=======\n${nl(head)}>>>>>>> head ${headHash.slice(0, 12)}\n`, 'utf8');
 }

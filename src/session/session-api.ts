@@ -6,7 +6,7 @@ import type { SessionConfig } from './session-config.js';
 import type { ChangeView, ChangeType, LandedChange } from './changes.js';
 export type { LandedChange };
 import type { Conflict, ConflictKind } from './merge.js';
-import type { RebaseConflict } from './land.js';
+import type { RebaseConflict } from './rebase.js';
 import type { ErrorBody } from './errors.js';
 
 export type {
