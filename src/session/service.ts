@@ -1,12 +1,11 @@
 // The session service: every operation of the API, in-process. The HTTP server routes to it, and the
 // CLI calls it directly when no daemon serves the data directory. Inputs are validated here (InvalidInputError naming
-// the field), each session's operations are serialised, and results are the API's response bodies.
+// the field), each session's operations are serialised, and results are the API's response bodies. What a
+// session says about itself (conversation, decisions, patch, interactions) is in session-annotations.ts.
 import type {
   BlameBody,
   ChangesBody,
-  ConversationRequest,
   CreateRequest,
-  DecisionsRequest,
   DiffBody,
   FilesBody,
   HeadBody,
@@ -16,7 +15,6 @@ import type {
   ListBody,
   ListQuery,
   LogBody,
-  PatchRequest,
   RebaseBody,
   ServeBody,
   ServeRequest,
@@ -26,16 +24,16 @@ import type {
   ShowBody,
   StartRequest,
 } from './session-api.js';
-import type { CurrentBody, DeleteBody, InteractionsBody } from './session-api.js';
-import { SessionServiceBase, type SessionServiceOptions } from './session-service-base.js';
+import type { CurrentBody, DeleteBody } from './session-api.js';
+import type { SessionServiceOptions } from './session-service-base.js';
+import { SessionAnnotations } from './session-annotations.js';
 import { DomainError, InvalidInputError, InvalidStateError } from './errors.js';
 import * as input from './input.js';
 import { isLive, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
-import { parseLand, parseStart, noFields, CREATE_FIELDS, PATCH_FIELDS } from './requests.js';
+import { parseLand, parseStart, noFields, CREATE_FIELDS } from './requests.js';
 import { deleteSession, failSession, purgeSession, resumeSession, suspendSession } from './lifecycle.js';
 import { listSessions } from './session-list.js';
-import { checkAgainstConfig, readSessionConfig, writeSessionConfig, type SessionConfig } from './session-config.js';
-import { MAX_INTERACTIONS, parseInteractions } from './interactions.js';
+import { readSessionConfig, writeSessionConfig, type SessionConfig } from './session-config.js';
 import { CurrentSessions } from './current-sessions.js';
 import { addEvent, abandonSession, ensureHeld, fence } from './land.js';
 import { rebaseSession } from './rebase.js';
@@ -49,7 +47,7 @@ import { withWorkingDirectory } from './working-directories.js';
 
 export type { SessionServiceOptions };
 
-export class SessionService extends SessionServiceBase implements SessionApi {
+export class SessionService extends SessionAnnotations implements SessionApi {
   readonly history: ProjectHistory;
   private readonly current: CurrentSessions;
 
@@ -139,89 +137,6 @@ export class SessionService extends SessionServiceBase implements SessionApi {
       const store = this.o.catalog.store(r.project);
       const list = await diffTrees(store, r.base.tree, await this.sessionTree(r));
       return { session_id: r.session_id, summary: summarize(list), diff: await diffText(store, list) };
-    });
-  }
-
-  // ---------------------------------------------------------------- annotating
-
-  async conversation(id: string, raw: ConversationRequest | unknown): Promise<SessionBody> {
-    const b = input.body(raw);
-    const now = new Date().toISOString();
-    const msgs = b.messages !== undefined ? input.messages(b.messages, 'messages', now) : [input.message(b, '', now)];
-    return this.locked(id, async () => {
-      const r = await this.record(id);
-      this.mutable(r);
-      for (const m of msgs) {
-        r.conversation.push(m);
-        addEvent(r, { type: 'conversation', role: m.role, time: m.time });
-      }
-      await this.save(r);
-      return { session: sessionView(r) };
-    });
-  }
-
-  async decisions(id: string, raw: DecisionsRequest | unknown): Promise<SessionBody> {
-    const b = input.body(raw);
-    const now = new Date().toISOString();
-    const list = b.decisions !== undefined ? input.decisions(b.decisions, 'decisions', now) : [input.decision(b, '', now)];
-    return this.locked(id, async () => {
-      const r = await this.record(id);
-      this.mutable(r);
-      for (const d of list) {
-        r.decisions.push(d);
-        addEvent(r, { type: 'decision', decision: d.decision, time: d.time });
-      }
-      await this.save(r);
-      return { session: sessionView(r) };
-    });
-  }
-
-  async patch(id: string, raw: PatchRequest | unknown): Promise<SessionBody> {
-    const b = input.body(raw);
-    input.known(b, PATCH_FIELDS);
-    const meta = input.metadata(b.metadata, 'metadata', true);
-    const tags = b.tags === undefined ? undefined : input.tags(b.tags, 'tags');
-    const add = input.tags(b.add_tags, 'add_tags');
-    const remove = input.tags(b.remove_tags, 'remove_tags');
-    const goal = input.str(b, 'goal', { max: 4096 });
-    if (goal !== undefined && goal.trim() === '') throw new InvalidInputError('goal', 'must not be empty');
-    const description = input.str(b, 'description');
-    const extra = input.agentInfo(b);
-    return this.locked(id, async () => {
-      const r = await this.record(id);
-      this.mutable(r);
-      checkAgainstConfig(await readSessionConfig(this.o.catalog, r.project), extra);
-      for (const [k, v] of Object.entries(meta)) {
-        if (v === null) delete r.metadata[k];
-        else r.metadata[k] = v;
-      }
-      if (JSON.stringify(r.metadata).length > input.MAX_METADATA_BYTES) input.metadata(r.metadata, 'metadata');
-      if (tags) r.tags = tags;
-      for (const t of add) if (!r.tags.includes(t)) r.tags.push(t);
-      r.tags = r.tags.filter((t) => !remove.includes(t));
-      if (goal !== undefined) r.goal = goal;
-      if (description !== undefined) r.description = description;
-      Object.assign(r, extra);
-      addEvent(r, { type: 'metadata' });
-      await this.save(r);
-      return { session: sessionView(r) };
-    });
-  }
-
-  /** seed 002's interactions: command/result pairs appended to the session */
-  async interactions(id: string, raw: unknown, actor?: string): Promise<InteractionsBody> {
-    const list = parseInteractions(raw, actor ?? null);
-    return this.locked(id, async () => {
-      const r = await this.record(id);
-      this.mutable(r);
-      const have = r.interactions ?? [];
-      if (have.length + list.length > MAX_INTERACTIONS)
-        throw new InvalidStateError(`session ${id} has ${have.length} interactions; at most ${MAX_INTERACTIONS} are kept`, {
-          session: sessionView(r),
-        });
-      r.interactions = [...have, ...list];
-      await this.save(r);
-      return { session: sessionView(r), interactions: list };
     });
   }
 
