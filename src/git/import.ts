@@ -2,9 +2,6 @@
 // record says which commit it was. Reads `git fast-export` (blobs once each, then each commit's changes
 // against its first parent) and writes blobs, tree nodes, head records and session records straight to
 // the store through a write-behind queue; the head moves once, after everything is durable.
-import { mkdtemp, rm, realpath, stat } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { CHUNK_THRESHOLD } from '../store/manifest.js';
 import { EMPTY_TREE, ObjectStore, objectRelKey, sha256Hex, validateProject, type HeadRecord } from '../store/index.js';
@@ -13,6 +10,7 @@ import type { SessionRecord } from '../session/record.js';
 import { mergeTrees, type Conflict } from '../session/merge.js';
 import { getHeadIndex, indexHead } from '../session/blame-index.js';
 import { GitError, git, gitStream, gitText, requireGit } from './run.js';
+import { openRepo } from './open-repo.js';
 import { parseFastExport, type CommitEvent } from './fast-export.js';
 import { ChangeSet, type Leaf } from './tree-apply.js';
 import { BlameSeed } from './blame-seed.js';
@@ -21,6 +19,8 @@ import { nameOf, namesOf } from './paths.js';
 import { WriteBehindBackend } from './write-behind.js';
 import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
 import { isoOf, lineText, messageFields, parseIdentity, subjectOf, type GitCommitInfo } from './commit-info.js';
+
+export { openRepo } from './open-repo.js';
 
 export interface ImportProgress {
   done: number;
@@ -61,26 +61,6 @@ interface Imported {
   from: string | null;
   record: HeadRecord;
   sid: string;
-}
-
-/** A local path or file:// URL as is; any other URL cloned with --mirror into a temporary directory. */
-export async function openRepo(repo: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^:]+:/.test(repo);
-  if (isUrl && !repo.startsWith('file://')) {
-    const tmp = await mkdtemp(path.join(os.tmpdir(), 'mic-git-'));
-    await git(['clone', '--mirror', '--quiet', repo, tmp]);
-    return { dir: tmp, cleanup: () => rm(tmp, { recursive: true, force: true }) };
-  }
-  const dir = repo.startsWith('file://') ? decodeURIComponent(new URL(repo).pathname) : repo;
-  try {
-    await stat(dir);
-  } catch {
-    throw new GitError(`${repo}: no such repository`);
-  }
-  const top = await gitText(['rev-parse', '--absolute-git-dir'], dir).catch(() => {
-    throw new GitError(`${repo} is not a git repository`);
-  });
-  return { dir: await realpath(top), cleanup: async () => {} };
 }
 
 export function sessionIdFor(project: string, commit: string): string {
