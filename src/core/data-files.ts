@@ -64,6 +64,12 @@ export class DataFiles {
     }
     this.fds.set(ino, { fd, used: false });
     this.order.push(ino);
+    // files removed while few are open leave their numbers in `order` (evict() never runs to skip them):
+    // rebuild it from the open files, in the order they were opened, before it outgrows them
+    if (this.order.length - this.head > 4 * MAX_OPEN) {
+      this.order = [...this.fds.keys()];
+      this.head = 0;
+    }
     return fd;
   }
 
