@@ -10,7 +10,7 @@ export function syncReads(backend: ObjectBackend): ObjectBackend {
   return {
     async get(key: string): Promise<Buffer | null> {
       validateRelKey(key);
-      const packed = isContentAddressedKey(key) ? backend.getPackedSync(key) : null;
+      const packed = isContentAddressedKey(key) ? backend.getPackedSync(key, true) : null;
       if (packed) return packed;
       try {
         return readFileSync(join(root, key));

@@ -82,8 +82,9 @@ export class LocalBackend implements ObjectBackend {
   async get(key: string): Promise<Buffer | null> {
     const p = this.pending.get(key);
     if (p) return p.data;
-    // an object named by its hash is the same bytes loose or packed: the pack first (no failed open)
-    const packed = isContentAddressedKey(key) ? this.packs.lookup(key) : null;
+    // an object named by its hash is the same bytes loose or packed: the packs first (no failed open), but
+    // no look at the packs directory while none was found there; a miss below looks again
+    const packed = isContentAddressedKey(key) ? this.packs.lookupSeen(key) : null;
     if (packed) return this.packs.read(packed);
     const loose = await readOrNull(this.pathOf(key));
     if (loose !== null) return loose;
@@ -91,9 +92,10 @@ export class LocalBackend implements ObjectBackend {
     return loc ? this.packs.read(loc) : null;
   }
 
-  /** A packed object's stored bytes, read synchronously (null: not in a pack). */
-  getPackedSync(key: string): Buffer | null {
-    const loc = this.packs.lookup(key);
+  /** A packed object's stored bytes, read synchronously (null: not in a pack). `firstTry`: no look at the
+   *  packs directory while none was found there (LocalPacks.lookupSeen; a miss must try again). */
+  getPackedSync(key: string, firstTry = false): Buffer | null {
+    const loc = firstTry ? this.packs.lookupSeen(key) : this.packs.lookup(key);
     return loc ? this.packs.readSync(loc) : null;
   }
 

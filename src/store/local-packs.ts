@@ -88,6 +88,8 @@ function readDead(path: string): { set: Set<string>; version: string } {
 
 export class LocalPacks {
   private version = '';
+  /** the directory has been looked at at least once (lookupSeen may use what was seen) */
+  private looked = false;
   private readonly packs = new Map<string, Pack>();
   private readonly dir: string;
 
@@ -103,6 +105,7 @@ export class LocalPacks {
   /** The packs, reloaded where the directory changed since the last look (false: there are none). */
   private current(): boolean {
     if (this.opts.once && this.version) return this.packs.size > 0;
+    this.looked = true;
     const st = statSync(this.dir, { bigint: true, throwIfNoEntry: false });
     if (!st) {
       for (const p of this.packs.values()) closeSync(p.fd);
@@ -159,7 +162,20 @@ export class LocalPacks {
 
   /** Where a packed object is, or null (not packed, or deleted). */
   lookup(key: string): Located | null {
-    if (!this.current()) return null;
+    return this.current() ? this.find(key) : null;
+  }
+
+  /**
+   * lookup() for a first try on a hot path: when the last look at the directory found no pack, null without
+   * looking again (the common store, never imported into). A miss must be followed by lookup(), which sees
+   * packs written since; with packs seen, this is lookup() (deletions in them are seen at once).
+   */
+  lookupSeen(key: string): Located | null {
+    if (this.looked && this.packs.size === 0) return null;
+    return this.lookup(key);
+  }
+
+  private find(key: string): Located | null {
     for (const p of this.packs.values()) {
       const e = p.entries.get(key);
       if (e && !p.dead.has(key)) return { pack: p, offset: e.offset, length: e.length };
