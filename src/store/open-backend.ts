@@ -57,7 +57,7 @@ export function parseBytes(v: string | number): number {
 export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectBackend {
   const env = opts.env ?? process.env;
   const bucket = opts.s3Bucket ?? (env.MIC_S3_BUCKET || undefined);
-  if (!bucket) return new LocalBackend(join(dataDir, 'objects'));
+  if (!bucket) return new LocalBackend(join(dataDir, 'objects'), { log: opts.log });
   const s3 = instrumentBackend(
     new S3Backend({
       bucket,
