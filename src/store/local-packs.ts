@@ -240,7 +240,9 @@ export class LocalPacks {
     if (fresh)
       this.opts.log?.warn(
         { pack: path, reason, object },
-        whole ? 'damaged pack file left out: its objects are unavailable, everything else is served' : 'damaged pack file: some of its objects are unavailable',
+        whole
+          ? 'damaged pack file left out: its objects are unavailable, everything else is served'
+          : 'damaged pack file: some of its objects are unavailable',
       );
   }
 
@@ -266,7 +268,8 @@ export class LocalPacks {
   whyMissing(key: string): string | null {
     if (!PACKABLE.test(key)) return null;
     this.current();
-    for (const p of this.packs.values()) if (p.bad.has(key)) return `its copy in damaged pack ${p.path} failed (${this.damage.get(p.id)?.reason})`;
+    for (const p of this.packs.values())
+      if (p.bad.has(key)) return `its copy in damaged pack ${p.path} failed (${this.damage.get(p.id)?.reason})`;
     const whole = [...this.damage.values()].filter((d) => d.whole);
     return whole.length ? `damaged pack file(s) may hold it: ${whole.map((d) => `${d.path} (${d.reason})`).join(', ')}` : null;
   }
@@ -319,7 +322,8 @@ export class LocalPacks {
     } finally {
       await fh.close();
     }
-    if (bytesRead !== loc.length) throw this.unreadable(loc, `short read (${bytesRead} of ${loc.length} bytes at ${loc.offset}): truncated`);
+    if (bytesRead !== loc.length)
+      throw this.unreadable(loc, `short read (${bytesRead} of ${loc.length} bytes at ${loc.offset}): truncated`);
     return b;
   }
 

@@ -15,7 +15,11 @@ import { PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
 
 const P = 'acme/packs';
 const packsOf = (dataDir: string) =>
-  new Set(readdirSync(join(dataDir, 'objects', PACKS_DIR)).filter((n) => n.endsWith('.pack')).map((n) => join(dataDir, 'objects', PACKS_DIR, n)));
+  new Set(
+    readdirSync(join(dataDir, 'objects', PACKS_DIR))
+      .filter((n) => n.endsWith('.pack'))
+      .map((n) => join(dataDir, 'objects', PACKS_DIR, n)),
+  );
 
 /** Offset and length of a key's object in a pack (parsing the index the way local-packs.ts lays it out). */
 function locate(path: string, key: string): { offset: number; length: number } | null {
@@ -27,9 +31,10 @@ function locate(path: string, key: string): { offset: number; length: number } |
     const at = Number(t.readBigUInt64BE(0));
     const idx = Buffer.alloc(size - TRAILER_BYTES - at);
     readSync(fd, idx, 0, idx.length, at);
-    for (let o = 0; o < idx.length; ) {
+    for (let o = 0; o < idx.length;) {
       const n = idx.readUInt16BE(o);
-      if (idx.toString('utf8', o + 2, o + 2 + n) === key) return { offset: idx.readUIntBE(o + 2 + n, 6), length: idx.readUInt32BE(o + 8 + n) };
+      if (idx.toString('utf8', o + 2, o + 2 + n) === key)
+        return { offset: idx.readUIntBE(o + 2 + n, 6), length: idx.readUInt32BE(o + 8 + n) };
       o += 12 + n;
     }
     return null;

@@ -75,8 +75,15 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
 }
 
 /** Reads a stream the server ends by itself to its end: its status and events. */
-export async function readSse(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; events: SseEvent[] }> {
+export async function readSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; events: SseEvent[] }> {
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers } });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), events: parseSse(text.endsWith('\n\n') ? text : `${text}\n\n`).events };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    events: parseSse(text.endsWith('\n\n') ? text : `${text}\n\n`).events,
+  };
 }

@@ -114,13 +114,14 @@ describe('damaged pack files', () => {
 
     // logged once per damaged pack, with its path
     const warned = lines.filter((l) => /damaged pack file/.test(l.msg)).map((l) => l.pack as string);
-    expect(warned.sort()).toEqual(
-      [truncated.path, indexFlip.path, trailerFlip.path, bodyFlip.path, late.path, zero, unreadable].sort(),
-    );
+    expect(warned.sort()).toEqual([truncated.path, indexFlip.path, trailerFlip.path, bodyFlip.path, late.path, zero, unreadable].sort());
     // the early one: the late pack (only its cut object), and the two that appeared since
-    expect(earlyLog.lines.filter((l) => /damaged pack file/.test(l.msg)).map((l) => l.pack as string).sort()).toEqual(
-      [late.path, zero, unreadable].sort(),
-    );
+    expect(
+      earlyLog.lines
+        .filter((l) => /damaged pack file/.test(l.msg))
+        .map((l) => l.pack as string)
+        .sort(),
+    ).toEqual([late.path, zero, unreadable].sort());
     const report = backend.damagedPacks();
     expect(report.map((d) => d.path).sort()).toEqual(warned.sort());
     expect(report.find((d) => d.path === late.path)).toMatchObject({ whole: true, reason: 'pack trailer damaged' });
