@@ -145,6 +145,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   await snapshots.preload();
   exports.startLeases();
   const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
+  exports.onMount = (m) => service.recordMount(m); // a timeline event, and one on the event streams
   const sealer = cfg.sealDelayMs
     ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })
     : null;

@@ -29,7 +29,8 @@ import type { SessionServiceOptions } from './session-service-base.js';
 import { SessionAnnotations } from './session-annotations.js';
 import { DomainError, InvalidInputError, InvalidStateError } from './errors.js';
 import * as input from './input.js';
-import { isLive, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
+import { exportPath, isLive, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
+import type { MountNotice } from './exports.js';
 import { parseLand, parseStart, noFields, CREATE_FIELDS } from './requests.js';
 import { deleteSession, failSession, purgeSession, resumeSession, suspendSession } from './lifecycle.js';
 import { listSessions } from './session-list.js';
@@ -302,6 +303,30 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r));
       return true;
     });
+  }
+
+  /** A client mounted or unmounted the session's export (SessionExports.onMount): a timeline event, and a
+   *  session event for the open streams (/api/events, the pages). An ended session records nothing. */
+  async recordMount(m: MountNotice): Promise<void> {
+    let project: string | null = null;
+    try {
+      await this.locked(m.session, async () => {
+        const r = await this.record(m.session);
+        project = r.project;
+        if (!isLive(r)) return;
+        await ensureHeld(this.ctx, r);
+        const root = exportPath(m.session);
+        const dir = m.path.startsWith(`${root}/`) ? { path: m.path.slice(root.length + 1) } : {};
+        addEvent(r, { type: m.action, client: m.client, actor: null, ...dir });
+        await this.save(r);
+      });
+    } finally {
+      // the mount happened whether or not its record could be written
+      if (project !== null) {
+        const time = new Date().toISOString();
+        this.o.catalog.events.emit({ type: 'mount', session: m.session, project, action: m.action, client: m.client, path: m.path, time });
+      }
+    }
   }
 
   // ---------------------------------------------------------------- project history (history.ts)
