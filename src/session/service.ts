@@ -36,7 +36,7 @@ import { deleteSession, failSession, purgeSession, resumeSession, suspendSession
 import { listSessions } from './session-list.js';
 import { readSessionConfig, writeSessionConfig, type SessionConfig } from './session-config.js';
 import { CurrentSessions } from './current-sessions.js';
-import { addEvent, abandonSession, ensureHeld, fence } from './land.js';
+import { addEvent, abandonSession, ensureHeld, fence, unavailable } from './land.js';
 import { rebaseSession } from './rebase.js';
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
@@ -226,7 +226,8 @@ export class SessionService extends SessionAnnotations implements SessionApi {
 
   async land(id: string, raw: LandRequest | unknown = {}): Promise<LandBody> {
     const { message, files, msgs, decs, meta } = parseLand(id, raw);
-    return this.locked(id, async () => {
+    // the store away for now (its record unreadable, its uploads stuck): 503, and the session can land later
+    return this.landOrUnavailable(id, async () => {
       const r = await this.record(id);
       if (r.status === 'landed')
         throw new InvalidStateError(
@@ -247,6 +248,9 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
       return this.landLocked(r, message ?? r.goal, files.length ? 'api' : 'mount');
     });
+  }
+  private landOrUnavailable<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.locked(id, fn).catch((e: unknown) => Promise.reject(unavailable(this.ctx, e)));
   }
 
   async rebase(id: string, raw?: unknown): Promise<RebaseBody> {
@@ -300,7 +304,7 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       const r = await this.record(id);
       if (!isLive(r)) return false;
       await ensureHeld(this.ctx, r);
-      await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r));
+      await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r), this.ctx.landWaitMs);
       return true;
     });
   }
