@@ -2,9 +2,10 @@
 // (two sets of pack files), a session started from the imported head and read over NFS. The older packs are
 // damaged twice: a bit flipped in one object while the daemon has them open, then truncated to nothing (as
 // after a crash) and the daemon restarted. Each time only the files whose objects are in the damaged pack
-// fail (NFS3ERR_IO), everything else reads, the daemon stays up and logs the pack once, and `mic fsck` names it.
+// fail (NFS3ERR_IO), everything else reads, the daemon stays up and logs the pack once, its /metrics count it
+// (mic_store_damaged_packs), and `mic fsck` names it.
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeSync, openSync, readdirSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startDaemon, runMic, type Daemon } from '../lib/daemon.js';
@@ -43,6 +44,16 @@ function locate(path: string, key: string): { offset: number; length: number } |
   }
 }
 
+/** mic_store_damaged_packs from the daemon's /metrics. */
+async function damagedGauge(dataDir: string): Promise<number> {
+  const info = JSON.parse(readFileSync(join(dataDir, 'daemon.json'), 'utf8'));
+  const token = readFileSync(info.api_token_file, 'utf8').trim();
+  const text = await (await fetch(`http://127.0.0.1:${info.api_port}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const m = /^mic_store_damaged_packs (\d+)$/m.exec(text);
+  expect(m, 'mic_store_damaged_packs is exported').not.toBeNull();
+  return Number(m![1]);
+}
+
 async function readFile(c: Nfs3Client, root: Buffer, name: string): Promise<{ status: number; data?: string }> {
   const l = await c.lookup(root, name);
   expect(l.status, `LOOKUP ${name}`).toBe(NfsStatus.OK);
@@ -74,7 +85,7 @@ describe('a damaged pack file under the daemon', () => {
     expect((await runMic(['project', 'import-git', P, repo, '--data-dir', dataDir])).code).toBe(0);
     expect([...packsOf(dataDir)].filter((p) => !firstPacks.has(p)).length).toBeGreaterThan(0);
 
-    d = await startDaemon({ dataDir });
+    d = await startDaemon({ dataDir, env: { MIC_API_PORT: '0' } });
     const s = await d.startSession(P, 'read the imported head');
     let c = await Nfs3Client.connect(d.port);
     try {
@@ -106,6 +117,7 @@ describe('a damaged pack file under the daemon', () => {
       const warned = () => d!.logLines((l) => typeof l.msg === 'string' && /damaged pack file/.test(l.msg));
       expect(warned().map((l) => l.pack)).toEqual([packA]);
       expect(String(warned()[0]!.reason)).toContain(keyA);
+      expect(await damagedGauge(dataDir)).toBe(1);
       const fsck1 = await d.mic(['fsck', '--project', P]);
       expect(fsck1.code).toBe(1);
       expect(fsck1.stdout).toContain(`corrupt ${keyA}`);
@@ -129,6 +141,7 @@ describe('a damaged pack file under the daemon', () => {
       const sinceRestart = warned().filter((l) => !String(l.reason).includes(keyA));
       expect(sinceRestart.map((l) => l.pack).sort()).toEqual([...firstPacks].sort());
       expect(sinceRestart.every((l) => l.reason === 'pack too short')).toBe(true);
+      expect(await damagedGauge(dataDir)).toBe(firstPacks.size);
       const fsck2 = await d.mic(['fsck', '--project', P, '--json']);
       expect(fsck2.code).toBe(1);
       const run = JSON.parse(fsck2.stdout);
