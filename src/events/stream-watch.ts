@@ -86,6 +86,24 @@ export class SharedLookups<T> {
   }
 }
 
+/** The watch of a stream (null without a recheck): when the answer turns to no, `stop` runs and the response
+ *  ends with the revoked frame. */
+export function watchStream(
+  res: { end(chunk: string): unknown },
+  recheck: Pick<StreamWatchOptions, 'allowed' | 'everyMs'> | undefined,
+  stop: () => void,
+): StreamWatch | null {
+  return recheck
+    ? new StreamWatch({
+        ...recheck,
+        onLost: () => {
+          stop();
+          res.end(revokedFrame());
+        },
+      })
+    : null;
+}
+
 /** The frame that tells an event-stream client why the server ended its stream. */
 export function revokedFrame(): string {
   const message = 'the credential this stream was opened with is no longer valid (revoked, expired, or its right was withdrawn)';
