@@ -120,11 +120,11 @@ export class Dispatcher {
       return undefined;
     }
 
-    let drcKey: string | null = null;
+    let drcTicket = -1;
     if (!found.idempotent && this.drc !== null) {
-      drcKey = this.drc.key(src.remoteAddress, xid, h.prog, h.vers, h.proc, rec, h.bodyStart);
-      const seen = this.drc.begin(drcKey);
-      if (seen !== null) {
+      const seen = this.drc.begin(src.remoteAddress, xid, h.prog, h.vers, h.proc, rec, h.bodyStart);
+      if (typeof seen === 'number') drcTicket = seen;
+      else {
         this.observer?.drcHit(seen.state);
         if (seen.state === 'done' && seen.reply !== null) {
           if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, proc: h.proc }, 'rpc: retransmission answered from the reply cache');
@@ -157,23 +157,23 @@ export class Dispatcher {
     try {
       result = found.handler(args, out, ctx);
     } catch (err) {
-      this.finish(src, this.failed(out, ctx, found, err), drcKey, obs && ((w) => this.observed(w, ctx, found, t0)));
+      this.finish(src, this.failed(out, ctx, found, err), drcTicket, obs && ((w) => this.observed(w, ctx, found, t0)));
       return undefined;
     }
     const observe = obs && ((w: XdrWriter) => this.observed(w, ctx, found, t0));
     if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
-      this.finish(src, out, drcKey, observe);
+      this.finish(src, out, drcTicket, observe);
       return undefined;
     }
     src.asyncStarted();
     return (result as Promise<void>).then(
       () => {
         src.asyncFinished();
-        this.finish(src, out, drcKey, observe);
+        this.finish(src, out, drcTicket, observe);
       },
       (err: unknown) => {
         src.asyncFinished();
-        this.finish(src, this.failed(out, ctx, found, err), drcKey, observe);
+        this.finish(src, this.failed(out, ctx, found, err), drcTicket, observe);
       },
     );
   }
@@ -212,17 +212,14 @@ export class Dispatcher {
     }
   }
 
-  private finish(src: CallSource, out: XdrWriter, drcKey: string | null, observe?: ((out: XdrWriter) => void) | null): void {
+  /** `drcTicket` >= 0: the call's duplicate-request cache entry, which keeps a copy of the reply. */
+  private finish(src: CallSource, out: XdrWriter, drcTicket: number, observe?: ((out: XdrWriter) => void) | null): void {
     observe?.(out);
     const chunks = out.chunks();
     chunks[0].writeUInt32BE((LAST_FRAGMENT | (out.length - 4)) >>> 0, 0);
     const sent = out.releaseCallback();
-    if (drcKey !== null && this.drc !== null) {
-      const reply = chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks);
-      sent?.();
-      this.drc.finish(drcKey, reply);
-      if (!src.closed) src.sendOne(reply);
-    } else if (!src.closed) {
+    if (drcTicket >= 0 && this.drc !== null) this.drc.finish(drcTicket, chunks);
+    if (!src.closed) {
       src.send(chunks, sent);
     } else {
       sent?.();
