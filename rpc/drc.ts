@@ -97,11 +97,20 @@ export class DuplicateRequestCache {
    * retransmit) + xid + prog/vers/proc + argument length + crc32 of the first 256 argument bytes.
    * Returns a ticket (a number) for a new call, now recorded as in progress, to pass to finish() or
    * abandon(); or the entry of a retransmission: in progress (drop it) or done (resend `reply`).
+   * `now`: performance.now(), when the caller has read the clock already.
    */
-  begin(address: string, xid: number, prog: number, vers: number, proc: number, rec: Buffer, argsStart: number): number | DrcEntry {
+  begin(
+    address: string,
+    xid: number,
+    prog: number,
+    vers: number,
+    proc: number,
+    rec: Buffer,
+    argsStart: number,
+    now = performance.now(),
+  ): number | DrcEntry {
     const len = rec.length - argsStart;
     const sum = crc32(rec.subarray(argsStart, argsStart + Math.min(len, CHECKSUM_BYTES))) >>> 0;
-    const now = performance.now();
     const hash = mix(xid, proc, len, sum);
     const w = this.words;
     for (let i = this.buckets[hash & this.mask]; i >= 0; i = this.next[i]) {
