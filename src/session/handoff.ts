@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { SessionState } from '../core/session-state.js';
 import { sessionDir } from './host.js';
-import { addEvent, ensureHeld, fence, type LandContext } from './land.js';
+import { addEvent, ensureHeld, fence, landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
 import { sealAndRecord, type SealedTree } from './seal.js';
 import { diffTrees, summarize } from './changes.js';
 import type { SessionRecord } from './record.js';
@@ -18,8 +18,10 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
   try {
     await ensureHeld(ctx, r);
     const store = ctx.catalog.store(r.project);
-    const sealed = await sealAndRecord(fs, store, r, fence(ctx, r));
-    r.changes = summarize(await diffTrees(store, r.base.tree, sealed.tree));
+    // the uploads and reads wait for the store at most --land-wait, as landing does (StoreUnavailableError:
+    // the session stays served here, unchanged, and can be handed off again once the store is back)
+    const sealed = await sealAndRecord(fs, store, r, fence(ctx, r), landWait(ctx));
+    r.changes = summarize(await whileUnreachable(ctx, () => diffTrees(store, r.base.tree, sealed.tree)));
     addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
     r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here
     r.updated_at = new Date().toISOString();
@@ -28,6 +30,8 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
     await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
     await ctx.host.owners.release(r, sealed.tree);
     return sealed;
+  } catch (e) {
+    throw unavailable(ctx, e);
   } finally {
     fs.thaw();
   }

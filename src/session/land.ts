@@ -87,7 +87,7 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
  * step of a landing can run again: the seal and its objects are the same, the timeline records a tree once,
  * and a head an earlier try moved is found (landed-by.ts) and finished rather than moved again.
  */
-async function whileUnreachable<T>(ctx: LandContext, fn: () => Promise<T>): Promise<T> {
+export async function whileUnreachable<T>(ctx: LandContext, fn: () => Promise<T>): Promise<T> {
   const until = Date.now() + (ctx.landWaitMs ?? LAND_WAIT_MS);
   for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
     try {
@@ -98,6 +98,12 @@ async function whileUnreachable<T>(ctx: LandContext, fn: () => Promise<T>): Prom
       await sleep(Math.min(pause, Math.max(0, until - Date.now())));
     }
   }
+}
+
+/** The bound on each wait for the store (ms): `--land-wait`, else LAND_WAIT_MS. Rebase and handoff wait
+ *  for the same store as landing, so they take the same bound. */
+export function landWait(ctx: LandContext): number {
+  return ctx.landWaitMs ?? LAND_WAIT_MS;
 }
 
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */

@@ -12,7 +12,7 @@ import { dirAt, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
 import { addEvent } from './timeline.js';
-import type { LandContext } from './land.js';
+import { landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
 
 export interface RebaseConflict extends Conflict {
   /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
@@ -42,7 +42,9 @@ export interface RebaseOutcome {
  */
 export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise<RebaseOutcome> {
   const store = ctx.catalog.store(r.project);
-  const H = await store.getHead();
+  // the store away (S3 down, its upload queue stuck) fails the rebase within --land-wait, as landing does,
+  // with StoreUnavailableError; until the session's state is dropped below, nothing is changed
+  const H = await whileUnreachable(ctx, () => store.getHead()).catch((e: unknown) => Promise.reject(unavailable(ctx, e)));
   if (!H) throw new Error(`project ${r.project} has no head`);
   const from = r.base.head;
   if (H.hash === r.base.head) return { record: r, from, to: H.hash, conflicts: [], rebased: false };
@@ -51,11 +53,14 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   await live.freeze();
   let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>;
   try {
-    sealed = await sealAndRecord(live, store, r);
-    m = await mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, sealed, H.record, { keepHeadOnConflict: true });
+    sealed = await sealAndRecord(live, store, r, undefined, landWait(ctx));
+    const s = sealed;
+    m = await whileUnreachable(ctx, () =>
+      mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, s, H.record, { keepHeadOnConflict: true }),
+    );
   } catch (e) {
     live.thaw();
-    throw e;
+    throw unavailable(ctx, e);
   }
 
   // start over on the new base

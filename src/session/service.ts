@@ -255,7 +255,8 @@ export class SessionService extends SessionAnnotations implements SessionApi {
 
   async rebase(id: string, raw?: unknown): Promise<RebaseBody> {
     noFields(raw);
-    return this.locked(id, async () => {
+    // the store away fails it within --land-wait with StoreUnavailableError, as landing does
+    return this.landOrUnavailable(id, async () => {
       const r = await this.record(id);
       this.active(r, 'rebase it');
       const out = await rebaseSession(this.ctx, r);
@@ -267,7 +268,7 @@ export class SessionService extends SessionAnnotations implements SessionApi {
 
   async handoff(id: string, raw?: unknown): Promise<HandoffBody> {
     noFields(raw);
-    return this.locked(id, async () => {
+    return this.landOrUnavailable(id, async () => {
       const r = await this.record(id);
       if (!isLive(r))
         throw new InvalidStateError(`session ${id} is ${r.status}; only a live session can be handed off`, { session: sessionView(r) });

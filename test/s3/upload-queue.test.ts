@@ -5,6 +5,7 @@
 // gateway stopped, and with the upload queue stuck (the bucket refuses the session's blobs while everything
 // else works), it fails within the wait with a clear domain error (HTTP 503, `store_unavailable` /
 // `uploads_pending`; `mic session land` exits 75), and the session is unchanged: it lands later, every file.
+// Rebase and handoff wait for the same store, within the same bound and with the same error.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import { DeleteBucketPolicyCommand, PutBucketPolicyCommand, S3Client } from '@aw
 import { ApiError } from '../../src/api/client.js';
 import { useCluster } from './cluster.js';
 import { CountingS3, freshPrefix, s3Options, tempDir } from './helpers.js';
-import { initS3Project, mount, s3DaemonEnv, startS3Daemon, writeNfs } from './daemons.js';
+import { initS3Project, mount, readNfs, s3DaemonEnv, startS3Daemon, writeNfs } from './daemons.js';
 import { until } from '../lib/until.js';
 
 const cluster = useCluster();
@@ -356,4 +357,65 @@ describe.sequential('landing waits for the object store within --land-wait', () 
       await s.d.stop('SIGTERM', { cleanup: true });
     }
   }, 240_000);
+
+  it('rebase and handoff with the gateway stopped: 503 (exit 75) within the wait; both succeed once it is back', async () => {
+    const c = cluster();
+    const prefix = freshPrefix();
+    const env = s3DaemonEnv(c, prefix, { MIC_LAND_WAIT: '2' });
+    const Q = 'acme/rh';
+    await initS3Project(env, await tempDir(), Q, { 'README.md': 'hi\n' });
+    const s = await startS3Daemon(env);
+    const ms: Awaited<ReturnType<typeof mount>>[] = [];
+    try {
+      const one = (await s.api.start({ project: Q, goal: 'rebase while the gateway is down' })).session.session_id;
+      const two = (await s.api.start({ project: Q, goal: 'hand off while the gateway is down' })).session.session_id;
+      const other = (await s.api.start({ project: Q, goal: 'moves the head' })).session.session_id;
+      await s.api.files(other, { files: [{ path: 'head.txt', change_type: 'added', content: `head ${prefix}\n` }] });
+      await s.api.land(other, { message: 'the head moves' });
+      for (const id of [one, two]) ms.push(await mount(s.d.port, (await s.api.get(id)).session.export!));
+      await c.stopGateway();
+      try {
+        // acknowledged while the gateway is down (local state); their blobs can only be queued
+        await writeNfs(ms[0]!, 'r.txt', `rebased ${prefix}\n`.repeat(50));
+        await writeNfs(ms[1]!, 'h.txt', `handed ${prefix}\n`.repeat(50));
+        for (const call of [() => s.api.rebase(one), () => s.api.handoff(two)]) {
+          const e = await call().catch((x: unknown) => x);
+          expect(e).toBeInstanceOf(ApiError);
+          expect((e as ApiError).status, JSON.stringify((e as ApiError).body)).toBe(503);
+          expect(['store_unavailable', 'uploads_pending']).toContain((e as ApiError).body.error);
+          expect((e as ApiError).body.message).toMatch(/nothing is lost/);
+        }
+        const cli = await s.d.mic(['session', 'rebase', one]);
+        expect(cli.code, cli.stderr + cli.stdout).toBe(75);
+        // the session is still served here, unchanged: the mount reads back what was written
+        expect(await readNfs(ms[1]!, 'h.txt')).toBe(`handed ${prefix}\n`.repeat(50));
+      } finally {
+        await c.startGateway();
+      }
+      for (const id of [one, two]) expect((await s.api.get(id)).session.status).toBe('active');
+      // once it is back, both go through (the queue may still be in its backoff: retry while it says so)
+      const again = async <T,>(fn: () => Promise<T>): Promise<T> => {
+        let out: T | null = null;
+        await until(async () => {
+          out = await fn().catch((x: unknown) => {
+            if (!(x instanceof ApiError) || x.status !== 503) throw x;
+            return null;
+          });
+          return out !== null;
+        }, 60_000);
+        return out!;
+      };
+      const rb = await again(() => s.api.rebase(one));
+      expect(rb.rebased).toBe(true);
+      const ho = await again(() => s.api.handoff(two));
+      expect(ho.session.status).toBe('active');
+      const landed = await s.api.land(one, { message: 'rebased, then landed' });
+      expect(landed.session.status).toBe('landed');
+      const paths = (await s.api.changes(one, {})).changes.map((x: { path: string }) => x.path);
+      expect(paths).toEqual(['r.txt']);
+    } finally {
+      for (const m of ms) await m.client.close().catch(() => {});
+      await s.d.stop('SIGTERM', { cleanup: true });
+    }
+  }, 180_000);
 });
