@@ -394,7 +394,7 @@ describe.sequential('landing waits for the object store within --land-wait', () 
       }
       for (const id of [one, two]) expect((await s.api.get(id)).session.status).toBe('active');
       // once it is back, both go through (the queue may still be in its backoff: retry while it says so)
-      const again = async <T,>(fn: () => Promise<T>): Promise<T> => {
+      const again = async <T>(fn: () => Promise<T>): Promise<T> => {
         let out: T | null = null;
         await until(async () => {
           out = await fn().catch((x: unknown) => {
