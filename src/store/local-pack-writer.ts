@@ -6,7 +6,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unl
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { INDEX_MAGIC, PACK_MAGIC, PACKS_DIR, TRAILER_BYTES } from './local-packs.js';
+import { crc32 } from 'node:zlib';
+import { carriesCrc, INDEX_MAGIC_CRC, PACK_MAGIC, PACKS_DIR, TRAILER_BYTES } from './local-packs.js';
 
 /** Removes temporary packs of writers that are gone (their process no longer runs). */
 function sweep(dir: string): void {
@@ -59,11 +60,14 @@ export class PackWriter {
     while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, at + done);
     this.offset += data.length;
     const k = Buffer.from(key, 'utf8');
-    const e = Buffer.alloc(12 + k.length);
+    // an object not named by its hash gets a CRC-32, so that a flipped bit in it is caught (local-packs.ts)
+    const withCrc = carriesCrc(key);
+    const e = Buffer.alloc(12 + k.length + (withCrc ? 4 : 0));
     e.writeUInt16BE(k.length, 0);
     k.copy(e, 2);
     e.writeUIntBE(at, 2 + k.length, 6);
     e.writeUInt32BE(data.length, 8 + k.length);
+    if (withCrc) e.writeUInt32BE(crc32(data) >>> 0, 12 + k.length);
     this.index.push(e);
     this.keys.add(key);
     return { offset: at, length: data.length };
@@ -78,7 +82,7 @@ export class PackWriter {
     const t = Buffer.alloc(TRAILER_BYTES);
     t.writeBigUInt64BE(BigInt(this.offset), 0);
     t.writeUInt32BE(this.index.length, 8);
-    t.write(INDEX_MAGIC, 12, 'latin1');
+    t.write(INDEX_MAGIC_CRC, 12, 'latin1');
     const tail = Buffer.concat([...this.index, t]);
     let done = 0;
     while (done < tail.length) done += writeSync(this.fd, tail, done, tail.length - done, this.offset + done);

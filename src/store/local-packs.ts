@@ -4,7 +4,10 @@
 //
 //   packs~/<id>.pack   "MICPACK1", the objects' bytes back to back, the index, then a 16-byte trailer:
 //                      index offset (u64 BE), count (u32 BE), "MICI"
-//   index entry        key length (u16 BE), key (UTF-8), offset (u48 BE), length (u32 BE)
+//   index entry        key length (u16 BE), key (UTF-8), offset (u48 BE), length (u32 BE), and in a pack whose
+//                      trailer ends "MICC" (not "MICI": written before checksums) the CRC-32 (u32 BE) of the
+//                      object's bytes when its key is not content-addressed (keys.ts): session records, index
+//                      entries, blame indexes. A content-addressed object is checked by its SHA-256 key instead.
 //   packs~/<id>.dead   keys deleted since (by gc, or a session record removed), one a line
 //
 // A loose file wins over a packed copy of its key: a mutable document (a session record) packed by the
@@ -24,19 +27,26 @@
 // logged once (warn, with its path and what is wrong), damagedPacks() names it for `mic fsck`, and a miss of
 // a key it may hold says so (whyMissing). An object whose packed bytes fail the reader's hash check, or whose
 // read fails, is reported (reportCorrupt / the read's CorruptObjectError): that copy is skipped from then on,
-// so a loose copy or one in another pack serves the next read. The format has no checksum, so the index is
-// checked for what it must be: valid packable keys whose objects tile the bytes between header and index.
+// so a loose copy or one in another pack serves the next read; so is an object whose bytes fail their
+// CRC-32. The index itself has no checksum, so it is checked for what it must be: valid packable keys whose
+// objects tile the bytes between header and index.
 import type { Logger } from 'pino';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { isContentAddressedKey } from './keys.js';
 import { isCode } from '../../util/errno.js';
 import { CorruptObjectError } from './errors.js';
 
 export const PACKS_DIR = 'packs~';
 export const PACK_MAGIC = Buffer.from('MICPACK1');
 export const INDEX_MAGIC = 'MICI';
+/** The trailer's magic of a pack whose index carries a CRC-32 for each object not named by its hash. */
+export const INDEX_MAGIC_CRC = 'MICC';
+/** Whether a pack index entry for key (in a MICC pack) carries a CRC-32. */
+export const carriesCrc = (key: string): boolean => !isContentAddressedKey(key);
 export const TRAILER_BYTES = 16;
 /** The keys import-git packs (write-worker.ts): a project's immutable objects, session records, index entries. */
 export const PACKABLE =
@@ -62,7 +72,11 @@ export interface Located {
   pack: Pack;
   offset: number;
   length: number;
+  /** the CRC-32 its bytes must have (packs with checksums, keys not content-addressed) */
+  crc?: number;
 }
+
+type Entry = { offset: number; length: number; crc?: number };
 
 interface Pack {
   id: string;
@@ -71,7 +85,7 @@ interface Pack {
   ino: bigint;
   mtimeMs: number;
   /** key -> offset, length */
-  entries: Map<string, { offset: number; length: number }>;
+  entries: Map<string, Entry>;
   dead: Set<string>;
   deadVersion: string;
   /** objects of it that failed a read or a hash check: skipped by lookups */
@@ -79,11 +93,13 @@ interface Pack {
 }
 
 /** Reads a pack's index (throws on a malformed one). */
-function readIndex(fd: number, size: number): Map<string, { offset: number; length: number }> {
+function readIndex(fd: number, size: number): Map<string, Entry> {
   if (size < PACK_MAGIC.length + TRAILER_BYTES) throw new Error('pack too short');
   const t = Buffer.alloc(TRAILER_BYTES);
   readSync(fd, t, 0, TRAILER_BYTES, size - TRAILER_BYTES);
-  if (t.toString('latin1', 12) !== INDEX_MAGIC) throw new Error('pack trailer damaged');
+  const magic = t.toString('latin1', 12);
+  if (magic !== INDEX_MAGIC && magic !== INDEX_MAGIC_CRC) throw new Error('pack trailer damaged');
+  const withCrc = magic === INDEX_MAGIC_CRC;
   const at = Number(t.readBigUInt64BE(0));
   const count = t.readUInt32BE(8);
   if (at < PACK_MAGIC.length || at > size - TRAILER_BYTES) throw new Error('pack index damaged');
@@ -92,7 +108,7 @@ function readIndex(fd: number, size: number): Map<string, { offset: number; leng
   const head = Buffer.alloc(PACK_MAGIC.length);
   readSync(fd, head, 0, head.length, 0);
   if (!head.equals(PACK_MAGIC)) throw new Error('pack header damaged');
-  const m = new Map<string, { offset: number; length: number }>();
+  const m = new Map<string, Entry>();
   const spans: { offset: number; length: number }[] = [];
   let o = 0;
   for (let i = 0; i < count; i++) {
@@ -100,13 +116,16 @@ function readIndex(fd: number, size: number): Map<string, { offset: number; leng
     const n = idx.readUInt16BE(o);
     if (o + 2 + n + 10 > idx.length) throw new Error('pack index damaged');
     const key = idx.toString('utf8', o + 2, o + 2 + n);
+    const crcBytes = withCrc && carriesCrc(key) ? 4 : 0;
+    if (o + 2 + n + 10 + crcBytes > idx.length) throw new Error('pack index damaged');
+    const crc = crcBytes ? idx.readUInt32BE(o + 12 + n) : undefined;
     const offset = idx.readUIntBE(o + 2 + n, 6);
     const length = idx.readUInt32BE(o + 8 + n);
     if (offset < PACK_MAGIC.length || offset + length > at) throw new Error('pack index entry damaged');
     if (!PACKABLE.test(key)) throw new Error('pack index names a key no pack holds');
-    m.set(key, { offset, length }); // a document packed twice: the later copy
+    m.set(key, crc === undefined ? { offset, length } : { offset, length, crc }); // packed twice: the later copy
     spans.push({ offset, length });
-    o += 12 + n;
+    o += 12 + n + crcBytes;
   }
   if (o !== idx.length) throw new Error('pack index damaged');
   // the objects are written back to back: sorted by offset, they cover header..index without gap or overlap
@@ -119,6 +138,8 @@ function readIndex(fd: number, size: number): Map<string, { offset: number; leng
   if (end !== at) throw new Error('pack index entries do not tile the pack');
   return m;
 }
+
+const hex32 = (n: number) => n.toString(16).padStart(8, '0');
 
 function readDead(path: string): { set: Set<string>; version: string } {
   try {
@@ -292,7 +313,7 @@ export class LocalPacks {
   private find(key: string): Located | null {
     for (const p of this.packs.values()) {
       const e = p.entries.get(key);
-      if (e && !p.dead.has(key) && !p.bad.has(key)) return { key, pack: p, offset: e.offset, length: e.length };
+      if (e && !p.dead.has(key) && !p.bad.has(key)) return { key, pack: p, offset: e.offset, length: e.length, crc: e.crc };
     }
     return null;
   }
@@ -306,7 +327,7 @@ export class LocalPacks {
       throw this.unreadable(loc, (e as Error).message);
     }
     if (n !== loc.length) throw this.unreadable(loc, `short read (${n} of ${loc.length} bytes at ${loc.offset}): truncated`);
-    return b;
+    return this.checked(loc, b);
   }
 
   async read(loc: Located): Promise<Buffer> {
@@ -324,14 +345,22 @@ export class LocalPacks {
     }
     if (bytesRead !== loc.length)
       throw this.unreadable(loc, `short read (${bytesRead} of ${loc.length} bytes at ${loc.offset}): truncated`);
-    return b;
+    return this.checked(loc, b);
+  }
+
+  /** b, when it has the CRC-32 the index gives it (if any); else the object is corrupt (a flipped bit). */
+  private checked(loc: Located, b: Buffer): Buffer {
+    if (loc.crc === undefined) return b;
+    const got = crc32(b) >>> 0;
+    if (got === loc.crc) return b;
+    throw this.unreadable(loc, `checksum mismatch (CRC-32 ${hex32(got)}, index says ${hex32(loc.crc)})`, 'damaged');
   }
 
   /** An object whose read failed: skipped from now on (another copy may serve), and the error to throw. */
-  private unreadable(loc: Located, detail: string): CorruptObjectError {
+  private unreadable(loc: Located, detail: string, what = 'unreadable'): CorruptObjectError {
     loc.pack.bad.add(loc.key);
     this.damaged(loc.pack.id, loc.pack.path, `object ${loc.key}: ${detail}`, '', false, loc.key);
-    return new CorruptObjectError(loc.key, `unreadable in pack ${loc.pack.path}: ${detail}`);
+    return new CorruptObjectError(loc.key, `${what} in pack ${loc.pack.path}: ${detail}`);
   }
 
   stat(key: string): { size: number; mtimeMs: number } | null {

@@ -12,7 +12,7 @@ import { startDaemon, runMic, type Daemon } from '../lib/daemon.js';
 import { NfsStatus, Nfs3Client } from '../lib/nfs3-client.js';
 import { tempDir } from '../session/helpers.js';
 import { git } from './repo.js';
-import { PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
+import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
 
 const P = 'acme/packs';
 const packsOf = (dataDir: string) =>
@@ -32,11 +32,12 @@ function locate(path: string, key: string): { offset: number; length: number } |
     const at = Number(t.readBigUInt64BE(0));
     const idx = Buffer.alloc(size - TRAILER_BYTES - at);
     readSync(fd, idx, 0, idx.length, at);
+    const withCrc = t.toString('latin1', 12) === INDEX_MAGIC_CRC;
     for (let o = 0; o < idx.length;) {
       const n = idx.readUInt16BE(o);
-      if (idx.toString('utf8', o + 2, o + 2 + n) === key)
-        return { offset: idx.readUIntBE(o + 2 + n, 6), length: idx.readUInt32BE(o + 8 + n) };
-      o += 12 + n;
+      const k = idx.toString('utf8', o + 2, o + 2 + n);
+      if (k === key) return { offset: idx.readUIntBE(o + 2 + n, 6), length: idx.readUInt32BE(o + 8 + n) };
+      o += 12 + n + (withCrc && carriesCrc(k) ? 4 : 0);
     }
     return null;
   } finally {

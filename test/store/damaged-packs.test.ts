@@ -151,3 +151,69 @@ describe('damaged pack files', () => {
     expect(lines.filter((l) => /damaged pack file/.test(l.msg))).toHaveLength(warned.length); // no new lines
   });
 });
+
+describe('checksums of packed objects not named by their hash', () => {
+  const rec = (id: string) => `projects/${P}/sessions/${id}/metadata.json`;
+  const record = (id: string, goal: string) => Buffer.from(JSON.stringify({ session_id: id, goal, epoch: 3 }));
+
+  it('a bit flipped in a packed session record fails with an error naming the pack, not a wrong record', async () => {
+    const root = await tempDir();
+    const w = new PackWriter(root);
+    const blob = Buffer.from('a packed blob '.repeat(30));
+    const h = sha256Hex(blob);
+    w.append(key(h), encodeStored(blob));
+    const at = w.append(rec('s1'), record('s1', 'goal 1'));
+    w.append(rec('s2'), record('s2', 'goal 2'));
+    const path = w.finish()!;
+    const before = record('s1', 'goal 1');
+    const i = before.indexOf('epoch":3') + 'epoch":'.length;
+    flipByte(path, at.offset + i); // "3" becomes "2": still a valid record, a wrong one
+    const { log, lines } = capture();
+    const backend = new LocalBackend(root, { log });
+    const e = await backend.get(rec('s1')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CorruptObjectError);
+    expect((e as Error).message).toContain(`pack ${path}`);
+    expect((e as Error).message).toMatch(/checksum mismatch/);
+    // the rest of the pack is served; the bad copy is skipped from then on and reported
+    expect((await backend.get(rec('s2')))!.equals(record('s2', 'goal 2'))).toBe(true);
+    expect(await new ObjectStore(backend, P).getBlob(h)).toEqual(blob);
+    expect(await backend.get(rec('s1'))).toBeNull();
+    expect(backend.damagedPacks()).toMatchObject([{ path, whole: false, objects: [rec('s1')] }]);
+    expect(lines.filter((l) => /damaged pack file/.test(l.msg)).map((l) => l.pack)).toEqual([path]);
+    // written again (the record updated), the loose copy serves
+    await backend.put(rec('s1'), before);
+    expect((await backend.get(rec('s1')))!.equals(before)).toBe(true);
+  });
+
+  it('a pack written before checksums (trailer MICI, no CRC in its index) is still read', async () => {
+    const root = await tempDir();
+    mkdirSync(join(root, PACKS_DIR), { recursive: true });
+    const objs = [
+      [rec('old'), record('old', 'from an older pack')],
+      [key(sha256Hex(Buffer.from('old blob'))), encodeStored(Buffer.from('old blob'))],
+    ] as const;
+    const parts: Buffer[] = [Buffer.from('MICPACK1')];
+    const index: Buffer[] = [];
+    let offset = 8;
+    for (const [k, data] of objs) {
+      const kb = Buffer.from(k);
+      const e = Buffer.alloc(12 + kb.length);
+      e.writeUInt16BE(kb.length, 0);
+      kb.copy(e, 2);
+      e.writeUIntBE(offset, 2 + kb.length, 6);
+      e.writeUInt32BE(data.length, 8 + kb.length);
+      index.push(e);
+      parts.push(data);
+      offset += data.length;
+    }
+    const t = Buffer.alloc(TRAILER_BYTES);
+    t.writeBigUInt64BE(BigInt(offset), 0);
+    t.writeUInt32BE(objs.length, 8);
+    t.write('MICI', 12, 'latin1');
+    writeFileSync(join(root, PACKS_DIR, 'old.pack'), Buffer.concat([...parts, ...index, t]));
+    const backend = new LocalBackend(root);
+    expect((await backend.get(rec('old')))!.equals(record('old', 'from an older pack'))).toBe(true);
+    expect(await new ObjectStore(backend, P).getBlob(sha256Hex(Buffer.from('old blob')))).toEqual(Buffer.from('old blob'));
+    expect(backend.damagedPacks()).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+// A session record that import-git packed (store/local-packs.ts) carries a CRC-32 in its pack's index: a bit
+// flipped in its bytes is a clear error naming the pack (`mic session show` fails), never a wrong record
+// served as if it were right. The record is plain JSON, so before checksums a flip inside a string went
+// unnoticed. Real packs from the real import of a real git repository, damaged on disk.
+import { describe, expect, it } from 'vitest';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { runMic } from '../lib/daemon.js';
+import { tempDir } from '../session/helpers.js';
+import { git } from './repo.js';
+import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
+
+const P = 'acme/crc';
+
+/** Every key of a pack with its offset and length (its index, laid out as local-packs.ts says). */
+function entries(path: string): { key: string; offset: number; length: number }[] {
+  const fd = openSync(path, 'r');
+  try {
+    const size = statSync(path).size;
+    const t = Buffer.alloc(TRAILER_BYTES);
+    readSync(fd, t, 0, TRAILER_BYTES, size - TRAILER_BYTES);
+    expect(t.toString('latin1', 12)).toBe(INDEX_MAGIC_CRC); // written with checksums
+    const at = Number(t.readBigUInt64BE(0));
+    const idx = Buffer.alloc(size - TRAILER_BYTES - at);
+    readSync(fd, idx, 0, idx.length, at);
+    const out: { key: string; offset: number; length: number }[] = [];
+    for (let o = 0; o < idx.length;) {
+      const n = idx.readUInt16BE(o);
+      const key = idx.toString('utf8', o + 2, o + 2 + n);
+      out.push({ key, offset: idx.readUIntBE(o + 2 + n, 6), length: idx.readUInt32BE(o + 8 + n) });
+      o += 12 + n + (carriesCrc(key) ? 4 : 0);
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('a packed session record with a flipped bit', () => {
+  it('fails with an error naming its pack; the other records still read', async () => {
+    const root = await tempDir('micfs-crc-');
+    const dataDir = join(root, 'data');
+    const repo = join(root, 'repo');
+    git(root, 'init', '-q', '-b', 'main', repo);
+    writeFileSync(join(repo, 'a.txt'), 'a\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'first commit, checksum-me');
+    writeFileSync(join(repo, 'b.txt'), 'b\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'second commit, left alone');
+    expect((await runMic(['project', 'import-git', P, repo, '--data-dir', dataDir])).code).toBe(0);
+
+    const dir = join(dataDir, 'objects', PACKS_DIR);
+    const packs = readdirSync(dir)
+      .filter((n) => n.endsWith('.pack'))
+      .map((n) => join(dir, n));
+    const found = packs.flatMap((path) =>
+      entries(path)
+        .filter((e) => /\/sessions\/[^/]+\/metadata\.json$/.test(e.key))
+        .map((e) => {
+          const b = Buffer.alloc(e.length);
+          const fd = openSync(path, 'r');
+          readSync(fd, b, 0, e.length, e.offset);
+          closeSync(fd);
+          return { ...e, path, record: JSON.parse(b.toString('utf8')), at: b.indexOf('checksum-me') };
+        }),
+    );
+    expect(found).toHaveLength(2);
+    const bad = found.find((f) => f.at >= 0)!;
+    const good = found.find((f) => f.at < 0)!;
+    const id = (f: (typeof found)[number]) => f.record.session_id as string;
+
+    const before = await runMic(['session', 'show', id(bad), '--json', '--data-dir', dataDir]);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toContain('checksum-me');
+
+    // "c" becomes "b": still valid JSON, a record that says something it never said
+    const fd = openSync(bad.path, 'r+');
+    const one = Buffer.alloc(1);
+    readSync(fd, one, 0, 1, bad.offset + bad.at);
+    one[0] ^= 0x01;
+    writeSync(fd, one, 0, 1, bad.offset + bad.at);
+    closeSync(fd);
+
+    const after = await runMic(['session', 'show', id(bad), '--json', '--data-dir', dataDir]);
+    expect(after.code).not.toBe(0);
+    expect(after.stdout).not.toContain('bhecksum-me');
+    expect(after.stderr + after.stdout).toContain(bad.path);
+    expect(after.stderr + after.stdout).toMatch(/checksum mismatch/);
+    const other = await runMic(['session', 'show', id(good), '--json', '--data-dir', dataDir]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain('left alone');
+  }, 60_000);
+});
