@@ -2,8 +2,9 @@
 // (two sets of pack files), a session started from the imported head and read over NFS. The older packs are
 // damaged twice: a bit flipped in one object while the daemon has them open, then truncated to nothing (as
 // after a crash) and the daemon restarted. Each time only the files whose objects are in the damaged pack
-// fail (NFS3ERR_IO), everything else reads, the daemon stays up and logs the pack once, its /metrics count it
-// (mic_store_damaged_packs), and `mic fsck` names it.
+// fail (NFS3ERR_IO), everything else reads, the daemon stays up and logs the pack once (and each object it
+// cannot read once, however often READ is retried), its /metrics count it (mic_store_damaged_packs), and
+// `mic fsck` names it.
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,6 +116,9 @@ describe('a damaged pack file under the daemon', () => {
         expect(await readFile(c, fsRoot, 'old-b.txt')).toEqual({ status: NfsStatus.OK, data: old['old-b.txt'] });
         expect(await readFile(c, fsRoot, 'new.txt')).toEqual({ status: NfsStatus.OK, data: 'second import\n'.repeat(50) });
       }
+      // each failed READ answers NFS3ERR_IO, but the damaged object is logged once (base-read.ts), not per READ
+      const readFailed = (h: string) => d!.logLines((l) => l.blob === h && /read of a base file failed/.test(String(l.msg)));
+      expect(readFailed(hashA)).toHaveLength(1);
       const warned = () => d!.logLines((l) => typeof l.msg === 'string' && /damaged pack file/.test(l.msg));
       expect(warned().map((l) => l.pack)).toEqual([packA]);
       expect(String(warned()[0]!.reason)).toContain(keyA);
@@ -135,6 +139,10 @@ describe('a damaged pack file under the daemon', () => {
         expect((await readFile(c, fsRoot, 'old-b.txt')).status).toBe(NfsStatus.IO);
         expect(await readFile(c, fsRoot, 'new.txt')).toEqual({ status: NfsStatus.OK, data: 'second import\n'.repeat(50) });
       }
+      // the new process logs each object it cannot read once
+      expect(readFailed(hashA)).toHaveLength(2);
+      const hashB = createHash('sha256').update(old['old-b.txt']).digest('hex');
+      expect(readFailed(hashB)).toHaveLength(1);
       // the session takes new work and lands; the daemon is up and says once which packs it left out
       const w = await c.create(fsRoot, 'after.txt', { kind: 'unchecked', attrs: { mode: 0o644 } });
       expect(w.status).toBe(NfsStatus.OK);
