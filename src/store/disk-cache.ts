@@ -117,19 +117,24 @@ export class DiskCache {
   /**
    * The verified bytes, or null on a miss (a corrupt entry is deleted and counts as a miss).
    * check=false skips the hash for a caller that checks the bytes itself (and deletes a bad entry).
+   * read: reads the entry's file instead of readFile (null: no such file), e.g. in the S3 fetch worker,
+   * which checks the bytes there (codec.ts markChecked) so that the check here costs no hash.
    */
-  async get(key: string, check = true): Promise<Buffer | null> {
+  async get(key: string, check = true, read?: (file: string) => Promise<Buffer | null>): Promise<Buffer | null> {
     await this.ready();
     if (!this.entries.has(key)) {
       this.stats.misses++;
       return null;
     }
     const path = this.pathOf(key);
-    let data: Buffer;
+    let data: Buffer | null;
     try {
-      data = await readFile(path);
+      data = read ? await read(path) : await readFile(path);
     } catch (e) {
       if (!isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw e;
+      data = null;
+    }
+    if (data === null) {
       this.forget(key); // evicted or removed behind our back
       this.stats.misses++;
       return null;
@@ -185,6 +190,31 @@ export class DiskCache {
     }
     await this.evict(key);
     return true;
+  }
+
+  /** The file an entry of key lives in (for a writer elsewhere: see adopt). */
+  fileOf(key: string): string {
+    return this.pathOf(key);
+  }
+
+  /**
+   * Takes in an entry whose file was written at fileOf(key) by someone else (the S3 fetch worker, in full,
+   * renamed into place), then evicts down to maxBytes.
+   */
+  async adopt(key: string, size: number): Promise<void> {
+    await this.ready();
+    if (!this.cacheable(key, size)) {
+      await rm(this.pathOf(key), { force: true });
+      return;
+    }
+    if (this.entries.has(key)) {
+      this.touch(key);
+      return;
+    }
+    this.entries.set(key, { size, stamp: Date.now() });
+    this.total += size;
+    this.stats.stores++;
+    await this.evict(key);
   }
 
   async delete(key: string): Promise<void> {
