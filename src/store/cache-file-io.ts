@@ -8,7 +8,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { isCode } from '../../util/errno.js';
-import { isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
+import { checkContentAddressed } from './disk-cache.js';
 
 const madeDirs = new Set<string>();
 let seq = 0;
@@ -40,8 +40,9 @@ export async function writeCacheFile(file: string, data: Uint8Array): Promise<bo
   }
 }
 
-/** A cached copy and whether it matches the hash its key names; null when the file is not there. */
-export function readCacheFile(key: string, file: string): { data: Buffer; checked: boolean } | null {
+/** A cached copy, whether it matches the hash its key names, and its content if the check decompressed it
+ *  (checkContentAddressed); null when the file is not there. */
+export function readCacheFile(key: string, file: string): { data: Buffer; checked: boolean; content?: Buffer } | null {
   let data: Buffer;
   try {
     data = readFileSync(file);
@@ -49,5 +50,6 @@ export function readCacheFile(key: string, file: string): { data: Buffer; checke
     if (isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) return null;
     throw e;
   }
-  return { data, checked: isContentAddressedKey(key) && verifyContentAddressed(key, data) };
+  const { ok, content } = checkContentAddressed(key, data);
+  return { data, checked: ok, content };
 }

@@ -27,17 +27,24 @@ export function sha256Bytes(data: Buffer | string): Buffer {
 }
 
 /** Stored bytes whose content was already checked against its hash off the main thread (the S3 fetch
- *  worker, s3-fetch-worker.ts): the hash is not computed again for them. Keyed by the Buffer object. */
-const checked = new WeakMap<Uint8Array, string>();
+ *  worker, s3-fetch-worker.ts): the hash is not computed again for them, nor the content decompressed again
+ *  when the worker sent it along. Keyed by the Buffer object. */
+const checked = new WeakMap<Uint8Array, { hash: string; content?: Buffer }>();
 
-/** Records that `stored` holds content whose SHA-256 is `hash` (see checked). */
-export function markChecked(stored: Uint8Array, hash: string): void {
-  checked.set(stored, hash);
+/** Records that `stored` holds content whose SHA-256 is `hash` (see checked), decoded as `content` if given. */
+export function markChecked(stored: Uint8Array, hash: string, content?: Buffer): void {
+  checked.set(stored, content ? { hash, content } : { hash });
 }
 
 /** The hash `stored` was checked against (markChecked), if any. */
 export function checkedHash(stored: Uint8Array): string | undefined {
-  return checked.get(stored);
+  return checked.get(stored)?.hash;
+}
+
+/** The decoded content of `stored` if it was checked against `hash` and decoded where it was checked. */
+export function checkedContent(stored: Uint8Array, hash: string): Buffer | undefined {
+  const c = checked.get(stored);
+  return c?.hash === hash ? c.content : undefined;
 }
 
 /** Encode content into the stored format. */

@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkedHash, decodeStored, sha256Hex } from './codec.js';
+import { FORMAT_ZSTD, checkedHash, decodeStored, sha256Hex } from './codec.js';
 import { storedBlobMatches } from './manifest.js';
 import { CONTENT_KEY, isContentAddressedKey, validateRelKey } from './keys.js';
 import { isCode } from '../../util/errno.js';
@@ -28,6 +28,22 @@ export function verifyContentAddressed(key: string, data: Buffer): boolean {
     return sha256Hex(decodeStored(data)) === hash;
   } catch {
     return false;
+  }
+}
+
+/**
+ * verifyContentAddressed, keeping the content a check had to decompress (a zstd blob or tree node): the S3
+ * fetch worker sends it along, so the main thread does not decompress it again (codec.ts checkedContent).
+ */
+export function checkContentAddressed(key: string, data: Buffer): { ok: boolean; content?: Buffer } {
+  const m = CONTENT_KEY.exec(key);
+  if (!m || m[1] === 'heads' || data[0] !== FORMAT_ZSTD) return { ok: verifyContentAddressed(key, data) };
+  if (!m[3]!.startsWith(m[2]!)) return { ok: false };
+  try {
+    const content = decodeStored(data);
+    return sha256Hex(content) === m[3] ? { ok: true, content } : { ok: false };
+  } catch {
+    return { ok: false };
   }
 }
 

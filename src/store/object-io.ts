@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ObjectBackend } from './object-backend.js';
-import { checkedHash, decodeStored, sha256Hex } from './codec.js';
+import { checkedContent, checkedHash, decodeStored, sha256Hex } from './codec.js';
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { validateRelKey } from './keys.js';
 import { Limiter } from './limiter.js';
@@ -212,6 +212,8 @@ export class ObjectIo {
 
 /** Decodes stored bytes (RAW/ZSTD) and checks the content's SHA-256. */
 export function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {
+  const done = checkedContent(stored, hash); // decoded and checked by the S3 fetch worker
+  if (done) return done;
   let data: Buffer;
   try {
     data = decodeStored(stored);

@@ -11,7 +11,7 @@ import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
 import { markChecked } from './codec.js';
 import { CONTENT_KEY } from './keys.js';
 import { readCacheFile, writeCacheFile } from './cache-file-io.js';
-import { verifyContentAddressed } from './disk-cache.js';
+import { checkContentAddressed } from './disk-cache.js';
 
 /** An object's bytes (null: none); whether they matched the hash the key names, and whether the disk cache's
  *  copy was written (getCaching). */
@@ -61,8 +61,9 @@ export class S3FetchPool {
   async getCaching(s3Key: string, cacheFile?: string): Promise<Fetched> {
     if (this.local) {
       const data = await this.local.get(s3Key);
-      const checked = data !== null && verifyContentAddressed(s3Key, data);
-      if (checked) this.mark(s3Key, data);
+      if (data === null) return { data, checked: false, cached: false };
+      const { ok: checked, content } = checkContentAddressed(s3Key, data);
+      if (checked) this.mark(s3Key, data, content);
       return { data, checked, cached: checked && cacheFile !== undefined && (await writeCacheFile(cacheFile, data)) };
     }
     const { accessKeyId, secretAccessKey, sessionToken } = await this.o.credentials();
@@ -75,7 +76,7 @@ export class S3FetchPool {
   async readCached(key: string, file: string): Promise<Buffer | null> {
     if (this.local) {
       const r = readCacheFile(key, file);
-      if (r?.checked) this.mark(key, r.data);
+      if (r?.checked) this.mark(key, r.data, r.content);
       return r?.data ?? null;
     }
     return (await this.send(key, (id) => ({ id, op: 'read', key, file }))).data;
@@ -91,9 +92,10 @@ export class S3FetchPool {
     });
   }
 
-  private mark(key: string, data: Buffer): void {
+  private mark(key: string, data: Buffer, content?: Uint8Array): void {
     const hash = CONTENT_KEY.exec(key)?.[3];
-    if (hash) markChecked(data, hash); // not hashed again on this thread (codec.ts)
+    // not hashed (nor decompressed) again on this thread (codec.ts)
+    if (hash) markChecked(data, hash, content && Buffer.from(content.buffer, content.byteOffset, content.byteLength));
   }
 
   close(): void {
@@ -128,7 +130,7 @@ export class S3FetchPool {
     else if (!m.data) p.resolve({ data: null, checked: false, cached: false });
     else {
       const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-      if (m.checked) this.mark(p.key, data);
+      if (m.checked) this.mark(p.key, data, m.content);
       p.resolve({ data, checked: m.checked === true, cached: m.cached === true });
     }
   }

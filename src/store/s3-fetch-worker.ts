@@ -5,7 +5,7 @@
 // Bodies come back transferred, not copied.
 import { parentPort, workerData } from 'node:worker_threads';
 import { S3Fetcher, type S3Credentials, type S3FetchOptions } from './s3-fetch.js';
-import { isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
+import { checkContentAddressed } from './disk-cache.js';
 import { readCacheFile, writeCacheFile } from './cache-file-io.js';
 
 export type FetchRequest =
@@ -14,16 +14,20 @@ export type FetchRequest =
   /** a cached copy (the object's key, for its hash) */
   | { id: number; op: 'read'; key: string; file: string };
 export type FetchReply =
-  /** checked: the key names a content-addressed object and data matches its hash (verifyContentAddressed);
-   *  cached: its copy was written to the request's cacheFile */
-  | { id: number; data: Uint8Array | null; checked?: boolean; cached?: boolean }
+  /** checked: the key names a content-addressed object and data matches its hash (checkContentAddressed);
+   *  content: the decompressed content, when the check decompressed it; cached: its copy was written to the
+   *  request's cacheFile */
+  | { id: number; data: Uint8Array | null; checked?: boolean; content?: Uint8Array; cached?: boolean }
   | { id: number; error: { message: string; name: string; code?: string; Code?: string; status?: number } };
 
-/** Posts data to the main thread, moving its memory there when the view covers all of it. */
+/** Posts data (and content) to the main thread, moving their memory there when a view covers all of it
+ *  (a small or pooled one is copied). */
 function reply(port: NonNullable<typeof parentPort>, m: Extract<FetchReply, { data: unknown }>): void {
-  const d = m.data;
-  if (d && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) port.postMessage(m, [d.buffer as ArrayBuffer]);
-  else port.postMessage(m); // small or pooled: copied
+  const move: ArrayBuffer[] = [];
+  for (const d of [m.data, m.content]) {
+    if (d && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) move.push(d.buffer as ArrayBuffer);
+  }
+  port.postMessage(m, move);
 }
 
 function errorReply(id: number, e: unknown): FetchReply {
@@ -48,7 +52,7 @@ if (port) {
     if (m.op === 'read') {
       try {
         const r = readCacheFile(m.key, m.file);
-        reply(port, { id: m.id, data: r?.data ?? null, checked: r?.checked });
+        reply(port, { id: m.id, data: r?.data ?? null, checked: r?.checked, content: r?.content });
       } catch (e) {
         port.postMessage(errorReply(m.id, e));
       }
@@ -58,10 +62,10 @@ if (port) {
     fetcher.get(m.key).then(
       async (data) => {
         // the hash of a content-addressed object is checked here, off the thread that answers NFS calls
-        const checked = data !== null && isContentAddressedKey(m.key) && verifyContentAddressed(m.key, data);
+        const { ok: checked, content } = data === null ? { ok: false } : checkContentAddressed(m.key, data);
         // only a copy that checked out is cached (before the transfer takes the bytes away from this thread)
-        const cached = checked && m.cacheFile !== undefined && (await writeCacheFile(m.cacheFile, data));
-        reply(port, { id: m.id, data, checked, cached });
+        const cached = checked && m.cacheFile !== undefined && (await writeCacheFile(m.cacheFile, data!));
+        reply(port, { id: m.id, data, checked, content, cached });
       },
       (e: unknown) => port.postMessage(errorReply(m.id, e)),
     );

@@ -26,6 +26,8 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
   const big = randomBytes(12 * MiB);
   const seq = randomBytes(20 * MiB);
   const victim = randomBytes(6 * MiB);
+  // compressible (stored zstd): the worker sends the content it decompressed to check it along
+  const text = Buffer.from(Array.from({ length: 160_000 }, (_, i) => `line ${i} of the text ${(i * 7919) % 1000}\n`).join(''));
   let prefix = '';
   let exportPath = '';
 
@@ -33,7 +35,13 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
     prefix = `jukebox-${randomBytes(4).toString('hex')}`;
     const env = s3DaemonEnv(cluster(), prefix, { MIC_READ_WAIT_MS: '300' });
     d = await startS3Daemon(env);
-    await initS3Project(env, initDir, 'acme/jukebox', { 'big.bin': big, 'seq.bin': seq, 'victim.bin': victim, 'small.txt': 'small\n' });
+    await initS3Project(env, initDir, 'acme/jukebox', {
+      'big.bin': big,
+      'seq.bin': seq,
+      'victim.bin': victim,
+      'text.txt': text,
+      'small.txt': 'small\n',
+    });
     const s = (await d.api.start({ project: 'acme/jukebox', goal: 'read while S3 hangs' })).session;
     exportPath = s.export!;
     m = await mount(d.d.port, exportPath);
@@ -145,16 +153,35 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
     const cached = join(d.d.dataDir, 'cache', key);
     expect(readFileSync(cached).equals(good!)).toBe(true);
 
+    // a compressible file, read cold (fetched, checked and decompressed by the worker) and below warm
+    const readAll = async (name: string) => {
+      const f = await m.client.lookup(m.root, name);
+      const parts: Buffer[] = [];
+      for (let off = 0; ;) {
+        let r = await m.client.read(f.fh!, off, MiB);
+        for (let i = 0; i < 50 && r.status === NfsStatus.JUKEBOX; i++) {
+          await new Promise((res) => setTimeout(res, 200)); // --read-wait is 300 ms here: a slow fetch answers JUKEBOX
+          r = await m.client.read(f.fh!, off, MiB);
+        }
+        expect(r.status).toBe(NfsStatus.OK);
+        parts.push(r.data!);
+        off += r.data!.length;
+        if (r.eof) return Buffer.concat(parts);
+      }
+    };
+    expect(chunkLengths(text).length).toBeGreaterThan(2);
+    expect((await readAll('text.txt')).equals(text)).toBe(true);
+
     // the cached copy corrupted on disk: after a restart (RAM empty) the worker reads it back, the check
     // fails, and the object is fetched from the bucket again
     writeFileSync(cached, encodeStored(randomBytes(chunk.length)));
     await m.client.close();
     await d.d.restart({ signal: 'SIGTERM' });
     m = await mount(d.d.port, exportPath);
-    const f2 = await m.client.lookup(m.root, 'victim.bin');
-    const r = await m.client.read(f2.fh!, start + 1000, 4096);
+    const r = await readRetrying(start + 1000); // the file's handle outlives the restart
     expect(r.status).toBe(NfsStatus.OK);
     expect(r.data!.equals(victim.subarray(start + 1000, start + 1000 + 4096))).toBe(true);
     expect(readFileSync(cached).equals(good!)).toBe(true);
+    expect((await readAll('text.txt')).equals(text)).toBe(true); // from the disk cache, through the worker
   }, 120_000);
 });
