@@ -23,6 +23,12 @@ interface BatchingBackend {
   flush(): Promise<void>;
 }
 
+/** A backend on which asking whether an object exists costs a round trip to a remote while a put is local
+ *  and cheap (TieredBackend with an outbox): objects up to blindPutMaxBytes are put without asking. */
+interface BlindPutBackend {
+  readonly blindPutMaxBytes: number;
+}
+
 /** The objects a write batch (ObjectIo.batch) has put. */
 interface WriteBatch {
   keys: Map<string, Promise<void>>;
@@ -72,8 +78,16 @@ export class ObjectIo {
   /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. Inside
    *  batch() on a batching backend it is written behind: durable once the batch ends. */
   putObject(key: string, encode: () => Buffer): Promise<void> {
+    const blind = (this.backend as Partial<BlindPutBackend>).blindPutMaxBytes ?? 0;
     return this.putBytes(key, () =>
       this.putLimiter.run(async () => {
+        if (blind > 0) {
+          // A small object is put without the existence check's round trip: a put of the same bytes under
+          // its content-addressed key changes nothing, and resets its age as existsFresh's touch would.
+          const data = encode();
+          if (data.length <= blind || !(await this.existsFresh(key))) await this.write(key, data);
+          return;
+        }
         if (!(await this.existsFresh(key))) await this.write(key, encode());
       }),
     );

@@ -58,6 +58,12 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   /** Background uploads (with opts.outboxDir), else null. */
   readonly uploads: UploadQueue | null;
   private readonly worker: WorkerCaching | null;
+  /**
+   * With an outbox, a put of a content-addressed object is a local write and the question whether the remote
+   * has it a round trip (HEAD): ObjectIo puts objects up to this size without asking (0: always asks). The
+   * upload sends it without a HEAD either (upload-queue.ts); a PUT of bytes the bucket has changes nothing.
+   */
+  readonly blindPutMaxBytes: number;
 
   constructor(
     readonly remote: ObjectBackend,
@@ -75,6 +81,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
             fallback: (key) => this.cache.get(key),
           });
     this.worker = workerCaching(remote);
+    this.blindPutMaxBytes = this.uploads ? 64 * 1024 : 0;
   }
 
   /** Queues what an earlier process left in the outbox (call once, at start-up); returns how many. */
