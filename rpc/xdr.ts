@@ -172,6 +172,17 @@ export class XdrWriter {
     return this;
   }
 
+  /**
+   * The next n bytes of the reply, to be filled by the caller (e.g. a pread straight into the reply). The view
+   * is valid until the next write to this writer: fill it before writing anything else.
+   */
+  reserve(n: number): Buffer {
+    this.room(n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
   /** variable-length opaque appended by reference: the bytes are not copied */
   opaqueRef(data: Buffer): this {
     if (data.length < 4096) return this.opaque(data);
