@@ -4,10 +4,13 @@ import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
+import { BufferPool } from '../../util/buffer-pool.js';
 import { FATTR3_SIZE, fattrBytes, readFh, writeFattr } from './xdr-types.js';
 
 /** READ3resok up to the data: status, attributes follow, fattr3, count, eof, the data's length word. */
 const HEAD = 4 + 4 + FATTR3_SIZE + 4 + 4 + 4;
+/** Reply buffers of small READs: the RPC header, HEAD and up to 64 KiB of data; given back once sent. */
+const replyBuffers = new BufferPool(64 * 1024 + 1024);
 
 export function read(deps: NfsDeps): Handler {
   return nfsProcedure(deps, {
@@ -24,7 +27,14 @@ export function read(deps: NfsDeps): Handler {
       let region: Buffer | null = null;
       const into = (len: number): Buffer => {
         at = out.length;
-        region = out.reserve(HEAD + ((len + 3) & ~3));
+        const need = HEAD + ((len + 3) & ~3);
+        if (out.pos === at && at + need <= replyBuffers.size) {
+          // the reply in a pooled buffer (a fresh 4 KiB+ Buffer per READ was most of what is left in JS)
+          const buf = replyBuffers.take();
+          out.adopt(buf);
+          out.onRelease(() => replyBuffers.give(buf));
+        }
+        region = out.reserve(need);
         return region.subarray(HEAD, HEAD + len);
       };
       const res = await fs.read(fh, offset, count, cred, into);
