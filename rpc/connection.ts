@@ -58,7 +58,10 @@ export class RpcConnection implements CallSource {
     this.denyCalls = opts.denyCalls ?? 0;
     // a socket accepted paused reads into the buffer all connections share (socket-reader.ts)
     const wasPaused = socket.isPaused();
-    const shared = readIntoShared(socket, this.onData);
+    const shared = readIntoShared(socket, this.onData, {
+      target: () => (this.closed ? null : this.decoder.inPlaceTarget()),
+      done: this.onDataInPlace,
+    });
     this.decoder = new RecordDecoder(this.onRecord, {
       maxRecordSize: opts.maxRecordSize,
       maxFragments: opts.maxFragments,
@@ -146,6 +149,20 @@ export class RpcConnection implements CallSource {
       } else {
         this.log.error({ err }, 'rpc: failed to process input, closing connection');
       }
+      this.destroy();
+    }
+  };
+
+  /** n bytes of a large record were read straight into its buffer (socket-reader.ts InPlace). */
+  private onDataInPlace = (n: number): void => {
+    this.lastActive = Date.now();
+    try {
+      this.decoder.pushInPlace(n);
+      if (this.decoder.partial) {
+        if (this.partialSince === 0) this.partialSince = this.lastActive;
+      } else this.partialSince = 0;
+    } catch (err) {
+      this.log.error({ err }, 'rpc: failed to process input, closing connection');
       this.destroy();
     }
   };
