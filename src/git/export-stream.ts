@@ -111,6 +111,20 @@ export async function writeExportStream(
   const rawWritten = new Set<string>();
 
   const prepare = async (n: ExportNode): Promise<Prepared> => {
+    const replay = replayable(n);
+    if (replay) {
+      // an imported head: its commit's own change list against the parent head, in fast-export's order
+      const blobs = new Map<string, Buffer>();
+      await Promise.all(
+        replay.map(async (c) => {
+          if (c.startsWith('M ') && !c.startsWith('M 160000 ')) {
+            const h = c.slice(9, 73);
+            if (!blobMarks.has(h) && !blobs.has(h)) blobs.set(h, await store.getBlob(h));
+          }
+        }),
+      );
+      return { changes: replay.map(replayLine), blobs };
+    }
     const parentTree = n.rec.parent ? (await store.getHeadRecord(n.rec.parent)).tree : EMPTY_TREE;
     const list = await diffTrees(store, parentTree, n.rec.tree);
     const dels: Buffer[] = [];
@@ -247,6 +261,26 @@ export async function writeExportStream(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The change list import-git recorded for an imported head, when it still describes the step from the head's
+ *  parent to the head (the record's base and sealed tree are the head record's): else null, diff the trees. */
+function replayable(n: ExportNode): string[] | null {
+  const ch = n.info?.changes;
+  const s = n.session;
+  if (!ch || !s || (s.base?.head ?? null) !== n.rec.parent || s.sealed?.tree !== n.rec.tree) return null;
+  return ch;
+}
+
+/** A recorded change as a fast-import line; a blob's hash as `@<hash>` (replaced by its mark when written). */
+function replayLine(c: string): Buffer {
+  if (c === 'deleteall') return Buffer.from('deleteall\n');
+  if (c.startsWith('D ')) return Buffer.concat([Buffer.from('D '), quotePath(bytesOf(c.slice(2))), Buffer.from('\n')]);
+  // M <mode> <ref> <path>: mode is 6 characters
+  const sp = c.indexOf(' ', 9);
+  const ref = c.slice(9, sp);
+  const at = c.startsWith('M 160000 ') ? ref : `@${ref}`;
+  return Buffer.concat([Buffer.from(`${c.slice(0, 9)}${at} `), quotePath(bytesOf(c.slice(sp + 1))), Buffer.from('\n')]);
 }
 
 /** The note of a session commit: the whole record, as the API shows it. */

@@ -218,6 +218,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const onChain = seed !== null && tipChain.has(oid);
     const ops: { names: string[]; sig: string | null }[] | null = onChain ? [] : null;
     let deleteAll = false;
+    const changes: string[] = []; // GitCommitInfo.changes
     const put = (names: string[], leaf: Leaf) => {
       cs.put(names, leaf);
       ops?.push({ names, sig: leaf === null ? null : leaf.kind === 'symlink' ? `l:${leaf.target}` : `f:${leaf.mode}:${leaf.hash}` });
@@ -225,6 +226,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const gitlinks = new Map(parent?.gitlinks ?? []);
     for (const ch of c.changes) {
       if (ch.op === 'deleteall') {
+        changes.push('deleteall');
         deleteAll = true;
         cs.deleteAll = true;
         gitlinks.clear();
@@ -232,13 +234,16 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       }
       const names = namesOf(ch.path);
       const p = names.join('/');
+      if (names.length === 0) continue;
       if (ch.op === 'D') {
+        changes.push(`D ${p}`);
         if (gitlinks.delete(p)) continue;
         put(names, null);
         for (const g of gitlinks.keys()) if (g.startsWith(p + '/')) gitlinks.delete(g);
         continue;
       }
       if (ch.mode === '160000') {
+        changes.push(`M 160000 ${ch.ref} ${p}`);
         gitlinks.set(p, ch.ref);
         if (!gitlinkWarned.has(p)) {
           gitlinkWarned.add(p);
@@ -254,10 +259,12 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       if (ch.mode === '120000') {
         const target = blob.small ?? (await store.getBlob(blob.hash));
         put(names, { kind: 'symlink', mode: 0o777, size: target.length, target: nameOf(target) });
+        changes.push(`M 120000 ${blob.hash} ${p}`);
       } else {
         const mode = FILE_MODES[ch.mode];
         if (mode === undefined) throw new GitError(`unsupported mode ${ch.mode} at ${p}`);
         put(names, { kind: 'file', mode, size: blob.size, hash: blob.hash });
+        changes.push(`M ${mode & 0o100 ? '100755' : '100644'} ${blob.hash} ${p}`);
       }
     }
     const base = parent ?? { tree: EMPTY_TREE, nextIno: 2 };
@@ -271,6 +278,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       ...messageFields(c.message),
     };
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
+    info.changes = changes;
     const raw = special.get(oid);
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
