@@ -150,7 +150,10 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const tipChain = new Set(seed ? (await gitText(['rev-list', '--first-parent', tip], dir)).split('\n') : []);
   const incrementalIndex = !seed && state?.tip_head ? (await getHeadIndex(store, state.tip_head)) !== null : false;
 
-  const special = await rawSpecialCommits(dir, revs);
+  // read alongside the fast-export stream (its first commit waits for it)
+  const specialP = rawSpecialCommits(dir, revs);
+  specialP.catch(() => {});
+  let special: Map<string, Buffer> | null = null;
   const fe = gitStream(
     [
       'fast-export',
@@ -195,6 +198,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
         result.known++;
         continue;
       }
+      special ??= await specialP;
       const imp = await importCommit(ev, await parentOf(ev.from));
       byKey.set(oid, imp);
       if (ev.mark) byKey.set(ev.mark, imp);
@@ -279,7 +283,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     };
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
     info.changes = changes;
-    const raw = special.get(oid);
+    const raw = special!.get(oid);
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);
