@@ -4,7 +4,7 @@
 // and trailers (Mic-Session, Goal, Decision), the session record in a note under refs/notes/mic.
 // One `git fast-import` stream (export-stream.ts) does it all; what was exported is remembered per repository.
 import { stat } from 'node:fs/promises';
-import { ObjectStore } from '../store/index.js';
+import { ObjectStore, type ObjectBackend } from '../store/index.js';
 import { syncReads } from './sync-read.js';
 import { Catalog } from '../session/catalog.js';
 import { GitError, git, gitText, requireGit } from './run.js';
@@ -45,8 +45,22 @@ async function targetRepo(dir: string): Promise<string> {
 export async function exportGit(catalog: Catalog, project: string, repoDir: string, o: ExportOptions = {}): Promise<ExportResult> {
   requireGit();
   const reads = syncReads(catalog.backend);
-  const store = new ObjectStore(reads, project, { cacheBytes: 64 * 1024 * 1024 });
-  if (reads !== catalog.backend) catalog = new Catalog(reads);
+  try {
+    return await exportWith(reads ? new Catalog(reads) : catalog, reads ?? catalog.backend, project, repoDir, o);
+  } finally {
+    reads?.close();
+  }
+}
+
+async function exportWith(
+  catalog: Catalog,
+  backend: ObjectBackend,
+  project: string,
+  repoDir: string,
+  o: ExportOptions,
+): Promise<ExportResult> {
+  // a small blob cache: each blob is read once (export-stream.ts gives it a mark); a big one only costs GC
+  const store = new ObjectStore(backend, project, { cacheBytes: 4 * 1024 * 1024 });
   const cur = await store.getHead();
   if (!cur) throw new GitError(`project ${project} has no head`);
   const dir = await targetRepo(repoDir);
@@ -76,7 +90,7 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
     };
     const load = async (head: string): Promise<Node> => (await stage(head)).ready;
     const readAhead = async (head: string, k: number): Promise<void> => {
-      for (let h: string | null = head; h !== null && k-- > 0; ) h = (await stage(h)).n.rec.parent;
+      for (let h: string | null = head; h !== null && k-- > 0;) h = (await stage(h)).n.rec.parent;
     };
     const loadNode = async (head: string): Promise<{ n: Node; ready: Promise<Node> }> => {
       const rec = await store.getHeadRecord(head);

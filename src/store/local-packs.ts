@@ -160,6 +160,13 @@ export class LocalPacks {
     return this.packs.size > 0;
   }
 
+  /** Closes the packs' descriptors (a snapshot reader done with them; the next lookup opens them again). */
+  close(): void {
+    for (const p of this.packs.values()) closeSync(p.fd);
+    this.packs.clear();
+    this.version = '';
+  }
+
   /** Where a packed object is, or null (not packed, or deleted). */
   lookup(key: string): Located | null {
     return this.current() ? this.find(key) : null;

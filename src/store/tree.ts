@@ -149,7 +149,8 @@ export class TreeStore {
     const node = await this.readNode(hash);
     if (node.type === 'leaf') {
       const oldCount = node.entries.length;
-      const byName = new Map(node.entries.map((e) => [e.name, e]));
+      const known = this.leafMaps.get(node); // a copy of the lookup map is cheaper than building one
+      const byName = known ? new Map(known) : new Map(node.entries.map((e) => [e.name, e]));
       let changed = false;
       for (const c of changes) {
         const cur = byName.get(c.name);
