@@ -63,8 +63,12 @@ interface Imported {
   sid: string;
 }
 
+const projectTags = new Map<string, string>();
+
 export function sessionIdFor(project: string, commit: string): string {
-  return `git-${commit.slice(0, 20)}-${createHash('sha256').update(project).digest('hex').slice(0, 8)}`;
+  let tag = projectTags.get(project);
+  if (tag === undefined) projectTags.set(project, (tag = createHash('sha256').update(project).digest('hex').slice(0, 8)));
+  return `git-${commit.slice(0, 20)}-${tag}`;
 }
 
 /** The hash ObjectStore.putHeadRecord gives a record (canonical key order). */
