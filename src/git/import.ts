@@ -78,6 +78,9 @@ function headHash(r: HeadRecord): string {
   );
 }
 
+/** Longest change list kept in a session record (GitCommitInfo.changes). */
+const MAX_RECORDED_CHANGES = 4096;
+
 const FILE_MODES: Record<string, number> = { '100644': 0o644, '100755': 0o755, '100664': 0o644, '644': 0o644, '755': 0o755 };
 
 export async function importGit(catalog: Catalog, project: string, repoArg: string, o: ImportOptions = {}): Promise<ImportResult> {
@@ -286,7 +289,8 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       ...messageFields(c.message),
     };
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
-    info.changes = changes;
+    // a commit touching thousands of paths (a first import) keeps its record small: export diffs its trees
+    if (changes.length <= MAX_RECORDED_CHANGES) info.changes = changes;
     const raw = special!.get(oid);
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
