@@ -39,6 +39,8 @@ export interface TimelineEvent {
   message?: string;
   conflicts?: number;
   node?: string;
+  /** mounted / unmounted: the client's address */
+  client?: string;
 }
 
 export interface SessionDetail extends SessionView {

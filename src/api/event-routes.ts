@@ -81,8 +81,8 @@ export function eventRoutes(d: EventDeps): TableRoute[] {
         const lastId = (req.headers['last-event-id'] as string | undefined) ?? query.get('last_event_id') ?? undefined;
         const v = visibility(p, d.grants);
         // a revoked or expired token, or a withdrawn right on the project, ends the stream (stream-watch.ts)
-        const allowed = async () => {
-          const now = await reauthenticate();
+        const allowed = async (asOf: (t: number) => void) => {
+          const now = await reauthenticate(asOf);
           if (!v.refresh(now)) return false;
           if (project !== undefined) await checkAccess(now, 'read', { project }, d.grants);
           return true;

@@ -2,6 +2,7 @@
 // (src/session/errors.ts); the HTTP layer adds its own (401, 405, 413, no route) as ApiError. The typed
 // client throws ApiError again on its side with the server's status and body.
 import { DomainError, type ErrorBody, type ErrorKind } from '../session/errors.js';
+import { UploadsPendingError } from '../store/upload-queue.js';
 
 export type { ErrorBody };
 
@@ -24,11 +25,15 @@ const STATUS: Record<ErrorKind, number> = {
   forbidden: 403, // §15.5.4
   method: 405, // §15.5.6
   too_large: 413, // §15.5.14
+  unavailable: 503, // §15.6.4: the object store is away for now; the same request may succeed later
 };
 
 /** The status and body to answer with, or null for an unexpected error (a 500). */
 export function httpErrorOf(e: unknown): { status: number; body: ErrorBody } | null {
   if (e instanceof ApiError) return { status: e.status, body: e.body };
   if (e instanceof DomainError) return { status: STATUS[e.kind], body: e.body };
+  // a write that must follow the queued uploads (a record, a ref) and waited for them in vain: the store is
+  // away for now, as StoreUnavailableError says for a landing
+  if (e instanceof UploadsPendingError) return { status: 503, body: { error: 'uploads_pending', message: e.message } };
   return null;
 }

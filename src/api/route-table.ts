@@ -12,8 +12,9 @@ export interface RouteContext {
   principal: Principal;
   /** the JSON body, read under the server's limit */
   body(): Promise<unknown>;
-  /** who the request's credential stands for now (a stream re-asks: the token may since be revoked) */
-  reauthenticate(): Promise<Principal>;
+  /** who the request's credential stands for now (a stream re-asks: the token may since be revoked); one
+   *  look-up per credential per recheckMs, shared by the streams holding it: asOf hears when it began */
+  reauthenticate(asOf?: (startedAt: number) => void): Promise<Principal>;
   /** how long a stream may trust its last credential check (limits.ts streamRecheckMs) */
   recheckMs: number;
 }

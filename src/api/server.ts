@@ -230,7 +230,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
           res,
           principal,
           body: () => readJson(req, limits.maxBody),
-          reauthenticate: () => authenticate(req, ui.auth, o.access),
+          reauthenticate: (asOf) => ui.auth.recheck(req, o.access, limits.streamRecheckMs, asOf),
           recheckMs: limits.streamRecheckMs,
         });
         if ('streamed' in out) return;

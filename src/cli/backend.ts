@@ -62,7 +62,10 @@ export async function backendFor(cmd: Command): Promise<Backend> {
     const token = apiTokenFor(dataDir, daemon, optOf(cmd, 'apiToken') as string | undefined);
     return { api: new MicClient({ baseUrl: apiUrl(daemon), token }), via: 'daemon', daemon, close: async () => {} };
   }
-  const catalog = openCatalog(dataDir);
+  // MIC_LAND_WAIT (seconds) bounds an in-process landing's waits for the store as `mic serve --land-wait` does
+  const wait = Number(process.env.MIC_LAND_WAIT);
+  const landWaitMs = Number.isFinite(wait) && wait > 0 ? Math.round(wait * 1000) : undefined;
+  const catalog = openCatalog(dataDir, landWaitMs ? { uploadWaitMs: landWaitMs } : undefined);
   const host = new DirectHost(
     catalog,
     dataDir,
@@ -74,7 +77,7 @@ export async function backendFor(cmd: Command): Promise<Backend> {
       : {},
   );
   // in-process changes are audited like the API's, with the local user as actor
-  const service = new SessionService({ catalog, host, dataDir });
+  const service = new SessionService({ catalog, host, dataDir, landWaitMs });
   const api = guardedApi(
     service,
     { user: localActor(), roles: [{ scope: '*', right: 'admin' }] },

@@ -1,5 +1,6 @@
 // mic fsck: check the store (src/session/fsck.ts). Exit 0 when every head, tree, blob and chunk that
-// anything references is present and matches its hash; 1 with a line per problem otherwise.
+// anything references is present and matches its hash and no pack file is damaged; 1 with a line per
+// problem otherwise.
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
 import { openCatalog } from '../daemon/data-dir.js';
@@ -25,6 +26,10 @@ export function fsckCommand(): Command {
           for (const x of p.problems) out(`  ${x.kind} ${x.key}: ${x.detail} (named by ${x.referenced_by})`);
         }
         if (!run.projects.length) out('no projects');
+        for (const d of run.damaged_packs) {
+          const what = d.whole ? 'left out, its objects unavailable' : `${d.objects.length} object(s) unavailable`;
+          out(`damaged pack ${d.path}: ${d.reason} (${what})`);
+        }
       }
       if (run.problems) process.exitCode = 1;
     });

@@ -82,6 +82,11 @@ export function serveCommand(): Command {
       process.env.MIC_READ_WAIT_MS ?? '1500',
     )
     .option(
+      '--land-wait <seconds>',
+      'how long a landing waits for an unreachable object store, and for the uploads it needs, before failing with 503 / exit 75 (env MIC_LAND_WAIT; nothing is lost: land again later)',
+      process.env.MIC_LAND_WAIT ?? '120',
+    )
+    .option(
       '--portmap',
       'answer the portmapper (PMAP v2) on port 111 so clients mount without port options, or register with a running rpcbind (env MIC_PORTMAP=1)',
       process.env.MIC_PORTMAP === '1',
@@ -231,6 +236,7 @@ export function serveCommand(): Command {
         exportGitDir: exportGitDir ?? null,
         exportGitPollMs: exportGitPollMs,
         readWaitMs,
+        landWaitMs: seconds('--land-wait', o.landWait) || 1,
         portmap: o.portmap ? { port: portmapPort } : null,
         allow,
       });

@@ -310,7 +310,9 @@ export function sessionCommand(): Command {
                           ? `rebased onto ${e.head?.slice(0, 12)} (${e.conflicts} conflicts)`
                           : e.type === 'started'
                             ? `started at ${e.head?.slice(0, 12)}`
-                            : e.type;
+                            : e.type === 'mounted' || e.type === 'unmounted'
+                              ? `${e.type} by ${e.client}${e.path ? ` (directory ${e.path})` : ''}`
+                              : e.type;
           out(`${e.time.slice(0, 19)}  ${e.type.padEnd(13)} ${what}`);
         }
       }),

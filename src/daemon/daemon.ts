@@ -69,6 +69,8 @@ export interface DaemonConfig {
   exportGitPollMs?: number;
   /** how long a READ of a base file waits for the store before answering JUKEBOX (ms; default 1500) */
   readWaitMs?: number;
+  /** how long a landing waits for an unreachable store and for the uploads it needs (ms; default 120 s) */
+  landWaitMs?: number;
   /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
   uploadDrainMs?: number;
   /** answer PMAP v2 on this port (111 by default) or register with a running rpcbind; null/undefined: off */
@@ -120,7 +122,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...cfg.limits };
   const nofile = openFileLimit();
   const { max: maxConnections, reserve } = effectiveMaxConnections(limits, nofile);
-  const catalog = openCatalog(cfg.dataDir, { log: cfg.log });
+  const catalog = openCatalog(cfg.dataDir, { log: cfg.log, uploadWaitMs: cfg.landWaitMs });
   const tiered = catalog.backend instanceof TieredBackend ? catalog.backend : null;
   if (tiered) {
     const n = await tiered.resumeUploads();
@@ -144,7 +146,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   await exports.preload();
   await snapshots.preload();
   exports.startLeases();
-  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir });
+  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir, landWaitMs: cfg.landWaitMs });
+  exports.onMount = (m) => service.recordMount(m); // a timeline event, and one on the event streams
   const sealer = cfg.sealDelayMs
     ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })
     : null;

@@ -2,10 +2,11 @@
 // the cache tiers and upload queue of the backend, and sessions by state.
 import { collectProcessMetrics } from '../metrics/registry.js';
 import { countConnections } from '../metrics/rpc-metrics.js';
-import { observeStore } from '../metrics/store-metrics.js';
+import { observeDamagedPacks, observeStore } from '../metrics/store-metrics.js';
 import { observeSessions } from '../metrics/session-metrics.js';
 import type { Catalog } from '../session/catalog.js';
 import { TieredBackend } from '../store/tiered-backend.js';
+import { LocalBackend } from '../store/local-backend.js';
 
 /** Starts feeding the metrics from this daemon; returns the undo (for close). */
 export function watchDaemon(catalog: Catalog, connections: () => number): () => void {
@@ -19,10 +20,12 @@ export function watchDaemon(catalog: Catalog, connections: () => number): () => 
       uploads: () => b.uploadStats(),
     });
   }
+  if (b instanceof LocalBackend) observeDamagedPacks(() => b.damagedPacks().length);
   observeSessions(async () => (await catalog.list()).map((r) => r.status));
   return () => {
     stopConnections();
     observeStore(null);
+    observeDamagedPacks(null);
     observeSessions(null);
   };
 }

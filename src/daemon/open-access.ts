@@ -36,6 +36,14 @@ export async function openAccess(
     if (e.type === 'session.changed' && e.session_id && e.data.source !== 'mount') viaApi.set(e.session_id, Date.now());
   });
   const offFiles = catalog.events.on((e) => {
+    if (e.type === 'mount') {
+      bus.publish(e.action === 'mounted' ? 'session.mounted' : 'session.unmounted', {
+        project: e.project,
+        session: e.session,
+        data: { client: e.client, path: e.path },
+      });
+      return;
+    }
     if (e.type !== 'files') return;
     const api = viaApi.get(e.session);
     if (api !== undefined && Date.now() - api < API_ECHO_MS) return;

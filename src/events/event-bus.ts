@@ -1,5 +1,6 @@
 // What happened, for other programs to react to (seed 004's hooks and events): session.created,
-// session.state_changed, session.landed, session.changed, artifact.stored, artifact.deleted, head.moved.
+// session.state_changed, session.landed, session.changed, session.mounted, session.unmounted, artifact.stored,
+// artifact.deleted, head.moved.
 // Ids increase across restarts (they start from the clock at boot), and the last events are kept in
 // RAM, so a client that reconnects with Last-Event-ID gets what it missed while it was away.
 
@@ -9,6 +10,8 @@ export const EVENT_TYPES = [
   'session.landed',
   'session.changed',
   'session.updated',
+  'session.mounted',
+  'session.unmounted',
   'artifact.stored',
   'artifact.deleted',
   'head.moved',

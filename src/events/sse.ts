@@ -2,7 +2,7 @@
 // filtered by project, type and session, resumable with the Last-Event-ID header (or ?last_event_id=).
 import type http from 'node:http';
 import { matches, type EventBus, type EventFilter, type MicEvent } from './event-bus.js';
-import { StreamWatch, revokedFrame } from './stream-watch.js';
+import { watchStream, type StreamWatchOptions } from './stream-watch.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -19,7 +19,7 @@ export function streamEvents(
   filter: EventFilter,
   lastId?: string,
   visible: (e: MicEvent) => Promise<boolean> = async () => true,
-  recheck?: { allowed(): Promise<boolean>; everyMs: number },
+  recheck?: Pick<StreamWatchOptions, 'allowed' | 'everyMs'>,
 ): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -30,15 +30,7 @@ export function streamEvents(
   res.write(': mic-fs events\nretry: 2000\n\n');
   const missed = bus.since(lastId, filter);
   if (missed.gap) res.write(`event: gap\ndata: ${JSON.stringify({ message: 'some events after the given id are no longer kept' })}\n\n`);
-  const watch = recheck
-    ? new StreamWatch({
-        ...recheck,
-        onLost: () => {
-          stop();
-          res.end(revokedFrame());
-        },
-      })
-    : null;
+  const watch = watchStream(res, recheck, stop);
   // events are written in bus order even though each visibility check may wait
   let chain = Promise.resolve();
   const send = (e: MicEvent) => {

@@ -16,21 +16,43 @@ export function syncReads(backend: ObjectBackend): SyncReads | null {
   if (!(backend instanceof LocalBackend)) return null;
   const root = backend.root;
   const packs = new LocalPacks(root, false, { once: true });
-  const packed = (key: string) => {
-    const loc = packs.lookup(key);
-    return loc ? packs.readSync(loc) : null;
+  // a copy that cannot be read is skipped from then on (LocalPacks marks it): the next copy, or the error
+  const packed = (key: string): Buffer | null => {
+    let err: unknown = null;
+    for (let tries = 0; tries < 8; tries++) {
+      const loc = packs.lookup(key);
+      if (!loc) break;
+      try {
+        return packs.readSync(loc);
+      } catch (e) {
+        err = e;
+      }
+    }
+    if (err) throw err;
+    return null;
   };
   return {
     close: () => packs.close(),
+    // a copy that failed its hash check is skipped from then on, as LocalBackend does (damaged packs)
+    reportCorrupt: (key, detail) => packs.reportCorrupt(key, detail),
+    whyMissing: (key) => packs.whyMissing(key),
     async get(key: string): Promise<Buffer | null> {
       validateRelKey(key);
-      const p = isContentAddressedKey(key) ? packed(key) : null;
-      if (p) return p;
+      let failed: unknown = null;
+      if (isContentAddressedKey(key)) {
+        try {
+          const p = packed(key);
+          if (p) return p;
+        } catch (e) {
+          failed = e; // a damaged packed copy: a loose one may serve
+        }
+      }
       try {
         return readFileSync(join(root, key));
       } catch (e) {
-        if (['ENOENT', 'ENOTDIR', 'EISDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return packed(key);
-        throw e;
+        if (!['ENOENT', 'ENOTDIR', 'EISDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        if (failed) throw failed;
+        return packed(key);
       }
     },
     cacheTier: backend.cacheTier,

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, writeFileSync, rmSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encodeStored } from '../store/codec.js';
-import { LocalPacks } from '../store/local-packs.js';
+import { LocalPacks, PACKABLE } from '../store/local-packs.js';
 import { PackWriter } from '../store/local-pack-writer.js';
 
 export interface WriteItem {
@@ -24,8 +24,7 @@ const dirs = new Set<string>();
 const CONTENT_ADDRESSED = /\/(blobs|trees|heads)\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
 let writer: PackWriter | null = null;
 /** Documents a session changes later (a record) are packed too: a loose file written later wins. */
-const PACKED =
-  /^(projects\/[^/]+\/[^/]+\/((blobs|trees|heads|blame)\/[0-9a-f]{2}\/[0-9a-f]{64}|sessions\/[^/]+\/metadata\.json)|index\/sessions\/[^/]+)$/;
+const PACKED = PACKABLE;
 const packs = new LocalPacks(root, false, { once: true });
 let seq = 0;
 

@@ -6,6 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ObjectBackend } from '../store/index.js';
 import { readDoc, writeDoc } from './json-doc.js';
 import type { Right, Scope } from './rights.js';
+import { countTokenLookup } from '../metrics/identity-metrics.js';
 
 export interface TokenRecord {
   id: string;
@@ -61,6 +62,7 @@ export class TokenStore {
   async verify(token: string, now = Date.now()): Promise<TokenRecord | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
     const digest = tokenDigest(token);
+    countTokenLookup();
     const rec = await readDoc<TokenRecord>(this.backend, tokenKey(digest.slice(0, 16)));
     if (!rec || !timingSafeEqual(Buffer.from(rec.digest, 'hex'), Buffer.from(digest, 'hex'))) return null;
     if (rec.expires_at && Date.parse(rec.expires_at) <= now) return null;

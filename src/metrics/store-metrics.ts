@@ -156,3 +156,18 @@ mirrored('mic_uploads_total', 'Background uploads finished', [], (set) => {
 mirrored('mic_upload_retries_total', 'Background upload attempts that failed and will be retried', [], (set) => {
   set({}, source?.uploads()?.retries ?? 0);
 });
+
+let damagedPacks: (() => number) | null = null;
+/** Sets where the count of damaged pack files comes from (the local store: LocalBackend.damagedPacks). */
+export function observeDamagedPacks(f: (() => number) | null): void {
+  damagedPacks = f;
+}
+
+new Gauge({
+  name: 'mic_store_damaged_packs',
+  help: 'Pack files of the local store found damaged (left out whole, or with objects that failed); mic fsck names them',
+  registers: [registry],
+  collect() {
+    this.set(damagedPacks?.() ?? 0);
+  },
+});

@@ -15,7 +15,8 @@ export interface ErrorBody {
 }
 
 /** What kind of failure: the one thing the HTTP and exit-code mappings look at. */
-export type ErrorKind = 'invalid' | 'not_found' | 'state' | 'conflict' | 'unauthorized' | 'forbidden' | 'method' | 'too_large';
+export type ErrorKind =
+  'invalid' | 'not_found' | 'state' | 'conflict' | 'unauthorized' | 'forbidden' | 'method' | 'too_large' | 'unavailable';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;
@@ -106,5 +107,17 @@ export class TooLargeError extends DomainError {
   readonly kind = 'too_large';
   constructor(message: string) {
     super({ error: 'too_large', message });
+  }
+}
+
+/**
+ * The object store did not answer, or did not take the uploads a landing needs, within the wait allowed
+ * (`--land-wait`): nothing was changed that the next try does not redo, so the session can land again once
+ * the store is back. code: store_unavailable (it did not answer) or uploads_pending (its upload queue stuck).
+ */
+export class StoreUnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+  constructor(message: string, code: 'store_unavailable' | 'uploads_pending' = 'store_unavailable') {
+    super({ error: code, message });
   }
 }

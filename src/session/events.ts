@@ -1,6 +1,6 @@
 // Change notifications inside one daemon: a session's record was written (status, conversation,
-// decisions, landing, rebase: anything Catalog.update/put saves) or its files changed (through its mount
-// or the API). Listeners run synchronously and must be cheap; consumers that do real work (server-sent
+// decisions, landing, rebase: anything Catalog.update/put saves), its files changed (through its mount
+// or the API), or a client mounted or unmounted it. Listeners run synchronously and must be cheap; consumers that do real work (server-sent
 // events, an /api/events stream) coalesce.
 //
 // File changes are seen through the change counter every served session filesystem keeps (the one the
@@ -12,7 +12,9 @@ export type SessionEvent =
   /** the session's record was saved */
   | { type: 'session'; session: string; project: string; status: SessionStatus; landed_head: string | null; time: string }
   /** the session's files changed (through its mount or the API) */
-  | { type: 'files'; session: string; time: string };
+  | { type: 'files'; session: string; time: string }
+  /** a client mounted or unmounted the session's export (path: what it mounted, the export or a directory in it) */
+  | { type: 'mount'; session: string; project: string; action: 'mounted' | 'unmounted'; client: string; path: string; time: string };
 
 export type SessionEventListener = (e: SessionEvent) => void;
 

@@ -34,12 +34,24 @@ export interface SessionExportsOptions {
   snapshots?: SnapshotExports;
 }
 
+/** A client mounted or unmounted a session's export (or a directory in it). */
+export interface MountNotice {
+  session: string;
+  action: 'mounted' | 'unmounted';
+  client: string;
+  /** what was mounted: the export's path, or a directory in it */
+  path: string;
+}
+
 export class SessionExports implements ExportTable {
   private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs; uid?: number }>(); // fs.state: the session's state
   /** session id -> the fsid it is served under (changes when a rebase bumps the epoch) */
   private readonly fsidById = new Map<string, bigint>();
   private readonly opening = new Map<string, Promise<SessionFs>>();
-  private readonly mountList: { host: string; path: string }[] = [];
+  private readonly mountList: { host: string; path: string; session?: string }[] = [];
+  /** Told when a client mounts a session it had not mounted, or unmounts one (the service records it in the
+   *  session's timeline and tells the event streams); a failure is logged, the MOUNT call never waits. */
+  onMount: ((m: MountNotice) => Promise<void>) | null = null;
 
   readonly owners: Ownership;
   /** the projects whose snapshots MOUNT EXPORT lists (no listing of every object on each call) */
@@ -192,6 +204,7 @@ export class SessionExports implements ExportTable {
     if (!this.o.allow.allows(clientAddress)) throw new MountError(MountStat.ACCES, `client ${clientAddress} not allowed`);
     const clean = p.replace(/\/+$/, '');
     let fs: SessionFs, sub: string[], id: string;
+    let session: string | undefined;
     if (this.o.snapshots && clean.startsWith(PROJECT_EXPORT_PREFIX)) {
       ({ fs, sub } = await this.o.snapshots.mount(clean));
       id = clean;
@@ -199,6 +212,7 @@ export class SessionExports implements ExportTable {
     } else {
       if (!clean.startsWith(EXPORT_PREFIX)) throw new MountError(MountStat.NOENT, `no export ${p}`);
       [id, ...sub] = clean.slice(EXPORT_PREFIX.length).split('/');
+      session = id;
       const r = await this.o.catalog.get(id);
       if (!r || !isLive(r)) throw new MountError(MountStat.NOENT, `no live session ${id}`);
       this.projects.note(r.project);
@@ -222,8 +236,10 @@ export class SessionExports implements ExportTable {
         throw new MountError(MountStat.NOENT, `${p}: ${(e as Error).message}`);
       }
     }
-    if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean))
-      this.mountList.push({ host: clientAddress, path: clean });
+    if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) {
+      this.mountList.push({ host: clientAddress, path: clean, session });
+      if (session) this.notify({ session, action: 'mounted', client: clientAddress, path: clean });
+    }
     this.o.log.info({ session: id, path: clean, client: clientAddress }, 'mounted');
     return fh;
   }
@@ -231,11 +247,22 @@ export class SessionExports implements ExportTable {
   unmount(p: string, clientAddress: string): void {
     const clean = p.replace(/\/+$/, '');
     const i = this.mountList.findIndex((m) => m.host === clientAddress && m.path === clean);
-    if (i >= 0) this.mountList.splice(i, 1);
+    if (i >= 0) this.unlist(i);
   }
 
   unmountAll(clientAddress: string): void {
-    for (let i = this.mountList.length - 1; i >= 0; i--) if (this.mountList[i].host === clientAddress) this.mountList.splice(i, 1);
+    for (let i = this.mountList.length - 1; i >= 0; i--) if (this.mountList[i].host === clientAddress) this.unlist(i);
+  }
+
+  private unlist(i: number): void {
+    const [m] = this.mountList.splice(i, 1);
+    if (m?.session) this.notify({ session: m.session, action: 'unmounted', client: m.host, path: m.path });
+  }
+
+  private notify(m: MountNotice): void {
+    this.onMount?.(m).catch((e: unknown) =>
+      this.o.log.warn({ session: m.session, client: m.client, err: (e as Error).message }, `${m.action} event not recorded`),
+    );
   }
 
   mounts(): { host: string; path: string }[] {

@@ -1,7 +1,8 @@
 // mic fsck: checks every project of a store (src/store/fsck.ts), with each session's documents as roots
 // (metadata.json: base, sealed tree, landed head; tree.json: the recorded tree), and each record against the
 // key it is stored under. Reads the store of record: with S3 behind a disk cache, S3 itself.
-import { ObjectStore, TieredBackend, type ObjectBackend } from '../store/index.js';
+import { LocalBackend, ObjectStore, TieredBackend, type ObjectBackend } from '../store/index.js';
+import type { DamagedPack } from '../store/local-packs.js';
 import { listProjects } from '../store/collect-garbage.js';
 import { fsckProject, type Checker, type FsckReport } from '../store/fsck.js';
 import { isHash } from '../store/keys.js';
@@ -10,14 +11,16 @@ import type { TreeDoc } from './seal.js';
 
 export interface FsckRun {
   projects: (FsckReport & { sessions: number })[];
-  /** problems across all projects */
+  /** problems across all projects, damaged pack files included */
   problems: number;
+  /** pack files of the local store that are damaged (left out whole, or with objects that failed) */
+  damaged_packs: DamagedPack[];
 }
 
 /** Checks the named projects (default: all of them). */
 export async function fsck(backend: ObjectBackend, o: { projects?: string[]; concurrency?: number } = {}): Promise<FsckRun> {
   const b = backend instanceof TieredBackend ? backend.remote : backend;
-  const run: FsckRun = { projects: [], problems: 0 };
+  const run: FsckRun = { projects: [], problems: 0, damaged_packs: [] };
   for (const project of o.projects ?? (await listProjects(b))) {
     const store = new ObjectStore(b, project, { cacheBytes: 1, treeCacheEntries: 1, readAheadBytes: 0 });
     let sessions = 0;
@@ -29,6 +32,10 @@ export async function fsck(backend: ObjectBackend, o: { projects?: string[]; con
     });
     run.projects.push({ ...report, sessions });
     run.problems += report.problems.length;
+  }
+  if (b instanceof LocalBackend) {
+    run.damaged_packs = b.damagedPacks();
+    run.problems += run.damaged_packs.length;
   }
   return run;
 }

@@ -11,7 +11,8 @@ import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { sessionDir } from './host.js';
 import { drainUploads, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
-import { DomainError, InvalidStateError } from './errors.js';
+import { DomainError, InvalidStateError, StoreUnavailableError } from './errors.js';
+import { UploadsPendingError } from '../store/upload-queue.js';
 import { findLandedBy, FIRST_ATTEMPT_DEPTH } from './landed-by.js';
 import { readTreeDoc, recordTree } from './tree-doc.js';
 import { diffTrees, summarize, type TreeChange } from './changes.js';
@@ -26,6 +27,9 @@ export interface LandContext {
   catalog: Catalog;
   host: SessionHost;
   dataDir: string;
+  /** how long a landing waits for an unreachable store, and for the uploads it needs (ms; default
+   *  LAND_WAIT_MS; `mic serve --land-wait`) */
+  landWaitMs?: number;
 }
 
 export type LandOutcome =
@@ -47,8 +51,20 @@ const MAX_ATTEMPTS = 200;
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
-/** How long a landing waits for an unreachable store to answer the holder check (uploads wait alike). */
-const HOLDER_WAIT_MS = 120_000;
+/** How long a landing waits, by default, for an unreachable store (each wait: the holder check, the
+ *  landing's reads and writes, the uploads it needs). */
+export const LAND_WAIT_MS = 120_000;
+
+/** The domain error for a failure because the store is away for now (isTransient: S3 down, 5xx), or its
+ *  upload queue did not take what a landing needs in time; other errors as they are. */
+export function unavailable(ctx: LandContext, e: unknown): unknown {
+  if (e instanceof DomainError) return e;
+  const again = 'nothing is lost: the session is as it was, land it again once the object store is back';
+  if (e instanceof UploadsPendingError) return new StoreUnavailableError(`${e.message}; ${again}`, 'uploads_pending');
+  if (ctx.catalog.backend.isTransient(e))
+    return new StoreUnavailableError(`the object store is unreachable (${(e as Error).message}); ${again}`);
+  return e;
+}
 
 /** Throws 409 (and stops serving it) unless this data dir still holds the session (see ownership.ts). A
  *  store that is unreachable for now (isTransient: S3 down, 5xx) is asked again with a growing pause for up
@@ -66,18 +82,20 @@ export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<vo
 
 /**
  * Runs fn again while it fails because the store is unreachable for now (isTransient: S3 down, 5xx), with a
- * growing pause, for up to HOLDER_WAIT_MS: a landing begun as S3 went away completes once it is back. Every
+ * growing pause, for up to landWaitMs (then StoreUnavailableError): a landing begun as S3 went away completes
+ * once it is back. Every
  * step of a landing can run again: the seal and its objects are the same, the timeline records a tree once,
  * and a head an earlier try moved is found (landed-by.ts) and finished rather than moved again.
  */
 async function whileUnreachable<T>(ctx: LandContext, fn: () => Promise<T>): Promise<T> {
-  const until = Date.now() + HOLDER_WAIT_MS;
+  const until = Date.now() + (ctx.landWaitMs ?? LAND_WAIT_MS);
   for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof DomainError || !ctx.catalog.backend.isTransient(e) || Date.now() + pause > until) throw e;
-      await sleep(pause);
+      if (e instanceof DomainError || !ctx.catalog.backend.isTransient(e)) throw e;
+      if (Date.now() + pause > until) throw unavailable(ctx, e);
+      await sleep(Math.min(pause, Math.max(0, until - Date.now())));
     }
   }
 }
@@ -85,7 +103,7 @@ async function whileUnreachable<T>(ctx: LandContext, fn: () => Promise<T>): Prom
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
 export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r);
-  return sealAndRecord(fs, ctx.catalog.store(r.project), r, fence(ctx, r));
+  return sealAndRecord(fs, ctx.catalog.store(r.project), r, fence(ctx, r), ctx.landWaitMs ?? LAND_WAIT_MS);
 }
 
 /** Fencing before a write of the session's shared state: nothing while the lease is valid, else renew it
@@ -123,7 +141,7 @@ export async function landSession(
       return o;
     } catch (e) {
       done('error');
-      throw e;
+      throw unavailable(ctx, e); // a stuck upload queue (the head ref's barrier) is the store being away
     }
   } finally {
     live.thaw(); // only matters when the landing did not end the session
@@ -157,7 +175,9 @@ async function landFrozen(
       }
       return attemptOn(store, r, sealed, triedOn);
     });
-    await drainUploads(store); // a head must never name objects still queued for upload
+    // a head must never name objects still queued for upload; a queue that takes none of them for landWaitMs
+    // (the store away, or refusing them) fails the landing with StoreUnavailableError: nothing is lost
+    await drainUploads(store, ctx.landWaitMs ?? LAND_WAIT_MS);
     if (attempt === 1) {
       // tree.json names only durable objects (written after the batch), and is durable before the CAS (a
       // daemon taking the session over must never start from a tree older than a head it landed)

@@ -28,7 +28,10 @@ export type TimelineType =
   | 'land_conflict'
   | 'rebased'
   | 'handed_off'
-  | 'served';
+  | 'served'
+  /** a client mounted / unmounted the session's export (MOUNT MNT / UMNT, UMNTALL) */
+  | 'mounted'
+  | 'unmounted';
 
 /** One event of a session's history. Only the fields that apply to `type` are set. */
 export interface TimelineEvent {
@@ -54,6 +57,8 @@ export interface TimelineEvent {
   head?: string;
   message?: string;
   conflicts?: number;
+  /** mounted / unmounted: the client's address (path: the directory mounted, when not the export's root) */
+  client?: string;
   /** handed_off / served: the data dir's node id (ownership.ts) */
   node?: string;
   /** file / rebased / handed_off / served: the session's tree after the event; landed: the head's tree

@@ -13,6 +13,7 @@ import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js'
 import { Limiter } from '../store/limiter.js';
 import type { SessionRecord } from './record.js';
 import { recordTree } from './tree-doc.js';
+import { StoreUnavailableError } from './errors.js';
 
 export type { TreeDoc } from './tree-doc.js';
 export { recordTree };
@@ -173,11 +174,24 @@ export function sealOpen(s: SessionState, store: ObjectStore): Promise<SealedTre
   return sealSession(s, store, s.start);
 }
 
-/** Waits for queued uploads, if the backend queues them, so that a recorded tree is complete in the store. */
-export async function drainUploads(store: ObjectStore): Promise<void> {
-  const b = store.backend as { drain?: () => Promise<void>; flush?: () => Promise<void> };
-  if (typeof b.drain === 'function') await b.drain();
-  else if (typeof b.flush === 'function') await b.flush();
+/** Waits for queued uploads, if the backend queues them, so that a recorded tree is complete in the store.
+ *  timeoutMs: at most this long (default: as long as it takes), then StoreUnavailableError (uploads_pending). */
+export async function drainUploads(store: ObjectStore, timeoutMs?: number): Promise<void> {
+  const b = store.backend as {
+    drain?: (ms?: number) => Promise<boolean>;
+    flush?: () => Promise<void>;
+    uploadStats?: () => { queued: number; oldestPendingMs: number; retries: number } | null;
+  };
+  if (typeof b.drain === 'function') {
+    if (await b.drain(timeoutMs)) return;
+    const s = b.uploadStats?.();
+    throw new StoreUnavailableError(
+      `the object store did not take the uploads this needs within ${Math.round((timeoutMs ?? 0) / 1000)} s` +
+        (s ? ` (${s.queued} object(s) queued, oldest ${Math.round(s.oldestPendingMs / 1000)} s, ${s.retries} failed attempts)` : '') +
+        '; they stay queued and are uploaded once it takes them: nothing is lost, try again then',
+      'uploads_pending',
+    );
+  } else if (typeof b.flush === 'function') await b.flush();
 }
 
 /** Seal and record sessions/<id>/tree.json. */
@@ -187,9 +201,10 @@ export async function sealAndRecord(
   store: ObjectStore,
   r: SessionRecord,
   fence?: () => Promise<void>,
+  waitMs?: number,
 ): Promise<SealedTree> {
   const sealed = await sealOpen(s, store);
-  await drainUploads(store);
+  await drainUploads(store, waitMs);
   await fence?.();
   await recordTree(store, r, sealed);
   return sealed;

@@ -29,13 +29,14 @@ import type { SessionServiceOptions } from './session-service-base.js';
 import { SessionAnnotations } from './session-annotations.js';
 import { DomainError, InvalidInputError, InvalidStateError } from './errors.js';
 import * as input from './input.js';
-import { isLive, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
+import { exportPath, isLive, sessionDetail, sessionView, type SessionRecord, type SessionView } from './record.js';
+import type { MountNotice } from './exports.js';
 import { parseLand, parseStart, noFields, CREATE_FIELDS } from './requests.js';
 import { deleteSession, failSession, purgeSession, resumeSession, suspendSession } from './lifecycle.js';
 import { listSessions } from './session-list.js';
 import { readSessionConfig, writeSessionConfig, type SessionConfig } from './session-config.js';
 import { CurrentSessions } from './current-sessions.js';
-import { addEvent, abandonSession, ensureHeld, fence } from './land.js';
+import { addEvent, abandonSession, ensureHeld, fence, unavailable } from './land.js';
 import { rebaseSession } from './rebase.js';
 import { handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
@@ -225,7 +226,8 @@ export class SessionService extends SessionAnnotations implements SessionApi {
 
   async land(id: string, raw: LandRequest | unknown = {}): Promise<LandBody> {
     const { message, files, msgs, decs, meta } = parseLand(id, raw);
-    return this.locked(id, async () => {
+    // the store away for now (its record unreadable, its uploads stuck): 503, and the session can land later
+    return this.landOrUnavailable(id, async () => {
       const r = await this.record(id);
       if (r.status === 'landed')
         throw new InvalidStateError(
@@ -246,6 +248,9 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
       return this.landLocked(r, message ?? r.goal, files.length ? 'api' : 'mount');
     });
+  }
+  private landOrUnavailable<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.locked(id, fn).catch((e: unknown) => Promise.reject(unavailable(this.ctx, e)));
   }
 
   async rebase(id: string, raw?: unknown): Promise<RebaseBody> {
@@ -299,9 +304,33 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       const r = await this.record(id);
       if (!isLive(r)) return false;
       await ensureHeld(this.ctx, r);
-      await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r));
+      await sealAndRecord(fs, this.o.catalog.store(r.project), r, fence(this.ctx, r), this.ctx.landWaitMs);
       return true;
     });
+  }
+
+  /** A client mounted or unmounted the session's export (SessionExports.onMount): a timeline event, and a
+   *  session event for the open streams (/api/events, the pages). An ended session records nothing. */
+  async recordMount(m: MountNotice): Promise<void> {
+    let project: string | null = null;
+    try {
+      await this.locked(m.session, async () => {
+        const r = await this.record(m.session);
+        project = r.project;
+        if (!isLive(r)) return;
+        await ensureHeld(this.ctx, r);
+        const root = exportPath(m.session);
+        const dir = m.path.startsWith(`${root}/`) ? { path: m.path.slice(root.length + 1) } : {};
+        addEvent(r, { type: m.action, client: m.client, actor: null, ...dir });
+        await this.save(r);
+      });
+    } finally {
+      // the mount happened whether or not its record could be written
+      if (project !== null) {
+        const time = new Date().toISOString();
+        this.o.catalog.events.emit({ type: 'mount', session: m.session, project, action: m.action, client: m.client, path: m.path, time });
+      }
+    }
   }
 
   // ---------------------------------------------------------------- project history (history.ts)

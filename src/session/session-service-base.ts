@@ -20,6 +20,8 @@ export interface SessionServiceOptions {
   catalog: Catalog;
   host: SessionHost;
   dataDir: string;
+  /** how long a landing waits for an unreachable store or the uploads it needs (ms; land.ts LAND_WAIT_MS) */
+  landWaitMs?: number;
 }
 
 export class SessionServiceBase {
@@ -27,7 +29,7 @@ export class SessionServiceBase {
   protected readonly ctx: LandContext;
 
   constructor(readonly o: SessionServiceOptions) {
-    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir };
+    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir, landWaitMs: o.landWaitMs };
   }
 
   get catalog(): Catalog {

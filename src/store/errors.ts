@@ -5,17 +5,20 @@ export class CorruptObjectError extends Error {
   override name = 'CorruptObjectError';
   constructor(
     readonly key: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`corrupt object ${key}: ${detail}`);
   }
 }
 
-/** An object the caller referenced by hash is not in the store. */
+/** An object the caller referenced by hash is not in the store (why: what the store knows, e.g. a damaged pack). */
 export class MissingObjectError extends Error {
   override name = 'MissingObjectError';
-  constructor(readonly key: string) {
-    super(`missing object ${key}`);
+  constructor(
+    readonly key: string,
+    why?: string | null,
+  ) {
+    super(why ? `missing object ${key}: ${why}` : `missing object ${key}`);
   }
 }
 

@@ -55,7 +55,10 @@ export class Checker {
   }
 
   problem(kind: FsckProblem['kind'], key: string, detail: string, by: string): void {
-    this.report.problems.push({ kind, key, detail, referenced_by: by });
+    // where the store knows more (LocalBackend: the damaged pack the copy is in, or that may hold it), say it
+    const b = this.store.backend;
+    const where = kind === 'corrupt' ? b.reportCorrupt?.(key, detail) : kind === 'missing' ? b.whyMissing?.(key) : null;
+    this.report.problems.push({ kind, key, detail: where ? `${detail} (${where})` : detail, referenced_by: by });
   }
 
   private first(kind: string, hash: string): boolean {
@@ -65,8 +68,16 @@ export class Checker {
     return true;
   }
 
-  private async read(key: string): Promise<Buffer | null> {
-    const b = await this.limiter.run(() => this.store.backend.get(key));
+  /** The stored bytes; null: absent; undefined: unreadable (a problem is recorded). */
+  private async read(key: string, by: string): Promise<Buffer | null | undefined> {
+    let b: Buffer | null;
+    try {
+      b = await this.limiter.run(() => this.store.backend.get(key));
+    } catch (e) {
+      if (!(e instanceof CorruptObjectError)) throw e;
+      this.report.problems.push({ kind: 'corrupt', key, detail: e.detail, referenced_by: by });
+      return undefined;
+    }
     if (b) this.report.bytes += b.length;
     return b;
   }
@@ -93,7 +104,8 @@ export class Checker {
     if (hash === EMPTY_TREE || !this.first('tree', hash)) return;
     this.report.trees++;
     const key = this.store.key(objectRelKey('trees', hash));
-    const stored = await this.read(key);
+    const stored = await this.read(key, by);
+    if (stored === undefined) return;
     if (!stored) return this.problem('missing', key, 'tree node not in the store', by);
     let node: TreeNode;
     try {
@@ -122,7 +134,8 @@ export class Checker {
     if (!this.first('blob', hash)) return;
     this.report.blobs++;
     const key = this.store.key(objectRelKey('blobs', hash));
-    const stored = await this.read(key);
+    const stored = await this.read(key, by);
+    if (stored === undefined) return;
     if (!stored) return this.problem('missing', key, 'blob not in the store', by);
     if (!isManifest(stored)) {
       let data: Buffer;
@@ -150,7 +163,8 @@ export class Checker {
     if (!this.first('chunk', hash)) return;
     this.report.chunks++;
     const key = this.store.key(objectRelKey('blobs', hash));
-    const stored = await this.read(key);
+    const stored = await this.read(key, by);
+    if (stored === undefined) return;
     if (!stored) return this.problem('missing', key, 'chunk not in the store', by);
     try {
       const data = decodeStored(stored);

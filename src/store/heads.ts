@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { HeadRecord, HeadRef } from './head-record.js';
 import { sha256Hex } from './codec.js';
-import { CorruptObjectError, MissingObjectError } from './errors.js';
+import { CorruptObjectError } from './errors.js';
 import { HEAD_REF_REL_KEY, isHash, objectRelKey, validateHash } from './keys.js';
 import type { ObjectIo } from './object-io.js';
 
@@ -63,15 +63,15 @@ export class HeadStore {
     const hit = this.headCache.get(hash);
     if (hit) return hit;
     const key = this.io.key(objectRelKey('heads', hash));
-    const bytes = await this.io.backend.get(key);
-    if (!bytes) throw new MissingObjectError(key);
-    if (sha256Hex(bytes) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
-    let record: HeadRecord;
-    try {
-      record = canonicalHeadRecord(JSON.parse(bytes.toString('utf8')) as HeadRecord);
-    } catch (e) {
-      throw new CorruptObjectError(key, (e as Error).message);
-    }
+    // through fetchChecked: a copy that fails (a damaged pack's) gives way to another where there is one
+    const record = await this.io.fetchChecked(key, (bytes) => {
+      if (sha256Hex(bytes) !== hash) throw new CorruptObjectError(key, 'hash mismatch');
+      try {
+        return canonicalHeadRecord(JSON.parse(bytes.toString('utf8')) as HeadRecord);
+      } catch (e) {
+        throw new CorruptObjectError(key, (e as Error).message);
+      }
+    });
     this.headCache.set(hash, record);
     return record;
   }

@@ -22,7 +22,8 @@ import { isContentAddressedKey, validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
 import { isCode } from '../../util/errno.js';
-import { LocalPacks } from './local-packs.js';
+import { LocalPacks, type DamagedPack } from './local-packs.js';
+import type { Logger } from 'pino';
 import { fsyncDir, fsyncFile, readOrNull, writeNew } from './local-file-io.js';
 
 export interface LocalBackendOptions {
@@ -32,6 +33,8 @@ export interface LocalBackendOptions {
   lockStaleMs?: number;
   /** casRef gives up waiting for the lock after this many ms (default 30 000). */
   lockTimeoutMs?: number;
+  /** Where a damaged pack file is reported (once each). */
+  log?: Logger;
 }
 
 /** A content-addressed object written to its temp file, not yet fsynced or renamed into place. */
@@ -70,7 +73,7 @@ export class LocalBackend implements ObjectBackend {
     this.fsync = opts.fsync ?? true;
     this.lockStaleMs = opts.lockStaleMs ?? 10_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
-    this.packs = new LocalPacks(this.root, this.fsync);
+    this.packs = new LocalPacks(this.root, this.fsync, { log: opts.log });
   }
 
   /** Absolute path of a key (validated). */
@@ -85,11 +88,36 @@ export class LocalBackend implements ObjectBackend {
     // an object named by its hash is the same bytes loose or packed: the packs first (no failed open), but
     // no look at the packs directory while none was found there; a miss below looks again
     const packed = isContentAddressedKey(key) ? this.packs.lookupSeen(key) : null;
-    if (packed) return this.packs.read(packed);
+    if (packed) return this.readPacked(key, packed);
     const loose = await readOrNull(this.pathOf(key));
     if (loose !== null) return loose;
     const loc = this.packs.lookup(key);
-    return loc ? this.packs.read(loc) : null;
+    return loc ? this.readPacked(key, loc) : null;
+  }
+
+  /** A packed copy; if it cannot be read (the pack is damaged), another copy (loose, another pack) or the error. */
+  private async readPacked(key: string, loc: NonNullable<ReturnType<LocalPacks['lookup']>>): Promise<Buffer | null> {
+    try {
+      return await this.packs.read(loc);
+    } catch (e) {
+      const other = await this.get(key); // that copy is skipped from now on
+      if (other === null) throw e;
+      return other;
+    }
+  }
+
+  /** See ObjectBackend.reportCorrupt: a packed copy that failed is skipped from now on (logged once per pack). */
+  reportCorrupt(key: string, detail: string): string | null {
+    return this.pending.has(key) ? null : this.packs.reportCorrupt(key, detail);
+  }
+
+  whyMissing(key: string): string | null {
+    return this.packs.whyMissing(key);
+  }
+
+  /** Pack files that are damaged (left out whole, or with objects that failed), for fsck. */
+  damagedPacks(): DamagedPack[] {
+    return this.packs.damagedPacks();
   }
 
   /** A packed object's stored bytes, read synchronously (null: not in a pack). `firstTry`: no look at the

@@ -18,18 +18,47 @@
 // file + rename), and a pack whose objects are all dead is removed. Every lookup stats the directory and
 // reloads what changed (its mtime moves with each pack or .dead renamed into it), so other processes'
 // packs and deletions are seen at once. gc's grace period counts from a packed object's pack's mtime.
+//
+// A damaged pack (truncated, zero-length after a crash, an index that does not add up, unreadable) affects
+// only the objects in it: it is left out of every lookup (other packs and loose files serve as before), it is
+// logged once (warn, with its path and what is wrong), damagedPacks() names it for `mic fsck`, and a miss of
+// a key it may hold says so (whyMissing). An object whose packed bytes fail the reader's hash check, or whose
+// read fails, is reported (reportCorrupt / the read's CorruptObjectError): that copy is skipped from then on,
+// so a loose copy or one in another pack serves the next read. The format has no checksum, so the index is
+// checked for what it must be: valid packable keys whose objects tile the bytes between header and index.
+import type { Logger } from 'pino';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isCode } from '../../util/errno.js';
+import { CorruptObjectError } from './errors.js';
 
 export const PACKS_DIR = 'packs~';
 export const PACK_MAGIC = Buffer.from('MICPACK1');
 export const INDEX_MAGIC = 'MICI';
 export const TRAILER_BYTES = 16;
+/** The keys import-git packs (write-worker.ts): a project's immutable objects, session records, index entries. */
+export const PACKABLE =
+  /^(projects\/[^/]+\/[^/]+\/((blobs|trees|heads|blame)\/[0-9a-f]{2}\/[0-9a-f]{64}|sessions\/[^/]+\/metadata\.json)|index\/sessions\/[^/]+)$/;
+
+/** A pack that could not be used whole (whole: its index is unreadable) or holds objects that failed. */
+export interface DamagedPack {
+  path: string;
+  reason: string;
+  /** true: left out entirely (no object of it is served); false: only `objects` are */
+  whole: boolean;
+  /** the objects of it found corrupt or unreadable (whole: none known) */
+  objects: string[];
+}
+
+interface Damage extends DamagedPack {
+  /** ino/size/mtime of the file judged (whole): judged again only when it changes */
+  identity: string;
+}
 
 export interface Located {
+  key: string;
   pack: Pack;
   offset: number;
   length: number;
@@ -45,6 +74,8 @@ interface Pack {
   entries: Map<string, { offset: number; length: number }>;
   dead: Set<string>;
   deadVersion: string;
+  /** objects of it that failed a read or a hash check: skipped by lookups */
+  bad: Set<string>;
 }
 
 /** Reads a pack's index (throws on a malformed one). */
@@ -58,7 +89,11 @@ function readIndex(fd: number, size: number): Map<string, { offset: number; leng
   if (at < PACK_MAGIC.length || at > size - TRAILER_BYTES) throw new Error('pack index damaged');
   const idx = Buffer.alloc(size - TRAILER_BYTES - at);
   if (idx.length) readSync(fd, idx, 0, idx.length, at);
+  const head = Buffer.alloc(PACK_MAGIC.length);
+  readSync(fd, head, 0, head.length, 0);
+  if (!head.equals(PACK_MAGIC)) throw new Error('pack header damaged');
   const m = new Map<string, { offset: number; length: number }>();
+  const spans: { offset: number; length: number }[] = [];
   let o = 0;
   for (let i = 0; i < count; i++) {
     if (o + 2 > idx.length) throw new Error('pack index damaged');
@@ -67,11 +102,21 @@ function readIndex(fd: number, size: number): Map<string, { offset: number; leng
     const key = idx.toString('utf8', o + 2, o + 2 + n);
     const offset = idx.readUIntBE(o + 2 + n, 6);
     const length = idx.readUInt32BE(o + 8 + n);
-    if (offset + length > at) throw new Error('pack index entry damaged');
-    m.set(key, { offset, length });
+    if (offset < PACK_MAGIC.length || offset + length > at) throw new Error('pack index entry damaged');
+    if (!PACKABLE.test(key)) throw new Error('pack index names a key no pack holds');
+    m.set(key, { offset, length }); // a document packed twice: the later copy
+    spans.push({ offset, length });
     o += 12 + n;
   }
   if (o !== idx.length) throw new Error('pack index damaged');
+  // the objects are written back to back: sorted by offset, they cover header..index without gap or overlap
+  spans.sort((a, b) => a.offset - b.offset);
+  let end = PACK_MAGIC.length;
+  for (const e of spans) {
+    if (e.offset !== end) throw new Error('pack index entries do not tile the pack');
+    end += e.length;
+  }
+  if (end !== at) throw new Error('pack index entries do not tile the pack');
   return m;
 }
 
@@ -91,13 +136,15 @@ export class LocalPacks {
   /** the directory has been looked at at least once (lookupSeen may use what was seen) */
   private looked = false;
   private readonly packs = new Map<string, Pack>();
+  /** by pack id: what is wrong with it (logged once) */
+  private readonly damage = new Map<string, Damage>();
   private readonly dir: string;
 
   /** once: the packs are read at the first lookup and never again (a bulk writer's dedup check) */
   constructor(
     root: string,
     private readonly fsync: boolean,
-    private readonly opts: { once?: boolean } = {},
+    private readonly opts: { once?: boolean; log?: Logger } = {},
   ) {
     this.dir = join(root, PACKS_DIR);
   }
@@ -110,46 +157,48 @@ export class LocalPacks {
     if (!st) {
       for (const p of this.packs.values()) closeSync(p.fd);
       this.packs.clear();
+      this.damage.clear();
       this.version = this.opts.once ? 'none' : '';
       return false;
     }
     const version = `${st.ino}/${st.mtimeNs}`;
     if (this.version === version) return this.packs.size > 0;
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      // the directory itself cannot be read: the packs already open go on serving; looked at again next time
+      this.damaged('', this.dir, `packs directory unreadable: ${(e as Error).message}`, version, true);
+      return this.packs.size > 0;
+    }
+    this.damage.delete('');
     this.version = version;
     const seen = new Set<string>();
-    for (const name of readdirSync(this.dir)) {
+    for (const name of names) {
       if (!name.endsWith('.pack')) continue;
       const id = name.slice(0, -'.pack'.length);
       const path = join(this.dir, name);
       const pst = statSync(path, { bigint: true, throwIfNoEntry: false });
       if (!pst) continue;
       seen.add(id);
-      let p = this.packs.get(id);
+      let p: Pack | null | undefined = this.packs.get(id);
       if (!p || p.ino !== pst.ino) {
         if (p) closeSync(p.fd);
-        const fd = openSync(path, 'r');
-        try {
-          p = {
-            id,
-            path,
-            fd,
-            ino: pst.ino,
-            mtimeMs: Number(pst.mtimeMs),
-            entries: readIndex(fd, Number(pst.size)),
-            dead: new Set(),
-            deadVersion: '',
-          };
-        } catch (e) {
-          closeSync(fd);
-          throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
-        }
+        this.packs.delete(id);
+        p = this.open(id, path, pst);
+        if (!p) continue;
         this.packs.set(id, p);
       }
       p.mtimeMs = Number(pst.mtimeMs);
-      const d = readDead(join(this.dir, `${id}.dead`));
-      if (d.version !== p.deadVersion) {
-        p.dead = d.set;
-        p.deadVersion = d.version;
+      try {
+        const d = readDead(join(this.dir, `${id}.dead`));
+        if (d.version !== p.deadVersion) {
+          p.dead = d.set;
+          p.deadVersion = d.version;
+        }
+      } catch (e) {
+        // what was deleted cannot be read: deleted objects stay readable (harmless), nothing else changes
+        this.damaged(id, path, `deletion list unreadable: ${(e as Error).message}`, '', false);
       }
     }
     for (const [id, p] of this.packs)
@@ -157,6 +206,7 @@ export class LocalPacks {
         closeSync(p.fd);
         this.packs.delete(id);
       }
+    for (const id of this.damage.keys()) if (id && !seen.has(id)) this.damage.delete(id);
     return this.packs.size > 0;
   }
 
@@ -165,6 +215,70 @@ export class LocalPacks {
     for (const p of this.packs.values()) closeSync(p.fd);
     this.packs.clear();
     this.version = '';
+  }
+
+  /** Opens a pack and reads its index; null (logged once, left out) when it is damaged or unreadable. */
+  private open(id: string, path: string, pst: { ino: bigint; size: bigint; mtimeMs: bigint; mtimeNs: bigint }): Pack | null {
+    const identity = `${pst.ino}/${pst.size}/${pst.mtimeNs}`;
+    const known = this.damage.get(id);
+    if (known?.whole && known.identity === identity) return null;
+    let fd = -1;
+    try {
+      fd = openSync(path, 'r');
+      const entries = readIndex(fd, Number(pst.size));
+      this.damage.delete(id);
+      return { id, path, fd, ino: pst.ino, mtimeMs: Number(pst.mtimeMs), entries, dead: new Set(), deadVersion: '', bad: new Set() };
+    } catch (e) {
+      if (fd >= 0) closeSync(fd);
+      this.damaged(id, path, (e as Error).message, identity, true);
+      return null;
+    }
+  }
+
+  /** Records (and logs, once per pack and judgement) what is wrong with a pack. */
+  private damaged(id: string, path: string, reason: string, identity: string, whole: boolean, object?: string): void {
+    let d = this.damage.get(id);
+    const fresh = !d || (whole && (!d.whole || d.identity !== identity));
+    if (!d || fresh) {
+      d = { path, reason, whole, objects: [], identity };
+      this.damage.set(id, d);
+    }
+    if (object && !d.objects.includes(object)) d.objects.push(object);
+    if (fresh)
+      this.opts.log?.warn(
+        { pack: path, reason, object },
+        whole
+          ? 'damaged pack file left out: its objects are unavailable, everything else is served'
+          : 'damaged pack file: some of its objects are unavailable',
+      );
+  }
+
+  /** The packs found damaged so far (after a look at the directory). */
+  damagedPacks(): DamagedPack[] {
+    this.current();
+    return [...this.damage.values()].map(({ path, reason, whole, objects }) => ({ path, reason, whole, objects: [...objects] }));
+  }
+
+  /**
+   * The copy of key that a get returned failed its check (hash, decoding): it is skipped from now on, so the
+   * next get serves a loose copy or another pack's. Returns where the bad copy was, or null (not packed).
+   */
+  reportCorrupt(key: string, detail: string): string | null {
+    const loc = this.current() ? this.find(key) : null;
+    if (!loc) return null;
+    loc.pack.bad.add(key);
+    this.damaged(loc.pack.id, loc.pack.path, `object ${key}: ${detail}`, '', false, key);
+    return `in damaged pack ${loc.pack.path}`;
+  }
+
+  /** Why a key that may be packed was not found: the damaged packs that may hold it (null: none). */
+  whyMissing(key: string): string | null {
+    if (!PACKABLE.test(key)) return null;
+    this.current();
+    for (const p of this.packs.values())
+      if (p.bad.has(key)) return `its copy in damaged pack ${p.path} failed (${this.damage.get(p.id)?.reason})`;
+    const whole = [...this.damage.values()].filter((d) => d.whole);
+    return whole.length ? `damaged pack file(s) may hold it: ${whole.map((d) => `${d.path} (${d.reason})`).join(', ')}` : null;
   }
 
   /** Where a packed object is, or null (not packed, or deleted). */
@@ -185,15 +299,20 @@ export class LocalPacks {
   private find(key: string): Located | null {
     for (const p of this.packs.values()) {
       const e = p.entries.get(key);
-      if (e && !p.dead.has(key)) return { pack: p, offset: e.offset, length: e.length };
+      if (e && !p.dead.has(key) && !p.bad.has(key)) return { key, pack: p, offset: e.offset, length: e.length };
     }
     return null;
   }
 
   readSync(loc: Located): Buffer {
     const b = Buffer.allocUnsafe(loc.length);
-    const n = readSync(loc.pack.fd, b, 0, loc.length, loc.offset);
-    if (n !== loc.length) throw new Error(`${loc.pack.path}: short read`);
+    let n: number;
+    try {
+      n = readSync(loc.pack.fd, b, 0, loc.length, loc.offset);
+    } catch (e) {
+      throw this.unreadable(loc, (e as Error).message);
+    }
+    if (n !== loc.length) throw this.unreadable(loc, `short read (${n} of ${loc.length} bytes at ${loc.offset}): truncated`);
     return b;
   }
 
@@ -201,14 +320,25 @@ export class LocalPacks {
     // a pack removed meanwhile (all its objects deleted) is still readable through the open descriptor
     const fh = await open(loc.pack.path, 'r').catch(() => null);
     if (!fh) return this.readSync(loc);
+    let bytesRead: number;
+    const b = Buffer.allocUnsafe(loc.length);
     try {
-      const b = Buffer.allocUnsafe(loc.length);
-      const { bytesRead } = await fh.read(b, 0, loc.length, loc.offset);
-      if (bytesRead !== loc.length) throw new Error(`${loc.pack.path}: short read`);
-      return b;
+      ({ bytesRead } = await fh.read(b, 0, loc.length, loc.offset));
+    } catch (e) {
+      throw this.unreadable(loc, (e as Error).message);
     } finally {
       await fh.close();
     }
+    if (bytesRead !== loc.length)
+      throw this.unreadable(loc, `short read (${bytesRead} of ${loc.length} bytes at ${loc.offset}): truncated`);
+    return b;
+  }
+
+  /** An object whose read failed: skipped from now on (another copy may serve), and the error to throw. */
+  private unreadable(loc: Located, detail: string): CorruptObjectError {
+    loc.pack.bad.add(loc.key);
+    this.damaged(loc.pack.id, loc.pack.path, `object ${loc.key}: ${detail}`, '', false, loc.key);
+    return new CorruptObjectError(loc.key, `unreadable in pack ${loc.pack.path}: ${detail}`);
   }
 
   stat(key: string): { size: number; mtimeMs: number } | null {

@@ -44,4 +44,9 @@ export interface ObjectBackend {
   /** Compare-and-swap: expect === null means "must not exist yet".
    *  Resolves false when another writer won; never overwrites a newer ref. */
   casRef(key: string, data: Buffer, expect: string | null): Promise<boolean>;
+  /** Optional (a store holding more than one copy of an object: LocalBackend's packs): the copy get returned
+   *  failed the caller's check; returns where it was, so the next get skips it, or null (nothing else to try). */
+  reportCorrupt?(key: string, detail: string): string | null;
+  /** Optional: why key is not there, where the store knows (a damaged pack may hold it), else null. */
+  whyMissing?(key: string): string | null;
 }

@@ -181,12 +181,22 @@ export class ObjectIo {
   async fetchChecked<T>(key: string, check: (stored: Buffer) => T): Promise<T> {
     const tier = this.backend.cacheTier;
     const stored = await (tier ? tier.getUnchecked(key) : this.backend.get(key));
-    if (!stored) throw new MissingObjectError(key);
+    if (!stored) throw new MissingObjectError(key, this.backend.whyMissing?.(key));
     let out: T;
     try {
       out = check(stored);
     } catch (e) {
-      if (!tier || !(e instanceof CorruptObjectError)) throw e;
+      if (!(e instanceof CorruptObjectError)) throw e;
+      if (!tier) {
+        // a store with more than one copy (a damaged pack, a loose file): the bad one is skipped from now on
+        const where = this.backend.reportCorrupt?.(key, e.detail);
+        if (!where) throw e;
+        const again = await this.backend.get(key);
+        if (!again) throw new CorruptObjectError(key, `${e.detail} (${where})`);
+        out = check(again);
+        this.present.set(key, true);
+        return out;
+      }
       this.log?.warn({ key, err: e.message }, 'corrupt cached object dropped; fetching it again');
       await tier.discard(key);
       const again = await this.backend.get(key);

@@ -37,6 +37,9 @@ export interface BackendOptions {
   outboxDir?: string | null;
   /** Logger for upload failures (default: warnings to stderr). */
   log?: Logger;
+  /** How long a write that must follow the queued uploads (the head ref, a document) waits for them before
+   *  failing (UploadsPendingError; default 5 min). */
+  uploadWaitMs?: number;
   /** Where to read the defaults (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -57,7 +60,7 @@ export function parseBytes(v: string | number): number {
 export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectBackend {
   const env = opts.env ?? process.env;
   const bucket = opts.s3Bucket ?? (env.MIC_S3_BUCKET || undefined);
-  if (!bucket) return new LocalBackend(join(dataDir, 'objects'));
+  if (!bucket) return new LocalBackend(join(dataDir, 'objects'), { log: opts.log });
   const s3 = instrumentBackend(
     new S3Backend({
       bucket,
@@ -72,6 +75,7 @@ export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectB
   const outboxDir = opts.outboxDir === undefined ? join(dataDir, 'outbox') : (opts.outboxDir ?? undefined);
   return new TieredBackend(s3, new DiskCache(opts.cacheDir ?? join(dataDir, 'cache'), { maxBytes: cacheBytes }), {
     outboxDir,
+    ...(opts.uploadWaitMs ? { upload: { barrierTimeoutMs: opts.uploadWaitMs } } : {}),
     log: opts.log ?? pino({ level: 'warn', base: { name: 'mic-fs' } }, pino.destination(2)),
   });
 }

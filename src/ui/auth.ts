@@ -10,6 +10,7 @@ import { daemonPrincipal, type Principal } from '../identity/access.js';
 import { UnauthenticatedError } from '../identity/errors.js';
 import { TOKEN_PREFIX, type TokenStore } from '../identity/token-store.js';
 import type { UserStore } from '../identity/user-store.js';
+import { SharedLookups } from '../events/stream-watch.js';
 
 /** Where user tokens are checked (absent: only the daemon token is known). */
 export interface UiIdentity {
@@ -24,6 +25,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export class UiAuth {
   private readonly tokenDigest: Buffer | null;
+  /** the look-ups of open streams' rechecks, one per credential per interval (stream-watch.ts) */
+  private readonly rechecks = new SharedLookups<Principal>();
 
   constructor(token?: string) {
     this.tokenDigest = token ? digest(token) : null;
@@ -39,6 +42,16 @@ export class UiAuth {
     if (p) return p;
     if (given !== null && given.startsWith(TOKEN_PREFIX) && id) throw new UnauthenticatedError('the token is unknown, revoked or expired');
     throw new UnauthenticatedError('a valid bearer token is required (mic finds it in <data-dir>/api-token)');
+  }
+
+  /**
+   * authenticate() for the recheck of a long-lived stream (an event stream): one look-up of a credential per
+   * maxAgeMs, shared by every stream that holds it; asOf hears when the look-up began.
+   */
+  recheck(req: http.IncomingMessage, id: UiIdentity | undefined, maxAgeMs: number, asOf?: (startedAt: number) => void): Promise<Principal> {
+    const given = this.credential(req);
+    const key = given === null ? '' : digest(given).toString('hex');
+    return this.rechecks.get(key, maxAgeMs, () => this.authenticate(req, id), asOf);
   }
 
   /** The principal a token stands for, or null when it stands for none. */

@@ -3,7 +3,7 @@
 // COALESCE_MS. The page re-reads what changed; the event only says that, and which kinds.
 import type http from 'node:http';
 import type { SessionEvent, SessionEvents } from '../session/events.js';
-import { StreamWatch, revokedFrame } from '../events/stream-watch.js';
+import { watchStream, type StreamWatchOptions } from '../events/stream-watch.js';
 
 const COALESCE_MS = 150;
 const HEARTBEAT_MS = 15_000;
@@ -18,7 +18,7 @@ export function serveEvents(
   res: http.ServerResponse,
   events: SessionEvents,
   f: EventFilter,
-  recheck?: { allowed(): Promise<boolean>; everyMs: number },
+  recheck?: Pick<StreamWatchOptions, 'allowed' | 'everyMs'>,
 ): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -30,15 +30,7 @@ export function serveEvents(
   const kinds = new Set<string>();
   let last: SessionEvent | null = null;
   let timer: NodeJS.Timeout | null = null;
-  const watch = recheck
-    ? new StreamWatch({
-        ...recheck,
-        onLost: () => {
-          done();
-          res.end(revokedFrame());
-        },
-      })
-    : null;
+  const watch = watchStream(res, recheck, done);
   const flush = () => {
     timer = null;
     if (!kinds.size) return;

@@ -209,13 +209,14 @@ export class WebUi {
       const target = r ? { project: r.project, session: r.session_id } : project ? { project } : {};
       await this.canRead(who, target);
       // the page's token may be revoked while the page stays open: the stream ends then (stream-watch.ts)
-      const allowed = async () => {
-        const now = await this.auth.authenticate(req, this.o.identity);
+      const everyMs = this.o.streamRecheckMs ?? 2000;
+      const allowed = async (asOf: (t: number) => void) => {
+        const now = await this.auth.recheck(req, this.o.identity, everyMs, asOf);
         if (now.user !== who.user) return false;
         await this.canRead(now, target);
         return true;
       };
-      serveEvents(req, res, s.catalog.events, { session: q('session'), project }, { allowed, everyMs: this.o.streamRecheckMs ?? 2000 });
+      serveEvents(req, res, s.catalog.events, { session: q('session'), project }, { allowed, everyMs });
       return;
     }
     if (what === 'projects' && args.length >= 3) {

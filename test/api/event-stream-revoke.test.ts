@@ -3,7 +3,7 @@
 // then the end of the response) and deliver nothing after: over real HTTP, for /api/events and the web
 // UI's page stream, both right after the change (recheck before every event) and on an idle stream
 // (the periodic recheck).
-import http from 'node:http';
+import { openSse, type SseStream } from '../lib/sse.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http as call, makeProject, testDaemon, type TestDaemon } from '../session/helpers.js';
 import { until } from '../lib/until.js';
@@ -13,41 +13,7 @@ const auth = (token = ADMIN) => ({ authorization: `Bearer ${token}` });
 let t: TestDaemon; // rechecks before every event
 let idle: TestDaemon; // the default: an answer is trusted for 2 s, the idle timer asks every 2 s
 
-interface Stream {
-  status: number;
-  frames: { event?: string; data?: any }[];
-  ended: boolean;
-  close(): void;
-}
-
-function open(base: string, path: string, headers: Record<string, string>): Promise<Stream> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(base + path, { headers }, (res) => {
-      const s: Stream = { status: res.statusCode!, frames: [], ended: false, close: () => req.destroy() };
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const f: { event?: string; data?: any } = {};
-          for (const line of buf.slice(0, i).split('\n')) {
-            const m = /^(event|data): (.*)$/.exec(line);
-            if (m?.[1] === 'event') f.event = m[2];
-            if (m?.[1] === 'data') f.data = JSON.parse(m[2]!);
-          }
-          buf = buf.slice(i + 2);
-          if (f.event) s.frames.push(f);
-        }
-      });
-      res.on('end', () => (s.ended = true));
-      resolve(s);
-    });
-    req.on('error', (e) => {
-      if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e);
-    });
-  });
-}
+const open = (base: string, path: string, headers: Record<string, string>): Promise<SseStream> => openSse(base + path, headers);
 
 async function userToken(d: TestDaemon, user: string): Promise<{ token: string; id: string }> {
   const r = await call(d.url, 'POST', '/api/tokens', { user }, auth());
@@ -79,14 +45,14 @@ describe.sequential('event streams end when the credential goes', () => {
     const s = await open(t.url, '/api/events?types=session.created', auth(token));
     expect(s.status).toBe(200);
     const first = await start(t, 'before revoke');
-    await until(() => s.frames.some((f) => f.event === 'session.created'));
+    await until(() => s.events.some((f) => f.event === 'session.created'));
     expect((await call(t.url, 'DELETE', `/api/tokens/${id}`, undefined, auth())).status).toBe(200);
     const second = await start(t, 'after revoke');
     await until(() => s.ended);
-    expect(s.frames.map((f) => f.event)).toEqual(['session.created', 'revoked']);
-    expect(s.frames[0]!.data.session_id).toBe(first);
-    expect(JSON.stringify(s.frames)).not.toContain(second);
-    expect(s.frames[1]!.data.error).toBe('unauthenticated');
+    expect(s.events.map((f) => f.event)).toEqual(['session.created', 'revoked']);
+    expect(s.events[0]!.data.session_id).toBe(first);
+    expect(JSON.stringify(s.events)).not.toContain(second);
+    expect(s.events[1]!.data.error).toBe('unauthenticated');
     // and the token opens no new stream
     const again = await open(t.url, '/api/events', auth(token));
     expect(again.status).toBe(401);
@@ -98,12 +64,12 @@ describe.sequential('event streams end when the credential goes', () => {
     const s = await open(t.url, '/api/events?project=acme/app&types=session.created', auth(token));
     expect(s.status).toBe(200);
     await start(t, 'seen');
-    await until(() => s.frames.length === 1);
+    await until(() => s.events.length === 1);
     expect((await call(t.url, 'PATCH', '/api/users/bob', { remove_roles: ['read@acme/app'] }, auth())).status).toBe(200);
     const hidden = await start(t, 'not for bob');
     await until(() => s.ended);
-    expect(s.frames.map((f) => f.event)).toEqual(['session.created', 'revoked']);
-    expect(JSON.stringify(s.frames)).not.toContain(hidden);
+    expect(s.events.map((f) => f.event)).toEqual(['session.created', 'revoked']);
+    expect(JSON.stringify(s.events)).not.toContain(hidden);
   });
 
   it("the web UI's page stream ends on revocation too", async () => {
@@ -111,11 +77,11 @@ describe.sequential('event streams end when the credential goes', () => {
     const s = await open(t.url, '/ui/api/events?project=acme/app', auth(token));
     expect(s.status).toBe(200);
     await start(t, 'page sees it');
-    await until(() => s.frames.some((f) => f.event === 'change'));
+    await until(() => s.events.some((f) => f.event === 'change'));
     expect((await call(t.url, 'DELETE', `/api/tokens/${id}`, undefined, auth())).status).toBe(200);
     await start(t, 'page must not see it');
     await until(() => s.ended);
-    expect(s.frames.map((f) => f.event)).toEqual(['change', 'revoked']);
+    expect(s.events.map((f) => f.event)).toEqual(['change', 'revoked']);
   });
 
   it('an idle stream ends on its own after a revocation (default recheck period)', async () => {
@@ -124,6 +90,6 @@ describe.sequential('event streams end when the credential goes', () => {
     expect(s.status).toBe(200);
     expect((await call(idle.url, 'DELETE', `/api/tokens/${id}`, undefined, auth())).status).toBe(200);
     await until(() => s.ended); // no event is sent: the periodic check ends it
-    expect(s.frames.map((f) => f.event)).toEqual(['revoked']);
+    expect(s.events.map((f) => f.event)).toEqual(['revoked']);
   });
 });

@@ -2,6 +2,7 @@
 // order, only for the projects it may read, and a client that reconnects with Last-Event-ID gets what
 // it missed. A webhook registered through the API receives the landing, signed.
 import http from 'node:http';
+import { openSse, type SseEvent } from '../lib/sse.js';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody } from '../../src/events/webhooks.js';
@@ -13,39 +14,16 @@ const ADMIN = 'daemon-admin-token-events-0123';
 let t: TestDaemon;
 const auth = (token = ADMIN) => ({ authorization: `Bearer ${token}` });
 
-interface Sse {
-  id: string;
-  event: string;
-  data: any;
-}
-
-/** Opens an SSE stream and collects its events until close(). */
-function listen(path: string, headers: Record<string, string>): Promise<{ events: Sse[]; status: number; close(): void }> {
-  return new Promise((resolve, reject) => {
-    const events: Sse[] = [];
-    const req = http.get(t.url + path, { headers }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const f: Record<string, string> = {};
-          for (const line of frame.split('\n')) {
-            const m = /^(id|event|data): (.*)$/.exec(line);
-            if (m) f[m[1]!] = m[2]!;
-          }
-          if (f.data && f.event !== 'gap') events.push({ id: f.id!, event: f.event!, data: JSON.parse(f.data) });
-        }
-      });
-      resolve({ events, status: res.statusCode!, close: () => req.destroy() });
-    });
-    req.on('error', (e) => {
-      if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(e);
-    });
-  });
+/** Opens an SSE stream (test/lib/sse.ts); its events (the `gap` notice left out) until close(). */
+async function listen(path: string, headers: Record<string, string>): Promise<{ events: SseEvent[]; status: number; close(): void }> {
+  const s = await openSse(t.url + path, headers);
+  return {
+    get events() {
+      return s.events.filter((e) => e.event !== 'gap');
+    },
+    status: s.status,
+    close: () => s.close(),
+  };
 }
 
 beforeAll(async () => {
@@ -81,7 +59,7 @@ describe.sequential('events', () => {
     ]);
     expect(mine.events.every((e) => e.data.project === 'acme/app')).toBe(true);
     expect(mine.events.every((e) => e.data.session_id === s)).toBe(true);
-    const ids = mine.events.map((e) => BigInt(e.id));
+    const ids = mine.events.map((e) => BigInt(e.id!));
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
     expect(mine.events.find((e) => e.event === 'session.landed')!.data).toMatchObject({
       actor: 'admin',
@@ -89,7 +67,7 @@ describe.sequential('events', () => {
     });
 
     // reconnect after the first event: the rest comes again, nothing before it
-    const again = await listen('/api/events?types=session.*', { ...auth(tok), 'last-event-id': mine.events[0]!.id });
+    const again = await listen('/api/events?types=session.*', { ...auth(tok), 'last-event-id': mine.events[0]!.id! });
     await until(() => again.events.some((e) => e.event === 'session.landed'));
     again.close();
     expect(again.events[0]!.event).toBe('session.changed');

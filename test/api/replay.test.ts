@@ -8,6 +8,7 @@ import { http, makeProject, testDaemon, type TestDaemon } from '../session/helpe
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { runMic } from '../lib/daemon.js';
 import { SEED_000_PROJECT, SEED_000_REQUEST } from '../lib/ui-fixtures.js';
+import { readSse as readStream, type SseEvent } from '../lib/sse.js';
 
 let t: TestDaemon;
 const call = (method: string, path: string, body?: unknown) => http(t.url, method, path, body);
@@ -23,25 +24,12 @@ interface Ev {
   tree?: string;
 }
 
-/** Reads a server-sent event stream to its end: [{event, id, data}]. */
-async function readSse(path: string, headers: Record<string, string> = {}): Promise<{ event: string; id?: string; data: any }[]> {
-  const res = await fetch(t.url + path, { headers: { accept: 'text/event-stream', ...headers } });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const text = await res.text(); // the server ends the stream after the last event
-  return text
-    .split('\n\n')
-    .filter((f) => f.trim())
-    .map((f) => {
-      const o: { event: string; id?: string; data: any } = { event: 'message', data: null };
-      for (const line of f.split('\n')) {
-        const [k, ...v] = line.split(': ');
-        if (k === 'event') o.event = v.join(': ');
-        else if (k === 'id') o.id = v.join(': ');
-        else if (k === 'data') o.data = JSON.parse(v.join(': '));
-      }
-      return o;
-    });
+/** Reads a server-sent event stream to its end (test/lib/sse.ts): [{event, id, data}]. */
+async function readSse(path: string, headers: Record<string, string> = {}): Promise<SseEvent[]> {
+  const r = await readStream(t.url + path, headers); // the server ends the stream after the last event
+  expect(r.status).toBe(200);
+  expect(r.type).toMatch(/^text\/event-stream/);
+  return r.events;
 }
 
 function checkOrder(tl: Ev[]): void {

@@ -50,4 +50,16 @@ describe('syncReads', () => {
     r.close();
     expect(openFds()).toBe(before);
   });
+
+  it('skips a packed copy reported corrupt (a damaged pack) and serves the loose one', async () => {
+    const root = await tempDir();
+    const b = new LocalBackend(root);
+    pack(root, [[blob('6'), 'damaged six']]);
+    await b.put(blob('6'), Buffer.from('good six'));
+    const r = syncReads(b)!;
+    expect((await r.get(blob('6')))!.toString()).toBe('damaged six'); // packed first (no failed open)
+    expect(r.reportCorrupt!(blob('6'), 'hash mismatch')).toMatch(/damaged pack/);
+    expect((await r.get(blob('6')))!.toString()).toBe('good six');
+    r.close();
+  });
 });

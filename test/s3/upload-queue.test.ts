@@ -1,6 +1,10 @@
 // Background uploads (UploadQueue behind TieredBackend) against a real radosgw that is stopped and
 // started again: writes are acknowledged while it is down, mutable writes wait for the uploads before
 // them, everything arrives once it is back, and a new process resumes what an old one left in the outbox.
+// A landing never waits without bound for the store (`mic serve --land-wait`, env MIC_LAND_WAIT): with the
+// gateway stopped, and with the upload queue stuck (the bucket refuses the session's blobs while everything
+// else works), it fails within the wait with a clear domain error (HTTP 503, `store_unavailable` /
+// `uploads_pending`; `mic session land` exits 75), and the session is unchanged: it lands later, every file.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
@@ -12,8 +16,12 @@ import { S3Backend, type S3BackendOptions } from '../../src/store/s3-backend.js'
 import { encodeStored, sha256Hex } from '../../src/store/codec.js';
 import { startDaemon } from '../../src/daemon/daemon.js';
 import pino from 'pino';
+import { DeleteBucketPolicyCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { ApiError } from '../../src/api/client.js';
 import { useCluster } from './cluster.js';
-import { CountingS3, s3Options, tempDir } from './helpers.js';
+import { CountingS3, freshPrefix, s3Options, tempDir } from './helpers.js';
+import { initS3Project, mount, s3DaemonEnv, startS3Daemon, writeNfs } from './daemons.js';
+import { until } from '../lib/until.js';
 
 const cluster = useCluster();
 const FAST: TieredOptions['upload'] = { baseDelayMs: 100, maxDelayMs: 800 };
@@ -250,4 +258,102 @@ describe('upload queue over a real radosgw', () => {
     for (const it of second) expect((await plain.get(it.key))!.equals(it.stored)).toBe(true);
     await d.close();
   }, 120_000);
+});
+
+describe.sequential('landing waits for the object store within --land-wait', () => {
+  const P = 'acme/up';
+  it('a stopped gateway, then a stuck upload queue: 503 and exit 75 within the wait; the session lands later', async () => {
+    const c = cluster();
+    const prefix = freshPrefix();
+    const env = s3DaemonEnv(c, prefix, { MIC_LAND_WAIT: '2' });
+    await initS3Project(env, await tempDir(), P, { 'README.md': 'hi\n' });
+    const s = await startS3Daemon(env);
+    const s3 = new S3Client({
+      endpoint: c.endpoint,
+      region: c.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+    });
+    try {
+      const files = (name: string, n: number) => ({
+        files: Array.from({ length: n }, (_, i) => ({
+          path: `${name}${i}.txt`,
+          change_type: 'added' as const,
+          content: `${name} ${i} ${prefix}\n`,
+        })),
+      });
+      // 1. the gateway stopped
+      const one = (await s.api.start({ project: P, goal: 'land while the gateway is down' })).session.session_id;
+      await s.api.files(one, files('a', 3));
+      await c.stopGateway();
+      try {
+        const e = await s.api.land(one, { message: 'too early' }).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(ApiError);
+        expect((e as ApiError).status).toBe(503);
+        expect((e as ApiError).body).toMatchObject({ error: 'store_unavailable', message: expect.stringMatching(/land it again/) });
+        const cli = await s.d.mic(['session', 'land', one, '-m', 'from the CLI']);
+        expect(cli.code, cli.stderr + cli.stdout).toBe(75);
+        expect(cli.stderr + cli.stdout).toMatch(/store_unavailable|object store/);
+      } finally {
+        await c.startGateway();
+      }
+      const landed = await s.api.land(one, { message: 'once it is back' });
+      expect(landed.session.status).toBe('landed');
+      expect((await s.api.changes(one, {})).changes.map((x: { path: string }) => x.path).sort()).toEqual(['a0.txt', 'a1.txt', 'a2.txt']);
+
+      // 2. the gateway up, but the bucket refuses this session's blobs: the upload queue is stuck
+      const two = (await s.api.start({ project: P, goal: 'land while the uploads are refused' })).session.session_id;
+      const policy = {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Deny',
+            Principal: { AWS: ['*'] },
+            Action: 's3:PutObject',
+            Resource: `arn:aws:s3:::${c.bucket}/${prefix}/projects/${P}/blobs/*`,
+          },
+        ],
+      };
+      await s3.send(new PutBucketPolicyCommand({ Bucket: c.bucket, Policy: JSON.stringify(policy) }));
+      const m = await mount(s.d.port, (await s.api.get(two)).session.export!);
+      try {
+        for (let i = 0; i < 5; i++) await writeNfs(m, `b${i}.txt`, `b ${i} ${prefix}\n`.repeat(100));
+        // a change through the API records the session: that write waits for the refused uploads, in vain
+        const f = await s.api.files(two, files('c', 1)).catch((x: unknown) => x);
+        expect(f).toBeInstanceOf(ApiError);
+        expect((f as ApiError).status).toBe(503);
+        expect((f as ApiError).body.error).toBe('uploads_pending');
+        const e = await s.api.land(two, { message: 'stuck' }).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(ApiError);
+        expect((e as ApiError).status).toBe(503);
+        expect((e as ApiError).body).toMatchObject({ error: 'uploads_pending', message: expect.stringMatching(/nothing is lost/) });
+        expect((await s.api.get(two)).session.status).toBe('active');
+      } finally {
+        await s3.send(new DeleteBucketPolicyCommand({ Bucket: c.bucket }));
+        await m.client.close();
+      }
+      // the queue takes them at its next try (its backoff may outlast one --land-wait): land until it does
+      let later: Awaited<ReturnType<typeof s.api.land>> | null = null;
+      await until(async () => {
+        later = await s.api.land(two, { message: 'taken at last' }).catch((x: unknown) => {
+          if (!(x instanceof ApiError) || x.body.error !== 'uploads_pending') throw x;
+          return null;
+        });
+        return later !== null;
+      }, 60_000);
+      expect(later!.session.status).toBe('landed');
+      const tree = await s.api.changes(two, { content: true });
+      expect(tree.changes.map((x: { path: string }) => x.path).sort()).toEqual([
+        'b0.txt',
+        'b1.txt',
+        'b2.txt',
+        'b3.txt',
+        'b4.txt',
+        'c0.txt',
+      ]);
+    } finally {
+      s3.destroy();
+      await s.d.stop('SIGTERM', { cleanup: true });
+    }
+  }, 240_000);
 });

@@ -38,6 +38,9 @@ function timelineText(e: TimelineEvent): (Node | string)[] {
       return [`served by ${e.node ?? ''}`];
     case 'metadata':
       return ['metadata changed'];
+    case 'mounted':
+    case 'unmounted':
+      return [`${e.type} by `, h('code', {}, e.client ?? '?'), e.path ? ` (directory ${e.path})` : ''];
     default:
       return [e.type];
   }
