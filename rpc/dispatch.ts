@@ -120,11 +120,15 @@ export class Dispatcher {
       return undefined;
     }
 
-    let drcKey: string | null = null;
-    if (!found.idempotent && this.drc !== null) {
-      drcKey = this.drc.key(src.remoteAddress, xid, h.prog, h.vers, h.proc, rec, h.bodyStart);
-      const seen = this.drc.begin(drcKey);
-      if (seen !== null) {
+    const obs = this.observer;
+    const cached = !found.idempotent && this.drc !== null;
+    // one clock read serves the metrics (call duration) and the duplicate-request cache (entry age)
+    const t0 = obs !== null || cached ? performance.now() : 0;
+    let drcTicket = -1;
+    if (cached) {
+      const seen = this.drc!.begin(src.remoteAddress, xid, h.prog, h.vers, h.proc, rec, h.bodyStart, t0);
+      if (typeof seen === 'number') drcTicket = seen;
+      else {
         this.observer?.drcHit(seen.state);
         if (seen.state === 'done' && seen.reply !== null) {
           if (src.log.isLevelEnabled('debug')) src.log.debug({ xid, proc: h.proc }, 'rpc: retransmission answered from the reply cache');
@@ -150,39 +154,35 @@ export class Dispatcher {
       remotePort: src.remotePort,
     };
     const args = new XdrReader(rec, h.bodyStart);
-    const obs = this.observer;
-    const t0 = obs === null ? 0 : performance.now();
     obs?.callStarted(ctx.prog, ctx.vers, ctx.proc, found.name);
     let result: void | Promise<void>;
     try {
       result = found.handler(args, out, ctx);
     } catch (err) {
-      this.finish(src, this.failed(out, ctx, found, err), drcKey, obs && ((w) => this.observed(w, ctx, found, t0)));
+      this.finish(src, this.failed(out, ctx, found, err), drcTicket, ctx, found, t0);
       return undefined;
     }
-    const observe = obs && ((w: XdrWriter) => this.observed(w, ctx, found, t0));
     if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
-      this.finish(src, out, drcKey, observe);
+      this.finish(src, out, drcTicket, ctx, found, t0);
       return undefined;
     }
     src.asyncStarted();
     return (result as Promise<void>).then(
       () => {
         src.asyncFinished();
-        this.finish(src, out, drcKey, observe);
+        this.finish(src, out, drcTicket, ctx, found, t0);
       },
       (err: unknown) => {
         src.asyncFinished();
-        this.finish(src, this.failed(out, ctx, found, err), drcKey, observe);
+        this.finish(src, this.failed(out, ctx, found, err), drcTicket, ctx, found, t0);
       },
     );
   }
 
   /** Tells the observer how a call ended: accept_stat (word 6 after the mark) and the result's first word. */
-  private observed(out: XdrWriter, ctx: RpcContext, proc: Procedure, t0: number): void {
-    const first = out.chunks()[0];
+  private observed(first: Buffer, length: number, ctx: RpcContext, proc: Procedure, t0: number): void {
     const stat = first.readUInt32BE(24);
-    const result = stat === SUCCESS && out.length >= 32 && first.length >= 32 ? first.readUInt32BE(28) : -1;
+    const result = stat === SUCCESS && length >= 32 && first.length >= 32 ? first.readUInt32BE(28) : -1;
     this.observer!.callDone(ctx.prog, ctx.vers, ctx.proc, proc.name, stat, result, (performance.now() - t0) / 1000);
   }
 
@@ -212,17 +212,15 @@ export class Dispatcher {
     }
   }
 
-  private finish(src: CallSource, out: XdrWriter, drcKey: string | null, observe?: ((out: XdrWriter) => void) | null): void {
-    observe?.(out);
+  /** `drcTicket` >= 0: the call's duplicate-request cache entry, which keeps a copy of the reply. The observer
+   *  (if any) is told of the call, which started at `t0`. */
+  private finish(src: CallSource, out: XdrWriter, drcTicket: number, ctx: RpcContext, proc: Procedure, t0: number): void {
     const chunks = out.chunks();
+    if (this.observer !== null) this.observed(chunks[0], out.length, ctx, proc, t0);
     chunks[0].writeUInt32BE((LAST_FRAGMENT | (out.length - 4)) >>> 0, 0);
     const sent = out.releaseCallback();
-    if (drcKey !== null && this.drc !== null) {
-      const reply = chunks.length === 1 ? Buffer.from(chunks[0]) : Buffer.concat(chunks);
-      sent?.();
-      this.drc.finish(drcKey, reply);
-      if (!src.closed) src.sendOne(reply);
-    } else if (!src.closed) {
+    if (drcTicket >= 0 && this.drc !== null) this.drc.finish(drcTicket, chunks);
+    if (!src.closed) {
       src.send(chunks, sent);
     } else {
       sent?.();

@@ -211,6 +211,11 @@ export async function link(s: SessionState, n: Inode, d: Inode, dir: Directory, 
 
 /** Change attributes; a size change copies a base file up first (except a truncate to zero). */
 export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): Promise<WccAttr> {
+  // a sattr3 that sets nothing changes nothing, not even ctime (knfsd's nfsd_setattr returns at once): no
+  // journal record, no sync. Setting a value to what it already is still changes ctime (POSIX chmod,
+  // chown, utimensat), so that is a change like any other.
+  if (set.size === undefined && set.mode === undefined && set.uid === undefined && set.gid === undefined && !set.atime && !set.mtime)
+    return n.wcc();
   if (set.size !== undefined) {
     if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
     if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);

@@ -19,11 +19,31 @@ export interface HandleInfo {
   ino: Ino;
 }
 
+/** A handle known good: its fsid's high word and its MAC, by fsid low word and inode number (see decode). */
+interface Known {
+  fsHi: number;
+  /** the inode number's words (the key, a double, loses precision above 2^53) */
+  i0: number;
+  i1: number;
+  m0: number;
+  m1: number;
+  m2: number;
+  m3: number;
+  info: HandleInfo;
+}
+
 export class HandleCodec {
-  private verified = new Map<string, HandleInfo>();
+  /**
+   * Handles verified (or minted) before, by the fsid's low 32 bits and the inode number, each with the rest of
+   * its bytes: a handle whose 33 bytes all equal a known one's is that handle, so its MAC need not be computed
+   * again. Numbers read from the buffer, no string made of each handle (as the cache keyed by the handle's
+   * bytes as a latin1 string did: an allocation and a string hash per call).
+   */
+  private verified = new Map<number, Map<number, Known>>();
+  private known = 0;
   /**
    * The last few Buffer objects decoded, for the same object decoded again in one call (resolve, then the
-   * filesystem): no string key, no MAC. A small ring compared by identity, not a WeakMap: every call's handle
+   * filesystem): no lookup at all. A small ring compared by identity, not a WeakMap: every call's handle
    * is a fresh subarray, and a WeakMap entry per call made decode 4x its cost before (docs/perf-notes.md).
    */
   private readonly recentFh: (Buffer | undefined)[] = new Array<Buffer | undefined>(RECENT).fill(undefined);
@@ -41,26 +61,63 @@ export class HandleCodec {
     fh.writeBigUInt64BE(BigInt(ino), 9);
     this.mac(fh).copy(fh, 17, 0, MAC_SIZE);
     // minted here, so known good: its first use (the GETATTR after a CREATE) needs no second MAC
-    this.remember(fh.toString('latin1'), { fsid, ino: ino as Ino });
+    this.remember(fh, { fsid, ino: ino as Ino });
     return fh;
   }
 
-  private remember(key: string, info: HandleInfo): void {
-    if (this.verified.size >= CACHE_MAX) this.verified.clear();
-    this.verified.set(key, info);
+  /** Remembers a handle of the right size and version whose MAC is good. */
+  private remember(fh: Buffer, info: HandleInfo): void {
+    if (this.known >= CACHE_MAX) {
+      this.verified.clear();
+      this.known = 0;
+    }
+    const lo = fh.readUInt32BE(5);
+    let byIno = this.verified.get(lo);
+    if (byIno === undefined) this.verified.set(lo, (byIno = new Map()));
+    const ino = fh.readUInt32BE(9) * 0x100000000 + fh.readUInt32BE(13);
+    if (!byIno.has(ino)) this.known++;
+    byIno.set(ino, {
+      fsHi: fh.readUInt32BE(1),
+      i0: fh.readUInt32BE(9),
+      i1: fh.readUInt32BE(13),
+      m0: fh.readUInt32BE(17),
+      m1: fh.readUInt32BE(21),
+      m2: fh.readUInt32BE(25),
+      m3: fh.readUInt32BE(29),
+      info,
+    });
+  }
+
+  /** The info of a handle equal, byte for byte, to one remembered; undefined when there is none. */
+  private recall(fh: Buffer): HandleInfo | undefined {
+    if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) return undefined;
+    const i0 = fh.readUInt32BE(9);
+    const i1 = fh.readUInt32BE(13);
+    const k = this.verified.get(fh.readUInt32BE(5))?.get(i0 * 0x100000000 + i1);
+    if (
+      k === undefined ||
+      k.fsHi !== fh.readUInt32BE(1) ||
+      k.i0 !== i0 ||
+      k.i1 !== i1 ||
+      k.m0 !== fh.readUInt32BE(17) ||
+      k.m1 !== fh.readUInt32BE(21) ||
+      k.m2 !== fh.readUInt32BE(25) ||
+      k.m3 !== fh.readUInt32BE(29)
+    )
+      return undefined;
+    return k.info;
   }
 
   /** Verified contents of a handle; BADHANDLE when it is malformed or forged. */
   decode(fh: Buffer): HandleInfo {
     for (let i = 0; i < RECENT; i++) if (this.recentFh[i] === fh) return this.recentInfo[i]!;
-    const key = fh.toString('latin1');
-    let info = this.verified.get(key);
+    let info = this.recall(fh);
     if (!info) {
       if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) throw new FsError(NfsStatus.BADHANDLE);
       const mac = this.mac(fh);
       if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
       info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) as Ino };
-      this.remember(key, info);
+      this.remember(fh, info);
     }
     const at = this.recentNext;
     this.recentFh[at] = fh;

@@ -68,4 +68,29 @@ describe('HandleCodec.verify (ExportTable.resolve decodes a handle once)', () =>
     forged[32] ^= 1;
     expect(status(() => c.decode(forged))).toBe(NfsStatus.BADHANDLE);
   });
+
+  it('a known handle is matched on every byte: one changed anywhere (fsid, inode, MAC) is refused', () => {
+    const c = codec();
+    const good = c.encode(0x1234_5678_9abc_def0n, 2 ** 40 + 5);
+    expect(c.decode(Buffer.from(good)).ino).toBe(2 ** 40 + 5);
+    for (let at = 1; at < good.length; at++) {
+      const bad = Buffer.from(good);
+      bad[at] ^= 0x10;
+      expect(
+        status(() => c.decode(bad)),
+        `byte ${at}`,
+      ).toBe(NfsStatus.BADHANDLE);
+    }
+    expect(status(() => c.decode(Buffer.concat([good, Buffer.alloc(1)])))).toBe(NfsStatus.BADHANDLE);
+  });
+
+  it('handles of two exports whose fsids share the low word and of the same inode number both decode', () => {
+    const c = codec();
+    const a = c.encode(42n, 7);
+    const b = c.encode(42n + 2n ** 32n, 7);
+    for (let i = 0; i < 3; i++) {
+      expect(c.decode(Buffer.from(a))).toEqual({ fsid: 42n, ino: 7 });
+      expect(c.decode(Buffer.from(b))).toEqual({ fsid: 42n + 2n ** 32n, ino: 7 });
+    }
+  });
 });

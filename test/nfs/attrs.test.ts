@@ -54,6 +54,24 @@ describe('SETATTR', () => {
     expect(after.mtime).toEqual({ sec: 2000, nsec: 7 });
   });
 
+  it('a SETATTR that sets nothing changes nothing, not even ctime; setting the same mode still changes ctime', async () => {
+    const fh = await makeFile(f.client, dir, 'noop', Buffer.alloc(10, 3));
+    const was = (await f.client.getattr(fh)).attrs!;
+    const none = await f.client.setattr(fh, {});
+    expect(none.status).toBe(NfsStatus.OK);
+    // wcc_data (RFC 1813 2.6): before and after both present, and equal
+    expect(none.wcc.before).toEqual({ size: 10, mtime: was.mtime, ctime: was.ctime });
+    expect(none.wcc.after).toEqual(was);
+    expect((await f.client.getattr(fh)).attrs).toEqual(was);
+    // chmod to the mode it already has marks ctime for update (POSIX chmod; Linux does so too)
+    const same = await f.client.setattr(fh, { mode: was.mode });
+    expect(same.status).toBe(NfsStatus.OK);
+    expect(same.wcc.before!.ctime).toEqual(was.ctime);
+    expect(same.wcc.after!.mode).toBe(was.mode);
+    expect(same.wcc.after!.ctime).not.toEqual(was.ctime);
+    expect(same.wcc.after!.mtime).toEqual(was.mtime);
+  });
+
   it('SET_TO_SERVER_TIME sets a current mtime', async () => {
     const fh = await makeFile(f.client, dir, 'set2');
     await f.client.setattr(fh, { mtime: { sec: 5, nsec: 0 } });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpcTimeoutError } from '../../rpc/client.js';
-import { DuplicateRequestCache } from '../../rpc/drc.js';
+import { DuplicateRequestCache, type DrcEntry } from '../../rpc/drc.js';
 import { parseReply, SUCCESS } from '../../rpc/message.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 import { TEST_PROG, callBody, delay, framed, start, u32s, type Started } from './helpers.js';
@@ -8,88 +8,125 @@ import type { ProgramVersion } from '../../rpc/handler.js';
 
 describe('DuplicateRequestCache', () => {
   const rec = Buffer.concat([Buffer.alloc(40), u32s(1, 2, 3)]);
+  /** call number i of one client (its xid), with the same arguments */
+  const call = (drc: DuplicateRequestCache, i: number, address = '10.0.0.1') => drc.begin(address, i, 100003, 3, 7, rec, 40);
+  const ticket = (v: number | DrcEntry): number => {
+    expect(typeof v).toBe('number');
+    return v as number;
+  };
+  const state = (v: number | DrcEntry) => (typeof v === 'number' ? null : v.state);
 
   it('records a call as in progress, then keeps its reply', () => {
     const drc = new DuplicateRequestCache();
-    const k = drc.key('10.0.0.1', 5, 100003, 3, 7, rec, 40);
-    expect(drc.begin(k)).toBeNull();
-    expect(drc.begin(k)?.state).toBe('in-progress');
-    drc.finish(k, Buffer.from('reply'));
-    const e = drc.begin(k);
-    expect(e?.state).toBe('done');
-    expect(e?.reply?.toString()).toBe('reply');
+    const t = ticket(call(drc, 5));
+    expect(state(call(drc, 5))).toBe('in-progress');
+    drc.finish(t, [Buffer.from('re'), Buffer.from('ply')]);
+    const e = call(drc, 5) as DrcEntry;
+    expect(e.state).toBe('done');
+    expect(e.reply?.toString()).toBe('reply');
+  });
+
+  it('keeps a reply longer than a slot whole', () => {
+    const drc = new DuplicateRequestCache();
+    const big = Buffer.alloc(5000, 7);
+    drc.finish(ticket(call(drc, 1)), big);
+    expect((call(drc, 1) as DrcEntry).reply?.equals(big)).toBe(true);
   });
 
   it('keys on address, xid, procedure and a checksum of the arguments', () => {
     const drc = new DuplicateRequestCache();
-    const k = drc.key('10.0.0.1', 5, 100003, 3, 7, rec, 40);
-    expect(drc.key('10.0.0.1', 5, 100003, 3, 7, Buffer.from(rec), 40)).toBe(k);
-    expect(drc.key('10.0.0.2', 5, 100003, 3, 7, rec, 40)).not.toBe(k);
-    expect(drc.key('10.0.0.1', 6, 100003, 3, 7, rec, 40)).not.toBe(k);
-    expect(drc.key('10.0.0.1', 5, 100003, 3, 8, rec, 40)).not.toBe(k);
+    ticket(drc.begin('10.0.0.1', 5, 100003, 3, 7, rec, 40));
+    expect(state(drc.begin('10.0.0.1', 5, 100003, 3, 7, Buffer.from(rec), 40))).toBe('in-progress');
     const changed = Buffer.from(rec);
     changed[44] ^= 1;
-    expect(drc.key('10.0.0.1', 5, 100003, 3, 7, changed, 40)).not.toBe(k);
-    expect(drc.key('10.0.0.1', 5, 100003, 3, 7, Buffer.concat([rec, u32s(0)]), 40)).not.toBe(k);
+    for (const other of [
+      () => drc.begin('10.0.0.2', 5, 100003, 3, 7, rec, 40),
+      () => drc.begin('10.0.0.1', 6, 100003, 3, 7, rec, 40),
+      () => drc.begin('10.0.0.1', 5, 100003, 3, 8, rec, 40),
+      () => drc.begin('10.0.0.1', 5, 100005, 3, 7, rec, 40),
+      () => drc.begin('10.0.0.1', 5, 100003, 2, 7, rec, 40),
+      () => drc.begin('10.0.0.1', 5, 100003, 3, 7, changed, 40),
+      () => drc.begin('10.0.0.1', 5, 100003, 3, 7, Buffer.concat([rec, u32s(0)]), 40),
+    ])
+      ticket(other());
+    expect(drc.size).toBe(8);
   });
 
   it('is bounded by entry count, evicting the oldest first', () => {
     const drc = new DuplicateRequestCache({ maxEntries: 4 });
-    for (let i = 0; i < 10; i++) drc.begin(`k${i}`);
+    for (let i = 0; i < 10; i++) call(drc, i);
     expect(drc.size).toBe(4);
-    expect(drc.begin('k9')?.state).toBe('in-progress');
-    expect(drc.begin('k0')).toBeNull(); // forgotten, so new again
+    expect(state(call(drc, 9))).toBe('in-progress');
+    expect(typeof call(drc, 0)).toBe('number'); // forgotten, so new again
   });
 
   it('forgets entries older than maxAgeMs', async () => {
     const drc = new DuplicateRequestCache({ maxAgeMs: 30 });
-    drc.begin('a');
-    drc.finish('a', Buffer.from('x'));
-    drc.begin('b');
+    drc.finish(ticket(call(drc, 1)), Buffer.from('x'));
+    call(drc, 2);
     await delay(50);
-    drc.begin('c'); // pruning happens as new calls arrive
+    call(drc, 3); // pruning happens as new calls arrive
     expect(drc.size).toBe(1);
-    expect(drc.begin('a')).toBeNull();
+    expect(typeof call(drc, 1)).toBe('number');
+  });
+
+  it('forgets an expired entry found by a retransmission, and an idle cache empties by its timer', async () => {
+    const drc = new DuplicateRequestCache({ maxAgeMs: 30 });
+    drc.finish(ticket(call(drc, 1)), Buffer.from('x'));
+    await delay(50);
+    expect(typeof call(drc, 1)).toBe('number'); // too old to answer from: run again
+    drc.startTimer(10);
+    await delay(80);
+    drc.stopTimer();
+    expect(drc.size).toBe(0);
   });
 
   it('ignores finish for an evicted call and abandon for a finished one', () => {
     const drc = new DuplicateRequestCache({ maxEntries: 1 });
-    drc.begin('a');
-    drc.begin('b');
-    drc.finish('a', Buffer.from('late'));
+    const a = ticket(call(drc, 1));
+    const b = ticket(call(drc, 2));
+    drc.finish(a, Buffer.from('late'));
     expect(drc.size).toBe(1);
-    drc.finish('b', Buffer.from('r'));
-    drc.abandon('b');
-    expect(drc.begin('b')?.state).toBe('done');
+    expect(typeof call(drc, 1)).toBe('number'); // a is gone (and now evicts b)
+    const b2 = ticket(call(drc, 2));
+    drc.finish(b, Buffer.from('stale ticket'));
+    expect(state(call(drc, 2))).toBe('in-progress');
+    drc.finish(b2, Buffer.from('r'));
+    drc.abandon(b2);
+    expect((call(drc, 2) as DrcEntry).reply?.toString()).toBe('r');
   });
 
   it('a call abandoned and begun again is evicted from its new place in the age order, not its old one', () => {
     const drc = new DuplicateRequestCache({ maxEntries: 3 });
-    drc.begin('a');
-    drc.abandon('a');
-    drc.begin('b');
-    drc.begin('c');
-    drc.begin('a'); // again: now the newest
-    drc.begin('d'); // full: the oldest live entry, b, goes
+    drc.abandon(ticket(call(drc, 1)));
+    call(drc, 2);
+    call(drc, 3);
+    ticket(call(drc, 1)); // again: now the newest
+    call(drc, 4); // full: the oldest live entry, 2, goes
     expect(drc.size).toBe(3);
-    expect(drc.begin('a')?.state).toBe('in-progress');
-    expect(drc.begin('c')?.state).toBe('in-progress');
-    expect(drc.begin('b')).toBeNull();
+    expect(state(call(drc, 1))).toBe('in-progress');
+    expect(state(call(drc, 3))).toBe('in-progress');
+    expect(typeof call(drc, 2)).toBe('number');
   });
 
-  it('stays bounded through many abandoned calls and long runs of evictions', () => {
+  it('stays bounded through many abandoned calls and long runs of evictions, with colliding hashes', () => {
     const drc = new DuplicateRequestCache({ maxEntries: 100 });
     for (let i = 0; i < 50_000; i++) {
-      drc.begin(`k${i}`);
-      if (i % 3 === 0) drc.abandon(`k${i}`);
-      else drc.finish(`k${i}`, Buffer.from([i & 0xff]));
+      // two clients using the same xids: same hash, told apart by address
+      for (const address of ['10.0.0.1', '10.0.0.2']) {
+        const t = ticket(call(drc, i, address));
+        if (i % 3 === 0) drc.abandon(t);
+        else drc.finish(t, Buffer.from([i & 0xff, address.length]));
+      }
     }
-    expect(drc.size).toBe(100);
-    expect(drc.begin('k49999')?.reply).toEqual(Buffer.from([49999 & 0xff]));
-    expect(drc.begin('k49000')).toBeNull(); // long evicted
+    expect(drc.size).toBeLessThanOrEqual(100);
+    expect((call(drc, 49999, '10.0.0.1') as DrcEntry).reply).toEqual(Buffer.from([49999 & 0xff, 8]));
+    expect((call(drc, 49997, '10.0.0.2') as DrcEntry).reply).toEqual(Buffer.from([49997 & 0xff, 8]));
+    expect(typeof call(drc, 49998, '10.0.0.2')).toBe('number'); // abandoned: runs again
+    expect(typeof call(drc, 49000)).toBe('number'); // long evicted
     drc.clear();
     expect(drc.size).toBe(0);
-    expect(drc.begin('k49999')).toBeNull();
+    expect(typeof call(drc, 49999)).toBe('number');
   });
 });
 
