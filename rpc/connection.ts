@@ -58,7 +58,10 @@ export class RpcConnection implements CallSource {
     this.denyCalls = opts.denyCalls ?? 0;
     // a socket accepted paused reads into the buffer all connections share (socket-reader.ts)
     const wasPaused = socket.isPaused();
-    const shared = readIntoShared(socket, this.onData);
+    const shared = readIntoShared(socket, this.onData, {
+      target: () => (this.closed ? null : this.decoder.inPlaceTarget()),
+      done: this.onDataInPlace,
+    });
     this.decoder = new RecordDecoder(this.onRecord, {
       maxRecordSize: opts.maxRecordSize,
       maxFragments: opts.maxFragments,
@@ -127,10 +130,17 @@ export class RpcConnection implements CallSource {
     return null;
   }
 
-  private onData = (chunk: Buffer): void => {
+  private onData = (chunk: Buffer): void => this.take(chunk, 0);
+
+  /** n bytes of a large record were read straight into its buffer (socket-reader.ts InPlace). */
+  private onDataInPlace = (n: number): void => this.take(null, n);
+
+  /** Input for the decoder: a chunk to copy from, or n bytes already in the record's buffer. */
+  private take(chunk: Buffer | null, n: number): void {
     this.lastActive = Date.now();
     try {
-      this.decoder.push(chunk);
+      if (chunk !== null) this.decoder.push(chunk);
+      else this.decoder.pushInPlace(n);
       if (this.decoder.partial) {
         if (this.partialSince === 0) this.partialSince = this.lastActive;
       } else this.partialSince = 0;
@@ -148,7 +158,7 @@ export class RpcConnection implements CallSource {
       }
       this.destroy();
     }
-  };
+  }
 
   private onRecord = (rec: Buffer, pooled?: Buffer): void => {
     this.partialSince = 0;

@@ -13,7 +13,7 @@ export class OutboundQueue {
   /** run once the queued buffers have been written */
   private sentCallbacks: (() => void)[] = [];
 
-  /** `onBlocked` is called when the socket's buffer is over its high-water mark. */
+  /** `onBlocked` is called when what a flush left in the socket's buffer is over its high-water mark. */
   constructor(
     private readonly socket: Socket,
     private readonly onBlocked?: () => void,
@@ -67,7 +67,10 @@ export class OutboundQueue {
     } else {
       ok = this.writeMixed(q, sent);
     }
-    if (!ok && this.onBlocked) this.onBlocked();
+    // A write (or a corked batch) over the high-water mark returns false even when the kernel took all of it at
+    // once: a 1 MiB READ reply always did, and paused reading until 'drain' (two epoll_ctl and an extra loop turn
+    // per READ). Blocked means bytes are still waiting in the socket's buffer.
+    if (!ok && this.onBlocked && s.writableLength >= s.writableHighWaterMark) this.onBlocked();
   };
 
   /** Drops anything queued (the socket is gone). */

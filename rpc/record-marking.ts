@@ -269,6 +269,29 @@ export class RecordDecoder {
     }
   }
 
+  /**
+   * Where the next socket read may go to save a copy: the rest of the current record in its pooled buffer
+   * (exactly the bytes still missing, so no byte of the next record lands there), or null. The bytes read into
+   * it are then announced with `pushInPlace`, not `push`.
+   */
+  inPlaceTarget(): Buffer | null {
+    if (this.slab === null || this.state !== IN_FRAGMENT || this.fragmentLeft === 0 || this.failed) return null;
+    return this.slab.subarray(this.received, this.received + this.fragmentLeft);
+  }
+
+  /** `n` bytes were read into the buffer `inPlaceTarget` gave (the record's own buffer). */
+  pushInPlace(n: number): void {
+    if (this.failed) throw this.failed;
+    if (this.slab === null || this.state !== IN_FRAGMENT || n > this.fragmentLeft)
+      throw new Error('record-marking: no in-place read expected');
+    this.received += n;
+    this.fragmentLeft -= n;
+    if (this.fragmentLeft === 0) {
+      this.state = WANT_HEADER;
+      if (this.lastFragment) this.emit();
+    }
+  }
+
   private emitCopy(record: Buffer): void {
     const n = record.length;
     if (this.pool !== null && n >= POOL_MIN && n <= this.pool.size) {

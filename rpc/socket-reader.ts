@@ -9,8 +9,19 @@
 // kept must be copied (RecordDecoder's `transient` option does).
 import type { Socket } from 'node:net';
 
-/** One read fetches at most this much: a 1 MiB WRITE record and its headers. */
-export const SHARED_READ_SIZE = 1024 * 1024 + 64 * 1024;
+/**
+ * One read into the shared buffer fetches at most this much: many small calls, or the start of a large record,
+ * whose rest is then read into the record's own pooled buffer (`InPlace`), not copied there from this one.
+ */
+export const SHARED_READ_SIZE = 128 * 1024;
+
+/** A large record's rest read straight into its own buffer (RecordDecoder.inPlaceTarget / pushInPlace). */
+export interface InPlace {
+  /** where the next read should go, or null for the shared buffer */
+  target(): Buffer | null;
+  /** n bytes were read into the last target */
+  done(n: number): void;
+}
 
 let shared: Buffer | null = null;
 
@@ -39,7 +50,7 @@ function onreadSlots(s: Socket): OnreadSlots | null {
  * when that is not so or this Node lacks the mechanism: the caller then listens for 'data'.
  * Pausing and resuming the socket keep working (net.Socket handles them for `onread`).
  */
-export function readIntoShared(socket: Socket, onChunk: (chunk: Buffer) => void): boolean {
+export function readIntoShared(socket: Socket, onChunk: (chunk: Buffer) => void, inPlace?: InPlace): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void; reading?: boolean } })._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function' || handle.reading || !socket.isPaused() || socket.readableLength > 0)
     return false;
@@ -47,9 +58,14 @@ export function readIntoShared(socket: Socket, onChunk: (chunk: Buffer) => void)
   if (k === null) return false;
   shared ??= Buffer.allocUnsafeSlow(SHARED_READ_SIZE);
   const target = socket as unknown as Record<symbol, unknown>;
-  target[k.buffer] = shared;
-  target[k.generator] = null;
-  target[k.callback] = (n: number, buf: Buffer): void => onChunk(buf.subarray(0, n));
-  handle.useUserBuffer(shared);
+  const sh = shared;
+  target[k.buffer] = sh;
+  // net.Socket calls the generator after each read's callback; what it returns is where the next read goes
+  target[k.generator] = inPlace ? (): Buffer => inPlace.target() ?? sh : null;
+  target[k.callback] = (n: number, buf: Buffer): void => {
+    if (buf === sh) onChunk(buf.subarray(0, n));
+    else inPlace!.done(n);
+  };
+  handle.useUserBuffer(sh);
   return true;
 }

@@ -172,6 +172,27 @@ export class XdrWriter {
     return this;
   }
 
+  /**
+   * Goes on writing in `buf` (a pooled buffer, say), the bytes written so far in the current buffer copied to
+   * its start. `buf` must hold them and whatever is written after; the caller owns it (onRelease).
+   */
+  adopt(buf: Buffer): void {
+    if (buf.length < this.pos) throw new RangeError('adopted buffer smaller than what is written');
+    buf.set(this.buf.subarray(0, this.pos), 0);
+    this.buf = buf;
+  }
+
+  /**
+   * The next n bytes of the reply, to be filled by the caller (e.g. a pread straight into the reply). The view
+   * is valid until the next write to this writer: fill it before writing anything else.
+   */
+  reserve(n: number): Buffer {
+    this.room(n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
   /** variable-length opaque appended by reference: the bytes are not copied */
   opaqueRef(data: Buffer): this {
     if (data.length < 4096) return this.opaque(data);

@@ -2,7 +2,14 @@
 // append-only, hash-chained log in the object store. Each entry names the hash of the one before it
 // and its own hash covers its content, so editing, removing or reordering a past entry breaks the
 // chain at that entry and verify() names it. Keys: audit/entries/<seq, 12 digits>-<hash>; the ref
-// audit/head = {seq, hash} moves by compare-and-swap, so daemons sharing a bucket append to one chain.
+// audit/head = {seq, hash, entry} moves by compare-and-swap, so daemons sharing a bucket append to one chain.
+//
+// One durable write per append: the head carries the newest entry itself, so the compare-and-swap that
+// puts it on the chain also makes it durable (an acknowledged entry survives a crash right after). Its own
+// object under audit/entries/ is written behind, and an append makes sure the entry the head carries has its
+// object before the head moves past it (a writer that crashed before writing it, or another daemon's entry,
+// is written then, from the head). So every entry below the head has its object, and the head's is in the
+// head. (A head of the older form {seq, hash} names an entry whose object was written before it.)
 import { createHash } from 'node:crypto';
 import type { ObjectBackend } from '../store/index.js';
 
@@ -27,6 +34,8 @@ export interface AuditEntry extends AuditInput {
 interface HeadDoc {
   seq: number;
   hash: string;
+  /** the entry itself (absent in heads written before entries were carried in the head) */
+  entry?: AuditEntry;
 }
 
 export interface AuditQuery {
@@ -56,6 +65,13 @@ export interface AuditVerification {
 const HEAD_KEY = 'audit/head';
 const PREFIX = 'audit/entries/';
 const entryKey = (seq: number, hash: string) => `${PREFIX}${String(seq).padStart(12, '0')}-${hash}`;
+const entryBytes = (e: AuditEntry) => Buffer.from(JSON.stringify(e) + '\n', 'utf8');
+
+/** The entry a head carries, if it is the one the head names (a head is checked like any entry). */
+function carried(head: HeadDoc | null): AuditEntry | null {
+  const e = head?.entry;
+  return e && e.seq === head.seq && e.hash === head.hash ? e : null;
+}
 
 /** SHA-256 of the entry's content in a fixed field order (the hash field itself excluded). */
 export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
@@ -65,6 +81,8 @@ export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
 
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
+  /** entry objects this instance is writing behind (or wrote), by key */
+  private readonly written = new Map<string, Promise<void>>();
 
   constructor(private readonly backend: ObjectBackend) {}
 
@@ -79,6 +97,9 @@ export class AuditLog {
     for (let attempt = 0; ; attempt++) {
       const ref = await this.backend.getRef(HEAD_KEY);
       const head = ref ? (JSON.parse(ref.data.toString('utf8')) as HeadDoc) : null;
+      // the entry the head carries gets its own object before the head moves past it
+      const last = carried(head);
+      if (last) await this.writeEntry(last);
       const base = {
         seq: (head?.seq ?? 0) + 1,
         time: new Date().toISOString(),
@@ -90,15 +111,29 @@ export class AuditLog {
         ...(input.detail ? { detail: input.detail } : {}),
       };
       const entry: AuditEntry = { ...base, hash: entryHash(base) };
-      const key = entryKey(entry.seq, entry.hash);
-      await this.backend.put(key, Buffer.from(JSON.stringify(entry) + '\n', 'utf8'));
-      const next: HeadDoc = { seq: entry.seq, hash: entry.hash };
-      if (await this.backend.casRef(HEAD_KEY, Buffer.from(JSON.stringify(next)), ref?.version ?? null)) return entry;
-      // another daemon appended first: this entry is off the chain; drop it and go again
-      await this.backend.delete(key).catch(() => {});
+      const next: HeadDoc = { seq: entry.seq, hash: entry.hash, entry };
+      if (await this.backend.casRef(HEAD_KEY, Buffer.from(JSON.stringify(next)), ref?.version ?? null)) {
+        this.writeEntry(entry).catch(() => {}); // behind: the next append waits for it, or writes it again
+        return entry;
+      }
+      // another daemon appended first: go again on its head
       if (attempt > 100) throw new Error('audit log: too much contention');
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
+  }
+
+  /** Writes an entry's own object (once per instance; a failed write is tried again next time). */
+  private writeEntry(e: AuditEntry): Promise<void> {
+    const key = entryKey(e.seq, e.hash);
+    let w = this.written.get(key);
+    if (!w) {
+      w = this.backend.put(key, entryBytes(e));
+      this.written.set(key, w);
+      w.catch(() => this.written.delete(key));
+      // only the newest is ever asked for again
+      if (this.written.size > 16) this.written.delete(this.written.keys().next().value!);
+    }
+    return w;
   }
 
   private async head(): Promise<HeadDoc | null> {
@@ -109,11 +144,16 @@ export class AuditLog {
   /** Entries newest first, following the chain back from the head. */
   async *walk(): AsyncGenerator<AuditEntry> {
     const head = await this.head();
+    const top = carried(head);
     let at: HeadDoc | null = head;
     while (at) {
-      const raw = await this.backend.get(entryKey(at.seq, at.hash));
-      if (!raw) throw new Error(`audit log: entry ${at.seq} is missing (run mic audit --verify)`);
-      const e = JSON.parse(raw.toString('utf8')) as AuditEntry;
+      let e: AuditEntry;
+      if (top && at === head) e = top;
+      else {
+        const raw = await this.backend.get(entryKey(at.seq, at.hash));
+        if (!raw) throw new Error(`audit log: entry ${at.seq} is missing (run mic audit --verify)`);
+        e = JSON.parse(raw.toString('utf8')) as AuditEntry;
+      }
       yield e;
       at = e.prev ? { seq: at.seq - 1, hash: e.prev } : null;
     }
@@ -147,11 +187,14 @@ export class AuditLog {
     const head = await this.head();
     const keys = new Map<string, string>();
     for await (const o of this.backend.list(PREFIX)) keys.set(o.key.slice(PREFIX.length), o.key);
+    const top = carried(head);
     let entries = 0;
     let at: HeadDoc | null = head;
     while (at) {
       const name = `${String(at.seq).padStart(12, '0')}-${at.hash}`;
-      const key = keys.get(name);
+      const found = keys.get(name);
+      // the head's entry is in the head until its own object is written (see the top of this file)
+      const key = found ?? (top && at === head ? HEAD_KEY : undefined);
       if (!key) {
         problems.push({ seq: at.seq, key: null, problem: `entry ${at.seq} (${at.hash.slice(0, 12)}) is missing` });
         break;
@@ -159,7 +202,7 @@ export class AuditLog {
       keys.delete(name);
       let e: AuditEntry;
       try {
-        e = JSON.parse((await this.backend.get(key))!.toString('utf8')) as AuditEntry;
+        e = found ? (JSON.parse((await this.backend.get(found))!.toString('utf8')) as AuditEntry) : top!;
       } catch {
         problems.push({ seq: at.seq, key, problem: 'entry is not valid JSON' });
         break;

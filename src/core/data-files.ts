@@ -121,6 +121,11 @@ export class DataFiles {
     return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
   }
 
+  /** Reads up to count bytes at offset into buf (a small READ, into its reply); returns the bytes read. */
+  readInto(ino: number, buf: Buffer, count: number, offset: number): number {
+    return this.preadInto(ino, buf, count, offset);
+  }
+
   /** The reply of the last read() has been sent: sequential reads go on with a read-ahead. */
   sent(): void {
     this.ahead.sent();

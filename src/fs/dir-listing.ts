@@ -3,9 +3,9 @@
 // cookie stays valid while entries come and go, and the cookie verifier is zero.
 // Per entry the listing allocates one small object, walking the directory's slot array by index (a page
 // of 400 entries made 800 closures, 400 entry objects, 400 BigInts and two generator frames each).
-import { FsError, NfsStatus, type Attrs, type DirEntry, type DirListing } from './file-system.js';
-import type { Inode } from '../core/inode.js';
-import type { Directory, Slot } from '../core/directory.js';
+import { FileType, FsError, NfsStatus, type Attrs, type DirEntry, type DirListing } from './file-system.js';
+import { Inode } from '../core/inode.js';
+import { Directory, type Slot } from '../core/directory.js';
 import type { SessionState } from '../core/session-state.js';
 
 const ZERO_VERF = Buffer.alloc(8);
@@ -83,4 +83,44 @@ export function dirListing(host: ListingHost, d: Inode, dir: Directory, cookie: 
   if (cookie >= BigInt(dir.nextSeq + 2)) throw new FsError(NfsStatus.BAD_COOKIE);
   const entries = new Listing(host, d, host.state.parentOf(d), Number(cookie), dir);
   return { dir: d.attrs(host.fsid), verf: ZERO_VERF, entries };
+}
+
+/**
+ * A listing of a synthetic directory of `n` files through the same Listing, Entry and Inode code as a session's
+ * (for the READDIRPLUS JIT warm-up: readdirplus.ts). Nothing of it touches a session.
+ */
+export function syntheticListing(n: number): { listing(cookie: number): DirListing } {
+  const t = { sec: 1_700_000_000, nsec: 0 };
+  const inodes = new Map<number, Inode>();
+  const mk = (ino: number, type: FileType, parent: number): Inode => {
+    const node = Inode.fromState({
+      ino,
+      type,
+      mode: 0o644,
+      uid: 1000,
+      gid: 1000,
+      nlink: 1,
+      size: ino * 37,
+      atime: t,
+      mtime: t,
+      ctime: t,
+      blob: null,
+      local: true,
+      parent,
+      tree: null,
+    });
+    node.fh = Buffer.alloc(32, ino & 0xff);
+    inodes.set(ino, node);
+    return node;
+  };
+  const root = mk(2, FileType.DIR, 2);
+  const dir = new Directory();
+  for (let i = 0; i < n; i++) dir.add(`f${String(i).padStart(i % 3 === 0 ? 7 : 9, '0')}`, mk(10 + i, FileType.REG, 2).ino);
+  const state = {
+    child: (s: Slot): Inode => inodes.get(s.ino)!,
+    get: (ino: number): Inode | undefined => inodes.get(ino),
+    parentOf: (): Inode => root,
+  };
+  const host = { state: state as unknown as SessionState, fsid: 1n, handleOf: (ino: number): Buffer => inodes.get(ino)!.fh! };
+  return { listing: (cookie) => dirListing(host, root, dir, BigInt(cookie)) };
 }

@@ -8,6 +8,7 @@ import { fsErrorOf } from '../core/durable.js';
 import { permBits } from './access.js';
 import { readBase, READ_WAIT_MS } from './base-read.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
+import { READ_AHEAD_MIN } from '../core/read-ahead.js';
 
 export interface ReadResult {
   data: Buffer;
@@ -15,6 +16,8 @@ export interface ReadResult {
   attrs: Attrs;
   /** gives a pooled buffer back: call once the data has been sent */
   release?: () => void;
+  /** the data was read into the caller's `into` buffer */
+  inPlace?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -26,6 +29,7 @@ export async function readFile(
   count: number,
   cred: Cred,
   o: { fsid: bigint; log: Logger; readWaitMs?: number },
+  into?: (len: number) => Buffer,
 ): Promise<ReadResult> {
   if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
@@ -34,6 +38,17 @@ export async function readFile(
   const attrs = n.attrs(o.fsid);
   if (len === 0) return { data: EMPTY, eof: offset >= n.size, attrs };
   if (n.local) {
+    if (into && len < READ_AHEAD_MIN) {
+      // a small read goes straight into the reply: no Buffer of its own, no copy into the reply after
+      let got: number;
+      const buf = into(len);
+      try {
+        got = state.data.readInto(n.ino, buf, len, offset);
+      } catch (e) {
+        throw fsErrorOf(e) ?? e;
+      }
+      return { data: buf.subarray(0, got), eof: offset + got >= n.size, attrs, inPlace: true };
+    }
     let r: { data: Buffer; pooled?: Buffer };
     try {
       r = state.data.read(n.ino, offset, len, n.size);

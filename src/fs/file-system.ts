@@ -81,13 +81,18 @@ export interface FileSystem {
   lookup(dir: FileHandle, name: string, cred: Cred): Promise<{ node: NodeResult; dir: Attrs }>;
   access(fh: FileHandle, mask: number, cred: Cred): Promise<{ access: number; attrs: Attrs }>;
   readlink(fh: FileHandle, cred: Cred): Promise<{ target: string; attrs: Attrs }>;
-  /** `release`, when present, must be called once the data has been sent (pooled buffer). */
+  /**
+   * `release`, when present, must be called once the data has been sent (pooled buffer). `into(len)`, when
+   * given, offers a buffer of len bytes for the data (the reply's own bytes): an implementation may read into
+   * it and then answers `inPlace` with `data` a view of its first bytes.
+   */
   read(
     fh: FileHandle,
     offset: number,
     count: number,
     cred: Cred,
-  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void }>;
+    into?: (len: number) => Buffer,
+  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void; inPlace?: boolean }>;
   write(
     fh: FileHandle,
     offset: number,

@@ -12,10 +12,12 @@ export class BatchCheck {
     this.r = new ByteReader(this.p.proc.stdout);
   }
 
-  /** The object's type ('commit', 'tree', ...) or null when missing. */
+  /** The object's type ('commit', 'tree', ...) or null when missing. Questions are pipelined: each is
+   *  written at once, answers are read in the same order. */
   type(oid: string): Promise<string | null> {
+    if (!/^[0-9a-f]{40,64}$/.test(oid)) return Promise.resolve(null); // one line per question, always
+    this.p.proc.stdin.write(oid + '\n');
     const run = this.chain.then(async () => {
-      this.p.proc.stdin.write(oid + '\n');
       const l = (await this.r.line())?.toString('utf8') ?? '';
       return l.endsWith(' missing') ? null : (l.split(' ')[1] ?? null);
     });

@@ -24,6 +24,12 @@ export interface GitCommitInfo {
   gitlinks?: Record<string, string>;
   /** the raw commit object (base64) when it carries headers fast-import cannot write (a signature) */
   raw_b64?: string;
+  /** the commit's changes against its first parent, as import-git applied them, in fast-export's order:
+   *  `M <mode> <sha256 of the blob, or the submodule's commit id> <path>`, `D <path>`, `deleteall`; paths are
+   *  mic-fs names joined by '/' (bytesOf gives git's bytes back). export-git replays them instead of diffing
+   *  trees. Absent in records of imports made before it and for commits of more than 4096 changes (export
+   *  then diffs the trees). */
+  changes?: string[];
 }
 
 export function parseIdentity(line: string): GitIdentity {

@@ -4,7 +4,7 @@
 // and trailers (Mic-Session, Goal, Decision), the session record in a note under refs/notes/mic.
 // One `git fast-import` stream (export-stream.ts) does it all; what was exported is remembered per repository.
 import { stat } from 'node:fs/promises';
-import { ObjectStore } from '../store/index.js';
+import { ObjectStore, type ObjectBackend } from '../store/index.js';
 import { syncReads } from './sync-read.js';
 import { Catalog } from '../session/catalog.js';
 import { GitError, git, gitText, requireGit } from './run.js';
@@ -45,8 +45,22 @@ async function targetRepo(dir: string): Promise<string> {
 export async function exportGit(catalog: Catalog, project: string, repoDir: string, o: ExportOptions = {}): Promise<ExportResult> {
   requireGit();
   const reads = syncReads(catalog.backend);
-  const store = new ObjectStore(reads, project, { cacheBytes: 64 * 1024 * 1024 });
-  if (reads !== catalog.backend) catalog = new Catalog(reads);
+  try {
+    return await exportWith(reads ? new Catalog(reads) : catalog, reads ?? catalog.backend, project, repoDir, o);
+  } finally {
+    reads?.close();
+  }
+}
+
+async function exportWith(
+  catalog: Catalog,
+  backend: ObjectBackend,
+  project: string,
+  repoDir: string,
+  o: ExportOptions,
+): Promise<ExportResult> {
+  // a small blob cache: each blob is read once (export-stream.ts gives it a mark); a big one only costs GC
+  const store = new ObjectStore(backend, project, { cacheBytes: 4 * 1024 * 1024 });
   const cur = await store.getHead();
   if (!cur) throw new GitError(`project ${project} has no head`);
   const dir = await targetRepo(repoDir);
@@ -63,31 +77,52 @@ export async function exportGit(catalog: Catalog, project: string, repoDir: stri
   const check = new BatchCheck(dir);
   const nodes = new Map<string, Node>();
   try {
-    const load = async (head: string): Promise<Node> => {
-      let n = nodes.get(head);
-      if (n) return n;
+    // A head's records are read and its commit looked up in the repository at once; the lookups are
+    // pipelined (BatchCheck), so the walk keeps a window of first-parent ancestors in flight.
+    const started = new Map<string, Promise<{ n: Node; ready: Promise<Node> }>>();
+    const stage = (head: string): Promise<{ n: Node; ready: Promise<Node> }> => {
+      let p = started.get(head);
+      if (!p) {
+        p = loadNode(head);
+        started.set(head, p);
+      }
+      return p;
+    };
+    const load = async (head: string): Promise<Node> => (await stage(head)).ready;
+    const readAhead = async (head: string, k: number): Promise<void> => {
+      for (let h: string | null = head; h !== null && k-- > 0;) h = (await stage(h)).n.rec.parent;
+    };
+    const loadNode = async (head: string): Promise<{ n: Node; ready: Promise<Node> }> => {
       const rec = await store.getHeadRecord(head);
       const session = rec.session ? ((await catalog.get(rec.session)) as Rec | null) : null;
       const sha = importedHead.get(head);
       const info = sha && session?.git?.commit === sha ? session.git : null;
-      n = { head, rec, session, info, parents: [], oid: null, mark: 0, gitlinks: info?.gitlinks ?? {} };
+      const n: Node = { head, rec, session, info, parents: [], oid: null, mark: 0, gitlinks: info?.gitlinks ?? {} };
       if (rec.parent) n.parents.push({ head: rec.parent });
       for (const p of info?.parents.slice(1) ?? []) {
         const h = imported?.commits[p];
         n.parents.push(h ? { head: h } : { oid: p });
       }
       const candidate = st.heads[head] ?? sha;
-      if (candidate && (await check.type(candidate)) === 'commit') n.oid = candidate;
       nodes.set(head, n);
-      return n;
+      const ready = candidate
+        ? check.type(candidate).then((t) => {
+            if (t === 'commit') n.oid = candidate;
+            return n;
+          })
+        : Promise.resolve(n);
+      ready.catch(() => {}); // awaited by the walk when it gets there
+      return { n, ready };
     };
 
     // post-order walk from the head: parents before children, stopping at commits the repository has
     const order: Node[] = [];
     const done = new Set<string>();
     const stack: Node[] = [await load(cur.hash)];
+    let visits = 0;
     while (stack.length) {
       const n = stack[stack.length - 1]!;
+      if (visits++ % 32 === 0) readAhead(n.head, 64).catch(() => {}); // a failure shows when the walk gets there
       if (done.has(n.head)) {
         stack.pop();
         continue;

@@ -63,8 +63,12 @@ interface Imported {
   sid: string;
 }
 
+const projectTags = new Map<string, string>();
+
 export function sessionIdFor(project: string, commit: string): string {
-  return `git-${commit.slice(0, 20)}-${createHash('sha256').update(project).digest('hex').slice(0, 8)}`;
+  let tag = projectTags.get(project);
+  if (tag === undefined) projectTags.set(project, (tag = createHash('sha256').update(project).digest('hex').slice(0, 8)));
+  return `git-${commit.slice(0, 20)}-${tag}`;
 }
 
 /** The hash ObjectStore.putHeadRecord gives a record (canonical key order). */
@@ -73,6 +77,9 @@ function headHash(r: HeadRecord): string {
     JSON.stringify({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time }),
   );
 }
+
+/** Longest change list kept in a session record (GitCommitInfo.changes). */
+const MAX_RECORDED_CHANGES = 4096;
 
 const FILE_MODES: Record<string, number> = { '100644': 0o644, '100755': 0o755, '100664': 0o644, '644': 0o644, '755': 0o755 };
 
@@ -150,7 +157,10 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const tipChain = new Set(seed ? (await gitText(['rev-list', '--first-parent', tip], dir)).split('\n') : []);
   const incrementalIndex = !seed && state?.tip_head ? (await getHeadIndex(store, state.tip_head)) !== null : false;
 
-  const special = await rawSpecialCommits(dir, revs);
+  // read alongside the fast-export stream (its first commit waits for it)
+  const specialP = rawSpecialCommits(dir, revs);
+  specialP.catch(() => {});
+  let special: Map<string, Buffer> | null = null;
   const fe = gitStream(
     [
       'fast-export',
@@ -195,6 +205,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
         result.known++;
         continue;
       }
+      special ??= await specialP;
       const imp = await importCommit(ev, await parentOf(ev.from));
       byKey.set(oid, imp);
       if (ev.mark) byKey.set(ev.mark, imp);
@@ -218,6 +229,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const onChain = seed !== null && tipChain.has(oid);
     const ops: { names: string[]; sig: string | null }[] | null = onChain ? [] : null;
     let deleteAll = false;
+    const changes: string[] = []; // GitCommitInfo.changes
     const put = (names: string[], leaf: Leaf) => {
       cs.put(names, leaf);
       ops?.push({ names, sig: leaf === null ? null : leaf.kind === 'symlink' ? `l:${leaf.target}` : `f:${leaf.mode}:${leaf.hash}` });
@@ -225,6 +237,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const gitlinks = new Map(parent?.gitlinks ?? []);
     for (const ch of c.changes) {
       if (ch.op === 'deleteall') {
+        changes.push('deleteall');
         deleteAll = true;
         cs.deleteAll = true;
         gitlinks.clear();
@@ -232,13 +245,16 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       }
       const names = namesOf(ch.path);
       const p = names.join('/');
+      if (names.length === 0) continue;
       if (ch.op === 'D') {
+        changes.push(`D ${p}`);
         if (gitlinks.delete(p)) continue;
         put(names, null);
         for (const g of gitlinks.keys()) if (g.startsWith(p + '/')) gitlinks.delete(g);
         continue;
       }
       if (ch.mode === '160000') {
+        changes.push(`M 160000 ${ch.ref} ${p}`);
         gitlinks.set(p, ch.ref);
         if (!gitlinkWarned.has(p)) {
           gitlinkWarned.add(p);
@@ -254,10 +270,12 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       if (ch.mode === '120000') {
         const target = blob.small ?? (await store.getBlob(blob.hash));
         put(names, { kind: 'symlink', mode: 0o777, size: target.length, target: nameOf(target) });
+        changes.push(`M 120000 ${blob.hash} ${p}`);
       } else {
         const mode = FILE_MODES[ch.mode];
         if (mode === undefined) throw new GitError(`unsupported mode ${ch.mode} at ${p}`);
         put(names, { kind: 'file', mode, size: blob.size, hash: blob.hash });
+        changes.push(`M ${mode & 0o100 ? '100755' : '100644'} ${blob.hash} ${p}`);
       }
     }
     const base = parent ?? { tree: EMPTY_TREE, nextIno: 2 };
@@ -271,7 +289,9 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       ...messageFields(c.message),
     };
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
-    const raw = special.get(oid);
+    // a commit touching thousands of paths (a first import) keeps its record small: export diffs its trees
+    if (changes.length <= MAX_RECORDED_CHANGES) info.changes = changes;
+    const raw = special!.get(oid);
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);

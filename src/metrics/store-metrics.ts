@@ -25,6 +25,7 @@ const s3Duration = new Histogram({
 
 const OPS: Record<string, string> = {
   get: 'get',
+  getCaching: 'get', // S3Backend: a GET whose disk-cache copy the fetch worker writes (readCached is no request)
   put: 'put',
   has: 'has',
   stat: 'stat',

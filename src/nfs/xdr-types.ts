@@ -123,13 +123,18 @@ function encodeFattr(a: Attrs): Buffer {
   return e.toBuffer();
 }
 
-export function writeFattr(w: XdrWriter, a: Attrs): void {
+/** The fattr3 encoding of a (FATTR3_SIZE bytes; kept on the object). */
+export function fattrBytes(a: Attrs): Buffer {
   let enc = (a as WithFattr)[FATTR];
   if (enc === undefined) {
     enc = encodeFattr(a);
     if (Object.isExtensible(a)) Object.defineProperty(a, FATTR, { value: enc });
   }
-  w.fixed(enc);
+  return enc;
+}
+
+export function writeFattr(w: XdrWriter, a: Attrs): void {
+  w.fixed(fattrBytes(a));
 }
 
 /** post_op_attr (2.6). */

@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkedHash, decodeStored, sha256Hex } from './codec.js';
+import { FORMAT_ZSTD, checkedHash, decodeStored, sha256Hex } from './codec.js';
 import { storedBlobMatches } from './manifest.js';
 import { CONTENT_KEY, isContentAddressedKey, validateRelKey } from './keys.js';
 import { isCode } from '../../util/errno.js';
@@ -28,6 +28,22 @@ export function verifyContentAddressed(key: string, data: Buffer): boolean {
     return sha256Hex(decodeStored(data)) === hash;
   } catch {
     return false;
+  }
+}
+
+/**
+ * verifyContentAddressed, keeping the content a check had to decompress (a zstd blob or tree node): the S3
+ * fetch worker sends it along, so the main thread does not decompress it again (codec.ts checkedContent).
+ */
+export function checkContentAddressed(key: string, data: Buffer): { ok: boolean; content?: Buffer } {
+  const m = CONTENT_KEY.exec(key);
+  if (!m || m[1] === 'heads' || data[0] !== FORMAT_ZSTD) return { ok: verifyContentAddressed(key, data) };
+  if (!m[3]!.startsWith(m[2]!)) return { ok: false };
+  try {
+    const content = decodeStored(data);
+    return sha256Hex(content) === m[3] ? { ok: true, content } : { ok: false };
+  } catch {
+    return { ok: false };
   }
 }
 
@@ -117,19 +133,24 @@ export class DiskCache {
   /**
    * The verified bytes, or null on a miss (a corrupt entry is deleted and counts as a miss).
    * check=false skips the hash for a caller that checks the bytes itself (and deletes a bad entry).
+   * read: reads the entry's file instead of readFile (null: no such file), e.g. in the S3 fetch worker,
+   * which checks the bytes there (codec.ts markChecked) so that the check here costs no hash.
    */
-  async get(key: string, check = true): Promise<Buffer | null> {
+  async get(key: string, check = true, read?: (file: string) => Promise<Buffer | null>): Promise<Buffer | null> {
     await this.ready();
     if (!this.entries.has(key)) {
       this.stats.misses++;
       return null;
     }
     const path = this.pathOf(key);
-    let data: Buffer;
+    let data: Buffer | null;
     try {
-      data = await readFile(path);
+      data = read ? await read(path) : await readFile(path);
     } catch (e) {
       if (!isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw e;
+      data = null;
+    }
+    if (data === null) {
       this.forget(key); // evicted or removed behind our back
       this.stats.misses++;
       return null;
@@ -185,6 +206,31 @@ export class DiskCache {
     }
     await this.evict(key);
     return true;
+  }
+
+  /** The file an entry of key lives in (for a writer elsewhere: see adopt). */
+  fileOf(key: string): string {
+    return this.pathOf(key);
+  }
+
+  /**
+   * Takes in an entry whose file was written at fileOf(key) by someone else (the S3 fetch worker, in full,
+   * renamed into place), then evicts down to maxBytes.
+   */
+  async adopt(key: string, size: number): Promise<void> {
+    await this.ready();
+    if (!this.cacheable(key, size)) {
+      await rm(this.pathOf(key), { force: true });
+      return;
+    }
+    if (this.entries.has(key)) {
+      this.touch(key);
+      return;
+    }
+    this.entries.set(key, { size, stamp: Date.now() });
+    this.total += size;
+    this.stats.stores++;
+    await this.evict(key);
   }
 
   async delete(key: string): Promise<void> {

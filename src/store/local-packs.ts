@@ -231,6 +231,13 @@ export class LocalPacks {
     return this.packs.size > 0;
   }
 
+  /** Closes the packs' descriptors (a snapshot reader done with them; the next lookup opens them again). */
+  close(): void {
+    for (const p of this.packs.values()) closeSync(p.fd);
+    this.packs.clear();
+    this.version = '';
+  }
+
   /** Opens a pack and reads its index; null (logged once, left out) when it is damaged or unreadable. */
   private open(id: string, path: string, pst: { ino: bigint; size: bigint; mtimeMs: bigint; mtimeNs: bigint }): Pack | null {
     const identity = `${pst.ino}/${pst.size}/${pst.mtimeNs}`;

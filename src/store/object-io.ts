@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { ObjectBackend } from './object-backend.js';
-import { checkedHash, decodeStored, sha256Hex } from './codec.js';
+import { checkedContent, checkedHash, decodeStored, sha256Hex } from './codec.js';
 import { CorruptObjectError, MissingObjectError } from './errors.js';
 import { validateRelKey } from './keys.js';
 import { Limiter } from './limiter.js';
@@ -21,6 +21,12 @@ export const SAFE_GC_GRACE_MS = 2 * 60 * 60_000;
 interface BatchingBackend {
   putBehind(key: string, data: Buffer): Promise<void>;
   flush(): Promise<void>;
+}
+
+/** A backend on which asking whether an object exists costs a round trip to a remote while a put is local
+ *  and cheap (TieredBackend with an outbox): objects up to blindPutMaxBytes are put without asking. */
+interface BlindPutBackend {
+  readonly blindPutMaxBytes: number;
 }
 
 /** The objects a write batch (ObjectIo.batch) has put. */
@@ -72,8 +78,16 @@ export class ObjectIo {
   /** Uploads an immutable object unless it is known or found to exist; concurrent puts share one. Inside
    *  batch() on a batching backend it is written behind: durable once the batch ends. */
   putObject(key: string, encode: () => Buffer): Promise<void> {
+    const blind = (this.backend as Partial<BlindPutBackend>).blindPutMaxBytes ?? 0;
     return this.putBytes(key, () =>
       this.putLimiter.run(async () => {
+        if (blind > 0) {
+          // A small object is put without the existence check's round trip: a put of the same bytes under
+          // its content-addressed key changes nothing, and resets its age as existsFresh's touch would.
+          const data = encode();
+          if (data.length <= blind || !(await this.existsFresh(key))) await this.write(key, data);
+          return;
+        }
         if (!(await this.existsFresh(key))) await this.write(key, encode());
       }),
     );
@@ -222,6 +236,8 @@ export class ObjectIo {
 
 /** Decodes stored bytes (RAW/ZSTD) and checks the content's SHA-256. */
 export function decodeVerified(key: string, hash: string, stored: Buffer): Buffer {
+  const done = checkedContent(stored, hash); // decoded and checked by the S3 fetch worker
+  if (done) return done;
   let data: Buffer;
   try {
     data = decodeStored(stored);

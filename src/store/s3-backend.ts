@@ -10,7 +10,7 @@ import type { ListOptions, ObjectBackend } from './object-backend.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import type { S3Credentials } from './s3-fetch.js';
-import { S3FetchPool } from './s3-fetch-pool.js';
+import { S3FetchPool, type Fetched } from './s3-fetch-pool.js';
 import { bareEtag, bodyToBuffer, codeOf, explainS3Error, S3BackendError, statusOf } from './s3-errors.js';
 import { casS3Ref, type CasStats } from './s3-cas.js';
 import { checkConditionalWrites } from './s3-checks.js';
@@ -177,6 +177,25 @@ export class S3Backend implements ObjectBackend {
     } catch (e) {
       throw this.explain(e, 'GET', k);
     }
+  }
+
+  /** get, with the disk cache's copy of a content-addressed object that checks out written to cacheFile by
+   *  the fetch worker (TieredBackend; see s3-fetch-pool.ts). */
+  async getCaching(key: string, cacheFile: string): Promise<Fetched> {
+    const k = this.s3Key(key);
+    await this.ready();
+    const { fetcher } = await this.sdk();
+    try {
+      return await fetcher.getCaching(k, cacheFile);
+    } catch (e) {
+      throw this.explain(e, 'GET', k);
+    }
+  }
+
+  /** A disk cache file of key read and checked against its hash by the fetch worker (null: no such file). */
+  async readCached(key: string, file: string): Promise<Buffer | null> {
+    const { fetcher } = await this.sdk();
+    return fetcher.readCached(key, file);
   }
 
   async put(key: string, data: Buffer): Promise<void> {

@@ -1,7 +1,8 @@
 // Runs S3Fetcher's GETs in a worker thread (s3-fetch-worker.ts) and hands the bodies back without a
-// copy, so the main thread, which answers NFS calls, does not also parse and copy every object body.
+// copy, so the main thread, which answers NFS calls, does not also parse and copy every object body. The
+// worker also writes and reads the disk cache's files of the objects it checks (cache-file-io.ts).
 // Credentials are resolved here (the SDK's chain) and sent with each request. Run from the TypeScript
-// sources (the unit tests), where no compiled worker exists, the GETs run in this thread instead.
+// sources (the unit tests), where no compiled worker exists, the same runs in this thread instead.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -9,10 +10,20 @@ import { S3FetchError, S3Fetcher, type S3FetchOptions } from './s3-fetch.js';
 import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
 import { markChecked } from './codec.js';
 import { CONTENT_KEY } from './keys.js';
+import { readCacheFile, writeCacheFile } from './cache-file-io.js';
+import { checkContentAddressed } from './disk-cache.js';
+
+/** An object's bytes (null: none); whether they matched the hash the key names, and whether the disk cache's
+ *  copy was written (getCaching). */
+export interface Fetched {
+  data: Buffer | null;
+  checked: boolean;
+  cached: boolean;
+}
 
 interface Pending {
   key: string;
-  resolve: (b: Buffer | null) => void;
+  resolve: (f: Fetched) => void;
   reject: (e: Error) => void;
 }
 
@@ -40,15 +51,51 @@ export class S3FetchPool {
 
   /** The object's bytes, or null when it does not exist (as S3Fetcher.get). */
   async get(s3Key: string): Promise<Buffer | null> {
-    if (this.local) return this.local.get(s3Key);
+    return (await this.getCaching(s3Key)).data;
+  }
+
+  /**
+   * get, and once a content-addressed object checked out against its hash, its copy written to cacheFile
+   * by the worker (cached says whether it was). The bytes come back marked as checked (codec.ts markChecked).
+   */
+  async getCaching(s3Key: string, cacheFile?: string): Promise<Fetched> {
+    if (this.local) {
+      const data = await this.local.get(s3Key);
+      if (data === null) return { data, checked: false, cached: false };
+      const { ok: checked, content } = checkContentAddressed(s3Key, data);
+      if (checked) this.mark(s3Key, data, content);
+      return { data, checked, cached: checked && cacheFile !== undefined && (await writeCacheFile(cacheFile, data)) };
+    }
     const { accessKeyId, secretAccessKey, sessionToken } = await this.o.credentials();
+    const cred = { accessKeyId, secretAccessKey, sessionToken };
+    return this.send(s3Key, (id) => ({ id, op: 'get', key: s3Key, cred, cacheFile }));
+  }
+
+  /** A disk cache file's bytes read and checked against key's hash by the worker (null: no such file). A
+   *  copy that checks out comes back marked as checked; one that does not, unmarked (the caller's check fails). */
+  async readCached(key: string, file: string): Promise<Buffer | null> {
+    if (this.local) {
+      const r = readCacheFile(key, file);
+      if (r?.checked) this.mark(key, r.data, r.content);
+      return r?.data ?? null;
+    }
+    return (await this.send(key, (id) => ({ id, op: 'read', key, file }))).data;
+  }
+
+  private send(key: string, request: (id: number) => FetchRequest): Promise<Fetched> {
     const w = this.ensure();
     const id = this.nextId++;
-    return new Promise<Buffer | null>((resolve, reject) => {
-      this.pending.set(id, { key: s3Key, resolve, reject });
-      if (this.pending.size === 1) w.ref(); // keep the process alive while a GET is out
-      w.postMessage({ id, key: s3Key, cred: { accessKeyId, secretAccessKey, sessionToken } } satisfies FetchRequest);
+    return new Promise<Fetched>((resolve, reject) => {
+      this.pending.set(id, { key, resolve, reject });
+      if (this.pending.size === 1) w.ref(); // keep the process alive while a request is out
+      w.postMessage(request(id));
     });
+  }
+
+  private mark(key: string, data: Buffer, content?: Uint8Array): void {
+    const hash = CONTENT_KEY.exec(key)?.[3];
+    // not hashed (nor decompressed) again on this thread (codec.ts)
+    if (hash) markChecked(data, hash, content && Buffer.from(content.buffer, content.byteOffset, content.byteLength));
   }
 
   close(): void {
@@ -80,12 +127,11 @@ export class S3FetchPool {
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker?.unref();
     if ('error' in m) p.reject(toError(m.error));
-    else if (!m.data) p.resolve(null);
+    else if (!m.data) p.resolve({ data: null, checked: false, cached: false });
     else {
       const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
-      const hash = m.checked ? CONTENT_KEY.exec(p.key)?.[3] : undefined;
-      if (hash) markChecked(data, hash); // not hashed again on this thread (codec.ts)
-      p.resolve(data);
+      if (m.checked) this.mark(p.key, data, m.content);
+      p.resolve({ data, checked: m.checked === true, cached: m.cached === true });
     }
   }
 

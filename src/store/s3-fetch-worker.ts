@@ -1,46 +1,73 @@
 // The worker thread behind S3FetchPool: runs S3Fetcher's GETs off the main thread, so receiving and
-// copying object bodies does not hold up NFS calls. Bodies come back transferred, not copied.
+// copying object bodies does not hold up NFS calls. It checks each content-addressed object against its
+// hash, writes the disk cache's copy of a fetched object, and reads cached copies back and checks them
+// (cache-file-io.ts), so that the main thread neither hashes nor runs file calls per object.
+// Bodies come back transferred, not copied.
 import { parentPort, workerData } from 'node:worker_threads';
 import { S3Fetcher, type S3Credentials, type S3FetchOptions } from './s3-fetch.js';
-import { isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
+import { checkContentAddressed } from './disk-cache.js';
+import { readCacheFile, writeCacheFile } from './cache-file-io.js';
 
-export interface FetchRequest {
-  id: number;
-  key: string;
-  cred: S3Credentials;
-}
+export type FetchRequest =
+  /** a GET; cacheFile: where to write the disk cache's copy once the object checked out */
+  | { id: number; op: 'get'; key: string; cred: S3Credentials; cacheFile?: string }
+  /** a cached copy (the object's key, for its hash) */
+  | { id: number; op: 'read'; key: string; file: string };
 export type FetchReply =
-  /** checked: the key names a content-addressed object and data matches its hash (verifyContentAddressed) */
-  | { id: number; data: Uint8Array | null; checked?: boolean }
+  /** checked: the key names a content-addressed object and data matches its hash (checkContentAddressed);
+   *  content: the decompressed content, when the check decompressed it; cached: its copy was written to the
+   *  request's cacheFile */
+  | { id: number; data: Uint8Array | null; checked?: boolean; content?: Uint8Array; cached?: boolean }
   | { id: number; error: { message: string; name: string; code?: string; Code?: string; status?: number } };
+
+/** Posts data (and content) to the main thread, moving their memory there when a view covers all of it
+ *  (a small or pooled one is copied). */
+function reply(port: NonNullable<typeof parentPort>, m: Extract<FetchReply, { data: unknown }>): void {
+  const move: ArrayBuffer[] = [];
+  for (const d of [m.data, m.content]) {
+    if (d && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) move.push(d.buffer as ArrayBuffer);
+  }
+  port.postMessage(m, move);
+}
+
+function errorReply(id: number, e: unknown): FetchReply {
+  const x = e as { message?: string; name?: string; code?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return {
+    id,
+    error: {
+      message: String(x?.message ?? e),
+      name: x?.name ?? 'Error',
+      code: x?.code,
+      Code: x?.Code,
+      status: x?.$metadata?.httpStatusCode,
+    },
+  };
+}
 
 const port = parentPort;
 if (port) {
   let cred: S3Credentials | null = null;
   const fetcher = new S3Fetcher({ ...(workerData as Omit<S3FetchOptions, 'credentials'>), credentials: async () => cred! });
   port.on('message', (m: FetchRequest) => {
+    if (m.op === 'read') {
+      try {
+        const r = readCacheFile(m.key, m.file);
+        reply(port, { id: m.id, data: r?.data ?? null, checked: r?.checked, content: r?.content });
+      } catch (e) {
+        port.postMessage(errorReply(m.id, e));
+      }
+      return;
+    }
     cred = m.cred;
     fetcher.get(m.key).then(
-      (data) => {
+      async (data) => {
         // the hash of a content-addressed object is checked here, off the thread that answers NFS calls
-        const checked = data !== null && isContentAddressedKey(m.key) && verifyContentAddressed(m.key, data);
-        if (data && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
-          port.postMessage({ id: m.id, data, checked } satisfies FetchReply, [data.buffer as ArrayBuffer]);
-        } else port.postMessage({ id: m.id, data, checked } satisfies FetchReply); // small or pooled: copied
+        const { ok: checked, content } = data === null ? { ok: false } : checkContentAddressed(m.key, data);
+        // only a copy that checked out is cached (before the transfer takes the bytes away from this thread)
+        const cached = checked && m.cacheFile !== undefined && (await writeCacheFile(m.cacheFile, data!));
+        reply(port, { id: m.id, data, checked, content, cached });
       },
-      (e: unknown) => {
-        const x = e as { message?: string; name?: string; code?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-        port.postMessage({
-          id: m.id,
-          error: {
-            message: String(x?.message ?? e),
-            name: x?.name ?? 'Error',
-            code: x?.code,
-            Code: x?.Code,
-            status: x?.$metadata?.httpStatusCode,
-          },
-        } satisfies FetchReply);
-      },
+      (e: unknown) => port.postMessage(errorReply(m.id, e)),
     );
   });
 }

@@ -5,11 +5,27 @@
 // uploaded in the background (upload-queue.ts); mutable writes (refs, documents) first wait for the
 // uploads queued before them. Without one, writes go through to the remote. Refs, documents, listings and
 // existence checks go to the remote, except that queued objects exist.
+// A remote with a fetch worker (S3Backend: WorkerCaching) has the worker write the cache's copy of what it
+// fetches and read cached copies back, each checked against its hash there: the thread that answers NFS
+// calls then neither hashes nor runs the file calls of a read from the remote or the cache.
 import type { Logger } from 'pino';
 import type { CacheTier, ListOptions, ObjectBackend } from './object-backend.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
 import { LocalBackend } from './local-backend.js';
 import { UploadQueue, type UploadQueueOptions, type UploadStats } from './upload-queue.js';
+
+/** A remote whose fetch worker writes and reads the disk cache's files (S3Backend, s3-fetch-pool.ts). */
+export interface WorkerCaching {
+  /** get, with the copy of an object that matches its hash written to cacheFile (cached) */
+  getCaching(key: string, cacheFile: string): Promise<{ data: Buffer | null; checked: boolean; cached: boolean }>;
+  /** a cache file read and checked (a copy that matches its hash comes back marked, codec.ts markChecked) */
+  readCached(key: string, file: string): Promise<Buffer | null>;
+}
+
+function workerCaching(b: ObjectBackend): WorkerCaching | null {
+  const w = b as Partial<WorkerCaching>;
+  return typeof w.getCaching === 'function' && typeof w.readCached === 'function' ? (b as unknown as WorkerCaching) : null;
+}
 
 export interface TieredOptions {
   /** Directory of the upload outbox; none: synchronous write-through. */
@@ -41,6 +57,13 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   private readonly caching = new Map<string, Promise<void>>();
   /** Background uploads (with opts.outboxDir), else null. */
   readonly uploads: UploadQueue | null;
+  private readonly worker: WorkerCaching | null;
+  /**
+   * With an outbox, a put of a content-addressed object is a local write and the question whether the remote
+   * has it a round trip (HEAD): ObjectIo puts objects up to this size without asking (0: always asks). The
+   * upload sends it without a HEAD either (upload-queue.ts); a PUT of bytes the bucket has changes nothing.
+   */
+  readonly blindPutMaxBytes: number;
 
   constructor(
     readonly remote: ObjectBackend,
@@ -57,6 +80,8 @@ export class TieredBackend implements ObjectBackend, CacheTier {
             log: opts.log,
             fallback: (key) => this.cache.get(key),
           });
+    this.worker = workerCaching(remote);
+    this.blindPutMaxBytes = this.uploads ? 64 * 1024 : 0;
   }
 
   /** Queues what an earlier process left in the outbox (call once, at start-up); returns how many. */
@@ -114,7 +139,8 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   private async read(key: string, check: boolean): Promise<Buffer | null> {
     if (!isContentAddressedKey(key)) return this.remote.get(key);
     try {
-      const hit = await this.cache.get(key, check);
+      const w = this.worker;
+      const hit = await this.cache.get(key, check, w ? (file) => w.readCached(key, file) : undefined);
       if (hit) {
         this.stats.diskHits++;
         return hit;
@@ -143,6 +169,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
 
   private async fetch(key: string, check: boolean): Promise<Buffer | null> {
     this.stats.remoteGets++;
+    if (this.worker && this.cache.cacheable(key)) return this.fetchCaching(this.worker, key, check);
     const data = await this.remote.get(key);
     if (data === null) return null;
     if (check && !verifyContentAddressed(key, data)) {
@@ -155,6 +182,30 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     this.caching.set(key, write);
     void write.finally(() => {
       if (this.caching.get(key) === write) this.caching.delete(key);
+    });
+    return data;
+  }
+
+  /** fetch through the remote's worker, which checks the object and writes the cache's copy of one that
+   *  matches its hash; the cache takes it in here. One that does not match is neither cached nor marked. */
+  private async fetchCaching(w: WorkerCaching, key: string, check: boolean): Promise<Buffer | null> {
+    const { data, checked, cached } = await w.getCaching(key, this.cache.fileOf(key));
+    if (data === null) return null;
+    if (!checked) {
+      // the caller's own check (getUnchecked) or get's reports it; the next read fetches again
+      if (check) this.stats.remoteCorrupt++;
+      return data;
+    }
+    if (!cached) {
+      this.stats.cacheErrors++;
+      return data;
+    }
+    const adopt = this.cache.adopt(key, data.length).catch(() => {
+      this.stats.cacheErrors++;
+    });
+    this.caching.set(key, adopt);
+    void adopt.finally(() => {
+      if (this.caching.get(key) === adopt) this.caching.delete(key);
     });
     return data;
   }

@@ -39,7 +39,8 @@ interface Item {
 interface Change {
   name: string;
   entry: TreeEntry | null;
-  digest: Buffer;
+  /** nameDigest(name), computed when a split node needs it */
+  digest?: Buffer;
 }
 interface UpdateResult {
   hash: string | null;
@@ -100,7 +101,7 @@ export class TreeStore {
     for (const [name, entry] of changes) {
       if (entry !== null && entry.name !== name)
         throw new Error(`change key ${JSON.stringify(name)} != entry name ${JSON.stringify(entry.name)}`);
-      list.push({ name, entry: entry && normalizeEntry(entry), digest: nameDigest(name) });
+      list.push({ name, entry: entry && normalizeEntry(entry) });
     }
     if (list.length === 0) return hash;
     const res = await this.update(hash, 0, list);
@@ -129,11 +130,14 @@ export class TreeStore {
   }
 
   /** The canonical node for items at depth; null for an empty non-root bucket. */
-  private async build(items: Item[], depth: number): Promise<string | null> {
+  /** byName: the items by name, when the caller has that map (it becomes the leaf's leafLookup map). */
+  private async build(items: Item[], depth: number, byName?: Map<string, TreeEntry>): Promise<string | null> {
     if (items.length === 0 && depth > 0) return null;
     if (items.length <= LEAF_MAX || depth >= MAX_DEPTH) {
       const entries = items.map((it) => it.entry).sort((x, y) => compareNames(x.name, y.name));
-      return this.io.writeNode({ type: 'leaf', entries: Object.freeze(entries) });
+      const node: LeafNode = { type: 'leaf', entries: Object.freeze(entries) };
+      if (byName && entries.length > 16) this.leafMaps.set(node, byName);
+      return this.io.writeNode(node);
     }
     const groups: Item[][] = Array.from({ length: FANOUT }, () => []);
     for (const it of items) groups[bucketAt(digestOf(it), depth)]!.push(it);
@@ -145,7 +149,8 @@ export class TreeStore {
     const node = await this.readNode(hash);
     if (node.type === 'leaf') {
       const oldCount = node.entries.length;
-      const byName = new Map(node.entries.map((e) => [e.name, e]));
+      const known = this.leafMaps.get(node); // a copy of the lookup map is cheaper than building one
+      const byName = known ? new Map(known) : new Map(node.entries.map((e) => [e.name, e]));
       let changed = false;
       for (const c of changes) {
         const cur = byName.get(c.name);
@@ -158,12 +163,13 @@ export class TreeStore {
       }
       if (!changed) return { hash, count: oldCount, oldCount };
       const items: Item[] = [...byName.values()].map((entry) => ({ entry }));
-      return { hash: await this.build(items, depth), count: items.length, oldCount };
+      const h = await this.build(items, depth, byName);
+      return { hash: h, count: items.length, oldCount };
     }
 
     const groups = new Map<number, Change[]>();
     for (const c of changes) {
-      const i = bucketAt(c.digest, depth);
+      const i = bucketAt((c.digest ??= nameDigest(c.name)), depth);
       const g = groups.get(i);
       if (g) g.push(c);
       else groups.set(i, [c]);

@@ -66,3 +66,68 @@ describe('audit log', () => {
     expect(v.problems[0]!.problem).toMatch(/entry 2 .* is missing/);
   });
 });
+
+/** A LocalBackend whose writes of entry objects never reach the disk, as when the process is killed right
+ *  after the head's compare-and-swap (an entry's own object is written behind it). */
+class LostEntryWrites extends LocalBackend {
+  override async put(key: string, data: Buffer): Promise<void> {
+    if (key.startsWith('audit/entries/')) throw new Error('killed before the entry object was written');
+    return super.put(key, data);
+  }
+}
+
+describe('audit log: one durable write per append', () => {
+  it('an acknowledged entry is in the head itself; the next append writes its object before moving on', async () => {
+    const dir = await tempDir();
+    const dying = new AuditLog(new LostEntryWrites(dir));
+    // acknowledged although its own object was never written: the head's compare-and-swap carried it
+    const e1 = await dying.append({ actor: 'alice', action: 'session.land', target: 'session:s1', result: 'ok' });
+    const e2 = await dying.append({ actor: 'alice', action: 'session.land', target: 'session:s2', result: 'ok' }).catch((e: Error) => e);
+    // the head cannot move past an entry whose object is not written
+    expect(e2).toBeInstanceOf(Error);
+
+    // the next process: the entry is there, found and verified
+    const next = new AuditLog(new LocalBackend(dir));
+    expect((await next.query()).map((e) => e.hash)).toEqual([e1.hash]);
+    let v = await next.verify();
+    expect(v).toMatchObject({ ok: true, entries: 1 });
+    expect(await readdir(join(dir, 'audit', 'entries')).catch(() => [])).toEqual([]);
+
+    // its next append writes the carried entry's object first
+    await next.append({ actor: 'bob', action: 'session.land', target: 'session:s3', result: 'ok' });
+    const names = await readdir(join(dir, 'audit', 'entries'));
+    expect(names.some((n) => n.endsWith(`-${e1.hash}`))).toBe(true);
+    v = await next.verify();
+    expect(v).toMatchObject({ ok: true, entries: 2, orphans: [] });
+    expect((await next.query()).map((e) => e.target)).toEqual(['session:s3', 'session:s1']);
+  });
+
+  it('a changed entry carried in the head is named', async () => {
+    const dir = await tempDir();
+    const log = new AuditLog(new LostEntryWrites(dir));
+    await log.append({ actor: 'alice', action: 'session.land', target: 'session:s1', result: 'ok' });
+    const headPath = join(dir, 'audit', 'head');
+    const head = JSON.parse(await readFile(headPath, 'utf8')) as { entry: { actor: string } };
+    head.entry.actor = 'mallory';
+    await writeFile(headPath, JSON.stringify(head));
+    const v = await new AuditLog(new LocalBackend(dir)).verify();
+    expect(v.ok).toBe(false);
+    expect(v.problems[0]).toMatchObject({ seq: 1, problem: expect.stringMatching(/entry 1 was changed/) });
+  });
+
+  it('reads and extends a chain whose head does not carry its entry (written before)', async () => {
+    const dir = await tempDir();
+    const log = new AuditLog(new LocalBackend(dir));
+    for (let i = 1; i <= 3; i++) await log.append({ actor: 'alice', action: 'session.land', target: `session:s${i}`, result: 'ok' });
+    // the head in the older form {seq, hash}, its entry's object written before it
+    const headPath = join(dir, 'audit', 'head');
+    const head = JSON.parse(await readFile(headPath, 'utf8')) as { seq: number; hash: string; entry: unknown };
+    await writeFile(join(dir, 'audit', 'entries', `${String(head.seq).padStart(12, '0')}-${head.hash}`), JSON.stringify(head.entry) + '\n');
+    await writeFile(headPath, JSON.stringify({ seq: head.seq, hash: head.hash }));
+    const old = new AuditLog(new LocalBackend(dir));
+    expect(await old.verify()).toMatchObject({ ok: true, entries: 3 });
+    expect((await old.query()).map((e) => e.target)).toEqual(['session:s3', 'session:s2', 'session:s1']);
+    await old.append({ actor: 'carol', action: 'session.land', target: 'session:s4', result: 'ok' });
+    expect(await old.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+});

@@ -88,4 +88,21 @@ describe('XDR (RFC 4506)', () => {
   it('requires the padding of a fixed opaque to be present', () => {
     expect(() => new XdrReader(Buffer.from([1, 2, 3])).fixed(3)).toThrow(XdrError);
   });
+
+  it('reserve hands out the next bytes in place; adopt goes on in a given buffer with what was written', () => {
+    const w = new XdrWriter(8);
+    w.u32(7);
+    const pooled = Buffer.alloc(64, 0xee);
+    w.adopt(pooled);
+    const r = w.reserve(8);
+    r.writeUInt32BE(0x01020304, 0);
+    r.writeUInt32BE(0x05060708, 4);
+    w.u32(9);
+    expect(w.chunks()).toHaveLength(1);
+    expect(w.toBuffer().equals(Buffer.from([0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 9]))).toBe(true);
+    expect(w.toBuffer().buffer).toBe(pooled.buffer); // written in the adopted buffer, not a copy
+    w.truncate(8);
+    expect(w.length).toBe(8);
+    expect(() => new XdrWriter(16).u32(1).u32(2).adopt(Buffer.alloc(4))).toThrow(RangeError);
+  });
 });

@@ -53,6 +53,10 @@ export class CountingS3 extends S3Backend {
     this.gets.push(key);
     return super.get(key);
   }
+  override async getCaching(key: string, cacheFile: string): ReturnType<S3Backend['getCaching']> {
+    this.gets.push(key); // TieredBackend's GETs (the fetch worker writes the cache's copy)
+    return super.getCaching(key, cacheFile);
+  }
   override async has(key: string): Promise<boolean> {
     this.heads.push(key);
     return super.has(key);

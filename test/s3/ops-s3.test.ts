@@ -76,7 +76,16 @@ describe.sequential('operations on S3', () => {
       expect(conflict).toBeInstanceOf(ApiError);
       expect((conflict as ApiError).status).toBe(409);
 
-      const after = await scrape();
+      let after = await scrape();
+      // the audit entry's own object is written behind the call's answer (audit-log.ts): a PUT may still be
+      // under way, counted as a request and not yet timed
+      const inFlight = () =>
+        sumOf(after, 'mic_s3_requests_total', { operation: 'put' }) !==
+        sumOf(after, 'mic_s3_request_duration_seconds_count', { operation: 'put' });
+      for (let i = 0; i < 100 && inFlight(); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = await scrape();
+      }
       const d = (name: string, l: Record<string, string> = {}) => sumOf(after, name, l) - sumOf(before, name, l);
       expect(d('mic_landings_total', { result: 'landed' })).toBe(1);
       expect(d('mic_landings_total', { result: 'conflict' })).toBe(1);

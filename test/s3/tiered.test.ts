@@ -242,6 +242,34 @@ describe('ObjectStore over the tiered S3 backend', () => {
     expect((await store2.getBlob(h)).equals(content)).toBe(true);
   });
 
+  it('with an outbox, small objects are put without asking the bucket first (no HEAD), large ones still are', async () => {
+    const prefix = freshPrefix();
+    const r = s3(cluster(), { prefix });
+    const t = new TieredBackend(r, new DiskCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: await tempDir() });
+    const store = new ObjectStore(t, 'acme/blind');
+    const small = Buffer.from('a small file\n'.repeat(100));
+    const large = randomBytes(200_000); // stored raw: above the blind-put bound
+    const hs = await store.putBlob(small);
+    const hl = await store.putBlob(large);
+    expect(await t.drain(30_000)).toBe(true);
+    const key = (h: string) => `projects/acme/blind/blobs/${h.slice(0, 2)}/${h}`;
+    expect(r.heads).toEqual([key(hl)]);
+    expect(r.puts.sort()).toEqual([key(hs), key(hl)].sort());
+
+    // another daemon with the same content: the small one is sent again (harmless), the large one is not
+    const r2 = s3(cluster(), { prefix });
+    const t2 = new TieredBackend(r2, new DiskCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: await tempDir() });
+    const store2 = new ObjectStore(t2, 'acme/blind');
+    expect(await store2.putBlob(Buffer.from(small))).toBe(hs);
+    expect(await store2.putBlob(Buffer.from(large))).toBe(hl);
+    expect(await t2.drain(30_000)).toBe(true);
+    expect(r2.puts).toEqual([key(hs)]);
+    expect(r2.heads).toEqual([key(hl)]);
+    const reader = new ObjectStore(s3(cluster(), { prefix }), 'acme/blind');
+    expect((await reader.getBlob(hs)).equals(small)).toBe(true);
+    expect((await reader.getBlob(hl)).equals(large)).toBe(true);
+  });
+
   it('a blob corrupted in S3 is detected, never served and never cached', async () => {
     const prefix = freshPrefix();
     const r1 = s3(cluster(), { prefix });

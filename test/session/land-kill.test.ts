@@ -3,19 +3,21 @@
 // head's compare-and-swap, the session's local state discarded once its record says landed). After each
 // restart: an acknowledged landing is in the head with its files and its record says landed; an interrupted
 // one either landed (the head names it once) or left the session active with its changes, and landing it
-// again lands them once; fsck finds nothing missing or corrupt.
+// again lands them once; fsck finds nothing missing or corrupt. An acknowledged landing has its audit entry
+// (carried in the audit head by the compare-and-swap that acknowledges it), and the audit chain verifies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClientOf, startDaemon, type Daemon } from '../lib/daemon.js';
 import { openCatalog } from '../../src/daemon/data-dir.js';
 import { lookupPath } from '../../src/session/history.js';
 import { fsck } from '../../src/session/fsck.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
 
 const P = 'kill/app';
 const ROUNDS = 8;
 let d: Daemon;
 
 beforeAll(async () => {
-  d = await startDaemon();
+  d = await startDaemon({ args: ['--api-port', '0'] }); // not the default 2050: tests run side by side
   const r = await d.initProject(P, { 'README.md': 'r\n', 'shared/base.txt': 'b\n' });
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);
@@ -92,6 +94,11 @@ describe('SIGKILL during a landing', () => {
       expect(await headsOf(id)).toBe(1);
       const check = await fsck(openCatalog(d.dataDir).backend, { projects: [P] });
       expect(check.problems, JSON.stringify(check.projects.map((p) => p.problems))).toBe(0);
+      const audit = new AuditLog(openCatalog(d.dataDir).backend);
+      const landed = await audit.query({ target: `session:${id}`, action: 'session.land' });
+      if (acked) expect(landed.filter((e) => e.result === 'ok').length, `round ${i}: audit entry`).toBeGreaterThan(0);
+      const v = await audit.verify();
+      expect(v.problems).toEqual([]);
     }
     // the moments were spread: not every round was acknowledged before the kill
     expect(outcomes.filter((o) => o !== 'acked').length, outcomes.join(',')).toBeGreaterThan(0);
