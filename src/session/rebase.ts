@@ -63,14 +63,44 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     throw unavailable(ctx, e);
   }
 
-  // start over on the new base
-  ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  // start over on the new base. Until the rebuilt state is recorded below, the stored record (old base) and
+  // tree.json (the sealed tree, recorded above) still describe the session: if the rebuild fails (the store
+  // going away while tree nodes or conflict blobs are read), the half-built state is dropped and the record
+  // put back, so the next open starts again from tree.json on the old base (fs-base.ts). Nothing is lost.
+  const was = { base: r.base, epoch: r.epoch };
+  const dropState = async (): Promise<void> => {
+    ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
+    await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  };
+  await dropState();
   const t = Date.parse(H.record.time);
   r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
   r.epoch = (r.epoch ?? 0) + 1;
+  let conflicts: RebaseConflict[];
+  try {
+    conflicts = await rebuild(ctx, r, H.hash, H.record.tree, m);
+  } catch (e) {
+    await dropState();
+    r.base = was.base;
+    r.epoch = was.epoch;
+    throw unavailable(ctx, e);
+  }
+  r.updated_at = new Date().toISOString();
+  await ctx.catalog.update(r);
+  return { record: r, from, to: H.hash, conflicts, rebased: true };
+}
+
+/** Opens the session's state on its new base (r.base) and applies the merge's difference from it. */
+async function rebuild(
+  ctx: LandContext,
+  r: SessionRecord,
+  head: string,
+  headTree: string,
+  m: Awaited<ReturnType<typeof mergeTrees>>,
+): Promise<RebaseConflict[]> {
+  const store = ctx.catalog.store(r.project);
   const fs = await ctx.host.open(r);
-  await applyTreeDiff(fs, store, fs.root, H.record.tree, m.tree, r.owner);
+  await applyTreeDiff(fs, store, fs.root, headTree, m.tree, r.owner);
 
   const conflicts: RebaseConflict[] = [];
   for (const c of m.conflicts) {
@@ -84,7 +114,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
           fs,
           dir!,
           parts[parts.length - 1],
-          conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), H.hash),
+          conflictMarkers(sb.toString('utf8'), hb.toString('utf8'), head),
           c.session.mode,
           r.owner,
         );
@@ -100,10 +130,8 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     }
     conflicts.push({ ...c, resolution });
   }
-  addEvent(r, { type: 'rebased', head: H.hash, conflicts: conflicts.length, tree: (await sealOpen(fs, store)).tree });
-  r.updated_at = new Date().toISOString();
-  await ctx.catalog.update(r);
-  return { record: r, from, to: H.hash, conflicts, rebased: true };
+  addEvent(r, { type: 'rebased', head, conflicts: conflicts.length, tree: (await sealOpen(fs, store)).tree });
+  return conflicts;
 }
 
 function conflictMarkers(session: string, head: string, headHash: string): Buffer {

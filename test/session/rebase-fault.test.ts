@@ -1,0 +1,85 @@
+// A rebase that fails after it dropped the session's old state (the store failing while the new base's
+// tree nodes or the conflict blobs are read) must leave the session as it was: on its old base, with its
+// changes (from the tree recorded at the seal), and able to rebase again once the store answers. Driven
+// against the in-process daemon over NFS and the API; the fault is the store's blob reads failing, and the
+// first blob a rebase of a binary modify/delete conflict reads comes after the old state was dropped.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
+import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
+
+let t: TestDaemon;
+let client: Nfs3Client;
+const OLD = Buffer.from([0, 1, 2, 3, 255, 0, 9]);
+const MINE = Buffer.from([0, 7, 7, 7, 254, 0, 1, 2, 3]);
+
+beforeAll(async () => {
+  t = await testDaemon();
+  client = await Nfs3Client.connect(t.d.port);
+  await makeProject(t.dataDir, 'rbf/p', { 'README.md': 'r\n', 'bin.dat': OLD });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await t?.close();
+});
+
+async function readFile(exp: string, name: string): Promise<Buffer | null> {
+  const root = await client.mountRoot(exp);
+  const l = await client.lookup(root, name);
+  if (l.status === NfsStatus.NOENT) return null;
+  expect(l.status).toBe(NfsStatus.OK);
+  const r = await client.read(l.fh!, 0, 1 << 16);
+  expect(r.status).toBe(NfsStatus.OK);
+  return r.data!;
+}
+
+describe('rebase failing midway', () => {
+  it('leaves the session on its old base with its changes, and a later rebase keeps them', async () => {
+    const mine = (await t.api.start({ goal: 'change the binary', project: 'rbf/p' })).session;
+    await t.api.files(mine.session_id, {
+      files: [{ path: 'bin.dat', change_type: 'modified', content: MINE.toString('base64'), encoding: 'base64' }],
+    });
+    // the head deletes the file the session changed: a modify/delete conflict, whose session side rebase
+    // reads from the store after it dropped the old state
+    const other = (await t.api.start({ goal: 'delete the binary', project: 'rbf/p' })).session;
+    await t.api.files(other.session_id, { files: [{ path: 'bin.dat', change_type: 'deleted' }] });
+    await t.api.land(other.session_id, { message: 'delete bin.dat' });
+    const base = (await t.api.get(mine.session_id)).session.base_head;
+
+    const store = t.d.service.o.catalog.store('rbf/p');
+    const getBlob = store.getBlob.bind(store);
+    let injected = 0;
+    // the merge of a binary modify/delete reads no blob: the first one read is the conflict's, after the old
+    // state was dropped (the session's directory is new by then)
+    store.getBlob = async () => {
+      injected++;
+      throw new Error('injected: the object store failed while the rebase rebuilt the session');
+    };
+    try {
+      await expect(t.d.service.rebase(mine.session_id)).rejects.toThrow(/injected/);
+    } finally {
+      store.getBlob = getBlob;
+    }
+    expect(injected).toBeGreaterThan(0);
+
+    // as it was: the old base, and the session's version of the file (reopened from its recorded tree)
+    const after = (await t.api.get(mine.session_id)).session;
+    expect(after.status).toBe('active');
+    expect(after.base_head).toBe(base);
+    expect(await readFile(after.export!, 'bin.dat')).toEqual(MINE);
+
+    // the store answers again: the rebase goes through and keeps the session's side of the conflict
+    const out = await t.api.rebase(mine.session_id);
+    expect(out.rebased).toBe(true);
+    expect(out.conflicts.map((c) => [c.path, c.resolution])).toEqual([['bin.dat', 'session']]);
+    const now = (await t.api.get(mine.session_id)).session;
+    expect(now.base_head).not.toBe(base);
+    expect(await readFile(now.export!, 'bin.dat')).toEqual(MINE);
+
+    // and it lands with the file
+    const landed = await t.api.land(mine.session_id, { message: 'keep the binary' });
+    expect(landed.session.status).toBe('landed');
+    const head = (await t.d.service.head('rbf/p')).head;
+    expect(head.session).toBe(mine.session_id);
+  });
+});
