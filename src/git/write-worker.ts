@@ -6,7 +6,8 @@ import { mkdirSync, renameSync, writeFileSync, rmSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { encodeStored } from '../store/codec.js';
-import { LocalPacks, PACKABLE } from '../store/local-packs.js';
+import { LocalPacks } from '../store/local-packs.js';
+import { PACKABLE } from '../store/pack-index.js';
 import { PackWriter } from '../store/local-pack-writer.js';
 
 export interface WriteItem {

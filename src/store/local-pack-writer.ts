@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import { carriesCrc, INDEX_MAGIC_CRC, PACK_MAGIC, PACKS_DIR, TRAILER_BYTES } from './local-packs.js';
+import { carriesCrc, INDEX_MAGIC_CRC, PACK_MAGIC, PACKS_DIR, TRAILER_BYTES } from './pack-index.js';
 
 /** Removes temporary packs of writers that are gone (their process no longer runs). */
 function sweep(dir: string): void {

@@ -13,7 +13,7 @@ import { startDaemon, runMic, type Daemon } from '../lib/daemon.js';
 import { NfsStatus, Nfs3Client } from '../lib/nfs3-client.js';
 import { tempDir } from '../session/helpers.js';
 import { git } from './repo.js';
-import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
+import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 
 const P = 'acme/packs';
 const packsOf = (dataDir: string) =>

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
 import { git } from './repo.js';
-import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
+import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 
 const P = 'acme/crc';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { LocalBackend } from '../../src/store/local-backend.js';
 import { PackWriter } from '../../src/store/local-pack-writer.js';
-import { PACKS_DIR, TRAILER_BYTES } from '../../src/store/local-packs.js';
+import { PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { encodeStored, sha256Hex } from '../../src/store/codec.js';
 import { CorruptObjectError, MissingObjectError } from '../../src/store/errors.js';

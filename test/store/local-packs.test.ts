@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFil
 import { join } from 'node:path';
 import { LocalBackend } from '../../src/store/local-backend.js';
 import { PackWriter } from '../../src/store/local-pack-writer.js';
-import { PACKS_DIR } from '../../src/store/local-packs.js';
+import { PACKS_DIR } from '../../src/store/pack-index.js';
 import { tempDir } from './helpers.js';
 
 const h = (c: string) => c.repeat(64);
