@@ -4,19 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { LocalBackend } from '../../src/store/local-backend.js';
-import { PackWriter } from '../../src/store/local-pack-writer.js';
 import { syncReads } from '../../src/git/sync-read.js';
-import { tempDir } from '../store/helpers.js';
+import { packTestBlob, tempDir, writePack } from '../store/helpers.js';
 
-const h = (c: string) => c.repeat(64);
-const blob = (c: string) => `projects/a/b/blobs/${c}${c}/${h(c)}`;
+const blob = packTestBlob;
+const pack = writePack;
 const openFds = () => readdirSync('/proc/self/fd').length;
-
-function pack(root: string, objects: [string, string][]): void {
-  const w = new PackWriter(root);
-  for (const [k, v] of objects) w.append(k, Buffer.from(v));
-  w.finish();
-}
 
 describe('syncReads', () => {
   it('reads packed and loose objects, loose documents first; close() releases the packs', async () => {

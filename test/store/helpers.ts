@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { LocalBackend, type LocalBackendOptions } from '../../src/store/local-backend.js';
+import { PackWriter } from '../../src/store/local-pack-writer.js';
 import { sha256Hex } from '../../src/store/codec.js';
 import type { TreeEntry } from '../../src/store/tree-entry.js';
 
@@ -16,6 +17,16 @@ export async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'micfs-store-'));
   dirs.push(d);
   return d;
+}
+
+/** A blob key of project a/b whose hash is one hex digit repeated (the pack tests' objects). */
+export const packTestBlob = (c: string): string => `projects/a/b/blobs/${c}${c}/${c.repeat(64)}`;
+
+/** Writes one pack file of (key, text) objects under root with the real PackWriter; returns its path. */
+export function writePack(root: string, objects: [string, string][]): string {
+  const w = new PackWriter(root);
+  for (const [k, v] of objects) w.append(k, Buffer.from(v));
+  return w.finish()!;
 }
 
 /** A real LocalBackend that records the keys it reads and writes. */

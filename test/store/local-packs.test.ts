@@ -8,21 +8,16 @@ import { join } from 'node:path';
 import { LocalBackend } from '../../src/store/local-backend.js';
 import { PackWriter } from '../../src/store/local-pack-writer.js';
 import { PACKS_DIR } from '../../src/store/pack-index.js';
-import { tempDir } from './helpers.js';
+import { packTestBlob, tempDir, writePack } from './helpers.js';
 
 const h = (c: string) => c.repeat(64);
-const blob = (c: string) => `projects/a/b/blobs/${c}${c}/${h(c)}`;
+const blob = packTestBlob;
+const pack = writePack;
 
 async function collect(b: LocalBackend, prefix: string): Promise<string[]> {
   const out: string[] = [];
   for await (const it of b.list(prefix)) out.push(it.key);
   return out;
-}
-
-function pack(root: string, objects: [string, string][]): string {
-  const w = new PackWriter(root);
-  for (const [k, v] of objects) w.append(k, Buffer.from(v));
-  return w.finish()!;
 }
 
 describe('LocalBackend over pack files', () => {
