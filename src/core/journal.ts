@@ -114,7 +114,7 @@ export class Journal {
   private schedule(): void {
     if (this.scheduled || this.syncing) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(this.flushSoon);
   }
 
   /** Writes the queued records at the end of the journal, all or nothing: a short or failed write is cut
@@ -143,6 +143,9 @@ export class Journal {
     this.bytes += buf.length;
     this.unwritten = null;
   }
+
+  /** flush, bound once: a closure per scheduled flush otherwise */
+  private readonly flushSoon = (): void => this.flush();
 
   /** Rejects every waiter with err. */
   private failAll(err: Error): void {
