@@ -12,6 +12,7 @@ import type { Catalog } from './catalog.js';
 import type { Claimed } from './ownership.js';
 import type { SessionRecord } from './record.js';
 import { readTreeDoc } from './tree-doc.js';
+import { settleRebase } from './rebase-state.js';
 import { mkdirDurable, writeFileDurable } from '../core/durable.js';
 
 async function startOf(store: ObjectStore, dir: string, r: SessionRecord, claimed: Claimed): Promise<StartTree> {
@@ -44,6 +45,7 @@ export interface OpenStateOptions {
 /** Opens a session's copy-on-write state on the tree it starts from. */
 export async function openSessionState(r: SessionRecord, o: OpenStateOptions): Promise<SessionState> {
   const store = o.catalog.store(r.project);
+  await settleRebase(o.dir, r, o.log); // a rebase a crash cut short: finished or undone (rebase-state.ts)
   const start = await startOf(store, o.dir, r, o.claimed);
   const state = await SessionState.open({
     dir: o.dir,

@@ -1,8 +1,9 @@
-// A rebase that fails after it dropped the session's old state (the store failing while the new base's
+// A rebase that fails while it rebuilds the session on the new head (the store failing while the new base's
 // tree nodes or the conflict blobs are read) must leave the session as it was: on its old base, with its
-// changes (from the tree recorded at the seal), and able to rebase again once the store answers. Driven
-// against the in-process daemon over NFS and the API; the fault is the store's blob reads failing, and the
-// first blob a rebase of a binary modify/delete conflict reads comes after the old state was dropped.
+// changes (its old state, which a rebase replaces only once the record names the rebuilt one), and able to
+// rebase again once the store answers. Driven against the in-process daemon over NFS and the API; the fault
+// is the store's blob reads failing, and the first blob a rebase of a binary modify/delete conflict reads
+// comes during the rebuild. (A crash at any point of a rebase: rebase-kill.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
