@@ -3,10 +3,11 @@
 // served as if it were right. The record is plain JSON, so before checksums a flip inside a string went
 // unnoticed. Real packs from the real import of a real git repository, damaged on disk.
 import { describe, expect, it } from 'vitest';
-import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
+import { flipByte } from '../store/helpers.js';
 import { git } from './repo.js';
 import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 
@@ -56,16 +57,6 @@ async function importedTwice() {
   return { dataDir, packs };
 }
 
-/** Flips one bit of the byte at offset of the file. */
-function flip(path: string, offset: number): void {
-  const fd = openSync(path, 'r+');
-  const one = Buffer.alloc(1);
-  readSync(fd, one, 0, 1, offset);
-  one[0] ^= 0x01;
-  writeSync(fd, one, 0, 1, offset);
-  closeSync(fd);
-}
-
 describe('a packed session record with a flipped bit', () => {
   it('fails with an error naming its pack; the other records still read', async () => {
     const { dataDir, packs } = await importedTwice();
@@ -90,7 +81,7 @@ describe('a packed session record with a flipped bit', () => {
     expect(before.stdout).toContain('checksum-me');
 
     // "c" becomes "b": still valid JSON, a record that says something it never said
-    flip(bad.path, bad.offset + bad.at);
+    flipByte(bad.path, bad.offset + bad.at);
 
     const after = await runMic(['session', 'show', id(bad), '--json', '--data-dir', dataDir]);
     expect(after.code).not.toBe(0);
@@ -110,8 +101,8 @@ describe('a packed session record with a flipped bit', () => {
     const record = all.find((e) => /\/sessions\/[^/]+\/metadata\.json$/.test(e.key))!;
     const index = all.find((e) => e.key.startsWith('index/sessions/') && !record.key.includes(e.key.slice('index/sessions/'.length)))!;
     expect(record && index).toBeTruthy();
-    flip(record.path, record.offset + 3);
-    flip(index.path, index.offset + index.length - 2);
+    flipByte(record.path, record.offset + 3);
+    flipByte(index.path, index.offset + index.length - 2);
 
     const r = await runMic(['fsck', '--json', '--data-dir', dataDir]);
     expect(r.code, r.stderr).toBe(1);
