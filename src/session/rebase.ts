@@ -122,8 +122,8 @@ async function rebuild(
   m: Awaited<ReturnType<typeof mergeTrees>>,
 ): Promise<RebaseConflict[]> {
   const store = ctx.catalog.store(r.project);
-  crashPoint('rebase-rebuilding');
   await applyTreeDiff(fs, store, fs.root, headTree, m.tree, r.owner);
+  crashPoint('rebase-rebuilding'); // half-built: the difference applied, the conflicts not yet
 
   const conflicts: RebaseConflict[] = [];
   for (const c of m.conflicts) {
