@@ -5,7 +5,8 @@
 // restart the session's record and its files agree: on the old base without the head's new file (the rebase
 // did not happen) or on the new head with it and the add/add conflict's markers (it did), and every change
 // acknowledged before the rebase (API files, NFS CREATE + FILE_SYNC WRITE) is there with its content.
-// Rebasing again then works, and fsck finds nothing.
+// Rebasing again then works, and fsck finds nothing. Last, a kill while a handed-off session is served again
+// (its state directory created from its recorded tree).
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,4 +167,44 @@ describe('SIGKILL during a rebase', () => {
     expect(outcomes.filter((o) => o === 'not-rebased').length, outcomes.join(',')).toBeGreaterThan(0);
     expect(outcomes.filter((o) => o !== 'not-rebased').length, outcomes.join(',')).toBeGreaterThan(0);
   }, 120_000);
+});
+
+// The same daemon serving a session it handed off opens it from its recorded tree (tree.json): its state
+// directory is created with start.json naming that tree. A SIGKILL in between must not leave a directory
+// without it, which would open the session on its base, its changes gone.
+describe('SIGKILL while a handed-off session is served again', () => {
+  it('opens it from its recorded tree after the restart, with every change', async () => {
+    const api = apiClientOf(d.dataDir);
+    const id = (await api.start({ goal: 'hand off and back', project: P })).session.session_id;
+    await api.files(id, { files: files(99) });
+    await api.handoff(id);
+    writeFileSync(CRASH, 'session-start-tree');
+    expect(
+      await api.serve(id).then(
+        () => 'served',
+        () => 'killed',
+      ),
+    ).toBe('killed');
+    await d.restart({ signal: 'SIGKILL' });
+    rmSync(CRASH, { force: true });
+
+    const after = apiClientOf(d.dataDir);
+    await after.serve(id); // served here (the restart may have taken it up already)
+    const s = (await after.get(id)).session;
+    const c = await Nfs3Client.connect(d.port);
+    try {
+      const root = await c.mountRoot(s.export!);
+      for (const f of files(99)) expect(await readPath(c, root, f.path), f.path).toBe(f.content);
+    } finally {
+      await c.close();
+    }
+    const ch = await after.changes(id, { content: false });
+    expect(ch.changes.map((x) => x.path).sort()).toEqual(
+      files(99)
+        .map((f) => f.path)
+        .sort(),
+    );
+    const check = await fsck(openCatalog(d.dataDir).backend, { projects: [P] });
+    expect(check.problems, JSON.stringify(check.projects.map((p) => p.problems))).toBe(0);
+  }, 60_000);
 });
