@@ -2,24 +2,26 @@
 // daemon's --idle-timeout) has its mounts end with an `unmounted` event, reason `gone`, once it has had no
 // connection for --mount-gone: on /api/events, in the timeline, and in MOUNT DUMP. A client whose address
 // still has a connection is not gone; UMNT and UMNTALL say so in `reason` too. Over the real daemon (dist/),
-// with raw NFS/MOUNT clients on the wire.
+// with raw NFS/MOUNT clients on the wire; the session page (headless chromium) shows the gone ones as such.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
 import { apiCaller } from '../lib/api-call.js';
 import { openSse, type SseStream } from '../lib/sse.js';
 import { Nfs3Client } from '../lib/nfs3-client.js';
 import { until } from '../lib/until.js';
+import { launchBrowser, watchedPage } from '../lib/browser.js';
 
 const GONE_S = 0.3;
 let d: Daemon;
 let url: string;
+let token: string;
 let admin: () => Record<string, string>;
 let call: (method: string, path: string, body?: unknown) => Promise<any>;
 
 beforeAll(async () => {
   // idle connections are closed after 1 s, and a client with none for 0.3 s is gone
   d = await startDaemon({ env: { MIC_API_PORT: '0', MIC_MOUNT_GONE: String(GONE_S), MIC_IDLE_TIMEOUT: '1' } });
-  ({ url, admin, call } = apiCaller(d.dataDir));
+  ({ url, token, admin, call } = apiCaller(d.dataDir));
   await d.initProject('acme/gone', { 'README.md': 'hi\n' });
 }, 60_000);
 afterAll(async () => {
@@ -74,6 +76,21 @@ describe('a client that vanished', () => {
       expect(d.logLines((l) => l.msg === 'rpc: idle connection closed').length).toBeGreaterThan(0);
       await c.close();
       expect((await timeline()).map((e) => e.reason)).toEqual(['gone', 'umnt', 'gone']);
+
+      // the session page says which unmounts were a client gone
+      const browser = await launchBrowser();
+      try {
+        const ctx = await browser.newContext();
+        await ctx.addCookies([{ name: 'mic_token', value: encodeURIComponent(token), url }]);
+        const { page, errors } = await watchedPage(ctx);
+        await page.goto(`${url}/sessions/${id}`);
+        await page.waitForSelector('ol.events li[data-type=unmounted]');
+        const shown = await page.locator('ol.events li[data-type=unmounted]').allTextContents();
+        expect(shown.filter((t) => t.includes('(gone: no connection)'))).toHaveLength(2);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
     } finally {
       bus.close();
     }

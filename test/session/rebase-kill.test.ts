@@ -34,7 +34,7 @@ afterAll(async () => {
 
 // where each round's kill comes: a crash point, or a delay (ms) after the rebase was asked for (a rebase here
 // takes some 300-800 ms on a loaded machine: the later ones land inside it or after it)
-const MOMENTS: (string | number)[] = ['rebase-rebuilding', 'rebase-built', 'rebase-recorded', 'rebase-swapping', 30, 150, 400, 900];
+const MOMENTS: (string | number)[] = ['rebase-rebuilding', 'rebase-built', 'rebase-recorded', 'rebase-swapping', 150, 400, 900];
 
 /** The session's files, added through the API: enough of them that the rebuild takes a while. */
 const files = (i: number) =>
