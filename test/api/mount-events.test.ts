@@ -91,6 +91,13 @@ describe('mount events', () => {
           ['session.unmounted', s.export],
         ],
       ]);
+      // how each ended: UMNT, then UMNTALL for both
+      expect(bus.events.filter((e) => e.event === 'session.unmounted').map((e) => e.data.data.reason)).toEqual([
+        'umnt',
+        'umntall',
+        'umntall',
+      ]);
+      expect((await timeline('unmounted')).map((e) => (e as { reason?: string }).reason)).toEqual(['umnt', 'umntall', 'umntall']);
       expect((await timeline('mounted')).map((e) => e.path ?? '/')).toEqual(['/', '/', 'src']);
       await until(async () => (await page.locator('ol.events li[data-type=unmounted]').count()) === 3);
       await expect(page.locator('ol.events li[data-type=mounted]').first().textContent()).resolves.toContain('(directory src)');
