@@ -58,6 +58,8 @@ export class SessionExports implements ExportTable {
   private readonly mountList: { host: string; path: string; session?: string }[] = [];
   /** client address -> the timer that ends its mounts (its last connection closed: peer()) */
   private readonly goneTimers = new Map<string, NodeJS.Timeout>();
+  /** client addresses with a connection open (peer()) */
+  private readonly peers = new Set<string>();
   /** Told when a client mounts a session it had not mounted, or unmounts one (the service records it in the
    *  session's timeline and tells the event streams); a failure is logged, the MOUNT call never waits. */
   onMount: ((m: MountNotice) => Promise<void>) | null = null;
@@ -250,6 +252,8 @@ export class SessionExports implements ExportTable {
     if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) {
       this.mountList.push({ host: clientAddress, path: clean, session });
       if (session) this.notify({ session, action: 'mounted', client: clientAddress, path: clean });
+      // its connection closed while the MNT was answered: the clock runs from now
+      if (!this.peers.has(clientAddress) && !this.goneTimers.has(clientAddress)) this.peer(clientAddress, false);
     }
     this.o.log.info({ session: id, path: clean, client: clientAddress }, 'mounted');
     return fh;
@@ -274,6 +278,8 @@ export class SessionExports implements ExportTable {
    * comes back later is served as before, without a new mounted event: its handles never depended on it.
    */
   peer(address: string, connected: boolean): void {
+    if (connected) this.peers.add(address);
+    else this.peers.delete(address);
     const t = this.goneTimers.get(address);
     if (t) clearTimeout(t);
     this.goneTimers.delete(address);

@@ -91,6 +91,18 @@ describe('a client that vanished', () => {
       } finally {
         await browser.close();
       }
+
+      // a client that closes its connection right after sending MNT: the daemon still reads and answers it
+      // (the reply goes nowhere), listing the mount after the connection closed; that mount ends as gone too
+      const count = (type: string) => bus.events.filter((x) => x.event === type).length;
+      const mountsBefore = count('session.mounted');
+      const e = await Nfs3Client.connect(d.port);
+      const sent = e.mnt(s.export).catch(() => null);
+      await e.close();
+      await sent;
+      await until(() => count('session.mounted') === mountsBefore + 1);
+      await until(() => count('session.unmounted') === mountsBefore + 1);
+      expect(unmounts(bus).at(-1)).toEqual([s.export, 'gone']);
     } finally {
       bus.close();
     }
