@@ -2,21 +2,19 @@
 // Metrics are module-level, as loggers are: any layer may count into them; the daemon serves
 // registry.metrics() at GET /metrics (text exposition format 0.0.4).
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectEventLoopDelay, UNUSED_MONITOR_MS } from './event-loop.js';
 
 export const registry = new Registry();
-
-/** How often the event-loop delay histogram samples (prom-client's default is 10 ms). Each sample is a timer
- *  that wakes the idle daemon: at 10 ms that was ~100 wake-ups a second, 8 ms of CPU a second with nothing
- *  to do (65-80 us each on this VM), 1.6 s over a workload of a few minutes (docs/perf-notes.md, "Server CPU
- *  of the real workload"). At 100 ms the lag histogram still gets ten samples a second. */
-export const EVENT_LOOP_PRECISION_MS = 100;
 
 let processMetrics = false;
 /** Adds prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC); once per process. */
 export function collectProcessMetrics(): void {
   if (processMetrics) return;
   processMetrics = true;
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_PRECISION_MS });
+  // prom-client's own delay histogram is still sampled (a timer) though event-loop.ts replaces its gauges:
+  // rarely, so that it costs no wake-ups (at its default of 10 ms: 100 a second, docs/perf-notes.md)
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: UNUSED_MONITOR_MS });
+  collectEventLoopDelay(registry); // never NaN (event-loop.ts)
 }
 
 export const METRICS_CONTENT_TYPE = registry.contentType;
