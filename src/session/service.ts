@@ -279,10 +279,11 @@ export class SessionService extends SessionAnnotations implements SessionApi {
 
   /** At start-up: finishes every handoff of this daemon that a crash cut short after its record was written
    *  (handoff.ts handoffPending), so that another daemon takes the session without --force. One that cannot
-   *  be finished now (the store away) stays served here, as it was, and is logged. Returns the ids settled. */
-  async settleHandoffs(): Promise<string[]> {
+   *  be finished now (the store away) stays served here, as it was, and is logged. `ids`: the sessions to
+   *  look at (the daemon: those it opened at start-up; default every live one). Returns the ids settled. */
+  async settleHandoffs(ids?: string[]): Promise<string[]> {
     const done: string[] = [];
-    for (const id of await this.o.catalog.liveIds()) {
+    for (const id of ids ?? (await this.o.catalog.liveIds())) {
       try {
         const settled = await this.landOrUnavailable(id, async () => {
           const r = await this.o.catalog.get(id);
