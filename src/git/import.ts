@@ -225,6 +225,8 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const committer = lineText(c.committer);
     const ci = parseIdentity(committer);
     const ai = parseIdentity(author);
+    const aIso = isoOf(ai);
+    const cIso = isoOf(ci);
     const cs = new ChangeSet();
     const onChain = seed !== null && tipChain.has(oid);
     const ops: { names: string[]; sig: string | null }[] | null = onChain ? [] : null;
@@ -295,7 +297,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);
-    const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: isoOf(ci) };
+    const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: cIso };
     const head = headHash(record);
     bg(store.putHeadRecord(record));
     if (ops) {
@@ -315,24 +317,24 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       // a root commit has no base head: null, as mic fsck reads "none" (a session started normally always has one)
       base: { head: parent?.head ?? (null as unknown as string), tree: base.tree, nextIno: base.nextIno, time: [ai.time, 0] },
       owner,
-      started_at: isoOf(ai),
-      landed_at: isoOf(ci),
+      started_at: aIso,
+      landed_at: cIso,
       conversation: [],
       decisions: [],
       metadata: {
         source: 'import-git',
         git_commit: oid,
         git_author: `${ai.name} <${ai.email}>`,
-        git_author_date: isoOf(ai),
+        git_author_date: aIso,
         git_committer: `${ci.name} <${ci.email}>`,
-        git_committer_date: isoOf(ci),
+        git_committer_date: cIso,
       },
       tags: ['git-import'],
       user: `${ai.name} <${ai.email}>`,
       changes: { total: cs.size, added: 0, modified: 0, deleted: 0 },
       timeline: [
-        { time: isoOf(ai), type: 'started', head: parent?.head ?? '' },
-        { time: isoOf(ci), type: 'landed', head, message: subjectOf(msg) },
+        { time: aIso, type: 'started', head: parent?.head ?? '' },
+        { time: cIso, type: 'landed', head, message: subjectOf(msg) },
         { time: now, type: 'metadata' },
       ],
       landed_head: head,
