@@ -14,7 +14,7 @@ import { openRepo } from './open-repo.js';
 import { parseFastExport, type CommitEvent } from './fast-export.js';
 import { ChangeSet, type Leaf } from './tree-apply.js';
 import { BlameSeed } from './blame-seed.js';
-import { rawSpecialCommits } from './raw-commits.js';
+import { SpecialCommits } from './raw-commits.js';
 import { nameOf, namesOf } from './paths.js';
 import { WriteBehindBackend } from './write-behind.js';
 import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
@@ -158,9 +158,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const incrementalIndex = !seed && state?.tip_head ? (await getHeadIndex(store, state.tip_head)) !== null : false;
 
   // read alongside the fast-export stream (its first commit waits for it)
-  const specialP = rawSpecialCommits(dir, revs);
-  specialP.catch(() => {});
-  let special: Map<string, Buffer> | null = null;
+  const special = new SpecialCommits(dir, revs);
   const fe = gitStream(
     [
       'fast-export',
@@ -205,7 +203,6 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
         result.known++;
         continue;
       }
-      special ??= await specialP;
       const imp = await importCommit(ev, await parentOf(ev.from));
       byKey.set(oid, imp);
       if (ev.mark) byKey.set(ev.mark, imp);
@@ -293,7 +290,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
     // a commit touching thousands of paths (a first import) keeps its record small: export diffs its trees
     if (changes.length <= MAX_RECORDED_CHANGES) info.changes = changes;
-    const raw = special!.get(oid);
+    const raw = await special.get(oid);
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);
