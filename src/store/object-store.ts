@@ -124,6 +124,13 @@ export class ObjectStore {
     return this.blobs.hasBlob(hash);
   }
 
+  /** Records that the object at relKey is stored and durable (a bulk writer, import-git, wrote it through
+   *  its own backend and synced it): a put of it here is skipped instead of looking for it, which on a local
+   *  store means reading the index of every pack. */
+  markStored(relKey: string): void {
+    this.io.markPresent(this.io.key(relKey));
+  }
+
   /** Forgets which objects exist (and the content that proves it): after a garbage collection has deleted
    *  objects, a put must look at the backend again instead of trusting that they are there. */
   dropCaches(): void {
