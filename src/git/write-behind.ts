@@ -21,9 +21,9 @@ import type { WriteBatch, WriteItem, WriteReply, WriteRequest } from './write-wo
 
 const CONCURRENCY = 16;
 const MAX_QUEUED_BYTES = 128 * 1024 * 1024;
-const BATCH = 256;
+const BATCH = 1024;
 /** A batch is sent once its bytes reach this, and goes in a pooled shared buffer of this size (see sendBatch). */
-const BATCH_BYTES = 2 * 1024 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
 const POOLED_BUFFERS = 8;
 const WORKERS = 2;
 

@@ -169,8 +169,8 @@ export interface LeafEncoding {
 const leafEncodings = new Map<LeafNode, LeafEncoding>();
 let keptOrder: LeafNode[] = []; // insertion order (a Map iterated from its front after deletes is slow)
 let keptHead = 0;
-const KEEP_ENCODING_BYTES = 32 * 1024 * 1024;
-const KEEP_ENCODINGS = 8192;
+const KEEP_ENCODING_BYTES = 16 * 1024 * 1024;
+const KEEP_ENCODINGS = 4096;
 let keptBytes = 0;
 
 /** The encoding encodeNode made (or leaf-splice.ts registered) for this leaf object, if still kept. */
