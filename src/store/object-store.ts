@@ -188,8 +188,9 @@ export class ObjectStore {
     const hash = sha256Hex(bytes);
     const key = this.io.key(objectRelKey('trees', hash));
     const b = this.backend as Partial<ContentPut>;
-    // a bulk writer (import-git's) compresses in its own threads
-    if (typeof b.putContent === 'function') await this.io.putBytes(key, () => b.putContent!(key, bytes));
+    // a bulk writer (import-git's) compresses in its own threads and drops a key it already holds itself:
+    // no shared-put bookkeeping (a promise chain and a cache entry per node) on the importer's main thread
+    if (typeof b.putContent === 'function') await b.putContent(key, bytes);
     else await this.io.putObject(key, () => encodeStored(bytes));
     this.nodeCache.set(hash, node);
     return hash;
