@@ -142,11 +142,13 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     allow,
     log: cfg.log,
     readWaitMs: cfg.readWaitMs,
+    mountGoneMs: limits.mountGoneMs,
   });
   await exports.preload();
   await snapshots.preload();
   exports.startLeases();
-  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir, landWaitMs: cfg.landWaitMs });
+  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir, landWaitMs: cfg.landWaitMs, log: cfg.log });
+  await service.settleHandoffs(exports.servedIds()); // handoffs a crash cut short (session/handoff.ts)
   exports.onMount = (m) => service.recordMount(m); // a timeline event, and one on the event streams
   const sealer = cfg.sealDelayMs
     ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })
@@ -163,6 +165,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     partialRecordTimeoutMs: limits.recordTimeoutMs,
     maxRecordMemory: limits.recordMemory,
     gate: peerGate(allow, exportOptions.secure),
+    onPeer: (address, connected) => exports.peer(address, connected), // a vanished client's mounts end
   });
   server.register(mountProgram(exports, cfg.log));
   server.register(nfsProgram(exports, cfg.log, exportOptions));
