@@ -5,18 +5,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Command } from 'commander';
-import { MicClient } from '../api/client.js';
 import type { SessionApi } from '../session/session-api.js';
-import { SessionService } from '../session/service.js';
-import { DirectHost } from '../session/host.js';
-import { handleSecret, openCatalog } from '../daemon/data-dir.js';
-import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon.js';
+import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon-info.js';
 import { dataDirOf, out, printJson } from './common.js';
 import { exitCodeOf, failureBodyOf } from './exit-codes.js';
-import { guardedApi } from '../gate/guarded-api.js';
-import { AuditLog } from '../audit/audit-log.js';
-import { EventBus } from '../events/event-bus.js';
-import { GrantStore } from '../identity/grant-store.js';
 import { localActor } from './identity.js';
 import { defaultApiTokenPath, readApiToken } from '../daemon/api-token.js';
 
@@ -60,11 +52,23 @@ export async function backendFor(cmd: Command): Promise<Backend> {
   const daemon = runningDaemon(dataDir);
   if (daemon && daemon.api_port !== null) {
     const token = apiTokenFor(dataDir, daemon, optOf(cmd, 'apiToken') as string | undefined);
+    const { MicClient } = await import('../api/client.js');
     return { api: new MicClient({ baseUrl: apiUrl(daemon), token }), via: 'daemon', daemon, close: async () => {} };
   }
   // MIC_LAND_WAIT (seconds) bounds an in-process landing's waits for the store as `mic serve --land-wait` does
   const wait = Number(process.env.MIC_LAND_WAIT);
   const landWaitMs = Number.isFinite(wait) && wait > 0 ? Math.round(wait * 1000) : undefined;
+  // loaded here, not at the top: a command that talks to a daemon (or prints help) never needs them
+  const [{ SessionService }, { DirectHost }, { handleSecret, openCatalog }, { guardedApi }, { AuditLog }, { EventBus }, { GrantStore }] =
+    await Promise.all([
+      import('../session/service.js'),
+      import('../session/host.js'),
+      import('../daemon/data-dir.js'),
+      import('../gate/guarded-api.js'),
+      import('../audit/audit-log.js'),
+      import('../events/event-bus.js'),
+      import('../identity/grant-store.js'),
+    ]);
   const catalog = openCatalog(dataDir, landWaitMs ? { uploadWaitMs: landWaitMs } : undefined);
   const host = new DirectHost(
     catalog,

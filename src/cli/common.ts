@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { defaultDataDir } from '../daemon/data-dir.js';
+import { defaultDataDir } from '../daemon/default-data-dir.js';
 
 /** --data-dir may be given before or after the subcommand. */
 export function dataDirOf(cmd: Command): string {

@@ -1,11 +1,11 @@
 // mic project import-git / export-git: history in from a git repository, heads out as commits.
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
-import { importGit } from '../git/import.js';
-import { exportGit } from '../git/export.js';
 import { progress } from './progress.js';
-import { AuditLog } from '../audit/audit-log.js';
+
+// git import/export and the store load only when one of these commands runs
+const heavy = () =>
+  Promise.all([import('../daemon/data-dir.js'), import('../git/import.js'), import('../git/export.js'), import('../audit/audit-log.js')]);
 import { localActor } from './identity.js';
 
 export function importGitCommand(): Command {
@@ -18,6 +18,7 @@ export function importGitCommand(): Command {
     .option('--onto-head', 'land the new commits on top of sessions landed since the last import')
     .option('--json', 'print JSON')
     .action(async (project: string, repo: string, o, c: Command) => {
+      const [{ openCatalog }, { importGit }, , { AuditLog }] = await heavy();
       const catalog = openCatalog(dataDirOf(c));
       const bar = progress('import-git');
       const audit = new AuditLog(catalog.backend);
@@ -71,6 +72,7 @@ export function exportGitCommand(): Command {
     .option('--interval <s>', 'with --after-land: seconds between checks of the head', '2')
     .option('--json', 'print JSON')
     .action(async (project: string, repoDir: string, o, c: Command) => {
+      const [{ openCatalog }, , { exportGit }, { AuditLog }] = await heavy();
       const catalog = openCatalog(dataDirOf(c));
       const once = async () => {
         const bar = progress('export-git');

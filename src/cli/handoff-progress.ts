@@ -1,7 +1,7 @@
 // Progress of `mic session handoff`: the daemon seals the session and waits for its uploads to the
 // object store; meanwhile the CLI reads the daemon's upload queue depth from GET /metrics and shows
 // how much of it has drained. Without a daemon API (or with nothing queued) it is one phase line.
-import type { DaemonInfo } from '../daemon/daemon.js';
+import type { DaemonInfo } from '../daemon/daemon-info.js';
 import type { PhasedProgress as Progress } from './progress.js';
 import { apiUrl } from './backend.js';
 

@@ -3,7 +3,14 @@
 //    each tenth of the way and at the end), nothing with --quiet;
 //  - progress (git import/export): one running count, a bar on a terminal, a line every few seconds otherwise.
 // Results still go to stdout, so `mic gc --json | jq` keeps working with a bar on the terminal.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
+
+// cli-progress loads on the first bar drawn, not with every mic command
+let loaded: typeof cliProgressModule | undefined;
+function bars(): typeof cliProgressModule {
+  return (loaded ??= createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule);
+}
 
 export interface PhasedProgress {
   /** Starts (or restarts) a phase of `total` steps; total 0 means unknown. */
@@ -30,7 +37,7 @@ export function createProgress(o: ProgressOptions = {}): PhasedProgress {
 }
 
 class BarProgress implements PhasedProgress {
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: cliProgressModule.SingleBar | null = null;
   private label = '';
   private total = 0;
   private value = 0;
@@ -42,7 +49,7 @@ class BarProgress implements PhasedProgress {
     this.label = label;
     this.total = total;
     this.value = 0;
-    this.bar = new cliProgress.SingleBar(
+    this.bar = new (bars().SingleBar)(
       {
         stream: this.stream,
         format: total > 0 ? '{label} [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}' : '{label} {value}',
@@ -52,7 +59,7 @@ class BarProgress implements PhasedProgress {
         fps: 10,
         noTTYOutput: false,
       },
-      cliProgress.Presets.shades_classic,
+      bars().Presets.shades_classic,
     );
     this.bar.start(Math.max(total, 1), 0, { label });
   }
@@ -122,14 +129,14 @@ export interface Progress {
 export function progress(what: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   const started = Date.now();
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
+    const bar = new (bars().SingleBar)(
       {
         format: `${what} {label} [{bar}] {value}/{total} {rate}/s eta {eta_formatted}`,
         stream,
         hideCursor: true,
         clearOnComplete: false,
       },
-      cliProgress.Presets.shades_classic,
+      bars().Presets.shades_classic,
     );
     let begun = false;
     return {

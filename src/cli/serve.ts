@@ -1,9 +1,6 @@
 import { Command } from 'commander';
-import { daemonLogger, logFormatOf } from './log.js';
-import { startDaemon } from '../daemon/daemon.js';
 import { LOOPBACK } from '../daemon/allow.js';
 import { DEFAULT_LIMITS } from '../daemon/limits.js';
-import { parseExportOptions } from '../daemon/export-options.js';
 
 const env = process.env;
 
@@ -15,9 +12,7 @@ function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEG
 }
 import path from 'node:path';
 import { dataDirOf } from './common.js';
-import { requireGit } from '../git/run.js';
 import { defaultApiTokenPath } from '../daemon/api-token.js';
-import { parseBytes } from '../store/open-backend.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -153,6 +148,14 @@ export function serveCommand(): Command {
       process.env.MIC_LOG_FORMAT ?? 'auto',
     )
     .action(async (o, cmd: Command) => {
+      // the daemon and its logger load only when `mic serve` runs, not for every mic command
+      const [{ daemonLogger, logFormatOf }, { startDaemon }, { parseExportOptions }, { requireGit }, { parseBytes }] = await Promise.all([
+        import('./log.js'),
+        import('../daemon/daemon.js'),
+        import('../daemon/export-options.js'),
+        import('../git/run.js'),
+        import('../store/open-backend.js'),
+      ]);
       const log = daemonLogger(o.logLevel, logFormatOf(o.logFormat));
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${o.port}`);

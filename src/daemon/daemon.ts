@@ -13,6 +13,7 @@ import { SessionService } from '../session/service.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import type { ApiLimits } from '../api/limits.js';
 import { ensureApiToken } from './api-token.js';
+import { daemonInfoPath, type DaemonInfo } from './daemon-info.js';
 import { openAccess } from './open-access.js';
 import { BackgroundSealer } from '../session/sealer.js';
 import { stopLineCounts } from '../session/line-counts.js';
@@ -89,22 +90,7 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-/** <dataDir>/daemon.json: how the CLI finds a running daemon. */
-export interface DaemonInfo {
-  pid: number;
-  port: number;
-  bind: string;
-  portmap_port?: number | null;
-  api_port: number | null;
-  api_bind: string | null;
-  started_at: string;
-  /** where the API's token is (absent: none, or given directly) */
-  api_token_file?: string | null;
-}
-
-export function daemonInfoPath(dataDir: string): string {
-  return path.join(dataDir, 'daemon.json');
-}
+export { daemonInfoPath, type DaemonInfo } from './daemon-info.js';
 
 /** Admission of a new connection: --allow (closed at once) and `secure` (calls denied with AUTH_TOOWEAK). */
 function peerGate(allow: AllowList, secure: boolean): (address: string, port: number) => PeerVerdict {

@@ -8,9 +8,7 @@ import { openBackend, type BackendOptions } from '../store/open-backend.js';
 import { Catalog } from '../session/catalog.js';
 import { readOrCreatePrivate } from '../util/private-file.js';
 
-export function defaultDataDir(): string {
-  return process.env.MIC_DATA_DIR || path.join(os.homedir(), '.mic');
-}
+export { defaultDataDir } from './default-data-dir.js';
 
 /** Bytes of the handle secret (HMAC-SHA256 key). */
 export const SECRET_SIZE = 32;
