@@ -24,7 +24,8 @@ const LIVE_BUILT_KEY = 'index/live-built';
 export class Catalog {
   private stores = new Map<string, ObjectStore>();
   /** session id -> project: an index entry never changes once written */
-  private readonly projects = new LRUCache<string, string>({ max: 100_000 });
+  // maxSize, not max: the same 100,000 entries without pre-allocating arrays for them per catalog
+  private readonly projects = new LRUCache<string, string>({ maxSize: 100_000, sizeCalculation: () => 1 });
   /** fired whenever a record is saved here, and by the session filesystems the daemon serves */
   readonly events = new SessionEvents();
   /** live sessions whose marker this process wrote or found (saves a write per record update) */

@@ -118,7 +118,8 @@ export interface DescribeOptions {
 
 /** Lines added/removed (and binary-ness) of a (before, after) content pair never change: a listing asked
  *  again (a page refreshed, a live session re-read) reads and diffs only the pairs it has not seen. */
-const pairs = new LRUCache<string, LineCounts>({ max: 200_000 });
+// bounded by maxSize, not max: a large max pre-allocates its arrays when this module loads (every mic command)
+const pairs = new LRUCache<string, LineCounts>({ maxSize: 200_000, sizeCalculation: () => 1 });
 
 export interface LineCounts {
   binary: boolean;

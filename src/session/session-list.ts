@@ -22,7 +22,7 @@ export const MAX_PAGE = 1000;
 /** Records a filtered page looks at, at most, before answering with what it found and a cursor. */
 export const SCAN_PER_PAGE = 2000;
 
-const summaries = new LRUCache<string, ChangesSummary>({ max: 10_000 });
+const summaries = new LRUCache<string, ChangesSummary>({ maxSize: 10_000, sizeCalculation: () => 1 });
 
 export interface ListFilter {
   status?: string;
