@@ -1,0 +1,53 @@
+// mic loads only what the command it runs needs: help, --version and a local `session list` never load
+// the daemon, the NFS server, git import/export, the S3 SDK or the progress bars (a loader recording
+// every file the mic process loads, test/cli/record-loads.mjs).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runMic } from '../lib/daemon.js';
+import { tempDir } from '../session/helpers.js';
+
+const RECORDER = pathToFileURL(join(import.meta.dirname, 'record-loads.mjs')).href;
+const HEAVY = [/\/dist\/src\/daemon\/daemon\.js$/, /\/dist\/src\/nfs\//, /\/dist\/src\/git\//, /\/dist\/src\/api\/server\.js$/, /\/@aws-sdk\//, /\/cli-progress\//, /\/pino-pretty\//];
+
+async function loadsOf(args: string[]): Promise<{ files: string[]; stdout: string; code: number }> {
+  const dir = await tempDir('micfs-lazy-');
+  const list = join(dir, 'loads.txt');
+  const r = await runMic(args, {
+    env: { MIC_DATA_DIR: join(dir, 'data'), MIC_TEST_LOADS: list, NODE_OPTIONS: `--import ${RECORDER}`, MIC_S3_BUCKET: '' },
+  });
+  const files = (await readFile(list, 'utf8')).split('\n').filter(Boolean);
+  return { files, stdout: r.stdout, code: r.code };
+}
+
+function heavyIn(files: string[]): string[] {
+  return files.filter((f) => HEAVY.some((h) => h.test(f)));
+}
+
+describe('mic loads lazily', () => {
+  it('--version and session --help load the command tree, nothing heavy', async () => {
+    for (const args of [['--version'], ['session', '--help']]) {
+      const r = await loadsOf(args);
+      expect(r.code).toBe(0);
+      expect(r.files.some((f) => f.endsWith('/dist/src/cli/main.js'))).toBe(true);
+      expect(r.files.some((f) => f.endsWith('/dist/src/cli/session.js'))).toBe(true);
+      expect(heavyIn(r.files)).toEqual([]);
+    }
+  });
+
+  it('session list on a local store runs the in-process service without the daemon, NFS, git or S3', async () => {
+    const r = await loadsOf(['session', 'list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('no sessions');
+    expect(r.files.some((f) => f.endsWith('/dist/src/session/service.js'))).toBe(true);
+    expect(heavyIn(r.files)).toEqual([]);
+  });
+
+  it('serve --help lists its options without starting to load the daemon', async () => {
+    const r = await loadsOf(['serve', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--export-options');
+    expect(heavyIn(r.files)).toEqual([]);
+  });
+});
