@@ -6,7 +6,6 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
 import {
   ARTIFACT_TYPES,
   ArtifactStore,
@@ -15,7 +14,6 @@ import {
   type ArtifactRecord,
   type ArtifactType,
 } from '../artifacts/artifact-store.js';
-import { AuditLog } from '../audit/audit-log.js';
 import { localActor } from './identity.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -27,7 +25,9 @@ function line(a: ArtifactRecord): string {
 
 export function artifactCommand(): Command {
   const c = new Command('artifact').description('artifacts of a session: logs, reports, screenshots, data, models');
-  const open = (cmd: Command) => {
+  // the store loads only when an artifact command runs
+  const open = async (cmd: Command) => {
+    const [{ openCatalog }, { AuditLog }] = await Promise.all([import('../daemon/data-dir.js'), import('../audit/audit-log.js')]);
     const catalog = openCatalog(dataDirOf(cmd));
     return { store: new ArtifactStore(catalog), audit: new AuditLog(catalog.backend) };
   };
@@ -41,7 +41,7 @@ export function artifactCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (session: string, file: string, o, cmd: Command) => {
       if (!(ARTIFACT_TYPES as readonly string[]).includes(o.type)) throw new Error(`--type: one of ${ARTIFACT_TYPES.join(', ')}`);
-      const { store, audit } = open(cmd);
+      const { store, audit } = await open(cmd);
       const name = o.name ?? path.basename(file);
       const rec = await store.put(session, {
         type: o.type as ArtifactType,
@@ -65,7 +65,7 @@ export function artifactCommand(): Command {
     .option('--version <n>', 'this version (default: the latest)')
     .option('-o, --output <file>', 'write here (default: stdout)')
     .action(async (session: string, artifact: string, o, cmd: Command) => {
-      const { store } = open(cmd);
+      const { store } = await open(cmd);
       const rec = await store.get(session, idOf(artifact), o.version !== undefined ? Number(o.version) : undefined);
       await pipeline(Readable.from(store.content(rec)), o.output ? fs.createWriteStream(o.output) : process.stdout);
     });
@@ -73,14 +73,14 @@ export function artifactCommand(): Command {
     .alias('list')
     .option('--json')
     .action(async (session: string, o, cmd: Command) => {
-      const list = await open(cmd).store.list(session);
+      const list = await (await open(cmd)).store.list(session);
       if (o.json) return printJson({ artifacts: list });
       for (const a of list) out(line(a));
     });
   c.command('rm <session> <artifact>')
     .description('delete every version (gc collects the content)')
     .action(async (session: string, artifact: string, _o, cmd: Command) => {
-      const { store, audit } = open(cmd);
+      const { store, audit } = await open(cmd);
       const rec = await store.delete(session, idOf(artifact));
       if (!rec) throw new Error(`no artifact ${artifact} in session ${session}`);
       await audit.append({
@@ -101,7 +101,9 @@ export function artifactCommand(): Command {
     .option('--limit <n>', '', '100')
     .option('--json')
     .action(async (project: string, o, cmd: Command) => {
-      const list = await open(cmd).store.query(project, {
+      const list = await (
+        await open(cmd)
+      ).store.query(project, {
         type: o.type,
         tag: o.tag,
         text: o.text,

@@ -1,8 +1,6 @@
 // mic audit: read and verify the hash-chained audit log of the store.
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
-import { AuditLog } from '../audit/audit-log.js';
 
 export function auditCommand(): Command {
   return new Command('audit')
@@ -15,6 +13,8 @@ export function auditCommand(): Command {
     .option('--verify', 'check every entry and link of the chain; exit 1 when anything was changed or removed')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
+      // the store loads only when audit runs
+      const [{ openCatalog }, { AuditLog }] = await Promise.all([import('../daemon/data-dir.js'), import('../audit/audit-log.js')]);
       const log = new AuditLog(openCatalog(dataDirOf(cmd)).backend);
       if (o.verify) {
         const v = await log.verify();

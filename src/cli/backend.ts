@@ -8,7 +8,6 @@ import type { Command } from 'commander';
 import type { SessionApi } from '../session/session-api.js';
 import { daemonInfoPath, type DaemonInfo } from '../daemon/daemon-info.js';
 import { dataDirOf, out, printJson } from './common.js';
-import { exitCodeOf, failureBodyOf } from './exit-codes.js';
 import { localActor } from './identity.js';
 import { defaultApiTokenPath, readApiToken } from '../daemon/api-token.js';
 
@@ -120,6 +119,8 @@ export async function withBackend(cmd: Command, json: boolean, fn: (api: Session
   try {
     await fn(b.api, b);
   } catch (e) {
+    // only a failure needs the error classes (and the API's, which reach into the store)
+    const { exitCodeOf, failureBodyOf } = await import('./exit-codes.js');
     const body = failureBodyOf(e);
     if (!body) throw e;
     process.exitCode = exitCodeOf(body);

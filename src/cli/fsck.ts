@@ -3,9 +3,6 @@
 // problem otherwise.
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
-import { fsck } from '../session/fsck.js';
-import { validateProject } from '../store/index.js';
 
 export function fsckCommand(): Command {
   return new Command('fsck')
@@ -13,6 +10,12 @@ export function fsckCommand(): Command {
     .option('--project <org/name>', 'only this project (default: every project)')
     .option('--json', 'print the report as JSON')
     .action(async (o, c: Command) => {
+      // the store and the checker load only when fsck runs
+      const [{ openCatalog }, { fsck }, { validateProject }] = await Promise.all([
+        import('../daemon/data-dir.js'),
+        import('../session/fsck.js'),
+        import('../store/keys.js'),
+      ]);
       if (o.project) validateProject(o.project);
       const catalog = openCatalog(dataDirOf(c));
       const run = await fsck(catalog.backend, { projects: o.project ? [o.project] : undefined });

@@ -3,12 +3,8 @@
 // otherwise on the store directly. The grace period keeps what a landing has just uploaded or reused.
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
-import { checkGrace, runGc, type GcRun } from '../session/run-gc.js';
-import { MicClient } from '../api/client.js';
+import type { GcRun } from '../session/run-gc.js';
 import { apiTokenFor, apiUrl, runningDaemon } from './backend.js';
-import { parseDuration } from '../store/collect-garbage.js';
-import { validateProject } from '../store/index.js';
 import { createProgress } from './progress.js';
 
 const PHASES = { list: 'listing objects', mark: 'marking what is referenced', sweep: 'deleting unreferenced objects' } as const;
@@ -23,6 +19,14 @@ export function gcCommand(): Command {
     .option('--json', 'print the report as JSON')
     .option('-q, --quiet', 'no progress output (stderr)')
     .action(async (o, c: Command) => {
+      // the collector, the store and the API client load only when gc runs
+      const [{ openCatalog }, { checkGrace, runGc }, { MicClient }, { parseDuration }, { validateProject }] = await Promise.all([
+        import('../daemon/data-dir.js'),
+        import('../session/run-gc.js'),
+        import('../api/client.js'),
+        import('../store/collect-garbage.js'),
+        import('../store/keys.js'),
+      ]);
       const graceMs = parseDuration(o.grace);
       if (o.project) validateProject(o.project);
       try {

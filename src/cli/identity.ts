@@ -4,20 +4,23 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
-import { UserStore } from '../identity/user-store.js';
-import { TokenStore } from '../identity/token-store.js';
-import { GrantStore, type GrantKind } from '../identity/grant-store.js';
+import type { GrantKind } from '../identity/grant-store.js';
 import { formatRole, isRight, isScope, parseRole, type Role } from '../identity/rights.js';
-import { AuditLog } from '../audit/audit-log.js';
-import { parseDuration } from '../store/collect-garbage.js';
 
 /** The actor of changes made from this machine's shell. */
 export function localActor(): string {
   return `local:${os.userInfo().username}`;
 }
 
-function stores(cmd: Command) {
+/** The store and its identity stores, loaded only when an identity command runs. */
+async function stores(cmd: Command) {
+  const [{ openCatalog }, { UserStore }, { TokenStore }, { GrantStore }, { AuditLog }] = await Promise.all([
+    import('../daemon/data-dir.js'),
+    import('../identity/user-store.js'),
+    import('../identity/token-store.js'),
+    import('../identity/grant-store.js'),
+    import('../audit/audit-log.js'),
+  ]);
   const backend = openCatalog(dataDirOf(cmd)).backend;
   return { users: new UserStore(backend), tokens: new TokenStore(backend), grants: new GrantStore(backend), audit: new AuditLog(backend) };
 }
@@ -33,7 +36,7 @@ export function userCommand(): Command {
     .option('--role <right@scope>', 'a role, repeatable (e.g. land@acme/app, read@acme, admin)', collect, [])
     .option('--json', 'print JSON')
     .action(async (name: string, o, cmd: Command) => {
-      const s = stores(cmd);
+      const s = await stores(cmd);
       const roles = (o.role as string[]).map(parseRole);
       const { user, created } = await s.users.add(name, roles);
       if (!created) throw new Error(`user ${name} exists already (change its roles with mic user role)`);
@@ -52,7 +55,7 @@ export function userCommand(): Command {
     .option('--add <right@scope>', 'give a role, repeatable', collect, [])
     .option('--remove <right@scope>', 'take a role away, repeatable', collect, [])
     .action(async (name: string, o, cmd: Command) => {
-      const s = stores(cmd);
+      const s = await stores(cmd);
       const add = (o.add as string[]).map(parseRole);
       const remove = (o.remove as string[]).map(parseRole);
       const u = await s.users.setRoles(name, add, remove);
@@ -71,7 +74,7 @@ export function userCommand(): Command {
     .description('list users')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
-      const users = await stores(cmd).users.list();
+      const users = await (await stores(cmd)).users.list();
       if (o.json) return printJson({ users });
       for (const u of users) out(`${u.name.padEnd(24)} ${u.roles.map(formatRole).join(', ') || '-'}`);
     });
@@ -89,11 +92,13 @@ export function tokenCommand(): Command {
     .option('--description <text>', 'what the token is for')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
-      const s = stores(cmd);
+      const s = await stores(cmd);
       if (!(await s.users.get(o.user))) throw new Error(`no user ${o.user} (add it with mic user add)`);
       if (o.project !== undefined && !isScope(o.project)) throw new Error(`--project: not an organization or org/name: ${o.project}`);
       if (o.right !== undefined && !isRight(o.right)) throw new Error(`--right: one of read, write, land, admin`);
-      const expiresAt = o.expires ? new Date(Date.now() + parseDuration(o.expires)) : undefined;
+      const expiresAt = o.expires
+        ? new Date(Date.now() + (await import('../store/collect-garbage.js')).parseDuration(o.expires))
+        : undefined;
       const { token, record } = await s.tokens.create({
         user: o.user,
         scope: o.project,
@@ -120,7 +125,7 @@ export function tokenCommand(): Command {
     .option('--user <name>')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
-      const list = (await stores(cmd).tokens.list(o.user)).map(({ digest: _d, ...r }) => r);
+      const list = (await (await stores(cmd)).tokens.list(o.user)).map(({ digest: _d, ...r }) => r);
       if (o.json) return printJson({ tokens: list });
       for (const t of list)
         out(
@@ -130,7 +135,7 @@ export function tokenCommand(): Command {
   c.command('revoke <id>')
     .description('revoke a token: it fails at once on every daemon on the store')
     .action(async (id: string, _o, cmd: Command) => {
-      const s = stores(cmd);
+      const s = await stores(cmd);
       if (!(await s.tokens.revoke(id))) throw new Error(`no token ${id}`);
       await s.audit.append({ actor: localActor(), action: 'token.revoke', target: `token:${id}`, result: 'ok' });
       out(`token ${id} revoked`);
@@ -149,14 +154,14 @@ export function grantCommand(): Command {
     .description('target: session:<id> or artifact:<id>')
     .action(async (target: string, user: string, right: string, _o, cmd: Command) => {
       if (!isRight(right)) throw new Error('right: one of read, write, land, admin');
-      const s = stores(cmd);
+      const s = await stores(cmd);
       const t = parseTarget(target);
       await s.grants.grant(t.kind, t.id, { user, right, granted_by: localActor() });
       await s.audit.append({ actor: localActor(), action: 'grant.add', target, result: 'ok', detail: { user, right } });
       out(`${user} may ${right} ${target}`);
     });
   c.command('revoke <target> <user>').action(async (target: string, user: string, _o, cmd: Command) => {
-    const s = stores(cmd);
+    const s = await stores(cmd);
     const t = parseTarget(target);
     if (!(await s.grants.revoke(t.kind, t.id, user))) throw new Error(`${user} has no grant on ${target}`);
     await s.audit.append({ actor: localActor(), action: 'grant.revoke', target, result: 'ok', detail: { user } });
@@ -167,7 +172,7 @@ export function grantCommand(): Command {
     .option('--json')
     .action(async (target: string, o, cmd: Command) => {
       const t = parseTarget(target);
-      const grants = await stores(cmd).grants.get(t.kind, t.id);
+      const grants = await (await stores(cmd)).grants.get(t.kind, t.id);
       if (o.json) return printJson({ grants });
       for (const g of grants) out(`${g.user.padEnd(24)} ${g.right.padEnd(6)} by ${g.granted_by} at ${g.time}`);
     });

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
-import { openCatalog } from '../daemon/data-dir.js';
-import { importTree, initProject } from '../session/project.js';
-import { validateProject } from '../store/index.js';
+
+// the store loads only when a project command runs, not for help or other commands
+const heavy = () => Promise.all([import('../daemon/data-dir.js'), import('../session/project.js'), import('../store/keys.js')]);
 
 export function projectCommand(): Command {
   const cmd = new Command('project').description('projects and their heads');
@@ -12,6 +12,7 @@ export function projectCommand(): Command {
     .requiredOption('--from <dir>', 'directory to import')
     .option('--json', 'print JSON')
     .action(async (project: string, o, c: Command) => {
+      const [{ openCatalog }, { importTree, initProject }, { validateProject }] = await heavy();
       validateProject(project);
       const store = openCatalog(dataDirOf(c)).store(project);
       if (await store.getHead()) throw new Error(`project ${project} already exists`);
@@ -28,6 +29,7 @@ export function projectCommand(): Command {
     .command('head <project>')
     .description('show the current head')
     .action(async (project: string, _o, c: Command) => {
+      const [{ openCatalog }] = await heavy();
       const head = await openCatalog(dataDirOf(c)).store(project).getHead();
       if (!head) throw new Error(`project ${project} has no head`);
       printJson({ head: head.hash, ...head.record });

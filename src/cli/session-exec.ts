@@ -10,14 +10,14 @@ import { withBackend } from './backend.js';
 import { dataDirOf, out, printJson } from './common.js';
 import { sessionIdOr } from './session-current.js';
 import { mountPointOf, mountRecordOf } from './mount.js';
-import { MAX_RESULT } from '../session/interactions.js';
 
 function shellQuote(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Runs argv in cwd, passing its output through; the output's last MAX_RESULT bytes are kept. */
-function run(argv: string[], cwd: string): Promise<{ code: number | null; output: string; started: number; ended: number }> {
+async function run(argv: string[], cwd: string): Promise<{ code: number | null; output: string; started: number; ended: number }> {
+  const { MAX_RESULT } = await import('../session/interactions.js');
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const chunks: Buffer[] = [];

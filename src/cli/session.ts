@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { dataDirOf, out, printJson } from './common.js';
 import { withBackend } from './backend.js';
 import { addReplayCommand } from './replay.js';
-import { exportPath, STATUSES } from '../session/record.js';
+import { exportPath, STATUSES, STATUS_ALIASES } from '../session/record.js';
 import { mountSession } from './mount.js';
 import { createProgress } from './progress.js';
 import { withUploadProgress } from './handoff-progress.js';
@@ -13,7 +13,6 @@ import { printChanges, printSession, summary, table } from './session-print.js';
 export { printChanges };
 import { addExecCommand } from './session-exec.js';
 import { addLifecycleCommands } from './session-lifecycle.js';
-import { STATUS_ALIASES } from '../session/input.js';
 
 /** --port when given (or MIC_PORT), for a mount with no daemon to ask. */
 function cmdPort(c: Command, port: string): string | undefined {

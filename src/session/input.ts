@@ -3,7 +3,17 @@
 import { isValidProject, MAX_NAME_BYTES } from '../store/index.js';
 import { InvalidInputError, NotFoundError } from './errors.js';
 import { CHANGE_TYPES, type ChangeType } from './changes.js';
-import { ENVIRONMENTS, EXECUTION_MODES, STATUSES, isValidSessionId, type SessionRecord, type SessionStatus } from './record.js';
+import {
+  ENVIRONMENTS,
+  EXECUTION_MODES,
+  STATUSES,
+  STATUS_ALIASES,
+  isValidSessionId,
+  type SessionRecord,
+  type SessionStatus,
+} from './record.js';
+
+export { STATUS_ALIASES } from './record.js';
 
 type Obj = Record<string, unknown>;
 
@@ -223,14 +233,6 @@ export function agentInfo(o: Obj): AgentInfo {
   if (component !== undefined) out.component = component;
   return out;
 }
-
-/** The design's status names for ours: complete = landed, cancelled = abandoned (docs/api.md). */
-export const STATUS_ALIASES: Readonly<Record<string, SessionStatus>> = {
-  complete: 'landed',
-  completed: 'landed',
-  cancelled: 'abandoned',
-  canceled: 'abandoned',
-};
 
 export function statusParam(v: string | undefined): SessionStatus | undefined {
   if (v === undefined || v === '') return undefined;

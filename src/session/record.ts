@@ -277,3 +277,11 @@ export function sessionDetail(r: SessionRecord): SessionDetail {
     served_by: null,
   };
 }
+
+/** The design's status names for ours: complete = landed, cancelled = abandoned (docs/api.md). */
+export const STATUS_ALIASES: Readonly<Record<string, SessionStatus>> = {
+  complete: 'landed',
+  completed: 'landed',
+  cancelled: 'abandoned',
+  canceled: 'abandoned',
+};

@@ -1,6 +1,6 @@
-// mic loads only what the command it runs needs: help, --version and a local `session list` never load
-// the daemon, the NFS server, git import/export, the S3 SDK or the progress bars (a loader recording
-// every file the mic process loads, test/cli/record-loads.mjs).
+// mic loads only what the command it runs needs: help and --version load the command tree and no store;
+// a local `session list` never loads the daemon, the NFS server, git import/export, the S3 SDK or the
+// progress bars (a loader records every file the mic process loads: test/cli/record-loads.mjs).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +9,15 @@ import { runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
 
 const RECORDER = pathToFileURL(join(import.meta.dirname, 'record-loads.mjs')).href;
-const HEAVY = [/\/dist\/src\/daemon\/daemon\.js$/, /\/dist\/src\/nfs\//, /\/dist\/src\/git\//, /\/dist\/src\/api\/server\.js$/, /\/@aws-sdk\//, /\/cli-progress\//, /\/pino-pretty\//];
+const HEAVY = [
+  /\/dist\/src\/daemon\/daemon\.js$/,
+  /\/dist\/src\/nfs\//,
+  /\/dist\/src\/git\//,
+  /\/dist\/src\/api\/server\.js$/,
+  /\/@aws-sdk\//,
+  /\/cli-progress\//,
+  /\/pino-pretty\//,
+];
 
 async function loadsOf(args: string[]): Promise<{ files: string[]; stdout: string; code: number }> {
   const dir = await tempDir('micfs-lazy-');
@@ -19,6 +27,20 @@ async function loadsOf(args: string[]): Promise<{ files: string[]; stdout: strin
   });
   const files = (await readFile(list, 'utf8')).split('\n').filter(Boolean);
   return { files, stdout: r.stdout, code: r.code };
+}
+
+/** What no help text needs: the store, the session service, metrics, logging. */
+const STORE = [
+  /\/dist\/src\/store\//,
+  /\/dist\/src\/session\/(catalog|service)\.js$/,
+  /\/dist\/src\/core\//,
+  /\/zstd-napi\//,
+  /\/prom-client\//,
+  /\/pino\//,
+];
+
+function storeIn(files: string[]): string[] {
+  return files.filter((f) => STORE.some((h) => h.test(f)));
 }
 
 function heavyIn(files: string[]): string[] {
@@ -33,6 +55,7 @@ describe('mic loads lazily', () => {
       expect(r.files.some((f) => f.endsWith('/dist/src/cli/main.js'))).toBe(true);
       expect(r.files.some((f) => f.endsWith('/dist/src/cli/session.js'))).toBe(true);
       expect(heavyIn(r.files)).toEqual([]);
+      expect(storeIn(r.files)).toEqual([]);
     }
   });
 
@@ -41,6 +64,7 @@ describe('mic loads lazily', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('no sessions');
     expect(r.files.some((f) => f.endsWith('/dist/src/session/service.js'))).toBe(true);
+    expect(r.files.some((f) => f.includes('/zstd-napi/'))).toBe(true);
     expect(heavyIn(r.files)).toEqual([]);
   });
 
@@ -49,5 +73,6 @@ describe('mic loads lazily', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--export-options');
     expect(heavyIn(r.files)).toEqual([]);
+    expect(storeIn(r.files)).toEqual([]);
   });
 });

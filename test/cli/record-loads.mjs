@@ -12,5 +12,12 @@ export async function load(url, ctx, next) {
 }`;
   register('data:text/javascript,' + encodeURIComponent(hook));
   const cache = createRequire(import.meta.url).cache;
-  process.on('exit', () => appendFileSync(out, Object.keys(cache).map((f) => `cjs:${f}\n`).join('')));
+  process.on('exit', () =>
+    appendFileSync(
+      out,
+      Object.keys(cache)
+        .map((f) => `cjs:${f}\n`)
+        .join(''),
+    ),
+  );
 }
