@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import { silentLogger } from '../util/pino-lazy.js';
 import type { Logger } from 'pino';
 import type { SessionState } from '../core/session-state.js';
 import { acquireFileLock, releaseFileLock } from '../store/file-lock.js';
@@ -36,7 +36,11 @@ export function sessionDir(dataDir: string, id: string): string {
 export class DirectHost implements SessionHost {
   private readonly open_ = new Map<string, { fs: SessionState; lock: string; token: string }>();
   private readonly opening = new Map<string, Promise<SessionState>>();
-  private readonly log: Logger;
+  private readonly givenLog: Logger | undefined;
+  /** the given logger, else a silent one made when first needed (the CLI's `session list` never needs it) */
+  private get log(): Logger {
+    return this.givenLog ?? silentLogger();
+  }
 
   /** refuse: why opening is not allowed (a daemon serves the data dir without an API). */
   // _secret: kept for callers; the CLI opens the state only, no NFS handles
@@ -46,7 +50,7 @@ export class DirectHost implements SessionHost {
     _secret: Buffer,
     opts: { log?: Logger; refuse?: string } = {},
   ) {
-    this.log = opts.log ?? pino({ level: 'silent' });
+    this.givenLog = opts.log;
     this.refuse = opts.refuse;
     // the CLI does not stay to renew a lease: what it holds stays held (by this data dir) until a daemon on
     // this data dir takes it up, or it is handed off

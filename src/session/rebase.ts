@@ -5,7 +5,7 @@
 // was left. Landing (land.ts) lands what the session then holds.
 import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import { silentLogger } from '../util/pino-lazy.js';
 import type { SessionState } from '../core/session-state.js';
 import { crashPoint } from '../util/crash-point.js';
 import { sessionDir } from './host.js';
@@ -19,8 +19,6 @@ import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
 import { addEvent } from './timeline.js';
 import { landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
-
-const SILENT = pino({ level: 'silent' });
 
 export interface RebaseConflict extends Conflict {
   /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
@@ -82,7 +80,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   let conflicts: RebaseConflict[];
   const side = rebaseDirOf(dir);
   let built: SessionState | undefined;
-  const log = (ctx.log ?? SILENT).child({ session: r.session_id });
+  const log = (ctx.log ?? silentLogger()).child({ session: r.session_id });
   log.info({ from, to: H.hash, conflicts: m.conflicts.length }, 'rebase: rebuilding the session on the new head');
   try {
     await rm(side, { recursive: true, force: true }); // of a rebase cut short

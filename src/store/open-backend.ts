@@ -5,7 +5,8 @@
 //                         immutable objects uploaded in the background from <dataDir>/outbox (upload-queue.ts).
 // Options given explicitly (e.g. from --s3-bucket / --s3-endpoint) win over the environment.
 import { join } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { pinoLazy } from '../util/pino-lazy.js';
 import type { ObjectBackend } from './object-backend.js';
 import { LocalBackend } from './local-backend.js';
 import { S3Backend } from './s3-backend.js';
@@ -76,7 +77,7 @@ export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectB
   return new TieredBackend(s3, new DiskCache(opts.cacheDir ?? join(dataDir, 'cache'), { maxBytes: cacheBytes }), {
     outboxDir,
     ...(opts.uploadWaitMs ? { upload: { barrierTimeoutMs: opts.uploadWaitMs } } : {}),
-    log: opts.log ?? pino({ level: 'warn', base: { name: 'mic-fs' } }, pino.destination(2)),
+    log: opts.log ?? pinoLazy()({ level: 'warn', base: { name: 'mic-fs' } }, pinoLazy().destination(2)),
   });
 }
 

@@ -66,6 +66,8 @@ describe('mic loads lazily', () => {
     expect(r.files.some((f) => f.endsWith('/dist/src/session/service.js'))).toBe(true);
     expect(r.files.some((f) => f.includes('/zstd-napi/'))).toBe(true);
     expect(heavyIn(r.files)).toEqual([]);
+    // nothing logs in it, so pino is not loaded (src/util/pino-lazy.ts)
+    expect(r.files.filter((f) => f.includes('/node_modules/pino/'))).toEqual([]);
   });
 
   it('serve --help lists its options without starting to load the daemon', async () => {
