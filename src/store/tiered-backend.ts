@@ -229,6 +229,28 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   }
 
   /**
+   * put of an object that a compare-and-swap names right after (ObjectIo.putObjectNow): straight to the remote
+   * and into the cache, not through the outbox, whose upload the swap's barrier would wait for. With the
+   * remote away (failing uploads, or this put failing for now) it is queued as any object: the swap then
+   * waits for its upload as before.
+   */
+  async putThrough(key: string, data: Buffer): Promise<void> {
+    if (!this.uploads || !isContentAddressedKey(key)) return this.put(key, data);
+    if (!this.uploads.failing) {
+      const cached = this.cachePut(key, data);
+      try {
+        await this.remote.put(key, data);
+        await cached;
+        return;
+      } catch (e) {
+        await cached;
+        if (!this.remote.isTransient(e)) throw e;
+      }
+    }
+    await this.put(key, data);
+  }
+
+  /**
    * Queued objects exist; otherwise asks the remote: ObjectStore skips an upload when has() is true, and
    * the disk cache may hold objects the bucket does not (another bucket or prefix, a deletion). With an
    * outbox, an unreachable remote answers false for immutable objects: the put that follows is queued,
