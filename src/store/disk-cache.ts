@@ -76,10 +76,12 @@ export interface DiskCacheStats {
   evictions: number;
 }
 
-/** A pack as the index knows it: the bytes it takes on disk. */
+/** A pack as the index knows it: the bytes it takes on disk, the keys of the entries put in it (some may
+ *  have moved on to a later record since). */
 interface Pack {
   name: string;
   bytes: number;
+  keys: string[];
 }
 
 interface Entry {
@@ -242,6 +244,7 @@ export class DiskCache {
     const pack = this.account(loc);
     this.entries.delete(key);
     this.entries.set(key, { pack, offset: loc.offset, size: loc.size });
+    pack.keys.push(key);
     this.stats.stores++;
   }
 
@@ -249,7 +252,7 @@ export class DiskCache {
   private account(loc: PackLocation): Pack {
     let pack = this.packs.get(loc.pack);
     if (!pack) {
-      pack = { name: loc.pack, bytes: 0 };
+      pack = { name: loc.pack, bytes: 0, keys: [] };
       this.packs.set(loc.pack, pack);
     }
     pack.bytes += loc.recordBytes;
@@ -269,19 +272,18 @@ export class DiskCache {
       this.total -= p.bytes;
     }
     if (victims.length === 0) return;
-    const out = new Set(victims);
     for (const p of victims) {
       this.packs.delete(p.name);
       this.gone.add(p.name);
+      for (const key of p.keys) {
+        if (this.entries.get(key)?.pack !== p) continue;
+        this.entries.delete(key);
+        this.stats.evictions++;
+      }
     }
     for (const name of this.gone) {
       if (this.gone.size <= GONE_MAX) break;
       this.gone.delete(name);
-    }
-    for (const [key, e] of this.entries) {
-      if (!out.has(e.pack)) continue;
-      this.entries.delete(key);
-      this.stats.evictions++;
     }
     // a writer still appending to one of them notices (its pack has no name left) and starts a new one
     await Promise.all(victims.map((p) => rm(join(this.packDir, p.name), { force: true })));
@@ -310,12 +312,14 @@ export class DiskCache {
         if (isCode(e, 'ENOENT')) continue;
         throw e;
       }
-      const pack: Pack = { name, bytes: scanned.fileBytes };
+      const pack: Pack = { name, bytes: scanned.fileBytes, keys: [] };
       this.packs.set(name, pack);
       this.total += pack.bytes;
       for (const r of scanned.records) {
         this.entries.delete(r.key);
-        if (r.kind === KIND_ENTRY && isContentAddressedKey(r.key)) this.entries.set(r.key, { pack, offset: r.offset, size: r.size });
+        if (r.kind !== KIND_ENTRY || !isContentAddressedKey(r.key)) continue;
+        this.entries.set(r.key, { pack, offset: r.offset, size: r.size });
+        pack.keys.push(r.key);
       }
     }
     await this.evict();
