@@ -88,6 +88,8 @@ interface Entry {
   pack: Pack;
   offset: number;
   size: number;
+  /** read since it was written: copied forward when its pack is evicted (a second chance) */
+  hit?: boolean;
 }
 
 /** Evicted packs remembered, so that a late adopt of a copy written into one is not taken in. */
@@ -205,6 +207,7 @@ export class DiskCache {
       return null;
     }
     this.stats.hits++;
+    e.hit = true;
     this.entries.delete(key);
     this.entries.set(key, e); // the most recently used
     return data;
@@ -229,6 +232,11 @@ export class DiskCache {
     if (!this.cacheable(key, loc.size) || this.gone.has(loc.pack)) return;
     this.take(key, loc);
     await this.evict(key);
+  }
+
+  /** Closes the pack this cache appends to (a later put starts a new one). */
+  close(): void {
+    this.appender.close();
   }
 
   /** Drops key's entry; a tombstone keeps it dropped across a restart. */
@@ -261,7 +269,8 @@ export class DiskCache {
   }
 
   /** Deletes the oldest packs until the total fits (never the pack of `keep`, the entry just added, nor the
-   *  newest pack). */
+   *  newest pack). Entries read since they were written get a second chance: up to half a pack of them is
+   *  copied to a new record first, so a hot object does not leave the cache with the cold ones around it. */
   private async evict(keep?: string): Promise<void> {
     const keepPack = keep === undefined ? undefined : this.entries.get(keep)?.pack;
     const victims: Pack[] = [];
@@ -272,14 +281,26 @@ export class DiskCache {
       this.total -= p.bytes;
     }
     if (victims.length === 0) return;
+    const hot: { key: string; e: Entry }[] = [];
+    let budget = this.packBytes / 2;
     for (const p of victims) {
       this.packs.delete(p.name);
       this.gone.add(p.name);
       for (const key of p.keys) {
-        if (this.entries.get(key)?.pack !== p) continue;
+        const e = this.entries.get(key);
+        if (e?.pack !== p) continue;
         this.entries.delete(key);
-        this.stats.evictions++;
+        if (e.hit && e.size <= budget) {
+          budget -= e.size;
+          hot.push({ key, e });
+        } else this.stats.evictions++;
       }
+    }
+    for (const { key, e } of hot) {
+      const data = await readAt(join(this.packDir, e.pack.name), e.offset, e.size).catch(() => null);
+      const loc = data && !this.entries.has(key) ? await this.appender.append(key, data) : null;
+      if (loc && !this.entries.has(key)) this.take(key, loc);
+      else this.stats.evictions++;
     }
     for (const name of this.gone) {
       if (this.gone.size <= GONE_MAX) break;

@@ -107,6 +107,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   async close(drainMs = 0): Promise<boolean> {
     const [drained] = await Promise.all([this.drain(drainMs), this.cacheSettled()]);
     this.uploads?.close();
+    this.cache.close();
     const r = this.remote as ObjectBackend & { close?: () => Promise<void> };
     await r.close?.();
     return drained;

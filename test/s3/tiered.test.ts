@@ -82,6 +82,25 @@ describe('DiskCache', () => {
     expect(d.keys()).toEqual(items.slice(items.length - d.count).map((it) => it.key));
   });
 
+  it('an entry read since it was written gets a second chance when its pack is evicted; its cold neighbours go', async () => {
+    const dir = await tempDir();
+    const items = Array.from({ length: 70 }, () => blob(randomBytes(1000)));
+    const c = await DiskCache.open(dir, { maxBytes: 64 * 1024 }); // packs of 8 KiB: seven records each
+    for (const it of items.slice(0, 7)) await c.put(it.key, it.stored);
+    const first = c.locate(items[0]!.key)!.file;
+    expect(c.locate(items[6]!.key)!.file).toBe(first);
+    expect((await c.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true); // hot
+    for (const it of items.slice(7)) await c.put(it.key, it.stored);
+    expect(c.stats.evictions).toBeGreaterThan(0);
+    expect(c.holds(items[1]!.key)).toBe(false); // its pack is gone
+    await expect(stat(first)).rejects.toThrow(/ENOENT/);
+    expect(c.locate(items[0]!.key)!.file).not.toBe(first); // copied forward
+    expect((await c.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true);
+    expect(c.bytes).toBeLessThanOrEqual(64 * 1024 + 8 * 1024); // the copy may overshoot by what it moved
+    const again = await DiskCache.open(dir, { maxBytes: 64 * 1024 });
+    expect((await again.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true);
+  });
+
   it('a torn tail (an append cut short by a SIGKILL) is ignored: the records before it hit, nothing after it is taken', async () => {
     const dir = await tempDir();
     const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
