@@ -40,6 +40,8 @@ export interface RpcServerOptions {
   drc?: DrcOptions | false;
   /** told about every call (metrics) */
   observer?: RpcObserver;
+  /** told when an address opens its first connection (true) and closes its last one (false) */
+  onPeer?: (address: string, connected: boolean) => void;
 }
 
 export class RpcServer {
@@ -136,7 +138,9 @@ export class RpcServer {
       return;
     }
     if (verdict && !verdict.close) this.refused(verdict.reason, address, port, 'rpc: connection kept, its calls denied');
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    const had = this.perAddress.get(address) ?? 0;
+    this.perAddress.set(address, had + 1);
+    if (had === 0) o.onPeer?.(address, true);
     const conn = new RpcConnection(
       socket,
       this.dispatcher,
@@ -152,7 +156,10 @@ export class RpcServer {
         this.connections.delete(c);
         const n = (this.perAddress.get(c.remoteAddress) ?? 1) - 1;
         if (n > 0) this.perAddress.set(c.remoteAddress, n);
-        else this.perAddress.delete(c.remoteAddress);
+        else {
+          this.perAddress.delete(c.remoteAddress);
+          o.onPeer?.(c.remoteAddress, false);
+        }
       },
     );
     this.connections.add(conn);

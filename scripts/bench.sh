@@ -16,6 +16,10 @@
 # BENCH_GIT=0 the import-git/export-git ones (scripts/bench-git.mjs, key "git"), BENCH_SCALE=0 the scale ones
 # (scripts/bench-scale.mjs, key "scale": landing into a 100k-file head, 10k sessions, RSS of idle sessions,
 # log and blame over 100k heads; a few minutes).
+# BENCH_FLOOR=1 also runs nfs-bench's null rows (only those) against two do-nothing responders, the floor of a
+# call on this machine and client: scripts/bench-floor.c (C, epoll, built here with gcc) and
+# scripts/bench-floor.mjs (Node `net`, no parsing), pinned like the servers; key "floor" in the JSON and the
+# ratios floor_c_null_qd1 / floor_node_null_qd1 (floor / ganesha). Informational: a benchmark, never a test.
 # BENCH_MIC_ROOT=DIR runs the mic-fs build in DIR (a built checkout of another commit) instead of this one;
 # scripts/bench-before-after.sh uses it to compare two commits in one run. BENCH_NODE_ARGS: extra node
 # flags for the mic-fs server, e.g. "--cpu-prof --cpu-prof-dir=$PWD/.prof" to profile it.
@@ -43,7 +47,7 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-MIC_PID="" GANESHA_PID="" MIC_DIR="" G_DIR=""
+MIC_PID="" GANESHA_PID="" MIC_DIR="" G_DIR="" FLOOR_PID=""
 stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
 	local p=$1 i
 	kill -TERM "$p" 2>/dev/null || return 0
@@ -53,6 +57,7 @@ stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
 cleanup() {
 	[ -n "$MIC_PID" ] && stop_pid "$MIC_PID"
 	[ -n "$GANESHA_PID" ] && stop_pid "$GANESHA_PID"
+	[ -n "$FLOOR_PID" ] && stop_pid "$FLOOR_PID"
 	[ -n "$MIC_DIR" ] && rm -rf "$MIC_DIR"
 	[ -n "$G_DIR" ] && rm -rf "$G_DIR"
 	return 0
@@ -121,6 +126,30 @@ run_ganesha() {
 	G_DIR=""
 }
 
+run_floor() { # label command...: a do-nothing responder that prints "port N"; nfs-bench's null rows only
+	local label=$1 port="" pid
+	shift
+	"${SERVER_PIN[@]}" "$@" >"$OUT/$label-serve.log" 2>&1 &
+	pid=$! FLOOR_PID=$!
+	for _ in $(seq 100); do
+		port=$(awk '/^port /{print $2; exit}' "$OUT/$label-serve.log")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { stop_pid "$pid"; log "$label did not start"; return 1; }
+	"$TOOLS/nfs-bench.sh" -s 127.0.0.1 -n "$port" -m "$port" -e /floor \
+		"${CLIENT_PIN[@]}" -P "$pid" -L "$label" -o "$OUT/$label" "${FLOOR_ARGS[@]}" -T null | tee "$OUT/$label.txt" >&2
+	bench_json "$label" || true
+	stop_pid "$pid"
+	FLOOR_PID=""
+}
+
+if [ "${BENCH_FLOOR:-0}" != 0 ]; then
+	FLOOR_ARGS=("$@")
+	gcc -O2 -Wall -o "$OUT/bench-floor" scripts/bench-floor.c
+	run_floor floor-c "$OUT/bench-floor" 0
+	run_floor floor-node node scripts/bench-floor.mjs 0
+fi
 case ",$SERVERS," in *,mic,*) run_mic "$@" ;; esac
 case ",$SERVERS," in *,ganesha,*) run_ganesha "$@" ;; esac
 if [ "${BENCH_GIT:-1}" != 0 ]; then
@@ -169,5 +198,15 @@ for (const h of ['lua', 'generated']) {
   if (git?.[h]) Object.assign(ratios, { [`git_import_${h}_vs_git`]: git[h].import_vs_git, [`git_export_${h}_vs_git`]: git[h].export_vs_git });
 }
 const scale = read('scale');
-console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git, scale }, null, 2));
+const floorC = read('floor-c');
+const floorNode = read('floor-node');
+const floor = floorC || floorNode ? { c: floorC?.results ?? null, node: floorNode?.results ?? null } : null;
+const vsGanesha = (f) => {
+  const a = f?.results?.null_qd1?.median;
+  const b = ganesha?.results?.null_qd1?.median;
+  return typeof a === 'number' && typeof b === 'number' && b > 0 ? Math.round((a / b) * 1000) / 1000 : null;
+};
+if (floorC) ratios.floor_c_null_qd1 = vsGanesha(floorC);
+if (floorNode) ratios.floor_node_null_qd1 = vsGanesha(floorNode);
+console.log(JSON.stringify({ mic, ganesha, ratios, ratios_all, s3, ui, git, scale, floor }, null, 2));
 EOF

@@ -41,6 +41,8 @@ export interface TimelineEvent {
   node?: string;
   /** mounted / unmounted: the client's address */
   client?: string;
+  /** unmounted: umnt, umntall, or gone (no connection for --mount-gone) */
+  reason?: 'umnt' | 'umntall' | 'gone';
 }
 
 export interface SessionDetail extends SessionView {

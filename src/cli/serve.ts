@@ -112,6 +112,11 @@ export function serveCommand(): Command {
       env.MIC_IDLE_TIMEOUT ?? String(DEFAULT_LIMITS.idleTimeoutMs / 1000),
     )
     .option(
+      '--mount-gone <seconds>',
+      'a client with mounts and no NFS connection this long is gone: its mounts end (unmounted event, reason gone); 0: never (env MIC_MOUNT_GONE)',
+      env.MIC_MOUNT_GONE ?? String(DEFAULT_LIMITS.mountGoneMs / 1000),
+    )
+    .option(
       '--record-timeout <seconds>',
       'close an NFS connection whose RPC record stays incomplete this long; 0: never (env MIC_RECORD_TIMEOUT)',
       env.MIC_RECORD_TIMEOUT ?? String(DEFAULT_LIMITS.recordTimeoutMs / 1000),
@@ -173,6 +178,7 @@ export function serveCommand(): Command {
         maxConnectionsPerAddress: whole('--max-connections-per-address', o.maxConnectionsPerAddress, 1),
         idleTimeoutMs: seconds('--idle-timeout', o.idleTimeout),
         recordTimeoutMs: seconds('--record-timeout', o.recordTimeout),
+        mountGoneMs: seconds('--mount-gone', o.mountGone),
         recordMemory: whole('--record-memory', o.recordMemory, 8, 1 << 20) * 1024 * 1024,
         fdReserve: o.fdReserve === undefined ? null : whole('--fd-reserve', o.fdReserve, 0),
       };

@@ -311,7 +311,7 @@ export function sessionCommand(): Command {
                           : e.type === 'started'
                             ? `started at ${e.head?.slice(0, 12)}`
                             : e.type === 'mounted' || e.type === 'unmounted'
-                              ? `${e.type} by ${e.client}${e.path ? ` (directory ${e.path})` : ''}`
+                              ? `${e.type} by ${e.client}${e.path ? ` (directory ${e.path})` : ''}${e.reason === 'gone' ? ' (gone: no connection)' : ''}`
                               : e.type;
           out(`${e.time.slice(0, 19)}  ${e.type.padEnd(13)} ${what}`);
         }

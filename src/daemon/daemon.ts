@@ -142,6 +142,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     allow,
     log: cfg.log,
     readWaitMs: cfg.readWaitMs,
+    mountGoneMs: limits.mountGoneMs,
   });
   await exports.preload();
   await snapshots.preload();
@@ -163,6 +164,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     partialRecordTimeoutMs: limits.recordTimeoutMs,
     maxRecordMemory: limits.recordMemory,
     gate: peerGate(allow, exportOptions.secure),
+    onPeer: (address, connected) => exports.peer(address, connected), // a vanished client's mounts end
   });
   server.register(mountProgram(exports, cfg.log));
   server.register(nfsProgram(exports, cfg.log, exportOptions));

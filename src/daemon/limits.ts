@@ -15,6 +15,8 @@ export interface ConnectionLimits {
   recordMemory: number;
   /** descriptors kept free for data files, journals and the store; null: a quarter of the limit, at least 256 */
   fdReserve: number | null;
+  /** a client with mounts and no connection for this long is gone: its mounts end (ms; 0: never; exports.ts) */
+  mountGoneMs: number;
 }
 
 /**
@@ -31,6 +33,7 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
   recordTimeoutMs: 30_000,
   recordMemory: 256 * 1024 * 1024,
   fdReserve: null,
+  mountGoneMs: 900_000,
 };
 
 const MIN_RESERVE = 256;

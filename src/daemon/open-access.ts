@@ -40,7 +40,7 @@ export async function openAccess(
       bus.publish(e.action === 'mounted' ? 'session.mounted' : 'session.unmounted', {
         project: e.project,
         session: e.session,
-        data: { client: e.client, path: e.path },
+        data: { client: e.client, path: e.path, ...(e.reason ? { reason: e.reason } : {}) },
       });
       return;
     }

@@ -2,6 +2,7 @@
 // Metrics are module-level, as loggers are: any layer may count into them; the daemon serves
 // registry.metrics() at GET /metrics (text exposition format 0.0.4).
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectEventLoopDelay } from './event-loop.js';
 
 export const registry = new Registry();
 
@@ -11,6 +12,7 @@ export function collectProcessMetrics(): void {
   if (processMetrics) return;
   processMetrics = true;
   collectDefaultMetrics({ register: registry });
+  collectEventLoopDelay(registry); // never NaN (event-loop.ts)
 }
 
 export const METRICS_CONTENT_TYPE = registry.contentType;

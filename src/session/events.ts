@@ -14,7 +14,17 @@ export type SessionEvent =
   /** the session's files changed (through its mount or the API) */
   | { type: 'files'; session: string; time: string }
   /** a client mounted or unmounted the session's export (path: what it mounted, the export or a directory in it) */
-  | { type: 'mount'; session: string; project: string; action: 'mounted' | 'unmounted'; client: string; path: string; time: string };
+  | {
+      type: 'mount';
+      session: string;
+      project: string;
+      action: 'mounted' | 'unmounted';
+      client: string;
+      path: string;
+      time: string;
+      /** unmounted: umnt, umntall, or gone (exports.ts: its connections closed and it did not come back) */
+      reason?: 'umnt' | 'umntall' | 'gone';
+    };
 
 export type SessionEventListener = (e: SessionEvent) => void;
 

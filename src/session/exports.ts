@@ -32,6 +32,9 @@ export interface SessionExportsOptions {
   readWaitMs?: number;
   /** read-only exports of heads and trees (/exports/projects/...) */
   snapshots?: SnapshotExports;
+  /** a client whose last connection closed and that has not connected again for this long is taken to be
+   *  gone: its mounts end with an `unmounted` event (reason gone) (ms; 0 or absent: never) */
+  mountGoneMs?: number;
 }
 
 /** A client mounted or unmounted a session's export (or a directory in it). */
@@ -41,7 +44,11 @@ export interface MountNotice {
   client: string;
   /** what was mounted: the export's path, or a directory in it */
   path: string;
+  /** unmounted: how (UMNT, UMNTALL, or gone: the client's connections closed and it did not come back) */
+  reason?: UnmountReason;
 }
+
+export type UnmountReason = 'umnt' | 'umntall' | 'gone';
 
 export class SessionExports implements ExportTable {
   private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs; uid?: number }>(); // fs.state: the session's state
@@ -49,6 +56,10 @@ export class SessionExports implements ExportTable {
   private readonly fsidById = new Map<string, bigint>();
   private readonly opening = new Map<string, Promise<SessionFs>>();
   private readonly mountList: { host: string; path: string; session?: string }[] = [];
+  /** client address -> the timer that ends its mounts (its last connection closed: peer()) */
+  private readonly goneTimers = new Map<string, NodeJS.Timeout>();
+  /** client addresses with a connection open (peer()) */
+  private readonly peers = new Set<string>();
   /** Told when a client mounts a session it had not mounted, or unmounts one (the service records it in the
    *  session's timeline and tells the event streams); a failure is logged, the MOUNT call never waits. */
   onMount: ((m: MountNotice) => Promise<void>) | null = null;
@@ -193,6 +204,8 @@ export class SessionExports implements ExportTable {
   }
 
   closeAll(): void {
+    for (const t of this.goneTimers.values()) clearTimeout(t);
+    this.goneTimers.clear();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = null;
     this.unwatch();
@@ -239,6 +252,8 @@ export class SessionExports implements ExportTable {
     if (!this.mountList.some((m) => m.host === clientAddress && m.path === clean)) {
       this.mountList.push({ host: clientAddress, path: clean, session });
       if (session) this.notify({ session, action: 'mounted', client: clientAddress, path: clean });
+      // its connection closed while the MNT was answered: the clock runs from now
+      if (!this.peers.has(clientAddress) && !this.goneTimers.has(clientAddress)) this.peer(clientAddress, false);
     }
     this.o.log.info({ session: id, path: clean, client: clientAddress }, 'mounted');
     return fh;
@@ -247,16 +262,41 @@ export class SessionExports implements ExportTable {
   unmount(p: string, clientAddress: string): void {
     const clean = p.replace(/\/+$/, '');
     const i = this.mountList.findIndex((m) => m.host === clientAddress && m.path === clean);
-    if (i >= 0) this.unlist(i);
+    if (i >= 0) this.unlist(i, 'umnt');
   }
 
-  unmountAll(clientAddress: string): void {
-    for (let i = this.mountList.length - 1; i >= 0; i--) if (this.mountList[i].host === clientAddress) this.unlist(i);
+  unmountAll(clientAddress: string, reason: UnmountReason = 'umntall'): void {
+    for (let i = this.mountList.length - 1; i >= 0; i--) if (this.mountList[i].host === clientAddress) this.unlist(i, reason);
   }
 
-  private unlist(i: number): void {
+  /**
+   * A client address opened its first connection (connected) or closed its last one (RpcServer onPeer).
+   * NFSv3 has no session: a client that vanishes (powered off, its network gone, killed without UMNT) never
+   * says so. One that has no connection for mountGoneMs is taken to be gone and its mounts end (reason gone),
+   * as if it had sent UMNTALL. The grace covers the gap between MOUNT's connection and NFS's and a reconnect;
+   * a client that was only idle (its kernel closes idle connections too, and so does --idle-timeout) and
+   * comes back later is served as before, without a new mounted event: its handles never depended on it.
+   */
+  peer(address: string, connected: boolean): void {
+    if (connected) this.peers.add(address);
+    else this.peers.delete(address);
+    const t = this.goneTimers.get(address);
+    if (t) clearTimeout(t);
+    this.goneTimers.delete(address);
+    const ms = this.o.mountGoneMs ?? 0;
+    if (connected || ms <= 0 || !this.mountList.some((m) => m.host === address)) return;
+    const timer = setTimeout(() => {
+      this.goneTimers.delete(address);
+      this.o.log.info({ client: address, afterMs: ms }, 'client gone (no connection): its mounts end');
+      this.unmountAll(address, 'gone');
+    }, ms);
+    timer.unref();
+    this.goneTimers.set(address, timer);
+  }
+
+  private unlist(i: number, reason: UnmountReason): void {
     const [m] = this.mountList.splice(i, 1);
-    if (m?.session) this.notify({ session: m.session, action: 'unmounted', client: m.host, path: m.path });
+    if (m?.session) this.notify({ session: m.session, action: 'unmounted', client: m.host, path: m.path, reason });
   }
 
   private notify(m: MountNotice): void {

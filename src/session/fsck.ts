@@ -1,7 +1,7 @@
 // mic fsck: checks every project of a store (src/store/fsck.ts), with each session's documents as roots
 // (metadata.json: base, sealed tree, landed head; tree.json: the recorded tree), and each record against the
 // key it is stored under. Reads the store of record: with S3 behind a disk cache, S3 itself.
-import { LocalBackend, ObjectStore, TieredBackend, type ObjectBackend } from '../store/index.js';
+import { CorruptObjectError, LocalBackend, ObjectStore, TieredBackend, type ObjectBackend } from '../store/index.js';
 import type { DamagedPack } from '../store/local-packs.js';
 import { listProjects } from '../store/collect-garbage.js';
 import { fsckProject, type Checker, type FsckReport } from '../store/fsck.js';
@@ -34,6 +34,9 @@ export async function fsck(backend: ObjectBackend, o: { projects?: string[]; con
     run.problems += report.problems.length;
   }
   if (b instanceof LocalBackend) {
+    // packed records (session records, index entries, blame indexes) carry a CRC-32 that only reading them
+    // checks: read them all
+    b.verifyPackChecksums();
     run.damaged_packs = b.damagedPacks();
     run.problems += run.damaged_packs.length;
   }
@@ -53,8 +56,12 @@ async function checkSessions(c: Checker): Promise<number> {
     work.push(
       (async () => {
         const by = `session ${id} (${doc}`;
-        const bytes = await store.backend.get(it.key);
-        if (!bytes) return; // removed since the listing
+        const bytes = await store.backend.get(it.key).catch((e: unknown) => {
+          if (!(e instanceof CorruptObjectError)) throw e;
+          c.problem('corrupt', it.key, e.message, `session ${id}`); // a packed record failing its CRC-32
+          return null;
+        });
+        if (!bytes) return; // removed since the listing, or corrupt
         let d: unknown;
         try {
           d = JSON.parse(bytes.toString('utf8'));

@@ -4,7 +4,13 @@
 // paths are left for the user (text with conflict markers, else one side kept) and reported with how each
 // was left. Landing (land.ts) lands what the session then holds.
 import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import type { SessionState } from '../core/session-state.js';
+import { crashPoint } from '../util/crash-point.js';
 import { sessionDir } from './host.js';
+import { openSessionState } from './fs-base.js';
+import { markRebuilt, rebaseDirOf, swapInRebuilt } from './rebase-state.js';
 import { sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
@@ -13,6 +19,8 @@ import { isText } from './textdiff.js';
 import type { SessionRecord } from './record.js';
 import { addEvent } from './timeline.js';
 import { landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
+
+const SILENT = pino({ level: 'silent' });
 
 export interface RebaseConflict extends Conflict {
   /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
@@ -63,44 +71,59 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     throw unavailable(ctx, e);
   }
 
-  // start over on the new base. Until the rebuilt state is recorded below, the stored record (old base) and
-  // tree.json (the sealed tree, recorded above) still describe the session: if the rebuild fails (the store
-  // going away while tree nodes or conflict blobs are read), the half-built state is dropped and the record
-  // put back, so the next open starts again from tree.json on the old base (fs-base.ts). Nothing is lost.
-  const was = { base: r.base, epoch: r.epoch };
-  const dropState = async (): Promise<void> => {
-    ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-    await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
-  };
-  await dropState();
+  // the new state is built beside the old one and swapped in once the record names it (rebase-state.ts):
+  // a crash (or a failure) at any moment leaves the record and the state the session opens together, on the
+  // old base with the old state or on the new head with the rebuilt one
+  const dir = sessionDir(ctx.dataDir, r.session_id);
+  const next = structuredClone(r);
   const t = Date.parse(H.record.time);
-  r.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
-  r.epoch = (r.epoch ?? 0) + 1;
+  next.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
+  next.epoch = (r.epoch ?? 0) + 1;
   let conflicts: RebaseConflict[];
+  const side = rebaseDirOf(dir);
+  let built: SessionState | undefined;
   try {
-    conflicts = await rebuild(ctx, r, H.hash, H.record.tree, m);
+    await rm(side, { recursive: true, force: true }); // of a rebase cut short
+    built = await openSessionState(next, { catalog: ctx.catalog, dir: side, writeVerifier: randomBytes(8), log: SILENT, claimed: 'mine' });
+    conflicts = await rebuild(ctx, next, built, H.hash, H.record.tree, m);
+    crashPoint('rebase-built');
+    await built.durable();
+    built.close();
+    markRebuilt(dir, next);
   } catch (e) {
-    await dropState();
-    r.base = was.base;
-    r.epoch = was.epoch;
+    built?.close({ discard: true });
+    await rm(side, { recursive: true, force: true });
+    live.thaw(); // nothing changed: the session goes on on its old base
     throw unavailable(ctx, e);
   }
-  r.updated_at = new Date().toISOString();
-  await ctx.catalog.update(r);
-  return { record: r, from, to: H.hash, conflicts, rebased: true };
+  next.updated_at = new Date().toISOString();
+  try {
+    await ctx.catalog.update(next);
+  } catch (e) {
+    // the record may have been written or not (a store that failed to answer): the session's next open
+    // settles it from the record it reads then (settleRebase)
+    ctx.host.close(r.session_id);
+    throw unavailable(ctx, e);
+  }
+  crashPoint('rebase-recorded');
+  // the old state's clients get STALE (the fsid carries the epoch); it is replaced right away
+  ctx.host.close(r.session_id, { discard: true });
+  await swapInRebuilt(dir);
+  return { record: next, from, to: H.hash, conflicts, rebased: true };
 }
 
-/** Opens the session's state on its new base (r.base) and applies the merge's difference from it. */
+/** Applies to the state opened on the new base (r.base) the merge's difference from it. */
 async function rebuild(
   ctx: LandContext,
   r: SessionRecord,
+  fs: SessionState,
   head: string,
   headTree: string,
   m: Awaited<ReturnType<typeof mergeTrees>>,
 ): Promise<RebaseConflict[]> {
   const store = ctx.catalog.store(r.project);
-  const fs = await ctx.host.open(r);
   await applyTreeDiff(fs, store, fs.root, headTree, m.tree, r.owner);
+  crashPoint('rebase-rebuilding'); // half-built: the difference applied, the conflicts not yet
 
   const conflicts: RebaseConflict[] = [];
   for (const c of m.conflicts) {

@@ -59,6 +59,8 @@ export interface TimelineEvent {
   conflicts?: number;
   /** mounted / unmounted: the client's address (path: the directory mounted, when not the export's root) */
   client?: string;
+  /** unmounted: umnt, umntall, or gone (the client's connections closed and it did not come back) */
+  reason?: 'umnt' | 'umntall' | 'gone';
   /** handed_off / served: the data dir's node id (ownership.ts) */
   node?: string;
   /** file / rebased / handed_off / served: the session's tree after the event; landed: the head's tree

@@ -322,14 +322,24 @@ export class SessionService extends SessionAnnotations implements SessionApi {
         await ensureHeld(this.ctx, r);
         const root = exportPath(m.session);
         const dir = m.path.startsWith(`${root}/`) ? { path: m.path.slice(root.length + 1) } : {};
-        addEvent(r, { type: m.action, client: m.client, actor: null, ...dir });
+        addEvent(r, { type: m.action, client: m.client, actor: null, ...dir, ...(m.reason ? { reason: m.reason } : {}) });
         await this.save(r);
       });
     } finally {
       // the mount happened whether or not its record could be written
       if (project !== null) {
         const time = new Date().toISOString();
-        this.o.catalog.events.emit({ type: 'mount', session: m.session, project, action: m.action, client: m.client, path: m.path, time });
+        const how = m.reason ? { reason: m.reason } : {};
+        this.o.catalog.events.emit({
+          type: 'mount',
+          session: m.session,
+          project,
+          action: m.action,
+          client: m.client,
+          path: m.path,
+          time,
+          ...how,
+        });
       }
     }
   }

@@ -120,6 +120,11 @@ export class LocalBackend implements ObjectBackend {
     return this.packs.damagedPacks();
   }
 
+  /** fsck: checks every packed object's CRC-32 (those that carry one); failures show in damagedPacks(). */
+  verifyPackChecksums(): number {
+    return this.packs.verifyChecksums();
+  }
+
   /** A packed object's stored bytes, read synchronously (null: not in a pack). `firstTry`: no look at the
    *  packs directory while none was found there (LocalPacks.lookupSeen; a miss must try again). */
   getPackedSync(key: string, firstTry = false): Buffer | null {

@@ -214,6 +214,25 @@ export class LocalPacks {
     return [...this.damage.values()].map(({ path, reason, whole, objects }) => ({ path, reason, whole, objects: [...objects] }));
   }
 
+  /** mic fsck: reads every live object that carries a CRC-32 (packs with checksums: objects not named by their
+   *  hash, which no other check reads all of) and checks it; one that fails is recorded as damaged (as a
+   *  read finding it would: damagedPacks, skipped from then on). Returns how many were checked. */
+  verifyChecksums(): number {
+    if (!this.current()) return 0;
+    let n = 0;
+    for (const p of [...this.packs.values()])
+      for (const [key, e] of p.entries) {
+        if (e.crc === undefined || p.dead.has(key) || p.bad.has(key)) continue;
+        n++;
+        try {
+          this.readSync({ key, pack: p, offset: e.offset, length: e.length, crc: e.crc });
+        } catch (err) {
+          if (!(err instanceof CorruptObjectError)) throw err;
+        }
+      }
+    return n;
+  }
+
   /**
    * The copy of key that a get returned failed its check (hash, decoding): it is skipped from now on, so the
    * next get serves a loose copy or another pack's. Returns where the bad copy was, or null (not packed).

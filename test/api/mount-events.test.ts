@@ -3,11 +3,10 @@
 // directory inside the export and UMNTALL each reach /api/events (session.mounted / session.unmounted), the
 // web UI's page stream, the timeline (GET /api/sessions/:id/timeline), and an open session page in headless
 // chromium, which shows them without reloading.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
+import { apiCaller } from '../lib/api-call.js';
 import { openSse } from '../lib/sse.js';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { launchBrowser, watchedPage } from '../lib/browser.js';
@@ -16,24 +15,13 @@ import { until } from '../lib/until.js';
 let d: Daemon;
 let url: string;
 let token: string;
+let admin: () => Record<string, string>;
+let call: (method: string, path: string, body?: unknown) => Promise<any>;
 let browser: Browser;
-const admin = () => ({ authorization: `Bearer ${token}` });
-
-async function call(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(url + path, {
-    method,
-    headers: { ...admin(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(res.status, `${method} ${path}`).toBeLessThan(300);
-  return res.json();
-}
 
 beforeAll(async () => {
   d = await startDaemon({ env: { MIC_API_PORT: '0' } });
-  const info = JSON.parse(readFileSync(join(d.dataDir, 'daemon.json'), 'utf8'));
-  url = `http://127.0.0.1:${info.api_port}`;
-  token = readFileSync(info.api_token_file, 'utf8').trim();
+  ({ url, token, admin, call } = apiCaller(d.dataDir));
   await d.initProject('acme/app', { 'README.md': 'hi\n', 'src/app.ts': 'export {};\n' });
   browser = await launchBrowser();
 }, 120_000);
@@ -103,6 +91,13 @@ describe('mount events', () => {
           ['session.unmounted', s.export],
         ],
       ]);
+      // how each ended: UMNT, then UMNTALL for both
+      expect(bus.events.filter((e) => e.event === 'session.unmounted').map((e) => e.data.data.reason)).toEqual([
+        'umnt',
+        'umntall',
+        'umntall',
+      ]);
+      expect((await timeline('unmounted')).map((e) => (e as { reason?: string }).reason)).toEqual(['umnt', 'umntall', 'umntall']);
       expect((await timeline('mounted')).map((e) => e.path ?? '/')).toEqual(['/', '/', 'src']);
       await until(async () => (await page.locator('ol.events li[data-type=unmounted]').count()) === 3);
       await expect(page.locator('ol.events li[data-type=mounted]').first().textContent()).resolves.toContain('(directory src)');

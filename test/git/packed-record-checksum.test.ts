@@ -3,10 +3,11 @@
 // served as if it were right. The record is plain JSON, so before checksums a flip inside a string went
 // unnoticed. Real packs from the real import of a real git repository, damaged on disk.
 import { describe, expect, it } from 'vitest';
-import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
+import { flipByte } from '../store/helpers.js';
 import { git } from './repo.js';
 import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 
@@ -36,24 +37,29 @@ function entries(path: string): { key: string; offset: number; length: number }[
   }
 }
 
+/** A data dir whose two session records (and their index entries) import-git packed, with checksums. */
+async function importedTwice() {
+  const root = await tempDir('micfs-crc-');
+  const dataDir = join(root, 'data');
+  const repo = join(root, 'repo');
+  git(root, 'init', '-q', '-b', 'main', repo);
+  writeFileSync(join(repo, 'a.txt'), 'a\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'first commit, checksum-me');
+  writeFileSync(join(repo, 'b.txt'), 'b\n');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'second commit, left alone');
+  expect((await runMic(['project', 'import-git', P, repo, '--data-dir', dataDir])).code).toBe(0);
+  const dir = join(dataDir, 'objects', PACKS_DIR);
+  const packs = readdirSync(dir)
+    .filter((n) => n.endsWith('.pack'))
+    .map((n) => join(dir, n));
+  return { dataDir, packs };
+}
+
 describe('a packed session record with a flipped bit', () => {
   it('fails with an error naming its pack; the other records still read', async () => {
-    const root = await tempDir('micfs-crc-');
-    const dataDir = join(root, 'data');
-    const repo = join(root, 'repo');
-    git(root, 'init', '-q', '-b', 'main', repo);
-    writeFileSync(join(repo, 'a.txt'), 'a\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '-q', '-m', 'first commit, checksum-me');
-    writeFileSync(join(repo, 'b.txt'), 'b\n');
-    git(repo, 'add', '.');
-    git(repo, 'commit', '-q', '-m', 'second commit, left alone');
-    expect((await runMic(['project', 'import-git', P, repo, '--data-dir', dataDir])).code).toBe(0);
-
-    const dir = join(dataDir, 'objects', PACKS_DIR);
-    const packs = readdirSync(dir)
-      .filter((n) => n.endsWith('.pack'))
-      .map((n) => join(dir, n));
+    const { dataDir, packs } = await importedTwice();
     const found = packs.flatMap((path) =>
       entries(path)
         .filter((e) => /\/sessions\/[^/]+\/metadata\.json$/.test(e.key))
@@ -75,12 +81,7 @@ describe('a packed session record with a flipped bit', () => {
     expect(before.stdout).toContain('checksum-me');
 
     // "c" becomes "b": still valid JSON, a record that says something it never said
-    const fd = openSync(bad.path, 'r+');
-    const one = Buffer.alloc(1);
-    readSync(fd, one, 0, 1, bad.offset + bad.at);
-    one[0] ^= 0x01;
-    writeSync(fd, one, 0, 1, bad.offset + bad.at);
-    closeSync(fd);
+    flipByte(bad.path, bad.offset + bad.at);
 
     const after = await runMic(['session', 'show', id(bad), '--json', '--data-dir', dataDir]);
     expect(after.code).not.toBe(0);
@@ -90,5 +91,32 @@ describe('a packed session record with a flipped bit', () => {
     const other = await runMic(['session', 'show', id(good), '--json', '--data-dir', dataDir]);
     expect(other.code, other.stderr).toBe(0);
     expect(other.stdout).toContain('left alone');
+  }, 60_000);
+
+  it('is found by mic fsck, which names the pack and the object, as are flipped index entries nothing reads', async () => {
+    const { dataDir, packs } = await importedTwice();
+    expect((await runMic(['fsck', '--data-dir', dataDir])).code).toBe(0);
+    const all = packs.flatMap((path) => entries(path).map((e) => ({ ...e, path })));
+    // a session record, and an index entry (index/sessions/<id>: read only to find a session's project)
+    const record = all.find((e) => /\/sessions\/[^/]+\/metadata\.json$/.test(e.key))!;
+    const index = all.find((e) => e.key.startsWith('index/sessions/') && !record.key.includes(e.key.slice('index/sessions/'.length)))!;
+    expect(record && index).toBeTruthy();
+    flipByte(record.path, record.offset + 3);
+    flipByte(index.path, index.offset + index.length - 2);
+
+    const r = await runMic(['fsck', '--json', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(1);
+    const run = JSON.parse(r.stdout) as { damaged_packs: { path: string; reason: string; objects: string[] }[]; problems: number };
+    const objects = run.damaged_packs.flatMap((d) => d.objects.map((o) => [d.path, o]));
+    expect(objects).toEqual(
+      expect.arrayContaining([
+        [record.path, record.key],
+        [index.path, index.key],
+      ]),
+    );
+    expect(run.damaged_packs.map((d) => d.reason).join('\n')).toMatch(/checksum mismatch/);
+    const text = await runMic(['fsck', '--data-dir', dataDir]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`damaged pack ${record.path}`);
   }, 60_000);
 });

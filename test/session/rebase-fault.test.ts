@@ -1,8 +1,11 @@
-// A rebase that fails after it dropped the session's old state (the store failing while the new base's
+// A rebase that fails while it rebuilds the session on the new head (the store failing while the new base's
 // tree nodes or the conflict blobs are read) must leave the session as it was: on its old base, with its
-// changes (from the tree recorded at the seal), and able to rebase again once the store answers. Driven
-// against the in-process daemon over NFS and the API; the fault is the store's blob reads failing, and the
-// first blob a rebase of a binary modify/delete conflict reads comes after the old state was dropped.
+// changes (its old state, which a rebase replaces only once the record names the rebuilt one), and able to
+// rebase again once the store answers. Driven against the in-process daemon over NFS and the API; the fault
+// is the store's blob reads failing, and the first blob a rebase of a binary modify/delete conflict reads
+// comes during the rebuild. Then the record's own write failing, before or after the store kept it: the
+// session opens on what the stored record says, with the state that goes with it. (A crash at any point of
+// a rebase: rebase-kill.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
@@ -82,4 +85,57 @@ describe('rebase failing midway', () => {
     const head = (await t.d.service.head('rbf/p')).head;
     expect(head.session).toBe(mine.session_id);
   });
+
+  // the record's write fails: written or not (a store that failed to answer after storing it), the session
+  // opens next on what the stored record says, with the state that goes with it
+  for (const written of [false, true])
+    it(`a record write that fails ${written ? 'after' : 'before'} storing it: the state follows the stored record`, async () => {
+      const mine = (await t.api.start({ goal: `record ${written}`, project: 'rbf/p' })).session;
+      await t.api.files(mine.session_id, {
+        files: [
+          { path: `mine-${written}.txt`, change_type: 'added', content: 'mine\n' },
+          { path: `both-${written}.txt`, change_type: 'added', content: 'session side\n' },
+        ],
+      });
+      const other = (await t.api.start({ goal: 'move the head', project: 'rbf/p' })).session;
+      await t.api.files(other.session_id, {
+        files: [
+          { path: `head-${written}.txt`, change_type: 'added', content: 'head\n' },
+          { path: `both-${written}.txt`, change_type: 'added', content: 'head side\n' },
+        ],
+      });
+      const landed = await t.api.land(other.session_id, { message: 'move' });
+      const newHead = landed.session.landed_head!;
+      const oldBase = (await t.api.get(mine.session_id)).session.base_head;
+
+      const store = t.d.service.o.catalog.store('rbf/p');
+      const putJson = store.putJson.bind(store);
+      store.putJson = async (rel: string, v: unknown) => {
+        if (rel === `sessions/${mine.session_id}/metadata.json` && (v as { base?: { head?: string } }).base?.head === newHead) {
+          if (written) await putJson(rel, v);
+          throw new Error('injected: the store did not answer the record write');
+        }
+        return putJson(rel, v);
+      };
+      try {
+        await expect(t.d.service.rebase(mine.session_id)).rejects.toThrow(/injected/);
+      } finally {
+        store.putJson = putJson;
+      }
+      const after = (await t.api.get(mine.session_id)).session;
+      expect(after.base_head).toBe(written ? newHead : oldBase);
+      expect(await readFile(after.export!, `mine-${written}.txt`)).toEqual(Buffer.from('mine\n'));
+      expect((await readFile(after.export!, `head-${written}.txt`))?.toString() ?? null).toBe(written ? 'head\n' : null);
+      const both = (await readFile(after.export!, `both-${written}.txt`))!.toString();
+      if (written) expect(both).toMatch(/^<<<<<<< session\nsession side\n=======\nhead side\n>>>>>>> head /);
+      else expect(both).toBe('session side\n');
+
+      // and a rebase now goes through (or has nothing left to do)
+      const out = await t.api.rebase(mine.session_id);
+      expect(out.rebased).toBe(!written);
+      const now = (await t.api.get(mine.session_id)).session;
+      expect(now.base_head).toBe(newHead);
+      expect(await readFile(now.export!, `mine-${written}.txt`)).toEqual(Buffer.from('mine\n'));
+      expect((await readFile(now.export!, `head-${written}.txt`))!.toString()).toBe('head\n');
+    });
 });

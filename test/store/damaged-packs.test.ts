@@ -4,7 +4,7 @@
 // the affected objects fail with an error that names the pack, each damaged pack is logged once (pino), and a
 // copy written again (loose) serves from then on.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, openSync, readSync, statSync, truncateSync, writeFileSync, closeSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, readSync, statSync, truncateSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { LocalBackend } from '../../src/store/local-backend.js';
@@ -13,7 +13,7 @@ import { PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 import { ObjectStore } from '../../src/store/object-store.js';
 import { encodeStored, sha256Hex } from '../../src/store/codec.js';
 import { CorruptObjectError, MissingObjectError } from '../../src/store/errors.js';
-import { tempDir } from './helpers.js';
+import { flipByte, tempDir } from './helpers.js';
 
 const P = 'a/b';
 const key = (h: string) => `projects/${P}/blobs/${h.slice(0, 2)}/${h}`;
@@ -26,15 +26,6 @@ function blobPack(root: string, name: string, n: number): { path: string; conten
   const hashes = contents.map((c) => sha256Hex(c));
   contents.forEach((c, i) => w.append(key(hashes[i]!), encodeStored(c)));
   return { path: w.finish()!, contents, hashes };
-}
-
-function flipByte(path: string, at: number): void {
-  const fd = openSync(path, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, at);
-  b[0] ^= 0x01;
-  writeSync(fd, b, 0, 1, at);
-  closeSync(fd);
 }
 
 /** Where a pack's index starts (from its trailer). */

@@ -1,4 +1,5 @@
 // Shared test helpers: real temp directories and a LocalBackend that counts its calls.
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,4 +93,14 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
+}
+
+/** Flips one bit of the byte at offset `at` of the file (damage on disk). */
+export function flipByte(path: string, at: number): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, at);
+  b[0] ^= 0x01;
+  writeSync(fd, b, 0, 1, at);
+  closeSync(fd);
 }

@@ -40,7 +40,12 @@ function timelineText(e: TimelineEvent): (Node | string)[] {
       return ['metadata changed'];
     case 'mounted':
     case 'unmounted':
-      return [`${e.type} by `, h('code', {}, e.client ?? '?'), e.path ? ` (directory ${e.path})` : ''];
+      return [
+        `${e.type} by `,
+        h('code', {}, e.client ?? '?'),
+        e.path ? ` (directory ${e.path})` : '',
+        e.reason === 'gone' ? ' (gone: no connection)' : '',
+      ];
     default:
       return [e.type];
   }
