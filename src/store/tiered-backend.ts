@@ -231,13 +231,13 @@ export class TieredBackend implements ObjectBackend, CacheTier {
 
   /**
    * put of an object that a compare-and-swap names right after (ObjectIo.putObjectNow): straight to the remote
-   * and into the cache, not through the outbox, whose upload the swap's barrier would wait for. With the
-   * remote away (failing uploads, or this put failing for now) it is queued as any object: the swap then
-   * waits for its upload as before.
+   * and into the cache, not through the outbox, whose upload the swap's barrier would wait for. While the
+   * queue has uploads of its own (it keeps the remote's PUTs to its concurrency), and with the remote away
+   * (this put failing for now), it is queued as any object: the swap then waits for its upload as before.
    */
   async putThrough(key: string, data: Buffer): Promise<void> {
     if (!this.uploads || !isContentAddressedKey(key)) return this.put(key, data);
-    if (!this.uploads.failing) {
+    if (this.uploads.idle) {
       const cached = this.cachePut(key, data);
       try {
         await this.remote.put(key, data);
