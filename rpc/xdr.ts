@@ -248,6 +248,7 @@ export class XdrWriter {
   /** The written bytes as a list of buffers (no copy). */
   chunks(): Buffer[] {
     if (this.pos === 0) return this.done.slice();
+    if (this.done.length === 0) return [this.buf.subarray(0, this.pos)]; // most replies: no spread of an empty array
     return [...this.done, this.buf.subarray(0, this.pos)];
   }
 

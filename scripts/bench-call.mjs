@@ -8,12 +8,15 @@
 // over 7 rounds (after a warm-up round) of process CPU (user + system) per call, µs, as JSON. BUILD_ROOT
 // (default: this checkout) is a built checkout whose dist/ is measured, for before/after comparisons
 // (docs/perf-notes.md). The socket's own cost (epoll wake-up, read, write) is not in these figures.
+// BENCH_CALL_GC=1 also prints <row>_scavenges_per_1k: young-generation collections per 1,000 calls over the
+// measured rounds, a figure of the memory a call allocates that the machine's load does not move (run with
+// `node --min-semi-space-size=1 --max-semi-space-size=1` so that each collection is ~1 MiB allocated).
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 
 const N = Number(process.argv[2] ?? 2000);
 /** BENCH_CALL_GAP=sleep: the process sleeps ~1 ms (a timer) before each call, as a server at one call in flight
@@ -141,7 +144,17 @@ try {
     setattr_owner_same: Infinity,
   };
   const fhs = new Array(N);
+  // young-generation collections (BENCH_CALL_GC=1), counted per row over the measured rounds
+  let minorGcs = 0;
+  const gcRows = {};
+  if (process.env.BENCH_CALL_GC === '1')
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minorGcs++;
+    }).observe({ entryTypes: ['gc'] });
+  const settle = () => new Promise((r) => setTimeout(r, 5)); // gc entries are delivered on a later turn
   const measure = async (row, table, body) => {
+    await settle();
+    const gc0 = minorGcs;
     let used = 0;
     if (!GAP) {
       const t = cpu();
@@ -157,6 +170,8 @@ try {
         used += cpu() - t;
       }
     table[row] = Math.min(table[row], used / N);
+    await settle();
+    if (table === rows || table === setattrRows) gcRows[row] = (gcRows[row] ?? 0) + minorGcs - gc0;
   };
   for (let round = 0; round < 8; round++) {
     const name = (i) => `r${round}-f${String(i).padStart(7, '0')}`;
@@ -190,7 +205,11 @@ try {
   }
   exports.closeAll();
   const us = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`${k}_cpu_us`, +v.toFixed(1)]));
-  console.log(JSON.stringify({ build: root, calls: N, ...us(rows), ...us(setattrRows) }));
+  const gcs =
+    process.env.BENCH_CALL_GC === '1'
+      ? Object.fromEntries(Object.entries(gcRows).map(([k, v]) => [`${k}_scavenges_per_1k`, +((v * 1000) / (7 * N)).toFixed(2)]))
+      : {};
+  console.log(JSON.stringify({ build: root, calls: N, ...us(rows), ...us(setattrRows), ...gcs }));
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -5,11 +5,13 @@
 // same run, one server at a time: both on /dev/shm, the server pinned to CPU 1, the guest to CPU 0.
 // Each step is timed inside the guest; the client's NFS calls per step (/proc/net/rpc/nfs) are counted too.
 // stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, server_cpu_seconds,
+// server_thread_cpu_seconds (per thread name: main, V8 workers, libuv pool), server_step_cpu_seconds (per step),
 // load_average, runs (every pass), client_calls}, where
 // ratio = mic seconds / ganesha seconds of the median over the reps (< 1 means mic-fs is faster; the
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
-// (NFS calls per procedure during each step, from the daemon's Prometheus /metrics).
+// (NFS calls per procedure during each step, from the daemon's Prometheus /metrics, and the server's CPU
+// seconds during the step, "server cpu s"; ganesha-<rep>-metrics.json has the CPU only).
 // Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha),
 // BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1), BENCH_WORK_PROF=1 (mic-fs runs with --cpu-prof into
 // .bench-work/prof/), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
@@ -218,7 +220,7 @@ async function runOnce(server, tag) {
     WORK_BARE: join(FIX, 'repo.git'),
     WORK_TAR: join(FIX, 'node_modules.tar'),
     WORK_SQL: join(FIX, 'inserts.sql'),
-    WORK_MARKS: server.metricsUrl ? marks : '',
+    WORK_MARKS: marks,
     WORK_ONLY: process.env.BENCH_WORK_ONLY ?? '',
   };
   for (const [k, v] of Object.entries(env)) guestArgs.push('--env', `${k}=${v}`);
@@ -242,13 +244,13 @@ async function runOnce(server, tag) {
   const metrics = {};
   let running = true;
   const poller = (async () => {
-    if (!server.metricsUrl) return;
     let prev = null;
     let prevStep = null;
     while (running) {
       for (const name of readdirSync(marks).sort()) {
         if (name.endsWith('.ack') || existsSync(join(marks, `${name}.ack`))) continue;
-        const now = await scrape(server.metricsUrl);
+        const now = server.metricsUrl ? await scrape(server.metricsUrl) : {};
+        now['server cpu s'] = cpuSeconds(server.pid) ?? 0; // the step's server CPU, all threads
         if (prevStep) metrics[prevStep] = diff(now, prev);
         prev = now;
         prevStep = name.replace(/^\d+-/, '');
@@ -268,8 +270,8 @@ async function runOnce(server, tag) {
   const calls = {};
   for (const m of out.matchAll(/^WORK_CALLS (\S+) (.*)$/gm))
     calls[m[1]] = Object.fromEntries(m[2].split(' ').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
-  if (server.metricsUrl) writeFileSync(join(OUT, `${tag}-metrics.json`), JSON.stringify(metrics, null, 1));
-  return { steps, calls };
+  writeFileSync(join(OUT, `${tag}-metrics.json`), JSON.stringify(metrics, null, 1));
+  return { steps, calls, cpu: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0])) };
 }
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid) {
@@ -279,6 +281,21 @@ function cpuSeconds(pid) {
   } catch {
     return null;
   }
+}
+/** CPU seconds per thread name (/proc/<pid>/task/<tid>/stat): main loop, V8 workers, libuv pool. */
+function threadCpu(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.split(') ')[1].split(' ');
+      out[name] = r3((out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
 }
 function diff(a, b) {
   const d = {};
@@ -299,6 +316,8 @@ async function main() {
   fixtures();
   const runs = { mic: [], ganesha: [] };
   const serverCpu = { mic: [], ganesha: [] }; // the server's CPU seconds during each run
+  const serverThreads = { mic: [], ganesha: [] }; // ... per thread name
+  const stepCpu = { mic: [], ganesha: [] }; // ... per step
   const calls = {}; // the client's NFS calls per step, first rep of each server
   const load = [loadavg()[0]]; // 1-minute load average at the start and after each pass: the noise
   const order = [];
@@ -309,9 +328,12 @@ async function main() {
     log(`${tag}: ${s} pid ${server.pid} port ${server.port} export ${server.export}`);
     try {
       const cpu0 = cpuSeconds(server.pid);
-      const { steps, calls: c } = await runOnce(server, tag);
+      const threads0 = threadCpu(server.pid);
+      const { steps, calls: c, cpu } = await runOnce(server, tag);
+      stepCpu[s].push(cpu);
       calls[s] ??= c;
       serverCpu[s].push(Math.round((cpuSeconds(server.pid) - cpu0) * 100) / 100);
+      serverThreads[s].push(diff(threadCpu(server.pid), threads0));
       const total = Object.values(steps).reduce((a, b) => a + b, 0);
       log(`${tag}: total ${total.toFixed(2)} s ${JSON.stringify(steps)}`);
       runs[s].push(steps);
@@ -335,6 +357,8 @@ async function main() {
     total,
     reps: REPS,
     server_cpu_seconds: serverCpu,
+    server_thread_cpu_seconds: serverThreads,
+    server_step_cpu_seconds: stepCpu,
     load_average: load.map((x) => Math.round(x * 10) / 10),
     runs,
     client_calls: calls,

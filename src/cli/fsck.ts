@@ -30,6 +30,7 @@ export function fsckCommand(): Command {
           const what = d.whole ? 'left out, its objects unavailable' : `${d.objects.length} object(s) unavailable`;
           out(`damaged pack ${d.path}: ${d.reason} (${what})`);
         }
+        for (const s of run.superseded_copies) out(`superseded: ${s.key} in ${s.path} is damaged, a newer copy serves it (not a problem)`);
       }
       if (run.problems) process.exitCode = 1;
     });

@@ -52,11 +52,16 @@ export enum StableHow {
 
 /** A filesystem error; the NFS procedure layer encodes `status` in its reply. */
 export class FsError extends Error {
-  constructor(
-    readonly status: NfsStatus,
-    message?: string,
-  ) {
+  readonly status: NfsStatus;
+  /** An expected outcome answered as a status (a LOOKUP of a missing name, a refused access), not a bug:
+   *  made without a stack trace, whose capture cost more than the rest of such a call (clone and editor
+   *  saves LOOKUP thousands of missing names). */
+  constructor(status: NfsStatus, message?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? NfsStatus[status]);
+    Error.stackTraceLimit = limit;
+    this.status = status;
   }
 }
 

@@ -25,6 +25,8 @@ import type { ContentSource } from './content-source.js';
 export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
+/** The empty list of data files to remove (shared, never changed). */
+const NO_INOS: readonly number[] = Object.freeze([]);
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
 export interface StartTree {
@@ -317,7 +319,7 @@ export class SessionState {
 
   /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). */
   async durable(): Promise<void> {
-    const doomed = this.doomed.splice(0);
+    const doomed = this.doomed.length > 0 ? this.doomed.splice(0) : NO_INOS; // most changes doom no data file
     try {
       await this.journal.sync();
     } catch (e) {

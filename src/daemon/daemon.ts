@@ -147,7 +147,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   await exports.preload();
   await snapshots.preload();
   exports.startLeases();
-  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir, landWaitMs: cfg.landWaitMs });
+  const service = new SessionService({ catalog, host: exports, dataDir: cfg.dataDir, landWaitMs: cfg.landWaitMs, log: cfg.log });
+  await service.settleHandoffs(exports.servedIds()); // handoffs a crash cut short (session/handoff.ts)
   exports.onMount = (m) => service.recordMount(m); // a timeline event, and one on the event streams
   const sealer = cfg.sealDelayMs
     ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })

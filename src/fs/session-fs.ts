@@ -90,9 +90,13 @@ export class SessionFs implements FileSystem {
     return this.state.get(h.ino) ?? null;
   }
 
-  private async inode(fh: Buffer): Promise<Inode> {
-    const hit = this.inodeSync(fh);
-    if (hit) return hit;
+  /** The inode of a handle: itself when it is in memory (no promise made: most calls of a busy client; an
+   *  `await` of it still yields once), else a promise of it loaded. */
+  private inode(fh: Buffer): Inode | Promise<Inode> {
+    return this.inodeSync(fh) ?? this.loadInode(fh);
+  }
+
+  private async loadInode(fh: Buffer): Promise<Inode> {
     const h = this.o.handles.decode(fh);
     const again = await this.state.find(h.ino);
     if (!again) throw new FsError(NfsStatus.STALE);
@@ -153,12 +157,12 @@ export class SessionFs implements FileSystem {
       return Promise.reject(e);
     }
     if (n) return Promise.resolve(n.attrs(this.fsid));
-    return this.inode(fh).then((x) => x.attrs(this.fsid));
+    return this.loadInode(fh).then((x) => x.attrs(this.fsid));
   }
 
   async setattr(fh: Buffer, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc> {
     const n = await this.inode(fh);
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       // RFC 1813 3.3.2: the guard compares the object's ctime
       if (guard && !sameTime(guard, n.ctime)) throw new FsError(NfsStatus.NOT_SYNC);
       const owner = cred.uid === 0 || cred.uid === n.uid;
@@ -233,7 +237,7 @@ export class SessionFs implements FileSystem {
     cred: Cred,
   ): Promise<{ count: number; committed: StableHow; wcc: Wcc }> {
     const n = await this.inode(fh);
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
       if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
       // the owner may always write (as knfsd does for files created read-only)
@@ -276,7 +280,7 @@ export class SessionFs implements FileSystem {
       return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
     }
     const attrs = how.kind === 'exclusive' ? {} : how.attrs;
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       const r = await edit.createFile(this.state, d, dir, name, {
         ...this.newAttrs(d, FileType.REG, attrs, 0o644, cred),
         ...(attrs.size ? { size: attrs.size } : {}),
@@ -290,7 +294,7 @@ export class SessionFs implements FileSystem {
     checkName(name);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () =>
+    return await this.state.mutate(async () =>
       this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d),
     );
   }
@@ -300,7 +304,7 @@ export class SessionFs implements FileSystem {
     if (target.length === 0) throw new FsError(NfsStatus.INVAL);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () =>
+    return await this.state.mutate(async () =>
       this.made(
         await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)),
         d,
@@ -317,7 +321,7 @@ export class SessionFs implements FileSystem {
     if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
     // device nodes need CAP_MKNOD on Linux: root only
     if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
-    return this.state.mutate(async () =>
+    return await this.state.mutate(async () =>
       this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d),
     );
   }
@@ -326,7 +330,7 @@ export class SessionFs implements FileSystem {
     checkName(name, NfsStatus.ISDIR);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       this.mayDelete(d, dir, name, cred);
       return this.wcc(await edit.unlink(this.state, d, dir, name), d);
     });
@@ -336,7 +340,7 @@ export class SessionFs implements FileSystem {
     checkName(name, name === '..' ? NfsStatus.NOTEMPTY : NfsStatus.INVAL);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       this.mayDelete(d, dir, name, cred);
       return this.wcc(await edit.removeDir(this.state, d, dir, name), d);
     });
@@ -350,7 +354,7 @@ export class SessionFs implements FileSystem {
     await edit.prepareRename(this.state, tdir, toName);
     this.mustWriteDir(fd, cred);
     this.mustWriteDir(td, cred);
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       const slot = fdir.get(fromName);
       // renaming a file onto itself (or onto another of its names) does nothing, so checks nothing (Linux)
       if (slot && tdir.get(toName)?.ino !== slot.ino) {
@@ -370,7 +374,7 @@ export class SessionFs implements FileSystem {
     const n = await this.inode(fh);
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
-    return this.state.mutate(async () => {
+    return await this.state.mutate(async () => {
       const before = await edit.link(this.state, n, d, dir, name);
       return { attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
     });

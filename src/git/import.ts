@@ -2,7 +2,6 @@
 // record says which commit it was. Reads `git fast-export` (blobs once each, then each commit's changes
 // against its first parent) and writes blobs, tree nodes, head records and session records straight to
 // the store through a write-behind queue; the head moves once, after everything is durable.
-import { createHash } from 'node:crypto';
 import { CHUNK_THRESHOLD } from '../store/manifest.js';
 import { EMPTY_TREE, ObjectStore, objectRelKey, sha256Hex, validateProject, type HeadRecord } from '../store/index.js';
 import type { Catalog } from '../session/catalog.js';
@@ -14,13 +13,15 @@ import { openRepo } from './open-repo.js';
 import { parseFastExport, type CommitEvent } from './fast-export.js';
 import { ChangeSet, type Leaf } from './tree-apply.js';
 import { BlameSeed } from './blame-seed.js';
-import { rawSpecialCommits } from './raw-commits.js';
+import { SpecialCommits } from './raw-commits.js';
 import { nameOf, namesOf } from './paths.js';
 import { WriteBehindBackend } from './write-behind.js';
 import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
-import { isoOf, lineText, messageFields, parseIdentity, subjectOf, type GitCommitInfo } from './commit-info.js';
+import { isoOf, lineText, messageFields, parseIdentity, type GitCommitInfo } from './commit-info.js';
+import { headHash, importedRecord, sessionIdFor } from './import-record.js';
 
 export { openRepo } from './open-repo.js';
+export { sessionIdFor } from './import-record.js';
 
 export interface ImportProgress {
   done: number;
@@ -61,21 +62,6 @@ interface Imported {
   from: string | null;
   record: HeadRecord;
   sid: string;
-}
-
-const projectTags = new Map<string, string>();
-
-export function sessionIdFor(project: string, commit: string): string {
-  let tag = projectTags.get(project);
-  if (tag === undefined) projectTags.set(project, (tag = createHash('sha256').update(project).digest('hex').slice(0, 8)));
-  return `git-${commit.slice(0, 20)}-${tag}`;
-}
-
-/** The hash ObjectStore.putHeadRecord gives a record (canonical key order). */
-function headHash(r: HeadRecord): string {
-  return sha256Hex(
-    JSON.stringify({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time }),
-  );
 }
 
 /** Longest change list kept in a session record (GitCommitInfo.changes). */
@@ -158,9 +144,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const incrementalIndex = !seed && state?.tip_head ? (await getHeadIndex(store, state.tip_head)) !== null : false;
 
   // read alongside the fast-export stream (its first commit waits for it)
-  const specialP = rawSpecialCommits(dir, revs);
-  specialP.catch(() => {});
-  let special: Map<string, Buffer> | null = null;
+  const special = new SpecialCommits(dir, revs);
   const fe = gitStream(
     [
       'fast-export',
@@ -205,7 +189,6 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
         result.known++;
         continue;
       }
-      special ??= await specialP;
       const imp = await importCommit(ev, await parentOf(ev.from));
       byKey.set(oid, imp);
       if (ev.mark) byKey.set(ev.mark, imp);
@@ -225,6 +208,8 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const committer = lineText(c.committer);
     const ci = parseIdentity(committer);
     const ai = parseIdentity(author);
+    const aIso = isoOf(ai);
+    const cIso = isoOf(ci);
     const cs = new ChangeSet();
     const onChain = seed !== null && tipChain.has(oid);
     const ops: { names: string[]; sig: string | null }[] | null = onChain ? [] : null;
@@ -291,11 +276,11 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     if (gitlinks.size) info.gitlinks = Object.fromEntries(gitlinks);
     // a commit touching thousands of paths (a first import) keeps its record small: export diffs its trees
     if (changes.length <= MAX_RECORDED_CHANGES) info.changes = changes;
-    const raw = special!.get(oid);
+    const raw = await special.get(oid);
     if (raw) info.raw_b64 = raw.toString('base64');
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);
-    const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: isoOf(ci) };
+    const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: cIso };
     const head = headHash(record);
     bg(store.putHeadRecord(record));
     if (ops) {
@@ -306,41 +291,26 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
       await store.putHeadRecord(record); // queued (write-behind): readable at once
       await indexHead(store, head, 1);
     }
-    const r: SessionRecord & { git: GitCommitInfo; user: string } = {
-      session_id: sid,
+    const parentHead = parent?.head ?? null;
+    const sealed = { tree, nextIno };
+    const r = importedRecord({
+      sid,
       project,
-      goal: subjectOf(msg).slice(0, 4096),
-      description: '',
-      status: 'landed',
-      // a root commit has no base head: null, as mic fsck reads "none" (a session started normally always has one)
-      base: { head: parent?.head ?? (null as unknown as string), tree: base.tree, nextIno: base.nextIno, time: [ai.time, 0] },
+      msg,
+      parentHead,
+      base,
       owner,
-      started_at: isoOf(ai),
-      landed_at: isoOf(ci),
-      conversation: [],
-      decisions: [],
-      metadata: {
-        source: 'import-git',
-        git_commit: oid,
-        git_author: `${ai.name} <${ai.email}>`,
-        git_author_date: isoOf(ai),
-        git_committer: `${ci.name} <${ci.email}>`,
-        git_committer_date: isoOf(ci),
-      },
-      tags: ['git-import'],
-      user: `${ai.name} <${ai.email}>`,
-      changes: { total: cs.size, added: 0, modified: 0, deleted: 0 },
-      timeline: [
-        { time: isoOf(ai), type: 'started', head: parent?.head ?? '' },
-        { time: isoOf(ci), type: 'landed', head, message: subjectOf(msg) },
-        { time: now, type: 'metadata' },
-      ],
-      landed_head: head,
-      sealed: { tree, nextIno },
-      message: msg,
-      updated_at: now,
-      git: info,
-    };
+      ai,
+      ci,
+      aIso,
+      cIso,
+      now,
+      head,
+      oid,
+      changed: cs.size,
+      sealed,
+      info,
+    });
     bg(store.putJson(`sessions/${sid}/metadata.json`, r));
     bg(wb.put(`index/sessions/${sid}`, Buffer.from(JSON.stringify({ project }))));
     return { head, tree, nextIno, gitlinks, oid, from: c.from, record, sid };
@@ -359,6 +329,7 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
   const newState: ImportState = { repo: dir, ref, tip, tip_head: tipImp.head, commits };
 
   if (!landedSince) {
+    main.markStored(objectRelKey('heads', tipImp.head)); // packed and synced by wb.flush()
     const ok = await main.casHead(cur?.version ?? null, cur?.ref.generation ?? 0, tipImp.record);
     if (!ok) throw new ImportRefusedError(`project ${project}: a session landed while importing; run import-git again with --onto-head`);
     await main.putJson(IMPORT_STATE, newState);

@@ -17,11 +17,14 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LocalBackend, encodeStored, validateRelKey, type ObjectBackend } from '../store/index.js';
-import type { WriteItem, WriteReply, WriteRequest } from './write-worker.js';
+import type { WriteBatch, WriteItem, WriteReply, WriteRequest } from './write-worker.js';
 
 const CONCURRENCY = 16;
 const MAX_QUEUED_BYTES = 128 * 1024 * 1024;
-const BATCH = 256;
+const BATCH = 1024;
+/** A batch is sent once its bytes reach this, and goes in a pooled shared buffer of this size (see sendBatch). */
+const BATCH_BYTES = 4 * 1024 * 1024;
+const POOLED_BUFFERS = 8;
 const WORKERS = 2;
 
 function workerScript(): URL | null {
@@ -53,6 +56,10 @@ export class WriteBehindBackend implements ObjectBackend {
   private finished = false;
   private batchTimer: NodeJS.Immediate | null = null;
   private readonly inflightBatches = new Map<number, { key: string; q: Queued }[]>();
+  /** shared buffers free for a batch, and the one each batch in flight uses */
+  private readonly freeBuffers: SharedArrayBuffer[] = [];
+  private readonly batchBuffers = new Map<number, SharedArrayBuffer>();
+  private batchBytes = 0;
   private nextBatch = 1;
   written = 0;
   bytesWritten = 0;
@@ -97,7 +104,8 @@ export class WriteBehindBackend implements ObjectBackend {
     if (this.workers.length) {
       validateRelKey(key);
       this.batch.push({ key, data, encode: raw });
-      if (this.batch.length >= BATCH) this.sendBatch();
+      this.batchBytes += data.length;
+      if (this.batch.length >= BATCH || this.batchBytes >= BATCH_BYTES) this.sendBatch();
       else this.batchTimer ??= setImmediate(() => this.sendBatch());
     } else {
       this.fifo.push(key);
@@ -120,18 +128,28 @@ export class WriteBehindBackend implements ObjectBackend {
       b.map((x) => ({ key: x.key, q: this.queued.get(x.key)! })),
     );
     this.running++;
-    // the batch's bytes copied into one ArrayBuffer, transferred (cloning a view would copy its whole
-    // backing buffer); the items are views of it
-    const all = Buffer.concat(b.map((x) => x.data));
-    const own = all.byteOffset === 0 && all.buffer.byteLength === all.length;
-    const buf = (own ? all.buffer : all.buffer.slice(all.byteOffset, all.byteOffset + all.length)) as ArrayBuffer;
+    // The batch's bytes are copied into a pooled SharedArrayBuffer (the worker writes them before it
+    // answers and keeps no view of them): transferring a fresh ArrayBuffer per batch cost ~4 ms a
+    // postMessage on the importer's main thread (detaching and accounting external memory), and GC.
+    const lengths = new Uint32Array(b.length);
+    const encode = new Uint8Array(b.length);
+    let total = 0;
+    for (let i = 0; i < b.length; i++) {
+      total += lengths[i] = b[i]!.data.length;
+      encode[i] = b[i]!.encode ? 1 : 0;
+    }
+    this.batchBytes = 0;
+    const free = this.freeBuffers.findIndex((x) => x.byteLength >= total);
+    const data = free >= 0 ? this.freeBuffers.splice(free, 1)[0]! : new SharedArrayBuffer(Math.max(total, BATCH_BYTES));
+    this.batchBuffers.set(id, data);
+    const all = new Uint8Array(data);
     let at = 0;
-    const items = b.map((x) => {
-      const data = new Uint8Array(buf, at, x.data.length);
+    for (const x of b) {
+      all.set(x.data, at);
       at += x.data.length;
-      return { ...x, data };
-    });
-    this.workers[this.nextWorker++ % this.workers.length]!.postMessage({ id, items } satisfies WriteRequest, [buf]);
+    }
+    const batch: WriteBatch = { keys: b.map((x) => x.key).join('\0'), lengths, encode, data };
+    this.workers[this.nextWorker++ % this.workers.length]!.postMessage({ id, batch } satisfies WriteRequest);
   }
 
   private onReply(m: WriteReply): void {
@@ -144,6 +162,9 @@ export class WriteBehindBackend implements ObjectBackend {
     for (const [key, path, offset, length] of m.located ?? []) this.located.set(key, { path, offset, length });
     const items = this.inflightBatches.get(m.id) ?? [];
     this.inflightBatches.delete(m.id);
+    const buf = this.batchBuffers.get(m.id);
+    this.batchBuffers.delete(m.id);
+    if (buf && buf.byteLength === BATCH_BYTES && this.freeBuffers.length < POOLED_BUFFERS) this.freeBuffers.push(buf);
     this.running--;
     if (m.error) this.failure ??= new Error(`writing objects: ${m.error}`);
     this.written += m.done;

@@ -7,6 +7,14 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 
+/** How often the delay histogram samples. Each sample is a timer that wakes an idle daemon: at 10 ms
+ *  (prom-client's default) ~100 wake-ups a second, 8 ms of CPU a second with nothing to do (65-80 us each
+ *  on the test VM), over 1.5 s in a bench:work pass (docs/perf-notes.md, "Server CPU of the real
+ *  workload"). At 100 ms the statistics still get ten samples a second. */
+export const EVENT_LOOP_PRECISION_MS = 100;
+/** prom-client's histogram, whose gauges are replaced here, samples this rarely. */
+export const UNUSED_MONITOR_MS = 10_000;
+
 const STATS = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
 type Stat = (typeof STATS)[number];
 
@@ -22,7 +30,7 @@ const HELP: Record<Stat, string> = {
 
 /** Replaces prom-client's event loop delay gauges in registry (after collectDefaultMetrics). */
 export function collectEventLoopDelay(registry: Registry): void {
-  const h = monitorEventLoopDelay({ resolution: 10 });
+  const h = monitorEventLoopDelay({ resolution: EVENT_LOOP_PRECISION_MS });
   h.enable();
   const last: Record<Stat, number> = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
   const current = (): Record<Stat, number> => {

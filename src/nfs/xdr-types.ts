@@ -101,26 +101,46 @@ export function readSpecData(r: XdrReader): [number, number] {
 const FATTR = Symbol('fattr3');
 type WithFattr = Attrs & { [FATTR]?: Buffer };
 
+/** The last fsid encoded, as two words: every attribute of one export has the same fsid, a bigint, whose
+ *  conversion (BigInt.asUintN, writeBigUInt64BE) cost more than the other 20 fields together. */
+let lastFsid: bigint | null = null;
+let fsidHi = 0;
+let fsidLo = 0;
+
+const TWO32 = 0x100000000;
+
+/** fattr3 into a new FATTR3_SIZE-byte buffer: fixed offsets, no writer object (a reply of a change encodes
+ *  fresh attributes each time: nothing cached to copy). */
 function encodeFattr(a: Attrs): Buffer {
-  const e = new XdrWriter(FATTR3_SIZE);
-  e.u32(a.type);
-  e.u32(a.mode & 0o7777);
-  e.u32(a.nlink);
-  e.u32(a.uid);
-  e.u32(a.gid);
-  e.u64(a.size);
-  e.u64(a.used);
-  e.u32(a.rdev[0]);
-  e.u32(a.rdev[1]);
-  e.u64(a.fsid);
-  e.u64(a.fileid);
-  e.u32(a.atime.sec);
-  e.u32(a.atime.nsec);
-  e.u32(a.mtime.sec);
-  e.u32(a.mtime.nsec);
-  e.u32(a.ctime.sec);
-  e.u32(a.ctime.nsec);
-  return e.toBuffer();
+  if (a.fsid !== lastFsid) {
+    const f = BigInt.asUintN(64, a.fsid);
+    fsidHi = Number(f >> 32n);
+    fsidLo = Number(f & 0xffffffffn);
+    lastFsid = a.fsid;
+  }
+  const b = Buffer.allocUnsafe(FATTR3_SIZE);
+  b.writeUInt32BE(a.type >>> 0, 0);
+  b.writeUInt32BE((a.mode & 0o7777) >>> 0, 4);
+  b.writeUInt32BE(a.nlink >>> 0, 8);
+  b.writeUInt32BE(a.uid >>> 0, 12);
+  b.writeUInt32BE(a.gid >>> 0, 16);
+  b.writeUInt32BE(Math.floor(a.size / TWO32) >>> 0, 20);
+  b.writeUInt32BE(a.size >>> 0, 24);
+  b.writeUInt32BE(Math.floor(a.used / TWO32) >>> 0, 28);
+  b.writeUInt32BE(a.used >>> 0, 32);
+  b.writeUInt32BE(a.rdev[0] >>> 0, 36);
+  b.writeUInt32BE(a.rdev[1] >>> 0, 40);
+  b.writeUInt32BE(fsidHi, 44);
+  b.writeUInt32BE(fsidLo, 48);
+  b.writeUInt32BE(Math.floor(a.fileid / TWO32) >>> 0, 52);
+  b.writeUInt32BE(a.fileid >>> 0, 56);
+  b.writeUInt32BE(a.atime.sec >>> 0, 60);
+  b.writeUInt32BE(a.atime.nsec >>> 0, 64);
+  b.writeUInt32BE(a.mtime.sec >>> 0, 68);
+  b.writeUInt32BE(a.mtime.nsec >>> 0, 72);
+  b.writeUInt32BE(a.ctime.sec >>> 0, 76);
+  b.writeUInt32BE(a.ctime.nsec >>> 0, 80);
+  return b;
 }
 
 /** The fattr3 encoding of a (FATTR3_SIZE bytes; kept on the object). */

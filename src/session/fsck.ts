@@ -13,14 +13,24 @@ export interface FsckRun {
   projects: (FsckReport & { sessions: number })[];
   /** problems across all projects, damaged pack files included */
   problems: number;
-  /** pack files of the local store that are damaged (left out whole, or with objects that failed) */
+  /** pack files of the local store that are damaged (left out whole, or with objects that failed and that
+   *  no other copy serves) */
   damaged_packs: DamagedPack[];
+  /** damaged packed copies that another copy has replaced (a loose file written since, a sound copy in another
+   *  pack): the object reads fine, nothing is lost. Informational, not problems. */
+  superseded_copies: SupersededCopy[];
+}
+
+export interface SupersededCopy {
+  /** the pack holding the damaged copy */
+  path: string;
+  key: string;
 }
 
 /** Checks the named projects (default: all of them). */
 export async function fsck(backend: ObjectBackend, o: { projects?: string[]; concurrency?: number } = {}): Promise<FsckRun> {
   const b = backend instanceof TieredBackend ? backend.remote : backend;
-  const run: FsckRun = { projects: [], problems: 0, damaged_packs: [] };
+  const run: FsckRun = { projects: [], problems: 0, damaged_packs: [], superseded_copies: [] };
   for (const project of o.projects ?? (await listProjects(b))) {
     const store = new ObjectStore(b, project, { cacheBytes: 1, treeCacheEntries: 1, readAheadBytes: 0 });
     let sessions = 0;
@@ -37,10 +47,30 @@ export async function fsck(backend: ObjectBackend, o: { projects?: string[]; con
     // packed records (session records, index entries, blame indexes) carry a CRC-32 that only reading them
     // checks: read them all
     b.verifyPackChecksums();
-    run.damaged_packs = b.damagedPacks();
+    for (const d of b.damagedPacks()) {
+      const lost: string[] = [];
+      for (const key of d.objects) {
+        if (await servedElsewhere(b, key)) run.superseded_copies.push({ path: d.path, key });
+        else lost.push(key);
+      }
+      if (d.whole || lost.length) run.damaged_packs.push({ ...d, objects: lost });
+    }
     run.problems += run.damaged_packs.length;
   }
   return run;
+}
+
+/** True when a read of key, which skips the damaged copies found so far, gets another copy: a loose file
+ *  (which wins over packed copies of a record) or a copy in another pack, sound as far as its CRC-32 goes. A
+ *  referenced object's hash was checked by the project's check above (a bad copy is a problem there). */
+async function servedElsewhere(b: LocalBackend, key: string): Promise<boolean> {
+  return b.get(key).then(
+    (v) => v !== null,
+    (e: unknown) => {
+      if (e instanceof CorruptObjectError) return false;
+      throw e;
+    },
+  );
 }
 
 /** Each session document's references; returns how many sessions there are. */

@@ -1,6 +1,8 @@
 // Handing a live session from one daemon (data dir) to another on the same store.
 //   handoff: freeze, seal, wait for uploads, record tree.json, close the export (clients get STALE),
-//            drop the local state, release the holder ref.
+//            drop the local state, release the holder ref. A daemon killed after the record was written and
+//            before the release finds the session still held by itself, its record saying handed off: on
+//            start-up it hands the session off again (settleHandoffs), so no other daemon needs --force.
 //   serve:   claim the holder ref (a handed-off session, or with force one held elsewhere) and open the
 //            state on the recorded tree (fs-base.ts). Landing still merges against r.base.
 import { rm } from 'node:fs/promises';
@@ -9,7 +11,8 @@ import { sessionDir } from './host.js';
 import { addEvent, ensureHeld, fence, landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
 import { sealAndRecord, type SealedTree } from './seal.js';
 import { diffTrees, summarize } from './changes.js';
-import type { SessionRecord } from './record.js';
+import type { SessionRecord, TimelineEvent } from './record.js';
+import { crashPoint } from '../util/crash-point.js';
 
 /** The caller holds the session's lock and has checked that it is live. */
 export async function handoffSession(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
@@ -21,11 +24,16 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
     // the uploads and reads wait for the store at most --land-wait, as landing does (StoreUnavailableError:
     // the session stays served here, unchanged, and can be handed off again once the store is back)
     const sealed = await sealAndRecord(fs, store, r, fence(ctx, r), landWait(ctx));
-    r.changes = summarize(await whileUnreachable(ctx, () => diffTrees(store, r.base.tree, sealed.tree)));
-    addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
-    r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here
-    r.updated_at = new Date().toISOString();
-    await ctx.catalog.update(r);
+    const last = lastMove(r);
+    // a handoff redone after a crash (handoffPending) with nothing changed since: recorded once
+    if (!(last?.type === 'handed_off' && last.node === ctx.host.owners.node && last.tree === sealed.tree)) {
+      r.changes = summarize(await whileUnreachable(ctx, () => diffTrees(store, r.base.tree, sealed.tree)));
+      addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
+      r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here
+      r.updated_at = new Date().toISOString();
+      await ctx.catalog.update(r);
+    }
+    crashPoint('handoff-recorded');
     ctx.host.close(r.session_id);
     await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
     await ctx.host.owners.release(r, sealed.tree);
@@ -35,6 +43,22 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
   } finally {
     fs.thaw();
   }
+}
+
+/** The session's last handed_off or served event: where the timeline says it went last. */
+function lastMove(r: SessionRecord): TimelineEvent | undefined {
+  const tl = r.timeline ?? [];
+  for (let i = tl.length - 1; i >= 0; i--) if (tl[i].type === 'handed_off' || tl[i].type === 'served') return tl[i];
+  return undefined;
+}
+
+/** True when the session's holder ref names this daemon though its record says this daemon handed it off
+ *  last: a handoff cut short between its record and the release of the holder ref (a crash). Nothing is
+ *  lost (the state is here and its tree recorded); handing it off again finishes it (settleHandoffs). */
+export async function handoffPending(ctx: LandContext, r: SessionRecord): Promise<boolean> {
+  const last = lastMove(r);
+  if (last?.type !== 'handed_off' || last.node !== ctx.host.owners.node) return false;
+  return (await ctx.host.owners.holder(r)) === ctx.host.owners.node;
 }
 
 export interface ServeOutcome {

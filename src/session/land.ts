@@ -6,6 +6,7 @@
 // (in the mount, through the API, or with rebase) and land again.
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
 import type { HeadRecord } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
@@ -30,6 +31,8 @@ export interface LandContext {
   /** how long a landing waits for an unreachable store, and for the uploads it needs (ms; default
    *  LAND_WAIT_MS; `mic serve --land-wait`) */
   landWaitMs?: number;
+  /** the daemon's logger (rebase's rebuild logs its start, failure and swap); none: silent */
+  log?: Logger;
 }
 
 export type LandOutcome =

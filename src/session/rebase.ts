@@ -82,15 +82,18 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   let conflicts: RebaseConflict[];
   const side = rebaseDirOf(dir);
   let built: SessionState | undefined;
+  const log = (ctx.log ?? SILENT).child({ session: r.session_id });
+  log.info({ from, to: H.hash, conflicts: m.conflicts.length }, 'rebase: rebuilding the session on the new head');
   try {
     await rm(side, { recursive: true, force: true }); // of a rebase cut short
-    built = await openSessionState(next, { catalog: ctx.catalog, dir: side, writeVerifier: randomBytes(8), log: SILENT, claimed: 'mine' });
+    built = await openSessionState(next, { catalog: ctx.catalog, dir: side, writeVerifier: randomBytes(8), log, claimed: 'mine' });
     conflicts = await rebuild(ctx, next, built, H.hash, H.record.tree, m);
     crashPoint('rebase-built');
     await built.durable();
     built.close();
     markRebuilt(dir, next);
   } catch (e) {
+    log.warn({ err: e, from, to: H.hash }, 'rebase: the rebuild failed; the session stays on its old base, unchanged');
     built?.close({ discard: true });
     await rm(side, { recursive: true, force: true });
     live.thaw(); // nothing changed: the session goes on on its old base
@@ -102,6 +105,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   } catch (e) {
     // the record may have been written or not (a store that failed to answer): the session's next open
     // settles it from the record it reads then (settleRebase)
+    log.warn({ err: e, to: H.hash }, 'rebase: writing the record failed; the next open settles the session from the record it reads');
     ctx.host.close(r.session_id);
     throw unavailable(ctx, e);
   }
@@ -109,6 +113,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   // the old state's clients get STALE (the fsid carries the epoch); it is replaced right away
   ctx.host.close(r.session_id, { discard: true });
   await swapInRebuilt(dir);
+  log.info({ from, to: H.hash, conflicts: conflicts.length, epoch: next.epoch }, 'rebase: the rebuilt state is swapped in');
   return { record: next, from, to: H.hash, conflicts, rebased: true };
 }
 

@@ -38,7 +38,7 @@ import { readSessionConfig, writeSessionConfig, type SessionConfig } from './ses
 import { CurrentSessions } from './current-sessions.js';
 import { addEvent, abandonSession, ensureHeld, fence, unavailable } from './land.js';
 import { rebaseSession } from './rebase.js';
-import { handoffSession, serveSession } from './handoff.js';
+import { handoffPending, handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
 import { ProjectHistory } from './history.js';
 import { lastSeal, sealAndRecord } from './seal.js';
@@ -275,6 +275,31 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       const sealed = await handoffSession(this.ctx, r);
       return { session: sessionView(r), tree: sealed.tree, handed_off_by: this.o.host.owners.node };
     });
+  }
+
+  /** At start-up: finishes every handoff of this daemon that a crash cut short after its record was written
+   *  (handoff.ts handoffPending), so that another daemon takes the session without --force. One that cannot
+   *  be finished now (the store away) stays served here, as it was, and is logged. `ids`: the sessions to
+   *  look at (the daemon: those it opened at start-up; default every live one). Returns the ids settled. */
+  async settleHandoffs(ids?: string[]): Promise<string[]> {
+    const done: string[] = [];
+    for (const id of ids ?? (await this.o.catalog.liveIds())) {
+      try {
+        const settled = await this.landOrUnavailable(id, async () => {
+          const r = await this.o.catalog.get(id);
+          if (!r || !isLive(r) || !(await handoffPending(this.ctx, r))) return false;
+          await handoffSession(this.ctx, r);
+          return true;
+        });
+        if (settled) {
+          done.push(id);
+          this.o.log?.info({ session: id }, 'handoff cut short by a crash finished: the session is released');
+        }
+      } catch (e) {
+        this.o.log?.warn({ session: id, err: e }, 'handoff cut short by a crash could not be finished; the session stays served here');
+      }
+    }
+    return done;
   }
 
   async serve(id: string, raw: ServeRequest | unknown = {}): Promise<ServeBody> {

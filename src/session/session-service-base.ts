@@ -1,6 +1,7 @@
 // What every operation of the session service (service.ts) stands on: one queue per session (its
 // operations serialised), reading a record, the state checks, starting, applying files, landing, and the
 // tree a session's changes are measured to.
+import type { Logger } from 'pino';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
 import { InvalidInputError, InvalidStateError, NotFoundError, ConflictError } from './errors.js';
@@ -22,6 +23,8 @@ export interface SessionServiceOptions {
   dataDir: string;
   /** how long a landing waits for an unreachable store or the uploads it needs (ms; land.ts LAND_WAIT_MS) */
   landWaitMs?: number;
+  /** the daemon's logger, for what landing, rebase and handoff do in the background of a call */
+  log?: Logger;
 }
 
 export class SessionServiceBase {
@@ -29,7 +32,7 @@ export class SessionServiceBase {
   protected readonly ctx: LandContext;
 
   constructor(readonly o: SessionServiceOptions) {
-    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir, landWaitMs: o.landWaitMs };
+    this.ctx = { catalog: o.catalog, host: o.host, dataDir: o.dataDir, landWaitMs: o.landWaitMs, log: o.log };
   }
 
   get catalog(): Catalog {

@@ -49,12 +49,25 @@ export function sessionIndexKey(sessionId: string): string {
  * no NUL or backslash, and no "~" (reserved for LocalBackend temp and lock files).
  */
 export function validateRelKey(key: string): void {
-  if (key.length === 0 || key.length > 1024) throw new InvalidKeyError(key, 'empty or too long');
-  if (key.startsWith('/')) throw new InvalidKeyError(key, 'absolute');
-  if (/[\0\\~]/.test(key)) throw new InvalidKeyError(key, 'contains NUL, "\\" or "~"');
-  for (const seg of key.split('/')) {
-    if (seg === '' || seg === '.' || seg === '..') throw new InvalidKeyError(key, `bad segment "${seg}"`);
+  const n = key.length;
+  if (n === 0 || n > 1024) throw new InvalidKeyError(key, 'empty or too long');
+  if (key.charCodeAt(0) === 0x2f) throw new InvalidKeyError(key, 'absolute');
+  // one pass over the characters (import-git checks ~60k keys a run): NUL, "\\", "~", and the segments
+  let badSegment: string | null = null;
+  let from = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? key.charCodeAt(i) : 0x2f;
+    if (c === 0x2f) {
+      const len = i - from;
+      if (
+        badSegment === null &&
+        (len === 0 || (len <= 2 && key.charCodeAt(from) === 0x2e && (len === 1 || key.charCodeAt(from + 1) === 0x2e)))
+      )
+        badSegment = key.slice(from, i);
+      from = i + 1;
+    } else if (c === 0 || c === 0x5c || c === 0x7e) throw new InvalidKeyError(key, 'contains NUL, "\\" or "~"');
   }
+  if (badSegment !== null) throw new InvalidKeyError(key, `bad segment "${badSegment}"`);
 }
 
 /** …/blobs|trees|heads/<h[0:2]>/<h>: kind, the two-digit shard, the hash */

@@ -255,8 +255,10 @@ export class LocalPacks {
     return whole.length ? `damaged pack file(s) may hold it: ${whole.map((d) => `${d.path} (${d.reason})`).join(', ')}` : null;
   }
 
-  /** Where a packed object is, or null (not packed, or deleted). */
+  /** Where a packed object is, or null (not packed, or deleted). A key no pack may hold (readPackIndex
+   *  refuses an index naming one) is not looked for: no pack directory scan or index read for it. */
   lookup(key: string): Located | null {
+    if (!PACKABLE.test(key)) return null;
     return this.current() ? this.find(key) : null;
   }
 

@@ -124,6 +124,13 @@ export class ObjectStore {
     return this.blobs.hasBlob(hash);
   }
 
+  /** Records that the object at relKey is stored and durable (a bulk writer, import-git, wrote it through
+   *  its own backend and synced it): a put of it here is skipped instead of looking for it, which on a local
+   *  store means reading the index of every pack. */
+  markStored(relKey: string): void {
+    this.io.markPresent(this.io.key(relKey));
+  }
+
   /** Forgets which objects exist (and the content that proves it): after a garbage collection has deleted
    *  objects, a put must look at the backend again instead of trusting that they are there. */
   dropCaches(): void {
@@ -181,8 +188,9 @@ export class ObjectStore {
     const hash = sha256Hex(bytes);
     const key = this.io.key(objectRelKey('trees', hash));
     const b = this.backend as Partial<ContentPut>;
-    // a bulk writer (import-git's) compresses in its own threads
-    if (typeof b.putContent === 'function') await this.io.putBytes(key, () => b.putContent!(key, bytes));
+    // a bulk writer (import-git's) compresses in its own threads and drops a key it already holds itself:
+    // no shared-put bookkeeping (a promise chain and a cache entry per node) on the importer's main thread
+    if (typeof b.putContent === 'function') await b.putContent(key, bytes);
     else await this.io.putObject(key, () => encodeStored(bytes));
     this.nodeCache.set(hash, node);
     return hash;

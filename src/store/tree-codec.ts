@@ -157,7 +157,45 @@ const encodedBytes = new WeakMap<TreeEntry, Buffer>();
 const LEAF_OPEN = Buffer.from('{"v":1,"leaf":[');
 const LEAF_CLOSE = Buffer.from(']}');
 
-function entryBytes(e: TreeEntry): Buffer {
+/** A leaf's canonical bytes and where each entry's encoding ends in them (leaf-splice.ts rewrites a leaf
+ *  for a few changed names by copying the unchanged runs). Kept for leaves this process encoded. */
+export interface LeafEncoding {
+  bytes: Buffer;
+  /** ends[i]: offset just past entry i's encoding */
+  ends: Uint32Array;
+}
+/** The most recent encodings, oldest first, bounded in bytes (the next version of a directory is usually
+ *  written soon after the last; a miss only costs a full encoding). */
+const leafEncodings = new Map<LeafNode, LeafEncoding>();
+let keptOrder: LeafNode[] = []; // insertion order (a Map iterated from its front after deletes is slow)
+let keptHead = 0;
+const KEEP_ENCODING_BYTES = 16 * 1024 * 1024;
+const KEEP_ENCODINGS = 4096;
+let keptBytes = 0;
+
+/** The encoding encodeNode made (or leaf-splice.ts registered) for this leaf object, if still kept. */
+export function knownLeafEncoding(node: LeafNode): LeafEncoding | undefined {
+  return leafEncodings.get(node);
+}
+/** Registers enc as the encoding of node (leaf-splice.ts: the same bytes encodeLeaf would give). */
+export function adoptLeafEncoding(node: LeafNode, enc: LeafEncoding): void {
+  if (leafEncodings.has(node) || enc.bytes.length > KEEP_ENCODING_BYTES / 64) return;
+  leafEncodings.set(node, enc);
+  keptOrder.push(node);
+  keptBytes += enc.bytes.length;
+  while (keptBytes > KEEP_ENCODING_BYTES || leafEncodings.size > KEEP_ENCODINGS) {
+    const old = keptOrder[keptHead]!;
+    keptOrder[keptHead++] = undefined as unknown as LeafNode;
+    keptBytes -= leafEncodings.get(old)!.bytes.length;
+    leafEncodings.delete(old);
+  }
+  if (keptHead > 4096 && keptHead * 2 > keptOrder.length) {
+    keptOrder = keptOrder.slice(keptHead);
+    keptHead = 0;
+  }
+}
+
+export function entryBytes(e: TreeEntry): Buffer {
   let b = encodedBytes.get(e);
   if (b === undefined) {
     b = Buffer.from(encodeEntry(e), 'utf8');
@@ -166,23 +204,31 @@ function entryBytes(e: TreeEntry): Buffer {
   return b;
 }
 
-function encodeLeaf(entries: readonly TreeEntry[]): Buffer {
+export const LEAF_OPEN_LENGTH = LEAF_OPEN.length;
+export const LEAF_CLOSE_BYTES = LEAF_CLOSE;
+
+function encodeLeaf(node: LeafNode): Buffer {
+  const known = leafEncodings.get(node);
+  if (known) return known.bytes;
+  const entries = node.entries;
   const parts = new Array<Buffer>(entries.length);
   let len = LEAF_OPEN.length + LEAF_CLOSE.length + Math.max(0, entries.length - 1);
   for (let i = 0; i < entries.length; i++) len += (parts[i] = entryBytes(entries[i]!)).length;
   const out = Buffer.allocUnsafe(len);
+  const ends = new Uint32Array(entries.length);
   let o = LEAF_OPEN.copy(out, 0);
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) out[o++] = 0x2c; // ','
     out.set(parts[i]!, o); // TypedArray.set: cheaper than Buffer#copy for small pieces
-    o += parts[i]!.length;
+    ends[i] = o += parts[i]!.length;
   }
   LEAF_CLOSE.copy(out, o);
+  if (Object.isFrozen(entries)) adoptLeafEncoding(node, { bytes: out, ends });
   return out;
 }
 
 export function encodeNode(node: TreeNode): Buffer {
-  if (node.type === 'leaf') return encodeLeaf(node.entries);
+  if (node.type === 'leaf') return encodeLeaf(node);
   const buckets = node.buckets.map((b) => (b === null ? 'null' : `"${b}"`)).join(',');
   return Buffer.from(`{"v":1,"depth":${node.depth},"count":${node.count},"buckets":[${buckets}]}`, 'utf8');
 }

@@ -17,6 +17,7 @@ import {
   type LeafNode,
   type TreeNode,
 } from './tree-codec.js';
+import { isSortedLeaf, lowerBound, spliceLeaf } from './leaf-splice.js';
 
 /** Where nodes live: ObjectStore verifies, caches and uploads them. */
 export interface TreeNodeIO {
@@ -54,6 +55,9 @@ export class TreeStore {
   /** Full listings by root hash, sized by entry count. */
   private readonly listings: LRUCache<string, readonly TreeEntry[]>;
   private readonly leafMaps = new WeakMap<LeafNode, Map<string, TreeEntry>>();
+  /** Leaves known to be in canonical order (built here, or checked once): looked up by binary search and
+   *  rewritten by splicing (leaf-splice.ts); false: a stored leaf out of order, handled as before. */
+  private readonly sortedLeaves = new WeakMap<LeafNode, boolean>();
 
   constructor(
     private readonly io: TreeNodeIO,
@@ -119,8 +123,18 @@ export class TreeStore {
     return hash === null ? EMPTY_LEAF : this.io.readNode(hash);
   }
 
+  private isSorted(node: LeafNode): boolean {
+    let known = this.sortedLeaves.get(node);
+    if (known === undefined) this.sortedLeaves.set(node, (known = isSortedLeaf(node.entries)));
+    return known;
+  }
+
   private leafLookup(node: LeafNode, name: string): TreeEntry | null {
     if (node.entries.length <= 16) return node.entries.find((e) => e.name === name) ?? null;
+    if (this.isSorted(node)) {
+      const e = node.entries[lowerBound(node.entries, name)];
+      return e !== undefined && e.name === name ? e : null;
+    }
     let map = this.leafMaps.get(node);
     if (!map) {
       map = new Map(node.entries.map((e) => [e.name, e]));
@@ -136,6 +150,7 @@ export class TreeStore {
     if (items.length <= LEAF_MAX || depth >= MAX_DEPTH) {
       const entries = items.map((it) => it.entry).sort((x, y) => compareNames(x.name, y.name));
       const node: LeafNode = { type: 'leaf', entries: Object.freeze(entries) };
+      this.sortedLeaves.set(node, true);
       if (byName && entries.length > 16) this.leafMaps.set(node, byName);
       return this.io.writeNode(node);
     }
@@ -149,6 +164,24 @@ export class TreeStore {
     const node = await this.readNode(hash);
     if (node.type === 'leaf') {
       const oldCount = node.entries.length;
+      if (this.isSorted(node)) {
+        const next = spliceLeaf(node, changes);
+        if (next === null) return { hash, count: oldCount, oldCount };
+        const n = next.entries.length;
+        if (n === 0 && depth > 0) return { hash: null, count: 0, oldCount };
+        if (n > LEAF_MAX && depth < MAX_DEPTH) {
+          return {
+            hash: await this.build(
+              next.entries.map((entry) => ({ entry })),
+              depth,
+            ),
+            count: n,
+            oldCount,
+          };
+        }
+        this.sortedLeaves.set(next, true);
+        return { hash: await this.io.writeNode(next), count: n, oldCount };
+      }
       const known = this.leafMaps.get(node); // a copy of the lookup map is cheaper than building one
       const byName = known ? new Map(known) : new Map(node.entries.map((e) => [e.name, e]));
       let changed = false;

@@ -3,7 +3,8 @@
 // name into that file; the daemon SIGKILLs itself when it next reaches that point, after deleting the file
 // (one shot: the restarted daemon goes on normally). Without MIC_CRASH_FILE (production) a crash point is a
 // no-op that reads nothing. Points: rebase-rebuilding, rebase-built, rebase-recorded, rebase-swapping
-// (session/rebase.ts, session/rebase-state.ts), session-start-tree (session/fs-base.ts).
+// (session/rebase.ts, session/rebase-state.ts), session-start-tree (session/fs-base.ts), handoff-recorded
+// (session/handoff.ts).
 import { readFileSync, rmSync } from 'node:fs';
 
 const FILE = process.env.MIC_CRASH_FILE;

@@ -85,4 +85,25 @@ describe('data files on tmpfs', () => {
     expect((await client.read(fh, 0, 100)).data?.toString()).toBe('content of f1.txt\n');
     expect((await client.lookup(root, 'f0.txt')).status).toBe(NfsStatus.NOENT);
   });
+
+  it('a failed journal sync on tmpfs (made inline, not through the thread pool) is IO, then the session is read-only', async () => {
+    const other = await d.startSession('shm/p', 'journal sync fails');
+    const r = await client.mountRoot(other.export);
+    const fh = (await client.create(r, 'x.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    const w = await client.write(fh, 0, Buffer.from('kept\n'), StableHow.FILE_SYNC);
+    expect(w.status).toBe(NfsStatus.OK);
+    fs.writeFileSync(path.join(faults, 'fsync-eio'), '');
+    try {
+      // the chmod's journal record cannot be made durable: not acknowledged
+      expect((await client.setattr(fh, { mode: 0o600 })).status).toBe(NfsStatus.IO);
+    } finally {
+      fs.rmSync(path.join(faults, 'fsync-eio'), { force: true });
+    }
+    // a failed sync is never retried as if nothing happened: no more changes until a restart; reads go on
+    expect((await client.setattr(fh, { mode: 0o640 })).status).toBe(NfsStatus.ROFS);
+    expect((await client.create(r, 'y.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).status).toBe(NfsStatus.ROFS);
+    expect((await client.read(fh, 0, 100)).data?.toString()).toBe('kept\n');
+    // the first session is not affected
+    expect((await client.setattr((await client.lookup(root, 'f2.txt')).fh!, { mode: 0o644 })).status).toBe(NfsStatus.OK);
+  });
 });

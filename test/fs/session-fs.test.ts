@@ -169,6 +169,16 @@ describe('SessionFs', () => {
     expect(await status(a.lookup(r, 'missing', root))).toBe(NfsStatus.NOENT);
   });
 
+  it('answers a status without capturing a stack (an expected outcome, thousands per clone)', async () => {
+    const a = await open('a', 92n);
+    const e = await a.lookup(a.rootHandle(), 'missing', root).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(FsError);
+    expect((e as FsError).status).toBe(NfsStatus.NOENT);
+    expect((e as FsError).message).toBe('NOENT');
+    expect((e as FsError).stack).not.toMatch(/\n\s+at /); // no frames; other errors keep theirs
+    expect(new Error('x').stack).toMatch(/\n\s+at /);
+  });
+
   it('keeps readdir cookies valid while the directory changes', async () => {
     const a = await open('a', 101n);
     const r = a.rootHandle();

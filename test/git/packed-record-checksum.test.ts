@@ -1,7 +1,8 @@
 // A session record that import-git packed (store/local-packs.ts) carries a CRC-32 in its pack's index: a bit
 // flipped in its bytes is a clear error naming the pack (`mic session show` fails), never a wrong record
 // served as if it were right. The record is plain JSON, so before checksums a flip inside a string went
-// unnoticed. Real packs from the real import of a real git repository, damaged on disk.
+// unnoticed. Real packs from the real import of a real git repository, damaged on disk. A damaged packed copy
+// that a newer loose copy has replaced (the record reads fine) is reported by fsck as superseded, not damage.
 import { describe, expect, it } from 'vitest';
 import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
 import { flipByte } from '../store/helpers.js';
 import { git } from './repo.js';
+import { LocalBackend } from '../../src/store/local-backend.js';
 import { carriesCrc, INDEX_MAGIC_CRC, PACKS_DIR, TRAILER_BYTES } from '../../src/store/pack-index.js';
 
 const P = 'acme/crc';
@@ -118,5 +120,41 @@ describe('a packed session record with a flipped bit', () => {
     const text = await runMic(['fsck', '--data-dir', dataDir]);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain(`damaged pack ${record.path}`);
+  }, 60_000);
+
+  it('mic fsck reports a damaged packed copy that a newer loose copy replaced as superseded, and real damage still as damage', async () => {
+    const { dataDir, packs } = await importedTwice();
+    const all = packs.flatMap((path) => entries(path).map((e) => ({ ...e, path })));
+    const record = all.find((e) => /\/sessions\/[^/]+\/metadata\.json$/.test(e.key))!;
+    const index = all.find((e) => e.key.startsWith('index/sessions/') && !record.key.includes(e.key.slice('index/sessions/'.length)))!;
+    const id = record.key.split('/sessions/')[1]!.split('/')[0]!;
+    // the record is written again (a loose file, which wins over its packed copy), then its packed copy is damaged
+    const objects = new LocalBackend(join(dataDir, 'objects'));
+    const bytes = (await objects.get(record.key))!;
+    await objects.put(record.key, bytes);
+    flipByte(record.path, record.offset + 3);
+
+    const shown = await runMic(['session', 'show', id, '--json', '--data-dir', dataDir]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const quiet = await runMic(['fsck', '--json', '--data-dir', dataDir]);
+    expect(quiet.code, quiet.stdout + quiet.stderr).toBe(0);
+    const q = JSON.parse(quiet.stdout) as {
+      damaged_packs: unknown[];
+      superseded_copies: { path: string; key: string }[];
+      problems: number;
+    };
+    expect(q).toMatchObject({ problems: 0, damaged_packs: [], superseded_copies: [{ path: record.path, key: record.key }] });
+    const text = await runMic(['fsck', '--data-dir', dataDir]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`superseded: ${record.key} in ${record.path}`);
+    expect(text.stdout).not.toContain('damaged pack');
+
+    // an entry nothing replaced, damaged too: that one is damage
+    flipByte(index.path, index.offset + index.length - 2);
+    const loud = await runMic(['fsck', '--json', '--data-dir', dataDir]);
+    expect(loud.code).toBe(1);
+    const l = JSON.parse(loud.stdout) as { damaged_packs: { path: string; objects: string[] }[]; superseded_copies: unknown[] };
+    expect(l.damaged_packs.flatMap((d) => d.objects.map((o) => [d.path, o]))).toEqual([[index.path, index.key]]);
+    expect(l.superseded_copies).toEqual([{ path: record.path, key: record.key }]);
   }, 60_000);
 });

@@ -52,14 +52,16 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-export async function testDaemon(o: { dataDir?: string; token?: string; apiLimits?: Partial<ApiLimits> } = {}): Promise<TestDaemon> {
+export async function testDaemon(
+  o: { dataDir?: string; token?: string; apiLimits?: Partial<ApiLimits>; log?: pino.Logger } = {},
+): Promise<TestDaemon> {
   const dataDir = o.dataDir ?? (await tempDir('micfs-data-'));
   const d = await startDaemon({
     dataDir,
     bind: '127.0.0.1',
     port: 0,
     allow: ['127.0.0.0/8'],
-    log: silent,
+    log: o.log ?? silent,
     apiPort: 0,
     apiToken: o.token,
     apiLimits: o.apiLimits,

@@ -5,18 +5,31 @@
 // is the store's blob reads failing, and the first blob a rebase of a binary modify/delete conflict reads
 // comes during the rebuild. Then the record's own write failing, before or after the store kept it: the
 // session opens on what the stored record says, with the state that goes with it. (A crash at any point of
-// a rebase: rebase-kill.test.ts.)
+// a rebase: rebase-kill.test.ts.) The daemon's log says what the rebuild did: its start, its failure, its swap.
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
 
 let t: TestDaemon;
 let client: Nfs3Client;
+const logged: { level: number; msg: string; session?: string }[] = [];
+const log = pino(
+  { level: 'info' },
+  new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logged.push(JSON.parse(line));
+      done();
+    },
+  }),
+);
+const rebaseLog = (id: string) => logged.filter((l) => l.session === id && l.msg.startsWith('rebase: ')).map((l) => `${l.level} ${l.msg}`);
 const OLD = Buffer.from([0, 1, 2, 3, 255, 0, 9]);
 const MINE = Buffer.from([0, 7, 7, 7, 254, 0, 1, 2, 3]);
 
 beforeAll(async () => {
-  t = await testDaemon();
+  t = await testDaemon({ log });
   client = await Nfs3Client.connect(t.d.port);
   await makeProject(t.dataDir, 'rbf/p', { 'README.md': 'r\n', 'bin.dat': OLD });
 });
@@ -64,6 +77,10 @@ describe('rebase failing midway', () => {
       store.getBlob = getBlob;
     }
     expect(injected).toBeGreaterThan(0);
+    expect(rebaseLog(mine.session_id)).toEqual([
+      '30 rebase: rebuilding the session on the new head',
+      '40 rebase: the rebuild failed; the session stays on its old base, unchanged',
+    ]);
 
     // as it was: the old base, and the session's version of the file (reopened from its recorded tree)
     const after = (await t.api.get(mine.session_id)).session;
@@ -75,6 +92,10 @@ describe('rebase failing midway', () => {
     const out = await t.api.rebase(mine.session_id);
     expect(out.rebased).toBe(true);
     expect(out.conflicts.map((c) => [c.path, c.resolution])).toEqual([['bin.dat', 'session']]);
+    expect(rebaseLog(mine.session_id).slice(2)).toEqual([
+      '30 rebase: rebuilding the session on the new head',
+      '30 rebase: the rebuilt state is swapped in',
+    ]);
     const now = (await t.api.get(mine.session_id)).session;
     expect(now.base_head).not.toBe(base);
     expect(await readFile(now.export!, 'bin.dat')).toEqual(MINE);
