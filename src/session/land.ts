@@ -141,11 +141,20 @@ export async function landSession(
   };
   const live = await ctx.host.open(r);
   await live.freeze();
+  // the head is read while the holder is asked and the session sealed (round trips on S3); a head that moves
+  // after this read is what the compare-and-swap catches, as it catches one that moves after any read
+  let ahead: Promise<Head | null> | null = store.getHead();
+  ahead.catch(() => {}); // a failure: the attempt reads the head itself
+  const headOf = async (): Promise<Head | null> => {
+    const a = ahead;
+    ahead = null;
+    return (a && (await a.catch(() => null))) ?? store.getHead();
+  };
   try {
     await ensureHeld(ctx, r); // never land a session another daemon has taken over
     const done = landTimer();
     try {
-      const o = await whileUnreachable(ctx, () => landFrozen(ctx, r, message, live, store, timings, lap, via));
+      const o = await whileUnreachable(ctx, () => landFrozen(ctx, r, message, live, store, timings, lap, via, headOf));
       done(o.ok ? 'landed' : 'conflict', o.ok ? 0 : o.conflicts.length);
       return o;
     } catch (e) {
@@ -166,6 +175,7 @@ async function landFrozen(
   timings: LandTimings,
   lap: (k: keyof LandTimings) => void,
   via: 'api' | 'mount',
+  headOf: () => Promise<Head | null>,
 ): Promise<LandOutcome> {
   let sealed: SealedTree | undefined;
   let changes: TreeChange[] = [];
@@ -191,7 +201,7 @@ async function landFrozen(
       // tree.json names only durable objects (written after the batch), and is durable before the CAS (a
       // daemon taking the session over must never start from a tree older than a head it landed)
       const doc = recordTree(store, r, sealed!);
-      if (step.kind === 'cas') await Promise.all([doc, store.putHeadRecord(step.headRecord)]);
+      if (step.kind === 'cas') await Promise.all([doc, store.putHeadRecord(step.headRecord, true)]);
       else await doc;
     }
     if (step.kind === 'conflicts') return conflicted(ctx, r, step.conflicts, step.head);
@@ -209,7 +219,7 @@ async function landFrozen(
     }
     lap('merge');
     const { H, headRecord } = step;
-    const head = await store.putHeadRecord(headRecord); // durable already on the first attempt
+    const head = await store.putHeadRecord(headRecord, true); // durable already on the first attempt
     triedOn = H.hash;
     await fence(ctx, r)(); // renewed, or 409 (lease.ts)
     const won = await store.casHead(H.version, H.ref.generation, headRecord);
@@ -230,7 +240,7 @@ async function landFrozen(
     sealed: SealedTree,
     triedOn: string | null,
   ): Promise<Step> {
-    const H = await store.getHead();
+    const H = await headOf();
     if (!H) throw new Error(`project ${r.project} has no head`);
     // an earlier landing of this session moved the head: its CAS was reported lost although it won (this
     // call's last attempt: landed-by.ts), or a crash stopped it before recording it (an earlier call)
@@ -255,10 +265,12 @@ async function landFrozen(
   }
 }
 
+type Head = NonNullable<Awaited<ReturnType<ReturnType<Catalog['store']>['getHead']>>>;
+
 type Step =
   | { kind: 'conflicts'; conflicts: Conflict[]; head: string }
   | { kind: 'done'; mine: { hash: string; record: HeadRecord } }
-  | { kind: 'cas'; H: NonNullable<Awaited<ReturnType<ReturnType<Catalog['store']>['getHead']>>>; headRecord: HeadRecord };
+  | { kind: 'cas'; H: Head; headRecord: HeadRecord };
 
 async function conflicted(ctx: LandContext, r: SessionRecord, conflicts: Conflict[], head: string): Promise<LandOutcome> {
   addEvent(r, { type: 'land_conflict', conflicts: conflicts.length, head });

@@ -1,55 +1,80 @@
 // The disk cache's file work as the S3 fetch worker does it (s3-fetch-worker.ts), off the thread that answers
-// NFS calls: the copy of a fetched object written to its cache file, a cached copy read back and checked
-// against its hash. The write runs on the thread pool (a file's creation costs more than its bytes, and the
-// worker's own thread must go on receiving other bodies); the read is synchronous (a page-cache copy).
-// The cache's bookkeeping (which keys it holds, eviction) stays with DiskCache on the main thread.
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { threadId } from 'node:worker_threads';
+// NFS calls: the copy of a fetched object appended to the worker's own pack (cache-pack.ts; one positional
+// write on the thread pool, the worker's thread goes on receiving other bodies), a cached copy read back from
+// its pack and checked against its hash (synchronous: a page-cache copy, through a few packs kept open).
+// The cache's bookkeeping (which keys it holds where, eviction) stays with DiskCache on the main thread.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { isCode } from '../../util/errno.js';
+import { PackAppender, type PackLocation } from './cache-pack.js';
 import { checkContentAddressed } from './disk-cache.js';
 
-const madeDirs = new Set<string>();
-let seq = 0;
-
-/**
- * Writes data to `file` (temp file + rename, as DiskCache.put: a name with "~" is an interrupted write that
- * the cache's scan removes). Returns false if it could not (the read itself goes on without the copy).
- */
-export async function writeCacheFile(file: string, data: Uint8Array): Promise<boolean> {
-  const dir = dirname(file);
-  const tmp = `${file}~w${threadId}.${(seq++).toString(36)}`;
-  try {
-    if (!madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      madeDirs.add(dir);
-    }
-    try {
-      await writeFile(tmp, data);
-    } catch (e) {
-      if (!isCode(e, 'ENOENT')) throw e;
-      await mkdir(dir, { recursive: true }); // removed behind our back
-      await writeFile(tmp, data);
-    }
-    await rename(tmp, file);
-    return true;
-  } catch {
-    await rm(tmp, { force: true });
-    return false;
-  }
+/** Where a cache's copies go: its pack directory and the size its packs are started anew at. */
+export interface CachePlace {
+  packDir: string;
+  packBytes: number;
 }
 
-/** A cached copy, whether it matches the hash its key names, and its content if the check decompressed it
- *  (checkContentAddressed); null when the file is not there. */
-export function readCacheFile(key: string, file: string): { data: Buffer; checked: boolean; content?: Buffer } | null {
-  let data: Buffer;
+const appenders = new Map<string, PackAppender>();
+
+/** Appends data as key's copy to this thread's pack in place.packDir; its location, or null if it could not
+ *  be written (the read itself goes on without the copy). */
+export async function appendCached(place: CachePlace, key: string, data: Uint8Array): Promise<PackLocation | null> {
+  let a = appenders.get(place.packDir);
+  if (!a || a.packBytes !== place.packBytes) {
+    a?.close();
+    a = new PackAppender(place.packDir, place.packBytes);
+    appenders.set(place.packDir, a);
+  }
+  return a.append(key, data);
+}
+
+/** Packs kept open for reads (a pack deleted meanwhile still reads as it was: its copies are checked). */
+const OPEN_MAX = 16;
+const fds = new Map<string, number>();
+
+function fdOf(file: string): number {
+  const fd = fds.get(file);
+  if (fd !== undefined) {
+    fds.delete(file);
+    fds.set(file, fd); // most recently used
+    return fd;
+  }
+  const opened = openSync(file, 'r');
+  fds.set(file, opened);
+  for (const [f, old] of fds) {
+    if (fds.size <= OPEN_MAX) break;
+    fds.delete(f);
+    closeSync(old);
+  }
+  return opened;
+}
+
+/** A cached copy (size bytes at offset of a pack file), whether it matches the hash its key names, and its
+ *  content if the check decompressed it (checkContentAddressed); null when the pack or the bytes are not there. */
+export function readCachedAt(
+  key: string,
+  file: string,
+  offset: number,
+  size: number,
+): { data: Buffer; checked: boolean; content?: Buffer } | null {
+  const data = Buffer.allocUnsafeSlow(size); // its own memory: transferable to the main thread
   try {
-    data = readFileSync(file);
+    const fd = fdOf(file);
+    for (let got = 0; got < size;) {
+      const n = readSync(fd, data, got, size - got, offset + got);
+      if (n === 0) return null; // shorter than the index says: not there
+      got += n;
+    }
   } catch (e) {
     if (isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) return null;
     throw e;
   }
   const { ok, content } = checkContentAddressed(key, data);
   return { data, checked: ok, content };
+}
+
+/** The pack file of a location in place (for the readers). */
+export function packFile(packDir: string, loc: Pick<PackLocation, 'pack'>): string {
+  return join(packDir, loc.pack);
 }

@@ -43,17 +43,19 @@ export class HeadStore {
    * (null: no head yet). Resolves false when another writer got there first.
    */
   async casHead(expectVersion: string | null, prevGeneration: number, record: HeadRecord): Promise<boolean> {
-    const head = await this.putHeadRecord(record);
+    const head = await this.putHeadRecord(record, true);
     const ref: HeadRef = { generation: prevGeneration + 1, nonce: randomBytes(8).toString('hex'), head };
     return this.io.backend.casRef(this.io.key(HEAD_REF_REL_KEY), Buffer.from(JSON.stringify(ref)), expectVersion);
   }
 
-  /** Stores an immutable head record as canonical JSON; returns its hash. */
-  async putHeadRecord(record: HeadRecord): Promise<string> {
+  /** Stores an immutable head record as canonical JSON; returns its hash. now: a compare-and-swap names it
+   *  next (ObjectIo.putObjectNow). */
+  async putHeadRecord(record: HeadRecord, now = false): Promise<string> {
     const canonical = canonicalHeadRecord(record);
     const bytes = Buffer.from(JSON.stringify(canonical), 'utf8');
     const hash = sha256Hex(bytes);
-    await this.io.putObject(this.io.key(objectRelKey('heads', hash)), () => bytes);
+    const key = this.io.key(objectRelKey('heads', hash));
+    await (now ? this.io.putObjectNow(key, () => bytes) : this.io.putObject(key, () => bytes));
     this.headCache.set(hash, canonical);
     return hash;
   }

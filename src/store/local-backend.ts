@@ -13,8 +13,7 @@
 //
 // Immutable objects may also be in pack files (local-packs.ts: import-git writes its objects into one file,
 // not one each): get, stat, has, touch, list and delete look there for what is not a loose file.
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ListOptions, ObjectBackend } from './object-backend.js';
@@ -25,6 +24,7 @@ import { isCode } from '../../util/errno.js';
 import { LocalPacks, type DamagedPack } from './local-packs.js';
 import type { Logger } from 'pino';
 import { fsyncDir, fsyncFile, readOrNull, writeNew } from './local-file-io.js';
+import { walkLocal } from './local-listing.js';
 
 export interface LocalBackendOptions {
   /** fsync files and directories on write (default true). */
@@ -270,51 +270,7 @@ export class LocalBackend implements ObjectBackend {
       throw new InvalidKeyError(prefix, 'bad list prefix');
     }
     const baseRel = prefix.slice(0, prefix.lastIndexOf('/') + 1);
-    yield* this.walk(baseRel, prefix, this.packs.list(prefix), opts.startAfter ?? '');
-  }
-
-  /** packed: the packed objects under dirRel that match prefix, sorted (null: none can be); after: only keys
-   *  after it. */
-  private async *walk(dirRel: string, prefix: string, packed: Listed[] | null, after = ''): AsyncGenerator<Listed> {
-    let dirents: Dirent[];
-    try {
-      dirents = await readdir(join(this.root, dirRel), { withFileTypes: true });
-    } catch (e) {
-      if (!isCode(e, 'ENOENT', 'ENOTDIR')) throw e;
-      if (!packed?.length) return;
-      dirents = [];
-    }
-    const byRel = new Map<string, { rel: string; dir: boolean }>();
-    for (const d of dirents) {
-      if (d.name.includes('~') || !(d.isFile() || d.isDirectory())) continue;
-      const rel = dirRel + d.name + (d.isDirectory() ? '/' : '');
-      byRel.set(rel, { rel, dir: d.isDirectory() });
-    }
-    const packedHere = new Map<string, Listed>();
-    for (const p of packed ?? []) {
-      const slash = p.key.indexOf('/', dirRel.length);
-      if (slash < 0) packedHere.set(p.key, p);
-      const rel = slash < 0 ? p.key : p.key.slice(0, slash + 1);
-      if (!byRel.has(rel)) byRel.set(rel, { rel, dir: slash >= 0 });
-    }
-    const items = [...byRel.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-    for (const it of items) {
-      if (it.dir) {
-        // every key below it.rel sorts before `after` when it.rel does and is not a prefix of it
-        if (after && it.rel < after && !after.startsWith(it.rel)) continue;
-        if (it.rel.startsWith(prefix) || prefix.startsWith(it.rel))
-          yield* this.walk(it.rel, prefix, packed && under(packed, it.rel), after);
-      } else if (it.rel.startsWith(prefix) && !(after && it.rel <= after)) {
-        try {
-          const st = await stat(join(this.root, it.rel));
-          yield { key: it.rel, size: st.size, mtimeMs: st.mtimeMs };
-        } catch (e) {
-          if (!isCode(e, 'ENOENT')) throw e; // deleted while listing
-          const p = packedHere.get(it.rel);
-          if (p) yield p;
-        }
-      }
-    }
+    yield* walkLocal(this.root, baseRel, prefix, this.packs.list(prefix), opts.startAfter ?? '');
   }
 
   async getRef(key: string): Promise<{ data: Buffer; version: string } | null> {
@@ -398,20 +354,4 @@ export class LocalBackend implements ObjectBackend {
     if (this.knownDirs.size > 10_000) this.knownDirs.clear();
     this.knownDirs.add(dir);
   }
-}
-
-type Listed = { key: string; size: number; mtimeMs: number };
-
-/** The items of a sorted list whose keys start with rel (a contiguous run). */
-function under(list: Listed[], rel: string): Listed[] {
-  let lo = 0,
-    hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid]!.key < rel) lo = mid + 1;
-    else hi = mid;
-  }
-  let end = lo;
-  while (end < list.length && list[end]!.key.startsWith(rel)) end++;
-  return list.slice(lo, end);
 }

@@ -29,6 +29,12 @@ interface BlindPutBackend {
   readonly blindPutMaxBytes: number;
 }
 
+/** A backend whose puts of immutable objects are queued for a remote (TieredBackend with an outbox), which
+ *  can also put one straight through to it. */
+interface ThroughBackend {
+  putThrough(key: string, data: Buffer): Promise<void>;
+}
+
 /** The objects a write batch (ObjectIo.batch) has put. */
 interface WriteBatch {
   keys: Map<string, Promise<void>>;
@@ -93,6 +99,17 @@ export class ObjectIo {
         if (!(await this.existsFresh(key))) await this.write(key, encode());
       }),
     );
+  }
+
+  /**
+   * putObject of an object that a compare-and-swap names right after (a head record): where puts are queued
+   * for a remote, straight through to it, because the swap would wait for its upload anyway, and the queue's
+   * durable local copy (an fsynced write, an unlink after the upload) only adds to that wait.
+   */
+  putObjectNow(key: string, encode: () => Buffer): Promise<void> {
+    const b = this.backend as Partial<ThroughBackend>;
+    if (typeof b.putThrough !== 'function' || writeBatches.getStore()) return this.putObject(key, encode);
+    return this.putShared(key, () => b.putThrough!(key, encode()));
   }
 
   /** put runs (once per key) unless the object is known to exist; in a batch, behind (put writes through

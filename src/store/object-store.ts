@@ -207,8 +207,8 @@ export class ObjectStore {
     return this.heads.casHead(expectVersion, prevGeneration, record);
   }
   /** Stores an immutable head record as canonical JSON; returns its hash. */
-  putHeadRecord(record: HeadRecord): Promise<string> {
-    return this.heads.putHeadRecord(record);
+  putHeadRecord(record: HeadRecord, now = false): Promise<string> {
+    return this.heads.putHeadRecord(record, now);
   }
   getHeadRecord(hash: string): Promise<HeadRecord> {
     return this.heads.getHeadRecord(hash);

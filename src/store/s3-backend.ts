@@ -2,57 +2,22 @@
 //
 // Refs move only by conditional PUT (s3-cas.ts); the version token of a ref is its ETag without quotes
 // (radosgw compares If-Match against the bare MD5; AWS accepts it too). Errors: s3-errors.ts; the probes
-// of bucket access and conditional writes: s3-checks.ts. Object GETs go through s3-fetch-pool.ts.
-//
-// The SDK is loaded on first use, so the local (embedded) mode never pays for it.
-import type { S3Client as S3ClientT, S3ClientConfig, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+// of bucket access and conditional writes: s3-checks.ts. Object GETs go through s3-fetch-pool.ts; the
+// clients and the options: s3-clients.ts (the SDK is loaded on first use, so the local mode never pays for it).
+import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import type { ListOptions, ObjectBackend } from './object-backend.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
-import type { S3Credentials } from './s3-fetch.js';
-import { S3FetchPool, type Fetched } from './s3-fetch-pool.js';
+import type { CachePlace } from './cache-file-io.js';
+import type { Fetched } from './s3-fetch-pool.js';
+import { openS3Clients, type S3BackendOptions, type S3Clients } from './s3-clients.js';
 import { bareEtag, bodyToBuffer, codeOf, explainS3Error, S3BackendError, statusOf } from './s3-errors.js';
 import { casS3Ref, type CasStats } from './s3-cas.js';
 import { checkConditionalWrites } from './s3-checks.js';
 
 export { S3BackendError, ConditionalWritesUnsupportedError, bareEtag } from './s3-errors.js';
 export { checkBucketAccess, checkConditionalWrites } from './s3-checks.js';
-type Sdk = typeof import('@aws-sdk/client-s3');
-let sdkPromise: Promise<Sdk> | null = null;
-function loadSdk(): Promise<Sdk> {
-  // mic-fs supports Node 20 (package.json engines); keep the SDK's multi-line notice about it off stderr.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  sdkPromise ??= import('@aws-sdk/client-s3');
-  return sdkPromise;
-}
-
-export interface S3BackendOptions {
-  bucket: string;
-  /** Key prefix inside the bucket, e.g. "team-a" or "team-a/" (a trailing "/" is added). */
-  prefix?: string;
-  /** Endpoint URL for Ceph, MinIO...; default AWS_ENDPOINT_URL, else AWS's own. */
-  endpoint?: string;
-  /** Default AWS_REGION, AWS_DEFAULT_REGION, else us-east-1. */
-  region?: string;
-  /** Path-style addressing (default: true when an endpoint is given). */
-  forcePathStyle?: boolean;
-  /** Explicit credentials; default: the SDK's standard credential chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** SDK attempts for ordinary requests (default 4). Conditional PUTs are never retried by the SDK. */
-  maxAttempts?: number;
-  /** Per-request timeout in ms (default 60 000) and connect timeout (default 5 000). */
-  requestTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  /** Send If-Match with the ETag in quotes (default false: radosgw needs it bare). */
-  quoteIfMatch?: boolean;
-  /**
-   * Before the first operation, check bucket access and that the endpoint honours conditional
-   * writes (checkConditionalWrites); every operation fails with the reason if it does not.
-   */
-  verifyOnFirstUse?: boolean;
-  /** How many times casRef re-sends a conditional PUT whose outcome was unknown and did not land. */
-  casRetries?: number;
-}
+export type { S3BackendOptions } from './s3-clients.js';
 
 export class S3Backend implements ObjectBackend {
   readonly bucket: string;
@@ -61,7 +26,7 @@ export class S3Backend implements ObjectBackend {
   readonly endpoint: string | undefined;
   readonly region: string;
   private readonly opts: S3BackendOptions;
-  private clients: Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3FetchPool }> | null = null;
+  private clients: Promise<S3Clients> | null = null;
   /** How conditional PUTs ended: won at once, lost (412/409/5xx resolved by reading back), re-sent. */
   readonly casStats: CasStats = { won: 0, lost: 0, wonAfterReadBack: 0, resent: 0, byStatus: {} };
   private gate: Promise<void> | null = null;
@@ -110,37 +75,8 @@ export class S3Backend implements ObjectBackend {
     return this.gate;
   }
 
-  private async sdk(): Promise<{ sdk: Sdk; client: S3ClientT; casClient: S3ClientT; fetcher: S3FetchPool }> {
-    this.clients ??= (async () => {
-      const sdk = await loadSdk();
-      const base: S3ClientConfig = {
-        region: this.region,
-        endpoint: this.endpoint,
-        forcePathStyle: this.opts.forcePathStyle ?? this.endpoint !== undefined,
-        credentials: this.opts.credentials,
-        // Our objects verify themselves; flexible checksums (and aws-chunked trailers) trip older radosgw.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: {
-          requestTimeout: this.opts.requestTimeoutMs ?? 60_000,
-          connectionTimeout: this.opts.connectTimeoutMs ?? 5_000,
-        },
-      };
-      const client = new sdk.S3Client({ ...base, maxAttempts: this.opts.maxAttempts ?? 4 });
-      // A retried conditional PUT could see its own first attempt as a conflict; we resolve outcomes ourselves.
-      const casClient = new sdk.S3Client({ ...base, maxAttempts: 1 });
-      // object GETs (the read path) skip the SDK's middleware; credentials still come from its chain
-      const fetcher = new S3FetchPool({
-        bucket: this.bucket,
-        region: this.region,
-        endpoint: this.endpoint,
-        forcePathStyle: base.forcePathStyle ?? false,
-        credentials: () => client.config.credentials() as Promise<S3Credentials>,
-        maxAttempts: this.opts.maxAttempts ?? 4,
-        requestTimeoutMs: this.opts.requestTimeoutMs ?? 60_000,
-      });
-      return { sdk, client, casClient, fetcher };
-    })();
+  private async sdk(): Promise<S3Clients> {
+    this.clients ??= openS3Clients(this.opts, { bucket: this.bucket, region: this.region, endpoint: this.endpoint });
     return this.clients;
   }
 
@@ -179,23 +115,24 @@ export class S3Backend implements ObjectBackend {
     }
   }
 
-  /** get, with the disk cache's copy of a content-addressed object that checks out written to cacheFile by
-   *  the fetch worker (TieredBackend; see s3-fetch-pool.ts). */
-  async getCaching(key: string, cacheFile: string): Promise<Fetched> {
+  /** get, with the disk cache's copy of a content-addressed object that checks out appended to a pack in
+   *  place by the fetch worker (TieredBackend; see s3-fetch-pool.ts). */
+  async getCaching(key: string, place: CachePlace): Promise<Fetched> {
     const k = this.s3Key(key);
     await this.ready();
     const { fetcher } = await this.sdk();
     try {
-      return await fetcher.getCaching(k, cacheFile);
+      return await fetcher.getCaching(k, place, key);
     } catch (e) {
       throw this.explain(e, 'GET', k);
     }
   }
 
-  /** A disk cache file of key read and checked against its hash by the fetch worker (null: no such file). */
-  async readCached(key: string, file: string): Promise<Buffer | null> {
+  /** A cached copy of key (size bytes at offset of a pack file) read and checked against its hash by the fetch
+   *  worker (null: not there). */
+  async readCached(key: string, file: string, offset: number, size: number): Promise<Buffer | null> {
     const { fetcher } = await this.sdk();
-    return fetcher.readCached(key, file);
+    return fetcher.readCached(key, file, offset, size);
   }
 
   async put(key: string, data: Buffer): Promise<void> {

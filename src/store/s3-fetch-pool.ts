@@ -1,6 +1,6 @@
 // Runs S3Fetcher's GETs in a worker thread (s3-fetch-worker.ts) and hands the bodies back without a
 // copy, so the main thread, which answers NFS calls, does not also parse and copy every object body. The
-// worker also writes and reads the disk cache's files of the objects it checks (cache-file-io.ts).
+// worker also appends and reads the disk cache's copies of the objects it checks (cache-file-io.ts).
 // Credentials are resolved here (the SDK's chain) and sent with each request. Run from the TypeScript
 // sources (the unit tests), where no compiled worker exists, the same runs in this thread instead.
 import { existsSync } from 'node:fs';
@@ -10,15 +10,16 @@ import { S3FetchError, S3Fetcher, type S3FetchOptions } from './s3-fetch.js';
 import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
 import { markChecked } from './codec.js';
 import { CONTENT_KEY } from './keys.js';
-import { readCacheFile, writeCacheFile } from './cache-file-io.js';
+import { appendCached, readCachedAt, type CachePlace } from './cache-file-io.js';
+import type { PackLocation } from './cache-pack.js';
 import { checkContentAddressed } from './disk-cache.js';
 
-/** An object's bytes (null: none); whether they matched the hash the key names, and whether the disk cache's
- *  copy was written (getCaching). */
+/** An object's bytes (null: none); whether they matched the hash the key names, and where the disk cache's
+ *  copy was appended (getCaching; null: it was not). */
 export interface Fetched {
   data: Buffer | null;
   checked: boolean;
-  cached: boolean;
+  cached: PackLocation | null;
 }
 
 interface Pending {
@@ -55,31 +56,33 @@ export class S3FetchPool {
   }
 
   /**
-   * get, and once a content-addressed object checked out against its hash, its copy written to cacheFile
-   * by the worker (cached says whether it was). The bytes come back marked as checked (codec.ts markChecked).
+   * get, and once a content-addressed object checked out against its hash, its copy appended to the cache
+   * in place by the worker (cached says where). The bytes come back marked as checked (codec.ts markChecked).
+   * s3Key: the object's key in the bucket; cacheKey: its key in the cache (the same without a prefix).
    */
-  async getCaching(s3Key: string, cacheFile?: string): Promise<Fetched> {
+  async getCaching(s3Key: string, place?: CachePlace, cacheKey = s3Key): Promise<Fetched> {
     if (this.local) {
       const data = await this.local.get(s3Key);
-      if (data === null) return { data, checked: false, cached: false };
+      if (data === null) return { data, checked: false, cached: null };
       const { ok: checked, content } = checkContentAddressed(s3Key, data);
       if (checked) this.mark(s3Key, data, content);
-      return { data, checked, cached: checked && cacheFile !== undefined && (await writeCacheFile(cacheFile, data)) };
+      return { data, checked, cached: checked && place ? await appendCached(place, cacheKey, data) : null };
     }
     const { accessKeyId, secretAccessKey, sessionToken } = await this.o.credentials();
     const cred = { accessKeyId, secretAccessKey, sessionToken };
-    return this.send(s3Key, (id) => ({ id, op: 'get', key: s3Key, cred, cacheFile }));
+    return this.send(s3Key, (id) => ({ id, op: 'get', key: s3Key, cred, cache: place, cacheKey }));
   }
 
-  /** A disk cache file's bytes read and checked against key's hash by the worker (null: no such file). A
-   *  copy that checks out comes back marked as checked; one that does not, unmarked (the caller's check fails). */
-  async readCached(key: string, file: string): Promise<Buffer | null> {
+  /** A cached copy (size bytes at offset of a pack file) read and checked against key's hash by the worker
+   *  (null: not there). A copy that checks out comes back marked as checked; one that does not, unmarked (the
+   *  caller's check fails). */
+  async readCached(key: string, file: string, offset: number, size: number): Promise<Buffer | null> {
     if (this.local) {
-      const r = readCacheFile(key, file);
+      const r = readCachedAt(key, file, offset, size);
       if (r?.checked) this.mark(key, r.data, r.content);
       return r?.data ?? null;
     }
-    return (await this.send(key, (id) => ({ id, op: 'read', key, file }))).data;
+    return (await this.send(key, (id) => ({ id, op: 'read', key, file, offset, size }))).data;
   }
 
   private send(key: string, request: (id: number) => FetchRequest): Promise<Fetched> {
@@ -127,11 +130,11 @@ export class S3FetchPool {
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker?.unref();
     if ('error' in m) p.reject(toError(m.error));
-    else if (!m.data) p.resolve({ data: null, checked: false, cached: false });
+    else if (!m.data) p.resolve({ data: null, checked: false, cached: null });
     else {
       const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
       if (m.checked) this.mark(p.key, data, m.content);
-      p.resolve({ data, checked: m.checked === true, cached: m.cached === true });
+      p.resolve({ data, checked: m.checked === true, cached: m.cached ?? null });
     }
   }
 

@@ -1,23 +1,24 @@
 // The worker thread behind S3FetchPool: runs S3Fetcher's GETs off the main thread, so receiving and
 // copying object bodies does not hold up NFS calls. It checks each content-addressed object against its
-// hash, writes the disk cache's copy of a fetched object, and reads cached copies back and checks them
-// (cache-file-io.ts), so that the main thread neither hashes nor runs file calls per object.
+// hash, appends the disk cache's copy of a fetched object to a pack of its own, and reads cached copies back
+// and checks them (cache-file-io.ts), so that the main thread neither hashes nor runs file calls per object.
 // Bodies come back transferred, not copied.
 import { parentPort, workerData } from 'node:worker_threads';
 import { S3Fetcher, type S3Credentials, type S3FetchOptions } from './s3-fetch.js';
 import { checkContentAddressed } from './disk-cache.js';
-import { readCacheFile, writeCacheFile } from './cache-file-io.js';
+import { appendCached, readCachedAt, type CachePlace } from './cache-file-io.js';
+import type { PackLocation } from './cache-pack.js';
 
 export type FetchRequest =
-  /** a GET; cacheFile: where to write the disk cache's copy once the object checked out */
-  | { id: number; op: 'get'; key: string; cred: S3Credentials; cacheFile?: string }
-  /** a cached copy (the object's key, for its hash) */
-  | { id: number; op: 'read'; key: string; file: string };
+  /** a GET; cache: where to append the disk cache's copy once the object checked out, as cacheKey */
+  | { id: number; op: 'get'; key: string; cred: S3Credentials; cache?: CachePlace; cacheKey?: string }
+  /** a cached copy: size bytes at offset of a pack file (the object's key, for its hash) */
+  | { id: number; op: 'read'; key: string; file: string; offset: number; size: number };
 export type FetchReply =
   /** checked: the key names a content-addressed object and data matches its hash (checkContentAddressed);
-   *  content: the decompressed content, when the check decompressed it; cached: its copy was written to the
-   *  request's cacheFile */
-  | { id: number; data: Uint8Array | null; checked?: boolean; content?: Uint8Array; cached?: boolean }
+   *  content: the decompressed content, when the check decompressed it; cached: where its copy was appended
+   *  (in the request's cache) */
+  | { id: number; data: Uint8Array | null; checked?: boolean; content?: Uint8Array; cached?: PackLocation | null }
   | { id: number; error: { message: string; name: string; code?: string; Code?: string; status?: number } };
 
 /** Posts data (and content) to the main thread, moving their memory there when a view covers all of it
@@ -51,7 +52,7 @@ if (port) {
   port.on('message', (m: FetchRequest) => {
     if (m.op === 'read') {
       try {
-        const r = readCacheFile(m.key, m.file);
+        const r = readCachedAt(m.key, m.file, m.offset, m.size);
         reply(port, { id: m.id, data: r?.data ?? null, checked: r?.checked, content: r?.content });
       } catch (e) {
         port.postMessage(errorReply(m.id, e));
@@ -64,7 +65,7 @@ if (port) {
         // the hash of a content-addressed object is checked here, off the thread that answers NFS calls
         const { ok: checked, content } = data === null ? { ok: false } : checkContentAddressed(m.key, data);
         // only a copy that checked out is cached (before the transfer takes the bytes away from this thread)
-        const cached = checked && m.cacheFile !== undefined && (await writeCacheFile(m.cacheFile, data!));
+        const cached = checked && m.cache !== undefined ? await appendCached(m.cache, m.cacheKey ?? m.key, data!) : null;
         reply(port, { id: m.id, data, checked, content, cached });
       },
       (e: unknown) => port.postMessage(errorReply(m.id, e)),

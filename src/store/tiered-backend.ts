@@ -5,21 +5,23 @@
 // uploaded in the background (upload-queue.ts); mutable writes (refs, documents) first wait for the
 // uploads queued before them. Without one, writes go through to the remote. Refs, documents, listings and
 // existence checks go to the remote, except that queued objects exist.
-// A remote with a fetch worker (S3Backend: WorkerCaching) has the worker write the cache's copy of what it
-// fetches and read cached copies back, each checked against its hash there: the thread that answers NFS
-// calls then neither hashes nor runs the file calls of a read from the remote or the cache.
+// A remote with a fetch worker (S3Backend: WorkerCaching) has the worker append the cache's copy of what it
+// fetches to a pack of its own and read cached copies back, each checked against its hash there: the thread
+// that answers NFS calls then neither hashes nor runs the file calls of a read from the remote or the cache.
 import type { Logger } from 'pino';
 import type { CacheTier, ListOptions, ObjectBackend } from './object-backend.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
 import { LocalBackend } from './local-backend.js';
+import type { CachePlace } from './cache-file-io.js';
+import type { PackLocation } from './cache-pack.js';
 import { UploadQueue, type UploadQueueOptions, type UploadStats } from './upload-queue.js';
 
-/** A remote whose fetch worker writes and reads the disk cache's files (S3Backend, s3-fetch-pool.ts). */
+/** A remote whose fetch worker appends and reads the disk cache's copies (S3Backend, s3-fetch-pool.ts). */
 export interface WorkerCaching {
-  /** get, with the copy of an object that matches its hash written to cacheFile (cached) */
-  getCaching(key: string, cacheFile: string): Promise<{ data: Buffer | null; checked: boolean; cached: boolean }>;
-  /** a cache file read and checked (a copy that matches its hash comes back marked, codec.ts markChecked) */
-  readCached(key: string, file: string): Promise<Buffer | null>;
+  /** get, with the copy of an object that matches its hash appended to a pack in place (cached: where) */
+  getCaching(key: string, place: CachePlace): Promise<{ data: Buffer | null; checked: boolean; cached: PackLocation | null }>;
+  /** a cached copy read and checked (a copy that matches its hash comes back marked, codec.ts markChecked) */
+  readCached(key: string, file: string, offset: number, size: number): Promise<Buffer | null>;
 }
 
 function workerCaching(b: ObjectBackend): WorkerCaching | null {
@@ -105,6 +107,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   async close(drainMs = 0): Promise<boolean> {
     const [drained] = await Promise.all([this.drain(drainMs), this.cacheSettled()]);
     this.uploads?.close();
+    this.cache.close();
     const r = this.remote as ObjectBackend & { close?: () => Promise<void> };
     await r.close?.();
     return drained;
@@ -140,7 +143,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
     if (!isContentAddressedKey(key)) return this.remote.get(key);
     try {
       const w = this.worker;
-      const hit = await this.cache.get(key, check, w ? (file) => w.readCached(key, file) : undefined);
+      const hit = await this.cache.get(key, check, w ? (file, offset, size) => w.readCached(key, file, offset, size) : undefined);
       if (hit) {
         this.stats.diskHits++;
         return hit;
@@ -189,7 +192,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   /** fetch through the remote's worker, which checks the object and writes the cache's copy of one that
    *  matches its hash; the cache takes it in here. One that does not match is neither cached nor marked. */
   private async fetchCaching(w: WorkerCaching, key: string, check: boolean): Promise<Buffer | null> {
-    const { data, checked, cached } = await w.getCaching(key, this.cache.fileOf(key));
+    const { data, checked, cached } = await w.getCaching(key, this.cache.place());
     if (data === null) return null;
     if (!checked) {
       // the caller's own check (getUnchecked) or get's reports it; the next read fetches again
@@ -200,7 +203,7 @@ export class TieredBackend implements ObjectBackend, CacheTier {
       this.stats.cacheErrors++;
       return data;
     }
-    const adopt = this.cache.adopt(key, data.length).catch(() => {
+    const adopt = this.cache.adopt(key, cached).catch(() => {
       this.stats.cacheErrors++;
     });
     this.caching.set(key, adopt);
@@ -224,6 +227,28 @@ export class TieredBackend implements ObjectBackend, CacheTier {
       await this.remote.put(key, data);
     }
     if (ca) await this.cachePut(key, data);
+  }
+
+  /**
+   * put of an object that a compare-and-swap names right after (ObjectIo.putObjectNow): straight to the remote
+   * and into the cache, not through the outbox, whose upload the swap's barrier would wait for. While the
+   * queue has uploads of its own (it keeps the remote's PUTs to its concurrency), and with the remote away
+   * (this put failing for now), it is queued as any object: the swap then waits for its upload as before.
+   */
+  async putThrough(key: string, data: Buffer): Promise<void> {
+    if (!this.uploads || !isContentAddressedKey(key)) return this.put(key, data);
+    if (this.uploads.idle) {
+      const cached = this.cachePut(key, data);
+      try {
+        await this.remote.put(key, data);
+        await cached;
+        return;
+      } catch (e) {
+        await cached;
+        if (!this.remote.isTransient(e)) throw e;
+      }
+    }
+    await this.put(key, data);
   }
 
   /**

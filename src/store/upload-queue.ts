@@ -83,6 +83,11 @@ export class UploadQueue {
     return this.lastFail > this.lastOk;
   }
 
+  /** Is nothing queued (every object put so far is in the remote)? */
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
   /** Is key queued (not yet known to be in the remote)? */
   has(key: string): boolean {
     return this.pending.has(key);

@@ -5,7 +5,7 @@
 // Then the fetch worker's path (the compiled daemon GETs, checks and caches in s3-fetch-worker.ts): radosgw
 // stopped in the middle of a sequential read, and an object corrupted in the bucket.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { useCluster } from '../s3/cluster.js';
 import { initS3Project, mount, s3DaemonEnv, startS3Daemon, type Mount, type S3Daemon } from '../s3/daemons.js';
 import { NfsStatus } from '../lib/nfs3-client.js';
 import { s3 } from '../s3/helpers.js';
+import { cachedCopy, overwriteCopy, readCopy } from '../s3/cache-packs.js';
 import { chunkLengths } from '../../src/store/chunker.js';
 import { encodeStored, sha256Hex } from '../../src/store/codec.js';
 
@@ -142,7 +143,7 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
       const before = await readRetrying(0);
       expect(before.status).toBe(NfsStatus.OK);
       expect(before.data!.equals(victim.subarray(0, 4096))).toBe(true);
-      expect(existsSync(join(d.d.dataDir, 'cache', key))).toBe(false);
+      expect(await cachedCopy(d.d.dataDir, key)).toBeNull();
     } finally {
       await bucket.put(key, good!);
     }
@@ -150,8 +151,8 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
     expect(again.status).toBe(NfsStatus.OK);
     expect(again.data!.equals(victim.subarray(start + 1000, start + 1000 + 4096))).toBe(true);
     // fetched again, checked, and now cached by the worker
-    const cached = join(d.d.dataDir, 'cache', key);
-    expect(readFileSync(cached).equals(good!)).toBe(true);
+    const cached = (await cachedCopy(d.d.dataDir, key))!;
+    expect(readCopy(cached).equals(good!)).toBe(true);
 
     // a compressible file, read cold (fetched, checked and decompressed by the worker) and below warm
     const readAll = async (name: string) => {
@@ -174,14 +175,16 @@ describe.sequential('JUKEBOX while S3 hangs', () => {
 
     // the cached copy corrupted on disk: after a restart (RAM empty) the worker reads it back, the check
     // fails, and the object is fetched from the bucket again
-    writeFileSync(cached, encodeStored(randomBytes(chunk.length)));
+    overwriteCopy(cached, encodeStored(randomBytes(chunk.length)));
     await m.client.close();
     await d.d.restart({ signal: 'SIGTERM' });
     m = await mount(d.d.port, exportPath);
     const r = await readRetrying(start + 1000); // the file's handle outlives the restart
     expect(r.status).toBe(NfsStatus.OK);
     expect(r.data!.equals(victim.subarray(start + 1000, start + 1000 + 4096))).toBe(true);
-    expect(readFileSync(cached).equals(good!)).toBe(true);
+    const again2 = (await cachedCopy(d.d.dataDir, key))!; // appended anew (a later record wins)
+    expect(again2.file === cached.file && again2.offset === cached.offset).toBe(false);
+    expect(readCopy(again2).equals(good!)).toBe(true);
     expect((await readAll('text.txt')).equals(text)).toBe(true); // from the disk cache, through the worker
   }, 120_000);
 });

@@ -2,7 +2,7 @@
 // ObjectStore on top of them, and backend selection from configuration.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from '../../src/store/disk-cache.js';
 import { TieredBackend } from '../../src/store/tiered-backend.js';
@@ -46,83 +46,135 @@ describe('DiskCache', () => {
     expect(await a.put('projects/acme/w/head', Buffer.from('mutable'))).toBe(false);
     const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
     expect(b.count).toBe(3);
-    expect(b.bytes).toBe(items.reduce((n, it) => n + it.stored.length, 0));
+    expect(b.bytes).toBe(a.bytes); // the pack's bytes: the records and their headers
+    expect(b.bytes).toBeGreaterThan(items.reduce((n, it) => n + it.stored.length, 0));
     for (const it of items) expect((await b.get(it.key))!.equals(it.stored)).toBe(true);
     expect(b.stats.hits).toBe(3);
     expect(await b.get(blob(Buffer.from('absent')).key)).toBeNull();
     expect(b.stats.misses).toBe(1);
   });
 
-  it('keeps within maxBytes, evicting the least recently used, also across a restart', async () => {
+  it('keeps within maxBytes by deleting the oldest packs, also across a restart', async () => {
     const dir = await tempDir();
-    const items = Array.from({ length: 12 }, () => blob(randomBytes(1000)));
-    const size = items[0]!.stored.length;
-    const c = await DiskCache.open(dir, { maxBytes: 5 * size });
-    for (const it of items.slice(0, 5)) await c.put(it.key, it.stored);
-    expect(c.count).toBe(5);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await c.get(items[0]!.key)).not.toBeNull(); // 0 becomes the most recent
-    await new Promise((r) => setTimeout(r, 20));
-    await c.put(items[5]!.key, items[5]!.stored); // evicts 1, the least recent
-    expect(c.bytes).toBeLessThanOrEqual(5 * size);
-    expect(c.holds(items[1]!.key)).toBe(false);
-    expect(c.holds(items[0]!.key)).toBe(true);
-    expect(c.stats.evictions).toBe(1);
-    for (const it of items.slice(6)) {
-      await new Promise((r) => setTimeout(r, 5)); // distinct modification times for the restart below
+    const items = Array.from({ length: 40 }, () => blob(randomBytes(1000)));
+    const max = 16 * 1024; // packs of 2 KiB: a record each
+    const c = await DiskCache.open(dir, { maxBytes: max });
+    for (const it of items) {
       await c.put(it.key, it.stored);
+      expect(c.bytes).toBeLessThanOrEqual(max);
     }
-    expect(c.count).toBe(5);
-    expect(c.bytes).toBeLessThanOrEqual(5 * size);
-    expect(c.keys()).toEqual(items.slice(7).map((it) => it.key));
-    // On disk, too: only the five survivors remain.
-    const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
-    expect(files).toHaveLength(5);
-    // A restart with a smaller bound evicts the oldest first (order from modification times).
-    const d = await DiskCache.open(dir, { maxBytes: 2 * size });
-    expect(d.keys()).toEqual(items.slice(10).map((it) => it.key));
+    expect(c.stats.evictions).toBeGreaterThan(20);
+    // the newest are kept, the oldest gone (whole packs)
+    expect(c.holds(items[39]!.key)).toBe(true);
+    expect(c.holds(items[0]!.key)).toBe(false);
+    const held = items.filter((it) => c.holds(it.key));
+    expect(held.length).toBe(c.count);
+    expect(held).toEqual(items.slice(items.length - held.length));
+    for (const it of held) expect((await c.get(it.key))!.equals(it.stored)).toBe(true);
+    // on disk, too: only the packs that hold them (and a pack's bytes are what the bound counts)
+    const packs = await readdir(join(dir, 'packs'));
+    const onDisk = (await Promise.all(packs.map((p) => stat(join(dir, 'packs', p))))).reduce((n, st) => n + st.size, 0);
+    expect(onDisk).toBe(c.bytes);
+    // a restart with a smaller bound deletes the oldest packs first
+    const d = await DiskCache.open(dir, { maxBytes: 6 * 1024 });
+    expect(d.bytes).toBeLessThanOrEqual(6 * 1024);
+    expect(d.count).toBeGreaterThan(0);
+    expect(d.keys()).toEqual(items.slice(items.length - d.count).map((it) => it.key));
   });
 
-  it("a hit refreshes its file's modification time (the order after a restart) only when that is older than 10 minutes", async () => {
+  it('an entry read since it was written gets a second chance when its pack is evicted; its cold neighbours go', async () => {
     const dir = await tempDir();
-    const [old, fresh] = [blob(randomBytes(700)), blob(randomBytes(800))];
-    const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
-    await a.put(old.key, old.stored);
-    await a.put(fresh.key, fresh.stored);
-    const hourAgo = Date.now() / 1000 - 3600;
-    await utimes(join(dir, old.key), hourAgo, hourAgo);
-    const before = (await stat(join(dir, fresh.key))).mtimeMs;
-    const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
-    expect(b.keys()).toEqual([old.key, fresh.key]); // oldest first
-    expect(await b.get(old.key)).not.toBeNull();
-    expect(await b.get(fresh.key)).not.toBeNull();
-    await expect.poll(async () => (await stat(join(dir, old.key))).mtimeMs, { timeout: 2000 }).toBeGreaterThan(hourAgo * 1000 + 3000_000);
-    expect((await stat(join(dir, fresh.key))).mtimeMs).toBe(before); // written just now: left alone
-    const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
-    expect(c.keys()).toEqual([fresh.key, old.key]); // the hit made it the most recent
+    const items = Array.from({ length: 70 }, () => blob(randomBytes(1000)));
+    const c = await DiskCache.open(dir, { maxBytes: 64 * 1024 }); // packs of 8 KiB: seven records each
+    for (const it of items.slice(0, 7)) await c.put(it.key, it.stored);
+    const first = c.locate(items[0]!.key)!.file;
+    expect(c.locate(items[6]!.key)!.file).toBe(first);
+    expect((await c.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true); // hot
+    for (const it of items.slice(7)) await c.put(it.key, it.stored);
+    expect(c.stats.evictions).toBeGreaterThan(0);
+    expect(c.holds(items[1]!.key)).toBe(false); // its pack is gone
+    await expect(stat(first)).rejects.toThrow(/ENOENT/);
+    expect(c.locate(items[0]!.key)!.file).not.toBe(first); // copied forward
+    expect((await c.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true);
+    expect(c.bytes).toBeLessThanOrEqual(64 * 1024 + 8 * 1024); // the copy may overshoot by what it moved
+    const again = await DiskCache.open(dir, { maxBytes: 64 * 1024 });
+    expect((await again.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true);
   });
 
-  it('detects a corrupt entry, deletes it and reports a miss; cleans leftovers at open', async () => {
+  it('a torn tail (an append cut short by a SIGKILL) is ignored: the records before it hit, nothing after it is taken', async () => {
+    const dir = await tempDir();
+    const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const items = [0, 1, 2].map(() => blob(randomBytes(3000)));
+    for (const it of items) await a.put(it.key, it.stored);
+    const last = a.locate(items[2]!.key)!;
+    expect(a.locate(items[0]!.key)!.file).toBe(last.file); // one pack
+    // the last record's data cut in the middle
+    await truncate(last.file, last.offset + 1000);
+    const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    expect(b.keys()).toEqual([items[0]!.key, items[1]!.key]);
+    for (const it of items.slice(0, 2)) expect((await b.get(it.key))!.equals(it.stored)).toBe(true);
+    // a header cut short, and garbage after a good record, end the scan too
+    await truncate(last.file, last.offset - 5);
+    expect((await DiskCache.open(dir, { maxBytes: 1 << 20 })).count).toBe(2);
+    await truncate(last.file, a.locate(items[1]!.key)!.offset + items[1]!.stored.length);
+    await appendFile(last.file, randomBytes(100));
+    const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    expect(c.count).toBe(2);
+    // new records go to a new pack; the damaged one still serves what it holds
+    await c.put(items[2]!.key, items[2]!.stored);
+    expect(c.locate(items[2]!.key)!.file).not.toBe(last.file);
+    const d = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    for (const it of items) expect((await d.get(it.key))!.equals(it.stored)).toBe(true);
+  });
+
+  it('detects a corrupt entry, drops it for good (across a restart) and reports a miss; cleans leftovers at open', async () => {
     const dir = await tempDir();
     const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
     const it = blob(Buffer.from('hello world '.repeat(100)));
     await c.put(it.key, it.stored);
-    const path = join(dir, it.key);
-    const bad = Buffer.from(await readFile(path));
-    bad[bad.length - 1] ^= 0xff;
-    await writeFile(path, bad);
+    const at = c.locate(it.key)!;
+    const fd = await open(at.file, 'r+');
+    await fd.write(Buffer.from([0xff ^ it.stored[it.stored.length - 1]!]), 0, 1, at.offset + at.size - 1);
+    await fd.close();
     expect(await c.get(it.key)).toBeNull();
     expect(c.stats.corrupt).toBe(1);
     expect(c.holds(it.key)).toBe(false);
-    await expect(stat(path)).rejects.toThrow(/ENOENT/);
-    // An interrupted write (temp file) and a foreign file are removed when the cache opens.
-    await writeFile(`${path}~partial`, 'x');
+    expect((await DiskCache.open(dir, { maxBytes: 1 << 20 })).holds(it.key)).toBe(false); // a tombstone
+    // stored again: a hit (the later record wins over the tombstone)
+    await c.put(it.key, it.stored);
+    expect((await (await DiskCache.open(dir, { maxBytes: 1 << 20 })).get(it.key))!.equals(it.stored)).toBe(true);
+    // the older layout (a file per object), a stray file and a foreign file among the packs go at open
+    await mkdir(join(dir, 'projects/acme/w/blobs/00'), { recursive: true });
+    await writeFile(join(dir, 'projects/acme/w/blobs/00', '0'.repeat(64)), 'x');
     await writeFile(join(dir, 'stray'), 'x');
+    await writeFile(join(dir, 'packs', 'foreign'), 'x');
     const again = await DiskCache.open(dir, { maxBytes: 1 << 20 });
-    expect(again.count).toBe(0);
-    expect((await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())).toHaveLength(0);
+    expect(again.count).toBe(1);
+    expect(await readdir(dir)).toEqual(['packs']);
+    expect((await readdir(join(dir, 'packs'))).every((n) => n.endsWith('.pack'))).toBe(true);
   });
 });
+
+/** Flips the last byte of key's cached copy in its pack. */
+async function corruptCached(t: TieredBackend, key: string): Promise<void> {
+  const at = t.cache.locate(key)!;
+  const fd = await open(at.file, 'r+');
+  const b = Buffer.alloc(1);
+  await fd.read(b, 0, 1, at.offset + at.size - 1);
+  b[0] ^= 0xff;
+  await fd.write(b, 0, 1, at.offset + at.size - 1);
+  await fd.close();
+}
+
+/** key's cached copy as it lies in its pack. */
+async function cachedCopy(t: TieredBackend, key: string): Promise<Buffer> {
+  const at = t.cache.locate(key)!;
+  const fd = await open(at.file, 'r');
+  const b = Buffer.alloc(at.size);
+  await fd.read(b, 0, at.size, at.offset);
+  await fd.close();
+  return b;
+}
 
 describe('TieredBackend over radosgw', () => {
   it('get: disk cache, then S3 (filling the cache); a restart still hits the disk', async () => {
@@ -169,13 +221,13 @@ describe('TieredBackend over radosgw', () => {
     const it = blob(Buffer.from('some file content\n'.repeat(1000)));
     await t.put(it.key, it.stored); // write-through fills the cache
     expect(t.cache.holds(it.key)).toBe(true);
-    await writeFile(join(dir, it.key), Buffer.concat([it.stored.subarray(0, 20), Buffer.alloc(10)]));
+    await corruptCached(t, it.key);
     remote.reset();
     expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
     expect(t.cache.stats.corrupt).toBe(1);
     expect(remote.gets).toEqual([it.key]);
     await t.cacheSettled();
-    expect((await readFile(join(dir, it.key))).equals(it.stored)).toBe(true); // repaired
+    expect((await cachedCopy(t, it.key)).equals(it.stored)).toBe(true); // repaired
     expect((await t.get(it.key))!.equals(it.stored)).toBe(true);
     expect(remote.gets).toHaveLength(1);
   });
@@ -195,16 +247,14 @@ describe('TieredBackend over radosgw', () => {
     expect(t.cache.stats.hits).toBe(1);
     expect(t.cache.stats.corrupt).toBe(0);
 
-    const stored = await readFile(join(dir, key));
-    stored[stored.length - 1] ^= 0xff; // one flipped byte
-    await writeFile(join(dir, key), stored);
+    await corruptCached(t, key); // one flipped byte
     remote.reset();
     const again = new ObjectStore(t, 'acme/w');
     expect((await again.getBlob(hash)).equals(content)).toBe(true);
     expect(t.stats.discarded).toBe(1);
     expect(remote.gets).toEqual([key]); // fetched again from S3
     await t.cacheSettled();
-    expect(verifyContentAddressed(key, await readFile(join(dir, key)))).toBe(true); // repaired
+    expect(verifyContentAddressed(key, await cachedCopy(t, key))).toBe(true); // repaired
   });
 
   it('mutable keys (refs, documents) always go to S3', async () => {
@@ -268,6 +318,34 @@ describe('ObjectStore over the tiered S3 backend', () => {
     const reader = new ObjectStore(s3(cluster(), { prefix }), 'acme/blind');
     expect((await reader.getBlob(hs)).equals(small)).toBe(true);
     expect((await reader.getBlob(hl)).equals(large)).toBe(true);
+  });
+
+  it('with an outbox, a head record goes straight to the bucket when nothing else is queued (the swap that names it would wait for its upload), other objects through the outbox', async () => {
+    const prefix = freshPrefix();
+    const r = s3(cluster(), { prefix });
+    const outbox = await tempDir();
+    const t = new TieredBackend(r, new DiskCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: outbox });
+    const store = new ObjectStore(t, 'acme/now');
+    const h = await store.putBlob(Buffer.from('a file\n'));
+    const tree = await store.writeDir([{ name: 'a.txt', kind: 'file', mode: 0o644, ino: 2, size: 7, mtime: [1, 0], hash: h }]);
+    const record = { tree, nextIno: 3, parent: null, session: null, message: 'init', time: 'now' };
+    expect(await t.drain(30_000)).toBe(true); // as a landing does (drainUploads) before its head record
+    expect(await store.casHead(null, 0, record)).toBe(true);
+    const head = (await store.getHead())!;
+    const key = `projects/acme/now/heads/${head.hash.slice(0, 2)}/${head.hash}`;
+    expect(r.puts).toContain(key);
+    // the blob and the tree node were queued and uploaded; the head record never was
+    expect(t.uploadStats()!.uploaded).toBe(2);
+    const queued: string[] = [];
+    for await (const o of new LocalBackend(outbox).list('')) queued.push(o.key);
+    expect(queued).toEqual([]);
+    expect(t.cache.holds(key)).toBe(true); // and cached, as a put through the outbox is
+    // a landing's later put of the same record asks nothing more
+    r.reset();
+    await store.putHeadRecord(head.record, true);
+    expect(r.puts).toEqual([]);
+    const reader = new ObjectStore(s3(cluster(), { prefix }), 'acme/now');
+    expect((await reader.getHead())!.record.tree).toBe(tree);
   });
 
   it('a blob corrupted in S3 is detected, never served and never cached', async () => {
