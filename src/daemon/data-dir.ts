@@ -1,6 +1,5 @@
 // The data directory: objects (the embedded store), session write-back areas, the handle secret.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
