@@ -53,9 +53,10 @@ export class CountingS3 extends S3Backend {
     this.gets.push(key);
     return super.get(key);
   }
-  override async getCaching(key: string, cacheFile: string): ReturnType<S3Backend['getCaching']> {
+  override async getCaching(...args: Parameters<S3Backend['getCaching']>): ReturnType<S3Backend['getCaching']> {
+    const [key] = args;
     this.gets.push(key); // TieredBackend's GETs (the fetch worker writes the cache's copy)
-    return super.getCaching(key, cacheFile);
+    return super.getCaching(...args);
   }
   override async has(key: string): Promise<boolean> {
     this.heads.push(key);
