@@ -80,6 +80,8 @@ export interface DiskCacheStats {
  *  have moved on to a later record since). */
 interface Pack {
   name: string;
+  /** its path (joined once, not per read) */
+  file: string;
   bytes: number;
   keys: string[];
 }
@@ -163,7 +165,7 @@ export class DiskCache {
   /** Where key's copy lies (file, offset and length of its data), or null. */
   locate(key: string): { file: string; offset: number; size: number } | null {
     const e = this.entries.get(key);
-    return e ? { file: join(this.packDir, e.pack.name), offset: e.offset, size: e.size } : null;
+    return e ? { file: e.pack.file, offset: e.offset, size: e.size } : null;
   }
 
   /** Can this key be cached at all? */
@@ -193,7 +195,7 @@ export class DiskCache {
       this.stats.misses++;
       return null;
     }
-    const file = join(this.packDir, e.pack.name);
+    const file = e.pack.file;
     const data = read ? await read(file, e.offset, e.size) : await readAt(file, e.offset, e.size);
     if (data === null) {
       if (this.entries.get(key) === e) this.entries.delete(key); // its pack was evicted or removed behind our back
@@ -260,7 +262,7 @@ export class DiskCache {
   private account(loc: PackLocation): Pack {
     let pack = this.packs.get(loc.pack);
     if (!pack) {
-      pack = { name: loc.pack, bytes: 0, keys: [] };
+      pack = { name: loc.pack, file: join(this.packDir, loc.pack), bytes: 0, keys: [] };
       this.packs.set(loc.pack, pack);
     }
     pack.bytes += loc.recordBytes;
@@ -297,7 +299,7 @@ export class DiskCache {
       }
     }
     for (const { key, e } of hot) {
-      const data = await readAt(join(this.packDir, e.pack.name), e.offset, e.size).catch(() => null);
+      const data = await readAt(e.pack.file, e.offset, e.size).catch(() => null);
       const loc = data && !this.entries.has(key) ? await this.appender.append(key, data) : null;
       if (loc && !this.entries.has(key)) this.take(key, loc);
       else this.stats.evictions++;
@@ -307,7 +309,7 @@ export class DiskCache {
       this.gone.delete(name);
     }
     // a writer still appending to one of them notices (its pack has no name left) and starts a new one
-    await Promise.all(victims.map((p) => rm(join(this.packDir, p.name), { force: true })));
+    await Promise.all(victims.map((p) => rm(p.file, { force: true })));
   }
 
   private async scan(): Promise<void> {
@@ -333,7 +335,7 @@ export class DiskCache {
         if (isCode(e, 'ENOENT')) continue;
         throw e;
       }
-      const pack: Pack = { name, bytes: scanned.fileBytes, keys: [] };
+      const pack: Pack = { name, file, bytes: scanned.fileBytes, keys: [] };
       this.packs.set(name, pack);
       this.total += pack.bytes;
       for (const r of scanned.records) {
