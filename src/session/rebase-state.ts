@@ -9,7 +9,7 @@
 // marker names the record just read is swapped in (the crash came after step 2); any other one is removed
 // (the record is still on the old base, which <dir> still holds, untouched); a left-over <dir>.old goes.
 import fs from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { syncDir, writeFileDurable } from '../core/durable.js';
@@ -28,17 +28,18 @@ export function rebaseDirOf(dir: string): string {
   return `${dir}.rebase`;
 }
 
-/** fsync every file and directory under dir (the rebuilt state's data files, written without fsync). */
-function syncTree(dir: string): void {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+/** fsync every file and directory under dir (the rebuilt state's data files, written without fsync), on the
+ *  thread pool: the event loop goes on answering other sessions' calls meanwhile. */
+async function syncTree(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) syncTree(p);
+    if (e.isDirectory()) await syncTree(p);
     else if (e.isFile()) {
-      const fd = fs.openSync(p, 'r');
+      const fh = await open(p, 'r');
       try {
-        fs.fsyncSync(fd);
+        await fh.sync();
       } finally {
-        fs.closeSync(fd);
+        await fh.close();
       }
     }
   }
@@ -46,9 +47,9 @@ function syncTree(dir: string): void {
 }
 
 /** Step 1's end: the side directory (closed) is durable and names the record it belongs to. */
-export function markRebuilt(dir: string, r: SessionRecord): void {
+export async function markRebuilt(dir: string, r: SessionRecord): Promise<void> {
   const side = rebaseDirOf(dir);
-  syncTree(side);
+  await syncTree(side);
   const mark: RebaseMark = { epoch: r.epoch ?? 0, head: r.base.head };
   writeFileDurable(path.join(side, MARK), JSON.stringify(mark));
   syncDir(path.dirname(side));

@@ -89,7 +89,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     crashPoint('rebase-built');
     await built.durable();
     built.close();
-    markRebuilt(dir, next);
+    await markRebuilt(dir, next);
   } catch (e) {
     log.warn({ err: e, from, to: H.hash }, 'rebase: the rebuild failed; the session stays on its old base, unchanged');
     built?.close({ discard: true });
