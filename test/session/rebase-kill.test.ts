@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClientOf, startDaemon, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+import { nfsCat } from '../lib/libnfs.js';
 import { openCatalog } from '../../src/daemon/data-dir.js';
 import { fsck } from '../../src/session/fsck.js';
 
@@ -156,6 +157,10 @@ describe('SIGKILL during a rebase', () => {
         for (const f of files(i)) expect(await readPath(c2, root3, f.path), `round ${i}: ${f.path} after rebasing again`).toBe(f.content);
         for (const [name, body] of nfsAcked) expect(await readPath(c2, root3, name)).toBe(body);
         expect(await readPath(c2, root3, `other${i}.txt`)).toBe(`other ${i}\n`);
+        // and a second client, libnfs, reads the same bytes from the rebased export
+        const lib = { port: d.port, export: again.session.export! };
+        expect((await nfsCat(lib, `other${i}.txt`)).toString()).toBe(`other ${i}\n`);
+        for (const [name, body] of nfsAcked) expect((await nfsCat(lib, name)).toString(), `libnfs: ${name}`).toBe(body);
       } finally {
         await c2.close();
       }
