@@ -64,6 +64,9 @@ interface Imported {
   sid: string;
 }
 
+/** Blobs up to this size are kept in RAM for the whole import (symlink targets are read from them). */
+const SMALL_BLOB = 1024;
+
 /** Longest change list kept in a session record (GitCommitInfo.changes). */
 const MAX_RECORDED_CHANGES = 4096;
 
@@ -181,7 +184,9 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
           hash = sha256Hex(ev.data);
           await wb.putContent(store.key(objectRelKey('blobs', hash)), ev.data);
         }
-        marks.set(ev.mark, { hash, size: ev.data.length, small: ev.data.length <= 4096 ? ev.data : undefined });
+        // a small blob may be a symlink's target: kept (a copy: ev.data is a view of the stream's 64 KiB chunk,
+        // which it would keep alive to the end of the import); a longer target is read back from the store
+        marks.set(ev.mark, { hash, size: ev.data.length, small: ev.data.length <= SMALL_BLOB ? Buffer.from(ev.data) : undefined });
         continue;
       }
       const oid = ev.oid!;

@@ -1,9 +1,10 @@
 // Where import-git's workers put session records and index entries (write-worker.ts): into their packs, one
 // write a batch, except a record already stored as a loose file (a loose file wins over a packed copy), which
 // the import writes again as a file so that its own record is the one read. The workers look for such files
-// only where the directory exists: a fresh project's records are all packed without a stat each.
+// only where the directory exists: a fresh project's records are all packed without a stat each. (The history
+// also has a symlink with a 2 KB target: the import keeps only small blobs in RAM and reads the rest back.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMic } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
@@ -31,6 +32,8 @@ describe('import-git session records and index entries', () => {
     git(repo, 'init', '-q', '-b', 'main');
     for (let i = 0; i < 4; i++) {
       writeFileSync(join(repo, `f${i}.txt`), `file ${i}\n`);
+      // a symlink whose target is longer than the blobs the import keeps in RAM (read back from its packs)
+      if (i === 1) symlinkSync(`${'d/'.repeat(1100)}target`, join(repo, 'long-link'));
       git(repo, 'add', '-A');
       git(repo, 'commit', '-q', '-m', `commit ${i}`);
     }
