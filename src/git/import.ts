@@ -18,7 +18,7 @@ import { nameOf, namesOf } from './paths.js';
 import { WriteBehindBackend } from './write-behind.js';
 import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
 import { isoOf, lineText, messageFields, parseIdentity, type GitCommitInfo } from './commit-info.js';
-import { headHash, importedRecord, sessionIdFor } from './import-record.js';
+import { headRecordBytes, importedRecord, sessionIdFor } from './import-record.js';
 
 export { openRepo } from './open-repo.js';
 export { sessionIdFor } from './import-record.js';
@@ -286,8 +286,11 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);
     const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: cIso };
-    const head = headHash(record);
-    bg(store.putHeadRecord(record));
+    // serialized and hashed once, queued as is (putHeadRecord would do both again, through the shared-put
+    // machinery: a promise chain, an existence check and a cache entry per commit)
+    const headBytes = headRecordBytes(record);
+    const head = sha256Hex(headBytes);
+    bg(wb.put(store.key(objectRelKey('heads', head)), headBytes));
     if (ops) {
       const old = deleteAll ? seed!.deleteAll() : null;
       for (const op of ops) seed!.change(op.names, op.sig, head, old?.get(op.names.join('/')));
