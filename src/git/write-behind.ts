@@ -88,7 +88,8 @@ export class WriteBehindBackend implements ObjectBackend {
     }
   }
 
-  /** For the catalog's local directory: writes without fsync, one syncfs in flush(). */
+  /** For the catalog's local directory: packs fsynced as they are finished, other writes without fsync and one
+   *  syncfs in flush(). */
   static over(backend: ObjectBackend): WriteBehindBackend {
     if (backend instanceof LocalBackend) return new WriteBehindBackend(new LocalBackend(backend.root, { fsync: false }), backend.root);
     return new WriteBehindBackend(backend, null);

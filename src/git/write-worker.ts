@@ -1,8 +1,8 @@
 // Worker thread of WriteBehindBackend: compresses blobs and writes objects into the local data directory
-// with synchronous calls, without fsync: the caller runs one syncfs when it is done. Immutable objects of a
-// project (blobs, trees, head records, blame index objects) and the session records and index entries go
-// into one pack file per worker (store/local-pack-writer.ts), not a file each, one write a batch; anything
-// else is a file.
+// with synchronous calls, without fsync for files (the caller runs one syncfs when any were written; a pack is
+// fsynced when it is finished). Immutable objects of a project (blobs, trees, head records, blame index
+// objects) and the session records and index entries go into one pack file per worker
+// (store/local-pack-writer.ts), not a file each, one write a batch; anything else is a file.
 import { mkdirSync, renameSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
