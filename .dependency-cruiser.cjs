@@ -25,6 +25,12 @@ module.exports = {
     forbid('rpc-knows-no-src', 'rpc/ is ONC RPC only: it knows nothing of NFS, sessions or storage', '^rpc/', '^src/'),
     forbid('store-is-the-bottom', 'src/store/ knows no layer above it', '^src/store/', '^src/(core|fs|session|api|cli|daemon|nfs|mount)/'),
     forbid('store-no-rpc', 'src/store/ does not speak RPC', '^src/store/', '^rpc/'),
+    forbid(
+      'store-no-metrics',
+      'src/store/ counts nothing itself: the daemon passes openBackend its instrumentation (BackendOptions.instrument)',
+      '^src/store/',
+      '^src/metrics/',
+    ),
     {
       name: 'core-below-adapters',
       comment: 'the copy-on-write core may use store/ and util/, never the NFS adapter, sessions, the API, the CLI or RPC',

@@ -16,7 +16,7 @@ import { accessRoutes, gatedService, refuseSimpleBody, type ApiAccess } from './
 import { matchPath } from './route-table.js';
 import { DEFAULT_LIMITS, applyServerLimits, checkDeclaredLength, checkingInterval, readJson, type ApiLimits } from './limits.js';
 import { WebUi } from '../ui/web-ui.js';
-import { METRICS_CONTENT_TYPE, metricsText } from '../metrics/registry.js';
+import { scrapeMetrics } from '../metrics/registry.js';
 import { taskSessionView } from '../tasks/task-store.js';
 
 export interface ApiServerOptions {
@@ -210,8 +210,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         throw new InvalidInputError('path', 'is not valid percent-encoding');
       }
       if (url.pathname === '/metrics' && req.method === 'GET') {
-        const data = Buffer.from(await metricsText(), 'utf8'); // Prometheus text format: src/metrics/
-        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': data.length });
+        const { contentType, text } = await scrapeMetrics(); // Prometheus text format: src/metrics/
+        const data = Buffer.from(text, 'utf8');
+        res.writeHead(200, { 'content-type': contentType, 'content-length': data.length });
         res.end(data);
         return;
       }

@@ -26,6 +26,8 @@ import { AUTH_TOOWEAK } from '../../rpc/message.js';
 import type { PeerVerdict } from '../../rpc/server.js';
 import { handleSecret, openCatalog } from './data-dir.js';
 import { RpcMetrics } from '../metrics/rpc-metrics.js';
+import { enableMetrics } from '../metrics/registry.js';
+import { instrumentBackend } from '../metrics/store-metrics.js';
 import { watchDaemon } from './metrics.js';
 import { startPortmapper, type Portmapper } from '../portmap/portmapper.js';
 import { IPPROTO_TCP } from '../portmap/table.js';
@@ -108,7 +110,9 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...cfg.limits };
   const nofile = openFileLimit();
   const { max: maxConnections, reserve } = effectiveMaxConnections(limits, nofile);
-  const catalog = openCatalog(cfg.dataDir, { log: cfg.log, uploadWaitMs: cfg.landWaitMs });
+  // the daemon serves /metrics: metrics on (prom-client loaded) before anything counts, S3 requests counted
+  enableMetrics();
+  const catalog = openCatalog(cfg.dataDir, { log: cfg.log, uploadWaitMs: cfg.landWaitMs, instrument: instrumentBackend });
   const tiered = catalog.backend instanceof TieredBackend ? catalog.backend : null;
   if (tiered) {
     const n = await tiered.resumeUploads();

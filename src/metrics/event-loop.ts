@@ -5,7 +5,7 @@
 // broke. Here the statistics of the samples since the previous scrape are reported when there are any, the
 // previous ones (zero before the first sample) otherwise.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 
 /** How often the delay histogram samples. Each sample is a timer that wakes an idle daemon: at 10 ms
  *  (prom-client's default) ~100 wake-ups a second, 8 ms of CPU a second with nothing to do (65-80 us each
@@ -29,7 +29,7 @@ const HELP: Record<Stat, string> = {
 };
 
 /** Replaces prom-client's event loop delay gauges in registry (after collectDefaultMetrics). */
-export function collectEventLoopDelay(registry: Registry): void {
+export function collectEventLoopDelay(prom: { Gauge: typeof Gauge }, registry: Registry): void {
   const h = monitorEventLoopDelay({ resolution: EVENT_LOOP_PRECISION_MS });
   h.enable();
   const last: Record<Stat, number> = { min: 0, max: 0, mean: 0, stddev: 0, p50: 0, p90: 0, p99: 0 };
@@ -52,7 +52,7 @@ export function collectEventLoopDelay(registry: Registry): void {
   for (const k of STATS) {
     const name = `nodejs_eventloop_lag_${k}_seconds`;
     registry.removeSingleMetric(name);
-    new Gauge({
+    new prom.Gauge({
       name,
       help: HELP[k],
       registers: [registry],

@@ -1,8 +1,10 @@
 // Metrics for the RPC hot path. prom-client hashes the label set on every inc/observe (a few µs per
 // call here); these keep one plain object per label set, bound once, so a call costs a few array
 // increments, and hand prom-client's registry the same MetricObject its own metrics produce at scrape
-// time (registry.registerMetric: get() -> { name, help, type, values, aggregator }).
-import type { Registry } from 'prom-client';
+// time (registry.registerMetric: get() -> { name, help, type, values, aggregator }). They need no
+// prom-client to count: they join the registry when metrics are turned on (registry.ts, onMetrics), and
+// count (unscraped) in a process that never turns them on.
+import { onMetrics } from './registry.js';
 
 type Labels = Record<string, string>;
 interface Value {
@@ -23,9 +25,8 @@ abstract class Hot<S> {
   constructor(
     readonly name: string,
     readonly help: string,
-    registry: Registry,
   ) {
-    registry.registerMetric(this as never);
+    onMetrics((_prom, registry) => registry.registerMetric(this as never));
   }
   /** The series of a label set; keep it: looking it up is the slow part. */
   series(labels: Labels): S {
@@ -50,10 +51,9 @@ export class HotCounter extends Hot<CounterSeries> {
   constructor(
     name: string,
     help: string,
-    registry: Registry,
     private readonly type: 'counter' | 'gauge' = 'counter',
   ) {
-    super(name, help, registry);
+    super(name, help);
   }
   protected make(): CounterSeries {
     return { n: 0 };
@@ -77,10 +77,9 @@ export class HotHistogram extends Hot<HistogramSeries> {
   constructor(
     name: string,
     help: string,
-    registry: Registry,
     private readonly buckets: number[],
   ) {
-    super(name, help, registry);
+    super(name, help);
   }
   protected make(): HistogramSeries & { counts: number[]; sum: number; count: number } {
     const b = this.buckets;

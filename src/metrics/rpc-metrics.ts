@@ -1,9 +1,10 @@
 // RPC metrics: an RpcObserver (rpc/observer.ts) that counts calls per program/procedure/status, times
 // them, and counts rejected calls and duplicate-request-cache hits. Labels are bounded: program and
 // procedure names come from the registered tables, status from the fixed lists below.
-import { Counter, Gauge } from 'prom-client';
+// Defined when metrics are turned on (registry.ts): the hot-path series (hot.ts) count from the start.
+import type { Counter } from 'prom-client';
 import type { RejectReason, RpcObserver } from '../../rpc/observer.js';
-import { LATENCY_BUCKETS, registry } from './registry.js';
+import { LATENCY_BUCKETS, onMetrics } from './registry.js';
 import { HotCounter, HotHistogram, type CounterSeries, type HistogramSeries } from './hot.js';
 
 const PROGRAMS: Record<number, string> = { 100000: 'portmap', 100003: 'nfs', 100005: 'mount', 100227: 'nfs_acl', 100021: 'nlm' };
@@ -55,36 +56,38 @@ export function programName(prog: number): string {
 const calls = new HotCounter(
   'mic_rpc_calls_total',
   'RPC calls handled, by program, procedure and status (ok, an NFS/MOUNT error such as noent, or garbage_args/system_err)',
-  registry,
 );
 const duration = new HotHistogram(
   'mic_rpc_call_duration_seconds',
   "Time from a call's dispatch to its reply being queued, by program and procedure",
-  registry,
   LATENCY_BUCKETS,
 );
-const inFlight = new HotCounter('mic_rpc_calls_in_flight', 'RPC calls being handled now, by program', registry, 'gauge');
-const rejected = new Counter({
-  name: 'mic_rpc_rejected_calls_total',
-  help: 'RPC calls answered without running a procedure (no such program/version/procedure, bad credentials, bad header)',
-  labelNames: ['reason'] as const,
-  registers: [registry],
-});
-const drcHits = new Counter({
-  name: 'mic_rpc_drc_hits_total',
-  help: 'Retransmissions found in the duplicate-request cache: answered from it (done) or dropped while the original runs (in_progress)',
-  labelNames: ['state'] as const,
-  registers: [registry],
-});
-
+const inFlight = new HotCounter('mic_rpc_calls_in_flight', 'RPC calls being handled now, by program', 'gauge');
+let rejected: Counter<'reason'> | null = null;
+let drcHits: Counter<'state'> | null = null;
 let connectionSources: Array<() => number> = [];
-new Gauge({
-  name: 'mic_rpc_connections',
-  help: 'Open RPC (TCP) connections',
-  registers: [registry],
-  collect() {
-    this.set(connectionSources.reduce((n, f) => n + f(), 0));
-  },
+
+onMetrics(({ Counter, Gauge }, registry) => {
+  rejected = new Counter({
+    name: 'mic_rpc_rejected_calls_total',
+    help: 'RPC calls answered without running a procedure (no such program/version/procedure, bad credentials, bad header)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  drcHits = new Counter({
+    name: 'mic_rpc_drc_hits_total',
+    help: 'Retransmissions found in the duplicate-request cache: answered from it (done) or dropped while the original runs (in_progress)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'mic_rpc_connections',
+    help: 'Open RPC (TCP) connections',
+    registers: [registry],
+    collect() {
+      this.set(connectionSources.reduce((n, f) => n + f(), 0));
+    },
+  });
 });
 
 /** Counts a server's open connections into mic_rpc_connections; returns the undo. */
@@ -147,11 +150,11 @@ export class RpcMetrics implements RpcObserver {
   }
 
   callRejected(_prog: number, _vers: number, _proc: number, reason: RejectReason): void {
-    rejected.inc({ reason });
+    rejected?.inc({ reason });
   }
 
   drcHit(state: 'done' | 'in-progress'): void {
-    drcHits.inc({ state: state === 'done' ? 'done' : 'in_progress' });
+    drcHits?.inc({ state: state === 'done' ? 'done' : 'in_progress' });
   }
 }
 
@@ -160,7 +163,6 @@ export class RpcMetrics implements RpcObserver {
 const nfsBytesHot = new HotCounter(
   'mic_nfs_data_bytes_total',
   'File data bytes returned by NFS READ (op="read") and accepted by NFS WRITE (op="write")',
-  registry,
 );
 const nfsReadBytes = nfsBytesHot.series({ op: 'read' });
 const nfsWriteBytes = nfsBytesHot.series({ op: 'write' });

@@ -12,7 +12,6 @@ import { LocalBackend } from './local-backend.js';
 import { S3Backend } from './s3-backend.js';
 import { DiskCache } from './disk-cache.js';
 import { TieredBackend } from './tiered-backend.js';
-import { instrumentBackend } from '../metrics/store-metrics.js';
 
 export const DEFAULT_CACHE_BYTES = 4 * 1024 ** 3;
 
@@ -43,6 +42,9 @@ export interface BackendOptions {
   uploadWaitMs?: number;
   /** Where to read the defaults (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Wraps the S3 backend (the daemon counts and times its requests: metrics/store-metrics.ts); none:
+   *  the store knows nothing of metrics, and a CLI command loads none. */
+  instrument?: <T extends object>(backend: T) => T;
 }
 
 /** "4294967296", "512M", "10G", "1.5GiB", "2T" -> bytes. */
@@ -62,7 +64,8 @@ export function openBackend(dataDir: string, opts: BackendOptions = {}): ObjectB
   const env = opts.env ?? process.env;
   const bucket = opts.s3Bucket ?? (env.MIC_S3_BUCKET || undefined);
   if (!bucket) return new LocalBackend(join(dataDir, 'objects'), { log: opts.log });
-  const s3 = instrumentBackend(
+  const instrument = opts.instrument ?? (<T>(b: T) => b);
+  const s3 = instrument(
     new S3Backend({
       bucket,
       prefix: opts.s3Prefix ?? env.MIC_S3_PREFIX ?? '',

@@ -1,7 +1,9 @@
 // /metrics of the real daemon (dist/) never shows a NaN or an infinite sample: not on a scrape right after
 // it started (the event-loop delay histogram has no sample yet), nor on the scrape right after another one
 // (prom-client resets that histogram at each scrape, and its mean and stddev are NaN until it samples
-// again, its min 9.2e9 s).
+// again, its min 9.2e9 s). And it serves the metric families listed in metric-families.json (name, type,
+// help; recorded from the daemon when prom-client was loaded at start-up by every process, before metrics
+// were turned on only by the daemon: src/metrics/registry.ts): a new metric is added to that list.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,5 +46,30 @@ describe('/metrics values', () => {
       expect(min).toBeLessThanOrEqual(max);
       expect(max).toBeLessThan(3600);
     }
+  });
+
+  it('are the families it always served, each unlabelled one with its sample', async () => {
+    const want = JSON.parse(readFileSync(join(import.meta.dirname, 'metric-families.json'), 'utf8')) as {
+      families: Array<{ name: string; type: string; help: string }>;
+      idle_series: string[];
+    };
+    const families = parsePrometheusText(await scrape());
+    const got = [...families.values()].map((f) => ({ name: f.name, type: f.type, help: f.help }));
+    expect(got.sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual(want.families);
+    // an idle daemon's mic_* series: unlabelled counters and gauges print 0, the NFS byte counters both ops
+    const series = [...families.values()]
+      .filter((f) => f.name.startsWith('mic_'))
+      .flatMap((f) =>
+        f.samples.map(
+          (x) =>
+            x.name +
+            (Object.keys(x.labels).length
+              ? `{${Object.entries(x.labels)
+                  .map(([k, v]) => `${k}="${v}"`)
+                  .join(',')}}`
+              : ''),
+        ),
+      );
+    expect(series.sort()).toEqual(want.idle_series);
   });
 });

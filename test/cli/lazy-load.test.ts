@@ -1,11 +1,13 @@
 // mic loads only what the command it runs needs: help and --version load the command tree and no store;
 // a local `session list` never loads the daemon, the NFS server, git import/export, the S3 SDK or the
-// progress bars (a loader records every file the mic process loads: test/cli/record-loads.mjs).
+// progress bars (a loader records every file the mic process loads: test/cli/record-loads.mjs); commands
+// that open the store and land or list sessions never load prom-client, which only a daemon serving
+// /metrics turns on (src/metrics/registry.ts).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runMic } from '../lib/daemon.js';
+import { initProject, runMic, startSession } from '../lib/daemon.js';
 import { tempDir } from '../session/helpers.js';
 
 const RECORDER = pathToFileURL(join(import.meta.dirname, 'record-loads.mjs')).href;
@@ -19,11 +21,11 @@ const HEAVY = [
   /\/pino-pretty\//,
 ];
 
-async function loadsOf(args: string[]): Promise<{ files: string[]; stdout: string; code: number }> {
+async function loadsOf(args: string[], dataDir?: string): Promise<{ files: string[]; stdout: string; code: number }> {
   const dir = await tempDir('micfs-lazy-');
   const list = join(dir, 'loads.txt');
   const r = await runMic(args, {
-    env: { MIC_DATA_DIR: join(dir, 'data'), MIC_TEST_LOADS: list, NODE_OPTIONS: `--import ${RECORDER}`, MIC_S3_BUCKET: '' },
+    env: { MIC_DATA_DIR: dataDir ?? join(dir, 'data'), MIC_TEST_LOADS: list, NODE_OPTIONS: `--import ${RECORDER}`, MIC_S3_BUCKET: '' },
   });
   const files = (await readFile(list, 'utf8')).split('\n').filter(Boolean);
   return { files, stdout: r.stdout, code: r.code };
@@ -68,6 +70,24 @@ describe('mic loads lazily', () => {
     expect(heavyIn(r.files)).toEqual([]);
     // nothing logs in it, so pino is not loaded (src/util/pino-lazy.ts)
     expect(r.files.filter((f) => f.includes('/node_modules/pino/'))).toEqual([]);
+  });
+
+  it('session list and log on a data dir with a project and a session do not load prom-client', async () => {
+    const dataDir = join(await tempDir('micfs-lazy-data-'), 'data');
+    expect((await initProject(dataDir, 'acme/lazy', { 'a.txt': 'a\n' })).code).toBe(0);
+    const s = await startSession(dataDir, 'acme/lazy', 'lazy metrics');
+    const list = await loadsOf(['session', 'list'], dataDir);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(s.session_id);
+    const log = await loadsOf(['log', '--project', 'acme/lazy'], dataDir);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toMatch(/^[0-9a-f]{12} /m);
+    for (const r of [list, log]) {
+      expect(r.files.some((f) => f.endsWith('/dist/src/store/open-backend.js'))).toBe(true);
+      // the session modules that count (landing, gc) are loaded, their metrics are not defined
+      expect(r.files.some((f) => f.endsWith('/dist/src/metrics/session-metrics.js'))).toBe(true);
+      expect(r.files.filter((f) => f.includes('/prom-client/'))).toEqual([]);
+    }
   });
 
   it('serve --help lists its options without starting to load the daemon', async () => {
