@@ -6,7 +6,9 @@
 // Each step is timed inside the guest; the client's NFS calls per step (/proc/net/rpc/nfs) are counted too.
 // stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, server_cpu_seconds,
 // server_thread_cpu_seconds (per thread name: main, V8 workers, libuv pool), server_step_cpu_seconds (per step),
-// load_average, runs (every pass), client_calls}, where
+// load_average, runs (every pass), client_calls, client_op_stats (per pass and step, from the guest's
+// /proc/self/mountstats: per NFS operation the calls, mean RTT and execute time in us as the client saw
+// them, bytes per call; the mount's event counters), client_mount (the negotiated mount options)}, where
 // ratio = mic seconds / ganesha seconds of the median over the reps (< 1 means mic-fs is faster; the
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
@@ -271,7 +273,75 @@ async function runOnce(server, tag) {
   for (const m of out.matchAll(/^WORK_CALLS (\S+) (.*)$/gm))
     calls[m[1]] = Object.fromEntries(m[2].split(' ').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
   writeFileSync(join(OUT, `${tag}-metrics.json`), JSON.stringify(metrics, null, 1));
-  return { steps, calls, cpu: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0])) };
+  const opStats = {};
+  for (const m of out.matchAll(/^WORK_OPSTATS (\S+)(.*)$/gm)) opStats[m[1]] = clientOpStats(m[2]);
+  const mount = [...out.matchAll(/^WORK_MOUNT\s+(\S+)\s+(\S+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  const cpu = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0]));
+  return { steps, calls, cpu, opStats, mount };
+}
+// the mount's "events:" counters (linux/nfs_iostat.h, enum nfs_stat_eventcounters)
+const EVENTS = [
+  'inode_revalidate',
+  'dentry_revalidate',
+  'data_invalidate',
+  'attr_invalidate',
+  'vfs_open',
+  'vfs_lookup',
+  'vfs_access',
+  'vfs_updatepage',
+  'vfs_readpage',
+  'vfs_readpages',
+  'vfs_writepage',
+  'vfs_writepages',
+  'vfs_getdents',
+  'vfs_setattr',
+  'vfs_flush',
+  'vfs_fsync',
+  'vfs_lock',
+  'vfs_release',
+  'congestion_wait',
+  'setattr_trunc',
+  'extend_write',
+  'silly_rename',
+  'short_read',
+  'short_write',
+  'delay',
+  'pnfs_read',
+  'pnfs_write',
+];
+/**
+ * One step's client statistics, from the guest's /proc/self/mountstats difference ("OP=ops,trans,timeouts,
+ * sent,recv,queue_ms,rtt_ms,exec_ms[,errors]"): per operation the calls, the mean round trip (RTT: request
+ * sent to reply received, as the client sees it) and execute time (queued to done, RTT + the client's own
+ * queueing) in microseconds, bytes per call; the events that are not zero.
+ */
+function clientOpStats(text) {
+  const ops = {};
+  let events = {};
+  for (const kv of text.trim().split(/\s+/).filter(Boolean)) {
+    const [op, list] = kv.split('=');
+    const v = list.split(',').map(Number);
+    if (op === 'EVENTS') {
+      events = Object.fromEntries(EVENTS.map((n, i) => [n, v[i] ?? 0]).filter(([, x]) => x > 0));
+      continue;
+    }
+    const [n, trans, timeouts, sent, recv, queueMs, rttMs, execMs, errors] = v;
+    const per = (x) => (n ? Math.round((x * 1000) / n) : 0);
+    ops[op] = {
+      ops: n,
+      rtt_us: per(rttMs),
+      exec_us: per(execMs),
+      queue_us: per(queueMs),
+      bytes_out: n ? Math.round(sent / n) : 0,
+      bytes_in: n ? Math.round(recv / n) : 0,
+    };
+    if (trans !== n) ops[op].retransmissions = trans - n;
+    if (timeouts) ops[op].timeouts = timeouts;
+    if (errors) ops[op].errors = errors;
+  }
+  const total = Object.values(ops).reduce((a, o) => a + o.ops, 0);
+  const rtt = Object.values(ops).reduce((a, o) => a + o.rtt_us * o.ops, 0);
+  return { ops: total, rtt_us: total ? Math.round(rtt / total) : 0, per_op: ops, events };
 }
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid) {
@@ -319,6 +389,8 @@ async function main() {
   const serverThreads = { mic: [], ganesha: [] }; // ... per thread name
   const stepCpu = { mic: [], ganesha: [] }; // ... per step
   const calls = {}; // the client's NFS calls per step, first rep of each server
+  const opStats = { mic: [], ganesha: [] }; // the client's per-operation RTT per step, every pass
+  const mounts = {}; // the mount options the client negotiated (FSINFO's sizes among them)
   const load = [loadavg()[0]]; // 1-minute load average at the start and after each pass: the noise
   const order = [];
   for (let r = 0; r < REPS; r++) order.push(...(r % 2 ? [...SERVERS].reverse() : SERVERS).map((s) => [s, r]));
@@ -329,8 +401,10 @@ async function main() {
     try {
       const cpu0 = cpuSeconds(server.pid);
       const threads0 = threadCpu(server.pid);
-      const { steps, calls: c, cpu } = await runOnce(server, tag);
+      const { steps, calls: c, cpu, opStats: os, mount } = await runOnce(server, tag);
       stepCpu[s].push(cpu);
+      opStats[s].push(os);
+      mounts[s] ??= mount;
       calls[s] ??= c;
       serverCpu[s].push(Math.round((cpuSeconds(server.pid) - cpu0) * 100) / 100);
       serverThreads[s].push(diff(threadCpu(server.pid), threads0));
@@ -362,6 +436,8 @@ async function main() {
     load_average: load.map((x) => Math.round(x * 10) / 10),
     runs,
     client_calls: calls,
+    client_op_stats: opStats,
+    client_mount: mounts,
   };
   writeFileSync(join(OUT, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
