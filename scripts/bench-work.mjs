@@ -6,6 +6,7 @@
 // Each step is timed inside the guest; the client's NFS calls per step (/proc/net/rpc/nfs) are counted too.
 // stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, server_cpu_seconds,
 // server_thread_cpu_seconds (per thread name: main, V8 workers, libuv pool), server_step_cpu_seconds (per step),
+// server_step_counters (per step: the server's read/write system calls, sleeps = wake-ups, preemptions),
 // load_average, runs (every pass), client_calls, client_op_stats (per pass and step, from the guest's
 // /proc/self/mountstats: per NFS operation the calls, mean RTT and execute time in us as the client saw
 // them, bytes per call; the mount's event counters), client_mount (the negotiated mount options)}, where
@@ -16,7 +17,7 @@
 // seconds during the step, "server cpu s"; ganesha-<rep>-metrics.json has the CPU only).
 // Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha),
 // BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1), BENCH_WORK_PROF=1 (mic-fs runs with --cpu-prof into
-// .bench-work/prof/), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
+// .bench-work/prof/), BENCH_WORK_NODE_ARGS (more node flags for mic-fs's daemon), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
 // For experiments: BENCH_WORK_ONLY (steps to run, space-separated, e.g. "clone saves"), BENCH_WORK_GUEST
 // (another guest script), BENCH_WORK_OUT (output directory instead of .bench-work/).
 import { execFileSync, spawn } from 'node:child_process';
@@ -144,6 +145,7 @@ async function startMic(tag) {
   const logf = join(OUT, `${tag}-serve.log`);
   const node = ['node'];
   if (PROF) node.push('--cpu-prof', '--cpu-prof-dir', join(OUT, 'prof', tag));
+  node.push(...(process.env.BENCH_WORK_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const args = [...node, MIC, 'serve', '--data-dir', data, '--bind', '127.0.0.1', '--port', '0', '--api-port', '0', '--no-api-token'];
   args.push('--log-level', 'info', '--log-format', 'json');
   const [cmd, ...rest] = PIN ? ['taskset', '-c', SCPU, ...args] : args;
@@ -253,6 +255,7 @@ async function runOnce(server, tag) {
         if (name.endsWith('.ack') || existsSync(join(marks, `${name}.ack`))) continue;
         const now = server.metricsUrl ? await scrape(server.metricsUrl) : {};
         now['server cpu s'] = cpuSeconds(server.pid) ?? 0; // the step's server CPU, all threads
+        Object.assign(now, serverCounters(server.pid));
         if (prevStep) metrics[prevStep] = diff(now, prev);
         prev = now;
         prevStep = name.replace(/^\d+-/, '');
@@ -277,7 +280,36 @@ async function runOnce(server, tag) {
   for (const m of out.matchAll(/^WORK_OPSTATS (\S+)(.*)$/gm)) opStats[m[1]] = clientOpStats(m[2]);
   const mount = [...out.matchAll(/^WORK_MOUNT\s+(\S+)\s+(\S+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
   const cpu = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0]));
-  return { steps, calls, cpu, opStats, mount };
+  const counters = Object.fromEntries(
+    Object.entries(metrics).map(([k, v]) => [k, Object.fromEntries(COUNTERS.map((c) => [c.replace('server ', ''), v[c] ?? 0]))]),
+  );
+  return { steps, calls, cpu, counters, opStats, mount };
+}
+const COUNTERS = ['server syscr', 'server syscw', 'server wakeups', 'server preempted'];
+/**
+ * The server's system-call and scheduling counts, all threads: read- and write-type system calls
+ * (/proc/<pid>/io syscr, syscw: a socket read or a reply write is one each) and voluntary / involuntary
+ * context switches (/proc/<pid>/task/<tid>/status: a voluntary switch is a sleep, so one wake-up to come).
+ */
+function serverCounters(pid) {
+  const out = {};
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    out['server syscr'] = Number(io.match(/^syscr: (\d+)/m)?.[1] ?? 0);
+    out['server syscw'] = Number(io.match(/^syscw: (\d+)/m)?.[1] ?? 0);
+    let vol = 0,
+      invol = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      vol += Number(st.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      invol += Number(st.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+    }
+    out['server wakeups'] = vol;
+    out['server preempted'] = invol;
+  } catch {
+    /* gone, or not ours to read */
+  }
+  return out;
 }
 // the mount's "events:" counters (linux/nfs_iostat.h, enum nfs_stat_eventcounters)
 const EVENTS = [
@@ -388,6 +420,7 @@ async function main() {
   const serverCpu = { mic: [], ganesha: [] }; // the server's CPU seconds during each run
   const serverThreads = { mic: [], ganesha: [] }; // ... per thread name
   const stepCpu = { mic: [], ganesha: [] }; // ... per step
+  const stepCounters = { mic: [], ganesha: [] }; // the server's system calls and context switches per step
   const calls = {}; // the client's NFS calls per step, first rep of each server
   const opStats = { mic: [], ganesha: [] }; // the client's per-operation RTT per step, every pass
   const mounts = {}; // the mount options the client negotiated (FSINFO's sizes among them)
@@ -401,8 +434,9 @@ async function main() {
     try {
       const cpu0 = cpuSeconds(server.pid);
       const threads0 = threadCpu(server.pid);
-      const { steps, calls: c, cpu, opStats: os, mount } = await runOnce(server, tag);
+      const { steps, calls: c, cpu, counters, opStats: os, mount } = await runOnce(server, tag);
       stepCpu[s].push(cpu);
+      stepCounters[s].push(counters);
       opStats[s].push(os);
       mounts[s] ??= mount;
       calls[s] ??= c;
@@ -433,6 +467,7 @@ async function main() {
     server_cpu_seconds: serverCpu,
     server_thread_cpu_seconds: serverThreads,
     server_step_cpu_seconds: stepCpu,
+    server_step_counters: stepCounters,
     load_average: load.map((x) => Math.round(x * 10) / 10),
     runs,
     client_calls: calls,
