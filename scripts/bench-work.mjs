@@ -479,6 +479,19 @@ async function main() {
   const t = ['step          mic s   ganesha s   ratio'];
   for (const [n, v] of [...Object.entries(steps), ['total', total]])
     t.push(`${n.padEnd(12)} ${String(v.mic).padStart(7)} ${String(v.ganesha).padStart(11)} ${String(v.ratio).padStart(7)}`);
+  // the client's view beside the server's, first pass of each server: calls, mean RTT, server CPU and sleeps per call
+  t.push('', 'step         server   calls  rtt_us  cpu_us/call  sleeps/call  reads/call');
+  for (const n of names)
+    for (const s of SERVERS) {
+      const os = opStats[s][0]?.[n];
+      if (!os?.ops) continue;
+      const c = stepCounters[s][0]?.[n] ?? {};
+      const per = (x) => (x == null ? '-' : (x / os.ops).toFixed(2));
+      const cpu = stepCpu[s][0]?.[n];
+      t.push(
+        `${n.padEnd(12)} ${s.padEnd(8)} ${String(os.ops).padStart(6)} ${String(os.rtt_us).padStart(7)} ${String(cpu == null ? '-' : Math.round((cpu * 1e6) / os.ops)).padStart(12)} ${per(c.wakeups).padStart(12)} ${per(c.syscr).padStart(11)}`,
+      );
+    }
   log('\n' + t.join('\n'));
 }
 
