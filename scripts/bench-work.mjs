@@ -286,10 +286,14 @@ async function runOnce(server, tag) {
   return { steps, calls, cpu, counters, opStats, mount };
 }
 const COUNTERS = ['server syscr', 'server syscw', 'server wakeups', 'server preempted'];
+/** per server pid: each thread's last context-switch counts, and the running sums over every thread seen */
+const switchesSeen = new Map();
 /**
  * The server's system-call and scheduling counts, all threads: read- and write-type system calls
  * (/proc/<pid>/io syscr, syscw: a socket read or a reply write is one each) and voluntary / involuntary
  * context switches (/proc/<pid>/task/<tid>/status: a voluntary switch is a sleep, so one wake-up to come).
+ * The switches are summed as increments per thread since the last look, so a thread that ends (ganesha's
+ * workers come and go) does not take its count out of the total; a new thread counts from its start.
  */
 function serverCounters(pid) {
   const out = {};
@@ -297,15 +301,26 @@ function serverCounters(pid) {
     const io = readFileSync(`/proc/${pid}/io`, 'utf8');
     out['server syscr'] = Number(io.match(/^syscr: (\d+)/m)?.[1] ?? 0);
     out['server syscw'] = Number(io.match(/^syscw: (\d+)/m)?.[1] ?? 0);
-    let vol = 0,
-      invol = 0;
+    let seen = switchesSeen.get(pid);
+    if (!seen) switchesSeen.set(pid, (seen = { tids: new Map(), vol: 0, invol: 0 }));
+    const tids = new Map();
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-      vol += Number(st.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
-      invol += Number(st.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      let st;
+      try {
+        st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      } catch {
+        continue; // ended between the listing and the read
+      }
+      const vol = Number(st.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      const invol = Number(st.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      const last = seen.tids.get(tid) ?? { vol: 0, invol: 0 };
+      seen.vol += Math.max(0, vol - last.vol);
+      seen.invol += Math.max(0, invol - last.invol);
+      tids.set(tid, { vol, invol });
     }
-    out['server wakeups'] = vol;
-    out['server preempted'] = invol;
+    seen.tids = tids;
+    out['server wakeups'] = seen.vol;
+    out['server preempted'] = seen.invol;
   } catch {
     /* gone, or not ours to read */
   }
