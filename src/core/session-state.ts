@@ -64,6 +64,8 @@ export class SessionState {
   readonly copyUp: CopyUp;
   /** Bumped on every change: the daemon's background sealer skips sessions whose count stands still. */
   generation = 0;
+  /** Called once, on the next change (see onNextChange). */
+  private nextChange: (() => void) | null = null;
   /** files written UNSTABLE since their last COMMIT */
   readonly unstable = new Set<Inode>();
   private fullyLoaded: Promise<void> | null = null;
@@ -306,10 +308,26 @@ export class SessionState {
 
   /** Journal an inode's new state. */
   logInode(n: Inode): void {
-    this.generation++;
+    this.countChange();
     n.dirty = true;
     n.changed();
     this.journal.append({ t: 'i', s: n.state() });
+  }
+
+  /** Counts a change (generation) and calls the onNextChange callback, if one waits. */
+  countChange(): void {
+    this.generation++;
+    const f = this.nextChange;
+    if (f !== null) {
+      this.nextChange = null;
+      f();
+    }
+  }
+
+  /** Calls fn once, synchronously, on the next change (the session-events watcher, src/session/events.ts:
+   *  it looks at the counters only after a change, never on a timer). Replaces a callback set before. */
+  onNextChange(fn: () => void): void {
+    this.nextChange = fn;
   }
 
   touch(d: Inode): void {
