@@ -209,6 +209,7 @@ export class SessionExports implements ExportTable {
     this.goneTimers.clear();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = null;
+    this.owners.stopRetries();
     this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
     this.o.snapshots?.closeAll();

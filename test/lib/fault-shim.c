@@ -5,6 +5,9 @@
 //                it fails with ENOSPC (as a disk filling up mid-write does); each is noted in faults.log
 //   trace        ftruncate, fsync and fdatasync calls are appended to trace.log as "<call> <path>"
 //   stall-journal  a write to a journal file sleeps 30 s first (noted in faults.log): a window to kill in
+//   holder-eio   a rename onto a session's holder ref (.../sessions/<id>/holder: the local store's
+//                compare-and-swap commits by rename) fails with EIO, as a store write error
+//                (test/session/release-fault.test.ts); each is noted in faults.log
 // Built by the test with gcc (scripts/install-deps.sh installs it).
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -31,9 +34,8 @@ static void path_of(int fd, char *out, size_t n) {
   out[len < 0 ? 0 : len] = 0;
 }
 
-static void note(const char *log, const char *call, int fd) {
-  char p[4096], file[4096], line[8400];
-  path_of(fd, p, sizeof p);
+static void note_path(const char *log, const char *call, const char *p) {
+  char file[4096], line[8400];
   snprintf(file, sizeof file, "%s/%s", getenv("MIC_FAULT_DIR"), log);
   int len = snprintf(line, sizeof line, "%s %s\n", call, p);
   int (*real_open)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
@@ -43,6 +45,12 @@ static void note(const char *log, const char *call, int fd) {
     real_write(t, line, len);
     close(t);
   }
+}
+
+static void note(const char *log, const char *call, int fd) {
+  char p[4096];
+  path_of(fd, p, sizeof p);
+  note_path(log, call, p);
 }
 
 static void trace(const char *call, int fd) {
@@ -127,4 +135,16 @@ ssize_t write(int fd, const void *buf, size_t count) {
   if (!real) real = dlsym(RTLD_NEXT, "write");
   ssize_t n = shortened(fd, count);
   return n < 0 ? -1 : real(fd, buf, n);
+}
+
+int rename(const char *from, const char *to) {
+  static int (*real)(const char *, const char *);
+  if (!real) real = dlsym(RTLD_NEXT, "rename");
+  size_t n = strlen(to);
+  if (n > 7 && strcmp(to + n - 7, "/holder") == 0 && strstr(to, "/sessions/") && marker("holder-eio")) {
+    note_path("faults.log", "holder-eio", to);
+    errno = EIO;
+    return -1;
+  }
+  return real(from, to);
 }

@@ -4,11 +4,11 @@
 // (SessionService.settleHandoffs): a second daemon on the same store (a local store shared through a
 // symlinked objects directory) then serves the session without --force, with every acknowledged byte, and
 // the timeline records the handoff once.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClientOf, startDaemon, type Daemon } from '../lib/daemon.js';
+import { apiClientOf, startDaemon, startSharingStore, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { mount, readNfs } from '../s3/daemons.js'; // NFS helpers (no S3 involved)
 
@@ -20,10 +20,7 @@ let d1: Daemon, d2: Daemon;
 beforeAll(async () => {
   d1 = await startDaemon({ args: ['--api-port', '0'], env: { MIC_CRASH_FILE: CRASH } });
   expect((await d1.initProject(P, { 'README.md': 'r\n' })).code).toBe(0);
-  const dir2 = join(tmp, 'd2');
-  mkdirSync(dir2, { mode: 0o700 });
-  symlinkSync(join(d1.dataDir, 'objects'), join(dir2, 'objects'));
-  d2 = await startDaemon({ dataDir: dir2, args: ['--api-port', '0'] });
+  d2 = await startSharingStore(d1, join(tmp, 'd2'));
 }, 60_000);
 
 afterAll(async () => {
