@@ -5,7 +5,7 @@
 //
 // Pieces: recovery.ts (checkpoint + journal replay), copy-up.ts (base file -> local data file),
 // edits.ts (the changes), snapshot.ts (what sealing sees). Every change runs inside mutate(), which
-// refuses changes while the session is frozen or read-only and counts the changes in flight.
+// refuses changes while the session is frozen (JUKEBOX) or read-only (ROFS) and counts the changes in flight.
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -270,7 +270,7 @@ export class SessionState {
 
   // ---------------------------------------------------------------- freeze and changes in flight
 
-  /** Changes are refused with ROFS from now on (a landing, rebase or handoff is sealing); resolves once the
+  /** Changes are refused with JUKEBOX from now on (a landing, rebase or handoff is sealing); resolves once the
    *  changes already past their check (a WRITE waiting on copy-up, an RMDIR on its listing) have finished. */
   freeze(): Promise<void> {
     return this.gate.freeze();
@@ -285,8 +285,14 @@ export class SessionState {
     return this.gate.drained();
   }
 
-  /** Throws ROFS unless changes are allowed now (NOSPC while the disk is full). */
+  /** Throws ROFS unless changes are allowed now (NOSPC while the disk is full). Frozen: JUKEBOX (RFC 1813
+   *  2.6: "not able to complete it in a timely fashion", the client waits and sends it again): the freeze ends
+   *  within the landing, rebase or handoff, and the retried call is then done (a landing that conflicted
+   *  thaws the session) or answered STALE (the export closed). ROFS, which the kernel hands to the
+   *  application as EROFS, made a write during a rebase fail as if the mount had become read-only for good. */
   writable(): void {
+    if (this.gate.frozen && !(this.o.readOnly || this.failed || this.suspended))
+      throw new FsError(NfsStatus.JUKEBOX, 'the session is being landed, rebased or handed off');
     if (this.o.readOnly || this.gate.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
     this.space.check();
   }

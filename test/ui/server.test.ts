@@ -291,7 +291,7 @@ describe('server-sent events', () => {
       const e = await nextEvent();
       seen.push(e);
       if (e.types.includes('session')) {
-        const last = e.last as { type: string; status?: string };
+        const last = e.last as unknown as { type: string; status?: string };
         expect(last.type === 'files' || last.status === 'suspended', JSON.stringify(e)).toBe(true);
         break;
       }
