@@ -83,4 +83,30 @@ describe('SIGKILL between a handoff record and the release of its holder', () =>
       body: { error: 'served_elsewhere' },
     });
   }, 60_000);
+
+  it('the CLI, with the daemon still down, finishes it on first use of the session: shown handed off, served elsewhere without --force', async () => {
+    const api = apiClientOf(d1.dataDir);
+    const id = (await api.start({ goal: 'hand me off, then the CLI', project: P })).session.session_id;
+    await api.files(id, { files: [{ path: 'cli.txt', change_type: 'added', content: 'before the crash\n' }] });
+    writeFileSync(CRASH, 'handoff-recorded');
+    await expect(api.handoff(id)).rejects.toThrow();
+    rmSync(CRASH, { force: true });
+
+    // no daemon serves the data dir: the CLI opens the store itself
+    const r = await d1.mic(['session', 'show', id, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as { session?: { served_by?: unknown }; served_by?: unknown };
+    expect((shown.session ?? shown).served_by).toBeNull();
+    expect(r.stderr).toContain('handoff cut short by a crash finished');
+
+    const sv = await apiClientOf(d2.dataDir).serve(id); // no --force
+    expect(sv).toMatchObject({ previous: null, took_over: true });
+    const m = await mount(d2.port, `/exports/sessions/${id}`);
+    try {
+      expect(await readNfs(m, 'cli.txt')).toBe('before the crash\n');
+    } finally {
+      await m.client.close();
+    }
+    await d1.restart({ signal: 'SIGKILL' });
+  }, 60_000);
 });
