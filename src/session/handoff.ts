@@ -61,8 +61,8 @@ async function release(ctx: LandContext, r: SessionRecord, tree: string): Promis
     ctx.host.owners.releaseLater(r, tree, log);
     throw new StoreUnavailableError(
       `session ${r.session_id} is handed off (its tree recorded, its export closed here) but its holder could not be released ` +
-        `(${(e as Error).message}); this daemon retries until it can (and so does its next start), and any daemon serves it ` +
-        `without --force from then on`,
+        `(${(e as Error).message}); it is retried in the background until it is done, and by the next daemon start or CLI ` +
+        `command on this data directory; any daemon serves the session without --force from then on`,
       'release_pending',
     );
   }

@@ -33,8 +33,8 @@ describe.sequential('kernel client: a rebase under a writing mount, then a clien
 
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'mic-rebase-kernel-'));
-    // a client without a connection for 2 s is gone
-    d = await startDaemon({ env: { MIC_API_PORT: '0', MIC_MOUNT_GONE: '2' } });
+    // a client without a connection for 3 s is gone
+    d = await startDaemon({ env: { MIC_API_PORT: '0', MIC_MOUNT_GONE: '3' } });
     api = apiCaller(d.dataDir);
     await d.initProject(P, { 'README.md': 'readme\n' });
     s = await d.startSession(P, 'written through the rebase');
