@@ -1,11 +1,17 @@
-// A handoff whose last step, the release of the session's holder ref, fails: the store's write of the ref
-// fails with EIO (LD_PRELOAD fault shim, test/lib/fault-shim.c, marker holder-eio: the local store's
-// compare-and-swap commits by rename) after the record says handed off and the export is closed. The
+// Store writes that fail with EIO (LD_PRELOAD fault shim, test/lib/fault-shim.c, marker rename-eio naming
+// the object: the local store writes every object by rename) in the middle of a session's handoff and
+// abandon. Real daemons (dist/), the API over HTTP, NFS on the wire.
+//
+// A handoff whose last step, the release of the session's holder ref, fails, after the record says handed
+// off and the export is closed. The
 // handoff answers 503 release_pending saying so; the daemon retries the release in the background
 // (Ownership.releaseLater), and once the store writes again a second daemon on the same store serves the
 // session without --force, with every acknowledged byte. Before, the session stayed held by the first
 // daemon, which no longer served it: the second one answered 409 served_elsewhere until the lease ran out
-// (60 s; never for the CLI's). Real daemons (dist/), the API over HTTP, NFS on the wire.
+// (60 s; never for the CLI's).
+//
+// An abandon whose record cannot be written: the session goes on as it was, its mount writable. Before, it
+// stayed frozen (its NFS changes refused) until the daemon restarted.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +69,7 @@ describe('a holder release that fails', () => {
       await c.close();
     }
 
-    writeFileSync(join(faults, 'holder-eio'), '');
+    writeFileSync(join(faults, 'rename-eio'), '/holder\n');
     const e = await rejection(api.handoff(id));
     expect(e.status).toBe(503);
     expect(e.body.error).toBe('release_pending');
@@ -73,13 +79,13 @@ describe('a holder release that fails', () => {
       existsSync(join(faults, 'faults.log'))
         ? readFileSync(join(faults, 'faults.log'), 'utf8')
             .split('\n')
-            .filter((l) => l.startsWith('holder-eio')).length
+            .filter((l) => l.startsWith('rename-eio') && l.endsWith('/holder')).length
         : 0;
     await until(() => struck() >= 2);
     // still held by the first daemon meanwhile: the second needs --force
     expect((await rejection(api2.serve(id))).body.error).toBe('served_elsewhere');
 
-    rmSync(join(faults, 'holder-eio'));
+    rmSync(join(faults, 'rename-eio'));
     const released = () => d1.logLines((l) => String(l.msg).startsWith('holder released after a retry') && l.session === id);
     await until(() => released().length === 1, 20_000);
     const sv = await api2.serve(id); // no --force
@@ -99,5 +105,29 @@ describe('a holder release that fails', () => {
     // the first daemon no longer serves it
     expect((await rejection(api.files(id, { files: [{ path: 'late.txt', change_type: 'added', content: 'x' }] }))).status).toBe(409);
     expect(existsSync(join(d1.dataDir, 'sessions', id))).toBe(false);
+  }, 60_000);
+});
+
+describe('an abandon whose record cannot be written', () => {
+  it('leaves the session as it was: active, its mount writable', async () => {
+    const api = apiClientOf(d1.dataDir);
+    const s = (await api.start({ goal: 'not abandoned', project: P })).session;
+    const c = await Nfs3Client.connect(d1.port);
+    try {
+      const root = await c.mountRoot(s.export!);
+      const cr = await c.create(root, 'kept.txt', { kind: 'guarded', attrs: { mode: 0o644 } });
+      expect(cr.status).toBe(NfsStatus.OK);
+      writeFileSync(join(faults, 'rename-eio'), `/sessions/${s.session_id}/metadata.json\n`);
+      expect((await rejection(api.abandon(s.session_id))).status).toBe(500);
+      rmSync(join(faults, 'rename-eio'));
+      expect((await api.get(s.session_id)).session.status).toBe('active');
+      // not frozen: the next change is done, not refused (JUKEBOX: the client would wait for good)
+      expect((await c.write(cr.fh!, 0, Buffer.from('after\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+      expect((await c.create(root, 'later.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).status).toBe(NfsStatus.OK);
+      await api.abandon(s.session_id); // and abandoning works once the store writes again
+      expect((await api.get(s.session_id)).session.status).toBe('abandoned');
+    } finally {
+      await c.close();
+    }
   }, 60_000);
 });
