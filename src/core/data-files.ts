@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
-import { ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
+import { HEADROOM, ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
 
 const MAX_OPEN = 256;
 
@@ -107,18 +107,23 @@ export class DataFiles {
   }
 
   /**
-   * Reads into a pooled buffer when large; `pooled` must then be given back after use. `size` is the file's
-   * size: sequential large reads below it are read ahead (read-ahead.ts) once `sent()` says the reply went.
+   * Reads into a pooled buffer when large, HEADROOM bytes into it (room for a reply's headers in front of the
+   * data); `pooled` must then be given back after use. `size` is the file's size: sequential large reads below
+   * it are read ahead (read-ahead.ts) once `sent()` says the reply went.
    */
   read(ino: number, offset: number, count: number, size = 0): { data: Buffer; pooled?: Buffer } {
     if (count >= READ_AHEAD_MIN) {
       const hit = this.ahead.take(ino, offset, count, size);
       if (hit) return hit;
     }
-    const pooled = count >= READ_AHEAD_MIN && count <= largeBuffers.size ? largeBuffers.take() : undefined;
-    const buf = pooled ?? Buffer.allocUnsafe(count);
+    if (count >= READ_AHEAD_MIN && HEADROOM + count <= largeBuffers.size) {
+      const pooled = largeBuffers.take();
+      const got = this.preadInto(ino, pooled.subarray(HEADROOM), count, offset);
+      return { data: pooled.subarray(HEADROOM, HEADROOM + got), pooled };
+    }
+    const buf = Buffer.allocUnsafe(count);
     const got = this.preadInto(ino, buf, count, offset);
-    return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
+    return { data: got === buf.length ? buf : buf.subarray(0, got) };
   }
 
   /** Reads up to count bytes at offset into buf (a small READ, into its reply); returns the bytes read. */

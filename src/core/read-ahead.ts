@@ -9,6 +9,11 @@ import { largeBuffers } from '../../util/buffer-pool.js';
 
 /** Reads at least this large are worth reading ahead (and come from the buffer pool). */
 export const READ_AHEAD_MIN = 64 * 1024;
+/**
+ * Large reads land this far into their pooled buffer: the bytes before the data are room for the reply's
+ * headers (record mark, RPC reply header, READ3resok up to the data), so the reply is one buffer and one write.
+ */
+export const HEADROOM = 512;
 /** A piece read ahead that nobody asked for is given back after this long. */
 const KEEP_MS = 2000;
 
@@ -31,14 +36,17 @@ export class ReadAhead {
   private scheduled = false;
   /** the last read was sequential and not at the end: read ahead once its reply is sent */
   private wanted = false;
+  /** the piece is given back at this time (ms, Date.now) if nobody asked for it */
+  private keepUntil = 0;
+  /** one timer at a time, re-armed when it fires early (not one Timeout per piece: a READ made one and cleared it) */
   private timer: NodeJS.Timeout | null = null;
 
   /** `pread(buf, len, offset)` reads the file ino into buf, returning the bytes read. */
   constructor(private readonly pread: (ino: number, buf: Buffer, len: number, offset: number) => number) {}
 
   /**
-   * The piece read ahead for exactly this read, if there is one (its buffer is then the caller's, pooled);
-   * else null. Notes the read either way.
+   * The piece read ahead for exactly this read, if there is one (its buffer is then the caller's, pooled; the
+   * data starts at HEADROOM in it); else null. Notes the read either way.
    */
   take(ino: number, offset: number, count: number, size: number): { data: Buffer; pooled: Buffer } | null {
     const sequential = ino === this.lastIno && offset === this.lastEnd;
@@ -51,8 +59,7 @@ export class ReadAhead {
     if (p) {
       if (p.ino === ino && p.offset === offset && count <= p.got) {
         this.piece = null;
-        this.clearTimer();
-        hit = { data: p.buf.subarray(0, count), pooled: p.buf };
+        hit = { data: p.buf.subarray(HEADROOM, HEADROOM + count), pooled: p.buf };
       } else if (p.ino !== ino || p.offset < offset) this.dropPiece();
     }
     this.wanted = sequential && this.lastEnd < size;
@@ -75,6 +82,8 @@ export class ReadAhead {
 
   close(): void {
     this.dropPiece();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.lastIno = -1;
     this.wanted = false;
   }
@@ -94,28 +103,36 @@ export class ReadAhead {
     if (this.piece?.ino === ino && this.piece.offset === offset) return;
     this.dropPiece();
     const len = Math.min(this.lastLen, this.lastSize - offset);
-    if (len < READ_AHEAD_MIN || len > largeBuffers.size) return;
+    if (len < READ_AHEAD_MIN || HEADROOM + len > largeBuffers.size) return;
     const buf = largeBuffers.take();
     let got: number;
     try {
-      got = this.pread(ino, buf, len, offset);
+      got = this.pread(ino, buf.subarray(HEADROOM), len, offset);
     } catch {
       largeBuffers.give(buf); // the READ itself will report the error
       return;
     }
     this.piece = { ino, offset, got, buf };
-    this.timer = setTimeout(() => this.dropPiece(), KEEP_MS);
+    this.keepUntil = Date.now() + KEEP_MS;
+    if (this.timer === null) this.arm(KEEP_MS);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.expire, ms);
     this.timer.unref();
   }
 
+  /** The timer: gives back a piece kept KEEP_MS; a newer piece (read since the timer was armed) waits its turn. */
+  private readonly expire = (): void => {
+    this.timer = null;
+    if (!this.piece) return;
+    const left = this.keepUntil - Date.now();
+    if (left > 0) this.arm(left);
+    else this.dropPiece();
+  };
+
   private dropPiece(): void {
-    this.clearTimer();
     if (this.piece) largeBuffers.give(this.piece.buf);
     this.piece = null;
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
   }
 }

@@ -18,6 +18,11 @@ export interface ReadResult {
   release?: () => void;
   /** the data was read into the caller's `into` buffer */
   inPlace?: boolean;
+  /**
+   * The pooled buffer `data` is a view of, when it has room in front of the data: until `release`, the caller may
+   * write the bytes before the data (a reply's headers) and the padding after it, and send it as one buffer.
+   */
+  frame?: Buffer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -63,7 +68,7 @@ export async function readFile(
       largeBuffers.give(pooled);
       data.sent();
     };
-    return { data: r.data, eof, attrs, release };
+    return { data: r.data, eof, attrs, release, frame: pooled };
   }
   if (n.blob) {
     const r = await readBase(state.source, n.blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DataFiles } from '../../src/core/data-files.js';
 import { seeded } from '../store/seeded.js';
 
@@ -129,5 +129,28 @@ describe('read-ahead of data files', () => {
     read(K);
     await settled();
     expect(Buffer.from(data.read(6, 2 * K, K, SIZE).data).equals(Buffer.alloc(K, 2))).toBe(true);
+  });
+
+  it('a piece nobody asks for is given back after 2 s; a newer one is kept for its own 2 s (one timer)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      read(0);
+      read(K);
+      await settled(); // piece 2K read at t=0: the timer is armed for t=2000
+      vi.advanceTimersByTime(1500);
+      behindItsBack(2 * K, Buffer.from('one'));
+      expect(read(2 * K).equals(content.subarray(2 * K, 3 * K))).toBe(true); // the piece
+      await settled(); // piece 3K read at t=1500, kept until t=3500
+      vi.advanceTimersByTime(600); // the timer fires at t=2000 and finds a newer piece: kept
+      behindItsBack(3 * K, Buffer.from('two'));
+      expect(read(3 * K).equals(content.subarray(3 * K, 4 * K))).toBe(true);
+      await settled(); // piece 4K read at t=2100, kept until t=4100
+      vi.advanceTimersByTime(2100);
+      const now = Buffer.from('three');
+      behindItsBack(4 * K, now);
+      expect(read(4 * K).subarray(0, now.length).equals(now)).toBe(true); // given back: read afresh
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
