@@ -29,7 +29,9 @@ export class DataFiles {
 
   private readonly inline: boolean;
   /** sequential large reads: the next piece read while the event loop is idle (read-ahead.ts) */
-  private readonly ahead = new ReadAhead((ino, buf, len, offset) => this.preadInto(ino, buf, len, offset));
+  private readonly ahead = new ReadAhead((ino, buf, len, offset, done) =>
+    fs.read(this.fd(ino), buf, 0, len, offset, (err, got) => done(err, got)),
+  );
 
   constructor(private readonly dir: string) {
     mkdirDurable(dir);
@@ -85,6 +87,7 @@ export class DataFiles {
         continue;
       }
       this.fds.delete(ino);
+      this.ahead.drop(ino); // a read ahead in flight on this fd: its bytes may be another file's once it is reused
       fs.closeSync(open.fd);
       break;
     }
@@ -134,6 +137,11 @@ export class DataFiles {
   /** The reply of the last read() has been sent: sequential reads go on with a read-ahead. */
   sent(): void {
     this.ahead.sent();
+  }
+
+  /** Resolves once no read-ahead is in flight (tests). */
+  readAheadIdle(): Promise<void> {
+    return this.ahead.idle();
   }
 
   private preadInto(ino: number, buf: Buffer, count: number, offset: number): number {

@@ -4,7 +4,11 @@
 // two large reads of one file follow each other, the next piece is read once the reply has gone out to the
 // socket (`sent`; earlier, the pread would hold back the rest of a reply the socket did not take at once),
 // into a pooled buffer that the next READ then sends.
-// Anything that changes the file (write, truncate, re-create, removal) drops it first (DataFiles).
+// The piece is read on libuv's thread pool, not on the event loop: at one READ in flight the event-loop thread
+// then sleeps while it is read, and wakes for the next READ as a thread that has used less CPU lately, which
+// the kernel's scheduler (EEVDF) runs sooner on a busy machine (docs/perf-notes.md, branch readqd1).
+// Anything that changes the file (write, truncate, re-create, removal) drops it first (DataFiles), and a read
+// still in flight then is cancelled: its bytes are thrown away when it completes.
 import { largeBuffers } from '../../util/buffer-pool.js';
 
 /** Reads at least this large are worth reading ahead (and come from the buffer pool). */
@@ -16,6 +20,11 @@ export const READ_AHEAD_MIN = 64 * 1024;
 export const HEADROOM = 512;
 /** A piece read ahead that nobody asked for is given back after this long. */
 const KEEP_MS = 2000;
+
+/** A read ahead in flight on the thread pool; cancelled when the file changes or another read comes first. */
+interface Pending {
+  cancelled: boolean;
+}
 
 interface Piece {
   ino: number;
@@ -33,7 +42,9 @@ export class ReadAhead {
   /** the file's size as the last read saw it (nothing is read ahead past it) */
   private lastSize = 0;
   private piece: Piece | null = null;
-  private scheduled = false;
+  private pending: Pending | null = null;
+  /** resolved once nothing is in flight (tests) */
+  private idleWaiters: (() => void)[] = [];
   /** the last read was sequential and not at the end: read ahead once its reply is sent */
   private wanted = false;
   /** the piece is given back at this time (ms, Date.now) if nobody asked for it */
@@ -41,8 +52,10 @@ export class ReadAhead {
   /** one timer at a time, re-armed when it fires early (not one Timeout per piece: a READ made one and cleared it) */
   private timer: NodeJS.Timeout | null = null;
 
-  /** `pread(buf, len, offset)` reads the file ino into buf, returning the bytes read. */
-  constructor(private readonly pread: (ino: number, buf: Buffer, len: number, offset: number) => number) {}
+  /** `pread(ino, buf, len, offset, done)` reads the file ino into buf off the event loop, then calls done. */
+  constructor(
+    private readonly pread: (ino: number, buf: Buffer, len: number, offset: number, done: (err: Error | null, got: number) => void) => void,
+  ) {}
 
   /**
    * The piece read ahead for exactly this read, if there is one (its buffer is then the caller's, pooled; the
@@ -54,6 +67,8 @@ export class ReadAhead {
     this.lastEnd = offset + count;
     this.lastLen = count;
     this.lastSize = size;
+    // a piece still being read is of no use now: this read reads its bytes itself (or did not want them)
+    this.cancelPending();
     const p = this.piece;
     let hit: { data: Buffer; pooled: Buffer } | null = null;
     if (p) {
@@ -68,12 +83,19 @@ export class ReadAhead {
 
   /** The reply of a read has gone out: read the next piece if the reads are sequential. */
   sent(): void {
-    if (this.wanted) this.schedule();
+    if (this.wanted) this.fill();
   }
 
-  /** The file changed (or is gone): forget what was read ahead of it. */
+  /** Resolves once no piece is being read (tests). */
+  idle(): Promise<void> {
+    if (this.pending === null) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** The file changed (or is gone): forget what was read ahead of it, and what is being read of it. */
   drop(ino: number): void {
     if (this.piece?.ino === ino) this.dropPiece();
+    if (this.pending !== null && this.lastIno === ino) this.cancelPending();
     if (this.lastIno === ino) {
       this.lastIno = -1;
       this.wanted = false;
@@ -81,6 +103,7 @@ export class ReadAhead {
   }
 
   close(): void {
+    this.cancelPending();
     this.dropPiece();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -88,33 +111,47 @@ export class ReadAhead {
     this.wanted = false;
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.fill());
-  }
-
   private fill(): void {
-    this.scheduled = false;
     this.wanted = false;
     const ino = this.lastIno;
     const offset = this.lastEnd;
-    if (ino < 0 || offset >= this.lastSize) return;
+    if (ino < 0 || offset >= this.lastSize || this.pending !== null) return;
     if (this.piece?.ino === ino && this.piece.offset === offset) return;
     this.dropPiece();
     const len = Math.min(this.lastLen, this.lastSize - offset);
     if (len < READ_AHEAD_MIN || HEADROOM + len > largeBuffers.size) return;
     const buf = largeBuffers.take();
-    let got: number;
+    const job: Pending = { cancelled: false };
+    this.pending = job;
+    const done = (err: Error | null, got: number): void => {
+      if (this.pending === job) this.pending = null;
+      if (err !== null || job.cancelled) largeBuffers.give(buf); // the READ itself will report an error
+      else {
+        this.dropPiece();
+        this.piece = { ino, offset, got, buf };
+        this.keepUntil = Date.now() + KEEP_MS;
+        if (this.timer === null) this.arm(KEEP_MS);
+      }
+      if (this.pending === null) this.wakeIdle();
+    };
     try {
-      got = this.pread(ino, buf.subarray(HEADROOM), len, offset);
-    } catch {
-      largeBuffers.give(buf); // the READ itself will report the error
-      return;
+      this.pread(ino, buf.subarray(HEADROOM), len, offset, done);
+    } catch (e) {
+      done(e as Error, 0);
     }
-    this.piece = { ino, offset, got, buf };
-    this.keepUntil = Date.now() + KEEP_MS;
-    if (this.timer === null) this.arm(KEEP_MS);
+  }
+
+  private cancelPending(): void {
+    if (this.pending === null) return;
+    this.pending.cancelled = true;
+    this.pending = null;
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiters;
+    if (w.length === 0) return;
+    this.idleWaiters = [];
+    for (const resolve of w) resolve();
   }
 
   private arm(ms: number): void {

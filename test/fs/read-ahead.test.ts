@@ -20,6 +20,7 @@ const idle = (): Promise<void> => new Promise((r) => setImmediate(r));
 const settled = async (): Promise<void> => {
   await idle();
   await idle();
+  await data.readAheadIdle(); // the piece is read on the thread pool
 };
 /** a change the server did not make: only a piece read before it still has the old bytes */
 const behindItsBack = (offset: number, bytes: Buffer): void => {
@@ -151,6 +152,29 @@ describe('read-ahead of data files', () => {
       expect(read(4 * K).subarray(0, now.length).equals(now)).toBe(true); // given back: read afresh
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it('a change made while the piece is being read on the thread pool throws the piece away', async () => {
+    const block = (ms: number): void => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); // the event loop waits; the pool reads
+    };
+    const changes: [string, () => void, (got: Buffer) => boolean][] = [
+      ['write', () => data.write(ino, 2 * K, Buffer.from('written')), (got) => got.subarray(0, 7).toString() === 'written'],
+      ['truncate', () => data.truncate(ino, 2 * K + 3), (got) => got.length === 3],
+      ['re-create', () => data.create(ino, Buffer.alloc(SIZE, 9)), (got) => got.equals(Buffer.alloc(K, 9))],
+    ];
+    for (const [what, change, seen] of changes) {
+      data.create(ino, content);
+      read(0);
+      read(K); // its reply is sent: the piece at 2K is being read on the pool
+      block(100); // long enough for the pool's pread to have read the old bytes, not for its callback to run
+      change();
+      await settled();
+      const r = data.read(ino, 2 * K, K, SIZE);
+      expect(seen(Buffer.from(r.data)), what).toBe(true);
+      data.sent();
+      await settled();
     }
   });
 });
