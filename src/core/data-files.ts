@@ -14,6 +14,12 @@ interface OpenFile {
   used: boolean;
 }
 
+/** Bytes read; `pooled`, when present, is the pooled buffer they are in, to give back after use. */
+export interface Chunk {
+  data: Buffer;
+  pooled?: Buffer;
+}
+
 export class DataFiles {
   /**
    * Open data files, at most MAX_OPEN. Eviction is second-chance over `order` (inode numbers in the order
@@ -110,15 +116,21 @@ export class DataFiles {
   }
 
   /**
-   * Reads into a pooled buffer when large, HEADROOM bytes into it (room for a reply's headers in front of the
+   * Reads into a pooled buffer when large, HEADROOM bytes into it (a promise when the piece is being read ahead) (room for a reply's headers in front of the
    * data); `pooled` must then be given back after use. `size` is the file's size: sequential large reads below
    * it are read ahead (read-ahead.ts) once `sent()` says the reply went.
    */
-  read(ino: number, offset: number, count: number, size = 0): { data: Buffer; pooled?: Buffer } {
+  read(ino: number, offset: number, count: number, size = 0): Chunk | Promise<Chunk> {
     if (count >= READ_AHEAD_MIN) {
       const hit = this.ahead.take(ino, offset, count, size);
+      // being read ahead: wait for it; if that is cancelled (the file changed meanwhile), read it now
+      if (hit instanceof Promise) return hit.then((h) => h ?? this.readNow(ino, offset, count));
       if (hit) return hit;
     }
+    return this.readNow(ino, offset, count);
+  }
+
+  private readNow(ino: number, offset: number, count: number): Chunk {
     if (count >= READ_AHEAD_MIN && HEADROOM + count <= largeBuffers.size) {
       const pooled = largeBuffers.take();
       const got = this.preadInto(ino, pooled.subarray(HEADROOM), count, offset);

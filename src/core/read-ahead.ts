@@ -21,9 +21,22 @@ export const HEADROOM = 512;
 /** A piece read ahead that nobody asked for is given back after this long. */
 const KEEP_MS = 2000;
 
-/** A read ahead in flight on the thread pool; cancelled when the file changes or another read comes first. */
+/** A piece for a read: the data (HEADROOM bytes into `pooled`) and the pooled buffer, the caller's to give back. */
+export interface Hit {
+  data: Buffer;
+  pooled: Buffer;
+}
+
+/**
+ * A read ahead in flight on the thread pool. The read it is for waits for it (`waiter`); it is cancelled when the
+ * file changes or another read comes first (a waiter then gets null once the pool is done, and reads for itself).
+ */
 interface Pending {
+  ino: number;
+  offset: number;
+  len: number;
   cancelled: boolean;
+  waiter: ((hit: Hit | null) => void) | null;
 }
 
 interface Piece {
@@ -59,25 +72,32 @@ export class ReadAhead {
 
   /**
    * The piece read ahead for exactly this read, if there is one (its buffer is then the caller's, pooled; the
-   * data starts at HEADROOM in it); else null. Notes the read either way.
+   * data starts at HEADROOM in it); a promise of it while it is being read (null if that read is cancelled or
+   * fails: the caller then reads for itself); else null. Notes the read either way.
    */
-  take(ino: number, offset: number, count: number, size: number): { data: Buffer; pooled: Buffer } | null {
+  take(ino: number, offset: number, count: number, size: number): Hit | Promise<Hit | null> | null {
     const sequential = ino === this.lastIno && offset === this.lastEnd;
     this.lastIno = ino;
     this.lastEnd = offset + count;
     this.lastLen = count;
     this.lastSize = size;
-    // a piece still being read is of no use now: this read reads its bytes itself (or did not want them)
+    this.wanted = sequential && this.lastEnd < size;
+    const q = this.pending;
+    if (q !== null && q.waiter === null && q.ino === ino && q.offset === offset && count <= q.len) {
+      // the piece is being read: wait for it rather than read the same bytes again (at qd1 on a busy machine the
+      // next READ often arrives before the pool is done)
+      return new Promise((resolve) => (q.waiter = (h) => resolve(h && { data: h.data.subarray(0, count), pooled: h.pooled })));
+    }
+    // a piece still being read for another place is of no use now
     this.cancelPending();
     const p = this.piece;
-    let hit: { data: Buffer; pooled: Buffer } | null = null;
+    let hit: Hit | null = null;
     if (p) {
       if (p.ino === ino && p.offset === offset && count <= p.got) {
         this.piece = null;
         hit = { data: p.buf.subarray(HEADROOM, HEADROOM + count), pooled: p.buf };
       } else if (p.ino !== ino || p.offset < offset) this.dropPiece();
     }
-    this.wanted = sequential && this.lastEnd < size;
     return hit;
   }
 
@@ -95,7 +115,7 @@ export class ReadAhead {
   /** The file changed (or is gone): forget what was read ahead of it, and what is being read of it. */
   drop(ino: number): void {
     if (this.piece?.ino === ino) this.dropPiece();
-    if (this.pending !== null && this.lastIno === ino) this.cancelPending();
+    if (this.pending?.ino === ino) this.cancelPending();
     if (this.lastIno === ino) {
       this.lastIno = -1;
       this.wanted = false;
@@ -121,12 +141,18 @@ export class ReadAhead {
     const len = Math.min(this.lastLen, this.lastSize - offset);
     if (len < READ_AHEAD_MIN || HEADROOM + len > largeBuffers.size) return;
     const buf = largeBuffers.take();
-    const job: Pending = { cancelled: false };
+    const job: Pending = { ino, offset, len, cancelled: false, waiter: null };
     this.pending = job;
     const done = (err: Error | null, got: number): void => {
       if (this.pending === job) this.pending = null;
-      if (err !== null || job.cancelled) largeBuffers.give(buf); // the READ itself will report an error
-      else {
+      const waiter = job.waiter;
+      job.waiter = null;
+      if (err !== null || job.cancelled) {
+        largeBuffers.give(buf);
+        waiter?.(null); // the READ reads for itself (and reports an error itself)
+      } else if (waiter !== null) {
+        waiter({ data: buf.subarray(HEADROOM, HEADROOM + got), pooled: buf });
+      } else {
         this.dropPiece();
         this.piece = { ino, offset, got, buf };
         this.keepUntil = Date.now() + KEEP_MS;
@@ -142,9 +168,13 @@ export class ReadAhead {
   }
 
   private cancelPending(): void {
-    if (this.pending === null) return;
-    this.pending.cancelled = true;
+    const q = this.pending;
+    if (q === null) return;
+    q.cancelled = true;
     this.pending = null;
+    // A READ waiting for it reads for itself once the pool is done (`done`), not now: now is the middle of the
+    // change that cancelled it (a SETATTR truncates the data file, then awaits before it sets the inode's size),
+    // and a read run from here would see the new bytes with the old size.
   }
 
   private wakeIdle(): void {
