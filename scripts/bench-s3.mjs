@@ -49,11 +49,16 @@ function sh(cmd, argv, env = {}, opts = {}) {
 }
 
 /** CPU seconds (user + system, all threads) of a process so far, from /proc/<pid>/stat. */
+/** Minor page faults of a process so far (fresh memory touched: ~256 per MiB of new buffers). */
+function procFaults(pid) {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]);
+}
 function procCpu(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
-/** CPU seconds per thread name (comm) of a process so far, e.g. { node: main thread, 'libuv-worker': ... }. */
+/** CPU seconds per thread of a process so far, by name: main, mic-s3-fetch (the S3 fetch worker, which names
+ *  itself), node (the libuv thread pool and V8's helper threads, which Node names alike). */
 function threadCpu(pid) {
   const out = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -149,6 +154,7 @@ async function serve(env, dataDir) {
 /** nfs-cat of one file to /dev/null; returns MB/s (10^6 bytes). */
 function nfsCatMBps(port, sid, name, bytes, d) {
   const c0 = d.cpu();
+  const f0 = procFaults(d.pid);
   const t0s = threadCpu(d.pid);
   const url = `nfs://127.0.0.1/exports/sessions/${sid}/${name}?version=3&nfsport=${port}&mountport=${port}`;
   const out = join(OUT_DIR, 'read.bin');
@@ -158,6 +164,7 @@ function nfsCatMBps(port, sid, name, bytes, d) {
   const cpuS = d.cpu() - c0;
   const t1s = threadCpu(d.pid);
   const MiB = bytes / 1048576;
+  const faultsPerMiB = Math.round((procFaults(d.pid) - f0) / MiB);
   const threads = Object.fromEntries(
     Object.entries(t1s)
       .map(([k, v]) => [k, round(((v - (t0s[k] ?? 0)) * 1000) / MiB, 2)])
@@ -166,7 +173,7 @@ function nfsCatMBps(port, sid, name, bytes, d) {
   if (r.status !== 0) throw new Error(`nfs-cat failed: ${r.stderr}`);
   const sha256 = createHash('sha256').update(readFileSync(out)).digest('hex'); // checked outside the timing
   rmSync(out, { force: true });
-  return { mbps: bytes / 1e6 / s, sha256, cpuMsPerMiB: (cpuS * 1000) / MiB, threads };
+  return { mbps: bytes / 1e6 / s, sha256, cpuMsPerMiB: (cpuS * 1000) / MiB, threads, faultsPerMiB };
 }
 
 function startSessionId(env, dataDir, project) {
@@ -198,6 +205,8 @@ async function readBench(s3env) {
     warm = [],
     local = [];
   const cpu = { sdk: [], cold: [], warm: [], local: [], rgw_sdk: [], rgw_cold: [] };
+  const threadsCold = {};
+  const threadsWarm = {};
   const rgw = rgwPid();
   for (let k = 0; k < ROUNDS; k++) {
     const sc0 = process.cpuUsage();
@@ -221,14 +230,16 @@ async function readBench(s3env) {
     if (c.sha256 !== sha) throw new Error('cold read returned other bytes');
     cold.push(c.mbps);
     cpu.cold.push(c.cpuMsPerMiB);
-    log(`cold read, daemon CPU ms/MiB by thread: ${JSON.stringify(c.threads)}`);
+    log(`cold read, daemon CPU ms/MiB by thread: ${JSON.stringify(c.threads)}, page faults per MiB ${c.faultsPerMiB}`);
+    for (const [t, v] of Object.entries(c.threads)) (threadsCold[t] ??= []).push(v);
     await d.stop();
     d = await serve(env, dataDir); // RAM empty, disk cache warm
     const w = nfsCatMBps(d.port, sid, 'big.bin', bytes, d);
     if (w.sha256 !== sha) throw new Error('warm read returned other bytes');
     warm.push(w.mbps);
     cpu.warm.push(w.cpuMsPerMiB);
-    log(`warm read, daemon CPU ms/MiB by thread: ${JSON.stringify(w.threads)}`);
+    log(`warm read, daemon CPU ms/MiB by thread: ${JSON.stringify(w.threads)}, page faults per MiB ${w.faultsPerMiB}`);
+    for (const [t, v] of Object.entries(w.threads)) (threadsWarm[t] ??= []).push(v);
     await d.stop();
     rmSync(dataDir, { recursive: true, force: true });
 
@@ -257,6 +268,9 @@ async function readBench(s3env) {
     // CPU ms per MiB read: the daemon's (all threads, /proc), the benchmark process's for the SDK GET, and
     // radosgw's during the SDK GET and during the cold read
     cpu_ms_per_mib: Object.fromEntries(Object.entries(cpu).map(([k, xs]) => [k, round(med(xs), 2)])),
+    // the daemon's CPU by thread (main; mic-s3-fetch, the fetch worker; node, the thread pool and V8's helpers)
+    cold_cpu_ms_per_mib_by_thread: Object.fromEntries(Object.entries(threadsCold).map(([k, xs]) => [k, round(med(xs), 2)])),
+    warm_cpu_ms_per_mib_by_thread: Object.fromEntries(Object.entries(threadsWarm).map(([k, xs]) => [k, round(med(xs), 2)])),
     samples: {
       sdk: sdk.map((x) => round(x, 1)),
       cold: cold.map((x) => round(x, 1)),

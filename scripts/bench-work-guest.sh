@@ -34,12 +34,31 @@ calls_diff() {
 		NR == 1 { for (i = 3; i <= NF; i++) a[i] = $i }
 		NR == 2 { s = "WORK_CALLS " step; t = 0; for (i = 3; i <= NF; i++) if ($i - a[i] > 0) { s = s " " p[i - 2] "=" ($i - a[i]); t += $i - a[i] } print s " total=" t }'
 }
+# the client's own view per NFS operation (/proc/self/mountstats of this mount, kernel 6.1 fields):
+# "OP ops transmissions major_timeouts bytes_sent bytes_recv queue_ms rtt_ms execute_ms [errors]",
+# plus the mount's "events:" counters (inode/dentry revalidations, attribute invalidations, ...)
+opstats() {
+	awk -v mnt="$MNT" '$1 == "device" { on = ($5 == mnt); ops = 0; next }
+		on && $1 == "events:" { $1 = "EVENTS"; print; next }
+		on && /per-op statistics/ { ops = 1; next }
+		on && ops && $1 ~ /:$/ { sub(/:$/, "", $1); print }' /proc/self/mountstats 2>/dev/null
+}
+opstats_diff() { # before after step: "WORK_OPSTATS step OP=n,n,... EVENTS=n,n,..." for ops used in the step
+	printf '%s\n--\n%s\n' "$1" "$2" | awk -v step="$3" '
+		$0 == "--" { second = 1; next }
+		!second { for (i = 2; i <= NF; i++) a[$1, i] = $i; next }
+		{ s = ""; for (i = 2; i <= NF; i++) s = s (i > 2 ? "," : "") ($i - a[$1, i]); if ($1 == "EVENTS" || $2 - a[$1, 2] > 0) out = out " " $1 "=" s }
+		END { print "WORK_OPSTATS " step out }'
+}
+# the mount as the client negotiated it (rsize/wsize/acregmin.. from FSINFO and the options; caps)
+awk -v mnt="$MNT" '$1 == "device" { on = ($5 == mnt); next } on && ($1 == "opts:" || $1 == "caps:") { print "WORK_MOUNT " $0 }' /proc/self/mountstats 2>/dev/null
 step() { # name command...: runs the command in the current shell, prints its wall time
 	name=$1
 	shift
 	case " ${WORK_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
 	mark "$name"
 	c0=$(calls)
+	o0=$(opstats)
 	t0=$(now)
 	if ! "$@" >"$OUT" 2>&1; then
 		echo "WORK_FAIL $name"
@@ -49,6 +68,7 @@ step() { # name command...: runs the command in the current shell, prints its wa
 	t1=$(now)
 	echo "WORK_STEP $name $(((t1 - t0) / 1000000))e-3"
 	[ -z "$c0" ] || calls_diff "$c0" "$(calls)" "$name"
+	[ -z "$o0" ] || opstats_diff "$o0" "$(opstats)" "$name"
 }
 
 clone() { git clone -q --depth 1 "file://$WORK_BARE" repo; }

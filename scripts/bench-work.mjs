@@ -6,7 +6,10 @@
 // Each step is timed inside the guest; the client's NFS calls per step (/proc/net/rpc/nfs) are counted too.
 // stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, server_cpu_seconds,
 // server_thread_cpu_seconds (per thread name: main, V8 workers, libuv pool), server_step_cpu_seconds (per step),
-// load_average, runs (every pass), client_calls}, where
+// server_step_counters (per step: the server's read/write system calls, sleeps = wake-ups, preemptions),
+// load_average, runs (every pass), client_calls, client_op_stats (per pass and step, from the guest's
+// /proc/self/mountstats: per NFS operation the calls, mean RTT and execute time in us as the client saw
+// them, bytes per call; the mount's event counters), client_mount (the negotiated mount options)}, where
 // ratio = mic seconds / ganesha seconds of the median over the reps (< 1 means mic-fs is faster; the
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
@@ -14,7 +17,7 @@
 // seconds during the step, "server cpu s"; ganesha-<rep>-metrics.json has the CPU only).
 // Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha),
 // BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1), BENCH_WORK_PROF=1 (mic-fs runs with --cpu-prof into
-// .bench-work/prof/), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
+// .bench-work/prof/), BENCH_WORK_NODE_ARGS (more node flags for mic-fs's daemon), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
 // For experiments: BENCH_WORK_ONLY (steps to run, space-separated, e.g. "clone saves"), BENCH_WORK_GUEST
 // (another guest script), BENCH_WORK_OUT (output directory instead of .bench-work/).
 import { execFileSync, spawn } from 'node:child_process';
@@ -142,6 +145,7 @@ async function startMic(tag) {
   const logf = join(OUT, `${tag}-serve.log`);
   const node = ['node'];
   if (PROF) node.push('--cpu-prof', '--cpu-prof-dir', join(OUT, 'prof', tag));
+  node.push(...(process.env.BENCH_WORK_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const args = [...node, MIC, 'serve', '--data-dir', data, '--bind', '127.0.0.1', '--port', '0', '--api-port', '0', '--no-api-token'];
   args.push('--log-level', 'info', '--log-format', 'json');
   const [cmd, ...rest] = PIN ? ['taskset', '-c', SCPU, ...args] : args;
@@ -251,6 +255,7 @@ async function runOnce(server, tag) {
         if (name.endsWith('.ack') || existsSync(join(marks, `${name}.ack`))) continue;
         const now = server.metricsUrl ? await scrape(server.metricsUrl) : {};
         now['server cpu s'] = cpuSeconds(server.pid) ?? 0; // the step's server CPU, all threads
+        Object.assign(now, serverCounters(server.pid));
         if (prevStep) metrics[prevStep] = diff(now, prev);
         prev = now;
         prevStep = name.replace(/^\d+-/, '');
@@ -271,7 +276,119 @@ async function runOnce(server, tag) {
   for (const m of out.matchAll(/^WORK_CALLS (\S+) (.*)$/gm))
     calls[m[1]] = Object.fromEntries(m[2].split(' ').map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
   writeFileSync(join(OUT, `${tag}-metrics.json`), JSON.stringify(metrics, null, 1));
-  return { steps, calls, cpu: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0])) };
+  const opStats = {};
+  for (const m of out.matchAll(/^WORK_OPSTATS (\S+)(.*)$/gm)) opStats[m[1]] = clientOpStats(m[2]);
+  const mount = [...out.matchAll(/^WORK_MOUNT\s+(\S+)\s+(\S+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  const cpu = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0]));
+  const counters = Object.fromEntries(
+    Object.entries(metrics).map(([k, v]) => [k, Object.fromEntries(COUNTERS.map((c) => [c.replace('server ', ''), v[c] ?? 0]))]),
+  );
+  return { steps, calls, cpu, counters, opStats, mount };
+}
+const COUNTERS = ['server syscr', 'server syscw', 'server wakeups', 'server preempted'];
+/** per server pid: each thread's last context-switch counts, and the running sums over every thread seen */
+const switchesSeen = new Map();
+/**
+ * The server's system-call and scheduling counts, all threads: read- and write-type system calls
+ * (/proc/<pid>/io syscr, syscw: a socket read or a reply write is one each) and voluntary / involuntary
+ * context switches (/proc/<pid>/task/<tid>/status: a voluntary switch is a sleep, so one wake-up to come).
+ * The switches are summed as increments per thread since the last look, so a thread that ends (ganesha's
+ * workers come and go) does not take its count out of the total; a new thread counts from its start.
+ */
+function serverCounters(pid) {
+  const out = {};
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    out['server syscr'] = Number(io.match(/^syscr: (\d+)/m)?.[1] ?? 0);
+    out['server syscw'] = Number(io.match(/^syscw: (\d+)/m)?.[1] ?? 0);
+    let seen = switchesSeen.get(pid);
+    if (!seen) switchesSeen.set(pid, (seen = { tids: new Map(), vol: 0, invol: 0 }));
+    const tids = new Map();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let st;
+      try {
+        st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      } catch {
+        continue; // ended between the listing and the read
+      }
+      const vol = Number(st.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      const invol = Number(st.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0);
+      const last = seen.tids.get(tid) ?? { vol: 0, invol: 0 };
+      seen.vol += Math.max(0, vol - last.vol);
+      seen.invol += Math.max(0, invol - last.invol);
+      tids.set(tid, { vol, invol });
+    }
+    seen.tids = tids;
+    out['server wakeups'] = seen.vol;
+    out['server preempted'] = seen.invol;
+  } catch {
+    /* gone, or not ours to read */
+  }
+  return out;
+}
+// the mount's "events:" counters (linux/nfs_iostat.h, enum nfs_stat_eventcounters)
+const EVENTS = [
+  'inode_revalidate',
+  'dentry_revalidate',
+  'data_invalidate',
+  'attr_invalidate',
+  'vfs_open',
+  'vfs_lookup',
+  'vfs_access',
+  'vfs_updatepage',
+  'vfs_readpage',
+  'vfs_readpages',
+  'vfs_writepage',
+  'vfs_writepages',
+  'vfs_getdents',
+  'vfs_setattr',
+  'vfs_flush',
+  'vfs_fsync',
+  'vfs_lock',
+  'vfs_release',
+  'congestion_wait',
+  'setattr_trunc',
+  'extend_write',
+  'silly_rename',
+  'short_read',
+  'short_write',
+  'delay',
+  'pnfs_read',
+  'pnfs_write',
+];
+/**
+ * One step's client statistics, from the guest's /proc/self/mountstats difference ("OP=ops,trans,timeouts,
+ * sent,recv,queue_ms,rtt_ms,exec_ms[,errors]"): per operation the calls, the mean round trip (RTT: request
+ * sent to reply received, as the client sees it) and execute time (queued to done, RTT + the client's own
+ * queueing) in microseconds, bytes per call; the events that are not zero.
+ */
+function clientOpStats(text) {
+  const ops = {};
+  let events = {};
+  for (const kv of text.trim().split(/\s+/).filter(Boolean)) {
+    const [op, list] = kv.split('=');
+    const v = list.split(',').map(Number);
+    if (op === 'EVENTS') {
+      events = Object.fromEntries(EVENTS.map((n, i) => [n, v[i] ?? 0]).filter(([, x]) => x > 0));
+      continue;
+    }
+    const [n, trans, timeouts, sent, recv, queueMs, rttMs, execMs, errors] = v;
+    const per = (x) => (n ? Math.round((x * 1000) / n) : 0);
+    ops[op] = {
+      ops: n,
+      rtt_us: per(rttMs),
+      exec_us: per(execMs),
+      queue_us: per(queueMs),
+      bytes_out: n ? Math.round(sent / n) : 0,
+      bytes_in: n ? Math.round(recv / n) : 0,
+    };
+    if (trans !== n) ops[op].retransmissions = trans - n;
+    if (timeouts) ops[op].timeouts = timeouts;
+    if (errors) ops[op].errors = errors;
+  }
+  const total = Object.values(ops).reduce((a, o) => a + o.ops, 0);
+  const rtt = Object.values(ops).reduce((a, o) => a + o.rtt_us * o.ops, 0);
+  return { ops: total, rtt_us: total ? Math.round(rtt / total) : 0, per_op: ops, events };
 }
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid) {
@@ -318,7 +435,10 @@ async function main() {
   const serverCpu = { mic: [], ganesha: [] }; // the server's CPU seconds during each run
   const serverThreads = { mic: [], ganesha: [] }; // ... per thread name
   const stepCpu = { mic: [], ganesha: [] }; // ... per step
+  const stepCounters = { mic: [], ganesha: [] }; // the server's system calls and context switches per step
   const calls = {}; // the client's NFS calls per step, first rep of each server
+  const opStats = { mic: [], ganesha: [] }; // the client's per-operation RTT per step, every pass
+  const mounts = {}; // the mount options the client negotiated (FSINFO's sizes among them)
   const load = [loadavg()[0]]; // 1-minute load average at the start and after each pass: the noise
   const order = [];
   for (let r = 0; r < REPS; r++) order.push(...(r % 2 ? [...SERVERS].reverse() : SERVERS).map((s) => [s, r]));
@@ -329,8 +449,11 @@ async function main() {
     try {
       const cpu0 = cpuSeconds(server.pid);
       const threads0 = threadCpu(server.pid);
-      const { steps, calls: c, cpu } = await runOnce(server, tag);
+      const { steps, calls: c, cpu, counters, opStats: os, mount } = await runOnce(server, tag);
       stepCpu[s].push(cpu);
+      stepCounters[s].push(counters);
+      opStats[s].push(os);
+      mounts[s] ??= mount;
       calls[s] ??= c;
       serverCpu[s].push(Math.round((cpuSeconds(server.pid) - cpu0) * 100) / 100);
       serverThreads[s].push(diff(threadCpu(server.pid), threads0));
@@ -359,15 +482,31 @@ async function main() {
     server_cpu_seconds: serverCpu,
     server_thread_cpu_seconds: serverThreads,
     server_step_cpu_seconds: stepCpu,
+    server_step_counters: stepCounters,
     load_average: load.map((x) => Math.round(x * 10) / 10),
     runs,
     client_calls: calls,
+    client_op_stats: opStats,
+    client_mount: mounts,
   };
   writeFileSync(join(OUT, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
   const t = ['step          mic s   ganesha s   ratio'];
   for (const [n, v] of [...Object.entries(steps), ['total', total]])
     t.push(`${n.padEnd(12)} ${String(v.mic).padStart(7)} ${String(v.ganesha).padStart(11)} ${String(v.ratio).padStart(7)}`);
+  // the client's view beside the server's, first pass of each server: calls, mean RTT, server CPU and sleeps per call
+  t.push('', 'step         server   calls  rtt_us  cpu_us/call  sleeps/call  reads/call');
+  for (const n of names)
+    for (const s of SERVERS) {
+      const os = opStats[s][0]?.[n];
+      if (!os?.ops) continue;
+      const c = stepCounters[s][0]?.[n] ?? {};
+      const per = (x) => (x == null ? '-' : (x / os.ops).toFixed(2));
+      const cpu = stepCpu[s][0]?.[n];
+      t.push(
+        `${n.padEnd(12)} ${s.padEnd(8)} ${String(os.ops).padStart(6)} ${String(os.rtt_us).padStart(7)} ${String(cpu == null ? '-' : Math.round((cpu * 1e6) / os.ops)).padStart(12)} ${per(c.wakeups).padStart(12)} ${per(c.syscr).padStart(11)}`,
+      );
+    }
   log('\n' + t.join('\n'));
 }
 

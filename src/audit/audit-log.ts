@@ -10,6 +10,8 @@
 // object before the head moves past it (a writer that crashed before writing it, or another daemon's entry,
 // is written then, from the head). So every entry below the head has its object, and the head's is in the
 // head. (A head of the older form {seq, hash} names an entry whose object was written before it.)
+// An append swaps on the version its own last swap left (casRefVersion) without reading the head first; a
+// swap that loses because another writer moved the head since reads the head and goes again.
 import { createHash } from 'node:crypto';
 import type { ObjectBackend } from '../store/index.js';
 
@@ -83,6 +85,8 @@ export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
   /** entry objects this instance is writing behind (or wrote), by key */
   private readonly written = new Map<string, Promise<void>>();
+  /** the head this instance's last swap put, and its version token (null: not known, or moved on) */
+  private mine: { head: HeadDoc; version: string } | null = null;
 
   constructor(private readonly backend: ObjectBackend) {}
 
@@ -95,8 +99,17 @@ export class AuditLog {
 
   private async appendNow(input: AuditInput): Promise<AuditEntry> {
     for (let attempt = 0; ; attempt++) {
-      const ref = await this.backend.getRef(HEAD_KEY);
-      const head = ref ? (JSON.parse(ref.data.toString('utf8')) as HeadDoc) : null;
+      // the head this instance put last, as the swap left it: no read of the head first (a round trip on S3);
+      // if another writer moved it since, the swap loses and the next attempt reads it
+      const known = attempt === 0 ? this.mine : null;
+      let head: HeadDoc | null;
+      let version: string | null;
+      if (known) ({ head, version } = known);
+      else {
+        const ref = await this.backend.getRef(HEAD_KEY);
+        head = ref ? (JSON.parse(ref.data.toString('utf8')) as HeadDoc) : null;
+        version = ref?.version ?? null;
+      }
       // the entry the head carries gets its own object before the head moves past it
       const last = carried(head);
       if (last) await this.writeEntry(last);
@@ -112,14 +125,25 @@ export class AuditLog {
       };
       const entry: AuditEntry = { ...base, hash: entryHash(base) };
       const next: HeadDoc = { seq: entry.seq, hash: entry.hash, entry };
-      if (await this.backend.casRef(HEAD_KEY, Buffer.from(JSON.stringify(next)), ref?.version ?? null)) {
+      this.mine = null; // until this swap's outcome is known
+      const cas = await this.swap(Buffer.from(JSON.stringify(next)), version);
+      if (cas.won) {
+        this.mine = cas.version === null ? null : { head: next, version: cas.version };
         this.writeEntry(entry).catch(() => {}); // behind: the next append waits for it, or writes it again
         return entry;
       }
+      if (known) continue; // only our view of the head was old: read it now, no back-off
       // another daemon appended first: go again on its head
       if (attempt > 100) throw new Error('audit log: too much contention');
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
+  }
+
+  /** Compare-and-swap of the head, with its new version token where the backend tells it. */
+  private async swap(data: Buffer, expect: string | null): Promise<{ won: boolean; version: string | null }> {
+    const b = this.backend;
+    if (b.casRefVersion) return b.casRefVersion(HEAD_KEY, data, expect);
+    return { won: await b.casRef(HEAD_KEY, data, expect), version: null };
   }
 
   /** Writes an entry's own object (once per instance; a failed write is tried again next time). */

@@ -58,16 +58,28 @@ export async function backendFor(cmd: Command): Promise<Backend> {
   const wait = Number(process.env.MIC_LAND_WAIT);
   const landWaitMs = Number.isFinite(wait) && wait > 0 ? Math.round(wait * 1000) : undefined;
   // loaded here, not at the top: a command that talks to a daemon (or prints help) never needs them
-  const [{ SessionService }, { DirectHost }, { handleSecret, openCatalog }, { guardedApi }, { AuditLog }, { EventBus }, { GrantStore }] =
-    await Promise.all([
-      import('../session/service.js'),
-      import('../session/host.js'),
-      import('../daemon/data-dir.js'),
-      import('../gate/guarded-api.js'),
-      import('../audit/audit-log.js'),
-      import('../events/event-bus.js'),
-      import('../identity/grant-store.js'),
-    ]);
+  const [
+    { SessionService },
+    { DirectHost },
+    { handleSecret, openCatalog },
+    { guardedApi },
+    { AuditLog },
+    { EventBus },
+    { GrantStore },
+    { cliLogger },
+  ] = await Promise.all([
+    import('../session/service.js'),
+    import('../session/host.js'),
+    import('../daemon/data-dir.js'),
+    import('../gate/guarded-api.js'),
+    import('../audit/audit-log.js'),
+    import('../events/event-bus.js'),
+    import('../identity/grant-store.js'),
+    import('./cli-log.js'),
+  ]);
+  // what the in-process service finishes beside the command (a rebase or handoff a crash cut short) is said
+  // on stderr, as the daemon logs it
+  const log = cliLogger();
   const catalog = openCatalog(dataDir, landWaitMs ? { uploadWaitMs: landWaitMs } : undefined);
   const host = new DirectHost(
     catalog,
@@ -76,11 +88,13 @@ export async function backendFor(cmd: Command): Promise<Backend> {
     daemon
       ? {
           refuse: `a daemon (pid ${daemon.pid}) serves ${dataDir} without its HTTP API; restart it with --api-port to change sessions from the CLI`,
+          log,
         }
-      : {},
+      : { log },
   );
-  // in-process changes are audited like the API's, with the local user as actor
-  const service = new SessionService({ catalog, host, dataDir, landWaitMs });
+  // in-process changes are audited like the API's, with the local user as actor; a handoff a crash cut short
+  // is finished on the session's first use, as the daemon does at start-up
+  const service = new SessionService({ catalog, host, dataDir, landWaitMs, log, settleHandoffsOnUse: true });
   const api = guardedApi(
     service,
     { user: localActor(), roles: [{ scope: '*', right: 'admin' }] },

@@ -266,7 +266,7 @@ export async function writeData(
   s.data.write(n.ino, offset, buf);
   if (offset + buf.length > n.size) n.size = offset + buf.length;
   n.mtime = n.ctime = now();
-  s.generation++;
+  s.countChange();
   n.dirty = true;
   n.changed();
   if (stable === StableHow.UNSTABLE) {

@@ -5,7 +5,7 @@
 //
 // Pieces: recovery.ts (checkpoint + journal replay), copy-up.ts (base file -> local data file),
 // edits.ts (the changes), snapshot.ts (what sealing sees). Every change runs inside mutate(), which
-// refuses changes while the session is frozen or read-only and counts the changes in flight.
+// refuses changes while the session is frozen (JUKEBOX) or read-only (ROFS) and counts the changes in flight.
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -64,6 +64,8 @@ export class SessionState {
   readonly copyUp: CopyUp;
   /** Bumped on every change: the daemon's background sealer skips sessions whose count stands still. */
   generation = 0;
+  /** Called once, on the next change (see onNextChange). */
+  private nextChange: (() => void) | null = null;
   /** files written UNSTABLE since their last COMMIT */
   readonly unstable = new Set<Inode>();
   private fullyLoaded: Promise<void> | null = null;
@@ -268,7 +270,7 @@ export class SessionState {
 
   // ---------------------------------------------------------------- freeze and changes in flight
 
-  /** Changes are refused with ROFS from now on (a landing, rebase or handoff is sealing); resolves once the
+  /** Changes are refused with JUKEBOX from now on (a landing, rebase or handoff is sealing); resolves once the
    *  changes already past their check (a WRITE waiting on copy-up, an RMDIR on its listing) have finished. */
   freeze(): Promise<void> {
     return this.gate.freeze();
@@ -283,8 +285,14 @@ export class SessionState {
     return this.gate.drained();
   }
 
-  /** Throws ROFS unless changes are allowed now (NOSPC while the disk is full). */
+  /** Throws ROFS unless changes are allowed now (NOSPC while the disk is full). Frozen: JUKEBOX (RFC 1813
+   *  2.6: "not able to complete it in a timely fashion", the client waits and sends it again): the freeze ends
+   *  within the landing, rebase or handoff, and the retried call is then done (a landing that conflicted
+   *  thaws the session) or answered STALE (the export closed). ROFS, which the kernel hands to the
+   *  application as EROFS, made a write during a rebase fail as if the mount had become read-only for good. */
   writable(): void {
+    if (this.gate.frozen && !(this.o.readOnly || this.failed || this.suspended))
+      throw new FsError(NfsStatus.JUKEBOX, 'the session is being landed, rebased or handed off');
     if (this.o.readOnly || this.gate.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
     this.space.check();
   }
@@ -306,10 +314,26 @@ export class SessionState {
 
   /** Journal an inode's new state. */
   logInode(n: Inode): void {
-    this.generation++;
+    this.countChange();
     n.dirty = true;
     n.changed();
     this.journal.append({ t: 'i', s: n.state() });
+  }
+
+  /** Counts a change (generation) and calls the onNextChange callback, if one waits. */
+  countChange(): void {
+    this.generation++;
+    const f = this.nextChange;
+    if (f !== null) {
+      this.nextChange = null;
+      f();
+    }
+  }
+
+  /** Calls fn once, synchronously, on the next change (the session-events watcher, src/session/events.ts:
+   *  it looks at the counters only after a change, never on a timer). Replaces a callback set before. */
+  onNextChange(fn: () => void): void {
+    this.nextChange = fn;
   }
 
   touch(d: Inode): void {

@@ -1,7 +1,7 @@
 // What import-git writes for each commit besides its tree: the head record's hash (computed here, as
 // ObjectStore.putHeadRecord would) and the landed session's record, whose id names the commit.
 import { createHash } from 'node:crypto';
-import { sha256Hex, type HeadRecord } from '../store/index.js';
+import type { HeadRecord } from '../store/index.js';
 import type { SessionRecord } from '../session/record.js';
 import { subjectOf, type GitCommitInfo, type GitIdentity } from './commit-info.js';
 
@@ -13,10 +13,11 @@ export function sessionIdFor(project: string, commit: string): string {
   return `git-${commit.slice(0, 20)}-${tag}`;
 }
 
-/** The hash ObjectStore.putHeadRecord gives a record (canonical key order). */
-export function headHash(r: HeadRecord): string {
-  return sha256Hex(
+/** The bytes ObjectStore.putHeadRecord stores for a record (canonical key order); their SHA-256 is its hash. */
+export function headRecordBytes(r: HeadRecord): Buffer {
+  return Buffer.from(
     JSON.stringify({ tree: r.tree, nextIno: r.nextIno, parent: r.parent, session: r.session, message: r.message, time: r.time }),
+    'utf8',
   );
 }
 

@@ -18,7 +18,7 @@ import { nameOf, namesOf } from './paths.js';
 import { WriteBehindBackend } from './write-behind.js';
 import { IMPORT_STATE, readImportState, type ImportState } from './state.js';
 import { isoOf, lineText, messageFields, parseIdentity, type GitCommitInfo } from './commit-info.js';
-import { headHash, importedRecord, sessionIdFor } from './import-record.js';
+import { headRecordBytes, importedRecord, sessionIdFor } from './import-record.js';
 
 export { openRepo } from './open-repo.js';
 export { sessionIdFor } from './import-record.js';
@@ -63,6 +63,9 @@ interface Imported {
   record: HeadRecord;
   sid: string;
 }
+
+/** Blobs up to this size are kept in RAM for the whole import (symlink targets are read from them). */
+const SMALL_BLOB = 1024;
 
 /** Longest change list kept in a session record (GitCommitInfo.changes). */
 const MAX_RECORDED_CHANGES = 4096;
@@ -181,7 +184,9 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
           hash = sha256Hex(ev.data);
           await wb.putContent(store.key(objectRelKey('blobs', hash)), ev.data);
         }
-        marks.set(ev.mark, { hash, size: ev.data.length, small: ev.data.length <= 4096 ? ev.data : undefined });
+        // a small blob may be a symlink's target: kept (a copy: ev.data is a view of the stream's 64 KiB chunk,
+        // which it would keep alive to the end of the import); a longer target is read back from the store
+        marks.set(ev.mark, { hash, size: ev.data.length, small: ev.data.length <= SMALL_BLOB ? Buffer.from(ev.data) : undefined });
         continue;
       }
       const oid = ev.oid!;
@@ -281,8 +286,11 @@ async function importFrom(catalog: Catalog, project: string, dir: string, repoAr
     const msg = info.message ?? c.message.toString('utf8');
     const sid = sessionIdFor(project, oid);
     const record: HeadRecord = { tree, nextIno, parent: parent?.head ?? null, session: sid, message: msg, time: cIso };
-    const head = headHash(record);
-    bg(store.putHeadRecord(record));
+    // serialized and hashed once, queued as is (putHeadRecord would do both again, through the shared-put
+    // machinery: a promise chain, an existence check and a cache entry per commit)
+    const headBytes = headRecordBytes(record);
+    const head = sha256Hex(headBytes);
+    bg(wb.put(store.key(objectRelKey('heads', head)), headBytes));
     if (ops) {
       const old = deleteAll ? seed!.deleteAll() : null;
       for (const op of ops) seed!.change(op.names, op.sig, head, old?.get(op.names.join('/')));

@@ -58,7 +58,8 @@ export class SpecialCommits {
   private async scan(dir: string, revs: string[]): Promise<void> {
     const list = (await git(['rev-list', '--reverse', '--topo-order', ...revs], { cwd: dir })).stdout;
     if (list.length === 0) return;
-    const p = gitStream(['cat-file', '--batch'], dir);
+    // --buffer: answers in full pipe buffers, not a flush (three writes) per commit
+    const p = gitStream(['cat-file', '--batch', '--buffer'], dir);
     const r = new ByteReader(p.proc.stdout);
     p.proc.stdin.end(list);
     for (;;) {

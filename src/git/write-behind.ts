@@ -1,8 +1,9 @@
 // A backend wrapper for bulk writes (import-git): put() queues the write and resolves at once, reads see
 // queued data, has() answers "absent" for anything not queued (rewriting an immutable object is harmless
-// and resets its age for gc). flush() waits for every write, then makes the local directory durable with
-// one syncfs (`sync -f`) instead of an fsync per object. Nothing names these objects until the caller
-// moves the head, after flush().
+// and resets its age for gc). flush() waits for every write and makes it durable: the workers' packs are
+// fsynced as they are closed (with their directory), and objects written as files (none in an import of a
+// fresh project) by one syncfs (`sync -f`) instead of an fsync each. Nothing names these objects until the
+// caller moves the head, after flush().
 //
 // Over the local data directory the writes (and the compression of blobs given raw) run in worker
 // threads with synchronous file calls, so they use the other cores; elsewhere (S3) they go to the
@@ -10,8 +11,8 @@
 // inode (on a busy ext4 several hundred microseconds of kernel CPU each), and two directories' inodes are
 // allocated in parallel while the main thread, waiting for them, is idle. Immutable objects (blobs, trees,
 // head records, blame index objects) go into pack files instead (store/local-packs.ts: one file per worker,
-// not one per object); flush() closes them, durable, before the syncfs. Until then reads of packed objects
-// go to the workers' temporary pack files.
+// not one per object); flush() closes them, durable. Until then reads of packed objects go to the workers'
+// temporary pack files.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +50,15 @@ export class WriteBehindBackend implements ObjectBackend {
   private workers: Worker[] = [];
   private nextWorker = 0;
   private batch: WriteItem[] = [];
-  /** packed by a worker: temporary pack file, offset, length */
-  private readonly located = new Map<string, { path: string; offset: number; length: number }>();
+  /** packed by a worker: key -> slot in packPath/packOffset/packLength (numbers, not an object and a path
+   *  string per key: 80k keys for a 10k-commit history, which the young generation kept copying) */
+  private readonly located = new Map<string, number>();
+  private readonly packPaths: string[] = [];
+  private readonly packPath: number[] = [];
+  private readonly packOffset: number[] = [];
+  private readonly packLength: number[] = [];
+  /** objects the workers wrote as files, not into packs: flush() needs a syncfs for them */
+  private loose = 0;
   private readonly fds = new Map<string, number>();
   private readonly control = new Map<number, (m: WriteReply) => void>();
   private finished = false;
@@ -80,7 +88,8 @@ export class WriteBehindBackend implements ObjectBackend {
     }
   }
 
-  /** For the catalog's local directory: writes without fsync, one syncfs in flush(). */
+  /** For the catalog's local directory: packs fsynced as they are finished, other writes without fsync and one
+   *  syncfs in flush(). */
   static over(backend: ObjectBackend): WriteBehindBackend {
     if (backend instanceof LocalBackend) return new WriteBehindBackend(new LocalBackend(backend.root, { fsync: false }), backend.root);
     return new WriteBehindBackend(backend, null);
@@ -159,9 +168,21 @@ export class WriteBehindBackend implements ObjectBackend {
       ctl(m);
       return;
     }
-    for (const [key, path, offset, length] of m.located ?? []) this.located.set(key, { path, offset, length });
     const items = this.inflightBatches.get(m.id) ?? [];
     this.inflightBatches.delete(m.id);
+    this.loose += m.loose ?? 0;
+    if (m.pack && m.offsets && m.lengths) {
+      let p = this.packPaths.indexOf(m.pack);
+      if (p < 0) p = this.packPaths.push(m.pack) - 1;
+      for (let i = 0; i < items.length; i++) {
+        const offset = m.offsets[i]!;
+        if (offset < 0) continue;
+        this.located.set(items[i]!.key, this.packOffset.length);
+        this.packPath.push(p);
+        this.packOffset.push(offset);
+        this.packLength.push(m.lengths[i]!);
+      }
+    }
     const buf = this.batchBuffers.get(m.id);
     this.batchBuffers.delete(m.id);
     if (buf && buf.byteLength === BATCH_BYTES && this.freeBuffers.length < POOLED_BUFFERS) this.freeBuffers.push(buf);
@@ -228,7 +249,8 @@ export class WriteBehindBackend implements ObjectBackend {
 
   /** Every queued write done and durable; stops the workers. */
   async flush(): Promise<void> {
-    if (this.workers.length) this.sendBatch();
+    const viaWorkers = this.workers.length > 0;
+    if (viaWorkers) this.sendBatch();
     if (this.queued.size || this.running) await new Promise<void>((r) => this.idle.push(r));
     if (!this.failure && this.workers.length) await this.endPacks(true);
     this.finished = true;
@@ -236,7 +258,9 @@ export class WriteBehindBackend implements ObjectBackend {
     if (this.failure) throw this.failure;
     const inner = this.inner as { drain?: () => Promise<unknown> };
     if (typeof inner.drain === 'function') await inner.drain();
-    if (this.root) {
+    // Packs are durable once finished (PackWriter.finish: fsync of the file and of its directories); only
+    // objects written as files need the syncfs
+    if (this.root && (this.loose > 0 || !viaWorkers)) {
       const r = spawnSync('sync', ['-f', this.root]);
       if (r.status !== 0) spawnSync('sync');
     }
@@ -259,14 +283,16 @@ export class WriteBehindBackend implements ObjectBackend {
     const q = this.queued.get(key);
     if (q) return q.raw ? encodeStored(q.data) : q.data;
     const at = this.located.get(key);
-    if (at && !this.finished) {
-      let fd = this.fds.get(at.path);
+    if (at !== undefined && !this.finished) {
+      const path = this.packPaths[this.packPath[at]!]!;
+      const length = this.packLength[at]!;
+      let fd = this.fds.get(path);
       if (fd === undefined) {
-        fd = openSync(at.path, 'r');
-        this.fds.set(at.path, fd);
+        fd = openSync(path, 'r');
+        this.fds.set(path, fd);
       }
-      const b = Buffer.allocUnsafe(at.length);
-      if (readSync(fd, b, 0, at.length, at.offset) !== at.length) throw new Error(`${at.path}: short read`);
+      const b = Buffer.allocUnsafe(length);
+      if (readSync(fd, b, 0, length, this.packOffset[at]!) !== length) throw new Error(`${path}: short read`);
       return b;
     }
     return this.inner.get(key);
@@ -280,7 +306,7 @@ export class WriteBehindBackend implements ObjectBackend {
     const q = this.queued.get(key);
     if (q) return { size: q.data.length, mtimeMs: Date.now() };
     const at = this.located.get(key);
-    return at ? { size: at.length, mtimeMs: Date.now() } : null;
+    return at !== undefined ? { size: this.packLength[at]!, mtimeMs: Date.now() } : null;
   }
   touch(key: string): Promise<void> {
     return this.inner.touch(key);

@@ -10,8 +10,10 @@ import { Gauge, type Registry } from 'prom-client';
 /** How often the delay histogram samples. Each sample is a timer that wakes an idle daemon: at 10 ms
  *  (prom-client's default) ~100 wake-ups a second, 8 ms of CPU a second with nothing to do (65-80 us each
  *  on the test VM), over 1.5 s in a bench:work pass (docs/perf-notes.md, "Server CPU of the real
- *  workload"). At 100 ms the statistics still get ten samples a second. */
-export const EVENT_LOOP_PRECISION_MS = 100;
+ *  workload"). At 100 ms it still woke an idle daemon 10 times a second (with the session-events watcher
+ *  polling as often, test/api/idle-wakeups.test.ts); at 500 ms the statistics get two samples a second, 30 per
+ *  15 s scrape. */
+export const EVENT_LOOP_PRECISION_MS = 500;
 /** prom-client's histogram, whose gauges are replaced here, samples this rarely. */
 export const UNUSED_MONITOR_MS = 10_000;
 

@@ -33,6 +33,7 @@ const OPS: Record<string, string> = {
   delete: 'delete',
   getRef: 'get_ref',
   casRef: 'cas_ref',
+  casRefVersion: 'cas_ref',
 };
 
 /**

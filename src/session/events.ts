@@ -4,8 +4,9 @@
 // events, an /api/events stream) coalesce.
 //
 // File changes are seen through the change counter every served session filesystem keeps (the one the
-// background sealer reads): while anyone listens, the counters of the served sessions are compared every
-// WATCH_MS, so NFS WRITEs cost nothing extra and nothing runs when nobody listens.
+// background sealer reads): while anyone listens, a filesystem's next change calls the watcher, which
+// compares the counters WATCH_MS later (the changes in between are one event) and asks again. No timer
+// runs while nothing changes, and nothing at all when nobody listens.
 import type { SessionStatus } from './record.js';
 
 export type SessionEvent =
@@ -31,9 +32,12 @@ export type SessionEventListener = (e: SessionEvent) => void;
 /** What serves session filesystems: their ids and change counters (SessionExports). */
 export interface GenerationSource {
   servedIds(): string[];
-  served(id: string): { generation: number } | undefined;
+  /** onNextChange: calls fn once on the filesystem's next change (SessionState). A filesystem without it is
+   *  looked at every WATCH_MS while anyone listens. */
+  served(id: string): { generation: number; onNextChange?(fn: () => void): void } | undefined;
 }
 
+/** How long after a change the counters are compared: changes within it are one event. */
 export const WATCH_MS = 100;
 
 export class SessionEvents {
@@ -42,7 +46,18 @@ export class SessionEvents {
   private readonly seen = new Map<string, number>();
   /** sessions whose files the API is changing right now: their changes are that call's, not the mount's */
   private readonly quiet = new Map<string, number>();
+  /** someone listens and something serves filesystems: changes are reported */
+  private watching = false;
+  /** the look WATCH_MS after a change */
   private timer: NodeJS.Timeout | null = null;
+  private readonly wake = (): void => {
+    if (!this.watching || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.watching) this.poll(true);
+    }, WATCH_MS);
+    this.timer.unref();
+  };
 
   /** Adds a listener; returns the function that removes it. */
   on(listener: SessionEventListener): () => void {
@@ -78,6 +93,12 @@ export class SessionEvents {
     };
   }
 
+  /** A source serves a filesystem it did not (opened, or opened anew by a rebase): it is looked at (and
+   *  watched from then on) WATCH_MS later. */
+  opened(): void {
+    this.wake();
+  }
+
   /** Runs fn, an API change of the session's files: what it changes is not reported as a file change
    *  (the API reports its own), however long it takes. */
   async during<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -91,22 +112,25 @@ export class SessionEvents {
         this.quiet.delete(id);
         for (const src of this.sources) {
           const g = src.served(id)?.generation;
-          if (g !== undefined && this.timer) this.seen.set(id, g);
+          if (g !== undefined && this.watching) this.seen.set(id, g);
         }
       }
     }
   }
 
+  // No timer runs while nothing changes: each served filesystem calls wake() on its next change
+  // (onNextChange), and the look WATCH_MS later reports what changed and asks again. An idle daemon is not
+  // woken (test/api/idle-wakeups.test.ts); NFS WRITEs cost a null check.
   private startWatching(): void {
-    if (this.timer || !this.sources.size) return;
+    if (this.watching || !this.sources.size) return;
+    this.watching = true;
     this.seen.clear();
     this.poll(false);
-    this.timer = setInterval(() => this.poll(true), WATCH_MS);
-    this.timer.unref();
   }
 
   private stopWatching(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.watching = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
@@ -114,8 +138,12 @@ export class SessionEvents {
     const live = new Set<string>();
     for (const src of this.sources) {
       for (const id of src.servedIds()) {
-        const g = src.served(id)?.generation;
-        if (g === undefined) continue;
+        const fs = src.served(id);
+        if (fs === undefined) continue;
+        // asked before the counter is read: a change from here on wakes the watcher again
+        if (fs.onNextChange) fs.onNextChange(this.wake);
+        else this.wake();
+        const g = fs.generation;
         live.add(id);
         if (this.quiet.has(id)) continue; // see during()
         const before = this.seen.get(id);

@@ -173,6 +173,7 @@ export class SessionExports implements ExportTable {
           const fs = new SessionFs(state, { fsid, handles: this.o.handles, readWaitMs: this.o.readWaitMs, log });
           this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });
           this.fsidById.set(r.session_id, fsid);
+          this.o.catalog.events.opened(); // its file changes are watched from now on
           return fs;
         })
         .finally(() => this.opening.delete(r.session_id));
@@ -208,6 +209,7 @@ export class SessionExports implements ExportTable {
     this.goneTimers.clear();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = null;
+    this.owners.stopRetries();
     this.unwatch();
     for (const { id } of [...this.byFsid.values()]) this.close(id);
     this.o.snapshots?.closeAll();

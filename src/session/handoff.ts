@@ -3,12 +3,16 @@
 //            drop the local state, release the holder ref. A daemon killed after the record was written and
 //            before the release finds the session still held by itself, its record saying handed off: on
 //            start-up it hands the session off again (settleHandoffs), so no other daemon needs --force.
+//            A release that fails (the store away past --land-wait, a write error) is retried in the
+//            background (Ownership.releaseLater) and the handoff answers 503 release_pending, saying so.
 //   serve:   claim the holder ref (a handed-off session, or with force one held elsewhere) and open the
 //            state on the recorded tree (fs-base.ts). Landing still merges against r.base.
 import { rm } from 'node:fs/promises';
 import type { SessionState } from '../core/session-state.js';
 import { sessionDir } from './host.js';
 import { addEvent, ensureHeld, fence, landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
+import { DomainError, StoreUnavailableError } from './errors.js';
+import { silentLogger } from '../util/pino-lazy.js';
 import { sealAndRecord, type SealedTree } from './seal.js';
 import { diffTrees, summarize } from './changes.js';
 import type { SessionRecord, TimelineEvent } from './record.js';
@@ -36,12 +40,31 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
     crashPoint('handoff-recorded');
     ctx.host.close(r.session_id);
     await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
-    await ctx.host.owners.release(r, sealed.tree);
+    await release(ctx, r, sealed.tree);
     return sealed;
   } catch (e) {
     throw unavailable(ctx, e);
   } finally {
     fs.thaw();
+  }
+}
+
+/** The last step of a handoff: the holder ref says nobody holds the session. One that fails once the store
+ *  has been waited for is retried in the background, and the caller told (503 release_pending). */
+async function release(ctx: LandContext, r: SessionRecord, tree: string): Promise<void> {
+  try {
+    await whileUnreachable(ctx, () => ctx.host.owners.release(r, tree));
+  } catch (e) {
+    if (e instanceof DomainError && !(e instanceof StoreUnavailableError)) throw e; // held elsewhere: not ours to release
+    const log = (ctx.log ?? silentLogger()).child({ session: r.session_id });
+    log.warn({ err: e }, 'handoff: the holder release failed; retrying in the background');
+    ctx.host.owners.releaseLater(r, tree, log);
+    throw new StoreUnavailableError(
+      `session ${r.session_id} is handed off (its tree recorded, its export closed here) but its holder could not be released ` +
+        `(${(e as Error).message}); it is retried in the background until it is done, and by the next daemon start or CLI ` +
+        `command on this data directory; any daemon serves the session without --force from then on`,
+      'release_pending',
+    );
   }
 }
 
@@ -75,7 +98,10 @@ export async function serveSession(ctx: LandContext, r: SessionRecord, force: bo
   if (previous !== node) ctx.host.close(r.session_id); // open here from an earlier stay: out of date
   const fs = await ctx.host.open(r, force ? 'force' : 'take');
   const tookOver = previous !== node;
-  if (tookOver) {
+  // served again here after a handoff whose release had not happened yet (releaseLater, cancelled by the
+  // claim): the record says so, or the next start would hand it off again (settleHandoffs)
+  const last = lastMove(r);
+  if (tookOver || (last?.type === 'handed_off' && last.node === node)) {
     // the tree this daemon's view starts from: named in the record, so gc keeps it while the session lives
     addEvent(r, { type: 'served', node, tree: fs.start.tree });
     r.updated_at = new Date().toISOString();

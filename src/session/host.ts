@@ -99,6 +99,7 @@ export class DirectHost implements SessionHost {
   }
 
   async closeAll(): Promise<void> {
+    this.owners.stopRetries();
     await stopLineCounts(this.catalog.backend);
     for (const [id, e] of [...this.open_]) {
       this.open_.delete(id);

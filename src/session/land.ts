@@ -326,8 +326,9 @@ async function finishLanding(
 /** End a session without landing: its sealed tree is kept (so its changes stay visible), its export closed. */
 export async function abandonSession(ctx: LandContext, r: SessionRecord): Promise<void> {
   const store = ctx.catalog.store(r.project);
+  let live: Awaited<ReturnType<SessionHost['open']>> | undefined;
   try {
-    const live = await ctx.host.open(r);
+    live = await ctx.host.open(r);
     await live.freeze(); // nothing acknowledged after the seal: the state is dropped below
     const sealed = await sealAndRecord(live, store, r);
     r.sealed = sealed;
@@ -348,7 +349,13 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
   r.status = 'abandoned';
   r.ended_at = now;
   r.updated_at = now;
-  await ctx.catalog.update(r);
+  try {
+    await ctx.catalog.update(r);
+  } catch (e) {
+    // not abandoned: the session goes on as it was (frozen, its clients would wait on JUKEBOX for good)
+    live?.thaw();
+    throw e;
+  }
   ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
   await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
 }

@@ -3,13 +3,18 @@
 // holds it, { holder: null } once handed off. A data dir's node id is <dataDir>/node-id, created on first use.
 // The holder renews its lease (lease.ts); once it has expired another daemon may take the session over,
 // raising the generation, and the old holder's renewals then fail (fencing).
+// A release (handoff) that fails (the store away, a write error) is retried in the background until it is
+// done, or until this node claims the session again (releaseLater): the session must not stay held by a
+// node that no longer serves it, which another daemon could only take with --force (or, with a lease, once it
+// ran out; the CLI's never does).
+import type { Logger } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readOrCreatePrivate } from '../util/private-file.js';
 import type { Catalog } from './catalog.js';
 import type { SessionRecord } from './record.js';
-import { InvalidStateError } from './errors.js';
+import { DomainError, InvalidStateError } from './errors.js';
 import { LeaseTable, expired } from './lease.js';
 
 /** How an open may claim the session: mine (already held here), use (also a never-held one),
@@ -43,8 +48,13 @@ export function nodeId(dataDir: string): string {
     .trim();
 }
 
+/** Pauses between retries of a failed release (ms): doubling from the first, at most the last. */
+export const RELEASE_RETRY_MS = [250, 10_000] as const;
+
 export class Ownership {
   readonly leases: LeaseTable;
+  /** releases that failed, retried until done (releaseLater) */
+  private readonly pendingReleases = new Map<string, { timer: NodeJS.Timeout | null; cancelled: boolean }>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -108,6 +118,7 @@ export class Ownership {
       const cur = await this.read(r);
       const gen = cur?.doc.generation ?? 0;
       if (cur?.doc.holder === this.node) {
+        this.cancelRelease(r.session_id); // served here again: a release still pending must not happen
         const mine = this.leases.get(r.session_id);
         if (mine && mine.version === cur.version && mine.generation === gen && this.leases.valid(r.session_id)) return 'mine';
         // held here before a restart (or the lease lapsed): renew it from the ref as it stands
@@ -174,6 +185,61 @@ export class Ownership {
     ) {
       throw notHeld(r, cur?.doc.holder ?? null);
     }
+  }
+
+  /**
+   * A release that failed: retried in the background (a pause doubling from RELEASE_RETRY_MS[0] to
+   * RELEASE_RETRY_MS[1]) until it is done, until another node holds the session, or until this node claims it
+   * again (claim). A daemon that stops before then finds it at its next start (settleHandoffs).
+   */
+  releaseLater(r: SessionRecord, tree: string, log: Logger): void {
+    const id = r.session_id;
+    this.cancelRelease(id);
+    const entry: { timer: NodeJS.Timeout | null; cancelled: boolean } = { timer: null, cancelled: false };
+    this.pendingReleases.set(id, entry);
+    const attempt = (pause: number): void => {
+      entry.timer = setTimeout(() => {
+        entry.timer = null;
+        if (entry.cancelled) return;
+        this.release(r, tree).then(
+          () => {
+            if (this.pendingReleases.get(id) === entry) this.pendingReleases.delete(id);
+            log.info({ session: id }, 'holder released after a retry: the handoff is complete, another daemon can serve the session');
+          },
+          (e: unknown) => {
+            if (entry.cancelled) return;
+            if (e instanceof DomainError) {
+              // not held here any more (taken with --force, or released by an earlier try whose answer was lost)
+              this.pendingReleases.delete(id);
+              log.warn({ session: id, err: e.message }, 'holder release given up: this node no longer holds the session');
+              return;
+            }
+            log.warn({ session: id, err: e, retryInMs: pause }, 'holder release failed again; retrying');
+            attempt(Math.min(pause * 2, RELEASE_RETRY_MS[1]));
+          },
+        );
+      }, pause);
+      entry.timer.unref();
+    };
+    attempt(RELEASE_RETRY_MS[0]);
+  }
+
+  /** Sessions whose release is being retried (releaseLater). */
+  releasesPending(): string[] {
+    return [...this.pendingReleases.keys()];
+  }
+
+  private cancelRelease(id: string): void {
+    const e = this.pendingReleases.get(id);
+    if (!e) return;
+    e.cancelled = true;
+    if (e.timer) clearTimeout(e.timer);
+    this.pendingReleases.delete(id);
+  }
+
+  /** Stops the retries (the daemon stops; its next start settles what is left: settleHandoffs). */
+  stopRetries(): void {
+    for (const id of [...this.pendingReleases.keys()]) this.cancelRelease(id);
   }
 
   /** Who serves it: a node id, or null when handed off or never opened. */

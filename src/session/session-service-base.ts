@@ -10,6 +10,7 @@ import { startSession, SessionInputError, type StartOptions } from './start.js';
 import { DEFAULT_TYPE, isEnded, isLive, isValidSessionId, sessionView, type SessionRecord } from './record.js';
 import { addEvent, landSession, sealLive, type LandContext } from './land.js';
 import { readTreeDoc } from './tree-doc.js';
+import { handoffPending, handoffSession } from './handoff.js';
 import { headView } from './history.js';
 import { applyFiles, precheckFiles } from './apply.js';
 import { recordApplied } from './timeline.js';
@@ -25,6 +26,9 @@ export interface SessionServiceOptions {
   landWaitMs?: number;
   /** the daemon's logger, for what landing, rebase and handoff do in the background of a call */
   log?: Logger;
+  /** The CLI (no daemon, so no start-up settleHandoffs): a handoff of this data dir that a crash cut short
+   *  (handoff.ts handoffPending) is finished on the session's first use, before the operation reads it. */
+  settleHandoffsOnUse?: boolean;
 }
 
 export class SessionServiceBase {
@@ -54,7 +58,27 @@ export class SessionServiceBase {
   protected async record(id: string): Promise<SessionRecord> {
     const r = isValidSessionId(id) ? await this.o.catalog.get(id) : null;
     if (!r) throw new NotFoundError('session', `session ${JSON.stringify(id)} not found`);
+    if (this.o.settleHandoffsOnUse && !this.settled.has(id)) {
+      this.settled.add(id);
+      return this.settleHandoff(r);
+    }
     return r;
+  }
+
+  /** settleHandoffsOnUse: reads the holder only when the record says this data dir handed the session off
+   *  last. One that cannot be finished now (the store away) is left as it is, and logged. */
+  private readonly settled = new Set<string>();
+  private async settleHandoff(r: SessionRecord): Promise<SessionRecord> {
+    const id = r.session_id;
+    try {
+      if (!isLive(r) || !(await handoffPending(this.ctx, r))) return r;
+      await handoffSession(this.ctx, r);
+      this.o.log?.warn({ session: id }, 'handoff cut short by a crash finished: the session is released');
+      return r;
+    } catch (e) {
+      this.o.log?.warn({ session: id, err: e }, 'handoff cut short by a crash could not be finished; the session stays held here');
+      return (await this.o.catalog.get(id)) ?? r;
+    }
   }
 
   protected mutable(r: SessionRecord): void {

@@ -7,6 +7,7 @@
 // Small or incompressible content is stored raw.
 import * as crypto from 'node:crypto';
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import zstdBinding from 'zstd-napi/binding.js';
 
 export const FORMAT_RAW = 0;
 export const FORMAT_ZSTD = 1;
@@ -62,6 +63,34 @@ export function encodeStored(content: Buffer): Buffer {
     if (z.length < content.length) return Buffer.concat([Buffer.of(FORMAT_ZSTD), z]);
   }
   return Buffer.concat([Buffer.of(FORMAT_RAW), content]);
+}
+
+/** Bytes encodeStoredInto may write for content of n bytes. */
+export function storedBound(n: number): number {
+  return 1 + Math.max(n, zstdBinding.compressBound(n));
+}
+
+/** This thread's compression context for encodeStoredInto (its parameters set once, not per call). */
+let cctx: InstanceType<typeof zstdBinding.CCtx> | null = null;
+
+/** encodeStored written into out at offset `at` (out must have storedBound(content.length) bytes from there):
+ *  the same bytes, without the three buffers encodeStored allocates (zstd's output, its trimmed copy, the
+ *  concatenation with the header). For a bulk writer (import-git's workers). Returns the length written. */
+export function encodeStoredInto(content: Uint8Array, out: Buffer, at: number): number {
+  if (content.length >= COMPRESS_MIN_BYTES) {
+    if (!cctx) {
+      cctx = new zstdBinding.CCtx();
+      cctx.setParameter(zstdBinding.CParameter.compressionLevel, ZSTD_LEVEL);
+    }
+    const n = cctx.compress2(out.subarray(at + 1), content);
+    if (n < content.length) {
+      out[at] = FORMAT_ZSTD;
+      return n + 1;
+    }
+  }
+  out[at] = FORMAT_RAW;
+  out.set(content, at + 1);
+  return content.length + 1;
 }
 
 /** Decode the stored format; throws a plain Error on malformed input (callers wrap it). */

@@ -16,7 +16,7 @@
 import { mkdir, open, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ListOptions, ObjectBackend } from './object-backend.js';
+import type { CasOutcome, ListOptions, ObjectBackend } from './object-backend.js';
 import { isContentAddressedKey, validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import { acquireFileLock, holdsFileLock, releaseFileLock } from './file-lock.js';
@@ -288,6 +288,12 @@ export class LocalBackend implements ObjectBackend {
     } finally {
       if (this.refQueues.get(key) === run) this.refQueues.delete(key);
     }
+  }
+
+  /** casRef, with the version token of our bytes (what getRef reads back) after a win. */
+  async casRefVersion(key: string, data: Buffer, expect: string | null): Promise<CasOutcome> {
+    const won = await this.casRef(key, data, expect);
+    return { won, version: won ? localRefVersion(data) : null };
   }
 
   private async casRefLocked(path: string, data: Buffer, expect: string | null): Promise<boolean> {

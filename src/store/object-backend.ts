@@ -17,6 +17,12 @@ export interface CacheTier {
   discard(key: string): Promise<void>;
 }
 
+/** How a compare-and-swap ended (casRefVersion): won, and the ref's version token then if known. */
+export interface CasOutcome {
+  won: boolean;
+  version: string | null;
+}
+
 export interface ListOptions {
   startAfter?: string;
 }
@@ -44,6 +50,9 @@ export interface ObjectBackend {
   /** Compare-and-swap: expect === null means "must not exist yet".
    *  Resolves false when another writer won; never overwrites a newer ref. */
   casRef(key: string, data: Buffer, expect: string | null): Promise<boolean>;
+  /** Optional: casRef that also gives the ref's version token after a win (null: won, token not known), so
+   *  a writer that moves the ref again can swap on what it wrote without reading it first (AuditLog). */
+  casRefVersion?(key: string, data: Buffer, expect: string | null): Promise<CasOutcome>;
   /** Optional (a store holding more than one copy of an object: LocalBackend's packs): the copy get returned
    *  failed the caller's check; returns where it was, so the next get skips it, or null (nothing else to try). */
   reportCorrupt?(key: string, detail: string): string | null;

@@ -5,7 +5,7 @@
 // of bucket access and conditional writes: s3-checks.ts. Object GETs go through s3-fetch-pool.ts; the
 // clients and the options: s3-clients.ts (the SDK is loaded on first use, so the local mode never pays for it).
 import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import type { ListOptions, ObjectBackend } from './object-backend.js';
+import type { CasOutcome, ListOptions, ObjectBackend } from './object-backend.js';
 import { validateRelKey } from './keys.js';
 import { InvalidKeyError } from './errors.js';
 import type { CachePlace } from './cache-file-io.js';
@@ -194,6 +194,12 @@ export class S3Backend implements ObjectBackend {
 
   async casRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
     await this.ready();
+    return (await this.doCasRef(key, data, expect)).won;
+  }
+
+  /** casRef, with the ETag S3 gave our write (the version token getRef would read back). */
+  async casRefVersion(key: string, data: Buffer, expect: string | null): Promise<CasOutcome> {
+    await this.ready();
     return this.doCasRef(key, data, expect);
   }
 
@@ -284,7 +290,7 @@ export class S3Backend implements ObjectBackend {
     return { data: got.data, version: got.etag };
   }
 
-  private doCasRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
+  private doCasRef(key: string, data: Buffer, expect: string | null): Promise<CasOutcome> {
     const k = this.s3Key(key);
     const target = {
       s3Key: k,
@@ -297,10 +303,10 @@ export class S3Backend implements ObjectBackend {
   }
 
   /** One conditional PUT, no SDK retries; throws the raw SDK error. */
-  private async conditionalPut(s3Key: string, data: Buffer, expect: string | null): Promise<void> {
+  private async conditionalPut(s3Key: string, data: Buffer, expect: string | null): Promise<string | undefined> {
     const { sdk, casClient } = await this.sdk();
     const cond = expect === null ? { IfNoneMatch: '*' } : { IfMatch: this.opts.quoteIfMatch ? `"${bareEtag(expect)}"` : bareEtag(expect) };
-    await casClient.send(
+    const out = await casClient.send(
       new sdk.PutObjectCommand({
         Bucket: this.bucket,
         Key: s3Key,
@@ -309,6 +315,7 @@ export class S3Backend implements ObjectBackend {
         ...cond,
       }),
     );
+    return out.ETag;
   }
 
   /** For the probes: an uncached ListObjectsV2 of at most one key, to surface bucket and credential errors. */
@@ -338,7 +345,7 @@ export class S3Backend implements ObjectBackend {
       delete: (k) => self.doDelete(k),
       list: (p, o) => self.doList(p, o),
       getRef: (k) => self.doGetRef(k, false),
-      casRef: (k, d, e) => self.doCasRef(k, d, e),
+      casRef: (k, d, e) => self.doCasRef(k, d, e).then((r) => r.won),
     };
   }
 }

@@ -3,6 +3,7 @@
 // after a conditional PUT whose outcome is unknown (412, 409, 5xx, network error) our exact bytes there
 // mean we won.
 import { bareEtag, codeOf, S3BackendError, statusOf } from './s3-errors.js';
+import type { CasOutcome } from './object-backend.js';
 
 /** How conditional PUTs ended: won at once, lost (412/409/5xx resolved by reading back), re-sent. */
 export interface CasStats {
@@ -16,25 +17,27 @@ export interface CasStats {
 export interface CasTarget {
   /** Full S3 key of the ref (for messages). */
   s3Key: string;
-  /** One conditional PUT, no SDK retries; throws the raw SDK error. */
-  conditionalPut(data: Buffer, expect: string | null): Promise<void>;
+  /** One conditional PUT, no SDK retries; throws the raw SDK error. Resolves with the new ETag, if answered. */
+  conditionalPut(data: Buffer, expect: string | null): Promise<string | undefined>;
   /** The ref now (ungated read). */
   getRef(): Promise<{ data: Buffer; version: string } | null>;
   explain(e: unknown, op: string, key: string): Error;
   describe(): string;
 }
 
+const LOST: CasOutcome = { won: false, version: null };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Compare-and-swap of a ref: true when our bytes are the ref's now, false when another write won. */
-export async function casS3Ref(t: CasTarget, data: Buffer, expect: string | null, retries: number, stats: CasStats): Promise<boolean> {
+/** Compare-and-swap of a ref: won when our bytes are the ref's now (with their ETag, bare, when S3 told it),
+ *  lost when another write won. */
+export async function casS3Ref(t: CasTarget, data: Buffer, expect: string | null, retries: number, stats: CasStats): Promise<CasOutcome> {
   const k = t.s3Key;
   for (let attempt = 0; ; attempt++) {
     let err: unknown;
     try {
-      await t.conditionalPut(data, expect);
+      const etag = await t.conditionalPut(data, expect);
       stats.won++;
-      return true;
+      return { won: true, version: etag ? bareEtag(etag) : null };
     } catch (e) {
       err = e;
     }
@@ -45,7 +48,7 @@ export async function casS3Ref(t: CasTarget, data: Buffer, expect: string | null
     // If-Match on a missing key: AWS answers 404 NoSuchKey. The ref is not at `expect`, so we lost.
     if (expect !== null && status === 404 && code !== 'NoSuchBucket') {
       stats.lost++;
-      return false;
+      return LOST;
     }
     const unknownOutcome = status === 412 || status === 409 || status >= 500 || status === 0 || code === 'PreconditionFailed';
     if (!unknownOutcome || code === 'NoSuchBucket' || code === 'CredentialsProviderError') throw t.explain(err, 'conditional PUT', k);
@@ -53,12 +56,12 @@ export async function casS3Ref(t: CasTarget, data: Buffer, expect: string | null
     const now = await t.getRef();
     if (now && now.data.equals(data)) {
       stats.wonAfterReadBack++;
-      return true;
+      return { won: true, version: now.version };
     }
     const unchanged = expect === null ? now === null : now !== null && now.version === bareEtag(expect);
     if (!unchanged) {
       stats.lost++;
-      return false;
+      return LOST;
     }
     // Nobody's write landed. 412 with an unchanged ref means the condition itself is not understood.
     if (status === 412 || code === 'PreconditionFailed' || attempt >= retries) {

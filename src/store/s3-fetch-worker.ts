@@ -3,6 +3,7 @@
 // hash, appends the disk cache's copy of a fetched object to a pack of its own, and reads cached copies back
 // and checks them (cache-file-io.ts), so that the main thread neither hashes nor runs file calls per object.
 // Bodies come back transferred, not copied.
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { S3Fetcher, type S3Credentials, type S3FetchOptions } from './s3-fetch.js';
 import { checkContentAddressed } from './disk-cache.js';
@@ -47,6 +48,12 @@ function errorReply(id: number, e: unknown): FetchReply {
 
 const port = parentPort;
 if (port) {
+  // named (Linux), so that per-thread CPU figures (/proc/<pid>/task/*/stat, top -H) tell it from the thread pool
+  try {
+    writeFileSync('/proc/thread-self/comm', 'mic-s3-fetch');
+  } catch {
+    /* not Linux: the name is only for people */
+  }
   let cred: S3Credentials | null = null;
   const fetcher = new S3Fetcher({ ...(workerData as Omit<S3FetchOptions, 'credentials'>), credentials: async () => cred! });
   port.on('message', (m: FetchRequest) => {

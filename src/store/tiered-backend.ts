@@ -9,7 +9,7 @@
 // fetches to a pack of its own and read cached copies back, each checked against its hash there: the thread
 // that answers NFS calls then neither hashes nor runs the file calls of a read from the remote or the cache.
 import type { Logger } from 'pino';
-import type { CacheTier, ListOptions, ObjectBackend } from './object-backend.js';
+import type { CacheTier, CasOutcome, ListOptions, ObjectBackend } from './object-backend.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from './disk-cache.js';
 import { LocalBackend } from './local-backend.js';
 import type { CachePlace } from './cache-file-io.js';
@@ -306,6 +306,12 @@ export class TieredBackend implements ObjectBackend, CacheTier {
   async casRef(key: string, data: Buffer, expect: string | null): Promise<boolean> {
     await this.uploads?.barrier();
     return this.remote.casRef(key, data, expect);
+  }
+
+  async casRefVersion(key: string, data: Buffer, expect: string | null): Promise<CasOutcome> {
+    await this.uploads?.barrier();
+    if (this.remote.casRefVersion) return this.remote.casRefVersion(key, data, expect);
+    return { won: await this.remote.casRef(key, data, expect), version: null };
   }
 
   private async cachePut(key: string, data: Buffer): Promise<void> {

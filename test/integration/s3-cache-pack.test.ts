@@ -5,7 +5,7 @@
 // bucket prefixes on the shared radosgw.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync, truncateSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,15 @@ describe.sequential('the disk cache as packs, on radosgw', () => {
     const text = Buffer.from(Array.from({ length: 120_000 }, (_, i) => `line ${i}: ${(i * 7919) % 1013}\n`).join(''));
     const t = await setUp({ 'big.bin': big, 'text.txt': text }, dataDir);
     expect((await readAll(t.m, 'text.txt')).equals(text)).toBe(true);
+    // the fetch worker's thread carries its name (per-thread CPU figures, top -H, scripts/bench-s3.mjs)
+    const threadNames = readdirSync(`/proc/${t.d.pid}/task`).map((tid) => {
+      try {
+        return readFileSync(`/proc/${t.d.pid}/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        return ''; // the thread ended
+      }
+    });
+    expect(threadNames).toContain('mic-s3-fetch');
     // a cold sequential read, killed part way: read-ahead GETs and their appends are under way
     const f = await t.m.client.lookup(t.m.root, 'big.bin');
     for (let off = 0; off < 6 * MiB;) {

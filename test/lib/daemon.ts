@@ -276,6 +276,17 @@ function spawnServe(dataDir: string, port: number, o: StartOptions, sink: string
   });
 }
 
+/**
+ * A second daemon on the first one's (local) store: its own data directory `dataDir` (node id, session
+ * states), the first one's objects directory through a symlink, so that both share projects, heads, session
+ * records and holder refs, as daemons on one S3 bucket do. Both with the API on a free port.
+ */
+export async function startSharingStore(first: Daemon, dataDir: string, o: StartOptions = {}): Promise<Daemon> {
+  mkdirSync(dataDir, { mode: 0o700 });
+  symlinkSync(join(first.dataDir, 'objects'), join(dataDir, 'objects'));
+  return startDaemon({ ...o, dataDir, args: ['--api-port', '0', ...(o.args ?? [])] });
+}
+
 export async function startDaemon(o: StartOptions = {}): Promise<Daemon> {
   const ownDir = !o.dataDir;
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'mic-data-'));

@@ -5,6 +5,10 @@
 //                it fails with ENOSPC (as a disk filling up mid-write does); each is noted in faults.log
 //   trace        ftruncate, fsync and fdatasync calls are appended to trace.log as "<call> <path>"
 //   stall-journal  a write to a journal file sleeps 30 s first (noted in faults.log): a window to kill in
+//   rename-eio   a rename onto a path ending with one of the marker's lines (e.g. "/holder", a session's
+//                holder ref, or "/metadata.json", its record: the local store writes every object by
+//                rename) fails with EIO, as a store write error (test/session/store-write-fault.test.ts);
+//                each is noted in faults.log
 // Built by the test with gcc (scripts/install-deps.sh installs it).
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -31,9 +35,8 @@ static void path_of(int fd, char *out, size_t n) {
   out[len < 0 ? 0 : len] = 0;
 }
 
-static void note(const char *log, const char *call, int fd) {
-  char p[4096], file[4096], line[8400];
-  path_of(fd, p, sizeof p);
+static void note_path(const char *log, const char *call, const char *p) {
+  char file[4096], line[8400];
   snprintf(file, sizeof file, "%s/%s", getenv("MIC_FAULT_DIR"), log);
   int len = snprintf(line, sizeof line, "%s %s\n", call, p);
   int (*real_open)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
@@ -43,6 +46,12 @@ static void note(const char *log, const char *call, int fd) {
     real_write(t, line, len);
     close(t);
   }
+}
+
+static void note(const char *log, const char *call, int fd) {
+  char p[4096];
+  path_of(fd, p, sizeof p);
+  note_path(log, call, p);
 }
 
 static void trace(const char *call, int fd) {
@@ -127,4 +136,37 @@ ssize_t write(int fd, const void *buf, size_t count) {
   if (!real) real = dlsym(RTLD_NEXT, "write");
   ssize_t n = shortened(fd, count);
   return n < 0 ? -1 : real(fd, buf, n);
+}
+
+/* rename-eio: does `to` end with one of the marker file's lines? */
+static int rename_fails(const char *to) {
+  const char *dir = getenv("MIC_FAULT_DIR");
+  if (!dir) return 0;
+  char p[4096], buf[4096];
+  snprintf(p, sizeof p, "%s/rename-eio", dir);
+  int (*real_open)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
+  int fd = real_open(p, O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  size_t len = strlen(to);
+  char *save = NULL; /* strtok_r: renames run on several libuv threads at once */
+  for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    size_t l = strlen(line);
+    if (l > 0 && l <= len && strcmp(to + len - l, line) == 0) return 1;
+  }
+  return 0;
+}
+
+int rename(const char *from, const char *to) {
+  static int (*real)(const char *, const char *);
+  if (!real) real = dlsym(RTLD_NEXT, "rename");
+  if (rename_fails(to)) {
+    note_path("faults.log", "rename-eio", to);
+    errno = EIO;
+    return -1;
+  }
+  return real(from, to);
 }

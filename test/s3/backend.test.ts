@@ -1,5 +1,5 @@
 // S3Backend against a real radosgw: objects, refs by conditional writes, the start-up probe,
-// head races through ObjectStore, and the errors a user sees.
+// head races through ObjectStore, the audit log's appends, and the errors a user sees.
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
@@ -13,6 +13,7 @@ import { ObjectStore } from '../../src/store/object-store.js';
 import { EMPTY_TREE } from '../../src/store/tree-codec.js';
 import type { HeadRecord } from '../../src/store/head-record.js';
 import type { ObjectBackend } from '../../src/store/object-backend.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
 import { useCluster } from './cluster.js';
 import { s3, s3Options } from './helpers.js';
 
@@ -143,6 +144,56 @@ describe('S3Backend refs (conditional writes)', () => {
     const winner = results.indexOf(true);
     expect((await racers[0]!.getRef('ref'))!.data.toString()).toBe(`racer ${winner}`);
   });
+});
+
+describe('the audit log on S3', () => {
+  /** An S3Backend that counts the reads of refs (casRefVersion's own read-back after a lost PUT is not one). */
+  class RefReads extends S3Backend {
+    refReads = 0;
+    override getRef(key: string) {
+      this.refReads++;
+      return super.getRef(key);
+    }
+  }
+
+  it('an append swaps on the version its last swap left, without reading the head; a stale one loses and reads', async () => {
+    const env = cluster();
+    const opts = s3Options(env);
+    const ba = new RefReads(opts);
+    const bb = new RefReads(opts);
+    const a = new AuditLog(ba);
+    const b = new AuditLog(bb);
+    const entry = (actor: string, i: number) => ({ actor, action: 'session.land', target: `session:${actor}${i}`, result: 'ok' });
+    // the swap's answer carries the new ETag: casRefVersion tells it, equal to what a read gives
+    expect(await ba.casRefVersion('ref', Buffer.from('v1'), null)).toEqual({ won: true, version: (await ba.getRef('ref'))!.version });
+    ba.refReads = 0;
+
+    for (let i = 1; i <= 4; i++) await a.append(entry('alice', i));
+    expect(ba.refReads).toBe(1); // the first append only
+
+    await b.append(entry('bob', 1)); // another daemon moves the head
+    expect(bb.refReads).toBe(1);
+    const lostBefore = ba.casStats.lost;
+    const e = await a.append(entry('alice', 5)); // its known version is stale: the swap loses, then it reads
+    expect(e.seq).toBe(6);
+    expect(ba.casStats.lost).toBe(lostBefore + 1);
+    expect(ba.refReads).toBe(2);
+    await a.append(entry('alice', 6));
+    expect(ba.refReads).toBe(2);
+
+    // both at once, many times: one chain, no entry lost or doubled
+    await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => a.append(entry('alice', 10 + i))),
+      ...Array.from({ length: 8 }, (_, i) => b.append(entry('bob', 10 + i))),
+    ]);
+    const v = await b.verify();
+    expect(v.problems).toEqual([]);
+    expect(v.ok).toBe(true);
+    expect(v.entries).toBe(23);
+    const all = await a.query({ limit: 100 });
+    expect(all.map((x) => x.seq)).toEqual(Array.from({ length: 23 }, (_, i) => 23 - i));
+    expect(new Set(all.map((x) => x.target)).size).toBe(23);
+  }, 120_000);
 });
 
 describe('heads through ObjectStore on S3', () => {

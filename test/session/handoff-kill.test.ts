@@ -4,11 +4,11 @@
 // (SessionService.settleHandoffs): a second daemon on the same store (a local store shared through a
 // symlinked objects directory) then serves the session without --force, with every acknowledged byte, and
 // the timeline records the handoff once.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClientOf, startDaemon, type Daemon } from '../lib/daemon.js';
+import { apiClientOf, startDaemon, startSharingStore, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { mount, readNfs } from '../s3/daemons.js'; // NFS helpers (no S3 involved)
 
@@ -20,10 +20,7 @@ let d1: Daemon, d2: Daemon;
 beforeAll(async () => {
   d1 = await startDaemon({ args: ['--api-port', '0'], env: { MIC_CRASH_FILE: CRASH } });
   expect((await d1.initProject(P, { 'README.md': 'r\n' })).code).toBe(0);
-  const dir2 = join(tmp, 'd2');
-  mkdirSync(dir2, { mode: 0o700 });
-  symlinkSync(join(d1.dataDir, 'objects'), join(dir2, 'objects'));
-  d2 = await startDaemon({ dataDir: dir2, args: ['--api-port', '0'] });
+  d2 = await startSharingStore(d1, join(tmp, 'd2'));
 }, 60_000);
 
 afterAll(async () => {
@@ -85,5 +82,31 @@ describe('SIGKILL between a handoff record and the release of its holder', () =>
       status: 409,
       body: { error: 'served_elsewhere' },
     });
+  }, 60_000);
+
+  it('the CLI, with the daemon still down, finishes it on first use of the session: shown handed off, served elsewhere without --force', async () => {
+    const api = apiClientOf(d1.dataDir);
+    const id = (await api.start({ goal: 'hand me off, then the CLI', project: P })).session.session_id;
+    await api.files(id, { files: [{ path: 'cli.txt', change_type: 'added', content: 'before the crash\n' }] });
+    writeFileSync(CRASH, 'handoff-recorded');
+    await expect(api.handoff(id)).rejects.toThrow();
+    rmSync(CRASH, { force: true });
+
+    // no daemon serves the data dir: the CLI opens the store itself
+    const r = await d1.mic(['session', 'show', id, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as { session?: { served_by?: unknown }; served_by?: unknown };
+    expect((shown.session ?? shown).served_by).toBeNull();
+    expect(r.stderr).toContain('handoff cut short by a crash finished');
+
+    const sv = await apiClientOf(d2.dataDir).serve(id); // no --force
+    expect(sv).toMatchObject({ previous: null, took_over: true });
+    const m = await mount(d2.port, `/exports/sessions/${id}`);
+    try {
+      expect(await readNfs(m, 'cli.txt')).toBe('before the crash\n');
+    } finally {
+      await m.client.close();
+    }
+    await d1.restart({ signal: 'SIGKILL' });
   }, 60_000);
 });

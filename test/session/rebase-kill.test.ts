@@ -213,3 +213,32 @@ describe('SIGKILL while a handed-off session is served again', () => {
     expect(check.problems, JSON.stringify(check.projects.map((p) => p.problems))).toBe(0);
   }, 60_000);
 });
+
+// The CLI opens the store itself when no daemon serves the data dir. After a kill between the two renames of
+// a rebase's swap (its record already names the new head; the session's state directory is gone, the rebuilt
+// one beside it), a CLI command must see the rebase finished, never the record on the new head with the old
+// state (the head's new file shown deleted), and say on stderr what it finished.
+describe('a CLI command after a SIGKILL mid-rebase, the daemon still down', () => {
+  it('sees the session rebased and says so on stderr', async () => {
+    const api = apiClientOf(d.dataDir);
+    const id = (await api.start({ goal: 'rebase, then the CLI', project: P })).session.session_id;
+    await api.files(id, { files: [{ path: 'cli-mine.txt', change_type: 'added', content: 'mine\n' }] });
+    const other = (await api.start({ goal: 'moves the head', project: P })).session.session_id;
+    await api.files(other, { files: [{ path: 'cli-other.txt', change_type: 'added', content: 'other\n' }] });
+    await api.land(other);
+    writeFileSync(CRASH, 'rebase-swapping');
+    await expect(api.rebase(id)).rejects.toThrow();
+    rmSync(CRASH, { force: true });
+
+    const r = await d.mic(['session', 'show', id, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as { session?: Record<string, any> } & Record<string, any>;
+    const s = shown.session ?? shown;
+    expect(s.base_head).toBe((await openCatalog(d.dataDir).store(P).getHead())!.hash);
+    expect(s.changes).toMatchObject({ total: 1, added: 1, deleted: 0 });
+    expect(r.stderr).toContain('rebase finished after a crash');
+    expect(readdirSync(join(d.dataDir, 'sessions')).filter((n) => /\.(rebase|old)$/.test(n))).toEqual([]);
+    await d.restart({ signal: 'SIGKILL' });
+    expect((await apiClientOf(d.dataDir).get(id)).session.changes).toMatchObject({ total: 1, added: 1 });
+  }, 60_000);
+});

@@ -11,7 +11,7 @@ import type { TreeEntry } from '../../src/store/tree-entry.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })));
 });
 
 export async function tempDir(): Promise<string> {

@@ -1,0 +1,133 @@
+// Store writes that fail with EIO (LD_PRELOAD fault shim, test/lib/fault-shim.c, marker rename-eio naming
+// the object: the local store writes every object by rename) in the middle of a session's handoff and
+// abandon. Real daemons (dist/), the API over HTTP, NFS on the wire.
+//
+// A handoff whose last step, the release of the session's holder ref, fails, after the record says handed
+// off and the export is closed. The
+// handoff answers 503 release_pending saying so; the daemon retries the release in the background
+// (Ownership.releaseLater), and once the store writes again a second daemon on the same store serves the
+// session without --force, with every acknowledged byte. Before, the session stayed held by the first
+// daemon, which no longer served it: the second one answered 409 served_elsewhere until the lease ran out
+// (60 s; never for the CLI's).
+//
+// An abandon whose record cannot be written: the session goes on as it was, its mount writable. Before, it
+// stayed frozen (its NFS changes refused) until the daemon restarted.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClientOf, startDaemon, startSharingStore, type Daemon } from '../lib/daemon.js';
+import { REPO_ROOT } from '../lib/kernel.js';
+import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+import { mount, readNfs } from '../s3/daemons.js'; // NFS helpers (no S3 involved)
+import { until } from '../lib/until.js';
+import { ApiError } from '../../src/api/client.js';
+
+const P = 'rel/app';
+const tmp = mkdtempSync(join(tmpdir(), 'mic-relfault-'));
+const faults = join(tmp, 'faults');
+let d1: Daemon, d2: Daemon;
+
+beforeAll(async () => {
+  mkdirSync(faults);
+  const shim = join(tmp, 'fault-shim.so');
+  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  d1 = await startDaemon({ dataDir: join(tmp, 'd1'), args: ['--api-port', '0'], env: { LD_PRELOAD: shim, MIC_FAULT_DIR: faults } });
+  expect((await d1.initProject(P, { 'README.md': 'r\n' })).code).toBe(0);
+  d2 = await startSharingStore(d1, join(tmp, 'd2'));
+}, 60_000);
+
+afterAll(async () => {
+  await d1?.stop();
+  await d2?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const rejection = async (p: Promise<unknown>): Promise<ApiError> => {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(ApiError);
+  return e as ApiError;
+};
+
+describe('a holder release that fails', () => {
+  it('is retried until done: another daemon then serves the session without --force, every byte there', async () => {
+    const api = apiClientOf(d1.dataDir);
+    const api2 = apiClientOf(d2.dataDir);
+    const id = (await api.start({ goal: 'release me', project: P })).session.session_id;
+    await api.files(id, { files: [{ path: 'api.txt', change_type: 'added', content: 'via the api\n' }] });
+    const c = await Nfs3Client.connect(d1.port);
+    try {
+      const root = await c.mountRoot(`/exports/sessions/${id}`);
+      const cr = await c.create(root, 'nfs.txt', { kind: 'guarded', attrs: { mode: 0o644 } });
+      expect(cr.status).toBe(NfsStatus.OK);
+      expect((await c.write(cr.fh!, 0, Buffer.from('via nfs\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    } finally {
+      await c.close();
+    }
+
+    writeFileSync(join(faults, 'rename-eio'), '/holder\n');
+    const e = await rejection(api.handoff(id));
+    expect(e.status).toBe(503);
+    expect(e.body.error).toBe('release_pending');
+    expect(e.message).toMatch(/handed off .* holder could not be released/);
+    // the fault struck, more than once (the retries)
+    const struck = () =>
+      existsSync(join(faults, 'faults.log'))
+        ? readFileSync(join(faults, 'faults.log'), 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('rename-eio') && l.endsWith('/holder')).length
+        : 0;
+    await until(() => struck() >= 2);
+    // still held by the first daemon meanwhile: the second needs --force
+    expect((await rejection(api2.serve(id))).body.error).toBe('served_elsewhere');
+
+    rmSync(join(faults, 'rename-eio'));
+    const released = () => d1.logLines((l) => String(l.msg).startsWith('holder released after a retry') && l.session === id);
+    await until(() => released().length === 1, 20_000);
+    const sv = await api2.serve(id); // no --force
+    expect(sv).toMatchObject({ previous: null, took_over: true });
+    const rec = (await api2.get(id)).session;
+    expect(rec.served_by).toBe(sv.served_by);
+    const m = await mount(d2.port, rec.export!);
+    try {
+      expect(await readNfs(m, 'api.txt')).toBe('via the api\n');
+      expect(await readNfs(m, 'nfs.txt')).toBe('via nfs\n');
+    } finally {
+      await m.client.close();
+    }
+    const tl = rec.timeline.map((x) => x.type);
+    expect(tl.filter((t) => t === 'handed_off')).toHaveLength(1);
+    expect(tl.filter((t) => t === 'served')).toHaveLength(1);
+    // the first daemon no longer serves it
+    expect((await rejection(api.files(id, { files: [{ path: 'late.txt', change_type: 'added', content: 'x' }] }))).status).toBe(409);
+    expect(existsSync(join(d1.dataDir, 'sessions', id))).toBe(false);
+  }, 60_000);
+});
+
+describe('an abandon whose record cannot be written', () => {
+  it('leaves the session as it was: active, its mount writable', async () => {
+    const api = apiClientOf(d1.dataDir);
+    const s = (await api.start({ goal: 'not abandoned', project: P })).session;
+    const c = await Nfs3Client.connect(d1.port);
+    try {
+      const root = await c.mountRoot(s.export!);
+      const cr = await c.create(root, 'kept.txt', { kind: 'guarded', attrs: { mode: 0o644 } });
+      expect(cr.status).toBe(NfsStatus.OK);
+      writeFileSync(join(faults, 'rename-eio'), `/sessions/${s.session_id}/metadata.json\n`);
+      expect((await rejection(api.abandon(s.session_id))).status).toBe(500);
+      rmSync(join(faults, 'rename-eio'));
+      expect((await api.get(s.session_id)).session.status).toBe('active');
+      // not frozen: the next change is done, not refused (JUKEBOX: the client would wait for good)
+      expect((await c.write(cr.fh!, 0, Buffer.from('after\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+      expect((await c.create(root, 'later.txt', { kind: 'guarded', attrs: { mode: 0o644 } })).status).toBe(NfsStatus.OK);
+      await api.abandon(s.session_id); // and abandoning works once the store writes again
+      expect((await api.get(s.session_id)).session.status).toBe('abandoned');
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+});
