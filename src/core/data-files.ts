@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
-import { ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
+import { HEADROOM, ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
 
 const MAX_OPEN = 256;
 
@@ -12,6 +12,12 @@ interface OpenFile {
   fd: number;
   /** used since it last came up for eviction (second chance) */
   used: boolean;
+}
+
+/** Bytes read; `pooled`, when present, is the pooled buffer they are in, to give back after use. */
+export interface Chunk {
+  data: Buffer;
+  pooled?: Buffer;
 }
 
 export class DataFiles {
@@ -29,7 +35,9 @@ export class DataFiles {
 
   private readonly inline: boolean;
   /** sequential large reads: the next piece read while the event loop is idle (read-ahead.ts) */
-  private readonly ahead = new ReadAhead((ino, buf, len, offset) => this.preadInto(ino, buf, len, offset));
+  private readonly ahead = new ReadAhead((ino, buf, len, offset, done) =>
+    fs.read(this.fd(ino), buf, 0, len, offset, (err, got) => done(err, got)),
+  );
 
   constructor(private readonly dir: string) {
     mkdirDurable(dir);
@@ -85,6 +93,7 @@ export class DataFiles {
         continue;
       }
       this.fds.delete(ino);
+      this.ahead.drop(ino); // a read ahead in flight on this fd: its bytes may be another file's once it is reused
       fs.closeSync(open.fd);
       break;
     }
@@ -107,18 +116,29 @@ export class DataFiles {
   }
 
   /**
-   * Reads into a pooled buffer when large; `pooled` must then be given back after use. `size` is the file's
-   * size: sequential large reads below it are read ahead (read-ahead.ts) once `sent()` says the reply went.
+   * Reads into a pooled buffer when large, HEADROOM bytes into it (a promise when the piece is being read ahead) (room for a reply's headers in front of the
+   * data); `pooled` must then be given back after use. `size` is the file's size: sequential large reads below
+   * it are read ahead (read-ahead.ts) once `sent()` says the reply went.
    */
-  read(ino: number, offset: number, count: number, size = 0): { data: Buffer; pooled?: Buffer } {
+  read(ino: number, offset: number, count: number, size = 0): Chunk | Promise<Chunk> {
     if (count >= READ_AHEAD_MIN) {
       const hit = this.ahead.take(ino, offset, count, size);
+      // being read ahead: wait for it; if that is cancelled (the file changed meanwhile), read it now
+      if (hit instanceof Promise) return hit.then((h) => h ?? this.readNow(ino, offset, count));
       if (hit) return hit;
     }
-    const pooled = count >= READ_AHEAD_MIN && count <= largeBuffers.size ? largeBuffers.take() : undefined;
-    const buf = pooled ?? Buffer.allocUnsafe(count);
+    return this.readNow(ino, offset, count);
+  }
+
+  private readNow(ino: number, offset: number, count: number): Chunk {
+    if (count >= READ_AHEAD_MIN && HEADROOM + count <= largeBuffers.size) {
+      const pooled = largeBuffers.take();
+      const got = this.preadInto(ino, pooled.subarray(HEADROOM), count, offset);
+      return { data: pooled.subarray(HEADROOM, HEADROOM + got), pooled };
+    }
+    const buf = Buffer.allocUnsafe(count);
     const got = this.preadInto(ino, buf, count, offset);
-    return { data: got === buf.length ? buf : buf.subarray(0, got), pooled };
+    return { data: got === buf.length ? buf : buf.subarray(0, got) };
   }
 
   /** Reads up to count bytes at offset into buf (a small READ, into its reply); returns the bytes read. */
@@ -129,6 +149,11 @@ export class DataFiles {
   /** The reply of the last read() has been sent: sequential reads go on with a read-ahead. */
   sent(): void {
     this.ahead.sent();
+  }
+
+  /** Resolves once no read-ahead is in flight (tests). */
+  readAheadIdle(): Promise<void> {
+    return this.ahead.idle();
   }
 
   private preadInto(ino: number, buf: Buffer, count: number, offset: number): number {

@@ -231,9 +231,11 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
       n.blob = null;
     }
     s.data.truncate(n.ino, set.size);
-    await s.syncData(n.ino); // recovery takes a local file's size from its data file
+    // the inode's size with its data file's, before the await: a READ run meanwhile (the sync may go to the thread
+    // pool) would otherwise see the new bytes with the old size (data short of it, eof false)
     n.size = set.size;
     n.mtime = t;
+    await s.syncData(n.ino); // recovery takes a local file's size from its data file
   } else if (set.size !== undefined) {
     n.mtime = t; // a truncate to the same size still counts as a change (POSIX)
   }

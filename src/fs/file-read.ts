@@ -9,6 +9,7 @@ import { permBits } from './access.js';
 import { readBase, READ_WAIT_MS } from './base-read.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
 import { READ_AHEAD_MIN } from '../core/read-ahead.js';
+import type { Chunk } from '../core/data-files.js';
 
 export interface ReadResult {
   data: Buffer;
@@ -18,6 +19,11 @@ export interface ReadResult {
   release?: () => void;
   /** the data was read into the caller's `into` buffer */
   inPlace?: boolean;
+  /**
+   * The pooled buffer `data` is a view of, when it has room in front of the data: until `release`, the caller may
+   * write the bytes before the data (a reply's headers) and the padding after it, and send it as one buffer.
+   */
+  frame?: Buffer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -35,7 +41,7 @@ export async function readFile(
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
   if (cred.uid !== n.uid && !(permBits(n, cred) & 4)) throw new FsError(NfsStatus.ACCES);
   const len = Math.max(0, Math.min(count, n.size - offset));
-  const attrs = n.attrs(o.fsid);
+  let attrs = n.attrs(o.fsid);
   if (len === 0) return { data: EMPTY, eof: offset >= n.size, attrs };
   if (n.local) {
     if (into && len < READ_AHEAD_MIN) {
@@ -49,13 +55,18 @@ export async function readFile(
       }
       return { data: buf.subarray(0, got), eof: offset + got >= n.size, attrs, inPlace: true };
     }
-    let r: { data: Buffer; pooled?: Buffer };
+    let r: Chunk;
+    let waited: boolean;
     try {
-      r = state.data.read(n.ino, offset, len, n.size);
+      const got = state.data.read(n.ino, offset, len, n.size);
+      waited = got instanceof Promise;
+      r = waited ? await got : (got as Chunk);
     } catch (e) {
       throw fsErrorOf(e) ?? e;
     }
     const eof = offset + r.data.length >= n.size;
+    // after waiting for the read-ahead, post-op attributes as they are now (RFC 1813 3.3.6)
+    if (waited) attrs = n.attrs(o.fsid);
     const pooled = r.pooled;
     if (!pooled) return { data: r.data, eof, attrs };
     const data = state.data;
@@ -63,7 +74,7 @@ export async function readFile(
       largeBuffers.give(pooled);
       data.sent();
     };
-    return { data: r.data, eof, attrs, release };
+    return { data: r.data, eof, attrs, release, frame: pooled };
   }
   if (n.blob) {
     const r = await readBase(state.source, n.blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);

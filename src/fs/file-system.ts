@@ -84,7 +84,9 @@ export interface FileSystem {
   /**
    * `release`, when present, must be called once the data has been sent (pooled buffer). `into(len)`, when
    * given, offers a buffer of len bytes for the data (the reply's own bytes): an implementation may read into
-   * it and then answers `inPlace` with `data` a view of its first bytes.
+   * it and then answers `inPlace` with `data` a view of its first bytes. `frame`, when present, is the pooled
+   * buffer `data` is a view of: until `release` the caller may write the bytes before `data` (the reply's
+   * headers) and up to 3 after it (XDR padding), and send the reply as one buffer.
    */
   read(
     fh: FileHandle,
@@ -92,7 +94,7 @@ export interface FileSystem {
     count: number,
     cred: Cred,
     into?: (len: number) => Buffer,
-  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void; inPlace?: boolean }>;
+  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void; inPlace?: boolean; frame?: Buffer }>;
   write(
     fh: FileHandle,
     offset: number,

@@ -1,7 +1,9 @@
-// NFSPROC3_READ (RFC 1813 3.3.6). count is capped at rtmax. Large data goes out by reference (a pooled
-// buffer); a small read is read straight into the reply, behind room reserved for the fixed part of READ3resok.
+// NFSPROC3_READ (RFC 1813 3.3.6). count is capped at rtmax. A small read is read straight into the reply, behind
+// room reserved for the fixed part of READ3resok. A large read of a session file lands in a pooled buffer behind
+// room for the headers: the reply is written around the data and goes out as one buffer (one write(2), no cork,
+// no writev, no copy). Other large data (a landed blob's) goes out by reference.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus } from '../fs/file-system.js';
+import { NfsStatus, type Attrs } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { BufferPool } from '../../util/buffer-pool.js';
@@ -11,6 +13,22 @@ import { FATTR3_SIZE, fattrBytes, readFh, writeFattr } from './xdr-types.js';
 const HEAD = 4 + 4 + FATTR3_SIZE + 4 + 4 + 4;
 /** Reply buffers of small READs: the RPC header, HEAD and up to 64 KiB of data; given back once sent. */
 const replyBuffers = new BufferPool(64 * 1024 + 1024);
+
+/**
+ * Writes READ3resok's head into r[0, HEAD) for `got` bytes of data at r[HEAD...] and zeroes their XDR padding
+ * (reply buffers are not zeroed); returns the padded length of the data.
+ */
+function fillHead(r: Buffer, attrs: Attrs, got: number, eof: boolean): number {
+  const padded = (got + 3) & ~3;
+  r.writeUInt32BE(NfsStatus.OK, 0);
+  r.writeUInt32BE(1, 4);
+  r.set(fattrBytes(attrs), 8);
+  r.writeUInt32BE(got, 8 + FATTR3_SIZE);
+  r.writeUInt32BE(eof ? 1 : 0, 12 + FATTR3_SIZE);
+  r.writeUInt32BE(got, 16 + FATTR3_SIZE);
+  r.fill(0, HEAD + got, HEAD + padded);
+  return padded;
+}
 
 export function read(deps: NfsDeps): Handler {
   return nfsProcedure(deps, {
@@ -41,15 +59,8 @@ export function read(deps: NfsDeps): Handler {
       if (res.inPlace && region !== null) {
         const r: Buffer = region;
         const got = res.data.length;
-        const padded = (got + 3) & ~3;
-        r.writeUInt32BE(NfsStatus.OK, 0);
-        r.writeUInt32BE(1, 4);
-        r.set(fattrBytes(res.attrs), 8);
-        r.writeUInt32BE(got, 8 + FATTR3_SIZE);
-        r.writeUInt32BE(res.eof ? 1 : 0, 12 + FATTR3_SIZE);
-        r.writeUInt32BE(got, 16 + FATTR3_SIZE);
-        // the reply buffer is not zeroed: the padding must be (and a short read leaves less data than reserved)
-        r.fill(0, HEAD + got, HEAD + padded);
+        const padded = fillHead(r, res.attrs, got, res.eof);
+        // a short read leaves less data than reserved
         if (HEAD + padded < r.length) out.truncate(at + HEAD + padded);
         nfsBytes.inc({ op: 'read' }, got);
         return;
@@ -58,6 +69,21 @@ export function read(deps: NfsDeps): Handler {
       if (res.release) out.onRelease(res.release);
       let data = res.data;
       if (data.length > count) data = data.subarray(0, count);
+      const frame = res.frame;
+      if (frame !== undefined && out.pos === out.length) {
+        // the reply so far (record mark, RPC header) and READ3resok's head go right in front of the data
+        const got = data.length;
+        const lead = out.pos + HEAD;
+        const start = data.byteOffset - frame.byteOffset - lead;
+        const padded = (got + 3) & ~3;
+        if (start >= 0 && start + lead + padded <= frame.length && frame.buffer === data.buffer) {
+          out.adopt(frame.subarray(start, start + lead + padded));
+          // the data is already at HEAD in it
+          fillHead(out.reserve(lead - out.pos + padded), res.attrs, got, res.eof);
+          nfsBytes.inc({ op: 'read' }, got);
+          return;
+        }
+      }
       out.u32(NfsStatus.OK);
       out.u32(1);
       writeFattr(out, res.attrs);
