@@ -1,7 +1,11 @@
-// File handles (RFC 1813 2.3.3: opaque, at most 64 bytes). Layout, 33 bytes:
-//   [0] version | [1..8] export fsid | [9..16] fileid | [17..32] HMAC-SHA256 truncated
+// File handles (RFC 1813 2.3.3: opaque, at most 64 bytes). Two layouts:
+//   v1, 33 bytes: [0] 1 | [1..8] export fsid | [9..16] fileid | [17..32] HMAC-SHA256 truncated
+//   v2, 37 bytes: [0] 2 | [1..8] export fsid | [9..16] fileid | [17..20] epoch | [21..36] HMAC-SHA256 truncated
 // The MAC is keyed with a secret from the data directory, so handles survive restarts
-// and cannot be forged for another export.
+// and cannot be forged for another export. v2 carries the session's rebase epoch an object was made in
+// (0: an object of the base, the same in every later epoch): a rebase keeps the export's fsid, and the
+// session's filesystem (session-fs.ts) answers STALE for a handle of an object an older epoch made, whose
+// number the rebuilt state may have given to another file (docs/architecture.md, "Handles across a rebase").
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { FsError, NfsStatus, type FileHandle, type Ino } from './file-system.js';
 
@@ -9,6 +13,8 @@ export type { FileHandle, Ino };
 
 export const HANDLE_VERSION = 1;
 export const HANDLE_SIZE = 33;
+export const HANDLE_V2 = 2;
+export const HANDLE_V2_SIZE = 37;
 const MAC_SIZE = 16;
 const CACHE_MAX = 200_000;
 /** handles remembered by identity: enough for a call's two (RENAME, LINK) while other calls interleave */
@@ -17,6 +23,8 @@ const RECENT = 4;
 export interface HandleInfo {
   fsid: bigint;
   ino: Ino;
+  /** v2 handles: the epoch the object was made in, 0 for an object of the base; absent: a v1 handle */
+  epoch?: number;
 }
 
 /** A handle known good: its fsid's high word and its MAC, by fsid low word and inode number (see decode). */
@@ -29,6 +37,8 @@ interface Known {
   m1: number;
   m2: number;
   m3: number;
+  /** v2: the epoch word; v1: -1 */
+  ep: number;
   info: HandleInfo;
 }
 
@@ -54,14 +64,18 @@ export class HandleCodec {
     if (secret.length < 32) throw new Error(`handle secret of ${secret.length} bytes: at least 32 are needed`);
   }
 
-  encode(fsid: bigint, ino: number): Buffer {
-    const fh = Buffer.allocUnsafe(HANDLE_SIZE);
-    fh[0] = HANDLE_VERSION;
+  /** A v1 handle, or with `epoch` a v2 one (0: an object of the base). */
+  encode(fsid: bigint, ino: number, epoch?: number): Buffer {
+    const v2 = epoch !== undefined;
+    const fh = Buffer.allocUnsafe(v2 ? HANDLE_V2_SIZE : HANDLE_SIZE);
+    fh[0] = v2 ? HANDLE_V2 : HANDLE_VERSION;
     fh.writeBigUInt64BE(fsid, 1);
     fh.writeBigUInt64BE(BigInt(ino), 9);
-    this.mac(fh).copy(fh, 17, 0, MAC_SIZE);
+    if (v2) fh.writeUInt32BE(epoch, 17);
+    const body = v2 ? 21 : 17;
+    this.mac(fh, body).copy(fh, body, 0, MAC_SIZE);
     // minted here, so known good: its first use (the GETATTR after a CREATE) needs no second MAC
-    this.remember(fh, { fsid, ino: ino as Ino });
+    this.remember(fh, v2 ? { fsid, ino: ino as Ino, epoch } : { fsid, ino: ino as Ino });
     return fh;
   }
 
@@ -76,33 +90,37 @@ export class HandleCodec {
     if (byIno === undefined) this.verified.set(lo, (byIno = new Map()));
     const ino = fh.readUInt32BE(9) * 0x100000000 + fh.readUInt32BE(13);
     if (!byIno.has(ino)) this.known++;
+    const m = fh.length - MAC_SIZE;
     byIno.set(ino, {
       fsHi: fh.readUInt32BE(1),
       i0: fh.readUInt32BE(9),
       i1: fh.readUInt32BE(13),
-      m0: fh.readUInt32BE(17),
-      m1: fh.readUInt32BE(21),
-      m2: fh.readUInt32BE(25),
-      m3: fh.readUInt32BE(29),
+      m0: fh.readUInt32BE(m),
+      m1: fh.readUInt32BE(m + 4),
+      m2: fh.readUInt32BE(m + 8),
+      m3: fh.readUInt32BE(m + 12),
+      ep: fh[0] === HANDLE_V2 ? fh.readUInt32BE(17) : -1,
       info,
     });
   }
 
   /** The info of a handle equal, byte for byte, to one remembered; undefined when there is none. */
   private recall(fh: Buffer): HandleInfo | undefined {
-    if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) return undefined;
+    if (!wellFormed(fh)) return undefined;
     const i0 = fh.readUInt32BE(9);
     const i1 = fh.readUInt32BE(13);
     const k = this.verified.get(fh.readUInt32BE(5))?.get(i0 * 0x100000000 + i1);
+    const m = fh.length - MAC_SIZE;
     if (
       k === undefined ||
       k.fsHi !== fh.readUInt32BE(1) ||
       k.i0 !== i0 ||
       k.i1 !== i1 ||
-      k.m0 !== fh.readUInt32BE(17) ||
-      k.m1 !== fh.readUInt32BE(21) ||
-      k.m2 !== fh.readUInt32BE(25) ||
-      k.m3 !== fh.readUInt32BE(29)
+      k.ep !== (fh[0] === HANDLE_V2 ? fh.readUInt32BE(17) : -1) ||
+      k.m0 !== fh.readUInt32BE(m) ||
+      k.m1 !== fh.readUInt32BE(m + 4) ||
+      k.m2 !== fh.readUInt32BE(m + 8) ||
+      k.m3 !== fh.readUInt32BE(m + 12)
     )
       return undefined;
     return k.info;
@@ -113,10 +131,12 @@ export class HandleCodec {
     for (let i = 0; i < RECENT; i++) if (this.recentFh[i] === fh) return this.recentInfo[i]!;
     let info = this.recall(fh);
     if (!info) {
-      if (fh.length !== HANDLE_SIZE || fh[0] !== HANDLE_VERSION) throw new FsError(NfsStatus.BADHANDLE);
-      const mac = this.mac(fh);
-      if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(17))) throw new FsError(NfsStatus.BADHANDLE);
+      if (!wellFormed(fh)) throw new FsError(NfsStatus.BADHANDLE);
+      const body = fh.length - MAC_SIZE;
+      const mac = this.mac(fh, body);
+      if (!timingSafeEqual(mac.subarray(0, MAC_SIZE), fh.subarray(body))) throw new FsError(NfsStatus.BADHANDLE);
       info = { fsid: fh.readBigUInt64BE(1), ino: Number(fh.readBigUInt64BE(9)) as Ino };
+      if (fh[0] === HANDLE_V2) info.epoch = fh.readUInt32BE(17);
       this.remember(fh, info);
     }
     const at = this.recentNext;
@@ -131,7 +151,10 @@ export class HandleCodec {
     return { fh: fh as FileHandle, info: this.decode(fh) };
   }
 
-  private mac(fh: Buffer): Buffer {
-    return createHmac('sha256', this.secret).update(fh.subarray(0, 17)).digest();
+  private mac(fh: Buffer, body: number): Buffer {
+    return createHmac('sha256', this.secret).update(fh.subarray(0, body)).digest();
   }
 }
+
+const wellFormed = (fh: Buffer): boolean =>
+  (fh.length === HANDLE_SIZE && fh[0] === HANDLE_VERSION) || (fh.length === HANDLE_V2_SIZE && fh[0] === HANDLE_V2);

@@ -77,6 +77,11 @@ export async function applyFiles(s: SessionState, owner: Owner, files: readonly 
 /**
  * Makes the directory `dir` go from tree `from` to tree `to` (both content-addressed), one name at a time:
  * used by rebase to replay the session's merged changes over a fresh view of the new base.
+ *
+ * An object keeps its inode number only where `to` says it is the same object (the same ino as in `from`):
+ * a name whose ino differs (the session replaced the file, or moved another object there; merge.ts numbers
+ * those afresh) is removed and made again under a fresh number. Writing it into the old object instead would
+ * let a handle of that object, held by a client across the rebase, name another file (handles.ts).
  */
 export async function applyTreeDiff(
   s: SessionState,
@@ -92,6 +97,10 @@ export async function applyTreeDiff(
     if (!a) {
       await removeIn(s, dir, c.name);
       continue;
+    }
+    if (c.before && c.before.ino !== a.ino) {
+      await removeIn(s, dir, c.name);
+      c.before = null;
     }
     if (a.kind === 'dir') {
       let sub = await s.lookup(dir, c.name);

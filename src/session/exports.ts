@@ -7,7 +7,7 @@ import type { HandleCodec } from '../fs/handles.js';
 import { SessionFs } from '../fs/session-fs.js';
 import type { SessionState } from '../core/session-state.js';
 import type { Catalog } from './catalog.js';
-import { EXPORT_PREFIX, exportPath, fsidOf, isLive, type SessionRecord } from './record.js';
+import { EXPORT_PREFIX, exportPath, fsidFrom, fsidOf, isLive, type SessionRecord } from './record.js';
 import { DomainError, InvalidStateError } from './errors.js';
 import { CorruptObjectError } from '../store/errors.js';
 import { nodeId, Ownership, type OpenMode } from './ownership.js';
@@ -50,11 +50,16 @@ export interface MountNotice {
 
 export type UnmountReason = 'umnt' | 'umntall' | 'gone';
 
+/** how long a session closed to be reopened (a rebase) answers JUKEBOX at most before its handles are STALE */
+const REOPEN_MS = 30_000;
+
 export class SessionExports implements ExportTable {
   private readonly byFsid = new Map<bigint, { id: string; fs: SessionFs; uid?: number }>(); // fs.state: the session's state
   /** session id -> the fsid it is served under (changes when a rebase bumps the epoch) */
   private readonly fsidById = new Map<string, bigint>();
   private readonly opening = new Map<string, Promise<SessionFs>>();
+  /** fsids of sessions closed for a moment (a rebase swapping its rebuilt state in): JUKEBOX, not STALE */
+  private readonly pausedFsids = new Map<bigint, NodeJS.Timeout>();
   private readonly mountList: { host: string; path: string; session?: string }[] = [];
   /** client address -> the timer that ends its mounts (its last connection closed: peer()) */
   private readonly goneTimers = new Map<string, NodeJS.Timeout>();
@@ -143,7 +148,8 @@ export class SessionExports implements ExportTable {
   }
 
   private openExport(r: SessionRecord, mode: OpenMode): Promise<SessionFs> {
-    const fsid = fsidOf(r.session_id, r.epoch ?? 0);
+    const from = fsidFrom(r);
+    const fsid = fsidOf(r.session_id, from.epoch);
     const open = this.byFsid.get(fsid);
     if (open && this.owners.leaseValid(r.session_id)) return Promise.resolve(open.fs);
     // fencing (lease.ts): on a lapsed lease, renew first; a session taken over is closed and claimed anew
@@ -170,8 +176,10 @@ export class SessionExports implements ExportTable {
           }),
         )
         .then((state) => {
-          const fs = new SessionFs(state, { fsid, handles: this.o.handles, readWaitMs: this.o.readWaitMs, log });
+          const epochs = { epoch: r.epoch ?? 0, from: from.epoch, fromNext: from.nextIno, baseNext: r.base.nextIno };
+          const fs = new SessionFs(state, { fsid, handles: this.o.handles, epochs, readWaitMs: this.o.readWaitMs, log });
           this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });
+          this.unpause(fsid);
           this.fsidById.set(r.session_id, fsid);
           this.o.catalog.events.opened(); // its file changes are watched from now on
           return fs;
@@ -193,18 +201,33 @@ export class SessionExports implements ExportTable {
     return fsid === undefined ? undefined : this.byFsid.get(fsid)?.fs.state;
   }
 
-  /** Stop serving a session: its clients get STALE from now on. */
-  close(id: string, opts?: { discard?: boolean }): void {
+  /** Stop serving a session: its clients get STALE from now on, or with `reopening` JUKEBOX (RFC 1813 2.6: the
+   *  client sends the call again) until it is opened again, for at most REOPEN_MS. */
+  close(id: string, opts?: { discard?: boolean; reopening?: boolean }): void {
     const fsid = this.fsidById.get(id);
     if (fsid === undefined) return;
     this.fsidById.delete(id);
+    if (opts?.reopening) {
+      this.unpause(fsid);
+      const t = setTimeout(() => this.pausedFsids.delete(fsid), REOPEN_MS);
+      t.unref();
+      this.pausedFsids.set(fsid, t);
+    }
     const e = this.byFsid.get(fsid);
     if (!e) return;
     this.byFsid.delete(fsid);
     e.fs.close(opts);
   }
 
+  private unpause(fsid: bigint): void {
+    const t = this.pausedFsids.get(fsid);
+    if (t) clearTimeout(t);
+    this.pausedFsids.delete(fsid);
+  }
+
   closeAll(): void {
+    for (const t of this.pausedFsids.values()) clearTimeout(t);
+    this.pausedFsids.clear();
     for (const t of this.goneTimers.values()) clearTimeout(t);
     this.goneTimers.clear();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
@@ -325,6 +348,7 @@ export class SessionExports implements ExportTable {
     if (!e) {
       const snap = this.o.snapshots?.resolve(info, fh);
       if (snap) return snap;
+      if (this.pausedFsids.has(info.fsid)) throw new FsError(NfsStatus.JUKEBOX, 'the session is being reopened (rebase)');
       throw new FsError(NfsStatus.STALE, 'no such export');
     }
     if (!this.owners.leaseValid(e.id)) {

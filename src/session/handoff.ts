@@ -33,7 +33,8 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
     if (!(last?.type === 'handed_off' && last.node === ctx.host.owners.node && last.tree === sealed.tree)) {
       r.changes = summarize(await whileUnreachable(ctx, () => diffTrees(store, r.base.tree, sealed.tree)));
       addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
-      r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here
+      r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here:
+      delete r.fsid_from; // a new fsid (the state it comes back to is opened on the recorded tree)
       r.updated_at = new Date().toISOString();
       await ctx.catalog.update(r);
     }

@@ -21,8 +21,8 @@ export interface SessionHost {
   /** The session's open filesystem (opened on first use, claiming it as far as mode allows: ownership.ts). */
   open(r: SessionRecord, mode?: OpenMode): Promise<SessionState>;
   /** Stop serving it: durable state is flushed (unless `discard`: its directory is deleted next);
-   *  clients of an export get STALE. */
-  close(id: string, opts?: { discard?: boolean }): void;
+   *  clients of an export get STALE (with `reopening`: JUKEBOX until it is opened again, as after a rebase). */
+  close(id: string, opts?: { discard?: boolean; reopening?: boolean }): void;
   /** Its filesystem if open here (never opens). */
   served(id: string): SessionState | undefined;
   /** Which data dir holds which session. */
@@ -90,7 +90,7 @@ export class DirectHost implements SessionHost {
     return p;
   }
 
-  close(id: string, opts?: { discard?: boolean }): void {
+  close(id: string, opts?: { discard?: boolean; reopening?: boolean }): void {
     const e = this.open_.get(id);
     if (!e) return;
     this.open_.delete(id);

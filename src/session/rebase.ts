@@ -14,9 +14,9 @@ import { markRebuilt, rebaseDirOf, swapInRebuilt } from './rebase-state.js';
 import { sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
-import { dirAt, writeFileIn } from '../core/path-edits.js';
+import { dirAt, removeIn, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
-import type { SessionRecord } from './record.js';
+import { fsidFrom, type SessionRecord } from './record.js';
 import { addEvent } from './timeline.js';
 import { landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
 
@@ -43,8 +43,10 @@ export interface RebaseOutcome {
  * (modify/modify of binary files, modify/delete) and the head's otherwise (delete/modify, dir/file).
  * Landing afterwards lands what the session then holds, markers included, so resolve them first.
  *
- * The session's filesystem is rebuilt on the new base under a new fsid: mounted clients get STALE and
- * must mount again (their old handles could otherwise name objects of the new base).
+ * The session's filesystem is rebuilt on the new base under the same fsid, so a mount survives: handles of
+ * objects of the base stay good (the number names the same object in the new head, or none: STALE), handles
+ * of objects the session made are STALE (the rebuilt state may give their numbers to other files; handles.ts,
+ * docs/architecture.md "Handles across a rebase").
  */
 export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise<RebaseOutcome> {
   const store = ctx.catalog.store(r.project);
@@ -77,6 +79,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   const t = Date.parse(H.record.time);
   next.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
   next.epoch = (r.epoch ?? 0) + 1;
+  next.fsid_from = fsidFrom(r); // the export keeps its fsid: the mount survives
   let conflicts: RebaseConflict[];
   const side = rebaseDirOf(dir);
   let built: SessionState | undefined;
@@ -108,10 +111,11 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     throw unavailable(ctx, e);
   }
   crashPoint('rebase-recorded');
-  // the old state's clients get STALE (the fsid carries the epoch); it is replaced right away
-  ctx.host.close(r.session_id, { discard: true });
+  // the old state is replaced right away; its clients get JUKEBOX meanwhile and go on on the rebuilt one
+  ctx.host.close(r.session_id, { discard: true, reopening: true });
   await swapInRebuilt(dir);
   log.info({ from, to: H.hash, conflicts: conflicts.length, epoch: next.epoch }, 'rebase: the rebuilt state is swapped in');
+  await ctx.host.open(next).catch((e: unknown) => log.warn({ err: e }, 'rebase: reopening the session failed; its next use opens it'));
   return { record: next, from, to: H.hash, conflicts, rebased: true };
 }
 
@@ -135,6 +139,9 @@ async function rebuild(
     if (c.session?.kind === 'file' && c.head?.kind === 'file') {
       const [sb, hb] = await Promise.all([store.getBlob(c.session.hash!), store.getBlob(c.head.hash!)]);
       const dir = await dirAt(fs, parts.slice(0, -1), r.owner, true);
+      // a new object (fresh number): the head's object under the name is not the session's, nor the merge
+      // of both (the session may have replaced its file), so its handles must not name the result
+      await removeIn(fs, dir!, parts[parts.length - 1]);
       if (isText(sb) && isText(hb)) {
         await writeFileIn(
           fs,

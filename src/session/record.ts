@@ -117,8 +117,12 @@ export interface SessionRecord {
   interactions?: Interaction[];
   /** failed sessions: why the agent gave up */
   failure?: { reason: string; time: string } | null;
-  /** bumped by rebase: the export gets a new fsid so that old handles go STALE */
+  /** bumped by rebase and handoff: handles of objects the session made before are STALE (handles.ts) */
   epoch?: number;
+  /** set by the first rebase: the export keeps the fsid of epoch `epoch` (whose base's nextIno was
+   *  `nextIno`) across rebases, so a mount survives them; a handoff drops it (a new fsid: every old handle
+   *  is STALE). Absent: the fsid is the current epoch's. */
+  fsid_from?: { epoch: number; nextIno: number };
 }
 
 /** One command run in the session and what it gave (seed 002's embedded interactions). */
@@ -151,7 +155,14 @@ export function exportPath(id: string): string {
   return EXPORT_PREFIX + id;
 }
 
-/** Each session export has its own fsid, derived from its id and rebase epoch (never 0). */
+/** The epoch a session's export fsid is made in and that epoch's base nextIno: the current epoch, unless a
+ *  rebase kept the fsid of an earlier one (SessionRecord.fsid_from). */
+export function fsidFrom(r: SessionRecord): { epoch: number; nextIno: number } {
+  return r.fsid_from ?? { epoch: r.epoch ?? 0, nextIno: r.base.nextIno };
+}
+
+/** Each session export has its own fsid, derived from its id and epoch (never 0; epoch 0 keeps the fsid of
+ *  before epochs existed). A rebase keeps it (fsidFrom), a handoff changes it. */
 export function fsidOf(id: string, epoch = 0): bigint {
   const v = createHash('sha256')
     .update(epoch ? `mic-fs fsid:${id}:${epoch}` : `mic-fs fsid:${id}`)

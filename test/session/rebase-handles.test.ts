@@ -1,0 +1,131 @@
+// A rebase keeps the session's export (its fsid) so that a mount survives it, without letting an old handle
+// name another file (docs/architecture.md, "Handles across a rebase"), over the wire with the daemon:
+//  - the root and every object of the base keep their handles; a base file's handle reads the new head's content;
+//  - a handle of an object the session made is STALE afterwards, even where the rebuilt state gives its inode
+//    number to a file the other landing created (constructed here: the other session's files take the numbers);
+//  - a base file the session replaced (removed, made again) stays STALE, though the head still has the number;
+//  - directory attributes change, READDIR's cookie verifier changes and an old one's cookies are BAD_COOKIE;
+//  - a second rebase keeps the handles of what the first one's head brought, and makes the first epoch's own STALE.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Nfs3Client, NfsStatus, StableHow, type Attrs } from '../lib/nfs3-client.js';
+import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
+
+let t: TestDaemon;
+let nfs: Nfs3Client;
+
+beforeAll(async () => {
+  t = await testDaemon();
+  await makeProject(t.dataDir, 'nfs/rb', { 'README.md': 'readme\n', 'src/main.c': 'int main() {}\n' });
+  nfs = await Nfs3Client.connect(t.d.port);
+});
+
+afterAll(async () => {
+  await nfs?.close();
+  await t?.close();
+});
+
+async function lookup(dir: Buffer, name: string): Promise<{ fh: Buffer; attrs: Attrs }> {
+  const l = await nfs.lookup(dir, name);
+  expect(l.status, `lookup ${name}`).toBe(NfsStatus.OK);
+  return { fh: l.fh!, attrs: l.attrs! };
+}
+
+async function read(fh: Buffer): Promise<string> {
+  const r = await nfs.read(fh, 0, 1 << 16);
+  expect(r.status).toBe(NfsStatus.OK);
+  return r.data!.toString();
+}
+
+async function attrs(fh: Buffer): Promise<Attrs> {
+  const g = await nfs.getattr(fh);
+  expect(g.status).toBe(NfsStatus.OK);
+  return g.attrs!;
+}
+
+async function make(dir: Buffer, name: string, content: string): Promise<{ fh: Buffer; fileid: number }> {
+  const c = await nfs.create(dir, name);
+  expect(c.status, `create ${name}`).toBe(NfsStatus.OK);
+  expect((await nfs.write(c.fh!, 0, Buffer.from(content), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+  return { fh: c.fh!, fileid: c.attrs!.fileid };
+}
+
+describe('rebase keeps the mount', () => {
+  it('base handles survive, handles of what the session made are STALE even where their numbers name other files', async () => {
+    const other = (await t.api.start({ goal: 'lands meanwhile', project: 'nfs/rb' })).session;
+    const s = (await t.api.start({ goal: 'rebased under a mount', project: 'nfs/rb' })).session;
+    const root = await nfs.mountRoot(s.export!);
+    const rootBefore = await attrs(root);
+    const readme = await lookup(root, 'README.md');
+    const src = await lookup(root, 'src');
+    const main = await lookup(src.fh, 'main.c');
+
+    // the session's own files take the numbers past its base's nextIno...
+    const mine = [];
+    for (let i = 1; i <= 4; i++) mine.push({ name: `mine${i}.txt`, ...(await make(root, `mine${i}.txt`, `mine ${i}\n`)) });
+    // ...and it replaces a base file: removed, made again under a new number
+    expect((await nfs.remove(src.fh, 'main.c')).status).toBe(NfsStatus.OK);
+    await make(src.fh, 'main.c', 'int main() { return 1; }\n');
+    // a listing begun before the rebase
+    const page = await nfs.readdir(root, 0n, Buffer.alloc(8), 260);
+    expect(page.status).toBe(NfsStatus.OK);
+    expect(page.eof).toBe(false);
+
+    // the other session's files take the same numbers in the head it lands (both start from one base)
+    const theirs = Array.from({ length: 6 }, (_, i) => ({ path: `other${i + 1}.txt`, change_type: 'added' as const, content: `other ${i + 1}\n` }));
+    await t.api.land(other.session_id, { files: [...theirs, { path: 'README.md', change_type: 'modified', content: 'readme v2\n' }] });
+    const rb = await t.api.rebase(s.session_id);
+    expect(rb.rebased).toBe(true);
+
+    // the mount goes on: the root's handle, fsid and fileid are the same, its attributes are not
+    const rootAfter = await attrs(root);
+    expect(rootAfter.fsid).toBe(rootBefore.fsid);
+    expect(rootAfter.fileid).toBe(rootBefore.fileid);
+    expect(rootAfter.mtime).not.toEqual(rootBefore.mtime);
+    expect(rootAfter.ctime).not.toEqual(rootBefore.ctime);
+    // a base file's old handle reads the new head's content
+    expect(await read(readme.fh)).toBe('readme v2\n');
+    expect((await attrs(readme.fh)).fileid).toBe(readme.attrs.fileid);
+    expect((await attrs(src.fh)).fileid).toBe(src.attrs.fileid);
+
+    // the other session's files hold numbers the session's own files had
+    const taken = new Map<number, string>();
+    for (const f of theirs) taken.set((await lookup(root, f.path)).attrs.fileid, f.path);
+    const collided = mine.filter((m) => taken.has(m.fileid));
+    expect(collided.length).toBeGreaterThan(0);
+    for (const m of mine) {
+      // STALE on every use of the old handle, never the other file's content
+      expect((await nfs.getattr(m.fh)).status, m.name).toBe(NfsStatus.STALE);
+      expect((await nfs.read(m.fh, 0, 100)).status, m.name).toBe(NfsStatus.STALE);
+      expect((await nfs.write(m.fh, 0, Buffer.from('x'), StableHow.FILE_SYNC)).status, m.name).toBe(NfsStatus.STALE);
+      // looked up again by name: the session's file, with its content
+      const again = await lookup(root, m.name);
+      expect(again.fh.equals(m.fh)).toBe(false);
+      expect(await read(again.fh)).toBe(`mine ${m.name.slice(4, 5)}\n`);
+    }
+    for (const f of theirs) expect(await read((await lookup(root, f.path)).fh)).toBe(f.content);
+    // the replaced base file: its old number is the head's main.c, but not the session's file: STALE
+    expect((await nfs.getattr(main.fh)).status).toBe(NfsStatus.STALE);
+    expect(await read((await lookup(src.fh, 'main.c')).fh)).toBe('int main() { return 1; }\n');
+
+    // the listing begun before: its cookies are refused (the directory was rebuilt), a new one is whole
+    const cont = await nfs.readdir(root, page.entries![page.entries!.length - 1].cookie, page.verf!, 8192);
+    expect(cont.status).toBe(NfsStatus.BAD_COOKIE);
+    const names = (await nfs.readdirAll(root)).map((e) => e.name).sort();
+    expect(names).toEqual(['.', '..', 'README.md', ...mine.map((m) => m.name), ...theirs.map((f) => f.path), 'src'].sort());
+
+    // a second rebase: what the first one's head brought (other1.txt) keeps its handle; the files the
+    // session made in the first epoch are STALE
+    const otherFh = (await lookup(root, 'other1.txt')).fh;
+    const mineNow = (await lookup(root, 'mine1.txt')).fh;
+    const third = (await t.api.start({ goal: 'lands later', project: 'nfs/rb' })).session;
+    await t.api.land(third.session_id, { files: [{ path: 'third.txt', change_type: 'added', content: 'third\n' }] });
+    expect((await t.api.rebase(s.session_id)).rebased).toBe(true);
+    expect(await read(otherFh)).toBe('other 1\n');
+    expect(await read(readme.fh)).toBe('readme v2\n');
+    expect((await attrs(root)).fsid).toBe(rootBefore.fsid);
+    expect((await nfs.getattr(mineNow)).status).toBe(NfsStatus.STALE);
+    expect(await read((await lookup(root, 'mine1.txt')).fh)).toBe('mine 1\n');
+    expect(await read((await lookup(root, 'third.txt')).fh)).toBe('third\n');
+    expect((await t.api.changes(s.session_id)).changes.map((c) => c.path).sort()).toEqual([...mine.map((m) => m.name), 'src/main.c'].sort());
+  });
+});
