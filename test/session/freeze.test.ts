@@ -48,7 +48,7 @@ describe('freeze', () => {
         const r = await client.create(root, name, { kind: 'guarded', attrs: { mode: 0o644 } });
         if (r.status === NfsStatus.OK) acked.push(name);
         else refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
-        if (r.status === NfsStatus.STALE) return; // the old export is gone: the rebase is done
+        if (r.status === NfsStatus.STALE) return; // never: the root's handle survives the rebase (rebase-handles.test.ts)
       }
     };
     const workers = [creator(), creator(), creator(), creator()];
@@ -59,12 +59,14 @@ describe('freeze', () => {
     expect(out.rebased).toBe(true);
     expect(acked.length).toBeGreaterThanOrEqual(20);
 
-    // every acknowledged CREATE is in the rebased session (mounted again: its fsid changed)
+    // every acknowledged CREATE is in the rebased session (through a new mount and the old root handle)
     const root2 = await client.mountRoot(out.session.export!);
     const missing: string[] = [];
     for (const name of acked) if ((await client.lookup(root2, name)).status !== NfsStatus.OK) missing.push(name);
     expect(missing).toEqual([]);
     expect((await client.lookup(root2, 'other.txt')).status).toBe(NfsStatus.OK);
+    expect(root2.equals(root)).toBe(true);
+    expect(refused.has(NfsStatus.STALE)).toBe(false);
   });
 
   it('item 2: WRITEs waiting on copy-up when a landing starts are in the landed head, or refused', async () => {
