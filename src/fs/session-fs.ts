@@ -49,6 +49,9 @@ export interface HandleEpochs {
   fromNext: number;
   /** the base's nextIno now: lower numbers name objects of the base */
   baseNext: number;
+  /** base numbers a rebase withdrew (the session had moved their objects: session/moved.ts): their handles
+   *  carry the epoch, as those of the session's own objects do */
+  revoked?: ReadonlySet<number>;
 }
 
 export interface SessionFsOptions {
@@ -108,6 +111,7 @@ export class SessionFs implements FileSystem {
    *  objects of the current base), so that an object of the base keeps one handle across rebases. */
   private mint(ino: number): Buffer {
     const e = this.o.epochs;
+    if (e?.revoked?.has(ino)) return this.o.handles.encode(this.fsid, ino, e.epoch);
     if (!e || e.epoch === e.from || ino < e.fromNext) return this.o.handles.encode(this.fsid, ino);
     return this.o.handles.encode(this.fsid, ino, ino < e.baseNext ? 0 : e.epoch);
   }
@@ -116,6 +120,7 @@ export class SessionFs implements FileSystem {
   private current(h: HandleInfo): boolean {
     const e = this.o.epochs;
     if (!e) return h.epoch === undefined;
+    if (e.revoked?.has(h.ino)) return h.epoch === e.epoch;
     if (h.epoch === undefined) return e.epoch === e.from || h.ino < e.fromNext;
     return h.epoch === 0 ? h.ino < e.baseNext : h.epoch === e.epoch;
   }

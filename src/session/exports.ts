@@ -176,7 +176,13 @@ export class SessionExports implements ExportTable {
           }),
         )
         .then((state) => {
-          const epochs = { epoch: r.epoch ?? 0, from: from.epoch, fromNext: from.nextIno, baseNext: r.base.nextIno };
+          const epochs = {
+            epoch: r.epoch ?? 0,
+            from: from.epoch,
+            fromNext: from.nextIno,
+            baseNext: r.base.nextIno,
+            revoked: new Set(from.revoked ?? []),
+          };
           const fs = new SessionFs(state, { fsid, handles: this.o.handles, epochs, readWaitMs: this.o.readWaitMs, log });
           this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });
           this.unpause(fsid);

@@ -14,11 +14,15 @@ import { markRebuilt, rebaseDirOf, swapInRebuilt } from './rebase-state.js';
 import { sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
+import { movedBaseInos } from './moved.js';
 import { dirAt, removeIn, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import { fsidFrom, type SessionRecord } from './record.js';
 import { addEvent } from './timeline.js';
 import { landWait, unavailable, whileUnreachable, type LandContext } from './land.js';
+
+/** base inode numbers a session's record may withdraw from old handles (moved.ts); past it, a new fsid */
+const MAX_REVOKED = 4096;
 
 export interface RebaseConflict extends Conflict {
   /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
@@ -59,13 +63,14 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   // frozen from the seal on: a change acknowledged after it would be lost with the old state
   const live = await ctx.host.open(r);
   await live.freeze();
-  let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>;
+  let sealed: SealedTree, m: Awaited<ReturnType<typeof mergeTrees>>, moved: number[] | null;
   try {
     sealed = await sealAndRecord(live, store, r, undefined, landWait(ctx));
     const s = sealed;
     m = await whileUnreachable(ctx, () =>
       mergeTrees(store, { tree: r.base.tree, nextIno: r.base.nextIno }, s, H.record, { keepHeadOnConflict: true }),
     );
+    moved = await whileUnreachable(ctx, () => movedBaseInos(store, r.base.tree, s.tree, r.base.nextIno, MAX_REVOKED));
   } catch (e) {
     live.thaw();
     throw unavailable(ctx, e);
@@ -79,7 +84,12 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   const t = Date.parse(H.record.time);
   next.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
   next.epoch = (r.epoch ?? 0) + 1;
-  next.fsid_from = fsidFrom(r); // the export keeps its fsid: the mount survives
+  // the export keeps its fsid, so the mount survives, unless the session moved too many of its base's objects
+  // to withdraw their numbers one by one (moved.ts): then a new fsid, every old handle STALE
+  const revoked = new Set(fsidFrom(r).revoked ?? []);
+  for (const ino of moved ?? []) revoked.add(ino);
+  if (moved && revoked.size <= MAX_REVOKED) next.fsid_from = { ...fsidFrom(r), revoked: [...revoked].sort((a, b) => a - b) };
+  else delete next.fsid_from;
   let conflicts: RebaseConflict[];
   const side = rebaseDirOf(dir);
   let built: SessionState | undefined;

@@ -121,8 +121,9 @@ export interface SessionRecord {
   epoch?: number;
   /** set by the first rebase: the export keeps the fsid of epoch `epoch` (whose base's nextIno was
    *  `nextIno`) across rebases, so a mount survives them; a handoff drops it (a new fsid: every old handle
-   *  is STALE). Absent: the fsid is the current epoch's. */
-  fsid_from?: { epoch: number; nextIno: number };
+   *  is STALE). Absent: the fsid is the current epoch's. `revoked`: base inode numbers a rebase withdrew
+   *  (the session had moved their objects: moved.ts); their handles are good in the epoch that made them only. */
+  fsid_from?: { epoch: number; nextIno: number; revoked?: number[] };
 }
 
 /** One command run in the session and what it gave (seed 002's embedded interactions). */
@@ -157,7 +158,7 @@ export function exportPath(id: string): string {
 
 /** The epoch a session's export fsid is made in and that epoch's base nextIno: the current epoch, unless a
  *  rebase kept the fsid of an earlier one (SessionRecord.fsid_from). */
-export function fsidFrom(r: SessionRecord): { epoch: number; nextIno: number } {
+export function fsidFrom(r: SessionRecord): { epoch: number; nextIno: number; revoked?: number[] } {
   return r.fsid_from ?? { epoch: r.epoch ?? 0, nextIno: r.base.nextIno };
 }
 

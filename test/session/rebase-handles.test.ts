@@ -4,6 +4,8 @@
 //  - a handle of an object the session made is STALE afterwards, even where the rebuilt state gives its inode
 //    number to a file the other landing created (constructed here: the other session's files take the numbers);
 //  - a base file the session replaced (removed, made again) stays STALE, though the head still has the number;
+//  - a base file the session renamed (and wrote) while the head changed it under its old name: its handle is
+//    STALE, not the head's version (the session's file lives on under a new number);
 //  - directory attributes change, READDIR's cookie verifier changes and an old one's cookies are BAD_COOKIE;
 //  - a second rebase keeps the handles of what the first one's head brought, and makes the first epoch's own STALE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ let nfs: Nfs3Client;
 
 beforeAll(async () => {
   t = await testDaemon();
-  await makeProject(t.dataDir, 'nfs/rb', { 'README.md': 'readme\n', 'src/main.c': 'int main() {}\n' });
+  await makeProject(t.dataDir, 'nfs/rb', { 'README.md': 'readme\n', 'src/main.c': 'int main() {}\n', 'docs/a.txt': 'a\n' });
   nfs = await Nfs3Client.connect(t.d.port);
 });
 
@@ -65,6 +67,11 @@ describe('rebase keeps the mount', () => {
     // ...and it replaces a base file: removed, made again under a new number
     expect((await nfs.remove(src.fh, 'main.c')).status).toBe(NfsStatus.OK);
     await make(src.fh, 'main.c', 'int main() { return 1; }\n');
+    // ...and renames a base file, writing through the handle it holds
+    const docs = await lookup(root, 'docs');
+    const a = await lookup(docs.fh, 'a.txt');
+    expect((await nfs.rename(docs.fh, 'a.txt', docs.fh, 'b.txt')).status).toBe(NfsStatus.OK);
+    expect((await nfs.write(a.fh, 0, Buffer.from('b\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     // a listing begun before the rebase
     const page = await nfs.readdir(root, 0n, Buffer.alloc(8), 260);
     expect(page.status).toBe(NfsStatus.OK);
@@ -72,7 +79,13 @@ describe('rebase keeps the mount', () => {
 
     // the other session's files take the same numbers in the head it lands (both start from one base)
     const theirs = Array.from({ length: 6 }, (_, i) => ({ path: `other${i + 1}.txt`, change_type: 'added' as const, content: `other ${i + 1}\n` }));
-    await t.api.land(other.session_id, { files: [...theirs, { path: 'README.md', change_type: 'modified', content: 'readme v2\n' }] });
+    await t.api.land(other.session_id, {
+      files: [
+        ...theirs,
+        { path: 'README.md', change_type: 'modified', content: 'readme v2\n' },
+        { path: 'docs/a.txt', change_type: 'modified', content: 'a v2\n' },
+      ],
+    });
     const rb = await t.api.rebase(s.session_id);
     expect(rb.rebased).toBe(true);
 
@@ -107,11 +120,17 @@ describe('rebase keeps the mount', () => {
     expect((await nfs.getattr(main.fh)).status).toBe(NfsStatus.STALE);
     expect(await read((await lookup(src.fh, 'main.c')).fh)).toBe('int main() { return 1; }\n');
 
+    // the renamed file: the head's a.txt keeps the number, but the handle named the session's b.txt
+    expect((await nfs.getattr(a.fh)).status).toBe(NfsStatus.STALE);
+    expect((await nfs.read(a.fh, 0, 100)).status).toBe(NfsStatus.STALE);
+    expect(await read((await lookup(docs.fh, 'b.txt')).fh)).toBe('b\n');
+    expect(await read((await lookup(docs.fh, 'a.txt')).fh)).toBe('a v2\n');
+
     // the listing begun before: its cookies are refused (the directory was rebuilt), a new one is whole
     const cont = await nfs.readdir(root, page.entries![page.entries!.length - 1].cookie, page.verf!, 8192);
     expect(cont.status).toBe(NfsStatus.BAD_COOKIE);
     const names = (await nfs.readdirAll(root)).map((e) => e.name).sort();
-    expect(names).toEqual(['.', '..', 'README.md', ...mine.map((m) => m.name), ...theirs.map((f) => f.path), 'src'].sort());
+    expect(names).toEqual(['.', '..', 'README.md', ...mine.map((m) => m.name), ...theirs.map((f) => f.path), 'docs', 'src'].sort());
 
     // a second rebase: what the first one's head brought (other1.txt) keeps its handle; the files the
     // session made in the first epoch are STALE
@@ -126,6 +145,6 @@ describe('rebase keeps the mount', () => {
     expect((await nfs.getattr(mineNow)).status).toBe(NfsStatus.STALE);
     expect(await read((await lookup(root, 'mine1.txt')).fh)).toBe('mine 1\n');
     expect(await read((await lookup(root, 'third.txt')).fh)).toBe('third\n');
-    expect((await t.api.changes(s.session_id)).changes.map((c) => c.path).sort()).toEqual([...mine.map((m) => m.name), 'src/main.c'].sort());
+    expect((await t.api.changes(s.session_id)).changes.map((c) => c.path).sort()).toEqual([...mine.map((m) => m.name), 'docs/b.txt', 'src/main.c'].sort());
   });
 });
