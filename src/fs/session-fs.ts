@@ -25,7 +25,10 @@ import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
 import { sameTime } from '../core/time.js';
-import { HandleCodec, type HandleInfo } from './handles.js';
+import { HandleCodec } from './handles.js';
+import { cookieVerfOf, currentHandle, mintHandle, type HandleEpochs } from './handle-epochs.js';
+
+export type { HandleEpochs };
 import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { dirListing } from './dir-listing.js';
@@ -33,26 +36,6 @@ import { fsStatOf } from './fs-stat.js';
 import { readFile, type ReadResult } from './file-read.js';
 
 export { ROOT_INO };
-
-/**
- * Which handles name which objects of a session that rebases keep on one fsid (docs/architecture.md,
- * "Handles across a rebase"). Inode numbers below a base's nextIno name that base's objects, and the same
- * objects (or none) in every later head and rebuilt state; numbers at or above it are the session's own, which
- * a rebuilt state may give to other files. So a handle says which epoch made its object (handles.ts v2).
- */
-export interface HandleEpochs {
-  /** the session record's epoch now (bumped by each rebase) */
-  epoch: number;
-  /** the epoch the export's fsid was made in: v1 handles (no epoch in them) were minted in it */
-  from: number;
-  /** the base's nextIno in epoch `from`: a v1 handle of a lower number names an object of that base */
-  fromNext: number;
-  /** the base's nextIno now: lower numbers name objects of the base */
-  baseNext: number;
-  /** base numbers a rebase withdrew (the session had moved their objects: session/moved.ts): their handles
-   *  carry the epoch, as those of the session's own objects do */
-  revoked?: ReadonlySet<number>;
-}
 
 export interface SessionFsOptions {
   fsid: bigint;
@@ -97,48 +80,21 @@ export class SessionFs implements FileSystem {
   // ---------------------------------------------------------------- handles
 
   rootHandle(): Buffer {
-    return this.mint(ROOT_INO);
+    return mintHandle(this.o.handles, this.fsid, this.o.epochs, ROOT_INO);
   }
 
   handleOf(ino: number): Buffer {
     const n = this.state.get(ino);
-    if (!n) return this.mint(ino);
-    return (n.fh ??= this.mint(ino));
-  }
-
-  /** v1 (as before rebases kept the fsid) for every object while the session has not been rebased since its
-   *  fsid was made, and for the objects of that epoch's base ever after; v2 with the epoch otherwise (0 for
-   *  objects of the current base), so that an object of the base keeps one handle across rebases. */
-  private mint(ino: number): Buffer {
-    const e = this.o.epochs;
-    if (e?.revoked?.has(ino)) return this.o.handles.encode(this.fsid, ino, e.epoch);
-    if (!e || e.epoch === e.from || ino < e.fromNext) return this.o.handles.encode(this.fsid, ino);
-    return this.o.handles.encode(this.fsid, ino, ino < e.baseNext ? 0 : e.epoch);
-  }
-
-  /** Whether a verified handle of this export names what its number names now (see HandleEpochs). */
-  private current(h: HandleInfo): boolean {
-    const e = this.o.epochs;
-    if (!e) return h.epoch === undefined;
-    if (e.revoked?.has(h.ino)) return h.epoch === e.epoch;
-    if (h.epoch === undefined) return e.epoch === e.from || h.ino < e.fromNext;
-    return h.epoch === 0 ? h.ino < e.baseNext : h.epoch === e.epoch;
+    if (!n) return mintHandle(this.o.handles, this.fsid, this.o.epochs, ino);
+    return (n.fh ??= mintHandle(this.o.handles, this.fsid, this.o.epochs, ino));
   }
 
   private inodeSync(fh: Buffer): Inode | null {
     const h = this.o.handles.decode(fh);
     if (h.fsid !== this.fsid) throw new FsError(NfsStatus.STALE, 'handle of another export');
     // an object an older epoch made: its number may name another file now (RFC 1813 2.3.3: STALE)
-    if (!this.current(h)) throw new FsError(NfsStatus.STALE, 'handle of an object made before the last rebase');
+    if (!currentHandle(this.o.epochs, h)) throw new FsError(NfsStatus.STALE, 'handle of an object made before the last rebase');
     return this.state.get(h.ino) ?? null;
-  }
-
-  /** READDIR's cookie verifier (RFC 1813 3.3.16): the epoch, so that cookies of a listing made before a
-   *  rebase (whose rebuilt directories number their entries anew) are refused with BAD_COOKIE. */
-  private cookieVerf(): Buffer {
-    const v = Buffer.alloc(8);
-    v.writeUInt32BE(this.o.epochs?.epoch ?? 0, 4);
-    return v;
   }
 
   /** The inode of a handle: itself when it is in memory (no promise made: most calls of a busy client; an
@@ -434,7 +390,7 @@ export class SessionFs implements FileSystem {
   async readdir(dirFh: Buffer, cookie: bigint, verf: Buffer, cred: Cred): Promise<DirListing> {
     const { d, dir } = await this.dirOf(dirFh);
     if (!(permBits(d, cred) & 4)) throw new FsError(NfsStatus.ACCES);
-    const ours = this.cookieVerf();
+    const ours = cookieVerfOf(this.o.epochs);
     // a listing's continuation with a verifier of an epoch before a rebase: its cookies mean nothing now.
     // Before the first rebase the verifier is zero and is not checked (as before rebases kept the fsid)
     const e = this.o.epochs;

@@ -10,7 +10,13 @@ import { EMPTY_TREE, type ObjectStore } from '../store/index.js';
  * there are more than `limit` of them (the caller then gives the export a new fsid). O(the session's changes,
  * plus the contents of the directories it moved).
  */
-export async function movedBaseInos(store: ObjectStore, base: string, session: string, baseNext: number, limit: number): Promise<number[] | null> {
+export async function movedBaseInos(
+  store: ObjectStore,
+  base: string,
+  session: string,
+  baseNext: number,
+  limit: number,
+): Promise<number[] | null> {
   const out = new Set<number>();
   async function walk(b: string, s: string, moved: boolean): Promise<boolean> {
     if (b === s && !moved) return true;

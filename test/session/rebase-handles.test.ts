@@ -78,7 +78,11 @@ describe('rebase keeps the mount', () => {
     expect(page.eof).toBe(false);
 
     // the other session's files take the same numbers in the head it lands (both start from one base)
-    const theirs = Array.from({ length: 6 }, (_, i) => ({ path: `other${i + 1}.txt`, change_type: 'added' as const, content: `other ${i + 1}\n` }));
+    const theirs = Array.from({ length: 6 }, (_, i) => ({
+      path: `other${i + 1}.txt`,
+      change_type: 'added' as const,
+      content: `other ${i + 1}\n`,
+    }));
     await t.api.land(other.session_id, {
       files: [
         ...theirs,
@@ -145,6 +149,8 @@ describe('rebase keeps the mount', () => {
     expect((await nfs.getattr(mineNow)).status).toBe(NfsStatus.STALE);
     expect(await read((await lookup(root, 'mine1.txt')).fh)).toBe('mine 1\n');
     expect(await read((await lookup(root, 'third.txt')).fh)).toBe('third\n');
-    expect((await t.api.changes(s.session_id)).changes.map((c) => c.path).sort()).toEqual([...mine.map((m) => m.name), 'docs/b.txt', 'src/main.c'].sort());
+    expect((await t.api.changes(s.session_id)).changes.map((c) => c.path).sort()).toEqual(
+      [...mine.map((m) => m.name), 'docs/b.txt', 'src/main.c'].sort(),
+    );
   });
 });
