@@ -39,6 +39,25 @@ describe('HandleCodec.verify (ExportTable.resolve decodes a handle once)', () =>
     expect(status(() => c.verify(foreign))).toBe(NfsStatus.BADHANDLE);
   });
 
+  it('v2 handles carry the epoch under the MAC: a changed epoch, a v1 header on v2 bytes and a fresh codec are checked', () => {
+    const c = codec();
+    const v2 = c.encode(42n, 1234, 3);
+    expect(v2.length).toBe(37);
+    expect(c.verify(Buffer.from(v2)).info).toEqual({ fsid: 42n, ino: 1234, epoch: 3 });
+    expect(codec().verify(Buffer.from(v2)).info).toEqual({ fsid: 42n, ino: 1234, epoch: 3 }); // after a restart
+    expect(c.verify(Buffer.from(c.encode(42n, 1234, 0))).info.epoch).toBe(0); // an object of the base
+    const older = Buffer.from(v2);
+    older.writeUInt32BE(2, 17); // another epoch, same MAC
+    expect(status(() => c.verify(older))).toBe(NfsStatus.BADHANDLE);
+    expect(status(() => codec().verify(older))).toBe(NfsStatus.BADHANDLE);
+    const relabelled = Buffer.from(v2);
+    relabelled[0] = 1;
+    expect(status(() => c.verify(relabelled))).toBe(NfsStatus.BADHANDLE);
+    // the v1 handle of the same inode is another handle, remembered apart from the v2 one
+    expect(c.verify(Buffer.from(c.encode(42n, 1234))).info).toEqual({ fsid: 42n, ino: 1234 });
+    expect(c.verify(Buffer.from(v2)).info.epoch).toBe(3);
+  });
+
   it('a handle it minted is accepted without computing its MAC again (the GETATTR after a CREATE)', () => {
     const c = codec();
     const mac = vi.spyOn(c as unknown as { mac(fh: Buffer): Buffer }, 'mac'); // counts, calls through
