@@ -5,7 +5,8 @@
 //    the file the writer had open when the rebase came (a file the session made), which it writes again.
 //    Afterwards the other session's file is in the listing, its change to a base file reads through a cwd
 //    held in the base directory, a base file held open still reads, and every file whose fsync returned is
-//    there with its content (through the mount, the API and libnfs);
+//    there with its content (through the mount, the API and libnfs). A file the session made, held open
+//    through the rebase, reads ESTALE through that descriptor (documented) and by name reads again;
 //  - the guest then ends without UMNT (kernel mount mode): once its connections are gone for --mount-gone
 //    the event stream says `unmounted`, reason gone.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -5,7 +5,8 @@
 # a remount. The one error allowed is ESTALE on the file the writer had open when the rebase came (a file the
 # session made: its handle is STALE afterwards); the writer writes that file again. Afterwards: the other
 # session's file is in the listing, its change to a base file reads through the open cwd, a base file held
-# open through the rebase still reads, and every file whose fsync returned has its content.
+# open through the rebase still reads, a file the session made held open reads ESTALE (by name it reads), and
+# every file whose fsync returned has its content.
 # The script ends without UMNT (kernel mount mode: `umount -i` sends none): the daemon takes the client for
 # gone once its connections close (--mount-gone).
 . "$GUEST_LIB"
@@ -37,6 +38,9 @@ writer() {
 writes_through_the_rebase() {
 	# a base file held open through the rebase, and a reader whose cwd is a base directory
 	exec 3<README.md
+	# a file the session made, held open: its handle is STALE after the rebase (documented); by name it reads
+	echo mine >mine.txt
+	exec 4<mine.txt
 	quietly writer &
 	local pid=$! n=0 before
 	while [ "$(wc -l <"$LOG")" -lt 10 ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
@@ -66,6 +70,9 @@ writes_through_the_rebase() {
 	drop_caches
 	eq "$(cat <&3)" "readme" "README.md held open"
 	exec 3<&-
+	fails_with 'Stale file handle' cat <&4
+	exec 4<&-
+	eq "$(cat mine.txt)" "mine"
 }
 
 every_fsynced_file_is_there() {
