@@ -82,7 +82,11 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   const dir = sessionDir(ctx.dataDir, r.session_id);
   const next = structuredClone(r);
   const t = Date.parse(H.record.time);
-  next.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time: [Math.floor(t / 1000), (t % 1000) * 1e6] };
+  const time: [number, number] = [Math.floor(t / 1000), (t % 1000) * 1e6];
+  // the root's attributes carry the base's time, and a mounted client revalidates its cached listing by them:
+  // two heads of one millisecond must still differ (< 1e9: the nanoseconds of a whole millisecond, plus one)
+  if (time[0] === r.base.time[0] && time[1] === r.base.time[1]) time[1] += 1;
+  next.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time };
   next.epoch = (r.epoch ?? 0) + 1;
   // the export keeps its fsid, so the mount survives, unless the session moved too many of its base's objects
   // to withdraw their numbers one by one (moved.ts): then a new fsid, every old handle STALE
