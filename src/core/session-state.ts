@@ -291,9 +291,8 @@ export class SessionState {
    *  thaws the session) or answered STALE (the export closed). ROFS, which the kernel hands to the
    *  application as EROFS, made a write during a rebase fail as if the mount had become read-only for good. */
   writable(): void {
-    if (this.gate.frozen && !(this.o.readOnly || this.failed || this.suspended))
-      throw new FsError(NfsStatus.JUKEBOX, 'the session is being landed, rebased or handed off');
-    if (this.o.readOnly || this.gate.frozen || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
+    if (this.o.readOnly || this.failed || this.suspended) throw new FsError(NfsStatus.ROFS);
+    if (this.gate.frozen) throw new FsError(NfsStatus.JUKEBOX, 'the session is being landed, rebased or handed off');
     this.space.check();
   }
 

@@ -49,6 +49,8 @@ export interface SessionFsOptions {
 
 export class SessionFs implements FileSystem {
   readonly fsid: bigint;
+  /** READDIR's cookie verifier: the epochs are fixed for this filesystem's life (a rebase opens a new one) */
+  private readonly cookieVerf: Buffer;
   readonly maxFileSize = MAX_FILE_SIZE;
 
   constructor(
@@ -56,6 +58,7 @@ export class SessionFs implements FileSystem {
     private readonly o: SessionFsOptions,
   ) {
     this.fsid = o.fsid;
+    this.cookieVerf = cookieVerfOf(o.epochs);
   }
 
   /** Open a session's state and its adapter (tests; the daemon opens the state through session/fs-base.ts). */
@@ -390,7 +393,7 @@ export class SessionFs implements FileSystem {
   async readdir(dirFh: Buffer, cookie: bigint, verf: Buffer, cred: Cred): Promise<DirListing> {
     const { d, dir } = await this.dirOf(dirFh);
     if (!(permBits(d, cred) & 4)) throw new FsError(NfsStatus.ACCES);
-    const ours = cookieVerfOf(this.o.epochs);
+    const ours = this.cookieVerf;
     // a listing's continuation with a verifier of an epoch before a rebase: its cookies mean nothing now.
     // Before the first rebase the verifier is zero and is not checked (as before rebases kept the fsid)
     const e = this.o.epochs;

@@ -6,13 +6,12 @@
 //   - short journal writes lose nothing;
 //   - a failed fsync makes the session read-only (a later sync is never trusted).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
-import { REPO_ROOT } from '../lib/kernel.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+import { buildFaultShim } from '../lib/fault-shim.js';
 
 let tmp: string;
 let faults: string;
@@ -30,8 +29,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mic-durable-'));
   faults = path.join(tmp, 'faults');
   fs.mkdirSync(faults);
-  const shim = path.join(tmp, 'fault-shim.so');
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  const shim = buildFaultShim(tmp);
   on('trace');
   d = await startDaemon({ dataDir: path.join(tmp, 'data'), env: { LD_PRELOAD: shim, MIC_FAULT_DIR: faults } });
   await d.initProject('dur/p', { 'a.txt': 'a\n' });

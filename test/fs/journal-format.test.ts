@@ -9,14 +9,13 @@
 // A directory in the place of checkpoint.json.tmp makes every checkpoint fail (as a full disk would), so the
 // daemon keeps appending to the journal it found instead of starting a new generation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
-import { REPO_ROOT } from '../lib/kernel.js';
 import { decodeJournal, MAGIC } from '../../src/core/journal-codec.js';
+import { buildFaultShim } from '../lib/fault-shim.js';
 
 let tmp: string;
 let faults: string;
@@ -73,8 +72,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mic-journal-format-'));
   faults = path.join(tmp, 'faults');
   fs.mkdirSync(faults);
-  const shim = path.join(tmp, 'fault-shim.so');
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  const shim = buildFaultShim(tmp);
   env = { LD_PRELOAD: shim, MIC_FAULT_DIR: faults };
   d = await startDaemon({ dataDir: path.join(tmp, 'data'), env, args: API });
   await d.initProject('jf/p', { 'a.txt': 'a\n' });

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
-import { REPO_ROOT } from '../lib/kernel.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+import { buildFaultShim } from '../lib/fault-shim.js';
 
 let tmp: string;
 let shm: string;
@@ -29,8 +29,7 @@ beforeAll(async () => {
   shm = fs.mkdtempSync('/dev/shm/mic-shm-files-');
   faults = path.join(tmp, 'faults');
   fs.mkdirSync(faults);
-  const shim = path.join(tmp, 'fault-shim.so');
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  const shim = buildFaultShim(tmp);
   fs.writeFileSync(path.join(faults, 'trace'), '');
   d = await startDaemon({ dataDir: path.join(shm, 'data'), env: { LD_PRELOAD: shim, MIC_FAULT_DIR: faults } });
   await d.initProject('shm/p', { 'a.txt': 'a\n' });

@@ -4,10 +4,10 @@
 // READs are seen; libnfs's nfs-cat reads every file back byte for byte.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
-import { Nfs3Client, NfsStatus, Proc, StableHow, decodePostOpAttr } from '../lib/nfs3-client.js';
+import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { nfsCat } from '../lib/libnfs.js';
-import { XdrWriter } from '../../rpc/xdr.js';
 import { seeded } from '../store/seeded.js';
+import { readRaw } from './read-raw.js';
 
 let f: Fixture;
 let other: Nfs3Client;
@@ -30,22 +30,6 @@ afterAll(async () => {
   await other?.close();
   await f?.close();
 });
-
-/** READ over the wire, checking the raw reply: count, eof, data and that the XDR padding after it is zero. */
-async function readRaw(client: Nfs3Client, fh: Buffer, offset: number, count: number): Promise<{ data: Buffer; eof: boolean }> {
-  const r = await client.callNfs(Proc.READ, new XdrWriter().opaque(fh).u64(offset).u32(count));
-  expect(r.u32()).toBe(NfsStatus.OK);
-  expect(decodePostOpAttr(r)).not.toBeNull();
-  const n = r.u32();
-  const eof = r.bool();
-  const len = r.u32();
-  expect(len).toBe(n);
-  const data = Buffer.from(r.buf.subarray(r.pos, r.pos + len));
-  const pad = r.buf.subarray(r.pos + len, r.pos + ((len + 3) & ~3));
-  expect(pad.every((b) => b === 0)).toBe(true);
-  expect(r.pos + ((len + 3) & ~3)).toBe(r.end); // nothing after the data: the reply is exactly READ3resok
-  return { data, eof };
-}
 
 function expectRead(got: { data: Buffer; eof: boolean }, content: Buffer, offset: number, count: number): void {
   const want = content.subarray(Math.min(offset, content.length), Math.min(offset + count, content.length));

@@ -7,10 +7,10 @@
 // the other, never a mix; nfs-cat (libnfs) reads every file back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
-import { Nfs3Client, NfsStatus, Proc, StableHow, decodePostOpAttr } from '../lib/nfs3-client.js';
+import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { nfsCat } from '../lib/libnfs.js';
-import { XdrWriter } from '../../rpc/xdr.js';
 import { seeded } from '../store/seeded.js';
+import { readRaw } from './read-raw.js';
 
 const MiB = 1024 * 1024;
 let f: Fixture;
@@ -43,22 +43,6 @@ afterAll(async () => {
   await c?.close();
   await f?.close();
 });
-
-/** READ over the wire, checking the raw reply: count, eof, data, a zero XDR padding and nothing after it. */
-async function readRaw(client: Nfs3Client, fh: Buffer, offset: number, count: number): Promise<{ data: Buffer; eof: boolean }> {
-  const r = await client.callNfs(Proc.READ, new XdrWriter().opaque(fh).u64(offset).u32(count));
-  expect(r.u32()).toBe(NfsStatus.OK);
-  expect(decodePostOpAttr(r)).not.toBeNull();
-  const n = r.u32();
-  const eof = r.bool();
-  const len = r.u32();
-  expect(len).toBe(n);
-  const data = Buffer.from(r.buf.subarray(r.pos, r.pos + len));
-  const pad = r.buf.subarray(r.pos + len, r.pos + ((len + 3) & ~3));
-  expect([...pad]).toEqual(new Array(pad.length).fill(0));
-  expect(r.pos + ((len + 3) & ~3)).toBe(r.end);
-  return { data, eof };
-}
 
 function expectRead(got: { data: Buffer; eof: boolean }, content: Buffer, offset: number, count: number): void {
   const want = content.subarray(Math.min(offset, content.length), Math.min(offset + count, content.length));

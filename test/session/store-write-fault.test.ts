@@ -12,17 +12,16 @@
 //
 // An abandon whose record cannot be written: the session goes on as it was, its mount writable. Before, it
 // stayed frozen (its NFS changes refused) until the daemon restarted.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClientOf, startDaemon, startSharingStore, type Daemon } from '../lib/daemon.js';
-import { REPO_ROOT } from '../lib/kernel.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { mount, readNfs } from '../s3/daemons.js'; // NFS helpers (no S3 involved)
 import { until } from '../lib/until.js';
 import { ApiError } from '../../src/api/client.js';
+import { buildFaultShim } from '../lib/fault-shim.js';
 
 const P = 'rel/app';
 const tmp = mkdtempSync(join(tmpdir(), 'mic-relfault-'));
@@ -31,8 +30,7 @@ let d1: Daemon, d2: Daemon;
 
 beforeAll(async () => {
   mkdirSync(faults);
-  const shim = join(tmp, 'fault-shim.so');
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, join(REPO_ROOT, 'test/lib/fault-shim.c'), '-ldl']);
+  const shim = buildFaultShim(tmp);
   d1 = await startDaemon({ dataDir: join(tmp, 'd1'), args: ['--api-port', '0'], env: { LD_PRELOAD: shim, MIC_FAULT_DIR: faults } });
   expect((await d1.initProject(P, { 'README.md': 'r\n' })).code).toBe(0);
   d2 = await startSharingStore(d1, join(tmp, 'd2'));
