@@ -4,7 +4,7 @@
 import { FileType, FsError, NfsStatus, StableHow, type SetAttrs } from './attrs.js';
 import type { Inode } from './inode.js';
 import type { SessionState } from './session-state.js';
-import { commitData, createFile, makeDir, makeNode, makeSymlink, removeDir, setAttributes, unlink, writeData } from './edits.js';
+import { commitData, createFile, link, makeDir, makeNode, makeSymlink, removeDir, setAttributes, unlink, writeData } from './edits.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -105,4 +105,11 @@ export async function nodeIn(
 
 export async function mkdirIn(s: SessionState, d: Inode, name: string, mode: number, owner: Owner): Promise<Inode> {
   return s.mutate(async () => (await makeDir(s, d, await s.listing(d), name, { mode, ...owner })).n);
+}
+
+/** A new name `name` in d for the file n (a hard link). */
+export async function linkIn(s: SessionState, n: Inode, d: Inode, name: string): Promise<void> {
+  await s.mutate(async () => {
+    await link(s, n, d, await s.listing(d), name);
+  });
 }

@@ -1,6 +1,6 @@
 // Which handles name which objects of a session whose rebases keep one fsid (docs/architecture.md, "Handles
-// across a rebase"): the handle layout to mint for an inode, whether a verified handle is current, and READDIR's
-// cookie verifier.
+// across a rebase"): the handle layout to mint for an inode, the object a verified handle names now (itself, the
+// number a rebase renumbered it to, or none: STALE), and READDIR's cookie verifier.
 import type { HandleCodec, HandleInfo } from './handles.js';
 
 /**
@@ -20,6 +20,27 @@ export interface HandleEpochs {
   /** base numbers a rebase withdrew (the session had moved their objects: session/moved.ts): their handles
    *  carry the epoch, as those of the session's own objects do */
   revoked?: ReadonlySet<number>;
+  /** objects earlier epochs made (or base objects since revoked) that rebases renumbered: by handle class
+   *  (handleClass) and old number, the number of the same object now (session/renumbered.ts) */
+  renumbered?: Renumbered;
+}
+
+/** Handle class of an object of a base (a v1 handle below `fromNext`, a v2 handle of epoch 0). */
+export const BASE_CLASS = -1;
+
+/** Old numbers by handle class: the object's number in the current state. */
+export type Renumbered = ReadonlyMap<number, ReadonlyMap<number, number>>;
+
+/** The table of a record's `[class, old number, number now]` triples. */
+export function renumberedOf(list: readonly (readonly [number, number, number])[] | undefined): Renumbered | undefined {
+  if (!list?.length) return undefined;
+  const m = new Map<number, Map<number, number>>();
+  for (const [c, from, to] of list) {
+    let byIno = m.get(c);
+    if (!byIno) m.set(c, (byIno = new Map()));
+    byIno.set(from, to);
+  }
+  return m;
 }
 
 /** v1 (as before rebases kept the fsid) for every object while the session has not been rebased since its
@@ -30,6 +51,21 @@ export function mintHandle(codec: HandleCodec, fsid: bigint, e: HandleEpochs | u
   if (e?.revoked?.has(ino)) return codec.encode(fsid, ino, e.epoch);
   if (!e || e.epoch === e.from || ino < e.fromNext) return codec.encode(fsid, ino);
   return codec.encode(fsid, ino, ino < e.baseNext ? 0 : e.epoch);
+}
+
+/** Which objects a handle can name, whatever its number: BASE_CLASS (an object of a base, one object in every
+ *  epoch until the number is revoked) or the epoch that made the object. v1 handles were minted in epoch
+ *  `from`, and v2 handles never carry `from` (mintHandle), so no two kinds of handle share a class. */
+export function handleClass(e: HandleEpochs | undefined, h: HandleInfo): number {
+  if (h.epoch === undefined) return !e || h.ino < e.fromNext ? BASE_CLASS : e.from;
+  return h.epoch === 0 ? BASE_CLASS : h.epoch;
+}
+
+/** The number of the object a verified handle of the export names now: its own when the handle is current,
+ *  else the one a rebase renumbered that object to; null when the object is gone (RFC 1813 2.3.3: STALE). */
+export function handleIno(e: HandleEpochs | undefined, h: HandleInfo): number | null {
+  if (currentHandle(e, h)) return h.ino;
+  return e?.renumbered?.get(handleClass(e, h))?.get(h.ino) ?? null;
 }
 
 /** Whether a verified handle of the export names what its number names now (RFC 1813 2.3.3: else STALE). */

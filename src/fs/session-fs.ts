@@ -1,7 +1,6 @@
 // The NFS adapter of a session: implements FileSystem (the 19 procedures' view) over the session's
 // copy-on-write state (src/core/). It adds what is NFS's own: file handles, AUTH_SYS permission checks,
 // wcc data, and JUKEBOX for slow base reads; the changes themselves are the core's (core/edits.ts).
-import type { Logger } from 'pino';
 import {
   ACCESS,
   FileType,
@@ -25,10 +24,10 @@ import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
 import { sameTime } from '../core/time.js';
-import { HandleCodec } from './handles.js';
-import { cookieVerfOf, currentHandle, mintHandle, type HandleEpochs } from './handle-epochs.js';
+import { cookieVerfOf, type HandleEpochs } from './handle-epochs.js';
+import { SessionHandles, type SessionFsOptions } from './session-handles.js';
 
-export type { HandleEpochs };
+export type { HandleEpochs, SessionFsOptions };
 import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { dirListing } from './dir-listing.js';
@@ -37,27 +36,13 @@ import { readFile, type ReadResult } from './file-read.js';
 
 export { ROOT_INO };
 
-export interface SessionFsOptions {
-  fsid: bigint;
-  handles: HandleCodec;
-  /** absent: v1 handles only, all of them current (snapshots, tests) */
-  epochs?: HandleEpochs;
-  log: Logger;
-  /** How long a READ of a base file waits for the store before answering JUKEBOX (default 1500 ms). */
-  readWaitMs?: number;
-}
-
-export class SessionFs implements FileSystem {
-  readonly fsid: bigint;
+export class SessionFs extends SessionHandles implements FileSystem {
   /** READDIR's cookie verifier: the epochs are fixed for this filesystem's life (a rebase opens a new one) */
   private readonly cookieVerf: Buffer;
   readonly maxFileSize = MAX_FILE_SIZE;
 
-  constructor(
-    readonly state: SessionState,
-    private readonly o: SessionFsOptions,
-  ) {
-    this.fsid = o.fsid;
+  constructor(state: SessionState, o: SessionFsOptions) {
+    super(state, o);
     this.cookieVerf = cookieVerfOf(o.epochs);
   }
 
@@ -80,51 +65,6 @@ export class SessionFs implements FileSystem {
     this.state.close(opts);
   }
 
-  // ---------------------------------------------------------------- handles
-
-  rootHandle(): Buffer {
-    return mintHandle(this.o.handles, this.fsid, this.o.epochs, ROOT_INO);
-  }
-
-  handleOf(ino: number): Buffer {
-    const n = this.state.get(ino);
-    if (!n) return mintHandle(this.o.handles, this.fsid, this.o.epochs, ino);
-    return (n.fh ??= mintHandle(this.o.handles, this.fsid, this.o.epochs, ino));
-  }
-
-  private inodeSync(fh: Buffer): Inode | null {
-    const h = this.o.handles.decode(fh);
-    if (h.fsid !== this.fsid) throw new FsError(NfsStatus.STALE, 'handle of another export');
-    // an object an older epoch made: its number may name another file now (RFC 1813 2.3.3: STALE)
-    if (!currentHandle(this.o.epochs, h)) throw new FsError(NfsStatus.STALE, 'handle of an object made before the last rebase');
-    return this.state.get(h.ino) ?? null;
-  }
-
-  /** The inode of a handle: itself when it is in memory (no promise made: most calls of a busy client; an
-   *  `await` of it still yields once), else a promise of it loaded. */
-  private inode(fh: Buffer): Inode | Promise<Inode> {
-    return this.inodeSync(fh) ?? this.loadInode(fh);
-  }
-
-  private async loadInode(fh: Buffer): Promise<Inode> {
-    const h = this.o.handles.decode(fh);
-    const again = await this.state.find(h.ino);
-    if (!again) throw new FsError(NfsStatus.STALE);
-    return again;
-  }
-
-  private async dirOf(fh: Buffer): Promise<{ d: Inode; dir: Directory }> {
-    const d = await this.inode(fh);
-    if (d.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
-    return { d, dir: await this.state.listing(d) };
-  }
-
-  /** The directory and its listing when both are in memory (LOOKUP's usual case: no await), else null. */
-  private loadedDir(fh: Buffer): Inode | null {
-    const d = this.inodeSync(fh);
-    return d && d.type === FileType.DIR && d.dir ? d : null;
-  }
-
   private mustWriteDir(d: Inode, cred: Cred): void {
     this.state.writable();
     if ((permBits(d, cred) & 3) !== 3) throw new FsError(NfsStatus.ACCES);
@@ -141,19 +81,20 @@ export class SessionFs implements FileSystem {
     if (slot) checkDelete(d, this.state.child(slot), cred);
   }
 
-  private wcc(before: WccAttr, n: Inode): Wcc {
-    return { before, after: n.attrs(this.fsid) };
+  /** wcc data of n, named by the call's handle fh */
+  private wcc(before: WccAttr, n: Inode, fh: Buffer): Wcc {
+    return { before, after: this.attrsVia(fh, n) };
   }
 
-  private made(r: { n: Inode; before: WccAttr }, d: Inode): CreateResult {
-    return { fh: this.handleOf(r.n.ino), attrs: r.n.attrs(this.fsid), dir: this.wcc(r.before, d) };
+  private made(r: { n: Inode; before: WccAttr }, d: Inode, dirFh: Buffer): CreateResult {
+    return { fh: this.handleOf(r.n.ino), attrs: r.n.attrs(this.fsid), dir: this.wcc(r.before, d, dirFh) };
   }
 
   // ---------------------------------------------------------------- procedures
 
   async tryGetattr(fh: Buffer): Promise<Attrs | null> {
     try {
-      return (await this.inode(fh)).attrs(this.fsid);
+      return this.attrsVia(fh, await this.inode(fh));
     } catch {
       return null;
     }
@@ -166,8 +107,8 @@ export class SessionFs implements FileSystem {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (n) return Promise.resolve(n.attrs(this.fsid));
-    return this.loadInode(fh).then((x) => x.attrs(this.fsid));
+    if (n) return Promise.resolve(this.attrsVia(fh, n));
+    return this.loadInode(fh).then((x) => this.attrsVia(fh, x));
   }
 
   async setattr(fh: Buffer, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc> {
@@ -194,7 +135,7 @@ export class SessionFs implements FileSystem {
       if (set.size !== undefined) mode = killPriv(mode, n.type, cred);
       if (set.uid !== undefined || set.gid !== undefined) mode = chownKillPriv(mode, n.type);
       const eff = set.mode !== undefined || mode !== n.mode ? { ...set, mode } : set;
-      return this.wcc(await edit.setAttributes(this.state, n, eff), n);
+      return this.wcc(await edit.setAttributes(this.state, n, eff), n, fh);
     });
   }
 
@@ -202,14 +143,14 @@ export class SessionFs implements FileSystem {
     try {
       checkLookupName(name);
       const d = this.loadedDir(dirFh);
-      if (d) return Promise.resolve(this.lookupIn(d, d.dir!, name, cred));
+      if (d) return Promise.resolve(this.lookupIn(d, d.dir!, name, cred, dirFh));
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.dirOf(dirFh).then(({ d, dir }) => this.lookupIn(d, dir, name, cred));
+    return this.dirOf(dirFh).then(({ d, dir }) => this.lookupIn(d, dir, name, cred, dirFh));
   }
 
-  private lookupIn(d: Inode, dir: Directory, name: string, cred: Cred): { node: { fh: Buffer; attrs: Attrs }; dir: Attrs } {
+  private lookupIn(d: Inode, dir: Directory, name: string, cred: Cred, dirFh: Buffer): { node: { fh: Buffer; attrs: Attrs }; dir: Attrs } {
     if (!(permBits(d, cred) & 1)) throw new FsError(NfsStatus.ACCES);
     let n: Inode;
     if (name === '.') n = d;
@@ -219,24 +160,27 @@ export class SessionFs implements FileSystem {
       if (!s) throw new FsError(NfsStatus.NOENT);
       n = this.state.child(s);
     }
-    return { node: { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid) }, dir: d.attrs(this.fsid) };
+    return { node: { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid) }, dir: this.attrsVia(dirFh, d) };
   }
 
   async access(fh: Buffer, mask: number, cred: Cred): Promise<{ access: number; attrs: Attrs }> {
     const n = await this.inode(fh);
     let ok = accessMask(n, cred, mask);
     if (this.state.readOnly) ok &= ~(ACCESS.MODIFY | ACCESS.EXTEND | ACCESS.DELETE);
-    return { access: ok, attrs: n.attrs(this.fsid) };
+    return { access: ok, attrs: this.attrsVia(fh, n) };
   }
 
   async readlink(fh: Buffer): Promise<{ target: string; attrs: Attrs }> {
     const n = await this.inode(fh);
     if (n.type !== FileType.LNK) throw new FsError(NfsStatus.INVAL);
-    return { target: n.target ?? '', attrs: n.attrs(this.fsid) };
+    return { target: n.target ?? '', attrs: this.attrsVia(fh, n) };
   }
 
   async read(fh: Buffer, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer): Promise<ReadResult> {
-    return readFile(this.state, await this.inode(fh), offset, count, cred, this.o, into);
+    const n = await this.inode(fh);
+    const r = await readFile(this.state, n, offset, count, cred, this.o, into);
+    r.attrs = this.attrsVia(fh, n);
+    return r;
   }
 
   async write(
@@ -260,13 +204,13 @@ export class SessionFs implements FileSystem {
       }
       // RFC 1813 3.3.7: FILE_SYNC and DATA_SYNC data is on stable storage before the reply
       const r = await edit.writeData(this.state, n, offset, buf, stable === StableHow.UNSTABLE ? StableHow.UNSTABLE : StableHow.FILE_SYNC);
-      return { count: buf.length, committed: r.committed, wcc: this.wcc(r.before, n) };
+      return { count: buf.length, committed: r.committed, wcc: this.wcc(r.before, n, fh) };
     });
   }
 
   async commit(fh: Buffer): Promise<Wcc> {
     const n = await this.inode(fh);
-    return this.wcc(await edit.commitData(this.state, n), n);
+    return this.wcc(await edit.commitData(this.state, n), n, fh);
   }
 
   async create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
@@ -281,13 +225,13 @@ export class SessionFs implements FileSystem {
       if (how.kind === 'exclusive') {
         // RFC 1813 3.3.8: a retransmitted exclusive create finds its own verifier
         if (n.type === FileType.REG && n.verf === how.verf.toString('hex')) {
-          return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
+          return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d, dirFh) };
         }
         throw new FsError(NfsStatus.EXIST);
       }
       if (n.type !== FileType.REG) throw new FsError(NfsStatus.EXIST);
       if (how.attrs.size !== undefined) await this.setattr(this.handleOf(n.ino), { size: how.attrs.size }, null, cred);
-      return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
+      return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d, dirFh) };
     }
     const attrs = how.kind === 'exclusive' ? {} : how.attrs;
     return await this.state.mutate(async () => {
@@ -296,7 +240,7 @@ export class SessionFs implements FileSystem {
         ...(attrs.size ? { size: attrs.size } : {}),
         ...(how.kind === 'exclusive' ? { verf: how.verf.toString('hex') } : {}),
       });
-      return this.made(r, d);
+      return this.made(r, d, dirFh);
     });
   }
 
@@ -305,7 +249,7 @@ export class SessionFs implements FileSystem {
     const { d, dir } = await this.dirOf(dirFh);
     this.mustWriteDir(d, cred);
     return await this.state.mutate(async () =>
-      this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d),
+      this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d, dirFh),
     );
   }
 
@@ -318,6 +262,7 @@ export class SessionFs implements FileSystem {
       this.made(
         await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)),
         d,
+        dirFh,
       ),
     );
   }
@@ -332,7 +277,7 @@ export class SessionFs implements FileSystem {
     // device nodes need CAP_MKNOD on Linux: root only
     if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
     return await this.state.mutate(async () =>
-      this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d),
+      this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d, dirFh),
     );
   }
 
@@ -342,7 +287,7 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(d, cred);
     return await this.state.mutate(async () => {
       this.mayDelete(d, dir, name, cred);
-      return this.wcc(await edit.unlink(this.state, d, dir, name), d);
+      return this.wcc(await edit.unlink(this.state, d, dir, name), d, dirFh);
     });
   }
 
@@ -352,7 +297,7 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(d, cred);
     return await this.state.mutate(async () => {
       this.mayDelete(d, dir, name, cred);
-      return this.wcc(await edit.removeDir(this.state, d, dir, name), d);
+      return this.wcc(await edit.removeDir(this.state, d, dir, name), d, dirFh);
     });
   }
 
@@ -375,7 +320,7 @@ export class SessionFs implements FileSystem {
         if (n.type === FileType.DIR && fd !== td && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
       }
       const r = await edit.rename(this.state, fd, fdir, fromName, td, tdir, toName);
-      return { from: this.wcc(r.from, fd), to: this.wcc(r.to, td) };
+      return { from: this.wcc(r.from, fd, fromFh), to: this.wcc(r.to, td, toFh) };
     });
   }
 
@@ -386,7 +331,7 @@ export class SessionFs implements FileSystem {
     this.mustWriteDir(d, cred);
     return await this.state.mutate(async () => {
       const before = await edit.link(this.state, n, d, dir, name);
-      return { attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
+      return { attrs: this.attrsVia(fh, n), dir: this.wcc(before, d, dirFh) };
     });
   }
 
@@ -400,11 +345,12 @@ export class SessionFs implements FileSystem {
     if (cookie !== 0n && e && e.epoch !== e.from && !verf.equals(ours)) throw new FsError(NfsStatus.BAD_COOKIE);
     const listing = dirListing(this, d, dir, cookie);
     listing.verf = ours;
+    listing.dir = this.attrsVia(dirFh, d);
     return listing;
   }
 
   async fsstat(fh: Buffer): Promise<FsStat> {
     const n = await this.inode(fh);
-    return fsStatOf(this.state.o.dir, n.attrs(this.fsid), this.readOnly);
+    return fsStatOf(this.state.o.dir, this.attrsVia(fh, n), this.readOnly);
   }
 }

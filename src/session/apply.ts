@@ -3,7 +3,7 @@
 import type { SessionState } from '../core/session-state.js';
 import { KIND_TYPE, type Inode } from '../core/inode.js';
 import { FileType } from '../core/attrs.js';
-import { dirAt, mkdirIn, nodeIn, removeIn, setAttrsOf, symlinkIn, writeFileIn, type Owner } from '../core/path-edits.js';
+import { dirAt, linkIn, mkdirIn, nodeIn, removeIn, setAttrsOf, symlinkIn, writeFileIn, type Owner } from '../core/path-edits.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { InvalidInputError } from './errors.js';
 import type { FileInput } from './input.js';
@@ -82,6 +82,11 @@ export async function applyFiles(s: SessionState, owner: Owner, files: readonly 
  * a name whose ino differs (the session replaced the file, or moved another object there; merge.ts numbers
  * those afresh) is removed and made again under a fresh number. Writing it into the old object instead would
  * let a handle of that object, held by a client across the rebase, name another file (handles.ts).
+ *
+ * Hard links: the names of one inode in `to` (TreeEntry.links > 1, one ino) become names of one object: the
+ * one kept in place under one of them, else the first one made; the others are linked to it once every
+ * directory is done. A name of the group whose content differs from the object's (a conflict kept the head's
+ * version at another name) is made on its own.
  */
 export async function applyTreeDiff(
   s: SessionState,
@@ -90,6 +95,42 @@ export async function applyTreeDiff(
   from: string,
   to: string,
   owner: Owner,
+): Promise<void> {
+  const links: Links = { made: new Map(), later: [] };
+  await applyDir(s, store, dir, from, to, owner, links);
+  for (const { d, e } of links.later) {
+    let n = links.made.get(e.ino) ?? (e.ino < s.start.nextIno ? await s.find(e.ino) : null);
+    // the head's object under that number holds other content (a conflict kept it at its other name)
+    if (n && (n.type !== FileType.REG || (!links.made.has(e.ino) && (n.dirty || n.blob !== (e.hash ?? null))))) n = null;
+    if (n) {
+      await linkIn(s, n, d, e.name);
+      continue;
+    }
+    links.made.set(e.ino, await fileOf(s, store, d, e, owner));
+  }
+}
+
+/** Hard-linked files of a tree being applied: the object of each ino, and the names to link to it at the end. */
+interface Links {
+  made: Map<number, Inode>;
+  later: { d: Inode; e: TreeEntry }[];
+}
+
+async function fileOf(s: SessionState, store: ObjectStore, dir: Inode, a: TreeEntry, owner: Owner): Promise<Inode> {
+  const content = a.hash ? await store.getBlob(a.hash) : Buffer.alloc(0);
+  const n = await writeFileIn(s, dir, a.name, content, a.mode, owner);
+  await setAttrsOf(s, n, { mtime: { sec: a.mtime[0], nsec: a.mtime[1] } });
+  return n;
+}
+
+async function applyDir(
+  s: SessionState,
+  store: ObjectStore,
+  dir: Inode,
+  from: string,
+  to: string,
+  owner: Owner,
+  links: Links,
 ): Promise<void> {
   if (from === to) return;
   for (const c of await store.diffDir(from, to)) {
@@ -110,18 +151,33 @@ export async function applyTreeDiff(
       }
       const d = sub ?? (await mkdirIn(s, dir, c.name, a.mode, owner));
       if (sub && c.before?.kind === 'dir' && c.before.mode !== a.mode) await setAttrsOf(s, d, { mode: a.mode });
-      await applyTreeDiff(s, store, d, c.before?.kind === 'dir' ? (c.before.hash ?? EMPTY_TREE) : EMPTY_TREE, a.hash ?? EMPTY_TREE, owner);
+      await applyDir(
+        s,
+        store,
+        d,
+        c.before?.kind === 'dir' ? (c.before.hash ?? EMPTY_TREE) : EMPTY_TREE,
+        a.hash ?? EMPTY_TREE,
+        owner,
+        links,
+      );
       continue;
     }
     if (a.kind === 'file') {
+      const linked = (a.links ?? 1) > 1;
+      if (linked && !c.before) {
+        // a new name of a hard-linked file: linked to the group's object once it is known (after every directory)
+        await removeIn(s, dir, c.name);
+        links.later.push({ d: dir, e: a });
+        continue;
+      }
       if (c.before?.kind === 'file' && c.before.hash === a.hash) {
         const n = await s.lookup(dir, c.name);
         if (n) await setAttrsOf(s, n, { mode: a.mode });
+        if (n && linked) links.made.set(a.ino, n);
         continue;
       }
-      const content = a.hash ? await store.getBlob(a.hash) : Buffer.alloc(0);
-      const n = await writeFileIn(s, dir, c.name, content, a.mode, owner);
-      await setAttrsOf(s, n, { mtime: { sec: a.mtime[0], nsec: a.mtime[1] } });
+      const n = await fileOf(s, store, dir, a, owner);
+      if (linked) links.made.set(a.ino, n);
       continue;
     }
     await removeIn(s, dir, c.name);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { FileType, FsError, MountError, MountStat, NfsStatus, ROOT_CRED, type ExportTable, type Resolved } from '../fs/file-system.js';
 import type { HandleCodec } from '../fs/handles.js';
 import { SessionFs } from '../fs/session-fs.js';
+import { renumberedOf } from '../fs/handle-epochs.js';
 import type { SessionState } from '../core/session-state.js';
 import type { Catalog } from './catalog.js';
 import { EXPORT_PREFIX, exportPath, fsidFrom, fsidOf, isLive, type SessionRecord } from './record.js';
@@ -182,6 +183,7 @@ export class SessionExports implements ExportTable {
             fromNext: from.nextIno,
             baseNext: r.base.nextIno,
             revoked: new Set(from.revoked ?? []),
+            ...(from.renumbered ? { renumbered: renumberedOf(from.renumbered) } : {}),
           };
           const fs = new SessionFs(state, { fsid, handles: this.o.handles, epochs, readWaitMs: this.o.readWaitMs, log });
           this.byFsid.set(fsid, { id: r.session_id, fs, ...(r.nfs_uid !== undefined ? { uid: r.nfs_uid } : {}) });

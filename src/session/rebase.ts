@@ -15,6 +15,7 @@ import { sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { mergeTrees, type Conflict } from './merge.js';
 import { applyTreeDiff } from './apply.js';
 import { movedBaseInos } from './moved.js';
+import { renumberHandles } from './renumbered.js';
 import { dirAt, removeIn, writeFileIn } from '../core/path-edits.js';
 import { isText } from './textdiff.js';
 import { fsidFrom, type SessionRecord } from './record.js';
@@ -23,6 +24,8 @@ import { landWait, unavailable, whileUnreachable, type LandContext } from './lan
 
 /** base inode numbers a session's record may withdraw from old handles (moved.ts); past it, a new fsid */
 const MAX_REVOKED = 4096;
+/** old handles a session's record may keep naming renumbered objects (renumbered.ts); past it, they are STALE */
+const MAX_RENUMBERED = 4096;
 
 export interface RebaseConflict extends Conflict {
   /** what rebase left in the session for the user: markers (text merged with <<<<<<< / >>>>>>>),
@@ -88,12 +91,6 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   if (time[0] === r.base.time[0] && time[1] === r.base.time[1]) time[1] += 1;
   next.base = { head: H.hash, tree: H.record.tree, nextIno: H.record.nextIno, time };
   next.epoch = (r.epoch ?? 0) + 1;
-  // the export keeps its fsid, so the mount survives, unless the session moved too many of its base's objects
-  // to withdraw their numbers one by one (moved.ts): then a new fsid, every old handle STALE
-  const revoked = new Set(fsidFrom(r).revoked ?? []);
-  for (const ino of moved ?? []) revoked.add(ino);
-  if (moved && revoked.size <= MAX_REVOKED) next.fsid_from = { ...fsidFrom(r), revoked: [...revoked].sort((a, b) => a - b) };
-  else delete next.fsid_from;
   let conflicts: RebaseConflict[];
   const side = rebaseDirOf(dir);
   let built: SessionState | undefined;
@@ -103,6 +100,7 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
     await rm(side, { recursive: true, force: true }); // of a rebase cut short
     built = await openSessionState(next, { catalog: ctx.catalog, dir: side, writeVerifier: randomBytes(8), log, claimed: 'mine' });
     conflicts = await rebuild(ctx, next, built, H.hash, H.record.tree, m);
+    await keepFsid(ctx, r, next, sealed.tree, moved, built, conflicts);
     crashPoint('rebase-built');
     await built.durable();
     built.close();
@@ -131,6 +129,45 @@ export async function rebaseSession(ctx: LandContext, r: SessionRecord): Promise
   log.info({ from, to: H.hash, conflicts: conflicts.length, epoch: next.epoch }, 'rebase: the rebuilt state is swapped in');
   await ctx.host.open(next).catch((e: unknown) => log.warn({ err: e }, 'rebase: reopening the session failed; its next use opens it'));
   return { record: next, from, to: H.hash, conflicts, rebased: true };
+}
+
+/**
+ * The export keeps its fsid, so the mount survives, unless the session moved too many of its base's objects to
+ * withdraw their numbers one by one (moved.ts): then a new fsid, every old handle STALE. Handles of the objects
+ * the rebuilt state renumbered go on naming them (renumbered.ts), within MAX_RENUMBERED; past it they are STALE.
+ */
+async function keepFsid(
+  ctx: LandContext,
+  r: SessionRecord,
+  next: SessionRecord,
+  sealed: string,
+  moved: number[] | null,
+  built: SessionState,
+  conflicts: RebaseConflict[],
+): Promise<void> {
+  const from = fsidFrom(r);
+  const revoked = new Set(from.revoked ?? []);
+  for (const ino of moved ?? []) revoked.add(ino);
+  const ren = moved
+    ? await renumberHandles({
+        store: ctx.catalog.store(r.project),
+        base: { tree: r.base.tree, nextIno: r.base.nextIno },
+        sealed,
+        epoch: r.epoch ?? 0,
+        from,
+        moved: new Set(moved),
+        built,
+        conflicts: new Map(conflicts.map((c) => [c.path, c.resolution === 'head'])),
+        limit: MAX_RENUMBERED,
+      })
+    : null;
+  for (const ino of ren?.revoke ?? []) revoked.add(ino);
+  if (!ren || revoked.size > MAX_REVOKED) {
+    delete next.fsid_from;
+    return;
+  }
+  next.fsid_from = { epoch: from.epoch, nextIno: from.nextIno, revoked: [...revoked].sort((a, b) => a - b) };
+  if (ren.renumbered?.length) next.fsid_from.renumbered = ren.renumbered;
 }
 
 /** Applies to the state opened on the new base (r.base) the merge's difference from it. */

@@ -122,8 +122,10 @@ export interface SessionRecord {
   /** set by the first rebase: the export keeps the fsid of epoch `epoch` (whose base's nextIno was
    *  `nextIno`) across rebases, so a mount survives them; a handoff drops it (a new fsid: every old handle
    *  is STALE). Absent: the fsid is the current epoch's. `revoked`: base inode numbers a rebase withdrew
-   *  (the session had moved their objects: moved.ts); their handles are good in the epoch that made them only. */
-  fsid_from?: { epoch: number; nextIno: number; revoked?: number[] };
+   *  (the session had moved their objects: moved.ts); their handles are good in the epoch that made them only.
+   *  `renumbered`: [handle class, old number, number now] of the objects rebases renumbered that handles of
+   *  earlier epochs still name (renumbered.ts; class -1: an object of a base). */
+  fsid_from?: FsidFrom;
 }
 
 /** One command run in the session and what it gave (seed 002's embedded interactions). */
@@ -158,7 +160,14 @@ export function exportPath(id: string): string {
 
 /** The epoch a session's export fsid is made in and that epoch's base nextIno: the current epoch, unless a
  *  rebase kept the fsid of an earlier one (SessionRecord.fsid_from). */
-export function fsidFrom(r: SessionRecord): { epoch: number; nextIno: number; revoked?: number[] } {
+export interface FsidFrom {
+  epoch: number;
+  nextIno: number;
+  revoked?: number[];
+  renumbered?: [number, number, number][];
+}
+
+export function fsidFrom(r: SessionRecord): FsidFrom {
   return r.fsid_from ?? { epoch: r.epoch ?? 0, nextIno: r.base.nextIno };
 }
 

@@ -1,13 +1,17 @@
 // A rebase keeps the session's export (its fsid) so that a mount survives it, without letting an old handle
 // name another file (docs/architecture.md, "Handles across a rebase"), over the wire with the daemon:
 //  - the root and every object of the base keep their handles; a base file's handle reads the new head's content;
-//  - a handle of an object the session made is STALE afterwards, even where the rebuilt state gives its inode
-//    number to a file the other landing created (constructed here: the other session's files take the numbers);
-//  - a base file the session replaced (removed, made again) stays STALE, though the head still has the number;
-//  - a base file the session renamed (and wrote) while the head changed it under its old name: its handle is
-//    STALE, not the head's version (the session's file lives on under a new number);
+//  - a handle of an object the session made still names it afterwards (renumbered.ts), with the fileid it had,
+//    though the rebuilt state gives it another number and its old number to a file the other landing created
+//    (constructed here: the other session's files take exactly the session's numbers): reads give the session's
+//    content, a write through it lands in the session's file, never the other's;
+//  - a base file the session removed stays STALE, though the head still has the number; the file made in its
+//    place keeps its handle;
+//  - a base file the session renamed (and wrote) while the head changed it under its old name: its handle names
+//    the session's file (under a new number now), not the head's version;
 //  - directory attributes change, READDIR's cookie verifier changes and an old one's cookies are BAD_COOKIE;
-//  - a second rebase keeps the handles of what the first one's head brought, and makes the first epoch's own STALE.
+//  - a second rebase keeps the handles of what the first one's head brought, and of what the session made in
+//    either epoch; a file the session deleted is STALE; all of it after a restart of the daemon too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nfs3Client, NfsStatus, StableHow, type Attrs } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
@@ -52,7 +56,7 @@ async function make(dir: Buffer, name: string, content: string): Promise<{ fh: B
 }
 
 describe('rebase keeps the mount', () => {
-  it('base handles survive, handles of what the session made are STALE even where their numbers name other files', async () => {
+  it('base handles survive, and handles of what the session made still name it where their numbers name other files now', async () => {
     const other = (await t.api.start({ goal: 'lands meanwhile', project: 'nfs/rb' })).session;
     const s = (await t.api.start({ goal: 'rebased under a mount', project: 'nfs/rb' })).session;
     const root = await nfs.mountRoot(s.export!);
@@ -66,7 +70,7 @@ describe('rebase keeps the mount', () => {
     for (let i = 1; i <= 4; i++) mine.push({ name: `mine${i}.txt`, ...(await make(root, `mine${i}.txt`, `mine ${i}\n`)) });
     // ...and it replaces a base file: removed, made again under a new number
     expect((await nfs.remove(src.fh, 'main.c')).status).toBe(NfsStatus.OK);
-    await make(src.fh, 'main.c', 'int main() { return 1; }\n');
+    const main2 = await make(src.fh, 'main.c', 'int main() { return 1; }\n');
     // ...and renames a base file, writing through the handle it holds
     const docs = await lookup(root, 'docs');
     const a = await lookup(docs.fh, 'a.txt');
@@ -104,29 +108,35 @@ describe('rebase keeps the mount', () => {
     expect((await attrs(readme.fh)).fileid).toBe(readme.attrs.fileid);
     expect((await attrs(src.fh)).fileid).toBe(src.attrs.fileid);
 
-    // the other session's files hold numbers the session's own files had
-    const taken = new Map<number, string>();
-    for (const f of theirs) taken.set((await lookup(root, f.path)).attrs.fileid, f.path);
-    const collided = mine.filter((m) => taken.has(m.fileid));
-    expect(collided.length).toBeGreaterThan(0);
+    // the other session's files hold exactly the numbers the session's own files had
+    const taken = new Map<number, { path: string; content: string }>();
+    for (const f of theirs) taken.set((await lookup(root, f.path)).attrs.fileid, f);
     for (const m of mine) {
-      // STALE on every use of the old handle, never the other file's content
-      expect((await nfs.getattr(m.fh)).status, m.name).toBe(NfsStatus.STALE);
-      expect((await nfs.read(m.fh, 0, 100)).status, m.name).toBe(NfsStatus.STALE);
-      expect((await nfs.write(m.fh, 0, Buffer.from('x'), StableHow.FILE_SYNC)).status, m.name).toBe(NfsStatus.STALE);
-      // looked up again by name: the session's file, with its content
+      const their = taken.get(m.fileid);
+      expect(their, `${m.name}'s number ${m.fileid} taken`).toBeDefined();
+      // the old handle names the session's file, under the fileid the client knows it by, never the other one
+      const g = await attrs(m.fh);
+      expect(g.fileid, m.name).toBe(m.fileid);
+      expect(await read(m.fh), m.name).toBe(`mine ${m.name.slice(4, 5)}\n`);
+      expect((await nfs.write(m.fh, 0, Buffer.from('M'), StableHow.FILE_SYNC)).status, m.name).toBe(NfsStatus.OK);
+      // looked up again by name: a new handle (the object's new number) of the same file, with the write
       const again = await lookup(root, m.name);
       expect(again.fh.equals(m.fh)).toBe(false);
-      expect(await read(again.fh)).toBe(`mine ${m.name.slice(4, 5)}\n`);
+      expect(again.attrs.fileid).not.toBe(m.fileid);
+      expect(await read(again.fh)).toBe(`Mine ${m.name.slice(4, 5)}\n`);
+      expect(await read((await lookup(root, their!.path)).fh)).toBe(their!.content);
     }
     for (const f of theirs) expect(await read((await lookup(root, f.path)).fh)).toBe(f.content);
-    // the replaced base file: its old number is the head's main.c, but not the session's file: STALE
+    // the removed base file: its old number is the head's main.c, but it named the object the session removed
     expect((await nfs.getattr(main.fh)).status).toBe(NfsStatus.STALE);
+    expect((await nfs.read(main.fh, 0, 100)).status).toBe(NfsStatus.STALE);
+    // the file made in its place goes on
+    expect(await read(main2.fh)).toBe('int main() { return 1; }\n');
     expect(await read((await lookup(src.fh, 'main.c')).fh)).toBe('int main() { return 1; }\n');
 
-    // the renamed file: the head's a.txt keeps the number, but the handle named the session's b.txt
-    expect((await nfs.getattr(a.fh)).status).toBe(NfsStatus.STALE);
-    expect((await nfs.read(a.fh, 0, 100)).status).toBe(NfsStatus.STALE);
+    // the renamed file: the head's a.txt keeps the number, but the handle names the session's b.txt
+    expect(await read(a.fh)).toBe('b\n');
+    expect((await attrs(a.fh)).fileid).toBe(a.attrs.fileid);
     expect(await read((await lookup(docs.fh, 'b.txt')).fh)).toBe('b\n');
     expect(await read((await lookup(docs.fh, 'a.txt')).fh)).toBe('a v2\n');
 
@@ -136,21 +146,45 @@ describe('rebase keeps the mount', () => {
     const names = (await nfs.readdirAll(root)).map((e) => e.name).sort();
     expect(names).toEqual(['.', '..', 'README.md', ...mine.map((m) => m.name), ...theirs.map((f) => f.path), 'docs', 'src'].sort());
 
-    // a second rebase: what the first one's head brought (other1.txt) keeps its handle; the files the
-    // session made in the first epoch are STALE
+    // a second rebase: what the first one's head brought (other1.txt) keeps its handle; so do the files the
+    // session made in the first epoch (handles of both epochs), and one made in the second; mine4.txt, deleted
+    // meanwhile, is STALE, and its number names another file now
     const otherFh = (await lookup(root, 'other1.txt')).fh;
     const mineNow = (await lookup(root, 'mine1.txt')).fh;
+    const late = await make(root, 'late.txt', 'late\n');
+    expect((await nfs.remove(root, 'mine4.txt')).status).toBe(NfsStatus.OK);
     const third = (await t.api.start({ goal: 'lands later', project: 'nfs/rb' })).session;
-    await t.api.land(third.session_id, { files: [{ path: 'third.txt', change_type: 'added', content: 'third\n' }] });
+    await t.api.land(third.session_id, {
+      files: Array.from({ length: 12 }, (_, i) => ({ path: `third${i}.txt`, change_type: 'added' as const, content: 'third\n' })),
+    });
     expect((await t.api.rebase(s.session_id)).rebased).toBe(true);
-    expect(await read(otherFh)).toBe('other 1\n');
-    expect(await read(readme.fh)).toBe('readme v2\n');
-    expect((await attrs(root)).fsid).toBe(rootBefore.fsid);
-    expect((await nfs.getattr(mineNow)).status).toBe(NfsStatus.STALE);
-    expect(await read((await lookup(root, 'mine1.txt')).fh)).toBe('mine 1\n');
-    expect(await read((await lookup(root, 'third.txt')).fh)).toBe('third\n');
+    const check = async () => {
+      expect(await read(otherFh)).toBe('other 1\n');
+      expect(await read(readme.fh)).toBe('readme v2\n');
+      expect((await attrs(root)).fsid).toBe(rootBefore.fsid);
+      expect(await read(mineNow)).toBe('Mine 1\n');
+      for (const m of mine.slice(0, 3)) expect(await read(m.fh), m.name).toBe(`Mine ${m.name.slice(4, 5)}\n`);
+      expect((await attrs(mine[0].fh)).fileid).toBe(mine[0].fileid);
+      expect(await read(late.fh)).toBe('late\n');
+      expect(await read(a.fh)).toBe('b\n');
+      expect((await nfs.getattr(mine[3].fh)).status).toBe(NfsStatus.STALE);
+      expect((await nfs.read(mine[3].fh, 0, 100)).status).toBe(NfsStatus.STALE);
+      expect(await read((await lookup(root, 'mine1.txt')).fh)).toBe('Mine 1\n');
+      expect(await read((await lookup(root, 'third0.txt')).fh)).toBe('third\n');
+    };
+    await check();
+    // the translation is the record's: a restarted daemon keeps it
+    await nfs.close();
+    await t.close();
+    t = await testDaemon({ dataDir: t.dataDir });
+    nfs = await Nfs3Client.connect(t.d.port);
+    await check();
+    // a write through a handle two rebases old lands in the session's file
+    expect((await nfs.write(mine[1].fh, 0, Buffer.from('W'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     expect((await t.api.changes(s.session_id)).changes.map((c) => c.path).sort()).toEqual(
-      [...mine.map((m) => m.name), 'docs/b.txt', 'src/main.c'].sort(),
+      ['mine1.txt', 'mine2.txt', 'mine3.txt', 'late.txt', 'docs/b.txt', 'src/main.c'].sort(),
     );
+    const byName = await lookup(root, 'mine2.txt');
+    expect(await read(byName.fh)).toBe('Wine 2\n');
   });
 });
