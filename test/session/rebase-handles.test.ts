@@ -66,7 +66,7 @@ describe('rebase keeps the mount', () => {
     const main = await lookup(src.fh, 'main.c');
 
     // the session's own files take the numbers past its base's nextIno...
-    const mine = [];
+    const mine: { name: string; fh: Buffer; fileid: number }[] = [];
     for (let i = 1; i <= 4; i++) mine.push({ name: `mine${i}.txt`, ...(await make(root, `mine${i}.txt`, `mine ${i}\n`)) });
     // ...and it replaces a base file: removed, made again under a new number
     expect((await nfs.remove(src.fh, 'main.c')).status).toBe(NfsStatus.OK);
@@ -186,5 +186,102 @@ describe('rebase keeps the mount', () => {
     );
     const byName = await lookup(root, 'mine2.txt');
     expect(await read(byName.fh)).toBe('Wine 2\n');
+  });
+});
+
+describe('hard links through a rebase and a landing', () => {
+  it('the names of one file stay one file (nlink, fileid, a write seen through every name); a conflicted name is split off', async () => {
+    await makeProject(t.dataDir, 'nfs/links', { 'README.md': 'readme\n', 'docs/guide.md': 'guide\n', 'shared.txt': 'shared\n' });
+    const other = (await t.api.start({ goal: 'lands meanwhile', project: 'nfs/links' })).session;
+    const s = (await t.api.start({ goal: 'links files', project: 'nfs/links' })).session;
+    const root = await nfs.mountRoot(s.export!);
+    const docs = await lookup(root, 'docs');
+    // a file the session made, with three names in two directories (one the session made)
+    const f = await make(root, 'f.txt', 'one\n');
+    const sub = await nfs.mkdir(root, 'sub');
+    expect(sub.status).toBe(NfsStatus.OK);
+    expect((await nfs.link(f.fh, root, 'g.txt')).status).toBe(NfsStatus.OK);
+    expect((await nfs.link(f.fh, sub.fh!, 'h.txt')).status).toBe(NfsStatus.OK);
+    // a base file with a second name in a base directory
+    const readme = await lookup(root, 'README.md');
+    expect((await nfs.link(readme.fh, docs.fh, 'readme.link')).status).toBe(NfsStatus.OK);
+    // a base file with a second name, written through it: the other landing changes it under its first name
+    const shared = await lookup(root, 'shared.txt');
+    expect((await nfs.link(shared.fh, root, 'alias.txt')).status).toBe(NfsStatus.OK);
+    expect((await nfs.setattr(shared.fh, { size: 0 })).status).toBe(NfsStatus.OK);
+    expect((await nfs.write(shared.fh, 0, Buffer.from('mine\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+
+    await t.api.land(other.session_id, {
+      files: [
+        ...[1, 2, 3].map((i) => ({ path: `other${i}.txt`, change_type: 'added' as const, content: `other ${i}\n` })),
+        { path: 'shared.txt', change_type: 'modified', content: 'theirs\n' },
+      ],
+    });
+    const rb = await t.api.rebase(s.session_id);
+    expect(rb.rebased).toBe(true);
+    expect(rb.conflicts.map((c) => [c.path, c.resolution])).toEqual([['shared.txt', 'markers']]);
+
+    /** the names' attributes (by new lookups), all one file: one fileid, nlink = the number of names */
+    const oneFile = async (names: [Buffer, string][]): Promise<{ fh: Buffer; attrs: Attrs }[]> => {
+      const got = await Promise.all(names.map(([d, n]) => lookup(d, n)));
+      for (const g of got) {
+        expect(g.attrs.fileid).toBe(got[0].attrs.fileid);
+        expect(g.attrs.nlink).toBe(names.length);
+      }
+      return got;
+    };
+    const subNow = (await lookup(root, 'sub')).fh;
+    // a directory the session made: its old handle is the same directory (a cwd in it goes on)
+    expect((await attrs(sub.fh!)).fileid).toBe(sub.attrs!.fileid);
+    expect((await lookup(sub.fh!, 'h.txt')).attrs.fileid).toBe((await lookup(subNow, 'h.txt')).attrs.fileid);
+    const fNames: [Buffer, string][] = [
+      [root, 'f.txt'],
+      [root, 'g.txt'],
+      [subNow, 'h.txt'],
+    ];
+    let [fa, , ha] = await oneFile(fNames);
+    expect((await nfs.write(ha.fh, 0, Buffer.from('two\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    for (const [d, n] of fNames) expect(await read((await lookup(d, n)).fh), n).toBe('two\n');
+    // the handle held from before the rebase names the same file, with its old fileid
+    expect(await read(f.fh)).toBe('two\n');
+    expect(await attrs(f.fh)).toMatchObject({ fileid: f.fileid, nlink: 3 });
+    expect((await nfs.write(f.fh, 0, Buffer.from('Two\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    expect(await read(fa.fh)).toBe('Two\n');
+    const rNames: [Buffer, string][] = [
+      [root, 'README.md'],
+      [docs.fh, 'readme.link'],
+    ];
+    const [ra, la] = await oneFile(rNames);
+    expect(ra.attrs.fileid).toBe(readme.attrs.fileid);
+    expect((await nfs.write(la.fh, 0, Buffer.from('README\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    expect(await read(readme.fh)).toBe('README\n');
+    // the conflicted name holds the markers; the session's content stays under the other name, which is a
+    // file of its own now (the link is split where the head's change met the session's)
+    expect(await read((await lookup(root, 'shared.txt')).fh)).toContain('<<<<<<< session\nmine\n=======\ntheirs\n');
+    expect(await read((await lookup(root, 'alias.txt')).fh)).toBe('mine\n');
+    expect((await lookup(root, 'alias.txt')).attrs.nlink).toBe(1);
+
+    // landed over a head that moved again (the merge renumbers the session's objects): still one file each
+    const third = (await t.api.start({ goal: 'lands before', project: 'nfs/links' })).session;
+    await t.api.land(third.session_id, { files: [{ path: 'third.txt', change_type: 'added', content: 'third\n' }] });
+    expect((await t.api.land(s.session_id, { message: 'links' })).session.status).toBe('landed');
+    const after = (await t.api.start({ goal: 'reads the landing', project: 'nfs/links' })).session;
+    const root2 = await nfs.mountRoot(after.export!);
+    const docs2 = (await lookup(root2, 'docs')).fh;
+    const f2: [Buffer, string][] = [
+      [root2, 'f.txt'],
+      [root2, 'g.txt'],
+      [(await lookup(root2, 'sub')).fh, 'h.txt'],
+    ];
+    [fa, , ha] = await oneFile(f2);
+    expect(await read(fa.fh)).toBe('Two\n');
+    const [r2] = await oneFile([
+      [root2, 'README.md'],
+      [docs2, 'readme.link'],
+    ]);
+    expect(await read(r2.fh)).toBe('README\n');
+    // and the landed file is one file in the new session too: a write through one name shows through the others
+    expect((await nfs.write(ha.fh, 0, Buffer.from('new\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    expect(await read((await lookup(root2, 'g.txt')).fh)).toBe('new\n');
   });
 });
