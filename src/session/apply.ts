@@ -97,7 +97,7 @@ export async function applyTreeDiff(
   owner: Owner,
 ): Promise<void> {
   const links: Links = { made: new Map(), later: [] };
-  await applyDir(s, store, dir, from, to, owner, links);
+  await applyDir({ s, store, owner, links }, dir, from, to);
   for (const { d, e } of links.later) {
     let n = links.made.get(e.ino) ?? (e.ino < s.start.nextIno ? await s.find(e.ino) : null);
     // the head's object under that number holds other content (a conflict kept it at its other name)
@@ -123,15 +123,16 @@ async function fileOf(s: SessionState, store: ObjectStore, dir: Inode, a: TreeEn
   return n;
 }
 
-async function applyDir(
-  s: SessionState,
-  store: ObjectStore,
-  dir: Inode,
-  from: string,
-  to: string,
-  owner: Owner,
-  links: Links,
-): Promise<void> {
+/** What applyDir works with in every directory. */
+interface Applying {
+  s: SessionState;
+  store: ObjectStore;
+  owner: Owner;
+  links: Links;
+}
+
+async function applyDir(x: Applying, dir: Inode, from: string, to: string): Promise<void> {
+  const { s, store, owner, links } = x;
   if (from === to) return;
   for (const c of await store.diffDir(from, to)) {
     const a: TreeEntry | null = c.after;
@@ -151,15 +152,7 @@ async function applyDir(
       }
       const d = sub ?? (await mkdirIn(s, dir, c.name, a.mode, owner));
       if (sub && c.before?.kind === 'dir' && c.before.mode !== a.mode) await setAttrsOf(s, d, { mode: a.mode });
-      await applyDir(
-        s,
-        store,
-        d,
-        c.before?.kind === 'dir' ? (c.before.hash ?? EMPTY_TREE) : EMPTY_TREE,
-        a.hash ?? EMPTY_TREE,
-        owner,
-        links,
-      );
+      await applyDir(x, d, c.before?.kind === 'dir' ? (c.before.hash ?? EMPTY_TREE) : EMPTY_TREE, a.hash ?? EMPTY_TREE);
       continue;
     }
     if (a.kind === 'file') {
