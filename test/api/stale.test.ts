@@ -76,18 +76,26 @@ describe('ended sessions', () => {
     expect((await nfs.mnt(s.export!)).status).toBe(MountStat.NOENT);
   });
 
-  it('a rebased session keeps its export: the root handle works, handles of its own files are STALE', async () => {
+  it('a rebased session keeps its export: the root handle works, its own file keeps its handle, a deleted one is STALE', async () => {
     const a = (await t.api.start({ goal: 'mover', project: 'nfs/app' })).session;
     const b = (await t.api.start({ goal: 'rebased', project: 'nfs/app' })).session;
     await t.api.land(a.session_id, { files: [{ path: 'moved-on.txt', change_type: 'added', content: 'x\n' }] });
     const root = await nfs.mountRoot(b.export!);
-    await t.api.files(b.session_id, { files: [{ path: 'mine.txt', change_type: 'added', content: 'b\n' }] });
+    await t.api.files(b.session_id, {
+      files: [
+        { path: 'mine.txt', change_type: 'added', content: 'b\n' },
+        { path: 'gone.txt', change_type: 'added', content: 'g\n' },
+      ],
+    });
     const mine = (await nfs.lookup(root, 'mine.txt')).fh!;
+    const gone = (await nfs.lookup(root, 'gone.txt')).fh!;
+    await t.api.files(b.session_id, { files: [{ path: 'gone.txt', change_type: 'deleted' }] });
     const rb = await t.api.rebase(b.session_id);
     expect(rb.rebased).toBe(true);
     // test/session/rebase-handles.test.ts: the rules in full
     expect((await nfs.getattr(root)).status).toBe(NfsStatus.OK);
-    expect((await nfs.getattr(mine)).status).toBe(NfsStatus.STALE);
+    expect((await nfs.read(mine, 0, 100)).data?.toString()).toBe('b\n');
+    expect((await nfs.getattr(gone)).status).toBe(NfsStatus.STALE);
     expect(await cat(root, 'mine.txt')).toBe('b\n');
     const root2 = await nfs.mountRoot(b.export!);
     expect(root2.equals(root)).toBe(true);
