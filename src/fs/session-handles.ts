@@ -55,6 +55,7 @@ export class SessionHandles {
    *  (the Linux client takes a fileid that changes under a handle for another file: ESTALE). */
   protected attrsVia(fh: Buffer, n: Inode): Attrs {
     const a = n.attrs(this.fsid);
+    if (this.o.epochs?.renumbered === undefined) return a; // every handle names its own number
     const ino = this.o.handles.decode(fh).ino;
     return ino === n.ino ? a : { ...a, fileid: ino };
   }
