@@ -11,7 +11,11 @@
 //    the session's file (under a new number now), not the head's version;
 //  - directory attributes change, READDIR's cookie verifier changes and an old one's cookies are BAD_COOKIE;
 //  - a second rebase keeps the handles of what the first one's head brought, and of what the session made in
-//    either epoch; a file the session deleted is STALE; all of it after a restart of the daemon too.
+//    either epoch; a file the session deleted is STALE; all of it after a restart of the daemon too;
+//  - hard links (a session-made file with three names, a base file with two) are one file after the rebase
+//    and after landing over a head that moved again; a conflict at one name of a linked file splits it there;
+//  - a base file changed on both sides: its old handle names the file with the markers; a directory the
+//    session made where the other landing added a file (the head's kept): its handles are STALE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nfs3Client, NfsStatus, StableHow, type Attrs } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
@@ -190,7 +194,7 @@ describe('rebase keeps the mount', () => {
 });
 
 describe('hard links through a rebase and a landing', () => {
-  it('the names of one file stay one file (nlink, fileid, a write seen through every name); a conflicted name is split off', async () => {
+  it('the names of one file stay one file (nlink, fileid, a write seen through every name); conflicts', async () => {
     await makeProject(t.dataDir, 'nfs/links', { 'README.md': 'readme\n', 'docs/guide.md': 'guide\n', 'shared.txt': 'shared\n' });
     const other = (await t.api.start({ goal: 'lands meanwhile', project: 'nfs/links' })).session;
     const s = (await t.api.start({ goal: 'links files', project: 'nfs/links' })).session;
@@ -210,16 +214,33 @@ describe('hard links through a rebase and a landing', () => {
     expect((await nfs.link(shared.fh, root, 'alias.txt')).status).toBe(NfsStatus.OK);
     expect((await nfs.setattr(shared.fh, { size: 0 })).status).toBe(NfsStatus.OK);
     expect((await nfs.write(shared.fh, 0, Buffer.from('mine\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    // a base file changed on both sides (its old handle names the file with the markers), and a directory the
+    // session made where the other landing adds a file (lost in the conflict: its handles are STALE)
+    const guide = await lookup(docs.fh, 'guide.md');
+    expect((await nfs.write(guide.fh, 0, Buffer.from('GUIDE\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const clash = await nfs.mkdir(root, 'clash');
+    const inClash = await make(clash.fh!, 'in.txt', 'in\n');
 
     await t.api.land(other.session_id, {
       files: [
         ...[1, 2, 3].map((i) => ({ path: `other${i}.txt`, change_type: 'added' as const, content: `other ${i}\n` })),
         { path: 'shared.txt', change_type: 'modified', content: 'theirs\n' },
+        { path: 'docs/guide.md', change_type: 'modified', content: 'their guide\n' },
+        { path: 'clash', change_type: 'added', content: 'a file\n' },
       ],
     });
     const rb = await t.api.rebase(s.session_id);
     expect(rb.rebased).toBe(true);
-    expect(rb.conflicts.map((c) => [c.path, c.resolution])).toEqual([['shared.txt', 'markers']]);
+    expect(rb.conflicts.map((c) => [c.path, c.resolution])).toEqual([
+      ['clash', 'head'],
+      ['docs/guide.md', 'markers'],
+      ['shared.txt', 'markers'],
+    ]);
+    expect(await read(guide.fh)).toContain('<<<<<<< session\nGUIDE\n=======\ntheir guide\n');
+    expect((await attrs(guide.fh)).fileid).toBe(guide.attrs.fileid);
+    expect((await lookup(docs.fh, 'guide.md')).attrs.fileid).not.toBe(guide.attrs.fileid);
+    for (const fh of [clash.fh!, inClash.fh]) expect((await nfs.getattr(fh)).status).toBe(NfsStatus.STALE);
+    expect(await read((await lookup(root, 'clash')).fh)).toBe('a file\n');
 
     /** the names' attributes (by new lookups), all one file: one fileid, nlink = the number of names */
     const oneFile = async (names: [Buffer, string][]): Promise<{ fh: Buffer; attrs: Attrs }[]> => {
