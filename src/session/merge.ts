@@ -12,6 +12,10 @@
 // A base object S moved to a new path (rename, second link) gets a fresh number above that, since H may
 // hold it elsewhere too; so does everything inside a moved directory. Fileids stay unique in the result, except
 // that every name of a hard-linked file (TreeEntry.links > 1) keeps the one ino the names share.
+//
+// Hard links: a name whose entry S changed only by its link count (S gave the file another name, or took one
+// away) while H changed the file is no conflict: H's version with S's count, and every name S gave the file
+// gets H's content too (relink), so all names of the inode agree in the result.
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { sameContent } from './changes.js';
 
@@ -76,6 +80,10 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
   if (S.tree === B.tree) return { tree: H.tree, nextIno: H.nextIno, conflicts: [] };
 
   const conflicts: Conflict[] = [];
+  /** paths of the names of hard-linked files S's changes bring, by their ino in the result */
+  const linkedNames = new Map<number, string[]>();
+  /** base objects S only relinked while H changed them: H's entry, whose content every name takes */
+  const relinked = new Map<number, TreeEntry>();
   let fresh = H.nextIno + Math.max(0, S.nextIno - B.nextIno);
   const moved = new Map<number, number>();
 
@@ -93,23 +101,26 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
   }
 
   /** S's version of an entry where H still has B's, renumbered. */
-  async function adopt(before: TreeEntry | null, after: TreeEntry | null): Promise<TreeEntry | null> {
+  async function adopt(before: TreeEntry | null, after: TreeEntry | null, path: string): Promise<TreeEntry | null> {
     if (!after) return null;
     const ino = inoFor(after, before);
-    if (after.kind !== 'dir') return ino === after.ino ? after : { ...after, ino };
+    if (after.kind !== 'dir') {
+      if ((after.links ?? 1) > 1) linkedNames.set(ino, [...(linkedNames.get(ino) ?? []), path]);
+      return ino === after.ino ? after : { ...after, ino };
+    }
     // a moved directory is renumbered throughout: diff it against nothing
     const keep = before && before.ino === after.ino && isDir(before);
-    const sub = await adoptTree(keep ? (before.hash ?? EMPTY_TREE) : EMPTY_TREE, after.hash ?? EMPTY_TREE);
+    const sub = await adoptTree(keep ? (before.hash ?? EMPTY_TREE) : EMPTY_TREE, after.hash ?? EMPTY_TREE, path + '/');
     return { ...after, ino, hash: sub };
   }
 
   /** The tree s with S's changes against b renumbered; b is also H's version here. */
-  async function adoptTree(b: string, s: string): Promise<string> {
+  async function adoptTree(b: string, s: string, prefix: string): Promise<string> {
     if (b === s) return s;
     const updates = new Map<string, TreeEntry | null>();
     await Promise.all(
       (await store.diffDir(b, s)).map(async (c) => {
-        updates.set(c.name, await adopt(c.before, c.after));
+        updates.set(c.name, await adopt(c.before, c.after, prefix + c.name));
       }),
     );
     return store.updateDir(b, updates);
@@ -127,7 +138,7 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
         const path = prefix + sc.name;
         const hc = hByName.get(sc.name);
         if (!hc) {
-          const e = await adopt(sc.before, sc.after);
+          const e = await adopt(sc.before, sc.after, path);
           updates.set(sc.name, e);
           delta += (isDir(e) ? 1 : 0) - (isDir(sc.before) ? 1 : 0);
           return;
@@ -154,6 +165,14 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
           });
           return;
         }
+        if (onlyRelinked(be, sa, ha)) {
+          const e: TreeEntry = { ...ha! };
+          delete e.links;
+          if (sa!.links !== undefined) e.links = sa!.links;
+          updates.set(sc.name, e);
+          relinked.set(ha!.ino, ha!);
+          return;
+        }
         conflicts.push({ path, kind: conflictKind(be, sa, ha), base: side(be), session: side(sa), head: side(ha) });
       }),
     );
@@ -161,7 +180,36 @@ export async function mergeTrees(store: ObjectStore, B: TreeRef, S: TreeRef, H: 
     return { hash: await store.updateDir(h, updates), delta };
   }
 
-  const root = await mergeDir(B.tree, S.tree, H.tree, '');
+  let { hash: tree } = await mergeDir(B.tree, S.tree, H.tree, '');
   conflicts.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
-  return { tree: root.hash, nextIno: fresh, conflicts };
+  if (!conflicts.length || opts.keepHeadOnConflict)
+    for (const [ino, h] of relinked)
+      for (const path of linkedNames.get(ino) ?? [])
+        tree = await editAt(store, tree, path.split('/'), (e) => ({ ...e, hash: h.hash, size: h.size, mtime: h.mtime, mode: h.mode }));
+  return { tree, nextIno: fresh, conflicts };
+}
+
+/** S changed a file's entry only by its link count, and H changed the same object otherwise. */
+function onlyRelinked(be: TreeEntry | null, sa: TreeEntry | null, ha: TreeEntry | null): boolean {
+  return (
+    !!be &&
+    !!sa &&
+    !!ha &&
+    be.kind !== 'dir' &&
+    sa.ino === be.ino &&
+    ha.ino === be.ino &&
+    ha.kind === be.kind &&
+    sameContent(be, sa) &&
+    (be.links ?? 1) !== (sa.links ?? 1)
+  );
+}
+
+/** The tree with the entry at `parts` replaced by edit(entry); unchanged when there is none. */
+async function editAt(store: ObjectStore, tree: string, parts: string[], edit: (e: TreeEntry) => TreeEntry): Promise<string> {
+  const e = await store.lookupDir(tree, parts[0]);
+  if (!e) return tree;
+  if (parts.length === 1) return store.updateDir(tree, new Map([[parts[0], edit(e)]]));
+  if (e.kind !== 'dir') return tree;
+  const sub = await editAt(store, e.hash ?? EMPTY_TREE, parts.slice(1), edit);
+  return store.updateDir(tree, new Map([[parts[0], { ...e, hash: sub }]]));
 }

@@ -195,7 +195,12 @@ describe('rebase keeps the mount', () => {
 
 describe('hard links through a rebase and a landing', () => {
   it('the names of one file stay one file (nlink, fileid, a write seen through every name); conflicts', async () => {
-    await makeProject(t.dataDir, 'nfs/links', { 'README.md': 'readme\n', 'docs/guide.md': 'guide\n', 'shared.txt': 'shared\n' });
+    await makeProject(t.dataDir, 'nfs/links', {
+      'README.md': 'readme\n',
+      'docs/guide.md': 'guide\n',
+      'shared.txt': 'shared\n',
+      'both.txt': 'both\n',
+    });
     const other = (await t.api.start({ goal: 'lands meanwhile', project: 'nfs/links' })).session;
     const s = (await t.api.start({ goal: 'links files', project: 'nfs/links' })).session;
     const root = await nfs.mountRoot(s.export!);
@@ -214,6 +219,8 @@ describe('hard links through a rebase and a landing', () => {
     expect((await nfs.link(shared.fh, root, 'alias.txt')).status).toBe(NfsStatus.OK);
     expect((await nfs.setattr(shared.fh, { size: 0 })).status).toBe(NfsStatus.OK);
     expect((await nfs.write(shared.fh, 0, Buffer.from('mine\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    // a base file given a second name, changed by the other landing (no conflict: the file is the head's)
+    expect((await nfs.link((await lookup(root, 'both.txt')).fh, root, 'both.link')).status).toBe(NfsStatus.OK);
     // a base file changed on both sides (its old handle names the file with the markers), and a directory the
     // session made where the other landing adds a file (lost in the conflict: its handles are STALE)
     const guide = await lookup(docs.fh, 'guide.md');
@@ -226,6 +233,7 @@ describe('hard links through a rebase and a landing', () => {
         ...[1, 2, 3].map((i) => ({ path: `other${i}.txt`, change_type: 'added' as const, content: `other ${i}\n` })),
         { path: 'shared.txt', change_type: 'modified', content: 'theirs\n' },
         { path: 'docs/guide.md', change_type: 'modified', content: 'their guide\n' },
+        { path: 'both.txt', change_type: 'modified', content: 'their both\n' },
         { path: 'clash', change_type: 'added', content: 'a file\n' },
       ],
     });
@@ -281,6 +289,12 @@ describe('hard links through a rebase and a landing', () => {
     expect(await read((await lookup(root, 'shared.txt')).fh)).toContain('<<<<<<< session\nmine\n=======\ntheirs\n');
     expect(await read((await lookup(root, 'alias.txt')).fh)).toBe('mine\n');
     expect((await lookup(root, 'alias.txt')).attrs.nlink).toBe(1);
+    const bNames: [Buffer, string][] = [
+      [root, 'both.txt'],
+      [root, 'both.link'],
+    ];
+    const [ba] = await oneFile(bNames);
+    expect(await read(ba.fh)).toBe('their both\n');
 
     // landed over a head that moved again (the merge renumbers the session's objects): still one file each
     const third = (await t.api.start({ goal: 'lands before', project: 'nfs/links' })).session;
@@ -301,6 +315,11 @@ describe('hard links through a rebase and a landing', () => {
       [docs2, 'readme.link'],
     ]);
     expect(await read(r2.fh)).toBe('README\n');
+    const [b2] = await oneFile([
+      [root2, 'both.txt'],
+      [root2, 'both.link'],
+    ]);
+    expect(await read(b2.fh)).toBe('their both\n');
     // and the landed file is one file in the new session too: a write through one name shows through the others
     expect((await nfs.write(ha.fh, 0, Buffer.from('new\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     expect(await read((await lookup(root2, 'g.txt')).fh)).toBe('new\n');
