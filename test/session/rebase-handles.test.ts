@@ -15,7 +15,9 @@
 //  - hard links (a session-made file with three names, a base file with two) are one file after the rebase
 //    and after landing over a head that moved again; a conflict at one name of a linked file splits it there;
 //  - a base file changed on both sides: its old handle names the file with the markers; a directory the
-//    session made where the other landing added a file (the head's kept): its handles are STALE.
+//    session made where the other landing added a file (the head's kept): its handles are STALE;
+//  - past the bound of the translation (4100 files the session made), their old handles are STALE as before
+//    rebases kept handles, never another file's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nfs3Client, NfsStatus, StableHow, type Attrs } from '../lib/nfs3-client.js';
 import { makeProject, testDaemon, type TestDaemon } from './helpers.js';
@@ -323,5 +325,35 @@ describe('hard links through a rebase and a landing', () => {
     // and the landed file is one file in the new session too: a write through one name shows through the others
     expect((await nfs.write(ha.fh, 0, Buffer.from('new\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     expect(await read((await lookup(root2, 'g.txt')).fh)).toBe('new\n');
+  });
+});
+
+describe('past the bound of renumbered handles', () => {
+  it("old handles of the session's own files are STALE (never another file), the mount goes on", async () => {
+    await makeProject(t.dataDir, 'nfs/many', { 'README.md': 'readme\n' });
+    const other = (await t.api.start({ goal: 'lands meanwhile', project: 'nfs/many' })).session;
+    const s = (await t.api.start({ goal: 'makes many files', project: 'nfs/many' })).session;
+    const root = await nfs.mountRoot(s.export!);
+    const rootAttrs = await attrs(root);
+    // more files than the record keeps translations for (rebase.ts MAX_RENUMBERED)
+    const fhs: Buffer[] = [];
+    for (let i = 0; i < 4100; i += 100) {
+      const made = await Promise.all(Array.from({ length: 100 }, (_, k) => nfs.create(root, `f${i + k}`)));
+      for (const c of made) expect(c.status).toBe(NfsStatus.OK);
+      fhs.push(...made.map((c) => c.fh!));
+    }
+    expect((await nfs.write(fhs[0], 0, Buffer.from('first\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const f0 = (await attrs(fhs[0])).fileid;
+    await t.api.land(other.session_id, { files: [{ path: 'o.txt', change_type: 'added', content: 'theirs\n' }] });
+    expect((await t.api.rebase(s.session_id)).rebased).toBe(true);
+    // the other session's file has f0's number; f0's old handle names neither: STALE
+    expect((await lookup(root, 'o.txt')).attrs.fileid).toBe(f0);
+    for (const fh of [fhs[0], fhs[4099]]) {
+      expect((await nfs.getattr(fh)).status).toBe(NfsStatus.STALE);
+      expect((await nfs.read(fh, 0, 100)).status).toBe(NfsStatus.STALE);
+    }
+    expect((await attrs(root)).fsid).toBe(rootAttrs.fsid);
+    expect(await read((await lookup(root, 'f0')).fh)).toBe('first\n');
+    expect(await read((await lookup(root, 'o.txt')).fh)).toBe('theirs\n');
   });
 });
