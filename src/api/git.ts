@@ -68,32 +68,31 @@ export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog
     };
     jobs.set(job.id, job);
     if (jobs.size > MAX_JOBS) for (const [id, j] of jobs) if (j.status !== 'running' && jobs.size > MAX_JOBS) jobs.delete(id);
-    run(job)
+    // the job's outcome goes to the audit log with who started it, and only then shows as finished: a
+    // caller that sees "done" can read its entry (a daemon stopped meanwhile waits for the append)
+    void run(job)
       .then(
-        (r) => {
-          job.result = r;
-          job.status = 'done';
-        },
-        (e: Error) => {
-          job.status = 'failed';
-          job.error = {
+        (r) => ({ status: 'done' as const, result: r, error: null }),
+        (e: Error) => ({
+          status: 'failed' as const,
+          result: null,
+          error: {
             error: e instanceof ImportRefusedError ? 'refused' : e instanceof GitError ? 'git' : 'internal',
             message: e.message,
-          };
-        },
+          },
+        }),
       )
-      .finally(() => {
-        job.finished_at = new Date().toISOString();
-        // the job's outcome goes to the audit log with who started it
-        audit
+      .then(async (end) => {
+        await audit
           .append({
             actor: who.actor,
             action: kind === 'import-git' ? 'git.import' : 'git.export',
             target: `project:${project}`,
-            result: job.status === 'done' ? 'ok' : `error: ${job.error?.error ?? 'internal'}`,
+            result: end.status === 'done' ? 'ok' : `error: ${end.error?.error ?? 'internal'}`,
             detail: { repo: who.repo, job: job.id },
           })
           .catch(() => {});
+        Object.assign(job, end, { finished_at: new Date().toISOString() });
       });
     return job;
   };
