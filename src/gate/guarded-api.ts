@@ -151,7 +151,7 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
       await check();
       return fn.apply(inner, args);
     }
-    let auditFailure: unknown = null;
+    let auditFailure: unknown;
     const auditTarget = t.session ? `session:${t.session}` : t.project ? `project:${t.project}` : m;
     try {
       await check(); // a refused mutation is audited too
