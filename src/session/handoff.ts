@@ -35,7 +35,12 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
       // the holder ref's generation it releases: a take back here (a new generation) is then not read as a
       // handoff a crash cut short (handoffPending)
       const generation = ctx.host.owners.leases.get(r.session_id)?.generation;
-      addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree, ...(generation !== undefined ? { generation } : {}) });
+      addEvent(r, {
+        type: 'handed_off',
+        node: ctx.host.owners.node,
+        tree: sealed.tree,
+        ...(generation !== undefined ? { generation } : {}),
+      });
       r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here:
       delete r.fsid_from; // a new fsid (the state it comes back to is opened on the recorded tree)
       r.updated_at = new Date().toISOString();

@@ -44,4 +44,3 @@ export async function damagedGauge(dataDir: string): Promise<number> {
   expect(m, 'mic_store_damaged_packs is exported').not.toBeNull();
   return Number(m![1]);
 }
-

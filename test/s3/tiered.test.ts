@@ -482,12 +482,14 @@ describe('backend selection', () => {
 
   it('bad credentials from the chain: the start-up check fails with one line', async () => {
     const env = cluster();
-    const b = keep(openBackend(await tempDir(), {
-      s3Bucket: env.bucket,
-      s3Endpoint: env.endpoint,
-      s3Prefix: freshPrefix(),
-      env: {},
-    })) as TieredBackend;
+    const b = keep(
+      openBackend(await tempDir(), {
+        s3Bucket: env.bucket,
+        s3Endpoint: env.endpoint,
+        s3Prefix: freshPrefix(),
+        env: {},
+      }),
+    ) as TieredBackend;
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
     process.env.AWS_ACCESS_KEY_ID = env.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = 'wrong';
