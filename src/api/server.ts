@@ -42,8 +42,9 @@ export interface ApiServer {
   /**
    * Stops taking requests and closes idle connections and streams; a change under way (any method but
    * GET/HEAD/OPTIONS) is let finish and answered, waiting at most `waitMs` (default 0), so that a change is
-   * not made behind a cut connection with its audit entry lost to the exit. Resolves the number of changes
-   * still under way at the bound (their connections are cut).
+   * not made behind a cut connection with its audit entry lost to the exit. Then the access's onClose hooks
+   * run (git jobs still running are audited as interrupted), as long again at most. Resolves the number of
+   * changes still under way at the bound (their connections are cut).
    */
   close(waitMs?: number): Promise<number>;
 }
@@ -322,6 +323,14 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       const left = changing.size;
       server.closeAllConnections();
       await closed;
+      // what routes left running past their answer (git jobs) is accounted for: audited as interrupted
+      const hooks = [...(o.access.onClose ?? [])];
+      if (hooks.length) {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((r) => (timer = setTimeout(r, Math.max(waitMs, 1))));
+        await Promise.race([Promise.allSettled(hooks.map((f) => f())), bound]);
+        clearTimeout(timer);
+      }
       return left;
     },
   };

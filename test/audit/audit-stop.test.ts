@@ -10,6 +10,9 @@
 //   once and exited under the append: the session was landed, the caller got a reset, and the audit log
 //   had no entry for the landing.
 // - A stop that runs past --stop-wait says in its log what it cut off.
+// - A git import job running in the background when the daemon stops (its pack's rename stalled) is audited
+//   as interrupted, with how far it got. Before, it had no entry at all: the heads it imported were in the
+//   project, unaccounted for.
 // - A change whose audit entry cannot be written (marker rename-eio on the audit head) is not answered as
 //   done: 503 audit_failed says it was made but is not audited. Before, it answered 200 and only the log
 //   said the entry was missing.
@@ -21,6 +24,7 @@ import { startDaemon, type Daemon } from '../lib/daemon.js';
 import { apiCaller } from '../lib/api-call.js';
 import { buildFaultShim } from '../lib/fault-shim.js';
 import { until } from '../lib/until.js';
+import { git } from '../git/repo.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mic-auditstop-'));
 const faults = join(tmp, 'faults');
@@ -124,6 +128,34 @@ describe('audit entries and a stopping daemon', () => {
     await d.restart({ signal: 'SIGTERM' }); // starts it again (already stopped)
     expect(await landEntries(id)).toEqual(['ok']);
     expect((await apiCaller(d.dataDir).call('GET', '/api/audit/verify')).ok).toBe(true);
+  }, 60_000);
+
+  it('a git import running when the daemon stops is audited as interrupted', async () => {
+    const repo = join(tmp, 'repo');
+    git(tmp, 'init', '-q', '-b', 'main', repo);
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(join(repo, `f${i}.txt`), `commit ${i}\n`);
+      git(repo, 'add', '.');
+      git(repo, 'commit', '-q', '-m', `commit ${i}`);
+    }
+    const a = apiCaller(d.dataDir);
+    const packStalls = () =>
+      existsSync(join(faults, 'faults.log'))
+        ? readFileSync(join(faults, 'faults.log'), 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('rename-stall') && l.endsWith('.pack')).length
+        : 0;
+    const before = packStalls();
+    writeFileSync(join(faults, 'rename-stall'), '.pack\n');
+    const job = (await a.call('POST', '/api/projects/acme/imported/import-git', { repo })).job;
+    await until(() => packStalls() > before, 20_000); // the import is writing its pack
+    rmSync(join(faults, 'rename-stall'));
+    expect((await a.call('GET', `/api/projects/acme/imported/git-jobs/${job.id}`)).job.status).toBe('running');
+    expect((await d.stop('SIGTERM', { cleanup: false })).code).toBe(0);
+    await d.restart({ signal: 'SIGTERM' });
+    const entries = (await apiCaller(d.dataDir).call('GET', '/api/audit?action=git.*&target=project:acme/imported')).entries;
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ action: 'git.import', result: 'error: interrupted', detail: { repo, job: job.id } });
   }, 60_000);
 
   it('a stop that waits past --stop-wait says what it cut off', async () => {
