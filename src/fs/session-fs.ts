@@ -235,8 +235,8 @@ export class SessionFs implements FileSystem {
     return { target: n.target ?? '', attrs: n.attrs(this.fsid) };
   }
 
-  async read(fh: Buffer, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer): Promise<ReadResult> {
-    return readFile(this.state, await this.inode(fh), offset, count, cred, this.o, into);
+  async read(fh: Buffer, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer, byFile?: boolean): Promise<ReadResult> {
+    return readFile(this.state, await this.inode(fh), offset, count, cred, this.o, into, byFile);
   }
 
   async write(
