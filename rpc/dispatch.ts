@@ -232,7 +232,8 @@ export class Dispatcher {
       releaseAll(chunks);
       sent?.();
     }
-    if (src.closed && src.log.isLevelEnabled('debug')) src.log.debug({ xid: first.readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
+    if (src.closed && src.log.isLevelEnabled('debug'))
+      src.log.debug({ xid: first.readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
   }
 
   private badHeader(parsed: number, rec: Buffer, h: CallHeader, src: CallSource): void {

@@ -17,13 +17,13 @@ export class FileSlice {
    */
   constructor(
     readonly fd: number,
-    readonly offset: number,
-    readonly length: number,
-    readonly pad: number,
+    public offset: number,
+    public length: number,
+    public pad: number,
     private readonly onRelease: () => void,
   ) {}
 
-  /** Bytes this part adds to the record. */
+  /** Bytes this part adds to the record (still to send). */
   get size(): number {
     return this.length + this.pad;
   }
@@ -34,26 +34,39 @@ export class FileSlice {
     this.onRelease();
   }
 
+  /** The first n bytes were sent: the slice is what is left. */
+  consume(n: number): void {
+    const fromFile = Math.min(n, this.length);
+    this.offset += fromFile;
+    this.length -= fromFile;
+    this.pad -= n - fromFile;
+  }
+
   /**
-   * The bytes from `skip` on (of length + pad) in a buffer: pread, then zeros for whatever the file no longer
-   * has (it was cut short since the reply's header promised `length` bytes) and the padding. Releases the slice.
+   * The next n bytes (of length + pad) in a new buffer, and consumed: pread, then zeros for whatever the file no
+   * longer has (it was cut short since the reply's header promised its length) and for the padding.
    */
-  read(skip = 0): Buffer {
-    const total = this.length + this.pad;
-    const out = Buffer.allocUnsafe(total - skip);
+  take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    const want = Math.min(n, this.length);
     let got = 0;
-    const want = Math.max(0, this.length - skip);
+    while (got < want) {
+      const r = fs.readSync(this.fd, out, got, want - got, this.offset + got);
+      if (r === 0) break;
+      got += r;
+    }
+    out.fill(0, got);
+    this.consume(n);
+    return out;
+  }
+
+  /** All the bytes left, in a buffer; releases the slice. */
+  read(): Buffer {
     try {
-      while (got < want) {
-        const n = fs.readSync(this.fd, out, got, want - got, this.offset + skip + got);
-        if (n === 0) break;
-        got += n;
-      }
+      return this.take(this.size);
     } finally {
       this.release();
     }
-    out.fill(0, got);
-    return out;
   }
 }
 

@@ -8,6 +8,9 @@ import { FileSlice, releaseAll, sendfileAddon, type ReplyPart } from './file-sli
 /** Buffers at least this big are written by reference instead of being copied. */
 const COPY_LIMIT = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** What is left of a file slice the kernel took in part: this much goes through Node (read into a buffer) to wait
+ *  for room in the socket; more than the socket's high-water mark, so that 'drain' ends the pause it causes. */
+const PROBE = 64 * 1024;
 
 /** The socket's own file descriptor, or -1 (closed, not a plain TCP/pipe handle). */
 function socketFd(s: Socket): number {
@@ -21,6 +24,8 @@ export class OutboundQueue {
   private bytes = 0;
   private hasLarge = false;
   private hasFile = false;
+  /** held: the queue waits for a write through Node to complete (resume) */
+  private waiting = false;
   private scheduled = false;
   /** run once the queued buffers have been written */
   private sentCallbacks: (() => void)[] = [];
@@ -51,20 +56,15 @@ export class OutboundQueue {
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i];
       this.queue.push(c);
-      if (c instanceof FileSlice) {
-        this.bytes += c.size;
-        this.hasFile = true;
-      } else {
-        this.bytes += c.length;
-        if (c.length >= COPY_LIMIT) this.hasLarge = true;
-      }
+      this.count(c);
     }
     this.schedule();
   }
 
-  /** Writes everything queued now. */
+  /** Writes everything queued now (unless held: file bytes wait for a write to complete, see writeWithFiles). */
   flush = (): void => {
     this.scheduled = false;
+    if (this.waiting) return;
     const q = this.queue;
     const bytes = this.bytes;
     const hasLarge = this.hasLarge;
@@ -102,6 +102,7 @@ export class OutboundQueue {
 
   /** Drops anything queued (the socket is gone). */
   discard(): void {
+    this.waiting = false;
     this.takeCallbacks()?.();
     if (this.hasFile) releaseAll(this.queue);
     this.queue = [];
@@ -126,16 +127,17 @@ export class OutboundQueue {
   }
 
   /**
-   * A flush with bytes of files in it. Each slice whose turn comes while nothing is waiting in Node's or libuv's
-   * write queue goes to the kernel directly: the small buffers before it as its head (send with MSG_MORE), then
-   * sendfile. Whatever the kernel does not take at once (a full socket buffer: EAGAIN), and everything after it,
-   * goes through the ordinary socket writes, in order, the slices read into buffers; so do slices when the
-   * addon is missing or the socket has no fd of its own (TLS).
+   * A flush with bytes of files in it. Each slice whose turn comes while nothing waits in Node's write queue goes
+   * to the kernel directly: the small buffers before it as its head (send with MSG_MORE), then sendfile. A slice
+   * whose turn comes while Node still has bytes to write, or that the kernel takes only in part (a full socket
+   * buffer: EAGAIN), is held with everything after it until a write through Node completes: the buffers in front
+   * of it, or PROBE bytes of what is left of it (read into a buffer), which also waits for the socket to take
+   * bytes again. Without the addon, or on a socket without an fd of its own (TLS), slices are read into buffers.
    */
   private writeWithFiles(q: ReplyPart[], sent?: () => void): boolean {
     const s = this.socket;
     const addon = sendfileAddon();
-    let direct = addon !== null && (s as { encrypted?: boolean }).encrypted !== true;
+    const direct = addon !== null && (s as { encrypted?: boolean }).encrypted !== true;
     let run: Buffer[] = [];
     let ok = true;
     const writeRun = (cb?: () => void): void => {
@@ -149,36 +151,76 @@ export class OutboundQueue {
         run.push(p);
         continue;
       }
-      if (direct) {
-        // large buffers are not copied into a head: write them first (usually at once, leaving nothing queued)
-        if (run.some((b) => b.length >= COPY_LIMIT)) writeRun();
-        const fd = socketFd(s);
-        if (fd >= 0 && s.writableLength === 0) {
-          const head = run.length === 0 ? EMPTY : run.length === 1 ? run[0] : Buffer.concat(run);
-          run = [];
-          const n = addon!.send(fd, head, p.fd, p.offset, p.length, p.pad);
-          if (n === head.length + p.size) {
-            p.release();
-            continue;
-          }
-          // the kernel took part (or an error, which the ordinary write reports): the rest goes behind it
-          direct = false;
-          const took = Math.max(0, n);
-          if (this.log?.isLevelEnabled('debug')) {
-            this.log.debug({ sent: n, head: head.length, file: p.size }, 'rpc: sendfile partial, the rest by write');
-          }
-          if (took < head.length) run.push(took === 0 ? head : head.subarray(took));
-          run.push(p.read(Math.max(0, took - head.length)));
-          continue;
-        }
-        direct = false;
+      const fd = direct ? socketFd(s) : -1;
+      if (fd < 0) {
+        run.push(p.read());
+        continue;
       }
-      run.push(p.read());
+      // large buffers are not copied into a head: written first (usually at once, leaving nothing queued)
+      if (run.some((b) => b.length >= COPY_LIMIT)) writeRun();
+      if (s.writableLength > 0) {
+        // Node still writes: the head goes behind it, the slice waits for it
+        if (run.length > 0) writeRun(this.resume);
+        else s.write(EMPTY, this.resume);
+        this.hold(q, i, sent);
+        return ok;
+      }
+      const head = run.length === 0 ? EMPTY : run.length === 1 ? run[0] : Buffer.concat(run);
+      run = [];
+      const total = head.length + p.size;
+      const n = addon!.send(fd, head, p.fd, p.offset, p.length, p.pad);
+      if (n === total) {
+        p.release();
+        continue;
+      }
+      if (n < 0) {
+        // an error (the connection is going): the ordinary write reports it
+        run.push(head, p.read());
+        continue;
+      }
+      if (this.log?.isLevelEnabled('debug')) this.log.debug({ sent: n, head: head.length, file: p.size }, 'rpc: sendfile partial');
+      if (n < head.length) {
+        ok = s.write(head.subarray(n), this.resume) && ok;
+      } else {
+        p.consume(n - head.length);
+        ok = s.write(p.take(Math.min(PROBE, p.size)), this.resume) && ok;
+      }
+      if (p.size === 0) {
+        p.release();
+        i++;
+      }
+      this.hold(q, i, sent);
+      return ok;
     }
     if (run.length > 0) writeRun(sent);
     else sent?.();
     return ok;
   }
+
+  private count(c: ReplyPart): void {
+    if (c instanceof FileSlice) {
+      this.bytes += c.size;
+      this.hasFile = true;
+    } else {
+      this.bytes += c.length;
+      if (c.length >= COPY_LIMIT) this.hasLarge = true;
+    }
+  }
+
+  /** Puts q[from...] back in front of the queue, and `sent` in front of the callbacks, until `resume`. */
+  private hold(q: ReplyPart[], from: number, sent?: () => void): void {
+    this.waiting = true;
+    const rest = q.slice(from);
+    for (const c of rest) this.count(c);
+    this.queue = this.queue.length === 0 ? rest : rest.concat(this.queue);
+    if (sent) this.sentCallbacks.unshift(sent);
+  }
+
+  /** A write that held slices waited for has completed: go on. */
+  private resume = (): void => {
+    this.waiting = false;
+    if (!this.scheduled) this.flush();
+  };
 
   // Runs of small buffers are concatenated; large buffers are passed through uncopied.
   private writeMixed(q: Buffer[], sent?: () => void): boolean {

@@ -53,7 +53,10 @@ if (mtime(built) < newest) {
     process.exit(0);
   }
   try {
-    execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--loglevel=warn'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--loglevel=warn'], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   } catch {
     say('the sendfile addon did not build: READ replies go by pread and write');
     process.exit(0);

@@ -34,7 +34,9 @@ describe.each([
     expect(r.status).toBe(NfsStatus.OK);
     const writes: Promise<void>[] = [];
     for (let o = 0; o < content.length; o += MiB) {
-      writes.push(client.write(r.fh!, o, content.subarray(o, o + MiB), StableHow.UNSTABLE).then((w) => expect(w.status).toBe(NfsStatus.OK)));
+      writes.push(
+        client.write(r.fh!, o, content.subarray(o, o + MiB), StableHow.UNSTABLE).then((w) => expect(w.status).toBe(NfsStatus.OK)),
+      );
     }
     await Promise.all(writes);
     files.set(name, { fh: r.fh!, content });
@@ -162,7 +164,8 @@ describe.each([
         expect([Math.min(MiB, before.length - offset), Math.max(0, Math.min(MiB, cut - offset))]).toContain(g.data.length);
         const keep = Math.max(0, cut - offset);
         expect(g.data.subarray(0, keep).equals(before.subarray(offset, offset + keep))).toBe(true);
-        for (let j = keep; j < end - offset; j++) if (g.data[j] !== 0 && g.data[j] !== before[offset + j]) expect.fail(`byte ${offset + j}`);
+        for (let j = keep; j < end - offset; j++)
+          if (g.data[j] !== 0 && g.data[j] !== before[offset + j]) expect.fail(`byte ${offset + j}`);
       }
       // the same connection answers the next call correctly
       expectBytes(await readRaw(a, fh, 0, 65_536), before, 0, 65_536);
