@@ -9,7 +9,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# zstd-napi may build from source (node-gyp): needs python3, make, g++
+# zstd-napi may build from source (node-gyp), native/ (the sendfile addon) always does: python3, make, g++
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -21,7 +21,8 @@ COPY util ./util
 COPY src ./src
 # the web UI, bundled by scripts/build-ui.mjs into dist/ui-assets
 COPY ui ./ui
-COPY scripts/build-ui.mjs ./scripts/
+COPY native ./native
+COPY scripts/build-ui.mjs scripts/build-native.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

@@ -9,6 +9,7 @@ import { OutboundQueue } from './outbound.js';
 import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record-marking.js';
 import { largeBuffers } from '../util/buffer-pool.js';
 import { readIntoShared } from './socket-reader.js';
+import { releaseAll, type ReplyPart } from './file-slice.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;
@@ -69,7 +70,7 @@ export class RpcConnection implements CallSource {
       budget: opts.recordMemory,
       transient: shared,
     });
-    this.out = new OutboundQueue(socket, this.onWriteBlocked);
+    this.out = new OutboundQueue(socket, this.onWriteBlocked, this.log);
     socket.setNoDelay(true);
     if (!shared) socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
@@ -84,9 +85,12 @@ export class RpcConnection implements CallSource {
     return this.isClosed || this.socket.destroyed;
   }
 
-  send(chunks: Buffer[], onSent?: () => void): void {
+  send(chunks: ReplyPart[], onSent?: () => void): void {
     if (!this.closed) this.out.pushAll(chunks, onSent);
-    else onSent?.();
+    else {
+      releaseAll(chunks);
+      onSent?.();
+    }
   }
 
   sendOne(buf: Buffer): void {

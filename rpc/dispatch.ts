@@ -31,6 +31,7 @@ import {
 import { RegistryMiss, type ProgramRegistry } from './registry.js';
 import type { AuthSys, Procedure, RpcContext } from './handler.js';
 import { XdrError, XdrReader, XdrWriter } from './xdr.js';
+import { inMemory, releaseAll, type ReplyPart } from './file-slice.js';
 
 /** What the dispatcher needs of a connection. */
 export interface CallSource {
@@ -41,8 +42,8 @@ export interface CallSource {
   readonly log: Logger;
   /** non-zero: deny every call but NULL with this auth_stat (decided once per connection) */
   readonly denyCalls?: number;
-  /** Queues a framed reply (record mark included) for writing. */
-  send(chunks: Buffer[], onSent?: () => void): void;
+  /** Queues a framed reply (record mark included) for writing; a FileSlice can only be its last part. */
+  send(chunks: ReplyPart[], onSent?: () => void): void;
   sendOne(buf: Buffer): void;
   /** An asynchronous handler started / settled (flow control counts these). */
   asyncStarted(): void;
@@ -215,18 +216,24 @@ export class Dispatcher {
   /** `drcTicket` >= 0: the call's duplicate-request cache entry, which keeps a copy of the reply. The observer
    *  (if any) is told of the call, which started at `t0`. */
   private finish(src: CallSource, out: XdrWriter, drcTicket: number, ctx: RpcContext, proc: Procedure, t0: number): void {
-    const chunks = out.chunks();
-    if (this.observer !== null) this.observed(chunks[0], out.length, ctx, proc, t0);
-    chunks[0].writeUInt32BE((LAST_FRAGMENT | (out.length - 4)) >>> 0, 0);
+    let chunks = out.parts();
+    const first = chunks[0] as Buffer; // the record mark and header: never a file slice
+    if (this.observer !== null) this.observed(first, out.length, ctx, proc, t0);
+    first.writeUInt32BE((LAST_FRAGMENT | (out.length - 4)) >>> 0, 0);
     const sent = out.releaseCallback();
-    if (drcTicket >= 0 && this.drc !== null) this.drc.finish(drcTicket, chunks);
+    if (drcTicket >= 0 && this.drc !== null) {
+      // the cache keeps bytes: a reply ending with a file's bytes is read into memory
+      chunks = inMemory(chunks);
+      this.drc.finish(drcTicket, chunks as Buffer[]);
+    }
     if (!src.closed) {
       src.send(chunks, sent);
     } else {
+      releaseAll(chunks);
       sent?.();
     }
     if (src.closed && src.log.isLevelEnabled('debug'))
-      src.log.debug({ xid: chunks[0].readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
+      src.log.debug({ xid: first.readUInt32BE(4) }, 'rpc: reply dropped, connection closed');
   }
 
   private badHeader(parsed: number, rec: Buffer, h: CallHeader, src: CallSource): void {

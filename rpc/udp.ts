@@ -5,6 +5,7 @@ import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { AuthSysCache } from './auth.js';
 import { Dispatcher, type CallSource } from './dispatch.js';
+import { inMemory } from './file-slice.js';
 import type { RpcObserver } from './observer.js';
 import type { ProgramRegistry } from './registry.js';
 
@@ -60,7 +61,7 @@ export class RpcUdpServer {
       authCache: this.authCache,
       log: this.log,
       send: (chunks, onSent) => {
-        reply(chunks);
+        reply(inMemory(chunks));
         onSent?.();
       },
       sendOne: (buf) => reply([buf]),

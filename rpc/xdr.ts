@@ -1,4 +1,5 @@
 // XDR (RFC 4506): big-endian, 4-byte aligned. Readers never read past their bounds.
+import { inMemory, type FileSlice, type ReplyPart } from './file-slice.js';
 
 export class XdrError extends Error {}
 
@@ -92,16 +93,19 @@ export class XdrWriter {
   private done: Buffer[] = [];
   private doneBytes = 0;
   private releases: (() => void)[] | null = null;
+  /** bytes of a file that end the record (file-slice.ts); nothing may be written after them */
+  private slice: FileSlice | null = null;
 
   constructor(size = 512) {
     this.buf = Buffer.allocUnsafe(size);
   }
 
   get length(): number {
-    return this.doneBytes + this.pos;
+    return this.doneBytes + this.pos + (this.slice === null ? 0 : this.slice.size);
   }
 
   private room(n: number): void {
+    if (this.slice !== null) throw new RangeError('nothing may follow a file slice');
     if (this.pos + n <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
@@ -209,6 +213,15 @@ export class XdrWriter {
     return this;
   }
 
+  /**
+   * Ends the record with bytes of a file (sent by sendfile(2) where the transport can, else read when sent); the
+   * writer releases it if the reply is truncated before it.
+   */
+  fileTail(slice: FileSlice): void {
+    if (this.slice !== null) throw new RangeError('one file slice per record');
+    this.slice = slice;
+  }
+
   /** Run `fn` once the written bytes have gone out (to give a referenced buffer back). */
   onRelease(fn: () => void): void {
     (this.releases ??= []).push(fn);
@@ -233,11 +246,16 @@ export class XdrWriter {
 
   /** Drop everything written after absolute position `at` (used to rewrite a reply). */
   truncate(at: number): void {
+    if (this.slice !== null && at < this.length) {
+      this.slice.release();
+      this.slice = null;
+    }
     if (at < this.doneBytes) throw new RangeError('cannot truncate into a flushed chunk');
     this.pos = at - this.doneBytes;
   }
 
   private flush(): void {
+    if (this.slice !== null) throw new RangeError('nothing may follow a file slice');
     if (this.pos === 0) return;
     this.done.push(this.buf.subarray(0, this.pos));
     this.doneBytes += this.pos;
@@ -245,8 +263,19 @@ export class XdrWriter {
     this.pos = 0;
   }
 
-  /** The written bytes as a list of buffers (no copy). */
+  /** The written bytes as buffers (no copy) and, last, the file slice if there is one. */
+  parts(): ReplyPart[] {
+    const c: ReplyPart[] = this.buffers();
+    if (this.slice !== null) c.push(this.slice);
+    return c;
+  }
+
+  /** The written bytes as a list of buffers (no copy; a file slice is read into one). */
   chunks(): Buffer[] {
+    return this.slice === null ? this.buffers() : inMemory(this.parts());
+  }
+
+  private buffers(): Buffer[] {
     if (this.pos === 0) return this.done.slice();
     if (this.done.length === 0) return [this.buf.subarray(0, this.pos)]; // most replies: no spread of an empty array
     return [...this.done, this.buf.subarray(0, this.pos)];

@@ -4,7 +4,8 @@
 #   - npm dependencies (npm ci when node_modules does not hold what package-lock.json says: scripts/deps-current.mjs;
 #     the lock's mtime alone, a checkout or merge that touched it, costs no reinstall),
 #   - the real-kernel NFS client tool (../shared/tools/nfs-kernel-client.sh install);
-#   - autoconf, automake, make, gcc, perl: pjdfstest.sh builds pjdfstest (test/integration/pjdfstest.test.ts).
+#   - autoconf, automake, make, gcc, perl: pjdfstest.sh builds pjdfstest (test/integration/pjdfstest.test.ts);
+#   - python3, make, gcc: node-gyp builds native/ (the sendfile addon, scripts/build-native.mjs) at `npm run build`.
 # Safe to run again: does nothing when everything is in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ log() { echo "install-deps: $*" >&2; }
 PKGS=(user-mode-linux libnfs-utils libnfs-dev socat kmod iproute2 util-linux pkg-config gcc libc6-dev git
 	nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common
 	radosgw ceph-mon ceph-osd curl uuid-runtime perl
-	autoconf automake make chromium sqlite3)
+	autoconf automake make chromium sqlite3 python3)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,6 +12,16 @@ interface OpenFile {
   fd: number;
   /** used since it last came up for eviction (second chance) */
   used: boolean;
+  /** leases handed out (`lease`) and not yet released: the fd stays open until the last is */
+  leases: number;
+  /** evicted or removed while leased: closed when the last lease is released */
+  doomed: boolean;
+}
+
+/** An open data file's fd, valid until `release` (a reply sending its bytes with sendfile). */
+export interface FdLease {
+  fd: number;
+  release: () => void;
 }
 
 /** Bytes read; `pooled`, when present, is the pooled buffer they are in, to give back after use. */
@@ -70,7 +80,7 @@ export class DataFiles {
         this.dirDirty = true; // its name is durable once the directory is synced (see sync)
       }
     }
-    this.fds.set(ino, { fd, used: false });
+    this.fds.set(ino, { fd, used: false, leases: 0, doomed: false });
     this.order.push(ino);
     // files removed while few are open leave their numbers in `order` (evict() never runs to skip them):
     // rebuild it from the open files, in the order they were opened, before it outgrows them
@@ -94,7 +104,7 @@ export class DataFiles {
       }
       this.fds.delete(ino);
       this.ahead.drop(ino); // a read ahead in flight on this fd: its bytes may be another file's once it is reused
-      fs.closeSync(open.fd);
+      closeUnlessLeased(open);
       break;
     }
     if (this.head >= 1024 && this.head * 2 >= this.order.length) {
@@ -139,6 +149,25 @@ export class DataFiles {
     const buf = Buffer.allocUnsafe(count);
     const got = this.preadInto(ino, buf, count, offset);
     return { data: got === buf.length ? buf : buf.subarray(0, got) };
+  }
+
+  /**
+   * The data file's fd for a reply that sends its bytes straight from the file (sendfile): it stays open, even
+   * if the file is evicted or removed meanwhile, until `release`. No read-ahead: nothing is read into memory.
+   */
+  lease(ino: number): FdLease {
+    const fd = this.fd(ino);
+    const open = this.fds.get(ino)!;
+    open.leases++;
+    let done = false;
+    return {
+      fd,
+      release: () => {
+        if (done) return;
+        done = true;
+        if (--open.leases === 0 && open.doomed) fs.closeSync(open.fd);
+      },
+    };
   }
 
   /** Reads up to count bytes at offset into buf (a small READ, into its reply); returns the bytes read. */
@@ -217,7 +246,7 @@ export class DataFiles {
     const open = this.fds.get(ino);
     if (open !== undefined) {
       this.fds.delete(ino);
-      fs.closeSync(open.fd);
+      closeUnlessLeased(open);
     }
     try {
       fs.unlinkSync(this.pathOf(ino)); // one unlink(2); fs.rmSync adds an lstat and its own bookkeeping
@@ -236,11 +265,17 @@ export class DataFiles {
 
   close(): void {
     this.ahead.close();
-    for (const open of this.fds.values()) fs.closeSync(open.fd);
+    for (const open of this.fds.values()) closeUnlessLeased(open);
     this.fds.clear();
     this.order = [];
     this.head = 0;
   }
+}
+
+/** Closes an open file no longer in the table, or leaves that to its last lease's release. */
+function closeUnlessLeased(open: OpenFile): void {
+  if (open.leases > 0) open.doomed = true;
+  else fs.closeSync(open.fd);
 }
 
 function writeAll(fd: number, data: Buffer, offset: number): void {

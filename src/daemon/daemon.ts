@@ -24,6 +24,7 @@ import { DEFAULT_LIMITS, effectiveMaxConnections, openFileLimit, type Connection
 import { DEFAULT_EXPORT_OPTIONS, formatExportOptions, type ExportOptions } from './export-options.js';
 import { AUTH_TOOWEAK } from '../../rpc/message.js';
 import type { PeerVerdict } from '../../rpc/server.js';
+import { sendfileAddon } from '../../rpc/file-slice.js';
 import { handleSecret, openCatalog } from './data-dir.js';
 import { RpcMetrics } from '../metrics/rpc-metrics.js';
 import { enableMetrics } from '../metrics/registry.js';
@@ -177,7 +178,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     'connection limits and export options',
   );
   const port = await server.listen(cfg.port, cfg.bind);
-  cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir }, 'listening');
+  cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir, sendfile: sendfileAddon() !== null }, 'listening');
   let portmap: Portmapper | null = null;
   if (cfg.portmap) {
     try {

@@ -24,6 +24,19 @@ export interface ReadResult {
    * write the bytes before the data (a reply's headers) and the padding after it, and send it as one buffer.
    */
   frame?: Buffer;
+  /**
+   * Asked for with `byFile`: the data is `length` bytes of the open file `fd` from `offset` (`data` is empty), for
+   * the caller to send straight from the file (sendfile); `release` (once) when they are sent or dropped.
+   */
+  file?: FileBytes;
+}
+
+/** Bytes of an open file, valid until `release`. */
+export interface FileBytes {
+  fd: number;
+  offset: number;
+  length: number;
+  release: () => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -36,6 +49,7 @@ export async function readFile(
   cred: Cred,
   o: { fsid: bigint; log: Logger; readWaitMs?: number },
   into?: (len: number) => Buffer,
+  byFile = false,
 ): Promise<ReadResult> {
   if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
@@ -44,6 +58,16 @@ export async function readFile(
   let attrs = n.attrs(o.fsid);
   if (len === 0) return { data: EMPTY, eof: offset >= n.size, attrs };
   if (n.local) {
+    if (byFile && len >= READ_AHEAD_MIN) {
+      // sent from the data file by the caller: no pread, no buffer, no read-ahead
+      let lease;
+      try {
+        lease = state.data.lease(n.ino);
+      } catch (e) {
+        throw fsErrorOf(e) ?? e;
+      }
+      return { data: EMPTY, eof: offset + len >= n.size, attrs, file: { fd: lease.fd, offset, length: len, release: lease.release } };
+    }
     if (into && len < READ_AHEAD_MIN) {
       // a small read goes straight into the reply: no Buffer of its own, no copy into the reply after
       let got: number;

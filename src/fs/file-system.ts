@@ -86,7 +86,9 @@ export interface FileSystem {
    * given, offers a buffer of len bytes for the data (the reply's own bytes): an implementation may read into
    * it and then answers `inPlace` with `data` a view of its first bytes. `frame`, when present, is the pooled
    * buffer `data` is a view of: until `release` the caller may write the bytes before `data` (the reply's
-   * headers) and up to 3 after it (XDR padding), and send the reply as one buffer.
+   * headers) and up to 3 after it (XDR padding), and send the reply as one buffer. `byFile`: the caller can send
+   * bytes straight from an open file; an implementation may then answer `file` (fd, offset, length, release)
+   * instead of data.
    */
   read(
     fh: FileHandle,
@@ -94,7 +96,16 @@ export interface FileSystem {
     count: number,
     cred: Cred,
     into?: (len: number) => Buffer,
-  ): Promise<{ data: Buffer; eof: boolean; attrs: Attrs; release?: () => void; inPlace?: boolean; frame?: Buffer }>;
+    byFile?: boolean,
+  ): Promise<{
+    data: Buffer;
+    eof: boolean;
+    attrs: Attrs;
+    release?: () => void;
+    inPlace?: boolean;
+    frame?: Buffer;
+    file?: { fd: number; offset: number; length: number; release: () => void };
+  }>;
   write(
     fh: FileHandle,
     offset: number,

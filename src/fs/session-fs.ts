@@ -176,9 +176,9 @@ export class SessionFs extends SessionHandles implements FileSystem {
     return { target: n.target ?? '', attrs: this.attrsVia(fh, n) };
   }
 
-  async read(fh: Buffer, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer): Promise<ReadResult> {
+  async read(fh: Buffer, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer, byFile?: boolean): Promise<ReadResult> {
     const n = await this.inode(fh);
-    const r = await readFile(this.state, n, offset, count, cred, this.o, into);
+    const r = await readFile(this.state, n, offset, count, cred, this.o, into, byFile);
     r.attrs = this.attrsVia(fh, n);
     return r;
   }

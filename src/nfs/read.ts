@@ -1,12 +1,15 @@
 // NFSPROC3_READ (RFC 1813 3.3.6). count is capped at rtmax. A small read is read straight into the reply, behind
 // room reserved for the fixed part of READ3resok. A large read of a session file lands in a pooled buffer behind
 // room for the headers: the reply is written around the data and goes out as one buffer (one write(2), no cork,
-// no writev, no copy). Other large data (a landed blob's) goes out by reference.
+// no writev, no copy). With the sendfile addon (rpc/file-slice.ts), a large read of a session file is not read at
+// all here: the reply ends with the data file's bytes, which the connection sends with sendfile(2) (or reads, where
+// it cannot). Other large data (a landed blob's) goes out by reference.
 import type { Handler } from '../../rpc/handler.js';
 import { NfsStatus, type Attrs } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { BufferPool } from '../../util/buffer-pool.js';
+import { FileSlice, sendfileAddon } from '../../rpc/file-slice.js';
 import { FATTR3_SIZE, fattrBytes, readFh, writeFattr } from './xdr-types.js';
 
 /** READ3resok up to the data: status, attributes follow, fattr3, count, eof, the data's length word. */
@@ -55,7 +58,21 @@ export function read(deps: NfsDeps): Handler {
         region = out.reserve(need);
         return region.subarray(HEAD, HEAD + len);
       };
-      const res = await fs.read(fh, offset, count, cred, into);
+      const res = await fs.read(fh, offset, count, cred, into, sendfileAddon() !== null);
+      const file = res.file;
+      if (file !== undefined) {
+        // count, eof and the data's length promise file.length bytes: the connection sends exactly that many,
+        // zeros for any the file has lost since (a truncation racing the send)
+        out.u32(NfsStatus.OK);
+        out.u32(1);
+        writeFattr(out, res.attrs);
+        out.u32(file.length);
+        out.bool(res.eof);
+        out.u32(file.length);
+        out.fileTail(new FileSlice(file.fd, file.offset, file.length, (4 - (file.length & 3)) & 3, file.release));
+        nfsBytes.inc({ op: 'read' }, file.length);
+        return;
+      }
       if (res.inPlace && region !== null) {
         const r: Buffer = region;
         const got = res.data.length;

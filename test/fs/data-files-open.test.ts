@@ -40,3 +40,25 @@ it('create and remove 20,000 times with one file open: the open-order list stays
   expect((data.read(30_000, 0, 64) as Chunk).data.toString()).toBe('n 30000\n');
   expect((data.read(1, 0, 64) as Chunk).data.toString()).toBe('kept\n');
 });
+
+it('a leased fd (a reply sending from the file) stays open and reads its file through eviction and removal', () => {
+  data.create(1, Buffer.from('leased one\n'));
+  data.create(2, Buffer.from('leased two\n'));
+  const one = data.lease(1);
+  const two = data.lease(2);
+  const at = (fd: number): string => {
+    const b = Buffer.alloc(64);
+    return b.subarray(0, fs.readSync(fd, b, 0, 64, 0)).toString();
+  };
+  data.remove(2); // removed while leased: not closed yet
+  // evicts 1 and opens hundreds of files after it: a closed fd would be reused by one of them
+  for (let ino = 10; ino < 600; ino++) data.create(ino, Buffer.from(`other ${ino}\n`));
+  expect(at(one.fd)).toBe('leased one\n');
+  expect(at(two.fd)).toBe('leased two\n');
+  const before = openFds();
+  one.release();
+  one.release(); // once only
+  two.release();
+  expect(openFds()).toBe(before - 2); // both closed by their last release
+  expect((data.read(1, 0, 64) as Chunk).data.toString()).toBe('leased one\n'); // reopened on demand
+});

@@ -1,6 +1,7 @@
 // READ with read-ahead (src/core/read-ahead.ts) over the wire: a client reading a file in 1 MiB READs while
 // it (or another client) changes the file between them always reads what was acknowledged before its READ;
-// libnfs's nfs-cat reads the whole file back byte for byte.
+// libnfs's nfs-cat reads the whole file back byte for byte. Read-ahead serves large READs only without the
+// sendfile addon (MIC_SENDFILE=0 here; sendfile reads nothing into memory: test/nfs/read-sendfile.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
@@ -8,6 +9,8 @@ import { nfsCat } from '../lib/libnfs.js';
 import { seeded } from '../store/seeded.js';
 
 const MiB = 1024 * 1024;
+const sendfileWas = process.env.MIC_SENDFILE;
+process.env.MIC_SENDFILE = '0'; // read once, at the first large READ (rpc/file-slice.ts)
 let f: Fixture;
 let other: Nfs3Client;
 
@@ -18,6 +21,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await other.close();
   await f.close();
+  if (sendfileWas === undefined) delete process.env.MIC_SENDFILE;
+  else process.env.MIC_SENDFILE = sendfileWas;
 });
 
 async function fileWith(name: string, content: Buffer): Promise<Buffer> {

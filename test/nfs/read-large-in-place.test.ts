@@ -4,7 +4,9 @@
 // are not multiples of 4, at offsets inside, near and past the end, each carry exactly their bytes, a zeroed XDR
 // padding, the right count and eof and nothing after; sequential 1 MiB READs (served by the read-ahead) see every
 // WRITE and truncation acknowledged before them; a READ racing a truncation from another client sees one state or
-// the other, never a mix; nfs-cat (libnfs) reads every file back.
+// the other, never a mix; nfs-cat (libnfs) reads every file back. This is the path without the sendfile addon
+// (MIC_SENDFILE=0 here); with it, large READs are sent from the data file (test/nfs/read-sendfile.test.ts), whose
+// pages travel by reference: a truncation racing the send may zero a cut page's tail in the reply.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nfsFixture, type Fixture } from '../lib/nfs-fixture.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
@@ -13,6 +15,8 @@ import { seeded } from '../store/seeded.js';
 import { readRaw } from './read-raw.js';
 
 const MiB = 1024 * 1024;
+const sendfileWas = process.env.MIC_SENDFILE;
+process.env.MIC_SENDFILE = '0'; // read once, at the first large READ (rpc/file-slice.ts)
 let f: Fixture;
 let b: Nfs3Client;
 let c: Nfs3Client;
@@ -42,6 +46,8 @@ afterAll(async () => {
   await b?.close();
   await c?.close();
   await f?.close();
+  if (sendfileWas === undefined) delete process.env.MIC_SENDFILE;
+  else process.env.MIC_SENDFILE = sendfileWas;
 });
 
 function expectRead(got: { data: Buffer; eof: boolean }, content: Buffer, offset: number, count: number): void {
