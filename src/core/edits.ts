@@ -2,7 +2,7 @@
 // path-edits.ts check those first). Each one journals what it did and returns once that is durable;
 // each returns the "before" attributes of what it changed, taken at the moment of the change, for wcc.
 // Callers run them inside SessionState.mutate().
-import { FileType, FsError, NfsStatus, StableHow, type SetAttrs, type WccAttr } from './attrs.js';
+import { FileType, FsError, NfsStatus, StableHow, type NfsTime, type SetAttrs, type WccAttr } from './attrs.js';
 import { Directory } from './directory.js';
 import type { Inode } from './inode.js';
 import { MAX_FILE_SIZE, ROOT_INO, type NewAttrs, type SessionState } from './session-state.js';
@@ -210,12 +210,37 @@ export async function link(s: SessionState, n: Inode, d: Inode, dir: Directory, 
 }
 
 /** Change attributes; a size change copies a base file up first (except a truncate to zero). */
+/** Whether a sattr3 sets nothing: then it changes nothing, not even ctime (knfsd's nfsd_setattr returns at once):
+ *  no journal record, no sync. Setting a value to what it already is still changes ctime (POSIX chmod, chown,
+ *  utimensat), so that is a change like any other. */
+function setsNothing(set: SetAttrs): boolean {
+  return set.size === undefined && set.mode === undefined && set.uid === undefined && set.gid === undefined && !set.atime && !set.mtime;
+}
+
+/** The attributes other than the size, set at time t (the inode's ctime too) and journaled. */
+function applyRest(s: SessionState, n: Inode, set: SetAttrs, t: NfsTime): void {
+  if (set.mode !== undefined) n.mode = set.mode & 0o7777;
+  if (set.uid !== undefined) n.uid = set.uid;
+  if (set.gid !== undefined) n.gid = set.gid;
+  if (set.atime) n.atime = set.atime === 'server' ? t : set.atime;
+  if (set.mtime) n.mtime = set.mtime === 'server' ? t : set.mtime;
+  n.ctime = t;
+  s.logInode(n);
+}
+
+/**
+ * setAttributes() of a sattr3 without a size (chmod, chown, utimes), made and journaled at once, without waiting:
+ * the caller waits for s.durable() (SessionState.changeNow). Returns the before attributes for wcc.
+ */
+export function setAttributesNow(s: SessionState, n: Inode, set: SetAttrs): WccAttr {
+  if (set.size !== undefined) throw new Error('setAttributesNow: a size is set (setAttributes)');
+  const before = n.wcc();
+  if (!setsNothing(set)) applyRest(s, n, set, now());
+  return before;
+}
+
 export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): Promise<WccAttr> {
-  // a sattr3 that sets nothing changes nothing, not even ctime (knfsd's nfsd_setattr returns at once): no
-  // journal record, no sync. Setting a value to what it already is still changes ctime (POSIX chmod,
-  // chown, utimensat), so that is a change like any other.
-  if (set.size === undefined && set.mode === undefined && set.uid === undefined && set.gid === undefined && !set.atime && !set.mtime)
-    return n.wcc();
+  if (setsNothing(set)) return n.wcc();
   if (set.size !== undefined) {
     if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
     if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
@@ -239,13 +264,7 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
   } else if (set.size !== undefined) {
     n.mtime = t; // a truncate to the same size still counts as a change (POSIX)
   }
-  if (set.mode !== undefined) n.mode = set.mode & 0o7777;
-  if (set.uid !== undefined) n.uid = set.uid;
-  if (set.gid !== undefined) n.gid = set.gid;
-  if (set.atime) n.atime = set.atime === 'server' ? t : set.atime;
-  if (set.mtime) n.mtime = set.mtime === 'server' ? t : set.mtime;
-  n.ctime = t;
-  s.logInode(n);
+  applyRest(s, n, set, t);
   await s.durable();
   return before;
 }
