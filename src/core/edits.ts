@@ -281,7 +281,10 @@ export async function writeData(
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
   if (offset + buf.length > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   const before = n.wcc();
-  if (!n.local) await s.copyUp.makeLocal(n);
+  if (!n.local) {
+    const copying = s.copyUp.makeLocal(n);
+    if (copying) await copying;
+  }
   s.data.write(n.ino, offset, buf);
   if (offset + buf.length > n.size) n.size = offset + buf.length;
   n.mtime = n.ctime = now();
