@@ -14,8 +14,29 @@ async function created(s: SessionState, d: Inode, n: Inode): Promise<void> {
   await s.durable();
 }
 
+/** A new object and its directory's attributes before it was made (wcc). */
+export interface Made {
+  n: Inode;
+  before: WccAttr;
+}
+
 function mustBeNew(dir: Directory, name: string): void {
   if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+}
+
+/**
+ * A new empty regular file, made and journaled at once: durable once s.durable() resolves (the caller waits for
+ * it: SessionState.changeNow). CREATE without a size, every file of an untar.
+ */
+export function createFileNow(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs & { verf?: string }): Made {
+  mustBeNew(dir, name);
+  const before = d.wcc();
+  const n = s.newInode(FileType.REG, a);
+  if (a.verf !== undefined) n.verf = a.verf;
+  s.addEntry(dir, d, name, n);
+  s.logInode(n);
+  s.touch(d);
+  return { n, before };
 }
 
 /** A new regular file (of `size` zero bytes when given). */
@@ -25,7 +46,12 @@ export async function createFile(
   dir: Directory,
   name: string,
   a: NewAttrs & { size?: number; verf?: string },
-): Promise<{ n: Inode; before: WccAttr }> {
+): Promise<Made> {
+  if (!a.size) {
+    const made = createFileNow(s, d, dir, name, a);
+    await s.durable();
+    return made;
+  }
   mustBeNew(dir, name);
   if (a.size !== undefined && a.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   const before = d.wcc();
@@ -43,13 +69,8 @@ export async function createFile(
   return { n, before };
 }
 
-export async function makeDir(
-  s: SessionState,
-  d: Inode,
-  dir: Directory,
-  name: string,
-  a: NewAttrs,
-): Promise<{ n: Inode; before: WccAttr }> {
+/** A new directory, made and journaled at once: durable once s.durable() resolves (SessionState.changeNow). */
+export function makeDirNow(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs): Made {
   mustBeNew(dir, name);
   const before = d.wcc();
   const n = s.newInode(FileType.DIR, a);
@@ -59,8 +80,15 @@ export async function makeDir(
   n.dir = new Directory();
   s.addEntry(dir, d, name, n);
   d.nlink++;
-  await created(s, d, n);
+  s.logInode(n);
+  s.touch(d);
   return { n, before };
+}
+
+export async function makeDir(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs): Promise<Made> {
+  const made = makeDirNow(s, d, dir, name, a);
+  await s.durable();
+  return made;
 }
 
 export async function makeSymlink(

@@ -2,24 +2,8 @@
 // copy-on-write state (src/core/). It adds what is NFS's own: file handles, AUTH_SYS permission checks,
 // wcc data, and JUKEBOX for slow base reads; the changes themselves are the core's (core/edits.ts).
 import type { Logger } from 'pino';
-import {
-  ACCESS,
-  FileType,
-  FsError,
-  NfsStatus,
-  StableHow,
-  type Attrs,
-  type CreateHow,
-  type CreateResult,
-  type Cred,
-  type DirListing,
-  type FileSystem,
-  type FsStat,
-  type NfsTime,
-  type SetAttrs,
-  type Wcc,
-  type WccAttr,
-} from './file-system.js';
+import { ACCESS, FileType, FsError, NfsStatus, StableHow, type Attrs, type CreateHow, type CreateResult } from './file-system.js';
+import type { Cred, DirListing, FileSystem, FsStat, NfsTime, SetAttrs, Wcc, WccAttr } from './file-system.js';
 import type { Inode } from '../core/inode.js';
 import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
@@ -116,6 +100,23 @@ export class SessionFs implements FileSystem {
     const d = await this.inode(fh);
     if (d.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
     return { d, dir: await this.state.listing(d) };
+  }
+
+  /** fn of a directory the caller may add `name` to and its listing: without an await when both are in memory
+   *  (a CREATE's or MKDIR's usual case); a thrown error is the promise's. */
+  private inDir<T>(dirFh: Buffer, name: string, cred: Cred, fn: (d: Inode, dir: Directory) => Promise<T>): Promise<T> {
+    const run = (d: Inode, dir: Directory): Promise<T> => {
+      this.mustWriteDir(d, cred);
+      return fn(d, dir);
+    };
+    try {
+      checkName(name);
+      const d = this.loadedDir(dirFh);
+      if (d) return run(d, d.dir!);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.dirOf(dirFh).then(({ d, dir }) => run(d, dir));
   }
 
   /** The directory and its listing when both are in memory (LOOKUP's usual case: no await), else null. */
@@ -264,71 +265,71 @@ export class SessionFs implements FileSystem {
     return this.wcc(await edit.commitData(this.state, n), n);
   }
 
-  async create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    const s = dir.get(name);
-    if (s) {
-      const before = d.wcc();
-      const n = this.state.child(s);
-      if (how.kind === 'guarded') throw new FsError(NfsStatus.EXIST);
-      if (how.kind === 'exclusive') {
-        // RFC 1813 3.3.8: a retransmitted exclusive create finds its own verifier
-        if (n.type === FileType.REG && n.verf === how.verf.toString('hex')) {
-          return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
-        }
-        throw new FsError(NfsStatus.EXIST);
-      }
-      if (n.type !== FileType.REG) throw new FsError(NfsStatus.EXIST);
-      if (how.attrs.size !== undefined) await this.setattr(this.handleOf(n.ino), { size: how.attrs.size }, null, cred);
-      return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
-    }
-    const attrs = how.kind === 'exclusive' ? {} : how.attrs;
-    return await this.state.mutate(async () => {
-      const r = await edit.createFile(this.state, d, dir, name, {
+  create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
+    return this.inDir(dirFh, name, cred, (d, dir) => {
+      const s = dir.get(name);
+      if (s) return this.createExisting(d, this.state.child(s), how, cred);
+      const attrs = how.kind === 'exclusive' ? {} : how.attrs;
+      const a = () => ({
         ...this.newAttrs(d, FileType.REG, attrs, 0o644, cred),
-        ...(attrs.size ? { size: attrs.size } : {}),
         ...(how.kind === 'exclusive' ? { verf: how.verf.toString('hex') } : {}),
       });
-      return this.made(r, d);
+      // without a size (an untar's files): made at once, the reply waits only for the journal
+      if (!attrs.size)
+        return this.state.changeNow(
+          () => edit.createFileNow(this.state, d, dir, name, a()),
+          (r) => this.made(r, d),
+        );
+      return this.state.mutate(async () => this.made(await edit.createFile(this.state, d, dir, name, { ...a(), size: attrs.size }), d));
     });
   }
 
-  async mkdir(dirFh: Buffer, name: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    return await this.state.mutate(async () =>
-      this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d),
-    );
+  /** CREATE of a name that exists (RFC 1813 3.3.8): GUARDED fails, EXCLUSIVE is a retransmission or fails,
+   *  UNCHECKED of a regular file sets its size when asked. */
+  private async createExisting(d: Inode, n: Inode, how: CreateHow, cred: Cred): Promise<CreateResult> {
+    const before = d.wcc();
+    if (how.kind === 'guarded') throw new FsError(NfsStatus.EXIST);
+    if (how.kind === 'exclusive') {
+      // RFC 1813 3.3.8: a retransmitted exclusive create finds its own verifier
+      if (n.type === FileType.REG && n.verf === how.verf.toString('hex')) {
+        return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
+      }
+      throw new FsError(NfsStatus.EXIST);
+    }
+    if (n.type !== FileType.REG) throw new FsError(NfsStatus.EXIST);
+    if (how.attrs.size !== undefined) await this.setattr(this.handleOf(n.ino), { size: how.attrs.size }, null, cred);
+    return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d) };
   }
 
-  async symlink(dirFh: Buffer, name: string, target: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    if (target.length === 0) throw new FsError(NfsStatus.INVAL);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    return await this.state.mutate(async () =>
-      this.made(
-        await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)),
-        d,
+  mkdir(dirFh: Buffer, name: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
+    return this.inDir(dirFh, name, cred, (d, dir) =>
+      this.state.changeNow(
+        () => edit.makeDirNow(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)),
+        (r) => this.made(r, d),
       ),
     );
   }
 
-  async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    const device = type === FileType.CHR || type === FileType.BLK;
-    if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
-    // device nodes need CAP_MKNOD on Linux: root only
-    if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
-    return await this.state.mutate(async () =>
-      this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d),
+  symlink(dirFh: Buffer, name: string, target: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
+    if (target.length === 0) return Promise.reject(new FsError(NfsStatus.INVAL));
+    return this.inDir(dirFh, name, cred, (d, dir) =>
+      this.state.mutate(async () => {
+        const a = this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred);
+        return this.made(await edit.makeSymlink(this.state, d, dir, name, target, a), d);
+      }),
     );
+  }
+
+  mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
+    const device = type === FileType.CHR || type === FileType.BLK;
+    if (!device && type !== FileType.FIFO && type !== FileType.SOCK) return Promise.reject(new FsError(NfsStatus.BADTYPE));
+    return this.inDir(dirFh, name, cred, (d, dir) => {
+      if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+      // device nodes need CAP_MKNOD on Linux: root only
+      if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
+      const a = this.newAttrs(d, type, set, 0o644, cred);
+      return this.state.mutate(async () => this.made(await edit.makeNode(this.state, d, dir, name, type, a, rdev), d));
+    });
   }
 
   async remove(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {

@@ -133,7 +133,7 @@ describe('durability', () => {
     expect((await client.read(again.fh!, 0, 10000)).data!.equals(content)).toBe(true);
   });
 
-  it('a SETATTR without a size answers after its journal record: killed before it, the old attributes; answered, the new ones', async () => {
+  it('SETATTR without a size, CREATE and MKDIR answer after their journal records: killed before, the old state; answered, the new', async () => {
     // chmod, chown and utimes are made at once and wait only for the journal (SessionState.changeNow)
     const fh = (await client.create(root, 'attrs.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
     const seen = stalls();
@@ -153,11 +153,21 @@ describe('durability', () => {
     const mtime = { sec: 1_500_000_000, nsec: 7 };
     expect((await client.setattr(fh, { mode: 0o640 })).status).toBe(NfsStatus.OK);
     expect((await client.setattr(fh, { mtime })).status).toBe(NfsStatus.OK);
+    // CREATE and MKDIR without a size are made at once the same way
+    const dir = await client.mkdir(root, 'made-now', { mode: 0o750 });
+    expect(dir.status).toBe(NfsStatus.OK);
+    const file = await client.create(dir.fh!, 'x', { kind: 'exclusive', verf: Buffer.from('verifier') });
+    expect(file.status).toBe(NfsStatus.OK);
     await d.restart({ signal: 'SIGKILL' });
     await reconnect();
     const a = (await client.getattr(fh)).attrs!;
     expect(a.mode).toBe(0o640);
     expect(a.mtime).toEqual(mtime);
+    const dirAgain = await client.lookup(root, 'made-now');
+    expect(dirAgain.attrs!.mode).toBe(0o750);
+    expect((await client.lookup(dirAgain.fh!, 'x')).status).toBe(NfsStatus.OK);
+    // the retransmitted exclusive CREATE finds its verifier after the restart (RFC 1813 3.3.8)
+    expect((await client.create(dirAgain.fh!, 'x', { kind: 'exclusive', verf: Buffer.from('verifier') })).status).toBe(NfsStatus.OK);
   });
 
   it('a failed fsync makes the session read-only until the daemon restarts; reads go on', async () => {
