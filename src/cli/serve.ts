@@ -141,6 +141,11 @@ export function serveCommand(): Command {
       'with --export-git: how often heads landed by other processes are looked for (env MIC_EXPORT_GIT_INTERVAL)',
       env.MIC_EXPORT_GIT_INTERVAL ?? '2',
     )
+    .option(
+      '--stop-wait <seconds>',
+      'on SIGTERM/SIGINT: how long API changes under way may take to finish (answered and audited), then how long their audit writes may take (env MIC_STOP_WAIT)',
+      env.MIC_STOP_WAIT ?? '5',
+    )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(
       '--log-format <format>',
@@ -246,6 +251,7 @@ export function serveCommand(): Command {
         exportGitPollMs: exportGitPollMs,
         readWaitMs,
         landWaitMs: seconds('--land-wait', o.landWait) || 1,
+        stopWaitMs: seconds('--stop-wait', o.stopWait),
         portmap: o.portmap ? { port: portmapPort } : null,
         allow,
       });

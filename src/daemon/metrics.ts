@@ -20,7 +20,7 @@ export function watchDaemon(catalog: Catalog, connections: () => number): () => 
       uploads: () => b.uploadStats(),
     });
   }
-  if (b instanceof LocalBackend) observeDamagedPacks(() => b.damagedPacks().length);
+  if (b instanceof LocalBackend) observeDamagedPacks(() => b.neededDamage().length);
   observeSessions(async () => (await catalog.list()).map((r) => r.status));
   return () => {
     stopConnections();
