@@ -45,9 +45,14 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Journal writes the shim has stalled so far (faults.log). */
+/** Journal writes the shim has stalled so far (faults.log lines "stall <journal path>"). */
 const stalls = (): number =>
-  fs.existsSync(path.join(faults, 'faults.log')) ? fs.readFileSync(path.join(faults, 'faults.log'), 'utf8').split('stall').length - 1 : 0;
+  fs.existsSync(path.join(faults, 'faults.log'))
+    ? fs
+        .readFileSync(path.join(faults, 'faults.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('stall ')).length
+    : 0;
 
 /** Waits until the shim stalls a journal write after the `seen` ones before. */
 async function stalled(seen: number): Promise<void> {
