@@ -17,15 +17,25 @@ export class CopyUp {
 
   constructor(private readonly s: CopyUpTarget) {}
 
-  /** Makes n's content local (no-op when it is). */
-  async makeLocal(n: Inode): Promise<void> {
-    if (n.local) return;
+  /**
+   * Makes n's content local; undefined when that is done (or was), else a promise of it. A file of no content on a
+   * memory filesystem (a new file's first WRITE: every file of an untar) is made local at once: the data file's
+   * sync has nothing to make durable there (its bytes live in memory only, and a SIGKILL keeps them as it keeps
+   * any written byte), so no sync, no promise.
+   */
+  makeLocal(n: Inode): Promise<void> | undefined {
+    if (n.local) return undefined;
     let p = this.copying.get(n.ino);
     if (!p) {
+      if (!n.blob && this.s.data.inMemory) {
+        this.s.data.create(n.ino);
+        n.local = true;
+        return undefined;
+      }
       p = this.copy(n).finally(() => this.copying.delete(n.ino));
       this.copying.set(n.ino, p);
     }
-    await p;
+    return p;
   }
 
   private async copy(n: Inode): Promise<void> {

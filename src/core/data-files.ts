@@ -44,6 +44,10 @@ export class DataFiles {
   private dirDirty = false;
 
   private readonly inline: boolean;
+  /** on tmpfs/ramfs: nothing written here outlives the machine, and every write outlives the process */
+  get inMemory(): boolean {
+    return this.inline;
+  }
   /** sequential large reads: the next piece read while the event loop is idle (read-ahead.ts) */
   private readonly ahead = new ReadAhead((ino, buf, len, offset, done) =>
     fs.read(this.fd(ino), buf, 0, len, offset, (err, got) => done(err, got)),

@@ -2,7 +2,7 @@
 // path-edits.ts check those first). Each one journals what it did and returns once that is durable;
 // each returns the "before" attributes of what it changed, taken at the moment of the change, for wcc.
 // Callers run them inside SessionState.mutate().
-import { FileType, FsError, NfsStatus, StableHow, type SetAttrs, type WccAttr } from './attrs.js';
+import { FileType, FsError, NfsStatus, StableHow, type NfsTime, type SetAttrs, type WccAttr } from './attrs.js';
 import { Directory } from './directory.js';
 import type { Inode } from './inode.js';
 import { MAX_FILE_SIZE, ROOT_INO, type NewAttrs, type SessionState } from './session-state.js';
@@ -14,8 +14,29 @@ async function created(s: SessionState, d: Inode, n: Inode): Promise<void> {
   await s.durable();
 }
 
+/** A new object and its directory's attributes before it was made (wcc). */
+export interface Made {
+  n: Inode;
+  before: WccAttr;
+}
+
 function mustBeNew(dir: Directory, name: string): void {
   if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+}
+
+/**
+ * A new empty regular file, made and journaled at once: durable once s.durable() resolves (the caller waits for
+ * it: SessionState.changeNow). CREATE without a size, every file of an untar.
+ */
+export function createFileNow(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs & { verf?: string }): Made {
+  mustBeNew(dir, name);
+  const before = d.wcc();
+  const n = s.newInode(FileType.REG, a);
+  if (a.verf !== undefined) n.verf = a.verf;
+  s.addEntry(dir, d, name, n);
+  s.logInode(n);
+  s.touch(d);
+  return { n, before };
 }
 
 /** A new regular file (of `size` zero bytes when given). */
@@ -25,7 +46,12 @@ export async function createFile(
   dir: Directory,
   name: string,
   a: NewAttrs & { size?: number; verf?: string },
-): Promise<{ n: Inode; before: WccAttr }> {
+): Promise<Made> {
+  if (!a.size) {
+    const made = createFileNow(s, d, dir, name, a);
+    await s.durable();
+    return made;
+  }
   mustBeNew(dir, name);
   if (a.size !== undefined && a.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   const before = d.wcc();
@@ -43,13 +69,8 @@ export async function createFile(
   return { n, before };
 }
 
-export async function makeDir(
-  s: SessionState,
-  d: Inode,
-  dir: Directory,
-  name: string,
-  a: NewAttrs,
-): Promise<{ n: Inode; before: WccAttr }> {
+/** A new directory, made and journaled at once: durable once s.durable() resolves (SessionState.changeNow). */
+export function makeDirNow(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs): Made {
   mustBeNew(dir, name);
   const before = d.wcc();
   const n = s.newInode(FileType.DIR, a);
@@ -59,8 +80,15 @@ export async function makeDir(
   n.dir = new Directory();
   s.addEntry(dir, d, name, n);
   d.nlink++;
-  await created(s, d, n);
+  s.logInode(n);
+  s.touch(d);
   return { n, before };
+}
+
+export async function makeDir(s: SessionState, d: Inode, dir: Directory, name: string, a: NewAttrs): Promise<Made> {
+  const made = makeDirNow(s, d, dir, name, a);
+  await s.durable();
+  return made;
 }
 
 export async function makeSymlink(
@@ -210,12 +238,37 @@ export async function link(s: SessionState, n: Inode, d: Inode, dir: Directory, 
 }
 
 /** Change attributes; a size change copies a base file up first (except a truncate to zero). */
+/** Whether a sattr3 sets nothing: then it changes nothing, not even ctime (knfsd's nfsd_setattr returns at once):
+ *  no journal record, no sync. Setting a value to what it already is still changes ctime (POSIX chmod, chown,
+ *  utimensat), so that is a change like any other. */
+function setsNothing(set: SetAttrs): boolean {
+  return set.size === undefined && set.mode === undefined && set.uid === undefined && set.gid === undefined && !set.atime && !set.mtime;
+}
+
+/** The attributes other than the size, set at time t (the inode's ctime too) and journaled. */
+function applyRest(s: SessionState, n: Inode, set: SetAttrs, t: NfsTime): void {
+  if (set.mode !== undefined) n.mode = set.mode & 0o7777;
+  if (set.uid !== undefined) n.uid = set.uid;
+  if (set.gid !== undefined) n.gid = set.gid;
+  if (set.atime) n.atime = set.atime === 'server' ? t : set.atime;
+  if (set.mtime) n.mtime = set.mtime === 'server' ? t : set.mtime;
+  n.ctime = t;
+  s.logInode(n);
+}
+
+/**
+ * setAttributes() of a sattr3 without a size (chmod, chown, utimes), made and journaled at once, without waiting:
+ * the caller waits for s.durable() (SessionState.changeNow). Returns the before attributes for wcc.
+ */
+export function setAttributesNow(s: SessionState, n: Inode, set: SetAttrs): WccAttr {
+  if (set.size !== undefined) throw new Error('setAttributesNow: a size is set (setAttributes)');
+  const before = n.wcc();
+  if (!setsNothing(set)) applyRest(s, n, set, now());
+  return before;
+}
+
 export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): Promise<WccAttr> {
-  // a sattr3 that sets nothing changes nothing, not even ctime (knfsd's nfsd_setattr returns at once): no
-  // journal record, no sync. Setting a value to what it already is still changes ctime (POSIX chmod,
-  // chown, utimensat), so that is a change like any other.
-  if (set.size === undefined && set.mode === undefined && set.uid === undefined && set.gid === undefined && !set.atime && !set.mtime)
-    return n.wcc();
+  if (setsNothing(set)) return n.wcc();
   if (set.size !== undefined) {
     if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
     if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
@@ -239,13 +292,7 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
   } else if (set.size !== undefined) {
     n.mtime = t; // a truncate to the same size still counts as a change (POSIX)
   }
-  if (set.mode !== undefined) n.mode = set.mode & 0o7777;
-  if (set.uid !== undefined) n.uid = set.uid;
-  if (set.gid !== undefined) n.gid = set.gid;
-  if (set.atime) n.atime = set.atime === 'server' ? t : set.atime;
-  if (set.mtime) n.mtime = set.mtime === 'server' ? t : set.mtime;
-  n.ctime = t;
-  s.logInode(n);
+  applyRest(s, n, set, t);
   await s.durable();
   return before;
 }
@@ -262,7 +309,10 @@ export async function writeData(
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
   if (offset + buf.length > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   const before = n.wcc();
-  if (!n.local) await s.copyUp.makeLocal(n);
+  if (!n.local) {
+    const copying = s.copyUp.makeLocal(n);
+    if (copying) await copying;
+  }
   s.data.write(n.ino, offset, buf);
   if (offset + buf.length > n.size) n.size = offset + buf.length;
   n.mtime = n.ctime = now();

@@ -26,7 +26,6 @@ export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
 /** The empty list of data files to remove (shared, never changed). */
-const NO_INOS: readonly number[] = Object.freeze([]);
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
 export interface StartTree {
@@ -309,6 +308,37 @@ export class SessionState {
     }
   }
 
+  /**
+   * mutate() for a change that `apply` makes and journals synchronously (SETATTR without a size: two thirds of
+   * an untar's calls): `done` of what apply returned once it is durable. The same checks, gate and error
+   * mapping as mutate(), with one promise reaction after the journal's sync instead of a chain of async frames.
+   */
+  changeNow<B, T>(apply: () => B, done: (b: B) => T): Promise<T> {
+    let b: B;
+    try {
+      this.writable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.gate.enter();
+    try {
+      b = apply();
+    } catch (e) {
+      this.gate.leave();
+      return Promise.reject(this.ioError(e));
+    }
+    return this.durable().then(
+      () => {
+        this.gate.leave();
+        return done(b);
+      },
+      (e: unknown) => {
+        this.gate.leave();
+        throw e; // durable() mapped it
+      },
+    );
+  }
+
   // ---------------------------------------------------------------- change helpers (used by edits.ts)
 
   /** Journal an inode's new state. */
@@ -340,9 +370,24 @@ export class SessionState {
     this.logInode(d);
   }
 
-  /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). */
-  async durable(): Promise<void> {
-    const doomed = this.doomed.length > 0 ? this.doomed.splice(0) : NO_INOS; // most changes doom no data file
+  /** Everything journaled so far on stable storage (a checkpoint when the journal has grown). Most changes
+   *  doom no data file: then the journal's promise with one reaction, no async frame of its own. */
+  durable(): Promise<void> {
+    if (this.doomed.length === 0) return this.journal.sync().then(this.synced, this.syncFailed);
+    return this.durableDooming();
+  }
+
+  private readonly synced = (): void => {
+    if (this.journal.bytes > CHECKPOINT_BYTES) this.tryCheckpoint();
+  };
+
+  private readonly syncFailed = (e: unknown): never => {
+    throw this.ioError(e);
+  };
+
+  /** durable() when data files wait for the journal to say their inodes are gone. */
+  private async durableDooming(): Promise<void> {
+    const doomed = this.doomed.splice(0);
     try {
       await this.journal.sync();
     } catch (e) {

@@ -1,7 +1,8 @@
 // Permission rules: ACCESS3 from mode bits and AUTH_SYS identity (RFC 1813 3.3.4), and the Linux rules a
 // local filesystem applies that NFSv3 leaves to the server: owners of new objects, the sticky bit,
 // setuid/setgid clearing (killpriv). AUTH_NONE callers arrive as nobody (nfs/common.ts).
-import { ACCESS, FileType, FsError, NfsStatus, type Cred, type SetAttrs } from './file-system.js';
+import { ACCESS, FileType, FsError, NfsStatus, type Cred, type NfsTime, type SetAttrs } from './file-system.js';
+import { sameTime } from '../core/time.js';
 
 export interface Owner {
   uid: number;
@@ -110,4 +111,28 @@ export function chmodMode(mode: number, gid: number, cred: Cred): number {
   const m = mode & 0o7777;
   if (m & S_ISGID && cred.uid !== 0 && !inGroup(cred, gid)) return m & ~S_ISGID;
   return m;
+}
+
+/** The sattr3 a SETATTR by cred may make of n, the mode as Linux would set it; throws its refusal otherwise. */
+export function setattrAllowed(n: Owner & { ctime: NfsTime }, set: SetAttrs, guard: NfsTime | null, cred: Cred): SetAttrs {
+  // RFC 1813 3.3.2: the guard compares the object's ctime
+  if (guard && !sameTime(guard, n.ctime)) throw new FsError(NfsStatus.NOT_SYNC);
+  const owner = cred.uid === 0 || cred.uid === n.uid;
+  if ((set.mode !== undefined || set.gid !== undefined) && !owner) throw new FsError(NfsStatus.PERM);
+  if (set.uid !== undefined && set.uid !== n.uid && cred.uid !== 0) throw new FsError(NfsStatus.PERM);
+  if (set.gid !== undefined && cred.uid !== 0 && set.gid !== cred.gid && !cred.gids.includes(set.gid)) throw new FsError(NfsStatus.PERM);
+  const timesToClient = (set.atime && set.atime !== 'server') || (set.mtime && set.mtime !== 'server');
+  if (timesToClient && !owner) throw new FsError(NfsStatus.PERM);
+  if ((set.atime || set.mtime) && !owner && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
+  if (set.size !== undefined) {
+    if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+    if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
+    if (!owner && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
+  }
+  // Linux's rules for setuid/setgid: a chmod drops a setgid bit for a group the caller is not in; a
+  // truncate by non-root and any chown of a non-directory clear them (knfsd's nfsd_sanitize_attrs)
+  let mode = set.mode !== undefined ? chmodMode(set.mode, set.gid ?? n.gid, cred) : n.mode;
+  if (set.size !== undefined) mode = killPriv(mode, n.type, cred);
+  if (set.uid !== undefined || set.gid !== undefined) mode = chownKillPriv(mode, n.type);
+  return set.mode !== undefined || mode !== n.mode ? { ...set, mode } : set;
 }

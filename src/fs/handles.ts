@@ -6,7 +6,8 @@
 // (0: an object of the base, the same in every later epoch): a rebase keeps the export's fsid, and the
 // session's filesystem (session-fs.ts) answers STALE for a handle of an object an older epoch made, whose
 // number the rebuilt state may have given to another file (docs/architecture.md, "Handles across a rebase").
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from './hmac.js';
 import { FsError, NfsStatus, type FileHandle, type Ino } from './file-system.js';
 
 export type { FileHandle, Ino };
@@ -60,8 +61,11 @@ export class HandleCodec {
   private readonly recentInfo: (HandleInfo | undefined)[] = new Array<HandleInfo | undefined>(RECENT).fill(undefined);
   private recentNext = 0;
 
-  constructor(private readonly secret: Buffer) {
+  private readonly hmac: HmacSha256;
+
+  constructor(secret: Buffer) {
     if (secret.length < 32) throw new Error(`handle secret of ${secret.length} bytes: at least 32 are needed`);
+    this.hmac = new HmacSha256(secret);
   }
 
   /** A v1 handle, or with `epoch` a v2 one (0: an object of the base). */
@@ -152,7 +156,7 @@ export class HandleCodec {
   }
 
   private mac(fh: Buffer, body: number): Buffer {
-    return createHmac('sha256', this.secret).update(fh.subarray(0, body)).digest();
+    return this.hmac.mac(fh, body);
   }
 }
 

@@ -23,12 +23,11 @@ import type { Inode } from '../core/inode.js';
 import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
-import { sameTime } from '../core/time.js';
 import { cookieVerfOf, type HandleEpochs } from './handle-epochs.js';
 import { SessionHandles, type SessionFsOptions } from './session-handles.js';
 
 export type { HandleEpochs, SessionFsOptions };
-import { accessMask, checkDelete, chmodMode, chownKillPriv, killPriv, newOwner, permBits } from './access.js';
+import { accessMask, checkDelete, killPriv, newOwner, permBits, setattrAllowed } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { dirListing } from './dir-listing.js';
 import { fsStatOf } from './fs-stat.js';
@@ -63,6 +62,23 @@ export class SessionFs extends SessionHandles implements FileSystem {
 
   close(opts?: { discard?: boolean }): void {
     this.state.close(opts);
+  }
+
+  /** fn of a directory the caller may add `name` to and its listing: without an await when both are in memory
+   *  (a CREATE's or MKDIR's usual case); a thrown error is the promise's. */
+  private inDir<T>(dirFh: Buffer, name: string, cred: Cred, fn: (d: Inode, dir: Directory) => Promise<T>): Promise<T> {
+    const run = (d: Inode, dir: Directory): Promise<T> => {
+      this.mustWriteDir(d, cred);
+      return fn(d, dir);
+    };
+    try {
+      checkName(name);
+      const d = this.loadedDir(dirFh);
+      if (d) return run(d, d.dir!);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.dirOf(dirFh).then(({ d, dir }) => run(d, dir));
   }
 
   private mustWriteDir(d: Inode, cred: Cred): void {
@@ -111,32 +127,28 @@ export class SessionFs extends SessionHandles implements FileSystem {
     return this.loadInode(fh).then((x) => this.attrsVia(fh, x));
   }
 
-  async setattr(fh: Buffer, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc> {
-    const n = await this.inode(fh);
-    return await this.state.mutate(async () => {
-      // RFC 1813 3.3.2: the guard compares the object's ctime
-      if (guard && !sameTime(guard, n.ctime)) throw new FsError(NfsStatus.NOT_SYNC);
-      const owner = cred.uid === 0 || cred.uid === n.uid;
-      if ((set.mode !== undefined || set.gid !== undefined) && !owner) throw new FsError(NfsStatus.PERM);
-      if (set.uid !== undefined && set.uid !== n.uid && cred.uid !== 0) throw new FsError(NfsStatus.PERM);
-      if (set.gid !== undefined && cred.uid !== 0 && set.gid !== cred.gid && !cred.gids.includes(set.gid))
-        throw new FsError(NfsStatus.PERM);
-      const timesToClient = (set.atime && set.atime !== 'server') || (set.mtime && set.mtime !== 'server');
-      if (timesToClient && !owner) throw new FsError(NfsStatus.PERM);
-      if ((set.atime || set.mtime) && !owner && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
-      if (set.size !== undefined) {
-        if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
-        if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
-        if (!owner && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
-      }
-      // Linux's rules for setuid/setgid: a chmod drops a setgid bit for a group the caller is not in; a
-      // truncate by non-root and any chown of a non-directory clear them (knfsd's nfsd_sanitize_attrs)
-      let mode = set.mode !== undefined ? chmodMode(set.mode, set.gid ?? n.gid, cred) : n.mode;
-      if (set.size !== undefined) mode = killPriv(mode, n.type, cred);
-      if (set.uid !== undefined || set.gid !== undefined) mode = chownKillPriv(mode, n.type);
-      const eff = set.mode !== undefined || mode !== n.mode ? { ...set, mode } : set;
-      return this.wcc(await edit.setAttributes(this.state, n, eff), n, fh);
-    });
+  setattr(fh: Buffer, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc> {
+    let n: Inode | null;
+    try {
+      n = this.inodeSync(fh);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (n) return this.setattrOf(fh, n, set, guard, cred);
+    return this.loadInode(fh).then((x) => this.setattrOf(fh, x, set, guard, cred));
+  }
+
+  /** SETATTR of an inode. Without a size (an untar's chmod, chown and utimes: two thirds of its calls) the change
+   *  is made at once and the reply waits only for the journal (SessionState.changeNow); a size goes through
+   *  copy-up and the data file (edits.setAttributes). */
+  private setattrOf(fh: Buffer, n: Inode, set: SetAttrs, guard: NfsTime | null, cred: Cred): Promise<Wcc> {
+    if (set.size === undefined) {
+      return this.state.changeNow(
+        () => edit.setAttributesNow(this.state, n, setattrAllowed(n, set, guard, cred)),
+        (before) => this.wcc(before, n, fh),
+      );
+    }
+    return this.state.mutate(async () => this.wcc(await edit.setAttributes(this.state, n, setattrAllowed(n, set, guard, cred)), n, fh));
   }
 
   lookup(dirFh: Buffer, name: string, cred: Cred): Promise<{ node: { fh: Buffer; attrs: Attrs }; dir: Attrs }> {
@@ -213,72 +225,73 @@ export class SessionFs extends SessionHandles implements FileSystem {
     return this.wcc(await edit.commitData(this.state, n), n, fh);
   }
 
-  async create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    const s = dir.get(name);
-    if (s) {
-      const before = d.wcc();
-      const n = this.state.child(s);
-      if (how.kind === 'guarded') throw new FsError(NfsStatus.EXIST);
-      if (how.kind === 'exclusive') {
-        // RFC 1813 3.3.8: a retransmitted exclusive create finds its own verifier
-        if (n.type === FileType.REG && n.verf === how.verf.toString('hex')) {
-          return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d, dirFh) };
-        }
-        throw new FsError(NfsStatus.EXIST);
-      }
-      if (n.type !== FileType.REG) throw new FsError(NfsStatus.EXIST);
-      if (how.attrs.size !== undefined) await this.setattr(this.handleOf(n.ino), { size: how.attrs.size }, null, cred);
-      return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d, dirFh) };
-    }
-    const attrs = how.kind === 'exclusive' ? {} : how.attrs;
-    return await this.state.mutate(async () => {
-      const r = await edit.createFile(this.state, d, dir, name, {
+  create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
+    return this.inDir(dirFh, name, cred, (d, dir) => {
+      const s = dir.get(name);
+      if (s) return this.createExisting(dirFh, d, this.state.child(s), how, cred);
+      const attrs = how.kind === 'exclusive' ? {} : how.attrs;
+      const a = () => ({
         ...this.newAttrs(d, FileType.REG, attrs, 0o644, cred),
-        ...(attrs.size ? { size: attrs.size } : {}),
         ...(how.kind === 'exclusive' ? { verf: how.verf.toString('hex') } : {}),
       });
-      return this.made(r, d, dirFh);
+      // without a size (an untar's files): made at once, the reply waits only for the journal
+      if (!attrs.size)
+        return this.state.changeNow(
+          () => edit.createFileNow(this.state, d, dir, name, a()),
+          (r) => this.made(r, d, dirFh),
+        );
+      return this.state.mutate(async () =>
+        this.made(await edit.createFile(this.state, d, dir, name, { ...a(), size: attrs.size }), d, dirFh),
+      );
     });
   }
 
-  async mkdir(dirFh: Buffer, name: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    return await this.state.mutate(async () =>
-      this.made(await edit.makeDir(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)), d, dirFh),
-    );
+  /** CREATE of a name that exists (RFC 1813 3.3.8): GUARDED fails, EXCLUSIVE is a retransmission or fails,
+   *  UNCHECKED of a regular file sets its size when asked. */
+  private async createExisting(dirFh: Buffer, d: Inode, n: Inode, how: CreateHow, cred: Cred): Promise<CreateResult> {
+    const before = d.wcc();
+    if (how.kind === 'guarded') throw new FsError(NfsStatus.EXIST);
+    if (how.kind === 'exclusive') {
+      // RFC 1813 3.3.8: a retransmitted exclusive create finds its own verifier
+      if (n.type === FileType.REG && n.verf === how.verf.toString('hex')) {
+        return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d, dirFh) };
+      }
+      throw new FsError(NfsStatus.EXIST);
+    }
+    if (n.type !== FileType.REG) throw new FsError(NfsStatus.EXIST);
+    if (how.attrs.size !== undefined) await this.setattr(this.handleOf(n.ino), { size: how.attrs.size }, null, cred);
+    return { fh: this.handleOf(n.ino), attrs: n.attrs(this.fsid), dir: this.wcc(before, d, dirFh) };
   }
 
-  async symlink(dirFh: Buffer, name: string, target: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    if (target.length === 0) throw new FsError(NfsStatus.INVAL);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    return await this.state.mutate(async () =>
-      this.made(
-        await edit.makeSymlink(this.state, d, dir, name, target, this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred)),
-        d,
-        dirFh,
+  mkdir(dirFh: Buffer, name: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
+    return this.inDir(dirFh, name, cred, (d, dir) =>
+      this.state.changeNow(
+        () => edit.makeDirNow(this.state, d, dir, name, this.newAttrs(d, FileType.DIR, set, 0o755, cred)),
+        (r) => this.made(r, d, dirFh),
       ),
     );
   }
 
-  async mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
-    checkName(name);
-    const device = type === FileType.CHR || type === FileType.BLK;
-    if (!device && type !== FileType.FIFO && type !== FileType.SOCK) throw new FsError(NfsStatus.BADTYPE);
-    const { d, dir } = await this.dirOf(dirFh);
-    this.mustWriteDir(d, cred);
-    if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
-    // device nodes need CAP_MKNOD on Linux: root only
-    if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
-    return await this.state.mutate(async () =>
-      this.made(await edit.makeNode(this.state, d, dir, name, type, this.newAttrs(d, type, set, 0o644, cred), rdev), d, dirFh),
+  symlink(dirFh: Buffer, name: string, target: string, set: SetAttrs, cred: Cred): Promise<CreateResult> {
+    if (target.length === 0) return Promise.reject(new FsError(NfsStatus.INVAL));
+    return this.inDir(dirFh, name, cred, (d, dir) =>
+      this.state.mutate(async () => {
+        const a = this.newAttrs(d, FileType.LNK, { ...set, mode: 0o777 }, 0o777, cred);
+        return this.made(await edit.makeSymlink(this.state, d, dir, name, target, a), d, dirFh);
+      }),
     );
+  }
+
+  mknod(dirFh: Buffer, name: string, type: FileType, set: SetAttrs, rdev: [number, number], cred: Cred): Promise<CreateResult> {
+    const device = type === FileType.CHR || type === FileType.BLK;
+    if (!device && type !== FileType.FIFO && type !== FileType.SOCK) return Promise.reject(new FsError(NfsStatus.BADTYPE));
+    return this.inDir(dirFh, name, cred, (d, dir) => {
+      if (dir.get(name)) throw new FsError(NfsStatus.EXIST);
+      // device nodes need CAP_MKNOD on Linux: root only
+      if (device && cred.uid !== 0) throw new FsError(NfsStatus.PERM, 'only root may make device nodes');
+      const a = this.newAttrs(d, type, set, 0o644, cred);
+      return this.state.mutate(async () => this.made(await edit.makeNode(this.state, d, dir, name, type, a, rdev), d, dirFh));
+    });
   }
 
   async remove(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {

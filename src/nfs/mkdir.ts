@@ -9,11 +9,12 @@ export function mkdir(deps: NfsDeps): Handler {
     name: 'MKDIR',
     decode: (args) => ({ dir: readFh(args), name: readName(args), attrs: readSattr(args) }),
     handles: (a) => [a.dir],
-    async run({ args: { name, attrs }, fh: dir, fs, cred, out }) {
-      const res = await fs.mkdir(dir, checkedName(name), attrs, cred);
-      out.u32(NfsStatus.OK);
-      writeCreateOk(out, res);
-    },
+    // no async frame: the filesystem's promise with one reaction (a checkedName error is thrown, as a rejection would be)
+    run: ({ args: { name, attrs }, fh: dir, fs, cred, out }) =>
+      fs.mkdir(dir, checkedName(name), attrs, cred).then((res) => {
+        out.u32(NfsStatus.OK);
+        writeCreateOk(out, res);
+      }),
     fail: wccArm, // MKDIR3resfail: dir_wcc
   });
 }

@@ -45,6 +45,21 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** Journal writes the shim has stalled so far (faults.log lines "stall <journal path>"). */
+const stalls = (): number =>
+  fs.existsSync(path.join(faults, 'faults.log'))
+    ? fs
+        .readFileSync(path.join(faults, 'faults.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('stall ')).length
+    : 0;
+
+/** Waits until the shim stalls a journal write after the `seen` ones before. */
+async function stalled(seen: number): Promise<void> {
+  for (let i = 0; i < 100 && stalls() <= seen; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(stalls()).toBeGreaterThan(seen);
+}
+
 async function reconnect(): Promise<void> {
   await client.close();
   client = await Nfs3Client.connect(d.port);
@@ -110,17 +125,10 @@ describe('durability', () => {
     const fh = (await client.create(root, 'victim.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
     const content = Buffer.alloc(5000, 7);
     expect((await client.write(fh, 0, content, StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const seen = stalls();
     on('stall-journal');
     const pending = client.remove(root, 'victim.bin').catch(() => null); // never answered: the daemon dies
-    for (
-      let i = 0;
-      i < 100 &&
-      !(fs.existsSync(path.join(faults, 'faults.log')) && fs.readFileSync(path.join(faults, 'faults.log'), 'utf8').includes('stall'));
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(fs.readFileSync(path.join(faults, 'faults.log'), 'utf8')).toContain('stall');
+    await stalled(seen);
     off('stall-journal');
     await d.restart({ signal: 'SIGKILL' });
     await pending;
@@ -128,6 +136,43 @@ describe('durability', () => {
     const again = await client.lookup(root, 'victim.bin');
     expect(again.status).toBe(NfsStatus.OK);
     expect((await client.read(again.fh!, 0, 10000)).data!.equals(content)).toBe(true);
+  });
+
+  it('SETATTR without a size, CREATE and MKDIR answer after their journal records: killed before, the old state; answered, the new', async () => {
+    // chmod, chown and utimes are made at once and wait only for the journal (SessionState.changeNow)
+    const fh = (await client.create(root, 'attrs.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    const seen = stalls();
+    on('stall-journal');
+    let answered = false;
+    const pending = client
+      .setattr(fh, { mode: 0o600 })
+      .then(() => (answered = true))
+      .catch(() => null); // never answered: the daemon dies
+    await stalled(seen);
+    off('stall-journal');
+    expect(answered).toBe(false);
+    await d.restart({ signal: 'SIGKILL' });
+    await pending;
+    await reconnect();
+    expect((await client.getattr(fh)).attrs!.mode).toBe(0o644);
+    const mtime = { sec: 1_500_000_000, nsec: 7 };
+    expect((await client.setattr(fh, { mode: 0o640 })).status).toBe(NfsStatus.OK);
+    expect((await client.setattr(fh, { mtime })).status).toBe(NfsStatus.OK);
+    // CREATE and MKDIR without a size are made at once the same way
+    const dir = await client.mkdir(root, 'made-now', { mode: 0o750 });
+    expect(dir.status).toBe(NfsStatus.OK);
+    const file = await client.create(dir.fh!, 'x', { kind: 'exclusive', verf: Buffer.from('verifier') });
+    expect(file.status).toBe(NfsStatus.OK);
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    const a = (await client.getattr(fh)).attrs!;
+    expect(a.mode).toBe(0o640);
+    expect(a.mtime).toEqual(mtime);
+    const dirAgain = await client.lookup(root, 'made-now');
+    expect(dirAgain.attrs!.mode).toBe(0o750);
+    expect((await client.lookup(dirAgain.fh!, 'x')).status).toBe(NfsStatus.OK);
+    // the retransmitted exclusive CREATE finds its verifier after the restart (RFC 1813 3.3.8)
+    expect((await client.create(dirAgain.fh!, 'x', { kind: 'exclusive', verf: Buffer.from('verifier') })).status).toBe(NfsStatus.OK);
   });
 
   it('a failed fsync makes the session read-only until the daemon restarts; reads go on', async () => {

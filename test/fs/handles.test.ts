@@ -1,5 +1,8 @@
 import { describe, it, expect, vi } from 'vitest';
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { HandleCodec } from '../../src/fs/handles.js';
+import { HmacSha256 } from '../../src/fs/hmac.js';
 import { FsError, NfsStatus } from '../../src/fs/file-system.js';
 
 const codec = () => new HandleCodec(Buffer.alloc(32, 7));
@@ -111,5 +114,42 @@ describe('HandleCodec.verify (ExportTable.resolve decodes a handle once)', () =>
       expect(c.decode(Buffer.from(a))).toEqual({ fsid: 42n, ino: 7 });
       expect(c.decode(Buffer.from(b))).toEqual({ fsid: 42n + 2n ** 32n, ino: 7 });
     }
+  });
+});
+
+describe("HmacSha256 (the handles' MAC)", () => {
+  it('gives the bytes of createHmac for keys shorter and longer than a block and messages up to and past its room', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 150 }), fc.uint8Array({ minLength: 0, maxLength: 100 }), (key, msg) => {
+        const k = Buffer.from(key);
+        const m = Buffer.from(msg);
+        const want = createHmac('sha256', k).update(m).digest();
+        const h = new HmacSha256(k);
+        expect(h.mac(m).equals(want)).toBe(true);
+        expect(h.mac(m).equals(want)).toBe(true); // again: nothing of the last message is left in the buffers
+        expect(h.mac(Buffer.concat([m, Buffer.from('tail')]), m.length).equals(want)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('handles minted before keep verifying: a v1 and a v2 handle made with createHmac decode', () => {
+    const secret = Buffer.alloc(32, 9);
+    const v1 = Buffer.alloc(33);
+    v1[0] = 1;
+    v1.writeBigUInt64BE(5n, 1);
+    v1.writeBigUInt64BE(77n, 9);
+    createHmac('sha256', secret).update(v1.subarray(0, 17)).digest().copy(v1, 17, 0, 16);
+    const v2 = Buffer.alloc(37);
+    v2[0] = 2;
+    v2.writeBigUInt64BE(5n, 1);
+    v2.writeBigUInt64BE(78n, 9);
+    v2.writeUInt32BE(3, 17);
+    createHmac('sha256', secret).update(v2.subarray(0, 21)).digest().copy(v2, 21, 0, 16);
+    const c = new HandleCodec(secret);
+    expect(c.decode(v1)).toEqual({ fsid: 5n, ino: 77 });
+    expect(c.decode(v2)).toEqual({ fsid: 5n, ino: 78, epoch: 3 });
+    expect(c.encode(5n, 77).equals(v1)).toBe(true);
+    expect(c.encode(5n, 78, 3).equals(v2)).toBe(true);
   });
 });
