@@ -9,6 +9,7 @@ import { OutboundQueue } from './outbound.js';
 import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsError, type RecordMemoryBudget } from './record-marking.js';
 import { largeBuffers } from '../util/buffer-pool.js';
 import { readIntoShared } from './socket-reader.js';
+import type { BusyPoll } from './busy-poll.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;
@@ -21,6 +22,8 @@ export interface ConnectionOptions {
    * at accept from the peer's address and port, which cannot change on a TCP connection.
    */
   denyCalls?: number;
+  /** told of every read and every reply, to keep the loop polling briefly after them (busy-poll.ts) */
+  poll?: BusyPoll;
 }
 
 export class RpcConnection implements CallSource {
@@ -85,11 +88,13 @@ export class RpcConnection implements CallSource {
   }
 
   send(chunks: Buffer[], onSent?: () => void): void {
+    this.opts.poll?.activity();
     if (!this.closed) this.out.pushAll(chunks, onSent);
     else onSent?.();
   }
 
   sendOne(buf: Buffer): void {
+    this.opts.poll?.activity();
     if (!this.closed) this.out.push(buf);
   }
 
@@ -138,6 +143,7 @@ export class RpcConnection implements CallSource {
   /** Input for the decoder: a chunk to copy from, or n bytes already in the record's buffer. */
   private take(chunk: Buffer | null, n: number): void {
     this.lastActive = Date.now();
+    this.opts.poll?.activity();
     try {
       if (chunk !== null) this.decoder.push(chunk);
       else this.decoder.pushInPlace(n);

@@ -7,6 +7,7 @@ import { AuthSysCache } from './auth.js';
 import { Dispatcher, type CallSource } from './dispatch.js';
 import type { RpcObserver } from './observer.js';
 import type { ProgramRegistry } from './registry.js';
+import type { BusyPoll } from './busy-poll.js';
 
 /** Largest datagram answered; bigger calls are dropped (a UDP RPC message fits one datagram). */
 const MAX_DATAGRAM = 8800;
@@ -20,6 +21,8 @@ export class RpcUdpServer {
     registry: ProgramRegistry,
     private readonly log: Logger,
     observer?: RpcObserver,
+    /** keeps the event loop polling briefly after each datagram and reply (busy-poll.ts) */
+    private readonly poll?: BusyPoll,
   ) {
     this.dispatcher = new Dispatcher(registry, null, log, observer ?? null);
   }
@@ -42,9 +45,11 @@ export class RpcUdpServer {
 
   private onMessage(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (msg.length > MAX_DATAGRAM) return;
+    this.poll?.activity();
     let closed = false;
     const reply = (bufs: Buffer[]) => {
       if (closed) return;
+      this.poll?.activity();
       // the dispatcher frames replies for streams: drop the 4-byte record mark
       const whole = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
       sock.send(whole.subarray(4), rinfo.port, rinfo.address, (err) => {

@@ -1,0 +1,119 @@
+// Adaptive busy-polling of the event loop after RPC activity, the way Linux's cpuidle haltpoll governor
+// (drivers/cpuidle/governors/haltpoll.c, Documentation/virt/guest-halt-polling.rst) polls before halting a
+// guest's vCPU. When the loop has nothing to do, libuv blocks in epoll_wait; on a virtual machine whose
+// guest halt-polling is off the CPU then halts, and the next request wakes it through a VM exit: tens of
+// microseconds per call with one call in flight (docs/perf-notes.md, "Busy-polling the event loop").
+// After activity (a call read, a reply written) the loop is kept turning with epoll_wait(timeout 0), through a
+// chain of setImmediate, for a window that adapts to the gaps seen between activities:
+//   - a gap longer than the window but within the maximum: the window grows (×2, at least 50 µs, at most the
+//     maximum), since a longer poll would have caught it;
+//   - a gap longer than the maximum: the window shrinks (÷2; below 50 µs it becomes 0): polling was wasted;
+//   - a gap the poll caught: unchanged.
+// An idle daemon never polls: a window begins only at activity and ends at most `maxUs` after the last.
+// Knows nothing of NFS: RpcServer and RpcUdpServer call activity().
+
+/** haltpoll's guest_halt_poll_grow_start (50 µs), guest_halt_poll_grow and _shrink (2). */
+export const GROW_START_US = 50;
+const GROW = 2;
+const SHRINK = 2;
+/** haltpoll's guest_halt_poll_ns (200 µs): the default maximum window. */
+export const DEFAULT_BUSY_POLL_US = 200;
+
+/** The window's size, adapted to the gaps between activities (haltpoll.c adjust_poll_limit). */
+export class PollGovernor {
+  /** the current window (µs); 0: no polling */
+  limitUs = 0;
+
+  constructor(
+    readonly maxUs: number,
+    readonly growStartUs = GROW_START_US,
+  ) {}
+
+  /** The loop waited `gapUs` (polling, then blocked) between two activities. */
+  observe(gapUs: number): void {
+    if (gapUs <= this.limitUs) return; // the poll caught it
+    if (gapUs <= this.maxUs) {
+      this.limitUs = Math.min(this.maxUs, Math.max(this.growStartUs, this.limitUs * GROW));
+    } else {
+      const v = this.limitUs / SHRINK;
+      this.limitUs = v < this.growStartUs ? 0 : v;
+    }
+  }
+}
+
+export interface BusyPollOptions {
+  /** the largest window (µs); 0 turns polling off */
+  maxUs: number;
+  /** milliseconds, monotonic (default performance.now) */
+  clock?: () => number;
+  /** runs fn on the next turn of the loop without letting it block (default setImmediate) */
+  defer?: (fn: () => void) => void;
+}
+
+export class BusyPoll {
+  readonly governor: PollGovernor;
+  private readonly clock: () => number;
+  private readonly defer: (fn: () => void) => void;
+  /** when the last activity was seen (ms; -1: never) */
+  private last = -1;
+  private polling = false;
+  /** activity since the last turn of the polling chain */
+  private seen = false;
+  private stopped = false;
+  private windowStart = 0;
+  /** seconds the loop was kept polling (from a window's first activity until it expired) */
+  pollSeconds = 0;
+  /** windows opened */
+  windows = 0;
+
+  constructor(opts: BusyPollOptions) {
+    this.governor = new PollGovernor(Math.max(0, opts.maxUs));
+    this.clock = opts.clock ?? (() => performance.now());
+    this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
+  }
+
+  get enabled(): boolean {
+    return this.governor.maxUs > 0;
+  }
+
+  /** Something happened on the wire: a call arrived or a reply went out. Cheap while polling. */
+  activity(): void {
+    if (this.polling) {
+      this.seen = true;
+      return;
+    }
+    if (this.governor.maxUs <= 0 || this.stopped) return;
+    const now = this.clock();
+    if (this.last >= 0) this.governor.observe((now - this.last) * 1000);
+    this.last = now;
+    if (this.governor.limitUs <= 0) return;
+    this.polling = true;
+    this.windowStart = now;
+    this.windows++;
+    this.defer(this.turn);
+  }
+
+  /** No more polling (the server closes); activity() then does nothing. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  get isPolling(): boolean {
+    return this.polling;
+  }
+
+  /** One turn of the loop while polling: goes on until the window since the last activity has passed. */
+  private turn = (): void => {
+    const now = this.clock();
+    if (this.seen) {
+      this.seen = false;
+      this.last = now;
+    }
+    if (!this.stopped && (now - this.last) * 1000 < this.governor.limitUs) {
+      this.defer(this.turn);
+      return;
+    }
+    this.polling = false;
+    this.pollSeconds += (now - this.windowStart) / 1000;
+  };
+}

@@ -1,0 +1,146 @@
+// The busy-poll governor (rpc/busy-poll.ts) with an injected clock and a hand-turned loop: the window grows
+// when a gap was longer than it but within the maximum (haltpoll's grow: ×2, from 50 µs, capped), shrinks when
+// a gap was longer than the maximum (÷2, to 0 below 50 µs), stays when the poll caught the activity; a window
+// ends once its length has passed since the last activity, and nothing polls at 0 or after stop().
+import { describe, expect, it } from 'vitest';
+import { BusyPoll, PollGovernor } from '../../rpc/busy-poll.js';
+
+describe('PollGovernor', () => {
+  it('grows from 50 µs by doubling up to the maximum, and holds when the poll catches the next activity', () => {
+    const g = new PollGovernor(200);
+    expect(g.limitUs).toBe(0);
+    g.observe(30); // blocked (no window), within the maximum: grow to the start
+    expect(g.limitUs).toBe(50);
+    g.observe(40); // caught by the 50 µs poll
+    expect(g.limitUs).toBe(50);
+    g.observe(80);
+    expect(g.limitUs).toBe(100);
+    g.observe(150);
+    expect(g.limitUs).toBe(200);
+    g.observe(199); // caught
+    expect(g.limitUs).toBe(200);
+    g.observe(200); // caught: a gap equal to the window
+    expect(g.limitUs).toBe(200);
+  });
+
+  it('shrinks by halving on gaps longer than the maximum, to 0 below 50 µs', () => {
+    const g = new PollGovernor(200);
+    for (const gap of [30, 80, 150]) g.observe(gap);
+    expect(g.limitUs).toBe(200);
+    g.observe(5_000);
+    expect(g.limitUs).toBe(100);
+    g.observe(201);
+    expect(g.limitUs).toBe(50);
+    g.observe(1e6);
+    expect(g.limitUs).toBe(0); // 25 µs is below the start: off
+    g.observe(1e6);
+    expect(g.limitUs).toBe(0);
+  });
+
+  it('never grows past a maximum below the start, and never grows with a maximum of 0', () => {
+    const small = new PollGovernor(20);
+    small.observe(10);
+    expect(small.limitUs).toBe(20);
+    small.observe(15);
+    expect(small.limitUs).toBe(20);
+    const off = new PollGovernor(0);
+    off.observe(0.5);
+    off.observe(10);
+    expect(off.limitUs).toBe(0);
+  });
+});
+
+/** A BusyPoll on a fake clock (µs) whose loop turns are run by hand. */
+function harness(maxUs: number) {
+  let nowUs = 0;
+  const queue: Array<() => void> = [];
+  const p = new BusyPoll({ maxUs, clock: () => nowUs / 1000, defer: (fn) => queue.push(fn) });
+  return {
+    p,
+    queue,
+    at(us: number) {
+      nowUs = us;
+    },
+    /** Runs loop turns, each `stepUs` later than the last, until the chain stops; returns how many ran. */
+    spin(stepUs: number, max = 10_000): number {
+      let n = 0;
+      while (queue.length > 0 && n < max) {
+        nowUs += stepUs;
+        queue.shift()!();
+        n++;
+      }
+      return n;
+    },
+  };
+}
+
+describe('BusyPoll', () => {
+  it('opens a window only after a gap within the maximum, keeps it open while activity comes, then stops', () => {
+    const h = harness(200);
+    h.at(1_000);
+    h.p.activity(); // first activity ever: nothing to learn from
+    expect(h.queue.length).toBe(0);
+    h.at(1_030);
+    h.p.activity(); // a 30 µs gap: window of 50 µs
+    expect(h.p.governor.limitUs).toBe(50);
+    expect(h.p.isPolling).toBe(true);
+    expect(h.queue.length).toBe(1);
+    expect(h.spin(10, 3)).toBe(3); // now 1060: 30 µs since the last activity, still polling
+    h.p.activity(); // caught by the poll: the window stays, its clock restarts at the next turn
+    expect(h.p.governor.limitUs).toBe(50);
+    const turns = h.spin(10);
+    // the activity is seen by the turn at 1070; the window expires at 1120 (turns at 1070..1120)
+    expect(turns).toBe(6);
+    expect(h.p.isPolling).toBe(false);
+    expect(h.queue.length).toBe(0);
+    expect(h.p.windows).toBe(1);
+    expect(h.p.pollSeconds * 1e6).toBeCloseTo(1_120 - 1_030, 6);
+  });
+
+  it('lets a long-idle loop block: gaps over the maximum close the window, and an idle poller schedules nothing', () => {
+    const h = harness(200);
+    let t = 0;
+    for (const gap of [0, 30, 80, 150]) {
+      t += gap;
+      h.at(t);
+      h.p.activity();
+      h.spin(1_000); // one turn: each window expires at once on this coarse clock
+    }
+    expect(h.p.governor.limitUs).toBe(200);
+    for (const expected of [100, 50, 0]) {
+      t += 10_000;
+      h.at(t);
+      h.p.activity();
+      expect(h.p.governor.limitUs).toBe(expected);
+      h.spin(1_000);
+    }
+    expect(h.p.isPolling).toBe(false);
+    t += 10_000;
+    h.at(t);
+    h.p.activity();
+    expect(h.queue.length).toBe(0); // window 0: the loop blocks
+  });
+
+  it('never polls with a maximum of 0, nor after stop()', () => {
+    const off = harness(0);
+    expect(off.p.enabled).toBe(false);
+    for (let t = 0; t < 100; t += 10) {
+      off.at(t);
+      off.p.activity();
+    }
+    expect(off.queue.length).toBe(0);
+    expect(off.p.windows).toBe(0);
+
+    const h = harness(200);
+    h.p.activity();
+    h.at(20);
+    h.p.activity();
+    expect(h.queue.length).toBe(1);
+    h.p.stop();
+    expect(h.spin(1)).toBe(1); // the pending turn ends the window
+    expect(h.p.isPolling).toBe(false);
+    h.at(40);
+    h.p.activity();
+    expect(h.queue.length).toBe(0);
+  });
+});
