@@ -3,14 +3,16 @@
 // guest's vCPU. When the loop has nothing to do, libuv blocks in epoll_wait; on a virtual machine whose
 // guest halt-polling is off the CPU then halts, and the next request wakes it through a VM exit: tens of
 // microseconds per call with one call in flight (docs/perf-notes.md, "Busy-polling the event loop").
-// After activity (a call read, a reply written) the loop is kept turning with epoll_wait(timeout 0), through a
-// chain of setImmediate, for a window that adapts to the gaps seen between activities:
-//   - a gap longer than the window but within the maximum: the window grows (×2, at least 50 µs, at most the
+// After activity (a call read, a reply written) while no call is running, the loop is kept turning with
+// epoll_wait(timeout 0), through a chain of setImmediate, for a window that adapts to how long the loop
+// waited for the network (from its last activity to the next call's bytes, no call running meanwhile):
+//   - longer than the window but within the maximum: the window grows (×2, at least 50 µs, at most the
 //     maximum), since a longer poll would have caught it;
-//   - a gap longer than the maximum: the window shrinks (÷2; below 50 µs it becomes 0): polling was wasted;
-//   - a gap the poll caught: unchanged.
-// An idle daemon never polls: a window begins only at activity and ends at most `maxUs` after the last.
-// Knows nothing of NFS: RpcServer and RpcUdpServer call activity().
+//   - longer than the maximum: the window shrinks (÷2; below 50 µs it becomes 0): polling was wasted;
+//   - caught by the poll: unchanged.
+// While an asynchronous call runs the loop does not poll (see callStarted). An idle daemon never polls: a
+// window begins only at activity and ends at most `maxUs` after the last.
+// Knows nothing of NFS: RpcConnection and RpcUdpServer tell it of reads, replies and calls.
 
 /** haltpoll's guest_halt_poll_grow_start (50 µs), guest_halt_poll_grow and _shrink (2). */
 export const GROW_START_US = 50;
@@ -60,6 +62,8 @@ export class BusyPoll {
   /** activity since the last turn of the polling chain */
   private seen = false;
   private stopped = false;
+  /** asynchronous calls running (on the thread pool, or waiting for the store) */
+  private running = 0;
   private windowStart = 0;
   /** seconds the loop was kept polling (from a window's first activity until it expired) */
   pollSeconds = 0;
@@ -76,15 +80,36 @@ export class BusyPoll {
     return this.governor.maxUs > 0;
   }
 
-  /** Something happened on the wire: a call arrived or a reply went out. Cheap while polling. */
-  activity(): void {
+  get isPolling(): boolean {
+    return this.polling;
+  }
+
+  /**
+   * Bytes of a call arrived (a socket read, a datagram), before they are handled. When no call was running,
+   * the time since the last activity is how long the loop waited for the network: the governor learns from it.
+   */
+  received(): void {
     if (this.polling) {
       this.seen = true;
       return;
     }
     if (this.governor.maxUs <= 0 || this.stopped) return;
     const now = this.clock();
-    if (this.last >= 0) this.governor.observe((now - this.last) * 1000);
+    if (this.running === 0 && this.last >= 0) this.governor.observe((now - this.last) * 1000);
+    this.last = now;
+  }
+
+  /**
+   * Input was handled or a reply queued: unless a call is still running, the loop may have nothing to do
+   * until the next call, so it polls for the window (or, polling already, restarts the window's clock).
+   */
+  idle(): void {
+    if (this.polling) {
+      this.seen = true;
+      return;
+    }
+    if (this.governor.maxUs <= 0 || this.stopped || this.running > 0) return;
+    const now = this.clock();
     this.last = now;
     if (this.governor.limitUs <= 0) return;
     this.polling = true;
@@ -93,13 +118,22 @@ export class BusyPoll {
     this.defer(this.turn);
   }
 
-  /** No more polling (the server closes); activity() then does nothing. */
-  stop(): void {
-    this.stopped = true;
+  /**
+   * An asynchronous call started / finished. While one runs the loop does not poll: what it waits for is
+   * thread-pool work (fs calls, fsync, hashing) which, when the daemon's threads share one CPU, needs that
+   * CPU; a spinning main thread would delay it (EEVDF lets the running task keep the CPU up to its slice).
+   */
+  callStarted(): void {
+    this.running++;
   }
 
-  get isPolling(): boolean {
-    return this.polling;
+  callFinished(): void {
+    if (this.running > 0) this.running--;
+  }
+
+  /** No more polling (the server closes); activity then does nothing. */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** One turn of the loop while polling: goes on until the window since the last activity has passed. */
@@ -109,7 +143,7 @@ export class BusyPoll {
       this.seen = false;
       this.last = now;
     }
-    if (!this.stopped && (now - this.last) * 1000 < this.governor.limitUs) {
+    if (!this.stopped && this.running === 0 && (now - this.last) * 1000 < this.governor.limitUs) {
       this.defer(this.turn);
       return;
     }

@@ -88,23 +88,25 @@ export class RpcConnection implements CallSource {
   }
 
   send(chunks: Buffer[], onSent?: () => void): void {
-    this.opts.poll?.activity();
+    this.opts.poll?.idle();
     if (!this.closed) this.out.pushAll(chunks, onSent);
     else onSent?.();
   }
 
   sendOne(buf: Buffer): void {
-    this.opts.poll?.activity();
+    this.opts.poll?.idle();
     if (!this.closed) this.out.push(buf);
   }
 
   asyncStarted(): void {
     this.inFlight++;
+    this.opts.poll?.callStarted();
     if (this.inFlight >= this.opts.maxInFlight) this.updateFlow();
   }
 
   asyncFinished(): void {
     this.inFlight--;
+    this.opts.poll?.callFinished();
     this.lastActive = Date.now();
     if (this.backlog.length > 0) this.pump();
     else if (this.paused) this.updateFlow();
@@ -143,7 +145,7 @@ export class RpcConnection implements CallSource {
   /** Input for the decoder: a chunk to copy from, or n bytes already in the record's buffer. */
   private take(chunk: Buffer | null, n: number): void {
     this.lastActive = Date.now();
-    this.opts.poll?.activity();
+    this.opts.poll?.received();
     try {
       if (chunk !== null) this.decoder.push(chunk);
       else this.decoder.pushInPlace(n);
@@ -164,6 +166,7 @@ export class RpcConnection implements CallSource {
       }
       this.destroy();
     }
+    this.opts.poll?.idle(); // a partial record, or calls answered at once: wait for more by polling
   }
 
   private onRecord = (rec: Buffer, pooled?: Buffer): void => {

@@ -45,11 +45,11 @@ export class RpcUdpServer {
 
   private onMessage(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (msg.length > MAX_DATAGRAM) return;
-    this.poll?.activity();
+    this.poll?.received();
     let closed = false;
     const reply = (bufs: Buffer[]) => {
       if (closed) return;
-      this.poll?.activity();
+      this.poll?.idle();
       // the dispatcher frames replies for streams: drop the 4-byte record mark
       const whole = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
       sock.send(whole.subarray(4), rinfo.port, rinfo.address, (err) => {
@@ -69,8 +69,8 @@ export class RpcUdpServer {
         onSent?.();
       },
       sendOne: (buf) => reply([buf]),
-      asyncStarted: () => {},
-      asyncFinished: () => {},
+      asyncStarted: () => this.poll?.callStarted(),
+      asyncFinished: () => this.poll?.callFinished(),
     };
     this.dispatcher.dispatch(msg, src, () => {
       closed = true;

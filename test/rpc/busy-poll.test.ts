@@ -74,19 +74,25 @@ function harness(maxUs: number) {
   };
 }
 
+/** A call whose bytes arrive at `us` and whose reply is queued at once (a NULL, a GETATTR from cache). */
+function call(h: ReturnType<typeof harness>, us: number): void {
+  h.at(us);
+  h.p.received();
+  h.p.idle();
+}
+
 describe('BusyPoll', () => {
-  it('opens a window only after a gap within the maximum, keeps it open while activity comes, then stops', () => {
+  it('opens a window after a reply once the wait for the network was within the maximum, and keeps it open while calls come', () => {
     const h = harness(200);
-    h.at(1_000);
-    h.p.activity(); // first activity ever: nothing to learn from
+    call(h, 1_000); // first activity ever: nothing to learn from
     expect(h.queue.length).toBe(0);
-    h.at(1_030);
-    h.p.activity(); // a 30 µs gap: window of 50 µs
+    call(h, 1_030); // waited 30 µs: window of 50 µs
     expect(h.p.governor.limitUs).toBe(50);
     expect(h.p.isPolling).toBe(true);
     expect(h.queue.length).toBe(1);
     expect(h.spin(10, 3)).toBe(3); // now 1060: 30 µs since the last activity, still polling
-    h.p.activity(); // caught by the poll: the window stays, its clock restarts at the next turn
+    h.p.received(); // caught by the poll: the window stays, its clock restarts at the next turn
+    h.p.idle();
     expect(h.p.governor.limitUs).toBe(50);
     const turns = h.spin(10);
     // the activity is seen by the turn at 1070; the window expires at 1120 (turns at 1070..1120)
@@ -97,50 +103,72 @@ describe('BusyPoll', () => {
     expect(h.p.pollSeconds * 1e6).toBeCloseTo(1_120 - 1_030, 6);
   });
 
-  it('lets a long-idle loop block: gaps over the maximum close the window, and an idle poller schedules nothing', () => {
+  it('lets a loop whose calls come far apart block: gaps over the maximum close the window', () => {
     const h = harness(200);
     let t = 0;
     for (const gap of [0, 30, 80, 150]) {
       t += gap;
-      h.at(t);
-      h.p.activity();
+      call(h, t);
       h.spin(1_000); // one turn: each window expires at once on this coarse clock
     }
     expect(h.p.governor.limitUs).toBe(200);
     for (const expected of [100, 50, 0]) {
       t += 10_000;
-      h.at(t);
-      h.p.activity();
+      call(h, t);
       expect(h.p.governor.limitUs).toBe(expected);
       h.spin(1_000);
     }
     expect(h.p.isPolling).toBe(false);
-    t += 10_000;
-    h.at(t);
-    h.p.activity();
+    call(h, t + 10_000);
     expect(h.queue.length).toBe(0); // window 0: the loop blocks
+  });
+
+  it('does not poll while a call runs, nor learn from the time the call took', () => {
+    const h = harness(200);
+    call(h, 0);
+    call(h, 20);
+    expect(h.p.governor.limitUs).toBe(50);
+    h.spin(100); // the window expires
+    // a call that goes to the thread pool: no window while it runs
+    h.at(300);
+    h.p.received(); // waited 280 µs (> max): shrinks to 0... (50 / 2 < 50)
+    expect(h.p.governor.limitUs).toBe(0);
+    call(h, 310); // waited 10 µs: grows back to 50
+    expect(h.p.governor.limitUs).toBe(50);
+    h.spin(100);
+    h.at(320);
+    h.p.received();
+    h.p.callStarted();
+    h.p.idle();
+    expect(h.queue.length).toBe(0);
+    h.at(5_000); // the call took 4.7 ms; more bytes came meanwhile: not a wait for the network
+    h.p.received();
+    expect(h.p.governor.limitUs).toBe(50);
+    h.p.callFinished();
+    h.p.idle(); // its reply: now the loop waits for the network
+    expect(h.queue.length).toBe(1);
+    // a call that starts while the loop polls ends the window at the next turn
+    h.p.callStarted();
+    expect(h.spin(1)).toBe(1);
+    expect(h.p.isPolling).toBe(false);
+    h.p.callFinished();
   });
 
   it('never polls with a maximum of 0, nor after stop()', () => {
     const off = harness(0);
     expect(off.p.enabled).toBe(false);
-    for (let t = 0; t < 100; t += 10) {
-      off.at(t);
-      off.p.activity();
-    }
+    for (let t = 0; t < 100; t += 10) call(off, t);
     expect(off.queue.length).toBe(0);
     expect(off.p.windows).toBe(0);
 
     const h = harness(200);
-    h.p.activity();
-    h.at(20);
-    h.p.activity();
+    call(h, 0);
+    call(h, 20);
     expect(h.queue.length).toBe(1);
     h.p.stop();
     expect(h.spin(1)).toBe(1); // the pending turn ends the window
     expect(h.p.isPolling).toBe(false);
-    h.at(40);
-    h.p.activity();
+    call(h, 40);
     expect(h.queue.length).toBe(0);
   });
 });
