@@ -12,6 +12,11 @@
 //   - caught by the poll: unchanged.
 // While an asynchronous call runs the loop does not poll (see callStarted). An idle daemon never polls: a
 // window begins only at activity and ends at most `maxUs` after the last.
+// The kernel's poll stops the moment another task wants the CPU (need_resched); a spinning process cannot
+// see that, and under EEVDF a task woken on its CPU may wait for the spinner's slice. So the poller counts
+// the process's involuntary context switches (preemptions) across each window: any means another task
+// needed this CPU (a kernel client's relay, a thread-pool thread, another program), and polling stops
+// (window 0) and is held off for 10 ms, doubling while it keeps happening (up to 1 s).
 // Knows nothing of NFS: RpcConnection and RpcUdpServer tell it of reads, replies and calls.
 
 /** haltpoll's guest_halt_poll_grow_start (50 µs), guest_halt_poll_grow and _shrink (2). */
@@ -20,6 +25,11 @@ const GROW = 2;
 const SHRINK = 2;
 /** haltpoll's guest_halt_poll_ns (200 µs): the default maximum window. */
 export const DEFAULT_BUSY_POLL_US = 200;
+/** After a window in which the process was preempted, no polling for this long (ms), doubled while it recurs. */
+export const HOLD_START_MS = 10;
+export const HOLD_MAX_MS = 1000;
+/** A long window checks for preemption every this many turns of the loop (a check costs ~2 µs). */
+const CHECK_EVERY = 128;
 
 /** The window's size, adapted to the gaps between activities (haltpoll.c adjust_poll_limit). */
 export class PollGovernor {
@@ -50,6 +60,8 @@ export interface BusyPollOptions {
   clock?: () => number;
   /** runs fn on the next turn of the loop without letting it block (default setImmediate) */
   defer?: (fn: () => void) => void;
+  /** the process's involuntary context switches so far (default process.resourceUsage()) */
+  preemptions?: () => number;
 }
 
 export class BusyPoll {
@@ -65,15 +77,25 @@ export class BusyPoll {
   /** asynchronous calls running (on the thread pool, or waiting for the store) */
   private running = 0;
   private windowStart = 0;
+  private readonly preemptions: () => number;
+  /** preemptions when the window opened or was last checked */
+  private preemptedBefore = 0;
+  private turns = 0;
+  /** no window opens before this (ms), after preemption */
+  private holdUntil = -1;
+  private holdMs = HOLD_START_MS;
   /** seconds the loop was kept polling (from a window's first activity until it expired) */
   pollSeconds = 0;
   /** windows opened */
   windows = 0;
+  /** windows ended because another task needed the CPU */
+  preempted = 0;
 
   constructor(opts: BusyPollOptions) {
     this.governor = new PollGovernor(Math.max(0, opts.maxUs));
     this.clock = opts.clock ?? (() => performance.now());
     this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
+    this.preemptions = opts.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
   }
 
   get enabled(): boolean {
@@ -111,10 +133,12 @@ export class BusyPoll {
     if (this.governor.maxUs <= 0 || this.stopped || this.running > 0) return;
     const now = this.clock();
     this.last = now;
-    if (this.governor.limitUs <= 0) return;
+    if (this.governor.limitUs <= 0 || now < this.holdUntil) return;
     this.polling = true;
     this.windowStart = now;
     this.windows++;
+    this.turns = 0;
+    this.preemptedBefore = this.preemptions();
     this.defer(this.turn);
   }
 
@@ -143,9 +167,25 @@ export class BusyPoll {
       this.seen = false;
       this.last = now;
     }
-    if (!this.stopped && this.running === 0 && (now - this.last) * 1000 < this.governor.limitUs) {
+    const going = !this.stopped && this.running === 0 && (now - this.last) * 1000 < this.governor.limitUs;
+    if (going && ++this.turns % CHECK_EVERY !== 0) {
       this.defer(this.turn);
       return;
+    }
+    const p = this.preemptions();
+    const preempted = p !== this.preemptedBefore;
+    this.preemptedBefore = p;
+    if (preempted) {
+      // another task wanted this CPU: stop, and stay off for a while
+      this.preempted++;
+      this.governor.limitUs = 0;
+      this.holdUntil = now + this.holdMs;
+      this.holdMs = Math.min(HOLD_MAX_MS, this.holdMs * 2);
+    } else if (going) {
+      this.defer(this.turn);
+      return;
+    } else {
+      this.holdMs = HOLD_START_MS;
     }
     this.polling = false;
     this.pollSeconds += (now - this.windowStart) / 1000;

@@ -66,7 +66,7 @@ const inFlight = new HotCounter('mic_rpc_calls_in_flight', 'RPC calls being hand
 let rejected: Counter<'reason'> | null = null;
 let drcHits: Counter<'state'> | null = null;
 let connectionSources: Array<() => number> = [];
-let busyPolls: Array<{ pollSeconds: number; windows: number }> = [];
+let busyPolls: Array<{ pollSeconds: number; windows: number; preempted: number }> = [];
 
 onMetrics(({ Counter, Gauge }, registry) => {
   rejected = new Counter({
@@ -107,10 +107,19 @@ onMetrics(({ Counter, Gauge }, registry) => {
       this.inc(busyPolls.reduce((n, p) => n + p.windows, 0));
     },
   });
+  new Counter({
+    name: 'mic_rpc_busy_poll_preempted_total',
+    help: 'Busy-poll windows ended because another task needed the CPU (polling then pauses; rpc/busy-poll.ts)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(busyPolls.reduce((n, p) => n + p.preempted, 0));
+    },
+  });
 });
 
 /** Reports a busy-poll's time and windows as mic_rpc_busy_poll_*; returns the undo. */
-export function observeBusyPoll(p: { pollSeconds: number; windows: number }): () => void {
+export function observeBusyPoll(p: { pollSeconds: number; windows: number; preempted: number }): () => void {
   busyPolls.push(p);
   return () => {
     busyPolls = busyPolls.filter((q) => q !== p);

@@ -50,14 +50,16 @@ describe('PollGovernor', () => {
   });
 });
 
-/** A BusyPoll on a fake clock (µs) whose loop turns are run by hand. */
+/** A BusyPoll on a fake clock (µs) whose loop turns are run by hand, with a fake count of preemptions. */
 function harness(maxUs: number) {
   let nowUs = 0;
   const queue: Array<() => void> = [];
-  const p = new BusyPoll({ maxUs, clock: () => nowUs / 1000, defer: (fn) => queue.push(fn) });
+  const counters = { preemptions: 0 };
+  const p = new BusyPoll({ maxUs, clock: () => nowUs / 1000, defer: (fn) => queue.push(fn), preemptions: () => counters.preemptions });
   return {
     p,
     queue,
+    counters,
     at(us: number) {
       nowUs = us;
     },
@@ -170,5 +172,59 @@ describe('BusyPoll', () => {
     expect(h.p.isPolling).toBe(false);
     call(h, 40);
     expect(h.queue.length).toBe(0);
+  });
+
+  it('stops polling when the process was preempted during a window, and holds off for 10 ms, doubling while it recurs', () => {
+    const h = harness(200);
+    call(h, 0);
+    call(h, 20);
+    expect(h.queue.length).toBe(1);
+    h.counters.preemptions++; // another task ran on this CPU meanwhile
+    h.spin(100); // the window expires at 120 µs: the check finds the preemption
+    expect(h.p.preempted).toBe(1);
+    expect(h.p.governor.limitUs).toBe(0);
+    call(h, 200); // waited 180 µs: the window grows again ...
+    expect(h.p.governor.limitUs).toBe(50);
+    expect(h.queue.length).toBe(0); // ... but none opens before 10,120 µs
+    call(h, 10_000);
+    call(h, 10_100);
+    expect(h.queue.length).toBe(0);
+    call(h, 10_130); // past the hold
+    expect(h.queue.length).toBe(1);
+    h.counters.preemptions++;
+    h.spin(100); // expires at 10,230: preempted again, held for 20 ms
+    expect(h.p.preempted).toBe(2);
+    call(h, 30_000);
+    call(h, 30_100);
+    expect(h.queue.length).toBe(0);
+    call(h, 30_240);
+    expect(h.queue.length).toBe(1);
+    h.spin(100); // a window without preemption: the hold is back to 10 ms
+    expect(h.p.preempted).toBe(2);
+    call(h, 30_400);
+    h.counters.preemptions++;
+    h.spin(100); // a 200 µs window now: preempted at its end (30,600), held until 40,600
+    expect(h.p.preempted).toBe(3);
+    call(h, 40_400);
+    call(h, 40_550);
+    expect(h.queue.length).toBe(0);
+    call(h, 40_610);
+    expect(h.queue.length).toBe(1);
+  });
+
+  it('checks a long window for preemption every 128 turns', () => {
+    const h = harness(200);
+    call(h, 0);
+    call(h, 20);
+    for (let i = 0; i < 500; i++) {
+      h.spin(1, 1);
+      h.p.received(); // calls keep coming, each caught
+      h.p.idle();
+    }
+    expect(h.p.isPolling).toBe(true);
+    h.counters.preemptions++;
+    expect(h.spin(1, 200)).toBeLessThanOrEqual(128);
+    expect(h.p.isPolling).toBe(false);
+    expect(h.p.preempted).toBe(1);
   });
 });
