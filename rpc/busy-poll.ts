@@ -13,11 +13,35 @@
 // While an asynchronous call runs the loop does not poll (see callStarted). An idle daemon never polls: a
 // window begins only at activity and ends at most `maxUs` after the last.
 // The kernel's poll stops the moment another task wants the CPU (need_resched); a spinning process cannot
-// see that, and under EEVDF a task woken on its CPU may wait for the spinner's slice. So the poller counts
-// the process's involuntary context switches (preemptions) across each window: any means another task
-// needed this CPU (a kernel client's relay, a thread-pool thread, another program), and polling stops
-// (window 0) and is held off for 10 ms, doubling while it keeps happening (up to 1 s).
+// see that, and under EEVDF a task woken on its CPU may wait for the spinner's slice. So the poller reads the
+// main thread's run-queue wait (/proc/self/task/PID/schedstat, ~2 µs) when a window opens and ends (and every
+// 128 turns of a long one): if the thread waited more than 50 µs for the CPU meanwhile, another task needed
+// this CPU (a kernel client's relay, a thread-pool thread, another program): polling stops (window 0) and
+// is held off for 10 ms, doubling while it keeps happening (up to 1 s). Without schedstat, any involuntary
+// context switch of the process counts.
 // Knows nothing of NFS: RpcConnection and RpcUdpServer tell it of reads, replies and calls.
+
+import { openSync, readSync } from 'node:fs';
+
+/**
+ * The main thread's run-queue wait so far (µs), from /proc/self/task/PID/schedstat (its second field, ns);
+ * where that is missing, the process's involuntary context switches, each counted as more than CONTENDED_US.
+ */
+export function runQueueWait(): () => number {
+  let fd = -1;
+  try {
+    fd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+  } catch {
+    return () => process.resourceUsage().involuntaryContextSwitches * (CONTENDED_US + 1);
+  }
+  const buf = Buffer.alloc(128);
+  return () => {
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const line = buf.toString('latin1', 0, n);
+    const a = line.indexOf(' ');
+    return Number(line.slice(a + 1, line.indexOf(' ', a + 1))) / 1000;
+  };
+}
 
 /** haltpoll's guest_halt_poll_grow_start (50 µs), guest_halt_poll_grow and _shrink (2). */
 export const GROW_START_US = 50;
@@ -30,6 +54,8 @@ export const HOLD_START_MS = 10;
 export const HOLD_MAX_MS = 1000;
 /** A long window checks for preemption every this many turns of the loop (a check costs ~2 µs). */
 const CHECK_EVERY = 128;
+/** Run-queue wait (µs) during a window above which another task is taken to have needed the CPU. */
+export const CONTENDED_US = 50;
 
 /** The window's size, adapted to the gaps between activities (haltpoll.c adjust_poll_limit). */
 export class PollGovernor {
@@ -60,7 +86,7 @@ export interface BusyPollOptions {
   clock?: () => number;
   /** runs fn on the next turn of the loop without letting it block (default setImmediate) */
   defer?: (fn: () => void) => void;
-  /** the process's involuntary context switches so far (default process.resourceUsage()) */
+  /** µs the main thread has waited for a CPU so far (default: schedstat, see runQueueWait) */
   preemptions?: () => number;
 }
 
@@ -95,7 +121,7 @@ export class BusyPoll {
     this.governor = new PollGovernor(Math.max(0, opts.maxUs));
     this.clock = opts.clock ?? (() => performance.now());
     this.defer = opts.defer ?? ((fn) => void setImmediate(fn));
-    this.preemptions = opts.preemptions ?? (() => process.resourceUsage().involuntaryContextSwitches);
+    this.preemptions = opts.preemptions ?? (this.enabled ? runQueueWait() : () => 0);
   }
 
   get enabled(): boolean {
@@ -173,7 +199,7 @@ export class BusyPoll {
       return;
     }
     const p = this.preemptions();
-    const preempted = p !== this.preemptedBefore;
+    const preempted = p - this.preemptedBefore > CONTENDED_US;
     this.preemptedBefore = p;
     if (preempted) {
       // another task wanted this CPU: stop, and stay off for a while

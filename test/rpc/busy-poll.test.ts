@@ -3,7 +3,7 @@
 // a gap was longer than the maximum (÷2, to 0 below 50 µs), stays when the poll caught the activity; a window
 // ends once its length has passed since the last activity, and nothing polls at 0 or after stop().
 import { describe, expect, it } from 'vitest';
-import { BusyPoll, PollGovernor } from '../../rpc/busy-poll.js';
+import { BusyPoll, PollGovernor, runQueueWait } from '../../rpc/busy-poll.js';
 
 describe('PollGovernor', () => {
   it('grows from 50 µs by doubling up to the maximum, and holds when the poll catches the next activity', () => {
@@ -54,7 +54,7 @@ describe('PollGovernor', () => {
 function harness(maxUs: number) {
   let nowUs = 0;
   const queue: Array<() => void> = [];
-  const counters = { preemptions: 0 };
+  const counters = { preemptions: 0 }; // µs the main thread waited for a CPU
   const p = new BusyPoll({ maxUs, clock: () => nowUs / 1000, defer: (fn) => queue.push(fn), preemptions: () => counters.preemptions });
   return {
     p,
@@ -179,7 +179,7 @@ describe('BusyPoll', () => {
     call(h, 0);
     call(h, 20);
     expect(h.queue.length).toBe(1);
-    h.counters.preemptions++; // another task ran on this CPU meanwhile
+    h.counters.preemptions += 51; // the loop waited 51 µs for the CPU meanwhile: another task ran
     h.spin(100); // the window expires at 120 µs: the check finds the preemption
     expect(h.p.preempted).toBe(1);
     expect(h.p.governor.limitUs).toBe(0);
@@ -191,7 +191,7 @@ describe('BusyPoll', () => {
     expect(h.queue.length).toBe(0);
     call(h, 10_130); // past the hold
     expect(h.queue.length).toBe(1);
-    h.counters.preemptions++;
+    h.counters.preemptions += 100;
     h.spin(100); // expires at 10,230: preempted again, held for 20 ms
     expect(h.p.preempted).toBe(2);
     call(h, 30_000);
@@ -202,7 +202,7 @@ describe('BusyPoll', () => {
     h.spin(100); // a window without preemption: the hold is back to 10 ms
     expect(h.p.preempted).toBe(2);
     call(h, 30_400);
-    h.counters.preemptions++;
+    h.counters.preemptions += 100;
     h.spin(100); // a 200 µs window now: preempted at its end (30,600), held until 40,600
     expect(h.p.preempted).toBe(3);
     call(h, 40_400);
@@ -210,6 +210,27 @@ describe('BusyPoll', () => {
     expect(h.queue.length).toBe(0);
     call(h, 40_610);
     expect(h.queue.length).toBe(1);
+  });
+
+  it('takes a wait of 50 µs or less for a CPU as no contention', () => {
+    const h = harness(200);
+    call(h, 0);
+    call(h, 20);
+    h.counters.preemptions += 50;
+    h.spin(100);
+    expect(h.p.preempted).toBe(0);
+    call(h, 150);
+    expect(h.queue.length).toBe(1);
+  });
+
+  it('reads the run-queue wait of the main thread, which only grows', () => {
+    const wait = runQueueWait();
+    const a = wait();
+    let x = 0;
+    for (let i = 0; i < 1e6; i++) x += Math.sqrt(i);
+    const b = wait();
+    expect(Number.isFinite(a) && x > 0).toBe(true);
+    expect(b).toBeGreaterThanOrEqual(a);
   });
 
   it('checks a long window for preemption every 128 turns', () => {
@@ -222,7 +243,7 @@ describe('BusyPoll', () => {
       h.p.idle();
     }
     expect(h.p.isPolling).toBe(true);
-    h.counters.preemptions++;
+    h.counters.preemptions += 100;
     expect(h.spin(1, 200)).toBeLessThanOrEqual(128);
     expect(h.p.isPolling).toBe(false);
     expect(h.p.preempted).toBe(1);
