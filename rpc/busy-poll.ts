@@ -47,7 +47,7 @@ export function runQueueWait(): () => number {
 export const GROW_START_US = 50;
 const GROW = 2;
 const SHRINK = 2;
-/** haltpoll's guest_halt_poll_ns (200 µs): the default maximum window. */
+/** haltpoll's guest_halt_poll_ns (200 µs): the maximum window suggested when polling is turned on (off by default). */
 export const DEFAULT_BUSY_POLL_US = 200;
 /** After a window in which the process was preempted, no polling for this long (ms), doubled while it recurs. */
 export const HOLD_START_MS = 10;

@@ -143,8 +143,8 @@ export function serveCommand(): Command {
     )
     .option(
       '--busy-poll-us <n>',
-      'after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (cuts the wake-up cost of each call on a VM; costs CPU while busy); 0: off (env MIC_BUSY_POLL_US)',
-      env.MIC_BUSY_POLL_US ?? '200',
+      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (200 is haltpoll's maximum: cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off (env MIC_BUSY_POLL_US)",
+      env.MIC_BUSY_POLL_US ?? '0',
     )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RpcServer } from '../../rpc/server.js';
-import { BusyPoll, DEFAULT_BUSY_POLL_US } from '../../rpc/busy-poll.js';
+import { BusyPoll } from '../../rpc/busy-poll.js';
 import { nfsProgram } from '../nfs/program.js';
 import { mountProgram } from '../mount/program.js';
 import { HandleCodec } from '../fs/handles.js';
@@ -83,7 +83,7 @@ export interface DaemonConfig {
   limits?: Partial<ConnectionLimits>;
   /** secure, root_squash, ... (defaults: DEFAULT_EXPORT_OPTIONS) */
   exportOptions?: ExportOptions;
-  /** the longest the event loop keeps polling after RPC activity (µs; rpc/busy-poll.ts); 0: never (default 200) */
+  /** the longest the event loop keeps polling after RPC activity (µs; rpc/busy-poll.ts); 0: never (the default) */
   busyPollUs?: number;
 }
 
@@ -147,7 +147,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })
     : null;
   sealer?.start();
-  const busyPoll = new BusyPoll({ maxUs: cfg.busyPollUs ?? DEFAULT_BUSY_POLL_US });
+  const busyPoll = new BusyPoll({ maxUs: cfg.busyPollUs ?? 0 });
   const metrics = watchDaemon(catalog, () => server.connectionCount, busyPoll);
   const observer = new RpcMetrics();
   const server = new RpcServer({
