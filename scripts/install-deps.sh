@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a Debian 12 machine (as root) for the test suite and benchmarks:
 #   - system packages (only the missing ones; apt-get update only when needed),
-#   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
+#   - npm dependencies (npm ci when node_modules does not hold what package-lock.json says: scripts/deps-current.mjs;
+#     the lock's mtime alone, a checkout or merge that touched it, costs no reinstall),
 #   - the real-kernel NFS client tool (../shared/tools/nfs-kernel-client.sh install);
 #   - autoconf, automake, make, gcc, perl: pjdfstest.sh builds pjdfstest (test/integration/pjdfstest.test.ts).
 # Safe to run again: does nothing when everything is in place.
@@ -50,10 +51,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	rm -f "$logf"
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+if ! node scripts/deps-current.mjs; then
 	log "npm ci"
 	npm ci --no-audit --no-fund
-	touch node_modules
 fi
 
 bash "$SHARED/tools/nfs-kernel-client.sh" install >&2

@@ -39,6 +39,9 @@ export interface ApiAccess {
   maxArtifactBytes: number;
   tasks: TaskStore;
   onAuditError?(e: unknown, action: string): void;
+  /** what routes leave running past their answer and must account for when the API closes (git jobs: their
+   *  audit entry), run by ApiServer.close once the changes under way are answered */
+  onClose?: Set<() => Promise<void>>;
 }
 
 /** The service as one caller sees it: its session methods authorised, audited and published. */
@@ -79,7 +82,7 @@ export function accessRoutes(service: SessionService, a: ApiAccess): TableRoute[
       maxBytes: a.maxArtifactBytes,
     }),
     ...eventRoutes({ bus: a.bus, hooks: a.hooks, grants: a.grants, audit: a.audit }),
-    ...gitRoutes(service, a.grants, a.audit),
+    ...gitRoutes(service, a.grants, a.audit, a.onClose),
     ...replayRoutes({ gated: (ctx) => gatedService(service, ctx.principal, a) }),
     ...taskRoutes({ tasks: a.tasks, catalog, grants: a.grants, audit: a.audit, gated: (ctx) => gatedService(service, ctx.principal, a) }),
     {

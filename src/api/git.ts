@@ -28,8 +28,37 @@ const MAX_JOBS = 200;
 
 /** Import reads, and export writes, paths of the daemon's host: both need the admin right. The job's
  *  state is readable with the project's read right. */
-export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog): TableRoute[] {
+export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog, onClose?: Set<() => Promise<void>>): TableRoute[] {
   const jobs = new Map<string, GitJob>();
+  /** the jobs' audit entries, keyed by job id: one per job (its outcome, or its interruption at a stop) */
+  const audited = new Set<string>();
+  const auditJob = (job: GitJob, who: { actor: string; repo: string }, result: string, extra: Record<string, unknown> = {}) => {
+    if (audited.has(job.id)) return Promise.resolve();
+    audited.add(job.id);
+    return audit
+      .append({
+        actor: who.actor,
+        action: job.kind === 'import-git' ? 'git.import' : 'git.export',
+        target: `project:${job.project}`,
+        result,
+        detail: { repo: who.repo, job: job.id, ...extra },
+      })
+      .then(
+        () => {},
+        () => {},
+      );
+  };
+  const running = new Map<string, { job: GitJob; who: { actor: string; repo: string } }>();
+  // the daemon stops with a job under way: what it did so far stays (an import resumes where it stopped), and
+  // the audit log says that it was cut off, and how far it got
+  onClose?.add(async () => {
+    for (const { job, who } of running.values()) {
+      job.status = 'failed';
+      job.error = { error: 'interrupted', message: 'the daemon stopped while the job was running' };
+      job.finished_at = new Date().toISOString();
+      await auditJob(job, who, 'error: interrupted', { progress: { ...job.progress } });
+    }
+  });
   const obj = (b: unknown): Record<string, unknown> => {
     if (b === undefined) return {};
     if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new InvalidInputError('body', 'must be a JSON object');
@@ -67,33 +96,27 @@ export function gitRoutes(s: SessionService, grants: GrantStore, audit: AuditLog
       finished_at: null,
     };
     jobs.set(job.id, job);
+    running.set(job.id, { job, who });
     if (jobs.size > MAX_JOBS) for (const [id, j] of jobs) if (j.status !== 'running' && jobs.size > MAX_JOBS) jobs.delete(id);
-    run(job)
+    // the job's outcome goes to the audit log with who started it, and only then shows as finished: a
+    // caller that sees "done" can read its entry (a daemon stopped meanwhile waits for the append)
+    void run(job)
       .then(
-        (r) => {
-          job.result = r;
-          job.status = 'done';
-        },
-        (e: Error) => {
-          job.status = 'failed';
-          job.error = {
+        (r) => ({ status: 'done' as const, result: r, error: null }),
+        (e: Error) => ({
+          status: 'failed' as const,
+          result: null,
+          error: {
             error: e instanceof ImportRefusedError ? 'refused' : e instanceof GitError ? 'git' : 'internal',
             message: e.message,
-          };
-        },
+          },
+        }),
       )
-      .finally(() => {
-        job.finished_at = new Date().toISOString();
-        // the job's outcome goes to the audit log with who started it
-        audit
-          .append({
-            actor: who.actor,
-            action: kind === 'import-git' ? 'git.import' : 'git.export',
-            target: `project:${project}`,
-            result: job.status === 'done' ? 'ok' : `error: ${job.error?.error ?? 'internal'}`,
-            detail: { repo: who.repo, job: job.id },
-          })
-          .catch(() => {});
+      .then(async (end) => {
+        running.delete(job.id);
+        if (audited.has(job.id)) return; // interrupted by a stop, and audited so
+        await auditJob(job, who, end.status === 'done' ? 'ok' : `error: ${end.error?.error ?? 'internal'}`);
+        Object.assign(job, end, { finished_at: new Date().toISOString() });
       });
     return job;
   };

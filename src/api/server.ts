@@ -39,8 +39,17 @@ export interface ApiServerOptions {
 export interface ApiServer {
   port: number;
   bind: string;
-  close(): Promise<void>;
+  /**
+   * Stops taking requests and closes idle connections and streams; a change under way (any method but
+   * GET/HEAD/OPTIONS) is let finish and answered, waiting at most `waitMs` (default 0), so that a change is
+   * not made behind a cut connection with its audit entry lost to the exit. Then the access's onClose hooks
+   * run (git jobs still running are audited as interrupted), as long again at most. Resolves the number of
+   * changes still under way at the bound (their connections are cut).
+   */
+  close(waitMs?: number): Promise<number>;
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function isLoopback(addr: string): boolean {
   if (addr === 'localhost') return true;
@@ -174,6 +183,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const guard = new RequestGuard({ auth: ui.auth, allowOrigins: o.allowOrigins, allowHosts: o.allowHosts });
   const extra = accessRoutes(o.service, o.access);
 
+  /** connections with a change under way (see close), and every open connection */
+  const changing = new Map<net.Socket, Promise<void>>();
+  const sockets = new Set<net.Socket>();
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const send = (status: number, json: unknown) => {
       const data = Buffer.from(JSON.stringify(json) + '\n', 'utf8');
@@ -197,7 +209,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       o.log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
       send(500, { error: 'internal', message: (e as Error)?.message ?? String(e) });
     };
-    (async () => {
+    const done = (async () => {
       guard.checkHost(req); // DNS rebinding: the UI's pages too
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== '/metrics' && ui.owns(url.pathname)) return ui.handle(req, res, url); // its own login and same-origin rules: src/ui/auth.ts
@@ -268,11 +280,23 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
         res.end(out.raw.data);
       } else send(out.status ?? 200, out.json);
     })().catch(fail);
+    if (READS.has(req.method ?? 'GET')) return;
+    // under way until the handler settled and its answer went out (or the connection was cut)
+    const socket = req.socket;
+    const answered = new Promise<void>((r) => res.once('close', r));
+    const settled = Promise.all([done, answered]).then(() => {
+      if (changing.get(socket) === settled) changing.delete(socket);
+    });
+    changing.set(socket, settled);
   };
   const server = http.createServer({ connectionsCheckingInterval: checkingInterval(limits) }, handle);
   // Expect: 100-continue goes through the same checks: the client is told to send its body only once
   // the route, the caller and the session are known to be good
   server.on('checkContinue', handle);
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   applyServerLimits(server, limits);
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -285,10 +309,29 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   return {
     port,
     bind,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async (waitMs = 0) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // reads (event streams, downloads, pages) are cut at once; changes under way are let finish
+      for (const socket of sockets) if (!changing.has(socket)) socket.destroy();
+      if (changing.size && waitMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((r) => (timer = setTimeout(r, waitMs)));
+        await Promise.race([Promise.allSettled([...changing.values()]), bound]);
+        clearTimeout(timer);
+      }
+      const left = changing.size;
+      server.closeAllConnections();
+      await closed;
+      // what routes left running past their answer (git jobs) is accounted for: audited as interrupted
+      const hooks = [...(o.access.onClose ?? [])];
+      if (hooks.length) {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((r) => (timer = setTimeout(r, Math.max(waitMs, 1))));
+        await Promise.race([Promise.allSettled(hooks.map((f) => f())), bound]);
+        clearTimeout(timer);
+      }
+      return left;
+    },
   };
 }

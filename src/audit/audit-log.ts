@@ -87,12 +87,20 @@ export class AuditLog {
   private readonly written = new Map<string, Promise<void>>();
   /** the head this instance's last swap put, and its version token (null: not known, or moved on) */
   private mine: { head: HeadDoc; version: string } | null = null;
+  /** entry objects being written behind, until each write settles (drain waits for them) */
+  private readonly behind = new Set<Promise<void>>();
+  /** appends queued or under way */
+  private appending = 0;
 
   constructor(private readonly backend: ObjectBackend) {}
 
   /** Appends one entry; resolves once it is durable and the head names it. */
   append(input: AuditInput): Promise<AuditEntry> {
-    const run = this.tail.catch(() => {}).then(() => this.appendNow(input));
+    this.appending++;
+    const run = this.tail
+      .catch(() => {})
+      .then(() => this.appendNow(input))
+      .finally(() => this.appending--);
     this.tail = run;
     return run;
   }
@@ -129,7 +137,10 @@ export class AuditLog {
       const cas = await this.swap(Buffer.from(JSON.stringify(next)), version);
       if (cas.won) {
         this.mine = cas.version === null ? null : { head: next, version: cas.version };
-        this.writeEntry(entry).catch(() => {}); // behind: the next append waits for it, or writes it again
+        // behind: the next append waits for it, or writes it again; drain() waits for it at shutdown
+        const w = this.writeEntry(entry).catch(() => {});
+        this.behind.add(w);
+        void w.finally(() => this.behind.delete(w));
         return entry;
       }
       if (known) continue; // only our view of the head was old: read it now, no back-off
@@ -137,6 +148,32 @@ export class AuditLog {
       if (attempt > 100) throw new Error('audit log: too much contention');
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
+  }
+
+  /**
+   * Waits for the appends under way and the entry objects written behind them, at most `ms`: a stopping
+   * daemon calls it so that no write of the log is cut off. Resolves false if something was still pending
+   * at the bound (the head still carries the newest entry, so nothing acknowledged is lost either way).
+   */
+  async drain(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+    try {
+      // appends queued while waiting (the last requests' own) are waited for too
+      for (;;) {
+        const tail = this.tail;
+        const done = await Promise.race([Promise.allSettled([tail, ...this.behind]).then(() => true), bound]);
+        if (!done) return false;
+        if (this.tail === tail && this.behind.size === 0) return true;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Entry writes not yet settled (appends under way and entry objects written behind). */
+  pending(): number {
+    return this.behind.size + this.appending;
   }
 
   /** Compare-and-swap of the head, with its new version token where the backend tells it. */

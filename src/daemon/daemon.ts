@@ -77,6 +77,9 @@ export interface DaemonConfig {
   landWaitMs?: number;
   /** on close, wait this long for pending S3 uploads (default 5000 ms); the rest stays in the outbox */
   uploadDrainMs?: number;
+  /** on close, wait this long for API changes under way to finish and be answered, then as long again for
+   *  their audit entries' writes (default 5000 ms each) */
+  stopWaitMs?: number;
   /** answer PMAP v2 on this port (111 by default) or register with a running rpcbind; null/undefined: off */
   portmap?: { port?: number } | null;
   /** connection limits of the NFS port (defaults: DEFAULT_LIMITS) */
@@ -264,10 +267,17 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       } catch {
         /* gone already */
       }
-      await api?.close();
+      const wait = cfg.stopWaitMs ?? 5000;
+      // a change under way through the API is let finish, answered, and audited (its connection is not cut
+      // with the change made and its entry lost to the exit)
+      const cut = (await api?.close(wait)) ?? 0;
+      if (cut) cfg.log.warn({ requests: cut, waited_ms: wait }, 'stop: API changes still under way were cut off');
       await portmap?.close();
       metrics();
       await access.close();
+      // the audit log's writes under way (appends, entry objects written behind) are not cut off either
+      if (!(await access.audit.drain(wait)))
+        cfg.log.warn({ pending: access.audit.pending(), waited_ms: wait }, 'stop: audit log writes still pending, not waited for');
       busyPoll.stop();
       await server.close();
       await sealer?.stop();

@@ -22,7 +22,7 @@ export function watchDaemon(catalog: Catalog, connections: () => number, busyPol
       uploads: () => b.uploadStats(),
     });
   }
-  if (b instanceof LocalBackend) observeDamagedPacks(() => b.damagedPacks().length);
+  if (b instanceof LocalBackend) observeDamagedPacks(() => b.neededDamage().length);
   observeSessions(async () => (await catalog.list()).map((r) => r.status));
   return () => {
     stopConnections();

@@ -69,6 +69,7 @@ export async function openAccess(
     artifacts: new ArtifactStore(catalog),
     tasks: new TaskStore(catalog),
     onAuditError: (err, action) => log.error({ err, action }, 'audit log: the entry of a change that was made could not be written'),
+    onClose: new Set(),
     spoolDir: path.join(dataDir, 'spool'),
     maxArtifactBytes: o.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
     close: () => {

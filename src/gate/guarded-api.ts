@@ -14,6 +14,7 @@ import type { Catalog } from '../session/catalog.js';
 import { body as objectBody, projectOf } from '../session/input.js';
 import { withWorkingDirectory } from '../session/working-directories.js';
 import { withActor } from '../session/actor.js';
+import { StoreUnavailableError } from '../session/errors.js';
 
 export interface GateDeps {
   catalog: Catalog;
@@ -150,6 +151,7 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
       await check();
       return fn.apply(inner, args);
     }
+    let auditFailure: unknown;
     const auditTarget = t.session ? `session:${t.session}` : t.project ? `project:${t.project}` : m;
     try {
       await check(); // a refused mutation is audited too
@@ -157,8 +159,9 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
       const f = facts(out);
       const project = f.project ?? t.project ?? null;
       const session = f.session ?? t.session ?? null;
-      // the change is made: a log entry that cannot be written (the store away) is reported, not the change undone
-      await deps.audit
+      // the change is made: a log entry that cannot be written (the store away) is not the change undone, but
+      // the caller is not told "done" for a change that is not audited either: it gets 503 audit_failed
+      auditFailure = await deps.audit
         .append({
           actor: p.user,
           action: rule.action,
@@ -171,7 +174,13 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
             ...(p.tokenId ? { token: p.tokenId } : {}),
           },
         })
-        .catch((e: unknown) => deps.onAuditError?.(e, rule.action!));
+        .then(
+          () => null,
+          (e: unknown) => {
+            deps.onAuditError?.(e, rule.action!);
+            return e;
+          },
+        );
       for (const type of rule.events ?? []) {
         deps.bus.publish(type, {
           project,
@@ -180,7 +189,7 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
           data: { action: rule.action, ...(f.head ? { head: f.head } : {}), ...(f.status ? { status: f.status } : {}) },
         });
       }
-      return out;
+      if (auditFailure === null) return out;
     } catch (e) {
       await deps.audit
         .append({
@@ -193,6 +202,10 @@ export function guardedApi(inner: SessionApi, p: Principal, deps: GateDeps): Ses
         .catch(() => {});
       throw e;
     }
+    throw new StoreUnavailableError(
+      `${rule.action} was done, but its audit entry could not be written (${(auditFailure as Error)?.message ?? String(auditFailure)}): it is not acknowledged`,
+      'audit_failed',
+    );
   };
 
   const api = {} as Record<Method, (...a: unknown[]) => Promise<unknown>>;

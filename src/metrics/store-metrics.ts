@@ -68,7 +68,7 @@ export function observeStore(s: StoreStatsSource | null): void {
 }
 
 let damagedPacks: (() => number) | null = null;
-/** Sets where the count of damaged pack files comes from (the local store: LocalBackend.damagedPacks). */
+/** Sets where the count of damaged pack files comes from (the local store: LocalBackend.neededDamage). */
 export function observeDamagedPacks(f: (() => number) | null): void {
   damagedPacks = f;
 }
@@ -154,7 +154,7 @@ onMetrics((prom, registry) => {
   });
   new Gauge({
     name: 'mic_store_damaged_packs',
-    help: 'Pack files of the local store found damaged (left out whole, or with objects that failed); mic fsck names them',
+    help: 'Pack files of the local store whose damage affects objects the store still needs (left out whole, or with failed objects no other copy serves and not deleted since); mic fsck names them',
     registers: [registry],
     collect() {
       this.set(damagedPacks?.() ?? 0);

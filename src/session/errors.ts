@@ -117,7 +117,7 @@ export class TooLargeError extends DomainError {
  */
 export class StoreUnavailableError extends DomainError {
   readonly kind = 'unavailable';
-  constructor(message: string, code: 'store_unavailable' | 'uploads_pending' | 'release_pending' = 'store_unavailable') {
+  constructor(message: string, code: 'store_unavailable' | 'uploads_pending' | 'release_pending' | 'audit_failed' = 'store_unavailable') {
     super({ error: code, message });
   }
 }

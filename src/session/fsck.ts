@@ -5,7 +5,8 @@ import { CorruptObjectError, LocalBackend, ObjectStore, TieredBackend, type Obje
 import type { DamagedPack } from '../store/local-packs.js';
 import { listProjects } from '../store/collect-garbage.js';
 import { fsckProject, type Checker, type FsckReport } from '../store/fsck.js';
-import { isHash } from '../store/keys.js';
+import { isContentAddressedKey, isHash } from '../store/keys.js';
+import { verifyContentAddressed } from '../store/disk-cache.js';
 import type { SessionRecord } from './record.js';
 import type { TreeDoc } from './seal.js';
 
@@ -60,12 +61,13 @@ export async function fsck(backend: ObjectBackend, o: { projects?: string[]; con
   return run;
 }
 
-/** True when a read of key, which skips the damaged copies found so far, gets another copy: a loose file
- *  (which wins over packed copies of a record) or a copy in another pack, sound as far as its CRC-32 goes. A
- *  referenced object's hash was checked by the project's check above (a bad copy is a problem there). */
+/** True when a read of key, which skips the damaged copies found so far, gets another sound copy: a loose
+ *  file (which wins over packed copies of a record) or a copy in another pack, sound as far as its CRC-32
+ *  goes, and for an object named by its hash, matching it (referenced or not: the project's check above
+ *  reads only referenced ones). */
 async function servedElsewhere(b: LocalBackend, key: string): Promise<boolean> {
   return b.get(key).then(
-    (v) => v !== null,
+    (v) => v !== null && (!isContentAddressedKey(key) || verifyContentAddressed(key, v)),
     (e: unknown) => {
       if (e instanceof CorruptObjectError) return false;
       throw e;

@@ -32,7 +32,15 @@ export async function handoffSession(ctx: LandContext, r: SessionRecord): Promis
     // a handoff redone after a crash (handoffPending) with nothing changed since: recorded once
     if (!(last?.type === 'handed_off' && last.node === ctx.host.owners.node && last.tree === sealed.tree)) {
       r.changes = summarize(await whileUnreachable(ctx, () => diffTrees(store, r.base.tree, sealed.tree)));
-      addEvent(r, { type: 'handed_off', node: ctx.host.owners.node, tree: sealed.tree });
+      // the holder ref's generation it releases: a take back here (a new generation) is then not read as a
+      // handoff a crash cut short (handoffPending)
+      const generation = ctx.host.owners.leases.get(r.session_id)?.generation;
+      addEvent(r, {
+        type: 'handed_off',
+        node: ctx.host.owners.node,
+        tree: sealed.tree,
+        ...(generation !== undefined ? { generation } : {}),
+      });
       r.epoch = (r.epoch ?? 0) + 1; // handles of this stay go STALE should it come back here:
       delete r.fsid_from; // a new fsid (the state it comes back to is opened on the recorded tree)
       r.updated_at = new Date().toISOString();
@@ -76,13 +84,16 @@ function lastMove(r: SessionRecord): TimelineEvent | undefined {
   return undefined;
 }
 
-/** True when the session's holder ref names this daemon though its record says this daemon handed it off
- *  last: a handoff cut short between its record and the release of the holder ref (a crash). Nothing is
- *  lost (the state is here and its tree recorded); handing it off again finishes it (settleHandoffs). */
+/** True when the session's holder ref names this daemon, at the generation it released, though its record
+ *  says this daemon handed it off last: a handoff cut short between its record and the release of the holder
+ *  ref (a crash). Nothing is lost (the state is here and its tree recorded); handing it off again finishes it
+ *  (settleHandoffs). A session taken back here since (a mount, mic session serve) has a newer generation. */
 export async function handoffPending(ctx: LandContext, r: SessionRecord): Promise<boolean> {
   const last = lastMove(r);
   if (last?.type !== 'handed_off' || last.node !== ctx.host.owners.node) return false;
-  return (await ctx.host.owners.holder(r)) === ctx.host.owners.node;
+  const cur = await ctx.host.owners.read(r);
+  if (cur?.doc.holder !== ctx.host.owners.node) return false;
+  return last.generation === undefined || (cur.doc.generation ?? 0) === last.generation;
 }
 
 export interface ServeOutcome {
@@ -99,8 +110,8 @@ export async function serveSession(ctx: LandContext, r: SessionRecord, force: bo
   if (previous !== node) ctx.host.close(r.session_id); // open here from an earlier stay: out of date
   const fs = await ctx.host.open(r, force ? 'force' : 'take');
   const tookOver = previous !== node;
-  // served again here after a handoff whose release had not happened yet (releaseLater, cancelled by the
-  // claim): the record says so, or the next start would hand it off again (settleHandoffs)
+  // served again here after a handoff (its release done, or still pending and cancelled by the claim): the
+  // record says so
   const last = lastMove(r);
   if (tookOver || (last?.type === 'handed_off' && last.node === node)) {
     // the tree this daemon's view starts from: named in the record, so gc keeps it while the session lives

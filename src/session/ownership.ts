@@ -4,9 +4,12 @@
 // The holder renews its lease (lease.ts); once it has expired another daemon may take the session over,
 // raising the generation, and the old holder's renewals then fail (fencing).
 // A release (handoff) that fails (the store away, a write error) is retried in the background until it is
-// done, or until this node claims the session again (releaseLater): the session must not stay held by a
+// done, or until this node takes the session back (releaseLater): the session must not stay held by a
 // node that no longer serves it, which another daemon could only take with --force (or, with a lease, once it
-// ran out; the CLI's never does).
+// ran out; the CLI's never does). While it is pending the session counts as handed off here: only a take
+// (a mount, mic session serve) gets it back, after the attempt under way has settled, and with a new
+// generation, as a take of a released session would (so the record's handed_off event, which names the
+// generation it released, no longer reads as a handoff a crash cut short: handoff.ts handoffPending).
 import type { Logger } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,13 +51,20 @@ export function nodeId(dataDir: string): string {
     .trim();
 }
 
+interface PendingRelease {
+  timer: NodeJS.Timeout | null;
+  cancelled: boolean;
+  /** the attempt under way (its write may land after a cancel: a take waits for it) */
+  attempt: Promise<unknown> | null;
+}
+
 /** Pauses between retries of a failed release (ms): doubling from the first, at most the last. */
 export const RELEASE_RETRY_MS = [250, 10_000] as const;
 
 export class Ownership {
   readonly leases: LeaseTable;
   /** releases that failed, retried until done (releaseLater) */
-  private readonly pendingReleases = new Map<string, { timer: NodeJS.Timeout | null; cancelled: boolean }>();
+  private readonly pendingReleases = new Map<string, PendingRelease>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -114,11 +124,24 @@ export class Ownership {
   /** Claims the session for this node as far as `mode` allows; 409 otherwise. A holder whose lease has
    *  expired counts as gone: any mode but mine takes the session over from it. */
   async claim(r: SessionRecord, mode: OpenMode): Promise<Claimed> {
+    // handed off from here, its release still being retried: handed off as far as anyone can tell
+    let takeBack = false;
+    const pending = this.pendingReleases.get(r.session_id);
+    if (pending) {
+      if (mode !== 'take' && mode !== 'force') throw handedOff(r);
+      this.cancelRelease(r.session_id);
+      await pending.attempt?.catch(() => {}); // released meanwhile, or not: the ref says which
+      takeBack = true;
+    }
     for (let i = 0; i < 10; i++) {
       const cur = await this.read(r);
       const gen = cur?.doc.generation ?? 0;
+      if (cur?.doc.holder === this.node && takeBack) {
+        // taken back before its release happened: as a take of the released session, a new generation
+        if (await this.write(r, { holder: this.node, generation: gen + 1 }, cur.version)) return 'released';
+        continue;
+      }
       if (cur?.doc.holder === this.node) {
-        this.cancelRelease(r.session_id); // served here again: a release still pending must not happen
         const mine = this.leases.get(r.session_id);
         if (mine && mine.version === cur.version && mine.generation === gen && this.leases.valid(r.session_id)) return 'mine';
         // held here before a restart (or the lease lapsed): renew it from the ref as it stands
@@ -189,19 +212,20 @@ export class Ownership {
 
   /**
    * A release that failed: retried in the background (a pause doubling from RELEASE_RETRY_MS[0] to
-   * RELEASE_RETRY_MS[1]) until it is done, until another node holds the session, or until this node claims it
-   * again (claim). A daemon that stops before then finds it at its next start (settleHandoffs).
+   * RELEASE_RETRY_MS[1]) until it is done, until another node holds the session, or until this node takes it
+   * back (claim with take or force; any other claim meanwhile is refused as handed off). A daemon that stops before then finds it at its next start (settleHandoffs).
    */
   releaseLater(r: SessionRecord, tree: string, log: Logger): void {
     const id = r.session_id;
     this.cancelRelease(id);
-    const entry: { timer: NodeJS.Timeout | null; cancelled: boolean } = { timer: null, cancelled: false };
+    const entry: PendingRelease = { timer: null, cancelled: false, attempt: null };
     this.pendingReleases.set(id, entry);
     const attempt = (pause: number): void => {
       entry.timer = setTimeout(() => {
         entry.timer = null;
         if (entry.cancelled) return;
-        this.release(r, tree).then(
+        entry.attempt = this.release(r, tree);
+        entry.attempt.then(
           () => {
             if (this.pendingReleases.get(id) === entry) this.pendingReleases.delete(id);
             log.info({ session: id }, 'holder released after a retry: the handoff is complete, another daemon can serve the session');

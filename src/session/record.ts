@@ -63,6 +63,8 @@ export interface TimelineEvent {
   reason?: 'umnt' | 'umntall' | 'gone';
   /** handed_off / served: the data dir's node id (ownership.ts) */
   node?: string;
+  /** handed_off: the generation of the holder ref it released (ownership.ts) */
+  generation?: number;
   /** file / rebased / handed_off / served: the session's tree after the event; landed: the head's tree
    *  (mountable read-only: /exports/projects/<org>/<name>/trees/<tree>) */
   tree?: string;

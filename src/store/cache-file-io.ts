@@ -74,6 +74,22 @@ export function readCachedAt(
   return { data, checked: ok, content };
 }
 
+/** Closes this thread's packs: the ones it appends to (the next append starts a new pack) and the ones
+ *  kept open for reads. Called when the S3 fetches close, so that no descriptor outlives them (a FileHandle
+ *  left to the garbage collector makes Node warn, DEP0137; a raw one would stay open, pinning evicted packs). */
+export function closeCachedFiles(): void {
+  for (const a of appenders.values()) a.close();
+  appenders.clear();
+  for (const fd of fds.values()) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed already */
+    }
+  }
+  fds.clear();
+}
+
 /** The pack file of a location in place (for the readers). */
 export function packFile(packDir: string, loc: Pick<PackLocation, 'pack'>): string {
   return join(packDir, loc.pack);

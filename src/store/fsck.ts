@@ -82,6 +82,28 @@ export class Checker {
     return b;
   }
 
+  /**
+   * The stored bytes that pass `verify` (which answers null, or what is wrong with them). A copy that fails is
+   * reported (LocalBackend then skips a damaged packed copy) and the next copy is read, as the daemon's reads
+   * do (object-io.ts fetchChecked): an object another copy superseded is not a problem. null: absent;
+   * undefined: no sound copy (a problem is recorded).
+   */
+  private async readSound(key: string, by: string, verify: (stored: Buffer) => string | null): Promise<Buffer | null | undefined> {
+    let failed: string | null = null; // the last copy that failed, and where it was
+    for (let copies = 1; ; copies++) {
+      const stored = await this.read(key, by);
+      if (stored === null && failed !== null) break; // no other copy: the one found is corrupt, not missing
+      if (!stored) return stored;
+      const bad = verify(stored);
+      if (bad === null) return stored;
+      const where = this.store.backend.reportCorrupt?.(key, bad);
+      failed = where ? `${bad} (${where})` : bad;
+      if (!where || copies >= 8) break;
+    }
+    this.report.problems.push({ kind: 'corrupt', key, detail: failed, referenced_by: by });
+    return undefined;
+  }
+
   /** A head record, its tree and its ancestors. */
   async head(hash: string, by: string): Promise<void> {
     if (!this.first('head', hash)) return;
@@ -104,17 +126,19 @@ export class Checker {
     if (hash === EMPTY_TREE || !this.first('tree', hash)) return;
     this.report.trees++;
     const key = this.store.key(objectRelKey('trees', hash));
-    const stored = await this.read(key, by);
+    let node: TreeNode | undefined;
+    const stored = await this.readSound(key, by, (s) => {
+      try {
+        const bytes = decodeStored(s);
+        if (sha256Hex(bytes) !== hash) return 'content does not match its hash';
+        node = decodeNode(bytes);
+        return null;
+      } catch (e) {
+        return `undecodable tree node: ${(e as Error).message}`;
+      }
+    });
     if (stored === undefined) return;
-    if (!stored) return this.problem('missing', key, 'tree node not in the store', by);
-    let node: TreeNode;
-    try {
-      const bytes = decodeStored(stored);
-      if (sha256Hex(bytes) !== hash) return this.problem('corrupt', key, 'content does not match its hash', by);
-      node = decodeNode(bytes);
-    } catch (e) {
-      return this.problem('corrupt', key, `undecodable tree node: ${(e as Error).message}`, by);
-    }
+    if (!stored || !node) return this.problem('missing', key, 'tree node not in the store', by);
     const base = by.endsWith('/') ? by : `${by}/`;
     const next: Promise<void>[] = [];
     if (node.type === 'split') {
@@ -134,17 +158,20 @@ export class Checker {
     if (!this.first('blob', hash)) return;
     this.report.blobs++;
     const key = this.store.key(objectRelKey('blobs', hash));
-    const stored = await this.read(key, by);
+    let data: Buffer | undefined;
+    const stored = await this.readSound(key, by, (s) => {
+      data = undefined;
+      if (isManifest(s)) return null; // checked below, with its chunks
+      try {
+        data = decodeStored(s);
+      } catch (e) {
+        return `undecodable blob: ${(e as Error).message}`;
+      }
+      return sha256Hex(data) === hash ? null : 'content does not match its hash';
+    });
     if (stored === undefined) return;
     if (!stored) return this.problem('missing', key, 'blob not in the store', by);
-    if (!isManifest(stored)) {
-      let data: Buffer;
-      try {
-        data = decodeStored(stored);
-      } catch (e) {
-        return this.problem('corrupt', key, `undecodable blob: ${(e as Error).message}`, by);
-      }
-      if (sha256Hex(data) !== hash) return this.problem('corrupt', key, 'content does not match its hash', by);
+    if (data) {
       if (size !== undefined && data.length !== size) this.problem('corrupt', key, `holds ${data.length} bytes, the tree says ${size}`, by);
       return;
     }
@@ -163,16 +190,18 @@ export class Checker {
     if (!this.first('chunk', hash)) return;
     this.report.chunks++;
     const key = this.store.key(objectRelKey('blobs', hash));
-    const stored = await this.read(key, by);
+    let data: Buffer | undefined;
+    const stored = await this.readSound(key, by, (s) => {
+      try {
+        data = decodeStored(s);
+      } catch (e) {
+        return `undecodable chunk: ${(e as Error).message}`;
+      }
+      return sha256Hex(data) === hash ? null : 'chunk does not match its hash';
+    });
     if (stored === undefined) return;
-    if (!stored) return this.problem('missing', key, 'chunk not in the store', by);
-    try {
-      const data = decodeStored(stored);
-      if (sha256Hex(data) !== hash) return this.problem('corrupt', key, 'chunk does not match its hash', by);
-      if (data.length !== length) this.problem('corrupt', key, `chunk holds ${data.length} bytes, its manifest says ${length}`, by);
-    } catch (e) {
-      this.problem('corrupt', key, `undecodable chunk: ${(e as Error).message}`, by);
-    }
+    if (!stored || !data) return this.problem('missing', key, 'chunk not in the store', by);
+    if (data.length !== length) this.problem('corrupt', key, `chunk holds ${data.length} bytes, its manifest says ${length}`, by);
   }
 }
 

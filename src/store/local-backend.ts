@@ -13,6 +13,7 @@
 //
 // Immutable objects may also be in pack files (local-packs.ts: import-git writes its objects into one file,
 // not one each): get, stat, has, touch, list and delete look there for what is not a loose file.
+import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -73,7 +74,7 @@ export class LocalBackend implements ObjectBackend {
     this.fsync = opts.fsync ?? true;
     this.lockStaleMs = opts.lockStaleMs ?? 10_000;
     this.lockTimeoutMs = opts.lockTimeoutMs ?? 30_000;
-    this.packs = new LocalPacks(this.root, this.fsync, { log: opts.log });
+    this.packs = new LocalPacks(this.root, this.fsync, { log: opts.log, elsewhere: (key) => this.looseOrPending(key) });
   }
 
   /** Absolute path of a key (validated). */
@@ -118,6 +119,16 @@ export class LocalBackend implements ObjectBackend {
   /** Pack files that are damaged (left out whole, or with objects that failed), for fsck. */
   damagedPacks(): DamagedPack[] {
     return this.packs.damagedPacks();
+  }
+
+  /** Damaged packs whose damage the store still feels (LocalPacks.neededDamage): damaged copies that a loose
+   *  file, another pack's copy or a deletion superseded are left out. The mic_store_damaged_packs gauge. */
+  neededDamage(): DamagedPack[] {
+    return this.packs.neededDamage((key) => this.looseOrPending(key));
+  }
+
+  private looseOrPending(key: string): boolean {
+    return this.pending.has(key) || existsSync(this.pathOf(key));
   }
 
   /** fsck: checks every packed object's CRC-32 (those that carry one); failures show in damagedPacks(). */

@@ -48,6 +48,8 @@ export interface DamagedPack {
 interface Damage extends DamagedPack {
   /** ino/size/mtime of the file judged (whole): judged again only when it changes */
   identity: string;
+  /** its unavailability was logged (once) */
+  warned: boolean;
 }
 
 export interface Located {
@@ -99,7 +101,7 @@ export class LocalPacks {
   constructor(
     root: string,
     private readonly fsync: boolean,
-    private readonly opts: { once?: boolean; log?: Logger } = {},
+    private readonly opts: { once?: boolean; log?: Logger; elsewhere?: (key: string) => boolean } = {},
   ) {
     this.dir = join(root, PACKS_DIR);
   }
@@ -190,28 +192,59 @@ export class LocalPacks {
     }
   }
 
-  /** Records (and logs, once per pack and judgement) what is wrong with a pack. */
+  /** Records (and logs, once per pack and judgement) what is wrong with a pack. A failed object that another
+   *  copy serves (opts.elsewhere, another pack) is only noted (info): nothing is unavailable. */
   private damaged(id: string, path: string, reason: string, identity: string, whole: boolean, object?: string): void {
     let d = this.damage.get(id);
     const fresh = !d || (whole && (!d.whole || d.identity !== identity));
     if (!d || fresh) {
-      d = { path, reason, whole, objects: [], identity };
+      d = { path, reason, whole, objects: [], identity, warned: false };
       this.damage.set(id, d);
     }
-    if (object && !d.objects.includes(object)) d.objects.push(object);
-    if (fresh)
+    if (object && !d.objects.includes(object)) {
+      d.objects.push(object);
+      if (!whole && (this.find(object) || this.opts.elsewhere?.(object))) {
+        this.opts.log?.info({ pack: path, reason, object }, 'a damaged copy in a pack file is skipped: another copy serves the object');
+        return;
+      }
+    }
+    if (fresh || !d.warned) {
+      d.warned = true;
       this.opts.log?.warn(
         { pack: path, reason, object },
         whole
           ? 'damaged pack file left out: its objects are unavailable, everything else is served'
           : 'damaged pack file: some of its objects are unavailable',
       );
+    }
   }
 
   /** The packs found damaged so far (after a look at the directory). */
   damagedPacks(): DamagedPack[] {
     this.current();
     return [...this.damage.values()].map(({ path, reason, whole, objects }) => ({ path, reason, whole, objects: [...objects] }));
+  }
+
+  /**
+   * The damage the store still feels: packs left out whole, and packs with failed objects that nothing else
+   * serves: not deleted since (gc, a record removed), no sound copy in another pack, and no other copy
+   * elsewhere (servedElsewhere: the caller's loose files). A damaged copy that another one superseded is not
+   * counted (the mic_store_damaged_packs gauge; fsck goes further and reads the other copy).
+   */
+  neededDamage(servedElsewhere: (key: string) => boolean): DamagedPack[] {
+    this.current();
+    const out: DamagedPack[] = [];
+    for (const [id, d] of this.damage) {
+      const p = this.packs.get(id);
+      if (d.whole) {
+        out.push({ path: d.path, reason: d.reason, whole: true, objects: [] });
+        continue;
+      }
+      if (!p) continue; // removed since (all its objects deleted)
+      const objects = d.objects.filter((k) => !p.dead.has(k) && !this.find(k) && !servedElsewhere(k));
+      if (objects.length) out.push({ path: d.path, reason: d.reason, whole: false, objects });
+    }
+    return out;
   }
 
   /** mic fsck: reads every live object that carries a CRC-32 (packs with checksums: objects not named by their

@@ -93,8 +93,8 @@ export class S3Backend implements ObjectBackend {
     const { client, casClient, fetcher } = await this.clients;
     client.destroy();
     casClient.destroy();
-    fetcher.close();
     this.clients = null;
+    await fetcher.close();
   }
 
   /** Turns an SDK error into an S3BackendError whose message says what went wrong and where (s3-errors.ts). */

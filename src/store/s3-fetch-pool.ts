@@ -10,7 +10,7 @@ import { S3FetchError, S3Fetcher, type S3FetchOptions } from './s3-fetch.js';
 import type { FetchReply, FetchRequest } from './s3-fetch-worker.js';
 import { markChecked } from './codec.js';
 import { CONTENT_KEY } from './keys.js';
-import { appendCached, readCachedAt, type CachePlace } from './cache-file-io.js';
+import { appendCached, closeCachedFiles, readCachedAt, type CachePlace } from './cache-file-io.js';
 import type { PackLocation } from './cache-pack.js';
 import { checkContentAddressed } from './disk-cache.js';
 
@@ -101,11 +101,24 @@ export class S3FetchPool {
     if (hash) markChecked(data, hash, content && Buffer.from(content.buffer, content.byteOffset, content.byteLength));
   }
 
-  close(): void {
-    this.local?.close();
+  /** Ends the fetches; the cache packs the fetches appended to and read are closed first (at most 1 s is
+   *  waited for the worker to do so; its thread's exit closes what is left). */
+  async close(): Promise<void> {
+    if (this.local) {
+      this.local.close();
+      closeCachedFiles();
+      return;
+    }
     const w = this.worker;
-    if (w) this.fail(w, new Error('S3 fetches closed'));
-    void w?.terminate();
+    if (!w) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.send('', (id) => ({ id, op: 'close' })).catch(() => {}),
+      new Promise<void>((r) => (timer = setTimeout(r, 1000))),
+    ]);
+    clearTimeout(timer);
+    this.fail(w, new Error('S3 fetches closed'));
+    await w.terminate();
   }
 
   private ensure(): Worker {

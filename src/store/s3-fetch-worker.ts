@@ -7,14 +7,16 @@ import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { S3Fetcher, type S3Credentials, type S3FetchOptions } from './s3-fetch.js';
 import { checkContentAddressed } from './disk-cache.js';
-import { appendCached, readCachedAt, type CachePlace } from './cache-file-io.js';
+import { appendCached, closeCachedFiles, readCachedAt, type CachePlace } from './cache-file-io.js';
 import type { PackLocation } from './cache-pack.js';
 
 export type FetchRequest =
   /** a GET; cache: where to append the disk cache's copy once the object checked out, as cacheKey */
   | { id: number; op: 'get'; key: string; cred: S3Credentials; cache?: CachePlace; cacheKey?: string }
   /** a cached copy: size bytes at offset of a pack file (the object's key, for its hash) */
-  | { id: number; op: 'read'; key: string; file: string; offset: number; size: number };
+  | { id: number; op: 'read'; key: string; file: string; offset: number; size: number }
+  /** the pool closes: the thread's cache packs are closed (answered with data null) */
+  | { id: number; op: 'close' };
 export type FetchReply =
   /** checked: the key names a content-addressed object and data matches its hash (checkContentAddressed);
    *  content: the decompressed content, when the check decompressed it; cached: where its copy was appended
@@ -57,6 +59,11 @@ if (port) {
   let cred: S3Credentials | null = null;
   const fetcher = new S3Fetcher({ ...(workerData as Omit<S3FetchOptions, 'credentials'>), credentials: async () => cred! });
   port.on('message', (m: FetchRequest) => {
+    if (m.op === 'close') {
+      closeCachedFiles();
+      port.postMessage({ id: m.id, data: null });
+      return;
+    }
     if (m.op === 'read') {
       try {
         const r = readCachedAt(m.key, m.file, m.offset, m.size);

@@ -9,6 +9,8 @@
 //                holder ref, or "/metadata.json", its record: the local store writes every object by
 //                rename) fails with EIO, as a store write error (test/session/store-write-fault.test.ts);
 //                each is noted in faults.log
+//   rename-stall as rename-eio, but the rename sleeps 3 s first and then succeeds (a slow store write: a
+//                window to stop the daemon in; noted in faults.log before the sleep)
 // Built by the test with gcc (scripts/install-deps.sh installs it).
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -138,12 +140,12 @@ ssize_t write(int fd, const void *buf, size_t count) {
   return n < 0 ? -1 : real(fd, buf, n);
 }
 
-/* rename-eio: does `to` end with one of the marker file's lines? */
-static int rename_fails(const char *to) {
+/* rename-eio, rename-stall: does `to` end with one of the marker file's lines? */
+static int rename_matches(const char *name, const char *to) {
   const char *dir = getenv("MIC_FAULT_DIR");
   if (!dir) return 0;
   char p[4096], buf[4096];
-  snprintf(p, sizeof p, "%s/rename-eio", dir);
+  snprintf(p, sizeof p, "%s/%s", dir, name);
   int (*real_open)(const char *, int, ...) = dlsym(RTLD_NEXT, "open");
   int fd = real_open(p, O_RDONLY);
   if (fd < 0) return 0;
@@ -163,7 +165,11 @@ static int rename_fails(const char *to) {
 int rename(const char *from, const char *to) {
   static int (*real)(const char *, const char *);
   if (!real) real = dlsym(RTLD_NEXT, "rename");
-  if (rename_fails(to)) {
+  if (rename_matches("rename-stall", to)) {
+    note_path("faults.log", "rename-stall", to);
+    sleep(3);
+  }
+  if (rename_matches("rename-eio", to)) {
     note_path("faults.log", "rename-eio", to);
     errno = EIO;
     return -1;

@@ -1,9 +1,12 @@
 // The read tiers below RAM: DiskCache (local SSD) and TieredBackend over a real radosgw,
 // ObjectStore on top of them, and backend selection from configuration.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, open, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { until } from '../lib/until.js';
 import { DiskCache, isContentAddressedKey, verifyContentAddressed } from '../../src/store/disk-cache.js';
 import { TieredBackend } from '../../src/store/tiered-backend.js';
 import { checkBackend, openBackend, parseBytes, DEFAULT_CACHE_BYTES } from '../../src/store/open-backend.js';
@@ -17,6 +20,39 @@ import { useCluster } from './cluster.js';
 import { freshPrefix, s3, tempDir } from './helpers.js';
 
 const cluster = useCluster();
+
+// Every cache and backend a test makes is closed after it: an open cache pack left to the garbage collector
+// makes Node warn (DEP0137, "Closing file descriptor N on garbage collection") in the middle of CI's log.
+const opened: { close(): unknown }[] = [];
+function keep<T>(x: T): T {
+  if (x && typeof (x as { close?: unknown }).close === 'function') opened.push(x as unknown as { close(): unknown });
+  return x;
+}
+const openCache = async (...a: Parameters<typeof DiskCache.open>) => keep(await DiskCache.open(...a));
+const newCache = (...a: ConstructorParameters<typeof DiskCache>) => keep(new DiskCache(...a));
+const newTiered = (...a: ConstructorParameters<typeof TieredBackend>) => keep(new TieredBackend(...a));
+/** Files of this test's temp dirs (micfs-s3-*) this process still has open, from /proc/self/fd. */
+function openTempFiles(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(join(tmpdir(), 'micfs-s3-'))) out.push(target);
+    } catch {
+      /* closed meanwhile (the readdir's own descriptor) */
+    }
+  }
+  return out;
+}
+afterEach(async () => {
+  // backends first (they finish their cache writes, then close their cache), then caches made alone
+  const all = opened.splice(0).reverse();
+  for (const x of all) if (x instanceof TieredBackend) await x.close();
+  for (const x of all) if (!(x instanceof TieredBackend)) await x.close();
+  // closing lets go of every file: nothing is left for the garbage collector to close
+  await until(() => openTempFiles().length === 0, 5000).catch(() => {});
+  expect(openTempFiles()).toEqual([]);
+});
 
 /** A content-addressed blob key and its stored bytes. */
 function blob(content: Buffer, project = 'acme/w'): { key: string; stored: Buffer; hash: string } {
@@ -40,11 +76,11 @@ describe('DiskCache', () => {
 
   it('hits after a restart (a new instance on the same directory)', async () => {
     const dir = await tempDir();
-    const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const a = await openCache(dir, { maxBytes: 1 << 20 });
     const items = [0, 1, 2].map((i) => blob(randomBytes(1000 + i)));
     for (const it of items) expect(await a.put(it.key, it.stored)).toBe(true);
     expect(await a.put('projects/acme/w/head', Buffer.from('mutable'))).toBe(false);
-    const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const b = await openCache(dir, { maxBytes: 1 << 20 });
     expect(b.count).toBe(3);
     expect(b.bytes).toBe(a.bytes); // the pack's bytes: the records and their headers
     expect(b.bytes).toBeGreaterThan(items.reduce((n, it) => n + it.stored.length, 0));
@@ -58,7 +94,7 @@ describe('DiskCache', () => {
     const dir = await tempDir();
     const items = Array.from({ length: 40 }, () => blob(randomBytes(1000)));
     const max = 16 * 1024; // packs of 2 KiB: a record each
-    const c = await DiskCache.open(dir, { maxBytes: max });
+    const c = await openCache(dir, { maxBytes: max });
     for (const it of items) {
       await c.put(it.key, it.stored);
       expect(c.bytes).toBeLessThanOrEqual(max);
@@ -76,7 +112,7 @@ describe('DiskCache', () => {
     const onDisk = (await Promise.all(packs.map((p) => stat(join(dir, 'packs', p))))).reduce((n, st) => n + st.size, 0);
     expect(onDisk).toBe(c.bytes);
     // a restart with a smaller bound deletes the oldest packs first
-    const d = await DiskCache.open(dir, { maxBytes: 6 * 1024 });
+    const d = await openCache(dir, { maxBytes: 6 * 1024 });
     expect(d.bytes).toBeLessThanOrEqual(6 * 1024);
     expect(d.count).toBeGreaterThan(0);
     expect(d.keys()).toEqual(items.slice(items.length - d.count).map((it) => it.key));
@@ -85,7 +121,7 @@ describe('DiskCache', () => {
   it('an entry read since it was written gets a second chance when its pack is evicted; its cold neighbours go', async () => {
     const dir = await tempDir();
     const items = Array.from({ length: 70 }, () => blob(randomBytes(1000)));
-    const c = await DiskCache.open(dir, { maxBytes: 64 * 1024 }); // packs of 8 KiB: seven records each
+    const c = await openCache(dir, { maxBytes: 64 * 1024 }); // packs of 8 KiB: seven records each
     for (const it of items.slice(0, 7)) await c.put(it.key, it.stored);
     const first = c.locate(items[0]!.key)!.file;
     expect(c.locate(items[6]!.key)!.file).toBe(first);
@@ -97,39 +133,39 @@ describe('DiskCache', () => {
     expect(c.locate(items[0]!.key)!.file).not.toBe(first); // copied forward
     expect((await c.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true);
     expect(c.bytes).toBeLessThanOrEqual(64 * 1024 + 8 * 1024); // the copy may overshoot by what it moved
-    const again = await DiskCache.open(dir, { maxBytes: 64 * 1024 });
+    const again = await openCache(dir, { maxBytes: 64 * 1024 });
     expect((await again.get(items[0]!.key))!.equals(items[0]!.stored)).toBe(true);
   });
 
   it('a torn tail (an append cut short by a SIGKILL) is ignored: the records before it hit, nothing after it is taken', async () => {
     const dir = await tempDir();
-    const a = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const a = await openCache(dir, { maxBytes: 1 << 20 });
     const items = [0, 1, 2].map(() => blob(randomBytes(3000)));
     for (const it of items) await a.put(it.key, it.stored);
     const last = a.locate(items[2]!.key)!;
     expect(a.locate(items[0]!.key)!.file).toBe(last.file); // one pack
     // the last record's data cut in the middle
     await truncate(last.file, last.offset + 1000);
-    const b = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const b = await openCache(dir, { maxBytes: 1 << 20 });
     expect(b.keys()).toEqual([items[0]!.key, items[1]!.key]);
     for (const it of items.slice(0, 2)) expect((await b.get(it.key))!.equals(it.stored)).toBe(true);
     // a header cut short, and garbage after a good record, end the scan too
     await truncate(last.file, last.offset - 5);
-    expect((await DiskCache.open(dir, { maxBytes: 1 << 20 })).count).toBe(2);
+    expect((await openCache(dir, { maxBytes: 1 << 20 })).count).toBe(2);
     await truncate(last.file, a.locate(items[1]!.key)!.offset + items[1]!.stored.length);
     await appendFile(last.file, randomBytes(100));
-    const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const c = await openCache(dir, { maxBytes: 1 << 20 });
     expect(c.count).toBe(2);
     // new records go to a new pack; the damaged one still serves what it holds
     await c.put(items[2]!.key, items[2]!.stored);
     expect(c.locate(items[2]!.key)!.file).not.toBe(last.file);
-    const d = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const d = await openCache(dir, { maxBytes: 1 << 20 });
     for (const it of items) expect((await d.get(it.key))!.equals(it.stored)).toBe(true);
   });
 
   it('detects a corrupt entry, drops it for good (across a restart) and reports a miss; cleans leftovers at open', async () => {
     const dir = await tempDir();
-    const c = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const c = await openCache(dir, { maxBytes: 1 << 20 });
     const it = blob(Buffer.from('hello world '.repeat(100)));
     await c.put(it.key, it.stored);
     const at = c.locate(it.key)!;
@@ -139,16 +175,16 @@ describe('DiskCache', () => {
     expect(await c.get(it.key)).toBeNull();
     expect(c.stats.corrupt).toBe(1);
     expect(c.holds(it.key)).toBe(false);
-    expect((await DiskCache.open(dir, { maxBytes: 1 << 20 })).holds(it.key)).toBe(false); // a tombstone
+    expect((await openCache(dir, { maxBytes: 1 << 20 })).holds(it.key)).toBe(false); // a tombstone
     // stored again: a hit (the later record wins over the tombstone)
     await c.put(it.key, it.stored);
-    expect((await (await DiskCache.open(dir, { maxBytes: 1 << 20 })).get(it.key))!.equals(it.stored)).toBe(true);
+    expect((await (await openCache(dir, { maxBytes: 1 << 20 })).get(it.key))!.equals(it.stored)).toBe(true);
     // the older layout (a file per object), a stray file and a foreign file among the packs go at open
     await mkdir(join(dir, 'projects/acme/w/blobs/00'), { recursive: true });
     await writeFile(join(dir, 'projects/acme/w/blobs/00', '0'.repeat(64)), 'x');
     await writeFile(join(dir, 'stray'), 'x');
     await writeFile(join(dir, 'packs', 'foreign'), 'x');
-    const again = await DiskCache.open(dir, { maxBytes: 1 << 20 });
+    const again = await openCache(dir, { maxBytes: 1 << 20 });
     expect(again.count).toBe(1);
     expect(await readdir(dir)).toEqual(['packs']);
     expect((await readdir(join(dir, 'packs'))).every((n) => n.endsWith('.pack'))).toBe(true);
@@ -181,7 +217,7 @@ describe('TieredBackend over radosgw', () => {
     const dir = await tempDir();
     const prefix = freshPrefix();
     const remote = s3(cluster(), { prefix });
-    const t = new TieredBackend(remote, new DiskCache(dir, { maxBytes: 1 << 24 }));
+    const t = newTiered(remote, newCache(dir, { maxBytes: 1 << 24 }));
     const it = blob(randomBytes(200_000));
     await remote.put(it.key, it.stored); // uploaded by someone else: not cached here
     remote.reset();
@@ -193,7 +229,7 @@ describe('TieredBackend over radosgw', () => {
     expect(t.stats.diskHits).toBe(1);
 
     const remote2 = s3(cluster(), { prefix });
-    const t2 = new TieredBackend(remote2, new DiskCache(dir, { maxBytes: 1 << 24 })); // "restart"
+    const t2 = newTiered(remote2, newCache(dir, { maxBytes: 1 << 24 })); // "restart"
     expect((await t2.get(it.key))!.equals(it.stored)).toBe(true);
     expect(remote2.gets).toEqual([]);
     // Existence is always the bucket's answer (the cache may hold what the bucket lost).
@@ -204,7 +240,7 @@ describe('TieredBackend over radosgw', () => {
 
   it('concurrent gets of one missing object share a single S3 GET', async () => {
     const remote = s3(cluster());
-    const t = new TieredBackend(remote, new DiskCache(await tempDir(), { maxBytes: 1 << 24 }));
+    const t = newTiered(remote, newCache(await tempDir(), { maxBytes: 1 << 24 }));
     const it = blob(randomBytes(500_000));
     await remote.put(it.key, it.stored);
     remote.reset();
@@ -217,7 +253,7 @@ describe('TieredBackend over radosgw', () => {
   it('a corrupted cache file is detected and fetched again from S3', async () => {
     const dir = await tempDir();
     const remote = s3(cluster());
-    const t = new TieredBackend(remote, new DiskCache(dir, { maxBytes: 1 << 24 }));
+    const t = newTiered(remote, newCache(dir, { maxBytes: 1 << 24 }));
     const it = blob(Buffer.from('some file content\n'.repeat(1000)));
     await t.put(it.key, it.stored); // write-through fills the cache
     expect(t.cache.holds(it.key)).toBe(true);
@@ -235,7 +271,7 @@ describe('TieredBackend over radosgw', () => {
   it('ObjectStore hashes a disk-cached object once (its own check); a corrupt cache file is discarded and fetched again', async () => {
     const dir = await tempDir();
     const remote = s3(cluster());
-    const t = new TieredBackend(remote, new DiskCache(dir, { maxBytes: 1 << 24 }));
+    const t = newTiered(remote, newCache(dir, { maxBytes: 1 << 24 }));
     const content = Buffer.from('a file of the session\n'.repeat(2000));
     const writer = new ObjectStore(t, 'acme/w');
     const hash = await writer.putBlob(content);
@@ -259,7 +295,7 @@ describe('TieredBackend over radosgw', () => {
 
   it('mutable keys (refs, documents) always go to S3', async () => {
     const remote = s3(cluster());
-    const t = new TieredBackend(remote, new DiskCache(await tempDir(), { maxBytes: 1 << 24 }));
+    const t = newTiered(remote, newCache(await tempDir(), { maxBytes: 1 << 24 }));
     await t.put('projects/acme/w/sessions/s1/metadata.json', Buffer.from('{"a":1}'));
     await remote.put('projects/acme/w/sessions/s1/metadata.json', Buffer.from('{"a":2}'));
     expect((await t.get('projects/acme/w/sessions/s1/metadata.json'))!.toString()).toBe('{"a":2}');
@@ -276,7 +312,7 @@ describe('ObjectStore over the tiered S3 backend', () => {
   it('never uploads a blob twice: not from the same store, not from another daemon', async () => {
     const prefix = freshPrefix();
     const r1 = s3(cluster(), { prefix });
-    const store1 = new ObjectStore(new TieredBackend(r1, new DiskCache(await tempDir(), { maxBytes: 1 << 24 })), 'acme/dedup');
+    const store1 = new ObjectStore(newTiered(r1, newCache(await tempDir(), { maxBytes: 1 << 24 })), 'acme/dedup');
     const content = randomBytes(100_000);
     const h = await store1.putBlob(content);
     expect(r1.puts).toHaveLength(1);
@@ -285,7 +321,7 @@ describe('ObjectStore over the tiered S3 backend', () => {
 
     // A second daemon (own RAM and disk cache) storing the same content: one HEAD, no PUT.
     const r2 = s3(cluster(), { prefix });
-    const store2 = new ObjectStore(new TieredBackend(r2, new DiskCache(await tempDir(), { maxBytes: 1 << 24 })), 'acme/dedup');
+    const store2 = new ObjectStore(newTiered(r2, newCache(await tempDir(), { maxBytes: 1 << 24 })), 'acme/dedup');
     expect(await store2.putBlob(Buffer.from(content))).toBe(h);
     expect(r2.puts).toEqual([]);
     expect(r2.heads).toHaveLength(1);
@@ -295,7 +331,7 @@ describe('ObjectStore over the tiered S3 backend', () => {
   it('with an outbox, small objects are put without asking the bucket first (no HEAD), large ones still are', async () => {
     const prefix = freshPrefix();
     const r = s3(cluster(), { prefix });
-    const t = new TieredBackend(r, new DiskCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: await tempDir() });
+    const t = newTiered(r, newCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: await tempDir() });
     const store = new ObjectStore(t, 'acme/blind');
     const small = Buffer.from('a small file\n'.repeat(100));
     const large = randomBytes(200_000); // stored raw: above the blind-put bound
@@ -308,7 +344,7 @@ describe('ObjectStore over the tiered S3 backend', () => {
 
     // another daemon with the same content: the small one is sent again (harmless), the large one is not
     const r2 = s3(cluster(), { prefix });
-    const t2 = new TieredBackend(r2, new DiskCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: await tempDir() });
+    const t2 = newTiered(r2, newCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: await tempDir() });
     const store2 = new ObjectStore(t2, 'acme/blind');
     expect(await store2.putBlob(Buffer.from(small))).toBe(hs);
     expect(await store2.putBlob(Buffer.from(large))).toBe(hl);
@@ -324,7 +360,7 @@ describe('ObjectStore over the tiered S3 backend', () => {
     const prefix = freshPrefix();
     const r = s3(cluster(), { prefix });
     const outbox = await tempDir();
-    const t = new TieredBackend(r, new DiskCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: outbox });
+    const t = newTiered(r, newCache(await tempDir(), { maxBytes: 1 << 26 }), { outboxDir: outbox });
     const store = new ObjectStore(t, 'acme/now');
     const h = await store.putBlob(Buffer.from('a file\n'));
     const tree = await store.writeDir([{ name: 'a.txt', kind: 'file', mode: 0o644, ino: 2, size: 7, mtime: [1, 0], hash: h }]);
@@ -357,9 +393,9 @@ describe('ObjectStore over the tiered S3 backend', () => {
     const key = `projects/acme/corrupt/blobs/${h.slice(0, 2)}/${h}`;
     await r1.put(key, encodeStored(Buffer.from('something else entirely '.repeat(500))));
 
-    const cache = new DiskCache(await tempDir(), { maxBytes: 1 << 24 });
+    const cache = newCache(await tempDir(), { maxBytes: 1 << 24 });
     const r2 = s3(cluster(), { prefix });
-    const tiered = new TieredBackend(r2, cache);
+    const tiered = newTiered(r2, cache);
     const store2 = new ObjectStore(tiered, 'acme/corrupt');
     await expect(store2.getBlob(h)).rejects.toBeInstanceOf(CorruptObjectError);
     expect(tiered.stats.remoteCorrupt).toBe(1);
@@ -377,12 +413,12 @@ describe('ObjectStore over the tiered S3 backend', () => {
   it('trees and heads round-trip through S3 and the disk cache', async () => {
     const prefix = freshPrefix();
     const dir = await tempDir();
-    const store = new ObjectStore(new TieredBackend(s3(cluster(), { prefix }), new DiskCache(dir, { maxBytes: 1 << 24 })), 'acme/t');
+    const store = new ObjectStore(newTiered(s3(cluster(), { prefix }), newCache(dir, { maxBytes: 1 << 24 })), 'acme/t');
     const h = await store.putBlob(Buffer.from('file body'));
     const tree = await store.writeDir([{ name: 'a.txt', kind: 'file', mode: 0o644, ino: 2, size: 9, mtime: [1, 0], hash: h }]);
     expect(await store.casHead(null, 0, { tree, nextIno: 3, parent: null, session: null, message: 'init', time: 'now' })).toBe(true);
     const r = s3(cluster(), { prefix });
-    const fresh = new ObjectStore(new TieredBackend(r, new DiskCache(dir, { maxBytes: 1 << 24 })), 'acme/t');
+    const fresh = new ObjectStore(newTiered(r, newCache(dir, { maxBytes: 1 << 24 })), 'acme/t');
     const head = (await fresh.getHead())!;
     expect(head.record.tree).toBe(tree);
     const entries = await fresh.listDir(head.record.tree);
@@ -423,7 +459,7 @@ describe('backend selection', () => {
     };
     // the standard credential chain: environment variables
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey });
-    const b = openBackend(dataDir, { env: vars });
+    const b = keep(openBackend(dataDir, { env: vars }));
     expect(b).toBeInstanceOf(TieredBackend);
     const t = b as TieredBackend;
     expect(t.cache.dir).toBe(join(dataDir, 'cache'));
@@ -434,23 +470,26 @@ describe('backend selection', () => {
 
     // openCatalog uses it: a project's blobs land in the bucket under the prefix.
     const catalog = openCatalog(dataDir, { env: vars });
+    keep(catalog.backend);
     const h = await catalog.store('acme/cfg').putBlob(Buffer.from('via the catalog'));
     expect(await (catalog.backend as TieredBackend).drain(30_000)).toBe(true); // uploaded in the background
     expect((catalog.backend as TieredBackend).uploads).not.toBeNull();
     const raw = s3(env, { prefix });
     expect(await raw.has(`projects/acme/cfg/blobs/${h.slice(0, 2)}/${h}`)).toBe(true);
-    expect(openBackend(dataDir, { env: { ...vars, MIC_CACHE_BYTES: '0' } })).toBeInstanceOf(S3Backend);
-    expect((openBackend(dataDir, { env: { MIC_S3_BUCKET: 'b' } }) as TieredBackend).cache.maxBytes).toBe(DEFAULT_CACHE_BYTES);
+    expect(keep(openBackend(dataDir, { env: { ...vars, MIC_CACHE_BYTES: '0' } }))).toBeInstanceOf(S3Backend);
+    expect((keep(openBackend(dataDir, { env: { MIC_S3_BUCKET: 'b' } })) as TieredBackend).cache.maxBytes).toBe(DEFAULT_CACHE_BYTES);
   });
 
   it('bad credentials from the chain: the start-up check fails with one line', async () => {
     const env = cluster();
-    const b = openBackend(await tempDir(), {
-      s3Bucket: env.bucket,
-      s3Endpoint: env.endpoint,
-      s3Prefix: freshPrefix(),
-      env: {},
-    }) as TieredBackend;
+    const b = keep(
+      openBackend(await tempDir(), {
+        s3Bucket: env.bucket,
+        s3Endpoint: env.endpoint,
+        s3Prefix: freshPrefix(),
+        env: {},
+      }),
+    ) as TieredBackend;
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
     process.env.AWS_ACCESS_KEY_ID = env.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = 'wrong';

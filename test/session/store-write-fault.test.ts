@@ -10,6 +10,13 @@
 // daemon, which no longer served it: the second one answered 409 served_elsewhere until the lease ran out
 // (60 s; never for the CLI's).
 //
+// A client mounting the session on the first daemon again while that release is still being retried takes
+// it back (as a mount of any handed-off session does): the retry stops, the holder ref gets a new generation,
+// the first daemon serves it, and the second is told so (409 served_elsewhere). Before, the mount cancelled
+// the retry but left the holder at the generation the record's handed_off event released, so the first
+// daemon's next start took it for a handoff a crash cut short and handed the session off again, behind the
+// back of the client writing to it there.
+//
 // An abandon whose record cannot be written: the session goes on as it was, its mount writable. Before, it
 // stayed frozen (its NFS changes refused) until the daemon restarted.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,6 +110,52 @@ describe('a holder release that fails', () => {
     // the first daemon no longer serves it
     expect((await rejection(api.files(id, { files: [{ path: 'late.txt', change_type: 'added', content: 'x' }] }))).status).toBe(409);
     expect(existsSync(join(d1.dataDir, 'sessions', id))).toBe(false);
+  }, 60_000);
+});
+
+describe('a mount on the handing-off daemon while its release is retried', () => {
+  it('takes the session back for good: served there, also after a restart; the other daemon told so', async () => {
+    const api = apiClientOf(d1.dataDir);
+    const api2 = apiClientOf(d2.dataDir);
+    const id = (await api.start({ goal: 'taken back', project: P })).session.session_id;
+    await api.files(id, { files: [{ path: 'before.txt', change_type: 'added', content: 'before\n' }] });
+    const struck = () =>
+      existsSync(join(faults, 'faults.log'))
+        ? readFileSync(join(faults, 'faults.log'), 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('rename-eio') && l.endsWith(`${id}/holder`)).length
+        : 0;
+    writeFileSync(join(faults, 'rename-eio'), `${id}/holder\n`);
+    expect((await rejection(api.handoff(id))).body.error).toBe('release_pending');
+    await until(() => struck() >= 3); // retried in the background
+    // meanwhile the session counts as handed off here: a change through the API is refused as such
+    expect((await rejection(api.files(id, { files: [{ path: 'x.txt', change_type: 'added', content: 'x' }] }))).body.error).toBe(
+      'handed_off',
+    );
+    rmSync(join(faults, 'rename-eio'));
+    // a client mounts it here again (whether or not the retry's release got in first)
+    const m = await mount(d1.port, `/exports/sessions/${id}`);
+    try {
+      expect(await readNfs(m, 'before.txt')).toBe('before\n');
+      const cr = await m.client.create(m.root, 'after.txt', { kind: 'guarded', attrs: { mode: 0o644 } });
+      expect(cr.status).toBe(NfsStatus.OK);
+      expect((await m.client.write(cr.fh!, 0, Buffer.from('after\n'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    } finally {
+      await m.client.close();
+    }
+    expect((await rejection(api2.serve(id))).body.error).toBe('served_elsewhere');
+    // the first daemon's next start keeps serving it (no handoff redone), every byte there
+    await d1.restart({ signal: 'SIGTERM' });
+    expect(d1.logLines((l) => l.session === id && /handoff cut short/.test(String(l.msg)))).toEqual([]);
+    const m2 = await mount(d1.port, `/exports/sessions/${id}`);
+    try {
+      expect(await readNfs(m2, 'after.txt')).toBe('after\n');
+    } finally {
+      await m2.client.close();
+    }
+    expect((await rejection(api2.serve(id))).body.error).toBe('served_elsewhere');
+    const node1 = readFileSync(join(d1.dataDir, 'node-id'), 'utf8').trim();
+    expect((await apiClientOf(d1.dataDir).get(id)).session.served_by).toBe(node1);
   }, 60_000);
 });
 
