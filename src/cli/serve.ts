@@ -142,15 +142,14 @@ export function serveCommand(): Command {
       env.MIC_EXPORT_GIT_INTERVAL ?? '2',
     )
     .option(
-<<<<<<< HEAD
-      '--busy-poll-us <n>',
-      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (200 is haltpoll's maximum: cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off (env MIC_BUSY_POLL_US)",
-      env.MIC_BUSY_POLL_US ?? '0',
-=======
       '--stop-wait <seconds>',
       'on SIGTERM/SIGINT: how long API changes under way may take to finish (answered and audited), then how long their audit writes may take (env MIC_STOP_WAIT)',
       env.MIC_STOP_WAIT ?? '5',
->>>>>>> main
+    )
+    .option(
+      '--busy-poll-us <n>',
+      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (200 is haltpoll's maximum: cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off (env MIC_BUSY_POLL_US)",
+      env.MIC_BUSY_POLL_US ?? '0',
     )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(
