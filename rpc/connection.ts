@@ -10,6 +10,7 @@ import { RecordDecoder, RecordLimitError, RecordMemoryError, TooManyFragmentsErr
 import { largeBuffers } from '../util/buffer-pool.js';
 import { readIntoShared } from './socket-reader.js';
 import { releaseAll, type ReplyPart } from './file-slice.js';
+import type { BusyPoll } from './busy-poll.js';
 
 export interface ConnectionOptions {
   maxRecordSize: number;
@@ -22,6 +23,8 @@ export interface ConnectionOptions {
    * at accept from the peer's address and port, which cannot change on a TCP connection.
    */
   denyCalls?: number;
+  /** told of every read and every reply, to keep the loop polling briefly after them (busy-poll.ts) */
+  poll?: BusyPoll;
 }
 
 export class RpcConnection implements CallSource {
@@ -86,6 +89,7 @@ export class RpcConnection implements CallSource {
   }
 
   send(chunks: ReplyPart[], onSent?: () => void): void {
+    this.opts.poll?.idle();
     if (!this.closed) this.out.pushAll(chunks, onSent);
     else {
       releaseAll(chunks);
@@ -94,16 +98,19 @@ export class RpcConnection implements CallSource {
   }
 
   sendOne(buf: Buffer): void {
+    this.opts.poll?.idle();
     if (!this.closed) this.out.push(buf);
   }
 
   asyncStarted(): void {
     this.inFlight++;
+    this.opts.poll?.callStarted();
     if (this.inFlight >= this.opts.maxInFlight) this.updateFlow();
   }
 
   asyncFinished(): void {
     this.inFlight--;
+    this.opts.poll?.callFinished();
     this.lastActive = Date.now();
     if (this.backlog.length > 0) this.pump();
     else if (this.paused) this.updateFlow();
@@ -142,6 +149,7 @@ export class RpcConnection implements CallSource {
   /** Input for the decoder: a chunk to copy from, or n bytes already in the record's buffer. */
   private take(chunk: Buffer | null, n: number): void {
     this.lastActive = Date.now();
+    this.opts.poll?.received();
     try {
       if (chunk !== null) this.decoder.push(chunk);
       else this.decoder.pushInPlace(n);
@@ -162,6 +170,7 @@ export class RpcConnection implements CallSource {
       }
       this.destroy();
     }
+    this.opts.poll?.idle(); // a partial record, or calls answered at once: wait for more by polling
   }
 
   private onRecord = (rec: Buffer, pooled?: Buffer): void => {

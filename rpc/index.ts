@@ -30,3 +30,4 @@ export {
 } from './client.js';
 export type { RejectReason, RpcObserver } from './observer.js';
 export { RpcUdpServer } from './udp.js';
+export { BusyPoll, DEFAULT_BUSY_POLL_US, PollGovernor, type BusyPollOptions } from './busy-poll.js';

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_RECORD_SIZE, RecordMemoryBudget } from './record-marking.js
 import { ProgramRegistry } from './registry.js';
 import type { RpcObserver } from './observer.js';
 import type { ProgramVersion } from './handler.js';
+import type { BusyPoll } from './busy-poll.js';
 
 /**
  * What to do with a new connection, decided once from the peer's address and source port:
@@ -42,6 +43,8 @@ export interface RpcServerOptions {
   observer?: RpcObserver;
   /** told when an address opens its first connection (true) and closes its last one (false) */
   onPeer?: (address: string, connected: boolean) => void;
+  /** keeps the event loop polling briefly after each read and reply (busy-poll.ts); shared by every server of the process */
+  busyPoll?: BusyPoll;
 }
 
 export class RpcServer {
@@ -150,6 +153,7 @@ export class RpcServer {
         recordMemory: this.recordMemory,
         maxInFlight: this.maxInFlight,
         denyCalls: verdict && !verdict.close ? verdict.denyCalls : 0,
+        poll: o.busyPoll?.enabled ? o.busyPoll : undefined,
       },
       this.log,
       (c) => {

@@ -8,6 +8,7 @@ import { Dispatcher, type CallSource } from './dispatch.js';
 import { inMemory } from './file-slice.js';
 import type { RpcObserver } from './observer.js';
 import type { ProgramRegistry } from './registry.js';
+import type { BusyPoll } from './busy-poll.js';
 
 /** Largest datagram answered; bigger calls are dropped (a UDP RPC message fits one datagram). */
 const MAX_DATAGRAM = 8800;
@@ -21,6 +22,8 @@ export class RpcUdpServer {
     registry: ProgramRegistry,
     private readonly log: Logger,
     observer?: RpcObserver,
+    /** keeps the event loop polling briefly after each datagram and reply (busy-poll.ts) */
+    private readonly poll?: BusyPoll,
   ) {
     this.dispatcher = new Dispatcher(registry, null, log, observer ?? null);
   }
@@ -43,9 +46,11 @@ export class RpcUdpServer {
 
   private onMessage(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (msg.length > MAX_DATAGRAM) return;
+    this.poll?.received();
     let closed = false;
     const reply = (bufs: Buffer[]) => {
       if (closed) return;
+      this.poll?.idle();
       // the dispatcher frames replies for streams: drop the 4-byte record mark
       const whole = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
       sock.send(whole.subarray(4), rinfo.port, rinfo.address, (err) => {
@@ -65,8 +70,8 @@ export class RpcUdpServer {
         onSent?.();
       },
       sendOne: (buf) => reply([buf]),
-      asyncStarted: () => {},
-      asyncFinished: () => {},
+      asyncStarted: () => this.poll?.callStarted(),
+      asyncFinished: () => this.poll?.callFinished(),
     };
     this.dispatcher.dispatch(msg, src, () => {
       closed = true;

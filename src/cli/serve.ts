@@ -146,6 +146,11 @@ export function serveCommand(): Command {
       'on SIGTERM/SIGINT: how long API changes under way may take to finish (answered and audited), then how long their audit writes may take (env MIC_STOP_WAIT)',
       env.MIC_STOP_WAIT ?? '5',
     )
+    .option(
+      '--busy-poll-us <n>',
+      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (200 is haltpoll's maximum: cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off (env MIC_BUSY_POLL_US)",
+      env.MIC_BUSY_POLL_US ?? '0',
+    )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(
       '--log-format <format>',
@@ -253,6 +258,7 @@ export function serveCommand(): Command {
         landWaitMs: seconds('--land-wait', o.landWait) || 1,
         stopWaitMs: seconds('--stop-wait', o.stopWait),
         portmap: o.portmap ? { port: portmapPort } : null,
+        busyPollUs: whole('--busy-poll-us', o.busyPollUs, 0, 100_000),
         allow,
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RpcServer } from '../../rpc/server.js';
+import { BusyPoll } from '../../rpc/busy-poll.js';
 import { nfsProgram } from '../nfs/program.js';
 import { mountProgram } from '../mount/program.js';
 import { HandleCodec } from '../fs/handles.js';
@@ -86,6 +87,8 @@ export interface DaemonConfig {
   limits?: Partial<ConnectionLimits>;
   /** secure, root_squash, ... (defaults: DEFAULT_EXPORT_OPTIONS) */
   exportOptions?: ExportOptions;
+  /** the longest the event loop keeps polling after RPC activity (µs; rpc/busy-poll.ts); 0: never (the default) */
+  busyPollUs?: number;
 }
 
 export interface Daemon {
@@ -148,7 +151,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     ? new BackgroundSealer({ target: exports, seal: (id) => service.sealServed(id), delayMs: cfg.sealDelayMs, log: cfg.log })
     : null;
   sealer?.start();
-  const metrics = watchDaemon(catalog, () => server.connectionCount);
+  const busyPoll = new BusyPoll({ maxUs: cfg.busyPollUs ?? 0 });
+  const metrics = watchDaemon(catalog, () => server.connectionCount, busyPoll);
   const observer = new RpcMetrics();
   const server = new RpcServer({
     logger: cfg.log,
@@ -160,6 +164,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     maxRecordMemory: limits.recordMemory,
     gate: peerGate(allow, exportOptions.secure),
     onPeer: (address, connected) => exports.peer(address, connected), // a vanished client's mounts end
+    busyPoll,
   });
   server.register(mountProgram(exports, cfg.log));
   server.register(nfsProgram(exports, cfg.log, exportOptions));
@@ -174,6 +179,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       fdReserve: reserve,
       allow: allow.specs,
       exportOptions: formatExportOptions(exportOptions),
+      busyPollUs: busyPoll.governor.maxUs,
     },
     'connection limits and export options',
   );
@@ -182,7 +188,14 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   let portmap: Portmapper | null = null;
   if (cfg.portmap) {
     try {
-      portmap = await startPortmapper({ bind: cfg.bind, port: cfg.portmap.port, services: servicesOn(port), log: cfg.log, observer });
+      portmap = await startPortmapper({
+        bind: cfg.bind,
+        port: cfg.portmap.port,
+        services: servicesOn(port),
+        log: cfg.log,
+        observer,
+        busyPoll,
+      });
     } catch (e) {
       metrics();
       await server.close();
@@ -266,6 +279,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       // the audit log's writes under way (appends, entry objects written behind) are not cut off either
       if (!(await access.audit.drain(wait)))
         cfg.log.warn({ pending: access.audit.pending(), waited_ms: wait }, 'stop: audit log writes still pending, not waited for');
+      busyPoll.stop();
       await server.close();
       await sealer?.stop();
       await stopLineCounts(catalog.backend);

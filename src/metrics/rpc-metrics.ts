@@ -66,6 +66,7 @@ const inFlight = new HotCounter('mic_rpc_calls_in_flight', 'RPC calls being hand
 let rejected: Counter<'reason'> | null = null;
 let drcHits: Counter<'state'> | null = null;
 let connectionSources: Array<() => number> = [];
+let busyPolls: Array<{ pollSeconds: number; windows: number; preempted: number }> = [];
 
 onMetrics(({ Counter, Gauge }, registry) => {
   rejected = new Counter({
@@ -88,7 +89,42 @@ onMetrics(({ Counter, Gauge }, registry) => {
       this.set(connectionSources.reduce((n, f) => n + f(), 0));
     },
   });
+  new Counter({
+    name: 'mic_rpc_busy_poll_seconds_total',
+    help: 'Time the event loop was kept polling after RPC activity instead of blocking (--busy-poll-us; rpc/busy-poll.ts)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(busyPolls.reduce((n, p) => n + p.pollSeconds, 0));
+    },
+  });
+  new Counter({
+    name: 'mic_rpc_busy_poll_windows_total',
+    help: 'Busy-poll windows opened after RPC activity (rpc/busy-poll.ts)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(busyPolls.reduce((n, p) => n + p.windows, 0));
+    },
+  });
+  new Counter({
+    name: 'mic_rpc_busy_poll_preempted_total',
+    help: 'Busy-poll windows ended because another task needed the CPU (polling then pauses; rpc/busy-poll.ts)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(busyPolls.reduce((n, p) => n + p.preempted, 0));
+    },
+  });
 });
+
+/** Reports a busy-poll's time and windows as mic_rpc_busy_poll_*; returns the undo. */
+export function observeBusyPoll(p: { pollSeconds: number; windows: number; preempted: number }): () => void {
+  busyPolls.push(p);
+  return () => {
+    busyPolls = busyPolls.filter((q) => q !== p);
+  };
+}
 
 /** Counts a server's open connections into mic_rpc_connections; returns the undo. */
 export function countConnections(f: () => number): () => void {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { RpcServer } from '../../rpc/server.js';
 import { RpcUdpServer } from '../../rpc/udp.js';
+import type { BusyPoll } from '../../rpc/busy-poll.js';
 import type { RpcObserver } from '../../rpc/observer.js';
 import { portmapProgram } from './program.js';
 import { RPCBIND_SOCKET, rpcbSet, rpcbUnset, type RpcbEntry } from './rpcbind-client.js';
@@ -18,6 +19,8 @@ export interface PortmapOptions {
   services: Mapping[];
   log: Logger;
   observer?: RpcObserver;
+  /** the daemon's busy-poll (rpc/busy-poll.ts): a lookup over UDP or TCP counts as activity */
+  busyPoll?: BusyPoll;
   /** rpcbind's local socket (default /run/rpcbind.sock) */
   rpcbindSocket?: string;
 }
@@ -33,7 +36,7 @@ export interface Portmapper {
 export async function startPortmapper(o: PortmapOptions): Promise<Portmapper> {
   const want = o.port ?? PMAP_PORT;
   const table = new PortTable();
-  const tcp = new RpcServer({ logger: o.log, drc: false, observer: o.observer });
+  const tcp = new RpcServer({ logger: o.log, drc: false, observer: o.observer, busyPoll: o.busyPoll });
   tcp.register(portmapProgram(table));
   let port: number;
   try {
@@ -51,7 +54,7 @@ export async function startPortmapper(o: PortmapOptions): Promise<Portmapper> {
       });
     throw e;
   }
-  const udp = new RpcUdpServer(tcp.registry, o.log, o.observer);
+  const udp = new RpcUdpServer(tcp.registry, o.log, o.observer, o.busyPoll?.enabled ? o.busyPoll : undefined);
   try {
     await udp.listen(port, o.bind);
   } catch (e) {
