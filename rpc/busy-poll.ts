@@ -15,7 +15,7 @@
 // The kernel's poll stops the moment another task wants the CPU (need_resched); a spinning process cannot
 // see that, and under EEVDF a task woken on its CPU may wait for the spinner's slice. So the poller reads the
 // main thread's run-queue wait (/proc/self/task/PID/schedstat, ~2 µs) when a window opens and ends (and every
-// 128 turns of a long one): if the thread waited more than 50 µs for the CPU meanwhile, another task needed
+// 128 turns of a long one): if the thread waited more than 500 µs for the CPU meanwhile, another task needed
 // this CPU (a kernel client's relay, a thread-pool thread, another program): polling stops (window 0) and
 // is held off for 10 ms, doubling while it keeps happening (up to 1 s). Without schedstat, any involuntary
 // context switch of the process counts.
@@ -55,7 +55,7 @@ export const HOLD_MAX_MS = 1000;
 /** A long window checks for preemption every this many turns of the loop (a check costs ~2 µs). */
 const CHECK_EVERY = 128;
 /** Run-queue wait (µs) during a window above which another task is taken to have needed the CPU. */
-export const CONTENDED_US = 50;
+export const CONTENDED_US = 500;
 
 /** The window's size, adapted to the gaps between activities (haltpoll.c adjust_poll_limit). */
 export class PollGovernor {

@@ -13,6 +13,7 @@ function whole(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEG
 import path from 'node:path';
 import { dataDirOf } from './common.js';
 import { defaultApiTokenPath } from '../daemon/api-token.js';
+import { autoBusyPollUs } from '../daemon/busy-poll-default.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -148,8 +149,8 @@ export function serveCommand(): Command {
     )
     .option(
       '--busy-poll-us <n>',
-      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (200 is haltpoll's maximum: cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off (env MIC_BUSY_POLL_US)",
-      env.MIC_BUSY_POLL_US ?? '0',
+      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off; auto: haltpoll's 200 on a KVM guest whose guest_halt_poll_ns is 0, else off (env MIC_BUSY_POLL_US)",
+      env.MIC_BUSY_POLL_US ?? 'auto',
     )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(
@@ -258,7 +259,7 @@ export function serveCommand(): Command {
         landWaitMs: seconds('--land-wait', o.landWait) || 1,
         stopWaitMs: seconds('--stop-wait', o.stopWait),
         portmap: o.portmap ? { port: portmapPort } : null,
-        busyPollUs: whole('--busy-poll-us', o.busyPollUs, 0, 100_000),
+        busyPollUs: o.busyPollUs === 'auto' ? autoBusyPollUs() : whole('--busy-poll-us', o.busyPollUs, 0, 100_000),
         allow,
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping

@@ -87,7 +87,7 @@ export interface DaemonConfig {
   limits?: Partial<ConnectionLimits>;
   /** secure, root_squash, ... (defaults: DEFAULT_EXPORT_OPTIONS) */
   exportOptions?: ExportOptions;
-  /** the longest the event loop keeps polling after RPC activity (µs; rpc/busy-poll.ts); 0: never (the default) */
+  /** the longest the event loop keeps polling after RPC activity (µs; rpc/busy-poll.ts); 0 (absent): never. `serve`'s default is busy-poll-default.ts's */
   busyPollUs?: number;
 }
 
