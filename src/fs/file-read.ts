@@ -1,7 +1,9 @@
 // READ of a session file (RFC 1813 3.3.6): from the session's data file when the file changed in the
 // session, else from its base blob (RAM -> SSD -> S3, JUKEBOX when the store is slow).
 import type { Logger } from 'pino';
-import { FileType, FsError, NfsStatus, type Attrs, type Cred } from './file-system.js';
+import { FileType, FsError, NfsStatus, type Cred, type ReadResult } from './file-system.js';
+
+export type { FileBytes, ReadResult } from './file-system.js';
 import type { Inode } from '../core/inode.js';
 import type { SessionState } from '../core/session-state.js';
 import { fsErrorOf } from '../core/durable.js';
@@ -10,34 +12,6 @@ import { readBase, READ_WAIT_MS } from './base-read.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
 import { READ_AHEAD_MIN } from '../core/read-ahead.js';
 import type { Chunk } from '../core/data-files.js';
-
-export interface ReadResult {
-  data: Buffer;
-  eof: boolean;
-  attrs: Attrs;
-  /** gives a pooled buffer back: call once the data has been sent */
-  release?: () => void;
-  /** the data was read into the caller's `into` buffer */
-  inPlace?: boolean;
-  /**
-   * The pooled buffer `data` is a view of, when it has room in front of the data: until `release`, the caller may
-   * write the bytes before the data (a reply's headers) and the padding after it, and send it as one buffer.
-   */
-  frame?: Buffer;
-  /**
-   * Asked for with `byFile`: the data is `length` bytes of the open file `fd` from `offset` (`data` is empty), for
-   * the caller to send straight from the file (sendfile); `release` (once) when they are sent or dropped.
-   */
-  file?: FileBytes;
-}
-
-/** Bytes of an open file, valid until `release`. */
-export interface FileBytes {
-  fd: number;
-  offset: number;
-  length: number;
-  release: () => void;
-}
 
 const EMPTY = Buffer.alloc(0);
 

@@ -90,22 +90,7 @@ export interface FileSystem {
    * bytes straight from an open file; an implementation may then answer `file` (fd, offset, length, release)
    * instead of data.
    */
-  read(
-    fh: FileHandle,
-    offset: number,
-    count: number,
-    cred: Cred,
-    into?: (len: number) => Buffer,
-    byFile?: boolean,
-  ): Promise<{
-    data: Buffer;
-    eof: boolean;
-    attrs: Attrs;
-    release?: () => void;
-    inPlace?: boolean;
-    frame?: Buffer;
-    file?: { fd: number; offset: number; length: number; release: () => void };
-  }>;
+  read(fh: FileHandle, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer, byFile?: boolean): Promise<ReadResult>;
   write(
     fh: FileHandle,
     offset: number,
@@ -174,4 +159,32 @@ export interface ExportTable {
    * (garbage, forged) or STALE (ended session).
    */
   resolve(fh: Buffer): Resolved;
+}
+
+export interface ReadResult {
+  data: Buffer;
+  eof: boolean;
+  attrs: Attrs;
+  /** gives a pooled buffer back: call once the data has been sent */
+  release?: () => void;
+  /** the data was read into the caller's `into` buffer */
+  inPlace?: boolean;
+  /**
+   * The pooled buffer `data` is a view of, when it has room in front of the data: until `release`, the caller may
+   * write the bytes before the data (a reply's headers) and the padding after it, and send it as one buffer.
+   */
+  frame?: Buffer;
+  /**
+   * Asked for with `byFile`: the data is `length` bytes of the open file `fd` from `offset` (`data` is empty), for
+   * the caller to send straight from the file (sendfile); `release` (once) when they are sent or dropped.
+   */
+  file?: FileBytes;
+}
+
+/** Bytes of an open file, valid until `release`. */
+export interface FileBytes {
+  fd: number;
+  offset: number;
+  length: number;
+  release: () => void;
 }
