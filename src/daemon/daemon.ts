@@ -283,6 +283,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       await server.close();
       await sealer?.stop();
       await stopLineCounts(catalog.backend);
+      await catalog.unmarked(wait); // ended sessions' live markers removed behind their answers
       await gitExport?.close();
       exports.closeAll();
       if (tiered && !(await tiered.close(cfg.uploadDrainMs ?? 5000))) {
