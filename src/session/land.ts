@@ -4,13 +4,12 @@
 // re-read and the merge redone (a merge costs O(changes on both sides since the base), never O(tree)).
 // Conflicts leave the session active, with nothing changed but its timeline, so the user can resolve them
 // (in the mount, through the API, or with rebase) and land again.
-import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HeadRecord } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
-import { sessionDir } from './host.js';
+import { discardSessionDir } from './host.js';
 import { drainUploads, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { DomainError, InvalidStateError, StoreUnavailableError } from './errors.js';
 import { UploadsPendingError } from '../store/upload-queue.js';
@@ -345,7 +344,7 @@ async function finishLanding(
   // once the record (durable) holds the sealed tree, the local state is deleted, not made durable first
   await ctx.catalog.update(r, async () => {
     ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-    await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+    await discardSessionDir(ctx.dataDir, r.session_id);
   });
 }
 
@@ -383,5 +382,5 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
     throw e;
   }
   ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  await discardSessionDir(ctx.dataDir, r.session_id);
 }
