@@ -15,7 +15,8 @@
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
 // (NFS calls per procedure during each step, from the daemon's Prometheus /metrics, and the server's CPU
-// seconds during the step, "server cpu s"; ganesha-<rep>-metrics.json has the CPU only).
+// seconds during the step, "server cpu s", split into "server user s" and "server system s", and per thread
+// name, "thread <name> s"; ganesha-<rep>-metrics.json has no per-procedure calls).
 // Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha; an
 // entry "mic <serve flags>", e.g. "mic --busy-poll-us 0", is one more mic-fs variant, reported beside "mic"
 // with its own ratio to ganesha),
@@ -260,7 +261,8 @@ async function runOnce(server, tag) {
         if (name.endsWith('.ack') || existsSync(join(marks, `${name}.ack`))) continue;
         const now = server.metricsUrl ? await scrape(server.metricsUrl) : {};
         now['server cpu s'] = cpuSeconds(server.pid) ?? 0; // the step's server CPU, all threads
-        Object.assign(now, serverCounters(server.pid));
+        Object.assign(now, serverCounters(server.pid), userSystem(server.pid));
+        for (const [t, c] of Object.entries(threadCpu(server.pid))) now[`thread ${t} s`] = c;
         if (prevStep) metrics[prevStep] = diff(now, prev);
         prev = now;
         prevStep = name.replace(/^\d+-/, '');
@@ -414,6 +416,15 @@ function cpuSeconds(pid) {
     return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return null;
+  }
+}
+/** The server's user and system CPU seconds apart (/proc/<pid>/stat utime, stime). */
+function userSystem(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { 'server user s': Number(f[11]) / 100, 'server system s': Number(f[12]) / 100 };
+  } catch {
+    return {};
   }
 }
 /** CPU seconds per thread name (/proc/<pid>/task/<tid>/stat): main loop, V8 workers, libuv pool. */
