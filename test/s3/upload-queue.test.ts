@@ -206,6 +206,7 @@ describe('upload queue over a real radosgw', () => {
     await t.put(it.key, it.stored);
     expect(remote.puts).toEqual([it.key]);
     expect(t.uploadStats()).toBeNull();
+    await t.close(); // its cache pack's FileHandle would otherwise be closed by the garbage collector (DEP0137)
   });
 
   it('the daemon resumes the outbox at start and leaves what it cannot upload at shutdown', async () => {
