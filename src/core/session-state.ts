@@ -213,6 +213,20 @@ export class SessionState extends InodeTable {
     }
   }
 
+  /** mutate() for a change made at once that waits for nothing (an UNSTABLE WRITE to a local file): the same
+   *  checks, gate and error mapping, and the result or the error at once. */
+  changeSync<T>(apply: () => T): T {
+    this.writable();
+    this.gate.enter();
+    try {
+      return apply();
+    } catch (e) {
+      throw this.ioError(e);
+    } finally {
+      this.gate.leave();
+    }
+  }
+
   /**
    * mutate() for a change that `apply` makes and journals synchronously (SETATTR without a size: two thirds of
    * an untar's calls): `done` of what apply returned once it is durable. The same checks, gate and error
