@@ -150,7 +150,15 @@ try {
   const block = Buffer.alloc(4096, 7);
   const writeAt = (off, stable) => call(NFS, 7, (w) => w.opaque(dataFh).u64(BigInt(off)).u32(4096).u32(stable).opaque(block));
   for (let off = 0; off < 256 * 1024; off += 4096) ok(await writeAt(off, 2), 'WRITE FILE_SYNC');
-  const rows = { null: Infinity, getattr: Infinity, lookup: Infinity, create: Infinity, remove: Infinity, read_4k: Infinity, write_4k: Infinity };
+  const rows = {
+    null: Infinity,
+    getattr: Infinity,
+    lookup: Infinity,
+    create: Infinity,
+    remove: Infinity,
+    read_4k: Infinity,
+    write_4k: Infinity,
+  };
   const setattrRows = {
     setattr_mode_changed: Infinity,
     setattr_mode_same: Infinity,
@@ -217,7 +225,17 @@ try {
     await measure('setattr_owner_same', s, (i) => setattr(i, { uid: 0 }));
     await measure('remove', t, async (i) => ok(await call(NFS, 12, (w) => w.opaque(dir).string(name(i))), 'REMOVE'));
     const at = (i) => ((i * 7919) % 64) * 4096;
-    await measure('read_4k', t, async (i) => ok(await call(NFS, 6, (w) => w.opaque(dataFh).u64(BigInt(at(i))).u32(4096)), 'READ'));
+    await measure('read_4k', t, async (i) =>
+      ok(
+        await call(NFS, 6, (w) =>
+          w
+            .opaque(dataFh)
+            .u64(BigInt(at(i)))
+            .u32(4096),
+        ),
+        'READ',
+      ),
+    );
     await measure('write_4k', t, async (i) => ok(await writeAt(at(i), 0), 'WRITE UNSTABLE'));
   }
   exports.closeAll();

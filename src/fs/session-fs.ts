@@ -1,12 +1,12 @@
 // The NFS adapter of a session: implements FileSystem (the 19 procedures' view) over the session's
-// copy-on-write state (src/core/). It adds what is NFS's own: file handles, AUTH_SYS permission checks,
-// wcc data, and JUKEBOX for slow base reads; the changes themselves are the core's (core/edits.ts).
+// copy-on-write state (src/core/). It adds what is NFS's own: file handles (session-handles.ts), AUTH_SYS
+// permission checks, wcc data, and JUKEBOX for slow base reads; READ, WRITE and COMMIT are in session-file-io.ts
+// (which this class extends); the changes themselves are the core's (core/edits.ts).
 import {
   ACCESS,
   FileType,
   FsError,
   NfsStatus,
-  StableHow,
   type Attrs,
   type CreateHow,
   type CreateResult,
@@ -18,25 +18,24 @@ import {
   type SetAttrs,
   type Wcc,
   type WccAttr,
-  type WriteResult,
 } from './file-system.js';
 import type { Inode } from '../core/inode.js';
 import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
 import { cookieVerfOf, type HandleEpochs } from './handle-epochs.js';
-import { SessionHandles, type SessionFsOptions } from './session-handles.js';
+import type { SessionFsOptions } from './session-handles.js';
+import { SessionFileIo } from './session-file-io.js';
 
 export type { HandleEpochs, SessionFsOptions };
-import { accessMask, checkDelete, killPriv, newOwner, permBits, setattrAllowed } from './access.js';
+import { accessMask, checkDelete, newOwner, permBits, setattrAllowed } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { dirListing } from './dir-listing.js';
 import { fsStatOf } from './fs-stat.js';
-import { readFile, type ReadResult } from './file-read.js';
 
 export { ROOT_INO };
 
-export class SessionFs extends SessionHandles implements FileSystem {
+export class SessionFs extends SessionFileIo implements FileSystem {
   /** READDIR's cookie verifier: the epochs are fixed for this filesystem's life (a rebase opens a new one) */
   private readonly cookieVerf: Buffer;
   readonly maxFileSize = MAX_FILE_SIZE;
@@ -96,11 +95,6 @@ export class SessionFs extends SessionHandles implements FileSystem {
   private mayDelete(d: Inode, dir: Directory, name: string, cred: Cred): void {
     const slot = dir.get(name);
     if (slot) checkDelete(d, this.state.child(slot), cred);
-  }
-
-  /** wcc data of n, named by the call's handle fh */
-  private wcc(before: WccAttr, n: Inode, fh: Buffer): Wcc {
-    return { before, after: this.attrsVia(fh, n) };
   }
 
   private made(r: { n: Inode; before: WccAttr }, d: Inode, dirFh: Buffer): CreateResult {
@@ -187,94 +181,6 @@ export class SessionFs extends SessionHandles implements FileSystem {
     const n = await this.inode(fh);
     if (n.type !== FileType.LNK) throw new FsError(NfsStatus.INVAL);
     return { target: n.target ?? '', attrs: this.attrsVia(fh, n) };
-  }
-
-  /** The result at once for a file in memory whose bytes need no waiting for (readFile), else a promise; an
-   *  error is always a rejected promise. */
-  read(
-    fh: Buffer,
-    offset: number,
-    count: number,
-    cred: Cred,
-    into?: (len: number) => Buffer,
-    byFile?: boolean,
-  ): ReadResult | Promise<ReadResult> {
-    try {
-      const n = this.inodeSync(fh);
-      if (n === null) return this.loadInode(fh).then((x) => this.readOf(fh, x, offset, count, cred, into, byFile));
-      return this.readOf(fh, n, offset, count, cred, into, byFile);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  private readOf(
-    fh: Buffer,
-    n: Inode,
-    offset: number,
-    count: number,
-    cred: Cred,
-    into?: (len: number) => Buffer,
-    byFile?: boolean,
-  ): ReadResult | Promise<ReadResult> {
-    const r = readFile(this.state, n, offset, count, cred, this.o, into, byFile);
-    if (r instanceof Promise) return r.then((x) => this.withAttrs(x, fh, n));
-    return this.withAttrs(r, fh, n);
-  }
-
-  private withAttrs(r: ReadResult, fh: Buffer, n: Inode): ReadResult {
-    r.attrs = this.attrsVia(fh, n);
-    return r;
-  }
-
-  /** An UNSTABLE write to a file in memory whose content is local is made at once and answered at once (no
-   *  promise: the reply goes out in the same turn); any other goes through mutate() (copy-up, data sync and
-   *  journal for FILE_SYNC). An error is always a rejected promise. */
-  write(fh: Buffer, offset: number, buf: Buffer, stable: StableHow, cred: Cred): WriteResult | Promise<WriteResult> {
-    let n: Inode | null;
-    try {
-      n = this.inodeSync(fh);
-      if (n !== null && stable === StableHow.UNSTABLE && n.local) {
-        const x = n;
-        return this.state.changeSync(() => {
-          this.mayWrite(x, cred);
-          const before = edit.writeUnstableNow(this.state, x, offset, buf);
-          return { count: buf.length, committed: StableHow.UNSTABLE, wcc: this.wcc(before, x, fh) };
-        });
-      }
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (n !== null) return this.writeOf(fh, n, offset, buf, stable, cred);
-    return this.loadInode(fh).then((x) => this.writeOf(fh, x, offset, buf, stable, cred));
-  }
-
-  /** WRITE's permission check, and the setuid bit's clearing (journaled with the write's state). */
-  private mayWrite(n: Inode, cred: Cred): void {
-    if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
-    if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
-    // the owner may always write (as knfsd does for files created read-only)
-    if (cred.uid !== n.uid && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
-    // a write by non-root clears setuid (and setgid with group execute), as Linux's file_remove_privs
-    const mode = killPriv(n.mode, n.type, cred);
-    if (mode !== n.mode) {
-      n.mode = mode;
-      this.state.logInode(n);
-    }
-  }
-
-  private writeOf(fh: Buffer, n: Inode, offset: number, buf: Buffer, stable: StableHow, cred: Cred): Promise<WriteResult> {
-    return this.state.mutate(async () => {
-      this.mayWrite(n, cred);
-      // RFC 1813 3.3.7: FILE_SYNC and DATA_SYNC data is on stable storage before the reply
-      const r = await edit.writeData(this.state, n, offset, buf, stable === StableHow.UNSTABLE ? StableHow.UNSTABLE : StableHow.FILE_SYNC);
-      return { count: buf.length, committed: r.committed, wcc: this.wcc(r.before, n, fh) };
-    });
-  }
-
-  async commit(fh: Buffer): Promise<Wcc> {
-    const n = await this.inode(fh);
-    return this.wcc(await edit.commitData(this.state, n), n, fh);
   }
 
   create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
