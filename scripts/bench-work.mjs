@@ -6,7 +6,8 @@
 // Each step is timed inside the guest; the client's NFS calls per step (/proc/net/rpc/nfs) are counted too.
 // stdout: JSON {steps: {name: {mic, ganesha, ratio}}, total: {mic, ganesha, ratio}, reps, server_cpu_seconds,
 // server_thread_cpu_seconds (per thread name: main, V8 workers, libuv pool), server_step_cpu_seconds (per step),
-// server_step_counters (per step: the server's read/write system calls, sleeps = wake-ups, preemptions),
+// server_step_counters (per step: the server's read/write system calls, sleeps = wake-ups, preemptions; mic-fs's
+// busy-poll seconds, windows and windows ended by contention: poll_s, poll_windows, poll_preempted),
 // load_average, runs (every pass), client_calls, client_op_stats (per pass and step, from the guest's
 // /proc/self/mountstats: per NFS operation the calls, mean RTT and execute time in us as the client saw
 // them, bytes per call; the mount's event counters), client_mount (the negotiated mount options)}, where
@@ -14,8 +15,11 @@
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
 // (NFS calls per procedure during each step, from the daemon's Prometheus /metrics, and the server's CPU
-// seconds during the step, "server cpu s"; ganesha-<rep>-metrics.json has the CPU only).
-// Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha),
+// seconds during the step, "server cpu s", split into "server user s" and "server system s", and per thread
+// name, "thread <name> s"; ganesha-<rep>-metrics.json has no per-procedure calls).
+// Env: BENCH_WORK_REPS (1; runs alternate mic, ganesha, ganesha, mic, ...), BENCH_SERVERS (mic,ganesha; an
+// entry "mic <serve flags>", e.g. "mic --busy-poll-us 0", is one more mic-fs variant, reported beside "mic"
+// with its own ratio to ganesha),
 // BENCH_CLIENT_CPU (0), BENCH_SERVER_CPU (1), BENCH_WORK_PROF=1 (mic-fs runs with --cpu-prof into
 // .bench-work/prof/), BENCH_WORK_NODE_ARGS (more node flags for mic-fs's daemon), BENCH_WORK_STEPS (comma list: only these steps are reported, all still run).
 // For experiments: BENCH_WORK_ONLY (steps to run, space-separated, e.g. "clone saves"), BENCH_WORK_GUEST
@@ -132,7 +136,7 @@ async function stopPid(pid) {
   }
 }
 
-async function startMic(tag) {
+async function startMic(tag, flags = []) {
   const dir = mkdtempSync('/dev/shm/mic-work-');
   const data = join(dir, 'data');
   const src = join(dir, 'src');
@@ -147,7 +151,7 @@ async function startMic(tag) {
   if (PROF) node.push('--cpu-prof', '--cpu-prof-dir', join(OUT, 'prof', tag));
   node.push(...(process.env.BENCH_WORK_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const args = [...node, MIC, 'serve', '--data-dir', data, '--bind', '127.0.0.1', '--port', '0', '--api-port', '0', '--no-api-token'];
-  args.push('--log-level', 'info', '--log-format', 'json');
+  args.push('--log-level', 'info', '--log-format', 'json', ...flags);
   const [cmd, ...rest] = PIN ? ['taskset', '-c', SCPU, ...args] : args;
   const child = spawn(cmd, rest, { stdio: ['ignore', openSync(logf, 'w'), openSync(logf, 'a')] });
   let m, api;
@@ -208,6 +212,8 @@ async function scrape(url) {
   const text = await (await fetch(url)).text();
   const out = {};
   for (const line of text.split('\n')) {
+    const bp = line.match(/^mic_rpc_busy_poll_(seconds|windows|preempted)_total (\S+)/);
+    if (bp) out[`busy-poll ${bp[1]}`] = Number(bp[2]);
     const m = line.match(/^(mic_rpc_calls_total|mic_rpc_call_duration_seconds_sum)\{([^}]*)\} (\S+)/);
     if (!m) continue;
     const proc = m[2].match(/proc(?:edure)?="([^"]+)"/)?.[1] ?? m[2];
@@ -255,7 +261,8 @@ async function runOnce(server, tag) {
         if (name.endsWith('.ack') || existsSync(join(marks, `${name}.ack`))) continue;
         const now = server.metricsUrl ? await scrape(server.metricsUrl) : {};
         now['server cpu s'] = cpuSeconds(server.pid) ?? 0; // the step's server CPU, all threads
-        Object.assign(now, serverCounters(server.pid));
+        Object.assign(now, serverCounters(server.pid), userSystem(server.pid));
+        for (const [t, c] of Object.entries(threadCpu(server.pid))) now[`thread ${t} s`] = c;
         if (prevStep) metrics[prevStep] = diff(now, prev);
         prev = now;
         prevStep = name.replace(/^\d+-/, '');
@@ -281,7 +288,19 @@ async function runOnce(server, tag) {
   const mount = [...out.matchAll(/^WORK_MOUNT\s+(\S+)\s+(\S+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
   const cpu = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0]));
   const counters = Object.fromEntries(
-    Object.entries(metrics).map(([k, v]) => [k, Object.fromEntries(COUNTERS.map((c) => [c.replace('server ', ''), v[c] ?? 0]))]),
+    Object.entries(metrics).map(([k, v]) => [
+      k,
+      {
+        ...Object.fromEntries(COUNTERS.map((c) => [c.replace('server ', ''), v[c] ?? 0])),
+        ...(v['busy-poll windows'] != null || v['busy-poll seconds'] != null
+          ? {
+              poll_s: v['busy-poll seconds'] ?? 0,
+              poll_windows: v['busy-poll windows'] ?? 0,
+              poll_preempted: v['busy-poll preempted'] ?? 0,
+            }
+          : {}),
+      },
+    ]),
   );
   return { steps, calls, cpu, counters, opStats, mount };
 }
@@ -399,6 +418,15 @@ function cpuSeconds(pid) {
     return null;
   }
 }
+/** The server's user and system CPU seconds apart (/proc/<pid>/stat utime, stime). */
+function userSystem(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { 'server user s': Number(f[11]) / 100, 'server system s': Number(f[12]) / 100 };
+  } catch {
+    return {};
+  }
+}
 /** CPU seconds per thread name (/proc/<pid>/task/<tid>/stat): main loop, V8 workers, libuv pool. */
 function threadCpu(pid) {
   const out = {};
@@ -431,20 +459,22 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   for (const e of readdirSync(OUT)) if (e !== 'fixtures') rmSync(join(OUT, e), { recursive: true, force: true });
   fixtures();
-  const runs = { mic: [], ganesha: [] };
-  const serverCpu = { mic: [], ganesha: [] }; // the server's CPU seconds during each run
-  const serverThreads = { mic: [], ganesha: [] }; // ... per thread name
-  const stepCpu = { mic: [], ganesha: [] }; // ... per step
-  const stepCounters = { mic: [], ganesha: [] }; // the server's system calls and context switches per step
+  const perServer = () => Object.fromEntries(['mic', 'ganesha', ...SERVERS].map((s) => [s, []]));
+  const runs = perServer();
+  const serverCpu = perServer(); // the server's CPU seconds during each run
+  const serverThreads = perServer(); // ... per thread name
+  const stepCpu = perServer(); // ... per step
+  const stepCounters = perServer(); // the server's system calls and context switches per step
   const calls = {}; // the client's NFS calls per step, first rep of each server
-  const opStats = { mic: [], ganesha: [] }; // the client's per-operation RTT per step, every pass
+  const opStats = perServer(); // the client's per-operation RTT per step, every pass
   const mounts = {}; // the mount options the client negotiated (FSINFO's sizes among them)
   const load = [loadavg()[0]]; // 1-minute load average at the start and after each pass: the noise
   const order = [];
   for (let r = 0; r < REPS; r++) order.push(...(r % 2 ? [...SERVERS].reverse() : SERVERS).map((s) => [s, r]));
   for (const [s, r] of order) {
-    const tag = `${s}-${r}`;
-    const server = s === 'mic' ? await startMic(tag) : await startGanesha(tag);
+    const tag = `${s.replace(/[^\w-]+/g, '_')}-${r}`;
+    const [kind, ...flags] = s.split(' ').filter(Boolean);
+    const server = kind === 'mic' ? await startMic(tag, flags) : await startGanesha(tag);
     log(`${tag}: ${s} pid ${server.pid} port ${server.port} export ${server.export}`);
     try {
       const cpu0 = cpuSeconds(server.pid);
@@ -470,11 +500,15 @@ async function main() {
   const med = (s, n) => (runs[s].length ? r3(median(runs[s].map((x) => x[n]))) : null);
   const ratio = (a, b) => (a != null && b ? r3(a / b) : null);
   const steps = {};
+  const variants = SERVERS.filter((s) => s !== 'mic' && s !== 'ganesha');
   for (const n of names) steps[n] = { mic: med('mic', n), ganesha: med('ganesha', n) };
   for (const n of names) steps[n].ratio = ratio(steps[n].mic, steps[n].ganesha);
+  for (const v of variants)
+    for (const n of names) Object.assign(steps[n], { [v]: med(v, n), [`${v} ratio`]: ratio(med(v, n), steps[n].ganesha) });
   const tot = (s) => (runs[s].length ? r3(median(runs[s].map((x) => names.reduce((a, n) => a + x[n], 0)))) : null);
   const total = { mic: tot('mic'), ganesha: tot('ganesha') };
   total.ratio = ratio(total.mic, total.ganesha);
+  for (const v of variants) Object.assign(total, { [v]: tot(v), [`${v} ratio`]: ratio(tot(v), total.ganesha) });
   const result = {
     steps,
     total,
@@ -491,11 +525,14 @@ async function main() {
   };
   writeFileSync(join(OUT, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
-  const t = ['step          mic s   ganesha s   ratio'];
+  const t = [`step          mic s   ganesha s   ratio${variants.map((v) => `   [${v}] s  ratio`).join('')}`];
   for (const [n, v] of [...Object.entries(steps), ['total', total]])
-    t.push(`${n.padEnd(12)} ${String(v.mic).padStart(7)} ${String(v.ganesha).padStart(11)} ${String(v.ratio).padStart(7)}`);
+    t.push(
+      `${n.padEnd(12)} ${String(v.mic).padStart(7)} ${String(v.ganesha).padStart(11)} ${String(v.ratio).padStart(7)}` +
+        variants.map((x) => ` ${String(v[x]).padStart(x.length + 5)} ${String(v[`${x} ratio`]).padStart(6)}`).join(''),
+    );
   // the client's view beside the server's, first pass of each server: calls, mean RTT, server CPU and sleeps per call
-  t.push('', 'step         server   calls  rtt_us  cpu_us/call  sleeps/call  reads/call');
+  t.push('', 'step         server   calls  rtt_us  cpu_us/call  sleeps/call  reads/call  poll_ms  windows  preempted');
   for (const n of names)
     for (const s of SERVERS) {
       const os = opStats[s][0]?.[n];
@@ -504,7 +541,8 @@ async function main() {
       const per = (x) => (x == null ? '-' : (x / os.ops).toFixed(2));
       const cpu = stepCpu[s][0]?.[n];
       t.push(
-        `${n.padEnd(12)} ${s.padEnd(8)} ${String(os.ops).padStart(6)} ${String(os.rtt_us).padStart(7)} ${String(cpu == null ? '-' : Math.round((cpu * 1e6) / os.ops)).padStart(12)} ${per(c.wakeups).padStart(12)} ${per(c.syscr).padStart(11)}`,
+        `${n.padEnd(12)} ${s.padEnd(8)} ${String(os.ops).padStart(6)} ${String(os.rtt_us).padStart(7)} ${String(cpu == null ? '-' : Math.round((cpu * 1e6) / os.ops)).padStart(12)} ${per(c.wakeups).padStart(12)} ${per(c.syscr).padStart(11)}` +
+          ` ${String(Math.round((c.poll_s ?? 0) * 1000)).padStart(8)} ${String(c.poll_windows ?? 0).padStart(8)} ${String(c.poll_preempted ?? 0).padStart(10)}`,
       );
     }
   log('\n' + t.join('\n'));

@@ -18,6 +18,7 @@ import { daemonInfoPath, type DaemonInfo } from './daemon-info.js';
 import { openAccess } from './open-access.js';
 import { BackgroundSealer } from '../session/sealer.js';
 import { stopLineCounts } from '../session/line-counts.js';
+import { sweepTrash } from '../session/host.js';
 import { GitExportWatcher } from '../git/export-watcher.js';
 import { TieredBackend } from '../store/tiered-backend.js';
 import { AllowList } from './allow.js';
@@ -121,6 +122,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
   enableMetrics();
   const catalog = openCatalog(cfg.dataDir, { log: cfg.log, uploadWaitMs: cfg.landWaitMs, instrument: instrumentBackend });
   const tiered = catalog.backend instanceof TieredBackend ? catalog.backend : null;
+  void sweepTrash(cfg.dataDir); // ended sessions' directories a crash left in the trash (session/host.ts)
   if (tiered) {
     const n = await tiered.resumeUploads();
     if (n > 0) cfg.log.info({ objects: n }, 'resuming uploads left in the outbox');
@@ -283,6 +285,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
       await server.close();
       await sealer?.stop();
       await stopLineCounts(catalog.backend);
+      await catalog.unmarked(wait); // ended sessions' live markers removed behind their answers
       await gitExport?.close();
       exports.closeAll();
       if (tiered && !(await tiered.close(cfg.uploadDrainMs ?? 5000))) {

@@ -53,6 +53,11 @@ export class Catalog {
     for (const s of this.stores.values()) s.dropCaches();
   }
 
+  /** The project of session id when this process knows it already (no I/O), else null. */
+  knownProject(id: string): string | null {
+    return this.projects.get(id) ?? null;
+  }
+
   async projectOf(id: string): Promise<string | null> {
     if (!isValidSessionId(id)) return null;
     const known = this.projects.get(id);
@@ -104,8 +109,31 @@ export class Catalog {
   async update(r: SessionRecord, after?: () => Promise<void>): Promise<void> {
     await this.markLive(r);
     await this.store(r.project).putJson(`sessions/${r.session_id}/metadata.json`, r);
-    await Promise.all([this.unmarkEnded(r), after?.()]);
+    // an ended session's marker goes behind the caller's answer (a round trip less on a landing, on S3): a
+    // marker left by a crash or a failed delete is stale, and stale ones are read past and removed (liveList)
+    this.unmarkBehind(r);
+    await after?.();
     this.saved(r);
+  }
+
+  /** Removals of ended sessions' markers still running (unmarkBehind). */
+  private readonly unmarking = new Set<Promise<void>>();
+
+  private unmarkBehind(r: SessionRecord): void {
+    if (isLive(r)) return;
+    const p = this.unmarkEnded(r)
+      .catch(() => {}) // left stale: removed by the next liveList that reads it
+      .finally(() => this.unmarking.delete(p));
+    this.unmarking.add(p);
+  }
+
+  /** Resolves when the markers of sessions updated as ended so far are removed (or failed to be), or after
+   *  timeoutMs (one left is stale, which is harmless). */
+  async unmarked(timeoutMs = Infinity): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all([...this.unmarking]);
+    await (Number.isFinite(timeoutMs) ? Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]) : all);
+    clearTimeout(timer);
   }
 
   /** Before a live record is written: its marker. */

@@ -4,13 +4,12 @@
 // re-read and the merge redone (a merge costs O(changes on both sides since the base), never O(tree)).
 // Conflicts leave the session active, with nothing changed but its timeline, so the user can resolve them
 // (in the mount, through the API, or with rebase) and land again.
-import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HeadRecord } from '../store/index.js';
 import type { Catalog } from './catalog.js';
 import type { SessionHost } from './host.js';
-import { sessionDir } from './host.js';
+import { discardSessionDir } from './host.js';
 import { drainUploads, sealAndRecord, sealOpen, type SealedTree } from './seal.js';
 import { DomainError, InvalidStateError, StoreUnavailableError } from './errors.js';
 import { UploadsPendingError } from '../store/upload-queue.js';
@@ -72,10 +71,12 @@ export function unavailable(ctx: LandContext, e: unknown): unknown {
 /** Throws 409 (and stops serving it) unless this data dir still holds the session (see ownership.ts). A
  *  store that is unreachable for now (isTransient: S3 down, 5xx) is asked again with a growing pause for up
  *  to HOLDER_WAIT_MS, so that a landing begun as S3 went away completes once it is back. */
-export async function ensureHeld(ctx: LandContext, r: SessionRecord): Promise<void> {
+export async function ensureHeld(ctx: LandContext, r: SessionRecord, early?: LandAhead['holder']): Promise<void> {
   await whileUnreachable(ctx, async () => {
+    const pre = early;
+    early = undefined; // a second try reads anew
     try {
-      await ctx.host.owners.check(r);
+      await ctx.host.owners.check(r, pre);
     } catch (e) {
       if (e instanceof DomainError) ctx.host.close(r.session_id);
       throw e;
@@ -109,6 +110,27 @@ export function landWait(ctx: LandContext): number {
   return ctx.landWaitMs ?? LAND_WAIT_MS;
 }
 
+/** The reads a landing of session id begins with, the project's head and the session's holder ref, begun
+ *  before its record is read (round trips on S3 that need not wait for one another); null when this process
+ *  does not know the session's project yet. Begun under the session's lock: a head that moves after the read
+ *  is what the compare-and-swap catches, as it catches one that moves after any read, and the holder is read
+ *  as late in the call as ensureHeld would (before the landing's first write). */
+export interface LandAhead {
+  project: string;
+  head: Promise<Head | null>;
+  holder: ReturnType<SessionHost['owners']['read']>;
+}
+
+export function landAhead(ctx: LandContext, id: string): LandAhead | undefined {
+  const project = ctx.catalog.knownProject(id);
+  if (!project) return undefined;
+  const head = ctx.catalog.store(project).getHead();
+  const holder = ctx.host.owners.read({ project, session_id: id });
+  head.catch(() => {}); // a failure: the landing reads it itself
+  holder.catch(() => {});
+  return { project, head, holder };
+}
+
 /** Seal the live session (writes its blobs and trees, and sessions/<id>/tree.json). */
 export async function sealLive(ctx: LandContext, r: SessionRecord): Promise<SealedTree> {
   const fs = await ctx.host.open(r);
@@ -124,12 +146,14 @@ export function fence(ctx: LandContext, r: SessionRecord): () => Promise<void> {
 }
 
 /** Land an active session. The caller holds the session's lock and has checked its status. */
-/** via: how the changes not yet on the timeline came in ('api': files applied by this same call). */
+/** via: how the changes not yet on the timeline came in ('api': files applied by this same call). ahead: the
+ *  reads a landing begins with, begun by the caller under the session's lock (landAhead; none: read here). */
 export async function landSession(
   ctx: LandContext,
   r: SessionRecord,
   message: string,
   via: 'api' | 'mount' = 'mount',
+  ahead?: LandAhead,
 ): Promise<LandOutcome> {
   const store = ctx.catalog.store(r.project);
   const timings: LandTimings = { seal: 0, changes: 0, merge: 0, cas: 0, finish: 0 };
@@ -143,15 +167,16 @@ export async function landSession(
   await live.freeze();
   // the head is read while the holder is asked and the session sealed (round trips on S3); a head that moves
   // after this read is what the compare-and-swap catches, as it catches one that moves after any read
-  let ahead: Promise<Head | null> | null = store.getHead();
-  ahead.catch(() => {}); // a failure: the attempt reads the head itself
+  const mine = ahead?.project === r.project ? ahead : undefined;
+  let early: Promise<Head | null> | null = mine?.head ?? store.getHead();
+  early.catch(() => {}); // a failure: the attempt reads the head itself
   const headOf = async (): Promise<Head | null> => {
-    const a = ahead;
-    ahead = null;
+    const a = early;
+    early = null;
     return (a && (await a.catch(() => null))) ?? store.getHead();
   };
   try {
-    await ensureHeld(ctx, r); // never land a session another daemon has taken over
+    await ensureHeld(ctx, r, mine?.holder); // never land a session another daemon has taken over
     const done = landTimer();
     try {
       const o = await whileUnreachable(ctx, () => landFrozen(ctx, r, message, live, store, timings, lap, via, headOf));
@@ -319,7 +344,7 @@ async function finishLanding(
   // once the record (durable) holds the sealed tree, the local state is deleted, not made durable first
   await ctx.catalog.update(r, async () => {
     ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-    await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+    await discardSessionDir(ctx.dataDir, r.session_id);
   });
 }
 
@@ -357,5 +382,5 @@ export async function abandonSession(ctx: LandContext, r: SessionRecord): Promis
     throw e;
   }
   ctx.host.close(r.session_id, { discard: true }); // the directory goes next: no fdatasync on the event loop
-  await rm(sessionDir(ctx.dataDir, r.session_id), { recursive: true, force: true });
+  await discardSessionDir(ctx.dataDir, r.session_id);
 }

@@ -74,11 +74,11 @@ export class Ownership {
     this.leases = leases;
   }
 
-  private key(r: SessionRecord): string {
+  private key(r: Pick<SessionRecord, 'project' | 'session_id'>): string {
     return this.catalog.store(r.project).key(`sessions/${r.session_id}/holder`);
   }
 
-  async read(r: SessionRecord): Promise<{ doc: HolderDoc; version: string } | null> {
+  async read(r: Pick<SessionRecord, 'project' | 'session_id'>): Promise<{ doc: HolderDoc; version: string } | null> {
     return this.readKey(this.key(r));
   }
 
@@ -179,8 +179,12 @@ export class Ownership {
   }
 
   /** Throws 409 unless this node holds the session: the ref names it at the generation it claimed, and its
-   *  lease is valid (renewed first if it has lapsed). */
-  async check(r: SessionRecord): Promise<void> {
+   *  lease is valid (renewed first if it has lapsed). early: read(r) as the caller began it, under the
+   *  session's lock (one that failed or found nothing is read again). */
+  async check(r: SessionRecord, early?: ReturnType<Ownership['read']>): Promise<void> {
+    const pre = early && (await early.catch(() => null));
+    // held here, as read early, with our lease: done; anything else is decided on a fresh read
+    if (pre && (await this.heldWithLease(r, pre))) return;
     const cur = await this.read(r);
     const l = this.leases.get(r.session_id);
     if (cur?.doc.holder === this.node && l && (cur.doc.generation ?? 0) === l.generation) {
@@ -192,6 +196,12 @@ export class Ownership {
     }
     const now = cur?.doc.holder === this.node ? await this.read(r) : cur;
     throw now?.doc.holder === null ? handedOff(r) : notHeld(r, now?.doc.holder === this.node ? null : (now?.doc.holder ?? null));
+  }
+
+  private async heldWithLease(r: SessionRecord, cur: { doc: HolderDoc }): Promise<boolean> {
+    const l = this.leases.get(r.session_id);
+    if (cur.doc.holder !== this.node || !l || (cur.doc.generation ?? 0) !== l.generation) return false;
+    return this.leases.valid(r.session_id) || this.renew(r.session_id);
   }
 
   /** Synchronous fencing check: false once the lease may have run out (see lease.ts). */

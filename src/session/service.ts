@@ -36,7 +36,7 @@ import { deleteSession, failSession, purgeSession, resumeSession, suspendSession
 import { listSessions } from './session-list.js';
 import { readSessionConfig, writeSessionConfig, type SessionConfig } from './session-config.js';
 import { CurrentSessions } from './current-sessions.js';
-import { addEvent, abandonSession, ensureHeld, fence, unavailable } from './land.js';
+import { addEvent, abandonSession, ensureHeld, fence, landAhead, unavailable } from './land.js';
 import { rebaseSession } from './rebase.js';
 import { handoffPending, handoffSession, serveSession } from './handoff.js';
 import { readTreeDoc } from './tree-doc.js';
@@ -228,6 +228,7 @@ export class SessionService extends SessionAnnotations implements SessionApi {
     const { message, files, msgs, decs, meta } = parseLand(id, raw);
     // the store away for now (its record unreadable, its uploads stuck): 503, and the session can land later
     return this.landOrUnavailable(id, async () => {
+      const ahead = landAhead(this.ctx, id); // the head and holder read while the record is
       const r = await this.record(id);
       if (r.status === 'landed')
         throw new InvalidStateError(
@@ -246,7 +247,7 @@ export class SessionService extends SessionAnnotations implements SessionApi {
       input.metadata(Object.assign(r.metadata, meta), 'metadata'); // the merged metadata within the limit too
       await this.applyTo(r, files, 'files', true);
       if (msgs.length || decs.length || Object.keys(meta).length) await this.save(r);
-      return this.landLocked(r, message ?? r.goal, files.length ? 'api' : 'mount');
+      return this.landLocked(r, message ?? r.goal, files.length ? 'api' : 'mount', ahead);
     });
   }
   private landOrUnavailable<T>(id: string, fn: () => Promise<T>): Promise<T> {

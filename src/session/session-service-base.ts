@@ -151,8 +151,14 @@ export class SessionServiceBase {
     if (!landing) await this.save(r);
   }
 
-  protected async landLocked(r: SessionRecord, message: string, via: 'api' | 'mount' = 'mount'): Promise<LandBody> {
-    const out = await landSession(this.ctx, r, message, via);
+  /** ahead: the project's head, read while the record was (landSession) */
+  protected async landLocked(
+    r: SessionRecord,
+    message: string,
+    via: 'api' | 'mount' = 'mount',
+    ahead?: Parameters<typeof landSession>[4],
+  ): Promise<LandBody> {
+    const out = await landSession(this.ctx, r, message, via, ahead);
     if (!out.ok) throw new ConflictError(out.conflicts, sessionView(out.record));
     return {
       session: sessionView(out.record),

@@ -419,3 +419,70 @@ describe.sequential('landing waits for the object store within --land-wait', () 
     }
   }, 180_000);
 });
+
+describe.sequential("a landing's round trips on S3", () => {
+  it("reads the record, the head and the holder together; an ended session's live marker goes behind the answer", async () => {
+    const c = cluster();
+    const prefix = freshPrefix();
+    const env = s3DaemonEnv(c, prefix);
+    const dataDir = await tempDir();
+    const P = 'acme/trips';
+    await initS3Project(env, dataDir, P, { 'README.md': 'hi\n' });
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    // every GET of the record and read of a ref, in the order they begin and end (the real calls, recorded)
+    const seen: string[] = [];
+    const proto = S3Backend.prototype as unknown as Record<'get' | 'getRef', (key: string) => Promise<unknown>>;
+    const orig = { get: proto.get, getRef: proto.getRef };
+    for (const m of ['get', 'getRef'] as const) {
+      proto[m] = async function (this: S3Backend, key: string) {
+        const name = `${m} ${key.replace(/^.*\/(sessions\/[^/]+\/)?/, '')}`;
+        seen.push(`begin ${name}`);
+        try {
+          return await orig[m].call(this, key);
+        } finally {
+          seen.push(`end ${name}`);
+        }
+      };
+    }
+    const d = await startDaemon({
+      dataDir,
+      bind: '127.0.0.1',
+      port: 0,
+      allow: ['127.0.0.0/8'],
+      log: pino({ level: 'silent' }),
+      apiPort: 0,
+    });
+    try {
+      const { MicClient } = await import('../../src/api/client.js');
+      const api = new MicClient({ baseUrl: `http://127.0.0.1:${d.apiPort}` });
+      const id = (await api.start({ project: P, goal: 'round trips' })).session.session_id;
+      const files = Array.from({ length: 10 }, (_, i) => ({ path: `f${i}.txt`, change_type: 'added' as const, content: `file ${i}\n` }));
+      await api.files(id, { files });
+      seen.length = 0;
+      const landed = await api.land(id);
+      expect(landed.session.status).toBe('landed');
+      // the head and the holder were asked before the record's GET came back (before: one after the other)
+      const at = (e: string) => seen.indexOf(e);
+      expect(at('end get metadata.json')).toBeGreaterThan(0);
+      expect(at('begin getRef head')).toBeGreaterThanOrEqual(0);
+      expect(at('begin getRef holder')).toBeGreaterThanOrEqual(0);
+      expect(at('begin getRef head')).toBeLessThan(at('end get metadata.json'));
+      expect(at('begin getRef holder')).toBeLessThan(at('end get metadata.json'));
+      expect(seen.filter((e) => e === 'begin getRef head')).toHaveLength(1); // read once, not again
+      // the marker is removed behind the answer: gone once the catalog says its removals are done
+      const catalog = d.service.o.catalog;
+      await catalog.unmarked();
+      const live: string[] = [];
+      for await (const o of catalog.backend.list('index/live/')) live.push(o.key);
+      expect(live.filter((k) => k.endsWith(id))).toEqual([]);
+      expect((await api.list({ status: 'active' })).sessions.map((s) => s.session_id)).not.toContain(id);
+      expect((await api.list({ status: 'landed' })).sessions.map((s) => s.session_id)).toContain(id);
+    } finally {
+      Object.assign(proto, orig);
+      await d.close();
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  }, 120_000);
+});

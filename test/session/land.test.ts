@@ -7,6 +7,12 @@ import { DirectHost } from '../../src/session/host.js';
 import { SessionService } from '../../src/session/service.js';
 import { sealSession } from '../../src/session/seal.js';
 import { EMPTY_TREE, type ObjectStore } from '../../src/store/index.js';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startDaemon } from '../../src/daemon/daemon.js';
+import { sessionDir, trashDir } from '../../src/session/host.js';
+import { until } from '../lib/until.js';
 import { makeProject, tempDir } from './helpers.js';
 
 async function setup() {
@@ -83,5 +89,33 @@ describe('landing', () => {
     expect(new Set(inos).size).toBe(inos.length);
     expect(head.nextIno).toBeGreaterThan(Math.max(...inos));
     await t.host.closeAll();
+  });
+
+  it("a landed session's directory leaves sessions/ at its answer and is removed behind it; a crash's leftovers in the trash go at the next start", async () => {
+    const t = await setup();
+    const id = (await t.svc.start({ goal: 'trash', project: 'l/p' })).session.session_id;
+    await t.svc.files(id, { files: [{ path: 'c.txt', change_type: 'added', content: 'c\n' }] });
+    expect(existsSync(sessionDir(t.dataDir, id))).toBe(true);
+    await t.svc.land(id);
+    expect(existsSync(sessionDir(t.dataDir, id))).toBe(false);
+    await until(() => !existsSync(trashDir(t.dataDir)) || readdirSync(trashDir(t.dataDir)).length === 0);
+    // what a crash between the rename and the removal leaves: a directory in the trash
+    const left = join(trashDir(t.dataDir), 'sess-000000000000-0badf00d');
+    mkdirSync(join(left, 'data'), { recursive: true });
+    writeFileSync(join(left, 'data', 'f'), 'x');
+    const d = await startDaemon({
+      dataDir: t.dataDir,
+      bind: '127.0.0.1',
+      port: 0,
+      allow: ['127.0.0.0/8'],
+      log: pino({ level: 'silent' }),
+      apiPort: null,
+    });
+    try {
+      await until(() => !existsSync(left));
+      expect(existsSync(left)).toBe(false);
+    } finally {
+      await d.close();
+    }
   });
 });
