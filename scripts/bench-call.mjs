@@ -4,7 +4,8 @@
 // journal (group commit, fdatasync) on /dev/shm as `npm run bench` runs mic-fs. Each call is a real RPC
 // record; the next is dispatched when the reply has been handed to the connection (as a qd1 client does).
 // Rows: NULL, GETATTR, LOOKUP, CREATE (guarded, mode 0644, as nfs-bench), REMOVE, SETATTR (mode changed,
-// mode unchanged, times set to the server's clock, owner unchanged: an untar's four). Prints the minimum
+// mode unchanged, times set to the server's clock, owner unchanged: an untar's four), READ and UNSTABLE WRITE of
+// 4 KiB in a 256 KiB file of the session (nfs-bench's randread / randwrite). Prints the minimum
 // over 7 rounds (after a warm-up round) of process CPU (user + system) per call, µs, as JSON. BUILD_ROOT
 // (default: this checkout) is a built checkout whose dist/ is measured, for before/after comparisons
 // (docs/perf-notes.md). The socket's own cost (epoll wake-up, read, write) is not in these figures.
@@ -136,7 +137,28 @@ try {
     const u = process.cpuUsage();
     return u.user + u.system;
   };
-  const rows = { null: Infinity, getattr: Infinity, lookup: Infinity, create: Infinity, remove: Infinity };
+  // a 256 KiB file of the session for READ and WRITE of 4 KiB (as nfs-bench's randread / randwrite rows)
+  const made = ok(
+    await call(NFS, 8, (w) => {
+      w.opaque(dir).string('data').u32(1);
+      sattr(w, { mode: 0o644 });
+    }),
+    'CREATE data',
+  );
+  made.u32();
+  const dataFh = made.opaque(64);
+  const block = Buffer.alloc(4096, 7);
+  const writeAt = (off, stable) => call(NFS, 7, (w) => w.opaque(dataFh).u64(BigInt(off)).u32(4096).u32(stable).opaque(block));
+  for (let off = 0; off < 256 * 1024; off += 4096) ok(await writeAt(off, 2), 'WRITE FILE_SYNC');
+  const rows = {
+    null: Infinity,
+    getattr: Infinity,
+    lookup: Infinity,
+    create: Infinity,
+    remove: Infinity,
+    read_4k: Infinity,
+    write_4k: Infinity,
+  };
   const setattrRows = {
     setattr_mode_changed: Infinity,
     setattr_mode_same: Infinity,
@@ -202,6 +224,19 @@ try {
     await measure('setattr_times', s, (i) => setattr(i, { times: true }));
     await measure('setattr_owner_same', s, (i) => setattr(i, { uid: 0 }));
     await measure('remove', t, async (i) => ok(await call(NFS, 12, (w) => w.opaque(dir).string(name(i))), 'REMOVE'));
+    const at = (i) => ((i * 7919) % 64) * 4096;
+    await measure('read_4k', t, async (i) =>
+      ok(
+        await call(NFS, 6, (w) =>
+          w
+            .opaque(dataFh)
+            .u64(BigInt(at(i)))
+            .u32(4096),
+        ),
+        'READ',
+      ),
+    );
+    await measure('write_4k', t, async (i) => ok(await writeAt(at(i), 0), 'WRITE UNSTABLE'));
   }
   exports.closeAll();
   const us = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`${k}_cpu_us`, +v.toFixed(1)]));

@@ -131,8 +131,12 @@ export async function makeNode(
   return { n, before };
 }
 
-/** Remove a name that is not a directory. */
-export async function unlink(s: SessionState, d: Inode, dir: Directory, name: string): Promise<WccAttr> {
+/**
+ * Remove a name that is not a directory, made and journaled at once: durable once s.durable() resolves (the
+ * caller waits for it: SessionState.changeNow), which also removes the data file of an inode freed by it.
+ * Returns the directory's before attributes for wcc.
+ */
+export function unlinkNow(s: SessionState, d: Inode, dir: Directory, name: string): WccAttr {
   const slot = dir.get(name);
   if (!slot) throw new FsError(NfsStatus.NOENT);
   const n = s.child(slot);
@@ -141,6 +145,12 @@ export async function unlink(s: SessionState, d: Inode, dir: Directory, name: st
   s.removeEntry(dir, d, name);
   s.dropLink(n);
   s.touch(d);
+  return before;
+}
+
+/** Remove a name that is not a directory. */
+export async function unlink(s: SessionState, d: Inode, dir: Directory, name: string): Promise<WccAttr> {
+  const before = unlinkNow(s, d, dir, name);
   await s.durable();
   return before;
 }
@@ -297,6 +307,38 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
   return before;
 }
 
+function mustBeWritable(n: Inode, offset: number, length: number): void {
+  if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
+  if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
+  if (offset + length > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
+}
+
+/** The bytes into the local data file, and the inode's size and times (not journaled: the caller does that, or
+ *  remembers the file as unstable). */
+function writeLocal(s: SessionState, n: Inode, offset: number, buf: Buffer): void {
+  s.data.write(n.ino, offset, buf);
+  if (offset + buf.length > n.size) n.size = offset + buf.length;
+  n.mtime = n.ctime = now();
+  s.countChange();
+  n.dirty = true;
+  n.changed();
+}
+
+/**
+ * An UNSTABLE write to a file whose content is local already (no copy-up), made at once: nothing to wait for,
+ * since UNSTABLE data is made durable by COMMIT (RFC 1813 3.3.7), which the file is remembered for. Returns the
+ * before attributes for wcc. The caller checks `n.local` and runs it in SessionState.changeSync.
+ */
+export function writeUnstableNow(s: SessionState, n: Inode, offset: number, buf: Buffer): WccAttr {
+  mustBeWritable(n, offset, buf.length);
+  if (!n.local) throw new Error('writeUnstableNow: the file is not local (writeData copies it up)');
+  const before = n.wcc();
+  writeLocal(s, n, offset, buf);
+  n.unstable = true;
+  s.unstable.add(n);
+  return before;
+}
+
 /** Write data; UNSTABLE data is made durable by commitData (RFC 1813 3.3.7). */
 export async function writeData(
   s: SessionState,
@@ -305,20 +347,13 @@ export async function writeData(
   buf: Buffer,
   stable: StableHow,
 ): Promise<{ before: WccAttr; committed: StableHow }> {
-  if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
-  if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
-  if (offset + buf.length > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
+  mustBeWritable(n, offset, buf.length);
   const before = n.wcc();
   if (!n.local) {
     const copying = s.copyUp.makeLocal(n);
     if (copying) await copying;
   }
-  s.data.write(n.ino, offset, buf);
-  if (offset + buf.length > n.size) n.size = offset + buf.length;
-  n.mtime = n.ctime = now();
-  s.countChange();
-  n.dirty = true;
-  n.changed();
+  writeLocal(s, n, offset, buf);
   if (stable === StableHow.UNSTABLE) {
     n.unstable = true;
     s.unstable.add(n);

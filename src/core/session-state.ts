@@ -3,15 +3,17 @@
 // (SessionFs) adds handles, permissions and wcc over it; sealing reads it through snapshot();
 // the API edits it by path (path-edits.ts).
 //
-// Pieces: recovery.ts (checkpoint + journal replay), copy-up.ts (base file -> local data file),
-// edits.ts (the changes), snapshot.ts (what sealing sees). Every change runs inside mutate(), which
+// Pieces: inode-table.ts (the inodes and listings, which this class extends), recovery.ts (checkpoint +
+// journal replay), copy-up.ts (base file -> local data file), edits.ts (the changes), snapshot.ts (what
+// sealing sees). Every change runs inside mutate(), which
 // refuses changes while the session is frozen (JUKEBOX) or read-only (ROFS) and counts the changes in flight.
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FileType, FsError, NfsStatus, type NfsTime } from './attrs.js';
 import { Inode, ROOT_INO } from './inode.js';
-import { Directory, type Slot } from './directory.js';
+import type { Directory } from './directory.js';
+import { InodeTable } from './inode-table.js';
 import { Journal } from './journal.js';
 import { DataFiles } from './data-files.js';
 import { CopyUp } from './copy-up.js';
@@ -25,7 +27,6 @@ import type { ContentSource } from './content-source.js';
 export { ROOT_INO };
 export const MAX_FILE_SIZE = 2 ** 40;
 const CHECKPOINT_BYTES = 32 * 1024 * 1024;
-/** The empty list of data files to remove (shared, never changed). */
 
 /** The tree a session's state starts from (its base, or the tree it was handed off with). */
 export interface StartTree {
@@ -52,13 +53,10 @@ export interface NewAttrs {
   gid: number;
 }
 
-export class SessionState {
-  /** core-internal: the inode table (base objects appear as their directories are listed) */
-  readonly inodes = new Map<number, Inode>();
+export class SessionState extends InodeTable {
   nextIno: number;
   readonly journal: Journal;
   readonly data: DataFiles;
-  readonly root: Inode;
   readonly start: StartTree;
   readonly copyUp: CopyUp;
   /** Bumped on every change: the daemon's background sealer skips sessions whose count stands still. */
@@ -67,7 +65,6 @@ export class SessionState {
   private nextChange: (() => void) | null = null;
   /** files written UNSTABLE since their last COMMIT */
   readonly unstable = new Set<Inode>();
-  private fullyLoaded: Promise<void> | null = null;
   private closed = false;
   private readonly gate = new ChangeGate();
   private readonly space: SpaceWatch;
@@ -80,6 +77,7 @@ export class SessionState {
   failed: Error | null = null;
 
   private constructor(readonly o: SessionStateOptions) {
+    super(o.source, o.owner, o.base);
     this.start = { tree: o.base.tree, nextIno: o.base.nextIno };
     this.nextIno = o.base.nextIno;
     this.writeVerifier = o.writeVerifier;
@@ -87,8 +85,6 @@ export class SessionState {
     this.journal = new Journal(o.dir, 0);
     this.copyUp = new CopyUp(this);
     this.space = new SpaceWatch(o.dir, o.log);
-    this.root = Inode.root(o.owner, o.base.time, o.base.tree);
-    this.inodes.set(ROOT_INO, this.root);
   }
 
   /** Open a session's state, replaying its checkpoint and journal. */
@@ -176,97 +172,6 @@ export class SessionState {
     }
   }
 
-  // ---------------------------------------------------------------- inodes and listings
-
-  get(ino: number): Inode | undefined {
-    return this.inodes.get(ino);
-  }
-
-  /** An inode by number; after a restart, unchanged objects are found again by walking the tree once. */
-  async find(ino: number): Promise<Inode | null> {
-    const hit = this.inodes.get(ino);
-    if (hit) return hit;
-    await this.loadAll();
-    return this.inodes.get(ino) ?? null;
-  }
-
-  /** Load every directory listing (once). */
-  loadAll(): Promise<void> {
-    if (!this.fullyLoaded) {
-      this.fullyLoaded = (async () => {
-        const queue = [this.root];
-        while (queue.length) {
-          const d = queue.pop()!;
-          const dir = await this.listing(d);
-          for (const s of dir.entries()) {
-            const c = this.inodes.get(s.ino);
-            if (c?.type === FileType.DIR && c !== d) queue.push(c);
-          }
-        }
-      })();
-      this.fullyLoaded.catch(() => {
-        this.fullyLoaded = null;
-      });
-    }
-    return this.fullyLoaded;
-  }
-
-  /** A directory's listing: loaded from its base tree on first use. */
-  async listing(d: Inode): Promise<Directory> {
-    if (d.dir) return d.dir;
-    if (d.type !== FileType.DIR) throw new FsError(NfsStatus.NOTDIR);
-    const dir = new Directory();
-    if (d.tree) {
-      const entries = await this.o.source.listDir(d.tree);
-      if (d.dir) return d.dir; // loaded concurrently
-      let subdirs = 0;
-      entries.forEach((e, i) => {
-        dir.add(e.name, e.ino, i + 1);
-        if (!this.inodes.has(e.ino)) this.inodes.set(e.ino, Inode.fromEntry(e, d.ino, this.o.owner.uid, this.o.owner.gid));
-        if (e.kind === 'dir') subdirs++;
-      });
-      if (!d.dirty) {
-        d.nlink = 2 + subdirs;
-        d.changed();
-      }
-    }
-    d.dir = dir;
-    return dir;
-  }
-
-  /** Create inodes for entries of a recovered listing that are unchanged from the base. */
-  async materialize(d: Inode, dir: Directory): Promise<void> {
-    let missing = false;
-    for (const s of dir.entries())
-      if (!this.inodes.has(s.ino)) {
-        missing = true;
-        break;
-      }
-    if (!missing || !d.tree) return;
-    for (const e of await this.o.source.listDir(d.tree)) {
-      const s = dir.get(e.name);
-      if (s && s.ino === e.ino && !this.inodes.has(e.ino)) {
-        this.inodes.set(e.ino, Inode.fromEntry(e, d.ino, this.o.owner.uid, this.o.owner.gid));
-      }
-    }
-  }
-
-  child(s: Slot): Inode {
-    const n = this.inodes.get(s.ino);
-    if (!n) throw new FsError(NfsStatus.IO, `inode ${s.ino} missing`);
-    return n;
-  }
-
-  parentOf(d: Inode): Inode {
-    return this.inodes.get(d.parent) ?? this.root;
-  }
-
-  /** The entry `name` of directory d, or null. */
-  async lookup(d: Inode, name: string): Promise<Inode | null> {
-    const s = (await this.listing(d)).get(name);
-    return s ? this.child(s) : null;
-  }
-
   // ---------------------------------------------------------------- freeze and changes in flight
 
   /** Changes are refused with JUKEBOX from now on (a landing, rebase or handoff is sealing); resolves once the
@@ -301,6 +206,20 @@ export class SessionState {
     this.gate.enter();
     try {
       return await fn();
+    } catch (e) {
+      throw this.ioError(e);
+    } finally {
+      this.gate.leave();
+    }
+  }
+
+  /** mutate() for a change made at once that waits for nothing (an UNSTABLE WRITE to a local file): the same
+   *  checks, gate and error mapping, and the result or the error at once. */
+  changeSync<T>(apply: () => T): T {
+    this.writable();
+    this.gate.enter();
+    try {
+      return apply();
     } catch (e) {
       throw this.ioError(e);
     } finally {
@@ -443,13 +362,6 @@ export class SessionState {
   }
 
   // ---------------------------------------------------------------- for sealing
-
-  /** Inodes that differ from the base. O(inodes in memory). */
-  changedInodes(): Inode[] {
-    const out: Inode[] = [];
-    for (const n of this.inodes.values()) if (n.dirty) out.push(n);
-    return out;
-  }
 
   /** The blob hash sealing made of a local file's content in the state `key`, if it still is. */
   sealedBlob(ino: number, key: string): string | undefined {

@@ -1,7 +1,7 @@
 // READ of a session file (RFC 1813 3.3.6): from the session's data file when the file changed in the
 // session, else from its base blob (RAM -> SSD -> S3, JUKEBOX when the store is slow).
 import type { Logger } from 'pino';
-import { FileType, FsError, NfsStatus, type Cred, type ReadResult } from './file-system.js';
+import { FileType, FsError, NfsStatus, type Attrs, type Cred, type ReadResult } from './file-system.js';
 
 export type { FileBytes, ReadResult } from './file-system.js';
 import type { Inode } from '../core/inode.js';
@@ -15,7 +15,9 @@ import type { Chunk } from '../core/data-files.js';
 
 const EMPTY = Buffer.alloc(0);
 
-export async function readFile(
+/** The result at once when no I/O needs waiting for (a file of the session, in the page cache: a READ of it
+ *  is answered in the same turn), else a promise of it (a read-ahead in flight, a base file's blob). Throws. */
+export function readFile(
   state: SessionState,
   n: Inode,
   offset: number,
@@ -24,12 +26,12 @@ export async function readFile(
   o: { fsid: bigint; log: Logger; readWaitMs?: number },
   into?: (len: number) => Buffer,
   byFile = false,
-): Promise<ReadResult> {
+): ReadResult | Promise<ReadResult> {
   if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
   if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
   if (cred.uid !== n.uid && !(permBits(n, cred) & 4)) throw new FsError(NfsStatus.ACCES);
   const len = Math.max(0, Math.min(count, n.size - offset));
-  let attrs = n.attrs(o.fsid);
+  const attrs = n.attrs(o.fsid);
   if (len === 0) return { data: EMPTY, eof: offset >= n.size, attrs };
   if (n.local) {
     if (byFile && len >= READ_AHEAD_MIN) {
@@ -53,30 +55,47 @@ export async function readFile(
       }
       return { data: buf.subarray(0, got), eof: offset + got >= n.size, attrs, inPlace: true };
     }
-    let r: Chunk;
-    let waited: boolean;
+    let got: Chunk | Promise<Chunk>;
     try {
-      const got = state.data.read(n.ino, offset, len, n.size);
-      waited = got instanceof Promise;
-      r = waited ? await got : (got as Chunk);
+      got = state.data.read(n.ino, offset, len, n.size);
     } catch (e) {
       throw fsErrorOf(e) ?? e;
     }
-    const eof = offset + r.data.length >= n.size;
+    if (!(got instanceof Promise)) return chunkResult(state, got, offset, n.size, attrs);
     // after waiting for the read-ahead, post-op attributes as they are now (RFC 1813 3.3.6)
-    if (waited) attrs = n.attrs(o.fsid);
-    const pooled = r.pooled;
-    if (!pooled) return { data: r.data, eof, attrs };
-    const data = state.data;
-    const release = (): void => {
-      largeBuffers.give(pooled);
-      data.sent();
-    };
-    return { data: r.data, eof, attrs, release, frame: pooled };
+    return got.then(
+      (r) => chunkResult(state, r, offset, n.size, n.attrs(o.fsid)),
+      (e: unknown) => {
+        throw fsErrorOf(e) ?? e;
+      },
+    );
   }
-  if (n.blob) {
-    const r = await readBase(state.source, n.blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
-    return { data: r.data, eof: offset + r.data.length >= n.size, attrs, release: r.release };
-  }
+  if (n.blob) return readBlob(state, n.blob, offset, len, n.size, attrs, o);
   return { data: Buffer.alloc(len), eof: offset + len >= n.size, attrs };
+}
+
+/** A READ's result of bytes read from a data file (in a pooled buffer when large: given back once sent). */
+function chunkResult(state: SessionState, r: Chunk, offset: number, size: number, attrs: Attrs): ReadResult {
+  const eof = offset + r.data.length >= size;
+  const pooled = r.pooled;
+  if (!pooled) return { data: r.data, eof, attrs };
+  const data = state.data;
+  const release = (): void => {
+    largeBuffers.give(pooled);
+    data.sent();
+  };
+  return { data: r.data, eof, attrs, release, frame: pooled };
+}
+
+async function readBlob(
+  state: SessionState,
+  blob: string,
+  offset: number,
+  len: number,
+  size: number,
+  attrs: Attrs,
+  o: { log: Logger; readWaitMs?: number },
+): Promise<ReadResult> {
+  const r = await readBase(state.source, blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
+  return { data: r.data, eof: offset + r.data.length >= size, attrs, release: r.release };
 }

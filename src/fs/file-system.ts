@@ -66,6 +66,13 @@ export interface FsStat {
 /** ACCESS3 bits (RFC 1813 3.3.4). */
 export const ACCESS = { READ: 1, LOOKUP: 2, MODIFY: 4, EXTEND: 8, DELETE: 16, EXECUTE: 32 } as const;
 
+/** WRITE3resok's body (RFC 1813 3.3.7): bytes written, how stably, the file's wcc. */
+export interface WriteResult {
+  count: number;
+  committed: StableHow;
+  wcc: Wcc;
+}
+
 /** One export: the copy-on-write view of one session. Every handle argument is
  *  verified by the implementation (BADHANDLE for garbage, STALE for removed objects). */
 export interface FileSystem {
@@ -88,16 +95,20 @@ export interface FileSystem {
    * buffer `data` is a view of: until `release` the caller may write the bytes before `data` (the reply's
    * headers) and up to 3 after it (XDR padding), and send the reply as one buffer. `byFile`: the caller can send
    * bytes straight from an open file; an implementation may then answer `file` (fd, offset, length, release)
-   * instead of data.
+   * instead of data. The result comes at once when no I/O needs waiting for (the call is answered in the same
+   * turn), else as a promise; an error is always a rejected promise.
    */
-  read(fh: FileHandle, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer, byFile?: boolean): Promise<ReadResult>;
-  write(
+  read(
     fh: FileHandle,
     offset: number,
-    data: Buffer,
-    stable: StableHow,
+    count: number,
     cred: Cred,
-  ): Promise<{ count: number; committed: StableHow; wcc: Wcc }>;
+    into?: (len: number) => Buffer,
+    byFile?: boolean,
+  ): ReadResult | Promise<ReadResult>;
+  /** The result at once when nothing needs waiting for (an UNSTABLE write to a file in memory), else a promise;
+   *  an error is always a rejected promise. */
+  write(fh: FileHandle, offset: number, data: Buffer, stable: StableHow, cred: Cred): WriteResult | Promise<WriteResult>;
   create(dir: FileHandle, name: string, how: CreateHow, cred: Cred): Promise<CreateResult>;
   mkdir(dir: FileHandle, name: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;
   symlink(dir: FileHandle, name: string, target: string, attrs: SetAttrs, cred: Cred): Promise<CreateResult>;

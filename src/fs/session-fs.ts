@@ -1,12 +1,12 @@
 // The NFS adapter of a session: implements FileSystem (the 19 procedures' view) over the session's
-// copy-on-write state (src/core/). It adds what is NFS's own: file handles, AUTH_SYS permission checks,
-// wcc data, and JUKEBOX for slow base reads; the changes themselves are the core's (core/edits.ts).
+// copy-on-write state (src/core/). It adds what is NFS's own: file handles (session-handles.ts), AUTH_SYS
+// permission checks, wcc data, and JUKEBOX for slow base reads; READ, WRITE and COMMIT are in session-file-io.ts
+// (which this class extends); the changes themselves are the core's (core/edits.ts).
 import {
   ACCESS,
   FileType,
   FsError,
   NfsStatus,
-  StableHow,
   type Attrs,
   type CreateHow,
   type CreateResult,
@@ -24,18 +24,18 @@ import type { Directory } from '../core/directory.js';
 import { MAX_FILE_SIZE, ROOT_INO, SessionState, type NewAttrs, type SessionStateOptions } from '../core/session-state.js';
 import * as edit from '../core/edits.js';
 import { cookieVerfOf, type HandleEpochs } from './handle-epochs.js';
-import { SessionHandles, type SessionFsOptions } from './session-handles.js';
+import type { SessionFsOptions } from './session-handles.js';
+import { SessionFileIo } from './session-file-io.js';
 
 export type { HandleEpochs, SessionFsOptions };
-import { accessMask, checkDelete, killPriv, newOwner, permBits, setattrAllowed } from './access.js';
+import { accessMask, checkDelete, newOwner, permBits, setattrAllowed } from './access.js';
 import { checkLookupName, checkName } from './names.js';
 import { dirListing } from './dir-listing.js';
 import { fsStatOf } from './fs-stat.js';
-import { readFile, type ReadResult } from './file-read.js';
 
 export { ROOT_INO };
 
-export class SessionFs extends SessionHandles implements FileSystem {
+export class SessionFs extends SessionFileIo implements FileSystem {
   /** READDIR's cookie verifier: the epochs are fixed for this filesystem's life (a rebase opens a new one) */
   private readonly cookieVerf: Buffer;
   readonly maxFileSize = MAX_FILE_SIZE;
@@ -95,11 +95,6 @@ export class SessionFs extends SessionHandles implements FileSystem {
   private mayDelete(d: Inode, dir: Directory, name: string, cred: Cred): void {
     const slot = dir.get(name);
     if (slot) checkDelete(d, this.state.child(slot), cred);
-  }
-
-  /** wcc data of n, named by the call's handle fh */
-  private wcc(before: WccAttr, n: Inode, fh: Buffer): Wcc {
-    return { before, after: this.attrsVia(fh, n) };
   }
 
   private made(r: { n: Inode; before: WccAttr }, d: Inode, dirFh: Buffer): CreateResult {
@@ -188,43 +183,6 @@ export class SessionFs extends SessionHandles implements FileSystem {
     return { target: n.target ?? '', attrs: this.attrsVia(fh, n) };
   }
 
-  async read(fh: Buffer, offset: number, count: number, cred: Cred, into?: (len: number) => Buffer, byFile?: boolean): Promise<ReadResult> {
-    const n = await this.inode(fh);
-    const r = await readFile(this.state, n, offset, count, cred, this.o, into, byFile);
-    r.attrs = this.attrsVia(fh, n);
-    return r;
-  }
-
-  async write(
-    fh: Buffer,
-    offset: number,
-    buf: Buffer,
-    stable: StableHow,
-    cred: Cred,
-  ): Promise<{ count: number; committed: StableHow; wcc: Wcc }> {
-    const n = await this.inode(fh);
-    return await this.state.mutate(async () => {
-      if (n.type === FileType.DIR) throw new FsError(NfsStatus.ISDIR);
-      if (n.type !== FileType.REG) throw new FsError(NfsStatus.INVAL);
-      // the owner may always write (as knfsd does for files created read-only)
-      if (cred.uid !== n.uid && !(permBits(n, cred) & 2)) throw new FsError(NfsStatus.ACCES);
-      // a write by non-root clears setuid (and setgid with group execute), as Linux's file_remove_privs
-      const mode = killPriv(n.mode, n.type, cred);
-      if (mode !== n.mode) {
-        n.mode = mode;
-        this.state.logInode(n);
-      }
-      // RFC 1813 3.3.7: FILE_SYNC and DATA_SYNC data is on stable storage before the reply
-      const r = await edit.writeData(this.state, n, offset, buf, stable === StableHow.UNSTABLE ? StableHow.UNSTABLE : StableHow.FILE_SYNC);
-      return { count: buf.length, committed: r.committed, wcc: this.wcc(r.before, n, fh) };
-    });
-  }
-
-  async commit(fh: Buffer): Promise<Wcc> {
-    const n = await this.inode(fh);
-    return this.wcc(await edit.commitData(this.state, n), n, fh);
-  }
-
   create(dirFh: Buffer, name: string, how: CreateHow, cred: Cred): Promise<CreateResult> {
     return this.inDir(dirFh, name, cred, (d, dir) => {
       const s = dir.get(name);
@@ -294,14 +252,28 @@ export class SessionFs extends SessionHandles implements FileSystem {
     });
   }
 
-  async remove(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {
-    checkName(name, NfsStatus.ISDIR);
-    const { d, dir } = await this.dirOf(dirFh);
+  /** REMOVE: made at once, the reply waits only for the journal (SessionState.changeNow), without an await
+   *  before it when the directory's listing is in memory (an `rm -rf`'s usual case). */
+  remove(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {
+    try {
+      checkName(name, NfsStatus.ISDIR);
+      const d = this.loadedDir(dirFh);
+      if (d) return this.removeIn(dirFh, d, d.dir!, name, cred);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.dirOf(dirFh).then(({ d, dir }) => this.removeIn(dirFh, d, dir, name, cred));
+  }
+
+  private removeIn(dirFh: Buffer, d: Inode, dir: Directory, name: string, cred: Cred): Promise<Wcc> {
     this.mustWriteDir(d, cred);
-    return await this.state.mutate(async () => {
-      this.mayDelete(d, dir, name, cred);
-      return this.wcc(await edit.unlink(this.state, d, dir, name), d, dirFh);
-    });
+    return this.state.changeNow(
+      () => {
+        this.mayDelete(d, dir, name, cred);
+        return edit.unlinkNow(this.state, d, dir, name);
+      },
+      (before) => this.wcc(before, d, dirFh),
+    );
   }
 
   async rmdir(dirFh: Buffer, name: string, cred: Cred): Promise<Wcc> {

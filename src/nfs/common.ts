@@ -81,20 +81,41 @@ export interface ProcedureSpec<A> {
   decode(args: XdrReader): A;
   /** The handles the call works on, in the order the failure arm reports them. */
   handles(a: A): Buffer[];
-  /** Runs the operation and writes the whole reply, status included (NFS3_OK, or e.g. TOOSMALL). */
-  run(call: Call<A>): Promise<void>;
+  /** Runs the operation and writes the whole reply, status included (NFS3_OK, or e.g. TOOSMALL); done when it
+   *  returns nothing (the reply goes out in the same turn: a READ or UNSTABLE WRITE of a file in memory), else
+   *  once its promise resolves. */
+  run(call: Call<A>): void | Promise<void>;
   /** Writes the failure arm after the status from each handle's post-op attributes; omitted: void. */
   fail?(out: XdrWriter, after: (Attrs | null)[]): void;
 }
 
 export function nfsProcedure<A>({ exports, log }: NfsDeps, spec: ProcedureSpec<A>): Handler {
-  return async (args, out, ctx) => {
+  /** The failure reply for e: the status, then the failure arm with each handle's post-op attributes. */
+  const failed = async (
+    e: unknown,
+    out: XdrWriter,
+    start: number,
+    ctx: RpcContext,
+    all: FileSystem[],
+    fhs: FileHandle[],
+  ): Promise<void> => {
+    if (out.length > start) out.truncate(start); // a partial success reply
+    const status = statusOf(e, log, spec.name, ctx);
+    const after: (Attrs | null)[] = [];
+    if (spec.fail) for (let i = 0; i < fhs.length; i++) after.push(await attrsAfterError(all[i], fhs[i], status));
+    out.u32(status);
+    spec.fail?.(out, after);
+  };
+  // not an async function: a body done at once (run returned nothing) answers in the same turn, with no promise
+  // (the dispatcher then sends the reply before it returns); an XdrError of decode is thrown, as GARBAGE_ARGS
+  return (args, out, ctx) => {
     const a = spec.decode(args);
     const fhs = spec.handles(a);
     const start = out.length;
     // arrays of their final length: push would give each a 17-slot store, per call
     const all: FileSystem[] = new Array<FileSystem>(fhs.length);
     const verified: FileHandle[] = new Array<FileHandle>(fhs.length);
+    let done: void | Promise<void>;
     try {
       const cred = credOf(ctx);
       for (let i = 0; i < fhs.length; i++) {
@@ -104,15 +125,12 @@ export function nfsProcedure<A>({ exports, log }: NfsDeps, spec: ProcedureSpec<A
         all[i] = r.fs;
         verified[i] = r.fh;
       }
-      await spec.run({ args: a, fs: all[0], fh: verified[0], all, fhs: verified, cred, out });
+      done = spec.run({ args: a, fs: all[0], fh: verified[0], all, fhs: verified, cred, out });
     } catch (e) {
-      if (out.length > start) out.truncate(start); // a partial success reply
-      const status = statusOf(e, log, spec.name, ctx);
-      const after: (Attrs | null)[] = [];
-      if (spec.fail) for (let i = 0; i < fhs.length; i++) after.push(await attrsAfterError(all[i], verified[i], status));
-      out.u32(status);
-      spec.fail?.(out, after);
+      return failed(e, out, start, ctx, all, verified);
     }
+    if (done === undefined) return undefined;
+    return done.then(undefined, (e: unknown) => failed(e, out, start, ctx, all, verified));
   };
 }
 

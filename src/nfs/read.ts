@@ -5,7 +5,7 @@
 // all here: the reply ends with the data file's bytes, which the connection sends with sendfile(2) (or reads, where
 // it cannot). Other large data (a landed blob's) goes out by reference.
 import type { Handler } from '../../rpc/handler.js';
-import { NfsStatus, type Attrs } from '../fs/file-system.js';
+import { NfsStatus, type Attrs, type ReadResult } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
 import { BufferPool } from '../../util/buffer-pool.js';
@@ -43,7 +43,8 @@ export function read(deps: NfsDeps): Handler {
       return { fh, offset, count };
     },
     handles: (a) => [a.fh],
-    async run({ args: { offset, count }, fh, fs, cred, out }) {
+    // not an async function: a READ of a session file in memory is answered in the same turn (no promise)
+    run({ args: { offset, count }, fh, fs, cred, out }) {
       let at = -1;
       let region: Buffer | null = null;
       const into = (len: number): Buffer => {
@@ -58,56 +59,61 @@ export function read(deps: NfsDeps): Handler {
         region = out.reserve(need);
         return region.subarray(HEAD, HEAD + len);
       };
-      const res = await fs.read(fh, offset, count, cred, into, sendfileAddon() !== null);
-      const file = res.file;
-      if (file !== undefined) {
-        // count, eof and the data's length promise file.length bytes: the connection sends exactly that many,
-        // zeros for any the file has lost since (a truncation racing the send)
-        out.u32(NfsStatus.OK);
-        out.u32(1);
-        writeFattr(out, res.attrs);
-        out.u32(file.length);
-        out.bool(res.eof);
-        out.u32(file.length);
-        out.fileTail(new FileSlice(file.fd, file.offset, file.length, (4 - (file.length & 3)) & 3, file.release));
-        nfsBytes.inc({ op: 'read' }, file.length);
-        return;
-      }
-      if (res.inPlace && region !== null) {
-        const r: Buffer = region;
-        const got = res.data.length;
-        const padded = fillHead(r, res.attrs, got, res.eof);
-        // a short read leaves less data than reserved
-        if (HEAD + padded < r.length) out.truncate(at + HEAD + padded);
-        nfsBytes.inc({ op: 'read' }, got);
-        return;
-      }
-      if (at >= 0) out.truncate(at); // offered room, not used
-      if (res.release) out.onRelease(res.release);
-      let data = res.data;
-      if (data.length > count) data = data.subarray(0, count);
-      const frame = res.frame;
-      if (frame !== undefined && out.pos === out.length) {
-        // the reply so far (record mark, RPC header) and READ3resok's head go right in front of the data
-        const got = data.length;
-        const lead = out.pos + HEAD;
-        const start = data.byteOffset - frame.byteOffset - lead;
-        const padded = (got + 3) & ~3;
-        if (start >= 0 && start + lead + padded <= frame.length && frame.buffer === data.buffer) {
-          out.adopt(frame.subarray(start, start + lead + padded));
-          // the data is already at HEAD in it
-          fillHead(out.reserve(lead - out.pos + padded), res.attrs, got, res.eof);
+      const got = fs.read(fh, offset, count, cred, into, sendfileAddon() !== null);
+      if (got instanceof Promise) return got.then((res) => reply(res));
+      reply(got);
+
+      function reply(res: ReadResult): void {
+        const file = res.file;
+        if (file !== undefined) {
+          // count, eof and the data's length promise file.length bytes: the connection sends exactly that many,
+          // zeros for any the file has lost since (a truncation racing the send)
+          out.u32(NfsStatus.OK);
+          out.u32(1);
+          writeFattr(out, res.attrs);
+          out.u32(file.length);
+          out.bool(res.eof);
+          out.u32(file.length);
+          out.fileTail(new FileSlice(file.fd, file.offset, file.length, (4 - (file.length & 3)) & 3, file.release));
+          nfsBytes.inc({ op: 'read' }, file.length);
+          return;
+        }
+        if (res.inPlace && region !== null) {
+          const r: Buffer = region;
+          const got = res.data.length;
+          const padded = fillHead(r, res.attrs, got, res.eof);
+          // a short read leaves less data than reserved
+          if (HEAD + padded < r.length) out.truncate(at + HEAD + padded);
           nfsBytes.inc({ op: 'read' }, got);
           return;
         }
+        if (at >= 0) out.truncate(at); // offered room, not used
+        if (res.release) out.onRelease(res.release);
+        let data = res.data;
+        if (data.length > count) data = data.subarray(0, count);
+        const frame = res.frame;
+        if (frame !== undefined && out.pos === out.length) {
+          // the reply so far (record mark, RPC header) and READ3resok's head go right in front of the data
+          const got = data.length;
+          const lead = out.pos + HEAD;
+          const start = data.byteOffset - frame.byteOffset - lead;
+          const padded = (got + 3) & ~3;
+          if (start >= 0 && start + lead + padded <= frame.length && frame.buffer === data.buffer) {
+            out.adopt(frame.subarray(start, start + lead + padded));
+            // the data is already at HEAD in it
+            fillHead(out.reserve(lead - out.pos + padded), res.attrs, got, res.eof);
+            nfsBytes.inc({ op: 'read' }, got);
+            return;
+          }
+        }
+        out.u32(NfsStatus.OK);
+        out.u32(1);
+        writeFattr(out, res.attrs);
+        out.u32(data.length);
+        out.bool(res.eof);
+        out.opaqueRef(data);
+        nfsBytes.inc({ op: 'read' }, data.length);
       }
-      out.u32(NfsStatus.OK);
-      out.u32(1);
-      writeFattr(out, res.attrs);
-      out.u32(data.length);
-      out.bool(res.eof);
-      out.opaqueRef(data);
-      nfsBytes.inc({ op: 'read' }, data.length);
     },
     fail: postOpAttrArm, // READ3resfail: file_attributes
   });

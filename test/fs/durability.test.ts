@@ -175,6 +175,19 @@ describe('durability', () => {
     expect((await client.create(dirAgain.fh!, 'x', { kind: 'exclusive', verf: Buffer.from('verifier') })).status).toBe(NfsStatus.OK);
   });
 
+  it('an answered REMOVE (made at once, answered after its journal record) is gone after SIGKILL, its data file too', async () => {
+    // (killed before its journal record: the test 'a REMOVE killed before ...' above)
+    const fh = (await client.create(root, 'gone.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
+    expect((await client.write(fh, 0, Buffer.alloc(3000, 4), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const dataFile = path.join(sessionDir, 'files', String((await client.getattr(fh)).attrs!.fileid));
+    expect(fs.existsSync(dataFile)).toBe(true);
+    expect((await client.remove(root, 'gone.bin')).status).toBe(NfsStatus.OK);
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    expect((await client.lookup(root, 'gone.bin')).status).toBe(NfsStatus.NOENT);
+    expect(fs.existsSync(dataFile)).toBe(false);
+  });
+
   it('a failed fsync makes the session read-only until the daemon restarts; reads go on', async () => {
     const fh = (await client.create(root, 'eio.bin', { kind: 'guarded', attrs: { mode: 0o644 } })).fh!;
     const w = await client.write(fh, 0, Buffer.from('unstable'), StableHow.UNSTABLE);
