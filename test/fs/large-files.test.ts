@@ -99,7 +99,8 @@ async function setup(readWaitMs: number) {
   return { big, backend, store, sfs, look };
 }
 
-async function status(p: Promise<unknown>): Promise<NfsStatus> {
+/** The status of a call that may answer at once or through a promise (READ and WRITE can do either). */
+async function status(p: unknown): Promise<NfsStatus> {
   try {
     await p;
     return NfsStatus.OK;

@@ -30,7 +30,8 @@ async function open(name: string, fsid: bigint): Promise<SessionFs> {
   });
 }
 
-async function status(p: Promise<unknown>): Promise<NfsStatus> {
+/** The status of a call that may answer at once or through a promise (READ and WRITE can do either). */
+async function status(p: unknown): Promise<NfsStatus> {
   try {
     await p;
     return NfsStatus.OK;
