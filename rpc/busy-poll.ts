@@ -207,11 +207,15 @@ export class BusyPoll {
       this.governor.limitUs = 0;
       this.holdUntil = now + this.holdMs;
       this.holdMs = Math.min(HOLD_MAX_MS, this.holdMs * 2);
-    } else if (going) {
-      this.defer(this.turn);
-      return;
     } else {
+      // a clean check: contention, if it comes back, is held off from the start again. A window that calls
+      // keep open (replies sent in their call's turn, one call after another) may never end: its clean checks
+      // are what resets the hold, or every preemption in a long run would double it up to HOLD_MAX_MS
       this.holdMs = HOLD_START_MS;
+      if (going) {
+        this.defer(this.turn);
+        return;
+      }
     }
     this.polling = false;
     this.pollSeconds += (now - this.windowStart) / 1000;

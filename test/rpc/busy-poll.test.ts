@@ -63,6 +63,7 @@ function harness(maxUs: number) {
     at(us: number) {
       nowUs = us;
     },
+    now: () => nowUs,
     /** Runs loop turns, each `stepUs` later than the last, until the chain stops; returns how many ran. */
     spin(stepUs: number, max = 10_000): number {
       let n = 0;
@@ -210,6 +211,37 @@ describe('BusyPoll', () => {
     expect(h.queue.length).toBe(0);
     call(h, 40_610);
     expect(h.queue.length).toBe(1);
+  });
+
+  it('resets the hold at each clean check of a window that calls keep open, so a rare preemption holds off 10 ms', () => {
+    const h = harness(200);
+    /** a window kept open by calls caught by the poll, for `turns` turns of the loop (1 µs each) */
+    const calls = (turns: number) => {
+      for (let i = 0; i < turns; i++) {
+        h.spin(1, 1);
+        h.p.received();
+        h.p.idle();
+      }
+    };
+    call(h, 0);
+    call(h, 20);
+    calls(300);
+    h.counters.preemptions += 1000;
+    h.spin(1, 200); // preempted: held off 10 ms, the next hold would be 20 ms
+    expect(h.p.preempted).toBe(1);
+    let t = h.now() + 10_100;
+    call(h, t);
+    call(h, t + 100); // past the hold: a window opens and calls keep it open (replies in their call's turn)
+    expect(h.p.isPolling).toBe(true);
+    calls(1000); // several clean checks: contention is gone
+    expect(h.p.isPolling).toBe(true);
+    h.counters.preemptions += 1000;
+    h.spin(1, 200);
+    expect(h.p.preempted).toBe(2);
+    t = h.now() + 10_100; // 10 ms later, not 20: the clean checks reset the hold
+    call(h, t);
+    call(h, t + 100);
+    expect(h.p.isPolling).toBe(true);
   });
 
   it('takes a wait of 500 µs or less for a CPU as no contention', () => {
