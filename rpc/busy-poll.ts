@@ -47,8 +47,14 @@ export function runQueueWait(): () => number {
 export const GROW_START_US = 50;
 const GROW = 2;
 const SHRINK = 2;
-/** haltpoll's guest_halt_poll_ns (200 µs): the maximum window suggested when polling is turned on (off by default). */
-export const DEFAULT_BUSY_POLL_US = 200;
+/**
+ * The maximum window suggested when polling is turned on (off by default): 500 µs, more than haltpoll's
+ * guest_halt_poll_ns (200 µs). Through the Linux kernel client at one call in flight (bench:work: tar, git,
+ * find) the loop waits 100-300 µs from a reply to the next call (the client's round trip and its own work
+ * between calls); a 200 µs maximum sits inside that spread, so gaps just over it shrink the window to 0 again
+ * and again and most calls pay the wake-up (docs/perf-notes.md, "branch work8").
+ */
+export const DEFAULT_BUSY_POLL_US = 500;
 /** After a window in which the process was preempted, no polling for this long (ms), doubled while it recurs. */
 export const HOLD_START_MS = 10;
 export const HOLD_MAX_MS = 1000;

@@ -3,7 +3,7 @@
 // a gap was longer than the maximum (÷2, to 0 below 50 µs), stays when the poll caught the activity; a window
 // ends once its length has passed since the last activity, and nothing polls at 0 or after stop().
 import { describe, expect, it } from 'vitest';
-import { BusyPoll, PollGovernor, runQueueWait } from '../../rpc/busy-poll.js';
+import { BusyPoll, DEFAULT_BUSY_POLL_US, PollGovernor, runQueueWait } from '../../rpc/busy-poll.js';
 
 describe('PollGovernor', () => {
   it('grows from 50 µs by doubling up to the maximum, and holds when the poll catches the next activity', () => {
@@ -35,6 +35,22 @@ describe('PollGovernor', () => {
     expect(g.limitUs).toBe(0); // 25 µs is below the start: off
     g.observe(1e6);
     expect(g.limitUs).toBe(0);
+  });
+
+  it("at the default maximum, keeps catching a kernel client's gaps of 100-300 µs between calls", () => {
+    // bench:work through the Linux kernel client (docs/perf-notes.md, branch work8): the loop waits 100-300 µs
+    // from a reply to the next call. haltpoll's 200 µs maximum let each gap over it halve the window, down to
+    // 0 after two such gaps, so the calls after them paid the wake-up.
+    const g = new PollGovernor(DEFAULT_BUSY_POLL_US);
+    const gaps = [120, 180, 260, 150, 290, 230, 110, 300, 270, 240, 160, 280];
+    let caught = 0;
+    for (let round = 0; round < 10; round++)
+      for (const gap of gaps) {
+        if (gap <= g.limitUs) caught++;
+        g.observe(gap);
+      }
+    expect(g.limitUs).toBeGreaterThanOrEqual(300);
+    expect(caught).toBeGreaterThan(gaps.length * 10 - 5); // all but the first few, while the window grows
   });
 
   it('never grows past a maximum below the start, and never grows with a maximum of 0', () => {
