@@ -149,7 +149,7 @@ export function serveCommand(): Command {
     )
     .option(
       '--busy-poll-us <n>',
-      "after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off; auto: 500 on a KVM guest whose guest_halt_poll_ns is 0, else off (env MIC_BUSY_POLL_US)",
+      'after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off; auto: 500 on a KVM guest whose guest_halt_poll_ns is 0, else off (env MIC_BUSY_POLL_US)',
       env.MIC_BUSY_POLL_US ?? 'auto',
     )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
