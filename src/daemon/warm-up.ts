@@ -26,6 +26,7 @@ import { HandleCodec } from '../fs/handles.js';
 import { SessionExports } from '../session/exports.js';
 import { Catalog } from '../session/catalog.js';
 import { startSession } from '../session/start.js';
+import { fsidOf } from '../session/record.js';
 import { importTree, initProject } from '../session/project.js';
 import { LocalBackend } from '../store/local-backend.js';
 
@@ -52,7 +53,7 @@ export interface WarmUpResult {
 const NFS = 100003;
 const MOUNT = 100005;
 /** files per round (a directory of this many): CREATE, LOOKUP, GETATTR, SETATTR, REMOVE of each, READDIRPLUS of the directory */
-const FILES = 2000;
+const FILES = 500;
 
 function defaultTmpDir(): string {
   try {
@@ -85,7 +86,10 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     const store = catalog.store('warm-up/scratch');
     const { tree, nextIno } = await importTree(store, src);
     await initProject(store, tree, nextIno, 'warm-up');
-    const r = await startSession(catalog, { project: 'warm-up/scratch', goal: 'warm-up' });
+    // two sessions, one whose fsid (a 64-bit hash of its id) is at least 2^63 and one below: code V8 compiled
+    // for one kind of BigInt is thrown away at the other (deopt "not a BigInt64"), and clients' fsids are both
+    const ids = twoFsids();
+    for (const sessionId of ids) await startSession(catalog, { project: 'warm-up/scratch', goal: 'warm-up', sessionId });
     exports = new SessionExports({
       catalog,
       dataDir,
@@ -103,13 +107,18 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     timer = setTimeout(() => caller.abort(), Math.max(0, deadline - performance.now()));
     const more = () => calls < budget && performance.now() < deadline;
 
-    const mnt = await caller.call(MOUNT, 1, (w) => w.string(`/exports/sessions/${r.session_id}`));
-    calls++;
-    if (mnt.u32() !== 0) throw new Error('MNT failed');
-    const rootFh = mnt.opaque(64);
+    const roots: Buffer[] = [];
+    for (const id of ids) {
+      const mnt = await caller.call(MOUNT, 1, (w) => w.string(`/exports/sessions/${id}`));
+      calls++;
+      if (mnt.u32() !== 0) throw new Error('MNT failed');
+      roots.push(mnt.opaque(64));
+    }
     for (let round = 0; more(); round++) {
-      // one call in flight, then 16 (a client's parallel calls: several calls per turn, one journal frame)
-      const qd = round % 2 === 0 ? 1 : 16;
+      // each session with one call in flight, then with 16 (a client's parallel calls: several calls per
+      // turn, one journal frame)
+      const rootFh = roots[round % roots.length]!;
+      const qd = (round >> 1) % 2 === 0 ? 1 : 16;
       const made = ok(await caller.call(NFS, 9, (w) => sattr(w.opaque(rootFh).string(`d${round}`), 0o755)), 'MKDIR'); // MKDIR
       calls++;
       if (!made.u32()) throw new Error('MKDIR gave no handle');
@@ -147,6 +156,18 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     if (base) fs.rmSync(base, { recursive: true, force: true });
   }
   return { calls, ms: Math.round(performance.now() - t0) };
+}
+
+/** Two scratch session ids, the first with an fsid below 2^63, the second with one above. */
+function twoFsids(): [string, string] {
+  let low: string | null = null;
+  let high: string | null = null;
+  for (let i = 0; !low || !high; i++) {
+    const id = `warm-up-${i}`;
+    if (fsidOf(id) >= 1n << 63n) high ??= id;
+    else low ??= id;
+  }
+  return [low, high];
 }
 
 /** fn over items, at most qd at a time, while more() holds. */
