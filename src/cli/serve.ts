@@ -154,7 +154,7 @@ export function serveCommand(): Command {
     )
     .option(
       '--warm-up-calls <n>',
-      'before listening, run at most this many synthetic NFS calls (at most 3 s) against a scratch session that is deleted afterwards, so that the first clients\' calls do not run cold (see docs/perf-notes.md); 0: off (env MIC_WARM_UP_CALLS)',
+      "before listening, run at most this many synthetic NFS calls (at most 3 s) against a scratch session that is deleted afterwards, so that the first clients' calls do not run cold (see docs/perf-notes.md); 0: off (env MIC_WARM_UP_CALLS)",
       env.MIC_WARM_UP_CALLS ?? '16000', // warm-up.ts WARM_UP_CALLS (not imported: `serve --help` loads no daemon code)
     )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
