@@ -152,6 +152,11 @@ export function serveCommand(): Command {
       'after RPC activity, keep the event loop polling instead of sleeping for an adaptive window of at most this many microseconds (cuts the wake-up cost of a call at one in flight on a VM whose guest halt-polling is off; costs CPU while calls come; see docs/perf-notes.md); 0: off; auto: 500 on a KVM guest whose guest_halt_poll_ns is 0, else off (env MIC_BUSY_POLL_US)',
       env.MIC_BUSY_POLL_US ?? 'auto',
     )
+    .option(
+      '--warm-up-calls <n>',
+      "before listening, run at most this many synthetic NFS calls (at most 3 s) against a scratch session that is deleted afterwards, so that the first clients' calls do not run cold (see docs/perf-notes.md); 0: off (env MIC_WARM_UP_CALLS)",
+      env.MIC_WARM_UP_CALLS ?? '16000', // warm-up.ts WARM_UP_CALLS (not imported: `serve --help` loads no daemon code)
+    )
     .option('--log-level <level>', 'pino log level (env MIC_LOG_LEVEL)', process.env.MIC_LOG_LEVEL ?? 'info')
     .option(
       '--log-format <format>',
@@ -261,6 +266,7 @@ export function serveCommand(): Command {
         portmap: o.portmap ? { port: portmapPort } : null,
         busyPollUs: o.busyPollUs === 'auto' ? autoBusyPollUs() : whole('--busy-poll-us', o.busyPollUs, 0, 100_000),
         allow,
+        warmUpCalls: whole('--warm-up-calls', o.warmUpCalls, 0, 1_000_000),
       });
       // a log reader that went away (EPIPE) must not keep the daemon from stopping
       process.stdout.on('error', () => {});

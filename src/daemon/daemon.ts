@@ -32,6 +32,7 @@ import { RpcMetrics } from '../metrics/rpc-metrics.js';
 import { enableMetrics } from '../metrics/registry.js';
 import { instrumentBackend } from '../metrics/store-metrics.js';
 import { watchDaemon } from './metrics.js';
+import { warmUp } from './warm-up.js';
 import { startPortmapper, type Portmapper } from '../portmap/portmapper.js';
 import { IPPROTO_TCP } from '../portmap/table.js';
 import { MOUNT_PROGRAM, MOUNT_V3 } from '../mount/common.js';
@@ -90,6 +91,9 @@ export interface DaemonConfig {
   exportOptions?: ExportOptions;
   /** the longest the event loop keeps polling after RPC activity (µs; rpc/busy-poll.ts); 0 (absent): never. `serve`'s default is busy-poll-default.ts's */
   busyPollUs?: number;
+  /** before listening, run at most this many synthetic calls against a scratch session so that V8 has compiled
+   *  the call path before the first client's calls (daemon/warm-up.ts); 0 (absent): none. `serve`'s default is WARM_UP_CALLS */
+  warmUpCalls?: number;
 }
 
 export interface Daemon {
@@ -185,6 +189,7 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     },
     'connection limits and export options',
   );
+  if (cfg.warmUpCalls) cfg.log.info(await warmUp({ log: cfg.log, calls: cfg.warmUpCalls }), 'warm-up done');
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir, sendfile: sendfileAddon() !== null }, 'listening');
   let portmap: Portmapper | null = null;
