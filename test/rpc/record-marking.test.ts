@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  COPY_SLAB_MIN,
+  CopySlab,
   RecordDecoder,
   RecordMemoryBudget,
   RecordMemoryError,
@@ -152,6 +154,41 @@ describe('transient chunks (a read buffer reused by the next read, rpc/socket-re
     expect(got[1].rec.equals(large)).toBe(true);
     expect(got[0].pooled).toBeUndefined();
     expect(got[1].pooled?.length).toBe(256 * 1024); // the receiver gives it back to the pool
+  });
+
+  it('records of 4 to 64 KiB are copied into views of one shared slab, each its own bytes', () => {
+    // a 4 KiB WRITE's record (4,236 bytes) once got an ArrayBuffer of its own per call
+    const sizes = [COPY_SLAB_MIN, 4236, 4236, 9000, 64 * 1024 - 1, 17];
+    const recs = sizes.map((n) => randomBytes(n));
+    const got: Buffer[] = [];
+    const d = new RecordDecoder((r) => got.push(r), { transient: true, pool: new BufferPool(256 * 1024) });
+    const chunk = Buffer.concat(recs.map((r) => fragment(r, true)));
+    d.push(chunk);
+    chunk.fill(0xee);
+    expect(got).toHaveLength(recs.length);
+    for (let i = 0; i < recs.length; i++) expect(got[i].equals(recs[i])).toBe(true);
+    // the 4-64 KiB ones share one ArrayBuffer and do not overlap
+    const mid = got.slice(0, 5);
+    for (const r of mid) expect(r.buffer).toBe(mid[0].buffer);
+    const spans = mid.map((r) => [r.byteOffset, r.byteOffset + r.length]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+    // a later record overwrites nothing of an earlier one
+    d.push(Buffer.concat([fragment(Buffer.alloc(5000, 0x55), true)]));
+    for (let i = 0; i < recs.length; i++) expect(got[i].equals(recs[i])).toBe(true);
+  });
+
+  it('a copy slab starts a new slab when the next record does not fit, and gives an oversized one its own', () => {
+    const s = new CopySlab(10_000);
+    const a = s.take(6000);
+    const b = s.take(3000);
+    const c = s.take(3000); // 6000 + 3000 (8-byte aligned) + 3000 > 10,000
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBe(a.byteOffset + 6000);
+    expect(c.buffer).not.toBe(a.buffer);
+    expect(c.length).toBe(3000);
+    const big = s.take(20_000);
+    expect(big.length).toBe(20_000);
+    expect(s.take(8).buffer).toBe(c.buffer);
   });
 
   it('records spanning chunks are reassembled from copies as before', () => {
