@@ -4,7 +4,7 @@
 // journal record), no calls in its metrics; its clients' sessions work as before. Bounded by the number of
 // calls and by time. Its effect (the first calls of a fresh daemon no longer run cold) is a benchmark's
 // (docs/perf-notes.md, "branch meta8"), not a test's.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -83,6 +83,19 @@ describe('start-up warm-up', () => {
       expect(few.calls).toBeGreaterThanOrEqual(100);
       expect(few.calls).toBeLessThan(100 + 16);
       expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never throws when its scratch space cannot be made: the daemon starts without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mic-warm-up-test-'));
+    try {
+      const file = join(dir, 'not-a-directory');
+      writeFileSync(file, 'x');
+      const r = await warmUp({ log: pino({ level: 'silent' }), calls: 1000, tmpDir: file });
+      expect(r.calls).toBe(0);
+      expect(readdirSync(dir)).toEqual(['not-a-directory']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
