@@ -138,6 +138,11 @@ export class RpcClient {
     return this.isClosed || this.socket.destroyed;
   }
 
+  /** Bytes read from and written to the connection so far. */
+  get wireBytes(): { read: number; written: number } {
+    return { read: this.socket.bytesRead, written: this.socket.bytesWritten };
+  }
+
   /** Calls waiting for a reply. */
   get pending(): number {
     return this.waiters.size;

@@ -22,11 +22,13 @@ interface MetricObject {
 
 abstract class Hot<S> {
   protected readonly children = new Map<string, { labels: Labels; s: S }>();
+  /** `register` false: a private metric that counts but never joins the registry (the start-up warm-up's) */
   constructor(
     readonly name: string,
     readonly help: string,
+    register = true,
   ) {
-    onMetrics((_prom, registry) => registry.registerMetric(this as never));
+    if (register) onMetrics((_prom, registry) => registry.registerMetric(this as never));
   }
   /** The series of a label set; keep it: looking it up is the slow part. */
   series(labels: Labels): S {
@@ -52,8 +54,9 @@ export class HotCounter extends Hot<CounterSeries> {
     name: string,
     help: string,
     private readonly type: 'counter' | 'gauge' = 'counter',
+    register = true,
   ) {
-    super(name, help);
+    super(name, help, register);
   }
   protected make(): CounterSeries {
     return { n: 0 };
@@ -78,8 +81,9 @@ export class HotHistogram extends Hot<HistogramSeries> {
     name: string,
     help: string,
     private readonly buckets: number[],
+    register = true,
   ) {
-    super(name, help);
+    super(name, help, register);
   }
   protected make(): HistogramSeries & { counts: number[]; sum: number; count: number } {
     const b = this.buckets;

@@ -150,8 +150,17 @@ interface ProcSeries {
   procedure: string;
 }
 
+/** Where an RpcMetrics counts: the daemon's registered metrics, or a private set (privateRpcMetrics). */
+interface RpcSinks {
+  calls: HotCounter;
+  duration: HotHistogram;
+  inFlight: HotCounter;
+}
+
 export class RpcMetrics implements RpcObserver {
   private readonly series = new Map<number, Map<string, ProcSeries>>();
+
+  constructor(private readonly sinks: RpcSinks = { calls, duration, inFlight }) {}
 
   private of(prog: number, name: string): ProcSeries {
     let byName = this.series.get(prog);
@@ -160,8 +169,8 @@ export class RpcMetrics implements RpcObserver {
     if (s === undefined) {
       const program = programName(prog);
       s = {
-        inFlight: inFlight.series({ program }),
-        duration: duration.series({ program, procedure: name }),
+        inFlight: this.sinks.inFlight.series({ program }),
+        duration: this.sinks.duration.series({ program, procedure: name }),
         calls: new Map(),
         program,
         procedure: name,
@@ -180,7 +189,7 @@ export class RpcMetrics implements RpcObserver {
     s.inFlight.n--;
     const status = statusLabel(prog, acceptStat, result);
     let c = s.calls.get(status);
-    if (c === undefined) s.calls.set(status, (c = calls.series({ program: s.program, procedure: s.procedure, status })));
+    if (c === undefined) s.calls.set(status, (c = this.sinks.calls.series({ program: s.program, procedure: s.procedure, status })));
     c.n++;
     s.duration.observe(seconds);
   }
@@ -194,6 +203,26 @@ export class RpcMetrics implements RpcObserver {
   }
 }
 
+/** An RpcMetrics whose series are its own and never scraped (the start-up warm-up runs the observer's code
+ *  without counting in the daemon's metrics), and its calls per procedure. Rejections and DRC hits still go
+ *  to the shared counters: the warm-up makes none. */
+export function privateRpcMetrics(): { observer: RpcMetrics; calls: () => Record<string, number> } {
+  const own = new HotCounter(calls.name, calls.help, 'counter', false);
+  const observer = new RpcMetrics({
+    calls: own,
+    duration: new HotHistogram(duration.name, duration.help, LATENCY_BUCKETS, false),
+    inFlight: new HotCounter(inFlight.name, inFlight.help, 'gauge', false),
+  });
+  return {
+    observer,
+    calls: () => {
+      const byProc: Record<string, number> = {};
+      for (const v of own.get().values) byProc[v.labels.procedure!] = (byProc[v.labels.procedure!] ?? 0) + v.value;
+      return byProc;
+    },
+  };
+}
+
 /** NFS data bytes moved by READ and WRITE (counted by the procedures): series bound once (hot.ts), as
  *  prom-client's own counter hashed the label set on every READ (3 µs, a tenth of a 4 KiB READ). */
 const nfsBytesHot = new HotCounter(
@@ -205,5 +234,14 @@ const nfsWriteBytes = nfsBytesHot.series({ op: 'write' });
 export const nfsBytes = {
   inc(labels: { op: 'read' | 'write' }, n: number): void {
     (labels.op === 'read' ? nfsReadBytes : nfsWriteBytes).n += n;
+  },
+  /** The counts now; the returned function sets them back (the start-up warm-up's bytes, moved before listening). */
+  mark(): () => void {
+    const read = nfsReadBytes.n;
+    const write = nfsWriteBytes.n;
+    return () => {
+      nfsReadBytes.n = read;
+      nfsWriteBytes.n = write;
+    };
   },
 };

@@ -1,9 +1,11 @@
 // The start-up warm-up (src/daemon/warm-up.ts): before listening, `mic serve` runs a bounded number of
-// synthetic NFS calls through the real dispatcher and procedures against a scratch session, and leaves no
-// trace: no files in the temporary directory, nothing in the daemon's data dir (no project, session or
-// journal record), no calls in its metrics; its clients' sessions work as before. Bounded by the number of
-// calls and by time. Its effect (the first calls of a fresh daemon no longer run cold) is a benchmark's
-// (docs/perf-notes.md, "branch meta8"), not a test's.
+// synthetic NFS calls over a loopback connection to a private RPC server (the daemon's own connection,
+// record, dispatch, reply and busy-poll code), with the procedures a clone or build sends (READ, WRITE and
+// COMMIT included), against scratch sessions, and leaves no trace: no files in the temporary directory,
+// nothing in the daemon's data dir (no project, session or journal record), no calls, data bytes or busy-poll
+// windows in its metrics; its clients' sessions work as before and their bytes are counted exactly. Bounded
+// by the number of calls and by time. Its effect (the first calls of a fresh daemon no longer run cold) is a
+// benchmark's (docs/perf-notes.md, "branch meta8" and "branch warm9"), not a test's.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +13,13 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { warmUp } from '../../src/daemon/warm-up.js';
 import { startDaemon, type Daemon } from '../lib/daemon.js';
-import { Nfs3Client } from '../lib/nfs3-client.js';
+import { Nfs3Client, StableHow } from '../lib/nfs3-client.js';
 import { parsePrometheusText, sumOf } from '../lib/prom-text.js';
+
+/** Every file and directory under dir, relative. */
+function findFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' });
+}
 
 const scratchDir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const scratches = () => new Set(readdirSync(scratchDir).filter((n) => n.startsWith('mic-warm-up-')));
@@ -28,7 +35,7 @@ async function metrics(d: Daemon): Promise<ReturnType<typeof parsePrometheusText
 describe('start-up warm-up', () => {
   it('runs its calls before listening and leaves no trace in files, data dir or metrics', async () => {
     const before = scratches();
-    const d = await startDaemon({ args: ['--api-port', '0'], env: { MIC_WARM_UP_CALLS: '3000' } });
+    const d = await startDaemon({ args: ['--api-port', '0', '--busy-poll-us', '500'], env: { MIC_WARM_UP_CALLS: '3000' } });
     try {
       const done = d.logLines((l) => l.msg === 'warm-up done');
       expect(done).toHaveLength(1);
@@ -36,6 +43,17 @@ describe('start-up warm-up', () => {
       expect(calls).toBeGreaterThanOrEqual(3000); // all of them: no call failed
       expect(calls).toBeLessThan(3000 + 16); // at most one batch of 16 in flight past the budget
       expect(d.logLines((l) => l.msg === 'warm-up ended early')).toEqual([]);
+      // over a real connection (bytes both ways), with what a clone or a build sends
+      const wire = done[0]!.wire as { read: number; written: number };
+      expect(wire.read).toBeGreaterThan(1 << 20); // at least the 1 MiB file read back
+      expect(wire.written).toBeGreaterThan(1 << 20);
+      const procs = done[0]!.procedures as Record<string, number>;
+      for (const p of ['NULL', 'MKNOD']) expect(procs[p]).toBeUndefined();
+      for (const p of ['LOOKUP', 'CREATE', 'SETATTR', 'WRITE', 'COMMIT', 'READ', 'GETATTR', 'ACCESS', 'RENAME', 'REMOVE'])
+        expect(procs[p], p).toBeGreaterThan(100);
+      for (const p of ['MNT', 'MKDIR', 'READDIRPLUS', 'READDIR', 'LINK', 'SYMLINK', 'READLINK', 'FSSTAT', 'FSINFO', 'PATHCONF'])
+        expect(procs[p], p).toBeGreaterThan(0);
+      expect(Object.values(procs).reduce((a, b) => a + b, 0)).toBe(calls);
       const order = d.logLines((l) => l.msg === 'warm-up done' || l.msg === 'listening').map((l) => l.msg);
       expect(order).toEqual(['warm-up done', 'listening']);
       // no files left; nothing in the data dir
@@ -43,21 +61,34 @@ describe('start-up warm-up', () => {
       expect(await d.listSessions()).toEqual([]);
       expect(existsSync(join(d.dataDir, 'sessions')) ? readdirSync(join(d.dataDir, 'sessions')) : []).toEqual([]);
       expect((await d.mic(['project', 'head', 'warm-up/scratch'])).code).not.toBe(0);
-      // no calls counted
-      expect(sumOf(await metrics(d), 'mic_rpc_calls_total')).toBe(0);
+      expect(findFiles(d.dataDir).filter((f) => f.includes('warm-up'))).toEqual([]);
+      // no calls, data bytes or busy-poll windows counted
+      const m0 = await metrics(d);
+      expect(sumOf(m0, 'mic_rpc_calls_total')).toBe(0);
+      expect(sumOf(m0, 'mic_rpc_call_duration_seconds_count')).toBe(0);
+      expect(sumOf(m0, 'mic_nfs_data_bytes_total')).toBe(0);
+      expect(sumOf(m0, 'mic_rpc_busy_poll_windows_total')).toBe(0);
       // a client's session works, and sees only its own files
       await d.initProject('acme/warm', { 'a.txt': 'a\n' });
       const s = await d.startSession('acme/warm', 'after the warm-up');
       const c = await Nfs3Client.connect(d.port);
       try {
         const root = await c.mountRoot(s.export);
-        expect((await c.create(root, 'b.txt')).status).toBe(0);
+        const made = await c.create(root, 'b.txt');
+        expect(made.status).toBe(0);
+        expect((await c.write(made.fh!, 0, Buffer.from('hello'), StableHow.UNSTABLE)).status).toBe(0);
+        expect((await c.commit(made.fh!)).status).toBe(0);
+        expect((await c.read(made.fh!, 0, 100)).data?.toString()).toBe('hello');
         const names = ((await c.readdirplus(root)).entries ?? []).map((e) => e.name).filter((n) => n !== '.' && n !== '..');
         expect(names.sort()).toEqual(['a.txt', 'b.txt']);
       } finally {
         await c.close();
       }
-      expect(sumOf(await metrics(d), 'mic_rpc_calls_total', { program: 'nfs', procedure: 'CREATE' })).toBe(1);
+      const m1 = await metrics(d);
+      expect(sumOf(m1, 'mic_rpc_calls_total', { program: 'nfs', procedure: 'CREATE' })).toBe(1);
+      expect(sumOf(m1, 'mic_rpc_calls_total', { program: 'nfs', procedure: 'COMMIT' })).toBe(1);
+      expect(sumOf(m1, 'mic_nfs_data_bytes_total', { op: 'write' })).toBe(5);
+      expect(sumOf(m1, 'mic_nfs_data_bytes_total', { op: 'read' })).toBe(5);
     } finally {
       await d.stop();
     }
