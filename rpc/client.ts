@@ -61,6 +61,8 @@ export interface RpcClientOptions {
   localAddress?: string;
   /** local port to connect from (e.g. below 1024, to test the privileged-port rule) */
   localPort?: number;
+  /** the first call's xid minus one (default random) */
+  xidBase?: number;
 }
 
 export interface CallOptions {
@@ -101,6 +103,7 @@ export class RpcClient {
   ) {
     this.defaultAuth = opts.auth === undefined ? DEFAULT_CLIENT_AUTH : opts.auth;
     this.defaultTimeout = opts.timeoutMs ?? 0;
+    if (opts.xidBase !== undefined) this.xid = opts.xidBase >>> 0;
     this.decoder = new RecordDecoder(this.onRecord, { maxRecordSize: opts.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE * 2 });
     this.out = new OutboundQueue(socket);
     socket.setNoDelay(true);

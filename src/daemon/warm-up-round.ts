@@ -129,6 +129,9 @@ export async function warmUpRound(r: Round): Promise<boolean> {
     links[i] = res.opaque(64);
   });
   await each(linked, (i) => one(P.READLINK, (w) => w.opaque(links[i]!), 'READLINK'));
+  // a file renamed over another (git's lock files, an editor's save), one of whose names is a link
+  await each(linked, (i) => one(P.CREATE, (w) => sattrMode(w.opaque(dir).string(`t${i}`).u32(0), 0o644), 'CREATE'));
+  await each(linked, (i) => one(P.RENAME, (w) => w.opaque(dir).string(`t${i}`).opaque(dir).string(`g${i}`), 'RENAME'));
   for (const proc of [P.FSSTAT, P.FSINFO, P.PATHCONF]) if (more()) await one(proc, (w) => w.opaque(root), 'FSSTAT/FSINFO/PATHCONF');
   await each(linked, (i) => one(P.REMOVE, (w) => w.opaque(dir).string(`l${i}`), 'REMOVE'));
   await each(linked, (i) => one(P.REMOVE, (w) => w.opaque(dir).string(`s${i}`), 'REMOVE'));

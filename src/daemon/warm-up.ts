@@ -116,7 +116,10 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     const port = await server.listen(0, '127.0.0.1');
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
-    const c = await RpcClient.connect('127.0.0.1', port, { auth: { stamp: 1, machine: 'warm-up', uid, gid, gids: [] } });
+    // xids from just below 2^30 on: V8's small integers end there, and a kernel client's xids (random at
+    // mount, then counting up) are on either side; code compiled for one kind is thrown away at the other
+    const auth = { stamp: 1, machine: 'warm-up', uid, gid, gids: [] };
+    const c = await RpcClient.connect('127.0.0.1', port, { auth, xidBase: 2 ** 30 - 2000 });
     client = c;
     // a call that never answers (it should not happen) ends the warm-up at the deadline, not the start
     timer = setTimeout(() => c.destroy(), Math.max(0, deadline - performance.now()));
