@@ -189,7 +189,8 @@ export async function startDaemon(cfg: DaemonConfig): Promise<Daemon> {
     },
     'connection limits and export options',
   );
-  if (cfg.warmUpCalls) cfg.log.info(await warmUp({ log: cfg.log, calls: cfg.warmUpCalls, busyPollUs: busyPoll.governor.maxUs }), 'warm-up done');
+  if (cfg.warmUpCalls)
+    cfg.log.info(await warmUp({ log: cfg.log, calls: cfg.warmUpCalls, busyPollUs: busyPoll.governor.maxUs }), 'warm-up done');
   const port = await server.listen(cfg.port, cfg.bind);
   cfg.log.info({ port, bind: cfg.bind, dataDir: cfg.dataDir, sendfile: sendfileAddon() !== null }, 'listening');
   let portmap: Portmapper | null = null;

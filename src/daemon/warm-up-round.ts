@@ -100,7 +100,10 @@ export async function warmUpRound(r: Round): Promise<boolean> {
       P.WRITE,
       (w) => {
         const n = size(i);
-        w.opaque(fhs[i]!).u64(0n).u32(n).u32(i % 2 === 0 ? 2 : 0);
+        w.opaque(fhs[i]!)
+          .u64(0n)
+          .u32(n)
+          .u32(i % 2 === 0 ? 2 : 0);
         w.opaqueRef(data.subarray(0, n));
       },
       'WRITE',
@@ -156,7 +159,7 @@ type One = (proc: number, args: (w: XdrWriter) => void, what: string) => Promise
 async function readdir(one: One, dir: Buffer, plus: boolean, more: () => boolean): Promise<void> {
   let cookie = 0n;
   let verf: Buffer = Buffer.alloc(8);
-  for (let eof = false; !eof && more(); ) {
+  for (let eof = false; !eof && more();) {
     const r = plus
       ? await one(P.READDIRPLUS, (w) => w.opaque(dir).u64(cookie).fixed(verf).u32(4096).u32(8192), 'READDIRPLUS')
       : await one(P.READDIR, (w) => w.opaque(dir).u64(cookie).fixed(verf).u32(4096), 'READDIR');
