@@ -94,6 +94,98 @@ export interface WccAttr {
   ctime: NfsTime;
 }
 
+/*
+ * The attribute records made on every call (fattr3, wcc_attr) are instances of these classes, not object
+ * literals, for V8's sake. An object literal's hidden class records how each field was first stored: a size
+ * that was a small integer (a Smi) in the first objects is kept unboxed, and the first size that is not one
+ * (a file of 2 GiB or more, or an offset computed as hi * 2^32 + lo: a HeapNumber) replaces the literal's hidden
+ * class with a new one and deprecates the old. The code that had been compiled for the old class (the fattr3,
+ * wcc and CREATE reply encoders, the journal's inode encoder, READDIRPLUS's entries) then kept meeting objects
+ * of both, was thrown away and recompiled over and over: after one session wrote a 256 MiB file, a daemon's
+ * CREATE took twice its CPU for the rest of its life (docs/perf-notes.md, branch create9). A class's fields
+ * are defined (undefined) before the constructor stores a number in them, so they hold any value from the
+ * start and one hidden class serves every size.
+ */
+
+/** fattr3 (RFC 1813 2.6) as a class: one hidden class whatever the numbers (above). */
+export class AttrsRecord implements Attrs {
+  type: FileType;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: number;
+  used: number;
+  rdev: [number, number];
+  fsid: bigint;
+  fileid: number;
+  atime: NfsTime;
+  mtime: NfsTime;
+  ctime: NfsTime;
+
+  constructor(
+    type: FileType,
+    mode: number,
+    nlink: number,
+    uid: number,
+    gid: number,
+    size: number,
+    used: number,
+    rdev: [number, number],
+    fsid: bigint,
+    fileid: number,
+    atime: NfsTime,
+    mtime: NfsTime,
+    ctime: NfsTime,
+  ) {
+    this.type = type;
+    this.mode = mode;
+    this.nlink = nlink;
+    this.uid = uid;
+    this.gid = gid;
+    this.size = size;
+    this.used = used;
+    this.rdev = rdev;
+    this.fsid = fsid;
+    this.fileid = fileid;
+    this.atime = atime;
+    this.mtime = mtime;
+    this.ctime = ctime;
+  }
+
+  /** The same attributes under another fileid. */
+  withFileid(fileid: number): AttrsRecord {
+    return new AttrsRecord(
+      this.type,
+      this.mode,
+      this.nlink,
+      this.uid,
+      this.gid,
+      this.size,
+      this.used,
+      this.rdev,
+      this.fsid,
+      fileid,
+      this.atime,
+      this.mtime,
+      this.ctime,
+    );
+  }
+}
+
+/** wcc_attr (RFC 1813 2.6) as a class: one hidden class whatever the size (above). */
+export class WccAttrRecord implements WccAttr {
+  size: number;
+  mtime: NfsTime;
+  ctime: NfsTime;
+
+  constructor(size: number, mtime: NfsTime, ctime: NfsTime) {
+    this.size = size;
+    this.mtime = mtime;
+    this.ctime = ctime;
+  }
+}
+
 export interface Wcc {
   before: WccAttr | null;
   after: Attrs | null;

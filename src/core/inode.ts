@@ -1,5 +1,5 @@
 // An object of a session's filesystem: either still as in the base tree, or changed.
-import { FileType, type Attrs, type NfsTime, type WccAttr } from './attrs.js';
+import { AttrsRecord, FileType, WccAttrRecord, type NfsTime } from './attrs.js';
 import type { Directory } from './directory.js';
 import type { EntryKind, TreeEntry } from '../store/tree-entry.js';
 import { fromPair } from './time.js';
@@ -54,6 +54,48 @@ export interface InodeState {
   rdev?: [number, number];
 }
 
+/** An inode's persisted state as a class, not an object literal: one hidden class whatever its size holds
+ *  (the journal's inode encoder reads every CREATE's; see AttrsRecord in attrs.ts). */
+class InodeRecord implements InodeState {
+  ino: number;
+  type: FileType;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: number;
+  atime: NfsTime;
+  mtime: NfsTime;
+  ctime: NfsTime;
+  blob: string | null;
+  local: boolean;
+  parent: number;
+  tree: string | null;
+  declare target?: string;
+  declare verf?: string;
+  declare rdev?: [number, number];
+
+  constructor(n: InodeState) {
+    this.ino = n.ino;
+    this.type = n.type;
+    this.mode = n.mode;
+    this.uid = n.uid;
+    this.gid = n.gid;
+    this.nlink = n.nlink;
+    this.size = n.size;
+    this.atime = n.atime;
+    this.mtime = n.mtime;
+    this.ctime = n.ctime;
+    this.blob = n.blob;
+    this.local = n.local;
+    this.parent = n.parent;
+    this.tree = n.tree;
+    if (n.target !== undefined) this.target = n.target;
+    if (n.verf !== undefined) this.verf = n.verf;
+    if (n.rdev !== undefined) this.rdev = n.rdev;
+  }
+}
+
 export class Inode implements InodeState {
   ino!: number;
   type!: FileType;
@@ -81,7 +123,7 @@ export class Inode implements InodeState {
   /** this object's file handle, once made */
   fh: Buffer | null = null;
   /** cached encodings, cleared on change */
-  private cachedAttrs: Attrs | null = null;
+  private cachedAttrs: AttrsRecord | null = null;
 
   static fromState(s: InodeState): Inode {
     const n = new Inode();
@@ -134,53 +176,34 @@ export class Inode implements InodeState {
   }
 
   state(): InodeState {
-    const s: InodeState = {
-      ino: this.ino,
-      type: this.type,
-      mode: this.mode,
-      uid: this.uid,
-      gid: this.gid,
-      nlink: this.nlink,
-      size: this.size,
-      atime: this.atime,
-      mtime: this.mtime,
-      ctime: this.ctime,
-      blob: this.blob,
-      local: this.local,
-      parent: this.parent,
-      tree: this.tree,
-    };
-    if (this.target !== undefined) s.target = this.target;
-    if (this.verf !== undefined) s.verf = this.verf;
-    if (this.rdev !== undefined) s.rdev = this.rdev;
-    return s;
+    return new InodeRecord(this);
   }
 
   changed(): void {
     this.cachedAttrs = null;
   }
 
-  attrs(fsid: bigint): Attrs {
+  attrs(fsid: bigint): AttrsRecord {
     if (this.cachedAttrs) return this.cachedAttrs;
-    this.cachedAttrs = {
-      type: this.type,
-      mode: this.mode,
-      nlink: this.nlink,
-      uid: this.uid,
-      gid: this.gid,
-      size: this.size,
-      used: Math.ceil(this.size / 4096) * 4096,
-      rdev: this.rdev ?? [0, 0],
+    this.cachedAttrs = new AttrsRecord(
+      this.type,
+      this.mode,
+      this.nlink,
+      this.uid,
+      this.gid,
+      this.size,
+      Math.ceil(this.size / 4096) * 4096,
+      this.rdev ?? [0, 0],
       fsid,
-      fileid: this.ino,
-      atime: this.atime,
-      mtime: this.mtime,
-      ctime: this.ctime,
-    };
+      this.ino,
+      this.atime,
+      this.mtime,
+      this.ctime,
+    );
     return this.cachedAttrs;
   }
 
-  wcc(): WccAttr {
-    return { size: this.size, mtime: this.mtime, ctime: this.ctime };
+  wcc(): WccAttrRecord {
+    return new WccAttrRecord(this.size, this.mtime, this.ctime);
   }
 }

@@ -57,7 +57,7 @@ export class SessionHandles {
     const a = n.attrs(this.fsid);
     if (this.o.epochs?.renumbered === undefined) return a; // every handle names its own number
     const ino = this.o.handles.decode(fh).ino;
-    return ino === n.ino ? a : { ...a, fileid: ino };
+    return ino === n.ino ? a : a.withFileid(ino);
   }
 
   protected inodeSync(fh: Buffer): Inode | null {
