@@ -27,7 +27,8 @@ interface OpenFile {
   leases: number;
   /** evicted or removed while leased: closed when the last lease is released */
   doomed: boolean;
-  /** replaced by a new data file (DataFiles.replace): its bytes are freed on the thread pool when it is closed */
+  /** replaced by a new data file (DataFiles.replace) or a large one removed: its bytes are freed on the thread
+   *  pool when it is closed */
   replaced?: boolean;
 }
 
@@ -302,17 +303,25 @@ export class DataFiles {
     }
   }
 
+  /**
+   * The data file unlinked. One of at least REPLACE_MIN_FREED allocated bytes is unlinked while open and then
+   * emptied and closed on the thread pool (closeNow): unlinking the last name of a closed file frees its pages
+   * inside unlink(2), on the event loop.
+   */
   remove(ino: number): void {
     this.ahead.drop(ino);
-    const open = this.fds.get(ino);
-    if (open !== undefined) {
-      this.fds.delete(ino);
-      closeUnlessLeased(open);
-    }
+    const name = this.pathOf(ino);
+    let open = this.fds.get(ino);
+    if (open !== undefined) this.fds.delete(ino);
     try {
-      fs.unlinkSync(this.pathOf(ino)); // one unlink(2); fs.rmSync adds an lstat and its own bookkeeping
+      const big = (open ? fs.fstatSync(open.fd) : fs.statSync(name)).blocks * 512 >= REPLACE_MIN_FREED;
+      if (big && !open) open = { fd: fs.openSync(name, fs.constants.O_RDONLY), used: false, leases: 0, doomed: false };
+      fs.unlinkSync(name); // one unlink(2); fs.rmSync adds an lstat and its own bookkeeping
+      if (big) open!.replaced = true; // no longer named: emptied on the pool, never while it still is
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    } finally {
+      if (open) closeUnlessLeased(open);
     }
   }
 

@@ -4,6 +4,7 @@
 // holds every shrinking ftruncate of a data file until the marker goes:
 //   - while the old file's freeing is held, the truncating call is answered and so are other calls, on other
 //     files and on the truncated one (ordering: every answer comes before the shim notes the freeing resumed);
+//   - the same for a REMOVE of a large file (unlinked while open, emptied and closed on the thread pool);
 //   - SIGKILL before the rename, after it (the journal held), and while the old file is being freed: every
 //     acknowledged byte and size is there after the restart, and no replacement file is left behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,5 +175,24 @@ describe('truncating a large data file', () => {
     expect(partial()).toEqual([]);
     expect((await contentOf(fh3)).toString()).toBe('after');
     expect(fs.readdirSync(filesDir).every((f) => /^\d+$/.test(f))).toBe(true);
+  }, 120_000);
+
+  it('REMOVE of a large file, open or not, is answered while the data file is still being freed', async () => {
+    const open = await bigFile('rm-open.bin', pattern(2 * MiB, 7)); // written: its data file is open
+    const closedIno = (await client.getattr((await client.lookup(root, 'k1.bin')).fh!)).attrs!.fileid; // not open since the restart
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    on('stall-shrink');
+    try {
+      expect((await client.remove(root, 'rm-open.bin')).status).toBe(NfsStatus.OK);
+      expect((await client.remove(root, 'k1.bin')).status).toBe(NfsStatus.OK);
+      await until(() => noted('shrink-stall') >= stalled + 2);
+      expect((await client.getattr(open)).status).toBe(NfsStatus.STALE);
+      expect((await client.read((await client.lookup(root, 'k3.bin')).fh!, 0, 100)).data!.toString()).toBe('after');
+      expect(noted('shrink-resume')).toBe(resumed);
+      expect(fs.existsSync(path.join(filesDir, String(closedIno)))).toBe(false);
+    } finally {
+      off('stall-shrink');
+    }
+    await until(() => noted('shrink-resume') >= resumed + 2);
   }, 120_000);
 });
