@@ -40,6 +40,7 @@ export async function recover(s: RecoveryTarget): Promise<void> {
   for (const rec of records) await replay(s, rec);
   // local data files are the truth for sizes (unstable writes need no journal record)
   for (const n of s.inodes.values()) if (n.local) n.size = s.data.size(n.ino);
+  s.data.removePartial(); // a truncation's replacement file, killed before its rename (DataFiles.replace)
   // data files of inodes freed before the crash (removed only once the freeing was durable)
   for (const ino of s.data.list()) if (!s.inodes.get(ino)?.local) s.data.remove(ino);
   for (const n of s.inodes.values()) if (n.dir) await s.materialize(n, n.dir);

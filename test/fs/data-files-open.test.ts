@@ -1,11 +1,13 @@
 // The open data files of a session (src/core/data-files.ts) on real files: at most 256 stay open, a file
 // closed by eviction still reads back its bytes, and the bookkeeping of open order stays bounded when
-// files are created and removed while few are open (an editor's save loop, a build's temporary files).
+// files are created and removed while few are open (an editor's save loop, a build's temporary files); a
+// truncation that frees much replaces the file, and a leased fd of the old one keeps reading it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DataFiles, type Chunk } from '../../src/core/data-files.js';
+import { DataFiles, REPLACE_MIN_FREED, type Chunk } from '../../src/core/data-files.js';
+import { until } from '../lib/until.js';
 
 let dir: string;
 let data: DataFiles;
@@ -61,4 +63,65 @@ it('a leased fd (a reply sending from the file) stays open and reads its file th
   two.release();
   expect(openFds()).toBe(before - 2); // both closed by their last release
   expect((data.read(1, 0, 64) as Chunk).data.toString()).toBe('leased one\n'); // reopened on demand
+});
+
+it('a truncation that frees much replaces the file: a leased fd keeps the old bytes, freed on the pool once released', async () => {
+  const big = Buffer.alloc(2 * REPLACE_MIN_FREED, 0x61);
+  data.create(1, big);
+  const lease = data.lease(1);
+  const deleted = (): string[] =>
+    fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === `${data.pathOf(1)} (deleted)`;
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  data.truncate(1, 0); // on a disk only a truncation to zero is replaced (nothing to copy, nothing to sync first)
+  data.write(1, 0, Buffer.from('new'));
+  expect(fs.readFileSync(data.pathOf(1), 'utf8')).toBe('new');
+  expect(data.size(1)).toBe(3);
+  // the old file: unnamed, still open for the lease, with all its bytes
+  expect(deleted()).toHaveLength(1);
+  const b = Buffer.alloc(big.length);
+  expect(fs.readSync(lease.fd, b, 0, b.length, 0)).toBe(big.length);
+  expect(b.equals(big)).toBe(true);
+  lease.release();
+  await until(() => deleted().length === 0); // emptied and closed on the thread pool
+  expect(fs.readdirSync(path.dirname(data.pathOf(1)))).toEqual(['1']);
+  // on a disk a truncation that keeps bytes shrinks in place (the same file)
+  data.write(1, 0, big);
+  const ino = fs.statSync(data.pathOf(1)).ino;
+  data.truncate(1, 10);
+  expect((data.read(1, 0, 64) as Chunk).data.equals(big.subarray(0, 10))).toBe(true);
+  expect(fs.statSync(data.pathOf(1)).ino).toBe(ino);
+});
+
+it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the file, the kept bytes copied', () => {
+  const shm = fs.mkdtempSync('/dev/shm/micfs-data-files-');
+  const mem = new DataFiles(path.join(shm, 'files'));
+  try {
+    expect(mem.inMemory).toBe(true);
+    const big = Buffer.alloc(4 * REPLACE_MIN_FREED);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 13) & 0xff;
+    mem.create(1, big);
+    const inoOf = () => fs.statSync(mem.pathOf(1)).ino;
+    const first = inoOf();
+    mem.truncate(1, 1000);
+    expect(inoOf()).not.toBe(first); // replaced
+    expect(mem.size(1)).toBe(1000);
+    expect((mem.read(1, 0, 4096) as Chunk).data.equals(big.subarray(0, 1000))).toBe(true);
+    mem.write(1, 0, big);
+    const second = inoOf();
+    mem.truncate(1, 2 * REPLACE_MIN_FREED); // keeps more than 1 MiB: shrunk in place
+    expect(inoOf()).toBe(second);
+    expect(mem.size(1)).toBe(2 * REPLACE_MIN_FREED);
+    mem.truncate(1, 10); // frees 2 MiB, keeps 10 bytes: replaced
+    expect(inoOf()).not.toBe(second);
+    expect((mem.read(1, 0, 64) as Chunk).data.equals(big.subarray(0, 10))).toBe(true);
+    expect(fs.readdirSync(path.join(shm, 'files'))).toEqual(['1']);
+  } finally {
+    mem.close();
+    fs.rmSync(shm, { recursive: true, force: true });
+  }
 });

@@ -9,6 +9,9 @@
 //                holder ref, or "/metadata.json", its record: the local store writes every object by
 //                rename) fails with EIO, as a store write error (test/session/store-write-fault.test.ts);
 //                each is noted in faults.log
+//   stall-shrink an ftruncate that shrinks a file under a files/ directory (a session's data file, or one
+//                replaced and no longer named) waits while the marker exists (at most 20 s), noted in faults.log
+//                as "shrink-stall <path>" before and "shrink-resume <path>" after (test/fs/truncate-off-loop.test.ts)
 //   rename-stall as rename-eio, but the rename sleeps 3 s first and then succeeds (a slow store write: a
 //                window to stop the daemon in; noted in faults.log before the sleep)
 // Built by the test with gcc (scripts/install-deps.sh installs it).
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -84,10 +88,22 @@ int fdatasync(int fd) {
   return real(fd);
 }
 
+static void stall_shrink(int fd, off_t len) {
+  if (!marker("stall-shrink")) return;
+  char p[4096];
+  path_of(fd, p, sizeof p);
+  struct stat st;
+  if (!strstr(p, "/files/") || fstat(fd, &st) != 0 || st.st_size <= len) return;
+  note_path("faults.log", "shrink-stall", p);
+  for (int i = 0; i < 2000 && marker("stall-shrink"); i++) usleep(10000);
+  note_path("faults.log", "shrink-resume", p);
+}
+
 int ftruncate(int fd, off_t len) {
   static int (*real)(int, off_t);
   if (!real) real = dlsym(RTLD_NEXT, "ftruncate");
   trace("ftruncate", fd);
+  stall_shrink(fd, len);
   return real(fd, len);
 }
 
@@ -95,6 +111,7 @@ int ftruncate64(int fd, off_t len) {
   static int (*real)(int, off_t);
   if (!real) real = dlsym(RTLD_NEXT, "ftruncate64");
   trace("ftruncate", fd);
+  stall_shrink(fd, len);
   return real(fd, len);
 }
 

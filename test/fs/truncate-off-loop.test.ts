@@ -1,0 +1,198 @@
+// A CREATE or SETATTR that truncates a large data file replaces it (DataFiles.replace): the kernel frees the old
+// file's pages on the thread pool, behind the reply, never on the event loop. Checked over the wire against the
+// real daemon (dist/, its own process) with the fault shim (test/lib/fault-shim.c), whose stall-shrink marker
+// holds every shrinking ftruncate of a data file until the marker goes:
+//   - while the old file's freeing is held, the truncating call is answered and so are other calls, on other
+//     files and on the truncated one (ordering: every answer comes before the shim notes the freeing resumed);
+//   - the same for a REMOVE of a large file (unlinked while open, emptied and closed on the thread pool);
+//   - SIGKILL before the rename, after it (the journal held), and while the old file is being freed: every
+//     acknowledged byte and size is there after the restart, and no replacement file is left behind.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startDaemon, type Daemon } from '../lib/daemon.js';
+import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
+import { buildFaultShim } from '../lib/fault-shim.js';
+import { until } from '../lib/until.js';
+
+const MiB = 1024 * 1024;
+let tmp: string;
+let faults: string;
+let d: Daemon;
+let client: Nfs3Client;
+let root: Buffer;
+let filesDir: string;
+
+const on = (m: string, content = '') => fs.writeFileSync(path.join(faults, m), content);
+const off = (m: string) => fs.rmSync(path.join(faults, m), { force: true });
+const faultLog = (): string[] => {
+  const f = path.join(faults, 'faults.log');
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
+};
+const noted = (what: string) => faultLog().filter((l) => l.startsWith(`${what} `)).length;
+
+/** `len` bytes of a pattern that differs per `seed`. */
+function pattern(len: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) b[i] = (i * 7 + seed + (i >> 12)) & 0xff;
+  return b;
+}
+
+async function reconnect(): Promise<void> {
+  await client.close();
+  client = await Nfs3Client.connect(d.port);
+}
+
+/** A file of `content`, written FILE_SYNC in 1 MiB pieces. */
+async function bigFile(name: string, content: Buffer): Promise<Buffer> {
+  const made = await client.create(root, name, { kind: 'guarded', attrs: { mode: 0o644 } });
+  expect(made.status).toBe(NfsStatus.OK);
+  for (let off = 0; off < content.length; off += MiB) {
+    const w = await client.write(made.fh!, off, content.subarray(off, off + MiB), StableHow.FILE_SYNC);
+    expect(w.status).toBe(NfsStatus.OK);
+  }
+  return made.fh!;
+}
+
+async function contentOf(fh: Buffer): Promise<Buffer> {
+  const size = Number((await client.getattr(fh)).attrs!.size);
+  const parts: Buffer[] = [];
+  for (let off = 0; off < size; off += MiB) {
+    const r = await client.read(fh, off, MiB);
+    expect(r.status).toBe(NfsStatus.OK);
+    parts.push(r.data!);
+  }
+  const all = Buffer.concat(parts);
+  expect(all.length).toBe(size);
+  return all;
+}
+
+/** Replacement files (`<ino>.new`) in the session's files/ directory. */
+const partial = () => fs.readdirSync(filesDir).filter((f) => !/^\d+$/.test(f));
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mic-trunc-'));
+  faults = path.join(tmp, 'faults');
+  fs.mkdirSync(faults);
+  const shim = buildFaultShim(tmp);
+  d = await startDaemon({ dataDir: path.join(tmp, 'data'), env: { LD_PRELOAD: shim, MIC_FAULT_DIR: faults } });
+  await d.initProject('trunc/p', { 'a.txt': 'a\n' });
+  const s = await d.startSession('trunc/p', 'truncation off the event loop');
+  filesDir = path.join(d.dataDir, 'sessions', s.session_id, 'files');
+  client = await Nfs3Client.connect(d.port);
+  root = await client.mountRoot(s.export);
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await d?.stop('SIGKILL', { cleanup: false });
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('truncating a large data file', () => {
+  it('is answered, and other calls are, while the old file is still being freed', async () => {
+    const big = await bigFile('big.bin', pattern(8 * MiB, 1));
+    const other = await bigFile('other.bin', pattern(100_000, 2));
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    on('stall-shrink');
+    try {
+      // SETATTR to zero (open(O_TRUNC)), then CREATE UNCHECKED with size 0 of another large file (the benchmark's)
+      expect((await client.setattr(big, { size: 0 })).status).toBe(NfsStatus.OK);
+      await until(() => noted('shrink-stall') > stalled);
+      const again = await bigFile('again.bin', pattern(2 * MiB, 3));
+      const made = await client.create(root, 'again.bin', { kind: 'unchecked', attrs: { size: 0 } });
+      expect(made.status).toBe(NfsStatus.OK);
+      expect(made.attrs!.size).toBe(0);
+      // other files, and the truncated ones
+      expect((await client.read(other, 0, 200_000)).data!.equals(pattern(100_000, 2))).toBe(true);
+      expect((await client.write(other, 100_000, Buffer.from('more'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+      expect((await client.getattr(big)).attrs!.size).toBe(0);
+      expect((await client.write(big, 10, Buffer.from('fresh'), StableHow.UNSTABLE)).status).toBe(NfsStatus.OK);
+      expect((await client.commit(big)).status).toBe(NfsStatus.OK);
+      const r = await client.read(big, 0, 100);
+      expect(r.data!.equals(Buffer.concat([Buffer.alloc(10), Buffer.from('fresh')]))).toBe(true);
+      expect(r.eof).toBe(true);
+      expect((await client.read(again, 0, 100)).data!.length).toBe(0);
+      // every answer came while the old files' freeing was held
+      expect(noted('shrink-resume')).toBe(resumed);
+    } finally {
+      off('stall-shrink');
+    }
+    await until(() => noted('shrink-resume') >= resumed + 2);
+    expect(partial()).toEqual([]);
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    expect((await contentOf(big)).equals(Buffer.concat([Buffer.alloc(10), Buffer.from('fresh')]))).toBe(true);
+    expect((await contentOf(other)).equals(Buffer.concat([pattern(100_000, 2), Buffer.from('more')]))).toBe(true);
+    expect((await client.getattr((await client.lookup(root, 'again.bin')).fh!)).attrs!.size).toBe(0);
+  }, 120_000);
+
+  it('SIGKILL before the rename: the old size and bytes, no replacement file left', async () => {
+    const content = pattern(3 * MiB, 4);
+    const fh = await bigFile('k1.bin', content);
+    const ino = (await client.getattr(fh)).attrs!.fileid;
+    const seen = noted('rename-stall');
+    on('rename-stall', `/files/${ino}\n`);
+    const pending = client.setattr(fh, { size: 0 }).catch(() => null); // never answered: the daemon dies
+    await until(() => noted('rename-stall') > seen);
+    expect(fs.existsSync(path.join(filesDir, `${ino}.new`))).toBe(true);
+    await d.restart({ signal: 'SIGKILL' });
+    off('rename-stall');
+    await pending;
+    await reconnect();
+    expect(partial()).toEqual([]);
+    expect((await contentOf(fh)).equals(content)).toBe(true);
+  }, 120_000);
+
+  it('SIGKILL after the rename, before the journal record: the old state or the new one, and writes after an answered truncate', async () => {
+    const content = pattern(2 * MiB, 5);
+    const fh = await bigFile('k2.bin', content);
+    const stalls = () => faultLog().filter((l) => l.startsWith('stall ')).length;
+    const seen = stalls();
+    on('stall-journal');
+    const pending = client.setattr(fh, { size: 0 }).catch(() => null); // never answered: the daemon dies
+    await until(() => stalls() > seen);
+    off('stall-journal');
+    await d.restart({ signal: 'SIGKILL' });
+    await pending;
+    await reconnect();
+    expect(partial()).toEqual([]);
+    const after = await contentOf(fh);
+    expect(after.length === 0 || after.equals(content)).toBe(true);
+
+    // answered, then killed while the old file is being freed: the new size and every acknowledged byte
+    const fh3 = await bigFile('k3.bin', pattern(4 * MiB, 6));
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    on('stall-shrink');
+    expect((await client.setattr(fh3, { size: 0 })).status).toBe(NfsStatus.OK);
+    expect((await client.write(fh3, 0, Buffer.from('after'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    await until(() => noted('shrink-stall') > stalled);
+    expect(noted('shrink-resume')).toBe(resumed);
+    await d.restart({ signal: 'SIGKILL' });
+    off('stall-shrink');
+    await reconnect();
+    expect(partial()).toEqual([]);
+    expect((await contentOf(fh3)).toString()).toBe('after');
+    expect(fs.readdirSync(filesDir).every((f) => /^\d+$/.test(f))).toBe(true);
+  }, 120_000);
+
+  it('REMOVE of a large file, open or not, is answered while the data file is still being freed', async () => {
+    const open = await bigFile('rm-open.bin', pattern(2 * MiB, 7)); // written: its data file is open
+    const closedIno = (await client.getattr((await client.lookup(root, 'k1.bin')).fh!)).attrs!.fileid; // not open since the restart
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    on('stall-shrink');
+    try {
+      expect((await client.remove(root, 'rm-open.bin')).status).toBe(NfsStatus.OK);
+      expect((await client.remove(root, 'k1.bin')).status).toBe(NfsStatus.OK);
+      await until(() => noted('shrink-stall') >= stalled + 2);
+      expect((await client.getattr(open)).status).toBe(NfsStatus.STALE);
+      expect((await client.read((await client.lookup(root, 'k3.bin')).fh!, 0, 100)).data!.toString()).toBe('after');
+      expect(noted('shrink-resume')).toBe(resumed);
+      expect(fs.existsSync(path.join(filesDir, String(closedIno)))).toBe(false);
+    } finally {
+      off('stall-shrink');
+    }
+    await until(() => noted('shrink-resume') >= resumed + 2);
+  }, 120_000);
+});
