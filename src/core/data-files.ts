@@ -54,6 +54,8 @@ export class DataFiles {
   private fds = new Map<number, OpenFile>();
   private order: number[] = [];
   private head = 0;
+  /** the freeing of replaced data files in progress, by inode (replace): the truncating call's reply waits for it */
+  private readonly freeing = new Map<number, Promise<void>>();
   /** a data file was created since the directory was last fsynced */
   private dirDirty = false;
 
@@ -275,7 +277,23 @@ export class DataFiles {
     this.dirDirty = true; // the new file's name is durable once the directory is synced (see sync)
     this.fds.set(ino, { fd, used: true, leases: 0, doomed: false });
     old.replaced = true;
-    closeUnlessLeased(old);
+    const freeing = closeUnlessLeased(old);
+    if (freeing !== undefined) {
+      this.freeing.set(ino, freeing);
+      void freeing.then(() => {
+        if (this.freeing.get(ino) === freeing) this.freeing.delete(ino);
+      });
+    }
+  }
+
+  /**
+   * Resolves once the old data file a truncation of ino replaced is freed (on the thread pool, not the event
+   * loop). The truncating call answers after it, as a local truncate(2) returns after the blocks are freed: its
+   * caller sees the space back (FSSTAT), and the cost is the truncating call's, not that of the calls after it.
+   * A file still leased by a READ's sendfile is freed at its release, which this does not wait for.
+   */
+  async freed(ino: number): Promise<void> {
+    await this.freeing.get(ino);
   }
 
   size(ino: number): number {
@@ -348,17 +366,19 @@ export class DataFiles {
 }
 
 /** Closes an open file no longer in the table, or leaves that to its last lease's release. */
-function closeUnlessLeased(open: OpenFile): void {
+function closeUnlessLeased(open: OpenFile): Promise<void> | undefined {
   if (open.leases > 0) open.doomed = true;
-  else closeNow(open);
+  else return closeNow(open);
+  return undefined;
 }
 
 /** Closes an open file; a replaced one is emptied first, both on the thread pool (the kernel frees its pages in the
  *  ftruncate, or in the close of its last reference: either way off the event loop). Errors are moot: the file is
  *  no longer named. */
-function closeNow(open: OpenFile): void {
-  if (open.replaced) fs.ftruncate(open.fd, 0, () => fs.close(open.fd, () => undefined));
-  else fs.closeSync(open.fd);
+function closeNow(open: OpenFile): Promise<void> | undefined {
+  if (open.replaced) return new Promise((done) => fs.ftruncate(open.fd, 0, () => fs.close(open.fd, () => done())));
+  fs.closeSync(open.fd);
+  return undefined;
 }
 
 function writeAll(fd: number, data: Buffer, offset: number): void {

@@ -298,7 +298,9 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
     // pool) would otherwise see the new bytes with the old size (data short of it, eof false)
     n.size = set.size;
     n.mtime = t;
+    n.changed(); // and a GETATTR meanwhile the new size, not the attributes cached before the cut
     await s.syncData(n.ino); // recovery takes a local file's size from its data file
+    await s.data.freed(n.ino); // a large cut's pages, freed on the thread pool: answered once they are
   } else if (set.size !== undefined) {
     n.mtime = t; // a truncate to the same size still counts as a change (POSIX)
   }

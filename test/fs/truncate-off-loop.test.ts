@@ -1,9 +1,10 @@
 // A CREATE or SETATTR that truncates a large data file replaces it (DataFiles.replace): the kernel frees the old
-// file's pages on the thread pool, behind the reply, never on the event loop. Checked over the wire against the
+// file's pages on the thread pool, never on the event loop; the truncating call is answered once they are freed.
+// Checked over the wire against the
 // real daemon (dist/, its own process) with the fault shim (test/lib/fault-shim.c), whose stall-shrink marker
 // holds every shrinking ftruncate of a data file until the marker goes:
-//   - while the old file's freeing is held, the truncating call is answered and so are other calls, on other
-//     files and on the truncated one (ordering: every answer comes before the shim notes the freeing resumed);
+//   - while the old file's freeing is held, other calls are answered, on other files and on the truncated one
+//     (ordering: every answer comes before the shim notes the freeing resumed); the truncating call after it;
 //   - the same for a REMOVE of a large file (unlinked while open, emptied and closed on the thread pool);
 //   - SIGKILL before the rename, after it (the journal held), and while the old file is being freed: every
 //     acknowledged byte and size is there after the restart, and no replacement file is left behind.
@@ -91,20 +92,22 @@ afterAll(async () => {
 });
 
 describe('truncating a large data file', () => {
-  it('is answered, and other calls are, while the old file is still being freed', async () => {
+  it('answers other calls while the old file is being freed, and the truncating call once it is freed', async () => {
     const big = await bigFile('big.bin', pattern(8 * MiB, 1));
     const other = await bigFile('other.bin', pattern(100_000, 2));
+    const again = await bigFile('again.bin', pattern(2 * MiB, 3));
     const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    const answered: string[] = [];
     on('stall-shrink');
+    let cut: ReturnType<typeof client.setattr> | undefined;
+    let made: ReturnType<typeof client.create> | undefined;
     try {
       // SETATTR to zero (open(O_TRUNC)), then CREATE UNCHECKED with size 0 of another large file (the benchmark's)
-      expect((await client.setattr(big, { size: 0 })).status).toBe(NfsStatus.OK);
+      cut = client.setattr(big, { size: 0 }).finally(() => answered.push('setattr'));
       await until(() => noted('shrink-stall') > stalled);
-      const again = await bigFile('again.bin', pattern(2 * MiB, 3));
-      const made = await client.create(root, 'again.bin', { kind: 'unchecked', attrs: { size: 0 } });
-      expect(made.status).toBe(NfsStatus.OK);
-      expect(made.attrs!.size).toBe(0);
-      // other files, and the truncated ones
+      made = client.create(root, 'again.bin', { kind: 'unchecked', attrs: { size: 0 } }).finally(() => answered.push('create'));
+      await until(() => noted('shrink-stall') > stalled + 1);
+      // other files, and the truncated ones (their new, empty data files)
       expect((await client.read(other, 0, 200_000)).data!.equals(pattern(100_000, 2))).toBe(true);
       expect((await client.write(other, 100_000, Buffer.from('more'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
       expect((await client.getattr(big)).attrs!.size).toBe(0);
@@ -114,11 +117,17 @@ describe('truncating a large data file', () => {
       expect(r.data!.equals(Buffer.concat([Buffer.alloc(10), Buffer.from('fresh')]))).toBe(true);
       expect(r.eof).toBe(true);
       expect((await client.read(again, 0, 100)).data!.length).toBe(0);
-      // every answer came while the old files' freeing was held
+      // every answer came while the old files' freeing was held; the truncating calls wait for theirs
       expect(noted('shrink-resume')).toBe(resumed);
+      expect(answered).toEqual([]);
     } finally {
       off('stall-shrink');
     }
+    expect((await cut!).status).toBe(NfsStatus.OK);
+    const m = await made!;
+    expect(m.status).toBe(NfsStatus.OK);
+    expect(m.attrs!.size).toBe(0);
+    expect(noted('shrink-resume')).toBeGreaterThanOrEqual(resumed + 2); // answered after the pages were freed
     await until(() => noted('shrink-resume') >= resumed + 2);
     expect(partial()).toEqual([]);
     await d.restart({ signal: 'SIGKILL' });
@@ -161,16 +170,18 @@ describe('truncating a large data file', () => {
     const after = await contentOf(fh);
     expect(after.length === 0 || after.equals(content)).toBe(true);
 
-    // answered, then killed while the old file is being freed: the new size and every acknowledged byte
+    // killed while the old file is being freed (the truncating call not yet answered): every acknowledged byte of
+    // a write made after the cut
     const fh3 = await bigFile('k3.bin', pattern(4 * MiB, 6));
     const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
     on('stall-shrink');
-    expect((await client.setattr(fh3, { size: 0 })).status).toBe(NfsStatus.OK);
-    expect((await client.write(fh3, 0, Buffer.from('after'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const cut = client.setattr(fh3, { size: 0 }).catch(() => null); // never answered: the daemon dies
     await until(() => noted('shrink-stall') > stalled);
+    expect((await client.write(fh3, 0, Buffer.from('after'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
     expect(noted('shrink-resume')).toBe(resumed);
     await d.restart({ signal: 'SIGKILL' });
     off('stall-shrink');
+    await cut;
     await reconnect();
     expect(partial()).toEqual([]);
     expect((await contentOf(fh3)).toString()).toBe('after');
