@@ -4,6 +4,8 @@
 // round of those leaves cold (READDIR, LINK, SYMLINK, READLINK, FSSTAT, FSINFO, PATHCONF), in one directory of
 // a scratch session. Every argument is encoded as RFC 1813 section 3.3 gives it.
 import type { XdrReader, XdrWriter } from '../../rpc/xdr.js';
+import { NfsProc } from '../nfs/program.js';
+import { NfsStatus } from '../core/attrs.js';
 
 /** One NFSv3 call: procedure and arguments; resolves with the reader at the results (nfsstat3 first). */
 export type NfsCall = (proc: number, args: (w: XdrWriter) => void) => Promise<XdrReader>;
@@ -18,29 +20,8 @@ const LINKED = 8;
 const SIZES = [120, 900, 3000, 7000, 20_000, 65_536];
 const BIG = 1 << 20;
 
-const P = {
-  GETATTR: 1,
-  SETATTR: 2,
-  LOOKUP: 3,
-  ACCESS: 4,
-  READLINK: 5,
-  READ: 6,
-  WRITE: 7,
-  CREATE: 8,
-  MKDIR: 9,
-  SYMLINK: 10,
-  REMOVE: 12,
-  RMDIR: 13,
-  RENAME: 14,
-  LINK: 15,
-  READDIR: 16,
-  READDIRPLUS: 17,
-  FSSTAT: 18,
-  FSINFO: 19,
-  PATHCONF: 20,
-  COMMIT: 21,
-} as const;
-const NOENT = 2;
+const P = NfsProc;
+const NOENT = NfsStatus.NOENT;
 
 export interface Round {
   call: NfsCall;

@@ -20,7 +20,9 @@ import { RpcServer } from '../../rpc/server.js';
 import { RpcClient } from '../../rpc/client.js';
 import { BusyPoll } from '../../rpc/busy-poll.js';
 import { nfsProgram } from '../nfs/program.js';
-import { mountProgram } from '../mount/program.js';
+import { MountProc, mountProgram } from '../mount/program.js';
+import { MOUNT_PROGRAM, MOUNT_V3 } from '../mount/common.js';
+import { NFS_PROGRAM, NFS_V3 } from '../nfs/common.js';
 import { HandleCodec } from '../fs/handles.js';
 import { SessionExports } from '../session/exports.js';
 import { Catalog } from '../session/catalog.js';
@@ -57,9 +59,6 @@ export interface WarmUpResult {
   /** bytes the warm-up's connection read and wrote */
   wire: { read: number; written: number };
 }
-
-const NFS = 100003;
-const MOUNT = 100005;
 
 function defaultTmpDir(): string {
   try {
@@ -127,13 +126,13 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     const call = (proc: number, args: (w: XdrWriter) => void): Promise<XdrReader> => {
       const w = new XdrWriter(256);
       args(w);
-      return c.call(NFS, 3, proc, w);
+      return c.call(NFS_PROGRAM, NFS_V3, proc, w);
     };
 
     const roots: Buffer[] = [];
     for (const id of ids) {
       const w = new XdrWriter(64).string(`/exports/sessions/${id}`);
-      const mnt = await c.call(MOUNT, 3, 1, w);
+      const mnt = await c.call(MOUNT_PROGRAM, MOUNT_V3, MountProc.MNT, w);
       calls++;
       if (mnt.u32() !== 0) throw new Error('MNT failed');
       roots.push(mnt.opaque(64));
