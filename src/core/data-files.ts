@@ -324,15 +324,16 @@ export class DataFiles {
   /**
    * The data file unlinked. One of at least REPLACE_MIN_FREED allocated bytes is unlinked while open and then
    * emptied and closed on the thread pool (closeNow): unlinking the last name of a closed file frees its pages
-   * inside unlink(2), on the event loop.
+   * inside unlink(2), on the event loop. `size`, when the caller knows it (the freed inode's: its data file's
+   * length), decides that without a stat of the file on every REMOVE.
    */
-  remove(ino: number): void {
+  remove(ino: number, size?: number): void {
     this.ahead.drop(ino);
     const name = this.pathOf(ino);
     let open = this.fds.get(ino);
     if (open !== undefined) this.fds.delete(ino);
     try {
-      const big = (open ? fs.fstatSync(open.fd) : fs.statSync(name)).blocks * 512 >= REPLACE_MIN_FREED;
+      const big = (size ?? (open ? fs.fstatSync(open.fd) : fs.statSync(name)).blocks * 512) >= REPLACE_MIN_FREED;
       if (big && !open) open = { fd: fs.openSync(name, fs.constants.O_RDONLY), used: false, leases: 0, doomed: false };
       fs.unlinkSync(name); // one unlink(2); fs.rmSync adds an lstat and its own bookkeeping
       if (big) open!.replaced = true; // no longer named: emptied on the pool, never while it still is

@@ -71,7 +71,7 @@ export class SessionState extends InodeTable {
   private readonly sealedBlobs = new Map<number, { key: string; hash: string }>();
   /** data files of freed inodes: removed once the records that free them are durable (a crash before
    *  that brings the inode back, and it must still have its content) */
-  private doomed: number[] = [];
+  private doomed: Inode[] = [];
   writeVerifier: Buffer;
   /** an fsync failed: the session is read-only from then on (see durable.ts) */
   failed: Error | null = null;
@@ -128,7 +128,7 @@ export class SessionState extends InodeTable {
     this.tryCheckpoint();
     try {
       this.journal.close();
-      for (const ino of this.doomed.splice(0)) this.data.remove(ino);
+      for (const n of this.doomed.splice(0)) this.data.remove(n.ino, n.size);
     } catch (e) {
       this.o.log.error({ err: e, dir: this.o.dir }, 'journal not flushed at close');
     }
@@ -313,7 +313,7 @@ export class SessionState extends InodeTable {
       this.doomed.push(...doomed);
       throw this.ioError(e);
     }
-    for (const ino of doomed) this.data.remove(ino);
+    for (const n of doomed) this.data.remove(n.ino, n.size);
     if (this.journal.bytes > CHECKPOINT_BYTES) this.tryCheckpoint();
   }
 
@@ -357,7 +357,7 @@ export class SessionState extends InodeTable {
     this.inodes.delete(n.ino);
     this.unstable.delete(n);
     this.sealedBlobs.delete(n.ino);
-    if (n.local) this.doomed.push(n.ino);
+    if (n.local) this.doomed.push(n);
     this.journal.append({ t: 'g', i: n.ino });
   }
 
