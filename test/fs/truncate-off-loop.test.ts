@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDaemon, type Daemon } from '../lib/daemon.js';
+import { apiClientOf, startDaemon, type Daemon } from '../lib/daemon.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { buildFaultShim } from '../lib/fault-shim.js';
 import { until } from '../lib/until.js';
@@ -205,5 +205,41 @@ describe('truncating a large data file', () => {
       off('stall-shrink');
     }
     await until(() => noted('shrink-resume') >= resumed + 2);
+  }, 120_000);
+
+  it('a landing started while a truncation frees its old file waits for it, and lands the cut file', async () => {
+    const s2 = await d.startSession('trunc/p', 'land during a truncation');
+    const root2 = await client.mountRoot(s2.export);
+    const made = await client.create(root2, 'cut.bin', { kind: 'guarded', attrs: { mode: 0o644 } });
+    for (let off = 0; off < 4 * MiB; off += MiB)
+      expect((await client.write(made.fh!, off, pattern(MiB, off), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    const order: string[] = [];
+    on('stall-shrink');
+    let cut: ReturnType<typeof client.setattr> | undefined;
+    let landing: Promise<unknown> | undefined;
+    try {
+      cut = client.setattr(made.fh!, { size: 0 }).finally(() => order.push('setattr'));
+      await until(() => noted('shrink-stall') > stalled);
+      landing = apiClientOf(d.dataDir)
+        .land(s2.session_id, { message: 'lands a cut file' })
+        .finally(() => order.push('land'));
+      // the daemon answers meanwhile; neither the truncation nor the landing is done while the free is held
+      expect((await client.getattr(root)).status).toBe(NfsStatus.OK);
+      expect(noted('shrink-resume')).toBe(resumed);
+      expect(order).toEqual([]);
+    } finally {
+      off('stall-shrink');
+    }
+    expect((await cut!).status).toBe(NfsStatus.OK);
+    await landing;
+    expect(order).toEqual(['setattr', 'land']);
+    // the new head has the file as the answered truncation left it
+    const s3 = await d.startSession('trunc/p', 'reads the landed head');
+    const root3 = await client.mountRoot(s3.export);
+    const landed = await client.lookup(root3, 'cut.bin');
+    expect(landed.status).toBe(NfsStatus.OK);
+    expect((await client.getattr(landed.fh!)).attrs!.size).toBe(0);
+    expect(partial()).toEqual([]);
   }, 120_000);
 });
