@@ -80,6 +80,19 @@ s_truncate() {
 	truncate -s 0 f
 	drop_caches
 	eq "$(stat -c %s f)" 0
+	# a large file cut to a few bytes, then to nothing (O_TRUNC): the server replaces its data file and frees
+	# the old one off its event loop (DataFiles.replace); the kept bytes and the writes after are what is read
+	head -c 4194304 /dev/zero | tr '\0' 'x' >big
+	printf 'KEEP' | dd of=big bs=1 conv=notrunc status=none
+	truncate -s 1000 big
+	drop_caches
+	eq "$(stat -c %s big)" 1000
+	eq "$(head -c 4 big)" KEEP
+	eq "$(tail -c +5 big | tr -d x | wc -c)" 0 "kept bytes"
+	: >big
+	printf 'after' >>big
+	drop_caches
+	eq "$(cat big)" after
 }
 
 s_mkdir_rmdir() {
