@@ -52,7 +52,9 @@ function clientTimes(sec: number, nsec: number): ReturnType<typeof readSattr> {
   const w = new XdrWriter();
   w.u32(0).u32(0).u32(0).u32(0); // mode, uid, gid, size: not set
   w.u32(2).u32(sec).u32(nsec); // atime
-  w.u32(2).u32(sec).u32(nsec + 1); // mtime
+  w.u32(2)
+    .u32(sec)
+    .u32(nsec + 1); // mtime
   return readSattr(new XdrReader(w.toBuffer()));
 }
 
