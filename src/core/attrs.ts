@@ -70,6 +70,23 @@ export interface NfsTime {
   nsec: number;
 }
 
+/**
+ * nfstime3 (RFC 1813 2.5) as a class: one hidden class whatever the seconds. `sec` is an unsigned 32-bit
+ * number; a time after 2038-01-19 03:14:07 UTC (sec >= 2^31: `touch -d 2040`, an archive's odd mtime sent as
+ * SET_TO_CLIENT_TIME) is not a Smi to V8, and as an object literal it replaced the hidden class of every
+ * `{ sec, nsec }` the server had made (the clock's, the base tree's), as a size did for the records below. Every
+ * time an inode holds is one of these (time.ts, Inode.fromState, the XDR and journal decoders).
+ */
+export class NfsTimeRecord implements NfsTime {
+  sec: number;
+  nsec: number;
+
+  constructor(sec: number, nsec: number) {
+    this.sec = sec;
+    this.nsec = nsec;
+  }
+}
+
 /** fattr3 (RFC 1813 2.6). */
 export interface Attrs {
   type: FileType;

@@ -2,7 +2,7 @@
 import { AttrsRecord, FileType, WccAttrRecord, type NfsTime } from './attrs.js';
 import type { Directory } from './directory.js';
 import type { EntryKind, TreeEntry } from '../store/tree-entry.js';
-import { fromPair } from './time.js';
+import { fromPair, timeRecord } from './time.js';
 
 /** The inode number of a session's root directory. */
 export const ROOT_INO = 1;
@@ -128,12 +128,17 @@ export class Inode implements InodeState {
   static fromState(s: InodeState): Inode {
     const n = new Inode();
     Object.assign(n, s);
+    // a checkpoint's times are JSON objects: one hidden class for every time (attrs.ts)
+    n.atime = timeRecord(s.atime);
+    n.mtime = timeRecord(s.mtime);
+    n.ctime = timeRecord(s.ctime);
     return n;
   }
 
   /** A session's root directory as in its base tree. */
   static root(owner: { uid: number; gid: number }, t: NfsTime, tree: string): Inode {
     const r = new Inode();
+    t = timeRecord(t);
     Object.assign(r, {
       ino: ROOT_INO,
       type: FileType.DIR,

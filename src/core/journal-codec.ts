@@ -7,7 +7,7 @@
 // Journals written before this format are JSON lines (the first byte is '{'); they are still read, and
 // appended to as JSON until the next checkpoint starts a new generation in this format.
 import { crc32 } from 'node:zlib';
-import type { FileType } from './attrs.js';
+import { NfsTimeRecord, type FileType } from './attrs.js';
 import type { InodeState } from './inode.js';
 
 export type JournalRecord =
@@ -109,9 +109,9 @@ class BodyReader {
       gid: this.f64(),
       nlink: this.f64(),
       size: this.f64(),
-      atime: { sec: this.f64(), nsec: this.f64() },
-      mtime: { sec: this.f64(), nsec: this.f64() },
-      ctime: { sec: this.f64(), nsec: this.f64() },
+      atime: new NfsTimeRecord(this.f64(), this.f64()),
+      mtime: new NfsTimeRecord(this.f64(), this.f64()),
+      ctime: new NfsTimeRecord(this.f64(), this.f64()),
       blob: null,
       local: false,
       parent: this.f64(),

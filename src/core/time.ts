@@ -1,4 +1,4 @@
-import type { NfsTime } from './attrs.js';
+import { NfsTimeRecord, type NfsTime } from './attrs.js';
 
 let lastSec = 0;
 let lastNsec = 0;
@@ -19,7 +19,7 @@ export function now(): NfsTime {
   }
   lastSec = sec;
   lastNsec = nsec;
-  return { sec, nsec };
+  return new NfsTimeRecord(sec, nsec);
 }
 
 export function sameTime(a: NfsTime, b: NfsTime): boolean {
@@ -27,9 +27,15 @@ export function sameTime(a: NfsTime, b: NfsTime): boolean {
 }
 
 export function fromPair(p: [number, number]): NfsTime {
-  return { sec: p[0], nsec: p[1] };
+  return new NfsTimeRecord(p[0], p[1]);
 }
 
 export function toPair(t: NfsTime): [number, number] {
   return [t.sec, t.nsec];
+}
+
+/** t as an NfsTimeRecord (the same object when it is one): for times from JSON (a checkpoint) or a caller's
+ *  literal, kept by an inode (attrs.ts: one hidden class for every time). */
+export function timeRecord(t: NfsTime): NfsTimeRecord {
+  return t instanceof NfsTimeRecord ? t : new NfsTimeRecord(t.sec, t.nsec);
 }

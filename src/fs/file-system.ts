@@ -1,7 +1,18 @@
 // The filesystem interface the NFS and MOUNT procedures call. Storage-agnostic.
 // Status numbers and types follow RFC 1813 section 2.6 (nfsstat3, ftype3).
 
-export { NfsStatus, FileType, StableHow, FsError, type NfsTime, type Attrs, type WccAttr, type Wcc, type SetAttrs } from '../core/attrs.js';
+export {
+  NfsStatus,
+  FileType,
+  StableHow,
+  FsError,
+  NfsTimeRecord,
+  type NfsTime,
+  type Attrs,
+  type WccAttr,
+  type Wcc,
+  type SetAttrs,
+} from '../core/attrs.js';
 import type { Attrs, NfsTime, SetAttrs, Wcc, FileType, StableHow } from '../core/attrs.js';
 
 declare const verifiedHandle: unique symbol;

@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { XdrError, XdrWriter, type XdrReader } from '../../rpc/xdr.js';
 import {
   NfsStatus,
+  NfsTimeRecord,
   type Attrs,
   type CreateHow,
   type CreateResult,
@@ -78,7 +79,8 @@ export function readDirOpArgs(r: XdrReader): DirOpArgs {
 export function readTime(r: XdrReader): NfsTime {
   const sec = r.u32();
   const nsec = r.u32();
-  return { sec, nsec };
+  // a class, not a literal: a second >= 2^31 (after 2038) is not a Smi (NfsTimeRecord, src/core/attrs.ts)
+  return new NfsTimeRecord(sec, nsec);
 }
 
 export function writeTime(w: XdrWriter, t: NfsTime): void {

@@ -3,6 +3,7 @@
 import type { SessionState } from '../core/session-state.js';
 import { KIND_TYPE, type Inode } from '../core/inode.js';
 import { FileType } from '../core/attrs.js';
+import { fromPair } from '../core/time.js';
 import { dirAt, linkIn, mkdirIn, nodeIn, removeIn, setAttrsOf, symlinkIn, writeFileIn, type Owner } from '../core/path-edits.js';
 import { EMPTY_TREE, type ObjectStore, type TreeEntry } from '../store/index.js';
 import { InvalidInputError } from './errors.js';
@@ -119,7 +120,7 @@ interface Links {
 async function fileOf(s: SessionState, store: ObjectStore, dir: Inode, a: TreeEntry, owner: Owner): Promise<Inode> {
   const content = a.hash ? await store.getBlob(a.hash) : Buffer.alloc(0);
   const n = await writeFileIn(s, dir, a.name, content, a.mode, owner);
-  await setAttrsOf(s, n, { mtime: { sec: a.mtime[0], nsec: a.mtime[1] } });
+  await setAttrsOf(s, n, { mtime: fromPair(a.mtime) });
   return n;
 }
 
