@@ -32,7 +32,8 @@ export function readWhole(path: string, io: FileCalls = fsCb): Promise<Buffer> {
       const fail = (e: Error): void => close(fd, () => reject(e));
       fstat(fd, (err2, st) => {
         if (err2) return fail(err2);
-        if (st.isDirectory()) return fail(Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' }));
+        if (st.isDirectory())
+          return fail(Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' }));
         const known = st.size > 0;
         let buf = Buffer.allocUnsafeSlow(known ? st.size : 64 * 1024);
         let got = 0;

@@ -65,7 +65,11 @@ describe('READ of a chunked base file', () => {
     for (const c of chunks) {
       boundary += c.length;
       if (boundary >= big.length) break;
-      for (const [back, count] of [[1, MiB - 1], [4097, MiB - 2], [MiB - 10, MiB - 3]] as const) {
+      for (const [back, count] of [
+        [1, MiB - 1],
+        [4097, MiB - 2],
+        [MiB - 10, MiB - 3],
+      ] as const) {
         const off = Math.max(0, boundary - back);
         const got = await readRaw(client, fh, off, count);
         expect(got.data.equals(big.subarray(off, off + count))).toBe(true);

@@ -52,7 +52,13 @@ describe('XDR (RFC 4506)', () => {
   });
 
   it('appends an opaque of several parts by reference: the wire bytes of one opaque of their concatenation', () => {
-    for (const lens of [[5000, 3001], [4096, 4097, 1], [0, 6000, 2], [10, 20], [1, 2, 3]]) {
+    for (const lens of [
+      [5000, 3001],
+      [4096, 4097, 1],
+      [0, 6000, 2],
+      [10, 20],
+      [1, 2, 3],
+    ]) {
       const parts = lens.map((n, i) => Buffer.alloc(n, i + 1));
       const w = new XdrWriter().u32(1).opaqueRefs(parts).u32(2);
       const joined = Buffer.concat(parts);

@@ -37,9 +37,15 @@ describe('readOrNull', () => {
     const calls: string[] = [];
     const counted: FileCalls = {
       open: ((...a: Parameters<typeof fs.open>) => (calls.push('open'), (fs.open as (...x: unknown[]) => void)(...a))) as typeof fs.open,
-      fstat: ((...a: Parameters<typeof fs.fstat>) => (calls.push('fstat'), (fs.fstat as (...x: unknown[]) => void)(...a))) as typeof fs.fstat,
+      fstat: ((...a: Parameters<typeof fs.fstat>) => (
+        calls.push('fstat'),
+        (fs.fstat as (...x: unknown[]) => void)(...a)
+      )) as typeof fs.fstat,
       read: ((...a: unknown[]) => (calls.push('read'), (fs.read as (...x: unknown[]) => void)(...a))) as typeof fs.read,
-      close: ((...a: Parameters<typeof fs.close>) => (calls.push('close'), (fs.close as (...x: unknown[]) => void)(...a))) as typeof fs.close,
+      close: ((...a: Parameters<typeof fs.close>) => (
+        calls.push('close'),
+        (fs.close as (...x: unknown[]) => void)(...a)
+      )) as typeof fs.close,
     };
     expect((await readWhole(path, counted)).equals(data)).toBe(true);
     expect(calls).toEqual(['open', 'fstat', 'read', 'close']);
