@@ -214,6 +214,31 @@ export class XdrWriter {
   }
 
   /**
+   * variable-length opaque of consecutive parts appended by reference (one length word, the parts' bytes in order,
+   * one padding): the bytes of a range that spans two chunks of a blob, sent without joining them
+   */
+  opaqueRefs(parts: readonly Buffer[]): this {
+    if (parts.length === 1) return this.opaqueRef(parts[0]!);
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total < 4096) return this.opaque(parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(parts, total));
+    this.u32(total);
+    this.flush();
+    for (const p of parts) {
+      if (p.length === 0) continue;
+      this.done.push(p);
+      this.doneBytes += p.length;
+    }
+    const pad = PAD[total & 3];
+    if (pad) {
+      this.room(pad);
+      this.buf.fill(0, this.pos, this.pos + pad);
+      this.pos += pad;
+    }
+    return this;
+  }
+
+  /**
    * Ends the record with bytes of a file (sent by sendfile(2) where the transport can, else read when sent); the
    * writer releases it if the reply is truncated before it.
    */

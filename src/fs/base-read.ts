@@ -4,7 +4,6 @@
 import type { Logger } from 'pino';
 import { FsError, NfsStatus } from './file-system.js';
 import type { ContentSource } from '../core/content-source.js';
-import { largeBuffers } from '../../util/buffer-pool.js';
 
 export const READ_WAIT_MS = 1500;
 
@@ -21,7 +20,7 @@ function firstFailure(hash: string): boolean {
   return true;
 }
 
-/** A range of a base blob; `release`, when present, gives a pooled buffer back once the data is sent. */
+/** A range of a base blob, as the consecutive slices of the cached chunks it spans (not to be modified). */
 export async function readBase(
   source: ContentSource,
   hash: string,
@@ -29,9 +28,9 @@ export async function readBase(
   len: number,
   waitMs: number,
   log: Logger,
-): Promise<{ data: Buffer; release?: () => void }> {
+): Promise<Buffer[]> {
   const hit = source.cachedSlices(hash, offset, len);
-  if (hit) return joinPooled(hit); // no timer for data already in RAM
+  if (hit) return hit; // no timer for data already in RAM
   const p = source.readSlices(hash, offset, len);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((res) => {
@@ -49,22 +48,10 @@ export async function readBase(
   }
   if (parts) {
     if (loggedFailures.size) loggedFailures.delete(hash); // read again: a later failure is news
-    return joinPooled(parts);
+    return parts;
   }
   p.catch((e: unknown) => {
     if (firstFailure(hash)) log.warn({ err: e, blob: hash, offset }, 'background fetch after JUKEBOX failed (logged once per object)');
   });
   throw new FsError(NfsStatus.JUKEBOX, 'store is slow; the fetch continues');
-}
-
-/** Slices as one Buffer: the slice itself, or a copy into a pooled buffer (faulted in already) to give back. */
-function joinPooled(parts: Buffer[]): { data: Buffer; release?: () => void } {
-  if (parts.length === 1) return { data: parts[0]! };
-  let total = 0;
-  for (const p of parts) total += p.length;
-  if (total > largeBuffers.size) return { data: Buffer.concat(parts, total) };
-  const pooled = largeBuffers.take();
-  let at = 0;
-  for (const p of parts) at += p.copy(pooled, at);
-  return { data: pooled.subarray(0, total), release: () => largeBuffers.give(pooled) };
 }

@@ -96,6 +96,27 @@ async function readBlob(
   attrs: Attrs,
   o: { log: Logger; readWaitMs?: number },
 ): Promise<ReadResult> {
-  const r = await readBase(state.source, blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
-  return { data: r.data, eof: offset + r.data.length >= size, attrs, release: r.release };
+  const parts = await readBase(state.source, blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
+  if (parts.length === 1) return { data: parts[0]!, eof: offset + parts[0]!.length >= size, attrs };
+  return new PartsResult(parts, offset, size, attrs);
+}
+
+/** A range over several chunks: `parts` for a caller that sends them by reference (no copy), `data` joined
+ *  (copied) only when someone reads it. */
+class PartsResult implements ReadResult {
+  readonly eof: boolean;
+  private joined: Buffer | null = null;
+  constructor(
+    readonly parts: readonly Buffer[],
+    offset: number,
+    size: number,
+    public attrs: Attrs,
+  ) {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.eof = offset + n >= size;
+  }
+  get data(): Buffer {
+    return (this.joined ??= Buffer.concat(this.parts as Buffer[]));
+  }
 }

@@ -201,6 +201,11 @@ export interface ReadResult {
    * the caller to send straight from the file (sendfile); `release` (once) when they are sent or dropped.
    */
   file?: FileBytes;
+  /**
+   * The data as consecutive buffers, when it spans several (a landed blob's range over two chunks): the caller
+   * may send them by reference, in order, instead of `data` (which joins them into one, a copy, when read).
+   */
+  parts?: readonly Buffer[];
 }
 
 /** Bytes of an open file, valid until `release`. */

@@ -88,6 +88,22 @@ export function read(deps: NfsDeps): Handler {
           return;
         }
         if (at >= 0) out.truncate(at); // offered room, not used
+        const parts = res.parts;
+        if (parts !== undefined) {
+          // a landed blob's range over several chunks: the cached chunks' bytes by reference, not joined
+          let n = 0;
+          for (const p of parts) n += p.length;
+          if (n <= count) {
+            out.u32(NfsStatus.OK);
+            out.u32(1);
+            writeFattr(out, res.attrs);
+            out.u32(n);
+            out.bool(res.eof);
+            out.opaqueRefs(parts);
+            nfsBytes.inc({ op: 'read' }, n);
+            return;
+          }
+        }
         if (res.release) out.onRelease(res.release);
         let data = res.data;
         if (data.length > count) data = data.subarray(0, count);

@@ -10,6 +10,7 @@ import { importTree, initProject } from '../../src/session/project.js';
 import { startSession } from '../../src/session/start.js';
 import { Nfs3Client, NfsStatus, StableHow } from '../lib/nfs3-client.js';
 import { seeded } from '../store/seeded.js';
+import { readRaw } from './read-raw.js';
 
 const MiB = 1024 * 1024;
 const big = seeded(9 * MiB + 333, 42);
@@ -17,6 +18,7 @@ let dataDir: string;
 let daemon: Awaited<ReturnType<typeof startDaemon>>;
 let client: Nfs3Client;
 let fh: Buffer;
+let chunks: { hash: string; length: number }[];
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-large-read-'));
@@ -26,7 +28,8 @@ beforeAll(async () => {
   const catalog = openCatalog(dataDir);
   const store = catalog.store('test/large');
   const { tree, nextIno } = await importTree(store, src);
-  expect((await store.blobChunks((await store.lookupDir(tree, 'big.bin'))!.hash!))!.length).toBeGreaterThan(2);
+  chunks = (await store.blobChunks((await store.lookupDir(tree, 'big.bin'))!.hash!))!;
+  expect(chunks.length).toBeGreaterThan(2);
   await initProject(store, tree, nextIno, 'big');
   await startSession(catalog, { project: 'test/large', goal: 'large reads', sessionId: 'big', owner: { uid: 0, gid: 0 } });
   daemon = await startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: pino({ level: 'silent' }) });
@@ -56,6 +59,22 @@ describe('READ of a chunked base file', () => {
       expect(res.some((r) => r.eof)).toBe(off + 4 * MiB >= big.length);
     }
     expect(Buffer.concat(parts).equals(big)).toBe(true);
+    // raw replies of READs over each chunk boundary, of odd lengths (the chunks go out by reference, then the
+    // XDR padding): exact length, data and a zero padding
+    let boundary = 0;
+    for (const c of chunks) {
+      boundary += c.length;
+      if (boundary >= big.length) break;
+      for (const [back, count] of [
+        [1, MiB - 1],
+        [4097, MiB - 2],
+        [MiB - 10, MiB - 3],
+      ] as const) {
+        const off = Math.max(0, boundary - back);
+        const got = await readRaw(client, fh, off, count);
+        expect(got.data.equals(big.subarray(off, off + count))).toBe(true);
+      }
+    }
     const w = await client.write(fh, 5 * MiB, Buffer.from('patched'), StableHow.FILE_SYNC);
     expect(w.status).toBe(NfsStatus.OK);
     const r = await client.read(fh, 5 * MiB - 3, 13);

@@ -51,6 +51,22 @@ describe('XDR (RFC 4506)', () => {
     expect(r.u32()).toBe(2);
   });
 
+  it('appends an opaque of several parts by reference: the wire bytes of one opaque of their concatenation', () => {
+    for (const lens of [
+      [5000, 3001],
+      [4096, 4097, 1],
+      [0, 6000, 2],
+      [10, 20],
+      [1, 2, 3],
+    ]) {
+      const parts = lens.map((n, i) => Buffer.alloc(n, i + 1));
+      const w = new XdrWriter().u32(1).opaqueRefs(parts).u32(2);
+      const joined = Buffer.concat(parts);
+      expect(w.toBuffer().equals(new XdrWriter().u32(1).opaque(joined).u32(2).toBuffer())).toBe(true);
+      if (joined.length >= 4096) for (const p of parts) if (p.length > 0) expect(w.chunks()).toContain(p);
+    }
+  });
+
   it('patches and truncates within the current buffer only', () => {
     const w = new XdrWriter().u32(1).u32(2).u32(3);
     w.patchU32(4, 9);
