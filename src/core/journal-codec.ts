@@ -150,7 +150,8 @@ export class FrameWriter {
   private b = Buffer.allocUnsafe(64 * 1024);
   private at = FRAME_HEAD;
 
-  /** The records as one frame (a fresh buffer). */
+  /** The records as one frame, in the scratch buffer: valid until the next frame is made (no buffer allocated
+   *  and copied per group commit: Journal writes it at once, and copies it only when the write fails). */
   frame(records: JournalRecord[]): Buffer {
     this.at = FRAME_HEAD;
     for (const r of records) this.record(r);
@@ -158,9 +159,7 @@ export class FrameWriter {
     const len = this.at - FRAME_HEAD;
     b.writeUInt32LE(len, 0);
     b.writeUInt32LE(crc32(b.subarray(FRAME_HEAD, this.at)), 4);
-    const out = Buffer.allocUnsafe(this.at);
-    b.copy(out, 0, 0, this.at);
-    return out;
+    return b.subarray(0, this.at);
   }
 
   private record(r: JournalRecord): void {

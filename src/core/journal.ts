@@ -87,7 +87,8 @@ export class Journal {
     this.schedule();
   }
 
-  /** The queued records as bytes (one frame), or null when none are queued. */
+  /** The queued records as bytes (one frame, in the frame writer's scratch buffer until the next drain: written
+   *  at once by writePending, which keeps a copy when the write fails), or null when none are queued. */
   private drain(): Buffer | null {
     if (!this.pending.length) return null;
     let out: Buffer;
@@ -142,6 +143,8 @@ export class Journal {
     try {
       while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, this.bytes + done);
     } catch (e) {
+      // kept for the next attempt: out of the frame writer's scratch buffer, which the next drain reuses
+      if (more !== null && this.unwritten === more) this.unwritten = Buffer.from(more);
       if (done > 0)
         try {
           fs.ftruncateSync(this.fd, this.bytes);

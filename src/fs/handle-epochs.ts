@@ -48,9 +48,14 @@ export function renumberedOf(list: readonly (readonly [number, number, number])[
  *  objects of the current base), so that an object of the base keeps one handle across rebases. No epochs
  *  (snapshots, tests): v1. */
 export function mintHandle(codec: HandleCodec, fsid: bigint, e: HandleEpochs | undefined, ino: number): Buffer {
-  if (e?.revoked?.has(ino)) return codec.encode(fsid, ino, e.epoch);
-  if (!e || e.epoch === e.from || ino < e.fromNext) return codec.encode(fsid, ino);
-  return codec.encode(fsid, ino, ino < e.baseNext ? 0 : e.epoch);
+  return codec.encode(fsid, ino, handleEpoch(e, ino));
+}
+
+/** The epoch word of the handle mintHandle makes for `ino` now (undefined: a v1 handle). */
+export function handleEpoch(e: HandleEpochs | undefined, ino: number): number | undefined {
+  if (e?.revoked?.has(ino)) return e.epoch;
+  if (!e || e.epoch === e.from || ino < e.fromNext) return undefined;
+  return ino < e.baseNext ? 0 : e.epoch;
 }
 
 /** Which objects a handle can name, whatever its number: BASE_CLASS (an object of a base, one object in every
