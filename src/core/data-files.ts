@@ -88,9 +88,17 @@ export class DataFiles {
     }
     if (this.fds.size >= MAX_OPEN) this.evict();
     let fd: number;
+    let existed = false;
     if (create) {
-      // a new (or emptied) data file in one open(2), not a failed open, a second open and a truncate
-      fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
+      // a new data file in one open(2). Never O_TRUNC: an existing file's pages would be freed inside the open,
+      // on the event loop; one that exists is emptied by truncate(), which replaces it when that frees much
+      try {
+        fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR);
+        existed = true;
+      }
       this.dirDirty = true;
     } else {
       try {
@@ -109,7 +117,9 @@ export class DataFiles {
       this.order = [...this.fds.keys()];
       this.head = 0;
     }
-    return fd;
+    if (!existed) return fd;
+    this.truncate(ino, 0);
+    return this.fds.get(ino)!.fd;
   }
 
   /** Closes the least recently used open file (second chance: one used since its last turn goes round again). */

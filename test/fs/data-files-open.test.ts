@@ -1,7 +1,8 @@
 // The open data files of a session (src/core/data-files.ts) on real files: at most 256 stay open, a file
 // closed by eviction still reads back its bytes, and the bookkeeping of open order stays bounded when
 // files are created and removed while few are open (an editor's save loop, a build's temporary files); a
-// truncation that frees much replaces the file, and a leased fd of the old one keeps reading it.
+// truncation that frees much replaces the file, and a leased fd of the old one keeps reading it; create() of a
+// data file that exists empties it without O_TRUNC.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,4 +125,24 @@ it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the fil
     mem.close();
     fs.rmSync(shm, { recursive: true, force: true });
   }
+});
+
+it('create() of a data file that exists and is not open (another process, or a restart) empties it without O_TRUNC: a large one is replaced', async () => {
+  const big = Buffer.alloc(2 * REPLACE_MIN_FREED, 0x62);
+  data.create(1, big);
+  data.create(2, Buffer.from('small'));
+  data.close(); // nothing open: an open(O_TRUNC) would free the 2 MiB inside the open, on the event loop
+  data = new DataFiles(path.join(dir, 'files'));
+  const inoOf = (n: number) => fs.statSync(data.pathOf(n)).ino;
+  const [first, second] = [inoOf(1), inoOf(2)];
+  data.create(1, Buffer.from('new'));
+  expect(inoOf(1)).not.toBe(first); // replaced; the old file emptied and closed on the thread pool
+  await data.freed(1);
+  expect(fs.readFileSync(data.pathOf(1), 'utf8')).toBe('new');
+  data.create(2); // frees little: emptied in place
+  expect(inoOf(2)).toBe(second);
+  expect(data.size(2)).toBe(0);
+  data.create(3, Buffer.from('fresh')); // a new one: made in one open
+  expect(fs.readFileSync(data.pathOf(3), 'utf8')).toBe('fresh');
+  expect(fs.readdirSync(path.join(dir, 'files')).sort()).toEqual(['1', '2', '3']);
 });

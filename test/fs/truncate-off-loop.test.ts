@@ -137,6 +137,55 @@ describe('truncating a large data file', () => {
     expect((await client.getattr((await client.lookup(root, 'again.bin')).fh!)).attrs!.size).toBe(0);
   }, 120_000);
 
+  it('a data file not open (since a restart): SETATTR and CREATE UNCHECKED to size 0 free it off the event loop', async () => {
+    const cutFh = await bigFile('closed-cut.bin', pattern(6 * MiB, 11));
+    await bigFile('closed-made.bin', pattern(3 * MiB, 12));
+    const other = await bigFile('closed-other.bin', pattern(50_000, 13));
+    await d.restart({ signal: 'SIGKILL' }); // the daemon's data files are all closed
+    await reconnect();
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    const answered: string[] = [];
+    on('stall-shrink'); // holds a shrinking ftruncate, and an open(O_TRUNC) of a non-empty data file
+    let cut: ReturnType<typeof client.setattr> | undefined;
+    let made: ReturnType<typeof client.create> | undefined;
+    try {
+      cut = client.setattr(cutFh, { size: 0 }).finally(() => answered.push('setattr'));
+      await until(() => noted('shrink-stall') > stalled);
+      made = client.create(root, 'closed-made.bin', { kind: 'unchecked', attrs: { size: 0 } }).finally(() => answered.push('create'));
+      await until(() => noted('shrink-stall') > stalled + 1);
+      expect((await client.read(other, 0, 100_000)).data!.equals(pattern(50_000, 13))).toBe(true);
+      expect((await client.getattr(cutFh)).attrs!.size).toBe(0);
+      expect((await client.write(cutFh, 0, Buffer.from('new'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+      expect(noted('shrink-resume')).toBe(resumed);
+      expect(answered).toEqual([]);
+    } finally {
+      off('stall-shrink');
+    }
+    expect((await cut!).status).toBe(NfsStatus.OK);
+    expect((await made!).attrs!.size).toBe(0);
+    expect(noted('shrink-resume')).toBeGreaterThanOrEqual(resumed + 2);
+    expect(partial()).toEqual([]);
+
+    // SIGKILL before the rename of a file not open: the old bytes; after the answer: the new state
+    const content = pattern(2 * MiB, 14);
+    const k = await bigFile('closed-kill.bin', content);
+    const ino = (await client.getattr(k)).attrs!.fileid;
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    const seen = noted('rename-stall');
+    on('rename-stall', `/files/${ino}\n`);
+    const pending = client.setattr(k, { size: 0 }).catch(() => null); // never answered: the daemon dies
+    await until(() => noted('rename-stall') > seen);
+    await d.restart({ signal: 'SIGKILL' });
+    off('rename-stall');
+    await pending;
+    await reconnect();
+    expect(partial()).toEqual([]);
+    expect((await contentOf(k)).equals(content)).toBe(true);
+    expect((await contentOf(cutFh)).toString()).toBe('new');
+    expect((await client.getattr((await client.lookup(root, 'closed-made.bin')).fh!)).attrs!.size).toBe(0);
+  }, 120_000);
+
   it('SIGKILL before the rename: the old size and bytes, no replacement file left', async () => {
     const content = pattern(3 * MiB, 4);
     const fh = await bigFile('k1.bin', content);
