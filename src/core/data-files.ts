@@ -54,8 +54,11 @@ export class DataFiles {
   private fds = new Map<number, OpenFile>();
   private order: number[] = [];
   private head = 0;
-  /** the freeing of replaced data files in progress, by inode (replace): the truncating call's reply waits for it */
+  /** the freeing of replaced data files in progress, by inode (replace, shrink): the truncating call's reply waits for it */
   private readonly freeing = new Map<number, Promise<void>>();
+  /** in-place shrinks running on the thread pool, by inode (shrink): never rejected. Until one is done the file
+   *  takes no write, truncation, removal or sync (see settled) */
+  private readonly shrinking = new Map<number, Promise<void>>();
   /** a data file was created since the directory was last fsynced */
   private dirDirty = false;
 
@@ -83,6 +86,7 @@ export class DataFiles {
     if (open !== undefined) {
       open.used = true;
       if (!create) return open.fd;
+      if (this.shrinking.has(ino)) throw new Error(`data file ${ino} created while it is being shrunk (await settled)`);
       this.truncate(ino, 0);
       return this.fds.get(ino)!.fd;
     }
@@ -152,6 +156,7 @@ export class DataFiles {
   }
 
   write(ino: number, offset: number, data: Buffer): void {
+    if (this.shrinking.has(ino)) throw new Error(`data file ${ino} written while it is being shrunk (await settled)`);
     this.ahead.drop(ino);
     writeAll(this.fd(ino), data, offset);
   }
@@ -247,10 +252,51 @@ export class DataFiles {
    * (replace): the event loop then never waits for the kernel to free the cut pages.
    */
   truncate(ino: number, size: number): void {
+    if (this.shrinking.has(ino)) throw new Error(`data file ${ino} truncated while it is being shrunk (await settled)`);
     this.ahead.drop(ino);
     const fd = this.fd(ino);
-    if (size <= (this.inline ? REPLACE_MAX_KEPT : 0) && fs.fstatSync(fd).blocks * 512 - size >= REPLACE_MIN_FREED) this.replace(ino, size);
-    else fs.ftruncateSync(fd, size);
+    const st = fs.fstatSync(fd);
+    if (size >= st.size || st.blocks * 512 - size < REPLACE_MIN_FREED) fs.ftruncateSync(fd, size);
+    else if (size <= (this.inline ? REPLACE_MAX_KEPT : 0)) this.replace(ino, size);
+    else this.shrink(ino, size);
+  }
+
+  /**
+   * A cut that frees much and keeps more than replace() would copy: ftruncate(2) on the thread pool, where the
+   * kernel frees the cut pages. Meanwhile the file's first `size` bytes (all a READ may see: the inode's size is
+   * the new one) read as before, but a write, truncation or removal must wait (settled): a write past `size` made
+   * before the ftruncate ran would be cut away, and any write or unlink of the file would wait for the inode's
+   * lock, which the ftruncate holds, on the event loop. The file's length is the old size or the new one at any
+   * moment (one ftruncate), so a crash leaves a whole file of either; the truncating call answers after it (freed).
+   */
+  private shrink(ino: number, size: number): void {
+    const lease = this.lease(ino); // the fd stays open through an eviction meanwhile
+    const cut = new Promise<void>((done, fail) =>
+      fs.ftruncate(lease.fd, size, (e) => {
+        try {
+          if (e) fs.ftruncateSync(lease.fd, size); // once more, here; if that fails too the truncating call does
+          if (this.freeing.get(ino) === cut) this.freeing.delete(ino);
+          done();
+        } catch (again) {
+          fail(again as Error); // left in `freeing` for freed() to throw
+        } finally {
+          this.shrinking.delete(ino);
+          lease.release();
+        }
+      }),
+    );
+    this.freeing.set(ino, cut);
+    // waiters go on after a failed cut; the truncating call fails (freed)
+    this.shrinking.set(
+      ino,
+      cut.catch(() => undefined),
+    );
+  }
+
+  /** Undefined when ino's data file takes writes now; else a promise that resolves once no shrink of it runs. */
+  settled(ino: number): Promise<void> | undefined {
+    const p = this.shrinking.get(ino);
+    return p === undefined ? undefined : p.then(() => this.settled(ino));
   }
 
   /**
@@ -303,7 +349,12 @@ export class DataFiles {
    * A file still leased by a READ's sendfile is freed at its release, which this does not wait for.
    */
   async freed(ino: number): Promise<void> {
-    await this.freeing.get(ino);
+    const p = this.freeing.get(ino);
+    try {
+      await p;
+    } finally {
+      if (p !== undefined && this.freeing.get(ino) === p) this.freeing.delete(ino);
+    }
   }
 
   size(ino: number): number {
@@ -316,6 +367,8 @@ export class DataFiles {
 
   /** The file's data and size on stable storage, and its name when it is new. */
   async sync(ino: number): Promise<void> {
+    const shrinking = this.settled(ino);
+    if (shrinking !== undefined) await shrinking; // the new length is what is made durable
     await fdatasync(this.fd(ino), this.inline);
     // on tmpfs/ramfs a directory fsync does nothing (names live in memory only): skip its three syscalls,
     // which a create-heavy workload (untar, git clone) paid once per new file
@@ -338,6 +391,13 @@ export class DataFiles {
    * length), decides that without a stat of the file on every REMOVE.
    */
   remove(ino: number, size?: number): void {
+    const shrinking = this.shrinking.get(ino);
+    if (shrinking !== undefined) {
+      // unlink(2) would wait on the event loop for the inode's lock the shrink holds: after it (if that fails, or
+      // the process dies first, recovery removes a data file no inode has)
+      void shrinking.then(() => this.remove(ino, size)).catch(() => undefined);
+      return;
+    }
     this.ahead.drop(ino);
     const name = this.pathOf(ino);
     let open = this.fds.get(ino);

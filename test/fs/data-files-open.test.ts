@@ -90,15 +90,19 @@ it('a truncation that frees much replaces the file: a leased fd keeps the old by
   lease.release();
   await until(() => deleted().length === 0); // emptied and closed on the thread pool
   expect(fs.readdirSync(path.dirname(data.pathOf(1)))).toEqual(['1']);
-  // on a disk a truncation that keeps bytes shrinks in place (the same file)
+  // on a disk a truncation that keeps bytes shrinks in place (the same file), on the thread pool
   data.write(1, 0, big);
   const ino = fs.statSync(data.pathOf(1)).ino;
   data.truncate(1, 10);
+  expect(() => data.write(1, 0, Buffer.from('x'))).toThrow(/being shrunk/); // callers wait: settled()
+  await data.settled(1);
+  expect(data.settled(1)).toBeUndefined();
+  expect(data.size(1)).toBe(10);
   expect((data.read(1, 0, 64) as Chunk).data.equals(big.subarray(0, 10))).toBe(true);
   expect(fs.statSync(data.pathOf(1)).ino).toBe(ino);
 });
 
-it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the file, the kept bytes copied', () => {
+it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the file, the kept bytes copied', async () => {
   const shm = fs.mkdtempSync('/dev/shm/micfs-data-files-');
   const mem = new DataFiles(path.join(shm, 'files'));
   try {
@@ -114,7 +118,8 @@ it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the fil
     expect((mem.read(1, 0, 4096) as Chunk).data.equals(big.subarray(0, 1000))).toBe(true);
     mem.write(1, 0, big);
     const second = inoOf();
-    mem.truncate(1, 2 * REPLACE_MIN_FREED); // keeps more than 1 MiB: shrunk in place
+    mem.truncate(1, 2 * REPLACE_MIN_FREED); // keeps more than 1 MiB: shrunk in place, on the thread pool
+    await mem.freed(1);
     expect(inoOf()).toBe(second);
     expect(mem.size(1)).toBe(2 * REPLACE_MIN_FREED);
     mem.truncate(1, 10); // frees 2 MiB, keeps 10 bytes: replaced
