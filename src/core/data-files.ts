@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
 import { HEADROOM, ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
+import { DataFileFrees } from './data-file-frees.js';
 
 const MAX_OPEN = 256;
 /**
@@ -54,11 +55,8 @@ export class DataFiles {
   private fds = new Map<number, OpenFile>();
   private order: number[] = [];
   private head = 0;
-  /** the freeing of replaced data files in progress, by inode (replace, shrink): the truncating call's reply waits for it */
-  private readonly freeing = new Map<number, Promise<void>>();
-  /** in-place shrinks running on the thread pool, by inode (shrink): never rejected. Until one is done the file
-   *  takes no write, truncation, removal or sync (see settled) */
-  private readonly shrinking = new Map<number, Promise<void>>();
+  /** frees on the thread pool (replace, shrink): the truncating call's reply waits for its own */
+  private readonly frees = new DataFileFrees();
   /** a data file was created since the directory was last fsynced */
   private dirDirty = false;
 
@@ -86,7 +84,7 @@ export class DataFiles {
     if (open !== undefined) {
       open.used = true;
       if (!create) return open.fd;
-      if (this.shrinking.has(ino)) throw new Error(`data file ${ino} created while it is being shrunk (await settled)`);
+      if (this.frees.busy(ino)) throw new Error(`data file ${ino} created while it is being shrunk (await settled)`);
       this.truncate(ino, 0);
       return this.fds.get(ino)!.fd;
     }
@@ -156,7 +154,7 @@ export class DataFiles {
   }
 
   write(ino: number, offset: number, data: Buffer): void {
-    if (this.shrinking.has(ino)) throw new Error(`data file ${ino} written while it is being shrunk (await settled)`);
+    if (this.frees.busy(ino)) throw new Error(`data file ${ino} written while it is being shrunk (await settled)`);
     this.ahead.drop(ino);
     writeAll(this.fd(ino), data, offset);
   }
@@ -252,7 +250,7 @@ export class DataFiles {
    * (replace): the event loop then never waits for the kernel to free the cut pages.
    */
   truncate(ino: number, size: number): void {
-    if (this.shrinking.has(ino)) throw new Error(`data file ${ino} truncated while it is being shrunk (await settled)`);
+    if (this.frees.busy(ino)) throw new Error(`data file ${ino} truncated while it is being shrunk (await settled)`);
     this.ahead.drop(ino);
     const fd = this.fd(ino);
     const st = fs.fstatSync(fd);
@@ -271,32 +269,12 @@ export class DataFiles {
    */
   private shrink(ino: number, size: number): void {
     const lease = this.lease(ino); // the fd stays open through an eviction meanwhile
-    const cut = new Promise<void>((done, fail) =>
-      fs.ftruncate(lease.fd, size, (e) => {
-        try {
-          if (e) fs.ftruncateSync(lease.fd, size); // once more, here; if that fails too the truncating call does
-          if (this.freeing.get(ino) === cut) this.freeing.delete(ino);
-          done();
-        } catch (again) {
-          fail(again as Error); // left in `freeing` for freed() to throw
-        } finally {
-          this.shrinking.delete(ino);
-          lease.release();
-        }
-      }),
-    );
-    this.freeing.set(ino, cut);
-    // waiters go on after a failed cut; the truncating call fails (freed)
-    this.shrinking.set(
-      ino,
-      cut.catch(() => undefined),
-    );
+    this.frees.cut(ino, lease.fd, size, lease.release);
   }
 
   /** Undefined when ino's data file takes writes now; else a promise that resolves once no shrink of it runs. */
   settled(ino: number): Promise<void> | undefined {
-    const p = this.shrinking.get(ino);
-    return p === undefined ? undefined : p.then(() => this.settled(ino));
+    return this.frees.settled(ino);
   }
 
   /**
@@ -334,12 +312,7 @@ export class DataFiles {
     this.fds.set(ino, { fd, used: true, leases: 0, doomed: false });
     old.replaced = true;
     const freeing = closeUnlessLeased(old);
-    if (freeing !== undefined) {
-      this.freeing.set(ino, freeing);
-      void freeing.then(() => {
-        if (this.freeing.get(ino) === freeing) this.freeing.delete(ino);
-      });
-    }
+    if (freeing !== undefined) this.frees.track(ino, freeing);
   }
 
   /**
@@ -348,13 +321,8 @@ export class DataFiles {
    * caller sees the space back (FSSTAT), and the cost is the truncating call's, not that of the calls after it.
    * A file still leased by a READ's sendfile is freed at its release, which this does not wait for.
    */
-  async freed(ino: number): Promise<void> {
-    const p = this.freeing.get(ino);
-    try {
-      await p;
-    } finally {
-      if (p !== undefined && this.freeing.get(ino) === p) this.freeing.delete(ino);
-    }
+  freed(ino: number): Promise<void> {
+    return this.frees.freed(ino);
   }
 
   size(ino: number): number {
@@ -367,7 +335,7 @@ export class DataFiles {
 
   /** The file's data and size on stable storage, and its name when it is new. */
   async sync(ino: number): Promise<void> {
-    const shrinking = this.settled(ino);
+    const shrinking = this.frees.settled(ino);
     if (shrinking !== undefined) await shrinking; // the new length is what is made durable
     await fdatasync(this.fd(ino), this.inline);
     // on tmpfs/ramfs a directory fsync does nothing (names live in memory only): skip its three syscalls,
@@ -391,7 +359,7 @@ export class DataFiles {
    * length), decides that without a stat of the file on every REMOVE.
    */
   remove(ino: number, size?: number): void {
-    const shrinking = this.shrinking.get(ino);
+    const shrinking = this.frees.settled(ino);
     if (shrinking !== undefined) {
       // unlink(2) would wait on the event loop for the inode's lock the shrink holds: after it (if that fails, or
       // the process dies first, recovery removes a data file no inode has)
