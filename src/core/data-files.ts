@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
 import { HEADROOM, ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
+import { DataFileFrees } from './data-file-frees.js';
 
 const MAX_OPEN = 256;
 /**
@@ -54,8 +55,8 @@ export class DataFiles {
   private fds = new Map<number, OpenFile>();
   private order: number[] = [];
   private head = 0;
-  /** the freeing of replaced data files in progress, by inode (replace): the truncating call's reply waits for it */
-  private readonly freeing = new Map<number, Promise<void>>();
+  /** frees on the thread pool (replace, shrink): the truncating call's reply waits for its own */
+  private readonly frees = new DataFileFrees();
   /** a data file was created since the directory was last fsynced */
   private dirDirty = false;
 
@@ -83,14 +84,23 @@ export class DataFiles {
     if (open !== undefined) {
       open.used = true;
       if (!create) return open.fd;
+      if (this.frees.busy(ino)) throw new Error(`data file ${ino} created while it is being shrunk (await settled)`);
       this.truncate(ino, 0);
       return this.fds.get(ino)!.fd;
     }
     if (this.fds.size >= MAX_OPEN) this.evict();
     let fd: number;
+    let existed = false;
     if (create) {
-      // a new (or emptied) data file in one open(2), not a failed open, a second open and a truncate
-      fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o600);
+      // a new data file in one open(2). Never O_TRUNC: an existing file's pages would be freed inside the open,
+      // on the event loop; one that exists is emptied by truncate(), which replaces it when that frees much
+      try {
+        fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        fd = fs.openSync(this.pathOf(ino), fs.constants.O_RDWR);
+        existed = true;
+      }
       this.dirDirty = true;
     } else {
       try {
@@ -109,7 +119,9 @@ export class DataFiles {
       this.order = [...this.fds.keys()];
       this.head = 0;
     }
-    return fd;
+    if (!existed) return fd;
+    this.truncate(ino, 0);
+    return this.fds.get(ino)!.fd;
   }
 
   /** Closes the least recently used open file (second chance: one used since its last turn goes round again). */
@@ -142,6 +154,7 @@ export class DataFiles {
   }
 
   write(ino: number, offset: number, data: Buffer): void {
+    if (this.frees.busy(ino)) throw new Error(`data file ${ino} written while it is being shrunk (await settled)`);
     this.ahead.drop(ino);
     writeAll(this.fd(ino), data, offset);
   }
@@ -237,10 +250,31 @@ export class DataFiles {
    * (replace): the event loop then never waits for the kernel to free the cut pages.
    */
   truncate(ino: number, size: number): void {
+    if (this.frees.busy(ino)) throw new Error(`data file ${ino} truncated while it is being shrunk (await settled)`);
     this.ahead.drop(ino);
     const fd = this.fd(ino);
-    if (size <= (this.inline ? REPLACE_MAX_KEPT : 0) && fs.fstatSync(fd).blocks * 512 - size >= REPLACE_MIN_FREED) this.replace(ino, size);
-    else fs.ftruncateSync(fd, size);
+    const st = fs.fstatSync(fd);
+    if (size >= st.size || st.blocks * 512 - size < REPLACE_MIN_FREED) fs.ftruncateSync(fd, size);
+    else if (size <= (this.inline ? REPLACE_MAX_KEPT : 0)) this.replace(ino, size);
+    else this.shrink(ino, size);
+  }
+
+  /**
+   * A cut that frees much and keeps more than replace() would copy: ftruncate(2) on the thread pool, where the
+   * kernel frees the cut pages. Meanwhile the file's first `size` bytes (all a READ may see: the inode's size is
+   * the new one) read as before, but a write, truncation or removal must wait (settled): a write past `size` made
+   * before the ftruncate ran would be cut away, and any write or unlink of the file would wait for the inode's
+   * lock, which the ftruncate holds, on the event loop. The file's length is the old size or the new one at any
+   * moment (one ftruncate), so a crash leaves a whole file of either; the truncating call answers after it (freed).
+   */
+  private shrink(ino: number, size: number): void {
+    const lease = this.lease(ino); // the fd stays open through an eviction meanwhile
+    this.frees.cut(ino, lease.fd, size, lease.release);
+  }
+
+  /** Undefined when ino's data file takes writes now; else a promise that resolves once no shrink of it runs. */
+  settled(ino: number): Promise<void> | undefined {
+    return this.frees.settled(ino);
   }
 
   /**
@@ -278,12 +312,7 @@ export class DataFiles {
     this.fds.set(ino, { fd, used: true, leases: 0, doomed: false });
     old.replaced = true;
     const freeing = closeUnlessLeased(old);
-    if (freeing !== undefined) {
-      this.freeing.set(ino, freeing);
-      void freeing.then(() => {
-        if (this.freeing.get(ino) === freeing) this.freeing.delete(ino);
-      });
-    }
+    if (freeing !== undefined) this.frees.track(ino, freeing);
   }
 
   /**
@@ -292,8 +321,8 @@ export class DataFiles {
    * caller sees the space back (FSSTAT), and the cost is the truncating call's, not that of the calls after it.
    * A file still leased by a READ's sendfile is freed at its release, which this does not wait for.
    */
-  async freed(ino: number): Promise<void> {
-    await this.freeing.get(ino);
+  freed(ino: number): Promise<void> {
+    return this.frees.freed(ino);
   }
 
   size(ino: number): number {
@@ -306,6 +335,8 @@ export class DataFiles {
 
   /** The file's data and size on stable storage, and its name when it is new. */
   async sync(ino: number): Promise<void> {
+    const shrinking = this.frees.settled(ino);
+    if (shrinking !== undefined) await shrinking; // the new length is what is made durable
     await fdatasync(this.fd(ino), this.inline);
     // on tmpfs/ramfs a directory fsync does nothing (names live in memory only): skip its three syscalls,
     // which a create-heavy workload (untar, git clone) paid once per new file
@@ -328,6 +359,13 @@ export class DataFiles {
    * length), decides that without a stat of the file on every REMOVE.
    */
   remove(ino: number, size?: number): void {
+    const shrinking = this.frees.settled(ino);
+    if (shrinking !== undefined) {
+      // unlink(2) would wait on the event loop for the inode's lock the shrink holds: after it (if that fails, or
+      // the process dies first, recovery removes a data file no inode has)
+      void shrinking.then(() => this.remove(ino, size)).catch(() => undefined);
+      return;
+    }
     this.ahead.drop(ino);
     const name = this.pathOf(ino);
     let open = this.fds.get(ino);

@@ -285,6 +285,8 @@ export async function setAttributes(s: SessionState, n: Inode, set: SetAttrs): P
     if (set.size > MAX_FILE_SIZE) throw new FsError(NfsStatus.FBIG);
   }
   if (set.size !== undefined && set.size !== n.size && !(!n.local && set.size === 0)) await s.copyUp.makeLocal(n);
+  // an earlier cut of the file still shrinking it on the thread pool (DataFiles.shrink): this one after it
+  for (let p = s.data.settled(n.ino); set.size !== undefined && p !== undefined; p = s.data.settled(n.ino)) await p;
   const before = n.wcc();
   const t = now();
   if (set.size !== undefined && set.size !== n.size) {
@@ -355,6 +357,8 @@ export async function writeData(
     const copying = s.copyUp.makeLocal(n);
     if (copying) await copying;
   }
+  // a cut shrinking the data file on the thread pool (DataFiles.shrink): written after it, or the cut could take it
+  for (let p = s.data.settled(n.ino); p !== undefined; p = s.data.settled(n.ino)) await p;
   writeLocal(s, n, offset, buf);
   if (stable === StableHow.UNSTABLE) {
     n.unstable = true;

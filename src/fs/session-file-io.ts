@@ -59,7 +59,8 @@ export class SessionFileIo extends SessionHandles {
     let n: Inode | null;
     try {
       n = this.inodeSync(fh);
-      if (n !== null && stable === StableHow.UNSTABLE && n.local) {
+      // (not while a cut shrinks its data file on the thread pool: writeData waits for that)
+      if (n !== null && stable === StableHow.UNSTABLE && n.local && this.state.data.settled(n.ino) === undefined) {
         const x = n;
         return this.state.changeSync(() => {
           this.mayWrite(x, cred);

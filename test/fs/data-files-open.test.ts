@@ -1,7 +1,8 @@
 // The open data files of a session (src/core/data-files.ts) on real files: at most 256 stay open, a file
 // closed by eviction still reads back its bytes, and the bookkeeping of open order stays bounded when
 // files are created and removed while few are open (an editor's save loop, a build's temporary files); a
-// truncation that frees much replaces the file, and a leased fd of the old one keeps reading it.
+// truncation that frees much replaces the file, and a leased fd of the old one keeps reading it; create() of a
+// data file that exists empties it without O_TRUNC.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,15 +90,19 @@ it('a truncation that frees much replaces the file: a leased fd keeps the old by
   lease.release();
   await until(() => deleted().length === 0); // emptied and closed on the thread pool
   expect(fs.readdirSync(path.dirname(data.pathOf(1)))).toEqual(['1']);
-  // on a disk a truncation that keeps bytes shrinks in place (the same file)
+  // on a disk a truncation that keeps bytes shrinks in place (the same file), on the thread pool
   data.write(1, 0, big);
   const ino = fs.statSync(data.pathOf(1)).ino;
   data.truncate(1, 10);
+  expect(() => data.write(1, 0, Buffer.from('x'))).toThrow(/being shrunk/); // callers wait: settled()
+  await data.settled(1);
+  expect(data.settled(1)).toBeUndefined();
+  expect(data.size(1)).toBe(10);
   expect((data.read(1, 0, 64) as Chunk).data.equals(big.subarray(0, 10))).toBe(true);
   expect(fs.statSync(data.pathOf(1)).ino).toBe(ino);
 });
 
-it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the file, the kept bytes copied', () => {
+it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the file, the kept bytes copied', async () => {
   const shm = fs.mkdtempSync('/dev/shm/micfs-data-files-');
   const mem = new DataFiles(path.join(shm, 'files'));
   try {
@@ -113,7 +118,8 @@ it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the fil
     expect((mem.read(1, 0, 4096) as Chunk).data.equals(big.subarray(0, 1000))).toBe(true);
     mem.write(1, 0, big);
     const second = inoOf();
-    mem.truncate(1, 2 * REPLACE_MIN_FREED); // keeps more than 1 MiB: shrunk in place
+    mem.truncate(1, 2 * REPLACE_MIN_FREED); // keeps more than 1 MiB: shrunk in place, on the thread pool
+    await mem.freed(1);
     expect(inoOf()).toBe(second);
     expect(mem.size(1)).toBe(2 * REPLACE_MIN_FREED);
     mem.truncate(1, 10); // frees 2 MiB, keeps 10 bytes: replaced
@@ -124,4 +130,24 @@ it('on tmpfs a truncation that frees much and keeps up to 1 MiB replaces the fil
     mem.close();
     fs.rmSync(shm, { recursive: true, force: true });
   }
+});
+
+it('create() of a data file that exists and is not open (another process, or a restart) empties it without O_TRUNC: a large one is replaced', async () => {
+  const big = Buffer.alloc(2 * REPLACE_MIN_FREED, 0x62);
+  data.create(1, big);
+  data.create(2, Buffer.from('small'));
+  data.close(); // nothing open: an open(O_TRUNC) would free the 2 MiB inside the open, on the event loop
+  data = new DataFiles(path.join(dir, 'files'));
+  const inoOf = (n: number) => fs.statSync(data.pathOf(n)).ino;
+  const [first, second] = [inoOf(1), inoOf(2)];
+  data.create(1, Buffer.from('new'));
+  expect(inoOf(1)).not.toBe(first); // replaced; the old file emptied and closed on the thread pool
+  await data.freed(1);
+  expect(fs.readFileSync(data.pathOf(1), 'utf8')).toBe('new');
+  data.create(2); // frees little: emptied in place
+  expect(inoOf(2)).toBe(second);
+  expect(data.size(2)).toBe(0);
+  data.create(3, Buffer.from('fresh')); // a new one: made in one open
+  expect(fs.readFileSync(data.pathOf(3), 'utf8')).toBe('fresh');
+  expect(fs.readdirSync(path.join(dir, 'files')).sort()).toEqual(['1', '2', '3']);
 });

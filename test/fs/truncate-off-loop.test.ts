@@ -137,6 +137,112 @@ describe('truncating a large data file', () => {
     expect((await client.getattr((await client.lookup(root, 'again.bin')).fh!)).attrs!.size).toBe(0);
   }, 120_000);
 
+  it('a data file not open (since a restart): SETATTR and CREATE UNCHECKED to size 0 free it off the event loop', async () => {
+    const cutFh = await bigFile('closed-cut.bin', pattern(6 * MiB, 11));
+    await bigFile('closed-made.bin', pattern(3 * MiB, 12));
+    const other = await bigFile('closed-other.bin', pattern(50_000, 13));
+    await d.restart({ signal: 'SIGKILL' }); // the daemon's data files are all closed
+    await reconnect();
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    const answered: string[] = [];
+    on('stall-shrink'); // holds a shrinking ftruncate, and an open(O_TRUNC) of a non-empty data file
+    let cut: ReturnType<typeof client.setattr> | undefined;
+    let made: ReturnType<typeof client.create> | undefined;
+    try {
+      cut = client.setattr(cutFh, { size: 0 }).finally(() => answered.push('setattr'));
+      await until(() => noted('shrink-stall') > stalled);
+      made = client.create(root, 'closed-made.bin', { kind: 'unchecked', attrs: { size: 0 } }).finally(() => answered.push('create'));
+      await until(() => noted('shrink-stall') > stalled + 1);
+      expect((await client.read(other, 0, 100_000)).data!.equals(pattern(50_000, 13))).toBe(true);
+      expect((await client.getattr(cutFh)).attrs!.size).toBe(0);
+      expect((await client.write(cutFh, 0, Buffer.from('new'), StableHow.FILE_SYNC)).status).toBe(NfsStatus.OK);
+      expect(noted('shrink-resume')).toBe(resumed);
+      expect(answered).toEqual([]);
+    } finally {
+      off('stall-shrink');
+    }
+    expect((await cut!).status).toBe(NfsStatus.OK);
+    expect((await made!).attrs!.size).toBe(0);
+    expect(noted('shrink-resume')).toBeGreaterThanOrEqual(resumed + 2);
+    expect(partial()).toEqual([]);
+
+    // SIGKILL before the rename of a file not open: the old bytes; after the answer: the new state
+    const content = pattern(2 * MiB, 14);
+    const k = await bigFile('closed-kill.bin', content);
+    const ino = (await client.getattr(k)).attrs!.fileid;
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    const seen = noted('rename-stall');
+    on('rename-stall', `/files/${ino}\n`);
+    const pending = client.setattr(k, { size: 0 }).catch(() => null); // never answered: the daemon dies
+    await until(() => noted('rename-stall') > seen);
+    await d.restart({ signal: 'SIGKILL' });
+    off('rename-stall');
+    await pending;
+    await reconnect();
+    expect(partial()).toEqual([]);
+    expect((await contentOf(k)).equals(content)).toBe(true);
+    expect((await contentOf(cutFh)).toString()).toBe('new');
+    expect((await client.getattr((await client.lookup(root, 'closed-made.bin')).fh!)).attrs!.size).toBe(0);
+  }, 120_000);
+
+  it('a cut that keeps bytes shrinks on the thread pool: reads answered meanwhile, writes after it, never cut away', async () => {
+    // the test's data directory is on a disk: only a cut to zero is replaced there, any other shrinks in place
+    const content = pattern(8 * MiB, 21);
+    const fh = await bigFile('keep.bin', content);
+    const other = await bigFile('keep-other.bin', pattern(50_000, 22));
+    const [stalled, resumed] = [noted('shrink-stall'), noted('shrink-resume')];
+    const order: string[] = [];
+    on('stall-shrink');
+    let cut: ReturnType<typeof client.setattr> | undefined;
+    let past: ReturnType<typeof client.write> | undefined;
+    let unstable: ReturnType<typeof client.write> | undefined;
+    try {
+      cut = client.setattr(fh, { size: 3 * MiB }).finally(() => order.push('setattr'));
+      await until(() => noted('shrink-stall') > stalled);
+      // writes to the file made after the cut: past the new size (FILE_SYNC) and inside it (UNSTABLE)
+      past = client.write(fh, 4 * MiB, Buffer.from('past'), StableHow.FILE_SYNC).finally(() => order.push('write past'));
+      unstable = client.write(fh, 100, Buffer.from('inside'), StableHow.UNSTABLE).finally(() => order.push('write inside'));
+      // answered while the shrink is held: other files, and reads and attributes of the cut file (its new size)
+      expect((await client.read(other, 0, 100_000)).data!.equals(pattern(50_000, 22))).toBe(true);
+      expect((await client.getattr(fh)).attrs!.size).toBe(3 * MiB);
+      const r = await client.read(fh, 3 * MiB - MiB, 2 * MiB);
+      expect(r.data!.equals(content.subarray(2 * MiB, 3 * MiB))).toBe(true);
+      expect(r.eof).toBe(true);
+      expect(noted('shrink-resume')).toBe(resumed);
+      expect(order).toEqual([]);
+    } finally {
+      off('stall-shrink');
+    }
+    expect((await cut!).status).toBe(NfsStatus.OK);
+    expect((await past!).status).toBe(NfsStatus.OK);
+    expect((await unstable!).status).toBe(NfsStatus.OK);
+    expect(order[0]).not.toBe('setattr'); // the writes were answered once the shrink was done, before its sync
+    expect(noted('shrink-resume')).toBeGreaterThan(resumed);
+    const want = Buffer.concat([content.subarray(0, 3 * MiB), Buffer.alloc(MiB), Buffer.from('past')]);
+    want.write('inside', 100);
+    expect((await client.commit(fh)).status).toBe(NfsStatus.OK);
+    expect((await contentOf(fh)).equals(want)).toBe(true);
+    await d.restart({ signal: 'SIGKILL' });
+    await reconnect();
+    expect((await contentOf(fh)).equals(want)).toBe(true);
+
+    // SIGKILL while the shrink is held (not answered): the old size and bytes, the waiting write not made
+    const k = await bigFile('keep-kill.bin', content);
+    const [stalled2] = [noted('shrink-stall')];
+    on('stall-shrink');
+    const pending = client.setattr(k, { size: 2 * MiB }).catch(() => null); // never answered: the daemon dies
+    await until(() => noted('shrink-stall') > stalled2);
+    const waiting = client.write(k, 5 * MiB, Buffer.from('never'), StableHow.FILE_SYNC).catch(() => null);
+    expect((await client.getattr(other)).status).toBe(NfsStatus.OK);
+    await d.restart({ signal: 'SIGKILL' });
+    off('stall-shrink');
+    await Promise.all([pending, waiting]);
+    await reconnect();
+    const after = await contentOf(k);
+    expect(after.equals(content) || after.equals(content.subarray(0, 2 * MiB))).toBe(true);
+  }, 120_000);
+
   it('SIGKILL before the rename: the old size and bytes, no replacement file left', async () => {
     const content = pattern(3 * MiB, 4);
     const fh = await bigFile('k1.bin', content);

@@ -11,7 +11,8 @@
 //                each is noted in faults.log
 //   stall-shrink an ftruncate that shrinks a file under a files/ directory (a session's data file, or one
 //                replaced and no longer named) waits while the marker exists (at most 20 s), noted in faults.log
-//                as "shrink-stall <path>" before and "shrink-resume <path>" after (test/fs/truncate-off-loop.test.ts)
+//                as "shrink-stall <path>" before and "shrink-resume <path>" after (test/fs/truncate-off-loop.test.ts);
+//                so does an open(2) with O_TRUNC of a non-empty file there (the kernel frees its pages in the open)
 //   rename-stall as rename-eio, but the rename sleeps 3 s first and then succeeds (a slow store write: a
 //                window to stop the daemon in; noted in faults.log before the sleep)
 // Built by the test with gcc (scripts/install-deps.sh installs it).
@@ -19,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,44 @@ static void stall_shrink(int fd, off_t len) {
   note_path("faults.log", "shrink-stall", p);
   for (int i = 0; i < 2000 && marker("stall-shrink"); i++) usleep(10000);
   note_path("faults.log", "shrink-resume", p);
+}
+
+/* stall-shrink for open(2) with O_TRUNC: the kernel frees a non-empty file's pages inside the open */
+static void stall_open_trunc(const char *path, int flags) {
+  if (!(flags & O_TRUNC) || !path || !strstr(path, "/files/") || !marker("stall-shrink")) return;
+  struct stat st;
+  if (stat(path, &st) != 0 || st.st_size == 0) return;
+  note_path("faults.log", "shrink-stall", path);
+  for (int i = 0; i < 2000 && marker("stall-shrink"); i++) usleep(10000);
+  note_path("faults.log", "shrink-resume", path);
+}
+
+int open(const char *path, int flags, ...) {
+  static int (*real)(const char *, int, ...);
+  if (!real) real = dlsym(RTLD_NEXT, "open");
+  mode_t mode = 0;
+  if (flags & (O_CREAT | O_TMPFILE)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  stall_open_trunc(path, flags);
+  return real(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...) {
+  static int (*real)(const char *, int, ...);
+  if (!real) real = dlsym(RTLD_NEXT, "open64");
+  mode_t mode = 0;
+  if (flags & (O_CREAT | O_TMPFILE)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, mode_t);
+    va_end(ap);
+  }
+  stall_open_trunc(path, flags);
+  return real(path, flags, mode);
 }
 
 int ftruncate(int fd, off_t len) {
