@@ -1,6 +1,7 @@
 // The freeing of data files' pages under way on libuv's thread pool, by inode (DataFiles): a replaced file emptied
 // and closed (DataFiles.replace), or a file cut in place (DataFiles.shrink). The kernel frees a file's pages inside
 // the ftruncate(2) or close(2) that drops them (~40 ms per 256 MiB on tmpfs): never on the event loop.
+// Also the record of a data file open in DataFiles' table, and its closing (a replaced one emptied first, on the pool).
 import fs from 'node:fs';
 
 export class DataFileFrees {
@@ -60,4 +61,34 @@ export class DataFileFrees {
       if (p !== undefined && this.freeing.get(ino) === p) this.freeing.delete(ino);
     }
   }
+}
+
+/** A data file open in DataFiles' table. */
+export interface OpenFile {
+  fd: number;
+  /** used since it last came up for eviction (second chance) */
+  used: boolean;
+  /** leases handed out (`lease`) and not yet released: the fd stays open until the last is */
+  leases: number;
+  /** evicted or removed while leased: closed when the last lease is released */
+  doomed: boolean;
+  /** replaced by a new data file (DataFiles.replace) or a large one removed: its bytes are freed on the thread
+   *  pool when it is closed */
+  replaced?: boolean;
+}
+
+/** Closes an open file no longer in the table, or leaves that to its last lease's release. */
+export function closeUnlessLeased(open: OpenFile): Promise<void> | undefined {
+  if (open.leases > 0) open.doomed = true;
+  else return closeNow(open);
+  return undefined;
+}
+
+/** Closes an open file; a replaced one is emptied first, both on the thread pool (the kernel frees its pages in the
+ *  ftruncate, or in the close of its last reference: either way off the event loop). Errors are moot: the file is
+ *  no longer named. */
+export function closeNow(open: OpenFile): Promise<void> | undefined {
+  if (open.replaced) return new Promise((done) => fs.ftruncate(open.fd, 0, () => fs.close(open.fd, () => done())));
+  fs.closeSync(open.fd);
+  return undefined;
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { fdatasync, isMemoryFs, mkdirDurable, syncDir } from './durable.js';
 import { largeBuffers } from '../../util/buffer-pool.js';
 import { HEADROOM, ReadAhead, READ_AHEAD_MIN } from './read-ahead.js';
-import { DataFileFrees } from './data-file-frees.js';
+import { closeNow, closeUnlessLeased, DataFileFrees, type OpenFile } from './data-file-frees.js';
 
 const MAX_OPEN = 256;
 /**
@@ -19,19 +19,6 @@ export const REPLACE_MIN_FREED = 1024 * 1024;
 export const REPLACE_MAX_KEPT = 1024 * 1024;
 /** a replacement data file being filled (`<ino>.new`): renamed over `<ino>`, or removed by recovery */
 const NEW_SUFFIX = '.new';
-
-interface OpenFile {
-  fd: number;
-  /** used since it last came up for eviction (second chance) */
-  used: boolean;
-  /** leases handed out (`lease`) and not yet released: the fd stays open until the last is */
-  leases: number;
-  /** evicted or removed while leased: closed when the last lease is released */
-  doomed: boolean;
-  /** replaced by a new data file (DataFiles.replace) or a large one removed: its bytes are freed on the thread
-   *  pool when it is closed */
-  replaced?: boolean;
-}
 
 /** An open data file's fd, valid until `release` (a reply sending its bytes with sendfile). */
 export interface FdLease {
@@ -402,22 +389,6 @@ export class DataFiles {
     this.order = [];
     this.head = 0;
   }
-}
-
-/** Closes an open file no longer in the table, or leaves that to its last lease's release. */
-function closeUnlessLeased(open: OpenFile): Promise<void> | undefined {
-  if (open.leases > 0) open.doomed = true;
-  else return closeNow(open);
-  return undefined;
-}
-
-/** Closes an open file; a replaced one is emptied first, both on the thread pool (the kernel frees its pages in the
- *  ftruncate, or in the close of its last reference: either way off the event loop). Errors are moot: the file is
- *  no longer named. */
-function closeNow(open: OpenFile): Promise<void> | undefined {
-  if (open.replaced) return new Promise((done) => fs.ftruncate(open.fd, 0, () => fs.close(open.fd, () => done())));
-  fs.closeSync(open.fd);
-  return undefined;
 }
 
 function writeAll(fd: number, data: Buffer, offset: number): void {
