@@ -62,9 +62,11 @@ export function readFile(
       throw fsErrorOf(e) ?? e;
     }
     if (!(got instanceof Promise)) return chunkResult(state, got, offset, n.size, attrs);
-    // after waiting for the read-ahead, post-op attributes as they are now (RFC 1813 3.3.6)
+    // after waiting for the read-ahead, the bytes and post-op attributes as they are now (RFC 1813 3.3.6): a cut
+    // made meanwhile may still be shrinking the data file on the thread pool (DataFiles.shrink), so the bytes
+    // read can reach past the new size; those are not the file's any more
     return got.then(
-      (r) => chunkResult(state, r, offset, n.size, n.attrs(o.fsid)),
+      (r) => chunkResult(state, clampTo(r, n.size - offset), offset, n.size, n.attrs(o.fsid)),
       (e: unknown) => {
         throw fsErrorOf(e) ?? e;
       },
@@ -72,6 +74,12 @@ export function readFile(
   }
   if (n.blob) return readBlob(state, n.blob, offset, len, n.size, attrs, o);
   return { data: Buffer.alloc(len), eof: offset + len >= n.size, attrs };
+}
+
+/** The chunk's bytes up to `max` (a file cut while they were read), the pooled buffer kept to give back. */
+function clampTo(r: Chunk, max: number): Chunk {
+  const keep = Math.max(0, max);
+  return r.data.length <= keep ? r : { data: r.data.subarray(0, keep), pooled: r.pooled };
 }
 
 /** A READ's result of bytes read from a data file (in a pooled buffer when large: given back once sent). */
