@@ -81,6 +81,9 @@ function defaultTmpDir(): string {
  */
 export const WARM_UP_FIRST_PASS_CALLS = 300;
 
+/** Entries of the warm-up server's duplicate-request cache: a pass's ~7,000 non-idempotent calls wrap it several times. */
+export const WARM_UP_DRC_ENTRIES = 1024;
+
 /** Runs the warm-up; never throws (a failure is logged at debug and ends it). */
 export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
   const t0 = performance.now();
@@ -146,7 +149,10 @@ async function warmUpPass(
       allow: { allows: () => true, specs: [] },
       log,
     });
-    server = new RpcServer({ logger: log, observer: metrics.observer, busyPoll: poll });
+    // a duplicate-request cache small enough to fill: the daemon's (8192 entries) fills during a client's first
+    // ~8,000 non-idempotent calls, and the path that reuses its oldest slot, never taken in a warm-up whose
+    // cache did not fill, was compiled then, in the middle of the client's run (perf-notes, branch deopt11)
+    server = new RpcServer({ logger: log, observer: metrics.observer, busyPoll: poll, drc: { maxEntries: WARM_UP_DRC_ENTRIES } });
     server.register(mountProgram(exports, log));
     server.register(nfsProgram(exports, log)); // no squashing: the scratch sessions are the daemon's user's
     const port = await server.listen(0, '127.0.0.1');
