@@ -56,8 +56,10 @@ export interface WarmUpResult {
   ms: number;
   /** calls answered per procedure, as the private server counted them */
   procedures: Record<string, number>;
-  /** bytes the warm-up's connection read and wrote */
+  /** bytes the warm-up's connections read and wrote */
   wire: { read: number; written: number };
+  /** calls of each pass (the short first pass, then the long one; WARM_UP_FIRST_PASS_CALLS) */
+  passes: number[];
 }
 
 function defaultTmpDir(): string {
@@ -69,22 +71,60 @@ function defaultTmpDir(): string {
   return os.tmpdir();
 }
 
+/**
+ * Calls of the first, short pass. Closing a connection, a server, a busy-poll and sessions writes fields that
+ * were constant until then (isClosed, stopped, ...), and V8 throws away the optimized code that assumed them
+ * constant: after one pass, 15 functions of the call path (Socket._write, the connection's send and closed,
+ * the busy-poll's turn and idle, ...) were compiled again for the daemon's first client. A short pass closed
+ * before the long one makes those fields mutable before anything is compiled against them (perf-notes,
+ * "branch clone9").
+ */
+export const WARM_UP_FIRST_PASS_CALLS = 300;
+
+/** Entries of the warm-up server's duplicate-request cache: a pass's ~7,000 non-idempotent calls wrap it several times. */
+export const WARM_UP_DRC_ENTRIES = 1024;
+
 /** Runs the warm-up; never throws (a failure is logged at debug and ends it). */
 export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
   const t0 = performance.now();
   const budget = o.calls ?? WARM_UP_CALLS;
   const deadline = t0 + (o.maxMs ?? WARM_UP_MAX_MS);
   const log = o.log.child({ component: 'warm-up' }, { level: 'silent' });
-  let calls = 0;
+  const undoBytes = nfsBytes.mark();
+  const metrics = privateRpcMetrics();
+  const state = { calls: 0, read: 0, written: 0 };
+  const passes: number[] = [];
+  try {
+    for (const limit of [Math.min(budget, WARM_UP_FIRST_PASS_CALLS), budget]) {
+      if (state.calls >= limit) break;
+      const before = state.calls;
+      const done = await warmUpPass(o, log, metrics, state, limit, deadline);
+      passes.push(state.calls - before);
+      if (!done) break;
+    }
+  } finally {
+    undoBytes();
+  }
+  const { calls, read, written } = state;
+  return { calls, ms: Math.round(performance.now() - t0), procedures: metrics.calls(), wire: { read, written }, passes };
+}
+
+/** One pass: a scratch data dir, a private server and a connection, rounds up to `budget` calls; true if it got there. */
+async function warmUpPass(
+  o: WarmUpOptions,
+  log: Logger,
+  metrics: ReturnType<typeof privateRpcMetrics>,
+  state: { calls: number; read: number; written: number },
+  budget: number,
+  deadline: number,
+): Promise<boolean> {
+  let ok = false;
   let base: string | null = null;
   let exports: SessionExports | null = null;
   let timer: NodeJS.Timeout | undefined;
   let server: RpcServer | null = null;
   let client: RpcClient | null = null;
   const poll = new BusyPoll({ maxUs: o.busyPollUs ?? 0 });
-  const undoBytes = nfsBytes.mark();
-  const metrics = privateRpcMetrics();
-  let wire = { read: 0, written: 0 };
   try {
     base = fs.mkdtempSync(path.join(o.tmpDir ?? defaultTmpDir(), 'mic-warm-up-'));
     const dataDir = path.join(base, 'data');
@@ -109,7 +149,10 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
       allow: { allows: () => true, specs: [] },
       log,
     });
-    server = new RpcServer({ logger: log, observer: metrics.observer, busyPoll: poll });
+    // a duplicate-request cache small enough to fill: the daemon's (8192 entries) fills during a client's first
+    // ~8,000 non-idempotent calls, and the path that reuses its oldest slot, never taken in a warm-up whose
+    // cache did not fill, was compiled then, in the middle of the client's run (perf-notes, branch deopt11)
+    server = new RpcServer({ logger: log, observer: metrics.observer, busyPoll: poll, drc: { maxEntries: WARM_UP_DRC_ENTRIES } });
     server.register(mountProgram(exports, log));
     server.register(nfsProgram(exports, log)); // no squashing: the scratch sessions are the daemon's user's
     const port = await server.listen(0, '127.0.0.1');
@@ -122,7 +165,7 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     client = c;
     // a call that never answers (it should not happen) ends the warm-up at the deadline, not the start
     timer = setTimeout(() => c.destroy(), Math.max(0, deadline - performance.now()));
-    const more = () => calls < budget && performance.now() < deadline;
+    const more = () => state.calls < budget && performance.now() < deadline;
     const call = (proc: number, args: (w: XdrWriter) => void): Promise<XdrReader> => {
       const w = new XdrWriter(256);
       args(w);
@@ -133,14 +176,14 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
     for (const id of ids) {
       const w = new XdrWriter(64).string(`/exports/sessions/${id}`);
       const mnt = await c.call(MOUNT_PROGRAM, MOUNT_V3, MountProc.MNT, w);
-      calls++;
+      state.calls++;
       if (mnt.u32() !== 0) throw new Error('MNT failed');
       roots.push(mnt.opaque(64));
     }
     for (let round = 0; more(); round++) {
       // each session with one call in flight, then with 16 (a client's parallel calls: several calls per
       // turn, one journal frame)
-      const files = Math.max(1, Math.min(FILES, Math.floor((budget - calls) / CALLS_PER_FILE)));
+      const files = Math.max(1, Math.min(FILES, Math.floor((budget - state.calls) / CALLS_PER_FILE)));
       const done = await warmUpRound({
         call,
         root: roots[round % roots.length]!,
@@ -148,23 +191,26 @@ export async function warmUp(o: WarmUpOptions): Promise<WarmUpResult> {
         files,
         qd: (round >> 1) % 2 === 0 ? 1 : 16,
         more,
-        count: () => void calls++,
+        count: () => void state.calls++,
       });
       if (!done) break; // the budget may have left files in it
     }
+    ok = state.calls >= budget;
   } catch (e) {
-    o.log.debug({ err: e, calls }, 'warm-up ended early');
+    o.log.debug({ err: e, calls: state.calls }, 'warm-up ended early');
   } finally {
     clearTimeout(timer);
-    if (client) wire = client.wireBytes;
+    if (client) {
+      state.read += client.wireBytes.read;
+      state.written += client.wireBytes.written;
+    }
     await client?.close().catch(() => undefined);
     await server?.close();
     poll.stop();
     exports?.closeAll();
-    undoBytes();
     if (base) fs.rmSync(base, { recursive: true, force: true });
   }
-  return { calls, ms: Math.round(performance.now() - t0), procedures: metrics.calls(), wire };
+  return ok;
 }
 
 /** Two scratch session ids, the first with an fsid below 2^63, the second with one above. */

@@ -77,7 +77,23 @@ export class SessionExports implements ExportTable {
   private leaseTimer: NodeJS.Timeout | null = null;
   private readonly renewing = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly o: SessionExportsOptions) {
+  /** The options, copied into one object shape whatever the caller's literal held (the daemon's and the start-up
+   *  warm-up's differ): `resolve` and every call reading them compiled for one (perf-notes, branch deopt11). */
+  private readonly o: SessionExportsOptions;
+
+  constructor(opts: SessionExportsOptions) {
+    const o = {
+      catalog: opts.catalog,
+      dataDir: opts.dataDir,
+      handles: opts.handles,
+      writeVerifier: opts.writeVerifier,
+      allow: opts.allow,
+      log: opts.log,
+      readWaitMs: opts.readWaitMs,
+      snapshots: opts.snapshots,
+      mountGoneMs: opts.mountGoneMs,
+    };
+    this.o = o;
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
     this.projects = new ProjectLister(o.catalog.backend);
     this.unwatch = o.catalog.events.watchFiles(this); // file changes through NFS or the API, as session events
