@@ -82,6 +82,7 @@ export class SessionExports implements ExportTable {
   private readonly o: SessionExportsOptions;
 
   constructor(opts: SessionExportsOptions) {
+    // every key listed (the type fails to compile when an option is added and not copied here)
     const o = {
       catalog: opts.catalog,
       dataDir: opts.dataDir,
@@ -92,7 +93,7 @@ export class SessionExports implements ExportTable {
       readWaitMs: opts.readWaitMs,
       snapshots: opts.snapshots,
       mountGoneMs: opts.mountGoneMs,
-    };
+    } satisfies Record<keyof SessionExportsOptions, unknown>;
     this.o = o;
     this.owners = new Ownership(o.catalog, nodeId(o.dataDir));
     this.projects = new ProjectLister(o.catalog.backend);
