@@ -6,53 +6,32 @@
 // SessionFs answers (CREATE, WRITE, GETATTR) and on the journal's inode states, before and after a WRITE
 // at 3 GiB. Fails with the object literals (attrs(), wcc(), state() of src/core/inode.ts before the change).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import v8 from 'node:v8';
-import pino from 'pino';
-import { LocalBackend, ObjectStore } from '../../src/store/index.js';
-import { SessionFs } from '../../src/fs/session-fs.js';
-import { HandleCodec } from '../../src/fs/handles.js';
+import type { SessionFs } from '../../src/fs/session-fs.js';
+import { scratchSession, type ScratchSession } from './scratch-session.js';
 import { StableHow, type Cred } from '../../src/fs/file-system.js';
 import { FileType } from '../../src/core/attrs.js';
 import { Inode } from '../../src/core/inode.js';
-import { importTree } from '../../src/session/project.js';
 
 v8.setFlagsFromString('--allow-natives-syntax');
 // parsed after the flag is set: a V8 intrinsic, not a property access
 const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
 const root: Cred = { uid: 0, gid: 0, gids: [] };
-const log = pino({ level: 'silent' });
 /** 3 GiB: above V8's Smi range (2^31 - 1), so a HeapNumber */
 const BIG = 3 * 2 ** 30;
 
-let tmp: string;
+let scratch: ScratchSession;
 let sfs: SessionFs;
 
 beforeEach(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-shapes-'));
-  const src = path.join(tmp, 'src');
-  fs.mkdirSync(src);
-  fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
-  const store = new ObjectStore(new LocalBackend(path.join(tmp, 'objects'), { fsync: false }), 'test/proj');
-  const base = await importTree(store, src);
-  sfs = await SessionFs.open({
-    fsid: 21n,
-    dir: path.join(tmp, 'session'),
-    source: store,
-    handles: new HandleCodec(Buffer.alloc(32, 9)),
-    base: { ...base, time: { sec: 1, nsec: 0 } },
-    owner: { uid: 0, gid: 0 },
-    writeVerifier: Buffer.alloc(8, 1),
-    log,
-  });
+  scratch = await scratchSession('micfs-shapes-', 21n);
+  sfs = await scratch.open();
 });
 
 afterEach(async () => {
   await sfs.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  scratch.remove();
 });
 
 describe('attribute records and file sizes beyond 2 GiB', () => {

@@ -8,46 +8,26 @@
 // read-ahead is on the pool, the READ waits for it, the cut starts, the read-ahead ends, the READ answers, and
 // only then does the cut's ftruncate run. Fails without the clamp in src/fs/file-read.ts.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { LocalBackend, ObjectStore } from '../../src/store/index.js';
-import { SessionFs } from '../../src/fs/session-fs.js';
-import { HandleCodec } from '../../src/fs/handles.js';
+import type { SessionFs } from '../../src/fs/session-fs.js';
+import { scratchSession, type ScratchSession } from './scratch-session.js';
 import { StableHow, type Cred, type ReadResult } from '../../src/fs/file-system.js';
-import { importTree } from '../../src/session/project.js';
 import { seeded } from '../store/seeded.js';
 
 const MiB = 1024 * 1024;
 const root: Cred = { uid: 0, gid: 0, gids: [] };
-const log = pino({ level: 'silent' });
-let tmp: string;
+let scratch: ScratchSession;
 let sfs: SessionFs;
 
 beforeEach(async () => {
-  // the data files on tmpfs where there is one (a cut keeping > 1 MiB shrinks in place there too)
-  tmp = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'micfs-read-cut-'));
-  const src = path.join(tmp, 'src');
-  fs.mkdirSync(src);
-  fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
-  const store = new ObjectStore(new LocalBackend(path.join(tmp, 'objects'), { fsync: false }), 'test/proj');
-  const base = await importTree(store, src);
-  sfs = await SessionFs.open({
-    fsid: 23n,
-    dir: path.join(tmp, 'session'),
-    source: store,
-    handles: new HandleCodec(Buffer.alloc(32, 9)),
-    base: { ...base, time: { sec: 1, nsec: 0 } },
-    owner: { uid: 0, gid: 0 },
-    writeVerifier: Buffer.alloc(8, 1),
-    log,
-  });
+  // the data files on tmpfs where there is one (a cut keeping > 1 MiB shrinks on the pool there too)
+  scratch = await scratchSession('micfs-read-cut-', 23n, fs.existsSync('/dev/shm') ? '/dev/shm' : undefined);
+  sfs = await scratch.open();
 });
 afterEach(() => {
   vi.restoreAllMocks();
   sfs.close();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  scratch.remove();
 });
 
 /** a READ whose reply went out (its pooled buffer given back, which lets the next piece be read ahead) */

@@ -8,16 +8,10 @@
 // after a 2040 SETATTR and after the session is opened again from its journal. Fails with the literals
 // (now(), fromPair() of src/core/time.ts, readTime() of src/nfs/xdr-types.ts, the journal codec's inode).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import v8 from 'node:v8';
-import pino from 'pino';
-import { LocalBackend, ObjectStore } from '../../src/store/index.js';
-import { SessionFs } from '../../src/fs/session-fs.js';
-import { HandleCodec } from '../../src/fs/handles.js';
+import type { SessionFs } from '../../src/fs/session-fs.js';
+import { scratchSession, type ScratchSession } from './scratch-session.js';
 import type { Cred, NfsTime } from '../../src/fs/file-system.js';
-import { importTree } from '../../src/session/project.js';
 import { readSattr, readTime } from '../../src/nfs/xdr-types.js';
 import { XdrReader, XdrWriter } from '../../rpc/xdr.js';
 
@@ -26,25 +20,11 @@ v8.setFlagsFromString('--allow-natives-syntax');
 const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
 const root: Cred = { uid: 0, gid: 0, gids: [] };
-const log = pino({ level: 'silent' });
 /** 2040-01-01T00:00:00Z: above V8's Smi range (2^31 - 1), so a HeapNumber */
 const Y2040 = 2_208_988_800;
 
-let tmp: string;
-let store: ObjectStore;
-let base: Awaited<ReturnType<typeof importTree>>;
-
-const open = (): Promise<SessionFs> =>
-  SessionFs.open({
-    fsid: 22n,
-    dir: path.join(tmp, 'session'),
-    source: store,
-    handles: new HandleCodec(Buffer.alloc(32, 9)),
-    base: { ...base, time: { sec: 1, nsec: 0 } },
-    owner: { uid: 0, gid: 0 },
-    writeVerifier: Buffer.alloc(8, 1),
-    log,
-  });
+let scratch: ScratchSession;
+const open = (): Promise<SessionFs> => scratch.open();
 
 /** SETATTR's sattr3 (RFC 1813 2.6) as a client sends it: atime and mtime SET_TO_CLIENT_TIME, through the
  *  NFS program's decoder. */
@@ -59,16 +39,11 @@ function clientTimes(sec: number, nsec: number): ReturnType<typeof readSattr> {
 }
 
 beforeEach(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-time-shapes-'));
-  const src = path.join(tmp, 'src');
-  fs.mkdirSync(src);
-  fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
-  store = new ObjectStore(new LocalBackend(path.join(tmp, 'objects'), { fsync: false }), 'test/proj');
-  base = await importTree(store, src);
+  scratch = await scratchSession('micfs-time-shapes-', 22n);
 });
 
 afterEach(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
+  scratch.remove();
 });
 
 describe('times after 2038', () => {
