@@ -5,6 +5,7 @@
 // all here: the reply ends with the data file's bytes, which the connection sends with sendfile(2) (or reads, where
 // it cannot). Other large data (a landed blob's) goes out by reference.
 import type { Handler } from '../../rpc/handler.js';
+import type { XdrWriter } from '../../rpc/xdr.js';
 import { NfsStatus, type Attrs, type ReadResult } from '../fs/file-system.js';
 import { nfsProcedure, postOpAttrArm, RTMAX, type NfsDeps } from './common.js';
 import { nfsBytes } from '../metrics/rpc-metrics.js';
@@ -31,6 +32,15 @@ function fillHead(r: Buffer, attrs: Attrs, got: number, eof: boolean): number {
   r.writeUInt32BE(got, 16 + FATTR3_SIZE);
   r.fill(0, HEAD + got, HEAD + padded);
   return padded;
+}
+
+/** READ3resok (RFC 1813 3.3.6) up to the data, onto the writer: status, attributes follow, fattr3, count, eof. */
+function writeOkHead(out: XdrWriter, attrs: Attrs, count: number, eof: boolean): void {
+  out.u32(NfsStatus.OK);
+  out.u32(1);
+  writeFattr(out, attrs);
+  out.u32(count);
+  out.bool(eof);
 }
 
 export function read(deps: NfsDeps): Handler {
@@ -68,11 +78,7 @@ export function read(deps: NfsDeps): Handler {
         if (file !== undefined) {
           // count, eof and the data's length promise file.length bytes: the connection sends exactly that many,
           // zeros for any the file has lost since (a truncation racing the send)
-          out.u32(NfsStatus.OK);
-          out.u32(1);
-          writeFattr(out, res.attrs);
-          out.u32(file.length);
-          out.bool(res.eof);
+          writeOkHead(out, res.attrs, file.length, res.eof);
           out.u32(file.length);
           out.fileTail(new FileSlice(file.fd, file.offset, file.length, (4 - (file.length & 3)) & 3, file.release));
           nfsBytes.inc({ op: 'read' }, file.length);
@@ -94,11 +100,7 @@ export function read(deps: NfsDeps): Handler {
           let n = 0;
           for (const p of parts) n += p.length;
           if (n <= count) {
-            out.u32(NfsStatus.OK);
-            out.u32(1);
-            writeFattr(out, res.attrs);
-            out.u32(n);
-            out.bool(res.eof);
+            writeOkHead(out, res.attrs, n, res.eof);
             out.opaqueRefs(parts);
             nfsBytes.inc({ op: 'read' }, n);
             return;
@@ -122,11 +124,7 @@ export function read(deps: NfsDeps): Handler {
             return;
           }
         }
-        out.u32(NfsStatus.OK);
-        out.u32(1);
-        writeFattr(out, res.attrs);
-        out.u32(data.length);
-        out.bool(res.eof);
+        writeOkHead(out, res.attrs, data.length, res.eof);
         out.opaqueRef(data);
         nfsBytes.inc({ op: 'read' }, data.length);
       }
