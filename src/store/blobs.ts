@@ -33,7 +33,7 @@ export interface BlobStoreOptions {
   cacheBytes: number;
   /** How far sequential reads of a chunked blob fetch ahead, in bytes (0: never). */
   readAheadBytes: number;
-  /** Bytes of chunk buffers kept for reuse (chunk-pool.ts); default a quarter of cacheBytes, at most 64 MiB. */
+  /** Bytes of chunk buffers kept for reuse (chunk-pool.ts); default half of cacheBytes, at most 64 MiB. */
   poolBytes?: number;
 }
 
@@ -68,7 +68,7 @@ export class BlobStore {
       dispose: (b) => this.pool.release(b),
     });
     this.readAheadBytes = opts.readAheadBytes;
-    this.pool = new ChunkPool(opts.poolBytes ?? Math.min(64 * 1024 * 1024, Math.floor(cacheBytes / 4)));
+    this.pool = new ChunkPool(opts.poolBytes ?? Math.min(64 * 1024 * 1024, Math.floor(cacheBytes / 2)));
   }
 
   /** Stores content (deduplicated; large content as chunks); returns its SHA-256 hex. */

@@ -37,6 +37,9 @@ export interface ChunkLease {
 
 const NO_LEASE: ChunkLease = { release() {} };
 
+/** Over every pool of the process: takes served from a pool, and leases not yet released. */
+export const chunkPoolTotals = { reused: 0, leases: 0 };
+
 export class ChunkPool {
   private readonly free = new Map<number, Pooled[]>();
   /** by ArrayBuffer: every view (subarray) of a pooled buffer finds it */
@@ -56,6 +59,7 @@ export class ChunkPool {
       p.state = 'out';
       p.refs = 1;
       this.stats.reused++;
+      chunkPoolTotals.reused++;
       return p.buf.subarray(0, n);
     }
     const buf = Buffer.allocUnsafeSlow(size);
@@ -76,11 +80,13 @@ export class ChunkPool {
     if (p.state === 'idle') throw new Error('chunk buffer leased after it went back to the pool');
     p.refs++;
     p.state = 'out';
+    chunkPoolTotals.leases++;
     let done = false;
     return {
       release: () => {
         if (done) throw new Error('chunk lease released twice');
         done = true;
+        chunkPoolTotals.leases--;
         this.drop(p);
       },
     };
