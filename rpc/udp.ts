@@ -48,13 +48,15 @@ export class RpcUdpServer {
     if (msg.length > MAX_DATAGRAM) return;
     this.poll?.received();
     let closed = false;
-    const reply = (bufs: Buffer[]) => {
-      if (closed) return;
+    // onSent runs once the datagram is sent (or failed): a single buffer goes by reference
+    const reply = (bufs: Buffer[], onSent?: () => void) => {
+      if (closed) return onSent?.();
       this.poll?.idle();
       // the dispatcher frames replies for streams: drop the 4-byte record mark
       const whole = bufs.length === 1 ? bufs[0] : Buffer.concat(bufs);
       sock.send(whole.subarray(4), rinfo.port, rinfo.address, (err) => {
         if (err) this.log.debug({ err, to: rinfo.address }, 'rpc: udp reply not sent');
+        onSent?.();
       });
     };
     const src: CallSource = {
@@ -66,8 +68,7 @@ export class RpcUdpServer {
       authCache: this.authCache,
       log: this.log,
       send: (chunks, onSent) => {
-        reply(inMemory(chunks));
-        onSent?.();
+        reply(inMemory(chunks), onSent);
       },
       sendOne: (buf) => reply([buf]),
       asyncStarted: () => this.poll?.callStarted(),

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { openBackend, type BackendOptions } from '../store/open-backend.js';
+import { openBackend, parseBytes, type BackendOptions } from '../store/open-backend.js';
 import { Catalog } from '../session/catalog.js';
 import { readOrCreatePrivate } from '../util/private-file.js';
 
@@ -36,7 +36,9 @@ export function handleSecret(dataDir: string, log?: Logger): Buffer {
  */
 export function openCatalog(dataDir: string, opts?: BackendOptions): Catalog {
   privateDataDir(dataDir);
-  return new Catalog(openBackend(dataDir, opts));
+  // MIC_RAM_CACHE_BYTES: each project's RAM cache of blob content and chunks (default 256 MiB)
+  const ram = process.env.MIC_RAM_CACHE_BYTES;
+  return new Catalog(openBackend(dataDir, opts), ram ? parseBytes(ram) : undefined);
 }
 
 /**

@@ -3,7 +3,7 @@
 // cache for the client's retry. A failed read is logged once per object (a client retries a READ that fails).
 import type { Logger } from 'pino';
 import { FsError, NfsStatus } from './file-system.js';
-import type { ContentSource } from '../core/content-source.js';
+import type { ContentSource, LeasedSlices } from '../core/content-source.js';
 
 export const READ_WAIT_MS = 1500;
 
@@ -20,7 +20,8 @@ function firstFailure(hash: string): boolean {
   return true;
 }
 
-/** A range of a base blob, as the consecutive slices of the cached chunks it spans (not to be modified). */
+/** A range of a base blob, as the consecutive slices of the cached chunks it spans (not to be modified),
+ *  leased: release them once sent. */
 export async function readBase(
   source: ContentSource,
   hash: string,
@@ -28,7 +29,7 @@ export async function readBase(
   len: number,
   waitMs: number,
   log: Logger,
-): Promise<Buffer[]> {
+): Promise<LeasedSlices> {
   const hit = source.cachedSlices(hash, offset, len);
   if (hit) return hit; // no timer for data already in RAM
   const p = source.readSlices(hash, offset, len);
@@ -36,7 +37,7 @@ export async function readBase(
   const late = new Promise<null>((res) => {
     timer = setTimeout(() => res(null), waitMs);
   });
-  let parts: Buffer[] | null;
+  let parts: LeasedSlices | null;
   try {
     parts = await Promise.race([p, late]);
   } catch (e) {
@@ -50,7 +51,7 @@ export async function readBase(
     if (loggedFailures.size) loggedFailures.delete(hash); // read again: a later failure is news
     return parts;
   }
-  p.catch((e: unknown) => {
+  p.then((late) => late.release()).catch((e: unknown) => {
     if (firstFailure(hash)) log.warn({ err: e, blob: hash, offset }, 'background fetch after JUKEBOX failed (logged once per object)');
   });
   throw new FsError(NfsStatus.JUKEBOX, 'store is slow; the fetch continues');

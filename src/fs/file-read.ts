@@ -104,9 +104,12 @@ async function readBlob(
   attrs: Attrs,
   o: { log: Logger; readWaitMs?: number },
 ): Promise<ReadResult> {
-  const parts = await readBase(state.source, blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
-  if (parts.length === 1) return { data: parts[0]!, eof: offset + parts[0]!.length >= size, attrs };
-  return new PartsResult(parts, offset, size, attrs);
+  // the chunks' buffers are leased: `release` (once the reply is sent) lets the pool reuse them; a caller that
+  // never releases only keeps them from reuse
+  const { parts, release } = await readBase(state.source, blob, offset, len, o.readWaitMs ?? READ_WAIT_MS, o.log);
+  if (parts.length === 1) return { data: parts[0]!, eof: offset + parts[0]!.length >= size, attrs, release };
+  if (parts.length === 0) return { data: EMPTY, eof: offset >= size, attrs, release };
+  return new PartsResult(parts, offset, size, attrs, release);
 }
 
 /** A range over several chunks: `parts` for a caller that sends them by reference (no copy), `data` joined
@@ -119,6 +122,7 @@ class PartsResult implements ReadResult {
     offset: number,
     size: number,
     public attrs: Attrs,
+    readonly release: () => void,
   ) {
     let n = 0;
     for (const p of parts) n += p.length;

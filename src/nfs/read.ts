@@ -94,6 +94,8 @@ export function read(deps: NfsDeps): Handler {
           return;
         }
         if (at >= 0) out.truncate(at); // offered room, not used
+        // the data's buffers (pooled, or leased chunks) are given back once the reply has gone out or been dropped
+        if (res.release) out.onRelease(res.release);
         const parts = res.parts;
         if (parts !== undefined) {
           // a landed blob's range over several chunks: the cached chunks' bytes by reference, not joined
@@ -106,7 +108,6 @@ export function read(deps: NfsDeps): Handler {
             return;
           }
         }
-        if (res.release) out.onRelease(res.release);
         let data = res.data;
         if (data.length > count) data = data.subarray(0, count);
         const frame = res.frame;

@@ -5,7 +5,8 @@
 // only the chunks a range needs (each verified by its own hash), and sequential reads fetch a few MiB ahead
 // into the RAM cache.
 import { LRUCache } from 'lru-cache';
-import { encodeStored, sha256Hex } from './codec.js';
+import { checkedContent, checkedHash, decodeStoredInto, encodeStored, FORMAT_ZSTD, sha256Hex } from './codec.js';
+import { ChunkPool, LeaseSet, type LeasedSlices } from './chunk-pool.js';
 import { CHUNK_MAX, cutLength } from './chunker.js';
 import {
   CHUNK_THRESHOLD,
@@ -32,6 +33,8 @@ export interface BlobStoreOptions {
   cacheBytes: number;
   /** How far sequential reads of a chunked blob fetch ahead, in bytes (0: never). */
   readAheadBytes: number;
+  /** Bytes of chunk buffers kept for reuse (chunk-pool.ts); default half of cacheBytes, at most 64 MiB. */
+  poolBytes?: number;
 }
 
 export class BlobStore {
@@ -42,6 +45,8 @@ export class BlobStore {
   private readonly streams = new LRUCache<string, { end: number; dropped: number }>({ max: 1024 });
   private prefetching = 0;
   private readonly readAheadBytes: number;
+  /** Chunk buffers: the RAM cache holds one reference to each chunk it caches, READs lease them. */
+  readonly pool: ChunkPool;
 
   /** Forgets cached content and manifests (after a gc: what they prove may be gone from the backend). */
   dropCaches(): void {
@@ -59,8 +64,11 @@ export class BlobStore {
       // a whole chunk must fit, or read-ahead and JUKEBOX retries could never hit
       maxEntrySize: Math.min(cacheBytes, Math.max(CHUNK_MAX, Math.floor(cacheBytes / 4))),
       sizeCalculation: (b) => Math.max(1, b.length),
+      // the cache's reference to a pooled chunk buffer (a no-op for any other buffer)
+      dispose: (b) => this.pool.release(b),
     });
     this.readAheadBytes = opts.readAheadBytes;
+    this.pool = new ChunkPool(opts.poolBytes ?? Math.min(64 * 1024 * 1024, Math.floor(cacheBytes / 2)));
   }
 
   /** Stores content (deduplicated; large content as chunks); returns its SHA-256 hex. */
@@ -148,33 +156,51 @@ export class BlobStore {
     );
   }
 
-  /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed. */
+  /** Verified bytes [offset, offset + length) of a blob (shorter at its end), fetching only the chunks needed.
+   *  The caller's own bytes (a copy when they were a pooled chunk buffer's). */
   async readBlob(hash: string, offset: number, length: number): Promise<Buffer> {
-    return joinSlices(await this.readSlices(hash, offset, length));
+    const s = await this.readSlices(hash, offset, length);
+    try {
+      const one = s.parts.length === 1 ? s.parts[0]! : null;
+      return one && this.pool.isPooled(one) ? Buffer.from(one) : joinSlices(s.parts);
+    } finally {
+      s.release();
+    }
   }
 
-  /** readBlob as consecutive slices of cached chunks (no copy; do not modify them). */
-  async readSlices(hash: string, offset: number, length: number): Promise<Buffer[]> {
+  /** readBlob as consecutive slices of cached chunks (no copy; do not modify them), leased: the chunks'
+   *  buffers are not reused before `release`. */
+  async readSlices(hash: string, offset: number, length: number): Promise<LeasedSlices> {
     const hit = this.cachedSlices(hash, offset, length);
     if (hit) return hit;
     const r = await this.resolve(hash);
-    if (Buffer.isBuffer(r)) return [r.subarray(offset, offset + length)];
+    const leases = new LeaseSet(this.pool);
+    if (Buffer.isBuffer(r)) return { parts: [r.subarray(offset, offset + length)], release: leases.release };
     const end = Math.min(r.size, offset + length);
-    if (offset >= end) return [];
+    if (offset >= end) return { parts: [], release: leases.release };
     const first = chunkIndexAt(r, offset);
     const parts: Promise<Buffer>[] = [];
-    for (let i = first; i <= chunkIndexAt(r, end - 1); i++) parts.push(this.chunk(r.chunks[i]!));
+    // each chunk leased as soon as it arrives (a microtask): an eviction in a later turn cannot reuse it
+    for (let i = first; i <= chunkIndexAt(r, end - 1); i++) parts.push(this.chunk(r.chunks[i]!).then(leases.add));
     this.readAhead(r, offset, end);
-    return sliceRange(await Promise.all(parts), r.starts[first]!, offset, end);
+    let got: Buffer[];
+    try {
+      got = await Promise.all(parts);
+    } catch (e) {
+      leases.release();
+      throw e;
+    }
+    return { parts: sliceRange(got, r.starts[first]!, offset, end), release: leases.release };
   }
 
   /** readSlices without I/O: null unless the blob or every chunk the range needs is in RAM. */
-  cachedSlices(hash: string, offset: number, length: number): Buffer[] | null {
+  cachedSlices(hash: string, offset: number, length: number): LeasedSlices | null {
     const r = this.manifests.get(hash) ?? this.blobCache.get(hash);
     if (!r) return null;
-    if (Buffer.isBuffer(r)) return [r.subarray(offset, offset + length)];
+    const leases = new LeaseSet(this.pool);
+    if (Buffer.isBuffer(r)) return { parts: [r.subarray(offset, offset + length)], release: leases.release };
     const end = Math.min(r.size, offset + length);
-    if (offset >= end) return [];
+    if (offset >= end) return { parts: [], release: leases.release };
     const first = chunkIndexAt(r, offset);
     const parts: Buffer[] = [];
     for (let i = first; i <= chunkIndexAt(r, end - 1); i++) {
@@ -182,8 +208,9 @@ export class BlobStore {
       if (!b) return null;
       parts.push(b);
     }
+    for (const b of parts) leases.add(b);
     this.readAhead(r, offset, end);
-    return sliceRange(parts, r.starts[first]!, offset, end);
+    return { parts: sliceRange(parts, r.starts[first]!, offset, end), release: leases.release };
   }
 
   /** The chunks of a chunked blob in order, or null for a blob stored whole. A sizeHint (the file's size)
@@ -225,17 +252,35 @@ export class BlobStore {
     });
   }
 
-  /** One verified chunk; concurrent readers share one fetch. */
+  /** One verified chunk; concurrent readers share one fetch. One to cache is read into a pooled buffer (its
+   *  reference then the cache's); the caller must use it at once or lease it (pool.lease) in the same turn. */
   private chunk(c: ChunkRef, cache = true): Promise<Buffer> {
     const hit = this.blobCache.get(c.hash);
     if (hit) return Promise.resolve(hit);
     return this.io.once(`c:${c.hash}`, async () => {
       const key = this.io.key(objectRelKey('blobs', c.hash));
-      const data = await this.io.fetchChecked(key, (stored) => decodeVerified(key, c.hash, stored));
+      const pool = cache ? this.pool : null;
+      const data = await this.io.fetchChecked(key, (stored) => this.decodeChunk(key, c, stored, pool), pool?.take);
       if (data.length !== c.length) throw new CorruptObjectError(key, 'chunk length differs from its manifest');
       if (cache) this.blobCache.set(c.hash, data);
       return data;
     });
+  }
+
+  /** decodeVerified, zstd content decompressed into a pooled buffer (the stored bytes' buffer given back). */
+  private decodeChunk(key: string, c: ChunkRef, stored: Buffer, pool: ChunkPool | null): Buffer {
+    if (!pool || stored[0] !== FORMAT_ZSTD || checkedContent(stored, c.hash)) return decodeVerified(key, c.hash, stored);
+    const out = pool.take(c.length);
+    let n: number;
+    try {
+      n = decodeStoredInto(stored, out);
+    } catch (e) {
+      throw new CorruptObjectError(key, (e as Error).message);
+    }
+    pool.release(stored);
+    if (n !== c.length) throw new CorruptObjectError(key, 'chunk length differs from its manifest');
+    if (checkedHash(stored) !== c.hash && sha256Hex(out) !== c.hash) throw new CorruptObjectError(key, 'hash mismatch');
+    return out;
   }
 
   /**

@@ -108,3 +108,14 @@ export function decodeStored(stored: Buffer): Buffer {
       throw new Error(`unknown format header 0x${stored[0]!.toString(16)}`);
   }
 }
+
+/** This thread's decompression context for decodeStoredInto. */
+let dctx: InstanceType<typeof zstdBinding.DCtx> | null = null;
+
+/** The content of a stored ZSTD object decompressed into `out` (no buffer allocated); returns its length.
+ *  Throws a plain Error when the frame is malformed or its content does not fit in `out`. */
+export function decodeStoredInto(stored: Buffer, out: Buffer): number {
+  if (stored[0] !== FORMAT_ZSTD) throw new Error('not a zstd object');
+  dctx ??= new zstdBinding.DCtx();
+  return dctx.decompress(out, stored.subarray(1));
+}

@@ -83,23 +83,27 @@ export class LocalBackend implements ObjectBackend {
     return join(this.root, key);
   }
 
-  async get(key: string): Promise<Buffer | null> {
+  async get(key: string, alloc?: (n: number) => Buffer): Promise<Buffer | null> {
     const p = this.pending.get(key);
     if (p) return p.data;
     // an object named by its hash is the same bytes loose or packed: the packs first (no failed open), but
     // no look at the packs directory while none was found there; a miss below looks again
     const packed = isContentAddressedKey(key) ? this.packs.lookupSeen(key) : null;
-    if (packed) return this.readPacked(key, packed);
-    const loose = await readOrNull(this.pathOf(key));
+    if (packed) return this.readPacked(key, packed, alloc);
+    const loose = await readOrNull(this.pathOf(key), alloc);
     if (loose !== null) return loose;
     const loc = this.packs.lookup(key);
     return loc ? this.readPacked(key, loc) : null;
   }
 
   /** A packed copy; if it cannot be read (the pack is damaged), another copy (loose, another pack) or the error. */
-  private async readPacked(key: string, loc: NonNullable<ReturnType<LocalPacks['lookup']>>): Promise<Buffer | null> {
+  private async readPacked(
+    key: string,
+    loc: NonNullable<ReturnType<LocalPacks['lookup']>>,
+    alloc?: (n: number) => Buffer,
+  ): Promise<Buffer | null> {
     try {
-      return await this.packs.read(loc);
+      return await this.packs.read(loc, alloc);
     } catch (e) {
       const other = await this.get(key); // that copy is skipped from now on
       if (other === null) throw e;

@@ -7,14 +7,17 @@ import { open } from 'node:fs/promises';
 import { isCode } from '../../util/errno.js';
 
 /** The file's bytes, or null when it (or a directory on its path) does not exist. */
-export async function readOrNull(path: string): Promise<Buffer | null> {
+export async function readOrNull(path: string, alloc?: Alloc): Promise<Buffer | null> {
   try {
-    return await readWhole(path);
+    return await readWhole(path, fsCb, alloc);
   } catch (e) {
     if (isCode(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) return null;
     throw e;
   }
 }
+
+/** Where a read of n bytes goes (a pooled chunk buffer, chunk-pool.ts); Buffer.allocUnsafeSlow when absent. */
+export type Alloc = (n: number) => Buffer;
 
 /** The callback calls readWhole makes (node:fs; a test counts them). */
 export type FileCalls = Pick<typeof fsCb, 'open' | 'fstat' | 'read' | 'close'>;
@@ -24,7 +27,7 @@ export type FileCalls = Pick<typeof fsCb, 'open' | 'fstat' | 'read' | 'close'>;
  * its end) in one read(2) for a file of known size: open, fstat, read, close on the thread pool, no FileHandle.
  * readFile reads 512 KiB at a time: a 1 MiB chunk of a landed blob cost it two more trips through the pool.
  */
-export function readWhole(path: string, io: FileCalls = fsCb): Promise<Buffer> {
+export function readWhole(path: string, io: FileCalls = fsCb, alloc?: Alloc): Promise<Buffer> {
   const { close, fstat, read } = io;
   return new Promise((resolve, reject) => {
     io.open(path, 'r', (err, fd) => {
@@ -35,7 +38,7 @@ export function readWhole(path: string, io: FileCalls = fsCb): Promise<Buffer> {
         if (st.isDirectory())
           return fail(Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' }));
         const known = st.size > 0;
-        let buf = Buffer.allocUnsafeSlow(known ? st.size : 64 * 1024);
+        let buf = known && alloc ? alloc(st.size) : Buffer.allocUnsafeSlow(known ? st.size : 64 * 1024);
         let got = 0;
         const done = (): void => close(fd, (err4) => (err4 ? reject(err4) : resolve(got === buf.length ? buf : buf.subarray(0, got))));
         const more = (): void => {

@@ -325,12 +325,12 @@ export class LocalPacks {
     return this.checked(loc, b);
   }
 
-  async read(loc: Located): Promise<Buffer> {
+  async read(loc: Located, alloc?: (n: number) => Buffer): Promise<Buffer> {
     // a pack removed meanwhile (all its objects deleted) is still readable through the open descriptor
     const fh = await open(loc.pack.path, 'r').catch(() => null);
     if (!fh) return this.readSync(loc);
     let bytesRead: number;
-    const b = Buffer.allocUnsafe(loc.length);
+    const b = alloc ? alloc(loc.length) : Buffer.allocUnsafe(loc.length);
     try {
       ({ bytesRead } = await fh.read(b, 0, loc.length, loc.offset));
     } catch (e) {

@@ -31,7 +31,9 @@ export interface ListOptions {
 export interface ObjectBackend {
   /** The cache tier in front of the store, or null when gets go straight to it. */
   readonly cacheTier: CacheTier | null;
-  get(key: string): Promise<Buffer | null>;
+  /** `alloc`, if given and the backend reads into memory it allocates itself, gives the buffer (a pooled chunk
+   *  buffer, chunk-pool.ts) the object is read into; the result is then that buffer or a view of it. */
+  get(key: string, alloc?: (n: number) => Buffer): Promise<Buffer | null>;
   /** Atomic and durable once resolved; overwrites. */
   put(key: string, data: Buffer): Promise<void>;
   has(key: string): Promise<boolean>;

@@ -211,9 +211,9 @@ export class ObjectIo {
    * A backend with a cache tier hands over its cached copy unchecked, since this check covers it; a copy
    * that fails is discarded and the object fetched again through the tier's own checks.
    */
-  async fetchChecked<T>(key: string, check: (stored: Buffer) => T): Promise<T> {
+  async fetchChecked<T>(key: string, check: (stored: Buffer) => T, alloc?: (n: number) => Buffer): Promise<T> {
     const tier = this.backend.cacheTier;
-    const stored = await (tier ? tier.getUnchecked(key) : this.backend.get(key));
+    const stored = await (tier ? tier.getUnchecked(key) : this.backend.get(key, alloc));
     if (!stored) throw new MissingObjectError(key, this.backend.whyMissing?.(key));
     let out: T;
     try {

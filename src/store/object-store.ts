@@ -15,6 +15,7 @@ import { TreeStore, type DirChange } from './tree.js';
 import { ObjectIo } from './object-io.js';
 import { BlobStore } from './blobs.js';
 import type { ContentReader } from './chunk-stream.js';
+import type { ChunkPoolStats, LeasedSlices } from './chunk-pool.js';
 import { HeadStore, type HeadState } from './heads.js';
 import { DocumentStore } from './documents.js';
 
@@ -104,13 +105,17 @@ export class ObjectStore {
   readBlob(hash: string, offset: number, length: number): Promise<Buffer> {
     return this.blobs.readBlob(hash, offset, length);
   }
-  /** readBlob as consecutive slices of cached chunks (no copy; do not modify them). */
-  readSlices(hash: string, offset: number, length: number): Promise<Buffer[]> {
+  /** readBlob as consecutive slices of cached chunks (no copy; do not modify them), leased until `release`. */
+  readSlices(hash: string, offset: number, length: number): Promise<LeasedSlices> {
     return this.blobs.readSlices(hash, offset, length);
   }
   /** readSlices without I/O: null unless the blob or every chunk the range needs is in RAM. */
-  cachedSlices(hash: string, offset: number, length: number): Buffer[] | null {
+  cachedSlices(hash: string, offset: number, length: number): LeasedSlices | null {
     return this.blobs.cachedSlices(hash, offset, length);
+  }
+  /** The chunk buffer pool's counters (reuse, idle bytes). */
+  chunkPoolStats(): Readonly<ChunkPoolStats> {
+    return this.blobs.pool.stats;
   }
   /** The chunks of a chunked blob in order, or null for a blob stored whole. */
   blobChunks(hash: string, sizeHint?: number): Promise<{ hash: string; length: number }[] | null> {

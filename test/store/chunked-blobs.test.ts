@@ -173,12 +173,12 @@ describe('chunked blobs', () => {
     const fresh = new ObjectStore(new CountingBackend(root), PROJECT, { readAheadBytes: 0 });
     const boundary = chunks[0]!.length;
     expect(fresh.cachedSlices(h, boundary - 100, 300)).toBeNull(); // nothing in RAM yet
-    const parts = await fresh.readSlices(h, boundary - 100, 300);
+    const { parts } = await fresh.readSlices(h, boundary - 100, 300);
     expect(parts.map((p) => p.length)).toEqual([100, 200]);
     expect(Buffer.concat(parts).equals(data.subarray(boundary - 100, boundary + 200))).toBe(true);
-    const again = fresh.cachedSlices(h, boundary - 100, 300)!;
+    const again = fresh.cachedSlices(h, boundary - 100, 300)!.parts;
     expect(again[0]!.buffer).toBe(parts[0]!.buffer); // the same memory, from the RAM cache
-    expect(await fresh.readSlices(h, data.length, 10)).toEqual([]); // at the end: nothing
+    expect((await fresh.readSlices(h, data.length, 10)).parts).toEqual([]); // at the end: nothing
   });
 
   it('a sequential stream drops the chunks it has passed from RAM (drop-behind); a later read still gets them', async () => {
@@ -188,7 +188,7 @@ describe('chunked blobs', () => {
     const backend = new CountingBackend(root);
     const fresh = new ObjectStore(backend, PROJECT, { readAheadBytes: 4 * MiB, cacheBytes: 256 * MiB });
     for (let off = 0; off < data.length; off += MiB) {
-      expect(Buffer.concat(await fresh.readSlices(h, off, MiB)).equals(data.subarray(off, off + MiB))).toBe(true);
+      expect(Buffer.concat((await fresh.readSlices(h, off, MiB)).parts).equals(data.subarray(off, off + MiB))).toBe(true);
     }
     expect(fresh.cachedSlices(h, 0, 4096)).toBeNull(); // passed long ago: gone from RAM
     expect(fresh.cachedSlices(h, data.length - 4096, 4096)).not.toBeNull(); // just read: still there
