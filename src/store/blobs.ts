@@ -138,7 +138,8 @@ export class BlobStore {
   /** Verified content. The Buffer may be shared with the cache: do not modify it. */
   async getBlob(hash: string): Promise<Buffer> {
     const r = await this.resolve(hash);
-    if (Buffer.isBuffer(r)) return r;
+    // a blob stored whole may be the same object as a cached chunk (4 MiB of zeros): the caller's own copy
+    if (Buffer.isBuffer(r)) return this.pool.isPooled(r) ? Buffer.from(r) : r;
     return (
       this.blobCache.get(hash) ??
       this.io.once(`w:${hash}`, async () => {
@@ -175,7 +176,8 @@ export class BlobStore {
     if (hit) return hit;
     const r = await this.resolve(hash);
     const leases = new LeaseSet(this.pool);
-    if (Buffer.isBuffer(r)) return { parts: [r.subarray(offset, offset + length)], release: leases.release };
+    // leased too: a blob stored whole may be the same object as a cached chunk, in a pooled buffer
+    if (Buffer.isBuffer(r)) return { parts: [leases.add(r).subarray(offset, offset + length)], release: leases.release };
     const end = Math.min(r.size, offset + length);
     if (offset >= end) return { parts: [], release: leases.release };
     const first = chunkIndexAt(r, offset);
@@ -198,7 +200,8 @@ export class BlobStore {
     const r = this.manifests.get(hash) ?? this.blobCache.get(hash);
     if (!r) return null;
     const leases = new LeaseSet(this.pool);
-    if (Buffer.isBuffer(r)) return { parts: [r.subarray(offset, offset + length)], release: leases.release };
+    // leased too: a blob stored whole may be the same object as a cached chunk, in a pooled buffer
+    if (Buffer.isBuffer(r)) return { parts: [leases.add(r).subarray(offset, offset + length)], release: leases.release };
     const end = Math.min(r.size, offset + length);
     if (offset >= end) return { parts: [], release: leases.release };
     const first = chunkIndexAt(r, offset);
