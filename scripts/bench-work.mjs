@@ -494,7 +494,8 @@ async function main() {
       serverThreads[s].push(diff(threadCpu(server.pid), threads0));
       const total = Object.values(steps).reduce((a, b) => a + b, 0);
       log(`${tag}: total ${total.toFixed(2)} s ${JSON.stringify(steps)}`);
-      if (racy.git_status) log(`${tag}: git_status starts with ${racy.git_status.racy} of ${racy.git_status.entries} index entries racily clean`);
+      if (racy.git_status)
+        log(`${tag}: git_status starts with ${racy.git_status.racy} of ${racy.git_status.entries} index entries racily clean`);
       runs[s].push(steps);
       load.push(loadavg()[0]);
     } finally {
