@@ -10,7 +10,8 @@
 // busy-poll seconds, windows and windows ended by contention: poll_s, poll_windows, poll_preempted),
 // load_average, runs (every pass), client_calls, client_op_stats (per pass and step, from the guest's
 // /proc/self/mountstats: per NFS operation the calls, mean RTT and execute time in us as the client saw
-// them, bytes per call; the mount's event counters), client_mount (the negotiated mount options)}, where
+// them, bytes per call; the mount's event counters), client_mount (the negotiated mount options), git_racy_clean (per pass: the
+// index entries git status finds racily clean and reads again, counted after clone)}, where
 // ratio = mic seconds / ganesha seconds of the median over the reps (< 1 means mic-fs is faster; the
 // target of issue 10 is total <= 0.8 and every step <= 1.0); also .bench-work/result.json.
 // Also written to .bench-work/: the fixtures (cached), server and guest logs, mic-<rep>-metrics.json
@@ -285,6 +286,8 @@ async function runOnce(server, tag) {
   writeFileSync(join(OUT, `${tag}-metrics.json`), JSON.stringify(metrics, null, 1));
   const opStats = {};
   for (const m of out.matchAll(/^WORK_OPSTATS (\S+)(.*)$/gm)) opStats[m[1]] = clientOpStats(m[2]);
+  const racy = {};
+  for (const m of out.matchAll(/^WORK_RACY (\S+) (\d+) (\d+)$/gm)) racy[m[1]] = { racy: Number(m[2]), entries: Number(m[3]) };
   const mount = [...out.matchAll(/^WORK_MOUNT\s+(\S+)\s+(\S+)\s*$/gm)].map((m) => `${m[1]} ${m[2]}`);
   const cpu = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v['server cpu s'] ?? 0]));
   const counters = Object.fromEntries(
@@ -302,7 +305,7 @@ async function runOnce(server, tag) {
       },
     ]),
   );
-  return { steps, calls, cpu, counters, opStats, mount };
+  return { steps, calls, cpu, counters, opStats, mount, racy };
 }
 const COUNTERS = ['server syscr', 'server syscw', 'server wakeups', 'server preempted'];
 /** per server pid: each thread's last context-switch counts, and the running sums over every thread seen */
@@ -467,6 +470,7 @@ async function main() {
   const stepCounters = perServer(); // the server's system calls and context switches per step
   const calls = {}; // the client's NFS calls per step, first rep of each server
   const opStats = perServer(); // the client's per-operation RTT per step, every pass
+  const racyClean = perServer(); // git's racily clean index entries before git_status, every pass
   const mounts = {}; // the mount options the client negotiated (FSINFO's sizes among them)
   const load = [loadavg()[0]]; // 1-minute load average at the start and after each pass: the noise
   const order = [];
@@ -479,7 +483,8 @@ async function main() {
     try {
       const cpu0 = cpuSeconds(server.pid);
       const threads0 = threadCpu(server.pid);
-      const { steps, calls: c, cpu, counters, opStats: os, mount } = await runOnce(server, tag);
+      const { steps, calls: c, cpu, counters, opStats: os, mount, racy } = await runOnce(server, tag);
+      racyClean[s].push(racy);
       stepCpu[s].push(cpu);
       stepCounters[s].push(counters);
       opStats[s].push(os);
@@ -489,6 +494,8 @@ async function main() {
       serverThreads[s].push(diff(threadCpu(server.pid), threads0));
       const total = Object.values(steps).reduce((a, b) => a + b, 0);
       log(`${tag}: total ${total.toFixed(2)} s ${JSON.stringify(steps)}`);
+      if (racy.git_status)
+        log(`${tag}: git_status starts with ${racy.git_status.racy} of ${racy.git_status.entries} index entries racily clean`);
       runs[s].push(steps);
       load.push(loadavg()[0]);
     } finally {
@@ -522,6 +529,7 @@ async function main() {
     client_calls: calls,
     client_op_stats: opStats,
     client_mount: mounts,
+    git_racy_clean: racyClean,
   };
   writeFileSync(join(OUT, 'result.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result, null, 2));
