@@ -4,20 +4,13 @@
 // (libnfs nfs-cat) get every byte exact while the pool reuses buffers; a connection closed with replies
 // still queued gives their leases back.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import type net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon } from '../../src/daemon/daemon.js';
-import { openCatalog } from '../../src/daemon/data-dir.js';
-import { importTree, initProject } from '../../src/session/project.js';
-import { startSession } from '../../src/session/start.js';
 import { chunkPoolTotals } from '../../src/store/chunk-pool.js';
 import { nfsCat } from '../lib/libnfs.js';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { until } from '../lib/until.js';
+import { landedFilesDaemon, type LandedFilesDaemon } from './landed-files-daemon.js';
 import { seeded } from '../store/seeded.js';
 
 const MiB = 1024 * 1024;
@@ -30,32 +23,18 @@ const files = new Map<string, Buffer>([
   ['text.txt', Buffer.from(Array.from({ length: 400_000 }, (_, i) => `line ${i} ${(i * 7919) % 10007}\n`).join(''))],
 ]);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const ramWas = process.env.MIC_RAM_CACHE_BYTES;
-let dataDir: string;
-let daemon: Awaited<ReturnType<typeof startDaemon>>;
-const exportPath = '/exports/sessions/reuse';
+let served: LandedFilesDaemon;
+let daemon: LandedFilesDaemon['daemon'];
+let exportPath: string;
 
 beforeAll(async () => {
-  process.env.MIC_RAM_CACHE_BYTES = String(8 * MiB);
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-chunk-reuse-'));
-  const src = path.join(dataDir, 'import');
-  fs.mkdirSync(src);
-  for (const [name, data] of files) fs.writeFileSync(path.join(src, name), data);
-  const catalog = openCatalog(dataDir);
-  const store = catalog.store('test/reuse');
-  const { tree, nextIno } = await importTree(store, src);
-  expect((await store.blobChunks((await store.lookupDir(tree, 'text.txt'))!.hash!))!.length).toBeGreaterThan(1);
-  await initProject(store, tree, nextIno, 'reuse');
-  await startSession(catalog, { project: 'test/reuse', goal: 'chunk reuse', sessionId: 'reuse', owner: { uid: 0, gid: 0 } });
-  daemon = await startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: pino({ level: 'silent' }) });
+  served = await landedFilesDaemon('reuse', files, 8 * MiB, async (store, tree) => {
+    expect((await store.blobChunks((await store.lookupDir(tree, 'text.txt'))!.hash!))!.length).toBeGreaterThan(1);
+  });
+  ({ daemon, exportPath } = served);
 });
 
-afterAll(async () => {
-  await daemon?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  if (ramWas === undefined) delete process.env.MIC_RAM_CACHE_BYTES;
-  else process.env.MIC_RAM_CACHE_BYTES = ramWas;
-});
+afterAll(() => served?.close());
 
 /** A client whose socket can stop reading (its replies then wait in the daemon's socket). */
 async function heldClient(): Promise<{ client: Nfs3Client; socket: net.Socket; fh: Buffer }> {

@@ -3,21 +3,14 @@
 // pooled buffer), a READ of the small file is answered from it by reference: its replies, waiting in a
 // blocked socket, must keep the buffer from reuse while other reads cycle 4 MiB chunks through the cache.
 // A real daemon with a small RAM cache (MIC_RAM_CACHE_BYTES); the waiting client reads nothing until the end.
-import fs from 'node:fs';
 import type net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon } from '../../src/daemon/daemon.js';
-import { openCatalog } from '../../src/daemon/data-dir.js';
-import { importTree, initProject } from '../../src/session/project.js';
-import { startSession } from '../../src/session/start.js';
 import { enableMetrics } from '../../src/metrics/registry.js';
 import { CHUNK_MAX } from '../../src/store/chunker.js';
 import { chunkPoolTotals } from '../../src/store/chunk-pool.js';
 import { Nfs3Client, NfsStatus } from '../lib/nfs3-client.js';
 import { until } from '../lib/until.js';
+import { landedFilesDaemon, type LandedFilesDaemon } from './landed-files-daemon.js';
 
 const MiB = 1024 * 1024;
 /** large files whose first chunk is CHUNK_MAX bytes of one value (a run of equal bytes never cuts early) */
@@ -26,34 +19,21 @@ const files = new Map<string, Buffer>([
   ['zeros.bin', Buffer.alloc(CHUNK_MAX)],
   ...runs.map((v): [string, Buffer] => [`run${v}.bin`, Buffer.alloc(CHUNK_MAX + MiB, v)]),
 ]);
-const ramWas = process.env.MIC_RAM_CACHE_BYTES;
-let dataDir: string;
-let daemon: Awaited<ReturnType<typeof startDaemon>>;
-const exportPath = '/exports/sessions/alias';
+let served: LandedFilesDaemon;
+let daemon: LandedFilesDaemon['daemon'];
+let exportPath: string;
 
 beforeAll(async () => {
-  process.env.MIC_RAM_CACHE_BYTES = String(16 * MiB); // room for a few 4 MiB chunks; the pool for two
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'micfs-zero-alias-'));
-  const src = path.join(dataDir, 'import');
-  fs.mkdirSync(src);
-  for (const [name, data] of files) fs.writeFileSync(path.join(src, name), data);
-  const catalog = openCatalog(dataDir);
-  const store = catalog.store('test/alias');
-  const { tree, nextIno } = await importTree(store, src);
-  const small = (await store.lookupDir(tree, 'zeros.bin'))!.hash!;
-  const big = (await store.lookupDir(tree, 'run0.bin'))!.hash!;
-  expect((await store.blobChunks(big))![0]!.hash).toBe(small); // one object
-  await initProject(store, tree, nextIno, 'alias');
-  await startSession(catalog, { project: 'test/alias', goal: 'zero chunk alias', sessionId: 'alias', owner: { uid: 0, gid: 0 } });
-  daemon = await startDaemon({ dataDir, bind: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], log: pino({ level: 'silent' }) });
+  // a RAM cache with room for a few 4 MiB chunks; the pool for two
+  served = await landedFilesDaemon('alias', files, 16 * MiB, async (store, tree) => {
+    const small = (await store.lookupDir(tree, 'zeros.bin'))!.hash!;
+    const big = (await store.lookupDir(tree, 'run0.bin'))!.hash!;
+    expect((await store.blobChunks(big))![0]!.hash).toBe(small); // one object
+  });
+  ({ daemon, exportPath } = served);
 });
 
-afterAll(async () => {
-  await daemon?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  if (ramWas === undefined) delete process.env.MIC_RAM_CACHE_BYTES;
-  else process.env.MIC_RAM_CACHE_BYTES = ramWas;
-});
+afterAll(() => served?.close());
 
 /** NFS READ data bytes the daemon has answered (its replies made, sent or not) */
 async function readBytes(): Promise<number> {
